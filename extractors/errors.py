@@ -1,0 +1,91 @@
+"""One exception hierarchy for the whole pipeline.
+
+Each error carries a stable ``code`` (for logs, metrics and API bodies) and a Spanish ``message``
+that tells the user what happened and how to fix it. They become exit codes (CLI) or HTTP statuses
+(API) at exactly one boundary each; stages only raise them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EvidenciaError",
+    "ExtractionError",
+    "EmptyFileError",
+    "UnsupportedTypeError",
+    "EncryptedError",
+    "CorruptFileError",
+    "TooLargeError",
+    "UnsafeArchiveError",
+    "OCRUnavailableError",
+]
+
+
+class EvidenciaError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    code = "error"
+    default_message = "Ocurrió un error al procesar el archivo."
+
+    def __init__(self, message: str | None = None, *, detail: str | None = None):
+        self.message = message or self.default_message
+        #: English technical detail for logs; never shown to users.
+        self.detail = detail
+        super().__init__(self.message)
+
+
+class ExtractionError(EvidenciaError):
+    """A file could not be read; the other files of a batch or submission go on."""
+
+    code = "extraction_failed"
+    default_message = "No se pudo leer el archivo."
+
+
+class EmptyFileError(ExtractionError):
+    code = "empty_file"
+    default_message = "El archivo está vacío (0 bytes). Vuelva a exportarlo o súbalo de nuevo."
+
+
+class UnsupportedTypeError(ExtractionError):
+    code = "unsupported_type"
+    default_message = (
+        "Tipo de archivo no soportado. Se aceptan PDF, DOCX, imágenes (JPG, PNG, TIFF), "
+        "texto y archivos ZIP."
+    )
+
+
+class EncryptedError(ExtractionError):
+    code = "encrypted"
+    default_message = (
+        "El PDF está protegido con contraseña. Súbalo sin contraseña "
+        "(por ejemplo, imprimiéndolo a un PDF nuevo)."
+    )
+
+
+class CorruptFileError(ExtractionError):
+    code = "corrupt"
+    default_message = (
+        "El archivo está dañado o incompleto y no se pudo leer. Vuelva a exportarlo desde el "
+        "programa original."
+    )
+
+
+class TooLargeError(ExtractionError):
+    code = "too_large"
+    default_message = "El archivo supera el tamaño máximo permitido."
+
+
+class UnsafeArchiveError(ExtractionError):
+    code = "unsafe_archive"
+    default_message = (
+        "El archivo ZIP contiene rutas no permitidas o una compresión anómala y fue rechazado."
+    )
+
+
+class OCRUnavailableError(EvidenciaError):
+    """Tesseract or its Spanish data is missing: a set-up problem, not a bad file."""
+
+    code = "ocr_unavailable"
+    default_message = (
+        "El reconocimiento de texto (OCR) no está disponible en el servidor: falta Tesseract "
+        "o su idioma español (paquetes tesseract-ocr y tesseract-ocr-spa)."
+    )

@@ -1,0 +1,257 @@
+"""Database models: the single source of truth (Redis only carries work).
+
+Extraction results are keyed by the file's sha256 and extractor version, so the same bytes
+uploaded twice (or found twice in an archive) are extracted and OCR'd once. Classification
+results keep every classifier version; the newest one is the current one. Reviewer decisions
+are append-only: the latest decision per (submission, commitment) is in force, the rest is
+history.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "Base",
+    "DocumentStatus",
+    "Stage",
+    "Organization",
+    "Submission",
+    "StoredFile",
+    "Extraction",
+    "ExtractionPage",
+    "Document",
+    "Classification",
+    "CommitmentResult",
+    "User",
+    "Decision",
+    "ReviewFlag",
+]
+
+
+def _uuid() -> str:
+    return uuid.uuid4().hex
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DocumentStatus(enum.StrEnum):
+    """Coarse status in the API contract."""
+
+    queued = "queued"
+    processing = "processing"
+    done = "done"
+    error = "error"
+
+
+class Stage(enum.StrEnum):
+    """Fine-grained progress codes; Spanish wording lives in ``service.labels``."""
+
+    queued = "queued"
+    extracting = "extracting"
+    ocr = "ocr"  # with Document.stage_detail "n/m"
+    classifying = "classifying"
+    done = "done"
+    error = "error"
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_uuid)
+    name: Mapped[str] = mapped_column(String(300))
+    rut: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)  # "76123456-7"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    submissions: Mapped[list[Submission]] = relationship(back_populates="organization")
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_uuid)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    #: sha256 of the applicant's secret token; the token itself is shown once.
+    token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    #: "upload" (applicant) or "batch" (programme staff archive)
+    source: Mapped[str] = mapped_column(String(20), default="upload")
+    #: stable key of a batch source (top folder, archive path or CSV key), for resumable batches
+    source_key: Mapped[str | None] = mapped_column(String(1000), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    organization: Mapped[Organization] = relationship(back_populates="submissions")
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="submission", order_by="Document.created_at"
+    )
+
+
+class StoredFile(Base):
+    """Bytes kept once in the content-addressed store (``files/ab/cd/<sha256>``)."""
+
+    __tablename__ = "stored_files"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Extraction(Base):
+    __tablename__ = "extractions"
+    __table_args__ = (UniqueConstraint("sha256", "extractor_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"), index=True)
+    extractor_version: Mapped[str] = mapped_column(String(40))
+    extractor: Mapped[str] = mapped_column(String(120))
+    mime: Mapped[str] = mapped_column(String(120))
+    page_count: Mapped[int] = mapped_column(Integer, default=0)
+    ocr_pages: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    pages: Mapped[list[ExtractionPage]] = relationship(
+        back_populates="extraction", order_by="ExtractionPage.number", cascade="all, delete-orphan"
+    )
+
+
+class ExtractionPage(Base):
+    __tablename__ = "extraction_pages"
+    __table_args__ = (UniqueConstraint("extraction_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    #: [[text, x0, top, x1, bottom], ...] in points, origin top-left
+    words: Mapped[list] = mapped_column(JSON, default=list)
+    width: Mapped[float] = mapped_column(Float, default=0.0)
+    height: Mapped[float] = mapped_column(Float, default=0.0)
+    ocr: Mapped[bool] = mapped_column(Boolean, default=False)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    method: Mapped[str] = mapped_column(String(60), default="")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    extraction: Mapped[Extraction] = relationship(back_populates="pages")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_status", "status"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_uuid)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    #: name as the user sees it; ZIP members are "archive.zip/folder/file.pdf"
+    name: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str | None] = mapped_column(ForeignKey("stored_files.sha256"), nullable=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    mime: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    doc_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default=DocumentStatus.queued.value)
+    stage: Mapped[str] = mapped_column(String(20), default=Stage.queued.value)
+    stage_detail: Mapped[str | None] = mapped_column(String(40), nullable=True)  # "3/8"
+    error_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)  # Spanish, for users
+    queue_name: Mapped[str] = mapped_column(String(20), default="interactive")
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    extraction_id: Mapped[int | None] = mapped_column(ForeignKey("extractions.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, onupdate=_now
+    )
+    submission: Mapped[Submission] = relationship(back_populates="documents")
+    extraction: Mapped[Extraction | None] = relationship()
+    classifications: Mapped[list[Classification]] = relationship(
+        back_populates="document", order_by="Classification.id"
+    )
+
+
+class Classification(Base):
+    __tablename__ = "classifications"
+    __table_args__ = (UniqueConstraint("document_id", "classifier_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    classifier_version: Mapped[str] = mapped_column(String(60))
+    doc_type: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    document: Mapped[Document] = relationship(back_populates="classifications")
+    results: Mapped[list[CommitmentResult]] = relationship(
+        back_populates="classification",
+        order_by="CommitmentResult.commitment",
+        cascade="all, delete-orphan",
+    )
+
+
+class CommitmentResult(Base):
+    __tablename__ = "commitment_results"
+    __table_args__ = (UniqueConstraint("classification_id", "commitment"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    classification_id: Mapped[int] = mapped_column(
+        ForeignKey("classifications.id", ondelete="CASCADE")
+    )
+    commitment: Mapped[str] = mapped_column(String(4))
+    supported: Mapped[bool] = mapped_column(Boolean)
+    confidence: Mapped[float] = mapped_column(Float)
+    #: [{"text", "page", "pattern_ids", "score"}, ...] best first
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+    classification: Mapped[Classification] = relationship(back_populates="results")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="reviewer")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Decision(Base):
+    """A reviewer's decision on one commitment of a submission; never updated, never deleted."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_sub_commitment", "submission_id", "commitment"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    commitment: Mapped[str] = mapped_column(String(4))
+    #: "confirm" | "reject" | "attach" (mark supported by a given document/excerpt)
+    action: Mapped[str] = mapped_column(String(20))
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: classifier version of the matrix the reviewer saw when deciding
+    classifier_version: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    reviewer: Mapped[User] = relationship()
+
+
+class ReviewFlag(Base):
+    """Set when reprocessing flips a cell that a reviewer already decided: never auto-changed."""
+
+    __tablename__ = "review_flags"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    commitment: Mapped[str] = mapped_column(String(4))
+    old_version: Mapped[str] = mapped_column(String(60))
+    new_version: Mapped[str] = mapped_column(String(60))
+    old_supported: Mapped[bool] = mapped_column(Boolean)
+    new_supported: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

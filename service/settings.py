@@ -1,0 +1,59 @@
+"""All configuration, read once from ``EVIDENCIA_*`` environment variables.
+
+No other module reads ``os.environ`` for configuration. Bad values fail at start-up with a
+message that names the variable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EVIDENCIA_", extra="ignore")
+
+    #: Folder for the content-addressed file store and the default SQLite database.
+    data_dir: Path = Path("data")
+    #: SQLAlchemy URL; empty means a SQLite file inside ``data_dir``.
+    database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    #: Upload limits: one file, and files per request (a ZIP counts its members).
+    max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    max_files_per_upload: int = Field(default=500, gt=0)
+
+    #: Seconds an rq job may run before it is killed (a 400-page scan takes minutes).
+    job_timeout: int = Field(default=3600, gt=0)
+    #: Retries for transient failures (Redis/database hiccups), never for bad files.
+    job_retries: int = Field(default=3, ge=0)
+
+    #: Secret for signing reviewer session cookies; set it in production.
+    secret_key: str = "cambie-esta-clave-en-produccion"
+    #: Base URL printed in links (the README's main command sets it).
+    public_url: str = "http://127.0.0.1:8000"
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_spaces(cls, v: str) -> str:
+        return v.strip()
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'evidencia.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,47 @@
+"""Content-addressed file store: bytes live once under ``files/ab/cd/<sha256>``.
+
+Writes go to a temporary file renamed into place, so a crash never leaves a half-written blob
+under its final name, and two workers storing the same bytes do not clash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from service.settings import get_settings
+
+__all__ = ["sha256_bytes", "store_bytes", "path_for", "read_bytes"]
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def path_for(sha256: str, root: Path | None = None) -> Path:
+    root = root or get_settings().files_dir
+    return root / sha256[:2] / sha256[2:4] / sha256
+
+
+def store_bytes(data: bytes, root: Path | None = None) -> str:
+    """Store ``data`` if it is not there yet; return its sha256."""
+    digest = sha256_bytes(data)
+    target = path_for(digest, root)
+    if target.exists():
+        return digest
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def read_bytes(sha256: str, root: Path | None = None) -> bytes:
+    return path_for(sha256, root).read_bytes()
