@@ -1,0 +1,266 @@
+"""``evidencia analyze``: files, folders and ZIPs in, the evidence matrix out.
+
+Runs the same two public verbs the worker runs (``extractors.extract`` and
+``classifiers.classify``) in this process, with no database or queue. Each input is expanded
+into documents (folders recursively, ZIP archives member by member); a document that fails is
+reported with its Spanish reason and the others go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+__all__ = ["run", "analyze_bytes", "iter_inputs", "DocumentReport"]
+
+_INTERNAL_ERROR = (
+    "Error interno al procesar el archivo. El equipo técnico fue notificado; "
+    "intente de nuevo más tarde."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InputDocument:
+    """One document to analyse: a file on disk, or the bytes of an archive member."""
+
+    path: str  # as shown to the user: "archive.zip/folder/file.pdf" for members
+    file: Path | None = None
+    data: bytes | None = None
+    error: object | None = None  # an ExtractionError found while expanding an archive
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentReport:
+    path: str
+    sha256: str
+    status: str  # "ok" | "error"
+    error: str | None
+    mime: str
+    doc_type: str
+    pages: int
+    ocr_pages: int
+    commitments: tuple[dict, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "status": self.status,
+            "error": self.error,
+            "mime": self.mime,
+            "doc_type": self.doc_type,
+            "pages": self.pages,
+            "ocr_pages": self.ocr_pages,
+            "commitments": list(self.commitments),
+        }
+
+
+class UsageError(Exception):
+    """A path that does not exist or cannot be read: exit code 2."""
+
+
+def iter_inputs(paths: list[str]) -> Iterator[InputDocument]:
+    """Expand files, folders (recursively, sorted) and ZIP archives into documents."""
+    from extractors import detect_mime
+    from extractors.archive import iter_archive
+
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            raise UsageError(f"No existe: {raw}")
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for f in files:
+            shown = str(f)
+            if f.name.startswith(".") and root.is_dir():
+                continue  # hidden files in folders (.DS_Store and the like) are not documents
+            try:
+                mime = detect_mime(f)
+            except OSError as exc:
+                yield InputDocument(path=shown, file=f, error=exc)
+                continue
+            if mime == "application/zip":
+                for member in iter_archive(f):
+                    yield InputDocument(
+                        path=f"{shown}/{member.name}", data=member.data, error=member.error
+                    )
+            else:
+                yield InputDocument(path=shown, file=f)
+
+
+def _empty_commitments() -> tuple[dict, ...]:
+    from classifiers.result import COMMITMENT_IDS
+
+    return tuple(
+        {"id": cid, "supported": False, "confidence": 0.0, "evidence": []}
+        for cid in COMMITMENT_IDS
+    )
+
+
+def _error_report(path: str, sha: str, mime: str, message: str) -> DocumentReport:
+    return DocumentReport(path, sha, "error", message, mime, "otro", 0, 0, _empty_commitments())
+
+
+def analyze_bytes(path: str, data: bytes, *, password: str | None = None) -> DocumentReport:
+    """Extract and classify one document given its bytes; never raises for a bad file."""
+    sha = hashlib.sha256(data).hexdigest()
+    suffix = Path(path).suffix[:10]
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        tmp.write(data)
+        tmp.flush()
+        return _analyze_file(path, Path(tmp.name), sha, password)
+
+
+def _analyze_file(path: str, file: Path, sha: str, password: str | None) -> DocumentReport:
+    from classifiers import classify
+    from extractors import detect_mime, extract
+    from extractors.errors import EvidenciaError
+
+    mime = "application/octet-stream"
+    try:
+        mime = detect_mime(file)
+        doc = extract(file, password=password)
+        result = classify(doc)
+    except EvidenciaError as exc:
+        log.info("%s: %s (%s)", path, exc.code, exc.detail or exc.message)
+        return _error_report(path, sha, mime, exc.message)
+    except Exception:  # a bug or an unforeseen library failure: this file only
+        log.exception("unexpected failure analysing %s", path)
+        return _error_report(path, sha, mime, _INTERNAL_ERROR)
+    commitments = tuple(
+        {
+            "id": c.id,
+            "supported": c.supported,
+            "confidence": round(c.confidence, 3),
+            "evidence": [
+                {"text": e.text, "page": e.page, "pattern_ids": list(e.pattern_ids)}
+                for e in c.evidence
+            ],
+        }
+        for c in result.commitments
+    )
+    return DocumentReport(
+        path, sha, "ok", None, doc.mime, result.doc_type, len(doc.pages), doc.ocr_pages,
+        commitments,
+    )
+
+
+def _analyze_input(item: InputDocument, password: str | None) -> DocumentReport:
+    if item.error is not None:
+        message = getattr(item.error, "message", None) or "No se pudo leer el archivo."
+        sha = hashlib.sha256(item.data).hexdigest() if item.data else ""
+        return _error_report(item.path, sha, "application/octet-stream", message)
+    if item.data is not None:
+        return analyze_bytes(item.path, item.data, password=password)
+    try:
+        data = item.file.read_bytes()
+    except OSError as exc:
+        log.info("%s: cannot read (%s)", item.path, exc)
+        return _error_report(item.path, "", "application/octet-stream",
+                             "No se pudo abrir el archivo (permisos o ruta inválida).")
+    sha = hashlib.sha256(data).hexdigest()
+    return _analyze_file(item.path, item.file, sha, password)
+
+
+def _warm_worker() -> None:
+    import classifiers
+
+    classifiers.load()
+
+
+def _summary(reports: list[DocumentReport]) -> dict:
+    from classifiers.result import COMMITMENT_IDS
+
+    supported = [
+        cid for cid in COMMITMENT_IDS
+        if any(c["id"] == cid and c["supported"] for r in reports for c in r.commitments)
+    ]
+    return {"supported": supported, "missing": [c for c in COMMITMENT_IDS if c not in supported]}
+
+
+def _print_matrix(reports: list[DocumentReport], summary: dict, out=sys.stdout) -> None:
+    from service.labels import commitment_name, doc_type_name
+
+    cids = ["c1", "c2", "c3", "c4", "c5"]
+    width = min(max([len("Documento")] + [len(r.path) for r in reports]), 60)
+    out.write(f"{'Documento':<{width}}  {'Tipo':<24} {'  '.join(cids)}  Págs  OCR\n")
+    for r in reports:
+        name = r.path if len(r.path) <= width else "…" + r.path[-(width - 1):]
+        if r.status == "error":
+            out.write(f"{name:<{width}}  ERROR: {r.error}\n")
+            continue
+        marks = "  ".join(
+            " ✓" if c["supported"] else " ·" for c in sorted(r.commitments, key=lambda c: c["id"])
+        )
+        out.write(
+            f"{name:<{width}}  {doc_type_name(r.doc_type):<24}{marks}  {r.pages:>4}  {r.ocr_pages:>3}\n"
+        )
+    out.write("\n")
+    if summary["supported"]:
+        out.write("Compromisos con evidencia: " + ", ".join(summary["supported"]) + "\n")
+    if summary["missing"]:
+        out.write("Compromisos sin evidencia en ningún documento:\n")
+        for cid in summary["missing"]:
+            out.write(f"  {cid}: {commitment_name(cid)}\n")
+    else:
+        out.write("Los cinco compromisos tienen evidencia.\n")
+    errors = sum(r.status == "error" for r in reports)
+    if errors:
+        out.write(f"{errors} archivo(s) con error (ver arriba).\n")
+
+
+def run(args) -> int:
+    logging.basicConfig(
+        level=os.environ.get("EVIDENCIA_LOG_LEVEL", "WARNING"),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        items = list(iter_inputs(args.paths))
+    except UsageError as exc:
+        print(f"evidencia analyze: {exc}", file=sys.stderr)
+        return 2
+    if not items:
+        print("evidencia analyze: no se encontraron archivos en las rutas dadas.", file=sys.stderr)
+        return 2
+
+    from classifiers import CLASSIFIER_VERSION
+    from tqdm import tqdm
+
+    jobs = args.jobs or (min(os.cpu_count() or 1, 2) if len(items) >= 6 else 1)
+    bar = tqdm(total=len(items), unit="doc", file=sys.stderr, disable=len(items) < 2,
+               desc="Analizando")
+    reports: list[DocumentReport] = []
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_warm_worker) as pool:
+            futures = [pool.submit(_analyze_input, it, args.password) for it in items]
+            for fut in futures:
+                reports.append(fut.result())
+                bar.update()
+    else:
+        for it in items:
+            reports.append(_analyze_input(it, args.password))
+            bar.update()
+    bar.close()
+
+    summary = _summary(reports)
+    if args.json:
+        payload = {
+            "classifier_version": CLASSIFIER_VERSION,
+            "documents": [r.to_dict() for r in reports],
+            "summary": summary,
+        }
+        json.dump(payload, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        _print_matrix(reports, summary)
+    return 1 if any(r.status == "error" for r in reports) else 0
