@@ -1,88 +1,93 @@
-"""Spanish wording of every stable code users see, in one table.
+"""Spanish wording of stable codes (stages, statuses, error codes): the one table users read.
 
-Codes (commitment ids, document types, stages, statuses) are stable and go into the database,
-the API and logs; the words a person reads come from here or from the templates.
+Code stores and compares the codes in ``service.models`` and ``extractors.errors``; only pages,
+API messages and exports turn them into words, through :func:`stage_label` and friends.
 """
 
 from __future__ import annotations
 
 __all__ = [
-    "COMMITMENT_NAMES",
-    "COMMITMENT_SHORT",
-    "DOC_TYPE_NAMES",
-    "STAGE_NAMES",
-    "STATUS_NAMES",
-    "commitment_name",
-    "doc_type_name",
+    "STATUS_LABELS",
+    "STAGE_LABELS",
+    "ERROR_MESSAGES",
+    "ACTION_LABELS",
+    "status_label",
     "stage_label",
+    "error_message",
 ]
 
-#: The five commitments as reviewers say them (domain guide).
-COMMITMENT_NAMES: dict[str, str] = {
-    "c1": (
-        "Contar con estructuras internas encargadas de coordinar acciones que promuevan la "
-        "inclusión, la interculturalidad y la no discriminación"
-    ),
-    "c2": "Contar con un plan de capacitación y sensibilización para su personal",
-    "c3": (
-        "Contar con políticas internas que aseguren buenas prácticas laborales que promuevan la "
-        "inclusión, la interculturalidad y la no discriminación"
-    ),
-    "c4": (
-        "Emprender acciones para promover la interculturalidad al interior de la institución y "
-        "en la sociedad chilena"
-    ),
-    "c5": (
-        "Fomentar la participación de personas extranjeras en las estructuras internas de la "
-        "institución"
-    ),
-}
-
-COMMITMENT_SHORT: dict[str, str] = {
-    "c1": "Estructura interna de inclusión",
-    "c2": "Plan de capacitación y sensibilización",
-    "c3": "Políticas internas de buenas prácticas",
-    "c4": "Acciones de interculturalidad",
-    "c5": "Participación de personas extranjeras",
-}
-
-DOC_TYPE_NAMES: dict[str, str] = {
-    "politica": "política",
-    "protocolo": "protocolo",
-    "plan_capacitacion": "plan de capacitación",
-    "acta": "acta",
-    "registro_asistencia": "registro de asistencia",
-    "informe_actividades": "informe de actividades",
-    "reglamento": "reglamento",
-    "otro": "otro",
-}
-
-STATUS_NAMES: dict[str, str] = {
+STATUS_LABELS: dict[str, str] = {
     "queued": "en cola",
     "processing": "procesando",
     "done": "listo",
     "error": "error",
 }
 
-STAGE_NAMES: dict[str, str] = {
+STAGE_LABELS: dict[str, str] = {
     "queued": "en cola",
     "extracting": "extrayendo",
-    "ocr": "OCR página",
+    "ocr": "OCR página {detail}",
     "classifying": "clasificando",
     "done": "listo",
     "error": "error",
 }
 
+#: Reviewer decision actions, as shown in history and exports.
+ACTION_LABELS: dict[str, str] = {
+    "confirm": "confirmado",
+    "reject": "rechazado",
+    "attach": "respaldado con evidencia indicada",
+}
 
-def commitment_name(cid: str) -> str:
-    return COMMITMENT_NAMES.get(cid, cid)
+#: Messages for codes raised by the service itself (extractor codes carry their own message).
+ERROR_MESSAGES: dict[str, str] = {
+    "validation": "Los datos enviados no son válidos.",
+    "invalid_rut": "El RUT no es válido. Escríbalo como 76.543.210-3 (con dígito verificador).",
+    "missing_organization": "Indique el nombre de la organización.",
+    "not_found": "No se encontró el recurso solicitado.",
+    "submission_not_found": "No se encontró la postulación.",
+    "document_not_found": "No se encontró el documento.",
+    "unauthorized": "Debe identificarse para continuar.",
+    "forbidden": "No tiene permiso para ver esta postulación.",
+    "bad_credentials": "Usuario o contraseña incorrectos.",
+    "too_many_files": "Se enviaron demasiados archivos en una sola carga (máximo {limit}).",
+    "no_files": "No se recibió ningún archivo. Adjunte uno o más archivos en el campo «files».",
+    "too_large": "El archivo supera el tamaño máximo permitido ({limit_mb} MB).",
+    "empty_file": "El archivo está vacío (0 bytes). Vuelva a exportarlo o súbalo de nuevo.",
+    "unsupported_type": (
+        "Tipo de archivo no soportado. Se aceptan PDF, DOCX, imágenes (JPG, PNG, TIFF), "
+        "texto y archivos ZIP."
+    ),
+    "invalid_commitment": "El compromiso indicado no existe (use c1, c2, c3, c4 o c5).",
+    "invalid_action": "La acción debe ser confirm, reject o attach.",
+    "invalid_format": "Formato no soportado: use json, csv o xlsx.",
+    "internal": (
+        "Ocurrió un error interno al procesar el documento. El equipo fue notificado; "
+        "puede intentar subirlo de nuevo más tarde."
+    ),
+    "transient": (
+        "El servicio no pudo completar el procesamiento por una falla temporal. "
+        "Se reintentará automáticamente."
+    ),
+    "unavailable": "El servicio no está disponible en este momento. Intente nuevamente.",
+}
 
 
-def doc_type_name(code: str | None) -> str:
-    return DOC_TYPE_NAMES.get(code or "otro", code or "otro")
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
 
 
 def stage_label(stage: str, detail: str | None = None) -> str:
-    """'OCR página 3/8' for the OCR stage, the plain Spanish name otherwise."""
-    name = STAGE_NAMES.get(stage, stage)
-    return f"{name} {detail}" if stage == "ocr" and detail else name
+    """``("ocr", "3/8")`` → ``"OCR página 3/8"``."""
+    label = STAGE_LABELS.get(stage, stage)
+    if "{detail}" in label:
+        return label.format(detail=detail or "").strip()
+    return label
+
+
+def error_message(code: str, **params: object) -> str:
+    template = ERROR_MESSAGES.get(code, ERROR_MESSAGES["internal"])
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
