@@ -188,7 +188,7 @@ def _summary(reports: list[DocumentReport]) -> dict:
 
 
 def _print_matrix(reports: list[DocumentReport], summary: dict, out=sys.stdout) -> None:
-    from service.labels import commitment_name, doc_type_name
+    from service.vocabulary import commitment_name, doc_type_name
 
     cids = ["c1", "c2", "c3", "c4", "c5"]
     width = min(max([len("Documento")] + [len(r.path) for r in reports]), 60)
