@@ -1,0 +1,114 @@
+"""`evidencia analyze` end to end: real extractor, real Tesseract, real spaCy, in a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SAMPLES
+
+DEMO = SAMPLES / "demo"
+
+
+def _evidencia(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_json() -> dict:
+    proc = _evidencia("analyze", str(DEMO), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+def test_json_output_follows_the_contract(demo_json):
+    assert isinstance(demo_json["classifier_version"], str) and demo_json["classifier_version"]
+    assert set(demo_json) == {"classifier_version", "documents", "summary"}
+    for doc in demo_json["documents"]:
+        assert {"path", "sha256", "status", "error", "mime", "doc_type", "pages", "ocr_pages",
+                "commitments"} <= set(doc)
+        assert doc["status"] == "ok" and doc["error"] is None
+        assert len(doc["sha256"]) == 64
+        assert [c["id"] for c in doc["commitments"]] == ["c1", "c2", "c3", "c4", "c5"]
+        for c in doc["commitments"]:
+            assert 0.0 <= c["confidence"] <= 1.0
+            for ev in c["evidence"]:
+                assert ev["text"].strip() and ev["page"] >= 1
+    summary = demo_json["summary"]
+    assert sorted(summary["supported"] + summary["missing"]) == ["c1", "c2", "c3", "c4", "c5"]
+
+
+def test_demo_submission_matches_its_expected_labels(demo_json):
+    expected = json.loads((DEMO / "expected.json").read_text(encoding="utf-8"))
+    by_name = {Path(d["path"]).name: d for d in demo_json["documents"]}
+    assert set(expected) <= set(by_name), "every labelled sample is analysed"
+    for name, exp in expected.items():
+        got = by_name[name]
+        labels = {c["id"]: c["supported"] for c in got["commitments"]}
+        assert labels == exp["labels"], name
+        assert got["doc_type"] == exp["doc_type"], name
+        supported = [c for c in got["commitments"] if c["supported"]]
+        assert all(c["evidence"] for c in supported), f"{name}: a ✓ without an excerpt"
+
+
+def test_scanned_and_photographed_samples_are_ocrd(demo_json):
+    kinds = {Path(d["path"]).suffix.lower(): d for d in demo_json["documents"]}
+    assert kinds[".jpg"]["ocr_pages"] == kinds[".jpg"]["pages"] >= 1
+    scanned = [d for d in demo_json["documents"] if d["path"].endswith(".pdf") and d["ocr_pages"]]
+    assert scanned, "the image-only PDF sample is read by OCR"
+
+
+def test_a_bad_file_fails_alone_with_a_spanish_reason(tmp_path):
+    (tmp_path / "bien.txt").write_text(
+        "Política de inclusión. La empresa prohíbe toda discriminación por nacionalidad u origen "
+        "en la selección, la remuneración y el ascenso de sus trabajadores.", encoding="utf-8")
+    (tmp_path / "roto.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%EOF")
+    (tmp_path / "vacio.docx").write_bytes(b"")
+    proc = _evidencia("analyze", str(tmp_path), "--json")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    docs = {Path(d["path"]).name: d for d in json.loads(proc.stdout)["documents"]}
+    assert docs["bien.txt"]["status"] == "ok"
+    for bad in ("roto.pdf", "vacio.docx"):
+        assert docs[bad]["status"] == "error"
+        message = docs[bad]["error"]
+        assert message and any(w in message.lower() for w in ("archivo", "pdf", "vacío"))
+        assert "Traceback" not in message
+
+
+def test_zip_members_are_documents_named_inside_the_archive(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("actas/acta.txt", "Acta de reunión del comité de inclusión e interculturalidad.")
+        zf.writestr("../fuera.txt", "intento de salir de la carpeta")
+    archive = tmp_path / "entrega.zip"
+    archive.write_bytes(buf.getvalue())
+    proc = _evidencia("analyze", str(archive), "--json")
+    docs = {d["path"]: d for d in json.loads(proc.stdout)["documents"]}
+    assert docs[f"{archive}/actas/acta.txt"]["status"] == "ok"
+    assert any(d["status"] == "error" for d in docs.values()), "the traversal member is refused"
+    assert proc.returncode == 1
+
+
+def test_human_output_names_missing_commitments(tmp_path):
+    (tmp_path / "factura.txt").write_text("Factura N° 123. Servicio de aseo. Total $120.000.",
+                                          encoding="utf-8")
+    proc = _evidencia("analyze", str(tmp_path / "factura.txt"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Compromisos sin evidencia" in proc.stdout
+    assert "c5" in proc.stdout
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert _evidencia("analyze", str(tmp_path / "no-existe.pdf")).returncode == 2
+    assert _evidencia("analyze").returncode == 2
