@@ -169,6 +169,12 @@ class Document(Base):
     queue_name: Mapped[str] = mapped_column(String(20), default="interactive")
     job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: processing timings, for progress pages and the /metrics stage durations
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    wait_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # queued → started
+    extract_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # 0 when reused
+    classify_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     extraction_id: Mapped[int | None] = mapped_column(ForeignKey("extractions.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(

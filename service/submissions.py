@@ -1,0 +1,368 @@
+"""Submissions: create one, add files to it, record reviewers' decisions.
+
+The upload path is store → commit → enqueue: rows are committed before their jobs are queued, so
+a worker never sees a job whose document it cannot load, and if Redis is down the committed
+``queued`` documents are picked up later by ``evidencia requeue`` (the database is the truth).
+A bad file never sinks an upload: it becomes a document in status ``error`` with a Spanish reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifiers.result import COMMITMENT_IDS
+from service.auth import hash_token, new_token
+from service.errors import LimitError, NotFoundError, ValidationError
+from service.labels import error_message
+from service.matrix import submission_matrix
+from service.models import (
+    Classification,
+    Decision,
+    Document,
+    DocumentStatus,
+    Organization,
+    Stage,
+    StoredFile,
+    Submission,
+    User,
+)
+from service.settings import get_settings
+from service.storage import path_for, sha256_bytes, store_bytes
+
+__all__ = [
+    "ValidationError",
+    "ACCEPTED_MIMES",
+    "ZIP_MIMES",
+    "DECISION_ACTIONS",
+    "normalize_rut",
+    "create_submission",
+    "find_submission",
+    "get_submission",
+    "add_files",
+    "submission_matrix",
+    "record_decision",
+    "decision_history",
+]
+
+log = logging.getLogger(__name__)
+
+#: Types the extractors read (detected from the bytes, never from the name).
+ACCEPTED_MIMES = frozenset(
+    {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "image/jpeg",
+        "image/png",
+        "image/tiff",
+        "text/plain",
+    }
+)
+ZIP_MIMES = frozenset({"application/zip", "application/x-zip-compressed"})
+DECISION_ACTIONS = ("confirm", "reject", "attach")
+
+_RUT_RE = re.compile(r"^(\d{1,8})([0-9K])$")
+
+
+def normalize_rut(rut: str) -> str:
+    """``"76.543.210-3"`` → ``"76543210-3"``; raises ValidationError if the check digit is wrong."""
+    compact = re.sub(r"[.\s\-‐‑–]", "", rut or "").upper()
+    match = _RUT_RE.match(compact)
+    if not match:
+        raise ValidationError(code="invalid_rut", detail=f"bad RUT format {rut!r}")
+    body, dv = match.groups()
+    if _rut_check_digit(body) != dv:
+        raise ValidationError(code="invalid_rut", detail=f"bad RUT check digit {rut!r}")
+    return f"{int(body)}-{dv}"
+
+
+def _rut_check_digit(body: str) -> str:
+    total = sum(int(d) * (2 + i % 6) for i, d in enumerate(reversed(body)))
+    dv = 11 - total % 11
+    return {11: "0", 10: "K"}.get(dv, str(dv))
+
+
+def create_submission(
+    session: Session,
+    organization: str,
+    rut: str | None,
+    *,
+    source: str = "upload",
+    source_key: str | None = None,
+) -> tuple[Submission, str]:
+    """Create a submission; return it with its secret token (shown once, only its hash kept).
+
+    The organisation is reused when one with the same RUT exists. A ``source_key`` already used
+    raises ValidationError: look it up first with :func:`find_submission`.
+    """
+    name = " ".join((organization or "").split())
+    if not name:
+        raise ValidationError(code="missing_organization")
+    normalized = normalize_rut(rut) if rut and rut.strip() else None
+    if source_key is not None and find_submission(session, source_key) is not None:
+        raise ValidationError(
+            "Ya existe una postulación para este origen.", code="duplicate_source",
+            detail=f"source_key {source_key!r} exists",
+        )
+    org = None
+    if normalized:
+        org = session.scalar(select(Organization).where(Organization.rut == normalized))
+    if org is None:
+        org = Organization(name=name, rut=normalized)
+        session.add(org)
+    token = new_token()
+    submission = Submission(
+        organization=org, token_hash=hash_token(token), source=source, source_key=source_key
+    )
+    session.add(submission)
+    session.commit()
+    return submission, token
+
+
+def find_submission(session: Session, source_key: str) -> Submission | None:
+    return session.scalar(select(Submission).where(Submission.source_key == source_key))
+
+
+def get_submission(session: Session, submission_id: str) -> Submission:
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFoundError(code="submission_not_found")
+    return submission
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One file to become a Document: its bytes, or the reason it cannot be read."""
+
+    name: str
+    data: bytes | None
+    error_code: str | None = None
+    error: str | None = None
+
+
+def add_files(
+    session: Session,
+    submission: Submission,
+    files: Iterable[tuple[str, bytes]],
+    *,
+    queue_name: str = "interactive",
+) -> list[Document]:
+    """Store files (ZIPs expanded) as documents of ``submission``, commit, then enqueue them.
+
+    Raises LimitError only for the request as a whole (too many files); every per-file problem
+    (empty, too large, unsupported type, bad archive member) becomes a document in error.
+    """
+    settings = get_settings()
+    entries: list[_Entry] = []
+    for name, data in files:
+        entries.extend(_expand(name, data, settings.max_file_bytes))
+        if len(entries) > settings.max_files_per_upload:
+            raise LimitError(
+                error_message("too_many_files", limit=settings.max_files_per_upload),
+                detail=f"more than {settings.max_files_per_upload} files",
+            )
+    documents = [_store_entry(session, submission, entry, queue_name) for entry in entries]
+    session.commit()
+    _enqueue(documents)
+    return documents
+
+
+def _expand(name: str, data: bytes, max_bytes: int) -> list[_Entry]:
+    name = _clean_name(name)
+    problem = _size_problem(data, max_bytes)
+    if problem:
+        return [_Entry(name, None, *problem)]
+    if not data.startswith(b"PK") or _detect_mime_bytes(data) not in ZIP_MIMES:
+        return [_Entry(name, data)]
+    iter_archive = _archive_reader()
+    entries: list[_Entry] = []
+    with tempfile.TemporaryDirectory(prefix="evidencia-zip-") as tmp:
+        path = Path(tmp) / "upload.zip"
+        path.write_bytes(data)
+        try:
+            for member in iter_archive(path):
+                member_name = f"{name}/{member.name}"
+                if member.error is not None:
+                    entries.append(
+                        _Entry(member_name, None, member.error.code, member.error.message)
+                    )
+                elif member.data is not None:
+                    problem = _size_problem(member.data, max_bytes)
+                    entries.append(_Entry(member_name, None if problem else member.data,
+                                          *(problem or (None, None))))
+        except Exception as exc:  # the archive itself is unreadable: one error document
+            code = getattr(exc, "code", "corrupt")
+            message = getattr(exc, "message", None) or error_message("corrupt")
+            log.info("archive %s rejected: %r", name, exc)
+            entries.append(_Entry(name, None, code, message))
+    return entries
+
+
+def _archive_reader():
+    """``extractors.archive.iter_archive`` (safe against bombs and bad paths) when present."""
+    try:
+        from extractors.archive import iter_archive
+    except ImportError:  # until the extractors ship it: plain members, no nesting
+        import zipfile
+
+        def iter_archive(path):
+            from types import SimpleNamespace
+
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    if not info.is_dir():
+                        yield SimpleNamespace(name=info.filename, data=zf.read(info), error=None)
+
+    return iter_archive
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").replace("\\", "/").strip().lstrip("/")
+    return name[:1000] or "archivo"
+
+
+def _size_problem(data: bytes, max_bytes: int) -> tuple[str, str] | None:
+    if not data:
+        return "empty_file", error_message("empty_file")
+    if len(data) > max_bytes:
+        return "too_large", error_message("too_large", limit_mb=max_bytes // (1024 * 1024))
+    return None
+
+
+def _store_entry(session: Session, submission: Submission, entry: _Entry, queue: str) -> Document:
+    document = Document(submission=submission, name=entry.name, queue_name=queue)
+    session.add(document)
+    if entry.data is None:
+        _mark_error(document, entry.error_code or "extraction_failed", entry.error)
+        return document
+    sha = sha256_bytes(entry.data)
+    stored = session.get(StoredFile, sha)
+    if stored is None:
+        store_bytes(entry.data)
+        stored = StoredFile(
+            sha256=sha, size=len(entry.data), mime=_detect_mime(path_for(sha))
+        )
+        session.add(stored)
+        session.flush()
+    document.sha256 = sha
+    document.size = stored.size
+    document.mime = stored.mime
+    if stored.mime not in ACCEPTED_MIMES:
+        _mark_error(document, "unsupported_type", None)
+        return document
+    document.status = DocumentStatus.queued.value
+    document.stage = Stage.queued.value
+    session.flush()  # gives the document its id
+    from evidencia_queue.enqueue import job_id_for
+
+    document.job_id = job_id_for(document.id)
+    return document
+
+
+def _mark_error(document: Document, code: str, message: str | None) -> None:
+    document.status = DocumentStatus.error.value
+    document.stage = Stage.error.value
+    document.error_code = code
+    document.error = message or error_message(code)
+
+
+def _enqueue(documents: list[Document]) -> None:
+    from evidencia_queue.enqueue import enqueue_document
+
+    for document in documents:
+        if document.status != DocumentStatus.queued.value:
+            continue
+        try:
+            enqueue_document(document.id, document.queue_name)
+        except Exception:  # Redis down: the row is committed as queued; requeue picks it up
+            log.warning("could not enqueue document %s; `evidencia requeue` will", document.id,
+                        exc_info=True)
+
+
+def _detect_mime(path: Path) -> str:
+    try:
+        from extractors import detect_mime
+    except ImportError:  # extractors without detect_mime yet: libmagic directly
+        import magic
+
+        return magic.from_file(str(path), mime=True)
+    return detect_mime(path)
+
+
+def _detect_mime_bytes(data: bytes) -> str:
+    with tempfile.NamedTemporaryFile(prefix="evidencia-mime-") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        return _detect_mime(Path(tmp.name))
+
+
+def record_decision(
+    session: Session,
+    submission_id: str,
+    commitment: str,
+    action: str,
+    reviewer: User,
+    *,
+    document_id: str | None = None,
+    excerpt: str | None = None,
+    page: int | None = None,
+    comment: str | None = None,
+) -> Decision:
+    """Append a reviewer decision; the newest one per commitment is in force, none is erased."""
+    submission = get_submission(session, submission_id)
+    if commitment not in COMMITMENT_IDS:
+        raise ValidationError(code="invalid_commitment")
+    if action not in DECISION_ACTIONS:
+        raise ValidationError(code="invalid_action")
+    if document_id is not None:
+        document = session.get(Document, document_id)
+        if document is None or document.submission_id != submission.id:
+            raise NotFoundError(code="document_not_found")
+    if action == "attach" and not (document_id or (excerpt and excerpt.strip())):
+        raise ValidationError(
+            "Para respaldar un compromiso indique el documento o el extracto que lo prueba.",
+            code="validation",
+        )
+    decision = Decision(
+        submission_id=submission.id,
+        commitment=commitment,
+        action=action,
+        document_id=document_id,
+        excerpt=excerpt.strip() if excerpt else None,
+        page=page,
+        comment=comment.strip() if comment and comment.strip() else None,
+        classifier_version=_current_classifier_version(session, submission.id),
+        reviewer_id=reviewer.id,
+    )
+    session.add(decision)
+    session.commit()
+    return decision
+
+
+def decision_history(session: Session, submission_id: str) -> list[Decision]:
+    """Every decision on the submission, oldest first."""
+    get_submission(session, submission_id)
+    return list(
+        session.scalars(
+            select(Decision)
+            .where(Decision.submission_id == submission_id)
+            .order_by(Decision.created_at, Decision.id)
+        )
+    )
+
+
+def _current_classifier_version(session: Session, submission_id: str) -> str | None:
+    return session.scalar(
+        select(Classification.classifier_version)
+        .join(Document, Document.id == Classification.document_id)
+        .where(Document.submission_id == submission_id)
+        .order_by(Classification.id.desc())
+        .limit(1)
+    )
