@@ -278,6 +278,26 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _column_widths(rows, width: float, regular: str, bold: str, size: float) -> list[float]:
+    """Every column wide enough for its longest word; the rest shared by how much text it holds."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    padding = 14
+    minimum, natural = [], []
+    for j in range(len(rows[0])):
+        words = [(w, bold if i == 0 else regular) for i, r in enumerate(rows) for w in r[j].split()]
+        minimum.append(max([stringWidth(w, f, size) for w, f in words] or [10]) + padding)
+        natural.append(max(stringWidth(r[j], bold if i == 0 else regular, size)
+                           for i, r in enumerate(rows)) + padding)
+    spare = width - sum(minimum)
+    if spare <= 0:
+        return [width * m / sum(minimum) for m in minimum]
+    if sum(natural) <= width:
+        return [n + (width - sum(natural)) / len(natural) for n in natural]
+    wants = [max(0.0, n - m) for n, m in zip(natural, minimum, strict=True)]
+    return [m + spare * w / (sum(wants) or 1) for m, w in zip(minimum, wants, strict=True)]
+
+
 def render_pdf(source: Source) -> bytes:
     from reportlab import rl_config
     from reportlab.lib import colors
@@ -344,11 +364,8 @@ def render_pdf(source: Source) -> bytes:
         elif block.kind == "table":
             data = [[Paragraph(_escape(c), head_cell if i == 0 else cell) for c in row]
                     for i, row in enumerate(block.rows)]
-            width = pagesize[0] - 4.4 * cm
-            columns = range(len(block.rows[0]))
-            weights = [max(4, max(len(r[j]) for r in block.rows)) for j in columns]
-            weights = [min(w, 40) for w in weights]
-            col_widths = [width * w / sum(weights) for w in weights]
+            col_widths = _column_widths(block.rows, pagesize[0] - 4.4 * cm, regular, bold,
+                                        size - 1)
             table = Table(data, colWidths=col_widths, repeatRows=1)
             table.setStyle(TableStyle([
                 ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
@@ -676,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only validate the sources")
     parser.add_argument("--expected-json", type=Path,
                         help="also write {file name: {doc_type, labels}} here (the demo)")
+    parser.add_argument("--no-labels", action="store_true", help="do not write OUT/labels.jsonl")
     args = parser.parse_args(argv)
     root = args.src.resolve()
     sources = find_sources(root, args.only)
@@ -710,11 +728,13 @@ def main(argv: list[str] | None = None) -> int:
             errors.append(error)
             print(error, file=sys.stderr)
     records.sort(key=lambda r: r["file"])
-    with open(out / "labels.jsonl", "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if not args.no_labels:
+        with open(out / "labels.jsonl", "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     if args.expected_json:
-        expected = {Path(r["file"]).name: {"doc_type": r["doc_type"], "labels": r["labels"]}
+        expected = {Path(r["file"]).name: {"doc_type": r["doc_type"], "labels": r["labels"],
+                                         "evidence": r["evidence"]}
                     for r in records}
         args.expected_json.write_text(json.dumps(expected, ensure_ascii=False, indent=2) + "\n",
                                       encoding="utf-8")
