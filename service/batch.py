@@ -1,0 +1,841 @@
+"""``evidencia batch``: load past archives (folders and ZIPs) as one submission per organisation.
+
+Programme staff hold years of submissions as folders and ZIP archives. This walks them, groups
+the files into one submission per organisation (by top folder, by archive, or by a CSV that maps
+paths to organisation and RUT), stores each file content-addressed and enqueues one job per
+document on the ``batch`` queue, so any number of workers share the work.
+
+Resumable by construction: a submission is found again by its ``source_key`` and a document by
+its (submission, name) and sha256, so a rerun after Ctrl-C or a crash skips what is stored,
+re-enqueues what was stored but never finished, and loads the rest. Files are read one at a
+time (archives member by member), so an archive of thousands never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import re
+import sys
+import time
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "run",
+    "BatchSource",
+    "BatchItem",
+    "BatchStats",
+    "iter_items",
+    "load_batch",
+    "requeue_unfinished",
+    "wait_for_workers",
+    "summarize",
+    "write_summary",
+    "errors_by_reason",
+    "read_org_csv",
+]
+
+#: Queue the batch jobs go to; workers serve ``interactive`` first.
+BATCH_QUEUE = "batch"
+#: Seconds between database polls while waiting for the workers.
+POLL_SECONDS = 1.0
+
+_RUT_RE = re.compile(r"(?<![\dA-Za-z])(\d{1,2}\.?\d{3}\.?\d{3}-?[\dkK])(?![\dA-Za-z])")
+
+# Spanish reasons for problems found while walking the inputs (not extraction errors).
+_NOT_IN_CSV = "El archivo no figura en el CSV de organizaciones: no se cargó."
+_UNREADABLE = "No se pudo abrir el archivo (permisos o ruta inválida)."
+_INTERNAL = "Error interno al cargar el archivo; revise el registro del servidor."
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable inputs: exit code 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSource:
+    """One organisation's material: becomes one submission, found again by ``key``."""
+
+    key: str  # e.g. "folder:/abs/archivo/Fundación Sol" or "archive:/abs/2019/org.zip"
+    organization: str
+    rut: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One document to load: a file on disk, an archive member's bytes, or an error."""
+
+    source: BatchSource | None  # None: could not be assigned to an organisation
+    name: str  # document name inside the submission: "actas/2019.pdf", "org.zip/a/b.pdf"
+    path: Path | None = None
+    data: bytes | None = None
+    error_code: str | None = None
+    error: str | None = None  # Spanish
+    shown: str = ""  # where it came from, for messages
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+
+@dataclass
+class BatchStats:
+    """Counts of one ``load_batch`` run."""
+
+    seen: int = 0
+    stored: int = 0  # new documents stored and enqueued
+    skipped: int = 0  # already stored by an earlier run
+    requeued: int = 0  # stored earlier, never finished: enqueued again
+    errors: int = 0  # could not be stored (error documents recorded, or not assigned)
+    submission_ids: dict[str, str] = field(default_factory=dict)  # source key -> submission id
+    unassigned: list[BatchItem] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Walking the inputs
+
+
+def _split_rut(label: str) -> tuple[str, str | None]:
+    """'Fundación Sol 76.123.456-7' -> ('Fundación Sol', '76123456-7')."""
+    match = _RUT_RE.search(label)
+    if not match:
+        return label.strip(), None
+    from service.errors import ValidationError
+    from service.submissions import normalize_rut
+
+    try:
+        rut = normalize_rut(match.group(1))
+    except ValidationError:  # digits that only look like a RUT: keep them in the name
+        return label.strip(), None
+    name = (label[: match.start()] + label[match.end() :]).strip(" -_,()[]")
+    return (name or label.strip()), rut
+
+
+def _doc_name(name: str) -> str:
+    """The name as ``add_files`` stores it, so a rerun finds the document again."""
+    name = (name or "").replace("\\", "/").strip().lstrip("/")
+    return name[:1000] or "archivo"
+
+
+def _source(kind: str, key_path: str, label: str) -> BatchSource:
+    name, rut = _split_rut(label)
+    return BatchSource(key=f"{kind}:{key_path}", organization=name, rut=rut)
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        from extractors import detect_mime
+
+        return detect_mime(path) == "application/zip"
+    except ImportError:  # pragma: no cover - extractors always ships with the project
+        return path.suffix.lower() == ".zip" and zipfile.is_zipfile(path)
+    except OSError:
+        return False
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Files under ``root`` in a stable order, hidden files skipped, lazily."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def _archive_members(zip_path: Path) -> Iterator[tuple[str, bytes | None, object | None]]:
+    """(member name, bytes, error) for each member; nested ZIPs expanded as 'inner.zip/x'."""
+    from extractors.archive import iter_archive
+
+    try:
+        for member in iter_archive(zip_path):
+            yield member.name, member.data, member.error
+    except Exception as exc:  # the whole archive is unreadable: one error item
+        log.warning("cannot open archive %s: %r", zip_path, exc)
+        yield "", None, exc
+
+
+def _error_fields(exc: object) -> tuple[str, str]:
+    code = getattr(exc, "code", None) or "extraction_failed"
+    message = getattr(exc, "message", None) or "No se pudo leer el archivo."
+    return code, message
+
+
+def _file_items(source: BatchSource | None, path: Path, name: str) -> Iterator[BatchItem]:
+    """One file on disk: itself, or its members when it is a ZIP archive."""
+    if not _is_zip(path):
+        yield BatchItem(source, name, path=path, shown=str(path))
+        return
+    for member, data, error in _archive_members(path):
+        full = f"{name}/{member}" if member else name
+        if error is not None:
+            code, message = _error_fields(error)
+            yield BatchItem(source, full, error_code=code, error=message, shown=f"{path}/{member}")
+        else:
+            yield BatchItem(source, full, data=data, shown=f"{path}/{member}")
+
+
+def _zip_by_top_entry(zip_path: Path, default: BatchSource, kind: str) -> Iterator[BatchItem]:
+    """Members of a ZIP given as input: its top folders (or top-level archives) are orgs."""
+    resolved = zip_path.resolve()
+    for member, data, error in _archive_members(zip_path):
+        parts = PurePosixPath(member).parts if member else ()
+        if len(parts) > 1:
+            top = parts[0]
+            label = top[:-4] if top.lower().endswith(".zip") else top
+            if kind == "archive" and not top.lower().endswith(".zip"):
+                source, name = default, member
+            else:
+                source = _source("archive", f"{resolved}#{top}", label)
+                name = "/".join(parts[1:]) if not top.lower().endswith(".zip") else member
+        else:
+            source, name = default, member or zip_path.name
+        if error is not None:
+            code, message = _error_fields(error)
+            yield BatchItem(source, name, error_code=code, error=message,
+                            shown=f"{zip_path}/{member}")
+        else:
+            yield BatchItem(source, name, data=data, shown=f"{zip_path}/{member}")
+
+
+def iter_items(
+    paths: Iterable[str | Path], org_from: str = "folder", csv_map: dict | None = None
+) -> Iterator[BatchItem]:
+    """Expand the inputs into documents, each assigned to its organisation.
+
+    ``folder``: each folder directly inside a PATH is one organisation (loose files at a PATH's
+    top belong to the PATH folder itself); an archive directly inside a PATH is one too, and a
+    ZIP given as PATH splits by its top folders. ``archive``: each ZIP is one organisation (and
+    each ZIP nested at the top of a ZIP); loose files go by their folder. ``csv``: organisation
+    and RUT come from the CSV row whose path is the longest prefix of the file's path.
+    A RUT written in a folder or archive name ("Fundación Sol 76.123.456-7") is picked up.
+    """
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            raise UsageError(f"No existe: {raw}")
+        if org_from == "csv":
+            yield from _csv_items(root, csv_map or {})
+        elif org_from == "archive":
+            yield from _archive_mode_items(root)
+        else:
+            yield from _folder_mode_items(root)
+
+
+def _folder_mode_items(root: Path) -> Iterator[BatchItem]:
+    if root.is_file():
+        if _is_zip(root):
+            default = _source("archive", str(root.resolve()), root.stem)
+            yield from _zip_by_top_entry(root, default, "folder")
+        else:
+            parent = root.resolve().parent
+            yield from _file_items(_source("folder", str(parent), parent.name), root, root.name)
+        return
+    loose = _source("folder", str(root.resolve()), root.resolve().name)
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            source = _source("folder", str(entry.resolve()), entry.name)
+            for f in _walk(entry):
+                yield from _file_items(source, f, f.relative_to(entry).as_posix())
+        elif _is_zip(entry):
+            source = _source("archive", str(entry.resolve()), entry.stem)
+            yield from _file_items(source, entry, entry.name)
+        else:
+            yield from _file_items(loose, entry, entry.name)
+
+
+def _archive_mode_items(root: Path) -> Iterator[BatchItem]:
+    files = [root] if root.is_file() else _walk(root)
+    for f in files:
+        if _is_zip(f):
+            default = _source("archive", str(f.resolve()), f.stem)
+            yield from _zip_by_top_entry(f, default, "archive")
+        else:
+            parent = f.resolve().parent
+            yield from _file_items(_source("folder", str(parent), parent.name), f, f.name)
+
+
+def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
+    """Read the CSV ``ruta,organizacion,rut`` (English headers accepted) into prefix -> source.
+
+    Relative paths are taken from the CSV's own folder. Rows with the same RUT (or, without a
+    RUT, the same organisation name) share one submission.
+    """
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise UsageError(f"No existe el CSV: {csv_path}")
+    aliases = {
+        "ruta": "path", "path": "path", "archivo": "path", "carpeta": "path",
+        "organizacion": "organization", "organización": "organization",
+        "organization": "organization", "nombre": "organization",
+        "rut": "rut",
+    }
+    with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+        sample = fh.read(4096)
+        fh.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.DictReader(fh, dialect=dialect)
+        headers = {h: aliases.get((h or "").strip().lower()) for h in reader.fieldnames or []}
+        if "path" not in headers.values() or "organization" not in headers.values():
+            raise UsageError(
+                "El CSV debe tener las columnas «ruta» y «organizacion» (y opcionalmente «rut»)."
+            )
+        mapping: dict[str, BatchSource] = {}
+        for row in reader:
+            values = {headers[k]: (v or "").strip() for k, v in row.items() if headers.get(k)}
+            if not values.get("path") or not values.get("organization"):
+                continue
+            prefix = Path(values["path"])
+            if not prefix.is_absolute():
+                prefix = csv_path.parent / prefix
+            rut = _valid_rut(values.get("rut") or "", csv_path)
+            ident = rut or values["organization"].casefold()
+            mapping[os.path.normpath(prefix.resolve())] = BatchSource(
+                key=f"csv:{ident}", organization=values["organization"], rut=rut
+            )
+    return mapping
+
+
+def _valid_rut(raw: str, where: Path) -> str | None:
+    from service.errors import ValidationError
+    from service.submissions import normalize_rut
+
+    if not raw.strip():
+        return None
+    try:
+        return normalize_rut(raw)
+    except ValidationError:
+        raise UsageError(f"RUT inválido en {where}: {raw!r}") from None
+
+
+def _match_csv(shown: str, csv_map: dict[str, BatchSource]) -> BatchSource | None:
+    best, best_len = None, -1
+    for prefix, source in csv_map.items():
+        inside = shown == prefix or shown.startswith(prefix.rstrip("/") + "/")
+        if inside and len(prefix) > best_len:
+            best, best_len = source, len(prefix)
+    return best
+
+
+def _csv_items(root: Path, csv_map: dict[str, BatchSource]) -> Iterator[BatchItem]:
+    files = [root] if root.is_file() else _walk(root)
+    base = root.resolve() if root.is_dir() else root.resolve().parent
+    for f in files:
+        resolved = os.path.normpath(f.resolve())
+        rel = Path(resolved).relative_to(base).as_posix()
+        if _is_zip(f):
+            for member, data, error in _archive_members(f):
+                shown = f"{resolved}/{member}" if member else resolved
+                source = _match_csv(shown, csv_map)
+                name = f"{rel}/{member}" if member else rel
+                if source is None:
+                    yield BatchItem(None, name, error_code="not_in_csv", error=_NOT_IN_CSV,
+                                    shown=shown)
+                elif error is not None:
+                    code, message = _error_fields(error)
+                    yield BatchItem(source, name, error_code=code, error=message, shown=shown)
+                else:
+                    yield BatchItem(source, name, data=data, shown=shown)
+        else:
+            source = _match_csv(resolved, csv_map)
+            if source is None:
+                yield BatchItem(None, rel, error_code="not_in_csv", error=_NOT_IN_CSV,
+                                shown=resolved)
+            else:
+                yield BatchItem(source, rel, path=f, shown=resolved)
+
+
+def estimate_total(paths: Iterable[str | Path]) -> int:
+    """Quick count for the progress bar: files on disk, members of the ZIPs found on disk.
+
+    Nested archives count as one until opened; the bar's total grows when they do.
+    """
+    total = 0
+    for raw in paths:
+        root = Path(raw)
+        files = [root] if root.is_file() else _walk(root)
+        for f in files:
+            if f.suffix.lower() == ".zip" and zipfile.is_zipfile(f):
+                try:
+                    with zipfile.ZipFile(f) as zf:
+                        total += sum(1 for i in zf.infolist() if not i.is_dir())
+                except (zipfile.BadZipFile, OSError):
+                    total += 1
+            else:
+                total += 1
+    return total
+
+
+# --------------------------------------------------------------------------------------------
+# Loading: store + enqueue, resumably
+
+
+def _submission_for(session, source: BatchSource):
+    """The submission of ``source``: found by its key (resume) or created."""
+
+    from service.submissions import create_submission, find_submission
+
+    existing = find_submission(session, source.key)
+    if existing is not None:
+        return existing
+    submission, _token = create_submission(
+        session, source.organization, source.rut, source="batch", source_key=source.key
+    )
+    session.commit()
+    return submission
+
+
+def _existing_documents(session, submission_id: str) -> dict[str, list[tuple]]:
+    """name -> [(document id, sha256, status)] already stored in the submission."""
+    from sqlalchemy import select
+
+    from service.models import Document
+
+    rows = session.execute(
+        select(Document.id, Document.name, Document.sha256, Document.status).where(
+            Document.submission_id == submission_id
+        )
+    )
+    found: dict[str, list[tuple[str, str | None, str]]] = defaultdict(list)
+    for doc_id, name, sha, status in rows:
+        found[name].append((doc_id, sha, status))
+    return found
+
+
+def _record_error_document(session, submission, name: str, code: str, message: str) -> None:
+    """A member that could not even be stored still shows up, with its reason, in the results."""
+    from service.models import Document, DocumentStatus, Stage
+
+    session.add(
+        Document(
+            submission_id=submission.id,
+            name=name[:1000],
+            status=DocumentStatus.error.value,
+            stage=Stage.error.value,
+            error_code=code[:40],
+            error=message,
+            queue_name=BATCH_QUEUE,
+        )
+    )
+    session.commit()
+
+
+def load_batch(
+    session,
+    items: Iterable[BatchItem],
+    *,
+    on_item: Callable[[BatchItem, str, BatchStats], None] | None = None,
+) -> BatchStats:
+    """Store and enqueue ``items``; skip what an earlier run stored; never stop on a bad file.
+
+    ``on_item(item, outcome, stats)`` is called after each item with outcome ``stored``,
+    ``skipped``, ``error`` or ``unassigned`` (the progress bar; tests inject interruptions here).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.storage import sha256_bytes
+    from service.submissions import add_files
+
+    stats = BatchStats()
+    submissions: dict[str, object] = {}
+    known: dict[str, dict] = {}
+    for item in items:
+        stats.seen += 1
+        outcome = "stored"
+        if item.source is None:
+            stats.unassigned.append(item)
+            stats.errors += 1
+            outcome = "unassigned"
+        else:
+            submission = submissions.get(item.source.key)
+            if submission is None:
+                submission = _submission_for(session, item.source)
+                submissions[item.source.key] = submission
+                stats.submission_ids[item.source.key] = submission.id
+                known[submission.id] = _existing_documents(session, submission.id)
+            name = _doc_name(item.name)
+            existing = known[submission.id].get(name, [])
+            try:
+                if item.error is not None:
+                    if existing:
+                        stats.skipped += 1
+                        outcome = "skipped"
+                    else:
+                        _record_error_document(
+                            session, submission, name, item.error_code or "error", item.error
+                        )
+                        known[submission.id][name].append(("", None, "error"))
+                        stats.errors += 1
+                        outcome = "error"
+                else:
+                    data = item.read()
+                    sha = sha256_bytes(data) if data else None
+                    if any(s == sha for _id, s, _st in existing) or (not data and existing):
+                        stats.skipped += 1
+                        outcome = "skipped"
+                    else:
+                        docs = add_files(session, submission, [(name, data)],
+                                         queue_name=BATCH_QUEUE)
+                        for doc in docs:
+                            known[submission.id][doc.name].append((doc.id, doc.sha256, doc.status))
+                        if any(doc.status == "error" for doc in docs):
+                            stats.errors += 1
+                            outcome = "error"
+                        else:
+                            stats.stored += 1
+                    del data
+            except OSError as exc:
+                log.warning("cannot read %s: %s", item.shown, exc)
+                session.rollback()
+                _record_error_document(session, submission, name, "unreadable", _UNREADABLE)
+                stats.errors += 1
+                outcome = "error"
+            except SQLAlchemyError:
+                raise  # the database is gone: stop, a rerun resumes
+            except Exception as exc:  # one bad file never sinks the batch
+                from extractors.errors import EvidenciaError
+
+                session.rollback()
+                if isinstance(exc, EvidenciaError):
+                    code, message = exc.code, exc.message
+                else:
+                    log.exception("unexpected failure storing %s", item.shown)
+                    code, message = "internal", _INTERNAL
+                _record_error_document(session, submission, name, code, message)
+                stats.errors += 1
+                outcome = "error"
+        if on_item is not None:
+            on_item(item, outcome, stats)
+    return stats
+
+
+def requeue_unfinished(session, submission_ids: Iterable[str]) -> int:
+    """Enqueue again the documents stored earlier whose job is no longer anywhere in rq.
+
+    The database says what is unfinished (queued or processing); rq says whether a job for it
+    is still waiting or running on a living worker, so nothing is enqueued twice.
+    """
+    from evidencia_queue.enqueue import enqueue_document, job_id_for, job_is_live, redis_connection
+    from sqlalchemy import select
+
+    from service.models import Document, DocumentStatus, Stage
+
+    ids = list(submission_ids)
+    if not ids:
+        return 0
+    connection = redis_connection()
+    count = 0
+    for start in range(0, len(ids), 500):
+        pending = session.scalars(
+            select(Document).where(
+                Document.submission_id.in_(ids[start : start + 500]),
+                Document.status.in_(
+                    [DocumentStatus.queued.value, DocumentStatus.processing.value]
+                ),
+                Document.sha256.is_not(None),
+            )
+        ).all()
+        for document in pending:
+            if job_is_live(document.id, connection):
+                continue
+            document.status = DocumentStatus.queued.value
+            document.stage = Stage.queued.value
+            document.stage_detail = None
+            document.job_id = job_id_for(document.id)
+            session.commit()
+            enqueue_document(document.id, document.queue_name or BATCH_QUEUE,
+                             connection=connection)
+            count += 1
+    return count
+
+
+def _redis():
+    from evidencia_queue.enqueue import redis_connection
+
+    return redis_connection()
+
+
+# --------------------------------------------------------------------------------------------
+# Waiting, summary and errors
+
+
+def _status_counts(session, submission_ids: list[str]) -> Counter:
+    from sqlalchemy import func, select
+
+    from service.models import Document
+
+    counts: Counter = Counter()
+    for start in range(0, len(submission_ids), 500):
+        rows = session.execute(
+            select(Document.status, func.count())
+            .where(Document.submission_id.in_(submission_ids[start : start + 500]))
+            .group_by(Document.status)
+        )
+        for status, n in rows:
+            counts[status] += n
+    return counts
+
+
+def wait_for_workers(session, submission_ids: list[str], *, show: bool = True,
+                     poll: float = POLL_SECONDS, timeout: float | None = None) -> Counter:
+    """Poll the database until every document of the submissions is done or failed."""
+    from tqdm import tqdm
+
+    ids = list(submission_ids)
+    counts = _status_counts(session, ids)
+    total = sum(counts.values())
+    bar = tqdm(total=total, unit="doc", desc="Procesando", file=sys.stderr, disable=not show,
+               dynamic_ncols=True)
+    started = time.monotonic()
+    warned = False
+    try:
+        while True:
+            session.expire_all()
+            counts = _status_counts(session, ids)
+            finished = counts["done"] + counts["error"]
+            bar.total = sum(counts.values())
+            bar.update(finished - bar.n)
+            bar.set_postfix(listos=counts["done"], errores=counts["error"],
+                            en_proceso=counts["processing"], en_cola=counts["queued"])
+            if finished >= bar.total:
+                break
+            if timeout is not None and time.monotonic() - started > timeout:
+                break
+            if not warned and time.monotonic() - started > 10 and not _workers_alive():
+                bar.write("No hay workers activos: inicie uno o más con «evidencia worker».")
+                warned = True
+            time.sleep(poll)
+    finally:
+        bar.close()
+    return counts
+
+
+def _workers_alive() -> bool:
+    try:
+        from rq import Worker
+
+        return bool(Worker.all(connection=_redis()))
+    except Exception:  # Redis down: the warning would mislead, stay quiet
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionSummary:
+    organization: str
+    rut: str | None
+    submission_id: str
+    documents: int
+    done: int
+    pending: int
+    errors: int
+    supported: dict[str, bool]
+
+
+def summarize(session, submission_ids: Iterable[str]) -> list[SubmissionSummary]:
+    """Per submission: document counts and which commitments the latest results support."""
+    from sqlalchemy import func, select
+
+    from classifiers.result import COMMITMENT_IDS
+    from service.models import (
+        Classification,
+        CommitmentResult,
+        Document,
+        Organization,
+        Submission,
+    )
+
+    ids = list(dict.fromkeys(submission_ids))
+    out = []
+    for start in range(0, len(ids), 200):
+        chunk = ids[start : start + 200]
+        subs = session.execute(
+            select(Submission.id, Organization.name, Organization.rut)
+            .join(Organization, Submission.organization_id == Organization.id)
+            .where(Submission.id.in_(chunk))
+        ).all()
+        counts: dict[str, Counter] = defaultdict(Counter)
+        for sub_id, status, n in session.execute(
+            select(Document.submission_id, Document.status, func.count())
+            .where(Document.submission_id.in_(chunk))
+            .group_by(Document.submission_id, Document.status)
+        ):
+            counts[sub_id][status] += n
+        latest = (
+            select(func.max(Classification.id))
+            .join(Document, Classification.document_id == Document.id)
+            .where(Document.submission_id.in_(chunk))
+            .group_by(Classification.document_id)
+        )
+        supported: dict[str, set[str]] = defaultdict(set)
+        for sub_id, commitment in session.execute(
+            select(Document.submission_id, CommitmentResult.commitment)
+            .join(Classification, CommitmentResult.classification_id == Classification.id)
+            .join(Document, Classification.document_id == Document.id)
+            .where(Classification.id.in_(latest), CommitmentResult.supported.is_(True))
+        ):
+            supported[sub_id].add(commitment)
+        for sub_id, org, rut in subs:
+            c = counts[sub_id]
+            out.append(SubmissionSummary(
+                organization=org, rut=rut, submission_id=sub_id,
+                documents=sum(c.values()), done=c["done"],
+                pending=c["queued"] + c["processing"], errors=c["error"],
+                supported={cid: cid in supported[sub_id] for cid in COMMITMENT_IDS},
+            ))
+    out.sort(key=lambda s: (s.organization.casefold(), s.submission_id))
+    return out
+
+
+def write_summary(path: str | Path, rows: list[SubmissionSummary]) -> Path:
+    """CSV: organisation × c1..c5 ("sí"/"no"), documents, pending, errors."""
+    from classifiers.result import COMMITMENT_IDS
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["organizacion", "rut", "postulacion", *COMMITMENT_IDS,
+                    "documentos", "listos", "pendientes", "errores"])
+        for r in rows:
+            w.writerow([r.organization, r.rut or "", r.submission_id,
+                        *("sí" if r.supported[c] else "no" for c in COMMITMENT_IDS),
+                        r.documents, r.done, r.pending, r.errors])
+    return path
+
+
+def errors_by_reason(session, submission_ids: Iterable[str],
+                     unassigned: Iterable[BatchItem] = ()) -> dict[str, list[str]]:
+    """Spanish reason -> ["Organisation: document name", ...] for every failed document."""
+    from sqlalchemy import select
+
+    from service.models import Document, Organization, Submission
+
+    ids = list(dict.fromkeys(submission_ids))
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Document.error, Document.error_code, Document.name, Organization.name)
+            .join(Submission, Document.submission_id == Submission.id)
+            .join(Organization, Submission.organization_id == Organization.id)
+            .where(Document.submission_id.in_(ids[start : start + 500]),
+                   Document.status == "error")
+            .order_by(Organization.name, Document.name)
+        )
+        for message, code, name, org in rows:
+            grouped[message or code or "Error desconocido."].append(f"{org}: {name}")
+    for item in unassigned:
+        grouped[item.error or _NOT_IN_CSV].append(item.shown or item.name)
+    return dict(sorted(grouped.items(), key=lambda kv: -len(kv[1])))
+
+
+def _print_errors(grouped: dict[str, list[str]], out=sys.stdout, examples: int = 5) -> None:
+    if not grouped:
+        out.write("Sin errores.\n")
+        return
+    total = sum(len(v) for v in grouped.values())
+    out.write(f"Errores por motivo ({total} archivo(s)):\n")
+    for reason, names in grouped.items():
+        out.write(f"  {len(names):>5}  {reason}\n")
+        for name in names[:examples]:
+            out.write(f"         - {name}\n")
+        if len(names) > examples:
+            out.write(f"         … y {len(names) - examples} más\n")
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+
+
+def run(args) -> int:
+    logging.basicConfig(
+        level=os.environ.get("EVIDENCIA_LOG_LEVEL", "WARNING"),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from tqdm import tqdm
+
+    from service.db import SessionLocal
+    from service.settings import get_settings
+
+    csv_map = None
+    try:
+        if args.org_from == "csv":
+            if not args.csv_file:
+                raise UsageError("Con --org-from csv indique el archivo con --csv ARCHIVO.")
+            csv_map = read_org_csv(args.csv_file)
+        for raw in args.paths:
+            if not Path(raw).exists():
+                raise UsageError(f"No existe: {raw}")
+    except UsageError as exc:
+        print(f"evidencia batch: {exc}", file=sys.stderr)
+        return 2
+
+    session = SessionLocal()
+    bar = tqdm(total=estimate_total(args.paths), unit="doc", desc="Cargando", file=sys.stderr,
+               dynamic_ncols=True)
+
+    def progress(_item: BatchItem, _outcome: str, stats: BatchStats) -> None:
+        if bar.n + 1 > bar.total:
+            bar.total = bar.n + 1
+        bar.update()
+        bar.set_postfix(nuevos=stats.stored, ya_cargados=stats.skipped, errores=stats.errors,
+                        refresh=False)
+
+    try:
+        stats = load_batch(session, iter_items(args.paths, args.org_from, csv_map),
+                           on_item=progress)
+        bar.close()
+        sub_ids = list(stats.submission_ids.values())
+        stats.requeued = requeue_unfinished(session, sub_ids)
+        print(
+            f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
+            f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "
+            f"{stats.errors} con error al cargar.",
+            file=sys.stderr,
+        )
+        if args.wait and sub_ids:
+            wait_for_workers(session, sub_ids)
+        rows = summarize(session, sub_ids)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        target = Path(args.summary) if args.summary else (
+            get_settings().data_dir / f"resumen-lote-{stamp}.csv")
+        write_summary(target, rows)
+        pending = sum(r.pending for r in rows)
+        print(f"Resumen: {target}" + (
+            f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
+            if pending else ""))
+        grouped = errors_by_reason(session, sub_ids, stats.unassigned)
+        _print_errors(grouped)
+        return 1 if grouped else 0
+    except UsageError as exc:
+        bar.close()
+        print(f"evidencia batch: {exc}", file=sys.stderr)
+        return 2
+    except (OperationalError, ProgrammingError) as exc:
+        bar.close()
+        log.debug("database error", exc_info=True)
+        print(
+            "evidencia batch: no se pudo usar la base de datos "
+            f"({type(exc.orig).__name__ if exc.orig else exc}). ¿Ejecutó «evidencia db upgrade»? "
+            "Vuelva a lanzar el mismo comando: continúa donde quedó.",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        bar.close()
+        session.close()

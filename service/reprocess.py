@@ -1,0 +1,541 @@
+"""``evidencia reprocess``: re-classify stored text with the current classifier, and report flips.
+
+No file is read and no page is OCR'd again: the classifier's input is rebuilt from the stored
+extraction rows. Each run appends results under the new classifier version (earlier versions are
+kept). The change report lists every cell that flipped between a document's previous result and
+the new one, and every submission-level cell (the matrix) that flipped. A reviewer's decision is
+never touched: when the cell under a decision flips, a ReviewFlag asks the reviewer to look again.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "run",
+    "Flip",
+    "ReprocessResult",
+    "select_documents",
+    "reprocess",
+    "compute_flips",
+    "flag_decided_flips",
+    "write_report",
+]
+
+#: Documents per reclassify job: the classifier takes tens of milliseconds per document, rq's
+#: per-job cost (fork, bookkeeping) is of the same order, so jobs carry a handful of documents.
+CHUNK = 25
+#: Seconds between polls while the workers reclassify.
+POLL_SECONDS = 0.5
+
+LEVEL_DOCUMENT = "documento"
+LEVEL_SUBMISSION = "postulacion"
+
+
+@dataclass(frozen=True, slots=True)
+class Flip:
+    """One cell whose ``supported`` changed between the previous and the new classifier."""
+
+    level: str  # LEVEL_DOCUMENT or LEVEL_SUBMISSION
+    submission_id: str
+    organization: str
+    rut: str | None
+    document_id: str | None
+    document: str | None
+    commitment: str
+    old_version: str
+    new_version: str
+    old_supported: bool
+    new_supported: bool
+    decision: str | None = None  # reviewer's decision in force on the submission cell
+    flagged: bool = False
+
+
+@dataclass
+class ReprocessResult:
+    version: str
+    documents: int = 0  # in scope, with stored text
+    reclassified: int = 0
+    up_to_date: int = 0
+    failed: int = 0
+    flips: list[Flip] | None = None
+    flags_created: int = 0
+    dry_run: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# Scope
+
+
+def select_documents(
+    session: Session,
+    *,
+    all_documents: bool = False,
+    orgs: Iterable[str] | None = None,
+    since: date | None = None,
+) -> list[str]:
+    """Ids of documents with stored extracted text in the scope, oldest first.
+
+    ``orgs`` match an organisation's name (case-insensitive) or RUT; ``since`` takes whole
+    submissions created on or after that day, or that received documents since then.
+    """
+    from service.models import Document, Organization, Submission
+
+    query = (
+        select(Document.id)
+        .join(Submission, Document.submission_id == Submission.id)
+        .join(Organization, Submission.organization_id == Organization.id)
+        .where(Document.extraction_id.is_not(None))
+        .order_by(Submission.created_at, Document.created_at, Document.id)
+    )
+    if orgs:
+        names = [o.strip().casefold() for o in orgs if o.strip()]
+        ruts = set()
+        for o in orgs:
+            compact = o.replace(".", "").replace(" ", "").upper()
+            ruts.add(compact)
+            if "-" not in compact and len(compact) > 1:
+                ruts.add(f"{compact[:-1]}-{compact[-1]}")
+        from sqlalchemy import func
+
+        query = query.where(
+            or_(func.lower(Organization.name).in_(names), Organization.rut.in_(ruts))
+        )
+    elif since is not None:
+        start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+        recent = select(Document.submission_id).where(Document.created_at >= start)
+        query = query.where(or_(Submission.created_at >= start, Submission.id.in_(recent)))
+    elif not all_documents:
+        raise ValueError("choose all_documents, orgs or since")
+    return list(session.scalars(query))
+
+
+# --------------------------------------------------------------------------------------------
+# Running the classifier
+
+
+def _reclassify_inline(document_ids: list[str], progress=None) -> Counter:
+    from evidencia_queue.reprocess import reclassify_documents
+
+    counts: Counter = Counter()
+    for start in range(0, len(document_ids), CHUNK):
+        chunk = document_ids[start : start + CHUNK]
+        counts.update(reclassify_documents(chunk))
+        if progress:
+            progress(len(chunk))
+    return counts
+
+
+def _reclassify_queued(session: Session, document_ids: list[str], version: str,
+                       show: bool = True) -> Counter:
+    """Enqueue one job per chunk on the batch queue and poll until they all ended."""
+    from evidencia_queue.defaults import BATCH, FAILURE_TTL, RESULT_TTL
+    from evidencia_queue.enqueue import get_queue, redis_connection
+    from rq.job import JobStatus
+    from tqdm import tqdm
+
+    from service.settings import get_settings
+
+    connection = redis_connection()
+    queue = get_queue(BATCH, connection)
+    jobs = [
+        queue.enqueue_call(
+            "evidencia_queue.reprocess.reclassify_documents",
+            args=(document_ids[start : start + CHUNK],),
+            timeout=get_settings().job_timeout,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            description=f"reclassify {len(document_ids[start : start + CHUNK])} documents "
+            f"with {version}",
+        )
+        for start in range(0, len(document_ids), CHUNK)
+    ]
+    ended = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+    bar = tqdm(total=len(document_ids), unit="doc", desc="Reclasificando", file=sys.stderr,
+               disable=not show, dynamic_ncols=True)
+    counts: Counter = Counter()
+    warned = False
+    started = time.monotonic()
+    pending = {job.id: job for job in jobs}
+    sizes = {job.id: len(job.args[0]) for job in jobs}
+    try:
+        while pending:
+            for job_id, job in list(pending.items()):
+                status = job.get_status(refresh=True)
+                if status in ended or status is None:
+                    pending.pop(job_id)
+                    if status == JobStatus.FINISHED and isinstance(job.return_value(), dict):
+                        counts.update(job.return_value())
+                    else:
+                        counts["failed"] += sizes[job_id]
+                    bar.update(sizes[job_id])
+            if pending:
+                if not warned and time.monotonic() - started > 10:
+                    from rq import Worker
+
+                    if not Worker.all(connection=connection):
+                        bar.write("No hay workers activos: inicie uno con «evidencia worker» "
+                                  "o use --inline.")
+                        warned = True
+                time.sleep(POLL_SECONDS)
+    finally:
+        bar.close()
+    return counts
+
+
+# --------------------------------------------------------------------------------------------
+# Flips
+
+
+def _chunks(items: list, size: int = 500):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _supported_by_classification(session: Session, ids: list[int]) -> dict[int, dict[str, bool]]:
+    from service.models import CommitmentResult
+
+    out: dict[int, dict[str, bool]] = defaultdict(dict)
+    for chunk in _chunks(ids):
+        for cid, commitment, supported in session.execute(
+            select(CommitmentResult.classification_id, CommitmentResult.commitment,
+                   CommitmentResult.supported).where(CommitmentResult.classification_id.in_(chunk))
+        ):
+            out[cid][commitment] = bool(supported)
+    return out
+
+
+def _document_rows(session: Session, document_ids: list[str]) -> dict[str, tuple]:
+    """document id -> (name, submission id, organisation, RUT)."""
+    from service.models import Document, Organization, Submission
+
+    out = {}
+    for chunk in _chunks(document_ids):
+        for row in session.execute(
+            select(Document.id, Document.name, Submission.id, Organization.name, Organization.rut)
+            .join(Submission, Document.submission_id == Submission.id)
+            .join(Organization, Submission.organization_id == Organization.id)
+            .where(Document.id.in_(chunk))
+        ):
+            out[row[0]] = tuple(row[1:])
+    return out
+
+
+def compute_flips(
+    session: Session,
+    document_ids: list[str],
+    version: str,
+    new_results: dict[str, dict[str, bool]] | None = None,
+) -> list[Flip]:
+    """Cells that changed from each document's previous classifier version to ``version``.
+
+    A document's previous result is its newest classification under another version. The new
+    result is the stored one under ``version``, or ``new_results`` (document id -> commitment ->
+    supported) for a dry run. Submission cells compare the matrix before (each document's
+    previous result, or its only one) with the matrix after.
+    """
+    from classifiers.result import COMMITMENT_IDS
+    from service.models import Classification
+
+    previous: dict[str, tuple[int, str]] = {}  # doc -> (classification id, version)
+    current: dict[str, int] = {}
+    for chunk in _chunks(document_ids):
+        for cid, doc_id, ver in session.execute(
+            select(Classification.id, Classification.document_id,
+                   Classification.classifier_version)
+            .where(Classification.document_id.in_(chunk))
+            .order_by(Classification.id)
+        ):
+            if ver == version:
+                current[doc_id] = cid
+            else:
+                previous[doc_id] = (cid, ver)  # ordered by id: the newest wins
+    supported = _supported_by_classification(
+        session, [c for c, _v in previous.values()] + list(current.values())
+    )
+    rows = _document_rows(session, document_ids)
+    flips: list[Flip] = []
+    def _cells() -> dict[str, bool]:
+        return dict.fromkeys(COMMITMENT_IDS, False)
+
+    before_sub: dict[str, dict[str, bool]] = defaultdict(_cells)
+    after_sub: dict[str, dict[str, bool]] = defaultdict(_cells)
+    old_version_of: dict[str, str] = {}
+    for doc_id in document_ids:
+        if new_results is not None and doc_id in new_results:
+            new = new_results[doc_id]
+        else:
+            new = supported.get(current[doc_id]) if doc_id in current else None
+        if new is None:
+            continue
+        name, sub_id, org, rut = rows[doc_id]
+        if doc_id in previous:
+            old_cid, old_version = previous[doc_id]
+            old = supported.get(old_cid, {})
+            old_version_of[sub_id] = old_version
+        else:
+            old_version = version
+            old = supported.get(current[doc_id], new) if doc_id in current else new
+        for c in COMMITMENT_IDS:
+            before_sub[sub_id][c] |= bool(old.get(c, False))
+            after_sub[sub_id][c] |= bool(new.get(c, False))
+            if doc_id in previous and bool(old.get(c, False)) != bool(new.get(c, False)):
+                flips.append(Flip(LEVEL_DOCUMENT, sub_id, org, rut, doc_id, name, c,
+                                  old_version, version, bool(old.get(c)), bool(new.get(c))))
+    decisions = _decisions_in_force(session, list(after_sub))
+    org_of = {sub: (org, rut) for _n, sub, org, rut in rows.values()}
+    sub_flips = []
+    for sub_id, after in after_sub.items():
+        if sub_id not in old_version_of:
+            continue  # nothing in it had an earlier version: nothing can have flipped
+        for c in COMMITMENT_IDS:
+            if before_sub[sub_id][c] != after[c]:
+                org, rut = org_of[sub_id]
+                decision = decisions.get((sub_id, c))
+                sub_flips.append(Flip(LEVEL_SUBMISSION, sub_id, org, rut, None, None, c,
+                                      old_version_of[sub_id], version, before_sub[sub_id][c],
+                                      after[c], decision, decision is not None))
+    # A document flip under a decided cell also names the decision, for the reviewer's eye.
+    flips = [
+        Flip(**{**_asdict(f), "decision": decisions.get((f.submission_id, f.commitment))})
+        for f in flips
+    ]
+    return sorted(sub_flips + flips, key=lambda f: (f.organization.casefold(), f.submission_id,
+                                                    f.level != LEVEL_SUBMISSION,
+                                                    f.document or "", f.commitment))
+
+
+def _asdict(flip: Flip) -> dict:
+    return {k: getattr(flip, k) for k in Flip.__slots__}
+
+
+def _decisions_in_force(session: Session, submission_ids: list[str]) -> dict[tuple, str]:
+    """(submission, commitment) -> action of the newest reviewer decision."""
+    from service.models import Decision
+
+    out: dict[tuple, str] = {}
+    for chunk in _chunks(submission_ids):
+        for sub_id, commitment, action in session.execute(
+            select(Decision.submission_id, Decision.commitment, Decision.action)
+            .where(Decision.submission_id.in_(chunk))
+            .order_by(Decision.id)
+        ):
+            out[(sub_id, commitment)] = action
+    return out
+
+
+def flag_decided_flips(session: Session, flips: Iterable[Flip]) -> int:
+    """A ReviewFlag for each flipped submission cell under a reviewer decision (once)."""
+    from service.models import ReviewFlag
+
+    created = 0
+    for f in flips:
+        if f.level != LEVEL_SUBMISSION or not f.flagged:
+            continue
+        exists = session.scalar(
+            select(ReviewFlag.id).where(
+                ReviewFlag.submission_id == f.submission_id,
+                ReviewFlag.commitment == f.commitment,
+                ReviewFlag.old_version == f.old_version,
+                ReviewFlag.new_version == f.new_version,
+            )
+        )
+        if exists is None:
+            session.add(ReviewFlag(
+                submission_id=f.submission_id, commitment=f.commitment,
+                old_version=f.old_version, new_version=f.new_version,
+                old_supported=f.old_supported, new_supported=f.new_supported,
+            ))
+            created += 1
+    session.commit()
+    return created
+
+
+def _dry_run_results(session: Session, document_ids: list[str], version: str,
+                     progress=None) -> tuple[dict[str, dict[str, bool]], Counter]:
+    """What the current classifier says, computed in memory and never stored."""
+    from evidencia_queue.reprocess import extracted_document
+
+    import classifiers
+    from service.models import Classification, Document
+
+    classifiers.load()
+    results: dict[str, dict[str, bool]] = {}
+    counts: Counter = Counter()
+    for doc_id in document_ids:
+        document = session.get(Document, doc_id)
+        has_current = session.scalar(
+            select(Classification.id).where(Classification.document_id == doc_id,
+                                            Classification.classifier_version == version)
+        )
+        if has_current is not None:
+            counts["skipped"] += 1
+        else:
+            try:
+                extracted = extracted_document(session, document.extraction_id)
+                result = classifiers.classify(extracted)
+                results[doc_id] = {c.id: bool(c.supported) for c in result.commitments}
+                counts["reclassified"] += 1
+            except Exception:
+                log.exception("dry-run classification of %s failed", doc_id)
+                counts["failed"] += 1
+        if progress:
+            progress(1)
+    return results, counts
+
+
+def reprocess(
+    session: Session,
+    document_ids: list[str],
+    *,
+    dry_run: bool = False,
+    inline: bool = True,
+    show: bool = False,
+) -> ReprocessResult:
+    """Reclassify ``document_ids`` (inline or through the batch queue) and find the flips."""
+    from evidencia_queue.reprocess import current_version
+    from tqdm import tqdm
+
+    version = current_version()
+    result = ReprocessResult(version=version, documents=len(document_ids), dry_run=dry_run)
+    bar = None
+    if inline or dry_run:
+        bar = tqdm(total=len(document_ids), unit="doc", file=sys.stderr, disable=not show,
+                   desc="Simulando" if dry_run else "Reclasificando", dynamic_ncols=True)
+    try:
+        if dry_run:
+            new_results, counts = _dry_run_results(session, document_ids, version, bar.update)
+        elif inline:
+            counts, new_results = _reclassify_inline(document_ids, bar.update), None
+        else:
+            counts, new_results = _reclassify_queued(session, document_ids, version, show), None
+    finally:
+        if bar is not None:
+            bar.close()
+    result.reclassified = counts["reclassified"]
+    result.up_to_date = counts["skipped"]
+    result.failed = counts["failed"]
+    session.expire_all()
+    result.flips = compute_flips(session, document_ids, version, new_results)
+    if not dry_run:
+        result.flags_created = flag_decided_flips(session, result.flips)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def write_report(path: str | Path, flips: Iterable[Flip]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["nivel", "organizacion", "rut", "postulacion", "documento_id", "documento",
+                    "compromiso", "version_anterior", "version_nueva", "antes", "despues",
+                    "decision_revisor", "marcado_para_revision"])
+        for f in flips:
+            w.writerow([f.level, f.organization, f.rut or "", f.submission_id,
+                        f.document_id or "", f.document or "", f.commitment, f.old_version,
+                        f.new_version, "sí" if f.old_supported else "no",
+                        "sí" if f.new_supported else "no", f.decision or "",
+                        "sí" if f.flagged else "no"])
+    return path
+
+
+def _print_summary(result: ReprocessResult, report: Path | None, out=sys.stdout) -> None:
+    flips = result.flips or []
+    verb = "se reclasificarían" if result.dry_run else "reclasificados"
+    out.write(
+        f"Versión del clasificador: {result.version}. {result.documents} documento(s) con texto "
+        f"guardado: {result.reclassified} {verb}, {result.up_to_date} ya estaban en esta versión"
+        + (f", {result.failed} con error" if result.failed else "") + ".\n"
+    )
+    docs = [f for f in flips if f.level == LEVEL_DOCUMENT]
+    subs = [f for f in flips if f.level == LEVEL_SUBMISSION]
+    if not flips:
+        out.write("Ninguna celda cambió.\n")
+    else:
+        out.write(f"Celdas que cambiaron: {len(docs)} de documento, {len(subs)} de postulación.\n")
+        for c in sorted({f.commitment for f in flips}):
+            gained = sum(1 for f in subs if f.commitment == c and f.new_supported)
+            lost = sum(1 for f in subs if f.commitment == c and not f.new_supported)
+            dg = sum(1 for f in docs if f.commitment == c and f.new_supported)
+            dl = sum(1 for f in docs if f.commitment == c and not f.new_supported)
+            out.write(f"  {c}: postulaciones +{gained} −{lost}; documentos +{dg} −{dl}\n")
+        flagged = [f for f in subs if f.flagged]
+        if flagged:
+            what = "se marcarían" if result.dry_run else "marcadas"
+            out.write(
+                f"{len(flagged)} celda(s) con decisión de un revisor cambiaron: {what} para "
+                "revisión; las decisiones no se modifican.\n"
+            )
+            for f in flagged[:10]:
+                arrow = "sí → no" if f.old_supported else "no → sí"
+                out.write(f"  - {f.organization} {f.commitment} ({f.decision}): {arrow}\n")
+    if report is not None:
+        out.write(f"Informe de cambios: {report}\n")
+    if result.dry_run:
+        out.write("Simulación (--dry-run): no se guardó nada.\n")
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"Fecha inválida {text!r}: use AAAA-MM-DD.") from None
+
+
+def run(args) -> int:
+    logging.basicConfig(
+        level=os.environ.get("EVIDENCIA_LOG_LEVEL", "WARNING"),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from service.db import SessionLocal
+    from service.settings import get_settings
+
+    try:
+        since = _parse_date(args.since) if args.since else None
+    except ValueError as exc:
+        print(f"evidencia reprocess: {exc}", file=sys.stderr)
+        return 2
+    session = SessionLocal()
+    try:
+        ids = select_documents(session, all_documents=args.all, orgs=args.org, since=since)
+        if not ids:
+            print("No hay documentos con texto extraído en ese alcance.", file=sys.stderr)
+            return 0
+        result = reprocess(session, ids, dry_run=args.dry_run, inline=args.inline, show=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        report = Path(args.report) if args.report else (
+            get_settings().data_dir / f"cambios-reproceso-{stamp}.csv")
+        write_report(report, result.flips or [])
+        _print_summary(result, report)
+        return 1 if result.failed else 0
+    except (OperationalError, ProgrammingError) as exc:
+        log.debug("database error", exc_info=True)
+        print(
+            "evidencia reprocess: no se pudo usar la base de datos "
+            f"({type(exc.orig).__name__ if exc.orig else exc}). ¿Ejecutó «evidencia db upgrade»?",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        session.close()
