@@ -694,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--expected-json", type=Path,
                         help="also write {file name: {doc_type, labels}} here (the demo)")
     parser.add_argument("--no-labels", action="store_true", help="do not write OUT/labels.jsonl")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     root = args.src.resolve()
     sources = find_sources(root, args.only)
     if not sources:
