@@ -12,6 +12,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,16 @@ __all__ = [
     "new_token",
     "hash_token",
     "check_submission_token",
+    "SESSION_COOKIE",
+    "SESSION_MAX_AGE",
+    "sign_session",
+    "load_session",
 ]
+
+#: Cookie (web pages) that carries the same signed value as an API bearer session token.
+SESSION_COOKIE = "evidencia_session"
+#: A reviewer's session lasts a working day.
+SESSION_MAX_AGE = 12 * 3600
 
 ROLES = ("reviewer", "admin")
 
@@ -81,3 +91,33 @@ def check_submission_token(submission: Submission, token: str | None) -> bool:
     if not token:
         return False
     return hmac.compare_digest(submission.token_hash, hash_token(token))
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    from service.settings import get_settings
+
+    return URLSafeTimedSerializer(get_settings().secret_key, salt="evidencia-session")
+
+
+def sign_session(user: User) -> str:
+    """Signed session value for a reviewer: the ``evidencia_session`` cookie or a bearer token.
+
+    It carries a fingerprint of the password hash, so changing the password ends old sessions.
+    """
+    return _serializer().dumps({"uid": user.id, "pw": user.password_hash[-16:]})
+
+
+def load_session(session: Session, value: str | None, max_age: int = SESSION_MAX_AGE):
+    """The reviewer a signed session value belongs to, or None (bad, expired or revoked)."""
+    if not value:
+        return None
+    try:
+        data = _serializer().loads(value, max_age=max_age)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = session.get(User, data.get("uid"))
+    if user is None or user.password_hash[-16:] != data.get("pw"):
+        return None
+    return user

@@ -11,7 +11,6 @@ __all__ = [
     "STAGE_LABELS",
     "ERROR_MESSAGES",
     "ACTION_LABELS",
-    "COMMITMENT_LABELS",
     "CELL_STATUS_LABELS",
     "status_label",
     "stage_label",
@@ -32,15 +31,6 @@ STAGE_LABELS: dict[str, str] = {
     "classifying": "clasificando",
     "done": "listo",
     "error": "error",
-}
-
-#: Short titles of the five commitments (the full wording is in the programme's rules).
-COMMITMENT_LABELS: dict[str, str] = {
-    "c1": "Estructura interna de inclusión e interculturalidad",
-    "c2": "Plan de capacitación y sensibilización del personal",
-    "c3": "Políticas internas de buenas prácticas laborales y no discriminación",
-    "c4": "Acciones que promueven la interculturalidad",
-    "c5": "Participación de personas extranjeras en estructuras internas",
 }
 
 #: Matrix cell status after the reviewer's decision.

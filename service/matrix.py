@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from classifiers.result import COMMITMENT_IDS
 from service.errors import NotFoundError
-from service.labels import COMMITMENT_LABELS, stage_label, status_label
+from service.labels import stage_label, status_label
 from service.models import (
     Classification,
     Decision,
@@ -24,6 +24,7 @@ from service.models import (
     ReviewFlag,
     Submission,
 )
+from service.vocabulary import COMMITMENT_NAMES, COMMITMENT_SHORT, doc_type_name
 
 __all__ = ["submission_matrix", "submission_status", "decision_dict", "document_dict"]
 
@@ -49,6 +50,7 @@ def document_dict(document: Document) -> dict:
         "mime": document.mime,
         "size": document.size,
         "doc_type": document.doc_type,
+        "doc_type_label": doc_type_name(document.doc_type) if document.doc_type else None,
         "sha256": document.sha256,
         "created_at": _iso(document.created_at),
         "updated_at": _iso(document.updated_at),
@@ -169,7 +171,8 @@ def submission_matrix(session: Session, submission_id: str) -> dict:
         commitments.append(
             {
                 "id": cid,
-                "label": COMMITMENT_LABELS[cid],
+                "label": COMMITMENT_SHORT[cid],
+                "name": COMMITMENT_NAMES[cid],
                 "supported": supported,
                 "confidence": round(float(confidence), 4),
                 "evidence": evidence,

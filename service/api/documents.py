@@ -1,0 +1,109 @@
+"""``/api/submissions/{id}/documents/{document_id}``: extracted text and evidence of a document."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from service.api.deps import SessionDep, SubmissionAccess
+from service.api.schemas import DocumentDetail, ErrorBody
+from service.errors import NotFoundError
+from service.matrix import document_dict
+from service.models import Document
+
+__all__ = ["router", "document_detail"]
+
+router = APIRouter(prefix="/api/submissions", tags=["documents"])
+
+_ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 404)}
+
+
+def _document(session, access, document_id: str) -> Document:
+    document = session.get(Document, document_id)
+    if document is None or document.submission_id != access.submission.id:
+        raise NotFoundError(code="document_not_found")
+    return document
+
+
+def document_detail(document: Document, *, words: bool = False) -> dict:
+    """Text per page (OCR flags, method) and the newest classification's evidence."""
+    data = document_dict(document)
+    data["submission_id"] = document.submission_id
+    extraction = document.extraction
+    if extraction is not None:
+        data.update(
+            extractor=extraction.extractor,
+            extractor_version=extraction.extractor_version,
+            page_count=extraction.page_count,
+            ocr_pages=extraction.ocr_pages,
+            warnings=list(extraction.warnings or []),
+            text="\n\n".join(p.text for p in extraction.pages),
+            pages=[
+                {
+                    "number": p.number,
+                    "text": p.text,
+                    "ocr": p.ocr,
+                    "ocr_confidence": p.ocr_confidence,
+                    "method": p.method,
+                    "width": p.width,
+                    "height": p.height,
+                    "rotation": p.rotation,
+                    "error": p.error,
+                    "words": p.words if words else None,
+                }
+                for p in extraction.pages
+            ],
+        )
+    if document.classifications:
+        classification = document.classifications[-1]
+        data["classifier_version"] = classification.classifier_version
+        data["evidence"] = [
+            {
+                "commitment": r.commitment,
+                "supported": r.supported,
+                "confidence": r.confidence,
+                "text": e.get("text", ""),
+                "page": e.get("page"),
+                "score": float(e.get("score") or 0.0),
+                "pattern_ids": list(e.get("pattern_ids") or []),
+            }
+            for r in classification.results
+            for e in (r.evidence or [])
+        ]
+    return data
+
+
+@router.get(
+    "/{submission_id}/documents/{document_id}",
+    response_model=DocumentDetail,
+    responses=_ERRORS,
+    summary="Extracted text (per page, with OCR flags) and evidence of one document",
+)
+def get_document(
+    document_id: str,
+    access: SubmissionAccess,
+    session: SessionDep,
+    words: bool = Query(default=False, description="Include word boxes for highlighting"),
+) -> dict:
+    return document_detail(_document(session, access, document_id), words=words)
+
+
+@router.get(
+    "/{submission_id}/documents/{document_id}/file",
+    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    summary="The uploaded bytes of a document",
+)
+def get_file(document_id: str, access: SubmissionAccess, session: SessionDep) -> Response:
+    from urllib.parse import quote
+
+    from service.storage import path_for
+
+    document = _document(session, access, document_id)
+    if document.sha256 is None or not path_for(document.sha256).exists():
+        raise NotFoundError(code="document_not_found")
+    filename = quote(document.name.rsplit("/", 1)[-1])
+    return Response(
+        path_for(document.sha256).read_bytes(),
+        media_type=document.mime or "application/octet-stream",
+        headers={"Content-Disposition": f"inline; filename*=UTF-8''{filename}"},
+    )

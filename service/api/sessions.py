@@ -1,0 +1,60 @@
+"""``/api/session``: a reviewer logs in once and gets a signed session (cookie and bearer)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from service.api.deps import OptionalReviewer, SessionDep
+from service.api.schemas import ErrorBody, LoginRequest, SessionPublic
+from service.auth import SESSION_COOKIE, SESSION_MAX_AGE, authenticate, sign_session
+from service.errors import AuthenticationError
+from service.settings import get_settings
+
+__all__ = ["router", "set_session_cookie"]
+
+router = APIRouter(prefix="/api/session", tags=["session"])
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().public_url.startswith("https://"),
+    )
+
+
+@router.post(
+    "",
+    response_model=SessionPublic,
+    responses={401: {"model": ErrorBody}},
+    summary="Log in (JSON body) and receive a session token, also set as a cookie",
+)
+def login(body: LoginRequest, session: SessionDep, response: Response) -> dict:
+    user = authenticate(session, body.username, body.password)
+    if user is None:
+        raise AuthenticationError(code="bad_credentials")
+    token = sign_session(user)
+    set_session_cookie(response, token)
+    return {
+        "token": token, "username": user.username, "role": user.role, "expires_in": SESSION_MAX_AGE
+    }
+
+
+@router.get(
+    "", response_model=SessionPublic | None, summary="The reviewer of the current session, if any"
+)
+def whoami(reviewer: OptionalReviewer) -> dict | None:
+    if reviewer is None:
+        return None
+    return {"token": "", "username": reviewer.username, "role": reviewer.role,
+            "expires_in": SESSION_MAX_AGE}
+
+
+@router.delete("", status_code=204, summary="Log out (clears the cookie)")
+def logout(response: Response) -> Response:
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
