@@ -742,7 +742,8 @@ def errors_by_reason(session, submission_ids: Iterable[str],
     return dict(sorted(grouped.items(), key=lambda kv: -len(kv[1])))
 
 
-def _print_errors(grouped: dict[str, list[str]], out=sys.stdout, examples: int = 5) -> None:
+def _print_errors(grouped: dict[str, list[str]], out=None, examples: int = 5) -> None:
+    out = out or sys.stdout
     if not grouped:
         out.write("Sin errores.\n")
         return

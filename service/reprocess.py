@@ -31,6 +31,8 @@ __all__ = [
     "ReprocessResult",
     "select_documents",
     "reprocess",
+    "enqueue_reclassify",
+    "wait_reclassify",
     "compute_flips",
     "flag_decided_flips",
     "write_report",
@@ -140,58 +142,64 @@ def _reclassify_inline(document_ids: list[str], progress=None) -> Counter:
     return counts
 
 
-def _reclassify_queued(session: Session, document_ids: list[str], version: str,
-                       show: bool = True) -> Counter:
-    """Enqueue one job per chunk on the batch queue and poll until they all ended."""
+def enqueue_reclassify(document_ids: list[str], version: str) -> list:
+    """One reclassify job per chunk of documents on the batch queue; returns the rq jobs."""
     from evidencia_queue.defaults import BATCH, FAILURE_TTL, RESULT_TTL
-    from evidencia_queue.enqueue import get_queue, redis_connection
-    from rq.job import JobStatus
-    from tqdm import tqdm
+    from evidencia_queue.enqueue import get_queue
 
     from service.settings import get_settings
 
-    connection = redis_connection()
-    queue = get_queue(BATCH, connection)
-    jobs = [
-        queue.enqueue_call(
+    queue = get_queue(BATCH)
+    jobs = []
+    for start in range(0, len(document_ids), CHUNK):
+        chunk = document_ids[start : start + CHUNK]
+        jobs.append(queue.enqueue_call(
             "evidencia_queue.reprocess.reclassify_documents",
-            args=(document_ids[start : start + CHUNK],),
+            args=(chunk,),
             timeout=get_settings().job_timeout,
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
-            description=f"reclassify {len(document_ids[start : start + CHUNK])} documents "
-            f"with {version}",
-        )
-        for start in range(0, len(document_ids), CHUNK)
-    ]
+            description=f"reclassify {len(chunk)} documents with {version}",
+        ))
+    return jobs
+
+
+def wait_reclassify(jobs: list, show: bool = True) -> Counter:
+    """Poll rq until every reclassify job ended; add up what they report."""
+    from evidencia_queue.enqueue import redis_connection
+    from rq import Worker
+    from rq.job import JobStatus
+    from tqdm import tqdm
+
     ended = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
-    bar = tqdm(total=len(document_ids), unit="doc", desc="Reclasificando", file=sys.stderr,
+    sizes = {job.id: len(job.args[0]) for job in jobs}
+    pending = {job.id: job for job in jobs}
+    bar = tqdm(total=sum(sizes.values()), unit="doc", desc="Reclasificando", file=sys.stderr,
                disable=not show, dynamic_ncols=True)
     counts: Counter = Counter()
     warned = False
     started = time.monotonic()
-    pending = {job.id: job for job in jobs}
-    sizes = {job.id: len(job.args[0]) for job in jobs}
     try:
         while pending:
             for job_id, job in list(pending.items()):
                 status = job.get_status(refresh=True)
-                if status in ended or status is None:
-                    pending.pop(job_id)
-                    if status == JobStatus.FINISHED and isinstance(job.return_value(), dict):
-                        counts.update(job.return_value())
-                    else:
-                        counts["failed"] += sizes[job_id]
-                    bar.update(sizes[job_id])
-            if pending:
-                if not warned and time.monotonic() - started > 10:
-                    from rq import Worker
-
-                    if not Worker.all(connection=connection):
-                        bar.write("No hay workers activos: inicie uno con «evidencia worker» "
-                                  "o use --inline.")
-                        warned = True
-                time.sleep(POLL_SECONDS)
+                if status not in ended and status is not None:
+                    continue
+                pending.pop(job_id)
+                value = job.return_value() if status == JobStatus.FINISHED else None
+                if isinstance(value, dict):
+                    counts.update(value)
+                else:
+                    counts["failed"] += sizes[job_id]
+                bar.update(sizes[job_id])
+            if not pending:
+                break
+            if not warned and time.monotonic() - started > 10:
+                if not Worker.all(connection=redis_connection()):
+                    bar.write("No hay workers activos: inicie uno con «evidencia worker» "
+                              "o use --inline.")
+                    warned = True
+            time.sleep(POLL_SECONDS)
     finally:
         bar.close()
     return counts
@@ -405,8 +413,13 @@ def reprocess(
     dry_run: bool = False,
     inline: bool = True,
     show: bool = False,
+    on_enqueued=None,
 ) -> ReprocessResult:
-    """Reclassify ``document_ids`` (inline or through the batch queue) and find the flips."""
+    """Reclassify ``document_ids`` (inline or through the batch queue) and find the flips.
+
+    ``on_enqueued(jobs)`` runs after the jobs are queued and before waiting for them (tests run
+    an in-process worker there).
+    """
     from evidencia_queue.reprocess import current_version
     from tqdm import tqdm
 
@@ -422,7 +435,10 @@ def reprocess(
         elif inline:
             counts, new_results = _reclassify_inline(document_ids, bar.update), None
         else:
-            counts, new_results = _reclassify_queued(session, document_ids, version, show), None
+            jobs = enqueue_reclassify(document_ids, version)
+            if on_enqueued is not None:
+                on_enqueued(jobs)
+            counts, new_results = wait_reclassify(jobs, show), None
     finally:
         if bar is not None:
             bar.close()
@@ -457,7 +473,8 @@ def write_report(path: str | Path, flips: Iterable[Flip]) -> Path:
     return path
 
 
-def _print_summary(result: ReprocessResult, report: Path | None, out=sys.stdout) -> None:
+def _print_summary(result: ReprocessResult, report: Path | None, out=None) -> None:
+    out = out or sys.stdout
     flips = result.flips or []
     verb = "se reclasificarían" if result.dry_run else "reclasificados"
     out.write(

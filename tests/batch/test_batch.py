@@ -1,0 +1,255 @@
+"""`evidencia batch`: folders and nested ZIPs become one submission per organisation, stored,
+queued on the batch queue, processed by real workers (in-process), resumable after a stop."""
+
+from __future__ import annotations
+
+import csv
+from argparse import Namespace
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.batch.conftest import (
+    ACTA,
+    COMITE,
+    FERIA,
+    PLAN,
+    POLITICA,
+    RUT_SOL,
+    run_jobs,
+    text_pdf,
+    write_tree,
+)
+
+
+def _archive_tree() -> dict:
+    """Three organisations: a folder (RUT in its name), a top-level ZIP, and loose files."""
+    return {
+        f"Fundación Sol {RUT_SOL}": {
+            "acta.txt": ACTA,
+            "2023": {"plan.pdf": text_pdf(PLAN)},
+            "anexos.zip": {"politica.txt": POLITICA, "interno.zip": {"feria.txt": FERIA}},
+        },
+        "Cooperativa Andina.zip": {
+            "docs/comite.pdf": text_pdf(COMITE),
+            "anidado.zip": {"otro/acta.txt": ACTA.replace("Santiago", "Valparaíso")},
+        },
+        "carta.txt": PLAN.replace("2023", "2024"),
+    }
+
+
+def _load(paths, org_from="folder", csv_map=None, on_item=None):
+    from service.batch import iter_items, load_batch, requeue_unfinished
+    from service.db import SessionLocal
+
+    s = SessionLocal()
+    try:
+        stats = load_batch(s, iter_items(paths, org_from, csv_map), on_item=on_item)
+        stats.requeued = requeue_unfinished(s, stats.submission_ids.values())
+        return stats
+    finally:
+        s.close()
+
+
+def test_nested_archive_becomes_one_submission_per_organisation(service_env, session, tmp_path):
+    from evidencia_queue.enqueue import get_queue
+
+    from service.models import Document, Extraction, Submission
+
+    root = write_tree(tmp_path / "archivo", _archive_tree())
+    stats = _load([root])
+    assert stats.stored == 7 and stats.errors == 0 and stats.skipped == 0
+    assert get_queue("batch").count == 7 and get_queue("interactive").count == 0
+
+    subs = {s.organization.name: s for s in session.scalars(select(Submission))}
+    assert set(subs) == {"Fundación Sol", "Cooperativa Andina", "archivo"}
+    assert subs["Fundación Sol"].organization.rut == "76543210-3"
+    assert all(s.source == "batch" and s.source_key for s in subs.values())
+    names = {org: sorted(d.name for d in s.documents) for org, s in subs.items()}
+    assert names == {
+        "Fundación Sol": [
+            "2023/plan.pdf", "acta.txt", "anexos.zip/interno.zip/feria.txt",
+            "anexos.zip/politica.txt",
+        ],
+        "Cooperativa Andina": [
+            "Cooperativa Andina.zip/anidado.zip/otro/acta.txt",
+            "Cooperativa Andina.zip/docs/comite.pdf",
+        ],
+        "archivo": ["carta.txt"],
+    }
+    assert {d.queue_name for d in session.scalars(select(Document))} == {"batch"}
+
+    run_jobs()
+    session.expire_all()
+    statuses = Counter(session.scalars(select(Document.status)))
+    assert statuses == {"done": 7}
+    assert session.scalar(select(func.count(Extraction.id))) == 7
+
+
+def test_zip_given_as_path_splits_by_top_folder(service_env, session, tmp_path):
+    from service.models import Submission
+
+    root = write_tree(tmp_path, {"2019.zip": {
+        "Fundación Sol/acta.txt": ACTA,
+        "Fundación Sol/plan.txt": PLAN,
+        "ONG Puentes.zip": {"politica.txt": POLITICA},
+        "indice.txt": "Índice del archivo 2019.",
+    }})
+    _load([root / "2019.zip"])
+    names = {s.organization.name: sorted(d.name for d in s.documents)
+             for s in session.scalars(select(Submission))}
+    assert names == {
+        "Fundación Sol": ["acta.txt", "plan.txt"],
+        "ONG Puentes": ["ONG Puentes.zip/politica.txt"],
+        "2019": ["indice.txt"],
+    }
+
+
+def test_csv_maps_paths_to_organisation_and_rut(service_env, session, tmp_path):
+    from service.batch import read_org_csv
+    from service.models import Submission
+
+    root = write_tree(tmp_path / "entrada", {
+        "a": {"acta.txt": ACTA},
+        "b.zip": {"plan.txt": PLAN, "x/politica.txt": POLITICA},
+        "c": {"huerfano.txt": FERIA},
+    })
+    mapping = tmp_path / "orgs.csv"
+    mapping.write_text(
+        "ruta;organizacion;rut\n"
+        f"entrada/a;Fundación Sol;{RUT_SOL}\n"
+        f"entrada/b.zip;Fundación Sol;{RUT_SOL}\n"
+        "entrada/b.zip/x;Otra Org;\n",
+        encoding="utf-8",
+    )
+    stats = _load([root], "csv", read_org_csv(mapping))
+    names = {s.organization.name: sorted(d.name for d in s.documents)
+             for s in session.scalars(select(Submission))}
+    assert names == {
+        "Fundación Sol": ["a/acta.txt", "b.zip/plan.txt"],
+        "Otra Org": ["b.zip/x/politica.txt"],
+    }
+    assert [i.name for i in stats.unassigned] == ["c/huerfano.txt"]
+
+
+def test_corrupt_member_does_not_stop_the_archive(service_env, session, tmp_path, capsys):
+    from service.batch import run
+    from service.models import Document
+
+    good = text_pdf(ACTA)
+    root = write_tree(tmp_path / "archivo", {"Org Rota.zip": {
+        "1-bueno.txt": PLAN,
+        "2-roto.pdf": good[: len(good) // 3],  # truncated PDF
+        "3-vacio.pdf": b"",
+        "4-interno.zip": b"PK\x03\x04 not really a zip",
+        "5-bueno.pdf": good,
+    }})
+    summary = tmp_path / "resumen.csv"
+    args = Namespace(paths=[str(root)], org_from="folder", csv_file=None, wait=False,
+                     summary=str(summary))
+    assert run(args) == 1  # some files failed
+    run_jobs()
+    session.expire_all()
+    docs = {d.name: d for d in session.scalars(select(Document))}
+    assert docs["Org Rota.zip/1-bueno.txt"].status == "done"
+    assert docs["Org Rota.zip/5-bueno.pdf"].status == "done"
+    failed = [d for d in docs.values() if d.status == "error"]
+    assert {d.name for d in failed} >= {"Org Rota.zip/2-roto.pdf", "Org Rota.zip/3-vacio.pdf"}
+    assert all(d.error and d.error_code for d in failed)
+
+    # Rerun with --wait: nothing new, the summary and the errors grouped by reason (Spanish).
+    capsys.readouterr()
+    args.wait = True
+    assert run(args) == 1
+    out = capsys.readouterr().out
+    assert "Errores por motivo" in out and "2-roto.pdf" in out and "3-vacio.pdf" in out
+    with summary.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 1 and rows[0]["organizacion"] == "Org Rota"
+    assert int(rows[0]["documentos"]) == len(docs) and int(rows[0]["errores"]) == len(failed)
+    assert {rows[0][c] for c in ("c1", "c2", "c3", "c4", "c5")} <= {"sí", "no"}
+
+
+class _Stop(KeyboardInterrupt):
+    """Ctrl-C after the n-th file, raised from the progress callback."""
+
+
+def _stop_after(n: int):
+    def on_item(_item, _outcome, stats):
+        if stats.seen >= n:
+            raise _Stop()
+
+    return on_item
+
+
+def test_interrupted_batch_resumed_equals_uninterrupted(service_env, session, tmp_path):
+    import redis
+
+    from service.models import Classification, Document, Extraction
+
+    tree = _archive_tree()
+    # the same file in two places (two organisations): extracted once
+    tree["Cooperativa Andina.zip"]["copia-acta.txt"] = ACTA
+    resumed_root = write_tree(tmp_path / "reanudado" / "archivo", tree)
+    total = 8
+
+    # 1st run: Ctrl-C after 3 files; the workers process what was queued.
+    with pytest.raises(_Stop):
+        _load([resumed_root], on_item=_stop_after(3))
+    run_jobs()
+    # 2nd run: stopped after 6 files; then Redis loses its queues (restart without persistence).
+    with pytest.raises(_Stop):
+        _load([resumed_root], on_item=_stop_after(6))
+    redis.Redis.from_url(service_env_redis()).flushdb()
+    # 3rd run finishes: skips what is stored, re-enqueues the stored-but-lost jobs.
+    stats = _load([resumed_root])
+    assert stats.skipped == 6 and stats.stored == total - 6 and stats.requeued >= 1
+    run_jobs()
+
+    # The same archive loaded in one go (another copy of it, so other submissions).
+    straight_root = write_tree(tmp_path / "seguido" / "archivo", tree)
+    stats = _load([straight_root])
+    assert stats.stored == total
+    run_jobs()
+    session.expire_all()
+    resumed, straight = _by_name(session, "reanudado"), _by_name(session, "seguido")
+    assert len(resumed) == total
+    assert resumed == straight
+
+    docs = session.scalars(select(Document)).all()
+    assert len(docs) == 2 * total
+    assert all(d.status == "done" for d in docs)
+    assert all(d.attempts == 1 for d in docs)  # no document processed twice
+    per_doc = Counter(session.scalars(select(Classification.document_id)))
+    assert set(per_doc.values()) == {1}
+    # one extraction per distinct content, however many places it appears in
+    assert session.scalar(select(func.count(Extraction.id))) == len({d.sha256 for d in docs})
+    assert len({d.sha256 for d in docs}) == total - 1
+
+
+def _by_name(session, top: str) -> dict:
+    """(organisation, document) -> (sha256, status, supported) for submissions under ``top``."""
+    from service.models import Classification, Document, Organization, Submission
+
+    out = {}
+    for org, key, doc in session.execute(
+        select(Organization.name, Submission.source_key, Document)
+        .join(Submission, Submission.organization_id == Organization.id)
+        .join(Document, Document.submission_id == Submission.id)
+    ):
+        if f"/{top}/" not in key:
+            continue
+        latest = session.scalar(
+            select(Classification).where(Classification.document_id == doc.id)
+            .order_by(Classification.id.desc()).limit(1)
+        )
+        supported = tuple(r.commitment for r in latest.results if r.supported)
+        out[(org, doc.name)] = (doc.sha256, doc.status, supported)
+    return out
+
+
+def service_env_redis() -> str:
+    from service.settings import get_settings
+
+    return get_settings().redis_url
