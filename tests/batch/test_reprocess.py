@@ -1,0 +1,202 @@
+"""`evidencia reprocess`: a new classifier version over stored text, no file read, no OCR.
+
+The classifier change is a small test double that plugs in where the real classifier does
+(``classifiers.classify`` and ``classifiers.CLASSIFIER_VERSION``): it runs the real classifier
+and then applies one extra rule, as a changed pattern set would, so the flips are known whatever
+the real classifier says about the documents.
+"""
+
+from __future__ import annotations
+
+import csv
+from argparse import Namespace
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.batch.conftest import ACTA, FERIA, PLAN, run_jobs, write_tree
+
+MARKER = "feria intercultural"
+
+
+class ChangedClassifier:
+    """The real classifier plus one changed rule: c4 is inverted where MARKER appears."""
+
+    def __init__(self, real_classify, version: str):
+        self.real_classify = real_classify
+        self.version = version
+        self.calls = 0
+
+    def __call__(self, doc):
+        from dataclasses import replace
+
+        self.calls += 1
+        result = self.real_classify(doc)
+        hit = MARKER in doc.text.lower()
+        commitments = tuple(
+            replace(c, supported=not c.supported) if hit and c.id == "c4" else c
+            for c in result.commitments
+        )
+        return replace(result, classifier_version=self.version, commitments=commitments)
+
+
+@pytest.fixture
+def processed(service_env, session, tmp_path):
+    """Two organisations loaded with `batch` and processed by a worker, a reviewer decision."""
+    from service.auth import create_user
+    from service.batch import iter_items, load_batch
+    from service.models import Submission
+    from service.submissions import record_decision
+
+    root = write_tree(tmp_path / "archivo", {
+        "Org Feria": {"feria.txt": FERIA},
+        "Org Mixta": {"acta.txt": ACTA, "informe.txt": FERIA.replace("Informe", "Memoria"),
+                      "plan.txt": PLAN},
+    })
+    load_batch(session, iter_items([root]))
+    run_jobs()
+    session.expire_all()
+    subs = {s.organization.name: s for s in session.scalars(select(Submission))}
+    reviewer = create_user(session, "revisora", "clave-secreta-123")
+    record_decision(session, subs["Org Feria"].id, "c4", "confirm", reviewer,
+                    comment="Feria intercultural acreditada.")
+    return subs
+
+
+@pytest.fixture
+def changed_classifier(monkeypatch):
+    """Swap in the changed classifier; extraction must not run at all while reprocessing."""
+    import classifiers
+    import extractors
+
+    double = ChangedClassifier(classifiers.classify, classifiers.CLASSIFIER_VERSION + "+prueba")
+
+    def no_extraction(*_a, **_k):
+        raise AssertionError("reprocess must not read files or OCR")
+
+    monkeypatch.setattr(classifiers, "classify", double)
+    monkeypatch.setattr(classifiers, "CLASSIFIER_VERSION", double.version)
+    monkeypatch.setattr(extractors, "extract", no_extraction)
+    return double
+
+
+def _counts(session):
+    from service.models import Classification, Decision, Extraction, ReviewFlag
+
+    return {
+        "extractions": session.scalar(select(func.count(Extraction.id))),
+        "classifications": session.scalar(select(func.count(Classification.id))),
+        "decisions": session.scalar(select(func.count(Decision.id))),
+        "flags": session.scalar(select(func.count(ReviewFlag.id))),
+    }
+
+
+def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
+    processed, session, tmp_path
+):
+    import classifiers
+    from service.models import Classification, Decision, Document, ReviewFlag
+    from service.reprocess import reprocess, select_documents, write_report
+
+    old_version = classifiers.CLASSIFIER_VERSION
+    before = _counts(session)
+    assert before["classifications"] == 4
+
+    ids = select_documents(session, all_documents=True)
+    assert len(ids) == 4
+    feria_docs = {d.id for d in session.scalars(select(Document))
+                  if d.name in ("feria.txt", "informe.txt")}
+
+    # swap the classifier only now: the first pass ran with the real one
+    mp = pytest.MonkeyPatch()
+    try:
+        import extractors
+
+        double = ChangedClassifier(classifiers.classify, old_version + "+prueba")
+        mp.setattr(classifiers, "classify", double)
+        mp.setattr(classifiers, "CLASSIFIER_VERSION", double.version)
+        mp.setattr(extractors, "extract", lambda *a, **k: pytest.fail("no extraction"))
+
+        # --dry-run: the flips, nothing stored
+        dry = reprocess(session, ids, dry_run=True)
+        assert _counts(session) == before
+        doc_flips = {(f.document_id, f.commitment) for f in dry.flips if f.level == "documento"}
+        assert doc_flips == {(d, "c4") for d in feria_docs}
+        sub_flips = [f for f in dry.flips if f.level == "postulacion"]
+        feria_sub = processed["Org Feria"].id
+        assert any(f.submission_id == feria_sub and f.commitment == "c4" and f.flagged
+                   for f in sub_flips)
+
+        # the real run, inline
+        result = reprocess(session, ids, inline=True)
+        assert result.version == double.version and result.reclassified == 4
+        assert double.calls == 8  # dry run + real run, one call per document each
+        after = _counts(session)
+        assert after["extractions"] == before["extractions"]
+        assert after["classifications"] == 8  # the earlier version's rows are kept
+        assert after["decisions"] == before["decisions"]
+        versions = Counter(session.scalars(select(Classification.classifier_version)))
+        assert versions == {old_version: 4, double.version: 4}
+        assert [(f.document_id, f.commitment, f.old_supported, f.new_supported)
+                for f in result.flips] == [
+            (f.document_id, f.commitment, f.old_supported, f.new_supported) for f in dry.flips
+        ]
+        assert all(f.old_version == old_version and f.new_version == double.version
+                   for f in result.flips)
+
+        # the reviewer's decision is untouched; the flipped cell under it is flagged
+        decision = session.scalar(select(Decision))
+        assert decision.action == "confirm" and decision.commitment == "c4"
+        flags = session.scalars(select(ReviewFlag)).all()
+        assert [(f.submission_id, f.commitment) for f in flags] == [(feria_sub, "c4")]
+        flag = flags[0]
+        assert (flag.old_version, flag.new_version) == (old_version, double.version)
+        assert flag.new_supported is (not flag.old_supported)
+        assert not any(f.flagged for f in result.flips
+                       if f.submission_id == processed["Org Mixta"].id)
+
+        # the change report lists every flipped cell
+        report = write_report(tmp_path / "cambios.csv", result.flips)
+        with report.open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == len(result.flips)
+        assert {r["documento"] for r in rows if r["nivel"] == "documento"} == {
+            "feria.txt", "informe.txt"}
+        assert any(r["marcado_para_revision"] == "sí" and r["decision_revisor"] == "confirm"
+                   for r in rows)
+
+        # running it again does nothing twice
+        again = reprocess(session, ids, inline=True)
+        assert again.reclassified == 0 and again.up_to_date == 4
+        assert _counts(session) == after
+    finally:
+        mp.undo()
+
+
+def test_reprocess_as_queued_jobs_and_from_the_command_line(
+    processed, session, tmp_path, changed_classifier, capsys
+):
+    from service.models import Classification
+    from service.reprocess import reprocess, run, select_documents
+
+    ids = select_documents(session, orgs=["org feria"])
+    assert len(ids) == 1
+    result = reprocess(session, ids, inline=False, on_enqueued=lambda jobs: run_jobs())
+    assert result.reclassified == 1
+    assert {f.level for f in result.flips} == {"documento", "postulacion"}
+    assert session.scalar(select(func.count(Classification.id)).where(
+        Classification.classifier_version == changed_classifier.version)) == 1
+
+    report = tmp_path / "informe.csv"
+    args = Namespace(all=True, org=None, since=None, dry_run=False, inline=True,
+                     report=str(report))
+    assert run(args) == 0
+    out = capsys.readouterr().out
+    assert changed_classifier.version in out
+    assert "3 reclasificados, 1 ya estaban en esta versión" in out
+    assert "marcadas para revisión" in out
+    with report.open(encoding="utf-8") as fh:
+        assert {r["documento"] for r in csv.DictReader(fh)} >= {"feria.txt", "informe.txt"}
+    assert session.scalar(select(func.count(Classification.id)).where(
+        Classification.classifier_version == changed_classifier.version)) == 4
