@@ -64,3 +64,106 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'evidencia.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+# --- service and queue fixtures (service engineer; used by tests/service and tests/queue) ------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service_env(request, tmp_path, redis_url, monkeypatch):
+    """A migrated database (fresh per test: SQLite file or new PostgreSQL database), the test
+    Redis and a data folder, all set through ``EVIDENCIA_*`` as a deployment would."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import create_engine, text
+
+    from service.db import engine_for
+    from service.migrate import upgrade
+    from service.settings import get_settings
+
+    pg_name = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'evidencia.db'}"
+    else:
+        pg_name = f"evidencia_svc_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{pg_name}"
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("EVIDENCIA_DATABASE_URL", url)
+    monkeypatch.setenv("EVIDENCIA_REDIS_URL", redis_url)
+    monkeypatch.setenv("EVIDENCIA_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("EVIDENCIA_PUBLIC_URL", "http://testserver")
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "1")
+    get_settings.cache_clear()
+    upgrade(url)
+    yield SimpleNamespace(url=url, redis_url=redis_url, data_dir=data_dir, kind=request.param)
+    engine_for(url).dispose()
+    get_settings.cache_clear()
+    if pg_name:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def run_worker_burst(service_env):
+    """Run every queued job in this process (rq SimpleWorker, burst), interactive first."""
+
+    def run(max_jobs: int | None = None, requeue: bool = False) -> None:
+        from evidencia_queue.enqueue import get_queue, redis_connection
+        from evidencia_queue.worker import run_worker
+        from rq import SimpleWorker
+
+        if max_jobs is None:
+            run_worker(simple=True, burst=True, with_scheduler=False, do_requeue=requeue)
+            return
+        connection = redis_connection()
+        queues = [get_queue(q, connection) for q in ("interactive", "batch")]
+        SimpleWorker(queues, connection=connection).work(burst=True, max_jobs=max_jobs)
+
+    return run
+
+
+def make_text_pdf(pages: list[str]) -> bytes:
+    """A born-digital PDF (text layer) with one page per string, lines split on "\\n"."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=A4)
+    for body in pages:
+        text = pdf.beginText(60, A4[1] - 70)
+        text.setFont("Helvetica", 11)
+        for line in body.split("\n"):
+            text.textLine(line)
+        pdf.drawText(text)
+        pdf.showPage()
+    pdf.save()
+    return buf.getvalue()
+
+
+#: A training plan that plainly proves c2 (fictional organisation).
+TRAINING_PLAN_TEXT = """PLAN ANUAL DE CAPACITACIÓN Y SENSIBILIZACIÓN 2025
+Fundación Puentes del Sur
+
+La Fundación aprueba el presente plan de capacitación y sensibilización para todo su personal
+en interculturalidad, no discriminación y derechos laborales de las personas migrantes.
+Módulo 1: Interculturalidad y sesgos inconscientes (marzo 2025), dirigido a jefaturas.
+Módulo 2: Derechos laborales de trabajadores migrantes (junio 2025), dirigido a todo el personal.
+Módulo 3: Atención sin discriminación por nacionalidad u origen (septiembre 2025).
+Cada sesión dura dos horas y se registra la asistencia del personal en una nómina."""
+
+
+@pytest.fixture
+def text_pdf():
+    """``text_pdf(["page 1 text", ...]) -> bytes``: a small born-digital PDF."""
+    return make_text_pdf
+
+
+@pytest.fixture
+def training_plan_pdf() -> bytes:
+    return make_text_pdf([TRAINING_PLAN_TEXT])

@@ -1,0 +1,217 @@
+"""The rq job against the real Redis and databases: stages, reuse, failures, requeue."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import REPO
+
+CORRUPT_PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ngarbage\x00\xff"
+NOTE = "Acta de reunión del comité. Se acordó revisar el calendario de turnos.".encode()
+
+
+def _submit(files, *, queue_name="interactive", rut="76.543.210-3"):
+    from service.db import SessionLocal
+    from service.submissions import add_files, create_submission
+
+    with SessionLocal() as session:
+        submission, token = create_submission(session, "Fundación Puentes del Sur", rut)
+        documents = add_files(session, submission, files, queue_name=queue_name)
+        return submission.id, [d.id for d in documents]
+
+
+def _documents(ids):
+    from service.db import SessionLocal
+    from service.models import Document
+
+    with SessionLocal() as session:
+        return {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
+
+
+def test_upload_is_queued_then_worker_fills_the_matrix(
+    service_env, run_worker_burst, training_plan_pdf
+):
+    from evidencia_queue.enqueue import queue_depths
+
+    from service.db import SessionLocal
+    from service.submissions import submission_matrix
+
+    sub_id, ids = _submit([("plan.pdf", training_plan_pdf), ("nota.txt", NOTE)])
+    docs = _documents(ids)
+    assert {d.status for d in docs.values()} == {"queued"}
+    assert queue_depths()["interactive"] == 2
+
+    run_worker_burst()
+
+    docs = _documents(ids)
+    assert {d.status for d in docs.values()} == {"done"}, [d.error for d in docs.values()]
+    assert all(d.stage == "done" and d.extraction_id for d in docs.values())
+    assert queue_depths()["interactive"] == 0
+    with SessionLocal() as session:
+        matrix = submission_matrix(session, sub_id)
+    assert [c["id"] for c in matrix["commitments"]] == ["c1", "c2", "c3", "c4", "c5"]
+    c2 = matrix["commitments"][1]
+    assert c2["supported"], c2
+    assert c2["evidence"][0]["document"] == "plan.pdf"
+    assert c2["evidence"][0]["page"] == 1
+    assert "c2" not in matrix["missing"]
+    assert matrix["complete"]
+
+
+def test_duplicate_upload_reuses_the_extraction(
+    service_env, run_worker_burst, training_plan_pdf, monkeypatch
+):
+    import extractors
+    from service.db import SessionLocal
+    from service.models import Extraction, StoredFile
+
+    calls = []
+    real_extract = extractors.extract
+
+    def counting_extract(path, **kwargs):  # a spy: the real extractor runs
+        calls.append(path)
+        return real_extract(path, **kwargs)
+
+    monkeypatch.setattr(extractors, "extract", counting_extract)
+    _, first = _submit([("plan.pdf", training_plan_pdf)])
+    run_worker_burst()
+    _, second = _submit([("copia del plan.pdf", training_plan_pdf)], rut=None)
+    run_worker_burst()
+
+    docs = _documents(first + second)
+    assert {d.status for d in docs.values()} == {"done"}
+    assert len(calls) == 1
+    with SessionLocal() as session:
+        assert session.scalar(select(func.count()).select_from(Extraction)) == 1
+        assert session.scalar(select(func.count()).select_from(StoredFile)) == 1
+    assert docs[first[0]].extraction_id == docs[second[0]].extraction_id
+    assert docs[second[0]].extract_seconds == 0.0
+
+
+def test_a_corrupt_file_fails_alone_with_a_spanish_reason(
+    service_env, run_worker_burst, training_plan_pdf
+):
+    from evidencia_queue.enqueue import get_queue
+    from rq.registry import FailedJobRegistry
+
+    _, ids = _submit([("roto.pdf", CORRUPT_PDF), ("plan.pdf", training_plan_pdf)])
+    run_worker_burst()
+    docs = _documents(ids)
+    broken, good = docs[ids[0]], docs[ids[1]]
+    assert good.status == "done"
+    assert broken.status == "error"
+    assert broken.stage == "error"
+    assert broken.error_code
+    assert broken.error and " " in broken.error  # a sentence for people, not a code
+    assert broken.attempts == 1  # a bad file is not retried
+    assert FailedJobRegistry(queue=get_queue("interactive")).count == 0
+
+
+def test_rejected_at_upload_never_reach_the_queue(service_env):
+    from evidencia_queue.enqueue import queue_depths
+
+    _, ids = _submit([("vacío.pdf", b""), ("programa.exe", b"MZ\x90\x00" + bytes(200))])
+    docs = _documents(ids)
+    assert docs[ids[0]].error_code == "empty_file"
+    assert docs[ids[1]].error_code == "unsupported_type"
+    assert all(d.status == "error" and d.error for d in docs.values())
+    assert queue_depths()["interactive"] == 0
+
+
+def test_zip_members_become_documents(service_env, training_plan_pdf):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("actas/plan.pdf", training_plan_pdf)
+        zf.writestr("actas/nota.txt", NOTE)
+    _, ids = _submit([("evidencias.zip", buf.getvalue())])
+    names = sorted(d.name for d in _documents(ids).values())
+    assert names == ["evidencias.zip/actas/nota.txt", "evidencias.zip/actas/plan.pdf"]
+
+
+def test_redis_flushed_midway_then_requeue_finishes_everything(
+    service_env, run_worker_burst, text_pdf
+):
+    import redis
+    from evidencia_queue.enqueue import requeue
+
+    from service.db import SessionLocal
+    from service.models import Document
+
+    files = [(f"doc{i}.pdf", text_pdf([f"Informe número {i} de actividades."])) for i in range(3)]
+    _, ids = _submit(files)
+    run_worker_burst(max_jobs=1)
+    # a worker died while processing another document, then Redis lost everything
+    with SessionLocal() as session:
+        stuck = session.get(Document, ids[1])
+        stuck.status, stuck.stage, stuck.stage_detail = "processing", "ocr", "1/3"
+        session.commit()
+    redis.Redis.from_url(service_env.redis_url).flushdb()
+
+    run_worker_burst()  # nothing to do: Redis forgot the jobs
+    assert sum(d.status == "done" for d in _documents(ids).values()) == 1
+
+    requeued = requeue()
+    assert sorted(requeued) == sorted(ids[1:])
+    assert requeue() == []  # already queued: not twice
+    run_worker_burst()
+    assert {d.status for d in _documents(ids).values()} == {"done"}
+
+
+def test_worker_start_up_requeues(service_env, run_worker_burst, training_plan_pdf):
+    import redis
+
+    _, ids = _submit([("plan.pdf", training_plan_pdf)])
+    redis.Redis.from_url(service_env.redis_url).flushdb()
+    run_worker_burst(requeue=True)
+    assert _documents(ids)[ids[0]].status == "done"
+
+
+def test_transient_failure_is_retried(service_env, run_worker_burst, training_plan_pdf,
+                                      monkeypatch):
+    import evidencia_queue.enqueue as enqueue_module
+    import evidencia_queue.jobs as jobs
+    from sqlalchemy.exc import OperationalError
+
+    monkeypatch.setattr(enqueue_module, "RETRY_INTERVALS", (0,))  # retry at once, no scheduler
+    real = jobs._extract_or_reuse
+    failures = []
+
+    def hiccup_once(session, document):  # a fault double where the real step plugs in
+        if not failures:
+            failures.append(document.id)
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        return real(session, document)
+
+    monkeypatch.setattr(jobs, "_extract_or_reuse", hiccup_once)
+    _, ids = _submit([("plan.pdf", training_plan_pdf)])
+    run_worker_burst()
+    doc = _documents(ids)[ids[0]]
+    assert failures == ids
+    assert doc.status == "done"
+    assert doc.attempts == 2
+
+
+def test_interactive_is_served_before_batch(service_env, run_worker_burst, text_pdf):
+    _, batch_ids = _submit([("b.pdf", text_pdf(["Lote histórico."]))], queue_name="batch")
+    _, inter_ids = _submit([("i.pdf", text_pdf(["Carga de postulante."]))], rut=None)
+    run_worker_burst(max_jobs=1)
+    docs = _documents(batch_ids + inter_ids)
+    assert docs[inter_ids[0]].status == "done"
+    assert docs[batch_ids[0]].status == "queued"
+
+
+@pytest.mark.parametrize("module", ["queue"])
+def test_import_queue_is_the_standard_library(module):
+    out = subprocess.run(
+        [sys.executable, "-c", f"import {module}, evidencia_queue.jobs; print({module}.__file__)"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert out.startswith(sysconfig.get_paths()["stdlib"]), out
