@@ -28,7 +28,14 @@ from sqlalchemy.orm import Session
 from classifiers.result import COMMITMENT_IDS
 from extractors.errors import EvidenciaError
 from service import labels, vocabulary
-from service.auth import authenticate, check_submission_token
+from service.auth import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    authenticate,
+    check_submission_token,
+    load_session,
+    sign_session,
+)
 from service.db import SessionLocal
 from service.models import Document, Submission, User
 from service.settings import get_settings
@@ -37,7 +44,7 @@ from service.web.render import page_png, renderable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["router"]
+__all__ = ["router", "error_page"]
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -124,6 +131,23 @@ def _error_page(request: Request, status: int, title: str, message: str) -> HTML
     return _render(request, "error.html", status_code=status, title=title, message=message)
 
 
+_ERROR_TITLES = {
+    401: "Debe identificarse",
+    403: "Sin permiso",
+    404: "Página no encontrada",
+    413: "Archivo demasiado grande",
+    422: "Datos no válidos",
+    500: "Error interno",
+    503: "Servicio no disponible",
+}
+
+
+def error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
+    """HTML error page for browsers; ``service.api.app`` calls it from its error boundary."""
+    title = _ERROR_TITLES.get(status, "No se pudo completar la solicitud")
+    return _error_page(request, status, title, message)
+
+
 # --- static files (the router cannot carry a StaticFiles mount) -----------------------------
 
 
@@ -143,38 +167,8 @@ def static_file(name: str) -> Response:
 # --- reviewer session ------------------------------------------------------------------------
 
 
-def _session_cookie() -> tuple[str, object]:
-    """Cookie name and (de)serialiser shared with ``service.api.deps``."""
-    try:
-        from service.api import deps
-
-        name = getattr(deps, "SESSION_COOKIE", "evidencia_session")
-        serializer = getattr(deps, "session_serializer", None)
-        if callable(serializer):
-            return name, serializer()
-    except ImportError:
-        pass
-    from itsdangerous import URLSafeTimedSerializer
-
-    return "evidencia_session", URLSafeTimedSerializer(
-        get_settings().secret_key, salt="evidencia-session"
-    )
-
-
-_SESSION_MAX_AGE = 12 * 3600
-
-
 def _reviewer_from_cookie(request: Request, session: Session) -> User | None:
-    name, serializer = _session_cookie()
-    raw = request.cookies.get(name)
-    if not raw:
-        return None
-    try:
-        data = serializer.loads(raw, max_age=_SESSION_MAX_AGE)
-    except Exception:  # bad signature or expired: treated as logged out
-        return None
-    user_id = data.get("uid") if isinstance(data, dict) else data
-    user = session.get(User, user_id) if user_id is not None else None
+    user = load_session(session, request.cookies.get(SESSION_COOKIE))
     request.state.reviewer = user
     return user
 
@@ -217,12 +211,11 @@ def login(
             usuario=usuario,
             error="Usuario o contraseña incorrectos.",
         )
-    name, serializer = _session_cookie()
     response = RedirectResponse(_safe_next(siguiente), status_code=303)
     response.set_cookie(
-        name,
-        serializer.dumps({"uid": user.id}),
-        max_age=_SESSION_MAX_AGE,
+        SESSION_COOKIE,
+        sign_session(user),
+        max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -233,9 +226,8 @@ def login(
 
 @router.post("/revision/salir")
 def logout() -> Response:
-    name, _ = _session_cookie()
     response = RedirectResponse("/revision/ingresar", status_code=303)
-    response.delete_cookie(name, path="/")
+    response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 

@@ -1,0 +1,135 @@
+"""Applicants in a real browser: create a submission, upload, watch it fill in, bad files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+DEMO = Path(__file__).resolve().parents[2] / "samples" / "demo"
+GOOD = ["informe-actividades-2025.pdf", "plan-capacitacion-2025.pdf", "acta-comite-paritario.txt"]
+#: a PDF header followed by garbage: detected as PDF from its bytes, unreadable by the extractor
+CORRUPT_PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nbasura" + b"\x00\xff" * 200
+PENDING = ".doc.status-queued, .doc.status-processing"
+_MIME = {".pdf": "application/pdf", ".txt": "text/plain",
+         ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def _payload(name: str) -> dict:
+    """A sample as a Playwright file payload (paths and buffers cannot be mixed)."""
+    path = DEMO / name
+    return {"name": name, "mimeType": _MIME[path.suffix], "buffer": path.read_bytes()}
+
+
+def _create_submission(page, organization: str, rut: str) -> str:
+    page.goto("/")
+    page.get_by_label("Nombre de la organización").fill(organization)
+    page.get_by_label("RUT de la organización").fill(rut)
+    page.get_by_role("button", name="Crear postulación").click()
+    page.wait_for_url(re.compile(r"/s/[0-9a-f]{32}\?t="))
+    return page.url.split("/s/")[1].split("?")[0]
+
+
+def test_applicant_flow_from_upload_to_filled_checklist(browser_page, screenshot):
+    page = browser_page
+    # a wrong check digit is refused with a Spanish message next to the field
+    page.goto("/")
+    page.get_by_label("Nombre de la organización").fill("Transportes Cordillera Limitada")
+    page.get_by_label("RUT de la organización").fill("76.543.210-9")
+    page.get_by_role("button", name="Crear postulación").click()
+    expect(page.locator("#rut-error")).to_contain_text("dígito verificador")
+    expect(page.get_by_label("RUT de la organización")).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "01-inicio-rut-invalido")
+
+    page.get_by_label("RUT de la organización").fill("76.543.210-3")
+    page.get_by_role("button", name="Crear postulación").click()
+    page.wait_for_url(re.compile(r"/s/[0-9a-f]{32}\?t="))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Transportes Cordillera Limitada")
+    expect(page.locator(".check-item.missing")).to_have_count(5)
+    page.evaluate("window.__sinRecargar = true")  # gone if the page reloads
+
+    page.set_input_files(
+        "#archivos",
+        [_payload(n) for n in GOOD]
+        + [{"name": "presupuesto-roto.pdf", "mimeType": "application/pdf",
+            "buffer": CORRUPT_PDF}],
+    )
+    expect(page.locator("#archivos-elegidos")).to_contain_text("4 archivos elegidos")
+    page.get_by_role("button", name="Subir archivos").click()
+    expect(page.locator("[data-document]")).to_have_count(4)
+
+    # live stages, without reloading, until every document is done or failed
+    expect(page.locator(PENDING)).to_have_count(0, timeout=120_000)
+    assert page.evaluate("window.__sinRecargar") is True
+
+    bad = page.locator("[data-document]", has_text="presupuesto-roto.pdf")
+    expect(bad.locator("[data-stage]")).to_have_text("Error")
+    expect(bad.locator("[data-error]")).not_to_be_empty()
+    for name in GOOD:
+        doc = page.locator("[data-document]", has_text=name)
+        expect(doc.locator("[data-stage]")).to_have_text("Listo")
+
+    # the checklist filled in: covered commitments quote the passage, document and page;
+    # missing ones tell what would cover them
+    covered = page.locator(".check-item.covered")
+    assert covered.count() >= 2, page.locator("#estado").inner_text()
+    for i in range(covered.count()):
+        item = covered.nth(i)
+        expect(item.locator(".excerpt p")).not_to_be_empty()
+        expect(item.locator(".excerpt footer")).to_contain_text(re.compile(r"página \d+"))
+    missing = page.locator(".check-item.missing")
+    for i in range(missing.count()):
+        expect(missing.nth(i).locator(".missing-hint")).to_contain_text("Suba")
+    expect(page.locator(".summary")).to_contain_text(f"{covered.count()} de 5")
+    screenshot(page, "02-postulante-checklist")
+
+    # the same page on a phone
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "03-postulante-telefono")
+
+
+def test_bad_files_rejected_with_reason_while_others_go_on_without_javascript(
+    chromium, web_server, wait_processed, screenshot
+):
+    """The plain form (no JavaScript) uploads too; empty and unsupported files fail alone."""
+    context = chromium.new_context(base_url=web_server.url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        submission_id = _create_submission(page, "Fundación Puentes Abiertos", "65.432.109-4")
+        page.set_input_files(
+            "#archivos",
+            [
+                {"name": "vacio.pdf", "mimeType": "application/pdf", "buffer": b""},
+                {"name": "programa.exe", "mimeType": "application/octet-stream",
+                 "buffer": b"MZ\x90\x00" + bytes(range(256)) * 8},
+                _payload("plan-capacitacion-2025.pdf"),
+            ],
+        )
+        page.get_by_role("button", name="Subir archivos").click()
+        page.wait_for_url(re.compile(rf"/s/{submission_id}\?aviso="))
+        expect(page.locator(".alert.ok")).to_contain_text("Se recibieron 3 archivo(s)")
+        wait_processed(submission_id)
+        page.reload()
+
+        empty = page.locator("[data-document]", has_text="vacio.pdf")
+        expect(empty.locator("[data-error]")).to_contain_text("vacío")
+        exe = page.locator("[data-document]", has_text="programa.exe")
+        expect(exe.locator("[data-error]")).to_contain_text("no soportado")
+        plan = page.locator("[data-document]", has_text="plan-capacitacion-2025.pdf")
+        expect(plan.locator("[data-stage]")).to_have_text("Listo")
+        expect(page.locator("#compromiso-c2")).to_have_class(re.compile("covered"))
+        screenshot(page, "04-postulante-archivos-rechazados")
+    finally:
+        context.close()
+
+
+def test_secret_link_is_required(browser_page, processed_submission):
+    page = browser_page
+    page.goto(f"/s/{processed_submission.id}?t=token-equivocado")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enlace no válido")
+    page.goto(f"/s/{processed_submission.id}?t={processed_submission.token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Logística Andina SpA")

@@ -1,0 +1,146 @@
+"""Reviewers in a real browser: login, triage list, matrix decisions, document view, exports."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+ORG = "Logística Andina SpA"
+
+
+def _login(page, reviewer, next_path: str = "/revision") -> None:
+    page.goto(next_path)
+    page.wait_for_url(re.compile(r"/revision/ingresar"))
+    page.get_by_label("Usuario").fill(reviewer.username)
+    page.get_by_label("Contraseña").fill(reviewer.password)
+    page.get_by_role("button", name="Ingresar").click()
+    page.wait_for_url(re.compile(re.escape(next_path) + "$"))
+
+
+def _row(page, cid: str):
+    return page.locator(f"tr.commit-row#{cid}")
+
+
+def test_reviewer_flow_from_login_to_confirmed_matrix(
+    browser_page, processed_submission, reviewer, screenshot
+):
+    page = browser_page
+    # wrong password: a Spanish error, no session
+    page.goto("/revision/ingresar")
+    page.get_by_label("Usuario").fill(reviewer.username)
+    page.get_by_label("Contraseña").fill("no-es-la-clave")
+    page.get_by_role("button", name="Ingresar").click()
+    expect(page.get_by_role("alert")).to_contain_text("Usuario o contraseña incorrectos")
+
+    _login(page, reviewer)
+    row = page.locator("table.list tbody tr", has_text=ORG)
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(2)).to_contain_text("3")
+    expect(row.locator("td").nth(4)).to_contain_text("0/5")
+    page.get_by_role("link", name="Pendientes de revisión").click()
+    expect(page.locator("table.list tbody tr", has_text=ORG)).to_have_count(1)
+    screenshot(page, "05-revisor-lista")
+
+    page.get_by_role("link", name=ORG).click()
+    page.wait_for_url(re.compile(rf"/revision/s/{processed_submission.id}$"))
+    expect(page.locator("table.matrix thead th.doc-col")).to_have_count(3)
+    detected = [c for c in ("c1", "c2", "c3", "c4", "c5")
+                if _row(page, c).locator("td.cell.yes").count()]
+    assert len(detected) >= 2, page.locator("table.matrix").inner_text()
+    screenshot(page, "06-revisor-matriz")
+
+    # one click confirms the first detected commitment
+    first = detected[0]
+    _row(page, first).get_by_role("button", name="Confirmar").click()
+    expect(_row(page, first).locator("[data-status]")).to_have_text("Confirmado")
+
+    # keyboard: "2" selects commitment 2, "m" opens its comment, "c" confirms it
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("2")
+    expect(_row(page, "c2")).to_be_focused()
+    page.keyboard.press("m")
+    expect(page.locator("#comentario-c2")).to_be_focused()
+    page.keyboard.type("Plan aprobado por gerencia; sesiones en abril y octubre.")
+    _row(page, "c2").focus()
+    page.keyboard.press("c")
+    expect(_row(page, "c2").locator("[data-status]")).to_have_text("Confirmado")
+    # "5" then "r" rejects commitment 5; focus stays on the matrix
+    page.keyboard.press("5")
+    page.keyboard.press("r")
+    expect(_row(page, "c5").locator("[data-status]")).to_have_text("Rechazado")
+
+    # attach a different excerpt to commitment 3
+    c3 = _row(page, "c3")
+    c3.get_by_text("Adjuntar otro extracto").click()
+    c3.get_by_label("Página").fill("1")
+    c3.get_by_label("Extracto").fill("Se prohíbe toda discriminación por nacionalidad u origen.")
+    c3.get_by_role("button", name="Adjuntar y marcar como cumplido").click()
+    expect(_row(page, "c3").locator("[data-status]")).to_have_text("Confirmado")
+
+    history = page.locator("table.history tbody tr")
+    expect(history).to_have_count(4)
+    expect(history.first).to_contain_text(reviewer.username)
+    expect(page.locator("table.history")).to_contain_text("Plan aprobado por gerencia")
+    confirmed = page.locator("tr.commit-row.status-confirmed").count()
+    expect(page.locator("#revision .summary")).to_contain_text(f"confirmados {confirmed}/5")
+    screenshot(page, "07-revisor-matriz-decidida")
+
+    # the document view: page image with the evidence highlighted next to the escaped text
+    link = page.locator("td.cell.yes a", has_text=re.compile(r"pág\. \d+")).first
+    link.click()
+    page.wait_for_url(re.compile(r"/revision/d/[0-9a-f]{32}\?pagina=\d+"))
+    image = page.locator("img[data-page-image]")
+    expect(image).to_be_visible()
+    assert page.evaluate("document.querySelector('img[data-page-image]').naturalWidth") > 300
+    assert page.locator(".page-image .hl").count() > 0
+    assert page.locator("pre.extracted mark").count() > 0
+    screenshot(page, "08-revisor-documento")
+
+    # the list shows the decisions
+    page.goto("/revision")
+    expect(page.locator("table.list tbody tr", has_text=ORG).locator("td").nth(4)).to_contain_text(
+        f"{confirmed}/5"
+    )
+
+    page.get_by_role("button", name="Cerrar sesión").click()
+    page.wait_for_url(re.compile(r"/revision/ingresar"))
+    page.goto("/revision")
+    page.wait_for_url(re.compile(r"/revision/ingresar"))
+
+
+def test_exports_csv_xlsx_pdf(browser_page, processed_submission, reviewer, web_server):
+    page = browser_page
+    _login(page, reviewer, f"/revision/s/{processed_submission.id}")
+    exports = page.get_by_role("navigation", name="Exportar matriz")
+
+    with page.expect_download() as info:
+        exports.get_by_role("link", name="CSV").click()
+    csv_text = open(info.value.path(), encoding="utf-8-sig").read()
+    assert "c1" in csv_text or "Estructura" in csv_text
+    assert "informe-actividades-2025.pdf" in csv_text
+
+    with page.expect_download() as info:
+        exports.get_by_role("link", name="Excel (XLSX)").click()
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(info.value.path())
+    cells = " ".join(str(c.value) for ws in workbook for row in ws.iter_rows() for c in row)
+    assert "plan-capacitacion-2025.pdf" in cells
+
+    with page.expect_download() as info:
+        exports.get_by_role("link", name="Informe PDF").click()
+    assert info.value.suggested_filename.endswith(".pdf")
+    data = open(info.value.path(), "rb").read()
+    assert data.startswith(b"%PDF")
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(io.BytesIO(data))
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert ORG in text
+    assert "Historial de decisiones" in text
+    assert "informe-actividades-2025.pdf" in text
