@@ -1,0 +1,273 @@
+"""The HTTP API contract (issue 4) against the real Redis and databases, worker in-process."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+NOTE = "Acta de reunión del comité. Se acordó revisar el calendario de turnos.".encode()
+
+
+@pytest.fixture
+def client(service_env):
+    from service.api.app import create_app
+
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture
+def reviewer(service_env):
+    from service.auth import create_user
+    from service.db import SessionLocal
+
+    with SessionLocal() as session:
+        create_user(session, "ana.revisora", "clave-segura-1", "reviewer")
+    return ("ana.revisora", "clave-segura-1")
+
+
+def _create(client, organization="Fundación Puentes del Sur", rut="76.543.210-3"):
+    r = client.post("/api/submissions", json={"organization": organization, "rut": rut})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_create_submission_validates_the_rut(client):
+    r = client.post("/api/submissions", json={"organization": "ONG X", "rut": "76.543.210-4"})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert detail["code"] == "invalid_rut"
+    assert "RUT" in detail["message"]
+
+    body = _create(client)
+    assert body["rut"] == "76543210-3"
+    assert len(body["token"]) >= 32
+    assert body["applicant_url"].endswith(f"/s/{body['id']}?t={body['token']}")
+
+    r = client.post("/api/submissions", json={"rut": "76.543.210-3"})
+    assert r.status_code == 422
+    assert r.json()["detail"]["code"] == "validation"
+
+
+def test_upload_status_worker_matrix_and_downloads(
+    client, run_worker_burst, training_plan_pdf
+):
+    sub = _create(client)
+    files = [
+        ("files", ("plan.pdf", training_plan_pdf, "application/pdf")),
+        ("files", ("nota.txt", NOTE, "text/plain")),
+        ("files", ("vacío.pdf", b"", "application/pdf")),
+    ]
+    r = client.post(f"/api/submissions/{sub['id']}/documents", files=files,
+                    headers=_bearer(sub["token"]))
+    assert r.status_code == 202, r.text
+    docs = r.json()["documents"]
+    assert [d["status"] for d in docs] == ["queued", "queued", "error"]
+    assert docs[2]["error"].startswith("El archivo está vacío")
+
+    status = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
+    assert status["organization"] == "Fundación Puentes del Sur"
+    assert [d["status"] for d in status["documents"]] == ["queued", "queued", "error"]
+    assert {"id", "name", "status", "stage", "error"} <= set(status["documents"][0])
+    assert not status["complete"]
+
+    run_worker_burst()
+
+    status = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
+    assert [d["status"] for d in status["documents"]] == ["done", "done", "error"]
+    assert status["complete"]
+    matrix = client.get(f"/api/submissions/{sub['id']}/matrix",
+                        headers=_bearer(sub["token"])).json()
+    assert [c["id"] for c in matrix["commitments"]] == ["c1", "c2", "c3", "c4", "c5"]
+    c2 = matrix["commitments"][1]
+    assert c2["supported"] and c2["decision"] is None
+    assert 0.0 <= c2["confidence"] <= 1.0
+    ev = c2["evidence"][0]
+    assert ev["document"] == "plan.pdf" and ev["page"] == 1 and ev["text"]
+    assert ev["document_id"] == docs[0]["id"]
+    assert "c2" not in matrix["missing"]
+
+    detail = client.get(f"/api/submissions/{sub['id']}/documents/{docs[0]['id']}?words=true",
+                        headers=_bearer(sub["token"])).json()
+    assert "PLAN ANUAL DE CAPACITACIÓN" in detail["text"]
+    assert detail["pages"][0]["number"] == 1
+    assert any(e["commitment"] == "c2" and e["supported"] for e in detail["evidence"])
+
+    csv = client.get(f"/api/submissions/{sub['id']}/matrix?format=csv",
+                     headers=_bearer(sub["token"]))
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Compromiso;")
+    assert len(lines) == 6
+
+    xlsx = client.get(f"/api/submissions/{sub['id']}/matrix?format=xlsx",
+                      headers=_bearer(sub["token"]))
+    assert xlsx.status_code == 200
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(xlsx.content))["Matriz"]
+    assert [sheet.cell(row=r, column=1).value for r in range(3, 8)] == [
+        "c1", "c2", "c3", "c4", "c5"
+    ]
+
+
+def test_an_applicant_token_cannot_read_another_submission(client, reviewer):
+    a, b = _create(client), _create(client, "Otra Organización", "77.214.538-1")
+    for path in ("", "/matrix"):
+        assert client.get(f"/api/submissions/{b['id']}{path}",
+                          headers=_bearer(a["token"])).status_code == 403
+        assert client.get(f"/api/submissions/{b['id']}{path}").status_code == 401
+        assert client.get(f"/api/submissions/{b['id']}{path}",
+                          headers=_bearer(b["token"])).status_code == 200
+        assert client.get(f"/api/submissions/{b['id']}{path}", auth=reviewer).status_code == 200
+    r = client.post(f"/api/submissions/{b['id']}/documents",
+                    files=[("files", ("n.txt", NOTE, "text/plain"))], headers=_bearer(a["token"]))
+    assert r.status_code == 403
+    assert r.json()["detail"] == {
+        "code": "forbidden", "message": "No tiene permiso para ver esta postulación."
+    }
+    assert client.get("/api/submissions", headers=_bearer(a["token"])).status_code == 401
+    listing = client.get("/api/submissions", auth=reviewer).json()
+    assert listing["total"] == 2
+    assert client.get("/api/submissions/nada", auth=reviewer).status_code == 404
+
+
+def test_reviewer_decisions_keep_their_history(client, reviewer):
+    from service.auth import create_user
+    from service.db import SessionLocal
+
+    with SessionLocal() as session:
+        create_user(session, "luis", "otra-clave-2")
+    sub = _create(client)
+    url = f"/api/submissions/{sub['id']}/decisions"
+    # an applicant cannot decide
+    assert client.post(url, json={"commitment": "c1", "action": "confirm"},
+                       headers=_bearer(sub["token"])).status_code == 401
+    r = client.post(url, json={"commitment": "c1", "action": "confirm", "comment": "Acta clara."},
+                    auth=reviewer)
+    assert r.status_code == 201, r.text
+    login = client.post("/api/session", json={"username": "luis", "password": "otra-clave-2"})
+    assert login.status_code == 200
+    r = client.post(url, json={"commitment": "c1", "action": "reject", "comment": "Es paritario."},
+                    headers=_bearer(login.json()["token"]))
+    assert r.status_code == 201
+    r = client.post(url, json={"commitment": "c5", "action": "attach", "excerpt": "Nómina: "
+                               "María Pérez (peruana), integrante del comité.", "page": 2},
+                    auth=reviewer)
+    assert r.status_code == 201
+    bad = client.post(url, json={"commitment": "c9", "action": "confirm"}, auth=reviewer)
+    assert bad.status_code == 422
+
+    history = client.get(url, auth=reviewer).json()
+    assert [(d["commitment"], d["action"], d["reviewer"]) for d in history] == [
+        ("c1", "confirm", "ana.revisora"),
+        ("c1", "reject", "luis"),
+        ("c5", "attach", "ana.revisora"),
+    ]
+    assert all(d["created_at"] for d in history)
+    matrix = client.get(f"/api/submissions/{sub['id']}/matrix", auth=reviewer).json()
+    c1, c5 = matrix["commitments"][0], matrix["commitments"][4]
+    assert c1["decision"]["action"] == "reject" and c1["status"] == "rejected"
+    assert c5["status"] == "confirmed" and "c5" not in matrix["missing"]
+    assert "c1" in matrix["missing"]
+
+
+def test_session_cookie_is_shared_with_the_pages(client, reviewer):
+    from service.auth import SESSION_COOKIE
+
+    assert client.get("/api/submissions").status_code == 401
+    r = client.post("/api/session", json={"username": reviewer[0], "password": "mala"})
+    assert r.status_code == 401 and r.json()["detail"]["code"] == "bad_credentials"
+    r = client.post("/api/session", json={"username": reviewer[0], "password": reviewer[1]})
+    assert r.status_code == 200 and SESSION_COOKIE in r.cookies
+    assert client.get("/api/submissions").status_code == 200  # the cookie alone
+    assert client.get("/api/session").json()["username"] == reviewer[0]
+
+
+def test_upload_limits_and_types(client, monkeypatch, service_env):
+    from service.settings import get_settings
+
+    monkeypatch.setenv("EVIDENCIA_MAX_FILES_PER_UPLOAD", "2")
+    monkeypatch.setenv("EVIDENCIA_MAX_FILE_BYTES", "1000")
+    get_settings.cache_clear()
+    sub = _create(client)
+    url = f"/api/submissions/{sub['id']}/documents"
+    many = [("files", (f"n{i}.txt", NOTE, "text/plain")) for i in range(3)]
+    r = client.post(url, files=many, headers=_bearer(sub["token"]))
+    assert r.status_code == 413
+    assert r.json()["detail"]["code"] == "too_many_files"
+
+    files = [
+        ("files", ("grande.txt", b"a" * 1001, "text/plain")),
+        ("files", ("disfrazado.pdf", b"\x89PNG\r\n\x1a\n" + bytes(64), "application/pdf")),
+    ]
+    r = client.post(url, files=files, headers=_bearer(sub["token"]))
+    assert r.status_code == 202
+    docs = r.json()["documents"]
+    assert [d["error_code"] for d in docs] == ["too_large", "unsupported_type"]
+    assert all(d["status"] == "error" and d["error"] for d in docs)
+
+    r = client.post(url, headers=_bearer(sub["token"]))
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "no_files"
+
+
+def test_health_readiness_metrics_and_openapi(client, run_worker_burst, training_plan_pdf):
+    assert client.get("/healthz").json()["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+    sub = _create(client)
+    client.post(f"/api/submissions/{sub['id']}/documents", headers=_bearer(sub["token"]),
+                files=[("files", ("plan.pdf", training_plan_pdf, "application/pdf")),
+                       ("files", ("x.bin", b"\x00\x01\x02" * 50, "application/pdf"))])
+    text = client.get("/metrics").text
+    assert 'evidencia_queue_depth{queue="interactive"} 1.0' in text
+    run_worker_burst()
+    text = client.get("/metrics").text
+    assert "evidencia_documents_processed_total 1.0" in text
+    assert 'evidencia_document_failures_total{code="unsupported_type"} 1.0' in text
+    assert 'evidencia_stage_duration_seconds_count{stage="extract"} 1.0' in text
+
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for path in (
+        "/api/submissions",
+        "/api/submissions/{submission_id}/documents",
+        "/api/submissions/{submission_id}",
+        "/api/submissions/{submission_id}/matrix",
+        "/api/submissions/{submission_id}/documents/{document_id}",
+        "/api/submissions/{submission_id}/decisions",
+    ):
+        assert path in paths
+    assert "MatrixPublic" in spec["components"]["schemas"]
+    assert paths["/api/submissions"]["post"]["responses"]["201"]
+
+
+def test_unknown_route_and_bad_json_answer_in_spanish(client):
+    r = client.get("/api/nada")
+    assert r.status_code == 404
+    assert r.json()["detail"]["code"] == "not_found"
+    r = client.post("/api/submissions", content=b"{no json", headers={
+        "content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["detail"]["message"] == "Los datos enviados no son válidos."
+
+
+def test_cli_db_upgrade_and_user_add(service_env, capsys):
+    from service.auth import authenticate
+    from service.cli import main
+    from service.db import SessionLocal
+
+    assert main(["db", "upgrade"]) == 0
+    assert main(["user", "add", "carla", "--password", "s3creta"]) == 0
+    with SessionLocal() as session:
+        assert authenticate(session, "carla", "s3creta") is not None
+        assert authenticate(session, "carla", "otra") is None
+    assert "carla" in capsys.readouterr().out
