@@ -17,6 +17,8 @@ __all__ = [
     "TooLargeError",
     "UnsafeArchiveError",
     "OCRUnavailableError",
+    "UnsupportedEncryptionError",
+    "WrongPasswordError",
 ]
 
 
@@ -58,6 +60,23 @@ class EncryptedError(ExtractionError):
     default_message = (
         "El PDF está protegido con contraseña. Súbalo sin contraseña "
         "(por ejemplo, imprimiéndolo a un PDF nuevo)."
+    )
+
+
+class WrongPasswordError(EncryptedError):
+    code = "wrong_password"
+    default_message = (
+        "La contraseña indicada para el PDF no es correcta. Revísela o suba el PDF sin contraseña."
+    )
+
+
+class UnsupportedEncryptionError(EncryptedError):
+    """Encrypted with a scheme no installed reader implements: no password will help."""
+
+    code = "encryption_unsupported"
+    default_message = (
+        "El PDF usa un cifrado no soportado y no se puede leer, ni siquiera con contraseña. "
+        "Ábralo en su programa original y guárdelo o imprímalo como un PDF nuevo sin cifrado."
     )
 
 

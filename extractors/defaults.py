@@ -1,0 +1,107 @@
+"""Every tunable of the extraction stage, each with the reason for its value.
+
+Measured on the project's 2-core machine (see ../shared/perf-notes.md); change them here only.
+"""
+
+from __future__ import annotations
+
+# --- Input limits -------------------------------------------------------------------------------
+#: Largest single file accepted (bytes). Real submissions (policies, minutes, scanned lists) are
+#: well under 50 MB; anything larger is almost always a video or a raw scan batch that would tie up
+#: a worker for many minutes, so it is refused with a clear message instead.
+MAX_FILE_BYTES = 100 * 1024 * 1024
+
+#: Bytes read to detect the type by content (libmagic needs only the first few KB).
+MAGIC_SNIFF_BYTES = 64 * 1024
+
+# --- PDF text layer triage (see extractors.pdf.assess_text_layer) -------------------------------
+#: A page with fewer meaningful characters than this, drawn over a large image, is a scan with a
+#: stray stamp or page number: OCR it. Pages without images keep even a single word ("Potato").
+MIN_TEXT_CHARS_OVER_IMAGE = 50
+#: Share of the page area an image must cover to count as "a scan" for the rule above.
+SCAN_IMAGE_COVERAGE = 0.5
+#: Share of unmappable characters (control chars, U+FFFD, private-use glyph codes, "(cid:NN)")
+#: above which the text layer is not trusted. Real text has essentially none.
+MAX_UNMAPPABLE_RATIO = 0.10
+#: Share of characters in garbled-looking tokens (mixed-case soup, symbols inside words) above
+#: which the layer is considered a broken font encoding (e.g. a non-Unicode CMap).
+MAX_GARBLED_RATIO = 0.5
+#: Share of sampled characters in invisible render mode (Tr 3) above which, with no scan image
+#: beneath, the text is treated as hidden text: OCR shows what a reader actually sees.
+MAX_INVISIBLE_RATIO = 0.5
+#: Characters sampled per page to measure invisible text (cheap: two calls per sample).
+INVISIBLE_SAMPLE = 24
+
+# --- Reading order ------------------------------------------------------------------------------
+#: Horizontal gap between words on one line, in multiples of the line height, above which the gap
+#: is a table column break and rendered as " | " so a table row reads as one evidence unit.
+CELL_GAP_FACTOR = 1.2
+#: Vertical gap between lines, in multiples of the line height, that starts a new paragraph
+#: (an empty line in Page.text): sentence splitting should not glue a heading to its body.
+PARAGRAPH_GAP_FACTOR = 0.9
+
+# --- Fallback readers ---------------------------------------------------------------------------
+#: Seconds allowed to poppler's pdftotext per call: it is a last-resort reader and some crafted
+#: files (JBIG2 bombs) make it spin for minutes.
+PDFTOTEXT_TIMEOUT = 15
+
+# --- Rendering for OCR --------------------------------------------------------------------------
+#: 200 dpi gives the same character error rate as 300 dpi on clean and degraded scans and is 30 %
+#: faster (perf-notes); 150 dpi loses accuracy on degraded scans.
+OCR_DPI = 200
+#: Small pages (a 120x86 pt page holding a 2400-dpi scan) are rendered up to this long side in
+#: pixels (A4 at 200 dpi) so their text is not shrunk to illegibility.
+MIN_RENDER_LONG_SIDE = 2339
+#: Upper bound on rendered pixels per page (gray, 1 byte each). Enormous pages (a 8400 pt page with
+#: a 35000 px JBIG2 image) are scaled down to this instead of allocating gigabytes; 40 MP is a
+#: 30x30 inch page at 200 dpi.
+MAX_RENDER_PIXELS = 40_000_000
+#: Same cap for image files (a 20000x20000 photo is decoded with Pillow's draft/reduce to this).
+MAX_IMAGE_PIXELS = 40_000_000
+#: Pillow refuses images above this many pixels outright (decompression-bomb guard).
+PIL_MAX_IMAGE_PIXELS = 400_000_000
+#: DPI assumed for image files without usable DPI metadata (missing, or absurd like 1 dpi).
+ASSUMED_IMAGE_DPI = 200
+#: DPI values outside this range in image metadata are ignored as bogus.
+PLAUSIBLE_DPI = (50, 1200)
+
+# --- Tesseract ----------------------------------------------------------------------------------
+#: Spanish is the language of the submissions. spa+eng costs ~20 % more per page (measured on a
+#: scanned English brochure: 3.4 s vs 4.2 s) for no gain on Spanish documents.
+OCR_LANG = "spa"
+#: --psm 1 = automatic page segmentation WITH orientation and script detection: it reads pages
+#: rotated by 90/180/270 degrees in one pass for ~10 % more than --psm 3, while a separate OSD pass
+#: (--psm 0) costs ~0.8 s per page on top of recognition.
+OCR_PSM = 1
+#: Tesseract processes run in parallel (one single-threaded process per core: two processes gave
+#: 1.67x the throughput of one on this 2-core machine).
+OCR_WORKERS = 2
+#: Seconds allowed for one page. A normal page takes 1.5-4 s; a page that takes longer than this
+#: is pathological and is reported as a page error so the run never hangs.
+OCR_PAGE_TIMEOUT = 120
+#: Words with confidence below this (0..100) are dropped as noise (Tesseract gives -1 to layout
+#: rows and ~0-20 to speckles read as letters).
+OCR_MIN_WORD_CONF = 20
+#: Environment for every Tesseract process: its OpenMP threading is 7-9x SLOWER here.
+OCR_ENV = {"OMP_THREAD_LIMIT": "1"}
+
+# --- Archives -----------------------------------------------------------------------------------
+#: Members per archive; a submission has tens of files, not thousands.
+MAX_ARCHIVE_MEMBERS = 2000
+#: Total uncompressed bytes per archive (all levels together).
+MAX_ARCHIVE_TOTAL_BYTES = 1024 * 1024 * 1024
+#: Compression ratio above which a member is treated as a zip bomb (text compresses ~5-10x,
+#: PDFs ~1-2x; 100x only happens with crafted or degenerate content).
+MAX_COMPRESSION_RATIO = 100
+#: Members smaller than this are never flagged by the ratio rule (tiny files compress oddly).
+RATIO_MIN_BYTES = 1024 * 1024
+#: Nested archive depth ("a.zip/b.zip/c.zip/file.pdf").
+MAX_ARCHIVE_DEPTH = 3
+#: Names skipped silently: OS metadata, not documents.
+ARCHIVE_SKIP_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+ARCHIVE_SKIP_PREFIXES = ("__MACOSX/",)
+
+# --- Plain text ---------------------------------------------------------------------------------
+#: Plain text longer than this many characters is split into several pages so evidence excerpts
+#: can point at a "page" of reasonable size.
+TEXT_PAGE_CHARS = 20_000

@@ -1,0 +1,185 @@
+"""DOCX: paragraphs and tables in body order, one table row per line ("a | b | c").
+
+Tables are walked at the XML level (``w:tr``/``w:tc``), which survives the merged-cell grids
+that make python-docx's ``row.cells`` raise, reads nested tables, and gives each merged cell once.
+Headers and footers are added once at the end (they repeat on every printed page). A file
+python-docx cannot open at all is read from its raw ``word/document.xml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from extractors import defaults
+from extractors.document import ExtractedDocument, Page
+from extractors.errors import CorruptFileError, EncryptedError
+from extractors.normalize import normalize_text
+
+__all__ = ["parse_docx"]
+
+log = logging.getLogger(__name__)
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def parse_docx(
+    path: Path,
+    *,
+    password: str | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> ExtractedDocument:
+    warnings: tuple[str, ...] = ()
+    try:
+        import docx
+
+        document = docx.Document(str(path))
+        lines = list(_body_lines(document.element.body))
+        lines += _header_footer_lines(document)
+        reader = "docx:python-docx"
+    except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many types on odd files
+        log.info("python-docx failed on %s (%r); reading raw XML", path, exc)
+        lines = _raw_xml_lines(path)
+        reader = "docx:raw-xml"
+        warnings = ("El DOCX tiene una estructura inusual; se leyó su texto sin formato.",)
+    text = normalize_text("\n".join(lines)).strip()
+    return ExtractedDocument(mime="", pages=_paginate(text), extractor=reader, warnings=warnings)
+
+
+def _paginate(text: str) -> tuple[Page, ...]:
+    """Non-paginated text -> pages of at most TEXT_PAGE_CHARS, cut at paragraph boundaries."""
+    limit = defaults.TEXT_PAGE_CHARS
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for paragraph in text.split("\n"):
+        if current and size + len(paragraph) > limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        current.append(paragraph)
+        size += len(paragraph) + 1
+    if current or not chunks:
+        chunks.append("\n".join(current))
+    return tuple(
+        Page(number=i, text=chunk.strip(), method="text-layer")
+        for i, chunk in enumerate(chunks, start=1)
+    )
+
+
+def _body_lines(container) -> Iterator[str]:
+    """Paragraphs and table rows of a body or cell, in document order."""
+    for child in container.iterchildren():
+        tag = child.tag
+        if tag == f"{W}p":
+            text = _paragraph_text(child)
+            if text.strip():
+                yield text
+        elif tag == f"{W}tbl":
+            yield from _table_lines(child)
+        elif tag == f"{W}sdt":  # content controls wrap paragraphs and tables
+            content = child.find(f"{W}sdtContent")
+            if content is not None:
+                yield from _body_lines(content)
+
+
+def _table_lines(tbl) -> Iterator[str]:
+    for tr in tbl.iterchildren(f"{W}tr"):
+        cells: list[str] = []
+        nested: list[str] = []
+        for tc in _row_cells(tr):
+            if _is_vmerge_continuation(tc):
+                continue  # the merged cell's text is in the first cell of the merge
+            parts = []
+            for child in tc.iterchildren():
+                if child.tag == f"{W}p":
+                    t = _paragraph_text(child).strip()
+                    if t:
+                        parts.append(t)
+                elif child.tag == f"{W}tbl":
+                    nested.extend(_table_lines(child))
+            cells.append(" ".join(parts))
+        row = " | ".join(c for c in cells if c)
+        if row:
+            yield row
+        yield from nested
+
+
+def _row_cells(tr) -> Iterator:
+    for child in tr.iterchildren():
+        if child.tag == f"{W}tc":
+            yield child
+        elif child.tag == f"{W}sdt":
+            content = child.find(f"{W}sdtContent")
+            if content is not None:
+                yield from content.iterchildren(f"{W}tc")
+
+
+def _is_vmerge_continuation(tc) -> bool:
+    tcpr = tc.find(f"{W}tcPr")
+    if tcpr is None:
+        return False
+    vmerge = tcpr.find(f"{W}vMerge")
+    return vmerge is not None and vmerge.get(f"{W}val") in (None, "continue")
+
+
+def _paragraph_text(p) -> str:
+    out: list[str] = []
+    for node in p.iter(f"{W}t", f"{W}tab", f"{W}br", f"{W}cr", f"{W}noBreakHyphen"):
+        tag = node.tag
+        if tag == f"{W}t":
+            out.append(node.text or "")
+        elif tag == f"{W}tab":
+            out.append("\t")
+        elif tag == f"{W}noBreakHyphen":
+            out.append("-")
+        else:
+            out.append("\n")
+    return "".join(out)
+
+
+def _header_footer_lines(document) -> list[str]:
+    seen: set[str] = set()
+    lines: list[str] = []
+    for section in document.sections:
+        parts = (
+            section.header, section.first_page_header, section.even_page_header,
+            section.footer, section.first_page_footer, section.even_page_footer,
+        )  # fmt: skip
+        for part in parts:
+            try:
+                if part.is_linked_to_previous:
+                    continue
+                element = part._element  # noqa: SLF001 - the XML of the header part
+            except Exception:  # noqa: BLE001
+                continue
+            for line in _body_lines(element):
+                if line not in seen:
+                    seen.add(line)
+                    lines.append(line)
+    return [""] + lines if lines else []
+
+
+def _raw_xml_lines(path: Path) -> list[str]:
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if "EncryptedPackage" in names:
+                raise EncryptedError("El documento Word está protegido con contraseña.")
+            xml = zf.read("word/document.xml")
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise CorruptFileError(
+            "El documento Word (DOCX) está dañado y no se pudo leer.", detail=repr(exc)
+        ) from exc
+    try:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+        root = etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as exc:
+        raise CorruptFileError(
+            "El documento Word (DOCX) está dañado y no se pudo leer.", detail=repr(exc)
+        ) from exc
+    body = root.find(f"{W}body")
+    return list(_body_lines(body if body is not None else root))

@@ -1,0 +1,140 @@
+"""Image files (JPEG, PNG, TIFF incl. multi-page, BMP, GIF, WebP): every frame is a page to OCR.
+
+Each frame is made plain for Tesseract before OCR: EXIF orientation applied (phone photos),
+transparency flattened onto white, CMYK/palette/16-bit converted to 8-bit gray, autocontrast for
+unevenly lit photos, and enormous images scaled down to a pixel cap. Missing or absurd DPI
+metadata (1 dpi) is replaced by a plausible default; it only sets the page size in points.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from extractors import defaults
+from extractors.document import ExtractedDocument, Page
+from extractors.errors import CorruptFileError, TooLargeError
+from extractors.normalize import normalize_text
+
+__all__ = ["parse_image", "prepare_frame"]
+
+log = logging.getLogger(__name__)
+
+
+def parse_image(
+    path: Path,
+    *,
+    password: str | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> ExtractedDocument:
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    from extractors import ocr
+
+    ocr.ensure_available()
+    Image.MAX_IMAGE_PIXELS = defaults.PIL_MAX_IMAGE_PIXELS
+    sizes: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="evidencia-img-") as tmp:
+        try:
+            image = Image.open(path)
+        except Image.DecompressionBombError as exc:
+            raise TooLargeError(
+                "La imagen tiene demasiados píxeles para procesarla. Redúzcala o escanéela a "
+                "menor resolución (200 a 300 ppp bastan).",
+                detail=str(exc),
+            ) from exc
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise CorruptFileError(
+                "La imagen está dañada o incompleta y no se pudo abrir.", detail=repr(exc)
+            ) from exc
+        with image:
+            frame_count = getattr(image, "n_frames", 1)
+
+            def frames() -> Iterator[ocr.OcrImage]:
+                for index, frame in enumerate(ImageSequence.Iterator(image)):
+                    try:
+                        gray, dpi = prepare_frame(frame)
+                    except Image.DecompressionBombError as exc:
+                        raise TooLargeError(detail=str(exc)) from exc
+                    except (OSError, ValueError, SyntaxError) as exc:
+                        raise CorruptFileError(
+                            "La imagen está dañada o incompleta y no se pudo leer.",
+                            detail=repr(exc),
+                        ) from exc
+                    target = Path(tmp) / f"frame-{index + 1:05d}.pgm"
+                    ocr.write_pgm(gray, target)
+                    width_pt = gray.width * 72 / dpi
+                    height_pt = gray.height * 72 / dpi
+                    sizes.append((width_pt, height_pt))
+                    yield ocr.OcrImage(target, index, 72 / dpi, 72 / dpi)
+
+            results = ocr.ocr_images(frames(), frame_count, progress=progress)
+    pages = tuple(
+        Page(
+            number=r.index + 1,
+            text=normalize_text(r.text),
+            words=tuple(
+                w.__class__(normalize_text(w.text), w.x0, w.top, w.x1, w.bottom) for w in r.words
+            ),
+            width=round(sizes[r.index][0], 2),
+            height=round(sizes[r.index][1], 2),
+            ocr=True,
+            ocr_confidence=r.confidence,
+            rotation=r.rotation,
+            method="ocr:image",
+            error=r.error,
+        )  # fmt: skip
+        for r in results
+    )
+    warnings = tuple(f"Página {p.number}: {p.error}" for p in pages if p.error)
+    if not any(p.text for p in pages):
+        warnings += ("No se encontró texto legible en la imagen.",)
+    return ExtractedDocument(mime="", pages=pages, extractor="image:pillow+ocr", warnings=warnings)
+
+
+def prepare_frame(frame):
+    """One frame -> (8-bit gray image ready for Tesseract, dpi used for page size)."""
+    from PIL import Image, ImageOps
+
+    dpi = _plausible_dpi(frame.info.get("dpi"))
+    image = ImageOps.exif_transpose(frame) or frame
+    pixels = image.width * image.height
+    if pixels > defaults.MAX_IMAGE_PIXELS:
+        factor = math.sqrt(defaults.MAX_IMAGE_PIXELS / pixels)
+        if image.mode == "1":
+            image = image.convert("L")
+        image = image.resize(
+            (max(1, int(image.width * factor)), max(1, int(image.height * factor))),
+            Image.Resampling.BILINEAR,
+        )
+        dpi *= factor
+    mode = image.mode
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode in ("RGBA", "LA", "PA") or (mode == "RGB" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    elif mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.point(lambda v: v / 256).convert("L")
+    elif mode == "F":
+        image = image.convert("L")
+    gray = image.convert("L")
+    if mode != "1":
+        gray = ImageOps.autocontrast(gray, cutoff=1)
+    return gray, dpi
+
+
+def _plausible_dpi(value) -> float:
+    try:
+        dpi = float(value[0]) if isinstance(value, tuple | list) else float(value)
+    except (TypeError, ValueError, IndexError):
+        return float(defaults.ASSUMED_IMAGE_DPI)
+    low, high = defaults.PLAUSIBLE_DPI
+    if not (low <= dpi <= high) or math.isnan(dpi):
+        return float(defaults.ASSUMED_IMAGE_DPI)
+    return dpi

@@ -1,0 +1,58 @@
+"""Parsers chosen by the MIME type detected from the bytes (paperless-ngx style).
+
+Each parser module declares ``SUPPORTED_MIME_TYPES`` and a ``parse_*`` function; modules are
+imported on first use so ``import extractors`` stays cheap for the CLI's start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Parser", "PARSERS", "parser_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Parser:
+    name: str
+    target: str  # "module:function", imported lazily
+    mime_types: tuple[str, ...]  # exact types, or prefixes ending in "/"
+
+    def accepts(self, mime: str) -> bool:
+        return any(mime == m or (m.endswith("/") and mime.startswith(m)) for m in self.mime_types)
+
+    def load(self) -> Callable:
+        module, function = self.target.split(":")
+        return getattr(importlib.import_module(module), function)
+
+
+PARSERS: tuple[Parser, ...] = (
+    Parser("pdf", "extractors.pdf:parse_pdf", ("application/pdf",)),
+    Parser(
+        "image",
+        "extractors.images:parse_image",
+        (
+            "image/jpeg",
+            "image/png",
+            "image/tiff",
+            "image/bmp",
+            "image/gif",
+            "image/webp",
+            "image/x-ms-bmp",
+        ),
+    ),  # fmt: skip
+    Parser(
+        "docx",
+        "extractors.docx_reader:parse_docx",
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
+    ),
+    Parser("text", "extractors.plaintext:parse_text", ("text/",)),
+)
+
+
+def parser_for(mime: str) -> Parser | None:
+    for parser in PARSERS:
+        if parser.accepts(mime):
+            return parser
+    return None
