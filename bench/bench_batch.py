@@ -1,0 +1,503 @@
+"""Benchmark of ``evidencia batch`` and ``evidencia reprocess`` on a synthetic archive.
+
+Builds an archive of past submissions (one folder or ZIP per organisation, nested ZIPs, text and
+scanned PDFs, DOCX, photos of pages, plain text; a few files repeated across organisations) and
+measures, with real ``evidencia worker`` processes on a real Redis and database:
+
+* documents per minute of the first pass with 1 and with 2 workers (fresh database each);
+* documents per minute of ``reprocess`` (inline, and queued with 2 workers) over the same
+  stored text, under a new classifier version;
+* peak memory (RSS) of a worker: of one process, and of a worker with its work horse and
+  Tesseract children together.
+
+    .venv/bin/python bench/bench_batch.py --docs 200            # ~10 minutes on 2 cores
+    .venv/bin/python bench/bench_batch.py --docs 60 --db postgresql --json out.json
+
+The new classifier version for ``reprocess`` is the current one with a suffix, set in each
+process this script starts (the same classifier code runs: the cost is the real one).
+Redis database 11 is flushed before each phase; nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# --------------------------------------------------------------------------------------------
+# Synthetic archive
+
+_EVIDENCE = [
+    "El directorio acordó constituir el Comité de Inclusión e Interculturalidad, encargado de "
+    "coordinar las acciones de inclusión y no discriminación de la institución.",
+    "Durante el año se realizaron talleres de sensibilización sobre migración e "
+    "interculturalidad dirigidos a todo el personal, con registro de asistencia.",
+    "La política de buenas prácticas laborales garantiza igualdad de trato sin discriminación "
+    "por nacionalidad en el reclutamiento, las remuneraciones y los ascensos.",
+    "Se organizó una feria intercultural abierta a la comunidad junto con organizaciones de "
+    "personas migrantes y se celebró el Día Internacional del Migrante.",
+    "En la elección del comité paritario resultaron electos dos trabajadores de nacionalidad "
+    "venezolana y una trabajadora haitiana.",
+    "El protocolo de acogida establece la traducción de documentos al creole y al inglés para "
+    "los trabajadores extranjeros recién contratados.",
+]
+_FILLER = [
+    "La sesión comenzó a las diez horas con la asistencia de los miembros del directorio.",
+    "Se revisó el estado de avance del presupuesto anual y se aprobaron las cuentas del período.",
+    "El gerente de operaciones presentó el informe de producción del trimestre anterior.",
+    "Se acordó renovar el contrato de mantención de los equipos de la planta.",
+    "La tesorera informó sobre los pagos pendientes a proveedores y el flujo de caja.",
+    "Sin otros temas que tratar, se levantó la sesión a las doce horas.",
+    "El área de personas informó la contratación de cuatro nuevos operarios.",
+    "Se recordó la obligación de usar los elementos de protección personal en la bodega.",
+    "La próxima reunión se fijó para el primer lunes del mes siguiente.",
+    "Se aprobó por unanimidad el plan de mantenimiento de la flota de vehículos.",
+]
+_TITLES = ["Acta de sesión", "Informe de actividades", "Política interna", "Plan anual",
+           "Protocolo", "Registro de asistencia", "Memoria institucional", "Reglamento interno"]
+
+
+def _text(rng: random.Random, org: str, n: int, pages: int) -> list[str]:
+    """Page texts of one document: filler with one or two evidence sentences somewhere."""
+    out = []
+    for p in range(pages):
+        sentences = [f"{rng.choice(_TITLES)} N° {n}-{p + 1} — {org}."]
+        body = [rng.choice(_FILLER) for _ in range(rng.randint(14, 22))]
+        if p == 0 or rng.random() < 0.3:
+            for ev in rng.sample(_EVIDENCE, rng.randint(1, 2)):
+                body.insert(rng.randrange(len(body) + 1), ev)
+        sentences += body
+        out.append(" ".join(sentences))
+    return out
+
+
+def _wrap(text: str, width: int = 92) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width)
+
+
+def _pdf(pages: list[str]) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    for page in pages:
+        y = 790
+        c.setFont("Helvetica", 10)
+        for line in _wrap(page):
+            c.drawString(50, y, line)
+            y -= 14
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _page_images(pages: list[str], dpi: int = 150, rng: random.Random | None = None):
+    import pypdfium2
+    from PIL import ImageFilter
+
+    pdf = pypdfium2.PdfDocument(_pdf(pages))
+    images = []
+    for i in range(len(pdf)):
+        img = pdf[i].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        if rng is not None:  # a scanner's slight skew and blur
+            img = img.rotate(rng.uniform(-1.2, 1.2), fillcolor=255, expand=False)
+            img = img.filter(ImageFilter.GaussianBlur(0.6))
+        images.append(img)
+    pdf.close()
+    return images
+
+
+def _scanned_pdf(pages: list[str], rng: random.Random) -> bytes:
+    images = _page_images(pages, rng=rng)
+    buf = io.BytesIO()
+    images[0].save(buf, "PDF", resolution=150, save_all=True, append_images=images[1:])
+    return buf.getvalue()
+
+
+def _photo(pages: list[str], rng: random.Random) -> bytes:
+    img = _page_images(pages[:1], rng=rng)[0]
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def _docx(pages: list[str]) -> bytes:
+    import docx
+
+    d = docx.Document()
+    for page in pages:
+        d.add_paragraph(page)
+    table = d.add_table(rows=3, cols=3)
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = ["Nombre", "Nacionalidad", "Cargo"][c] if r == 0 else f"Persona {r}{c}"
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def _document(rng: random.Random, org: str, n: int, scan_share: float) -> tuple[str, bytes, str]:
+    roll = rng.random()
+    if roll < scan_share * 0.7:
+        pages = _text(rng, org, n, rng.choice([1, 1, 2]))
+        return f"escaneo-{n}.pdf", _scanned_pdf(pages, rng), "scan"
+    if roll < scan_share:
+        return f"foto-{n}.jpg", _photo(_text(rng, org, n, 1), rng), "image"
+    rest = (roll - scan_share) / (1 - scan_share)
+    pages = _text(rng, org, n, rng.choice([1, 1, 2, 3]))
+    if rest < 0.55:
+        return f"documento-{n}.pdf", _pdf(pages), "pdf"
+    if rest < 0.85:
+        return f"documento-{n}.docx", _docx(pages), "docx"
+    return f"nota-{n}.txt", "\n\n".join(pages).encode("utf-8"), "txt"
+
+
+def _zip(members: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, value in members.items():
+            zf.writestr(name, _zip(value) if isinstance(value, dict) else value)
+    return buf.getvalue()
+
+
+def build_archive(root: Path, docs: int, scan_share: float, seed: int = 7) -> dict:
+    """One folder or ZIP per organisation, nested ZIPs inside; returns what it built."""
+    rng = random.Random(seed)
+    orgs = max(4, docs // 20)
+    kinds: dict[str, int] = {}
+    made = 0
+    duplicates = 0
+    previous: tuple[str, bytes] | None = None
+    root.mkdir(parents=True, exist_ok=True)
+    for o in range(orgs):
+        org = f"Organización {o + 1:02d}"
+        count = docs // orgs + (1 if o < docs % orgs else 0)
+        files: dict[str, bytes] = {}
+        for _i in range(count):
+            if previous is not None and rng.random() < 0.03:  # the same file in two places
+                name, data = previous
+                duplicates += 1
+                kinds["duplicate"] = kinds.get("duplicate", 0) + 1
+            else:
+                name, data, kind = _document(rng, org, made, scan_share)
+                kinds[kind] = kinds.get(kind, 0) + 1
+                previous = (name, data)
+            files[name] = data
+            made += 1
+        names = sorted(files)
+        third = max(1, len(names) // 3)
+        nested = {n: files[n] for n in names[:third]}
+        loose = {f"{2015 + o % 8}/{n}": files[n] for n in names[third:]}
+        if o % 2 == 0:  # a folder with a subfolder per year and a nested ZIP of annexes
+            folder = root / org
+            for rel, data in loose.items():
+                (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                (folder / rel).write_bytes(data)
+            (folder / "anexos.zip").write_bytes(_zip({"anexos": {"interno.zip": nested}}))
+        else:  # an archive per organisation with a ZIP inside
+            (root / f"{org}.zip").write_bytes(_zip({**loose, "respaldo.zip": nested}))
+    return {"documents": made, "organizations": orgs, "kinds": kinds, "duplicates": duplicates}
+
+
+# --------------------------------------------------------------------------------------------
+# Processes and memory
+
+
+def _rss_kb(pid: int) -> tuple[int, int]:
+    """(current RSS, peak RSS) in kB of one process, (0, 0) if it is gone."""
+    cur = peak = 0
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    cur = int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    peak = int(line.split()[1])
+    except OSError:
+        pass
+    return cur, peak
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                out += [int(c) for c in fh.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+class MemoryWatch(threading.Thread):
+    """Samples worker process trees: peak of one process and of a whole worker tree."""
+
+    def __init__(self, pids: list[int], interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.pids, self.interval = pids, interval
+        self.peak_process_kb = 0
+        self.peak_tree_kb = 0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            for pid in self.pids:
+                tree, stack = 0, [pid]
+                while stack:
+                    p = stack.pop()
+                    cur, peak = _rss_kb(p)
+                    tree += cur
+                    self.peak_process_kb = max(self.peak_process_kb, peak)
+                    stack += _children(p)
+                self.peak_tree_kb = max(self.peak_tree_kb, tree)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
+
+
+def _env(data_dir: Path, db_url: str, redis_url: str, version_suffix: str = "") -> dict:
+    env = {**os.environ, "EVIDENCIA_DATA_DIR": str(data_dir), "EVIDENCIA_DATABASE_URL": db_url,
+           "EVIDENCIA_REDIS_URL": redis_url, "OMP_THREAD_LIMIT": "1",
+           "EVIDENCIA_LOG_LEVEL": "WARNING", "BENCH_VERSION_SUFFIX": version_suffix}
+    return env
+
+
+def _evidencia(args: list[str], env: dict, **kw) -> subprocess.Popen:
+    """``evidencia ARGS`` with the bench's classifier version in force."""
+    return subprocess.Popen([sys.executable, __file__, "_cli", *args], env=env, cwd=REPO, **kw)
+
+
+def _start_workers(n: int, env: dict) -> list[subprocess.Popen]:
+    return [
+        _evidencia(["worker", "--burst"], env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+        for _ in range(n)
+    ]
+
+
+def _fresh_db(kind: str, work: Path, tag: str) -> tuple[str, str | None]:
+    if kind == "sqlite":
+        return f"sqlite:///{work / f'{tag}.db'}", None
+    from sqlalchemy import create_engine, text
+
+    name = f"evidencia_bench_{tag}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def _drop_db(name: str | None) -> None:
+    if not name:
+        return
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _flush(redis_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def _db_counts(db_url: str) -> dict:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        status = dict(conn.execute(text("select status, count(*) from documents group by status")
+                                   ).all())
+        extractions = conn.execute(text("select count(*) from extractions")).scalar()
+        ocr_pages = conn.execute(text("select coalesce(sum(ocr_pages),0) from extractions")
+                                 ).scalar()
+        pages = conn.execute(text("select coalesce(sum(page_count),0) from extractions")).scalar()
+        versions = dict(conn.execute(text(
+            "select classifier_version, count(*) from classifications group by 1")).all())
+    engine.dispose()
+    return {"status": status, "extractions": extractions, "pages": int(pages),
+            "ocr_pages": int(ocr_pages), "classifications": versions}
+
+
+# --------------------------------------------------------------------------------------------
+# Phases
+
+
+def first_pass(archive: Path, workers: int, db_kind: str, work: Path, redis_url: str) -> dict:
+    tag = f"w{workers}"
+    data_dir = work / f"data-{tag}"
+    db_url, pg_name = _fresh_db(db_kind, work, tag)
+    env = _env(data_dir, db_url, redis_url)
+    _flush(redis_url)
+    subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, cwd=REPO,
+                   check=True, capture_output=True)
+    t0 = time.perf_counter()
+    load = _evidencia(["batch", str(archive), "--summary", str(work / f"resumen-{tag}.csv")],
+                      env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    load.communicate()
+    store_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    procs = _start_workers(workers, env)
+    watch = MemoryWatch([p.pid for p in procs])
+    watch.start()
+    for p in procs:
+        p.wait()
+    seconds = time.perf_counter() - t1
+    watch.stop()
+    counts = _db_counts(db_url)
+    docs = sum(counts["status"].values())
+    return {
+        "workers": workers, "db_url": db_url, "pg_name": pg_name, "data_dir": str(data_dir),
+        "documents": docs, "counts": counts, "store_seconds": round(store_seconds, 1),
+        "process_seconds": round(seconds, 1),
+        "docs_per_minute": round(docs / seconds * 60, 1),
+        "seconds_per_doc": round(seconds / docs, 3),
+        "peak_process_mb": round(watch.peak_process_kb / 1024),
+        "peak_worker_tree_mb": round(watch.peak_tree_kb / 1024),
+    }
+
+
+def reprocess_inline(phase: dict, redis_url: str, work: Path) -> dict:
+    env = _env(Path(phase["data_dir"]), phase["db_url"], redis_url, "+bench-inline")
+    t0 = time.perf_counter()
+    proc = _evidencia(["reprocess", "--all", "--inline", "--report",
+                       str(work / "cambios-inline.csv")], env, stdout=subprocess.PIPE,
+                      stderr=subprocess.DEVNULL, text=True)
+    out, _ = proc.communicate()
+    seconds = time.perf_counter() - t0
+    docs = phase["documents"] - phase["counts"]["status"].get("error", 0)
+    return {"mode": "inline (1 process)", "documents": docs, "seconds": round(seconds, 1),
+            "docs_per_minute": round(docs / seconds * 60, 1),
+            "seconds_per_doc": round(seconds / docs, 4), "output": out.strip()}
+
+
+def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path) -> dict:
+    import redis
+
+    env = _env(Path(phase["data_dir"]), phase["db_url"], redis_url, "+bench-queued")
+    _flush(redis_url)
+    conn = redis.Redis.from_url(redis_url)
+    t0 = time.perf_counter()
+    proc = _evidencia(["reprocess", "--all", "--report", str(work / "cambios-cola.csv")], env,
+                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    while conn.llen("rq:queue:batch") == 0 and proc.poll() is None:
+        time.sleep(0.05)  # workers in burst mode must find the jobs there
+    procs = _start_workers(workers, env)
+    watch = MemoryWatch([p.pid for p in procs])
+    watch.start()
+    out, _ = proc.communicate()
+    seconds = time.perf_counter() - t0
+    for p in procs:
+        p.wait()
+    watch.stop()
+    docs = phase["documents"] - phase["counts"]["status"].get("error", 0)
+    return {"mode": f"queued ({workers} workers)", "documents": docs,
+            "seconds": round(seconds, 1), "docs_per_minute": round(docs / seconds * 60, 1),
+            "seconds_per_doc": round(seconds / docs, 4), "output": out.strip(),
+            "peak_process_mb": round(watch.peak_process_kb / 1024),
+            "peak_worker_tree_mb": round(watch.peak_tree_kb / 1024)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--docs", type=int, default=200)
+    p.add_argument("--scan-share", type=float, default=0.2,
+                   help="share of documents that need OCR (scanned PDFs and photos)")
+    p.add_argument("--workers", default="1,2", help="worker counts of the first pass")
+    p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    p.add_argument("--redis-db", type=int, default=11)
+    p.add_argument("--work", help="folder for the archive and databases (default: temporary)")
+    p.add_argument("--json", help="write the figures here too")
+    p.add_argument("--keep", action="store_true", help="keep the work folder and databases")
+    args = p.parse_args(argv)
+    if args.redis_db == 0:
+        p.error("Redis database 0 is the application's: choose another")
+    redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict = {"machine": {"cpus": os.cpu_count()}, "db": args.db}
+    phases = []
+    try:
+        t0 = time.perf_counter()
+        built = build_archive(work / "archivo", args.docs, args.scan_share)
+        built["seconds"] = round(time.perf_counter() - t0, 1)
+        results["archive"] = built
+        print(f"archive: {built}", flush=True)
+        for n in [int(x) for x in args.workers.split(",")]:
+            phase = first_pass(work / "archivo", n, args.db, work, redis_url)
+            phases.append(phase)
+            print(f"first pass, {n} worker(s): {phase['docs_per_minute']} docs/min "
+                  f"({phase['process_seconds']} s for {phase['documents']} docs; storing "
+                  f"{phase['store_seconds']} s); peak RSS {phase['peak_process_mb']} MB/process, "
+                  f"{phase['peak_worker_tree_mb']} MB/worker tree; {phase['counts']}", flush=True)
+        results["first_pass"] = [{k: v for k, v in ph.items() if k not in ("db_url", "pg_name")}
+                                 for ph in phases]
+        last = phases[-1]
+        inline = reprocess_inline(last, redis_url, work)
+        print(f"reprocess {inline['mode']}: {inline['docs_per_minute']} docs/min "
+              f"({inline['seconds']} s)", flush=True)
+        queued = reprocess_queued(last, last["workers"], redis_url, work)
+        print(f"reprocess {queued['mode']}: {queued['docs_per_minute']} docs/min "
+              f"({queued['seconds']} s); peak RSS {queued['peak_process_mb']} MB/process",
+              flush=True)
+        results["reprocess"] = [inline, queued]
+        by_workers = {ph["workers"]: ph for ph in phases}
+        ratios = {}
+        if 1 in by_workers:
+            ratios["inline_vs_first_pass_1_worker"] = round(
+                by_workers[1]["seconds_per_doc"] / inline["seconds_per_doc"], 1)
+        ratios[f"queued_vs_first_pass_{last['workers']}_workers"] = round(
+            last["seconds_per_doc"] / queued["seconds_per_doc"], 1)
+        results["speedup_per_document"] = ratios
+        print(f"reprocess speed-up per document (target ≥ 20×): {ratios}", flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    finally:
+        _flush(redis_url)
+        if not args.keep:
+            for ph in phases:
+                _drop_db(ph.get("pg_name"))
+            if not args.work:
+                shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _cli(argv: list[str]) -> int:
+    """``evidencia`` with BENCH_VERSION_SUFFIX appended to the classifier version."""
+    suffix = os.environ.get("BENCH_VERSION_SUFFIX", "")
+    if suffix:
+        import classifiers
+
+        classifiers.CLASSIFIER_VERSION = classifiers.CLASSIFIER_VERSION + suffix
+    from service.cli import main as cli_main
+
+    return cli_main(argv)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_cli":
+        sys.exit(_cli(sys.argv[2:]))
+    sys.exit(main())
