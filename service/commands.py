@@ -210,6 +210,18 @@ def load_demo(data_dir: Path, demo_dir: Path = DEMO_DIR) -> tuple[str, str] | No
         return submission.id, token
 
 
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> bool:
     import httpx
 
@@ -238,6 +250,10 @@ def up(args) -> int:
     get_settings.cache_clear()
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not _port_free(args.host, args.port):
+        print(f"Error: el puerto {args.port} ya está en uso; elija otro con --port.",
+              file=sys.stderr)
+        return 2
     try:
         how = ensure_redis(settings.redis_url, settings.data_dir)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
