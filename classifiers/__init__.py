@@ -1,1 +1,56 @@
+"""Which Compromiso Migrante commitments (c1..c5) a document supports, and the passages why.
 
+Public surface: ``classify(doc)``, ``load()`` (warm the spaCy model and patterns once per
+process) and ``CLASSIFIER_VERSION``. Importing this package does not import spaCy.
+"""
+
+from __future__ import annotations
+
+from classifiers.calibration import load_calibrator
+from classifiers.result import COMMITMENT_IDS, Classification, CommitmentResult, Evidence
+from classifiers.version import compute_version, fingerprint
+
+__all__ = ["CLASSIFIER_VERSION", "classify", "load", "calibrator"]
+
+calibrator = load_calibrator(fingerprint())
+CLASSIFIER_VERSION: str = compute_version(calibrator.calibrated)
+
+
+def load() -> None:
+    """Load the spaCy model and build the matcher now rather than on the first document."""
+    from classifiers.engine import get_ruleset, load_priors
+
+    get_ruleset()
+    load_priors()
+
+
+def classify(doc) -> Classification:
+    """Classify an ``ExtractedDocument``: per commitment, supported, confidence and evidence."""
+    from classifiers import defaults
+    from classifiers.engine import analyse
+
+    analysis = analyse(doc)
+    results = []
+    for cid in COMMITMENT_IDS:
+        raw = analysis.scores[cid]
+        evidence = tuple(
+            Evidence(text=e.unit.text, page=e.unit.page, pattern_ids=tuple(e.rule_ids),
+                     score=e.score)
+            for e in analysis.evidence[cid][: defaults.MAX_EVIDENCE]
+        )
+        p_supported = calibrator.probability(cid, raw)
+        supported = bool(evidence) and p_supported >= 0.5
+        confidence = p_supported if supported else 1.0 - (p_supported if evidence else
+                                                           min(p_supported, 0.5))
+        results.append(
+            CommitmentResult(
+                id=cid,
+                supported=supported,
+                confidence=round(min(max(confidence, 0.0), 1.0), 3),
+                evidence=evidence,
+            )
+        )
+    return Classification(
+        classifier_version=CLASSIFIER_VERSION, doc_type=analysis.doc_type,
+        commitments=tuple(results),
+    )

@@ -1,0 +1,38 @@
+"""Every tunable value of the classifier, each with the reason it has that value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PATTERNS_DIR = PACKAGE_DIR / "patterns"
+MODEL_DIR = PACKAGE_DIR / "model"
+
+#: The calendar part of CLASSIFIER_VERSION; bump by hand for changes in the Python logic. Changes
+#: in patterns, vocabularies, the calibration artefact or the spaCy model change the hash part.
+VERSION_BASE = "2026.11.2"
+
+#: Spanish model; parser and NER excluded: ~2.5x faster and not needed (senter splits sentences).
+SPACY_MODEL = "es_core_news_sm"
+SPACY_EXCLUDE = ("parser", "ner")
+
+#: Blocks longer than this (characters) are cut before tagging, so one run-on OCR block cannot
+#: make the tagger's cost explode; real sentences are far shorter.
+MAX_BLOCK_CHARS = 5000
+
+#: How many excerpts per commitment are returned (reviewers read the top 3).
+MAX_EVIDENCE = 5
+
+#: Units of the first page scanned for title cues of the document type.
+TITLE_UNITS = 6
+
+#: A line shorter than this, without final punctuation, is a heading rather than wrapped text.
+HEADING_MAX_CHARS = 90
+
+#: Score (sum of evidence weights, see scoring) at which a commitment is called supported when no
+#: calibration artefact says otherwise.
+DEFAULT_THRESHOLD = 2.0
+
+#: Calibration artefact format; a file with another format is rejected (and rebuilt by train).
+CALIBRATION_FORMAT = 1
+CALIBRATION_FILE = MODEL_DIR / "calibration.json"

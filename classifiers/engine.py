@@ -1,0 +1,241 @@
+"""From an ExtractedDocument to scored evidence per commitment.
+
+The pipeline, top to bottom: ``split_blocks`` (lines to paragraphs, rows, items, headings), tag
+the blocks with spaCy, ``make_units`` (sentences, rows, items), run the one Matcher built from
+the pattern files, ``detect_doc_type``, ``judge_matches`` (requires/excludes contexts and the
+negation/intention scope), ``score`` per commitment. ``classify`` in ``__init__`` turns the
+scores into calibrated results.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from classifiers import defaults
+from classifiers.nlp import get_nlp
+from classifiers.result import COMMITMENT_IDS, DOC_TYPES
+from classifiers.rules import Rule, RuleSet, load_rules
+from classifiers.scope import SCOPE_CUES, clause_ids
+from classifiers.units import Unit, make_units, split_blocks
+
+__all__ = ["Analysis", "UnitEvidence", "analyse", "get_ruleset", "load_priors"]
+
+_lock = threading.Lock()
+_ruleset: RuleSet | None = None
+_priors: dict | None = None
+
+
+def get_ruleset() -> RuleSet:
+    global _ruleset
+    if _ruleset is None:
+        with _lock:
+            if _ruleset is None:
+                rs = load_rules()
+                rs.build_matcher(get_nlp())
+                _ruleset = rs
+    return _ruleset
+
+
+def load_priors() -> dict:
+    """Document-type priors (patterns/priors.json): added to a commitment's score when the
+    document already holds evidence for it, e.g. an acta for c1."""
+    global _priors
+    if _priors is None:
+        data = json.loads((defaults.PATTERNS_DIR / "priors.json").read_text(encoding="utf-8"))
+        _priors = data["doc_type_prior"]
+    return _priors
+
+
+@dataclass(slots=True)
+class UnitEvidence:
+    unit: Unit
+    rule_ids: list[str]
+    score: float
+
+
+@dataclass(slots=True)
+class Analysis:
+    doc_type: str
+    doc_type_scores: dict[str, float]
+    units: list[Unit]
+    evidence: dict[str, list[UnitEvidence]]  # per commitment, best first
+    scores: dict[str, float]  # raw score per commitment
+    cancelled: dict[str, list[tuple[Unit, str, str]]] = field(default_factory=dict)
+
+
+def analyse(doc) -> Analysis:
+    nlp = get_nlp()
+    ruleset = get_ruleset()
+    blocks = split_blocks(doc.pages)
+    tagged = list(nlp.pipe((b.text for b in blocks), batch_size=128))
+    units = make_units(blocks, tagged)
+    labels = _run_matcher(units, tagged, ruleset, nlp)
+    ctx = _Context(units, labels)
+    doc_type, dt_scores = detect_doc_type(ctx, ruleset)
+    ctx.doc_type = doc_type
+    evidence, cancelled = judge_matches(ctx, ruleset)
+    scores = score(evidence, doc_type)
+    return Analysis(doc_type, dt_scores, units, evidence, scores, cancelled)
+
+
+def _run_matcher(units, tagged, ruleset: RuleSet, nlp) -> list[dict[str, list[tuple[int, int]]]]:
+    """Per unit: label -> token spans; commitment and doctype matches go to unit.matches."""
+    by_doc: dict[int, list[Unit]] = defaultdict(list)
+    for u in units:
+        by_doc[id(u.span.doc)].append(u)
+    labels: list[dict] = [defaultdict(list) for _ in units]
+    strings = nlp.vocab.strings
+    for doc in tagged:
+        doc_units = by_doc.get(id(doc), [])
+        if not doc_units:
+            continue
+        for match_id, start, end in ruleset.matcher(doc):
+            rule = ruleset.rules[strings[match_id]]
+            unit = doc_units[0]
+            if len(doc_units) > 1:
+                unit = next((u for u in doc_units if u.span.start <= start < u.span.end), unit)
+            labels[unit.index][rule.label].append((start, end))
+            if not rule.label.isupper():
+                unit.matches.append((rule.id, start, end))
+    return labels
+
+
+class _Context:
+    """Where the conditions of a rule are looked up."""
+
+    def __init__(self, units: list[Unit], labels: list[dict]):
+        self.units = units
+        self.labels = labels
+        self.doc_type = "otro"
+        self.doc_labels: set[str] = set()
+        self.heading_labels: dict[str, set[str]] = defaultdict(set)
+        self.header_labels: dict[str, set[str]] = defaultdict(set)
+        for u, lab in zip(units, labels, strict=True):
+            self.doc_labels.update(lab)
+            if u.kind == "heading":
+                self.heading_labels[u.block.text].update(lab)
+            elif u.block.header_row:
+                self.header_labels[u.block.text].update(lab)
+
+    def holds(self, cond: str, unit: Unit) -> bool:
+        scope, _, name = cond.rpartition(":")
+        if not scope:
+            return name in self.labels[unit.index]
+        if scope == "near":
+            i = unit.index
+            for j in (i - 1, i, i + 1):
+                if 0 <= j < len(self.units) and self.units[j].page == unit.page:
+                    if name in self.labels[j]:
+                        return True
+            return False
+        if scope == "header":
+            header = self.header_labels.get(unit.block.table_header, ())
+            return unit.kind == "row" and name in header
+        if scope == "section":
+            if unit.kind == "row" and name in self.header_labels.get(unit.block.table_header, ()):
+                return True
+            return name in self.heading_labels.get(unit.block.heading, ())
+        if scope == "doc":
+            return name in self.doc_labels
+        if scope == "doctype":
+            return self.doc_type == name
+        return False
+
+    def satisfied(self, rule: Rule, unit: Unit) -> bool:
+        for group in rule.requires:
+            if not any(self.holds(c, unit) for c in group):
+                return False
+        return not any(self.holds(c, unit) for c in rule.excludes)
+
+
+def detect_doc_type(ctx: _Context, ruleset: RuleSet) -> tuple[str, dict[str, float]]:
+    """Title cues (first units of page 1 weigh most) and structure (an attendance table)."""
+    scores = dict.fromkeys(DOC_TYPES, 0.0)
+    first_page = ctx.units[0].page if ctx.units else 1
+    seen: set[tuple[str, int]] = set()
+    for u in ctx.units:
+        for rule_id, _s, _e in u.matches:
+            rule = ruleset.rules[rule_id]
+            dt = rule.doc_type
+            if dt is None or u.kind not in rule.kinds | {"heading"}:
+                continue
+            if (rule_id, u.index) in seen or not ctx.satisfied(rule, u):
+                continue
+            seen.add((rule_id, u.index))
+            if u.page == first_page and u.index < defaults.TITLE_UNITS:
+                factor = 1.0
+            elif u.page == first_page:
+                factor = 0.35
+            else:
+                factor = 0.15
+            scores[dt] += rule.weight * factor
+    best = max(scores, key=lambda k: scores[k])
+    if scores[best] < 1.0:
+        best = "otro"
+    return best, scores
+
+
+def judge_matches(ctx: _Context, ruleset: RuleSet):
+    """Valid commitment matches per unit, after contexts, hard negatives and scope."""
+    per_commitment: dict[str, list[UnitEvidence]] = {c: [] for c in COMMITMENT_IDS}
+    cancelled: dict[str, list] = {c: [] for c in COMMITMENT_IDS}
+    for u in ctx.units:
+        if not u.matches or not u.evidence_eligible:
+            continue
+        lab = ctx.labels[u.index]
+        clauses = None
+        valid: dict[str, dict[str, float]] = defaultdict(dict)
+        for rule_id, start, _end in u.matches:
+            rule = ruleset.rules[rule_id]
+            if not rule.is_commitment or u.kind not in rule.kinds:
+                continue
+            if rule_id in valid[rule.label] or not ctx.satisfied(rule, u):
+                continue
+            blocking = [c for c in SCOPE_CUES if c in lab and c not in rule.tolerates]
+            if blocking:
+                if clauses is None:
+                    clauses = _clauses(u, lab)
+                clause = clauses.get(start, -1)
+                hit = next(
+                    (c for c in blocking for s, _e in lab[c] if clauses.get(s, -2) == clause),
+                    None,
+                )
+                if hit:
+                    cancelled[rule.label].append((u, rule_id, hit))
+                    continue
+            valid[rule.label][rule_id] = rule.weight
+        for cid, rules in valid.items():
+            if not rules:
+                continue
+            weights = sorted(rules.values(), reverse=True)
+            unit_score = weights[0] + 0.3 * sum(weights[1:3])
+            ordered = sorted(rules, key=lambda r: -rules[r])
+            per_commitment[cid].append(UnitEvidence(u, ordered, round(unit_score, 4)))
+    for cid in per_commitment:
+        per_commitment[cid].sort(key=lambda e: (-e.score, e.unit.index))
+    return per_commitment, cancelled
+
+
+def _clauses(unit: Unit, lab: dict) -> dict[int, int]:
+    boundary = {s for s, _e in lab.get("BOUNDARY", ())}
+    concessive = {s for s, _e in lab.get("CONCESSIVE", ())}
+    ids = clause_ids(unit.span, boundary, concessive)
+    return {tok.i: cid for tok, cid in zip(unit.span, ids, strict=True)}
+
+
+def score(evidence: dict[str, list[UnitEvidence]], doc_type: str) -> dict[str, float]:
+    """Best unit, plus half the second and a quarter of the third, plus the doc-type prior."""
+    priors = load_priors().get(doc_type, {})
+    out = {}
+    for cid in COMMITMENT_IDS:
+        units = evidence[cid]
+        if not units:
+            out[cid] = 0.0
+            continue
+        tops = [e.score for e in units[:3]]
+        raw = sum(w * s for w, s in zip((1.0, 0.5, 0.25), tops, strict=False))
+        out[cid] = round(raw + float(priors.get(cid, 0.0)), 4)
+    return out

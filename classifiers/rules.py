@@ -1,0 +1,196 @@
+"""Load the pattern files (classifiers/patterns/*.jsonl) into validated rules and one Matcher.
+
+Each line of a pattern file is one JSON object (spaCy's EntityRuler style, plus our fields):
+
+``id``        unique, stable: it is shown to reviewers as the reason for an excerpt.
+``label``     ``c1``..``c5`` (evidence for a commitment), ``doctype:<code>`` (a cue of the document
+              type) or an UPPERCASE cue name (MIGRANT, NEG, INTENT, ...) used by other rules.
+``pattern``   a spaCy Matcher token pattern, or a plain phrase string (matched token by token on
+              NORM). Values of LEMMA/NORM/LOWER are compared without case and accents.
+``weight``    (c1..c5 and doctype only, default 1) how much one match counts.
+``requires``  list of conditions that must ALL hold; a condition is a string or a list of strings
+              of which one must hold. A string is ``CUE`` (in the same unit), ``near:CUE`` (the unit
+              or the one before/after on the same page), ``section:CUE`` (the heading above or the
+              table's header row), ``header:CUE`` (the table's header row), ``doc:CUE`` (anywhere in
+              the document), ``doctype:<code>`` (the detected document type).
+``excludes``  conditions (same syntax) of which none may hold: the hard negatives.
+``kinds``     unit kinds the rule applies to (default: sentence, item, line, row).
+``tolerates`` scope cues that do not cancel this rule (e.g. ["FUTURE"] for a training plan,
+              whose sessions are ahead by nature). NEG and INTENT always cancel.
+``note``      free text for people.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from classifiers import defaults
+from classifiers.nlp import fold
+from classifiers.result import COMMITMENT_IDS, DOC_TYPES
+
+__all__ = ["Rule", "RuleSet", "PatternError", "load_rules"]
+
+_KINDS = frozenset({"sentence", "item", "line", "row", "heading"})
+_DEFAULT_KINDS = frozenset({"sentence", "item", "line", "row"})
+_SCOPES = ("near", "section", "header", "doc", "doctype")
+_FOLDED_ATTRS = ("LEMMA", "NORM", "LOWER")
+_KNOWN_FIELDS = {
+    "id", "label", "pattern", "weight", "requires", "excludes", "kinds", "tolerates", "note",
+}
+
+
+class PatternError(ValueError):
+    """A pattern file line that cannot be used; says file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    label: str
+    weight: float = 1.0
+    requires: tuple[tuple[str, ...], ...] = ()
+    excludes: tuple[str, ...] = ()
+    kinds: frozenset[str] = _DEFAULT_KINDS
+    tolerates: frozenset[str] = frozenset()
+    source: str = ""
+
+    @property
+    def is_commitment(self) -> bool:
+        return self.label in COMMITMENT_IDS
+
+    @property
+    def doc_type(self) -> str | None:
+        return self.label.split(":", 1)[1] if self.label.startswith("doctype:") else None
+
+
+@dataclass(slots=True)
+class RuleSet:
+    rules: dict[str, Rule] = field(default_factory=dict)
+    patterns: dict[str, list] = field(default_factory=dict)  # rule id -> list of token patterns
+    matcher: object = None
+
+    def build_matcher(self, nlp) -> None:
+        from spacy.matcher import Matcher
+
+        matcher = Matcher(nlp.vocab, validate=True)
+        for rule_id, pats in self.patterns.items():
+            try:
+                matcher.add(rule_id, pats)
+            except Exception as exc:  # spaCy raises ValueError/MatchPatternError with details
+                raise PatternError(f"{self.rules[rule_id].source}: {rule_id}: {exc}") from exc
+        self.matcher = matcher
+
+
+def _fold_pattern(value):
+    """Fold strings inside a token-attribute value (str, {"IN": [...]}, {"REGEX": ...})."""
+    if isinstance(value, str):
+        return fold(value)
+    if isinstance(value, list):
+        return [_fold_pattern(v) for v in value]
+    if isinstance(value, dict):
+        return {k: (v if k == "REGEX" else _fold_pattern(v)) for k, v in value.items()}
+    return value
+
+
+def _token_pattern(raw, where: str) -> list:
+    if isinstance(raw, str):
+        words = raw.replace("-", " - ").split()
+        if not words:
+            raise PatternError(f"{where}: empty phrase")
+        return [{"NORM": fold(w)} for w in words]
+    if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
+        raise PatternError(f"{where}: pattern must be a phrase string or a list of token dicts")
+    out = []
+    for tok in raw:
+        new = {}
+        for attr, value in tok.items():
+            if attr == "REGEX":  # shorthand: {"REGEX": "^migra"} on NORM
+                new["NORM"] = {"REGEX": value}
+            elif attr.upper() in _FOLDED_ATTRS:
+                key = "NORM" if attr.upper() == "LOWER" else attr.upper()
+                if isinstance(value, dict) and "REGEX" in value:
+                    new[key] = {"REGEX": fold(value["REGEX"])}
+                else:
+                    new[key] = _fold_pattern(value)
+            else:
+                new[attr] = value
+        out.append(new)
+    return out
+
+
+def _conditions(raw, where: str, field_name: str) -> list:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise PatternError(f"{where}: {field_name} must be a list")
+    return raw
+
+
+def load_rules(directory: Path | None = None) -> RuleSet:
+    """Parse and validate every ``*.jsonl`` file of the patterns folder (no spaCy needed)."""
+    directory = directory or defaults.PATTERNS_DIR
+    ruleset = RuleSet()
+    for path in sorted(directory.glob("*.jsonl")):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.lstrip().startswith("//"):
+                continue
+            where = f"{path.name}:{lineno}"
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise PatternError(f"{where}: invalid JSON: {exc}") from exc
+            unknown = set(data) - _KNOWN_FIELDS
+            if unknown:
+                raise PatternError(f"{where}: unknown fields {sorted(unknown)}")
+            rule_id, label = data.get("id"), data.get("label")
+            if not rule_id or not label or "pattern" not in data:
+                raise PatternError(f"{where}: id, label and pattern are required")
+            if label.startswith("doctype:") and label.split(":", 1)[1] not in DOC_TYPES:
+                raise PatternError(f"{where}: unknown document type {label}")
+            if not (label in COMMITMENT_IDS or label.startswith("doctype:") or label.isupper()):
+                raise PatternError(f"{where}: label must be c1..c5, doctype:<code> or UPPERCASE")
+            pattern = _token_pattern(data["pattern"], where)
+            if rule_id in ruleset.rules:
+                if ruleset.rules[rule_id].label != label:
+                    raise PatternError(f"{where}: id {rule_id} reused with another label")
+                ruleset.patterns[rule_id].append(pattern)  # same id, alternative pattern
+                continue
+            requires = []
+            for cond in _conditions(data.get("requires"), where, "requires"):
+                group = (cond,) if isinstance(cond, str) else tuple(cond)
+                requires.append(group)
+            excludes = tuple(_conditions(data.get("excludes"), where, "excludes"))
+            kinds = frozenset(data.get("kinds") or _DEFAULT_KINDS)
+            if kinds - _KINDS:
+                raise PatternError(f"{where}: unknown kinds {sorted(kinds - _KINDS)}")
+            ruleset.rules[rule_id] = Rule(
+                id=rule_id,
+                label=label,
+                weight=float(data.get("weight", 1.0)),
+                requires=tuple(requires),
+                excludes=excludes,
+                kinds=kinds,
+                tolerates=frozenset(data.get("tolerates") or ()),
+                source=where,
+            )
+            ruleset.patterns[rule_id] = [pattern]
+    _check_references(ruleset)
+    return ruleset
+
+
+def _check_references(ruleset: RuleSet) -> None:
+    cues = {r.label for r in ruleset.rules.values() if r.label.isupper()}
+    for rule in ruleset.rules.values():
+        conds = [c for group in rule.requires for c in group] + list(rule.excludes)
+        for cond in conds:
+            scope, _, name = cond.rpartition(":")
+            if scope == "doctype":
+                if name not in DOC_TYPES:
+                    raise PatternError(f"{rule.source}: unknown document type in {cond!r}")
+                continue
+            if scope and scope not in _SCOPES:
+                raise PatternError(f"{rule.source}: unknown scope in {cond!r}")
+            if name not in cues:
+                raise PatternError(f"{rule.source}: {rule.id} refers to unknown cue {name!r}")
