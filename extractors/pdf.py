@@ -44,7 +44,7 @@ READER = "pdf:pypdfium2"
 
 _CID_RE = re.compile(r"\(cid:\d+\)")
 _UNMAPPABLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd\ue000-\uf8ff]")
-_TOKEN_RE = re.compile(r"\S+")
+_TOKEN_RE = re.compile("[^\\s\ufffe]+")  # pdfium marks a line-end hyphen as U+FFFE
 _EDGE_PUNCT = "\"'()[]{}¿?¡!.,;:«»“”‘’-–—*•·/\\"
 _ODD_IN_WORD = set("\\~^`{}|")
 _ODD_CATEGORIES = {"So", "Sk", "Co", "Cn", "Cc", "Cs"}
@@ -412,7 +412,10 @@ def _char_spans(
         for match in _TOKEN_RE.finditer(raw):
             segment += raw.count("\n", position, match.start())
             position = match.start()
-            spans.append((match.start(), match.end() - 1, match.group(), segment))
+            text = match.group()
+            if raw[match.end() : match.end() + 1] == "\ufffe":
+                text += "-"
+            spans.append((match.start(), match.end() - 1, text, segment))
         return raw, spans
     tp = textpage.raw
     chars: list[str] = []
@@ -423,7 +426,9 @@ def _char_spans(
         code = pdfium_c.FPDFText_GetUnicode(tp, i)
         ch = chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffd"
         chars.append(ch)
-        if ch.isspace():
+        if ch.isspace() or ch == "\ufffe":
+            if ch == "\ufffe" and current:
+                current.append("-")
             if current:
                 spans.append((first, i - 1, "".join(current), segment))
                 current = []
@@ -445,12 +450,14 @@ def _read_pdfium_layer(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _L
     raw, spans = _char_spans(textpage, count)
     to_display = _display_transform(page)
     tp = textpage.raw
-    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
-    refs = (ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top))
+    rect = pdfium_c.FS_RECTF()
+    rect_ref = ctypes.byref(rect)
 
     def box(i: int) -> tuple[float, float, float, float]:
-        pdfium_c.FPDFText_GetCharBox(tp, i, *refs)
-        return to_display(left.value, bottom.value, right.value, top.value)
+        # The loose box spans the font's ascent to descent: every word of a line gets the same
+        # height, which the line grouping relies on (tight glyph boxes make "on" half as tall).
+        pdfium_c.FPDFText_GetLooseCharBox(tp, i, rect_ref)
+        return to_display(rect.left, rect.bottom, rect.right, rect.top)
 
     toks: list[_Tok] = []
     seen: set[tuple[str, int, int]] = set()
@@ -475,7 +482,13 @@ def _read_pdfium_layer(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _L
     if _is_vertical(toks):
         # Vertical writing (tategaki): pdfium's stream order is the reading order.
         return _Layer(raw, raw, words)
-    return _Layer(raw, _lines_in_reading_order(_segments(toks)), words)
+    segments = _segments(toks)
+    rows = _rows(segments)
+    if _looks_multi_column(rows):
+        # Columns of running text: authoring tools write each column in turn, so pdfium's stream
+        # order reads them correctly, while visual rows would splice the columns together.
+        return _Layer(raw, _lines_in_stream_order(segments), words)
+    return _Layer(raw, _render_rows(rows), words)
 
 
 def _reverse_visual(text: str) -> str:
@@ -542,13 +555,9 @@ def _segments(toks: list[_Tok]) -> list[_Segment]:
     return out
 
 
-def _lines_in_reading_order(segments: list[_Segment]) -> str:
-    """Group pdfium's lines into visual rows, top to bottom; cells of a table row on one line.
-
-    A row whose parts are far apart horizontally (more than CELL_GAP_FACTOR line heights) is a
-    table row or a form line: its parts are joined with " | " so it stays one evidence unit.
-    """
-    rows: list[list] = []  # [ref_top, ref_bottom, [segments]]
+def _rows(segments: list[_Segment]) -> list[list]:
+    """Group pdfium's lines into visual rows, top to bottom: [ref_top, ref_bottom, [segments]]."""
+    rows: list[list] = []
     for seg in sorted(segments, key=lambda s: (s.top, s.x0)):
         height = max(seg.bottom - seg.top, 0.1)
         for row in reversed(rows[-6:]):
@@ -559,26 +568,74 @@ def _lines_in_reading_order(segments: list[_Segment]) -> str:
         else:
             rows.append([seg.top, seg.bottom, [seg]])
     rows.sort(key=lambda row: row[0])
+    return rows
+
+
+def _looks_multi_column(rows: list[list]) -> bool:
+    """Rows holding two long runs of prose side by side: a multi-column page, not a table."""
+    side_by_side = with_prose = 0
+    for _, _, members in rows:
+        long_runs = sum(1 for m in members if sum(len(t.text) + 1 for t in m.toks) >= 30)
+        with_prose += long_runs >= 1
+        side_by_side += long_runs >= 2
+    return side_by_side >= 3 and side_by_side >= 0.1 * with_prose
+
+
+def _render_rows(rows: list[list]) -> str:
+    """Visual rows as text lines; cells of a table row on one line.
+
+    A row whose parts are far apart horizontally (more than CELL_GAP_FACTOR line heights) is a
+    table row or a form line: its parts are joined with " | " so it stays one evidence unit.
+    """
     out: list[str] = []
     previous_bottom = None
     for ref_top, ref_bottom, members in rows:
         height = max(ref_bottom - ref_top, 0.1)
         rtl = sum(1 for m in members if m.rtl) * 2 > len(members)
         members.sort(key=lambda m: -m.x1 if rtl else m.x0)
-        parts: list[str] = []
-        previous = None
-        for seg in members:
-            if previous is not None:
-                gap = (previous.x0 - seg.x1) if rtl else (seg.x0 - previous.x1)
-                parts.append(" | " if gap > defaults.CELL_GAP_FACTOR * height else " ")
-            parts.append(_segment_text(seg))
-            previous = seg
         gap_above = ref_top - previous_bottom if previous_bottom is not None else 0.0
         if gap_above > defaults.PARAGRAPH_GAP_FACTOR * height:
             out.append("")
-        out.append("".join(parts))
+        out.append(_join_cells(members, height, rtl))
         previous_bottom = ref_bottom
     return "\n".join(out)
+
+
+def _lines_in_stream_order(segments: list[_Segment]) -> str:
+    """pdfium's lines in content-stream order; consecutive parts of one visual row joined."""
+    out: list[str] = []
+    row: list[_Segment] = []
+    for seg in segments:
+        if row:
+            last = row[-1]
+            height = max(min(last.bottom - last.top, seg.bottom - seg.top), 0.1)
+            overlap = min(last.bottom, seg.bottom) - max(last.top, seg.top)
+            if overlap >= 0.5 * height and seg.x0 >= last.x1 - 1:
+                row.append(seg)
+                continue
+            out.append(_join_cells(row, max(last.bottom - last.top, 0.1), False))
+            gap = seg.top - last.bottom
+            if (
+                gap > defaults.PARAGRAPH_GAP_FACTOR * max(last.bottom - last.top, 0.1)
+                or gap < -height
+            ):
+                out.append("")
+        row = [seg]
+    if row:
+        out.append(_join_cells(row, max(row[-1].bottom - row[-1].top, 0.1), False))
+    return "\n".join(out)
+
+
+def _join_cells(members: list[_Segment], height: float, rtl: bool) -> str:
+    parts: list[str] = []
+    previous = None
+    for seg in members:
+        if previous is not None:
+            gap = (previous.x0 - seg.x1) if rtl else (seg.x0 - previous.x1)
+            parts.append(" | " if gap > defaults.CELL_GAP_FACTOR * height else " ")
+        parts.append(_segment_text(seg))
+        previous = seg
+    return "".join(parts)
 
 
 def _segment_text(seg: _Segment) -> str:
