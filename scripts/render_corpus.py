@@ -437,7 +437,7 @@ def _scan_page(image, rng: random.Random):
     ink = rng.uniform(15, 55)
     pixels = ink + (pixels / 255.0) * (paper - ink)
     pixels = pixels * light
-    pixels += nprng.normal(0, rng.uniform(3, 7), size=pixels.shape)
+    pixels += nprng.normal(0, rng.uniform(1.5, 3.5), size=pixels.shape)
     # Speckle: dust specks and a few dropped-out pixels.
     specks = nprng.random(size=pixels.shape)
     pixels[specks < rng.uniform(0.0002, 0.0008)] = rng.uniform(30, 90)
@@ -459,7 +459,7 @@ def render_scan(source: Source, pdf: bytes) -> bytes:
     scanned = [_scan_page(page, rng) for page in pages]
     out = io.BytesIO()
     scanned[0].save(out, "PDF", save_all=True, append_images=scanned[1:], resolution=SCAN_DPI,
-                    quality=45, title=source.title, author=source.meta["org"],
+                    quality=40, title=source.title, author=source.meta["org"],
                     creationDate=None, modDate=None)
     return out.getvalue()
 
@@ -684,6 +684,29 @@ def _render_one(args: tuple[Path, Path, Path]) -> tuple[str, list[dict], str | N
         return str(path), [], str(exc)
 
 
+def print_stats(sources: list[Source]) -> None:
+    """Counts a corpus engineer wants to see: is every type, render and label well represented?"""
+    from collections import Counter
+
+    def show(title: str, counter: Counter) -> None:
+        print(f"{title}: " + ", ".join(f"{k}={v}" for k, v in sorted(counter.items())))
+
+    show("documents by org", Counter(s.id.split("/")[0][:5] for s in sources))
+    show("documents by doc_type", Counter(s.meta["doc_type"] for s in sources))
+    show("documents by split", Counter(s.meta["split"] for s in sources))
+    renders = Counter(r for s in sources for r in s.meta["render"])
+    show("renderings by render", renders)
+    ocr, total = sum(renders[r] for r in OCR_RENDERS), sum(renders.values())
+    print(f"OCR'd renderings: {ocr}/{total} = {ocr / max(1, total):.0%}")
+    for split in ("dev", "heldout"):
+        subset = [s for s in sources if s.meta["split"] == split]
+        show(f"positive documents per commitment ({split}, n={len(subset)})",
+             Counter(c for s in subset for c in COMMITMENT_IDS if s.meta["labels"][c]))
+    print(f"documents with no commitment: "
+          f"{sum(not any(s.meta['labels'].values()) for s in sources)}")
+    show("tags", Counter(t for s in sources for t in s.meta.get("tags", [])))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path, help="folder of sources (samples/corpus)")
@@ -691,6 +714,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="glob on document ids, e.g. 'org03-*' or '*/acta*'")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
     parser.add_argument("--check", action="store_true", help="only validate the sources")
+    parser.add_argument("--stats", action="store_true",
+                        help="validate and print counts by org, type, render, label, split")
     parser.add_argument("--expected-json", type=Path,
                         help="also write {file name: {doc_type, labels}} here (the demo)")
     parser.add_argument("--no-labels", action="store_true", help="do not write OUT/labels.jsonl")
@@ -700,15 +725,17 @@ def main(argv: list[str] | None = None) -> int:
     if not sources:
         print(f"no sources under {root}", file=sys.stderr)
         return 2
-    if args.check:
-        errors = 0
+    if args.check or args.stats:
+        errors, parsed = 0, []
         for path in sources:
             try:
-                read_source(path, root)
+                parsed.append(read_source(path, root))
             except SourceError as exc:
                 errors += 1
                 print(exc, file=sys.stderr)
         print(f"{len(sources)} sources, {errors} with errors", file=sys.stderr)
+        if args.stats:
+            print_stats(parsed)
         return 1 if errors else 0
     if args.out is None:
         parser.error("OUT is required unless --check")
