@@ -128,7 +128,8 @@ def test_exports_csv_xlsx_pdf(browser_page, processed_submission, reviewer, web_
         exports.get_by_role("link", name="Excel (XLSX)").click()
     from openpyxl import load_workbook
 
-    workbook = load_workbook(info.value.path())
+    assert info.value.suggested_filename.endswith(".xlsx")
+    workbook = load_workbook(io.BytesIO(open(info.value.path(), "rb").read()))
     cells = " ".join(str(c.value) for ws in workbook for row in ws.iter_rows() for c in row)
     assert "plan-capacitacion-2025.pdf" in cells
 
