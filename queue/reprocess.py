@@ -44,7 +44,12 @@ def extracted_document(session: Session, extraction_id: int) -> ExtractedDocumen
 
 
 def reclassify_document(session: Session, document, version: str | None = None) -> bool:
-    """Classify one document anew from its stored text; False when there was nothing to do."""
+    """Classify one document anew from its stored text; False when there was nothing to do.
+
+    The classification is a function of the extracted text alone, so when another document
+    with the same extraction (the same bytes found in two places) already has a result for this
+    version, that result is copied instead of being computed again.
+    """
     from evidencia_queue.jobs import classify_document
 
     from service.models import Classification
@@ -60,10 +65,48 @@ def reclassify_document(session: Session, document, version: str | None = None) 
     )
     if exists is not None:
         return False
-    extracted = extracted_document(session, document.extraction_id)
-    classify_document(session, document, extracted)
+    twin = _twin_classification(session, document, version)
+    if twin is not None:
+        row = _copy_classification(session, document, twin)
+    else:
+        row = classify_document(session, document, extracted_document(session,
+                                                                       document.extraction_id))
+    document.doc_type = row.doc_type  # the newest result is the one the matrix shows
     session.commit()
     return True
+
+
+def _twin_classification(session: Session, document, version: str):
+    from service.models import Classification, Document
+
+    return session.scalar(
+        select(Classification)
+        .join(Document, Classification.document_id == Document.id)
+        .where(
+            Document.extraction_id == document.extraction_id,
+            Document.id != document.id,
+            Classification.classifier_version == version,
+        )
+        .limit(1)
+    )
+
+
+def _copy_classification(session: Session, document, source):
+    from service.models import Classification, CommitmentResult
+
+    row = Classification(
+        document_id=document.id,
+        classifier_version=source.classifier_version,
+        doc_type=source.doc_type,
+        results=[
+            CommitmentResult(commitment=r.commitment, supported=r.supported,
+                             confidence=r.confidence, evidence=list(r.evidence or []))
+            for r in source.results
+        ],
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def reclassify_documents(document_ids: Iterable[str]) -> dict:

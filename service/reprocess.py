@@ -383,6 +383,7 @@ def _dry_run_results(session: Session, document_ids: list[str], version: str,
 
     classifiers.load()
     results: dict[str, dict[str, bool]] = {}
+    by_extraction: dict[int, dict[str, bool]] = {}  # the same bytes in two places: once
     counts: Counter = Counter()
     for doc_id in document_ids:
         document = session.get(Document, doc_id)
@@ -394,9 +395,13 @@ def _dry_run_results(session: Session, document_ids: list[str], version: str,
             counts["skipped"] += 1
         else:
             try:
-                extracted = extracted_document(session, document.extraction_id)
-                result = classifiers.classify(extracted)
-                results[doc_id] = {c.id: bool(c.supported) for c in result.commitments}
+                if document.extraction_id not in by_extraction:
+                    extracted = extracted_document(session, document.extraction_id)
+                    result = classifiers.classify(extracted)
+                    by_extraction[document.extraction_id] = {
+                        c.id: bool(c.supported) for c in result.commitments
+                    }
+                results[doc_id] = by_extraction[document.extraction_id]
                 counts["reclassified"] += 1
             except Exception:
                 log.exception("dry-run classification of %s failed", doc_id)

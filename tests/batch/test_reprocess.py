@@ -52,7 +52,7 @@ def processed(service_env, session, tmp_path):
     root = write_tree(tmp_path / "archivo", {
         "Org Feria": {"feria.txt": FERIA},
         "Org Mixta": {"acta.txt": ACTA, "informe.txt": FERIA.replace("Informe", "Memoria"),
-                      "plan.txt": PLAN},
+                      "plan.txt": PLAN, "copia-feria.txt": FERIA},  # same bytes as Org Feria's
     })
     load_batch(session, iter_items([root]))
     run_jobs()
@@ -101,12 +101,12 @@ def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
 
     old_version = classifiers.CLASSIFIER_VERSION
     before = _counts(session)
-    assert before["classifications"] == 4
+    assert before["classifications"] == 5 and before["extractions"] == 4
 
     ids = select_documents(session, all_documents=True)
-    assert len(ids) == 4
+    assert len(ids) == 5
     feria_docs = {d.id for d in session.scalars(select(Document))
-                  if d.name in ("feria.txt", "informe.txt")}
+                  if d.name in ("feria.txt", "informe.txt", "copia-feria.txt")}
 
     # swap the classifier only now: the first pass ran with the real one
     mp = pytest.MonkeyPatch()
@@ -130,14 +130,15 @@ def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
 
         # the real run, inline
         result = reprocess(session, ids, inline=True)
-        assert result.version == double.version and result.reclassified == 4
-        assert double.calls == 8  # dry run + real run, one call per document each
+        assert result.version == double.version and result.reclassified == 5
+        # dry run + real run, one call per extracted text (the copied file is classified once)
+        assert double.calls == 8
         after = _counts(session)
         assert after["extractions"] == before["extractions"]
-        assert after["classifications"] == 8  # the earlier version's rows are kept
+        assert after["classifications"] == 10  # the earlier version's rows are kept
         assert after["decisions"] == before["decisions"]
         versions = Counter(session.scalars(select(Classification.classifier_version)))
-        assert versions == {old_version: 4, double.version: 4}
+        assert versions == {old_version: 5, double.version: 5}
         assert [(f.document_id, f.commitment, f.old_supported, f.new_supported)
                 for f in result.flips] == [
             (f.document_id, f.commitment, f.old_supported, f.new_supported) for f in dry.flips
@@ -162,13 +163,13 @@ def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
             rows = list(csv.DictReader(fh))
         assert len(rows) == len(result.flips)
         assert {r["documento"] for r in rows if r["nivel"] == "documento"} == {
-            "feria.txt", "informe.txt"}
+            "feria.txt", "informe.txt", "copia-feria.txt"}
         assert any(r["marcado_para_revision"] == "sí" and r["decision_revisor"] == "confirm"
                    for r in rows)
 
         # running it again does nothing twice
         again = reprocess(session, ids, inline=True)
-        assert again.reclassified == 0 and again.up_to_date == 4
+        assert again.reclassified == 0 and again.up_to_date == 5
         assert _counts(session) == after
     finally:
         mp.undo()
@@ -194,9 +195,9 @@ def test_reprocess_as_queued_jobs_and_from_the_command_line(
     assert run(args) == 0
     out = capsys.readouterr().out
     assert changed_classifier.version in out
-    assert "3 reclasificados, 1 ya estaban en esta versión" in out
+    assert "4 reclasificados, 1 ya estaban en esta versión" in out
     assert "marcadas para revisión" in out
     with report.open(encoding="utf-8") as fh:
         assert {r["documento"] for r in csv.DictReader(fh)} >= {"feria.txt", "informe.txt"}
     assert session.scalar(select(func.count(Classification.id)).where(
-        Classification.classifier_version == changed_classifier.version)) == 4
+        Classification.classifier_version == changed_classifier.version)) == 5
