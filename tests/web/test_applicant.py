@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -92,10 +94,18 @@ def test_applicant_flow_from_upload_to_filled_checklist(browser_page, screenshot
     screenshot(page, "03-postulante-telefono")
 
 
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
 def test_bad_files_rejected_with_reason_while_others_go_on_without_javascript(
     chromium, web_server, wait_processed, screenshot
 ):
-    """The plain form (no JavaScript) uploads too; empty and unsupported files fail alone."""
+    """The plain form (no JavaScript) uploads too, ZIPs included; bad files fail alone."""
     context = chromium.new_context(base_url=web_server.url, java_script_enabled=False)
     page = context.new_page()
     try:
@@ -106,12 +116,18 @@ def test_bad_files_rejected_with_reason_while_others_go_on_without_javascript(
                 {"name": "vacio.pdf", "mimeType": "application/pdf", "buffer": b""},
                 {"name": "programa.exe", "mimeType": "application/octet-stream",
                  "buffer": b"MZ\x90\x00" + bytes(range(256)) * 8},
-                _payload("plan-capacitacion-2025.pdf"),
+                {"name": "evidencias.zip", "mimeType": "application/zip", "buffer": _zip({
+                    "2025/plan-capacitacion-2025.pdf":
+                        (DEMO / "plan-capacitacion-2025.pdf").read_bytes(),
+                    "2025/acta-comite-paritario.txt":
+                        (DEMO / "acta-comite-paritario.txt").read_bytes(),
+                })},
             ],
         )
         page.get_by_role("button", name="Subir archivos").click()
         page.wait_for_url(re.compile(rf"/s/{submission_id}\?aviso="))
         expect(page.locator(".alert.ok")).to_contain_text("Se recibieron 3 archivo(s)")
+        expect(page.locator("[data-document]")).to_have_count(4)  # the ZIP gives two
         wait_processed(submission_id)
         page.reload()
 
@@ -119,7 +135,7 @@ def test_bad_files_rejected_with_reason_while_others_go_on_without_javascript(
         expect(empty.locator("[data-error]")).to_contain_text("vacío")
         exe = page.locator("[data-document]", has_text="programa.exe")
         expect(exe.locator("[data-error]")).to_contain_text("no soportado")
-        plan = page.locator("[data-document]", has_text="plan-capacitacion-2025.pdf")
+        plan = page.locator("[data-document]", has_text="evidencias.zip/2025/plan-capacitacion")
         expect(plan.locator("[data-stage]")).to_have_text("Listo")
         expect(page.locator("#compromiso-c2")).to_have_class(re.compile("covered"))
         screenshot(page, "04-postulante-archivos-rechazados")

@@ -98,6 +98,14 @@
     });
   }
 
+  /* --- live refresh must not wipe what a reviewer is typing --- */
+  window.evidenciaIdle = function () {
+    var el = document.activeElement;
+    if (!el || !el.closest("#revision")) return true;
+    var tag = el.tagName.toLowerCase();
+    return !(tag === "input" || tag === "textarea" || tag === "select") && !$("#revision details[open]");
+  };
+
   /* --- reviewers: keyboard shortcuts on the matrix --- */
   var lastCommitment = null;
 
