@@ -192,7 +192,7 @@ def build_archive(root: Path, docs: int, scan_share: float, seed: int = 7) -> di
         files: dict[str, bytes] = {}
         for _i in range(count):
             if previous is not None and rng.random() < 0.03:  # the same file in two places
-                name, data = previous
+                name, data = f"copia-{previous[0]}", previous[1]
                 duplicates += 1
                 kinds["duplicate"] = kinds.get("duplicate", 0) + 1
             else:
@@ -254,10 +254,10 @@ class MemoryWatch(threading.Thread):
         self.pids, self.interval = pids, interval
         self.peak_process_kb = 0
         self.peak_tree_kb = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             for pid in self.pids:
                 tree, stack = 0, [pid]
                 while stack:
@@ -267,10 +267,10 @@ class MemoryWatch(threading.Thread):
                     self.peak_process_kb = max(self.peak_process_kb, peak)
                     stack += _children(p)
                 self.peak_tree_kb = max(self.peak_tree_kb, tree)
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 

@@ -608,9 +608,10 @@ def wait_for_workers(session, submission_ids: list[str], *, show: bool = True,
             counts = _status_counts(session, ids)
             finished = counts["done"] + counts["error"]
             bar.total = sum(counts.values())
-            bar.update(finished - bar.n)
             bar.set_postfix(listos=counts["done"], errores=counts["error"],
-                            en_proceso=counts["processing"], en_cola=counts["queued"])
+                            en_proceso=counts["processing"], en_cola=counts["queued"],
+                            refresh=False)
+            bar.update(finished - bar.n)
             if finished >= bar.total:
                 break
             if timeout is not None and time.monotonic() - started > timeout:
@@ -793,9 +794,9 @@ def run(args) -> int:
     def progress(_item: BatchItem, _outcome: str, stats: BatchStats) -> None:
         if bar.n + 1 > bar.total:
             bar.total = bar.n + 1
-        bar.update()
         bar.set_postfix(nuevos=stats.stored, ya_cargados=stats.skipped, errores=stats.errors,
                         refresh=False)
+        bar.update()
 
     try:
         stats = load_batch(session, iter_items(args.paths, args.org_from, csv_map),
