@@ -1,0 +1,247 @@
+"""Extraction of files generated here: what the pipeline must do on everyday submissions."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from PIL import Image
+
+import extractors
+from extractors import defaults, ocr
+from extractors.archive import iter_archive
+from extractors.errors import (
+    EmptyFileError,
+    EncryptedError,
+    OCRUnavailableError,
+    TooLargeError,
+    UnsafeArchiveError,
+    UnsupportedTypeError,
+)
+from tests.extractors.helpers import assert_contains
+from tests.extractors.makers import SPANISH_LINES, image_pdf, phone_photo, text_image, text_pdf
+
+
+def test_text_pdf_reads_without_ocr_with_boxes(tmp_path):
+    path = text_pdf(tmp_path / "politica.pdf", [SPANISH_LINES, ["Segunda página: protocolo."]])
+    doc = extractors.extract(path)
+    assert doc.mime == "application/pdf"
+    assert len(doc.pages) == 2 and doc.ocr_pages == 0
+    assert_contains(doc.pages[0].text, "Política de inclusión de personas migrantes")
+    assert_contains(doc.pages[1].text, "protocolo")
+    assert doc.pages[0].method == "text-layer"
+    word = next(w for w in doc.pages[0].words if w.text == "Política")
+    # Drawn at x=72 pt, baseline 842-780=62 pt from the top of an A4 page.
+    assert 70 < word.x0 < 74 and 45 < word.top < 62 < word.bottom < 66
+    assert doc.extractor.endswith(extractors.EXTRACTOR_VERSION)
+
+
+def test_type_comes_from_content_not_name(tmp_path):
+    path = text_pdf(tmp_path / "acta.txt", [SPANISH_LINES])
+    assert extractors.detect_mime(path) == "application/pdf"
+    assert extractors.extract(path).ocr_pages == 0
+
+
+def test_mixed_pdf_keeps_text_page_and_ocrs_scanned_page(tmp_path):
+    scan = text_image(["Registro de asistencia", "Capacitación en derechos"])
+    path = image_pdf(tmp_path / "mixto.pdf", [scan], text_first_page=SPANISH_LINES)
+    calls = []
+    doc = extractors.extract(path, progress=lambda done, total: calls.append((done, total)))
+    assert [p.ocr for p in doc.pages] == [False, True]
+    assert_contains(doc.pages[0].text, "Política de inclusión")
+    assert_contains(doc.pages[1].text, "asistencia", "Capacitación")
+    assert doc.pages[1].method == "ocr:no-text" and doc.pages[1].ocr_confidence > 50
+    assert calls[-1] == (1, 1)
+
+
+def test_rotated_scan_is_read_and_rotation_reported(tmp_path):
+    scan = text_image(["Protocolo de atención a migrantes", "Comité de inclusión"])
+    path = image_pdf(tmp_path / "girado.pdf", [scan.rotate(90, expand=True)])
+    doc = extractors.extract(path)
+    assert_contains(doc.text, "Protocolo", "migrantes")
+    assert doc.pages[0].rotation in (90, 270)
+
+
+def test_phone_photo_reads_usefully(tmp_path):
+    path = tmp_path / "foto.jpg"
+    phone_photo(["Acta del comité de inclusión", "Se aprobó el plan de capacitación"]).save(
+        path, quality=80
+    )
+    doc = extractors.extract(path)
+    assert doc.mime == "image/jpeg" and doc.pages[0].ocr
+    assert_contains(doc.text, "comité", "capacitación")
+
+
+def test_multipage_tiff_gives_one_page_per_frame(tmp_path):
+    frames = [text_image(["Primera hoja"]), text_image(["Segunda hoja"])]
+    path = tmp_path / "hojas.tif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=(200, 200))
+    doc = extractors.extract(path)
+    assert len(doc.pages) == 2
+    assert_contains(doc.pages[0].text, "Primera")
+    assert_contains(doc.pages[1].text, "Segunda")
+
+
+def test_ocr_page_timeout_is_a_page_error_not_a_hang(tmp_path, monkeypatch):
+    monkeypatch.setattr(defaults, "OCR_PAGE_TIMEOUT", 0.01)
+    path = tmp_path / "lento.png"
+    text_image(SPANISH_LINES).save(path)
+    doc = extractors.extract(path)
+    assert doc.pages[0].error and "tiempo máximo" in doc.pages[0].error
+    assert any("tiempo máximo" in w for w in doc.warnings)
+
+
+def test_missing_tesseract_is_a_setup_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(ocr, "_checked", set())
+    path = tmp_path / "scan.png"
+    text_image(["Hola"]).save(path)
+    with pytest.raises(OCRUnavailableError) as info:
+        extractors.extract(path)
+    assert "tesseract" in info.value.message.lower()
+
+
+def test_docx_paragraphs_and_table_rows_in_order(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Plan de capacitación 2025")
+    table = document.add_table(rows=2, cols=3)
+    for r, row in enumerate([["Fecha", "Tema", "Asistentes"], ["10-03", "Derechos", "25"]]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    merged = document.add_table(rows=2, cols=2)
+    merged.cell(0, 0).merge(merged.cell(1, 0)).text = "Celda combinada"
+    merged.cell(0, 1).text = "b1"
+    merged.cell(1, 1).text = "b2"
+    document.add_paragraph("Firmado por el comité.")
+    path = tmp_path / "plan.docx"
+    document.save(path)
+    doc = extractors.extract(path)
+    lines = [line for line in doc.text.splitlines() if line.strip()]
+    assert lines[0] == "Plan de capacitación 2025"
+    assert "Fecha | Tema | Asistentes" in lines
+    assert "10-03 | Derechos | 25" in lines
+    assert doc.text.count("Celda combinada") == 1
+    assert lines[-1] == "Firmado por el comité."
+
+
+def test_latin1_text_file(tmp_path):
+    path = tmp_path / "nota.txt"
+    path.write_bytes("Política de atención: se capacitó al señor Muñoz.\n".encode("latin-1"))
+    doc = extractors.extract(path)
+    assert doc.mime.startswith("text/")
+    assert doc.text == "Política de atención: se capacitó al señor Muñoz."
+
+
+def test_empty_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "vacio.pdf"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyFileError) as info:
+        extractors.extract(path)
+    assert "vacío" in info.value.message
+
+
+def test_oversized_file_is_refused(tmp_path):
+    path = text_pdf(tmp_path / "grande.pdf", [SPANISH_LINES])
+    with pytest.raises(TooLargeError) as info:
+        extractors.extract(path, max_bytes=100)
+    assert "supera el máximo" in info.value.message
+
+
+def test_unsupported_type(tmp_path):
+    path = tmp_path / "datos.bin"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(UnsupportedTypeError):
+        extractors.extract(path)
+
+
+def test_zip_is_expanded_by_the_caller_not_extracted(tmp_path):
+    path = tmp_path / "lote.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a.txt", "hola")
+    with pytest.raises(UnsupportedTypeError) as info:
+        extractors.extract(path)
+    assert "ZIP" in info.value.message
+
+
+def _nested_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as inner:
+        inner.writestr("acta.txt", "Acta de la reunión del comité")
+    return buf.getvalue()
+
+
+def test_iter_archive_walks_folders_nested_zips_and_refuses_tricks(tmp_path):
+    path = tmp_path / "entrega.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("carpeta/politica.txt", "Política de inclusión")
+        zf.writestr("carpeta/", "")
+        zf.writestr("interno.zip", _nested_zip())
+        zf.writestr("../fuera.txt", "traversal")
+        zf.writestr("/etc/absoluto.txt", "absolute")
+        zf.writestr("__MACOSX/carpeta/._politica.txt", "junk")
+        zf.writestr("carpeta/.DS_Store", "junk")
+        zf.writestr("Thumbs.db", "junk")
+        zf.writestr("bomba.txt", b"0" * (20 * 1024 * 1024))  # ~1000x compression
+        link = zipfile.ZipInfo("enlace")
+        link.create_system = 3
+        link.external_attr = 0o120777 << 16
+        zf.writestr(link, "/etc/passwd")
+        zf.writestr("secreto.pdf", b"encrypted, as the flag will say")
+    _mark_encrypted(path, b"secreto.pdf")
+    members = {m.name: m for m in iter_archive(path)}
+    assert set(members) == {
+        "carpeta/politica.txt", "interno.zip/acta.txt", "../fuera.txt", "/etc/absoluto.txt",
+        "bomba.txt", "enlace", "secreto.pdf",
+    }  # fmt: skip
+    assert members["carpeta/politica.txt"].data == "Política de inclusión".encode()
+    assert members["interno.zip/acta.txt"].data == "Acta de la reunión del comité".encode()
+    for name in ("../fuera.txt", "/etc/absoluto.txt", "bomba.txt", "enlace"):
+        assert isinstance(members[name].error, UnsafeArchiveError), name
+        assert members[name].data is None
+    assert isinstance(members["secreto.pdf"].error, EncryptedError)
+    doc = extractors.extract_bytes(members["interno.zip/acta.txt"].data)
+    assert_contains(doc.text, "reunión del comité")
+
+
+def _mark_encrypted(path, name: bytes) -> None:
+    """Set the 'encrypted' flag of one member in the central directory (zipfile cannot)."""
+    data = bytearray(path.read_bytes())
+    start = 0
+    while (start := data.find(b"PK\x01\x02", start)) != -1:
+        name_len = int.from_bytes(data[start + 28 : start + 30], "little")
+        if data[start + 46 : start + 46 + name_len] == name:
+            data[start + 8] |= 0x1
+        start += 4
+    path.write_bytes(bytes(data))
+
+
+def test_iter_archive_limits_member_count(tmp_path, monkeypatch):
+    monkeypatch.setattr(defaults, "MAX_ARCHIVE_MEMBERS", 3)
+    path = tmp_path / "muchos.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(6):
+            zf.writestr(f"f{i}.txt", "x")
+    members = list(iter_archive(path))
+    assert [m.error is None for m in members] == [True, True, True, False]
+    assert isinstance(members[-1].error, UnsafeArchiveError)
+
+
+def test_corrupt_zip_member_list_is_an_error_member(tmp_path):
+    path = tmp_path / "roto.zip"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    members = list(iter_archive(path))
+    assert len(members) == 1 and members[0].error is not None
+
+
+def test_huge_image_is_scaled_down_not_exhausting_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(defaults, "MAX_IMAGE_PIXELS", 2_000_000)
+    big = Image.new("L", (4000, 3000), 255)
+    big.paste(text_image(["Informe de actividades"], size=(1600, 200), font_px=80), (100, 100))
+    path = tmp_path / "grande.png"
+    big.save(path)
+    doc = extractors.extract(path)
+    assert_contains(doc.text, "Informe")
+    assert doc.pages[0].width == pytest.approx(4000 * 72 / 200, rel=0.01)
