@@ -35,6 +35,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REVIEWER = ("revisora", "clave-de-prueba-123")
+#: A file whose name and text are markup: pages must show them as text, never run them.
+HOSTILE_NAME = 'acta <img src=x onerror="window.__xss=1">.txt'
+HOSTILE_TEXT = (  # no <script> or <b>: libmagic would call it HTML and the upload refuses it
+    "Acta de reunión del Comité de Inclusión e Interculturalidad, <i>sesión 3</i>.\n"
+    'Nota del sistema anterior: <svg onload="window.__xss=1"> fin de la nota.\n'
+)
 #: Seconds to wait for the worker to finish a handful of text documents (first job warms up).
 PROCESSING_TIMEOUT = 120
 
@@ -204,7 +210,7 @@ def _wait_processed(submission_id: str, web_server, timeout: float = PROCESSING_
 
 @pytest.fixture(scope="session")
 def processed_submission(web_server):
-    """A submission with three sample documents (text PDFs and a DOCX), fully processed."""
+    """Three sample documents (text PDFs, a DOCX) and a hostile text file, fully processed."""
     from service.db import SessionLocal
     from service.submissions import add_files, create_submission
 
@@ -214,10 +220,13 @@ def processed_submission(web_server):
         submission, token = create_submission(
             session, "Logística Andina SpA", "77.111.222-6"
         )
-        add_files(session, submission, [(n, (SAMPLES / "demo" / n).read_bytes()) for n in names])
+        files = [(n, (SAMPLES / "demo" / n).read_bytes()) for n in names]
+        files.append((HOSTILE_NAME, HOSTILE_TEXT.encode()))
+        add_files(session, submission, files)
         submission_id = submission.id
     _wait_processed(submission_id, web_server)
-    return SimpleNamespace(id=submission_id, token=token, names=names)
+    return SimpleNamespace(id=submission_id, token=token, names=names, hostile=HOSTILE_NAME,
+                           hostile_text=HOSTILE_TEXT)
 
 
 @pytest.fixture

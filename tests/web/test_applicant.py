@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import zipfile
@@ -25,6 +26,28 @@ def _payload(name: str) -> dict:
     """A sample as a Playwright file payload (paths and buffers cannot be mixed)."""
     path = DEMO / name
     return {"name": name, "mimeType": _MIME[path.suffix], "buffer": path.read_bytes()}
+
+
+def _drop_files(page, selector: str, payloads: list[dict]) -> None:
+    """Drop files on an element the way a browser does (a DataTransfer with File objects)."""
+    files = [
+        {"name": f["name"], "type": f["mimeType"], "b64": base64.b64encode(f["buffer"]).decode()}
+        for f in payloads
+    ]
+    page.evaluate(
+        """([selector, files]) => {
+            const dt = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.b64), c => c.charCodeAt(0));
+                dt.items.add(new File([bytes], f.name, {type: f.type}));
+            }
+            const zone = document.querySelector(selector);
+            zone.dispatchEvent(new DragEvent("dragover", {bubbles: true, dataTransfer: dt}));
+            zone.dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true,
+                                                      dataTransfer: dt}));
+        }""",
+        [selector, files],
+    )
 
 
 def _create_submission(page, organization: str, rut: str) -> str:
@@ -54,15 +77,17 @@ def test_applicant_flow_from_upload_to_filled_checklist(browser_page, screenshot
     expect(page.locator(".check-item.missing")).to_have_count(5)
     page.evaluate("window.__sinRecargar = true")  # gone if the page reloads
 
-    page.set_input_files(
-        "#archivos",
+    # drag and drop four files: they upload at once, with the progress bar
+    _drop_files(
+        page,
+        "[data-dropzone]",
         [_payload(n) for n in GOOD]
         + [{"name": "presupuesto-roto.pdf", "mimeType": "application/pdf",
             "buffer": CORRUPT_PDF}],
     )
-    expect(page.locator("#archivos-elegidos")).to_contain_text("4 archivos elegidos")
-    page.get_by_role("button", name="Subir archivos").click()
+    expect(page.locator("#archivos-elegidos")).to_contain_text("Se recibieron 4 archivo(s)")
     expect(page.locator("[data-document]")).to_have_count(4)
+    assert page.evaluate("document.querySelector('#progreso').value") == 100
 
     # live stages, without reloading, until every document is done or failed
     expect(page.locator(PENDING)).to_have_count(0, timeout=120_000)

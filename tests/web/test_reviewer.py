@@ -40,7 +40,7 @@ def test_reviewer_flow_from_login_to_confirmed_matrix(
     _login(page, reviewer)
     row = page.locator("table.list tbody tr", has_text=ORG)
     expect(row).to_have_count(1)
-    expect(row.locator("td").nth(2)).to_contain_text("3")
+    expect(row.locator("td").nth(2)).to_contain_text("4")
     expect(row.locator("td").nth(4)).to_contain_text("0/5")
     page.get_by_role("link", name="Pendientes de revisión").click()
     expect(page.locator("table.list tbody tr", has_text=ORG)).to_have_count(1)
@@ -48,7 +48,7 @@ def test_reviewer_flow_from_login_to_confirmed_matrix(
 
     page.get_by_role("link", name=ORG).click()
     page.wait_for_url(re.compile(rf"/revision/s/{processed_submission.id}$"))
-    expect(page.locator("table.matrix thead th.doc-col")).to_have_count(3)
+    expect(page.locator("table.matrix thead th.doc-col")).to_have_count(4)
     detected = [c for c in ("c1", "c2", "c3", "c4", "c5")
                 if _row(page, c).locator("td.cell.yes").count()]
     assert len(detected) >= 2, page.locator("table.matrix").inner_text()
@@ -145,3 +145,17 @@ def test_exports_csv_xlsx_pdf(browser_page, processed_submission, reviewer, web_
     assert ORG in text
     assert "Historial de decisiones" in text
     assert "informe-actividades-2025.pdf" in text
+
+
+def test_names_and_extracted_text_are_escaped(browser_page, processed_submission, reviewer):
+    page = browser_page
+    _login(page, reviewer, f"/revision/s/{processed_submission.id}")
+    header = page.locator("table.matrix thead th.doc-col", has_text="acta <img")
+    expect(header).to_have_count(1)
+    header.get_by_role("link").click()
+    page.wait_for_url(re.compile(r"/revision/d/[0-9a-f]{32}"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(processed_submission.hostile)
+    expect(page.locator("pre.extracted")).to_contain_text('<svg onload="window.__xss=1">')
+    expect(page.locator("pre.extracted")).to_contain_text("<i>sesión 3</i>")
+    assert page.locator("pre.extracted i, pre.extracted svg, img[src=x]").count() == 0
+    assert page.evaluate("window.__xss") is None

@@ -59,7 +59,12 @@
       bar.value = 100; text.textContent = xhr.status < 400 ? "Recibido" : "Con problemas";
       if (xhr.status === 200 || xhr.status === 422) {
         replaceStatus(xhr.responseText);
-        if (xhr.status === 200) { form.reset(); describeFiles(input); }
+        if (xhr.status === 200) {
+          var n = input.files.length;
+          form.reset();
+          var out = $("#archivos-elegidos");
+          if (out) out.textContent = "Se recibieron " + n + " archivo(s). Puede agregar más cuando quiera.";
+        }
       } else if (xhr.status === 413) {
         errorBox.innerHTML = '<div class="alert error">Los archivos superan el tamaño permitido para una subida.</div>';
       } else {
