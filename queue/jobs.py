@@ -172,9 +172,22 @@ def _no_more_retries() -> None:
 
 
 def _record_if_last_attempt(session: Session, document_id: str) -> None:
+    """Out of retries: put the document back to ``queued`` with the reason, so the next
+    ``evidencia requeue`` (or worker start-up) tries again; it is not the file's fault."""
     job = _current_job()
-    if job is not None and not job.retries_left:
-        _record_failure(session, document_id, "transient", error_message("transient"))
+    if job is None or job.retries_left:
+        return
+    try:
+        document = session.get(Document, document_id)
+        document.status = DocumentStatus.queued.value
+        document.stage = Stage.queued.value
+        document.stage_detail = None
+        document.error_code = "transient"
+        document.error = error_message("transient")
+        session.commit()
+    except TRANSIENT_ERRORS:
+        session.rollback()
+        log.warning("document %s stays in progress; requeue will pick it up", document_id)
 
 
 def _extract_or_reuse(
