@@ -215,3 +215,34 @@ def test_import_queue_is_the_standard_library(module):
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert out.startswith(sysconfig.get_paths()["stdlib"]), out
+
+
+def test_out_of_retries_goes_back_to_queued_and_requeue_finishes_it(
+    service_env, run_worker_burst, training_plan_pdf, monkeypatch
+):
+    import evidencia_queue.jobs as jobs
+    from evidencia_queue.enqueue import get_queue, requeue
+    from rq.registry import FailedJobRegistry
+    from sqlalchemy.exc import OperationalError
+
+    from service.settings import get_settings
+
+    monkeypatch.setenv("EVIDENCIA_JOB_RETRIES", "0")
+    get_settings.cache_clear()
+    real = jobs._extract_or_reuse
+
+    def database_down(session, document):
+        raise OperationalError("SELECT 1", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(jobs, "_extract_or_reuse", database_down)
+    _, ids = _submit([("plan.pdf", training_plan_pdf)])
+    run_worker_burst()
+    doc = _documents(ids)[ids[0]]
+    assert (doc.status, doc.error_code) == ("queued", "transient")
+    assert FailedJobRegistry(queue=get_queue("interactive")).count == 1
+
+    monkeypatch.setattr(jobs, "_extract_or_reuse", real)  # the database is back
+    assert requeue() == ids
+    run_worker_burst()
+    doc = _documents(ids)[ids[0]]
+    assert (doc.status, doc.error_code, doc.error) == ("done", None, None)
