@@ -271,3 +271,47 @@ def test_cli_db_upgrade_and_user_add(service_env, capsys):
         assert authenticate(session, "carla", "s3creta") is not None
         assert authenticate(session, "carla", "otra") is None
     assert "carla" in capsys.readouterr().out
+
+
+def test_uploads_survive_redis_being_down(client, monkeypatch, service_env, run_worker_burst,
+                                          training_plan_pdf):
+    """The database is the truth: with Redis unreachable the upload is kept as queued, and
+    `requeue` hands it to the workers once Redis is back."""
+    from evidencia_queue.enqueue import requeue
+
+    from service.settings import get_settings
+
+    sub = _create(client)
+    monkeypatch.setenv("EVIDENCIA_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    get_settings.cache_clear()
+    r = client.post(f"/api/submissions/{sub['id']}/documents", headers=_bearer(sub["token"]),
+                    files=[("files", ("plan.pdf", training_plan_pdf, "application/pdf"))])
+    assert r.status_code == 202
+    assert r.json()["documents"][0]["status"] == "queued"
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["redis"].startswith("error")
+
+    monkeypatch.setenv("EVIDENCIA_REDIS_URL", service_env.redis_url)
+    get_settings.cache_clear()
+    assert len(requeue()) == 1
+    run_worker_burst()
+    status = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
+    assert status["documents"][0]["status"] == "done"
+
+
+def test_demo_is_loaded_once(service_env, tmp_path):
+    from service.commands import load_demo
+    from service.db import SessionLocal
+    from service.models import Submission
+
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    (demo / "acta.txt").write_text("Acta de constitución del comité de inclusión.")
+    (demo / "expected.json").write_text("{}")
+    first = load_demo(service_env.data_dir, demo)
+    second = load_demo(service_env.data_dir, demo)
+    assert first == second and first[1]
+    with SessionLocal() as session:
+        submissions = session.query(Submission).all()
+        assert len(submissions) == 1
+        assert [d.name for d in submissions[0].documents] == ["acta.txt"]
