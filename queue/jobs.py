@@ -17,6 +17,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -128,6 +129,12 @@ def _process(session: Session, document_id: str) -> dict:
         log.info("document %s failed: %s (%s)", document_id, exc.code, exc.detail or exc.message)
         _record_failure(session, document_id, exc.code, exc.message)
         return {"document_id": document_id, "status": "error", "error_code": exc.code}
+    except JobTimeoutException:
+        session.rollback()
+        log.warning("document %s: job timed out", document_id)
+        _record_failure(session, document_id, "timeout", error_message("timeout"))
+        _no_more_retries()
+        raise
     except Exception:
         session.rollback()
         log.exception("document %s: internal error", document_id)
@@ -203,9 +210,14 @@ def _extract_or_reuse(
         return extracted_from_row(existing), existing, 0.0
 
     def progress(done: int, total: int) -> None:
-        document.stage = Stage.ocr.value
-        document.stage_detail = f"{done}/{total}"
-        session.commit()
+        """"OCR página n/m" for clients; a failed update must not throw away the OCR work."""
+        try:
+            document.stage = Stage.ocr.value
+            document.stage_detail = f"{done}/{total}"
+            session.commit()
+        except TRANSIENT_ERRORS:
+            session.rollback()
+            log.warning("progress of document %s not recorded", document.id, exc_info=True)
 
     t0 = time.perf_counter()
     extracted = extractors.extract(path_for(document.sha256), progress=progress)

@@ -78,6 +78,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "El servicio no pudo completar el procesamiento por una falla temporal. "
         "Se reintentará automáticamente."
     ),
+    "timeout": (
+        "El documento tardó más que el máximo permitido en procesarse. Si es un escaneo muy "
+        "largo, divídalo en partes más pequeñas y súbalas por separado."
+    ),
     "unavailable": "El servicio no está disponible en este momento. Intente nuevamente.",
 }
 
