@@ -664,8 +664,40 @@ def render_source(path: Path, root: Path, out: Path) -> list[dict]:
         record = label_record(source, render)
         record["sha256"] = hashlib.sha256(data).hexdigest()
         record["bytes"] = len(data)
+        if render in ("pdf", "scan", "photo"):
+            record["evidence_pages"] = evidence_pages(source, pdf)
         records.append(record)
     return records
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"\W+", "", text).lower()
+
+
+def evidence_pages(source: Source, pdf: bytes) -> dict[str, list[int | None]]:
+    """The 1-based page of the PDF layout on which each evidence passage starts (None: not found).
+
+    Scan and photo share the born-digital layout, so the page is the same for all three.
+    """
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        pages = [_letters(document[i].get_textpage().get_text_range())
+                 for i in range(len(document))]
+    finally:
+        document.close()
+    found: dict[str, list[int | None]] = {}
+    for cid, passages in source.meta.get("evidence", {}).items():
+        found[cid] = []
+        for passage in passages:
+            whole = _letters(passage)
+            start = _letters(passage.split(" | ")[0])[:40]  # a row's cells may wrap apart
+            page = next((i + 1 for i, text in enumerate(pages) if whole in text), None)
+            if page is None and start:
+                page = next((i + 1 for i, text in enumerate(pages) if start in text), None)
+            found[cid].append(page)
+    return found
 
 
 def find_sources(root: Path, only: str | None) -> list[Path]:

@@ -87,6 +87,7 @@ def test_pdf_docx_txt_open_and_carry_labels(tmp_path):
     assert pdf["id"] == "org01-andes-sur/acta" and pdf["render"] == "pdf" and not pdf["ocr"]
     assert pdf["labels"] == {"c1": True, "c2": False, "c3": False, "c4": False, "c5": True}
     assert set(pdf["evidence"]) == {"c1", "c5"} and pdf["split"] == "dev"
+    assert pdf["evidence_pages"] == {"c1": [1], "c5": [1]}
 
     with pdfplumber.open(out / "org01-andes-sur/acta.pdf") as document:
         assert len(document.pages) == 2  # the page break is honoured
