@@ -97,6 +97,7 @@ class BatchStats:
     skipped: int = 0  # already stored by an earlier run
     requeued: int = 0  # stored earlier, never finished: enqueued again
     errors: int = 0  # could not be stored (error documents recorded, or not assigned)
+    stored_ids: set[str] = field(default_factory=set)  # documents enqueued by this run
     submission_ids: dict[str, str] = field(default_factory=dict)  # source key -> submission id
     unassigned: list[BatchItem] = field(default_factory=list)
 
@@ -492,6 +493,7 @@ def load_batch(
                                          queue_name=BATCH_QUEUE)
                         for doc in docs:
                             known[submission.id][doc.name].append((doc.id, doc.sha256, doc.status))
+                            stats.stored_ids.add(doc.id)
                         if any(doc.status == "error" for doc in docs):
                             stats.errors += 1
                             outcome = "error"
@@ -523,7 +525,8 @@ def load_batch(
     return stats
 
 
-def requeue_unfinished(session, submission_ids: Iterable[str]) -> int:
+def requeue_unfinished(session, submission_ids: Iterable[str], skip: set[str] = frozenset()
+                       ) -> int:
     """Enqueue again the documents stored earlier whose job is no longer anywhere in rq.
 
     The database says what is unfinished (queued or processing); rq says whether a job for it
@@ -550,7 +553,7 @@ def requeue_unfinished(session, submission_ids: Iterable[str]) -> int:
             )
         ).all()
         for document in pending:
-            if job_is_live(document.id, connection):
+            if document.id in skip or job_is_live(document.id, connection):
                 continue
             document.status = DocumentStatus.queued.value
             document.stage = Stage.queued.value
@@ -604,7 +607,7 @@ def wait_for_workers(session, submission_ids: list[str], *, show: bool = True,
     warned = False
     try:
         while True:
-            session.expire_all()
+            session.rollback()  # a fresh snapshot: see what the workers committed since
             counts = _status_counts(session, ids)
             finished = counts["done"] + counts["error"]
             bar.total = sum(counts.values())
@@ -803,7 +806,7 @@ def run(args) -> int:
                            on_item=progress)
         bar.close()
         sub_ids = list(stats.submission_ids.values())
-        stats.requeued = requeue_unfinished(session, sub_ids)
+        stats.requeued = requeue_unfinished(session, sub_ids, stats.stored_ids)
         print(
             f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
             f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "
@@ -828,6 +831,11 @@ def run(args) -> int:
         bar.close()
         print(f"evidencia batch: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        bar.close()
+        print("Interrumpido. Lo cargado quedó guardado: vuelva a ejecutar el mismo comando para "
+              "continuar donde quedó.", file=sys.stderr)
+        return 130
     except (OperationalError, ProgrammingError) as exc:
         bar.close()
         log.debug("database error", exc_info=True)

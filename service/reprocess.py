@@ -105,18 +105,13 @@ def select_documents(
         .order_by(Submission.created_at, Document.created_at, Document.id)
     )
     if orgs:
-        names = [o.strip().casefold() for o in orgs if o.strip()]
-        ruts = set()
-        for o in orgs:
-            compact = o.replace(".", "").replace(" ", "").upper()
-            ruts.add(compact)
-            if "-" not in compact and len(compact) > 1:
-                ruts.add(f"{compact[:-1]}-{compact[-1]}")
-        from sqlalchemy import func
-
-        query = query.where(
-            or_(func.lower(Organization.name).in_(names), Organization.rut.in_(ruts))
-        )
+        wanted = {_org_key(o) for o in orgs if o.strip()}
+        org_ids = [
+            org_id for org_id, name, rut in session.execute(
+                select(Organization.id, Organization.name, Organization.rut))
+            if _org_key(name) in wanted or (rut and _org_key(rut) in wanted)
+        ]
+        query = query.where(Organization.id.in_(org_ids))
     elif since is not None:
         start = datetime(since.year, since.month, since.day, tzinfo=UTC)
         recent = select(Document.submission_id).where(Document.created_at >= start)
@@ -124,6 +119,16 @@ def select_documents(
     elif not all_documents:
         raise ValueError("choose all_documents, orgs or since")
     return list(session.scalars(query))
+
+
+def _org_key(text: str) -> str:
+    """Case- and accent-insensitive key; RUTs lose dots, spaces and the dash."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    compact = folded.replace(".", "").replace("-", "").replace(" ", "")
+    return compact if compact[:-1].isdigit() else " ".join(folded.split())
 
 
 # --------------------------------------------------------------------------------------------
@@ -450,7 +455,7 @@ def reprocess(
     result.reclassified = counts["reclassified"]
     result.up_to_date = counts["skipped"]
     result.failed = counts["failed"]
-    session.expire_all()
+    session.commit()  # end the read snapshot: see what the workers stored
     result.flips = compute_flips(session, document_ids, version, new_results)
     if not dry_run:
         result.flags_created = flag_decided_flips(session, result.flips)
