@@ -246,3 +246,41 @@ def test_out_of_retries_goes_back_to_queued_and_requeue_finishes_it(
     run_worker_burst()
     doc = _documents(ids)[ids[0]]
     assert (doc.status, doc.error_code, doc.error) == ("done", None, None)
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_a_scan_reports_each_stage_including_ocr_pages(
+    service_env, run_worker_burst, training_plan_pdf
+):
+    import io
+
+    import pypdfium2 as pdfium
+    from sqlalchemy import event
+
+    from service.db import SessionLocal
+    from service.models import Document, Extraction
+
+    image = pdfium.PdfDocument(training_plan_pdf)[0].render(scale=200 / 72).to_pil().convert("L")
+    buf = io.BytesIO()
+    image.save(buf, format="PDF", resolution=200)  # image only: no text layer
+
+    seen = []
+
+    def record(mapper, connection, target):
+        seen.append((target.stage, target.stage_detail))
+
+    event.listen(Document, "after_update", record)
+    try:
+        _, ids = _submit([("acta escaneada.pdf", buf.getvalue())])
+        run_worker_burst()
+    finally:
+        event.remove(Document, "after_update", record)
+    stages = [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s]
+    assert stages == [
+        ("queued", None), ("extracting", None), ("ocr", "1/1"), ("classifying", None),
+        ("done", None),
+    ], _documents(ids)[ids[0]].error
+    with SessionLocal() as session:
+        extraction = session.get(Extraction, _documents(ids)[ids[0]].extraction_id)
+        assert extraction.ocr_pages == 1 and extraction.pages[0].ocr
+        assert "capacitación" in extraction.pages[0].text.lower()
