@@ -25,6 +25,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -337,9 +338,16 @@ def _db_counts(db_url: str) -> dict:
         pages = conn.execute(text("select coalesce(sum(page_count),0) from extractions")).scalar()
         versions = dict(conn.execute(text(
             "select classifier_version, count(*) from classifications group by 1")).all())
+        # what the jobs themselves recorded: seconds spent extracting and classifying
+        stages = conn.execute(text(
+            "select coalesce(sum(extract_seconds),0), coalesce(sum(classify_seconds),0), "
+            "count(*) from documents where status = 'done'")).one()
     engine.dispose()
+    done = max(int(stages[2]), 1)
     return {"status": status, "extractions": extractions, "pages": int(pages),
-            "ocr_pages": int(ocr_pages), "classifications": versions}
+            "ocr_pages": int(ocr_pages), "classifications": versions,
+            "mean_extract_seconds": round(float(stages[0]) / done, 3),
+            "mean_classify_seconds": round(float(stages[1]) / done, 3)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,6 +367,8 @@ def first_pass(archive: Path, workers: int, db_kind: str, work: Path, redis_url:
                       env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     load.communicate()
     store_seconds = time.perf_counter() - t0
+    # the loader has been the largest child so far in the first phase (only `db upgrade` before)
+    loader_peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t1 = time.perf_counter()
     procs = _start_workers(workers, env)
     watch = MemoryWatch([p.pid for p in procs])
@@ -377,6 +387,7 @@ def first_pass(archive: Path, workers: int, db_kind: str, work: Path, redis_url:
         "seconds_per_doc": round(seconds / docs, 3),
         "peak_process_mb": round(watch.peak_process_kb / 1024),
         "peak_worker_tree_mb": round(watch.peak_tree_kb / 1024),
+        "loader_peak_mb_upper_bound": round(loader_peak_kb / 1024),
     }
 
 

@@ -48,6 +48,9 @@ BATCH_QUEUE = "batch"
 #: Seconds between database polls while waiting for the workers.
 POLL_SECONDS = 1.0
 
+#: Files that operating systems leave in folders; not documents.
+_CLUTTER = {"thumbs.db", "desktop.ini", "ehthumbs.db"}
+
 _RUT_RE = re.compile(r"(?<![\dA-Za-z])(\d{1,2}\.?\d{3}\.?\d{3}-?[\dkK])(?![\dA-Za-z])")
 
 # Spanish reasons for problems found while walking the inputs (not extraction errors).
@@ -149,7 +152,7 @@ def _walk(root: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if not name.startswith("."):
+            if not name.startswith(".") and name.lower() not in _CLUTTER:
                 yield Path(dirpath) / name
 
 
