@@ -113,9 +113,13 @@ class _Context:
         self.doc_labels: set[str] = set()
         self.heading_labels: dict[str, set[str]] = defaultdict(set)
         self.header_labels: dict[str, set[str]] = defaultdict(set)
+        self.title_labels: set[str] = set()
+        first_page = units[0].page if units else 1
         for u, lab in zip(units, labels, strict=True):
             self.doc_labels.update(lab)
-            if u.kind == "heading":
+            if u.page == first_page and u.index < defaults.TITLE_UNITS:
+                self.title_labels.update(lab)
+            if u.kind == "heading" or u.block.heading == u.block.text:
                 self.heading_labels[u.block.text].update(lab)
             elif u.block.header_row:
                 self.header_labels[u.block.text].update(lab)
@@ -140,6 +144,8 @@ class _Context:
             return name in self.heading_labels.get(unit.block.heading, ())
         if scope == "doc":
             return name in self.doc_labels
+        if scope == "title":
+            return name in self.title_labels
         if scope == "doctype":
             return self.doc_type == name
         return False

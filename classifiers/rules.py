@@ -11,8 +11,9 @@ Each line of a pattern file is one JSON object (spaCy's EntityRuler style, plus 
 ``requires``  list of conditions that must ALL hold; a condition is a string or a list of strings
               of which one must hold. A string is ``CUE`` (in the same unit), ``near:CUE`` (the unit
               or the one before/after on the same page), ``section:CUE`` (the heading above or the
-              table's header row), ``header:CUE`` (the table's header row), ``doc:CUE`` (anywhere in
-              the document), ``doctype:<code>`` (the detected document type).
+              table's header row), ``header:CUE`` (the table's header row), ``title:CUE`` (the
+              first units of the first page), ``doc:CUE`` (anywhere in the document),
+              ``doctype:<code>`` (the detected document type).
 ``excludes``  conditions (same syntax) of which none may hold: the hard negatives.
 ``kinds``     unit kinds the rule applies to (default: sentence, item, line, row).
 ``tolerates`` scope cues that do not cancel this rule (e.g. ["FUTURE"] for a training plan,
@@ -34,7 +35,7 @@ __all__ = ["Rule", "RuleSet", "PatternError", "load_rules"]
 
 _KINDS = frozenset({"sentence", "item", "line", "row", "heading"})
 _DEFAULT_KINDS = frozenset({"sentence", "item", "line", "row"})
-_SCOPES = ("near", "section", "header", "doc", "doctype")
+_SCOPES = ("near", "section", "header", "title", "doc", "doctype")
 _FOLDED_ATTRS = ("LEMMA", "NORM", "LOWER")
 _KNOWN_FIELDS = {
     "id", "label", "pattern", "weight", "requires", "excludes", "kinds", "tolerates", "note",

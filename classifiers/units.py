@@ -20,6 +20,9 @@ _TABLE_SEPARATOR = re.compile(r"^[\s|:\-–—+]+$")
 _HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
 _TERMINAL = (".", ";", ":", "!", "?", "…", ",")
 _SIGNATURE_ONLY = re.compile(r"^[_\s.\-]+$")
+_NUMBERED = re.compile(r"^\d+(\.\d+)*\.?\s")
+#: "Fecha: 12 de marzo", "Tema: ..." — a labelled field line; it starts its own unit
+_FIELD = re.compile(r"^[A-ZÁÉÍÓÚÑ][\wÁÉÍÓÚÑáéíóúñ°º./() -]{0,30}:\s")
 
 
 @dataclass(slots=True)
@@ -72,33 +75,70 @@ def _join(previous: str, line: str) -> str:
     return previous + " " + line
 
 
+def _is_table_line(line: str) -> bool:
+    return " | " in line or (line.startswith("|") or line.endswith("|")) and len(line) > 2
+
+
+def _is_continuation(line: str, ocr: bool) -> bool:
+    """A physical line that continues the row above (a wrapped cell), not a new row."""
+    first = line.lstrip("|[ ")[:1]
+    return (first.islower() or len(line) < 28) and not _BULLET.match(line) or (
+        ocr and not first.isalnum()
+    )
+
+
+def _row_text(line: str) -> str:
+    cells = [c.strip() for c in line.strip().strip("|[]").split("|")]
+    return " | ".join(c for c in cells if c)
+
+
 def split_blocks(pages) -> list[Block]:
-    """Lines of every page grouped into paragraphs, rows, items and headings."""
+    """Lines of every page grouped into paragraphs, table rows, items and headings.
+
+    Tables come from the extractor as lines with " | " between cells, but a wrapped cell (PDF
+    text layer) or OCR spreads one row over several physical lines, some without any "|": inside
+    a table region a line that starts in lowercase, is very short or (OCR) carries no letters at
+    its start continues the row above. On OCR pages a table region ends only at a blank line.
+    """
     blocks: list[Block] = []
     heading = ""
     for page in pages:
+        ocr = bool(getattr(page, "ocr", False))
         para: Block | None = None
         item: Block | None = None
+        row: Block | None = None
         table_header = ""
         for raw in page.text.splitlines():
             line = raw.strip()
             if not line or _SIGNATURE_ONLY.match(line):
-                para = item = None
+                para = item = row = None
                 table_header = ""
                 continue
-            if " | " in line or (line.startswith("|") and line.endswith("|") and len(line) > 2):
+            in_table = row is not None
+            wrapped = line.lstrip("|[ ")[:1].islower() or (
+                len(line) < 28 and not _NUMBERED.match(line) and not line.endswith(":")
+            )
+            if _is_table_line(line) or (
+                in_table and (ocr or wrapped) and not _HEADING_MARK.match(line)
+            ):
                 para = item = None
                 if _TABLE_SEPARATOR.match(line):
                     continue
-                cells = [c.strip() for c in line.strip("|").split("|")]
-                row = " | ".join(c for c in cells)
+                text = _row_text(line)
+                if not text:
+                    continue
+                if in_table and _is_continuation(line, ocr):
+                    row.text = row.text + " " + text
+                    if row.header_row:
+                        table_header = row.text
+                    continue
                 is_header = not table_header
                 if is_header:
-                    table_header = row
-                blocks.append(
-                    Block("row", row, page.number, heading, table_header, header_row=is_header)
-                )
+                    table_header = text
+                row = Block("row", text, page.number, heading, table_header, header_row=is_header)
+                blocks.append(row)
                 continue
+            row = None
             table_header = ""
             bullet = _BULLET.match(line)
             if bullet:
@@ -114,16 +154,27 @@ def split_blocks(pages) -> list[Block]:
             if _is_heading(line):
                 para = None
                 heading = _HEADING_MARK.sub("", line).strip()
-                blocks.append(Block("heading", heading, page.number, heading))
+                # OCR turns table cells and signature blocks into short capitalised lines: on
+                # an OCR page such a line gives its section context but stays a candidate unit
+                kind = "line" if ocr and not _HEADING_MARK.match(line) else "heading"
+                blocks.append(Block(kind, heading, page.number, heading))
                 continue
-            if para is not None:
+            if para is not None and not _FIELD.match(line):
                 para.text = _join(para.text, line)
             else:
-                para = Block("para", line, page.number, heading)
+                kind = "line" if _FIELD.match(line) else "para"
+                para = Block(kind, line, page.number, heading)
                 blocks.append(para)
     for block in blocks:
         if len(block.text) > defaults.MAX_BLOCK_CHARS:
             block.text = block.text[: defaults.MAX_BLOCK_CHARS]
+    # rows share their table's header text as finally assembled (wrapped header cells included)
+    header = ""
+    for block in blocks:
+        if block.kind == "row":
+            if block.header_row:
+                header = block.text
+            block.table_header = header
     return blocks
 
 
@@ -131,7 +182,7 @@ def make_units(blocks: list[Block], docs) -> list[Unit]:
     """Units from blocks and their tagged docs: paragraphs split into sentences by ``senter``."""
     units: list[Unit] = []
     for block, doc in zip(blocks, docs, strict=True):
-        if block.kind == "para":
+        if block.kind in ("para", "line"):
             for sent in doc.sents:
                 if sent.text.strip():
                     units.append(Unit(len(units), "sentence", block.page, sent, block))
