@@ -15,7 +15,7 @@ from evidencia_queue.enqueue import get_queue, redis_connection, requeue
 from redis import Redis
 from rq import SimpleWorker, Worker
 
-__all__ = ["check_ocr", "warm_up", "run_worker"]
+__all__ = ["check_ocr", "warm_up", "run_worker", "EvidenciaWorker", "EvidenciaSimpleWorker"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,40 @@ def warm_up() -> None:
         log.warning("could not warm the classifier; jobs will load it", exc_info=True)
 
 
+def _requeue_lost(connection: Redis) -> None:
+    """Re-enqueue documents whose job Redis lost, then drop the parent's database connections
+    (the next job is forked from this process)."""
+    from service.db import get_engine
+
+    try:
+        ids = requeue(connection=connection)
+        if ids:
+            log.info("requeued %d documents whose job was lost", len(ids))
+    except Exception:
+        log.warning("requeue failed", exc_info=True)
+    finally:
+        get_engine().dispose()
+
+
+class _RequeueOnMaintenance:
+    """Every maintenance round (rq: every 10 minutes) also requeues documents whose work horse
+    died (killed for memory, machine rebooted) so they never stay "processing" for ever."""
+
+    def run_maintenance_tasks(self):
+        first = self.last_cleaned_at is None  # start-up already requeued
+        super().run_maintenance_tasks()
+        if not first:
+            _requeue_lost(self.connection)
+
+
+class EvidenciaWorker(_RequeueOnMaintenance, Worker):
+    """rq's forking worker: one work horse per job, isolated from the others."""
+
+
+class EvidenciaSimpleWorker(_RequeueOnMaintenance, SimpleWorker):
+    """Runs jobs in the worker process itself (tests, debugging)."""
+
+
 def run_worker(
     queues: list[str] | tuple[str, ...] = QUEUES,
     *,
@@ -69,12 +103,7 @@ def run_worker(
     connection = connection or redis_connection()
     ordered = [q for q in QUEUES if q in queues] + [q for q in queues if q not in QUEUES]
     if do_requeue:
-        try:
-            ids = requeue(connection=connection)
-            if ids:
-                log.info("start-up requeue: %d documents", len(ids))
-        except Exception:
-            log.warning("start-up requeue failed", exc_info=True)
+        _requeue_lost(connection)
     warning = check_ocr()
     if warning:
         log.warning(warning)
@@ -82,6 +111,6 @@ def run_worker(
     from service.db import get_engine
 
     get_engine().dispose()  # no pooled connection crosses the fork into a work horse
-    worker_class = SimpleWorker if simple else Worker
+    worker_class = EvidenciaSimpleWorker if simple else EvidenciaWorker
     worker = worker_class([get_queue(q, connection) for q in ordered], connection=connection)
     return worker.work(burst=burst, with_scheduler=with_scheduler)
