@@ -50,7 +50,7 @@ def test_json_output_follows_the_contract(demo_json):
 
 
 def test_demo_submission_matches_its_expected_labels(demo_json):
-    expected = json.loads((DEMO / "expected.json").read_text(encoding="utf-8"))
+    expected = json.loads((SAMPLES / "demo-expected.json").read_text(encoding="utf-8"))
     by_name = {Path(d["path"]).name: d for d in demo_json["documents"]}
     assert set(expected) <= set(by_name), "every labelled sample is analysed"
     for name, exp in expected.items():

@@ -165,7 +165,7 @@ def test_every_corpus_and_demo_source_is_valid():
 
 
 def test_demo_expected_labels_match_their_sources():
-    expected = json.loads((REPO / "samples" / "demo" / "expected.json").read_text("utf-8"))
+    expected = json.loads((REPO / "samples" / "demo-expected.json").read_text("utf-8"))
     sources = {p.stem: render_corpus.read_source(p, DEMO_SOURCES)
                for p in render_corpus.find_sources(DEMO_SOURCES, None)}
     assert len(expected) == len(sources) >= 5
