@@ -3,6 +3,16 @@
 The parent process loads the spaCy model once before rq forks a work horse per job, so every
 job starts warm (copy-on-write). Database connections are dropped before forking: a pooled
 connection must never be shared across processes.
+
+A worker on another machine needs only three settings, the same as the API's:
+
+    EVIDENCIA_DATABASE_URL=postgresql+psycopg://user:pass@db-host/evidencia
+    EVIDENCIA_REDIS_URL=redis://redis-host:6379/0
+    EVIDENCIA_DATA_DIR=/mnt/evidencia   # the same file store, e.g. an NFS mount
+    evidencia worker                    # or: docker run ... evidencia worker
+
+The job carries only a document id: the worker reads the bytes from the shared file store by
+their sha256, writes results to the database, and Redis only tells it what to do next.
 """
 
 from __future__ import annotations
