@@ -26,6 +26,8 @@ MAX_UNMAPPABLE_RATIO = 0.10
 #: Share of characters in garbled-looking tokens (mixed-case soup, symbols inside words) above
 #: which the layer is considered a broken font encoding (e.g. a non-Unicode CMap).
 MAX_GARBLED_RATIO = 0.5
+#: Tokens examined per page for the garbled ratio (an estimate; keeps triage ~linear-free).
+GARBLED_SAMPLE = 200
 #: Share of sampled characters in invisible render mode (Tr 3) above which, with no scan image
 #: beneath, the text is treated as hidden text: OCR shows what a reader actually sees.
 MAX_INVISIBLE_RATIO = 0.5

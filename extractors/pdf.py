@@ -44,6 +44,7 @@ READER = "pdf:pypdfium2"
 
 _CID_RE = re.compile(r"\(cid:\d+\)")
 _UNMAPPABLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd\ue000-\uf8ff]")
+_ALNUM_RE = re.compile(r"[^\W_]")
 _TOKEN_RE = re.compile("[^\\s\ufffe]+")  # pdfium marks a line-end hyphen as U+FFFE
 _EDGE_PUNCT = "\"'()[]{}¿?¡!.,;:«»“”‘’-–—*•·/\\"
 _ODD_IN_WORD = set("\\~^`{}|")
@@ -95,7 +96,7 @@ def assess_text_layer(
     unmappable = len(_UNMAPPABLE_RE.findall(stripped))
     if unmappable / total > defaults.MAX_UNMAPPABLE_RATIO:
         return TextVerdict(False, "ocr:unmappable")
-    meaningful = sum(1 for ch in stripped if ch.isalnum())
+    meaningful = len(_ALNUM_RE.findall(stripped))
     if meaningful == 0:
         return TextVerdict(False, "ocr:no-text")
     if _garbled_ratio(text) > defaults.MAX_GARBLED_RATIO:
@@ -113,14 +114,20 @@ def assess_text_layer(
 
 
 def _garbled_ratio(text: str) -> float:
-    """Share of letters in tokens that look like a broken encoding rather than a language."""
+    """Share of letters in tokens that look like a broken encoding rather than a language.
+
+    Estimated on at most GARBLED_SAMPLE tokens spread over the page (it is a ratio)."""
+    tokens = _TOKEN_RE.findall(text)
+    step = max(1, len(tokens) // defaults.GARBLED_SAMPLE)
     bad = total = 0
-    for token in _TOKEN_RE.findall(text):
+    for token in tokens[::step]:
         core = token.strip(_EDGE_PUNCT)
         if not core:
             continue
         total += len(core)
-        if _is_garbled_token(core):
+        if not (core.isalpha() and (core.islower() or core.isupper() or core.istitle())) and (
+            _is_garbled_token(core)
+        ):
             bad += len(core)
     return bad / total if total else 0.0
 
@@ -308,7 +315,9 @@ def _make_page(number: int, width: float, height: float, layer: _Layer, method: 
     return Page(
         number=number,
         text=normalize_text(layer.text),
-        words=tuple(replace(w, text=normalize_text(w.text)) for w in layer.words),
+        words=tuple(
+            w if w.text.isascii() else replace(w, text=normalize_text(w.text)) for w in layer.words
+        ),
         width=round(width, 2),
         height=round(height, 2),
         method=method,
@@ -453,32 +462,53 @@ def _read_pdfium_layer(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _L
     rect = pdfium_c.FS_RECTF()
     rect_ref = ctypes.byref(rect)
 
-    def box(i: int) -> tuple[float, float, float, float]:
-        # The loose box spans the font's ascent to descent: every word of a line gets the same
-        # height, which the line grouping relies on (tight glyph boxes make "on" half as tall).
-        pdfium_c.FPDFText_GetLooseCharBox(tp, i, rect_ref)
-        return to_display(rect.left, rect.bottom, rect.right, rect.top)
+    get_box = pdfium_c.FPDFText_GetLooseCharBox
+    upright = page.get_rotation() % 360 == 0
+    origin_x, origin_y, _, top_y = page.get_bbox()
+    height = top_y - origin_y
 
     toks: list[_Tok] = []
     seen: set[tuple[str, int, int]] = set()
+    has_rtl = RTL_RE.search(raw) is not None
     for start, end, text, segment in spans:
-        ax0, atop, ax1, abot = box(start)
+        # The loose box spans the font's ascent to descent: every word of a line gets the same
+        # height, which the line grouping relies on (tight glyph boxes make "on" half as tall).
+        get_box(tp, start, rect_ref)
+        a_left, a_top, a_right, a_bottom = rect.left, rect.top, rect.right, rect.bottom
         if end != start:
-            bx0, btop, bx1, bbot = box(end)
+            get_box(tp, end, rect_ref)
+            b_left, b_top, b_right, b_bottom = rect.left, rect.top, rect.right, rect.bottom
         else:
-            bx0, btop, bx1, bbot = ax0, atop, ax1, abot
-        rtl = bool(RTL_RE.search(text))
+            b_left, b_top, b_right, b_bottom = a_left, a_top, a_right, a_bottom
+        if upright:  # the common case, without the general transform's call
+            ax0, atop, ax1, abot = (
+                a_left - origin_x,
+                height - a_top + origin_y,
+                a_right - origin_x,
+                height - a_bottom + origin_y,
+            )
+            bx0, btop, bx1, bbot = (
+                b_left - origin_x,
+                height - b_top + origin_y,
+                b_right - origin_x,
+                height - b_bottom + origin_y,
+            )
+        else:
+            ax0, atop, ax1, abot = to_display(a_left, a_bottom, a_right, a_top)
+            bx0, btop, bx1, bbot = to_display(b_left, b_bottom, b_right, b_top)
+        rtl = has_rtl and RTL_RE.search(text) is not None
         if rtl and end != start and ax0 < bx0 and not text.isascii():
             text = _reverse_visual(text)  # stored in visual (left-to-right) order
-        x0, x1 = min(ax0, bx0), max(ax1, bx1)
-        y0, y1 = min(atop, btop), max(abot, bbot)
-        key = (text, round(x0), round(y0))
+        x0 = ax0 if ax0 < bx0 else bx0
+        x1 = ax1 if ax1 > bx1 else bx1
+        y0 = atop if atop < btop else btop
+        y1 = abot if abot > bbot else bbot
+        key = (text, int(x0), int(y0))
         if key in seen:  # overprinted ("fake bold") duplicates
             continue
         seen.add(key)
         toks.append(_Tok(text, x0, y0, x1, y1, rtl, segment))
-    words = tuple(Word(t.text, round(t.x0, 2), round(t.top, 2), round(t.x1, 2), round(t.bottom, 2))
-                  for t in toks)  # fmt: skip
+    words = tuple(Word(t.text, t.x0, t.top, t.x1, t.bottom) for t in toks)
     if _is_vertical(toks):
         # Vertical writing (tategaki): pdfium's stream order is the reading order.
         return _Layer(raw, raw, words)
