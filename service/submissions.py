@@ -13,6 +13,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from service.models import (
     Document,
     DocumentStatus,
     Organization,
+    ReviewFlag,
     Stage,
     StoredFile,
     Submission,
@@ -315,7 +317,10 @@ def record_decision(
     page: int | None = None,
     comment: str | None = None,
 ) -> Decision:
-    """Append a reviewer decision; the newest one per commitment is in force, none is erased."""
+    """Append a reviewer decision; the newest one per commitment is in force, none is erased.
+
+    It also resolves the commitment's open review flags (reprocessing flipped a decided cell).
+    """
     submission = get_submission(session, submission_id)
     if commitment not in COMMITMENT_IDS:
         raise ValidationError(code="invalid_commitment")
@@ -342,6 +347,15 @@ def record_decision(
         reviewer_id=reviewer.id,
     )
     session.add(decision)
+    # deciding again is the reviewer's answer to "reprocessing flipped this cell"
+    for flag in session.scalars(
+        select(ReviewFlag).where(
+            ReviewFlag.submission_id == submission.id,
+            ReviewFlag.commitment == commitment,
+            ReviewFlag.resolved_at.is_(None),
+        )
+    ):
+        flag.resolved_at = datetime.now(UTC)
     session.commit()
     return decision
 

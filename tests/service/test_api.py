@@ -315,3 +315,20 @@ def test_demo_is_loaded_once(service_env, tmp_path):
         submissions = session.query(Submission).all()
         assert len(submissions) == 1
         assert [d.name for d in submissions[0].documents] == ["acta.txt"]
+
+
+def test_a_new_decision_resolves_the_review_flag(client, reviewer):
+    from service.db import SessionLocal
+    from service.models import ReviewFlag
+
+    sub = _create(client)
+    with SessionLocal() as session:
+        session.add(ReviewFlag(submission_id=sub["id"], commitment="c3", old_version="v1",
+                               new_version="v2", old_supported=True, new_supported=False))
+        session.commit()
+    url = f"/api/submissions/{sub['id']}/matrix"
+    flags = client.get(url, auth=reviewer).json()["commitments"][2]["flags"]
+    assert [(f["old_version"], f["new_version"]) for f in flags] == [("v1", "v2")]
+    client.post(f"/api/submissions/{sub['id']}/decisions", auth=reviewer,
+                json={"commitment": "c3", "action": "confirm", "comment": "Sigue vigente."})
+    assert client.get(url, auth=reviewer).json()["commitments"][2]["flags"] == []
