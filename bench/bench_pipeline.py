@@ -47,7 +47,9 @@ _VOCAB = (
     "jornada taller charla curso módulo horas participantes contratación selección reclutamiento "
     "remuneraciones beneficios permanencia desarrollo carrera liderazgo mentoría acompañamiento"
 ).split()
-_GLUE = "de en con para por sobre entre desde hacia según durante mediante y que se a los las del al".split()
+_GLUE = (
+    "de en con para por sobre entre desde hacia según durante mediante y que se a los las del al"
+).split()
 
 
 def spanish_pages(seed: int = 7) -> list[str]:
@@ -202,8 +204,9 @@ def main() -> None:
         pipeline_runs.append((t_extract + t_classify, t_extract, t_classify))
     best_pipeline = min(pipeline_runs)
     best_bare = min(bare_runs)
+    bare_list = ", ".join(f"{t:.2f}" for t in bare_runs)
     rows.append((f"scanned PDF ({ocr_pages} OCR pages): bare tesseract x2 procs",
-                 f"{best_bare:.2f} s", f"runs: {', '.join(f'{t:.2f}' for t in bare_runs)}"))  # fmt: skip
+                 f"{best_bare:.2f} s", f"runs: {bare_list}"))  # fmt: skip
     rows.append(("scanned PDF: pipeline extract (+ classify)",
                  f"{best_pipeline[0]:.2f} s",
                  f"extract {best_pipeline[1]:.2f} + classify {best_pipeline[2]:.2f}; runs: "

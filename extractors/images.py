@@ -100,6 +100,13 @@ def prepare_frame(frame):
     from PIL import Image, ImageOps
 
     dpi = _plausible_dpi(frame.info.get("dpi"))
+    pixels = frame.width * frame.height
+    if pixels > defaults.MAX_IMAGE_PIXELS and getattr(frame, "format", None) == "JPEG":
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale instead of allocating the full image.
+        factor = math.sqrt(defaults.MAX_IMAGE_PIXELS / pixels)
+        before = frame.width
+        frame.draft("L", (int(frame.width * factor), int(frame.height * factor)))
+        dpi *= frame.width / before
     image = ImageOps.exif_transpose(frame) or frame
     pixels = image.width * image.height
     if pixels > defaults.MAX_IMAGE_PIXELS:

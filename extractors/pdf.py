@@ -245,11 +245,14 @@ def parse_pdf(
         for p in pages:
             if p.error:
                 warnings.append(f"Página {p.number}: {p.error}")
-        readers = sorted({p.method.split(":", 1)[0] if not p.ocr else "ocr" for p in pages})
+        extra = sorted(
+            {"tesseract" if p.ocr else p.method.split(":", 1)[0] for p in pages}
+            & {"tesseract", "pdfplumber", "poppler"}
+        )
         return ExtractedDocument(
             mime="application/pdf",
             pages=pages,
-            extractor=f"{READER}+{'+'.join(readers)}",
+            extractor="+".join([READER, *extra]),
             warnings=tuple(warnings),
         )
     finally:
