@@ -180,7 +180,7 @@ def _file_items(source: BatchSource | None, path: Path, name: str) -> Iterator[B
         yield BatchItem(source, name, path=path, shown=str(path))
         return
     for member, data, error in _archive_members(path):
-        full = f"{name}/{member}" if member else name
+        full = f"{name}/{member}" if name and member else (member or name or path.name)
         if error is not None:
             code, message = _error_fields(error)
             yield BatchItem(source, full, error_code=code, error=message, shown=f"{path}/{member}")
@@ -188,7 +188,7 @@ def _file_items(source: BatchSource | None, path: Path, name: str) -> Iterator[B
             yield BatchItem(source, full, data=data, shown=f"{path}/{member}")
 
 
-def _zip_by_top_entry(zip_path: Path, default: BatchSource, kind: str) -> Iterator[BatchItem]:
+def _zip_by_top_entry(zip_path: Path, default: BatchSource) -> Iterator[BatchItem]:
     """Members of a ZIP given as input: its top folders (or top-level archives) are orgs."""
     resolved = zip_path.resolve()
     for member, data, error in _archive_members(zip_path):
@@ -196,11 +196,8 @@ def _zip_by_top_entry(zip_path: Path, default: BatchSource, kind: str) -> Iterat
         if len(parts) > 1:
             top = parts[0]
             label = top[:-4] if top.lower().endswith(".zip") else top
-            if kind == "archive" and not top.lower().endswith(".zip"):
-                source, name = default, member
-            else:
-                source = _source("archive", f"{resolved}#{top}", label)
-                name = "/".join(parts[1:]) if not top.lower().endswith(".zip") else member
+            source = _source("archive", f"{resolved}#{top}", label)
+            name = "/".join(parts[1:]) if not top.lower().endswith(".zip") else member
         else:
             source, name = default, member or zip_path.name
         if error is not None:
@@ -218,9 +215,10 @@ def iter_items(
 
     ``folder``: each folder directly inside a PATH is one organisation (loose files at a PATH's
     top belong to the PATH folder itself); an archive directly inside a PATH is one too, and a
-    ZIP given as PATH splits by its top folders. ``archive``: each ZIP is one organisation (and
-    each ZIP nested at the top of a ZIP); loose files go by their folder. ``csv``: organisation
-    and RUT come from the CSV row whose path is the longest prefix of the file's path.
+    ZIP given as PATH splits by its top folders (and top-level ZIPs). ``archive``: each ZIP
+    found is one organisation, the ZIPs nested in it included; loose files go by their folder.
+    ``csv``: organisation and RUT come from the CSV row whose path is the longest prefix of the
+    file's path.
     A RUT written in a folder or archive name ("Fundación Sol 76.123.456-7") is picked up.
     """
     for raw in paths:
@@ -239,7 +237,7 @@ def _folder_mode_items(root: Path) -> Iterator[BatchItem]:
     if root.is_file():
         if _is_zip(root):
             default = _source("archive", str(root.resolve()), root.stem)
-            yield from _zip_by_top_entry(root, default, "folder")
+            yield from _zip_by_top_entry(root, default)
         else:
             parent = root.resolve().parent
             yield from _file_items(_source("folder", str(parent), parent.name), root, root.name)
@@ -262,9 +260,9 @@ def _folder_mode_items(root: Path) -> Iterator[BatchItem]:
 def _archive_mode_items(root: Path) -> Iterator[BatchItem]:
     files = [root] if root.is_file() else _walk(root)
     for f in files:
-        if _is_zip(f):
-            default = _source("archive", str(f.resolve()), f.stem)
-            yield from _zip_by_top_entry(f, default, "archive")
+        if _is_zip(f):  # the whole archive, nested ZIPs included, is one organisation
+            source = _source("archive", str(f.resolve()), f.stem)
+            yield from _file_items(source, f, "")
         else:
             parent = f.resolve().parent
             yield from _file_items(_source("folder", str(parent), parent.name), f, f.name)

@@ -253,3 +253,23 @@ def service_env_redis() -> str:
     from service.settings import get_settings
 
     return get_settings().redis_url
+
+
+def test_archive_mode_one_organisation_per_zip(service_env, session, tmp_path):
+    from service.models import Submission
+
+    root = write_tree(tmp_path / "historico", {
+        "2019": {
+            "Fundación Sol.zip": {"actas/acta.txt": ACTA, "plan.txt": PLAN},
+            "ONG Puentes.zip": {"politica.txt": POLITICA, "anexos.zip": {"feria.txt": FERIA}},
+        },
+        "leeme.txt": "Archivo histórico 2019.",
+    })
+    _load([root], "archive")
+    names = {s.organization.name: sorted(d.name for d in s.documents)
+             for s in session.scalars(select(Submission))}
+    assert names == {
+        "Fundación Sol": ["actas/acta.txt", "plan.txt"],
+        "ONG Puentes": ["anexos.zip/feria.txt", "politica.txt"],
+        "historico": ["leeme.txt"],
+    }
