@@ -222,15 +222,22 @@ def build_archive(root: Path, docs: int, scan_share: float, seed: int = 7) -> di
 
 
 def _rss_kb(pid: int) -> tuple[int, int]:
-    """(current RSS, peak RSS) in kB of one process, (0, 0) if it is gone."""
+    """(current PSS, peak RSS) in kB of one process, (0, 0) if it is gone.
+
+    PSS shares copy-on-write pages between the worker and its forked work horse, so the sum
+    over a worker's processes is what the worker really costs; RSS would count them twice.
+    """
     cur = peak = 0
     try:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
-                    cur = int(line.split()[1])
-                elif line.startswith("VmHWM:"):
+                if line.startswith("VmHWM:"):
                     peak = int(line.split()[1])
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    cur = int(line.split()[1])
+                    break
     except OSError:
         pass
     return cur, peak
@@ -248,7 +255,8 @@ def _children(pid: int) -> list[int]:
 
 
 class MemoryWatch(threading.Thread):
-    """Samples worker process trees: peak of one process and of a whole worker tree."""
+    """Samples worker process trees: peak RSS of one process, peak PSS of a whole worker
+    (the rq worker, its work horse and Tesseract together)."""
 
     def __init__(self, pids: list[int], interval: float = 0.1):
         super().__init__(daemon=True)
@@ -463,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"first pass, {n} worker(s): {phase['docs_per_minute']} docs/min "
                   f"({phase['process_seconds']} s for {phase['documents']} docs; storing "
                   f"{phase['store_seconds']} s); peak RSS {phase['peak_process_mb']} MB/process, "
-                  f"{phase['peak_worker_tree_mb']} MB/worker tree; {phase['counts']}", flush=True)
+                  f"peak PSS {phase['peak_worker_tree_mb']} MB/worker with its children; "
+                  f"{phase['counts']}", flush=True)
         results["first_pass"] = [{k: v for k, v in ph.items() if k not in ("db_url", "pg_name")}
                                  for ph in phases]
         last = phases[-1]
