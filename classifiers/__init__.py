@@ -40,8 +40,8 @@ def classify(doc) -> Classification:
         )
         p_supported = calibrator.probability(cid, raw)
         supported = bool(evidence) and p_supported >= 0.5
-        confidence = p_supported if supported else 1.0 - (p_supported if evidence else
-                                                           min(p_supported, 0.5))
+        # confidence = calibrated probability that the decision shown is the right one
+        confidence = p_supported if supported else 1.0 - p_supported
         results.append(
             CommitmentResult(
                 id=cid,

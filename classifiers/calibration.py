@@ -24,6 +24,9 @@ __all__ = ["Calibrator", "CalibrationError", "fit_isotonic", "load_calibrator", 
 
 log = logging.getLogger(__name__)
 
+#: documents per calibration block at least (before monotonic pooling)
+_MIN_BLOCK = 4
+
 
 class CalibrationError(ValueError):
     """The artefact is missing, unreadable, of another format or fitted for other patterns."""
@@ -62,8 +65,21 @@ def fit_isotonic(scores: list[float], labels: list[bool]) -> tuple[list[float], 
             blocks[-1][2] += 1
         else:
             blocks.append([s, int(y), 1])
-    merged: list[list[float]] = []
+    # tiny blocks (one or two documents at an odd score) would make the curve jumpy: pool them
+    # with their neighbour first, then enforce monotonicity
+    pooled: list[list[float]] = []
     for b in blocks:
+        if pooled and pooled[-1][2] < _MIN_BLOCK:
+            pooled[-1][1] += b[1]
+            pooled[-1][2] += b[2]
+        else:
+            pooled.append(list(b))
+    if len(pooled) > 1 and pooled[-1][2] < _MIN_BLOCK:
+        last = pooled.pop()
+        pooled[-1][1] += last[1]
+        pooled[-1][2] += last[2]
+    merged: list[list[float]] = []
+    for b in pooled:
         merged.append(list(b))
         while len(merged) > 1 and (
             (merged[-2][1] + 1) / (merged[-2][2] + 2) >= (merged[-1][1] + 1) / (merged[-1][2] + 2)

@@ -64,11 +64,17 @@ def cache_dir() -> Path:
 
 
 def _extractor_version() -> str:
+    """EXTRACTOR_VERSION plus a hash of the extractor's code: a forgotten version bump must not
+    leave stale text in the cache."""
     try:
+        import extractors
         from extractors import EXTRACTOR_VERSION
     except ImportError:
         return "none"
-    return EXTRACTOR_VERSION
+    h = hashlib.sha256()
+    for path in sorted(Path(extractors.__file__).parent.glob("*.py")):
+        h.update(path.read_bytes())
+    return f"{EXTRACTOR_VERSION}-{h.hexdigest()[:8]}"
 
 
 def _extract_uncached(path: Path) -> ExtractedDocument:

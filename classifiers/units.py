@@ -108,8 +108,10 @@ def split_blocks(pages) -> list[Block]:
         item: Block | None = None
         row: Block | None = None
         table_header = ""
-        for raw in page.text.splitlines():
+        lines = page.text.splitlines()
+        for n, raw in enumerate(lines):
             line = raw.strip()
+            following = lines[n + 1].strip() if n + 1 < len(lines) else ""
             if not line or _SIGNATURE_ONLY.match(line):
                 para = item = row = None
                 table_header = ""
@@ -127,7 +129,10 @@ def split_blocks(pages) -> list[Block]:
                 text = _row_text(line)
                 if not text:
                     continue
-                if in_table and _is_continuation(line, ocr):
+                cells = text.count(" | ") + 1
+                full_row = cells >= table_header.count(" | ") + 1 and " | " in text
+                lower_start = line.lstrip("|[ ")[:1].islower()
+                if in_table and (lower_start or (not full_row and _is_continuation(line, ocr))):
                     row.text = row.text + " " + text
                     if row.header_row:
                         table_header = row.text
@@ -141,17 +146,23 @@ def split_blocks(pages) -> list[Block]:
             row = None
             table_header = ""
             bullet = _BULLET.match(line)
+            if bullet and _NUMBERED.match(line) and _is_heading(line[bullet.end():]):
+                bullet = None  # "1. Presentación": a numbered heading, not a list item
             if bullet:
                 para = None
                 item = Block("item", line[bullet.end():].strip(), page.number, heading)
                 blocks.append(item)
                 continue
             open_block = para or item
-            if open_block is not None and not open_block.text.endswith(_TERMINAL[:-1]):
+            if (
+                open_block is not None
+                and not open_block.text.endswith(_TERMINAL[:-1])
+                and not _FIELD.match(line)
+            ):
                 open_block.text = _join(open_block.text, line)
                 continue
             item = None
-            if _is_heading(line):
+            if _is_heading(line) and not following[:1].islower():
                 para = None
                 heading = _HEADING_MARK.sub("", line).strip()
                 # OCR turns table cells and signature blocks into short capitalised lines: on

@@ -1,0 +1,111 @@
+"""Version string, calibration artefact and pattern-file validation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from classifiers import calibration, defaults, version
+from classifiers.rules import PatternError, load_rules
+
+
+def test_version_is_stable_and_carries_the_base():
+    import classifiers
+
+    assert classifiers.CLASSIFIER_VERSION.startswith(defaults.VERSION_BASE + "+")
+    assert version.fingerprint() == version.fingerprint()
+
+
+def test_version_changes_when_a_pattern_changes(tmp_path, monkeypatch):
+    copy = tmp_path / "patterns"
+    shutil.copytree(defaults.PATTERNS_DIR, copy)
+    monkeypatch.setattr(defaults, "PATTERNS_DIR", copy)
+    before = version.fingerprint()
+    with (copy / "c4.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "c4.test_extra", "label": "c4", "pattern": "minga"}) + "\n")
+    after = version.fingerprint()
+    assert before != after
+    assert version.compute_version(True) != version.compute_version(False)
+    load_rules(copy)  # the extended file still validates
+
+
+def test_every_shipped_pattern_file_validates_with_spacy(classify):
+    from classifiers.engine import get_ruleset
+
+    rs = get_ruleset()
+    assert rs.matcher is not None
+    labels = {r.label for r in rs.rules.values()}
+    assert {"c1", "c2", "c3", "c4", "c5", "NEG", "INTENT"} <= labels
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"id": "x", "label": "c9", "pattern": "hola"}', "label"),
+        ('{"id": "x", "label": "c1", "pattern": "hola", "requires": ["NOPE"]}', "unknown cue"),
+        ('{"id": "x", "label": "c1", "pattern": "hola", "weigth": 2}', "unknown fields"),
+        ('{"id": "x", "label": "c1", "pattern": "hola", "requires": ["doctype:factura"]}',
+         "document type"),
+        ("{not json", "invalid JSON"),
+    ],
+)
+def test_bad_pattern_lines_are_refused_with_file_and_line(tmp_path, line, message):
+    (tmp_path / "cues.jsonl").write_text(
+        '{"id": "cue.a", "label": "MIGRANT", "pattern": "migrante"}\n' + line + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PatternError, match=message) as err:
+        load_rules(tmp_path)
+    assert "cues.jsonl:2" in str(err.value)
+
+
+def test_invalid_token_pattern_is_refused_by_spacy_validation(tmp_path, classify):
+    from classifiers.nlp import get_nlp
+
+    (tmp_path / "c1.jsonl").write_text(
+        '{"id": "c1.bad", "label": "c1", "pattern": [{"LEMMA": {"FOO": 1}}]}\n', encoding="utf-8"
+    )
+    rs = load_rules(tmp_path)
+    with pytest.raises(PatternError, match="c1.bad"):
+        rs.build_matcher(get_nlp())
+
+
+def test_isotonic_fit_is_monotonic_and_bounded():
+    scores = [0, 0, 0, 0, 0, 0, 1.5, 1.5, 1.5, 1.5, 2, 2, 2, 2, 3, 3, 3, 3, 3]
+    labels = [0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1]
+    xs, ps = calibration.fit_isotonic(scores, [bool(x) for x in labels])
+    assert xs == sorted(xs) and ps == sorted(ps)
+    assert all(0 < p < 1 for p in ps)  # the Laplace prior never claims certainty
+
+
+def test_calibration_round_trip_and_rejections(tmp_path):
+    path = tmp_path / "calibration.json"
+    curves = {c: ([float("-inf"), 2.0], [0.05, 0.9]) for c in ("c1", "c2", "c3", "c4", "c5")}
+    calibration.save_calibration(curves, "fp-1", {"files": 3}, path)
+    cal = calibration.load_calibrator("fp-1", path)
+    assert cal.calibrated
+    assert cal.probability("c1", 0.0) == 0.05 and cal.probability("c1", 2.5) == 0.9
+
+    stale = calibration.load_calibrator("fp-2", path)  # patterns changed since fitting
+    assert not stale.calibrated and "stale" in stale.reason
+
+    path.write_text("{ corrupt", encoding="utf-8")
+    assert "corrupt" in calibration.load_calibrator("fp-1", path).reason
+
+    data = {"format": 999, "fingerprint": "fp-1", "curves": {}}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert "format" in calibration.load_calibrator("fp-1", path).reason
+
+    calibration.save_calibration(curves, "fp-1", {}, path)
+    data = json.loads(path.read_text())
+    data["curves"]["c3"]["ps"] = [0.9, 0.1]  # not monotonic: corrupt
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert not calibration.load_calibrator("fp-1", path).calibrated
+
+
+def test_uncalibrated_fallback_still_gives_probabilities():
+    cal = calibration.Calibrator({}, calibrated=False, reason="test")
+    values = [cal.probability("c1", s) for s in (0.0, 1.0, 2.0, 4.0)]
+    assert values == sorted(values) and all(0 < v < 1 for v in values)
