@@ -228,7 +228,10 @@ def parse_pdf(
             log.info("pdfium sees 0 pages in %s; asking poppler", path)
             return _parse_without_pdfium(path, password, pdfium_pages=0)
         second = _SecondOpinions(path, password)
-        plans = [triage(pdf, index, second) for index in range(count)]
+        try:
+            plans = [triage(pdf, index, second) for index in range(count)]
+        finally:
+            second.close()
         warnings: list[str] = []
         if all(p.empty for p in plans):
             raise CorruptFileError(
@@ -722,13 +725,11 @@ class _SecondOpinions:
 
     def close(self) -> None:
         if self._plumber is not None:
-            self._plumber.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001
-            pass
+            try:
+                self._plumber.close()
+            except Exception as exc:  # noqa: BLE001 - closing must not mask the result
+                log.debug("pdfplumber close failed: %r", exc)
+            self._plumber = None
 
 
 _PAGE_RE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S)
