@@ -94,7 +94,8 @@ def _free_port() -> int:
 class Service:
     """API + workers as subprocesses on a fresh data folder."""
 
-    def __init__(self, workers: int, redis_url: str, database_url: str | None):
+    def __init__(self, workers: int, redis_url: str, database_url: str | None,
+                 ocr_threads: int | None = None):
         self.tmp = tempfile.mkdtemp(prefix="evidencia-bench-")
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -108,6 +109,7 @@ class Service:
         if database_url:
             self.env["EVIDENCIA_DATABASE_URL"] = database_url
         self.n_workers = workers
+        self.worker_args = ["--ocr-threads", str(ocr_threads)] if ocr_threads else []
         self.procs: list[subprocess.Popen] = []
 
     def __enter__(self):
@@ -122,7 +124,8 @@ class Service:
             [*cli, "serve", "--port", str(self.port)], env=self.env, cwd=REPO,
             stdout=log, stderr=subprocess.STDOUT))
         for _ in range(self.n_workers):
-            self.procs.append(subprocess.Popen([*cli, "worker"], env=self.env, cwd=REPO,
+            self.procs.append(subprocess.Popen([*cli, "worker", *self.worker_args],
+                                               env=self.env, cwd=REPO,
                                                stdout=log, stderr=subprocess.STDOUT))
         self._wait_ready()
         return self
@@ -214,6 +217,9 @@ def main() -> int:
     p.add_argument("--redis", default=os.environ.get("EVIDENCIA_BENCH_REDIS",
                                                      "redis://127.0.0.1:6379/14"))
     p.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
+    p.add_argument("--ocr-threads", type=int, default=None,
+                   help="evidencia worker --ocr-threads for the throughput workers")
+    p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
 
@@ -224,25 +230,36 @@ def main() -> int:
              for i in range(args.scanned)]
     results = {"workers": args.workers, "database": args.database_url or "sqlite"}
 
-    print("latency (1 worker)…", file=sys.stderr)
-    with Service(1, args.redis, args.database_url) as svc:
-        results["latency_10_page_text_pdf"] = bench_latency(svc, args.latency_runs, 10)
+    if not args.skip_latency:
+        print("latency (1 worker)…", file=sys.stderr)
+        with Service(1, args.redis, args.database_url) as svc:
+            results["latency_10_page_text_pdf"] = bench_latency(svc, args.latency_runs, 10)
     print(f"throughput ({args.workers} workers)…", file=sys.stderr)
-    with Service(args.workers, args.redis, args.database_url) as svc:
-        results["text_pdfs"] = {**bench_throughput(svc, texts), "pages_each": args.text_pages}
-        results["scanned_pdfs"] = {**bench_throughput(svc, scans), "pages_each": args.scan_pages}
+    with Service(args.workers, args.redis, args.database_url, args.ocr_threads) as svc:
+        if texts:
+            results["text_pdfs"] = {**bench_throughput(svc, texts),
+                                    "pages_each": args.text_pages}
+        if scans:
+            results["scanned_pdfs"] = {**bench_throughput(svc, scans),
+                                       "pages_each": args.scan_pages}
+    results["ocr_threads"] = args.ocr_threads
+    results["load_average_1min"] = os.getloadavg()[0]
 
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    lat = results["latency_10_page_text_pdf"]
-    print(f"Upload → finished matrix, 10-page text PDF: median {lat['median_s']:.2f} s "
-          f"(min {lat['min_s']:.2f}, max {lat['max_s']:.2f}, {lat['runs']} runs, 1 worker)")
+    lat = results.get("latency_10_page_text_pdf")
+    if lat:
+        print(f"Upload → finished matrix, 10-page text PDF: median {lat['median_s']:.2f} s "
+              f"(min {lat['min_s']:.2f}, max {lat['max_s']:.2f}, {lat['runs']} runs, 1 worker)")
     for key, label in (("text_pdfs", "text PDFs"), ("scanned_pdfs", "scanned PDFs")):
-        r = results[key]
+        r = results.get(key)
+        if r is None:
+            continue
         print(f"{args.workers} workers, {label} ({r['pages_each']} pages each): "
               f"{r['docs_per_minute']:.1f} documents/min ({r['documents']} in "
               f"{r['seconds']:.1f} s, {r['errors']} not done)")
+    print(f"load average (1 min) at the end: {results['load_average_1min']:.1f}")
     return 0
 
 

@@ -108,8 +108,17 @@ def run_worker(
     simple: bool = False,
     with_scheduler: bool = True,
     do_requeue: bool = True,
+    ocr_threads: int | None = None,
 ) -> bool:
-    """Run an rq worker on ``queues`` (interactive first). ``simple`` runs jobs in-process."""
+    """Run an rq worker on ``queues`` (interactive first). ``simple`` runs jobs in-process.
+
+    ``ocr_threads`` caps the pages a job OCRs at once: the extractors' default uses every core,
+    right for one worker per machine; with one worker per core, 1 avoids oversubscription.
+    """
+    if ocr_threads:
+        from extractors import defaults as extractor_defaults
+
+        extractor_defaults.OCR_WORKERS = max(1, ocr_threads)
     connection = connection or redis_connection()
     ordered = [q for q in QUEUES if q in queues] + [q for q in queues if q not in QUEUES]
     if do_requeue:

@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="Inicia un worker de rq (interactive antes que batch).")
     w.add_argument("--burst", action="store_true", help="Termina cuando las colas quedan vacías.")
     w.add_argument("--queues", nargs="+", default=["interactive", "batch"])
+    w.add_argument(
+        "--ocr-threads", type=int, default=None, metavar="N",
+        help="Páginas en OCR a la vez por documento (con varios workers por máquina, use 1).",
+    )
 
     sub.add_parser("requeue", help="Reencola documentos pendientes según la base de datos.")
 

@@ -60,7 +60,7 @@ def worker(args) -> int:
 
     _logging()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract's threads are slower here
-    ok = run_worker(args.queues, burst=args.burst)
+    ok = run_worker(args.queues, burst=args.burst, ocr_threads=getattr(args, "ocr_threads", None))
     return 0 if ok or args.burst else 1
 
 
