@@ -321,7 +321,9 @@ def _make_page(number: int, width: float, height: float, layer: _Layer, method: 
     return Page(
         number=number,
         text=normalize_text(layer.text),
-        words=tuple(
+        words=layer.words
+        if layer.normalized
+        else tuple(
             w if w.text.isascii() else replace(w, text=normalize_text(w.text)) for w in layer.words
         ),
         width=round(width, 2),
@@ -388,6 +390,7 @@ class _Layer:
     raw: str  # the reader's own text, for assessment
     text: str  # lines in reading order
     words: tuple[Word, ...]
+    normalized: bool = False  # word texts already went through normalize_text
 
 
 @dataclass(slots=True)
@@ -509,22 +512,24 @@ def _read_pdfium_layer(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _L
         x1 = ax1 if ax1 > bx1 else bx1
         y0 = atop if atop < btop else btop
         y1 = abot if abot > bbot else bbot
+        if not text.isascii():
+            text = normalize_text(text)
         key = (text, int(x0), int(y0))
         if key in seen:  # overprinted ("fake bold") duplicates
             continue
         seen.add(key)
         toks.append(_Tok(text, x0, y0, x1, y1, rtl, segment))
-    words = tuple(Word(t.text, t.x0, t.top, t.x1, t.bottom) for t in toks)
+    words = tuple([Word(t.text, t.x0, t.top, t.x1, t.bottom) for t in toks])
     if _is_vertical(toks):
         # Vertical writing (tategaki): pdfium's stream order is the reading order.
-        return _Layer(raw, raw, words)
+        return _Layer(raw, raw, words, normalized=True)
     segments = _segments(toks)
     rows = _rows(segments)
     if _looks_multi_column(rows):
         # Columns of running text: authoring tools write each column in turn, so pdfium's stream
         # order reads them correctly, while visual rows would splice the columns together.
-        return _Layer(raw, _lines_in_stream_order(segments), words)
-    return _Layer(raw, _render_rows(rows), words)
+        return _Layer(raw, _lines_in_stream_order(segments), words, normalized=True)
+    return _Layer(raw, _render_rows(rows), words, normalized=True)
 
 
 def _reverse_visual(text: str) -> str:
@@ -567,28 +572,50 @@ def _is_vertical(toks: list[_Tok]) -> bool:
 
 
 def _segments(toks: list[_Tok]) -> list[_Segment]:
-    """Tokens -> pdfium's own lines, split where a token jumps to another visual line."""
+    """Tokens -> pdfium's own lines, split where a token leaves the previous token's line
+    (its vertical span no longer contains the previous token's middle) or goes backwards."""
     out: list[_Segment] = []
+    current: list[_Tok] = []
+    previous = None
     for tok in toks:
-        last = out[-1] if out else None
-        if last is not None and last.toks[-1].segment == tok.segment:
-            height = max(min(last.bottom - last.top, tok.bottom - tok.top), 0.1)
-            overlap = min(last.bottom, tok.bottom) - max(last.top, tok.top)
-            if overlap >= 0.5 * height:
-                last.toks.append(tok)
-                last.x0, last.x1 = min(last.x0, tok.x0), max(last.x1, tok.x1)
-                last.top, last.bottom = min(last.top, tok.top), max(last.bottom, tok.bottom)
-                continue
-        out.append(_Segment([tok], tok.x0, tok.top, tok.x1, tok.bottom, False))
-    for seg in out:
-        seg.rtl = sum(len(t.text) for t in seg.toks if t.rtl) * 2 > sum(
-            len(t.text) for t in seg.toks
-        )
-        if seg.rtl:
-            seg.toks.sort(key=lambda t: -t.x1)
-        elif any(b.x0 < a.x0 - 1 for a, b in zip(seg.toks, seg.toks[1:], strict=False)):
-            seg.toks.sort(key=lambda t: t.x0)
+        if previous is not None:
+            middle = (previous.top + previous.bottom) * 0.5
+            if tok.segment != previous.segment or not (tok.top < middle < tok.bottom):
+                out.append(_make_segment(current))
+                current = []
+        current.append(tok)
+        previous = tok
+    if current:
+        out.append(_make_segment(current))
+    if any(t.rtl for t in toks):
+        for seg in out:
+            rtl_chars = sum(len(t.text) for t in seg.toks if t.rtl)
+            if rtl_chars * 2 > sum(len(t.text) for t in seg.toks):
+                seg.rtl = True
+                seg.toks.sort(key=lambda t: -t.x1)
     return out
+
+
+def _make_segment(toks: list[_Tok]) -> _Segment:
+    first = toks[0]
+    x0, top, x1, bottom = first.x0, first.top, first.x1, first.bottom
+    ordered = True
+    last_x0 = x0
+    for tok in toks[1:]:
+        if tok.x0 < last_x0 - 1:
+            ordered = False
+        last_x0 = tok.x0
+        if tok.x0 < x0:
+            x0 = tok.x0
+        if tok.x1 > x1:
+            x1 = tok.x1
+        if tok.top < top:
+            top = tok.top
+        if tok.bottom > bottom:
+            bottom = tok.bottom
+    if not ordered:
+        toks.sort(key=lambda t: t.x0)
+    return _Segment(toks, x0, top, x1, bottom, False)
 
 
 def _rows(segments: list[_Segment]) -> list[list]:
