@@ -22,6 +22,7 @@ from extractors.document import ExtractedDocument, Page, Word
 from extractors.errors import (
     CorruptFileError,
     EmptyFileError,
+    EncryptedError,
     EvidenciaError,
     ExtractionError,
     TooLargeError,
@@ -78,6 +79,12 @@ def extract(
         )
     mime = detect_mime(path)
     parser = parser_for(mime)
+    if mime == "application/encrypted":
+        raise EncryptedError(
+            "El documento está protegido con contraseña. Guárdelo sin contraseña y súbalo de "
+            "nuevo.",
+            detail="libmagic: encrypted OLE/OOXML container",
+        )
     if parser is None:
         if mime == ZIP_MIME:
             raise UnsupportedTypeError(

@@ -16,8 +16,9 @@ MAGIC_SNIFF_BYTES = 64 * 1024
 
 # --- PDF text layer triage (see extractors.pdf.assess_text_layer) -------------------------------
 #: A page with fewer meaningful characters than this, drawn over a large image, is a scan with a
-#: stray stamp or page number: OCR it. Pages without images keep even a single word ("Potato").
-MIN_TEXT_CHARS_OVER_IMAGE = 50
+#: digital stamp, signature note or page number: OCR it (the OCR reads the stamp too). A real
+#: text page holds 1,500-3,000; pages without images keep even a single word ("Potato").
+MIN_TEXT_CHARS_OVER_IMAGE = 200
 #: Share of the page area an image must cover to count as "a scan" for the rule above.
 SCAN_IMAGE_COVERAGE = 0.5
 #: Share of unmappable characters (control chars, U+FFFD, private-use glyph codes, "(cid:NN)")

@@ -245,3 +245,26 @@ def test_huge_image_is_scaled_down_not_exhausting_memory(tmp_path, monkeypatch):
     doc = extractors.extract(path)
     assert_contains(doc.text, "Informe")
     assert doc.pages[0].width == pytest.approx(4000 * 72 / 200, rel=0.01)
+
+
+def test_scan_with_a_small_digital_stamp_is_still_ocrd(tmp_path):
+    """A scanned page that a tool stamped with one line of real text must not lose its body."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    scan = text_image(["Acta de constitución del comité", "Asistentes: doce personas"])
+    buf = io.BytesIO()
+    scan.save(buf, format="PNG")
+    buf.seek(0)
+    path = tmp_path / "timbrado.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    width, height = A4
+    c.drawImage(ImageReader(buf), 0, 0, width, height)
+    c.setFont("Helvetica", 8)
+    c.drawString(20, 20, "Documento firmado electrónicamente el 12-03-2025")
+    c.showPage()
+    c.save()
+    doc = extractors.extract(path)
+    assert doc.pages[0].ocr and doc.pages[0].method == "ocr:little-text-over-image"
+    assert_contains(doc.text, "constitución", "Asistentes")
