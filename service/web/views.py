@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import case, distinct, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from classifiers.result import COMMITMENT_IDS
 from service.models import (
@@ -252,109 +252,164 @@ class ListRow:
     n_decided: int
 
 
-def _aggregates():
-    """Per-submission counts as subqueries, computed by the database."""
-    docs = (
+def _detected_per_submission(ids=None):
+    """(sid, n) commitments found by each document's newest classification, grouped.
+
+    "Newest" is said with NOT EXISTS (no later classification of the same document), which
+    both SQLite (index probe) and PostgreSQL (anti-join) answer in one pass.
+    """
+    newer = aliased(Classification)
+    q = (
         select(
             Document.submission_id.label("sid"),
-            func.count(Document.id).label("n_documents"),
-            func.sum(case((Document.status == "error", 1), else_=0)).label("n_errors"),
-            func.sum(case((Document.status.in_(PENDING_STATUSES), 1), else_=0)).label(
-                "n_pending"
-            ),
+            func.count(distinct(CommitmentResult.commitment)).label("n"),
+        )
+        .join(Classification, Classification.document_id == Document.id)
+        .join(CommitmentResult, CommitmentResult.classification_id == Classification.id)
+        .where(
+            Document.status == "done",
+            CommitmentResult.supported.is_(True),
+            ~select(newer.id)
+            .where(newer.document_id == Classification.document_id, newer.id > Classification.id)
+            .exists(),
         )
         .group_by(Document.submission_id)
-        .subquery("docs")
     )
-    latest_cls = (
-        select(Classification.document_id, func.max(Classification.id).label("cls_id"))
-        .group_by(Classification.document_id)
-        .subquery("latest_cls")
-    )
-    detected = (
-        select(
-            Document.submission_id.label("sid"),
-            func.count(distinct(CommitmentResult.commitment)).label("n_detected"),
-        )
-        .join(latest_cls, latest_cls.c.document_id == Document.id)
-        .join(CommitmentResult, CommitmentResult.classification_id == latest_cls.c.cls_id)
-        .where(CommitmentResult.supported.is_(True), Document.status == "done")
-        .group_by(Document.submission_id)
-        .subquery("detected")
-    )
-    latest_dec = (
-        select(func.max(Decision.id).label("dec_id"))
-        .group_by(Decision.submission_id, Decision.commitment)
-        .subquery("latest_dec")
-    )
-    decided = (
+    if ids is not None:
+        q = q.where(Document.submission_id.in_(ids))
+    return q.subquery("detected")
+
+
+def _confirmed_per_submission(ids=None):
+    """(sid, n) commitments whose latest decision says fulfilled, and (sid, decided)."""
+    later = aliased(Decision)
+    q = (
         select(
             Decision.submission_id.label("sid"),
-            func.count(Decision.id).label("n_decided"),
-            func.sum(case((Decision.action.in_(POSITIVE_ACTIONS), 1), else_=0)).label(
-                "n_confirmed"
-            ),
+            func.count(Decision.id).label("decided"),
+            func.sum(case((Decision.action.in_(POSITIVE_ACTIONS), 1), else_=0)).label("n"),
         )
-        .join(latest_dec, latest_dec.c.dec_id == Decision.id)
+        .where(
+            ~select(later.id)
+            .where(
+                later.submission_id == Decision.submission_id,
+                later.commitment == Decision.commitment,
+                later.id > Decision.id,
+            )
+            .exists()
+        )
         .group_by(Decision.submission_id)
-        .subquery("decided")
     )
-    return docs, detected, decided
+    if ids is not None:
+        q = q.where(Decision.submission_id.in_(ids))
+    return q.subquery("confirmed")
+
+
+def _documents_per_submission(ids=None):
+    q = select(
+        Document.submission_id.label("sid"),
+        func.count(Document.id).label("n"),
+        func.sum(case((Document.status == "error", 1), else_=0)).label("errors"),
+        func.sum(case((Document.status.in_(PENDING_STATUSES), 1), else_=0)).label("pending"),
+    ).group_by(Document.submission_id)
+    if ids is not None:
+        q = q.where(Document.submission_id.in_(ids))
+    return q.subquery("documents")
 
 
 def list_submissions(session: Session, q: ListQuery) -> tuple[list[ListRow], int]:
-    """One page of the reviewers' list and the total number of rows matching the filter."""
-    docs, detected, decided = _aggregates()
-    n_documents = func.coalesce(docs.c.n_documents, 0)
-    n_errors = func.coalesce(docs.c.n_errors, 0)
-    n_pending = func.coalesce(docs.c.n_pending, 0)
-    n_detected = func.coalesce(detected.c.n_detected, 0)
-    n_confirmed = func.coalesce(decided.c.n_confirmed, 0)
-    n_decided = func.coalesce(decided.c.n_decided, 0)
-    base = (
+    """One page of the reviewers' list and the total number of rows matching the filter.
+
+    Two steps keep it fast with thousands of submissions: the page's ids are chosen with
+    semi-joins for the filters and at most one grouped count for the sort; the counts shown
+    are then computed for those (at most ``page_size``) ids only.
+    """
+    n = len(COMMITMENT_IDS)
+    base = select(Submission.id).join(
+        Organization, Organization.id == Submission.organization_id
+    )
+    joined: dict = {}
+
+    def grouped(name: str):
+        """Outer-join one grouped count subquery, once, for a filter or the sort."""
+        if name not in joined:
+            build = {"documents": _documents_per_submission,
+                     "detected": _detected_per_submission,
+                     "confirmed": _confirmed_per_submission}[name]
+            joined[name] = build()
+        return joined[name]
+
+    conditions = []
+    if q.filtro == "pendientes":
+        fully_decided = (
+            select(Decision.submission_id)
+            .group_by(Decision.submission_id)
+            .having(func.count(distinct(Decision.commitment)) >= n)
+        )
+        conditions += [
+            Submission.id.in_(select(Document.submission_id)),
+            Submission.id.not_in(fully_decided),
+        ]
+    elif q.filtro == "falta":
+        conditions.append(func.coalesce(grouped("detected").c.n, 0) < n)
+    elif q.filtro == "errores":
+        conditions.append(
+            Submission.id.in_(select(Document.submission_id).where(Document.status == "error"))
+        )
+    if q.buscar:
+        like = f"%{q.buscar.strip()}%"
+        conditions.append(or_(Organization.name.ilike(like), Organization.rut.ilike(like)))
+
+    if q.orden in ("documentos", "errores"):
+        agg = grouped("documents")
+        col = func.coalesce(agg.c.n if q.orden == "documentos" else agg.c.errors, 0)
+    elif q.orden == "detectados":
+        col = func.coalesce(grouped("detected").c.n, 0)
+    elif q.orden == "confirmados":
+        col = func.coalesce(grouped("confirmed").c.n, 0)
+    else:
+        col = Organization.name if q.orden == "organizacion" else Submission.created_at
+    for agg in joined.values():
+        base = base.outerjoin(agg, agg.c.sid == Submission.id)
+    base = base.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+
+    page = max(q.pagina, 1)
+    ids = list(
+        session.scalars(
+            base.order_by(col.desc() if q.desc else col.asc(), Submission.id.desc())
+            .limit(q.page_size)
+            .offset((page - 1) * q.page_size)
+        )
+    )
+    if not ids:
+        return [], int(total)
+
+    docs = _documents_per_submission(ids)
+    detected = _detected_per_submission(ids)
+    confirmed = _confirmed_per_submission(ids)
+    found = session.execute(
         select(
             Submission.id,
             Organization.name,
             Organization.rut,
             Submission.created_at,
-            n_documents.label("n_documents"),
-            n_errors.label("n_errors"),
-            n_pending.label("n_pending"),
-            n_detected.label("n_detected"),
-            n_confirmed.label("n_confirmed"),
-            n_decided.label("n_decided"),
+            func.coalesce(docs.c.n, 0),
+            func.coalesce(docs.c.errors, 0),
+            func.coalesce(docs.c.pending, 0),
+            func.coalesce(detected.c.n, 0),
+            func.coalesce(confirmed.c.n, 0),
+            func.coalesce(confirmed.c.decided, 0),
         )
         .join(Organization, Organization.id == Submission.organization_id)
         .outerjoin(docs, docs.c.sid == Submission.id)
         .outerjoin(detected, detected.c.sid == Submission.id)
-        .outerjoin(decided, decided.c.sid == Submission.id)
-    )
-    if q.filtro == "pendientes":
-        base = base.where(n_decided < len(COMMITMENT_IDS), n_documents > 0)
-    elif q.filtro == "falta":
-        base = base.where(n_detected < len(COMMITMENT_IDS))
-    elif q.filtro == "errores":
-        base = base.where(n_errors > 0)
-    if q.buscar:
-        like = f"%{q.buscar.strip()}%"
-        base = base.where(or_(Organization.name.ilike(like), Organization.rut.ilike(like)))
-
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    sort_cols = {
-        "fecha": Submission.created_at,
-        "organizacion": Organization.name,
-        "documentos": n_documents,
-        "detectados": n_detected,
-        "confirmados": n_confirmed,
-        "errores": n_errors,
-    }
-    col = sort_cols.get(q.orden, Submission.created_at)
-    order = [col.desc() if q.desc else col.asc(), Submission.id.desc()]
-    page = max(q.pagina, 1)
-    rows = session.execute(
-        base.order_by(*order).limit(q.page_size).offset((page - 1) * q.page_size)
+        .outerjoin(confirmed, confirmed.c.sid == Submission.id)
+        .where(Submission.id.in_(ids))
     ).all()
-    return [ListRow(*r) for r in rows], int(total)
+    position = {sid: i for i, sid in enumerate(ids)}
+    rows = sorted(found, key=lambda r: position[r[0]])
+    return [ListRow(*(r[:4]), *(int(v) for v in r[4:])) for r in rows], int(total)
 
 
 # --- highlighting evidence ---------------------------------------------------------------
