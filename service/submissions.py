@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from classifiers.result import COMMITMENT_IDS
@@ -248,11 +249,12 @@ def _store_entry(session: Session, submission: Submission, entry: _Entry, queue:
     stored = session.get(StoredFile, sha)
     if stored is None:
         store_bytes(entry.data)
-        stored = StoredFile(
-            sha256=sha, size=len(entry.data), mime=_detect_mime(path_for(sha))
-        )
-        session.add(stored)
-        session.flush()
+        stored = StoredFile(sha256=sha, size=len(entry.data), mime=_detect_mime(path_for(sha)))
+        try:
+            with session.begin_nested():  # the same bytes may arrive in a concurrent upload
+                session.add(stored)
+        except IntegrityError:
+            stored = session.get(StoredFile, sha, populate_existing=True)
     document.sha256 = sha
     document.size = stored.size
     document.mime = stored.mime
