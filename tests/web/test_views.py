@@ -143,3 +143,33 @@ def test_reviewer_list_counts_filters_sorts_and_pages_in_sql(database_url):
         assert len(page1) == 2 and {r.id for r in page1}.isdisjoint({r.id for r in page2})
     finally:
         session.close()
+
+
+def test_submission_view_follows_latest_decision_and_shows_open_flags(tmp_path):
+    from service.db import engine_for
+    from service.migrate import upgrade
+    from service.models import ReviewFlag
+
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    upgrade(url)
+    session = sessionmaker(bind=engine_for(url))()
+    try:
+        subs = _seed(session)
+        session.add(ReviewFlag(submission_id=subs["full"].id, commitment="c2", old_version="v1",
+                               new_version="v2", old_supported=False, new_supported=True))
+        session.commit()
+        view = views.load_submission_view(session, subs["full"].id)
+        assert [c.status for c in view.commitments] == ["confirmed"] * 5
+        assert (view.n_detected, view.n_confirmed) == (5, 5)
+        assert len(view.history) == 10  # every decision kept, newest first
+        assert view.history[0].action == "confirm"
+        c2 = next(c for c in view.commitments if c.id == "c2")
+        assert [f.new_version for f in c2.flags] == ["v2"]
+        assert not any(c.flags for c in view.commitments if c.id != "c2")
+        pending = views.load_submission_view(session, subs["error"].id)
+        assert pending.pending and pending.n_errors == 1
+        assert [c.status for c in pending.commitments] == ["pending"] * 5
+        assert views.load_submission_view(session, "no-existe") is None
+    finally:
+        session.close()
+        engine_for(url).dispose()
