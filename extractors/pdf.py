@@ -229,7 +229,7 @@ def parse_pdf(
             return _parse_without_pdfium(path, password, pdfium_pages=0)
         second = _SecondOpinions(path, password)
         try:
-            plans = [triage(pdf, index, second) for index in range(count)]
+            plans = [_triage_safely(pdf, index, second) for index in range(count)]
         finally:
             second.close()
         warnings: list[str] = []
@@ -260,6 +260,22 @@ def parse_pdf(
         )
     finally:
         pdf.close()
+
+
+def _triage_safely(pdf: pdfium.PdfDocument, index: int, second: _SecondOpinions) -> _PagePlan:
+    """One broken page must not sink the document: its text layer is skipped, OCR may still
+    render it."""
+    try:
+        return triage(pdf, index, second)
+    except Exception as exc:  # noqa: BLE001 - pdfium/ctypes errors on a damaged page
+        log.warning("page %d: text layer unreadable (%r); trying OCR", index + 1, exc)
+        try:
+            width, height = pdf.get_page_size(index)
+        except Exception:  # noqa: BLE001
+            width = height = 0.0
+        page = Page(number=index + 1, text="", width=width, height=height,
+                    method="ocr:text-layer-error")  # fmt: skip
+        return _PagePlan(page, needs_ocr=True)
 
 
 def triage(pdf: pdfium.PdfDocument, index: int, second: _SecondOpinions) -> _PagePlan:

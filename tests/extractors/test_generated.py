@@ -268,3 +268,23 @@ def test_scan_with_a_small_digital_stamp_is_still_ocrd(tmp_path):
     doc = extractors.extract(path)
     assert doc.pages[0].ocr and doc.pages[0].method == "ocr:little-text-over-image"
     assert_contains(doc.text, "constitución", "Asistentes")
+
+
+def test_a_page_whose_text_layer_breaks_is_ocrd_not_fatal(tmp_path, monkeypatch):
+    from extractors import pdf as pdf_reader
+
+    path = text_pdf(tmp_path / "dos.pdf", [["Protocolo de acogida"], ["Registro de asistencia"]])
+    real = pdf_reader._read_pdfium_layer
+    calls = []
+
+    def broken_first_page(page, textpage):
+        calls.append(1)
+        if len(calls) == 1:
+            raise IndexError("injected: damaged content stream")
+        return real(page, textpage)
+
+    monkeypatch.setattr(pdf_reader, "_read_pdfium_layer", broken_first_page)
+    doc = extractors.extract(path)
+    assert [p.method for p in doc.pages] == ["ocr:text-layer-error", "text-layer"]
+    assert_contains(doc.pages[0].text, "Protocolo")
+    assert_contains(doc.pages[1].text, "Registro de asistencia")
