@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from service.models import (
     User,
 )
 from service.settings import get_settings
-from service.storage import path_for, sha256_bytes, store_bytes
+from service.storage import path_for, store_bytes
 
 __all__ = [
     "ValidationError",
@@ -148,6 +149,8 @@ class _Entry:
     data: bytes | None
     error_code: str | None = None
     error: str | None = None
+    sha: str | None = None  # set once the bytes are in the file store
+    mime: str | None = None
 
 
 def add_files(
@@ -171,7 +174,9 @@ def add_files(
                 error_message("too_many_files", limit=settings.max_files_per_upload),
                 detail=f"more than {settings.max_files_per_upload} files",
             )
-    documents = [_store_entry(session, submission, entry, queue_name) for entry in entries]
+    mimes: dict[str, str] = {}
+    entries = [_store_bytes(entry, mimes) for entry in entries]
+    documents = [_document_for(session, submission, entry, queue_name) for entry in entries]
     session.commit()
     _enqueue(documents)
     return documents
@@ -239,23 +244,34 @@ def _size_problem(data: bytes, max_bytes: int) -> tuple[str, str] | None:
     return None
 
 
-def _store_entry(session: Session, submission: Submission, entry: _Entry, queue: str) -> Document:
-    document = Document(submission=submission, name=entry.name, queue_name=queue)
-    session.add(document)
+def _store_bytes(entry: _Entry, mimes: dict[str, str]) -> _Entry:
+    """File I/O before any database write: SQLite's write lock is then held only briefly."""
     if entry.data is None:
+        return entry
+    sha = store_bytes(entry.data)
+    if sha not in mimes:
+        mimes[sha] = _detect_mime(path_for(sha))
+    return replace(entry, sha=sha, mime=mimes[sha])
+
+
+def _document_for(session: Session, submission: Submission, entry: _Entry, queue: str) -> Document:
+    from evidencia_queue.enqueue import job_id_for
+
+    document = Document(id=uuid.uuid4().hex, submission=submission, name=entry.name,
+                        queue_name=queue)
+    session.add(document)
+    if entry.sha is None:
         _mark_error(document, entry.error_code or "extraction_failed", entry.error)
         return document
-    sha = sha256_bytes(entry.data)
-    stored = session.get(StoredFile, sha)
+    stored = session.get(StoredFile, entry.sha)
     if stored is None:
-        store_bytes(entry.data)
-        stored = StoredFile(sha256=sha, size=len(entry.data), mime=_detect_mime(path_for(sha)))
+        stored = StoredFile(sha256=entry.sha, size=len(entry.data), mime=entry.mime)
         try:
             with session.begin_nested():  # the same bytes may arrive in a concurrent upload
                 session.add(stored)
         except IntegrityError:
-            stored = session.get(StoredFile, sha, populate_existing=True)
-    document.sha256 = sha
+            stored = session.get(StoredFile, entry.sha, populate_existing=True)
+    document.sha256 = stored.sha256
     document.size = stored.size
     document.mime = stored.mime
     if stored.mime not in ACCEPTED_MIMES:
@@ -263,9 +279,6 @@ def _store_entry(session: Session, submission: Submission, entry: _Entry, queue:
         return document
     document.status = DocumentStatus.queued.value
     document.stage = Stage.queued.value
-    session.flush()  # gives the document its id
-    from evidencia_queue.enqueue import job_id_for
-
     document.job_id = job_id_for(document.id)
     return document
 
