@@ -358,6 +358,36 @@ def _db_counts(db_url: str) -> dict:
             "mean_classify_seconds": round(float(stages[1]) / done, 3)}
 
 
+def _steady_seconds(db_url: str, version_suffix: str | None = None) -> tuple[float, int]:
+    """(seconds, documents) of the busy span, start-up excluded, from the rows' timestamps.
+
+    First pass: first job start to last job end. Reprocess: first to last new classification
+    (covers one document fewer than it counted).
+    """
+    from datetime import datetime
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        if version_suffix is None:
+            lo, hi, n = conn.execute(text(
+                "select min(started_at), max(finished_at), count(*) from documents "
+                "where status = 'done'")).one()
+        else:
+            lo, hi, n = conn.execute(text(
+                "select min(created_at), max(created_at), count(*) - 1 from classifications "
+                "where classifier_version like :v"), {"v": f"%{version_suffix}"}).one()
+    engine.dispose()
+
+    def _dt(v):
+        return datetime.fromisoformat(v) if isinstance(v, str) else v
+
+    if lo is None or hi is None or not n:
+        return 0.0, 0
+    return (_dt(hi) - _dt(lo)).total_seconds(), int(n)
+
+
 # --------------------------------------------------------------------------------------------
 # Phases
 
@@ -387,12 +417,15 @@ def first_pass(archive: Path, workers: int, db_kind: str, work: Path, redis_url:
     watch.stop()
     counts = _db_counts(db_url)
     docs = sum(counts["status"].values())
+    busy, busy_docs = _steady_seconds(db_url)
     return {
         "workers": workers, "db_url": db_url, "pg_name": pg_name, "data_dir": str(data_dir),
         "documents": docs, "counts": counts, "store_seconds": round(store_seconds, 1),
         "process_seconds": round(seconds, 1),
         "docs_per_minute": round(docs / seconds * 60, 1),
         "seconds_per_doc": round(seconds / docs, 3),
+        "steady_docs_per_minute": round(busy_docs / busy * 60, 1) if busy else None,
+        "steady_seconds_per_doc": round(busy / busy_docs, 4) if busy_docs else None,
         "peak_process_mb": round(watch.peak_process_kb / 1024),
         "peak_worker_tree_mb": round(watch.peak_tree_kb / 1024),
         "loader_peak_mb_upper_bound": round(loader_peak_kb / 1024),
@@ -408,9 +441,13 @@ def reprocess_inline(phase: dict, redis_url: str, work: Path) -> dict:
     out, _ = proc.communicate()
     seconds = time.perf_counter() - t0
     docs = phase["documents"] - phase["counts"]["status"].get("error", 0)
+    busy, busy_docs = _steady_seconds(phase["db_url"], "+bench-inline")
     return {"mode": "inline (1 process)", "documents": docs, "seconds": round(seconds, 1),
             "docs_per_minute": round(docs / seconds * 60, 1),
-            "seconds_per_doc": round(seconds / docs, 4), "output": out.strip()}
+            "seconds_per_doc": round(seconds / docs, 4),
+            "steady_docs_per_minute": round(busy_docs / busy * 60, 1) if busy else None,
+            "steady_seconds_per_doc": round(busy / busy_docs, 4) if busy_docs else None,
+            "output": out.strip()}
 
 
 def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path) -> dict:
@@ -433,7 +470,10 @@ def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path) -> d
         p.wait()
     watch.stop()
     docs = phase["documents"] - phase["counts"]["status"].get("error", 0)
+    busy, busy_docs = _steady_seconds(phase["db_url"], "+bench-queued")
     return {"mode": f"queued ({workers} workers)", "documents": docs,
+            "steady_docs_per_minute": round(busy_docs / busy * 60, 1) if busy else None,
+            "steady_seconds_per_doc": round(busy / busy_docs, 4) if busy_docs else None,
             "seconds": round(seconds, 1), "docs_per_minute": round(docs / seconds * 60, 1),
             "seconds_per_doc": round(seconds / docs, 4), "output": out.strip(),
             "peak_process_mb": round(watch.peak_process_kb / 1024),
@@ -469,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
             phase = first_pass(work / "archivo", n, args.db, work, redis_url)
             phases.append(phase)
             print(f"first pass, {n} worker(s): {phase['docs_per_minute']} docs/min "
+                  f"(steady {phase['steady_docs_per_minute']}) "
                   f"({phase['process_seconds']} s for {phase['documents']} docs; storing "
                   f"{phase['store_seconds']} s); peak RSS {phase['peak_process_mb']} MB/process, "
                   f"peak PSS {phase['peak_worker_tree_mb']} MB/worker with its children; "
@@ -478,9 +519,11 @@ def main(argv: list[str] | None = None) -> int:
         last = phases[-1]
         inline = reprocess_inline(last, redis_url, work)
         print(f"reprocess {inline['mode']}: {inline['docs_per_minute']} docs/min "
+              f"(steady {inline['steady_docs_per_minute']}) "
               f"({inline['seconds']} s)", flush=True)
         queued = reprocess_queued(last, last["workers"], redis_url, work)
         print(f"reprocess {queued['mode']}: {queued['docs_per_minute']} docs/min "
+              f"(steady {queued['steady_docs_per_minute']}) "
               f"({queued['seconds']} s); peak RSS {queued['peak_process_mb']} MB/process",
               flush=True)
         results["reprocess"] = [inline, queued]
@@ -491,6 +534,12 @@ def main(argv: list[str] | None = None) -> int:
                 by_workers[1]["seconds_per_doc"] / inline["seconds_per_doc"], 1)
         ratios[f"queued_vs_first_pass_{last['workers']}_workers"] = round(
             last["seconds_per_doc"] / queued["seconds_per_doc"], 1)
+        if 1 in by_workers and inline.get("steady_seconds_per_doc"):
+            ratios["steady_inline_vs_first_pass_1_worker"] = round(
+                by_workers[1]["steady_seconds_per_doc"] / inline["steady_seconds_per_doc"], 1)
+        if queued.get("steady_seconds_per_doc"):
+            ratios[f"steady_queued_vs_first_pass_{last['workers']}_workers"] = round(
+                last["steady_seconds_per_doc"] / queued["steady_seconds_per_doc"], 1)
         results["speedup_per_document"] = ratios
         print(f"reprocess speed-up per document (target ≥ 20×): {ratios}", flush=True)
         if args.json:
