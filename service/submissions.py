@@ -43,7 +43,6 @@ from service.storage import path_for, store_bytes
 
 __all__ = [
     "ValidationError",
-    "ACCEPTED_MIMES",
     "ZIP_MIMES",
     "DECISION_ACTIONS",
     "normalize_rut",
@@ -58,18 +57,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Types the extractors read (detected from the bytes, never from the name).
-ACCEPTED_MIMES = frozenset(
-    {
-        "application/pdf",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "image/jpeg",
-        "image/png",
-        "image/tiff",
-        "text/plain",
-    }
-)
 ZIP_MIMES = frozenset({"application/zip", "application/x-zip-compressed"})
+_ZIP_LIKE = ZIP_MIMES | {"application/octet-stream"}
 DECISION_ACTIONS = ("confirm", "reject", "attach")
 
 _RUT_RE = re.compile(r"^(\d{1,8})([0-9K])$")
@@ -187,16 +176,20 @@ def _expand(name: str, data: bytes, max_bytes: int) -> list[_Entry]:
     problem = _size_problem(data, max_bytes)
     if problem:
         return [_Entry(name, None, *problem)]
-    if not data.startswith(b"PK") or _detect_mime_bytes(data) not in ZIP_MIMES:
+    # a ZIP, or bytes that start like one but libmagic cannot name (a damaged ZIP): the
+    # archive walker reports what it cannot open. DOCX, XLSX… are ZIPs with a type of their own.
+    if not data.startswith(b"PK") or _detect_mime_bytes(data) not in _ZIP_LIKE:
         return [_Entry(name, data)]
-    iter_archive = _archive_reader()
+    from extractors.archive import iter_archive
+
     entries: list[_Entry] = []
     with tempfile.TemporaryDirectory(prefix="evidencia-zip-") as tmp:
         path = Path(tmp) / "upload.zip"
         path.write_bytes(data)
         try:
             for member in iter_archive(path):
-                member_name = f"{name}/{member.name}"
+                # the archive itself unreadable is reported under the temporary file's name
+                member_name = name if member.name == path.name else f"{name}/{member.name}"
                 if member.error is not None:
                     entries.append(
                         _Entry(member_name, None, member.error.code, member.error.message)
@@ -211,24 +204,6 @@ def _expand(name: str, data: bytes, max_bytes: int) -> list[_Entry]:
             log.info("archive %s rejected: %r", name, exc)
             entries.append(_Entry(name, None, code, message))
     return entries
-
-
-def _archive_reader():
-    """``extractors.archive.iter_archive`` (safe against bombs and bad paths) when present."""
-    try:
-        from extractors.archive import iter_archive
-    except ImportError:  # until the extractors ship it: plain members, no nesting
-        import zipfile
-
-        def iter_archive(path):
-            from types import SimpleNamespace
-
-            with zipfile.ZipFile(path) as zf:
-                for info in zf.infolist():
-                    if not info.is_dir():
-                        yield SimpleNamespace(name=info.filename, data=zf.read(info), error=None)
-
-    return iter_archive
 
 
 def _clean_name(name: str) -> str:
@@ -274,7 +249,7 @@ def _document_for(session: Session, submission: Submission, entry: _Entry, queue
     document.sha256 = stored.sha256
     document.size = stored.size
     document.mime = stored.mime
-    if stored.mime not in ACCEPTED_MIMES:
+    if not _accepted(stored.mime):
         _mark_error(document, "unsupported_type", None)
         return document
     document.status = DocumentStatus.queued.value
@@ -304,13 +279,16 @@ def _enqueue(documents: list[Document]) -> None:
 
 
 def _detect_mime(path: Path) -> str:
-    try:
-        from extractors import detect_mime
-    except ImportError:  # extractors without detect_mime yet: libmagic directly
-        import magic
+    from extractors import detect_mime
 
-        return magic.from_file(str(path), mime=True)
     return detect_mime(path)
+
+
+def _accepted(mime: str | None) -> bool:
+    """Whether an extractor reads this type (the extractors' registry is the one list)."""
+    from extractors.registry import parser_for
+
+    return bool(mime) and parser_for(mime) is not None
 
 
 def _detect_mime_bytes(data: bytes) -> str:

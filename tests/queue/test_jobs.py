@@ -135,6 +135,13 @@ def test_zip_members_become_documents(service_env, training_plan_pdf):
     names = sorted(d.name for d in _documents(ids).values())
     assert names == ["evidencias.zip/actas/nota.txt", "evidencias.zip/actas/plan.pdf"]
 
+    _, ids = _submit([("roto.zip", b"PK\x03\x04" + bytes(100)), ("nota.txt", NOTE)], rut=None)
+    docs = _documents(ids)
+    assert [(docs[i].name, docs[i].status) for i in ids] == [
+        ("roto.zip", "error"), ("nota.txt", "queued")
+    ]
+    assert docs[ids[0]].error_code == "corrupt"
+
 
 def test_redis_flushed_midway_then_requeue_finishes_everything(
     service_env, run_worker_burst, text_pdf
