@@ -92,8 +92,8 @@ def _run_matcher(units, tagged, ruleset: RuleSet, nlp) -> list[dict[str, list[tu
         doc_units = by_doc.get(id(doc), [])
         if not doc_units:
             continue
-        for match_id, start, end in ruleset.matcher(doc):
-            rule = ruleset.rules[strings[match_id]]
+        for rule_id, start, end in ruleset.match(doc, strings):
+            rule = ruleset.rules[rule_id]
             unit = doc_units[0]
             if len(doc_units) > 1:
                 unit = next((u for u in doc_units if u.span.start <= start < u.span.end), unit)

@@ -66,22 +66,117 @@ class Rule:
         return self.label.split(":", 1)[1] if self.label.startswith("doctype:") else None
 
 
+_LEXICAL = ("NORM", "LEMMA")
+_SIMPLE_KEYS = {"NORM", "LEMMA", "POS", "MORPH", "IS_SENT_START", "IS_PUNCT"}
+
+
+class _TokenTest:
+    """One single-token pattern, evaluated like spaCy's Matcher but with the lexical part (NORM,
+    LEMMA) cached per word form: spaCy evaluates every REGEX/IN predicate on every token, which
+    costs more than the tagger itself on a 10-page document."""
+
+    __slots__ = ("rule_id", "lexical", "pos", "morph", "sent_start", "punct")
+
+    def __init__(self, rule_id: str, tok: dict):
+        import re
+
+        self.rule_id = rule_id
+        self.lexical = []
+        for attr in _LEXICAL:
+            if attr not in tok:
+                continue
+            v = tok[attr]
+            if isinstance(v, str):
+                self.lexical.append((attr, v.__eq__))
+            elif "REGEX" in v:
+                self.lexical.append((attr, re.compile(v["REGEX"]).search))
+            elif "IN" in v:
+                self.lexical.append((attr, frozenset(v["IN"]).__contains__))
+            elif "NOT_IN" in v:
+                banned = frozenset(v["NOT_IN"])
+                self.lexical.append((attr, lambda x, b=banned: x not in b))
+        pos = tok.get("POS")
+        self.pos = None if pos is None else frozenset([pos] if isinstance(pos, str) else pos["IN"])
+        morph = tok.get("MORPH")
+        self.morph = tuple(morph["IS_SUPERSET"]) if morph else ()
+        self.sent_start = tok.get("IS_SENT_START")
+        self.punct = tok.get("IS_PUNCT")
+
+    @staticmethod
+    def supports(pattern: list) -> bool:
+        if len(pattern) != 1 or not set(pattern[0]) <= _SIMPLE_KEYS:
+            return False
+        tok = pattern[0]
+        for attr in _LEXICAL:
+            v = tok.get(attr)
+            if isinstance(v, dict) and not (set(v) <= {"REGEX", "IN", "NOT_IN"} and len(v) == 1):
+                return False
+        pos, morph = tok.get("POS"), tok.get("MORPH")
+        if isinstance(pos, dict) and set(pos) != {"IN"}:
+            return False
+        return not (morph is not None and set(morph) != {"IS_SUPERSET"})
+
+    def lexical_ok(self, norm: str, lemma: str) -> bool:
+        values = {"NORM": norm, "LEMMA": lemma}
+        return all(test(values[attr]) for attr, test in self.lexical)
+
+    def rest_ok(self, token) -> bool:
+        if self.pos is not None and token.pos_ not in self.pos:
+            return False
+        if self.morph:
+            feats = set(str(token.morph).split("|"))
+            if not all(m in feats for m in self.morph):
+                return False
+        if self.sent_start is not None and bool(token.is_sent_start) != self.sent_start:
+            return False
+        return self.punct is None or token.is_punct == self.punct
+
+
 @dataclass(slots=True)
 class RuleSet:
     rules: dict[str, Rule] = field(default_factory=dict)
     patterns: dict[str, list] = field(default_factory=dict)  # rule id -> list of token patterns
-    matcher: object = None
+    matcher: object = None  # spaCy Matcher for multi-token patterns
+    single: list = field(default_factory=list)  # _TokenTest for single-token patterns
+    _lex_cache: dict = field(default_factory=dict)
 
     def build_matcher(self, nlp) -> None:
+        """Validate every pattern with spaCy; multi-token ones go to a Matcher, single-token
+        ones to the cached evaluator."""
         from spacy.matcher import Matcher
 
-        matcher = Matcher(nlp.vocab, validate=True)
+        validator = Matcher(nlp.vocab, validate=True)
+        matcher = Matcher(nlp.vocab)
+        single = []
         for rule_id, pats in self.patterns.items():
             try:
-                matcher.add(rule_id, pats)
+                validator.add(rule_id, pats)
             except Exception as exc:  # spaCy raises ValueError/MatchPatternError with details
                 raise PatternError(f"{self.rules[rule_id].source}: {rule_id}: {exc}") from exc
+            multi = [p for p in pats if not _TokenTest.supports(p)]
+            single.extend(_TokenTest(rule_id, p[0]) for p in pats if _TokenTest.supports(p))
+            if multi:
+                matcher.add(rule_id, multi)
         self.matcher = matcher
+        self.single = single
+        self._lex_cache = {}
+
+    def match(self, doc, strings) -> list[tuple[str, int, int]]:
+        """(rule id, start, end) of every pattern match in ``doc``."""
+        out = [(strings[m], s, e) for m, s, e in self.matcher(doc)]
+        cache = self._lex_cache
+        single = self.single
+        for token in doc:
+            key = (token.norm_, token.lemma_)
+            hits = cache.get(key)
+            if hits is None:
+                hits = tuple(t for t in single if t.lexical_ok(*key))
+                if len(cache) < 500_000:
+                    cache[key] = hits
+            for test in hits:
+                if test.rest_ok(token):
+                    out.append((test.rule_id, token.i, token.i + 1))
+        return out
 
 
 def _fold_pattern(value):

@@ -65,6 +65,8 @@ def _is_heading(line: str) -> bool:
         return False
     if ":" in stripped:
         return False  # "Fecha: 12 de marzo" is a line of content, not a title
+    if len(stripped) > 60 and ", " in stripped:
+        return False  # a long line with commas is prose, wrapped
     first = stripped.lstrip("¿¡\"“'(0123456789.- ")[:1]
     return bool(first) and first.isupper()
 
