@@ -1,0 +1,70 @@
+"""`evidencia up` — the README's main command — from an empty data folder to a processed demo."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, SAMPLES
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SAMPLES / "demo").is_dir(), reason="samples/demo missing")
+def test_up_serves_the_processed_demo(tmp_path, redis_url):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "EVIDENCIA_DATA_DIR": str(tmp_path / "data"),
+        "EVIDENCIA_REDIS_URL": redis_url,
+        "EVIDENCIA_DATABASE_URL": "",
+        "EVIDENCIA_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "OMP_THREAD_LIMIT": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "up", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        printed = ""
+        deadline = time.monotonic() + 90
+        while "Ctrl-C" not in printed and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+            printed += line
+        link = re.search(r"(http://\S+/s/(\w+)\?t=(\S+))", printed)
+        assert link, printed
+        assert re.search(r"usuario: revisor\s+contraseña: \S+", printed), printed
+        assert f"http://127.0.0.1:{port}/revision/ingresar" in printed
+        sub_id, token = link.group(2), link.group(3)
+        url = f"http://127.0.0.1:{port}/api/submissions/{sub_id}/matrix"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            matrix = httpx.get(url, headers={"Authorization": f"Bearer {token}"}).json()
+            if matrix["complete"]:
+                break
+            time.sleep(1)
+        assert matrix["complete"], matrix["documents"]
+        assert {d["status"] for d in matrix["documents"]} == {"done"}, matrix["documents"]
+        assert len(matrix["documents"]) == 6
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
