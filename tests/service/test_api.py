@@ -332,3 +332,10 @@ def test_a_new_decision_resolves_the_review_flag(client, reviewer):
     client.post(f"/api/submissions/{sub['id']}/decisions", auth=reviewer,
                 json={"commitment": "c3", "action": "confirm", "comment": "Sigue vigente."})
     assert client.get(url, auth=reviewer).json()["commitments"][2]["flags"] == []
+
+
+def test_the_app_serves_the_web_pages_too(client):
+    pytest.importorskip("service.web.routes")
+    home = client.get("/")
+    assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
+    assert client.get("/static/htmx.min.js").status_code == 200
