@@ -122,6 +122,8 @@ def create_app() -> FastAPI:
     app.include_router(sessions.router)
     _add_operations(app)
 
+    _describe_errors_as_sent(app)
+
     try:
         from service.web.routes import router as web_router
     except ImportError:
@@ -131,6 +133,33 @@ def create_app() -> FastAPI:
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _describe_errors_as_sent(app: FastAPI) -> None:
+    """FastAPI documents 422 as its own HTTPValidationError; ours is ErrorBody, say so."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description,
+            routes=app.routes, tags=app.openapi_tags,
+        )
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                response = operation.get("responses", {}).get("422")
+                if response:
+                    response["description"] = "Datos no válidos"
+                    response["content"] = {"application/json": {"schema": ref}}
+        components = schema.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
 
 
 def _version() -> str:
