@@ -68,3 +68,21 @@ def test_up_serves_the_processed_demo(tmp_path, redis_url):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_ensure_redis_starts_a_local_server_only_when_none_answers(tmp_path):
+    import redis
+
+    from service.commands import ensure_redis
+
+    url = f"redis://127.0.0.1:{_free_port()}/0"
+    assert ensure_redis(url, tmp_path) == "started"
+    try:
+        assert ensure_redis(url, tmp_path) == "running"
+        conn = redis.Redis.from_url(url)
+        assert conn.config_get("save") == {"save": ""}  # no persistence: the database is truth
+        assert conn.config_get("dir")["dir"] == str((tmp_path / "redis").resolve())
+    finally:
+        redis.Redis.from_url(url).shutdown(nosave=True)
+    with pytest.raises(RuntimeError, match="no es local"):
+        ensure_redis("redis://192.0.2.1:6379/0", tmp_path)
