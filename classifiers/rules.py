@@ -33,7 +33,7 @@ from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 
 __all__ = ["Rule", "RuleSet", "PatternError", "load_rules"]
 
-_KINDS = frozenset({"sentence", "item", "line", "row", "heading"})
+_KINDS = frozenset({"sentence", "item", "line", "row", "heading", "fragment"})
 _DEFAULT_KINDS = frozenset({"sentence", "item", "line", "row"})
 _SCOPES = ("near", "section", "header", "title", "doc", "doctype")
 _FOLDED_ATTRS = ("LEMMA", "NORM", "LOWER")

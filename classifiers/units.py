@@ -29,12 +29,14 @@ _FIELD = re.compile(r"^[A-ZÁÉÍÓÚÑ][\wÁÉÍÓÚÑáéíóúñ°º./() -]{0
 class Block:
     """A run of text of one kind on one page, before tagging."""
 
-    kind: str  # "para" | "row" | "item" | "heading" | "line"
+    kind: str  # "para" | "row" | "item" | "heading" | "line" | "fragment" (OCR title-like line)
     text: str
     page: int
     heading: str = ""  # nearest heading above, on this page or an earlier one
     table_header: str = ""  # for rows: the first row of their table
     header_row: bool = False  # this row is itself a table header
+    lines: list = field(default_factory=list)  # the physical lines joined into this block
+    ocr: bool = False
 
 
 @dataclass(slots=True)
@@ -156,12 +158,15 @@ def split_blocks(pages) -> list[Block]:
                 blocks.append(item)
                 continue
             open_block = para or item
+            numbered_heading = bool(_NUMBERED.match(line)) and _is_heading(line)
             if (
                 open_block is not None
                 and not open_block.text.endswith(_TERMINAL[:-1])
                 and not _FIELD.match(line)
+                and not numbered_heading
             ):
                 open_block.text = _join(open_block.text, line)
+                open_block.lines.append(line)
                 continue
             item = None
             if _is_heading(line) and not following[:1].islower():
@@ -169,15 +174,18 @@ def split_blocks(pages) -> list[Block]:
                 heading = _HEADING_MARK.sub("", line).strip()
                 # OCR turns table cells and signature blocks into short capitalised lines: on
                 # an OCR page such a line gives its section context but stays a candidate unit
-                kind = "line" if ocr and not _HEADING_MARK.match(line) else "heading"
+                kind = "fragment" if ocr and not _HEADING_MARK.match(line) else "heading"
                 blocks.append(Block(kind, heading, page.number, heading))
                 continue
             if para is not None and not _FIELD.match(line):
                 para.text = _join(para.text, line)
+                para.lines.append(line)
             else:
                 kind = "line" if _FIELD.match(line) else "para"
-                para = Block(kind, line, page.number, heading)
+                para = Block(kind, line, page.number, heading, lines=[line], ocr=ocr)
                 blocks.append(para)
+    blocks = _unjoin_ocr_tables(blocks)
+    _mark_boilerplate(blocks)
     for block in blocks:
         if len(block.text) > defaults.MAX_BLOCK_CHARS:
             block.text = block.text[: defaults.MAX_BLOCK_CHARS]
@@ -191,11 +199,41 @@ def split_blocks(pages) -> list[Block]:
     return blocks
 
 
+_PAGE_NUMBER = re.compile(r"\b(p[áa]gina|page|p[áa]g\.)\s*\d+", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+
+
+def _mark_boilerplate(blocks: list[Block]) -> None:
+    """Running headers and footers (a line with "Página N", or the same line on several pages)
+    give context but are never evidence: they repeat the title, not the proof."""
+    pages_of: dict[str, set[int]] = {}
+    for b in blocks:
+        pages_of.setdefault(_DIGITS.sub("#", b.text.lower()), set()).add(b.page)
+    for b in blocks:
+        if _PAGE_NUMBER.search(b.text) or len(pages_of[_DIGITS.sub("#", b.text.lower())]) > 1:
+            b.kind = "heading"
+            b.header_row = False
+
+
+def _unjoin_ocr_tables(blocks: list[Block]) -> list[Block]:
+    """OCR writes a table without rules as plain lines, which the paragraph joiner glues into
+    one endless "sentence". Prose has a full stop every line or two; a joined OCR block of three
+    or more lines with far fewer stops is a table: its lines become units of their own."""
+    out = []
+    for b in blocks:
+        stops = sum(b.text.count(c) for c in ".;!?")
+        if b.ocr and b.kind == "para" and len(b.lines) >= 3 and stops * 3 < len(b.lines):
+            out.extend(Block("line", ln, b.page, b.heading, ocr=True) for ln in b.lines)
+        else:
+            out.append(b)
+    return out
+
+
 def make_units(blocks: list[Block], docs) -> list[Unit]:
     """Units from blocks and their tagged docs: paragraphs split into sentences by ``senter``."""
     units: list[Unit] = []
     for block, doc in zip(blocks, docs, strict=True):
-        if block.kind in ("para", "line"):
+        if block.kind == "para":
             for sent in doc.sents:
                 if sent.text.strip():
                     units.append(Unit(len(units), "sentence", block.page, sent, block))
