@@ -288,3 +288,18 @@ def test_a_page_whose_text_layer_breaks_is_ocrd_not_fatal(tmp_path, monkeypatch)
     assert [p.method for p in doc.pages] == ["ocr:text-layer-error", "text-layer"]
     assert_contains(doc.pages[0].text, "Protocolo")
     assert_contains(doc.pages[1].text, "Registro de asistencia")
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
+def test_truncated_pdf_is_recovered_or_a_clear_error(tmp_path, keep):
+    from extractors.errors import ExtractionError
+
+    whole = text_pdf(tmp_path / "entero.pdf", [SPANISH_LINES] * 3).read_bytes()
+    path = tmp_path / "cortado.pdf"
+    path.write_bytes(whole[: int(len(whole) * keep)])
+    try:
+        doc = extractors.extract(path)
+    except ExtractionError as exc:
+        assert exc.message and exc.code in ("corrupt", "extraction_failed")
+        return
+    assert doc.pages and "Política" in doc.text
