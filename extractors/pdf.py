@@ -113,6 +113,18 @@ def assess_text_layer(
     return TextVerdict(True, "text-layer")
 
 
+_CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def _mostly_cjk(text: str) -> bool:
+    """Vertical writing in the tategaki sense (not just a page turned sideways)."""
+    return len(_CJK_RE.findall(text)) > 0.3 * max(_meaningful(text), 1)
+
+
+def _meaningful(text: str) -> int:
+    return len(_ALNUM_RE.findall(text))
+
+
 def _garbled_ratio(text: str) -> float:
     """Share of letters in tokens that look like a broken encoding rather than a language.
 
@@ -294,6 +306,22 @@ def triage(pdf: pdfium.PdfDocument, index: int, second: _SecondOpinions) -> _Pag
             textpage.close()
         number = index + 1
         log.debug("page %d: pdfium verdict %s", number, verdict.reason)
+        if verdict.ok and layer.vertical and _mostly_cjk(layer.raw):
+            # pdfium's vertical-writing support is weak (it can drop most glyphs of a vertical
+            # CJK font); pdfminer with detect_vertical reads it: keep whichever reads more.
+            alt = second.pdfminer_vertical(index)
+            if (
+                alt is not None
+                and len(alt.raw.split())
+                and _meaningful(alt.raw) > _meaningful(layer.raw)
+            ):
+                alt_verdict = assess_text_layer(alt.raw)
+                if alt_verdict.ok:
+                    alt.words = layer.words
+                    alt.normalized = True
+                    return _PagePlan(
+                        _make_page(number, width, height, alt, "pdfminer:text-layer-vertical")
+                    )
         if verdict.ok:
             return _PagePlan(_make_page(number, width, height, layer, "text-layer"))
         # Second opinions, cheapest first, only for this page.
@@ -407,6 +435,7 @@ class _Layer:
     text: str  # lines in reading order
     words: tuple[Word, ...]
     normalized: bool = False  # word texts already went through normalize_text
+    vertical: bool = False  # vertical writing (tategaki) detected
 
 
 @dataclass(slots=True)
@@ -538,7 +567,7 @@ def _read_pdfium_layer(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _L
     words = tuple([Word(t.text, t.x0, t.top, t.x1, t.bottom) for t in toks])
     if _is_vertical(toks):
         # Vertical writing (tategaki): pdfium's stream order is the reading order.
-        return _Layer(raw, raw, words, normalized=True)
+        return _Layer(raw, raw, words, normalized=True, vertical=True)
     segments = _segments(toks)
     rows = _rows(segments)
     if _looks_multi_column(rows):
@@ -761,6 +790,23 @@ class _SecondOpinions:
             log.info("pdfplumber failed on page %d: %r", index + 1, exc)
             self._plumber_failed = True
             return None
+
+    def pdfminer_vertical(self, index: int) -> _Layer | None:
+        try:
+            from pdfminer.high_level import extract_text
+            from pdfminer.layout import LAParams
+
+            text = extract_text(
+                self.path,
+                password=self.password or "",
+                page_numbers=[index],
+                laparams=LAParams(detect_vertical=True),
+            )
+        except (Exception, RecursionError) as exc:  # noqa: BLE001 - pdfminer raises anything
+            log.info("pdfminer failed on page %d: %r", index + 1, exc)
+            return None
+        text = "\n".join(line for line in text.splitlines() if line.strip())
+        return _Layer(text, text, ())
 
     def poppler(self, index: int) -> _Layer | None:
         pages = _pdftotext_bbox(self.path, self.password, first=index + 1, last=index + 1)

@@ -82,7 +82,7 @@ EXPECTED: dict[str, tuple] = {
     ),
     "pdfminer-czech-non-unicode-cmap.pdf": (TEXT, ["Peněžní prostředky na účtech"]),
     "pdfplumber-chinese-duplicate-chars.pdf": (TEXT, ["项目描述"]),
-    "pdfminer-japanese-vertical.pdf": (TEXT, ["わたくしといふ現象は"]),
+    "pdfminer-japanese-vertical.pdf": (TEXT, ["わたくしといふ現象は", "ひとつの青い照明です"]),
     "tabula-arabic-election-results.pdf": (TEXT, ["ورقة كشف نتائج دائرة مدنين"]),
     "pdfjs-form-field-text-only.pdf": (TEXT, ["tx annotation", "Line2"]),
     "tabula-spanish-fishery-exports-table.pdf": (
@@ -134,12 +134,7 @@ def test_every_peer_file_has_an_expectation():
 
 
 #: Known gaps, kept visible instead of silently dropped from the table.
-KNOWN_GAPS = {
-    "pdfminer-japanese-vertical.pdf": (
-        "pdfium keeps only ~300 of the ~1,750 glyphs of this vertical (tategaki) CJK font and "
-        "nothing in its output signals the loss; pdfminer with detect_vertical would be needed"
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
