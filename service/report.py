@@ -31,6 +31,7 @@ from reportlab.platypus import (
 )
 
 from service.vocabulary import COMMITMENT_NAMES, COMMITMENT_SHORT, doc_type_name
+from service.web.views import format_rut
 
 __all__ = ["build_report"]
 
@@ -93,7 +94,8 @@ def build_report(view, *, generated_by: str | None = None) -> bytes:
         _p("Informe de revisión de evidencias · Compromiso Migrante", small),
         _p(org.name, h1),
         _p(
-            f"RUT {org.rut or '—'} · postulación {sub.id} · creada el {_fecha(sub.created_at)}",
+            f"RUT {format_rut(org.rut)} · postulación {sub.id} · "
+            f"creada el {_fecha(sub.created_at)}",
             small,
         ),
         _p(

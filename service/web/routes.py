@@ -83,7 +83,7 @@ def _tamano(n: int | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return f"{round(100 * (value or 0))} %"
+    return f"{round(100 * (value or 0))}\u00a0%"
 
 
 def _stage_text(doc: views.DocumentRow) -> str:
@@ -104,7 +104,7 @@ templates.env.globals.update(
     decision_verb=lambda a: _DECISION_NAMES.get(a, a),
     status_name=lambda s: _STATUS_NAMES.get(s, s),
 )
-templates.env.filters.update(fecha=_fecha, tamano=_tamano, pct=_pct)
+templates.env.filters.update(fecha=_fecha, tamano=_tamano, pct=_pct, rut=views.format_rut)
 
 
 def _render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:

@@ -40,6 +40,7 @@ __all__ = [
     "highlight_boxes",
     "highlight_text",
     "PENDING_STATUSES",
+    "format_rut",
 ]
 
 PENDING_STATUSES = ("queued", "processing")
@@ -135,6 +136,16 @@ class SubmissionView:
     @property
     def n_done(self) -> int:
         return sum(1 for d in self.documents if d.status == "done")
+
+
+def format_rut(value: str | None) -> str:
+    """'77214538-1' → '77.214.538-1' (how Chileans write it); anything else as it is."""
+    if not value:
+        return "—"
+    m = re.fullmatch(r"(\d+)-([\dkK])", value)
+    if not m:
+        return value
+    return f"{int(m.group(1)):,}".replace(",", ".") + "-" + m.group(2).upper()
 
 
 def _current_classification(doc: Document) -> Classification | None:
