@@ -6,6 +6,7 @@ SQLite runs in batch mode (``render_as_batch``) so later ALTERs work there as on
 from __future__ import annotations
 
 from alembic import context
+
 from service.db import engine_for
 from service.models import Base
 from service.settings import get_settings
