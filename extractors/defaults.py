@@ -43,6 +43,17 @@ CELL_GAP_FACTOR = 1.2
 #: (an empty line in Page.text): sentence splitting should not glue a heading to its body.
 PARAGRAPH_GAP_FACTOR = 0.9
 
+#: Vector paths a page needs before pdfplumber looks for ruled tables on it (~0.1 s/page): plain
+#: text pages have 0-7 (header rules, boxes); a ruled table has a line per row and column.
+TABLE_MIN_PATHS = 8
+#: A detected table with a cell longer than this is a frame around running text, not a table.
+TABLE_MAX_CELL_CHARS = 400
+#: Words of the page the table rows may miss before they are rejected (hyphenation rejoins a
+#: word or two; a missing label column is many).
+TABLE_MAX_LOST_WORDS = 3
+#: Pages per document handed to the table finder; the rest keep the cheaper row grouping.
+TABLE_MAX_PAGES = 40
+
 # --- Fallback readers ---------------------------------------------------------------------------
 #: Seconds allowed to poppler's pdftotext per call: it is a last-resort reader and some crafted
 #: files (JBIG2 bombs) make it spin for minutes.

@@ -18,6 +18,7 @@ import re
 import subprocess
 import tempfile
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -323,7 +324,27 @@ def triage(pdf: pdfium.PdfDocument, index: int, second: _SecondOpinions) -> _Pag
                         _make_page(number, width, height, alt, "pdfminer:text-layer-vertical")
                     )
         if verdict.ok:
-            return _PagePlan(_make_page(number, width, height, layer, "text-layer"))
+            method = "text-layer"
+            if (
+                layer.rows is not None
+                and page.get_rotation() % 360 == 0
+                and not RTL_RE.search(layer.raw)  # pdfplumber gives RTL cells in visual order
+                and facts.path_count() >= defaults.TABLE_MIN_PATHS
+            ):
+                tables = second.tables(index)
+                rest = [
+                    [top, bottom, [m for m in members if not any(t.contains(m) for t in tables)]]
+                    for top, bottom, members in layer.rows
+                ]
+                if tables and not _looks_multi_column([r for r in rest if r[2]]):
+                    with_tables = _render_rows_with_tables(layer.rows, tables)
+                    if _keeps_words(layer.text, with_tables):
+                        layer.text = with_tables
+                        method = "text-layer+pdfplumber-tables"
+                    else:
+                        log.info("page %d: table rows would lose words; keeping row grouping",
+                                 number)  # fmt: skip
+            return _PagePlan(_make_page(number, width, height, layer, method))
         # Second opinions, cheapest first, only for this page.
         alternatives: list[tuple[str, Callable[[], _Layer | None]]] = []
         if verdict.reason in ("ocr:garbled", "ocr:unmappable", "ocr:cid-glyphs"):
@@ -417,6 +438,15 @@ class _PageFacts:
             self._invisible = invisible / seen if seen else 0.0
         return self._invisible
 
+    def path_count(self) -> int:
+        """Vector paths (rules, boxes) on the page: a ruled table needs several."""
+        try:
+            return sum(
+                1 for _ in self._page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2)
+            )
+        except Exception:  # noqa: BLE001
+            return 0
+
     def is_empty(self) -> bool:
         raw = self._page.raw
         return (
@@ -436,6 +466,7 @@ class _Layer:
     words: tuple[Word, ...]
     normalized: bool = False  # word texts already went through normalize_text
     vertical: bool = False  # vertical writing (tategaki) detected
+    rows: list | None = None  # visual rows, when the text was laid out by rows
 
 
 @dataclass(slots=True)
@@ -573,8 +604,8 @@ def _read_pdfium_layer(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _L
     if _looks_multi_column(rows):
         # Columns of running text: authoring tools write each column in turn, so pdfium's stream
         # order reads them correctly, while visual rows would splice the columns together.
-        return _Layer(raw, _lines_in_stream_order(segments), words, normalized=True)
-    return _Layer(raw, _render_rows(rows), words, normalized=True)
+        return _Layer(raw, _lines_in_stream_order(segments), words, normalized=True, rows=rows)
+    return _Layer(raw, _render_rows(rows), words, normalized=True, rows=rows)
 
 
 def _reverse_visual(text: str) -> str:
@@ -709,6 +740,52 @@ def _render_rows(rows: list[list]) -> str:
     return "\n".join(out)
 
 
+def _render_rows_with_tables(rows: list[list], tables: list[_Table]) -> str:
+    """Like ``_render_rows``, with each ruled table's text replaced by its rows from pdfplumber
+    (a wrapped cell stays in its row, so every table row is one line and one evidence unit)."""
+    items: list[tuple[float, float, str]] = []
+    for ref_top, ref_bottom, members in rows:
+        outside = [m for m in members if not any(t.contains(m) for t in tables)]
+        if outside:
+            items.append((ref_top, ref_bottom, _render_rows([[ref_top, ref_bottom, outside]])))
+    for table in tables:
+        items.append((table.top, table.bottom, "\n" + "\n".join(table.lines) + "\n"))
+    items.sort(key=lambda item: item[0])
+    out: list[str] = []
+    previous_bottom = None
+    for top, bottom, text in items:
+        height = max(bottom - top, 0.1)
+        if (
+            previous_bottom is not None
+            and top - previous_bottom > defaults.PARAGRAPH_GAP_FACTOR * min(height, 20)
+        ):
+            out.append("")
+        out.append(text)
+        previous_bottom = bottom
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+
+
+def _keeps_words(before: str, after: str) -> bool:
+    """The table finder may only regroup the page's words, never drop them (a partly ruled
+    table can leave its label column outside every cell)."""
+    split = re.compile(r"[\s|]+").split
+    lost = Counter(t for t in split(before) if t) - Counter(t for t in split(after) if t)
+    return sum(lost.values()) <= defaults.TABLE_MAX_LOST_WORDS
+
+
+@dataclass(slots=True)
+class _Table:
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    lines: list[str]
+
+    def contains(self, seg: _Segment) -> bool:
+        cx, cy = (seg.x0 + seg.x1) / 2, (seg.top + seg.bottom) / 2
+        return self.x0 <= cx <= self.x1 and self.top <= cy <= self.bottom
+
+
 def _lines_in_stream_order(segments: list[_Segment]) -> str:
     """pdfium's lines in content-stream order; consecutive parts of one visual row joined."""
     out: list[str] = []
@@ -769,6 +846,7 @@ class _SecondOpinions:
         self.password = password
         self._plumber = None
         self._plumber_failed = False
+        self.table_pages_left = defaults.TABLE_MAX_PAGES
 
     def pdfplumber(self, index: int) -> _Layer | None:
         try:
@@ -790,6 +868,45 @@ class _SecondOpinions:
             log.info("pdfplumber failed on page %d: %r", index + 1, exc)
             self._plumber_failed = True
             return None
+
+    def tables(self, index: int) -> list[_Table]:
+        """Ruled tables of one page, rows as "cell | cell" lines (pdfplumber, ~0.1 s/page)."""
+        if self.table_pages_left <= 0:
+            return []
+        self.table_pages_left -= 1
+        try:
+            page = self._open_plumber(index)
+            if page is None:
+                return []
+            found = []
+            for table in page.find_tables():
+                lines = []
+                for row in table.extract():
+                    cells = [" ".join(c.split()) for c in row if c and c.strip()]
+                    if cells:
+                        lines.append(" | ".join(cells))
+                cells = [c for row in table.extract() for c in row if c and c.strip()]
+                longest = max((len(c) for c in cells), default=0)
+                # A "table" that is a frame around running text (one huge cell) is not a table.
+                if len(lines) >= 2 and len(cells) >= 4 and longest <= defaults.TABLE_MAX_CELL_CHARS:
+                    found.append(_Table(*table.bbox, lines=lines))
+            return found
+        except (Exception, RecursionError) as exc:  # noqa: BLE001 - pdfminer raises anything
+            log.info("pdfplumber table finder failed on page %d: %r", index + 1, exc)
+            return []
+
+    def _open_plumber(self, index: int):
+        if self._plumber is None and not self._plumber_failed:
+            import pdfplumber
+
+            try:
+                self._plumber = pdfplumber.open(self.path, password=self.password or "")
+            except (Exception, RecursionError) as exc:  # noqa: BLE001
+                log.info("pdfplumber cannot open %s: %r", self.path, exc)
+                self._plumber_failed = True
+        if self._plumber is None or index >= len(self._plumber.pages):
+            return None
+        return self._plumber.pages[index]
 
     def pdfminer_vertical(self, index: int) -> _Layer | None:
         try:

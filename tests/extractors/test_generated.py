@@ -303,3 +303,31 @@ def test_truncated_pdf_is_recovered_or_a_clear_error(tmp_path, keep):
         assert exc.message and exc.code in ("corrupt", "extraction_failed")
         return
     assert doc.pages and "Política" in doc.text
+
+
+def test_ruled_table_with_wrapped_cells_gives_one_line_per_row(tmp_path):
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    body = getSampleStyleSheet()["BodyText"]
+    data = [
+        ["Curso", "Dirigido a", "Fecha"],
+        [Paragraph("Derechos laborales de las personas migrantes en Chile", body),
+         Paragraph("Jefaturas y equipo administrativo", body), "Junio 2025"],
+        ["Prevención de riesgos", "Todo el personal", "Marzo 2025"],
+    ]  # fmt: skip
+    table = Table(data, colWidths=[150, 120, 80])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    path = tmp_path / "plan.pdf"
+    story = [Paragraph("Plan de capacitación", body), table]
+    SimpleDocTemplate(str(path), pagesize=A4).build(story)
+    doc = extractors.extract(path)
+    lines = doc.text.splitlines()
+    assert "Curso | Dirigido a | Fecha" in lines
+    assert (
+        "Derechos laborales de las personas migrantes en Chile | "
+        "Jefaturas y equipo administrativo | Junio 2025"
+    ) in lines
+    assert doc.pages[0].method == "text-layer+pdfplumber-tables"
