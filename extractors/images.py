@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from extractors import defaults
-from extractors.document import ExtractedDocument, Page
+from extractors.document import ExtractedDocument, Page, Word
 from extractors.errors import CorruptFileError, TooLargeError
 from extractors.normalize import normalize_text
 
@@ -76,9 +76,7 @@ def parse_image(
         Page(
             number=r.index + 1,
             text=normalize_text(r.text),
-            words=tuple(
-                w.__class__(normalize_text(w.text), w.x0, w.top, w.x1, w.bottom) for w in r.words
-            ),
+            words=tuple(Word(normalize_text(w.text), w.x0, w.top, w.x1, w.bottom) for w in r.words),
             width=round(sizes[r.index][0], 2),
             height=round(sizes[r.index][1], 2),
             ocr=True,

@@ -36,11 +36,10 @@ from extractors.errors import (
 )
 from extractors.normalize import RTL_RE, normalize_text
 
-__all__ = ["parse_pdf", "assess_text_layer", "TextVerdict", "SUPPORTED_MIME_TYPES"]
+__all__ = ["parse_pdf", "assess_text_layer", "TextVerdict", "render_scale"]
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_MIME_TYPES = ("application/pdf",)
 READER = "pdf:pypdfium2"
 
 _CID_RE = re.compile(r"\(cid:\d+\)")

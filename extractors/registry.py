@@ -1,7 +1,8 @@
 """Parsers chosen by the MIME type detected from the bytes (paperless-ngx style).
 
-Each parser module declares ``SUPPORTED_MIME_TYPES`` and a ``parse_*`` function; modules are
-imported on first use so ``import extractors`` stays cheap for the CLI's start-up.
+Each entry declares the MIME types its parser supports and where its ``parse_*`` function lives;
+parser modules are imported on first use so ``import extractors`` stays cheap for the CLI's
+start-up (pdfplumber alone costs ~0.5 s to import).
 """
 
 from __future__ import annotations
