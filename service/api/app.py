@@ -189,6 +189,8 @@ def _add_operations(app: FastAPI) -> None:
     )
     def readyz():
         checks = {"database": _check_database(), "redis": _check_redis()}
+        if checks["database"] == "ok":
+            checks["schema"] = _check_schema()
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ok" if ok else "unavailable", "checks": checks},
@@ -215,6 +217,25 @@ def _check_database() -> str:
     except Exception as exc:
         log.warning("readyz: database: %r", exc)
         return f"error: {type(exc).__name__}"
+
+
+def _check_schema() -> str:
+    """The database was migrated to this code's head (`evidencia db upgrade`)."""
+    from sqlalchemy import text
+
+    from service.db import get_engine
+    from service.migrate import current_heads
+
+    try:
+        with get_engine().connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version"))
+            versions = {row[0] for row in rows}
+    except Exception as exc:
+        return f"error: {type(exc).__name__} (run `evidencia db upgrade`)"
+    expected = set(current_heads())
+    if versions != expected:
+        return f"error: at {sorted(versions)}, expected {sorted(expected)} (evidencia db upgrade)"
+    return "ok"
 
 
 def _check_redis() -> str:

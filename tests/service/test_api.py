@@ -221,7 +221,7 @@ def test_health_readiness_metrics_and_openapi(client, run_worker_burst, training
     assert client.get("/healthz").json()["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "redis": "ok", "schema": "ok"}
 
     sub = _create(client)
     client.post(f"/api/submissions/{sub['id']}/documents", headers=_bearer(sub["token"]),
@@ -339,3 +339,13 @@ def test_the_app_serves_the_web_pages_too(client):
     home = client.get("/")
     assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
     assert client.get("/static/htmx.min.js").status_code == 200
+
+
+def test_readyz_fails_until_the_database_is_migrated(client, monkeypatch, tmp_path):
+    from service.settings import get_settings
+
+    monkeypatch.setenv("EVIDENCIA_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    get_settings.cache_clear()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert "evidencia db upgrade" in ready.json()["checks"]["schema"]
