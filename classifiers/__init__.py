@@ -33,10 +33,13 @@ def classify(doc) -> Classification:
     results = []
     for cid in COMMITMENT_IDS:
         raw = analysis.scores[cid]
+        ranked = analysis.evidence[cid]
+        floor = ranked[0].score * defaults.EVIDENCE_RELATIVE_MIN if ranked else 0.0
         evidence = tuple(
             Evidence(text=e.unit.text, page=e.unit.page, pattern_ids=tuple(e.rule_ids),
                      score=e.score)
-            for e in analysis.evidence[cid][: defaults.MAX_EVIDENCE]
+            for e in ranked[: defaults.MAX_EVIDENCE]
+            if e.score >= floor
         )
         p_supported = calibrator.probability(cid, raw)
         supported = bool(evidence) and p_supported >= 0.5

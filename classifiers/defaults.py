@@ -23,6 +23,10 @@ MAX_BLOCK_CHARS = 5000
 #: How many excerpts per commitment are returned (reviewers read the top 3).
 MAX_EVIDENCE = 5
 
+#: An excerpt is shown only if its score is at least this share of the best excerpt's score:
+#: weaker matches of the same commitment are usually context, not proof (reviewers read 3).
+EVIDENCE_RELATIVE_MIN = 0.8
+
 #: Units of the first page scanned for title cues of the document type.
 TITLE_UNITS = 6
 

@@ -233,7 +233,7 @@ def make_units(blocks: list[Block], docs) -> list[Unit]:
     """Units from blocks and their tagged docs: paragraphs split into sentences by ``senter``."""
     units: list[Unit] = []
     for block, doc in zip(blocks, docs, strict=True):
-        if block.kind == "para":
+        if block.kind == "para" or (block.kind == "line" and len(block.lines) > 1):
             for sent in doc.sents:
                 if sent.text.strip():
                     units.append(Unit(len(units), "sentence", block.page, sent, block))
