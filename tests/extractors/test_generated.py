@@ -331,3 +331,26 @@ def test_ruled_table_with_wrapped_cells_gives_one_line_per_row(tmp_path):
         "Jefaturas y equipo administrativo | Junio 2025"
     ) in lines
     assert doc.pages[0].method == "text-layer+pdfplumber-tables"
+
+
+def test_invisible_text_without_a_scan_is_not_trusted(tmp_path):
+    """Hidden (render mode 3) text is what no reader sees: OCR shows what the page shows."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "oculto.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica", 14)
+    c.drawString(72, 760, "Informe de actividades del año")
+    hidden = c.beginText(72, 700)
+    hidden.setTextRenderMode(3)
+    hidden.setFont("Helvetica", 12)
+    for _ in range(12):
+        hidden.textLine("capacitación protocolo migrantes comité inclusión política " * 2)
+    c.drawText(hidden)
+    c.showPage()
+    c.save()
+    doc = extractors.extract(path)
+    assert doc.pages[0].ocr and doc.pages[0].method == "ocr:invisible-text"
+    assert_contains(doc.text, "Informe de actividades")
+    assert "protocolo" not in doc.text
