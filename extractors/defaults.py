@@ -115,6 +115,15 @@ MAX_ARCHIVE_DEPTH = 3
 ARCHIVE_SKIP_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 ARCHIVE_SKIP_PREFIXES = ("__MACOSX/",)
 
+# --- DOCX ---------------------------------------------------------------------------------------
+#: A DOCX with fewer meaningful characters than this is mostly pasted pictures (a photographed
+#: attendance list, a scanned certificate): its images are OCR'd as extra pages.
+DOCX_OCR_IMAGES_BELOW_CHARS = 200
+#: Images OCR'd per DOCX at most (each costs ~1.5 s).
+DOCX_MAX_OCR_IMAGES = 20
+#: Images smaller than this many pixels are logos and icons, not documents.
+DOCX_MIN_IMAGE_PIXELS = 200_000
+
 # --- Plain text ---------------------------------------------------------------------------------
 #: Plain text longer than this many characters is split into several pages so evidence excerpts
 #: can point at a "page" of reasonable size.

@@ -9,12 +9,13 @@ python-docx cannot open at all is read from its raw ``word/document.xml``.
 from __future__ import annotations
 
 import logging
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from extractors import defaults
-from extractors.document import ExtractedDocument, Page
+from extractors.document import ExtractedDocument, Page, Word
 from extractors.errors import CorruptFileError, EncryptedError
 from extractors.normalize import normalize_text
 
@@ -23,6 +24,8 @@ __all__ = ["parse_docx"]
 log = logging.getLogger(__name__)
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
 def parse_docx(
@@ -45,7 +48,103 @@ def parse_docx(
         reader = "docx:raw-xml"
         warnings = ("El DOCX tiene una estructura inusual; se leyó su texto sin formato.",)
     text = normalize_text("\n".join(lines)).strip()
-    return ExtractedDocument(mime="", pages=_paginate(text), extractor=reader, warnings=warnings)
+    pages = _paginate(text)
+    if len(re.findall(r"[^\W_]", text)) < defaults.DOCX_OCR_IMAGES_BELOW_CHARS:
+        image_pages = _ocr_embedded_images(path, first_number=len(pages) + 1, progress=progress)
+        if image_pages:
+            pages = (*pages, *image_pages)
+            reader += "+ocr"
+    return ExtractedDocument(mime="", pages=pages, extractor=reader, warnings=warnings)
+
+
+def _ocr_embedded_images(
+    path: Path, *, first_number: int, progress: Callable[[int, int], object] | None
+) -> tuple[Page, ...]:
+    """A DOCX that is little more than pasted pictures (a photographed attendance list, a
+    scanned certificate): OCR its images, in body order, as extra pages."""
+    import io
+    import tempfile
+
+    from PIL import Image, UnidentifiedImageError
+
+    from extractors import ocr
+    from extractors.images import prepare_frame
+
+    try:
+        blobs = _image_blobs(path)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        log.info("cannot list DOCX images of %s: %r", path, exc)
+        return ()
+    if not blobs:
+        return ()
+    ocr.ensure_available()
+    Image.MAX_IMAGE_PIXELS = defaults.PIL_MAX_IMAGE_PIXELS
+    sizes: dict[int, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="evidencia-docx-") as tmp:
+
+        def rendered():
+            for index, blob in enumerate(blobs[: defaults.DOCX_MAX_OCR_IMAGES]):
+                try:
+                    with Image.open(io.BytesIO(blob)) as image:
+                        if image.width * image.height < defaults.DOCX_MIN_IMAGE_PIXELS:
+                            continue  # icons and logos
+                        gray, dpi = prepare_frame(image)
+                except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+                    continue  # EMF/WMF drawings and broken pictures carry no scan to read
+                target = Path(tmp) / f"image-{index:04d}.pgm"
+                ocr.write_pgm(gray, target)
+                sizes[index] = (gray.width * 72 / dpi, gray.height * 72 / dpi)
+                yield ocr.OcrImage(target, index, 72 / dpi, 72 / dpi)
+
+        results = ocr.ocr_images(rendered(), min(len(blobs), defaults.DOCX_MAX_OCR_IMAGES),
+                                 progress=progress)  # fmt: skip
+    pages = []
+    for number, result in enumerate(results, start=first_number):
+        width, height = sizes[result.index]
+        pages.append(
+            Page(
+                number=number,
+                text=normalize_text(result.text),
+                words=tuple(
+                    Word(normalize_text(w.text), w.x0, w.top, w.x1, w.bottom) for w in result.words
+                ),
+                width=round(width, 2),
+                height=round(height, 2),
+                ocr=True,
+                ocr_confidence=result.confidence,
+                rotation=result.rotation,
+                method="ocr:docx-image",
+                error=result.error,
+            )
+        )
+    return tuple(pages)
+
+
+def _image_blobs(path: Path) -> list[bytes]:
+    """Picture files referenced by the body, in body order (each once)."""
+    from lxml import etree
+
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        rels_xml = zf.read("word/_rels/document.xml.rels")
+        body_xml = zf.read("word/document.xml")
+        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        targets = {
+            rel.get("Id"): rel.get("Target", "")
+            for rel in etree.fromstring(rels_xml, parser)
+            if rel.get("Type", "").endswith("/image") and rel.get("TargetMode") != "External"
+        }
+        order: list[str] = []
+        for node in etree.fromstring(body_xml, parser).iter(f"{A}blip"):
+            rid = node.get(f"{R}embed")
+            if rid in targets and rid not in order:
+                order.append(rid)
+        blobs = []
+        for rid in order:
+            name = "word/" + targets[rid].lstrip("/").removeprefix("word/")
+            if name in names:
+                blobs.append(zf.read(name))
+        return blobs
 
 
 def _paginate(text: str) -> tuple[Page, ...]:

@@ -354,3 +354,24 @@ def test_invisible_text_without_a_scan_is_not_trusted(tmp_path):
     assert doc.pages[0].ocr and doc.pages[0].method == "ocr:invisible-text"
     assert_contains(doc.text, "Informe de actividades")
     assert "protocolo" not in doc.text
+
+
+def test_docx_that_is_a_pasted_photo_gets_its_image_ocrd(tmp_path):
+    import docx
+    from docx.shared import Inches
+
+    picture = tmp_path / "lista.png"
+    text_image(["Registro de asistencia", "Taller de interculturalidad"]).save(picture)
+    logo = tmp_path / "logo.png"
+    Image.new("L", (120, 60), 0).save(logo)
+    document = docx.Document()
+    document.add_picture(str(logo), width=Inches(1))
+    document.add_paragraph("Adjunto la lista firmada.")
+    document.add_picture(str(picture), width=Inches(6))
+    path = tmp_path / "adjunto.docx"
+    document.save(path)
+    doc = extractors.extract(path)
+    assert [p.ocr for p in doc.pages] == [False, True]
+    assert doc.pages[1].method == "ocr:docx-image"
+    assert_contains(doc.pages[0].text, "Adjunto la lista firmada.")
+    assert_contains(doc.pages[1].text, "Registro de asistencia", "interculturalidad")
