@@ -5,6 +5,8 @@ Measured on the project's 2-core machine (see ../shared/perf-notes.md); change t
 
 from __future__ import annotations
 
+import os
+
 # --- Input limits -------------------------------------------------------------------------------
 #: Largest single file accepted (bytes). Real submissions (policies, minutes, scanned lists) are
 #: well under 50 MB; anything larger is almost always a video or a raw scan batch that would tie up
@@ -87,9 +89,10 @@ OCR_LANG = "spa"
 #: rotated by 90/180/270 degrees in one pass for ~10 % more than --psm 3, while a separate OSD pass
 #: (--psm 0) costs ~0.8 s per page on top of recognition.
 OCR_PSM = 1
-#: Tesseract processes run in parallel (one single-threaded process per core: two processes gave
-#: 1.67x the throughput of one on this 2-core machine).
-OCR_WORKERS = 2
+#: Tesseract processes run in parallel: one single-threaded process per core (two processes gave
+#: 1.67x the throughput of one on the 2-core machine). A deployment running one worker per core
+#: lowers it to 1 (``evidencia worker --ocr-threads``).
+OCR_WORKERS = max(1, os.cpu_count() or 1)
 #: Seconds allowed for one page. A normal page takes 1.5-4 s; a page that takes longer than this
 #: is pathological and is reported as a page error so the run never hangs.
 OCR_PAGE_TIMEOUT = 120

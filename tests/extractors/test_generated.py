@@ -375,3 +375,24 @@ def test_docx_that_is_a_pasted_photo_gets_its_image_ocrd(tmp_path):
     assert doc.pages[1].method == "ocr:docx-image"
     assert_contains(doc.pages[0].text, "Adjunto la lista firmada.")
     assert_contains(doc.pages[1].text, "Registro de asistencia", "interculturalidad")
+
+
+def test_two_column_page_reads_column_by_column(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph
+
+    path = tmp_path / "columnas.pdf"
+    width, height = A4
+    column = (width - 100) / 2
+    template = BaseDocTemplate(str(path), pagesize=A4)
+    template.addPageTemplates([PageTemplate(frames=[
+        Frame(40, 40, column, height - 80), Frame(60 + column, 40, column, height - 80)
+    ])])  # fmt: skip
+    body = getSampleStyleSheet()["BodyText"]
+    sentence = "La organización aprobó una política que prohíbe la discriminación. "
+    template.build([Paragraph(f"Párrafo {i}. " + sentence * 6, body) for i in range(8)])
+    text = " ".join(extractors.extract(path).pages[0].text.split())
+    for i in range(7):
+        assert text.index(f"Párrafo {i}.") < text.index(f"Párrafo {i + 1}.")
+    assert "La organización aprobó una política que prohíbe la discriminación." in text
