@@ -70,7 +70,7 @@ def _walk(source, *, prefix: str, depth: int, budget: _Budget) -> Iterator[Archi
         return
     with zf:
         for info in zf.infolist():
-            name = info.filename.replace("\\", "/")
+            name = _member_name(info).replace("\\", "/")
             if info.is_dir() or _is_clutter(name):
                 continue
             full = prefix + name
@@ -104,6 +104,22 @@ def _walk(source, *, prefix: str, depth: int, budget: _Budget) -> Iterator[Archi
                 yield from _walk(data, prefix=full + "/", depth=depth + 1, budget=budget)
                 continue
             yield ArchiveMember(full, data, None)
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """Names without the UTF-8 flag were decoded as cp437 by zipfile. macOS and most tools write
+    UTF-8 anyway; Windows' own ZIP writes the OEM code page (cp850 for Spanish): "Política.pdf"
+    must not become "Pol¡tica.pdf"."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp850", errors="replace")
 
 
 def _is_clutter(name: str) -> bool:

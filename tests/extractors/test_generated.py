@@ -396,3 +396,19 @@ def test_two_column_page_reads_column_by_column(tmp_path):
     for i in range(7):
         assert text.index(f"Párrafo {i}.") < text.index(f"Párrafo {i + 1}.")
     assert "La organización aprobó una política que prohíbe la discriminación." in text
+
+
+def test_zip_member_names_from_windows_and_macos_keep_their_accents(tmp_path):
+    path = tmp_path / "nombres.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("Política.txt", "a")  # zipfile sets the UTF-8 flag
+    data = bytearray(path.read_bytes())
+    utf8 = "Política.txt".encode()
+    # Re-write as a tool that stores UTF-8 bytes WITHOUT the flag (macOS Archive Utility).
+    for marker in (b"PK\x03\x04", b"PK\x01\x02"):
+        start = data.find(marker)
+        flag_at = start + (6 if marker == b"PK\x03\x04" else 8)
+        data[flag_at + 1] &= ~0x08 & 0xFF
+    path.write_bytes(bytes(data))
+    assert utf8 in data
+    assert [m.name for m in iter_archive(path)] == ["Política.txt"]
