@@ -2,9 +2,11 @@
 
 Builds an archive of past submissions (one folder or ZIP per organisation, nested ZIPs, text and
 scanned PDFs, DOCX, photos of pages, plain text; a few files repeated across organisations) and
-measures, with real ``evidencia worker`` processes on a real Redis and database:
+measures, with real ``evidencia worker`` processes (started and warmed up before each timed
+command, as in a deployment) on a real Redis and database:
 
-* documents per minute of the first pass with 1 and with 2 workers (fresh database each);
+* documents per minute of the first pass (``evidencia batch ARCHIVE --wait``) with 1 and with
+  2 workers (fresh database each);
 * documents per minute of ``reprocess`` (inline, and queued with 2 workers) over the same
   stored text, under a new classifier version;
 * peak memory (RSS) of a worker: of one process, and of a worker with its work horse and
@@ -25,7 +27,6 @@ import io
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -295,12 +296,37 @@ def _evidencia(args: list[str], env: dict, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, __file__, "_cli", *args], env=env, cwd=REPO, **kw)
 
 
-def _start_workers(n: int, env: dict) -> list[subprocess.Popen]:
-    return [
-        _evidencia(["worker", "--burst"], env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-        for _ in range(n)
-    ]
+def _start_warm_workers(n: int, env: dict, redis_url: str) -> tuple[list, float]:
+    """Start ``n`` long-running workers and wait until each is registered (model loaded)."""
+    import redis
+    from rq import Worker
+
+    conn = redis.Redis.from_url(redis_url)
+    t0 = time.perf_counter()
+    procs = [_evidencia(["worker"], env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(n)]
+    while len(Worker.all(connection=conn)) < n:
+        if any(p.poll() is not None for p in procs):
+            _stop_workers(procs)
+            raise RuntimeError("a worker exited during start-up")
+        if time.perf_counter() - t0 > 300:
+            _stop_workers(procs)
+            raise RuntimeError("workers did not start within 300 s")
+        time.sleep(0.2)
+    return procs, time.perf_counter() - t0
+
+
+def _stop_workers(procs: list) -> None:
+    """Warm shutdown (SIGTERM) of the workers this bench started; kill if they hang."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def _fresh_db(kind: str, work: Path, tag: str) -> tuple[str, str | None]:
@@ -393,6 +419,7 @@ def _steady_seconds(db_url: str, version_suffix: str | None = None) -> tuple[flo
 
 
 def first_pass(archive: Path, workers: int, db_kind: str, work: Path, redis_url: str) -> dict:
+    """``evidencia batch ARCHIVE --wait`` with ``workers`` warm workers already running."""
     tag = f"w{workers}"
     data_dir = work / f"data-{tag}"
     db_url, pg_name = _fresh_db(db_kind, work, tag)
@@ -400,27 +427,25 @@ def first_pass(archive: Path, workers: int, db_kind: str, work: Path, redis_url:
     _flush(redis_url)
     subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, cwd=REPO,
                    check=True, capture_output=True)
-    t0 = time.perf_counter()
-    load = _evidencia(["batch", str(archive), "--summary", str(work / f"resumen-{tag}.csv")],
-                      env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    load.communicate()
-    store_seconds = time.perf_counter() - t0
-    # the loader has been the largest child so far in the first phase (only `db upgrade` before)
-    loader_peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t1 = time.perf_counter()
-    procs = _start_workers(workers, env)
+    procs, warmup = _start_warm_workers(workers, env, redis_url)
     watch = MemoryWatch([p.pid for p in procs])
     watch.start()
-    for p in procs:
-        p.wait()
-    seconds = time.perf_counter() - t1
-    watch.stop()
+    try:
+        t0 = time.perf_counter()
+        load = _evidencia(["batch", str(archive), "--wait", "--summary",
+                           str(work / f"resumen-{tag}.csv")],
+                          env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        load.communicate()
+        seconds = time.perf_counter() - t0
+    finally:
+        _stop_workers(procs)
+        watch.stop()
     counts = _db_counts(db_url)
     docs = sum(counts["status"].values())
     busy, busy_docs = _steady_seconds(db_url)
     return {
         "workers": workers, "db_url": db_url, "pg_name": pg_name, "data_dir": str(data_dir),
-        "documents": docs, "counts": counts, "store_seconds": round(store_seconds, 1),
+        "documents": docs, "counts": counts, "worker_warmup_seconds": round(warmup, 1),
         "process_seconds": round(seconds, 1),
         "docs_per_minute": round(docs / seconds * 60, 1),
         "seconds_per_doc": round(seconds / docs, 3),
@@ -428,7 +453,6 @@ def first_pass(archive: Path, workers: int, db_kind: str, work: Path, redis_url:
         "steady_seconds_per_doc": round(busy / busy_docs, 4) if busy_docs else None,
         "peak_process_mb": round(watch.peak_process_kb / 1024),
         "peak_worker_tree_mb": round(watch.peak_tree_kb / 1024),
-        "loader_peak_mb_upper_bound": round(loader_peak_kb / 1024),
     }
 
 
@@ -451,24 +475,21 @@ def reprocess_inline(phase: dict, redis_url: str, work: Path) -> dict:
 
 
 def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path) -> dict:
-    import redis
-
+    """``evidencia reprocess --all`` (queued) with ``workers`` warm workers already running."""
     env = _env(Path(phase["data_dir"]), phase["db_url"], redis_url, "+bench-queued")
     _flush(redis_url)
-    conn = redis.Redis.from_url(redis_url)
-    t0 = time.perf_counter()
-    proc = _evidencia(["reprocess", "--all", "--report", str(work / "cambios-cola.csv")], env,
-                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    while conn.llen("rq:queue:batch") == 0 and proc.poll() is None:
-        time.sleep(0.05)  # workers in burst mode must find the jobs there
-    procs = _start_workers(workers, env)
+    procs, _warmup = _start_warm_workers(workers, env, redis_url)
     watch = MemoryWatch([p.pid for p in procs])
     watch.start()
-    out, _ = proc.communicate()
-    seconds = time.perf_counter() - t0
-    for p in procs:
-        p.wait()
-    watch.stop()
+    try:
+        t0 = time.perf_counter()
+        proc = _evidencia(["reprocess", "--all", "--report", str(work / "cambios-cola.csv")],
+                          env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        out, _ = proc.communicate()
+        seconds = time.perf_counter() - t0
+    finally:
+        _stop_workers(procs)
+        watch.stop()
     docs = phase["documents"] - phase["counts"]["status"].get("error", 0)
     busy, busy_docs = _steady_seconds(phase["db_url"], "+bench-queued")
     return {"mode": f"queued ({workers} workers)", "documents": docs,
@@ -510,8 +531,9 @@ def main(argv: list[str] | None = None) -> int:
             phases.append(phase)
             print(f"first pass, {n} worker(s): {phase['docs_per_minute']} docs/min "
                   f"(steady {phase['steady_docs_per_minute']}) "
-                  f"({phase['process_seconds']} s for {phase['documents']} docs; storing "
-                  f"{phase['store_seconds']} s); peak RSS {phase['peak_process_mb']} MB/process, "
+                  f"({phase['process_seconds']} s for {phase['documents']} docs, "
+                  f"workers warmed in {phase['worker_warmup_seconds']} s); "
+                  f"peak RSS {phase['peak_process_mb']} MB/process, "
                   f"peak PSS {phase['peak_worker_tree_mb']} MB/worker with its children; "
                   f"{phase['counts']}", flush=True)
         results["first_pass"] = [{k: v for k, v in ph.items() if k not in ("db_url", "pg_name")}

@@ -38,9 +38,9 @@ __all__ = [
     "write_report",
 ]
 
-#: Documents per reclassify job: the classifier takes tens of milliseconds per document, rq's
-#: per-job cost (fork, bookkeeping) is of the same order, so jobs carry a handful of documents.
-CHUNK = 25
+#: Documents per reclassify job: rq's per-job cost (a fork, bookkeeping) is about that of
+#: classifying one document, so a job carries several; few enough that the workers share them.
+CHUNK = 10
 #: Seconds between polls while the workers reclassify.
 POLL_SECONDS = 0.5
 
