@@ -71,11 +71,12 @@ _SIMPLE_KEYS = {"NORM", "LEMMA", "POS", "MORPH", "IS_SENT_START", "IS_PUNCT"}
 
 
 class _TokenTest:
-    """One single-token pattern, evaluated like spaCy's Matcher but with the lexical part (NORM,
-    LEMMA) cached per word form: spaCy evaluates every REGEX/IN predicate on every token, which
-    costs more than the tagger itself on a 10-page document."""
+    """One fixed-length pattern (no OP), evaluated like spaCy's Matcher but with the lexical
+    part (NORM, LEMMA) of its first token cached per word form: spaCy evaluates every REGEX/IN
+    predicate on every token, which costs more than the tagger itself on a 10-page document.
+    Patterns with operators still go to a spaCy Matcher."""
 
-    __slots__ = ("rule_id", "lexical", "pos", "morph", "sent_start", "punct")
+    __slots__ = ("rule_id", "lexical", "pos", "morph", "sent_start", "punct", "rest", "times")
 
     def __init__(self, rule_id: str, tok: dict):
         import re
@@ -101,12 +102,23 @@ class _TokenTest:
         self.morph = tuple(morph["IS_SUPERSET"]) if morph else ()
         self.sent_start = tok.get("IS_SENT_START")
         self.punct = tok.get("IS_PUNCT")
+        self.rest: tuple = ()  # the following token tests of the pattern
+        self.times = _quantifier(tok.get("OP", "1"))  # (min, max) repetitions
 
     @staticmethod
     def supports(pattern: list) -> bool:
-        if len(pattern) != 1 or not set(pattern[0]) <= _SIMPLE_KEYS:
+        """Patterns whose first token is mandatory and whose tokens are simple tests, with
+        the quantifiers ? * + {n,m}, are evaluated here."""
+        if "OP" in pattern[0]:
             return False
-        tok = pattern[0]
+        return all(_TokenTest.supports_token(tok) for tok in pattern)
+
+    @staticmethod
+    def supports_token(tok: dict) -> bool:
+        if not set(tok) <= _SIMPLE_KEYS | {"OP"}:
+            return False
+        if "OP" in tok and _quantifier(tok["OP"]) is None:
+            return False
         for attr in _LEXICAL:
             v = tok.get(attr)
             if isinstance(v, dict) and not (set(v) <= {"REGEX", "IN", "NOT_IN"} and len(v) == 1):
@@ -115,6 +127,9 @@ class _TokenTest:
         if isinstance(pos, dict) and set(pos) != {"IN"}:
             return False
         return not (morph is not None and set(morph) != {"IS_SUPERSET"})
+
+    def token_ok(self, token) -> bool:
+        return self.lexical_ok(token.norm_, token.lemma_) and self.rest_ok(token)
 
     def lexical_ok(self, norm: str, lemma: str) -> bool:
         values = {"NORM": norm, "LEMMA": lemma}
@@ -130,6 +145,42 @@ class _TokenTest:
         if self.sent_start is not None and bool(token.is_sent_start) != self.sent_start:
             return False
         return self.punct is None or token.is_punct == self.punct
+
+
+def _quantifier(op: str) -> tuple[int, float] | None:
+    """spaCy's OP values as (min, max) repetitions; None for what we leave to spaCy ("!")."""
+    fixed = {"1": (1, 1), "?": (0, 1), "*": (0, float("inf")), "+": (1, float("inf"))}
+    if op in fixed:
+        return fixed[op]
+    if op.startswith("{") and op.endswith("}"):
+        lo, _, hi = op[1:-1].partition(",")
+        if not _:
+            return (int(lo), int(lo))
+        return (int(lo or 0), float(hi) if hi else float("inf"))
+    return None
+
+
+def _match_rest(tests: tuple, k: int, doc, i: int) -> int | None:
+    """End of the longest match of tests[k:] starting at token i, or None."""
+    if k == len(tests):
+        return i
+    test = tests[k]
+    lo, hi = test.times
+    n = 0
+    ends = []
+    j = i
+    while True:
+        if n >= lo:
+            ends.append(j)
+        if n >= hi or j >= len(doc) or not test.token_ok(doc[j]):
+            break
+        n += 1
+        j += 1
+    for start in reversed(ends):  # greedy first, like a longest match
+        end = _match_rest(tests, k + 1, doc, start)
+        if end is not None:
+            return end
+    return None
 
 
 @dataclass(slots=True)
@@ -154,7 +205,11 @@ class RuleSet:
             except Exception as exc:  # spaCy raises ValueError/MatchPatternError with details
                 raise PatternError(f"{self.rules[rule_id].source}: {rule_id}: {exc}") from exc
             multi = [p for p in pats if not _TokenTest.supports(p)]
-            single.extend(_TokenTest(rule_id, p[0]) for p in pats if _TokenTest.supports(p))
+            for p in pats:
+                if _TokenTest.supports(p):
+                    first = _TokenTest(rule_id, p[0])
+                    first.rest = tuple(_TokenTest(rule_id, t) for t in p[1:])
+                    single.append(first)
             if multi:
                 matcher.add(rule_id, multi)
         self.matcher = matcher
@@ -163,7 +218,7 @@ class RuleSet:
 
     def match(self, doc, strings) -> list[tuple[str, int, int]]:
         """(rule id, start, end) of every pattern match in ``doc``."""
-        out = [(strings[m], s, e) for m, s, e in self.matcher(doc)]
+        out = [(strings[m], s, e) for m, s, e in self.matcher(doc)] if len(self.matcher) else []
         cache = self._lex_cache
         single = self.single
         for token in doc:
@@ -174,8 +229,11 @@ class RuleSet:
                 if len(cache) < 500_000:
                     cache[key] = hits
             for test in hits:
-                if test.rest_ok(token):
-                    out.append((test.rule_id, token.i, token.i + 1))
+                if not test.rest_ok(token):
+                    continue
+                end = _match_rest(test.rest, 0, doc, token.i + 1)
+                if end is not None:
+                    out.append((test.rule_id, token.i, end))
         return out
 
 
