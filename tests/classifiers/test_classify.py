@@ -226,3 +226,38 @@ def test_english_policy(classify, doc):
         "status in hiring, pay or promotion.\n"
     ))
     assert "c3" in supported(r)
+
+
+def test_foreign_union_officer_elected_in_a_sentence_is_c5(classify, doc):
+    r = classify(doc(
+        "Acta de asamblea sindical\n\n"
+        "En la asamblea del 3 de octubre de 2025 fue electa como secretaria del sindicato la "
+        "trabajadora venezolana Daniela Rojas, con 88 votos.\n"
+    ))
+    assert "c5" in supported(r)
+
+
+def test_conditional_wish_is_not_a_policy(classify, doc):
+    r = classify(doc(
+        "Carta al directorio\n\n"
+        "Sería deseable contar con una política que prohíba la discriminación por nacionalidad.\n"
+    ))
+    assert "c3" not in supported(r)
+
+
+def test_translated_signs_installed_are_c4(classify, doc):
+    r = classify(doc(
+        "Boletín interno\n\n"
+        "En diciembre se instalaron letreros en creole y español en todos los baños y comedores "
+        "de la planta.\n"
+    ))
+    assert "c4" in supported(r)
+
+
+def test_safety_committee_meeting_mentioning_migrants_is_not_c1(classify, doc):
+    r = classify(doc(
+        "Acta\n\n"
+        "El comité paritario de higiene y seguridad sesionó el 4 de abril y revisó los accidentes "
+        "del mes, incluidos dos trabajadores haitianos lesionados.\n"
+    ))
+    assert "c1" not in supported(r)
