@@ -196,8 +196,8 @@ def _fmt(x) -> str:
     return "  —  " if x is None else f"{x:5.2f}"
 
 
-def _print_human(report: dict, out=sys.stdout) -> None:
-    w = out.write
+def _print_human(report: dict, out=None) -> None:
+    w = (out or sys.stdout).write
     w(f"Evaluación del clasificador {report['classifier_version']}\n")
     w(f"Corpus: {report['corpus']} — {report['files']} archivos")
     if not report["calibrated"]:
