@@ -166,12 +166,16 @@ def detect_doc_type(ctx: _Context, ruleset: RuleSet) -> tuple[str, dict[str, flo
         for rule_id, _s, _e in u.matches:
             rule = ruleset.rules[rule_id]
             dt = rule.doc_type
-            if dt is None or u.kind not in rule.kinds | {"heading"}:
+            in_title = u.page == first_page and u.index < defaults.TITLE_UNITS
+            # the title region counts whatever its layout (a long title reads as a sentence)
+            if dt is None or (u.kind not in rule.kinds | {"heading"} and not in_title):
                 continue
             if (rule_id, u.index) in seen or not ctx.satisfied(rule, u):
                 continue
             seen.add((rule_id, u.index))
-            if u.page == first_page and u.index < defaults.TITLE_UNITS:
+            if in_title and u.kind not in rule.kinds | {"heading"}:
+                factor = 0.5  # a sentence-like title: counts, but less than a real heading
+            elif in_title:
                 factor = 1.0
             elif u.page == first_page:
                 factor = 0.35
