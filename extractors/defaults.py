@@ -96,6 +96,10 @@ OCR_WORKERS = max(1, os.cpu_count() or 1)
 #: Seconds allowed for one page. A normal page takes 1.5-4 s; a page that takes longer than this
 #: is pathological and is reported as a page error so the run never hangs.
 OCR_PAGE_TIMEOUT = 120
+#: Scanned pages OCR'd per document at most (~0.8 s each on 2 cores): 300 pages is ~4 minutes
+#: of a worker; a bigger scan is almost always a batch that should be split, and the pages past
+#: the cap are reported page by page rather than silently dropped.
+MAX_OCR_PAGES = 300
 #: Words with confidence below this (0..100) are dropped as noise (Tesseract gives -1 to layout
 #: rows and ~0-20 to speckles read as letters).
 OCR_MIN_WORD_CONF = 20

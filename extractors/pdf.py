@@ -252,13 +252,29 @@ def parse_pdf(
                 detail=f"{count} page(s), no page objects, no annotations, no text",
             )
         ocr_indexes = [i for i, p in enumerate(plans) if p.needs_ocr]
+        skipped: list[int] = []
+        if len(ocr_indexes) > defaults.MAX_OCR_PAGES:
+            skipped = ocr_indexes[defaults.MAX_OCR_PAGES :]
+            ocr_indexes = ocr_indexes[: defaults.MAX_OCR_PAGES]
+            for i in skipped:
+                plans[i].page = replace(
+                    plans[i].page,
+                    error=(
+                        f"No se aplicó OCR: el documento tiene más de {defaults.MAX_OCR_PAGES} "
+                        "páginas escaneadas. Divídalo en partes más pequeñas."
+                    ),
+                )
+            warnings.append(
+                f"Solo se leyeron con OCR las primeras {defaults.MAX_OCR_PAGES} páginas "
+                f"escaneadas de {defaults.MAX_OCR_PAGES + len(skipped)}."
+            )
         if ocr_indexes:
             _ocr_pages(pdf, plans, ocr_indexes, progress)
         pages = tuple(p.page for p in plans)
         if ocr_indexes and not any(p.text.strip() for p in pages):
             warnings.append("No se encontró texto legible en el documento (ni con OCR).")
-        for p in pages:
-            if p.error:
+        for i, p in enumerate(pages):
+            if p.error and i not in skipped:
                 warnings.append(f"Página {p.number}: {p.error}")
         extra = sorted(
             {"tesseract" if p.ocr else p.method.split(":", 1)[0] for p in pages}

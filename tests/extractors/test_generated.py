@@ -412,3 +412,13 @@ def test_zip_member_names_from_windows_and_macos_keep_their_accents(tmp_path):
     path.write_bytes(bytes(data))
     assert utf8 in data
     assert [m.name for m in iter_archive(path)] == ["Política.txt"]
+
+
+def test_scanned_pages_past_the_ocr_cap_are_reported_not_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr(defaults, "MAX_OCR_PAGES", 1)
+    pages = [text_image(["Primera hoja"]), text_image(["Segunda hoja"])]
+    doc = extractors.extract(image_pdf(tmp_path / "lote.pdf", pages))
+    assert len(doc.pages) == 2 and doc.ocr_pages == 1
+    assert_contains(doc.pages[0].text, "Primera")
+    assert "No se aplicó OCR" in doc.pages[1].error
+    assert any("primeras 1 páginas" in w for w in doc.warnings)
