@@ -274,7 +274,7 @@ def test_a_page_whose_text_layer_breaks_is_ocrd_not_fatal(tmp_path, monkeypatch)
     from extractors import pdf as pdf_reader
 
     path = text_pdf(tmp_path / "dos.pdf", [["Protocolo de acogida"], ["Registro de asistencia"]])
-    real = pdf_reader._read_pdfium_layer
+    real = pdf_reader.read_pdfium_layer
     calls = []
 
     def broken_first_page(page, textpage):
@@ -283,7 +283,7 @@ def test_a_page_whose_text_layer_breaks_is_ocrd_not_fatal(tmp_path, monkeypatch)
             raise IndexError("injected: damaged content stream")
         return real(page, textpage)
 
-    monkeypatch.setattr(pdf_reader, "_read_pdfium_layer", broken_first_page)
+    monkeypatch.setattr(pdf_reader, "read_pdfium_layer", broken_first_page)
     doc = extractors.extract(path)
     assert [p.method for p in doc.pages] == ["ocr:text-layer-error", "text-layer"]
     assert_contains(doc.pages[0].text, "Protocolo")
