@@ -417,13 +417,45 @@ def _rasterize(pdf: pdfium.PdfDocument, index: int, folder: Path):
     page = pdf[index]
     try:
         width, height = page.get_size()
-        scale = render_scale(width, height)
-        bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=True)
-        image = bitmap.to_pil()
         target = folder / f"page-{index + 1:05d}.pgm"
+        image = _embedded_scan(page, width, height)
+        if image is None:
+            bitmap = page.render(scale=render_scale(width, height), grayscale=True,
+                                 may_draw_forms=True)  # fmt: skip
+            image = bitmap.to_pil()
+            bitmap.close()
         write_pgm(image, target)
         px_w, px_h = image.size
-        bitmap.close()
         return OcrImage(target, index, width / px_w, height / px_h)
     finally:
         page.close()
+
+
+def _embedded_scan(page: pdfium.PdfPage, width: float, height: float):
+    """The page's own scan image, when the page is exactly one upright image covering it at
+    about the OCR resolution: decoding it is ~5x cheaper than rendering the page (14 vs 72 ms)
+    and gives the same pixels. Anything else (rotation, stamps, masks, 300-dpi scans that OCR
+    faster downsampled) returns None and is rendered."""
+    try:
+        if page.get_rotation() % 360 or pdfium_c.FPDFPage_CountObjects(page.raw) != 1:
+            return None
+        if pdfium_c.FPDFPage_GetAnnotCount(page.raw) > 0:
+            return None
+        obj = next(iter(page.get_objects(max_depth=1)))
+        if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            return None
+        a, b, c, d, _, _ = obj.get_matrix().get()
+        left, bottom, right, top = obj.get_bounds()
+        covered = (right - left) * (top - bottom) / max(width * height, 1.0)
+        if b or c or a <= 0 or d <= 0 or covered < 0.98:
+            return None
+        px_w, px_h = obj.get_px_size()
+        dpi = px_w / (width / 72)
+        low, high = defaults.EMBEDDED_SCAN_DPI
+        if not (low <= dpi <= high) or abs(px_h / (height / 72) - dpi) > 0.05 * dpi:
+            return None
+        image = obj.get_bitmap(render=False).to_pil()  # shares pdfium's buffer: copy it
+        return image.convert("L") if image.mode != "L" else image.copy()
+    except Exception as exc:  # noqa: BLE001 - any doubt: render the page instead
+        log.debug("embedded scan not usable: %r", exc)
+        return None

@@ -422,3 +422,21 @@ def test_scanned_pages_past_the_ocr_cap_are_reported_not_dropped(tmp_path, monke
     assert_contains(doc.pages[0].text, "Primera")
     assert "No se aplicó OCR" in doc.pages[1].error
     assert any("primeras 1 páginas" in w for w in doc.warnings)
+
+
+def test_full_page_scan_is_ocrd_from_its_own_image(tmp_path, monkeypatch):
+    from extractors import pdf as pdf_reader
+
+    page = Image.new("L", (1654, 2339), 255)
+    page.paste(text_image(["Política de inclusión", "Comité paritario"]), (0, 100))
+    path = tmp_path / "escaneo.pdf"
+    page.save(path, resolution=200.0)
+    used = []
+    real = pdf_reader._embedded_scan
+    monkeypatch.setattr(pdf_reader, "_embedded_scan", lambda *a: used.append(real(*a)) or used[-1])
+    doc = extractors.extract(path)
+    assert used and used[0] is not None and used[0].size == (1654, 2339)
+    assert_contains(doc.text, "Política de inclusión", "Comité paritario")
+    word = next(w for w in doc.pages[0].words if w.text == "Comité")
+    # 80 px from the left at 200 dpi = 28.8 pt; the page is A4 (595 x 842 pt).
+    assert 25 < word.x0 < 33 and doc.pages[0].width == pytest.approx(595.4, abs=1)
