@@ -444,6 +444,8 @@ def load_batch(
 ) -> BatchStats:
     """Store and enqueue ``items``; skip what an earlier run stored; never stop on a bad file.
 
+    A document already stored under the same name with the same sha256 is skipped; a file whose
+    bytes changed since is stored as a new document beside the old one (nothing is overwritten).
     ``on_item(item, outcome, stats)`` is called after each item with outcome ``stored``,
     ``skipped``, ``error`` or ``unassigned`` (the progress bar; tests inject interruptions here).
     """
