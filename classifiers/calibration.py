@@ -2,10 +2,11 @@
 
 Fitted on the dev split of the labelled corpus (``python -m classifiers.train CORPUS``) by
 isotonic regression (pool-adjacent-violators) with a Laplace prior per pooled block, so a block
-of 3 documents cannot claim certainty. The artefact (``model/calibration.json``) carries a format
-number and the fingerprint of the patterns and code it was fitted for: a stale, corrupt or
-foreign artefact is rejected (with a logged warning and a ``.uncal`` version suffix), never
-silently used; the fallback is an uncalibrated logistic curve around the default threshold.
+of 3 documents cannot claim certainty, interpolated linearly between blocks. The artefact
+(``model/calibration.json``) carries a format number and the fingerprint of the patterns and
+code it was fitted for: a stale, corrupt or foreign artefact is rejected (with a logged warning
+and a ``.uncal`` version suffix), never silently used; the fallback is an uncalibrated logistic
+curve around the default threshold.
 """
 
 from __future__ import annotations
@@ -38,8 +39,17 @@ class _Curve:
     ps: tuple[float, ...]  # probability for scores >= xs[i] (non-decreasing)
 
     def __call__(self, score: float) -> float:
-        i = bisect_right(self.xs, score) - 1
-        return self.ps[max(i, 0)]
+        """Linear interpolation between the pooled blocks' start scores (as scikit-learn's
+        isotonic regression does): a score between two observed levels gets a probability
+        between theirs instead of falling to the lower step."""
+        xs, ps = self.xs, self.ps
+        if score <= xs[0]:
+            return ps[0]
+        i = bisect_right(xs, score) - 1
+        if i >= len(xs) - 1:
+            return ps[-1]
+        x0, x1 = xs[i], xs[i + 1]
+        return round(ps[i] + (ps[i + 1] - ps[i]) * (score - x0) / (x1 - x0), 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +100,7 @@ def fit_isotonic(scores: list[float], labels: list[bool]) -> tuple[list[float], 
     xs = [b[0] for b in merged]
     ps = [round((b[1] + 1) / (b[2] + 2), 4) for b in merged]
     if not xs:
-        return [float("-inf")], [0.5]
-    xs[0] = float("-inf")
+        return [0.0], [0.5]
     return xs, ps
 
 

@@ -38,5 +38,5 @@ HEADING_MAX_CHARS = 90
 DEFAULT_THRESHOLD = 2.0
 
 #: Calibration artefact format; a file with another format is rejected (and rebuilt by train).
-CALIBRATION_FORMAT = 1
+CALIBRATION_FORMAT = 2
 CALIBRATION_FILE = MODEL_DIR / "calibration.json"

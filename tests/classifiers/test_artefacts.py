@@ -82,11 +82,12 @@ def test_isotonic_fit_is_monotonic_and_bounded():
 
 def test_calibration_round_trip_and_rejections(tmp_path):
     path = tmp_path / "calibration.json"
-    curves = {c: ([float("-inf"), 2.0], [0.05, 0.9]) for c in ("c1", "c2", "c3", "c4", "c5")}
+    curves = {c: ([0.0, 2.0], [0.05, 0.9]) for c in ("c1", "c2", "c3", "c4", "c5")}
     calibration.save_calibration(curves, "fp-1", {"files": 3}, path)
     cal = calibration.load_calibrator("fp-1", path)
     assert cal.calibrated
     assert cal.probability("c1", 0.0) == 0.05 and cal.probability("c1", 2.5) == 0.9
+    assert cal.probability("c1", 1.0) == 0.475  # interpolated between the two levels
 
     stale = calibration.load_calibrator("fp-2", path)  # patterns changed since fitting
     assert not stale.calibrated and "stale" in stale.reason
