@@ -303,7 +303,9 @@ def _start_warm_workers(n: int, env: dict, redis_url: str) -> tuple[list, float]
 
     conn = redis.Redis.from_url(redis_url)
     t0 = time.perf_counter()
-    procs = [_evidencia(["worker"], env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # one worker may OCR a document's pages on every core; several share the cores instead
+    args = ["worker"] if n == 1 else ["worker", "--ocr-threads", "1"]
+    procs = [_evidencia(args, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for _ in range(n)]
     while len(Worker.all(connection=conn)) < n:
         if any(p.poll() is not None for p in procs):
