@@ -401,8 +401,9 @@ def _submission_for(session, source: BatchSource):
     return submission
 
 
-def _existing_documents(session, submission_id: str) -> dict[str, list[tuple]]:
-    """name -> [(document id, sha256, status)] already stored in the submission."""
+def _existing_documents(session, submission_id: str) -> tuple[dict[str, list[tuple]], set[str]]:
+    """Documents already stored in the submission: name -> [(id, sha256, status)], and the
+    names they were expanded from (``add_files`` stores an archive as "x.zip/member" rows)."""
     from sqlalchemy import select
 
     from service.models import Document
@@ -413,9 +414,12 @@ def _existing_documents(session, submission_id: str) -> dict[str, list[tuple]]:
         )
     )
     found: dict[str, list[tuple[str, str | None, str]]] = defaultdict(list)
+    expanded: set[str] = set()
     for doc_id, name, sha, status in rows:
         found[name].append((doc_id, sha, status))
-    return found
+        parts = name.split("/")
+        expanded.update("/".join(parts[:k]) for k in range(1, len(parts)))
+    return found, expanded
 
 
 def _record_error_document(session, submission, name: str, code: str, message: str) -> None:
@@ -445,7 +449,8 @@ def load_batch(
     """Store and enqueue ``items``; skip what an earlier run stored; never stop on a bad file.
 
     A document already stored under the same name with the same sha256 is skipped; a file whose
-    bytes changed since is stored as a new document beside the old one (nothing is overwritten).
+    bytes changed since is stored as a new document beside the old one (nothing is overwritten);
+    one recorded as failed before its bytes could be kept (empty, unreadable) is not retried.
     ``on_item(item, outcome, stats)`` is called after each item with outcome ``stored``,
     ``skipped``, ``error`` or ``unassigned`` (the progress bar; tests inject interruptions here).
     """
@@ -457,6 +462,7 @@ def load_batch(
     stats = BatchStats()
     submissions: dict[str, object] = {}
     known: dict[str, dict] = {}
+    expanded: dict[str, set[str]] = {}
     for item in items:
         stats.seen += 1
         outcome = "stored"
@@ -470,7 +476,8 @@ def load_batch(
                 submission = _submission_for(session, item.source)
                 submissions[item.source.key] = submission
                 stats.submission_ids[item.source.key] = submission.id
-                known[submission.id] = _existing_documents(session, submission.id)
+                known[submission.id], expanded[submission.id] = _existing_documents(
+                    session, submission.id)
             name = _doc_name(item.name)
             existing = known[submission.id].get(name, [])
             try:
@@ -488,7 +495,11 @@ def load_batch(
                 else:
                     data = item.read()
                     sha = sha256_bytes(data) if data else None
-                    if any(s == sha for _id, s, _st in existing) or (not data and existing):
+                    # same bytes stored before; or recorded as failed before its bytes could
+                    # be kept (no sha256 to compare); or expanded by add_files into members
+                    stored_before = any(s == sha or s is None for _id, s, _st in existing) or (
+                        not existing and name in expanded[submission.id])
+                    if stored_before:
                         stats.skipped += 1
                         outcome = "skipped"
                     else:
@@ -497,6 +508,8 @@ def load_batch(
                         for doc in docs:
                             known[submission.id][doc.name].append((doc.id, doc.sha256, doc.status))
                             stats.stored_ids.add(doc.id)
+                            if doc.name != name:  # add_files expanded it (an archive)
+                                expanded[submission.id].add(name)
                         if any(doc.status == "error" for doc in docs):
                             stats.errors += 1
                             outcome = "error"
