@@ -201,9 +201,8 @@ def _print_matrix(reports: list[DocumentReport], summary: dict, out=sys.stdout) 
         marks = "  ".join(
             " ✓" if c["supported"] else " ·" for c in sorted(r.commitments, key=lambda c: c["id"])
         )
-        out.write(
-            f"{name:<{width}}  {doc_type_name(r.doc_type):<24}{marks}  {r.pages:>4}  {r.ocr_pages:>3}\n"
-        )
+        kind = doc_type_name(r.doc_type)
+        out.write(f"{name:<{width}}  {kind:<24}{marks}  {r.pages:>4}  {r.ocr_pages:>3}\n")
     out.write("\n")
     if summary["supported"]:
         out.write("Compromisos con evidencia: " + ", ".join(summary["supported"]) + "\n")
@@ -233,8 +232,9 @@ def run(args) -> int:
         print("evidencia analyze: no se encontraron archivos en las rutas dadas.", file=sys.stderr)
         return 2
 
-    from classifiers import CLASSIFIER_VERSION
     from tqdm import tqdm
+
+    from classifiers import CLASSIFIER_VERSION
 
     jobs = args.jobs or (min(os.cpu_count() or 1, 2) if len(items) >= 6 else 1)
     bar = tqdm(total=len(items), unit="doc", file=sys.stderr, disable=len(items) < 2,

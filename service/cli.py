@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("paths", nargs="+", metavar="RUTA")
     a.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
     a.add_argument("--password", help="Contraseña para PDF protegidos.")
-    a.add_argument("--jobs", type=int, default=None, help="Procesos en paralelo (por defecto: núcleos).")
+    a.add_argument(
+        "--jobs", type=int, default=None, help="Procesos en paralelo (por defecto: núcleos)."
+    )
 
     e = sub.add_parser("eval", help="Mide la calidad del clasificador sobre un corpus etiquetado.")
     e.add_argument("corpus", metavar="CORPUS")

@@ -89,7 +89,7 @@ def test_a_bad_file_fails_alone_with_a_spanish_reason(tmp_path):
 def test_zip_members_are_documents_named_inside_the_archive(tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("actas/acta.txt", "Acta de reunión del comité de inclusión e interculturalidad.")
+        zf.writestr("actas/acta.txt", "Acta de reunión del comité de inclusión e interculturalidad")
         zf.writestr("../fuera.txt", "intento de salir de la carpeta")
     archive = tmp_path / "entrega.zip"
     archive.write_bytes(buf.getvalue())
