@@ -6,6 +6,8 @@ process) and ``CLASSIFIER_VERSION``. Importing this package does not import spaC
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from classifiers.calibration import load_calibrator
 from classifiers.result import COMMITMENT_IDS, Classification, CommitmentResult, Evidence
 from classifiers.version import compute_version, fingerprint
@@ -16,10 +18,18 @@ calibrator = load_calibrator(fingerprint())
 CLASSIFIER_VERSION: str = compute_version(calibrator.calibrated)
 
 
-def load() -> None:
-    """Load the spaCy model and build the matcher now rather than on the first document."""
-    from classifiers.engine import get_ruleset, load_priors
+def load(annotation_cache: str | Path | None = None) -> None:
+    """Load the spaCy model and build the matcher now rather than on the first document.
 
+    ``annotation_cache``: a folder where each document's spaCy annotations are kept, so that
+    re-classifying the same text with new patterns skips the neural pipeline (workers and
+    ``evidencia reprocess`` pass one under the data folder).
+    """
+    from classifiers.engine import get_ruleset, load_priors
+    from classifiers.nlp import use_annotation_cache
+
+    if annotation_cache is not None:
+        use_annotation_cache(Path(annotation_cache))
     get_ruleset()
     load_priors()
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from classifiers import defaults
-from classifiers.nlp import get_nlp
+from classifiers.nlp import get_nlp, tag_texts
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 from classifiers.rules import Rule, RuleSet, load_rules
 from classifiers.scope import SCOPE_CUES, clause_ids
@@ -70,7 +70,7 @@ def analyse(doc) -> Analysis:
     nlp = get_nlp()
     ruleset = get_ruleset()
     blocks = split_blocks(doc.pages)
-    tagged = list(nlp.pipe((b.text for b in blocks), batch_size=128))
+    tagged = tag_texts([b.text for b in blocks])
     units = make_units(blocks, tagged)
     labels = _run_matcher(units, tagged, ruleset, nlp)
     ctx = _Context(units, labels)

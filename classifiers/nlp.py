@@ -8,14 +8,24 @@ into ``NORM`` and ``LEMMA``: OCR output and informal writing drop accents ("comi
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import tempfile
 import threading
 import unicodedata
 import warnings
 from functools import lru_cache
+from pathlib import Path
 
 from classifiers import defaults
 
-__all__ = ["fold", "get_nlp", "model_version"]
+__all__ = ["fold", "get_nlp", "model_version", "tag_texts", "use_annotation_cache"]
+
+log = logging.getLogger(__name__)
+
+#: where spaCy's annotations are kept between runs (None: not kept); see use_annotation_cache
+_annotation_dir: Path | None = None
 
 _lock = threading.Lock()
 _nlp = None
@@ -59,6 +69,64 @@ def _load():
         nlp.enable_pipe("senter")
     nlp.add_pipe("evidencia_fold", last=True)
     return nlp
+
+
+def use_annotation_cache(directory: Path | None) -> None:
+    """Keep each document's spaCy annotations on disk, keyed by the model and the text.
+
+    Re-classifying stored text after a pattern or scoring change (``evidencia reprocess``)
+    then skips the neural pipeline, which is most of what classification costs: the rules run
+    again on identical tokens, lemmas, morphology and sentence boundaries. A different model,
+    pipeline code or text gives a different key, so a stale entry is never used.
+    """
+    global _annotation_dir
+    _annotation_dir = Path(directory) if directory else None
+
+
+def tag_texts(texts: list[str]) -> list:
+    """spaCy ``Doc`` objects for ``texts``, from the annotation cache when it has them."""
+    nlp = get_nlp()
+    if _annotation_dir is None:
+        return list(nlp.pipe(texts, batch_size=128))
+    from spacy.tokens import DocBin
+
+    path = _annotation_path(texts)
+    if path.exists():
+        try:
+            docs = list(DocBin().from_bytes(path.read_bytes()).get_docs(nlp.vocab))
+            if [d.text for d in docs] == texts:
+                return docs
+        except Exception:  # a truncated or foreign file: annotate again and overwrite it
+            log.warning("unreadable annotation cache entry %s; re-annotating", path)
+    docs = list(nlp.pipe(texts, batch_size=128))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(DocBin(docs=docs, store_user_data=False).to_bytes())
+        os.replace(tmp, path)
+    except OSError:
+        log.warning("could not write the annotation cache at %s", path, exc_info=True)
+    return docs
+
+
+@lru_cache(maxsize=1)
+def _pipeline_key() -> bytes:
+    """What makes annotations differ besides the text: model, exclusions, this module's code."""
+    h = hashlib.sha256()
+    h.update(model_version().encode())
+    h.update(",".join(defaults.SPACY_EXCLUDE).encode())
+    h.update(Path(__file__).read_bytes())  # this module builds the pipeline and the folding
+    return h.digest()
+
+
+def _annotation_path(texts: list[str]) -> Path:
+    h = hashlib.sha256(_pipeline_key())
+    for text in texts:
+        h.update(b"\x00")
+        h.update(text.encode("utf-8", "surrogatepass"))
+    key = h.hexdigest()
+    return _annotation_dir / key[:2] / f"{key}.spacy"
 
 
 def model_version() -> str:

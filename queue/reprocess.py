@@ -114,8 +114,9 @@ def reclassify_documents(document_ids: Iterable[str]) -> dict:
     import classifiers
     from service.db import SessionLocal
     from service.models import Document
+    from service.settings import get_settings
 
-    classifiers.load()
+    classifiers.load(annotation_cache=get_settings().annotations_dir)
     version = current_version()
     counts = {"reclassified": 0, "skipped": 0, "failed": 0}
     session = SessionLocal()

@@ -56,8 +56,9 @@ def warm_up() -> None:
     try:
         import classifiers
         from extractors.document import ExtractedDocument, Page
+        from service.settings import get_settings
 
-        classifiers.load()
+        classifiers.load(annotation_cache=get_settings().annotations_dir)
         sample = "El comité de inclusión aprobó el plan de capacitación del personal."
         classifiers.classify(
             ExtractedDocument(mime="text/plain", pages=(Page(1, sample),), extractor="warm-up")

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         return self.data_dir / "files"
 
     @property
+    def annotations_dir(self) -> Path:
+        """spaCy annotations kept per text, so reprocessing skips the neural pipeline."""
+        return self.data_dir / "nlp"
+
+    @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return self.database_url

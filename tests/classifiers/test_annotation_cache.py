@@ -1,0 +1,42 @@
+"""The on-disk cache of spaCy annotations (cheap reprocessing) must never change a result."""
+
+from __future__ import annotations
+
+from classifiers.nlp import use_annotation_cache
+
+from .conftest import make_doc
+
+PAGES = (
+    "Acta de constitución. En Temuco, a 4 de abril de 2025, se constituye el Comité de "
+    "Inclusión e Interculturalidad, integrado por cinco trabajadores.",
+    "Nombre | Nacionalidad | Cargo\nYolanda Pierre | Haitiana | Secretaria del comité\n"
+    "Aún no contamos con un plan de capacitación; se evaluará diseñarlo el próximo año.",
+)
+
+
+def test_cached_annotations_give_the_same_classification(classify, tmp_path):
+    doc = make_doc(*PAGES)
+    plain = classify(doc)
+    try:
+        use_annotation_cache(tmp_path)
+        first = classify(doc)  # annotates and writes the cache
+        files = list(tmp_path.rglob("*.spacy"))
+        second = classify(doc)  # reads it back
+    finally:
+        use_annotation_cache(None)
+    assert len(files) == 1
+    assert plain == first == second
+
+
+def test_a_corrupt_cache_entry_is_re_annotated(classify, tmp_path):
+    doc = make_doc(*PAGES)
+    expected = classify(doc)
+    try:
+        use_annotation_cache(tmp_path)
+        classify(doc)
+        (entry,) = tmp_path.rglob("*.spacy")
+        entry.write_bytes(b"not a DocBin")
+        assert classify(doc) == expected
+        assert entry.read_bytes() != b"not a DocBin", "the entry is rewritten"
+    finally:
+        use_annotation_cache(None)
