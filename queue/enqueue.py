@@ -8,6 +8,7 @@ carries the work, so :func:`requeue` can rebuild the queues after Redis was flus
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 from evidencia_queue.defaults import (
@@ -122,10 +123,18 @@ def job_is_live(document_id: str, connection: Redis | None = None) -> bool:
     return True
 
 
-def requeue(session=None, connection: Redis | None = None) -> list[str]:
+def requeue(
+    session=None,
+    connection: Redis | None = None,
+    *,
+    submission_ids: Iterable[str] | None = None,
+    skip: Collection[str] = (),
+) -> list[str]:
     """Re-enqueue documents the database says are queued or processing but rq does not hold.
 
-    Returns the ids re-enqueued. Safe to run any time and from several workers at once.
+    ``submission_ids`` limits it to those submissions (a resumed batch), ``skip`` leaves out
+    documents the caller has just enqueued. Returns the ids re-enqueued. Safe to run any time
+    and from several workers at once.
     """
     from sqlalchemy import select
 
@@ -135,27 +144,32 @@ def requeue(session=None, connection: Redis | None = None) -> list[str]:
     connection = connection or redis_connection()
     own_session = session is None
     session = session or SessionLocal()
+    unfinished = select(Document).where(
+        Document.status.in_([DocumentStatus.queued.value, DocumentStatus.processing.value]),
+        Document.sha256.is_not(None),
+    )
+    if submission_ids is None:
+        queries = [unfinished]
+    else:  # chunks keep the IN list within every database's parameter limit
+        ids = list(submission_ids)
+        queries = [
+            unfinished.where(Document.submission_id.in_(ids[i : i + 500]))
+            for i in range(0, len(ids), 500)
+        ]
     done: list[str] = []
     try:
-        pending = session.scalars(
-            select(Document).where(
-                Document.status.in_(
-                    [DocumentStatus.queued.value, DocumentStatus.processing.value]
-                ),
-                Document.sha256.is_not(None),
-            )
-        ).all()
-        for document in pending:
-            if job_is_live(document.id, connection):
-                continue
-            document.status = DocumentStatus.queued.value
-            document.stage = Stage.queued.value
-            document.stage_detail = None
-            document.job_id = job_id_for(document.id)
-            session.commit()
-            enqueue_document(document.id, document.queue_name or INTERACTIVE,
-                             connection=connection)
-            done.append(document.id)
+        for query in queries:
+            for document in session.scalars(query).all():
+                if document.id in skip or job_is_live(document.id, connection):
+                    continue
+                document.status = DocumentStatus.queued.value
+                document.stage = Stage.queued.value
+                document.stage_detail = None
+                document.job_id = job_id_for(document.id)
+                session.commit()
+                enqueue_document(document.id, document.queue_name or INTERACTIVE,
+                                 connection=connection)
+                done.append(document.id)
         if done:
             log.info("requeued %d documents", len(done))
         return done

@@ -218,11 +218,6 @@ def _print_matrix(reports: list[DocumentReport], summary: dict, out=sys.stdout) 
 
 
 def run(args) -> int:
-    logging.basicConfig(
-        level=os.environ.get("EVIDENCIA_LOG_LEVEL", "WARNING"),
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     try:
         items = list(iter_inputs(args.paths))
     except UsageError as exc:

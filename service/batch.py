@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
+from evidencia_queue.defaults import BATCH
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 #: Queue the batch jobs go to; workers serve ``interactive`` first.
-BATCH_QUEUE = "batch"
+BATCH_QUEUE = BATCH
 #: Seconds between database polls while waiting for the workers.
 POLL_SECONDS = 1.0
 
@@ -548,38 +550,12 @@ def requeue_unfinished(session, submission_ids: Iterable[str], skip: set[str] = 
     The database says what is unfinished (queued or processing); rq says whether a job for it
     is still waiting or running on a living worker, so nothing is enqueued twice.
     """
-    from evidencia_queue.enqueue import enqueue_document, job_id_for, job_is_live, redis_connection
-    from sqlalchemy import select
-
-    from service.models import Document, DocumentStatus, Stage
+    from evidencia_queue.enqueue import requeue
 
     ids = list(submission_ids)
     if not ids:
         return 0
-    connection = redis_connection()
-    count = 0
-    for start in range(0, len(ids), 500):
-        pending = session.scalars(
-            select(Document).where(
-                Document.submission_id.in_(ids[start : start + 500]),
-                Document.status.in_(
-                    [DocumentStatus.queued.value, DocumentStatus.processing.value]
-                ),
-                Document.sha256.is_not(None),
-            )
-        ).all()
-        for document in pending:
-            if document.id in skip or job_is_live(document.id, connection):
-                continue
-            document.status = DocumentStatus.queued.value
-            document.stage = Stage.queued.value
-            document.stage_detail = None
-            document.job_id = job_id_for(document.id)
-            session.commit()
-            enqueue_document(document.id, document.queue_name or BATCH_QUEUE,
-                             connection=connection)
-            count += 1
-    return count
+    return len(requeue(session, submission_ids=ids, skip=skip))
 
 
 def _redis():
@@ -782,11 +758,6 @@ def _print_errors(grouped: dict[str, list[str]], out=None, examples: int = 5) ->
 
 
 def run(args) -> int:
-    logging.basicConfig(
-        level=os.environ.get("EVIDENCIA_LOG_LEVEL", "WARNING"),
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     from sqlalchemy.exc import OperationalError, ProgrammingError
     from tqdm import tqdm
 

@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
     a.add_argument("--password", help="Contraseña para PDF protegidos.")
     a.add_argument(
-        "--jobs", type=int, default=None, help="Procesos en paralelo (por defecto: núcleos)."
+        "--jobs", type=int, default=None,
+        help="Procesos en paralelo (por defecto 1; 2 con 6 archivos o más).",
     )
 
     e = sub.add_parser("eval", help="Mide la calidad del clasificador sobre un corpus etiquetado.")
@@ -98,8 +99,26 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+#: commands that run for a long time and whose logs are read by operators
+_SERVICE_COMMANDS = {"serve", "worker"}
+
+
+def _configure_logging(command: str) -> None:
+    import logging
+
+    from service.settings import get_settings
+
+    default = "INFO" if command in _SERVICE_COMMANDS else "WARNING"
+    logging.basicConfig(
+        level=(get_settings().log_level or default).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _configure_logging(args.command)
     module_name, func_name = _HANDLERS[args.command].split(":")
     handler = getattr(importlib.import_module(module_name), func_name)
     try:

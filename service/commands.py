@@ -40,14 +40,9 @@ DEMO_REVIEWER = "revisor"
 _DEMO_SKIP = {"expected.json", "README.md"}
 
 
-def _logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 def serve(args) -> int:
     import uvicorn
 
-    _logging()
     uvicorn.run(
         "service.api.app:create_app", factory=True, host=args.host, port=args.port,
         proxy_headers=True,
@@ -58,7 +53,6 @@ def serve(args) -> int:
 def worker(args) -> int:
     from evidencia_queue.worker import run_worker
 
-    _logging()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract's threads are slower here
     ok = run_worker(args.queues, burst=args.burst, ocr_threads=getattr(args, "ocr_threads", None))
     return 0 if ok or args.burst else 1
@@ -67,7 +61,6 @@ def worker(args) -> int:
 def requeue(args) -> int:
     from evidencia_queue.enqueue import requeue as do_requeue
 
-    _logging(logging.WARNING)
     try:
         ids = do_requeue()
     except Exception as exc:
@@ -109,7 +102,6 @@ def db(args) -> int:
 
     if args.db_command != "upgrade":
         return 2
-    _logging(logging.WARNING)
     url = get_settings().sqlalchemy_url
     upgrade(url)
     print(f"Base de datos al día: {_safe_url(url)}")
@@ -243,7 +235,6 @@ def up(args) -> int:
     from service.migrate import upgrade
     from service.settings import get_settings
 
-    _logging(logging.WARNING)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     base = f"http://{args.host}:{args.port}"
     os.environ.setdefault("EVIDENCIA_PUBLIC_URL", base)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -529,11 +528,6 @@ def _parse_date(text: str) -> date:
 
 
 def run(args) -> int:
-    logging.basicConfig(
-        level=os.environ.get("EVIDENCIA_LOG_LEVEL", "WARNING"),
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from service.db import SessionLocal

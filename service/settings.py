@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     secret_key: str = "cambie-esta-clave-en-produccion"
     #: Base URL printed in links (the README's main command sets it).
     public_url: str = "http://127.0.0.1:8000"
+    #: Log level; empty means INFO for the long-running commands (serve, worker) and WARNING
+    #: for the others, whose output is for a person at a terminal.
+    log_level: str = ""
 
     @field_validator("database_url")
     @classmethod
