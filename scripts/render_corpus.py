@@ -27,17 +27,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COMMITMENT_IDS = ("c1", "c2", "c3", "c4", "c5")
-DOC_TYPES = (
-    "politica",
-    "protocolo",
-    "plan_capacitacion",
-    "acta",
-    "registro_asistencia",
-    "informe_actividades",
-    "reglamento",
-    "otro",
-)
+from classifiers.result import COMMITMENT_IDS, DOC_TYPES
+from service.rut import RutError, normalize_rut
+
 RENDERS = ("pdf", "scan", "photo", "docx", "txt")
 OCR_RENDERS = ("scan", "photo")
 EXTENSIONS = {"pdf": ".pdf", "scan": ".scan.pdf", "photo": ".jpg", "docx": ".docx", "txt": ".txt"}
@@ -170,17 +162,14 @@ def read_source(path: Path, root: Path) -> Source:
 
 
 def rut_is_valid(rut: str) -> bool:
-    match = re.fullmatch(r"(\d{1,3}(?:\.\d{3})*)-([\dkK])", rut)
-    if not match:
+    """Written with dots and hyphen, as organisations write it, and with a right check digit."""
+    if not re.fullmatch(r"\d{1,3}(?:\.\d{3})*-[\dkK]", rut):
         return False
-    digits = match.group(1).replace(".", "")
-    total, factor = 0, 2
-    for digit in reversed(digits):
-        total += int(digit) * factor
-        factor = 2 if factor == 7 else factor + 1
-    check = 11 - total % 11
-    expected = {11: "0", 10: "K"}.get(check, str(check))
-    return match.group(2).upper() == expected
+    try:
+        normalize_rut(rut)
+    except RutError:
+        return False
+    return True
 
 
 def normalise(text: str) -> str:

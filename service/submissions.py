@@ -9,7 +9,6 @@ A bad file never sinks an upload: it becomes a document in status ``error`` with
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from classifiers.result import COMMITMENT_IDS
+from service import rut as rut_module
 from service.auth import hash_token, new_token
 from service.errors import LimitError, NotFoundError, ValidationError
 from service.labels import error_message
@@ -61,25 +61,12 @@ ZIP_MIMES = frozenset({"application/zip", "application/x-zip-compressed"})
 _ZIP_LIKE = ZIP_MIMES | {"application/octet-stream"}
 DECISION_ACTIONS = ("confirm", "reject", "attach")
 
-_RUT_RE = re.compile(r"^(\d{1,8})([0-9K])$")
-
-
 def normalize_rut(rut: str) -> str:
     """``"76.543.210-3"`` → ``"76543210-3"``; raises ValidationError if the check digit is wrong."""
-    compact = re.sub(r"[.\s\-‐‑–]", "", rut or "").upper()
-    match = _RUT_RE.match(compact)
-    if not match:
-        raise ValidationError(code="invalid_rut", detail=f"bad RUT format {rut!r}")
-    body, dv = match.groups()
-    if _rut_check_digit(body) != dv:
-        raise ValidationError(code="invalid_rut", detail=f"bad RUT check digit {rut!r}")
-    return f"{int(body)}-{dv}"
-
-
-def _rut_check_digit(body: str) -> str:
-    total = sum(int(d) * (2 + i % 6) for i, d in enumerate(reversed(body)))
-    dv = 11 - total % 11
-    return {11: "0", 10: "K"}.get(dv, str(dv))
+    try:
+        return rut_module.normalize_rut(rut)
+    except rut_module.RutError as exc:
+        raise ValidationError(code="invalid_rut", detail=str(exc)) from None
 
 
 def create_submission(

@@ -38,6 +38,7 @@ from service.auth import (
 )
 from service.db import SessionLocal
 from service.models import Document, Submission, User
+from service.rut import RutError, normalize_rut
 from service.settings import get_settings
 from service.web import hints, views
 from service.web.render import page_png, renderable
@@ -233,26 +234,19 @@ def logout() -> Response:
 
 # --- applicants ------------------------------------------------------------------------------
 
-_RUT_RE = re.compile(r"^(\d{1,3}(?:\.?\d{3})*)-?([\dkK])$")
+_RUT_MESSAGES = {
+    "empty": "Ingrese el RUT de la organización.",
+    "format": "El RUT debe tener la forma 76.123.456-0 (número, guion y dígito verificador).",
+    "check_digit": "El dígito verificador del RUT no corresponde. Revise el número.",
+}
 
 
 def _rut_problem(rut: str) -> str | None:
     """Spanish message when the RUT is malformed or its check digit is wrong, else None."""
-    value = rut.strip().replace(" ", "")
-    if not value:
-        return "Ingrese el RUT de la organización."
-    m = _RUT_RE.match(value)
-    if not m:
-        return "El RUT debe tener la forma 76.123.456-0 (número, guion y dígito verificador)."
-    digits = m.group(1).replace(".", "")
-    total, factor = 0, 2
-    for d in reversed(digits):
-        total += int(d) * factor
-        factor = 2 if factor == 7 else factor + 1
-    expected = 11 - total % 11
-    check = {11: "0", 10: "K"}.get(expected, str(expected))
-    if m.group(2).upper() != check:
-        return "El dígito verificador del RUT no corresponde. Revise el número."
+    try:
+        normalize_rut(rut)
+    except RutError as exc:
+        return _RUT_MESSAGES[exc.reason]
     return None
 
 
