@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from classifiers.result import COMMITMENT_IDS
 from extractors.errors import EvidenciaError
 from service import labels, vocabulary
+from service.api.deps import SessionDep
 from service.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -36,7 +37,6 @@ from service.auth import (
     load_session,
     sign_session,
 )
-from service.db import SessionLocal
 from service.models import Document, Submission, User
 from service.rut import RutError, normalize_rut
 from service.settings import get_settings
@@ -113,15 +113,7 @@ def _render(request: Request, name: str, status_code: int = 200, **context) -> H
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-def _db() -> Session:
-    session = SessionLocal()
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-DB = Annotated[Session, Depends(_db)]
+DB = SessionDep  # the API's own session dependency: one per request, closed after it
 
 
 def _is_htmx(request: Request) -> bool:
