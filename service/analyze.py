@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["run", "analyze_bytes", "iter_inputs", "DocumentReport"]
+__all__ = ["run", "iter_inputs", "DocumentReport"]
 
 _INTERNAL_ERROR = (
     "Error interno al procesar el archivo. El equipo técnico fue notificado; "
@@ -110,32 +109,34 @@ def _error_report(path: str, sha: str, mime: str, message: str) -> DocumentRepor
     return DocumentReport(path, sha, "error", message, mime, "otro", 0, 0, _empty_commitments())
 
 
-def analyze_bytes(path: str, data: bytes, *, password: str | None = None) -> DocumentReport:
-    """Extract and classify one document given its bytes; never raises for a bad file."""
-    sha = hashlib.sha256(data).hexdigest()
-    suffix = Path(path).suffix[:10]
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        tmp.write(data)
-        tmp.flush()
-        return _analyze_file(path, Path(tmp.name), sha, password)
-
-
-def _analyze_file(path: str, file: Path, sha: str, password: str | None) -> DocumentReport:
+def _analyze(path: str, sha: str, password: str | None, *, file: Path | None = None,
+             data: bytes | None = None) -> DocumentReport:
+    """Extract and classify one document (a file, or an archive member's bytes); a bad file
+    becomes an error report, never an exception."""
     from classifiers import classify
-    from extractors import detect_mime, extract
+    from extractors import detect_mime, extract, extract_bytes
     from extractors.errors import EvidenciaError
 
-    mime = "application/octet-stream"
     try:
-        mime = detect_mime(file)
-        doc = extract(file, password=password)
+        if data is not None:
+            doc = extract_bytes(data, password=password)
+        else:
+            doc = extract(file, password=password)
         result = classify(doc)
-    except EvidenciaError as exc:
-        log.info("%s: %s (%s)", path, exc.code, exc.detail or exc.message)
-        return _error_report(path, sha, mime, exc.message)
-    except Exception:  # a bug or an unforeseen library failure: this file only
-        log.exception("unexpected failure analysing %s", path)
-        return _error_report(path, sha, mime, _INTERNAL_ERROR)
+    except Exception as exc:
+        if isinstance(exc, EvidenciaError):
+            log.info("%s: %s (%s)", path, exc.code, exc.detail or exc.message)
+            message = exc.message
+        else:  # a bug or an unforeseen library failure: this file only
+            log.exception("unexpected failure analysing %s", path)
+            message = _INTERNAL_ERROR
+        mime = "application/octet-stream"
+        if file is not None:
+            try:
+                mime = detect_mime(file)
+            except OSError:
+                pass
+        return _error_report(path, sha, mime, message)
     commitments = tuple(
         {
             "id": c.id,
@@ -160,15 +161,16 @@ def _analyze_input(item: InputDocument, password: str | None) -> DocumentReport:
         sha = hashlib.sha256(item.data).hexdigest() if item.data else ""
         return _error_report(item.path, sha, "application/octet-stream", message)
     if item.data is not None:
-        return analyze_bytes(item.path, item.data, password=password)
+        sha = hashlib.sha256(item.data).hexdigest()
+        return _analyze(item.path, sha, password, data=item.data)
     try:
-        data = item.file.read_bytes()
+        with open(item.file, "rb") as fh:
+            sha = hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError as exc:
         log.info("%s: cannot read (%s)", item.path, exc)
         return _error_report(item.path, "", "application/octet-stream",
                              "No se pudo abrir el archivo (permisos o ruta inválida).")
-    sha = hashlib.sha256(data).hexdigest()
-    return _analyze_file(item.path, item.file, sha, password)
+    return _analyze(item.path, sha, password, file=item.file)
 
 
 def _warm_worker() -> None:
