@@ -22,10 +22,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["run", "iter_inputs", "DocumentReport"]
 
-_INTERNAL_ERROR = (
-    "Error interno al procesar el archivo. El equipo técnico fue notificado; "
-    "intente de nuevo más tarde."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +125,9 @@ def _analyze(path: str, sha: str, password: str | None, *, file: Path | None = N
             message = exc.message
         else:  # a bug or an unforeseen library failure: this file only
             log.exception("unexpected failure analysing %s", path)
-            message = _INTERNAL_ERROR
+            from service.labels import error_message
+
+            message = error_message("internal")
         mime = "application/octet-stream"
         if file is not None:
             try:

@@ -62,11 +62,6 @@ ERROR_MESSAGES: dict[str, str] = {
     "too_many_files": "Se enviaron demasiados archivos en una sola carga (máximo {limit}).",
     "no_files": "No se recibió ningún archivo. Adjunte uno o más archivos en el campo «files».",
     "too_large": "El archivo supera el tamaño máximo permitido ({limit_mb} MB).",
-    "empty_file": "El archivo está vacío (0 bytes). Vuelva a exportarlo o súbalo de nuevo.",
-    "unsupported_type": (
-        "Tipo de archivo no soportado. Se aceptan PDF, DOCX, imágenes (JPG, PNG, TIFF), "
-        "texto y archivos ZIP."
-    ),
     "invalid_commitment": "El compromiso indicado no existe (use c1, c2, c3, c4 o c5).",
     "invalid_action": "La acción debe ser confirm, reject o attach.",
     "invalid_format": "Formato no soportado: use json, csv o xlsx.",
@@ -98,8 +93,25 @@ def stage_label(stage: str, detail: str | None = None) -> str:
     return label
 
 
+def _pipeline_messages() -> dict[str, str]:
+    """Default messages of the pipeline's own errors (extractors.errors), by code."""
+    from extractors.errors import EvidenciaError
+
+    found: dict[str, str] = {}
+    pending = [EvidenciaError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls.default_message)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
 def error_message(code: str, **params: object) -> str:
-    template = ERROR_MESSAGES.get(code, ERROR_MESSAGES["internal"])
+    """The Spanish message for a stable code: the service's table first, then the message the
+    pipeline's error class carries, never a code without words."""
+    template = ERROR_MESSAGES.get(code) or _pipeline_messages().get(code)
+    if template is None:
+        template = ERROR_MESSAGES["internal"]
     try:
         return template.format(**params)
     except (KeyError, IndexError):
