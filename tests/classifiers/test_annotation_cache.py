@@ -14,14 +14,21 @@ PAGES = (
 )
 
 
-def test_cached_annotations_give_the_same_classification(classify, tmp_path):
+def test_cached_annotations_give_the_same_classification(classify, tmp_path, monkeypatch):
+    from classifiers.nlp import get_nlp
+
     doc = make_doc(*PAGES)
     plain = classify(doc)
     try:
         use_annotation_cache(tmp_path)
         first = classify(doc)  # annotates and writes the cache
         files = list(tmp_path.rglob("*.spacy"))
-        second = classify(doc)  # reads it back
+
+        def no_pipeline(*args, **kwargs):
+            raise AssertionError("the neural pipeline ran although the cache holds this text")
+
+        monkeypatch.setattr(get_nlp(), "pipe", no_pipeline)
+        second = classify(doc)  # must come from the cache alone
     finally:
         use_annotation_cache(None)
     assert len(files) == 1

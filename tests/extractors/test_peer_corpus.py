@@ -237,7 +237,9 @@ def test_encrypted_pdf_opens_with_its_password(name, password, words):
 
 
 def test_wrong_password_says_so():
-    with pytest.raises(EncryptedError) as info:
+    from extractors.errors import WrongPasswordError
+
+    with pytest.raises(WrongPasswordError) as info:
         extractors.extract(PEERS / "pdfplumber-encrypted-password-test.pdf", password="nope")
     assert "contraseña" in info.value.message
 

@@ -176,10 +176,3 @@ def test_demo_expected_labels_match_their_sources():
         assert entry["labels"] == source.meta["labels"]
     covered = {c for e in expected.values() for c, v in e["labels"].items() if v}
     assert covered == {"c1", "c2", "c3", "c4", "c5"}
-
-
-def test_renderer_codes_match_the_classifier_contract():
-    from classifiers.result import COMMITMENT_IDS, DOC_TYPES
-
-    assert render_corpus.DOC_TYPES == DOC_TYPES
-    assert render_corpus.COMMITMENT_IDS == COMMITMENT_IDS
