@@ -72,12 +72,13 @@ class SecondOpinions:
                 return []
             found = []
             for table in page.find_tables():
+                rows = table.extract()
                 lines = []
-                for row in table.extract():
-                    cells = [" ".join(c.split()) for c in row if c and c.strip()]
-                    if cells:
-                        lines.append(" | ".join(cells))
-                cells = [c for row in table.extract() for c in row if c and c.strip()]
+                for row in rows:
+                    row_cells = [" ".join(c.split()) for c in row if c and c.strip()]
+                    if row_cells:
+                        lines.append(" | ".join(row_cells))
+                cells = [c for row in rows for c in row if c and c.strip()]
                 longest = max((len(c) for c in cells), default=0)
                 # A "table" that is a frame around running text (one huge cell) is not a table.
                 if len(lines) >= 2 and len(cells) >= 4 and longest <= defaults.TABLE_MAX_CELL_CHARS:
