@@ -3,8 +3,9 @@
 One test session starts, in subprocesses with the same ``EVIDENCIA_*`` environment,
 ``evidencia serve`` (API + web pages) on a free localhost port and ``evidencia worker`` (rq, the
 real extractor and classifier); both use a temporary SQLite database (built by the Alembic
-migrations) and the test Redis database ``EVIDENCIA_TEST_REDIS_DB`` (flushed before and
-after). Playwright drives ``/usr/bin/chromium``; no browser is downloaded. Screenshots go to
+migrations) and the Redis database just below ``EVIDENCIA_TEST_REDIS_DB`` (flushed before
+and after): the worker lives for the whole session, so on the other tests' database it would
+take their jobs. Playwright drives ``/usr/bin/chromium``; no browser is downloaded. Screenshots go to
 ``artifacts/screenshots/``.
 """
 
@@ -84,8 +85,8 @@ def web_server(tmp_path_factory):
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     redis_host = os.environ.get("EVIDENCIA_TEST_REDIS", "redis://127.0.0.1:6379")
-    redis_db = int(os.environ.get("EVIDENCIA_TEST_REDIS_DB", "15"))
-    assert redis_db != 0, "never run tests against Redis DB 0"
+    redis_db = int(os.environ.get("EVIDENCIA_TEST_REDIS_DB", "15")) - 1
+    assert redis_db > 0, "never run tests against Redis DB 0"
     redis_url = f"{redis_host}/{redis_db}"
     env_vars = {
         "EVIDENCIA_DATA_DIR": str(data_dir),
