@@ -26,7 +26,13 @@ from service.models import (
 )
 from service.vocabulary import COMMITMENT_NAMES, COMMITMENT_SHORT, doc_type_name
 
-__all__ = ["submission_matrix", "submission_status", "decision_dict", "document_dict"]
+__all__ = [
+    "current_classification",
+    "submission_matrix",
+    "submission_status",
+    "decision_dict",
+    "document_dict",
+]
 
 #: Evidence passages listed per commitment (best first) in the summary column.
 MAX_EVIDENCE = 5
@@ -72,16 +78,24 @@ def decision_dict(decision: Decision) -> dict:
     }
 
 
-def _load(session: Session, submission_id: str) -> Submission:
+def current_classification(document: Document) -> Classification | None:
+    """The classification that counts for a document everywhere (API, exports, pages, report):
+    the newest one, once the document is done."""
+    if document.status != DocumentStatus.done.value or not document.classifications:
+        return None
+    return max(document.classifications, key=lambda c: c.id)
+
+
+def _load(session: Session, submission_id: str, *, with_results: bool = True) -> Submission:
+    documents = selectinload(Submission.documents)
+    if with_results:
+        documents = documents.selectinload(Document.classifications).selectinload(
+            Classification.results
+        )
     submission = session.scalar(
         select(Submission)
         .where(Submission.id == submission_id)
-        .options(
-            selectinload(Submission.organization),
-            selectinload(Submission.documents)
-            .selectinload(Document.classifications)
-            .selectinload(Classification.results),
-        )
+        .options(selectinload(Submission.organization), documents)
     )
     if submission is None:
         raise NotFoundError(code="submission_not_found")
@@ -89,8 +103,9 @@ def _load(session: Session, submission_id: str) -> Submission:
 
 
 def submission_status(session: Session, submission_id: str) -> dict:
-    """Submission with per-document progress (``GET /api/submissions/{id}``)."""
-    submission = _load(session, submission_id)
+    """Submission with per-document progress (``GET /api/submissions/{id}``): clients poll it,
+    so it loads no classification."""
+    submission = _load(session, submission_id, with_results=False)
     documents = [document_dict(d) for d in submission.documents]
     counts = {s.value: 0 for s in DocumentStatus}
     for d in submission.documents:
@@ -127,7 +142,8 @@ def submission_matrix(session: Session, submission_id: str) -> dict:
         )
     )
     classified = [
-        (doc, doc.classifications[-1]) for doc in submission.documents if doc.classifications
+        (doc, current) for doc in submission.documents
+        if (current := current_classification(doc)) is not None
     ]
     versions = sorted({c.classifier_version for _, c in classified})
 

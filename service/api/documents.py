@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from service.api.deps import SessionDep, SubmissionAccess
 from service.api.schemas import DocumentDetail, ErrorBody
 from service.errors import NotFoundError
-from service.matrix import document_dict
+from service.matrix import current_classification, document_dict
 from service.models import Document
 
 __all__ = ["router", "document_detail"]
@@ -54,8 +54,8 @@ def document_detail(document: Document, *, words: bool = False) -> dict:
                 for p in extraction.pages
             ],
         )
-    if document.classifications:
-        classification = document.classifications[-1]
+    classification = current_classification(document)
+    if classification is not None:
         data["classifier_version"] = classification.classifier_version
         data["evidence"] = [
             {

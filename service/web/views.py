@@ -18,6 +18,7 @@ from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from classifiers.result import COMMITMENT_IDS
+from service.matrix import current_classification
 from service.models import (
     Classification,
     CommitmentResult,
@@ -148,10 +149,6 @@ def format_rut(value: str | None) -> str:
     return f"{int(m.group(1)):,}".replace(",", ".") + "-" + m.group(2).upper()
 
 
-def _current_classification(doc: Document) -> Classification | None:
-    return max(doc.classifications, key=lambda c: c.id) if doc.classifications else None
-
-
 def load_submission_view(session: Session, submission_id: str) -> SubmissionView | None:
     sub = session.get(
         Submission,
@@ -183,7 +180,7 @@ def load_submission_view(session: Session, submission_id: str) -> SubmissionView
             ocr_pages=ext.ocr_pages if ext else 0,
             created_at=d.created_at,
         )
-        cls = _current_classification(d) if d.status == "done" else None
+        cls = current_classification(d)
         if cls is not None:
             row.doc_type = row.doc_type or cls.doc_type
             for r in cls.results:
@@ -209,7 +206,12 @@ def load_submission_view(session: Session, submission_id: str) -> SubmissionView
     for cid in COMMITMENT_IDS:
         supporting = [(d, d.cells[cid]) for d in docs if cid in d.cells and d.cells[cid].supported]
         supporting.sort(key=lambda pair: pair[1].confidence, reverse=True)
-        evidence = [(d, e) for d, cell in supporting for e in cell.evidence]
+        # best passage first, as the API's matrix and the exports order them
+        evidence = sorted(
+            ((d, e) for d, cell in supporting for e in cell.evidence),
+            key=lambda pair: (float(pair[1].get("score") or 0.0), pair[0].cells[cid].confidence),
+            reverse=True,
+        )
         confidences = [d.cells[cid].confidence for d in docs if cid in d.cells]
         best_conf = max((c.confidence for _, c in supporting), default=None)
         if best_conf is None:
