@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
@@ -11,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import get_settings
 
-__all__ = ["engine_for", "get_engine", "session_scope", "SessionLocal"]
+__all__ = ["engine_for", "get_engine", "SessionLocal"]
 
 
 @lru_cache(maxsize=8)
@@ -37,17 +35,3 @@ def get_engine() -> Engine:
 
 def SessionLocal() -> Session:  # noqa: N802 - reads like the class it builds
     return sessionmaker(bind=get_engine(), expire_on_commit=False)()
-
-
-@contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    session = SessionLocal()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

@@ -6,6 +6,8 @@ API messages and exports turn them into words, through :func:`stage_label` and f
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 __all__ = [
     "STATUS_LABELS",
     "STAGE_LABELS",
@@ -15,6 +17,7 @@ __all__ = [
     "status_label",
     "stage_label",
     "error_message",
+    "format_datetime",
 ]
 
 STATUS_LABELS: dict[str, str] = {
@@ -116,3 +119,12 @@ def error_message(code: str, **params: object) -> str:
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
+
+def format_datetime(value: datetime | None) -> str:
+    """How dates are shown to people: '22-11-2026 07:57 UTC' (SQLite gives naive UTC)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%d-%m-%Y %H:%M UTC")

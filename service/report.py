@@ -30,8 +30,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from service.labels import format_datetime
+from service.rut import format_rut
 from service.vocabulary import COMMITMENT_NAMES, COMMITMENT_SHORT, doc_type_name
-from service.web.views import format_rut
 
 __all__ = ["build_report"]
 
@@ -52,13 +53,6 @@ def _fonts() -> tuple[str, str]:
             return "Evidencia", "Evidencia-Bold"
     return "Helvetica", "Helvetica-Bold"
 
-
-def _fecha(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%d-%m-%Y %H:%M UTC")
 
 
 def _p(text: str | None, style: ParagraphStyle) -> Paragraph:
@@ -95,11 +89,11 @@ def build_report(view, *, generated_by: str | None = None) -> bytes:
         _p(org.name, h1),
         _p(
             f"RUT {format_rut(org.rut)} · postulación {sub.id} · "
-            f"creada el {_fecha(sub.created_at)}",
+            f"creada el {format_datetime(sub.created_at)}",
             small,
         ),
         _p(
-            f"Generado el {_fecha(datetime.now(UTC))}"
+            f"Generado el {format_datetime(datetime.now(UTC))}"
             + (f" por {generated_by}" if generated_by else "")
             + f" · {len(view.documents)} documento(s), {view.n_errors} con error"
             + (f", {view.n_pending} aún en proceso" if view.n_pending else ""),
@@ -117,7 +111,7 @@ def build_report(view, *, generated_by: str | None = None) -> bytes:
         if c.decision is not None:
             decided = (
                 f"{_STATUS[c.status]} por {c.decision.reviewer.username}, "
-                f"{_fecha(c.decision.created_at)}"
+                f"{format_datetime(c.decision.created_at)}"
             )
         else:
             decided = _STATUS["pending"]
@@ -152,7 +146,7 @@ def build_report(view, *, generated_by: str | None = None) -> bytes:
         if c.decision is not None:
             d = c.decision
             line = f"Decisión: {_ACTIONS.get(d.action, d.action)} ({d.reviewer.username}, "
-            line += f"{_fecha(d.created_at)})."
+            line += f"{format_datetime(d.created_at)})."
             if d.comment:
                 line += f" Comentario: {d.comment}"
             block.append(_p(line, body))
@@ -195,7 +189,7 @@ def build_report(view, *, generated_by: str | None = None) -> bytes:
             text = _ACTIONS.get(h.action, h.action)
             if h.comment:
                 text += f": {h.comment}"
-            hist.append([_p(_fecha(h.created_at), small), _p(h.reviewer.username, small),
+            hist.append([_p(format_datetime(h.created_at), small), _p(h.reviewer.username, small),
                          _p(COMMITMENT_SHORT.get(h.commitment, h.commitment), small),
                          _p(_clip(text, 300), small)])
         hist_table = Table(hist, colWidths=[34 * mm, 28 * mm, 48 * mm, 60 * mm], repeatRows=1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["RutError", "check_digit", "normalize_rut"]
+__all__ = ["RutError", "check_digit", "format_rut", "normalize_rut"]
 
 _SEPARATORS = re.compile(r"[.\s\-‐‑–]")
 _COMPACT = re.compile(r"^(\d{1,8})([0-9K])$")
@@ -41,3 +41,13 @@ def normalize_rut(rut: str) -> str:
     if check_digit(body) != dv:
         raise RutError("check_digit", rut)
     return f"{int(body)}-{dv}"
+
+
+def format_rut(value: str | None) -> str:
+    """'77214538-1' → '77.214.538-1' (how Chileans write it); anything else as it is."""
+    if not value:
+        return "—"
+    m = re.fullmatch(r"(\d+)-([\dkK])", value)
+    if not m:
+        return value
+    return f"{int(m.group(1)):,}".replace(",", ".") + "-" + m.group(2).upper()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from classifiers.result import COMMITMENT_IDS
 from service import rut as rut_module
@@ -347,6 +347,7 @@ def decision_history(session: Session, submission_id: str) -> list[Decision]:
         session.scalars(
             select(Decision)
             .where(Decision.submission_id == submission_id)
+            .options(selectinload(Decision.reviewer))
             .order_by(Decision.created_at, Decision.id)
         )
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 from service.api.deps import SessionDep, SubmissionAccess
 from service.api.schemas import DocumentDetail, ErrorBody
@@ -102,8 +102,8 @@ def get_file(document_id: str, access: SubmissionAccess, session: SessionDep) ->
     if document.sha256 is None or not path_for(document.sha256).exists():
         raise NotFoundError(code="document_not_found")
     filename = quote(document.name.rsplit("/", 1)[-1])
-    return Response(
-        path_for(document.sha256).read_bytes(),
+    return FileResponse(  # streamed from the store, not read into memory
+        path_for(document.sha256),
         media_type=document.mime or "application/octet-stream",
         headers={"Content-Disposition": f"inline; filename*=UTF-8''{filename}"},
     )

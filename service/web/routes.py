@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -37,8 +36,9 @@ from service.auth import (
     load_session,
     sign_session,
 )
+from service.labels import format_datetime
 from service.models import Document, Submission, User
-from service.rut import RutError, normalize_rut
+from service.rut import RutError, format_rut, normalize_rut
 from service.settings import get_settings
 from service.web import hints, views
 from service.web.render import page_png, renderable
@@ -65,13 +65,6 @@ _STATUS_NAMES = {
     "pending": "Pendiente de revisión",
 }
 
-
-def _fecha(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%d-%m-%Y %H:%M UTC")
 
 
 def _tamano(n: int | None) -> str:
@@ -105,7 +98,7 @@ templates.env.globals.update(
     decision_verb=lambda a: _DECISION_NAMES.get(a, a),
     status_name=lambda s: _STATUS_NAMES.get(s, s),
 )
-templates.env.filters.update(fecha=_fecha, tamano=_tamano, pct=_pct, rut=views.format_rut)
+templates.env.filters.update(fecha=format_datetime, tamano=_tamano, pct=_pct, rut=format_rut)
 
 
 def _render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:

@@ -29,6 +29,7 @@ from service.models import (
     ReviewFlag,
     Submission,
 )
+from service.rut import format_rut  # noqa: F401 - the pages' filter
 
 __all__ = [
     "Cell",
@@ -41,7 +42,6 @@ __all__ = [
     "highlight_boxes",
     "highlight_text",
     "PENDING_STATUSES",
-    "format_rut",
 ]
 
 PENDING_STATUSES = ("queued", "processing")
@@ -139,16 +139,6 @@ class SubmissionView:
         return sum(1 for d in self.documents if d.status == "done")
 
 
-def format_rut(value: str | None) -> str:
-    """'77214538-1' → '77.214.538-1' (how Chileans write it); anything else as it is."""
-    if not value:
-        return "—"
-    m = re.fullmatch(r"(\d+)-([\dkK])", value)
-    if not m:
-        return value
-    return f"{int(m.group(1)):,}".replace(",", ".") + "-" + m.group(2).upper()
-
-
 def load_submission_view(session: Session, submission_id: str) -> SubmissionView | None:
     sub = session.get(
         Submission,
@@ -233,10 +223,6 @@ def load_submission_view(session: Session, submission_id: str) -> SubmissionView
 
 # --- the reviewers' list -------------------------------------------------------------------
 
-SORTS = {
-    "fecha": Submission.created_at,
-    "organizacion": Organization.name,
-}
 FILTERS = ("todas", "pendientes", "falta", "errores")
 PAGE_SIZE = 50
 
