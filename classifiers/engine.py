@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from classifiers import defaults
 from classifiers.nlp import get_nlp, tag_texts
@@ -59,11 +59,8 @@ class UnitEvidence:
 @dataclass(slots=True)
 class Analysis:
     doc_type: str
-    doc_type_scores: dict[str, float]
-    units: list[Unit]
     evidence: dict[str, list[UnitEvidence]]  # per commitment, best first
     scores: dict[str, float]  # raw score per commitment
-    cancelled: dict[str, list[tuple[Unit, str, str]]] = field(default_factory=dict)
 
 
 def analyse(doc) -> Analysis:
@@ -74,11 +71,10 @@ def analyse(doc) -> Analysis:
     units = make_units(blocks, tagged)
     labels = _run_matcher(units, tagged, ruleset, nlp)
     ctx = _Context(units, labels)
-    doc_type, dt_scores = detect_doc_type(ctx, ruleset)
+    doc_type = detect_doc_type(ctx, ruleset)
     ctx.doc_type = doc_type
-    evidence, cancelled = judge_matches(ctx, ruleset)
-    scores = score(evidence, doc_type)
-    return Analysis(doc_type, dt_scores, units, evidence, scores, cancelled)
+    evidence = judge_matches(ctx, ruleset)
+    return Analysis(doc_type, evidence, score(evidence, doc_type))
 
 
 def _run_matcher(units, tagged, ruleset: RuleSet, nlp) -> list[dict[str, list[tuple[int, int]]]]:
@@ -157,7 +153,7 @@ class _Context:
         return not any(self.holds(c, unit) for c in rule.excludes)
 
 
-def detect_doc_type(ctx: _Context, ruleset: RuleSet) -> tuple[str, dict[str, float]]:
+def detect_doc_type(ctx: _Context, ruleset: RuleSet) -> str:
     """Title cues (first units of page 1 weigh most) and structure (an attendance table)."""
     scores = dict.fromkeys(DOC_TYPES, 0.0)
     first_page = ctx.units[0].page if ctx.units else 1
@@ -185,13 +181,12 @@ def detect_doc_type(ctx: _Context, ruleset: RuleSet) -> tuple[str, dict[str, flo
     best = max(scores, key=lambda k: scores[k])
     if scores[best] < 1.0:
         best = "otro"
-    return best, scores
+    return best
 
 
 def judge_matches(ctx: _Context, ruleset: RuleSet):
     """Valid commitment matches per unit, after contexts, hard negatives and scope."""
     per_commitment: dict[str, list[UnitEvidence]] = {c: [] for c in COMMITMENT_IDS}
-    cancelled: dict[str, list] = {c: [] for c in COMMITMENT_IDS}
     for u in ctx.units:
         if not u.matches or not u.evidence_eligible:
             continue
@@ -214,7 +209,6 @@ def judge_matches(ctx: _Context, ruleset: RuleSet):
                     None,
                 )
                 if hit:
-                    cancelled[rule.label].append((u, rule_id, hit))
                     continue
             valid[rule.label][rule_id] = rule.weight
         for cid, rules in valid.items():
@@ -226,7 +220,7 @@ def judge_matches(ctx: _Context, ruleset: RuleSet):
             per_commitment[cid].append(UnitEvidence(u, ordered, round(unit_score, 4)))
     for cid in per_commitment:
         per_commitment[cid].sort(key=lambda e: (-e.score, e.unit.index))
-    return per_commitment, cancelled
+    return per_commitment
 
 
 def _clauses(unit: Unit, lab: dict) -> dict[int, int]:

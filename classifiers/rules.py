@@ -34,6 +34,8 @@ from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 __all__ = ["Rule", "RuleSet", "PatternError", "load_rules"]
 
 _KINDS = frozenset({"sentence", "item", "line", "row", "heading", "fragment"})
+#: scope cues a rule may declare it survives (a training plan is written in the future tense)
+_TOLERABLE = frozenset({"FUTURE"})
 _DEFAULT_KINDS = frozenset({"sentence", "item", "line", "row"})
 _SCOPES = ("near", "section", "header", "title", "doc", "doctype")
 _FOLDED_ATTRS = ("LEMMA", "NORM", "LOWER")
@@ -319,6 +321,10 @@ def load_rules(directory: Path | None = None) -> RuleSet:
             kinds = frozenset(data.get("kinds") or _DEFAULT_KINDS)
             if kinds - _KINDS:
                 raise PatternError(f"{where}: unknown kinds {sorted(kinds - _KINDS)}")
+            tolerates = frozenset(data.get("tolerates") or ())
+            if tolerates - _TOLERABLE:  # negation and intention are never tolerated
+                raise PatternError(f"{where}: tolerates only {sorted(_TOLERABLE)}, "
+                                   f"not {sorted(tolerates - _TOLERABLE)}")
             ruleset.rules[rule_id] = Rule(
                 id=rule_id,
                 label=label,
@@ -326,7 +332,7 @@ def load_rules(directory: Path | None = None) -> RuleSet:
                 requires=tuple(requires),
                 excludes=excludes,
                 kinds=kinds,
-                tolerates=frozenset(data.get("tolerates") or ()),
+                tolerates=tolerates,
                 source=where,
             )
             ruleset.patterns[rule_id] = [pattern]

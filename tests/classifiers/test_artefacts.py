@@ -113,3 +113,13 @@ def test_uncalibrated_fallback_still_gives_probabilities():
     cal = calibration.Calibrator({}, calibrated=False, reason="test")
     values = [cal.probability("c1", s) for s in (0.0, 1.0, 2.0, 4.0)]
     assert values == sorted(values) and all(0 < v < 1 for v in values)
+
+
+def test_a_rule_may_not_tolerate_negation(tmp_path):
+    copy = tmp_path / "patterns"
+    shutil.copytree(defaults.PATTERNS_DIR, copy)
+    with (copy / "c3.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "c3.test_bad", "label": "c3", "pattern": "politica",
+                            "tolerates": ["NEG"]}) + "\n")
+    with pytest.raises(PatternError, match="tolerates"):
+        load_rules(copy)
