@@ -16,7 +16,7 @@ from pathlib import Path
 
 from extractors import defaults
 from extractors.document import ExtractedDocument, Page, Word
-from extractors.errors import CorruptFileError, EncryptedError
+from extractors.errors import CorruptFileError
 from extractors.normalize import normalize_text
 
 __all__ = ["parse_docx"]
@@ -264,10 +264,8 @@ def _raw_xml_lines(path: Path) -> list[str]:
     from lxml import etree
 
     try:
+        # an encrypted DOCX is an OLE container, refused earlier by its detected type
         with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            if "EncryptedPackage" in names:
-                raise EncryptedError("El documento Word está protegido con contraseña.")
             xml = zf.read("word/document.xml")
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise CorruptFileError(

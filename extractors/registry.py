@@ -11,6 +11,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from extractors.detect import DOCX_MIME
+
 __all__ = ["Parser", "PARSERS", "parser_for"]
 
 
@@ -46,7 +48,7 @@ PARSERS: tuple[Parser, ...] = (
     Parser(
         "docx",
         "extractors.docx_reader:parse_docx",
-        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
+        (DOCX_MIME,),
     ),
     Parser("text", "extractors.plaintext:parse_text", ("text/",)),
 )
