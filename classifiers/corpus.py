@@ -78,7 +78,6 @@ def _extractor_version() -> str:
 
 
 def _extract_uncached(path: Path) -> ExtractedDocument:
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     try:
         from extractors import extract
     except ImportError:  # extractor not available: plain text only

@@ -1,9 +1,11 @@
 """Extraction stage: any submitted file -> ExtractedDocument (pages, text, word boxes, OCR flags).
 
 Public verbs: ``extract(path)``, ``detect_mime(path)``, ``iter_archive(path)`` and the version
-``EXTRACTOR_VERSION`` that results carry. The parser is chosen by the MIME type detected from the
-bytes (``extractors.registry``); archives are expanded by the caller with ``iter_archive`` and
-each member is extracted on its own, so one bad member never sinks the others.
+``EXTRACTOR_VERSION`` that results carry. Every limit a deployment may set travels in one frozen
+``ExtractOptions`` passed as ``options=`` (defaults from ``extractors.defaults``). The parser
+is chosen by the MIME type detected from the bytes (``extractors.registry``); archives are
+expanded by the caller with ``iter_archive`` and each member is extracted on its own, so one bad
+member never sinks the others.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from extractors import defaults
 from extractors.archive import ArchiveMember, iter_archive
 from extractors.detect import ZIP_MIME, detect_mime
 from extractors.document import ExtractedDocument, Page, Word
@@ -28,6 +29,7 @@ from extractors.errors import (
     TooLargeError,
     UnsupportedTypeError,
 )
+from extractors.options import DEFAULT_OPTIONS, ExtractOptions
 from extractors.registry import parser_for
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "detect_mime",
     "iter_archive",
     "ArchiveMember",
+    "ExtractOptions",
     "ExtractedDocument",
     "Page",
     "Word",
@@ -53,18 +56,18 @@ ProgressCallback = Callable[[int, int], object]
 def extract(
     path: str | Path,
     *,
-    password: str | None = None,
+    options: ExtractOptions = DEFAULT_OPTIONS,
     progress: ProgressCallback | None = None,
-    max_bytes: int | None = None,
+    password: str | None = None,
 ) -> ExtractedDocument:
     """Read one file into an ExtractedDocument, or raise an ExtractionError (Spanish message).
 
-    ``progress(done, total)`` is called as OCR pages finish. ``max_bytes`` overrides
-    ``defaults.MAX_FILE_BYTES``. Whatever a third-party reader raises on a broken file
-    (TypeError, RecursionError, IndexError, binascii.Error...) comes out as CorruptFileError.
+    ``options`` carries the deployment's limits; ``progress(done, total)`` is called as OCR pages
+    finish. Whatever a third-party reader raises on a broken file (TypeError, RecursionError,
+    IndexError, binascii.Error...) comes out as CorruptFileError.
     """
     path = Path(path)
-    limit = defaults.MAX_FILE_BYTES if max_bytes is None else max_bytes
+    limit = options.max_file_bytes
     try:
         size = path.stat().st_size
     except FileNotFoundError as exc:
@@ -94,7 +97,7 @@ def extract(
             )
         raise UnsupportedTypeError(detail=f"detected MIME type {mime}")
     try:
-        document = parser.load()(path, password=password, progress=progress)
+        document = parser.load()(path, options=options, password=password, progress=progress)
     except EvidenciaError:
         raise
     except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - the one boundary
@@ -106,15 +109,15 @@ def extract(
 def extract_bytes(
     data: bytes,
     *,
-    password: str | None = None,
+    options: ExtractOptions = DEFAULT_OPTIONS,
     progress: ProgressCallback | None = None,
-    max_bytes: int | None = None,
+    password: str | None = None,
 ) -> ExtractedDocument:
     """``extract`` for in-memory content (e.g. an ArchiveMember's ``data``)."""
     fd, name = tempfile.mkstemp(prefix="evidencia-")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        return extract(name, password=password, progress=progress, max_bytes=max_bytes)
+        return extract(name, options=options, password=password, progress=progress)
     finally:
         os.unlink(name)

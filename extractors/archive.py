@@ -27,6 +27,7 @@ from extractors.errors import (
     TooLargeError,
     UnsafeArchiveError,
 )
+from extractors.options import DEFAULT_OPTIONS, ExtractOptions
 
 __all__ = ["ArchiveMember", "iter_archive", "is_zip"]
 
@@ -40,6 +41,7 @@ class ArchiveMember:
 
 @dataclass(slots=True)
 class _Budget:
+    options: ExtractOptions
     members: int = 0
     total_bytes: int = 0
     over_count_reported: bool = field(default=False)
@@ -52,9 +54,11 @@ def is_zip(data: bytes) -> bool:
     return data[:4] in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(io.BytesIO(data))
 
 
-def iter_archive(path: str | Path) -> Iterator[ArchiveMember]:
+def iter_archive(
+    path: str | Path, *, options: ExtractOptions = DEFAULT_OPTIONS
+) -> Iterator[ArchiveMember]:
     """Yield every document inside a ZIP file (nested ZIPs expanded), errors included."""
-    yield from _walk(Path(path), prefix="", depth=0, budget=_Budget())
+    yield from _walk(Path(path), prefix="", depth=0, budget=_Budget(options))
 
 
 def _walk(source, *, prefix: str, depth: int, budget: _Budget) -> Iterator[ArchiveMember]:
@@ -75,12 +79,12 @@ def _walk(source, *, prefix: str, depth: int, budget: _Budget) -> Iterator[Archi
                 continue
             full = prefix + name
             budget.members += 1
-            if budget.members > defaults.MAX_ARCHIVE_MEMBERS:
+            if budget.members > budget.options.max_archive_members:
                 if not budget.over_count_reported:
                     budget.over_count_reported = True
                     yield ArchiveMember(full, None, UnsafeArchiveError(
-                        f"El ZIP contiene más de {defaults.MAX_ARCHIVE_MEMBERS} archivos; no se "
-                        "procesaron los restantes. Divídalo en varios ZIP más pequeños.",
+                        f"El ZIP contiene más de {budget.options.max_archive_members} archivos; "
+                        "no se procesaron los restantes. Divídalo en varios ZIP más pequeños.",
                         detail="too many members",
                     ))  # fmt: skip
                 continue
@@ -95,10 +99,10 @@ def _walk(source, *, prefix: str, depth: int, budget: _Budget) -> Iterator[Archi
                 continue
             budget.total_bytes += len(data)
             if is_zip(data) and not _is_ooxml(data):
-                if depth + 1 > defaults.MAX_ARCHIVE_DEPTH:
+                if depth + 1 > budget.options.max_archive_depth:
                     yield ArchiveMember(full, None, UnsafeArchiveError(
                         "El ZIP contiene demasiados niveles de ZIP anidados.",
-                        detail=f"nesting deeper than {defaults.MAX_ARCHIVE_DEPTH}",
+                        detail=f"nesting deeper than {budget.options.max_archive_depth}",
                     ))  # fmt: skip
                     continue
                 yield from _walk(data, prefix=full + "/", depth=depth + 1, budget=budget)
@@ -152,19 +156,20 @@ def _check_member(info: zipfile.ZipInfo, name: str, budget: _Budget) -> Extracti
             "sin contraseña.",
             detail="encrypted zip member",
         )
-    if info.file_size > defaults.MAX_FILE_BYTES:
+    options = budget.options
+    if info.file_size > options.max_file_bytes:
         return TooLargeError(
             f"Un archivo dentro del ZIP supera el tamaño máximo "
-            f"({defaults.MAX_FILE_BYTES // (1024 * 1024)} MB).",
+            f"({options.max_file_bytes // (1024 * 1024)} MB).",
             detail=f"member {info.file_size} bytes",
         )
     if (
         info.file_size >= defaults.RATIO_MIN_BYTES
-        and info.file_size > defaults.MAX_COMPRESSION_RATIO * max(info.compress_size, 1)
+        and info.file_size > options.max_compression_ratio * max(info.compress_size, 1)
     ):
         return _bomb(f"ratio {info.file_size}/{info.compress_size}")
-    if budget.total_bytes + info.file_size > defaults.MAX_ARCHIVE_TOTAL_BYTES:
-        return _bomb(f"total uncompressed size above {defaults.MAX_ARCHIVE_TOTAL_BYTES}")
+    if budget.total_bytes + info.file_size > options.max_archive_total_bytes:
+        return _bomb(f"total uncompressed size above {options.max_archive_total_bytes}")
     return None
 
 

@@ -1,6 +1,9 @@
 """Every tunable of the extraction stage, each with the reason for its value.
 
 Measured on the project's 2-core machine (see ../shared/perf-notes.md); change them here only.
+The limits a deployment may set (sizes, workers, timeouts, pixel and archive budgets) reach the
+code through ``extractors.options.ExtractOptions``, whose defaults are these; nothing assigns to
+this module at run time.
 """
 
 from __future__ import annotations
@@ -78,7 +81,12 @@ EMBEDDED_SCAN_DPI = (150, 240)
 MAX_RENDER_PIXELS = 40_000_000
 #: Same cap for image files (a 20000x20000 photo is decoded with Pillow's draft/reduce to this).
 MAX_IMAGE_PIXELS = 40_000_000
-#: Pillow refuses images above this many pixels outright (decompression-bomb guard).
+#: Largest image decoded, in pixels, after JPEG's free 1/2-1/8 draft reduction: decoding holds
+#: every pixel (up to 4 bytes each), so 64 MP is at most ~256 MB. A 600-dpi A4 scan is 35 MP and
+#: a 48-MP phone photo is a JPEG (drafted to 12 MP); a 375-MP PNG is refused, never decoded.
+MAX_DECODE_PIXELS = 64_000_000
+#: Pillow's own decompression-bomb guard (it refuses at twice this). Ours above is the real
+#: budget; Pillow's must stay high enough to let a huge JPEG be opened and drafted down.
 PIL_MAX_IMAGE_PIXELS = 400_000_000
 #: DPI assumed for image files without usable DPI metadata (missing, or absurd like 1 dpi).
 ASSUMED_IMAGE_DPI = 200
@@ -127,6 +135,10 @@ ARCHIVE_SKIP_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 ARCHIVE_SKIP_PREFIXES = ("__MACOSX/",)
 
 # --- DOCX ---------------------------------------------------------------------------------------
+#: Uncompressed bytes of one XML part (``word/document.xml``, headers...), read from the ZIP
+#: directory before parsing. A 500-page report's document.xml is 5-15 MB; parsing holds ~30x the
+#: XML in memory, so a 100 MB part (a crafted 392 KB file) would take gigabytes.
+MAX_DOCX_PART_BYTES = 32 * 1024 * 1024
 #: A DOCX with fewer meaningful characters than this is mostly pasted pictures (a photographed
 #: attendance list, a scanned certificate): its images are OCR'd as extra pages.
 DOCX_OCR_IMAGES_BELOW_CHARS = 200

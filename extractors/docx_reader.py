@@ -18,6 +18,7 @@ from extractors import defaults
 from extractors.document import ExtractedDocument, Page, Word
 from extractors.errors import CorruptFileError
 from extractors.normalize import normalize_text
+from extractors.options import ExtractOptions
 
 __all__ = ["parse_docx"]
 
@@ -31,6 +32,7 @@ R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 def parse_docx(
     path: Path,
     *,
+    options: ExtractOptions,
     password: str | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> ExtractedDocument:
@@ -50,7 +52,9 @@ def parse_docx(
     text = normalize_text("\n".join(lines)).strip()
     pages = _paginate(text)
     if len(re.findall(r"[^\W_]", text)) < defaults.DOCX_OCR_IMAGES_BELOW_CHARS:
-        image_pages = _ocr_embedded_images(path, first_number=len(pages) + 1, progress=progress)
+        image_pages = _ocr_embedded_images(
+            path, first_number=len(pages) + 1, options=options, progress=progress
+        )
         if image_pages:
             pages = (*pages, *image_pages)
             reader += "+ocr"
@@ -58,17 +62,20 @@ def parse_docx(
 
 
 def _ocr_embedded_images(
-    path: Path, *, first_number: int, progress: Callable[[int, int], object] | None
+    path: Path,
+    *,
+    first_number: int,
+    options: ExtractOptions,
+    progress: Callable[[int, int], object] | None,
 ) -> tuple[Page, ...]:
     """A DOCX that is little more than pasted pictures (a photographed attendance list, a
     scanned certificate): OCR its images, in body order, as extra pages."""
     import io
     import tempfile
 
-    from PIL import Image, UnidentifiedImageError
-
     from extractors import ocr
-    from extractors.images import prepare_frame
+    from extractors.errors import ExtractionError
+    from extractors.images import open_image, prepare_frame
 
     try:
         blobs = _image_blobs(path)
@@ -78,25 +85,25 @@ def _ocr_embedded_images(
     if not blobs:
         return ()
     ocr.ensure_available()
-    Image.MAX_IMAGE_PIXELS = defaults.PIL_MAX_IMAGE_PIXELS
+    limit = options.docx_max_ocr_images
     sizes: dict[int, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="evidencia-docx-") as tmp:
 
         def rendered():
-            for index, blob in enumerate(blobs[: defaults.DOCX_MAX_OCR_IMAGES]):
+            for index, blob in enumerate(blobs[:limit]):
                 try:
-                    with Image.open(io.BytesIO(blob)) as image:
+                    with open_image(io.BytesIO(blob)) as image:
                         if image.width * image.height < defaults.DOCX_MIN_IMAGE_PIXELS:
                             continue  # icons and logos
-                        gray, dpi = prepare_frame(image)
-                except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+                        gray, dpi = prepare_frame(image, options)
+                except (ExtractionError, OSError, ValueError):
                     continue  # EMF/WMF drawings and broken pictures carry no scan to read
                 target = Path(tmp) / f"image-{index:04d}.pgm"
                 ocr.write_pgm(gray, target)
                 sizes[index] = (gray.width * 72 / dpi, gray.height * 72 / dpi)
                 yield ocr.OcrImage(target, index, 72 / dpi, 72 / dpi)
 
-        results = ocr.ocr_images(rendered(), min(len(blobs), defaults.DOCX_MAX_OCR_IMAGES),
+        results = ocr.ocr_images(rendered(), min(len(blobs), limit), options=options,
                                  progress=progress)  # fmt: skip
     pages = []
     for number, result in enumerate(results, start=first_number):

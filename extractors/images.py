@@ -14,49 +14,59 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
 from extractors import defaults
 from extractors.document import ExtractedDocument, Page, Word
 from extractors.errors import CorruptFileError, TooLargeError
 from extractors.normalize import normalize_text
+from extractors.options import ExtractOptions
 
-__all__ = ["parse_image", "prepare_frame"]
+__all__ = ["parse_image", "prepare_frame", "open_image"]
 
 log = logging.getLogger(__name__)
+
+# The one place Pillow's decompression-bomb guard is set (every image the project opens goes
+# through this module); the working budget is ``ExtractOptions.max_decode_pixels``.
+Image.MAX_IMAGE_PIXELS = defaults.PIL_MAX_IMAGE_PIXELS
+
+
+def open_image(source) -> Image.Image:
+    """Open an image lazily (header only: nothing is decoded yet), or raise a Spanish error."""
+    try:
+        return Image.open(source)
+    except Image.DecompressionBombError as exc:
+        raise TooLargeError(
+            "La imagen tiene demasiados píxeles para procesarla. Redúzcala o escanéela a "
+            "menor resolución (200 a 300 ppp bastan).",
+            detail=str(exc),
+        ) from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise CorruptFileError(
+            "La imagen está dañada o incompleta y no se pudo abrir.", detail=repr(exc)
+        ) from exc
 
 
 def parse_image(
     path: Path,
     *,
+    options: ExtractOptions,
     password: str | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> ExtractedDocument:
-    from PIL import Image, ImageSequence, UnidentifiedImageError
-
     from extractors import ocr
 
     ocr.ensure_available()
-    Image.MAX_IMAGE_PIXELS = defaults.PIL_MAX_IMAGE_PIXELS
     sizes: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="evidencia-img-") as tmp:
-        try:
-            image = Image.open(path)
-        except Image.DecompressionBombError as exc:
-            raise TooLargeError(
-                "La imagen tiene demasiados píxeles para procesarla. Redúzcala o escanéela a "
-                "menor resolución (200 a 300 ppp bastan).",
-                detail=str(exc),
-            ) from exc
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise CorruptFileError(
-                "La imagen está dañada o incompleta y no se pudo abrir.", detail=repr(exc)
-            ) from exc
+        image = open_image(path)
         with image:
             frame_count = getattr(image, "n_frames", 1)
 
             def frames() -> Iterator[ocr.OcrImage]:
                 for index, frame in enumerate(ImageSequence.Iterator(image)):
                     try:
-                        gray, dpi = prepare_frame(frame)
+                        gray, dpi = prepare_frame(frame, options)
                     except Image.DecompressionBombError as exc:
                         raise TooLargeError(detail=str(exc)) from exc
                     except (OSError, ValueError, SyntaxError) as exc:
@@ -71,7 +81,7 @@ def parse_image(
                     sizes.append((width_pt, height_pt))
                     yield ocr.OcrImage(target, index, 72 / dpi, 72 / dpi)
 
-            results = ocr.ocr_images(frames(), frame_count, progress=progress)
+            results = ocr.ocr_images(frames(), frame_count, options=options, progress=progress)
     pages = tuple(
         Page(
             number=r.index + 1,
@@ -93,22 +103,20 @@ def parse_image(
     return ExtractedDocument(mime="", pages=pages, extractor="image:pillow+ocr", warnings=warnings)
 
 
-def prepare_frame(frame):
+def prepare_frame(frame, options: ExtractOptions):
     """One frame -> (8-bit gray image ready for Tesseract, dpi used for page size)."""
-    from PIL import Image, ImageOps
-
     dpi = _plausible_dpi(frame.info.get("dpi"))
     pixels = frame.width * frame.height
-    if pixels > defaults.MAX_IMAGE_PIXELS and getattr(frame, "format", None) == "JPEG":
+    if pixels > options.max_image_pixels and getattr(frame, "format", None) == "JPEG":
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale instead of allocating the full image.
-        factor = math.sqrt(defaults.MAX_IMAGE_PIXELS / pixels)
+        factor = math.sqrt(options.max_image_pixels / pixels)
         before = frame.width
         frame.draft("L", (int(frame.width * factor), int(frame.height * factor)))
         dpi *= frame.width / before
     image = ImageOps.exif_transpose(frame) or frame
     pixels = image.width * image.height
-    if pixels > defaults.MAX_IMAGE_PIXELS:
-        factor = math.sqrt(defaults.MAX_IMAGE_PIXELS / pixels)
+    if pixels > options.max_image_pixels:
+        factor = math.sqrt(options.max_image_pixels / pixels)
         if image.mode == "1":
             image = image.convert("L")
         image = image.resize(

@@ -25,6 +25,7 @@ from pathlib import Path
 from extractors import defaults
 from extractors.document import Word
 from extractors.errors import OCRUnavailableError
+from extractors.options import ExtractOptions
 
 __all__ = ["OcrImage", "OcrResult", "ensure_available", "ocr_images", "write_pgm"]
 
@@ -92,21 +93,19 @@ def ocr_images(
     images: Iterable[OcrImage],
     total: int,
     *,
+    options: ExtractOptions,
     progress: Callable[[int, int], object] | None = None,
-    timeout: float | None = None,
-    lang: str | None = None,
-    workers: int | None = None,
 ) -> list[OcrResult]:
-    """OCR rendered pages in parallel; results in input order, one per image.
+    """OCR rendered pages in parallel (``options.ocr_workers`` at once); results in input order.
 
     ``images`` may be a lazy generator: it is consumed in the calling thread (pdfium is not
     thread-safe) while at most ``2 * workers`` pages wait, so rendering overlaps recognition
     without holding every page on disk at once.
     """
+    lang = defaults.OCR_LANG
     ensure_available(lang)
-    workers = workers or defaults.OCR_WORKERS
-    timeout = defaults.OCR_PAGE_TIMEOUT if timeout is None else timeout
-    lang = lang or defaults.OCR_LANG
+    workers = options.ocr_workers
+    timeout = options.ocr_page_timeout
     results: list[OcrResult] = []
     done = 0
 

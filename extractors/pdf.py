@@ -33,6 +33,7 @@ from extractors.errors import (
     WrongPasswordError,
 )
 from extractors.normalize import RTL_RE, normalize_text
+from extractors.options import ExtractOptions
 from extractors.pdf_layout import (
     Layer,
     keeps_words,
@@ -117,18 +118,19 @@ class _PagePlan:
 def parse_pdf(
     path: Path,
     *,
+    options: ExtractOptions,
     password: str | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> ExtractedDocument:
     pdf = open_pdf(path, password)
     if pdf is None:
-        return parse_without_pdfium(path, password)
+        return parse_without_pdfium(path, password, options=options)
     try:
         count = len(pdf)
         if count == 0:
             log.info("pdfium sees 0 pages in %s; asking poppler", path)
-            return parse_without_pdfium(path, password, pdfium_pages=0)
-        second = SecondOpinions(path, password)
+            return parse_without_pdfium(path, password, options=options, pdfium_pages=0)
+        second = SecondOpinions(path, password, options)
         try:
             plans = [_triage_safely(pdf, index, second) for index in range(count)]
         finally:
@@ -142,23 +144,24 @@ def parse_pdf(
             )
         ocr_indexes = [i for i, p in enumerate(plans) if p.needs_ocr]
         skipped: list[int] = []
-        if len(ocr_indexes) > defaults.MAX_OCR_PAGES:
-            skipped = ocr_indexes[defaults.MAX_OCR_PAGES :]
-            ocr_indexes = ocr_indexes[: defaults.MAX_OCR_PAGES]
+        cap = options.max_ocr_pages
+        if len(ocr_indexes) > cap:
+            skipped = ocr_indexes[cap:]
+            ocr_indexes = ocr_indexes[:cap]
             for i in skipped:
                 plans[i].page = replace(
                     plans[i].page,
                     error=(
-                        f"No se aplicó OCR: el documento tiene más de {defaults.MAX_OCR_PAGES} "
+                        f"No se aplicó OCR: el documento tiene más de {cap} "
                         "páginas escaneadas. Divídalo en partes más pequeñas."
                     ),
                 )
             warnings.append(
-                f"Solo se leyeron con OCR las primeras {defaults.MAX_OCR_PAGES} páginas "
-                f"escaneadas de {defaults.MAX_OCR_PAGES + len(skipped)}."
+                f"Solo se leyeron con OCR las primeras {cap} páginas "
+                f"escaneadas de {cap + len(skipped)}."
             )
         if ocr_indexes:
-            _ocr_pages(pdf, plans, ocr_indexes, progress)
+            _ocr_pages(pdf, plans, ocr_indexes, options, progress)
         pages = tuple(p.page for p in plans)
         if ocr_indexes and not any(p.text.strip() for p in pages):
             warnings.append("No se encontró texto legible en el documento (ni con OCR).")
@@ -360,15 +363,16 @@ class _PageFacts:
 # --------------------------------------------------------------------------------------------
 
 
-def render_scale(width: float, height: float) -> float:
-    """Pixels per point for OCR: OCR_DPI, small pages up to a readable size, huge pages capped."""
+def render_scale(width: float, height: float, max_pixels: int) -> float:
+    """Pixels per point for OCR: OCR_DPI, small pages up to a readable size, huge pages capped
+    to ``max_pixels``."""
     scale = defaults.OCR_DPI / 72
     long_side = max(width, height, 1.0)
     if long_side * scale < defaults.MIN_RENDER_LONG_SIDE:
         scale = defaults.MIN_RENDER_LONG_SIDE / long_side
     area = max(width * height, 1.0)
-    if area * scale * scale > defaults.MAX_RENDER_PIXELS:
-        scale = math.sqrt(defaults.MAX_RENDER_PIXELS / area)
+    if area * scale * scale > max_pixels:
+        scale = math.sqrt(max_pixels / area)
     return scale
 
 
@@ -376,6 +380,7 @@ def _ocr_pages(
     pdf: pdfium.PdfDocument,
     plans: list[_PagePlan],
     indexes: list[int],
+    options: ExtractOptions,
     progress: Callable[[int, int], object] | None,
 ) -> None:
     from extractors import ocr
@@ -387,12 +392,12 @@ def _ocr_pages(
         def rasterize() -> Iterator[ocr.OcrImage]:
             for index in indexes:
                 try:
-                    yield _rasterize(pdf, index, Path(tmp))
+                    yield _rasterize(pdf, index, Path(tmp), options.max_render_pixels)
                 except Exception as exc:  # noqa: BLE001 - a page that cannot render
                     log.warning("cannot render page %d: %r", index + 1, exc)
                     render_errors[index] = "No se pudo dibujar esta página para leerla con OCR."
 
-        results = ocr.ocr_images(rasterize(), len(indexes), progress=progress)
+        results = ocr.ocr_images(rasterize(), len(indexes), options=options, progress=progress)
     for result in results:
         plan = plans[result.index]
         plan.page = replace(
@@ -410,7 +415,7 @@ def _ocr_pages(
         progress(len(indexes), len(indexes))
 
 
-def _rasterize(pdf: pdfium.PdfDocument, index: int, folder: Path):
+def _rasterize(pdf: pdfium.PdfDocument, index: int, folder: Path, max_pixels: int):
     """Render one page in gray at ``render_scale`` into an uncompressed PGM file."""
     from extractors.ocr import OcrImage, write_pgm
 
@@ -418,9 +423,9 @@ def _rasterize(pdf: pdfium.PdfDocument, index: int, folder: Path):
     try:
         width, height = page.get_size()
         target = folder / f"page-{index + 1:05d}.pgm"
-        image = _embedded_scan(page, width, height)
+        image = _embedded_scan(page, width, height, max_pixels)
         if image is None:
-            bitmap = page.render(scale=render_scale(width, height), grayscale=True,
+            bitmap = page.render(scale=render_scale(width, height, max_pixels), grayscale=True,
                                  may_draw_forms=True)  # fmt: skip
             image = bitmap.to_pil()
             bitmap.close()
@@ -431,7 +436,7 @@ def _rasterize(pdf: pdfium.PdfDocument, index: int, folder: Path):
         page.close()
 
 
-def _embedded_scan(page: pdfium.PdfPage, width: float, height: float):
+def _embedded_scan(page: pdfium.PdfPage, width: float, height: float, max_pixels: int):
     """The page's own scan image, when the page is exactly one upright image covering it at
     about the OCR resolution: decoding it is ~5x cheaper than rendering the page (14 vs 72 ms)
     and gives the same pixels. Anything else (rotation, stamps, masks, 300-dpi scans that OCR
@@ -450,6 +455,8 @@ def _embedded_scan(page: pdfium.PdfPage, width: float, height: float):
         if b or c or a <= 0 or d <= 0 or covered < 0.98:
             return None
         px_w, px_h = obj.get_px_size()
+        if px_w * px_h > max_pixels:  # decoding it would hold every pixel: render it capped
+            return None
         dpi = px_w / (width / 72)
         low, high = defaults.EMBEDDED_SCAN_DPI
         if not (low <= dpi <= high) or abs(px_h / (height / 72) - dpi) > 0.05 * dpi:

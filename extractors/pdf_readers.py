@@ -18,6 +18,7 @@ from extractors import defaults
 from extractors.document import ExtractedDocument, Page, Word
 from extractors.errors import CorruptFileError
 from extractors.normalize import normalize_text
+from extractors.options import ExtractOptions
 from extractors.pdf_layout import Layer, Table, make_page
 from extractors.text_layer import assess_text_layer
 
@@ -33,12 +34,13 @@ log = logging.getLogger(__name__)
 class SecondOpinions:
     """Other readers, opened lazily and at most once per document."""
 
-    def __init__(self, path: Path, password: str | None):
+    def __init__(self, path: Path, password: str | None, options: ExtractOptions):
         self.path = path
         self.password = password
+        self.options = options
         self._plumber = None
         self._plumber_failed = False
-        self.table_pages_left = defaults.TABLE_MAX_PAGES
+        self.table_pages_left = options.table_max_pages
 
     def pdfplumber(self, index: int) -> Layer | None:
         try:
@@ -119,7 +121,8 @@ class SecondOpinions:
         return Layer(text, text, ())
 
     def poppler(self, index: int) -> Layer | None:
-        pages = pdftotext_bbox(self.path, self.password, first=index + 1, last=index + 1)
+        pages = pdftotext_bbox(self.path, self.password, self.options.pdftotext_timeout,
+                               first=index + 1, last=index + 1)  # fmt: skip
         return pages[0][2] if pages else None
 
     def close(self) -> None:
@@ -139,7 +142,12 @@ _WORD_RE = re.compile(
 
 
 def pdftotext_bbox(
-    path: Path, password: str | None, *, first: int | None = None, last: int | None = None
+    path: Path,
+    password: str | None,
+    timeout: float,
+    *,
+    first: int | None = None,
+    last: int | None = None,
 ) -> list[tuple[float, float, Layer]]:
     """poppler's pdftotext -bbox-layout: [(width, height, layer)] per page, [] on failure."""
     cmd = ["pdftotext", "-q", "-bbox-layout", "-enc", "UTF-8"]
@@ -150,7 +158,7 @@ def pdftotext_bbox(
     cmd += [str(path), "-"]
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, timeout=defaults.PDFTOTEXT_TIMEOUT, check=False
+            cmd, capture_output=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
         log.warning("pdftotext timed out on %s", path)
@@ -179,12 +187,14 @@ def pdftotext_bbox(
 
 
 def parse_without_pdfium(
-    path: Path, password: str | None, pdfium_pages: int | None = None
+    path: Path, password: str | None, *, options: ExtractOptions, pdfium_pages: int | None = None
 ) -> ExtractedDocument:
     """pdfium could not open the file (or saw no pages): poppler, then pdfplumber, or an error."""
     pages_out: list[Page] = []
     method = "poppler"
-    for number, (width, height, layer) in enumerate(pdftotext_bbox(path, password), start=1):
+    for number, (width, height, layer) in enumerate(
+        pdftotext_bbox(path, password, options.pdftotext_timeout), start=1
+    ):
         verdict = assess_text_layer(layer.raw)
         pages_out.append(
             make_page(number, width, height, layer, f"poppler:{verdict.reason}")

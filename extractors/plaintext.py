@@ -9,6 +9,7 @@ from pathlib import Path
 from extractors.document import ExtractedDocument
 from extractors.docx_reader import _paginate
 from extractors.normalize import normalize_text
+from extractors.options import ExtractOptions
 
 __all__ = ["parse_text", "decode_text"]
 
@@ -43,6 +44,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
 def parse_text(
     path: Path,
     *,
+    options: ExtractOptions,
     password: str | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> ExtractedDocument:

@@ -2,7 +2,9 @@
 
 Each entry declares the MIME types its parser supports and where its ``parse_*`` function lives;
 parser modules are imported on first use so ``import extractors`` stays cheap for the CLI's
-start-up (pdfplumber alone costs ~0.5 s to import).
+start-up (pdfplumber alone costs ~0.5 s to import). A parser is called as
+``parse(path, *, options: ExtractOptions, password, progress)`` and reads every limit from
+``options``.
 """
 
 from __future__ import annotations

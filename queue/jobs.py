@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from extractors.document import ExtractedDocument, Page, Word
 from extractors.errors import EvidenciaError
+from extractors.options import ExtractOptions
 from service.labels import error_message
 from service.models import (
     Classification,
@@ -45,6 +46,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The extraction options of this worker process, set once by ``run_worker`` before it serves
+#: (work horses fork from it and inherit them).
+EXTRACT_OPTIONS = ExtractOptions()
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:
@@ -220,7 +225,9 @@ def _extract_or_reuse(
             log.warning("progress of document %s not recorded", document.id, exc_info=True)
 
     t0 = time.perf_counter()
-    extracted = extractors.extract(path_for(document.sha256), progress=progress)
+    extracted = extractors.extract(
+        path_for(document.sha256), options=EXTRACT_OPTIONS, progress=progress
+    )
     seconds = time.perf_counter() - t0
     extraction = store_extraction(session, document.sha256, version, extracted, seconds)
     return extracted, extraction, seconds

@@ -117,9 +117,11 @@ def run_worker(
     right for one worker per machine; with one worker per core, 1 avoids oversubscription.
     """
     if ocr_threads:
-        from extractors import defaults as extractor_defaults
+        from dataclasses import replace
 
-        extractor_defaults.OCR_WORKERS = max(1, ocr_threads)
+        from evidencia_queue import jobs
+
+        jobs.EXTRACT_OPTIONS = replace(jobs.EXTRACT_OPTIONS, ocr_workers=max(1, ocr_threads))
     connection = connection or redis_connection()
     ordered = [q for q in QUEUES if q in queues] + [q for q in queues if q not in QUEUES]
     if do_requeue:

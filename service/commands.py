@@ -53,7 +53,6 @@ def serve(args) -> int:
 def worker(args) -> int:
     from evidencia_queue.worker import run_worker
 
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract's threads are slower here
     ok = run_worker(args.queues, burst=args.burst, ocr_threads=getattr(args, "ocr_threads", None))
     return 0 if ok or args.burst else 1
 
@@ -235,7 +234,6 @@ def up(args) -> int:
     from service.migrate import upgrade
     from service.settings import get_settings
 
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     base = f"http://{args.host}:{args.port}"
     os.environ.setdefault("EVIDENCIA_PUBLIC_URL", base)
     get_settings.cache_clear()

@@ -21,8 +21,6 @@ __all__ = ["MAX_SIDE", "renderable", "page_png"]
 MAX_SIDE = 1400
 #: Bump when rendering changes so stale cache files are not reused.
 RENDER_VERSION = "1"
-#: Decompression-bomb guard for pictures (pixels); larger ones are thumbnailed while decoding.
-_MAX_PIXELS = 200_000_000
 
 
 def renderable(mime: str | None) -> bool:
@@ -54,10 +52,11 @@ def _render_pdf(source: Path, page_number: int) -> bytes:
 
 
 def _render_image(source: Path, page_number: int) -> bytes:
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
-    Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
-    with Image.open(source) as img:
+    from extractors.images import open_image
+
+    with open_image(source) as img:
         if page_number > 1:
             img.seek(page_number - 1)  # multi-page TIFF
         img.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size

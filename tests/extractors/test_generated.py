@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import extractors
-from extractors import defaults, ocr
+from extractors import ExtractOptions, ocr
 from extractors.archive import iter_archive
 from extractors.errors import (
     EmptyFileError,
@@ -83,11 +83,10 @@ def test_multipage_tiff_gives_one_page_per_frame(tmp_path):
     assert_contains(doc.pages[1].text, "Segunda")
 
 
-def test_ocr_page_timeout_is_a_page_error_not_a_hang(tmp_path, monkeypatch):
-    monkeypatch.setattr(defaults, "OCR_PAGE_TIMEOUT", 0.01)
+def test_ocr_page_timeout_is_a_page_error_not_a_hang(tmp_path):
     path = tmp_path / "lento.png"
     text_image(SPANISH_LINES).save(path)
-    doc = extractors.extract(path)
+    doc = extractors.extract(path, options=ExtractOptions(ocr_page_timeout=0.01))
     assert doc.pages[0].error and "tiempo máximo" in doc.pages[0].error
     assert any("tiempo máximo" in w for w in doc.warnings)
 
@@ -146,7 +145,7 @@ def test_empty_file_is_a_clear_error(tmp_path):
 def test_oversized_file_is_refused(tmp_path):
     path = text_pdf(tmp_path / "grande.pdf", [SPANISH_LINES])
     with pytest.raises(TooLargeError) as info:
-        extractors.extract(path, max_bytes=100)
+        extractors.extract(path, options=ExtractOptions(max_file_bytes=100))
     assert "supera el máximo" in info.value.message
 
 
@@ -218,13 +217,12 @@ def _mark_encrypted(path, name: bytes) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_iter_archive_limits_member_count(tmp_path, monkeypatch):
-    monkeypatch.setattr(defaults, "MAX_ARCHIVE_MEMBERS", 3)
+def test_iter_archive_limits_member_count(tmp_path):
     path = tmp_path / "muchos.zip"
     with zipfile.ZipFile(path, "w") as zf:
         for i in range(6):
             zf.writestr(f"f{i}.txt", "x")
-    members = list(iter_archive(path))
+    members = list(iter_archive(path, options=ExtractOptions(max_archive_members=3)))
     assert [m.error is None for m in members] == [True, True, True, False]
     assert isinstance(members[-1].error, UnsafeArchiveError)
 
@@ -236,13 +234,12 @@ def test_corrupt_zip_member_list_is_an_error_member(tmp_path):
     assert len(members) == 1 and members[0].error is not None
 
 
-def test_huge_image_is_scaled_down_not_exhausting_memory(tmp_path, monkeypatch):
-    monkeypatch.setattr(defaults, "MAX_IMAGE_PIXELS", 2_000_000)
+def test_huge_image_is_scaled_down_not_exhausting_memory(tmp_path):
     big = Image.new("L", (4000, 3000), 255)
     big.paste(text_image(["Informe de actividades"], size=(1600, 200), font_px=80), (100, 100))
     path = tmp_path / "grande.png"
     big.save(path)
-    doc = extractors.extract(path)
+    doc = extractors.extract(path, options=ExtractOptions(max_image_pixels=2_000_000))
     assert_contains(doc.text, "Informe")
     assert doc.pages[0].width == pytest.approx(4000 * 72 / 200, rel=0.01)
 
@@ -414,10 +411,11 @@ def test_zip_member_names_from_windows_and_macos_keep_their_accents(tmp_path):
     assert [m.name for m in iter_archive(path)] == ["Política.txt"]
 
 
-def test_scanned_pages_past_the_ocr_cap_are_reported_not_dropped(tmp_path, monkeypatch):
-    monkeypatch.setattr(defaults, "MAX_OCR_PAGES", 1)
+def test_scanned_pages_past_the_ocr_cap_are_reported_not_dropped(tmp_path):
     pages = [text_image(["Primera hoja"]), text_image(["Segunda hoja"])]
-    doc = extractors.extract(image_pdf(tmp_path / "lote.pdf", pages))
+    doc = extractors.extract(
+        image_pdf(tmp_path / "lote.pdf", pages), options=ExtractOptions(max_ocr_pages=1)
+    )
     assert len(doc.pages) == 2 and doc.ocr_pages == 1
     assert_contains(doc.pages[0].text, "Primera")
     assert "No se aplicó OCR" in doc.pages[1].error
