@@ -136,8 +136,8 @@ ARCHIVE_SKIP_PREFIXES = ("__MACOSX/",)
 
 # --- DOCX ---------------------------------------------------------------------------------------
 #: Uncompressed bytes of one XML part (``word/document.xml``, headers; ODT's ``content.xml``), read
-#: from the ZIP directory before parsing. A 500-page report's document.xml is 5-15 MB; parsing holds ~30x the
-#: XML in memory, so a 100 MB part (a crafted 392 KB file) would take gigabytes.
+#: from the ZIP directory before parsing. A 500-page report's document.xml is 5-15 MB; parsing
+#: holds ~30x the XML in memory, so a 100 MB part (a crafted 392 KB file) would take gigabytes.
 MAX_DOCX_PART_BYTES = 32 * 1024 * 1024
 #: A DOCX with fewer meaningful characters than this is mostly pasted pictures (a photographed
 #: attendance list, a scanned certificate): its images are OCR'd as extra pages.

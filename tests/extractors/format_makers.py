@@ -215,7 +215,6 @@ def heic_photo(path: Path, upright, *, exif_orientation: int) -> Path:
     """Save ``upright`` as a phone would: pixels stored as the sensor saw them, plus the EXIF
     orientation that turns them upright (6: the phone was held upright, sensor turned 90°)."""
     from PIL import Image
-
     from pillow_heif import register_heif_opener
 
     register_heif_opener()

@@ -16,7 +16,7 @@ import pytest
 
 import extractors
 from classifiers.units import split_blocks
-from extractors import defaults
+from extractors import ExtractOptions, defaults
 from extractors.archive import iter_archive
 from extractors.detect import ODS_MIME, ODT_MIME, XLSX_MIME
 from extractors.errors import ConverterUnavailableError, ExtractionError, TooLargeError
@@ -101,44 +101,43 @@ def test_spreadsheet_type_comes_from_the_bytes_and_survives_a_zip(tmp_path):
         assert extractors.extract_bytes(member.data).pages[0].text == ROSTER_PAGE
 
 
-def test_long_sheet_is_cut_into_pages_and_bounded(tmp_path, monkeypatch):
+def test_long_sheet_is_cut_into_pages_and_bounded(tmp_path):
     import openpyxl
 
-    monkeypatch.setattr(defaults, "SPREADSHEET_PAGE_ROWS", 40)
-    monkeypatch.setattr(defaults, "SPREADSHEET_MAX_ROWS", 100)
+    assert defaults.SPREADSHEET_PAGE_ROWS == 200
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Asistencia"
     ws.append(["Nombre", "Asistió"])
-    for i in range(1, 150):
+    for i in range(1, 1500):
         ws.append([f"Persona {i}", "Sí"])
     path = tmp_path / "asistencia.xlsx"
     wb.save(path)
-    doc = extractors.extract(path)
+    doc = extractors.extract(path, options=ExtractOptions(spreadsheet_max_rows=420))
     assert [p.text.splitlines()[0] for p in doc.pages] == [
-        "Hoja «Asistencia», filas 1 a 40",
-        "Hoja «Asistencia», filas 41 a 80",
-        "Hoja «Asistencia», filas 81 a 100",
+        "Hoja «Asistencia», filas 1 a 200",
+        "Hoja «Asistencia», filas 201 a 400",
+        "Hoja «Asistencia», filas 401 a 420",
     ]
     # a continuation page repeats the header row, so its rows keep their column names
-    assert doc.pages[1].text.splitlines()[2:4] == ["Fila 1 | Nombre | Asistió",
-                                                    "Fila 41 | Persona 40 | Sí"]  # fmt: skip
-    assert "Persona 99" in doc.text and "Persona 100" not in doc.text
-    assert any("tiene 150 filas; se leyeron las primeras 100" in w for w in doc.warnings)
+    assert doc.pages[1].text.splitlines()[2:4] == [
+        "Fila 1 | Nombre | Asistió",
+        "Fila 201 | Persona 200 | Sí",
+    ]
+    assert "Persona 419" in doc.text and "Persona 420" not in doc.text
+    assert any("tiene 1.500 filas; se leyeron las primeras 420" in w for w in doc.warnings)
 
 
-def test_workbook_cell_budget_and_inflated_size_are_bounded(tmp_path, monkeypatch):
+def test_workbook_cell_budget_and_inflated_size_are_bounded(tmp_path):
     path = roster_xlsx(tmp_path / "nomina-comite.xlsx")
-    monkeypatch.setattr(defaults, "SPREADSHEET_MAX_CELLS", 12)
-    doc = extractors.extract(path)
+    doc = extractors.extract(path, options=ExtractOptions(spreadsheet_max_cells=12))
     assert "Fila 4 |" in doc.text and "Fila 5 |" not in doc.text
     assert "Sesiones" not in doc.text
     assert any("se leyó hasta la fila 4" in w for w in doc.warnings)
     assert any("no se leyó la hoja «Sesiones»" in w for w in doc.warnings)
 
-    monkeypatch.setattr(defaults, "SPREADSHEET_MAX_UNCOMPRESSED_BYTES", 10_000)
     with pytest.raises(TooLargeError) as info:
-        extractors.extract(path)
+        extractors.extract(path, options=ExtractOptions(spreadsheet_max_uncompressed_bytes=10_000))
     assert "demasiado grande" in info.value.message
 
 
@@ -271,9 +270,10 @@ def test_missing_libreoffice_is_a_setup_error_in_spanish(legacy_word_files, tmp_
 
 def test_conversion_timeout_kills_libreoffice(legacy_word_files, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # its work folder, to look for
-    monkeypatch.setattr(defaults, "LIBREOFFICE_TIMEOUT", 0.3)
     with pytest.raises(ExtractionError) as info:
-        extractors.extract(legacy_word_files["doc"])
+        extractors.extract(
+            legacy_word_files["doc"], options=ExtractOptions(libreoffice_timeout=0.3)
+        )
     assert "no terminó en" in info.value.message
     assert not _processes_mentioning(str(tmp_path))
 
@@ -282,16 +282,15 @@ def test_conversions_wait_for_a_free_slot(legacy_word_files, tmp_path, monkeypat
     """Another process holding every slot (lock files) makes a conversion wait, then give up
     with a "try later" message instead of starting one more LibreOffice."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(defaults, "LIBREOFFICE_MAX_PROCESSES", 1)
-    monkeypatch.setattr(defaults, "LIBREOFFICE_SLOT_WAIT", 0.5)
+    one_slot = ExtractOptions(libreoffice_max_processes=1, libreoffice_slot_wait=0.5)
     folder = tmp_path / "evidencia-libreoffice-slots"
     folder.mkdir()
     with open(folder / "slot-0.lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(ExtractionError) as info:
-            extractors.extract(legacy_word_files["rtf"])
+            extractors.extract(legacy_word_files["rtf"], options=one_slot)
     assert "ocupado" in info.value.message
-    assert POLICY[0] in extractors.extract(legacy_word_files["rtf"]).text  # slot free again
+    assert POLICY[0] in extractors.extract(legacy_word_files["rtf"], options=one_slot).text
 
 
 def _processes_mentioning(marker: str) -> list[str]:
