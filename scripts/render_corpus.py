@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
-from service.rut import RutError, normalize_rut
+from service.domain.rut import RutError, normalize_rut
 
 RENDERS = ("pdf", "scan", "photo", "docx", "txt")
 OCR_RENDERS = ("scan", "photo")
