@@ -19,20 +19,67 @@ from pathlib import Path
 
 from extractors.document import ExtractedDocument, Page
 
-__all__ = ["CorpusEntry", "load_labels", "extract_all", "cache_dir"]
+__all__ = [
+    "CorpusEntry", "load_labels", "extract_all", "cache_dir", "REGISTERS", "HELDOUT_REGISTERS",
+    "HELDOUT_ORGS", "EVAL_SPLITS", "eval_split", "input_kind",
+]
+
+#: the kinds of text submissions arrive as (``register`` in a source's front matter)
+REGISTERS: tuple[str, ...] = (
+    "interno",  # policies, protocols, minutes, plans, attendance lists, memos (the default)
+    "prensa",  # press releases and news about the organisation
+    "web",  # the organisation's web pages
+    "reporte",  # annual, sustainability and ESG reports, cuentas públicas
+    "riohs",  # long Reglamento Interno de Orden, Higiene y Seguridad
+    "sindical",  # union statutes and minutes, collective agreements
+    "acto_administrativo",  # municipal decrees, exempt resolutions
+    "correo",  # e-mail threads
+)
+DEFAULT_REGISTER = "interno"
+#: whole registers kept out of all tuning and training: they measure generalisation
+HELDOUT_REGISTERS = frozenset({"prensa", "web"})
+#: whole organisations kept out of all tuning and training (``split = "heldout"``)
+HELDOUT_ORGS = frozenset({
+    "org07", "org08", "org15", "org16", "org20", "org25", "org30", "org34", "org38", "org42",
+    "org44",
+})
+#: what ``evidencia eval --split`` accepts: ``dev`` (dev organisations, registers other than the
+#: held-out ones), ``heldout`` (held-out organisations, same registers), ``register`` (the
+#: held-out registers of every organisation), ``all``
+EVAL_SPLITS = ("dev", "heldout", "register", "all")
+
+
+def eval_split(org_split: str, register: str) -> str:
+    """The evaluation split of a document: its held-out register first, then its organisation."""
+    return "register" if register in HELDOUT_REGISTERS else org_split
+
+
+def input_kind(render: str) -> str:
+    """``scan``, ``photo`` or ``born_digital`` (PDF with text, DOCX, text, HTML, e-mail)."""
+    return render if render in ("scan", "photo") else "born_digital"
 
 
 @dataclass(frozen=True, slots=True)
 class CorpusEntry:
     file: str
     id: str
-    split: str
+    split: str  # "dev" | "heldout": the organisation's split, as in the source
     render: str
     doc_type: str
     labels: dict
     evidence: dict
     tags: tuple[str, ...] = ()
     ocr_render: bool = False
+    register: str = DEFAULT_REGISTER
+
+    @property
+    def eval_split(self) -> str:
+        return eval_split(self.split, self.register)
+
+    @property
+    def org(self) -> str:
+        """``orgNN`` from the id (the unit of cross-validation), or the id's first folder."""
+        return self.id.split("/", 1)[0][:5] if self.id.startswith("org") else self.id.split("/")[0]
 
 
 def load_labels(corpus: Path) -> list[CorpusEntry]:
@@ -51,6 +98,7 @@ def load_labels(corpus: Path) -> list[CorpusEntry]:
                     evidence={k: list(v) for k, v in (d.get("evidence") or {}).items()},
                     tags=tuple(d.get("tags", ())),
                     ocr_render=bool(d.get("ocr", d.get("render") in ("scan", "photo"))),
+                    register=d.get("register", DEFAULT_REGISTER),
                 )
             )
         except (KeyError, TypeError, json.JSONDecodeError) as exc:

@@ -27,13 +27,28 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from classifiers.corpus import (
+    DEFAULT_REGISTER,
+    HELDOUT_ORGS,
+    HELDOUT_REGISTERS,
+    REGISTERS,
+    eval_split,
+)
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 from service.domain.rut import RutError, normalize_rut
 
 RENDERS = ("pdf", "scan", "photo", "docx", "txt")
 OCR_RENDERS = ("scan", "photo")
 EXTENSIONS = {"pdf": ".pdf", "scan": ".scan.pdf", "photo": ".jpg", "docx": ".docx", "txt": ".txt"}
-HELDOUT_ORGS = {"org07", "org08", "org15", "org16"}
+#: the failure classes of issue 10 a document is built around (one tag per class)
+CLASS_TAGS = {
+    "external_names": "1 names that are not the organisation's own",
+    "polysemy": "2 words with two meanings",
+    "real_prose": "3 real prose",
+    "quoted_cues": "4 intention/negation cues misfiring",
+    "context_not_rules": "5 context taken for the organisation's own rules",
+    "c5_prose": "6 c5 in prose",
+}
 TAGS = {
     "hard_negative",
     "negation",
@@ -44,6 +59,8 @@ TAGS = {
     "informal",
     "english",
     "long",
+    "latam",
+    *CLASS_TAGS,
 }
 PAGE_BREAK = "<!-- página -->"
 SCAN_DPI = 200
@@ -204,6 +221,8 @@ def validate(source: Source) -> None:
         problems.append(f"render must be a non-empty list of {RENDERS}")
     if meta["split"] not in ("dev", "heldout"):
         problems.append("split must be 'dev' or 'heldout'")
+    if meta.get("register", DEFAULT_REGISTER) not in REGISTERS:
+        problems.append(f"register {meta.get('register')!r} not in {REGISTERS}")
     org_dir = source.id.split("/")[0] if "/" in source.id else ""
     org_match = re.match(r"^(org\d\d)-[a-z0-9-]+$", org_dir)
     if org_match:
@@ -608,6 +627,10 @@ def render_txt(source: Source) -> bytes:
 # --------------------------------------------------------------------------- orchestration
 
 
+def register_of(source: Source) -> str:
+    return source.meta.get("register", DEFAULT_REGISTER)
+
+
 def output_name(source: Source, render: str) -> str:
     return source.id + EXTENSIONS[render]
 
@@ -623,6 +646,7 @@ def label_record(source: Source, render: str) -> dict:
         "render": render,
         "ocr": render in OCR_RENDERS,
         "split": meta["split"],
+        "register": register_of(source),
         "lang": meta["lang"],
         "tags": list(meta.get("tags", [])),
         "labels": {cid: bool(meta["labels"][cid]) for cid in COMMITMENT_IDS},
@@ -631,8 +655,36 @@ def label_record(source: Source, render: str) -> dict:
     }
 
 
-def render_source(path: Path, root: Path, out: Path) -> list[dict]:
+def source_key(path: Path) -> str:
+    """What a source's renderings depend on: its text and this renderer's code."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def reusable(source: Source, out: Path, previous: dict[str, dict], key: str) -> list[dict] | None:
+    """The records of an earlier run when every rendering of the source is still on disk, made
+    from the same source text by the same renderer code; None when it must be rendered."""
+    records = []
+    for render in source.meta["render"]:
+        record = previous.get(output_name(source, render))
+        target = out / output_name(source, render)
+        if record is None or record.get("source_key") != key or not target.is_file():
+            return None
+        if hashlib.sha256(target.read_bytes()).hexdigest() != record.get("sha256"):
+            return None
+        records.append(record)
+    return records
+
+
+def render_source(path: Path, root: Path, out: Path,
+                  previous: dict[str, dict] | None = None) -> list[dict]:
     source = read_source(path, root)
+    key = source_key(path)
+    if previous:
+        kept = reusable(source, out, previous, key)
+        if kept is not None:
+            return kept
     renders = source.meta["render"]
     pdf = render_pdf(source) if {"pdf", "scan", "photo"} & set(renders) else b""
     records = []
@@ -651,6 +703,7 @@ def render_source(path: Path, root: Path, out: Path) -> list[dict]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         record = label_record(source, render)
+        record["source_key"] = key
         record["sha256"] = hashlib.sha256(data).hexdigest()
         record["bytes"] = len(data)
         if render in ("pdf", "scan", "photo"):
@@ -689,43 +742,106 @@ def evidence_pages(source: Source, pdf: bytes) -> dict[str, list[int | None]]:
     return found
 
 
-def find_sources(root: Path, only: str | None) -> list[Path]:
+def find_sources(root: Path, only: str | None, orgs: set[int] | None = None) -> list[Path]:
     paths = sorted(p for p in root.rglob("*.md") if p.name.lower() != "readme.md")
     if only:
         paths = [p for p in paths if fnmatch.fnmatch(p.relative_to(root).with_suffix("").as_posix(),
                                                      only)]
+    if orgs is not None:
+        paths = [p for p in paths if _org_number(p.relative_to(root).as_posix()) in orgs]
     return paths
 
 
-def _render_one(args: tuple[Path, Path, Path]) -> tuple[str, list[dict], str | None]:
-    path, root, out = args
+def _org_number(rel: str) -> int | None:
+    found = re.match(r"^org(\d\d)-", rel)
+    return int(found.group(1)) if found else None
+
+
+def parse_orgs(text: str) -> set[int]:
+    """``"1-5,17-25"`` -> {1, 2, 3, 4, 5, 17, ..., 25}."""
+    numbers: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            raise argparse.ArgumentTypeError(f"bad organisation range {part!r} (e.g. 1-5,17-25)")
+        numbers.update(range(int(low), int(high or low) + 1))
+    return numbers
+
+
+def _previous_records(out: Path) -> dict[str, dict]:
     try:
-        return str(path), render_source(path, root, out), None
+        lines = (out / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+        return {r["file"]: r for r in map(json.loads, filter(None, lines))}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _render_one(args: tuple) -> tuple[str, list[dict], str | None]:
+    path, root, out, previous = args
+    try:
+        return str(path), render_source(path, root, out, previous), None
     except SourceError as exc:
         return str(path), [], str(exc)
 
 
+def _table_rows(source: Source) -> set[str]:
+    tables = [b for b in source.blocks if b.kind == "table"]
+    return {normalise(" | ".join(row)) for b in tables for row in b.rows}
+
+
+def c5_in_prose(source: Source) -> bool:
+    """c5 proved by a sentence or list item, not (only) by a roster row."""
+    rows = _table_rows(source)
+    return any(normalise(p) not in rows for p in source.meta.get("evidence", {}).get("c5", []))
+
+
 def print_stats(sources: list[Source]) -> None:
-    """Counts a corpus engineer wants to see: is every type, render and label well represented?"""
+    """Counts the corpus writers check their targets with (CORPUS-PLAN.md): registers, splits,
+    labels, hard negatives, the failure classes, c5 in prose, OCR share."""
     from collections import Counter
 
-    def show(title: str, counter: Counter) -> None:
-        print(f"{title}: " + ", ".join(f"{k}={v}" for k, v in sorted(counter.items())))
+    def show(title: str, counter: Counter, order=None) -> None:
+        keys = order if order is not None else sorted(counter)
+        print(f"{title}: " + ", ".join(f"{k}={counter[k]}" for k in keys if counter[k]))
 
-    show("documents by org", Counter(s.id.split("/")[0][:5] for s in sources))
+    def share(part: int, whole: int) -> str:
+        return f"{part}/{whole} = {part / max(1, whole):.0%}"
+
+    n = len(sources)
+    orgs = Counter(s.id.split("/")[0][:5] for s in sources)
+    print(f"documents: {n} from {len(orgs)} organisations")
+    show("documents by org", orgs)
+    show("documents by register", Counter(register_of(s) for s in sources), REGISTERS)
     show("documents by doc_type", Counter(s.meta["doc_type"] for s in sources))
-    show("documents by split", Counter(s.meta["split"] for s in sources))
+    split_of = {s.id: eval_split(s.meta["split"], register_of(s)) for s in sources}
+    names = {"dev": "dev", "heldout": "held-out organisations",
+             "register": f"held-out register ({'+'.join(sorted(HELDOUT_REGISTERS))})"}
+    show("evaluation splits", Counter(split_of.values()), list(names))
     renders = Counter(r for s in sources for r in s.meta["render"])
-    show("renderings by render", renders)
+    show("renderings by render", renders, RENDERS)
     ocr, total = sum(renders[r] for r in OCR_RENDERS), sum(renders.values())
-    print(f"OCR'd renderings: {ocr}/{total} = {ocr / max(1, total):.0%}")
-    for split in ("dev", "heldout"):
-        subset = [s for s in sources if s.meta["split"] == split]
-        show(f"positive documents per commitment ({split}, n={len(subset)})",
-             Counter(c for s in subset for c in COMMITMENT_IDS if s.meta["labels"][c]))
-    print(f"documents with no commitment: "
-          f"{sum(not any(s.meta['labels'].values()) for s in sources)}")
-    show("tags", Counter(t for s in sources for t in s.meta.get("tags", [])))
+    print(f"OCR'd renderings: {share(ocr, total)}")
+    for split, label in names.items():
+        subset = [s for s in sources if split_of[s.id] == split]
+        show(f"positive documents per commitment, {label} (n={len(subset)})",
+             Counter(c for s in subset for c in COMMITMENT_IDS if s.meta["labels"][c]),
+             COMMITMENT_IDS)
+    for register in REGISTERS:
+        subset = [s for s in sources if register_of(s) == register]
+        if subset:
+            show(f"  {register} (n={len(subset)}) positives",
+                 Counter(c for s in subset for c in COMMITMENT_IDS if s.meta["labels"][c]),
+                 COMMITMENT_IDS)
+    tags = Counter(t for s in sources for t in s.meta.get("tags", []))
+    empty = sum(not any(s.meta["labels"].values()) for s in sources)
+    print(f"hard negatives (tag hard_negative): {share(tags['hard_negative'], n)}; "
+          f"documents with no commitment: {share(empty, n)}")
+    print(f"multi-label documents: {sum(sum(s.meta['labels'].values()) > 1 for s in sources)}")
+    prose = sum(c5_in_prose(s) for s in sources)
+    print(f"c5 in prose (c5 evidence outside a table): {prose} documents; "
+          f"tag c5_prose: {tags['c5_prose']}")
+    show("failure classes (tags)", tags, list(CLASS_TAGS))
+    show("tags", tags)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -733,16 +849,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("src", type=Path, help="folder of sources (samples/corpus)")
     parser.add_argument("out", type=Path, nargs="?", help="output folder")
     parser.add_argument("--only", help="glob on document ids, e.g. 'org03-*' or '*/acta*'")
+    parser.add_argument("--orgs", type=parse_orgs,
+                        help="organisation numbers, e.g. 1-5,17-25 (with --stats: your share)")
+    parser.add_argument("--force", action="store_true",
+                        help="render every source again (default: reuse renderings in OUT whose "
+                             "source and renderer code are unchanged)")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
     parser.add_argument("--check", action="store_true", help="only validate the sources")
     parser.add_argument("--stats", action="store_true",
-                        help="validate and print counts by org, type, render, label, split")
+                        help="validate and print counts by org, register, type, render, label, "
+                             "evaluation split, hard negatives, failure class, c5 in prose")
     parser.add_argument("--expected-json", type=Path,
                         help="also write {file name: {doc_type, labels}} here (the demo)")
     parser.add_argument("--no-labels", action="store_true", help="do not write OUT/labels.jsonl")
     args = parser.parse_intermixed_args(argv)
     root = args.src.resolve()
-    sources = find_sources(root, args.only)
+    sources = find_sources(root, args.only, args.orgs)
     if not sources:
         print(f"no sources under {root}", file=sys.stderr)
         return 2
@@ -762,7 +884,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("OUT is required unless --check")
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(path, root, out) for path in sources]
+    by_id: dict[str, dict[str, dict]] = {}
+    for file, record in ({} if args.force else _previous_records(out)).items():
+        by_id.setdefault(record.get("id", ""), {})[file] = record
+    jobs = [(path, root, out, by_id.get(path.relative_to(root).with_suffix("").as_posix()))
+            for path in sources]
     records: list[dict] = []
     errors: list[str] = []
     if args.jobs > 1:

@@ -158,6 +158,18 @@ Módulo 3: Atención sin discriminación por nacionalidad u origen (septiembre 2
 Cada sesión dura dos horas y se registra la asistencia del personal en una nómina."""
 
 
+def make_zip(members: dict[str, bytes]) -> bytes:
+    """A ZIP archive (deflated) holding ``members`` (name → bytes)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
 @pytest.fixture
 def text_pdf():
     """``text_pdf(["page 1 text", ...]) -> bytes``: a small born-digital PDF."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import quote
+
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
 
@@ -11,7 +14,7 @@ from service.domain.errors import NotFoundError
 from service.domain.matrix import current_classification, document_entry
 from service.domain.models import Document
 
-__all__ = ["router", "document_detail"]
+__all__ = ["router", "document_detail", "original_file_response", "INERT_TYPES"]
 
 router = APIRouter(prefix="/api/submissions", tags=["documents"])
 
@@ -88,22 +91,54 @@ def get_document(
     return document_detail(_document(session, access, document_id), words=words)
 
 
+#: Types a browser only displays or hands to a viewer, never executes. Anything else an
+#: applicant uploaded (HTML, SVG, XML, a PDF-named HTML page, a polyglot) goes out as
+#: ``application/octet-stream``: its bytes came from a stranger and are read by reviewers.
+INERT_TYPES = frozenset({
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/tiff",
+    "image/bmp",
+    "text/plain",
+})
+
+#: Headers on every uploaded file sent back: always a download, never sniffed into an active
+#: type, and sandboxed (no script, no same-origin access) should a browser render it anyway.
+_ORIGINAL_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Cache-Control": "private, no-store",
+}
+
+
+def original_file_response(path: Path, name: str, mime: str | None) -> FileResponse:
+    """The uploaded bytes as an attachment with an inert type: a stored HTML or SVG file must
+    never run script on this origin (a reviewer's session could act for the uploader)."""
+    media_type = mime if mime in INERT_TYPES else "application/octet-stream"
+    filename = quote(name.rsplit("/", 1)[-1] or "archivo")
+    return FileResponse(  # streamed from the store, not read into memory
+        path,
+        media_type=media_type,
+        headers={
+            **_ORIGINAL_HEADERS,
+            "Content-Disposition": f"attachment; filename*=UTF-8''{filename}",
+        },
+    )
+
+
 @router.get(
     "/{submission_id}/documents/{document_id}/file",
     responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
-    summary="The uploaded bytes of a document",
+    summary="The uploaded bytes of a document (always a download with an inert type)",
 )
 def get_file(document_id: str, access: SubmissionAccess, session: SessionDep) -> Response:
-    from urllib.parse import quote
-
     from service.domain.storage import path_for
 
     document = _document(session, access, document_id)
     if document.sha256 is None or not path_for(document.sha256).exists():
         raise NotFoundError(code="document_not_found")
-    filename = quote(document.name.rsplit("/", 1)[-1])
-    return FileResponse(  # streamed from the store, not read into memory
-        path_for(document.sha256),
-        media_type=document.mime or "application/octet-stream",
-        headers={"Content-Disposition": f"inline; filename*=UTF-8''{filename}"},
-    )
+    return original_file_response(path_for(document.sha256), document.name, document.mime)

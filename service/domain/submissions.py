@@ -218,6 +218,12 @@ def _document_for(session: Session, submission: Submission, entry: _Entry, queue
     if entry.sha is None:
         _mark_error(document, entry.error_code or "extraction_failed", entry.error)
         return document
+    if not _accepted(entry.mime):
+        # refused bytes (SVG, executables…) are not kept: nothing can ever serve them back
+        document.size, document.mime = len(entry.data), entry.mime
+        _mark_error(document, "unsupported_type", None)
+        _discard_refused(session, entry.sha)
+        return document
     stored = session.get(StoredFile, entry.sha)
     if stored is None:
         stored = StoredFile(sha256=entry.sha, size=len(entry.data), mime=entry.mime)
@@ -229,11 +235,14 @@ def _document_for(session: Session, submission: Submission, entry: _Entry, queue
     document.sha256 = stored.sha256
     document.size = stored.size
     document.mime = stored.mime
-    if not _accepted(stored.mime):
-        _mark_error(document, "unsupported_type", None)
-        return document
     lifecycle.queue(document, job_id_for(document.id))
     return document
+
+
+def _discard_refused(session: Session, sha: str) -> None:
+    """Remove refused bytes from the store, unless a row kept from before references them."""
+    if session.get(StoredFile, sha) is None:
+        path_for(sha).unlink(missing_ok=True)
 
 
 def _mark_error(document: Document, code: str, message: str | None) -> None:

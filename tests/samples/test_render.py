@@ -176,3 +176,63 @@ def test_demo_expected_labels_match_their_sources():
         assert entry["labels"] == source.meta["labels"]
     covered = {c for e in expected.values() for c, v in e["labels"].items() if v}
     assert covered == {"c1", "c2", "c3", "c4", "c5"}
+
+
+def test_register_defaults_to_interno_and_unknown_registers_are_refused(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    _write(src, "org01-andes-sur/acta.md", SOURCE)
+    press = SOURCE.replace('lang = "es"', 'lang = "es"\nregister = "prensa"\n'
+                           'tags = ["external_names", "latam", "hard_negative"]')
+    _write(src, "org02-b/nota.md", press)
+    assert render_corpus.main([str(src), str(out)]) == 0
+    records = _records(out)
+    assert records["org01-andes-sur/acta.pdf"]["register"] == "interno"
+    assert records["org02-b/nota.pdf"]["register"] == "prensa"
+    _write(src, "org03-c/x.md", SOURCE.replace('lang = "es"', 'lang = "es"\nregister = "blog"'))
+    with pytest.raises(render_corpus.SourceError, match="register 'blog'"):
+        render_corpus.read_source(src / "org03-c/x.md", src)
+
+
+def test_new_heldout_organisations_must_be_heldout(tmp_path):
+    src = tmp_path / "src"
+    _write(src, "org30-x/a.md", SOURCE)
+    with pytest.raises(render_corpus.SourceError, match="split must be 'heldout' for org30"):
+        render_corpus.read_source(src / "org30-x/a.md", src)
+
+
+def test_unchanged_sources_are_not_rendered_again(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    _write(src, "org01-andes-sur/acta.md", SOURCE)
+    other = _write(src, "org02-b/acta.md", SOURCE)
+    assert render_corpus.main([str(src), str(out)]) == 0
+    kept = out / "org01-andes-sur/acta.pdf"
+    kept.touch()
+    stamp = kept.stat().st_mtime_ns
+    other.write_text(SOURCE.replace("Asisten seis.", "Asisten siete."), encoding="utf-8")
+    assert render_corpus.main([str(src), str(out)]) == 0
+    assert kept.stat().st_mtime_ns == stamp  # reused
+    assert "siete" in (out / "org02-b/acta.txt").read_text(encoding="utf-8")  # re-rendered
+    assert len(_records(out)) == 6
+    (out / "org01-andes-sur/acta.docx").write_bytes(b"damaged")
+    assert render_corpus.main([str(src), str(out)]) == 0
+    assert (out / "org01-andes-sur/acta.docx").read_bytes()[:2] == b"PK"  # rendered again
+
+
+def test_stats_count_registers_splits_and_c5_in_prose(tmp_path, capsys):
+    src = tmp_path / "src"
+    _write(src, "org01-a/acta.md", SOURCE)  # c5 only in a table row
+    prose = SOURCE.replace('c5 = ["María Pérez | Venezolana | Secretaria del comité"]',
+                           'c5 = ["En Santiago, a 3 de marzo de 2025, se constituye el Comité de '
+                           'Inclusión."]')
+    _write(src, "org02-b/nota.md", prose.replace('lang = "es"', 'lang = "es"\nregister = "web"\n'
+                                                 'tags = ["c5_prose", "hard_negative"]'))
+    _write(src, "org07-c/acta.md", SOURCE.replace('split = "dev"', 'split = "heldout"'))
+    assert render_corpus.main([str(src), "--stats"]) == 0
+    out = capsys.readouterr().out
+    assert "documents: 3 from 3 organisations" in out
+    assert "documents by register: interno=2, web=1" in out
+    assert "evaluation splits: dev=1, heldout=1, register=1" in out
+    assert "hard negatives (tag hard_negative): 1/3 = 33%" in out
+    assert "c5 in prose (c5 evidence outside a table): 1 documents; tag c5_prose: 1" in out
+    assert render_corpus.main([str(src), "--stats", "--orgs", "1-2"]) == 0
+    assert "documents: 2 from 2 organisations" in capsys.readouterr().out

@@ -5,27 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 
 NOTE = "Acta de reunión del comité. Se acordó revisar el calendario de turnos.".encode()
-
-
-@pytest.fixture
-def client(service_env):
-    from service.api.app import create_app
-
-    with TestClient(create_app()) as c:
-        yield c
-
-
-@pytest.fixture
-def reviewer(service_env):
-    from service.db import SessionLocal
-    from service.domain.access import create_user
-
-    with SessionLocal() as session:
-        create_user(session, "ana.revisora", "clave-segura-1", "reviewer")
-    return ("ana.revisora", "clave-segura-1")
 
 
 def _create(client, organization="Fundación Puentes del Sur", rut="76.543.210-3"):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-import io
 import re
-import zipfile
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.conftest import make_zip
 
 pytestmark = pytest.mark.browser
 
@@ -119,14 +119,6 @@ def test_applicant_flow_from_upload_to_filled_checklist(browser_page, screenshot
     screenshot(page, "03-postulante-telefono")
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
 def test_bad_files_rejected_with_reason_while_others_go_on_without_javascript(
     chromium, web_server, wait_processed, screenshot
 ):
@@ -141,7 +133,7 @@ def test_bad_files_rejected_with_reason_while_others_go_on_without_javascript(
                 {"name": "vacio.pdf", "mimeType": "application/pdf", "buffer": b""},
                 {"name": "programa.exe", "mimeType": "application/octet-stream",
                  "buffer": b"MZ\x90\x00" + bytes(range(256)) * 8},
-                {"name": "evidencias.zip", "mimeType": "application/zip", "buffer": _zip({
+                {"name": "evidencias.zip", "mimeType": "application/zip", "buffer": make_zip({
                     "2025/plan-capacitacion-2025.pdf":
                         (DEMO / "plan-capacitacion-2025.pdf").read_bytes(),
                     "2025/acta-comite-paritario.txt":

@@ -1,0 +1,112 @@
+"""Stored XSS (issue 12): an applicant's file fetched by a reviewer can never run script.
+
+Every original goes back as an attachment with an inert type, ``nosniff`` and a sandboxing CSP;
+SVG (refused by the pipeline) is not kept at all. The browser's side of it is proven in
+``tests/web/test_hostile_files.py``.
+"""
+
+from __future__ import annotations
+
+from tests.conftest import make_zip
+
+#: What the issue's reviewer opened: read every submission, then decide as the reviewer.
+SCRIPT = (
+    "<script>fetch('/api/submissions').then(r => r.json());"
+    "fetch(location.pathname.split('/documents/')[0] + '/decisions', {method: 'POST',"
+    " headers: {'Content-Type': 'application/json'},"
+    " body: JSON.stringify({commitment: 'c1', action: 'confirm'})});</script>"
+)
+HTML_PAGE = f"<!DOCTYPE html><html><head><title>Acta</title></head><body>{SCRIPT}</body></html>"
+SVG = (
+    '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
+    f"{SCRIPT}</svg>"
+)
+
+
+def zip_polyglot() -> bytes:
+    """An HTML page that is also a valid ZIP (the archive appended after the markup)."""
+    return HTML_PAGE.encode() + make_zip({"acta.txt": "Acta del comité de inclusión.".encode()})
+
+
+#: name → bytes: an applicant's HTML file, a PDF-named HTML file, an HTML page inside a ZIP.
+#: The text parser reads them (as text): they are stored and can be fetched.
+HOSTILE_READABLE = {
+    "acta.html": HTML_PAGE.encode(),
+    "informe.pdf": HTML_PAGE.encode(),
+    "evidencias.zip": make_zip({"2025/pagina.html": HTML_PAGE.encode()}),
+}
+#: Refused by the pipeline (no parser reads them): never kept, so never served.
+HOSTILE_REFUSED = {"logo.svg": SVG.encode(), "acta-poliglota.html": zip_polyglot()}
+ACTIVE_TYPES = ("text/html", "image/svg+xml", "application/xhtml+xml", "text/xml",
+                "application/xml", "application/javascript", "text/javascript")
+
+
+def _upload(client, files: dict[str, bytes]) -> tuple[dict, list[dict]]:
+    r = client.post("/api/submissions",
+                    json={"organization": "Fundación Puentes del Sur", "rut": "76.543.210-3"})
+    sub = r.json()
+    r = client.post(
+        f"/api/submissions/{sub['id']}/documents",
+        files=[("files", (name, data, "application/octet-stream")) for name, data in files.items()],
+        headers={"Authorization": f"Bearer {sub['token']}"},
+    )
+    assert r.status_code == 202, r.text
+    return sub, r.json()["documents"]
+
+
+def assert_inert_attachment(response) -> None:
+    assert response.status_code == 200, response.text
+    media_type = response.headers["content-type"].split(";")[0].strip()
+    assert media_type not in ACTIVE_TYPES
+    assert media_type == "application/octet-stream" or media_type in {
+        "application/pdf", "text/plain"}, media_type
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    csp = response.headers["content-security-policy"]
+    assert "sandbox" in csp and "default-src 'none'" in csp
+
+
+def test_hostile_files_come_back_as_inert_attachments(client, reviewer):
+    from service.db import SessionLocal
+    from service.domain.models import Decision
+
+    sub, docs = _upload(client, HOSTILE_READABLE)
+    names = ["acta.html", "informe.pdf", "evidencias.zip/2025/pagina.html"]
+    assert [d["name"] for d in docs] == names
+    assert {d["status"] for d in docs} == {"queued"}
+    for doc in docs:
+        r = client.get(f"/api/submissions/{sub['id']}/documents/{doc['id']}/file",
+                       auth=reviewer)
+        assert_inert_attachment(r)
+    html = next(d for d in docs if d["name"] == "acta.html")
+    r = client.get(f"/api/submissions/{sub['id']}/documents/{html['id']}/file",
+                   auth=reviewer)
+    assert r.headers["content-type"].startswith("application/octet-stream")
+    assert r.content == HOSTILE_READABLE["acta.html"]  # the bytes, untouched, as a download
+    with SessionLocal() as session:
+        assert session.query(Decision).count() == 0
+
+
+def test_svg_and_a_zip_polyglot_are_refused_and_not_kept(client, reviewer):
+    from service.domain.storage import path_for, sha256_bytes
+
+    sub, docs = _upload(client, HOSTILE_REFUSED)
+    assert [d["name"] for d in docs] == list(HOSTILE_REFUSED)
+    for doc, data in zip(docs, HOSTILE_REFUSED.values(), strict=True):
+        assert (doc["status"], doc["error_code"]) == ("error", "unsupported_type")
+        assert "no soportado" in doc["error"]
+        r = client.get(f"/api/submissions/{sub['id']}/documents/{doc['id']}/file",
+                       auth=reviewer)
+        assert r.status_code == 404
+        assert not path_for(sha256_bytes(data)).exists()
+
+
+def test_a_plain_text_file_is_a_text_attachment(client, reviewer):
+    note = "Acta de reunión del comité de inclusión.".encode()
+    sub, (doc,) = _upload(client, {"nota.txt": note})
+    r = client.get(f"/api/submissions/{sub['id']}/documents/{doc['id']}/file",
+                   auth=reviewer)
+    assert_inert_attachment(r)
+    assert r.headers["content-type"].startswith("text/plain")
+    assert "filename*=UTF-8''nota.txt" in r.headers["content-disposition"]
+    assert r.content == note
