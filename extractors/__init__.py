@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: Bump whenever the output for the same input changes (readers, triage rules, OCR settings).
-EXTRACTOR_VERSION = "1.2.1"
+EXTRACTOR_VERSION = "1.3.0"
 
 log = logging.getLogger(__name__)
 

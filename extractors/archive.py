@@ -98,7 +98,7 @@ def _walk(source, *, prefix: str, depth: int, budget: _Budget) -> Iterator[Archi
                 yield ArchiveMember(full, None, exc)
                 continue
             budget.total_bytes += len(data)
-            if is_zip(data) and not _is_ooxml(data):
+            if is_zip(data) and not _is_office_document(data):
                 if depth + 1 > budget.options.max_archive_depth:
                     yield ArchiveMember(full, None, UnsafeArchiveError(
                         "El ZIP contiene demasiados niveles de ZIP anidados.",
@@ -200,9 +200,12 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
-def _is_ooxml(data: bytes) -> bool:
+def _is_office_document(data: bytes) -> bool:
+    """DOCX/XLSX (Office Open XML) and ODT/ODS (OpenDocument) are ZIPs too: documents, not
+    nested archives."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return "[Content_Types].xml" in zf.namelist()
+            names = zf.namelist()
+            return "[Content_Types].xml" in names or "mimetype" in names
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return False

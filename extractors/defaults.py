@@ -135,9 +135,9 @@ ARCHIVE_SKIP_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 ARCHIVE_SKIP_PREFIXES = ("__MACOSX/",)
 
 # --- DOCX ---------------------------------------------------------------------------------------
-#: Uncompressed bytes of one XML part (``word/document.xml``, headers...), read from the ZIP
-#: directory before parsing. A 500-page report's document.xml is 5-15 MB; parsing holds ~30x the
-#: XML in memory, so a 100 MB part (a crafted 392 KB file) would take gigabytes.
+#: Uncompressed bytes of one XML part (``word/document.xml``, headers; ODT's ``content.xml``), read
+#: from the ZIP directory before parsing. A 500-page report's document.xml is 5-15 MB; parsing
+#: holds ~30x the XML in memory, so a 100 MB part (a crafted 392 KB file) would take gigabytes.
 MAX_DOCX_PART_BYTES = 32 * 1024 * 1024
 #: A DOCX with fewer meaningful characters than this is mostly pasted pictures (a photographed
 #: attendance list, a scanned certificate): its images are OCR'd as extra pages.
@@ -151,3 +151,34 @@ DOCX_MIN_IMAGE_PIXELS = 200_000
 #: Plain text longer than this many characters is split into several pages so evidence excerpts
 #: can point at a "page" of reasonable size.
 TEXT_PAGE_CHARS = 20_000
+
+# --- Spreadsheets (XLSX, ODS) -------------------------------------------------------------------
+#: Rows read per sheet. An attendance list or committee roster has tens to hundreds of rows, a
+#: whole-company payroll a few thousand; past this a sheet is a data export, and classifying it
+#: would cost a worker minutes (13,000 words/s) for rows nobody reviews one by one.
+SPREADSHEET_MAX_ROWS = 5000
+#: Columns read per row: a roster has 3-15; hundreds of columns are a pivot or a data dump.
+SPREADSHEET_MAX_COLUMNS = 60
+#: Filled cells read per workbook, all sheets together (~15 s of classification at most).
+SPREADSHEET_MAX_CELLS = 100_000
+#: Uncompressed bytes of a spreadsheet's ZIP parts, checked before the reader inflates them: the
+#: reader holds a whole sheet in memory (26 MB of sheet XML, 500,000 cells, load in 0.85 s and
+#: ~110 MB resident), so a 100 MB file that inflates to gigabytes is refused up front.
+SPREADSHEET_MAX_UNCOMPRESSED_BYTES = 128 * 1024 * 1024
+#: Rows per page of extracted text: a sheet is a page, cut every this many rows so the reviewer's
+#: text view stays readable (a printed A4 page holds ~50 rows; 200 keeps most sheets whole).
+SPREADSHEET_PAGE_ROWS = 200
+
+# --- LibreOffice conversions (DOC, RTF) ---------------------------------------------------------
+#: Seconds one conversion may take. A small DOC converts in 1.4-2.5 s here (start-up included) and
+#: a 100-page one in well under a minute; longer is a crafted or broken file, killed so the worker
+#: goes on.
+LIBREOFFICE_TIMEOUT = 120
+#: Conversions running at once on the machine, all worker processes together (lock files): each
+#: holds ~200 MB and a core, and the 2-core machine also runs Tesseract and spaCy.
+LIBREOFFICE_MAX_PROCESSES = 2
+#: Seconds a conversion waits for a free slot before the file is reported as "try again later".
+LIBREOFFICE_SLOT_WAIT = 600
+#: Address space of one LibreOffice process (bytes): a small DOC needs ~1 GB of address space
+#: (~210 MB resident); 2 GB leaves room for long documents and stops a file that would take more.
+LIBREOFFICE_MAX_MEMORY_BYTES = 2 * 1024 * 1024 * 1024

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from extractors import defaults
 
-__all__ = ["detect_mime", "DOCX_MIME", "ZIP_MIME"]
+__all__ = ["detect_mime", "DOCX_MIME", "XLSX_MIME", "ODS_MIME", "ODT_MIME", "ZIP_MIME"]
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODS_MIME = "application/vnd.oasis.opendocument.spreadsheet"
+ODT_MIME = "application/vnd.oasis.opendocument.text"
 ZIP_MIME = "application/zip"
-_OOXML_OR_ZIP = {ZIP_MIME, "application/x-zip-compressed", "application/octet-stream", DOCX_MIME}
+_OOXML_OR_ZIP = {
+    ZIP_MIME, "application/x-zip-compressed", "application/octet-stream",
+    DOCX_MIME, XLSX_MIME, ODS_MIME, ODT_MIME,
+}  # fmt: skip
+#: What libmagic says of an OLE file whose directory lies past the bytes it was given.
+_OLE_UNSURE = {"application/x-ole-storage", "application/CDFV2"}
+#: Entries that make a ZIP an Office Open XML document of one kind.
+_OOXML_MAIN_PART = {"word/document.xml": DOCX_MIME, "xl/workbook.xml": XLSX_MIME}
 
 
 def detect_mime(path: str | Path) -> str:
     """MIME type of a file from its content.
 
-    libmagic is asked first; two cases it gets wrong are settled by looking further: a ZIP whose
-    entries make it a Word document (libmagic sometimes says zip or octet-stream), and a PDF with
+    libmagic is asked first; three cases it gets wrong are settled by looking further: an OLE file
+    (DOC) whose directory lies past the first bytes, a ZIP whose
+    entries make it an office document (libmagic says zip or octet-stream when the entries are
+    not in the order it expects, as some generators write them), and a PDF with
     junk before its ``%PDF-`` header (readers accept it within the first 1024 bytes).
     """
     import magic
@@ -29,6 +42,10 @@ def detect_mime(path: str | Path) -> str:
     if not head:
         return "application/x-empty"
     mime = magic.from_buffer(head, mime=True)
+    if mime in _OLE_UNSURE:
+        # an OLE container (DOC, XLS, encrypted DOCX) keeps its directory anywhere in the file:
+        # from the first 64 KB libmagic can only say "OLE"; it reads what it needs from the file
+        mime = magic.from_file(str(path), mime=True)
     if mime in _OOXML_OR_ZIP and head.startswith(b"PK"):
         return _zip_flavour(path)
     if mime == "application/octet-stream" and b"%PDF-" in head[:1024]:
@@ -37,11 +54,18 @@ def detect_mime(path: str | Path) -> str:
 
 
 def _zip_flavour(path: Path) -> str:
+    """DOCX and XLSX by their main part; OpenDocument by its ``mimetype`` entry."""
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            for part, mime in _OOXML_MAIN_PART.items():
+                if part in names:
+                    return mime
+            if "mimetype" in names and zf.getinfo("mimetype").file_size < 100:
+                declared = zf.read("mimetype").decode("ascii", "replace").strip()
+                if declared in (ODS_MIME, ODT_MIME):
+                    return declared
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, RuntimeError,
+            NotImplementedError, zlib.error):  # fmt: skip
         return "application/octet-stream"
-    if "word/document.xml" in names:
-        return DOCX_MIME
     return ZIP_MIME

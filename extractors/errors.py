@@ -17,6 +17,7 @@ __all__ = [
     "TooLargeError",
     "UnsafeArchiveError",
     "OCRUnavailableError",
+    "ConverterUnavailableError",
     "UnsupportedEncryptionError",
     "WrongPasswordError",
 ]
@@ -50,8 +51,9 @@ class EmptyFileError(ExtractionError):
 class UnsupportedTypeError(ExtractionError):
     code = "unsupported_type"
     default_message = (
-        "Tipo de archivo no soportado. Se aceptan PDF, DOCX, imágenes (JPG, PNG, TIFF), "
-        "texto y archivos ZIP."
+        "Tipo de archivo no soportado. Se aceptan PDF; documentos Word (DOCX, DOC), "
+        "OpenDocument (ODT) y RTF; planillas Excel (XLSX) y OpenDocument (ODS); páginas web "
+        "(HTML); fotos y escaneos (JPG, PNG, TIFF, HEIC); texto y archivos ZIP."
     )
 
 
@@ -107,4 +109,15 @@ class OCRUnavailableError(EvidenciaError):
     default_message = (
         "El reconocimiento de texto (OCR) no está disponible en el servidor: falta Tesseract "
         "o su idioma español (paquetes tesseract-ocr y tesseract-ocr-spa)."
+    )
+
+
+class ConverterUnavailableError(EvidenciaError):
+    """LibreOffice is missing: a set-up problem, not a bad file."""
+
+    code = "converter_unavailable"
+    default_message = (
+        "Los documentos Word antiguos (DOC) y RTF se convierten con LibreOffice, que no está "
+        "instalado en el servidor (paquete libreoffice-writer-nogui). Mientras tanto, guarde el "
+        "documento como DOCX o PDF y súbalo de nuevo."
     )

@@ -42,7 +42,8 @@ class ExtractOptions:
     max_compression_ratio: float = defaults.MAX_COMPRESSION_RATIO
     #: Nested archive depth ("a.zip/b.zip/c.zip/file.pdf" is 2).
     max_archive_depth: int = defaults.MAX_ARCHIVE_DEPTH
-    #: Uncompressed bytes of one XML part of a DOCX (``word/document.xml``...).
+    #: Uncompressed bytes of one XML part of a DOCX or ODT (``word/document.xml``, ODT's
+    #: ``content.xml``...).
     max_docx_part_bytes: int = defaults.MAX_DOCX_PART_BYTES
     #: Seconds poppler's pdftotext may take per call.
     pdftotext_timeout: float = defaults.PDFTOTEXT_TIMEOUT
@@ -50,6 +51,21 @@ class ExtractOptions:
     table_max_pages: int = defaults.TABLE_MAX_PAGES
     #: Pictures OCR'd per DOCX that is mostly pasted pictures (~1.5 s each).
     docx_max_ocr_images: int = defaults.DOCX_MAX_OCR_IMAGES
+    #: Rows read per spreadsheet sheet, and columns per row.
+    spreadsheet_max_rows: int = defaults.SPREADSHEET_MAX_ROWS
+    spreadsheet_max_columns: int = defaults.SPREADSHEET_MAX_COLUMNS
+    #: Filled cells read per spreadsheet file, all sheets together.
+    spreadsheet_max_cells: int = defaults.SPREADSHEET_MAX_CELLS
+    #: Uncompressed bytes of a spreadsheet's parts, checked before the reader inflates them.
+    spreadsheet_max_uncompressed_bytes: int = defaults.SPREADSHEET_MAX_UNCOMPRESSED_BYTES
+    #: Seconds one LibreOffice conversion (DOC, RTF) may take before it is killed.
+    libreoffice_timeout: float = defaults.LIBREOFFICE_TIMEOUT
+    #: LibreOffice conversions running at once on the machine, all processes together.
+    libreoffice_max_processes: int = defaults.LIBREOFFICE_MAX_PROCESSES
+    #: Seconds a conversion waits for a free slot before "try again later".
+    libreoffice_slot_wait: float = defaults.LIBREOFFICE_SLOT_WAIT
+    #: Address space of one LibreOffice process (bytes).
+    libreoffice_max_memory_bytes: int = defaults.LIBREOFFICE_MAX_MEMORY_BYTES
 
     def __post_init__(self) -> None:
         """Fail fast on a nonsensical deployment value instead of deep inside a job."""

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from extractors.detect import DOCX_MIME
+from extractors.detect import DOCX_MIME, ODS_MIME, ODT_MIME, XLSX_MIME
 
 __all__ = ["Parser", "PARSERS", "parser_for"]
 
@@ -47,11 +47,21 @@ PARSERS: tuple[Parser, ...] = (
             "image/x-ms-bmp",
         ),
     ),  # fmt: skip
+    Parser("heif", "extractors.images:parse_image", ("image/heic", "image/heif")),
     Parser(
         "docx",
         "extractors.docx_reader:parse_docx",
         (DOCX_MIME,),
     ),
+    Parser("spreadsheet", "extractors.spreadsheet:parse_spreadsheet", (XLSX_MIME, ODS_MIME)),
+    Parser("odt", "extractors.opendocument:parse_odt", (ODT_MIME,)),
+    Parser(
+        "legacy-word",
+        "extractors.libreoffice:parse_legacy_word",
+        ("application/msword", "text/rtf", "application/rtf"),
+    ),
+    Parser("html", "extractors.html_reader:parse_html", ("text/html", "application/xhtml+xml")),
+    # after every text/... type above: what is left of text/ is read as plain text
     Parser("text", "extractors.plaintext:parse_text", ("text/",)),
 )
 

@@ -1,0 +1,45 @@
+"""A committee roster kept as a spreadsheet, uploaded alone and inside a ZIP, reaches the matrix
+with its row as the evidence (real Redis, both databases)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from sqlalchemy import select
+
+from tests.extractors.format_makers import roster_xlsx
+
+
+def test_spreadsheet_roster_alone_and_in_a_zip_gives_c5_with_its_row(
+    service_env, run_worker_burst, tmp_path
+):
+    from service.db import SessionLocal
+    from service.models import Document
+    from service.submissions import add_files, create_submission, submission_matrix
+
+    roster = roster_xlsx(tmp_path / "nomina-comite.xlsx").read_bytes()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("comite/nomina-comite.xlsx", roster)
+    with SessionLocal() as session:
+        submission, _ = create_submission(session, "Constructora Andes", "76.543.210-3")
+        add_files(session, submission, [("nomina-comite.xlsx", roster)])
+        other, _ = create_submission(session, "Fundación Puentes del Sur", None)
+        add_files(session, other, [("evidencias.zip", archive.getvalue())])
+        ids = (submission.id, other.id)
+
+    run_worker_burst()
+
+    with SessionLocal() as session:
+        documents = session.scalars(select(Document)).all()
+        assert sorted((d.name, d.status) for d in documents) == [
+            ("evidencias.zip/comite/nomina-comite.xlsx", "done"),
+            ("nomina-comite.xlsx", "done"),
+        ], [d.error for d in documents]
+        for submission_id in ids:
+            c5 = submission_matrix(session, submission_id)["commitments"][4]
+            assert c5["supported"], c5
+            best = c5["evidence"][0]
+            assert best["page"] == 1  # the sheet «Nómina»
+            assert best["text"].startswith("Fila 4 | María Fernanda López")
