@@ -16,6 +16,7 @@ __all__ = [
     "NotFoundError",
     "AuthenticationError",
     "PermissionDeniedError",
+    "UnavailableError",
 ]
 
 
@@ -59,3 +60,10 @@ class AuthenticationError(ServiceError):
 class PermissionDeniedError(ServiceError):
     code = "forbidden"
     status_code = 403
+
+
+class UnavailableError(ServiceError):
+    """The service cannot answer now (database busy or unreachable): retry shortly."""
+
+    code = "unavailable"
+    status_code = 503
