@@ -47,11 +47,19 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="Mide la calidad del clasificador sobre un corpus etiquetado.")
     e.add_argument("corpus", metavar="CORPUS")
     e.add_argument("--json", action="store_true")
-    e.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
+    e.add_argument(
+        "--split", choices=["dev", "heldout", "register", "all"], default="all",
+        help="dev: organizaciones de desarrollo; heldout: organizaciones reservadas; register: "
+             "prensa y web de todas (registro reservado); all: todo.",
+    )
+    e.add_argument("--rules-only", action="store_true",
+                   help="Solo las reglas, sin el modelo aprendido (para compararlos).")
 
     s = sub.add_parser("serve", help="Inicia la API y las páginas web.")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="Procesos de la API (hasta uno por núcleo).")
 
     w = sub.add_parser("worker", help="Inicia un worker de rq (interactive antes que batch).")
     w.add_argument("--burst", action="store_true", help="Termina cuando las colas quedan vacías.")

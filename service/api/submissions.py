@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Literal
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import case, func, select
 
 from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
 from service.api.schemas import (
@@ -17,19 +18,24 @@ from service.api.schemas import (
     SubmissionList,
     SubmissionPublic,
     UploadAccepted,
+    matrix_public,
+    progress_public,
 )
-from service.errors import LimitError, ValidationError
-from service.labels import error_message
-from service.matrix import decision_dict, submission_status
-from service.models import Document, DocumentStatus, Organization, Submission
+from service.domain import listing
+from service.domain.errors import LimitError, ValidationError
+from service.domain.matrix import (
+    SubmissionMatrix,
+    load_matrix,
+    load_progress,
+    matrix_fingerprint,
+)
+from service.domain.messages import error_message
+from service.domain.submissions import add_files, create_submission
 from service.settings import get_settings
-from service.submissions import add_files, create_submission, decision_history, submission_matrix
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/submissions", tags=["submissions"])
-
-_PENDING = [DocumentStatus.queued.value, DocumentStatus.processing.value]
 
 _ERRORS = {
     401: {"model": ErrorBody, "description": "Sin credenciales"},
@@ -74,45 +80,24 @@ def list_submissions(
     offset: int = Query(default=0, ge=0),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> dict:
-    counts = (
-        select(
-            Document.submission_id.label("sid"),
-            func.count().label("documents"),
-            func.sum(case((Document.status == DocumentStatus.error.value, 1), else_=0)).label(
-                "errors"
-            ),
-            func.sum(case((Document.status.in_(_PENDING), 1), else_=0)).label("pending"),
-        )
-        .group_by(Document.submission_id)
-        .subquery()
+    rows, total = listing.list_submissions(
+        session, listing.ListQuery(search=q or "", offset=offset, limit=limit)
     )
-    query = (
-        select(Submission, Organization, counts.c.documents, counts.c.errors, counts.c.pending)
-        .join(Organization, Organization.id == Submission.organization_id)
-        .outerjoin(counts, counts.c.sid == Submission.id)
-    )
-    if q:
-        like = f"%{q.strip()}%"
-        query = query.where(Organization.name.ilike(like) | Organization.rut.ilike(like))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(
-        query.order_by(Submission.created_at.desc(), Submission.id).offset(offset).limit(limit)
-    ).all()
     return {
         "items": [
             {
-                "id": s.id,
-                "organization": o.name,
-                "rut": o.rut,
-                "source": s.source,
-                "created_at": s.created_at.isoformat() if s.created_at else None,
-                "documents": docs or 0,
-                "errors": errors or 0,
-                "pending": pending or 0,
+                "id": r.id,
+                "organization": r.organization,
+                "rut": r.rut,
+                "source": r.source,
+                "created_at": r.created_at.isoformat() if r.created_at else None,
+                "documents": r.n_documents,
+                "errors": r.n_errors,
+                "pending": r.n_pending,
             }
-            for s, o, docs, errors, pending in rows
+            for r in rows
         ],
-        "total": total or 0,
+        "total": total,
         "offset": offset,
         "limit": limit,
     }
@@ -161,13 +146,59 @@ def upload(
     summary="Submission with per-document progress",
 )
 def status(access: SubmissionAccess, session: SessionDep) -> dict:
-    return submission_status(session, access.submission.id)
+    return progress_public(load_progress(session, access.submission.id))
 
 
 _DOWNLOADS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+class _MatrixCache:
+    """Built matrices (the read model and its JSON) per submission, reused while the fingerprint
+    stored with them still matches the database: rebuilding one costs ~10 ms and ~100 KB of
+    JSON for a dozen documents, checking the fingerprint two small queries. Per process."""
+
+    def __init__(self, size: int = 256):
+        self._items: OrderedDict[str, tuple[str, SubmissionMatrix, bytes]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, submission_id: str, fingerprint: str) -> tuple[SubmissionMatrix, bytes] | None:
+        with self._lock:
+            item = self._items.get(submission_id)
+            if item is None or item[0] != fingerprint:
+                return None
+            self._items.move_to_end(submission_id)
+            return item[1], item[2]
+
+    def put(self, submission_id: str, fingerprint: str, data: SubmissionMatrix,
+            body: bytes) -> None:
+        with self._lock:
+            self._items[submission_id] = (fingerprint, data, body)
+            self._items.move_to_end(submission_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_matrices = _MatrixCache()
+
+
+def _matrix(session, submission_id: str) -> tuple[SubmissionMatrix, bytes, str]:
+    """The matrix, its JSON and its fingerprint (the ETag), from the cache when fresh.
+
+    The fingerprint is read before the matrix: a change landing in between gives a newer
+    matrix under an older fingerprint, which the next request rebuilds, never the reverse.
+    """
+    fingerprint = matrix_fingerprint(session, submission_id)
+    cached = _matrices.get(submission_id, fingerprint)
+    if cached is not None:
+        return cached[0], cached[1], fingerprint
+    data = load_matrix(session, submission_id)
+    body = MatrixPublic.model_validate(matrix_public(data)).model_dump_json().encode()
+    _matrices.put(submission_id, fingerprint, data, body)
+    return data, body, fingerprint
 
 
 @router.get(
@@ -183,25 +214,25 @@ _DOWNLOADS = {
     summary="Evidence matrix: commitments × documents, excerpts, pages, decisions",
 )
 def matrix(
+    request: Request,
     access: SubmissionAccess,
     session: SessionDep,
     format: Literal["json", "csv", "xlsx"] = Query(default="json"),  # noqa: A002
 ):
-    data = submission_matrix(session, access.submission.id)
+    data, body, fingerprint = _matrix(session, access.submission.id)
     if format == "json":
-        return data
-    from service.exports import matrix_csv, matrix_xlsx
+        etag = f'"{fingerprint}"'
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
+    from service.outputs.exports import matrix_csv, matrix_xlsx
 
     filename = f"matriz-{access.submission.id[:8]}.{format}"
     if format == "csv":
         body = matrix_csv(data)
-    else:
-        history = (
-            [decision_dict(d) for d in decision_history(session, access.submission.id)]
-            if access.is_reviewer
-            else None
-        )
-        body = matrix_xlsx(data, history)
+    else:  # the decision history is for reviewers only
+        body = matrix_xlsx(data, with_history=access.is_reviewer)
     return Response(
         body,
         media_type=_DOWNLOADS[format],

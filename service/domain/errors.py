@@ -1,13 +1,13 @@
 """Errors the service raises for requests (the pipeline's own live in ``extractors.errors``).
 
 All subclass ``EvidenciaError`` so the API turns every one of them into an HTTP status and a
-Spanish body in exactly one exception handler (``service.api.app``).
+Spanish body in exactly one exception handler (``service.api.errors``).
 """
 
 from __future__ import annotations
 
 from extractors.errors import EvidenciaError
-from service.labels import error_message
+from service.domain.messages import error_message
 
 __all__ = [
     "ServiceError",
@@ -16,6 +16,7 @@ __all__ = [
     "NotFoundError",
     "AuthenticationError",
     "PermissionDeniedError",
+    "UnavailableError",
 ]
 
 
@@ -59,3 +60,10 @@ class AuthenticationError(ServiceError):
 class PermissionDeniedError(ServiceError):
     code = "forbidden"
     status_code = 403
+
+
+class UnavailableError(ServiceError):
+    """The service cannot answer now (database busy or unreachable): retry shortly."""
+
+    code = "unavailable"
+    status_code = 503
