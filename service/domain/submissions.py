@@ -24,6 +24,7 @@ from classifiers.result import COMMITMENT_IDS
 from service.domain import lifecycle
 from service.domain import rut as rut_module
 from service.domain.access import hash_token, new_token
+from service.domain.dispatch import get_dispatcher
 from service.domain.errors import LimitError, NotFoundError, ValidationError
 from service.domain.lifecycle import DecisionAction, DocumentStatus, Lane
 from service.domain.messages import error_message
@@ -210,8 +211,6 @@ def _store_bytes(entry: _Entry, mimes: dict[str, str]) -> _Entry:
 
 
 def _document_for(session: Session, submission: Submission, entry: _Entry, queue: str) -> Document:
-    from evidencia_queue.enqueue import job_id_for
-
     document = Document(id=uuid.uuid4().hex, submission=submission, name=entry.name,
                         queue_name=queue)
     session.add(document)
@@ -235,7 +234,7 @@ def _document_for(session: Session, submission: Submission, entry: _Entry, queue
     document.sha256 = stored.sha256
     document.size = stored.size
     document.mime = stored.mime
-    lifecycle.queue(document, job_id_for(document.id))
+    lifecycle.queue(document, get_dispatcher().job_id(document.id))
     return document
 
 
@@ -250,13 +249,12 @@ def _mark_error(document: Document, code: str, message: str | None) -> None:
 
 
 def _enqueue(documents: list[Document]) -> None:
-    from evidencia_queue.enqueue import enqueue_document
-
+    dispatcher = get_dispatcher()
     for document in documents:
         if document.status != DocumentStatus.queued:
             continue
         try:
-            enqueue_document(document.id, document.queue_name)
+            dispatcher.enqueue_document(document.id, Lane(document.queue_name))
         except Exception:  # Redis down: the row is committed as queued; requeue picks it up
             log.warning("could not enqueue document %s; `evidencia requeue` will", document.id,
                         exc_info=True)
