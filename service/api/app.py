@@ -8,12 +8,14 @@ its class declares, in :func:`_error_response` and nowhere else.
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from extractors.errors import EvidenciaError
@@ -39,6 +41,9 @@ _HTTP_CODES = {
     503: "unavailable",
 }
 
+#: Database errors that mean "try again shortly", answered 503 with a Spanish message.
+_DATABASE_UNAVAILABLE = (sa_exc.TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError)
+
 _DESCRIPTION = """
 API de **evidencia**: postulaciones al reconocimiento *Compromiso Migrante*.
 
@@ -57,6 +62,12 @@ def _error_response(request: Request, exc: Exception) -> Response:
         status, code, message = fault_of(exc).http_status, exc.code, exc.message
         if status == 401 and request.url.path.startswith("/api/"):
             headers = {"WWW-Authenticate": 'Basic realm="evidencia", Bearer'}
+        elif status == 503:
+            headers = {"Retry-After": "2"}
+    elif isinstance(exc, _DATABASE_UNAVAILABLE):  # pool timed out, database down: not a bug
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        status, code, message = 503, "unavailable", error_message("unavailable")
+        headers = {"Retry-After": "5"}
     elif isinstance(exc, RequestValidationError):
         status, code, message = 422, "validation", error_message("validation")
         extra["errors"] = [
@@ -97,7 +108,16 @@ def create_app() -> FastAPI:
     from service.settings import get_settings
 
     get_settings()  # fail fast on bad configuration
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from service.api.deps import configure_concurrency
+
+        configure_concurrency(app)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="evidencia",
         version=_version(),
         description=_DESCRIPTION,
@@ -109,7 +129,8 @@ def create_app() -> FastAPI:
             {"name": "operations", "description": "Salud y métricas"},
         ],
     )
-    for exc_class in (EvidenciaError, RequestValidationError, StarletteHTTPException, Exception):
+    for exc_class in (EvidenciaError, RequestValidationError, StarletteHTTPException,
+                      *_DATABASE_UNAVAILABLE, Exception):
         app.add_exception_handler(exc_class, _error_response)
 
     app.include_router(submissions.router)
@@ -173,7 +194,7 @@ def _add_operations(app: FastAPI) -> None:
     registry = build_registry()
 
     @app.get("/healthz", response_model=Health, tags=["operations"], summary="Process is up")
-    def healthz() -> dict:
+    async def healthz() -> dict:  # async: answers even when every thread is busy
         return {"status": "ok", "checks": {}}
 
     @app.get(

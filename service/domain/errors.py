@@ -100,6 +100,7 @@ class ErrorCode(enum.StrEnum):
     database_unavailable = _server("database_unavailable", exit_code=_USAGE)
     transient = _server("transient")
     unavailable = _server("unavailable")
+    busy = _server("busy")  # every database connection in use: answer again in seconds
 
     timeout = "timeout", 504, _FAILED, False, False  # the document fails, not retried
     internal = "internal", 500, _FAILED, False, False  # a bug: filed with its traceback
@@ -193,6 +194,6 @@ class UsageError(ServiceError):
 
 
 class UnavailableError(ServiceError):
-    """Something the service needs does not answer (Redis, a local server it should start)."""
+    """The service cannot answer now (database busy or unreachable, Redis down): retry."""
 
     code = ErrorCode.unavailable

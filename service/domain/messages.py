@@ -156,6 +156,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "largo, divídalo en partes más pequeñas y súbalas por separado."
     ),
     "unavailable": "El servicio no está disponible en este momento. Intente nuevamente.",
+    "busy": (
+        "El servicio está atendiendo muchas solicitudes en este momento. "
+        "Intente nuevamente en unos segundos."
+    ),
     "database_unavailable": (
         "No se pudo usar la base de datos ({reason}). ¿Ejecutó «evidencia db upgrade»?"
     ),

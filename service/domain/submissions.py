@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
 from service.domain import lifecycle
@@ -105,7 +105,10 @@ def find_submission(session: Session, source_key: str) -> Submission | None:
 
 
 def get_submission(session: Session, submission_id: str) -> Submission:
-    submission = session.get(Submission, submission_id)
+    """The submission with its organisation (one query: every caller shows its name)."""
+    submission = session.get(
+        Submission, submission_id, options=[joinedload(Submission.organization)]
+    )
     if submission is None:
         raise NotFoundError(code="submission_not_found")
     return submission

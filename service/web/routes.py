@@ -347,7 +347,7 @@ def applicant_status(
 
 
 @router.post("/s/{submission_id}/archivos")
-async def applicant_upload(
+def applicant_upload(  # sync: expanding ZIPs, hashing and storing must not block the event loop
     request: Request,
     session: DB,
     submission_id: str,
@@ -366,7 +366,7 @@ async def applicant_upload(
         if not upload.filename:
             continue
         # read at most one byte past the limit: add_files records "too large" on the document
-        data = await upload.read(settings.max_file_bytes + 1)
+        data = upload.file.read(settings.max_file_bytes + 1)
         items.append((upload.filename, data))
     if not items:
         problem = "Seleccione al menos un archivo para subir."
