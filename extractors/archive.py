@@ -51,7 +51,6 @@ __all__ = [
     "ListingContext",
     "open_archive",
     "iter_archive",
-    "is_zip",
 ]
 
 #: Bytes copied per read when a member is streamed (bounded memory whatever the member's size).
@@ -186,10 +185,6 @@ def iter_archive(
     """Every member of a container, for callers that consume them in one loop."""
     with open_archive(path, options=options) as archive:
         yield from archive
-
-
-def is_zip(data: bytes) -> bool:
-    return data[:4] in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(io.BytesIO(data))
 
 
 # --------------------------------------------------------------------------------------------
