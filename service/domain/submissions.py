@@ -257,7 +257,7 @@ def _document_for(session: Session, submission: Submission, entry: _Entry, queue
         return document
     if not _accepted(entry.mime):
         # refused bytes (SVG, executables…) are not kept: nothing can ever serve them back
-        document.size, document.mime = len(entry.data), entry.mime
+        document.size, document.mime = entry.size, entry.mime
         _mark_error(document, "unsupported_type", None)
         _discard_refused(session, entry.sha)
         return document
