@@ -89,8 +89,8 @@ def test_reviewer_page_of_a_375_megapixel_png_is_refused_within_memory(service_e
     bomb = png_bomb(tmp_path / "plano.png")
     out, peak = run_measured(f"""
 from extractors.errors import TooLargeError
-from service.storage import store_bytes
-from service.web.render import page_png
+from service.domain.storage import store_bytes
+from service.web.page_images import page_png
 sha = store_bytes(open({str(bomb)!r}, "rb").read())
 try:
     page_png(sha, "image/png", 1)
