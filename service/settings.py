@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     job_timeout: int = Field(default=3600, gt=0)
     #: Retries for transient failures (Redis/database hiccups), never for bad files.
     job_retries: int = Field(default=3, ge=0)
+    #: What carries jobs to the workers ("module:Class", see ``service.domain.dispatch``).
+    dispatcher: str = "evidencia_queue.dispatch:RqDispatcher"
 
     #: Secret for signing reviewer session cookies; set it in production.
     secret_key: str = "cambie-esta-clave-en-produccion"

@@ -151,7 +151,7 @@ def run_worker_burst(service_env):
     """Run every queued job in this process (rq SimpleWorker, burst), interactive first."""
 
     def run(max_jobs: int | None = None, requeue: bool = False) -> None:
-        from evidencia_queue.enqueue import get_queue, redis_connection
+        from evidencia_queue.dispatch import get_queue, redis_connection
         from evidencia_queue.worker import run_worker
         from rq import SimpleWorker
 

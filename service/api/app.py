@@ -18,10 +18,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from extractors.errors import EvidenciaError, ExtractionError
+from extractors.errors import EvidenciaError
 from service.api import decisions, documents, sessions, submissions
 from service.api.schemas import Health
-from service.domain.errors import ServiceError
+from service.domain.errors import fault_of
 from service.domain.messages import error_message
 
 __all__ = ["create_app"]
@@ -58,8 +58,8 @@ def _error_response(request: Request, exc: Exception) -> Response:
     """The single boundary where exceptions become HTTP statuses and Spanish bodies."""
     headers = None
     extra: dict = {}
-    if isinstance(exc, ServiceError):
-        status, code, message = exc.status_code, exc.code, exc.message
+    if isinstance(exc, EvidenciaError):  # the service's and the pipeline's own errors
+        status, code, message = fault_of(exc).http_status, exc.code, exc.message
         if status == 401 and request.url.path.startswith("/api/"):
             headers = {"WWW-Authenticate": 'Basic realm="evidencia", Bearer'}
         elif status == 503:
@@ -68,10 +68,6 @@ def _error_response(request: Request, exc: Exception) -> Response:
         log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
         status, code, message = 503, "unavailable", error_message("unavailable")
         headers = {"Retry-After": "5"}
-    elif isinstance(exc, ExtractionError):
-        status, code, message = 422, exc.code, exc.message
-    elif isinstance(exc, EvidenciaError):
-        status, code, message = 400, exc.code, exc.message
     elif isinstance(exc, RequestValidationError):
         status, code, message = 422, "validation", error_message("validation")
         extra["errors"] = [
@@ -193,7 +189,7 @@ def _version() -> str:
 
 
 def _add_operations(app: FastAPI) -> None:
-    from service.metrics import build_registry, render_metrics
+    from service.api.metrics import build_registry, render_metrics
 
     registry = build_registry()
 
@@ -260,10 +256,10 @@ def _check_schema() -> str:
 
 
 def _check_redis() -> str:
-    from evidencia_queue.enqueue import redis_connection
+    from service.domain.dispatch import get_dispatcher
 
     try:
-        redis_connection().ping()
+        get_dispatcher().ping()
         return "ok"
     except Exception as exc:
         log.warning("readyz: redis: %r", exc)

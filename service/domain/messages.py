@@ -163,7 +163,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "database_unavailable": (
         "No se pudo usar la base de datos ({reason}). ¿Ejecutó «evidencia db upgrade»?"
     ),
-    "usage": "{reason}",
+    "usage": "Revise los argumentos del comando (evidencia --help).",
 }
 
 #: Headings of the HTML error pages, by code first, then by HTTP status.

@@ -258,8 +258,7 @@ def test_uploads_survive_redis_being_down(client, monkeypatch, service_env, run_
                                           training_plan_pdf):
     """The database is the truth: with Redis unreachable the upload is kept as queued, and
     `requeue` hands it to the workers once Redis is back."""
-    from evidencia_queue.enqueue import requeue
-
+    from service.domain.dispatch import requeue_lost as requeue
     from service.settings import get_settings
 
     sub = _create(client)
