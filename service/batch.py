@@ -157,12 +157,22 @@ def _walk(root: Path) -> Iterator[Path]:
 
 
 def _archive_members(zip_path: Path) -> Iterator[tuple[str, bytes | None, object | None]]:
-    """(member name, bytes, error) for each member; nested ZIPs expanded as 'inner.zip/x'."""
+    """(member name, bytes, error) for each member, read one at a time (each within the file
+    size limit); nested ZIPs expanded as 'inner.zip/x'."""
     from extractors.archive import iter_archive
+    from extractors.errors import EvidenciaError
 
     try:
         for member in iter_archive(zip_path):
-            yield member.name, member.data, member.error
+            if member.error is not None:
+                yield member.name, None, member.error
+                continue
+            try:
+                data = member.read()
+            except EvidenciaError as exc:  # damaged member data
+                yield member.name, None, exc
+                continue
+            yield member.name, data, None
     except Exception as exc:  # the whole archive is unreadable: one error item
         log.warning("cannot open archive %s: %r", zip_path, exc)
         yield "", None, exc
