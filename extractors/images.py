@@ -22,9 +22,8 @@ from pathlib import Path
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from extractors import defaults
-from extractors.document import DocumentSummary, Page, Word
+from extractors.document import DocumentSummary, Page
 from extractors.errors import CorruptFileError, TooLargeError
-from extractors.normalize import normalize_text
 from extractors.options import ExtractOptions
 
 __all__ = ["parse_image", "prepare_frame", "open_image", "decode_within"]
@@ -102,19 +101,8 @@ def parse_image(
                 yield size, ocr.OcrImage(target, index, 72 / dpi, 72 / dpi)
 
         for (width, height), r in ocr.ocr_in_order(frames(), options=options):
-            page = Page(
-                number=r.index + 1,
-                text=normalize_text(r.text),
-                words=tuple(Word(normalize_text(w.text), w.x0, w.top, w.x1, w.bottom)
-                            for w in r.words),
-                width=round(width, 2),
-                height=round(height, 2),
-                ocr=True,
-                ocr_confidence=r.confidence,
-                rotation=r.rotation,
-                method="ocr:image",
-                error=r.error,
-            )  # fmt: skip
+            page = ocr.as_page(r, Page(number=r.index + 1, text="", width=round(width, 2),
+                                       height=round(height, 2), method="ocr:image"))  # fmt: skip
             any_text = any_text or bool(page.text)
             if page.error:
                 errors.append(f"Página {page.number}: {page.error}")

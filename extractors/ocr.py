@@ -20,16 +20,25 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
 from extractors import defaults
-from extractors.document import Word
+from extractors.document import Page, Word
 from extractors.errors import OCRUnavailableError
+from extractors.normalize import normalize_text
 from extractors.options import ExtractOptions
 
-__all__ = ["OcrImage", "OcrResult", "ensure_available", "ocr_in_order", "ocr_images", "write_pgm"]
+__all__ = [
+    "OcrImage",
+    "OcrResult",
+    "as_page",
+    "ensure_available",
+    "ocr_in_order",
+    "ocr_images",
+    "write_pgm",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +68,19 @@ class OcrResult:
     rotation: int  # degrees that make the page upright (0, 90, 180, 270)
     error: str | None = None  # Spanish, when this page could not be read
     seconds: float = 0.0
+
+
+def as_page(result: OcrResult, page: Page) -> Page:
+    """``page`` (its number, size and method) with what OCR read on it, text normalised."""
+    return replace(
+        page,
+        text=normalize_text(result.text),
+        words=tuple(replace(w, text=normalize_text(w.text)) for w in result.words),
+        ocr=True,
+        ocr_confidence=result.confidence,
+        rotation=result.rotation,
+        error=result.error,
+    )
 
 
 def ensure_available(lang: str | None = None) -> None:

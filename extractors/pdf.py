@@ -34,8 +34,8 @@ from extractors.errors import (
     UnsupportedEncryptionError,
     WrongPasswordError,
 )
-from extractors.normalize import RTL_RE, normalize_text
-from extractors.ocr import OcrImage, OcrResult, ocr_in_order, write_pgm
+from extractors.normalize import RTL_RE
+from extractors.ocr import OcrImage, OcrResult, as_page, ocr_in_order, write_pgm
 from extractors.options import ExtractOptions
 from extractors.pdf_layout import (
     Layer,
@@ -223,17 +223,7 @@ class _Tally:
     page_errors: list[str] = field(default_factory=list)
 
     def add(self, plan: _PagePlan, result: OcrResult | None) -> Page:
-        page = plan.page
-        if result is not None:
-            page = replace(
-                page,
-                text=normalize_text(result.text),
-                words=tuple(replace(w, text=normalize_text(w.text)) for w in result.words),
-                ocr=True,
-                ocr_confidence=result.confidence,
-                rotation=result.rotation,
-                error=result.error,
-            )
+        page = plan.page if result is None else as_page(result, plan.page)
         self.read += 1
         self.any_text = self.any_text or bool(page.text.strip())
         reader = "tesseract" if page.ocr else page.method.split(":", 1)[0]
