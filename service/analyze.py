@@ -69,10 +69,9 @@ class UsageError(Exception):
 
 
 def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
-    """Expand files, folders (recursively, sorted) and ZIP archives into documents; archive
-    members are streamed to files under ``spool_dir`` (disk, never whole in memory)."""
-    from extractors import detect_mime
-    from extractors.archive import iter_archive
+    """Expand files, folders (recursively, sorted) and containers (ZIP archives, e-mails) into
+    documents; members are streamed to files under ``spool_dir`` (disk, never whole in memory)."""
+    from extractors.archive import is_container, iter_archive
     from extractors.errors import EvidenciaError
 
     for raw in paths:
@@ -85,11 +84,11 @@ def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
             if f.name.startswith(".") and root.is_dir():
                 continue  # hidden files in folders (.DS_Store and the like) are not documents
             try:
-                mime = detect_mime(f)
+                container = is_container(f)
             except OSError as exc:
                 yield InputDocument(path=shown, file=f, error=exc)
                 continue
-            if mime == "application/zip":
+            if container:
                 for member in iter_archive(f):
                     item = InputDocument(path=f"{shown}/{member.name}", error=member.error)
                     if member.error is None:
@@ -118,15 +117,28 @@ def _error_report(path: str, sha: str, mime: str, message: str) -> DocumentRepor
     return DocumentReport(path, sha, "error", message, mime, "otro", 0, 0, _empty_commitments())
 
 
+def _read_text(file: Path, password: str | None):
+    """The document with its pages' text only: pages are read one at a time and their word boxes
+    (for highlighting on page images, which analyze never shows) dropped as they come, so a long
+    scan costs its text, not its boxes."""
+    from dataclasses import replace
+
+    from extractors import ExtractedDocument, iter_pages
+
+    with iter_pages(file, password=password) as stream:
+        pages = tuple(replace(page, words=()) for page in stream)
+    return ExtractedDocument(stream.mime, pages, stream.extractor, stream.warnings)
+
+
 def _analyze(path: str, sha: str, password: str | None, *, file: Path) -> DocumentReport:
     """Extract and classify one document; a bad file becomes an error report, never an
     exception."""
     from classifiers import classify
-    from extractors import detect_mime, extract
+    from extractors import detect_mime
     from extractors.errors import EvidenciaError
 
     try:
-        doc = extract(file, password=password)
+        doc = _read_text(file, password)
         result = classify(doc)
     except Exception as exc:
         if isinstance(exc, EvidenciaError):

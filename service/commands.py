@@ -44,7 +44,7 @@ def serve(args) -> int:
     import uvicorn
 
     uvicorn.run(
-        "service.api.app:create_app", factory=True, host=args.host, port=args.port,
+        "service.app:create_app", factory=True, host=args.host, port=args.port,
         proxy_headers=True, workers=max(1, getattr(args, "workers", 1) or 1),
     )
     return 0

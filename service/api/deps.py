@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 import anyio
@@ -26,13 +25,18 @@ from fastapi.security import (
 from sqlalchemy.orm import Session
 
 from service.db import SessionLocal
-from service.domain.access import SESSION_COOKIE, authenticate, check_submission_token, load_session
+from service.domain.access import (
+    SESSION_COOKIE,
+    Access,
+    authenticate,
+    check_access,
+    load_session,
+)
 from service.domain.errors import (
     AuthenticationError,
-    PermissionDeniedError,
     UnavailableError,
 )
-from service.domain.models import Submission, User
+from service.domain.models import User
 from service.domain.submissions import get_submission
 
 __all__ = [
@@ -122,16 +126,6 @@ async def current_reviewer(user: OptionalReviewer) -> User:  # async: no I/O, no
 CurrentReviewer = Annotated[User, Depends(current_reviewer)]
 
 
-@dataclass(frozen=True, slots=True)
-class Access:
-    submission: Submission
-    reviewer: User | None = None
-
-    @property
-    def is_reviewer(self) -> bool:
-        return self.reviewer is not None
-
-
 def submission_access(
     submission_id: str,
     request: Request,
@@ -141,19 +135,12 @@ def submission_access(
 ) -> Access:
     # the reviewer is looked up here rather than as a dependency: one thread hop, not two
     reviewer = optional_reviewer(request, session, basic, bearer)
-    submission = get_submission(session, submission_id)
-    if reviewer is not None:
-        return Access(submission, reviewer)
     token = (
         (bearer.credentials if bearer is not None else None)
         or request.headers.get("x-submission-token")
         or request.query_params.get("token")
     )
-    if not token:
-        raise AuthenticationError()
-    if not check_submission_token(submission, token):
-        raise PermissionDeniedError()
-    return Access(submission)
+    return check_access(get_submission(session, submission_id), reviewer=reviewer, token=token)
 
 
 SubmissionAccess = Annotated[Access, Depends(submission_access)]

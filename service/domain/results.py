@@ -35,6 +35,7 @@ __all__ = [
     "store_classification",
     "copy_classification",
     "twin_classification",
+    "extraction_page",
 ]
 
 #: Page fields stored as columns of the same name (``words`` is stored as lists).
@@ -185,3 +186,12 @@ def copy_classification(session: Session, document: Document, source: Classifica
     session.add(row)
     session.flush()
     return row
+
+
+def extraction_page(session: Session, extraction_id: int, number: int) -> ExtractionPage | None:
+    """One stored page (text, word boxes, rotation) of an extraction."""
+    return session.scalar(
+        select(ExtractionPage).where(
+            ExtractionPage.extraction_id == extraction_id, ExtractionPage.number == number
+        )
+    )

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
-from extractors.archive import Archive, open_archive
+from extractors.archive import Archive, is_container, open_archive
 from extractors.errors import EvidenciaError
 from extractors.options import ExtractOptions
 from service.domain import lifecycle
@@ -31,7 +31,7 @@ from service.domain.access import hash_token, new_token
 from service.domain.dispatch import get_dispatcher
 from service.domain.errors import LimitError, NotFoundError, ValidationError
 from service.domain.lifecycle import DecisionAction, DocumentStatus, Lane
-from service.domain.messages import error_message
+from service.domain.messages import RUT_PROBLEMS, error_message
 from service.domain.models import (
     Classification,
     Decision,
@@ -47,8 +47,8 @@ from service.settings import get_settings
 
 __all__ = [
     "ValidationError",
-    "ZIP_MIMES",
     "normalize_rut",
+    "submission_problems",
     "create_submission",
     "find_submission",
     "get_submission",
@@ -59,15 +59,38 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ZIP_MIMES = frozenset({"application/zip", "application/x-zip-compressed"})
-_ZIP_LIKE = ZIP_MIMES | {"application/octet-stream"}
+#: Longest organisation name kept (the column's size).
+MAX_ORGANIZATION_CHARS = 300
+
 
 def normalize_rut(rut: str) -> str:
-    """``"76.543.210-3"`` → ``"76543210-3"``; raises ValidationError if the check digit is wrong."""
+    """``"76.543.210-3"`` → ``"76543210-3"``; raises ValidationError (field "rut") saying
+    what is wrong: missing, malformed, or a check digit that does not match."""
     try:
         return rut_module.normalize_rut(rut)
     except rut_module.RutError as exc:
-        raise ValidationError(code="invalid_rut", detail=str(exc)) from None
+        code = "missing_rut" if exc.reason == "empty" else "invalid_rut"
+        raise ValidationError(RUT_PROBLEMS[exc.reason], code=code, field="rut",
+                              detail=str(exc)) from None
+
+
+def submission_problems(
+    organization: str, rut: str | None, *, rut_required: bool = False
+) -> list[ValidationError]:
+    """Everything wrong with a new submission's fields at once (a form shows each by its
+    field); empty when it can be created."""
+    problems = []
+    name = " ".join((organization or "").split())
+    if not name:
+        problems.append(ValidationError(code="missing_organization", field="organization"))
+    elif len(name) > MAX_ORGANIZATION_CHARS:
+        problems.append(ValidationError(code="organization_too_long", field="organization"))
+    if rut_required or (rut and rut.strip()):
+        try:
+            normalize_rut(rut or "")
+        except ValidationError as exc:
+            problems.append(exc)
+    return problems
 
 
 def create_submission(
@@ -83,9 +106,10 @@ def create_submission(
     The organisation is reused when one with the same RUT exists. A ``source_key`` already used
     raises ValidationError: look it up first with :func:`find_submission`.
     """
-    name = " ".join((organization or "").split())
-    if not name:
-        raise ValidationError(code="missing_organization")
+    problems = submission_problems(organization, rut)
+    if problems:
+        raise problems[0]
+    name = " ".join(organization.split())
     normalized = normalize_rut(rut) if rut and rut.strip() else None
     if source_key is not None and find_submission(session, source_key) is not None:
         raise ValidationError(code="duplicate_source", detail=f"source_key {source_key!r} exists")
@@ -183,14 +207,12 @@ def _open_upload(
     problem = _size_problem(len(data), options.max_file_bytes)
     if problem:
         return _Upload(name, problem=problem)
-    # a ZIP, or bytes that start like one but libmagic cannot name (a damaged ZIP): the
-    # archive lister reports what it cannot open. DOCX, XLSX… are ZIPs with a type of their own.
-    if not data.startswith(b"PK"):
-        return _Upload(name, data)
+    # a container (a ZIP, even a damaged one, whose lister reports what it cannot open; an
+    # e-mail) is listed; DOCX, XLSX, ODT… are ZIPs too, but documents
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evidencia-up-")))
-    path = folder / "upload.zip"
+    path = folder / "upload"
     path.write_bytes(data)
-    if _detect_mime(path) not in _ZIP_LIKE:
+    if not is_container(path):
         return _Upload(name, data)
     try:
         archive = stack.enter_context(open_archive(path, options=options))

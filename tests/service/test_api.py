@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 NOTE = "Acta de reunión del comité. Se acordó revisar el calendario de turnos.".encode()
 
 
@@ -315,7 +313,6 @@ def test_a_new_decision_resolves_the_review_flag(client, reviewer):
 
 
 def test_the_app_serves_the_web_pages_too(client):
-    pytest.importorskip("service.web.routes")
     home = client.get("/")
     assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
     assert client.get("/static/htmx.min.js").status_code == 200

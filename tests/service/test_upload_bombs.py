@@ -14,7 +14,7 @@ from tests.bombs import Segment, png_bomb, run_measured, zip_file, zip_of_zeros
 _UPLOAD = """
 import json
 from fastapi.testclient import TestClient
-from service.api.app import create_app
+from service.app import create_app
 
 files = {files!r}
 with TestClient(create_app()) as client:

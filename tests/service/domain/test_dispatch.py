@@ -62,7 +62,7 @@ def test_no_module_of_the_service_imports_the_queue_package():
     ).stdout.split()
     assert found == []
     # and importing the whole app does not load it either
-    code = ("import sys, service.api.app, service.domain.pipeline; "
+    code = ("import sys, service.app, service.domain.pipeline; "
             "print([m for m in sys.modules if m.startswith(('evidencia_queue', 'rq'))])")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout.strip()
