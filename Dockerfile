@@ -6,8 +6,8 @@
 # Build arguments:
 #   BASE         a Debian 12 image (default debian:bookworm-slim; scripts/container-check passes
 #                one made by debootstrap where no registry answers)
-#   LIBREOFFICE  0 (default) leaves LibreOffice out: DOC and RTF uploads are then answered with a
-#                Spanish message asking for DOCX or PDF; 1 converts them (about +260 MB)
+#   LIBREOFFICE  1 (default) converts DOC and RTF uploads with LibreOffice (+275 MB: 853 MB in
+#                all); 0 leaves it out (578 MB), see README "Container" for what DOC/RTF get then
 # The system packages come from scripts/setup, the one list for every way of running evidencia.
 ARG BASE=debian:bookworm-slim
 
@@ -50,7 +50,7 @@ RUN find .venv -name '*.so' -type f -not -path '*.libs/*' | while read -r so; do
 
 # ---- runtime: the system packages the service calls, the venv, a non-root user
 FROM base AS runtime
-ARG LIBREOFFICE=0
+ARG LIBREOFFICE=1
 COPY scripts/setup /tmp/setup/scripts/setup
 RUN /tmp/setup/scripts/setup --image --system-only $([ "$LIBREOFFICE" = 1 ] || echo --without-libreoffice) \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log /tmp/setup \
