@@ -46,7 +46,8 @@ RUN find .venv -name '*.so' -type f -not -path '*.libs/*' | while read -r so; do
     done; \
     find .venv -type d -name tests -prune -exec rm -rf {} + \
     && .venv/bin/python -m pip uninstall -q -y pip setuptools \
-    && .venv/bin/python -c "import service.api.app, extractors.pdf, classifiers, evidencia_queue.worker, PIL.Image, pillow_heif, spacy; spacy.load('es_core_news_sm')"
+    && .venv/bin/evidencia --help >/dev/null \
+    && .venv/bin/python -c "import extractors, classifiers, PIL.Image, pillow_heif, pypdfium2, lxml.etree, psycopg, spacy; spacy.load('es_core_news_sm')"
 
 # ---- runtime: the system packages the service calls, the venv, a non-root user
 FROM base AS runtime
