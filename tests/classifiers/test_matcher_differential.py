@@ -1,0 +1,207 @@
+"""The hand-written matcher (classifiers/rules.py) finds exactly what spaCy's Matcher finds.
+
+Every pattern of every file in classifiers/patterns/ is run by both over a varied body of text
+tagged by the real pipeline: the corpus sources of the dev organisations, and text generated
+from the patterns themselves (each pattern realised inside carrier sentences) under edge cases:
+accents, case, OCR noise, table rows, punctuation runs. spaCy's Matcher returns every way a
+pattern with quantifiers matches; ours returns, per rule and start token, the longest. So the
+reference is spaCy's matches reduced the same way: for each (rule id, start) the largest end.
+That is everything the engine reads (the unit of a match and the clause of its start).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import tomllib
+import unicodedata
+from collections import Counter
+
+import pytest
+
+from classifiers.units import split_blocks
+from extractors.document import Page
+
+from ..conftest import SAMPLES
+
+PAGE_BREAK = "<!-- página -->"
+
+
+def _dev_source_texts() -> list[str]:
+    """Block texts of every corpus source of a dev organisation, as the engine would tag them."""
+    texts = []
+    for path in sorted((SAMPLES / "corpus").glob("org*/*.md")):
+        _, front, body = path.read_text(encoding="utf-8").split("+++", 2)
+        if tomllib.loads(front).get("split") != "dev":
+            continue
+        pages = [Page(n, text) for n, text in enumerate(body.split(PAGE_BREAK), 1)]
+        texts.extend(block.text for block in split_blocks(pages))
+    return texts
+
+
+# ------------------------------------------------------------------ text made from the patterns
+
+_FILLER = ["nuevo", "de", "la", "el", "primer", "gran", "nacional", "2024", "-", "y", "su"]
+_CARRIERS = [
+    "En la sesión del martes, {} según consta en el acta.",
+    "{}.",
+    "Se informa que {}, y luego {}; sin embargo {}.",
+    "{} | {} | {}",
+    "Durante el año {} con apoyo de la gerencia.",
+    "- {}",
+    "«{}», dijo la presidenta del sindicato...",
+    "{} ({})",
+]
+_PUNCTUATION_RUNS = ["...", "!!!", "?!", ";;", "— –", "(((", "))", "« »", "…", "* * *", "|||",
+                     "::", ",,", "--", "“”", "¿¡", "°º", "/", "&"]
+_OCR_SWAPS = [("l", "1"), ("o", "0"), ("e", "c"), ("m", "rn"), ("i", "í"), ("a", "á"),
+              ("n", "ñ"), ("u", "ü"), ("s", "5"), ("c", "e")]
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed
+                                                  if unicodedata.category(c) != "Mn"))
+
+
+def _ocr_noise(text: str, rng: random.Random) -> str:
+    out = []
+    for word in text.split(" "):
+        roll = rng.random()
+        if roll < 0.12:
+            a, b = rng.choice(_OCR_SWAPS)
+            word = word.replace(a, b, 1)
+        elif roll < 0.17 and len(word) > 4:
+            cut = rng.randrange(1, len(word) - 1)
+            word = word[:cut] + rng.choice([" ", "-", "- ", "."]) + word[cut:]
+        elif roll < 0.2:
+            word = word + rng.choice(_PUNCTUATION_RUNS)
+        out.append(word)
+    joined = " ".join(out)
+    return joined.replace("  ", " ").replace("  ", "  ")
+
+
+def _word_for(tok: dict, pool: list[str], rng: random.Random) -> str | None:
+    """A word that passes the lexical test of a token pattern (None when none is known)."""
+    for attr in ("NORM", "LEMMA"):
+        value = tok.get(attr)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            return value
+        if "IN" in value:
+            return rng.choice(sorted(value["IN"]))
+        if "NOT_IN" in value:
+            return rng.choice([w for w in _FILLER if w not in value["NOT_IN"]])
+        if "REGEX" in value:
+            rx = re.compile(value["REGEX"])
+            fits = [w for w in pool if rx.search(w)]
+            return rng.choice(fits) if fits else None
+    return rng.choice(_FILLER)
+
+
+def _realise(pattern: list, pool: list[str], rng: random.Random) -> str | None:
+    words = []
+    for tok in pattern:
+        op = tok.get("OP", "1")
+        if op in ("1", "!"):
+            times = 1
+        elif op == "?":
+            times = rng.randint(0, 1)
+        elif op in ("*", "+"):
+            times = rng.randint(0 if op == "*" else 1, 3)
+        else:
+            lo, _, hi = op.strip("{}").partition(",")
+            lo = int(lo or 0)
+            times = rng.randint(lo, min(int(hi) if hi else lo + 3, lo + 3))
+        for _ in range(times):
+            word = _word_for(tok, pool, rng)
+            if word is None:
+                return None
+            words.append(word)
+    return " ".join(words)
+
+
+def _generated_texts(patterns: dict[str, list], pool: list[str], seed: int = 20261102) -> list:
+    rng = random.Random(seed)
+    phrases = []
+    for _rule_id, pats in sorted(patterns.items()):
+        for pattern in pats:
+            for _ in range(6):
+                phrase = _realise(pattern, pool, rng)
+                if phrase:
+                    phrases.append(phrase)
+    texts = []
+    for i, phrase in enumerate(phrases):
+        carrier = rng.choice(_CARRIERS)
+        others = [rng.choice(phrases) for _ in range(carrier.count("{}") - 1)]
+        text = carrier.format(phrase, *others)
+        variant = i % 7
+        if variant == 1:
+            text = text.upper()
+        elif variant == 2:
+            text = text.title()
+        elif variant == 3:
+            text = _strip_accents(text)
+        elif variant == 4:
+            text = _ocr_noise(text, rng)
+        elif variant == 5:
+            text = f"{rng.choice(_PUNCTUATION_RUNS)} {text} {rng.choice(_PUNCTUATION_RUNS)}"
+        elif variant == 6:  # accents where none belong, and a row of a nationality table
+            text = text.replace("a", "á", 1).replace("o", "ó", 1)
+            text = f"Fila {i} | {text} | Haitiana | —"
+        texts.append(text)
+    return texts
+
+
+# ------------------------------------------------------------------------------------ the test
+
+
+def _reference(matcher, doc) -> set[tuple[str, int, int]]:
+    strings = doc.vocab.strings
+    longest: dict[tuple[str, int], int] = {}
+    for key, start, end in matcher(doc):
+        k = (strings[key], start)
+        longest[k] = max(longest.get(k, start), end)
+    return {(rule_id, start, end) for (rule_id, start), end in longest.items()}
+
+
+@pytest.fixture(scope="module")
+def tagged_body():
+    from classifiers.engine import get_ruleset
+    from classifiers.nlp import fold, get_nlp
+
+    nlp = get_nlp()
+    ruleset = get_ruleset()
+    corpus = list(dict.fromkeys(_dev_source_texts()))  # boilerplate repeats: tag it once
+    pool = sorted({fold(w) for text in corpus for w in re.findall(r"\w+", text)})
+    generated = _generated_texts(ruleset.patterns, pool)
+    docs = list(nlp.pipe(corpus + generated, batch_size=256))
+    return ruleset, docs, len(corpus)
+
+
+def test_hand_written_matcher_equals_spacy_matcher(tagged_body):
+    from spacy.matcher import Matcher
+
+    ruleset, docs, n_corpus = tagged_body
+    reference = Matcher(docs[0].vocab)
+    for rule_id, pats in ruleset.patterns.items():
+        reference.add(rule_id, pats)
+    differences = []
+    exercised: Counter = Counter()
+    for i, doc in enumerate(docs):
+        expected = _reference(reference, doc)
+        found = list(ruleset.match(doc, doc.vocab.strings))
+        assert len(found) == len(set(found)), f"duplicate matches in {doc.text!r}"
+        if set(found) != expected:
+            where = "corpus" if i < n_corpus else "generated"
+            differences.append((where, doc.text[:160], sorted(set(found) - expected),
+                                sorted(expected - set(found))))
+        exercised.update(rule_id for rule_id, _s, _e in expected)
+    assert not differences, "\n".join(
+        f"{where}: {text!r}\n  only ours: {ours}\n  only spaCy: {theirs}"
+        for where, text, ours, theirs in differences[:20]
+    ) + f"\n({len(differences)} texts differ)"
+    # the body of text must exercise the patterns, or the comparison proves little
+    unexercised = sorted(set(ruleset.patterns) - set(exercised))
+    assert len(unexercised) <= len(ruleset.patterns) // 10, unexercised
