@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from classifiers import defaults
-from classifiers.nlp import get_nlp, tag_texts
+from classifiers.nlp import get_vocab, tag_texts
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 from classifiers.rules import Rule, RuleSet, load_rules
 from classifiers.scope import SCOPE_CUES, clause_ids
@@ -34,7 +34,7 @@ def get_ruleset() -> RuleSet:
         with _lock:
             if _ruleset is None:
                 rs = load_rules()
-                rs.build_matcher(get_nlp())
+                rs.build_matcher(get_vocab())
                 _ruleset = rs
     return _ruleset
 
@@ -64,12 +64,11 @@ class Analysis:
 
 
 def analyse(doc) -> Analysis:
-    nlp = get_nlp()
     ruleset = get_ruleset()
     blocks = split_blocks(doc.pages)
     tagged = tag_texts([b.text for b in blocks])
     units = make_units(blocks, tagged)
-    labels = _run_matcher(units, tagged, ruleset, nlp)
+    labels = _run_matcher(units, tagged, ruleset)
     ctx = _Context(units, labels)
     doc_type = detect_doc_type(ctx, ruleset)
     ctx.doc_type = doc_type
@@ -77,25 +76,29 @@ def analyse(doc) -> Analysis:
     return Analysis(doc_type, evidence, score(evidence, doc_type))
 
 
-def _run_matcher(units, tagged, ruleset: RuleSet, nlp) -> list[dict[str, list[tuple[int, int]]]]:
+def _run_matcher(units, tagged, ruleset: RuleSet) -> list[dict[str, list[tuple[int, int]]]]:
     """Per unit: label -> token spans; commitment and doctype matches go to unit.matches."""
     by_doc: dict[int, list[Unit]] = defaultdict(list)
     for u in units:
         by_doc[id(u.span.doc)].append(u)
     labels: list[dict] = [defaultdict(list) for _ in units]
-    strings = nlp.vocab.strings
+    label_of = {rule_id: rule.label for rule_id, rule in ruleset.rules.items()}
     for doc in tagged:
         doc_units = by_doc.get(id(doc), [])
         if not doc_units:
             continue
-        for rule_id, start, end in ruleset.match(doc, strings):
-            rule = ruleset.rules[rule_id]
-            unit = doc_units[0]
-            if len(doc_units) > 1:
-                unit = next((u for u in doc_units if u.span.start <= start < u.span.end), unit)
-            labels[unit.index][rule.label].append((start, end))
-            if not rule.label.isupper():
-                unit.matches.append((rule.id, start, end))
+        # units of a doc are in order and disjoint, matches come by start: walk them together
+        k, last = 0, len(doc_units) - 1
+        unit = doc_units[0]
+        for rule_id, start, end in ruleset.match(doc):
+            while k < last and doc_units[k + 1].span.start <= start:
+                k += 1
+            unit = doc_units[k] if doc_units[k].span.start <= start < doc_units[k].span.end \
+                else doc_units[0]
+            label = label_of[rule_id]
+            labels[unit.index][label].append((start, end))
+            if not label.isupper():
+                unit.matches.append((rule_id, start, end))
     return labels
 
 

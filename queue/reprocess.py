@@ -116,7 +116,7 @@ def reclassify_documents(document_ids: Iterable[str]) -> dict:
     from service.models import Document
     from service.settings import get_settings
 
-    classifiers.load(annotation_cache=get_settings().annotations_dir)
+    classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)
     version = current_version()
     counts = {"reclassified": 0, "skipped": 0, "failed": 0}
     session = SessionLocal()

@@ -386,7 +386,7 @@ def _dry_run_results(session: Session, document_ids: list[str], version: str,
     from service.models import Classification, Document
     from service.settings import get_settings
 
-    classifiers.load(annotation_cache=get_settings().annotations_dir)
+    classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)
     results: dict[str, dict[str, bool]] = {}
     by_extraction: dict[int, dict[str, bool]] = {}  # the same bytes in two places: once
     counts: Counter = Counter()

@@ -47,3 +47,38 @@ def test_a_corrupt_cache_entry_is_re_annotated(classify, tmp_path):
         assert entry.read_bytes() != b"not a DocBin", "the entry is rewritten"
     finally:
         use_annotation_cache(None)
+
+
+_RECLASSIFY_FROM_CACHE = """
+import json, sys
+import classifiers
+from classifiers.nlp import pipeline_loaded
+from extractors.document import ExtractedDocument
+
+classifiers.load(annotation_cache=sys.argv[1], pipeline=False)
+doc = ExtractedDocument.from_dict(json.loads(sys.argv[2]))
+result = classifiers.classify(doc)
+print(json.dumps({"pipeline_loaded": pipeline_loaded(), "result": repr(result)}))
+"""
+
+
+def test_reclassifying_cached_text_never_loads_the_neural_pipeline(classify, tmp_path):
+    """``evidencia reprocess`` on stored text: the vocabulary alone, same result."""
+    import json
+    import subprocess
+    import sys
+
+    from ..conftest import REPO
+
+    doc = make_doc(*PAGES)
+    try:
+        use_annotation_cache(tmp_path)
+        expected = classify(doc)  # annotates and writes the cache
+    finally:
+        use_annotation_cache(None)
+    out = subprocess.run(
+        [sys.executable, "-c", _RECLASSIFY_FROM_CACHE, str(tmp_path), json.dumps(doc.to_dict())],
+        cwd=REPO, capture_output=True, text=True, check=True, timeout=120,
+    )
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    assert answer == {"pipeline_loaded": False, "result": repr(expected)}

@@ -191,7 +191,7 @@ def test_hand_written_matcher_equals_spacy_matcher(tagged_body):
     exercised: Counter = Counter()
     for i, doc in enumerate(docs):
         expected = _reference(reference, doc)
-        found = list(ruleset.match(doc, doc.vocab.strings))
+        found = ruleset.match(doc)
         assert len(found) == len(set(found)), f"duplicate matches in {doc.text!r}"
         if set(found) != expected:
             where = "corpus" if i < n_corpus else "generated"
