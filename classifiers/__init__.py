@@ -1,7 +1,13 @@
 """Which Compromiso Migrante commitments (c1..c5) a document supports, and the passages why.
 
 Public surface: ``classify(doc)``, ``load()`` (warm the spaCy model and patterns once per
-process) and ``CLASSIFIER_VERSION``. Importing this package does not import spaCy.
+process), ``CLASSIFIER_VERSION`` and ``stage_description()``. Importing this package does not
+import spaCy.
+
+Two stages: the rules (patterns as data, engine.py) find candidate passages and score them; when
+a valid second-stage model is installed (second_stage.py), it decides per passage and per
+document, and the rules' pattern ids stay the explanation shown with each excerpt. Without one,
+the rules decide through their calibration (calibration.py).
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ from pathlib import Path
 
 from classifiers.calibration import load_calibrator
 from classifiers.result import COMMITMENT_IDS, Classification, CommitmentResult, Evidence
+from classifiers.second_stage import load_second_stage, model_fingerprint
 from classifiers.version import compute_version, fingerprint
 
-__all__ = ["CLASSIFIER_VERSION", "classify", "load", "calibrator"]
+__all__ = ["CLASSIFIER_VERSION", "classify", "classify_analysis", "load", "calibrator",
+           "second_stage_model", "stage_description"]
 
 calibrator = load_calibrator(fingerprint())
-CLASSIFIER_VERSION: str = compute_version(calibrator.calibrated)
+second_stage_model, second_stage_refusal = load_second_stage(model_fingerprint())
+CLASSIFIER_VERSION: str = compute_version(calibrator.calibrated, bool(second_stage_refusal))
 
 
 def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True) -> None:
@@ -39,15 +48,53 @@ def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True) -
     load_priors()
 
 
-def classify(doc) -> Classification:
-    """Classify an ``ExtractedDocument``: per commitment, supported, confidence and evidence."""
-    from classifiers import defaults
+def stage_description(use_model: bool = True) -> str:
+    """Which stage decides, in words (for `evidencia eval` and logs)."""
+    if use_model and second_stage_model is not None:
+        trained = second_stage_model.meta.get("training_data", {})
+        return (f"reglas + modelo aprendido (entrenado con {trained.get('documents', '?')} "
+                f"documentos, datos {str(trained.get('fingerprint', '?'))[:12]})")
+    if use_model and second_stage_refusal:
+        return f"solo reglas (modelo rechazado: {second_stage_refusal})"
+    return "solo reglas"
+
+
+def classify(doc, use_model: bool = True) -> Classification:
+    """Classify an ``ExtractedDocument``: per commitment, supported, confidence and evidence.
+
+    ``use_model=False`` decides with the rules alone even when a second-stage model is installed
+    (to compare the two on the same documents)."""
     from classifiers.engine import analyse
 
     analysis = analyse(doc)
+    ocr = any(getattr(p, "ocr", False) for p in doc.pages)
+    return Classification(
+        classifier_version=CLASSIFIER_VERSION, doc_type=analysis.doc_type,
+        commitments=tuple(classify_analysis(analysis, use_model, ocr)),
+    )
+
+
+def classify_analysis(analysis, use_model: bool = True, ocr: bool = False):
+    """The decision on top of the rules' analysis (engine.analyse), one result per commitment."""
+    if use_model and second_stage_model is not None:
+        return _decide_with_model(analysis, ocr)
+    return _decide_with_rules(analysis)
+
+
+def _result(cid: str, p_supported: float, evidence: tuple[Evidence, ...]) -> CommitmentResult:
+    supported = bool(evidence) and p_supported >= 0.5
+    # confidence = probability that the decision shown is the right one
+    confidence = p_supported if supported else 1.0 - p_supported
+    return CommitmentResult(id=cid, supported=supported,
+                            confidence=round(min(max(confidence, 0.0), 1.0), 3),
+                            evidence=evidence)
+
+
+def _decide_with_rules(analysis) -> list[CommitmentResult]:
+    from classifiers import defaults
+
     results = []
     for cid in COMMITMENT_IDS:
-        raw = analysis.scores[cid]
         ranked = analysis.evidence[cid]
         floor = ranked[0].score * defaults.EVIDENCE_RELATIVE_MIN if ranked else 0.0
         evidence = tuple(
@@ -56,19 +103,27 @@ def classify(doc) -> Classification:
             for e in ranked[: defaults.MAX_EVIDENCE]
             if e.score >= floor
         )
-        p_supported = calibrator.probability(cid, raw)
-        supported = bool(evidence) and p_supported >= 0.5
-        # confidence = calibrated probability that the decision shown is the right one
-        confidence = p_supported if supported else 1.0 - p_supported
-        results.append(
-            CommitmentResult(
-                id=cid,
-                supported=supported,
-                confidence=round(min(max(confidence, 0.0), 1.0), 3),
-                evidence=evidence,
-            )
+        results.append(_result(cid, calibrator.probability(cid, analysis.scores[cid]), evidence))
+    return results
+
+
+def _decide_with_model(analysis, ocr: bool) -> list[CommitmentResult]:
+    """The model's document probability decides; its passage probabilities rank the excerpts,
+    each explained by the patterns that proposed it (those that held, else those that matched)."""
+    from classifiers.second_stage import shown_passages
+
+    decisions = second_stage_model.decide(analysis, ocr)
+    results = []
+    for cid in COMMITMENT_IDS:
+        passages = decisions[cid].passages
+        supported = bool(passages) and decisions[cid].probability >= 0.5
+        shown = [passages[i]
+                 for i in shown_passages([d.probability for d in passages], supported)]
+        evidence = tuple(
+            Evidence(text=d.candidate.unit.text, page=d.candidate.unit.page,
+                     pattern_ids=tuple(d.candidate.valid or d.candidate.matched),
+                     score=round(d.probability, 4))
+            for d in shown
         )
-    return Classification(
-        classifier_version=CLASSIFIER_VERSION, doc_type=analysis.doc_type,
-        commitments=tuple(results),
-    )
+        results.append(_result(cid, decisions[cid].probability, evidence))
+    return results

@@ -46,3 +46,10 @@ DEFAULT_THRESHOLD = 2.0
 #: Calibration artefact format; a file with another format is rejected (and rebuilt by train).
 CALIBRATION_FORMAT = 2
 CALIBRATION_FILE = MODEL_DIR / "calibration.json"
+
+#: The learned second stage (classifiers/second_stage.py); no file means rules alone, by choice.
+SECOND_STAGE_FILE = MODEL_DIR / "second_stage.json"
+
+#: With the second stage, a passage is shown as evidence when the passage model gives it at least
+#: this probability (the best one is always shown): the model's own decision boundary.
+EVIDENCE_MIN_PROBABILITY = 0.5

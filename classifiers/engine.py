@@ -21,7 +21,7 @@ from classifiers.rules import Rule, RuleSet, load_rules
 from classifiers.scope import SCOPE_CUES, clause_ids
 from classifiers.units import Unit, make_units, split_blocks
 
-__all__ = ["Analysis", "UnitEvidence", "analyse", "get_ruleset", "load_priors"]
+__all__ = ["Analysis", "Candidate", "UnitEvidence", "analyse", "get_ruleset", "load_priors"]
 
 _lock = threading.Lock()
 _ruleset: RuleSet | None = None
@@ -57,10 +57,24 @@ class UnitEvidence:
 
 
 @dataclass(slots=True)
+class Candidate:
+    """A unit where a commitment's pattern matched, whether or not its conditions held: what the
+    rules propose to the second stage (classifiers/second_stage.py)."""
+
+    unit: Unit
+    matched: list[str]  # ids of the commitment's rules whose pattern matched here
+    valid: list[str]  # those whose requires/excludes/scope held, heaviest first
+    blocked: set[str]  # why the others did not count: "requires", "excludes:<cond>", "scope:<CUE>"
+    score: float  # the rules' score of the unit (0.0 when no rule is valid)
+
+
+@dataclass(slots=True)
 class Analysis:
     doc_type: str
     evidence: dict[str, list[UnitEvidence]]  # per commitment, best first
     scores: dict[str, float]  # raw score per commitment
+    candidates: dict[str, list[Candidate]]  # per commitment, in document order
+    context: object = None  # the _Context the rules were judged in (units, cue labels)
 
 
 def analyse(doc) -> Analysis:
@@ -72,8 +86,15 @@ def analyse(doc) -> Analysis:
     ctx = _Context(units, labels)
     doc_type = detect_doc_type(ctx, ruleset)
     ctx.doc_type = doc_type
-    evidence = judge_matches(ctx, ruleset)
-    return Analysis(doc_type, evidence, score(evidence, doc_type))
+    candidates = judge_matches(ctx, ruleset)
+    evidence = {
+        cid: sorted(
+            (UnitEvidence(c.unit, c.valid, c.score) for c in cands if c.valid),
+            key=lambda e: (-e.score, e.unit.index),
+        )
+        for cid, cands in candidates.items()
+    }
+    return Analysis(doc_type, evidence, score(evidence, doc_type), candidates, ctx)
 
 
 def _run_matcher(units, tagged, ruleset: RuleSet) -> list[dict[str, list[tuple[int, int]]]]:
@@ -150,10 +171,17 @@ class _Context:
         return False
 
     def satisfied(self, rule: Rule, unit: Unit) -> bool:
+        return not self.failure(rule, unit)
+
+    def failure(self, rule: Rule, unit: Unit) -> str:
+        """"" when the rule's conditions hold at ``unit``; else "requires" or "excludes:<cond>"."""
         for group in rule.requires:
             if not any(self.holds(c, unit) for c in group):
-                return False
-        return not any(self.holds(c, unit) for c in rule.excludes)
+                return "requires"
+        for cond in rule.excludes:
+            if self.holds(cond, unit):
+                return f"excludes:{cond}"
+        return ""
 
 
 def detect_doc_type(ctx: _Context, ruleset: RuleSet) -> str:
@@ -187,20 +215,31 @@ def detect_doc_type(ctx: _Context, ruleset: RuleSet) -> str:
     return best
 
 
-def judge_matches(ctx: _Context, ruleset: RuleSet):
-    """Valid commitment matches per unit, after contexts, hard negatives and scope."""
-    per_commitment: dict[str, list[UnitEvidence]] = {c: [] for c in COMMITMENT_IDS}
+def judge_matches(ctx: _Context, ruleset: RuleSet) -> dict[str, list[Candidate]]:
+    """Every unit where a commitment's pattern matched, with the rules that count there after
+    contexts, hard negatives and scope, and why the others do not."""
+    per_commitment: dict[str, list[Candidate]] = {c: [] for c in COMMITMENT_IDS}
     for u in ctx.units:
         if not u.matches or not u.evidence_eligible:
             continue
         lab = ctx.labels[u.index]
         clauses = None
+        found: dict[str, Candidate] = {}
         valid: dict[str, dict[str, float]] = defaultdict(dict)
         for rule_id, start, _end in u.matches:
             rule = ruleset.rules[rule_id]
             if not rule.is_commitment or u.kind not in rule.kinds:
                 continue
-            if rule_id in valid[rule.label] or not ctx.satisfied(rule, u):
+            cand = found.get(rule.label)
+            if cand is None:
+                cand = found[rule.label] = Candidate(u, [], [], set(), 0.0)
+            if rule_id in valid[rule.label]:
+                continue
+            if rule_id not in cand.matched:
+                cand.matched.append(rule_id)
+            why = ctx.failure(rule, u)
+            if why:
+                cand.blocked.add(why)
                 continue
             blocking = [c for c in SCOPE_CUES if c in lab and c not in rule.tolerates]
             if blocking:
@@ -212,17 +251,16 @@ def judge_matches(ctx: _Context, ruleset: RuleSet):
                     None,
                 )
                 if hit:
+                    cand.blocked.add(f"scope:{hit}")
                     continue
             valid[rule.label][rule_id] = rule.weight
-        for cid, rules in valid.items():
-            if not rules:
-                continue
-            weights = sorted(rules.values(), reverse=True)
-            unit_score = weights[0] + 0.3 * sum(weights[1:3])
-            ordered = sorted(rules, key=lambda r: -rules[r])
-            per_commitment[cid].append(UnitEvidence(u, ordered, round(unit_score, 4)))
-    for cid in per_commitment:
-        per_commitment[cid].sort(key=lambda e: (-e.score, e.unit.index))
+        for cid, cand in found.items():
+            rules = valid.get(cid)
+            if rules:
+                weights = sorted(rules.values(), reverse=True)
+                cand.score = round(weights[0] + 0.3 * sum(weights[1:3]), 4)
+                cand.valid = sorted(rules, key=lambda r: -rules[r])
+            per_commitment[cid].append(cand)
     return per_commitment
 
 

@@ -1,10 +1,16 @@
 """``evidencia eval CORPUS``: how right the classifier is on a labelled corpus.
 
-Reports, for the dev and the held-out split separately, per-commitment precision, recall and F1,
-macro-F1, the same for born-digital and OCR'd files (a file is OCR'd when any page was), evidence
-precision@3 (share of the top-3 excerpts of correctly detected commitments that match a labelled
-evidence passage), document-type accuracy, calibration (Brier score and reliability bins) and the
-confusions worth reading: false ✓ with the excerpt that misled, false ✗ with the passage missed.
+Splits (``--split``): ``dev`` (dev organisations, registers other than the held-out ones),
+``heldout`` (held-out organisations, same registers), ``register`` (the held-out registers, press
+and web, of every organisation) and ``all``; see ``classifiers.corpus``. For each split: per
+commitment precision, recall and F1, macro-F1, the same per input kind (born-digital, scan,
+photo; "ocr" is scan and photo together) and per register, evidence precision@3 (share of the
+top-3 excerpts of correctly detected commitments that match a labelled evidence passage),
+document-type accuracy, calibration (Brier score and reliability bins), and every confusion with
+its passage, its rule ids and its score (the model's probability when the second stage decided).
+
+``--rules-only`` measures the rules with their calibration, without the learned second stage, so
+the two can be compared on the same files.
 
 Excerpt matching is fuzzy because OCR and line wrapping change text: an excerpt matches a labelled
 passage when their token overlap (Dice coefficient on folded word tokens) is at least 0.6.
@@ -18,13 +24,26 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from classifiers.corpus import EVAL_SPLITS, REGISTERS, input_kind
 from classifiers.result import COMMITMENT_IDS
 
-__all__ = ["run", "evaluate", "token_overlap", "MATCH_THRESHOLD"]
+__all__ = ["run", "evaluate", "token_overlap", "matches_any", "MATCH_THRESHOLD"]
 
 MATCH_THRESHOLD = 0.6
 _WORD = re.compile(r"\w+", re.UNICODE)
-_GROUPS = (("all", "todos"), ("born_digital", "digitales"), ("ocr", "con OCR"))
+#: (key, Spanish label) of the input-kind groups of each split
+_GROUPS = (
+    ("all", "todos"),
+    ("born_digital", "digitales"),
+    ("ocr", "con OCR"),
+    ("scan", "escaneos"),
+    ("photo", "fotos"),
+)
+_SPLIT_NAMES = {
+    "dev": "desarrollo (dev)",
+    "heldout": "organizaciones reservadas (held-out, nunca usadas para ajustar)",
+    "register": "registro reservado (prensa y web, nunca usados para ajustar)",
+}
 
 
 def _tokens(text: str) -> list[str]:
@@ -44,41 +63,50 @@ def token_overlap(a: str, b: str) -> float:
     return 2 * sum((ta & tb).values()) / total
 
 
+def matches_any(text: str, passages) -> bool:
+    """The excerpt is one of the labelled passages (up to OCR noise and wrapping)."""
+    return any(token_overlap(text, g) >= MATCH_THRESHOLD for g in passages)
+
+
 @dataclass
 class Record:
     entry: object
-    ocr: bool
+    kind: str  # born_digital | scan | photo
     error: str | None = None
     doc_type: str | None = None
     predicted: dict = field(default_factory=dict)  # cid -> CommitmentResult
 
+    @property
+    def ocr(self) -> bool:
+        return self.kind != "born_digital"
 
-def evaluate(corpus: Path, split: str = "all", jobs: int = 2, progress=None) -> dict:
+
+def evaluate(corpus: Path, split: str = "all", jobs: int = 2, progress=None,
+             rules_only: bool = False) -> dict:
     """Extract (cached), classify and score every file of the split; returns the report dict."""
     import classifiers
     from classifiers.corpus import extract_all, load_labels
 
-    entries = [e for e in load_labels(corpus) if split == "all" or e.split == split]
+    if split not in EVAL_SPLITS:
+        raise ValueError(f"unknown split {split!r}; one of {EVAL_SPLITS}")
+    entries = [e for e in load_labels(corpus) if split == "all" or e.eval_split == split]
     docs = extract_all(corpus, entries, jobs=jobs, progress=progress)
     classifiers.load()
     records = []
     for entry in entries:
         doc = docs.get(entry.file)
+        kind = input_kind(entry.render)
         if not hasattr(doc, "pages"):
-            records.append(Record(entry, entry.ocr_render, error=str(doc)))
+            records.append(Record(entry, kind, error=str(doc)))
             continue
-        result = classifiers.classify(doc)
-        records.append(
-            Record(
-                entry,
-                ocr=doc.ocr_pages > 0,
-                doc_type=result.doc_type,
-                predicted={c.id: c for c in result.commitments},
-            )
-        )
+        result = classifiers.classify(doc, use_model=not rules_only)
+        records.append(Record(entry, kind, doc_type=result.doc_type,
+                              predicted={c.id: c for c in result.commitments}))
+    stage = classifiers.stage_description(use_model=not rules_only)
     report = {
         "classifier_version": classifiers.CLASSIFIER_VERSION,
         "calibrated": classifiers.calibrator.calibrated,
+        "stage": stage,
         "corpus": str(corpus),
         "split": split,
         "files": len(records),
@@ -86,19 +114,27 @@ def evaluate(corpus: Path, split: str = "all", jobs: int = 2, progress=None) -> 
         "splits": {},
         "confusions": {},
     }
-    for name in ("dev", "heldout"):
-        subset = [r for r in records if r.entry.split == name and not r.error]
+    for name in EVAL_SPLITS[:-1]:
+        subset = [r for r in records if r.entry.eval_split == name and not r.error]
         if not subset:
             continue
-        report["splits"][name] = {
-            group: _metrics([r for r in subset if _in_group(r, group)]) for group, _ in _GROUPS
+        groups = {group: _metrics([r for r in subset if _in_group(r, group)])
+                  for group, _ in _GROUPS}
+        groups["registers"] = {
+            reg: _metrics([r for r in subset if r.entry.register == reg])
+            for reg in REGISTERS if any(r.entry.register == reg for r in subset)
         }
+        report["splits"][name] = groups
         report["confusions"][name] = _confusions(subset)
     return report
 
 
 def _in_group(record: Record, group: str) -> bool:
-    return group == "all" or (group == "ocr") == record.ocr
+    if group == "all":
+        return True
+    if group == "ocr":
+        return record.ocr
+    return record.kind == group
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float | None, float | None, float | None]:
@@ -135,9 +171,7 @@ def _metrics(records: list[Record]) -> dict:
             if pred and gold:
                 for ev in res.evidence[:3]:
                     excerpts += 1
-                    golds = r.entry.evidence.get(cid, [])
-                    if any(token_overlap(ev.text, g) >= MATCH_THRESHOLD for g in golds):
-                        matched += 1
+                    matched += matches_any(ev.text, r.entry.evidence.get(cid, []))
         p, rcl, f = _prf(tp, fp, fn)
         out["commitments"][cid] = {
             "tp": tp, "fp": fp, "fn": fn, "tn": tn,
@@ -166,28 +200,36 @@ def _round(x):
     return None if x is None else round(x, 3)
 
 
+def _excerpt(ev) -> dict:
+    return {"text": ev.text, "page": ev.page, "pattern_ids": list(ev.pattern_ids),
+            "score": round(ev.score, 3)}
+
+
 def _confusions(records: list[Record]) -> list[dict]:
+    """Every wrong cell, with the passage that misled (false ✓) or the labelled passage and the
+    best candidate the classifier had (false ✗), and the excerpts it showed for a right ✓ that
+    match no labelled passage (they lower precision@3)."""
     out = []
     for r in records:
         for cid in COMMITMENT_IDS:
             gold = r.entry.labels.get(cid, False)
             res = r.predicted[cid]
-            if res.supported == gold:
-                continue
+            golds = r.entry.evidence.get(cid, [])
             item = {
-                "kind": "false_positive" if res.supported else "false_negative",
                 "commitment": cid, "id": r.entry.id, "file": r.entry.file,
-                "render": r.entry.render, "ocr": r.ocr, "confidence": res.confidence,
-                "tags": list(r.entry.tags),
+                "render": r.entry.render, "kind": r.kind, "register": r.entry.register,
+                "confidence": res.confidence, "tags": list(r.entry.tags),
             }
-            if res.supported:
-                top = res.evidence[0]
-                item.update(excerpt=top.text, page=top.page, pattern_ids=list(top.pattern_ids))
-            else:
-                golds = r.entry.evidence.get(cid, [])
-                item.update(expected=golds[0] if golds else "")
-                if res.evidence:
-                    item.update(weak_excerpt=res.evidence[0].text)
+            if res.supported == gold:
+                wrong = [e for e in res.evidence[:3] if gold and not matches_any(e.text, golds)]
+                if wrong:
+                    item.update(kind_of_error="wrong_excerpt", expected=golds[:1],
+                                excerpts=[_excerpt(e) for e in wrong])
+                    out.append(item)
+                continue
+            item["kind_of_error"] = "false_positive" if res.supported else "false_negative"
+            item["excerpts"] = [_excerpt(e) for e in res.evidence[:3]]
+            item["expected"] = golds[:1]
             out.append(item)
     return out
 
@@ -199,15 +241,16 @@ def _fmt(x) -> str:
 def _print_human(report: dict, out=None) -> None:
     w = (out or sys.stdout).write
     w(f"Evaluación del clasificador {report['classifier_version']}\n")
+    w(f"Etapa: {report['stage']}\n")
     w(f"Corpus: {report['corpus']} — {report['files']} archivos")
     if not report["calibrated"]:
         w(" — ATENCIÓN: sin calibración válida (confianzas no calibradas)")
     w("\n")
-    names = {"dev": "desarrollo (dev)", "heldout": "reservado (held-out, nunca usado para ajustar)"}
     for split, groups in report["splits"].items():
         allg = groups["all"]
-        w(f"\n=== {names[split]}: {allg['files']} archivos "
-          f"({groups['born_digital']['files']} digitales, {groups['ocr']['files']} con OCR) ===\n")
+        w(f"\n=== {_SPLIT_NAMES[split]}: {allg['files']} archivos "
+          f"({groups['born_digital']['files']} digitales, {groups['scan']['files']} escaneos, "
+          f"{groups['photo']['files']} fotos) ===\n")
         w("compromiso   precisión  exhaustividad   F1    (VP/FP/FN)\n")
         for cid in COMMITMENT_IDS:
             m = allg["commitments"][cid]
@@ -217,10 +260,14 @@ def _print_human(report: dict, out=None) -> None:
         for group, label in _GROUPS:
             w(f"  {label} {_fmt(groups[group]['macro_f1']).strip()}")
         w("\n")
-        w(f"precisión de evidencia @3: {_fmt(allg['evidence_precision_at_3']).strip()} "
-          f"({allg['evidence_excerpts']} extractos; digitales "
-          f"{_fmt(groups['born_digital']['evidence_precision_at_3']).strip()}, con OCR "
-          f"{_fmt(groups['ocr']['evidence_precision_at_3']).strip()})\n")
+        w("precisión de evidencia @3:")
+        for group, label in _GROUPS:
+            w(f"  {label} {_fmt(groups[group]['evidence_precision_at_3']).strip()}")
+        w(f"  ({allg['evidence_excerpts']} extractos)\n")
+        w("por registro (archivos, macro-F1, precisión @3):\n")
+        for reg, m in groups["registers"].items():
+            w(f"    {reg:20s} {m['files']:4d}  {_fmt(m['macro_f1'])}  "
+              f"{_fmt(m['evidence_precision_at_3'])}\n")
         w(f"tipo de documento correcto: {_fmt(allg['doc_type_accuracy']).strip()}   "
           f"Brier de la confianza: {_fmt(allg['brier']).strip()}\n")
         w("fiabilidad de la confianza (tramo: n, confianza media → acierto real):\n")
@@ -228,20 +275,28 @@ def _print_human(report: dict, out=None) -> None:
             if b["n"]:
                 w(f"    {b['bin']}: {b['n']:4d}  "
                   f"{b['mean_confidence']:.2f} → {b['accuracy']:.2f}\n")
-        conf = report["confusions"].get(split, [])
-        w(f"confusiones ({len(conf)}):\n")
-        for c in conf:
-            mark = "✓ falso" if c["kind"] == "false_positive" else "✗ falso"
-            ocr = " [OCR]" if c["ocr"] else ""
-            w(f"  {mark} {c['commitment']}  {c['file']}{ocr}  (confianza {c['confidence']:.2f})\n")
-            if c["kind"] == "false_positive":
-                w(f"      extracto p.{c['page']}: «{_short(c['excerpt'])}» {c['pattern_ids']}\n")
-            else:
-                w(f"      esperado: «{_short(c['expected'])}»\n")
+        _print_confusions(w, report["confusions"].get(split, []))
     if report["errors"]:
         w(f"\narchivos que no se pudieron leer ({len(report['errors'])}):\n")
         for e in report["errors"]:
             w(f"  {e['file']}: {e['error']}\n")
+
+
+def _print_confusions(w, confusions: list[dict]) -> None:
+    marks = {"false_positive": "✓ falso", "false_negative": "✗ falso",
+             "wrong_excerpt": "≠ extracto"}
+    errors = [c for c in confusions if c["kind_of_error"] != "wrong_excerpt"]
+    w(f"confusiones ({len(errors)}; más {len(confusions) - len(errors)} detecciones correctas "
+      "con algún extracto no etiquetado):\n")
+    for c in sorted(confusions, key=lambda c: (c["kind_of_error"] == "wrong_excerpt", c["file"])):
+        ocr = f" [{c['kind']}]" if c["kind"] != "born_digital" else ""
+        w(f"  {marks[c['kind_of_error']]} {c['commitment']}  {c['file']}{ocr} "
+          f"({c['register']}, confianza {c['confidence']:.2f})\n")
+        for ev in c["excerpts"]:
+            w(f"      extracto p.{ev['page']} [{ev['score']:.2f}] {ev['pattern_ids']}: "
+              f"«{_short(ev['text'])}»\n")
+        if c["kind_of_error"] != "false_positive" and c["expected"]:
+            w(f"      esperado: «{_short(c['expected'][0])}»\n")
 
 
 def _short(text: str, n: int = 160) -> str:
@@ -262,7 +317,8 @@ def run(args) -> int:
                   file=sys.stderr, flush=True)
 
     try:
-        report = evaluate(corpus, split=getattr(args, "split", "all"), progress=progress)
+        report = evaluate(corpus, split=getattr(args, "split", "all"), progress=progress,
+                          rules_only=getattr(args, "rules_only", False))
     except ValueError as exc:
         print(f"Corpus inválido: {exc}", file=sys.stderr)
         return 2

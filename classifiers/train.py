@@ -1,11 +1,18 @@
-"""Fit the confidence calibration on the dev split: ``python -m classifiers.train CORPUS``.
+"""Fit the calibration and train the second stage on the dev split:
+``python -m classifiers.train CORPUS``.
 
-Reproducible: the same corpus, patterns and code give the same artefact (no randomness). Only
-``split == "dev"`` files are used; the held-out split stays out of every fitted number. The raw
-score of each commitment (see engine.score) is mapped to P(supported) by isotonic regression with
-a Laplace prior, and written with the fingerprint of the patterns and code to
-``classifiers/model/calibration.json``. Re-run it after any pattern change (the classifier
-refuses a stale artefact and says so in its version suffix ``.uncal``).
+Only the ``dev`` evaluation split is used (dev organisations, registers other than press and web);
+held-out organisations and the held-out registers stay out of every fitted number. Two artefacts:
+
+1. ``model/calibration.json``: the rules' raw score of each commitment (engine.score) mapped to
+   P(supported) by isotonic regression with a Laplace prior; what decides when no second stage is
+   installed.
+2. ``model/second_stage.json``: the learned second stage (classifiers/learn.py), written only when
+   it beats the rules alone in cross-validation by organisation on the same documents
+   (``--force-model`` writes it anyway; ``--no-model`` leaves the second stage as it is).
+
+Reproducible: the same corpus, patterns and code give byte-identical artefacts. Re-run it after
+any pattern or feature change: a stale artefact is refused (``.uncal`` / ``.nomodel`` suffix).
 """
 
 from __future__ import annotations
@@ -17,23 +24,25 @@ from pathlib import Path
 from classifiers.calibration import fit_isotonic, save_calibration
 from classifiers.result import COMMITMENT_IDS
 
-__all__ = ["collect_scores", "train", "main"]
+__all__ = ["collect_scores", "calibrate", "corpus_examples", "train_model", "better", "main"]
 
 
-def collect_scores(corpus: Path, split: str = "dev", jobs: int = 2):
-    """(scores per commitment, gold labels per commitment, number of files) for one split."""
+def _dev_documents(corpus: Path, jobs: int):
     from classifiers.corpus import extract_all, load_labels
+
+    entries = [e for e in load_labels(corpus) if e.eval_split == "dev"]
+    docs = extract_all(corpus, entries, jobs=jobs)
+    return [(e, docs[e.file]) for e in entries if hasattr(docs[e.file], "pages")]
+
+
+def collect_scores(corpus: Path, jobs: int = 2):
+    """(scores per commitment, gold labels per commitment, number of files) of the dev split."""
     from classifiers.engine import analyse
 
-    entries = [e for e in load_labels(corpus) if e.split == split]
-    docs = extract_all(corpus, entries, jobs=jobs)
     scores = {c: [] for c in COMMITMENT_IDS}
     gold = {c: [] for c in COMMITMENT_IDS}
     used = 0
-    for entry in entries:
-        doc = docs[entry.file]
-        if not hasattr(doc, "pages"):
-            continue
+    for entry, doc in _dev_documents(corpus, jobs):
         analysis = analyse(doc)
         used += 1
         for cid in COMMITMENT_IDS:
@@ -42,10 +51,12 @@ def collect_scores(corpus: Path, split: str = "dev", jobs: int = 2):
     return scores, gold, used
 
 
-def train(corpus: Path, jobs: int = 2) -> dict:
+def calibrate(corpus: Path, jobs: int = 2) -> dict:
+    import classifiers
+    from classifiers.calibration import load_calibrator
     from classifiers.version import fingerprint
 
-    scores, gold, used = collect_scores(corpus, "dev", jobs)
+    scores, gold, used = collect_scores(corpus, jobs)
     if used == 0:
         raise SystemExit("no dev-split files could be read: nothing to calibrate on")
     curves = {cid: fit_isotonic(scores[cid], gold[cid]) for cid in COMMITMENT_IDS}
@@ -57,22 +68,74 @@ def train(corpus: Path, jobs: int = 2) -> dict:
         "method": "isotonic (PAV) with Laplace prior, min block 4",
     }
     save_calibration(curves, fingerprint(), meta)
+    classifiers.calibrator = load_calibrator(fingerprint())  # the rules' decision uses it
     return {"meta": meta, "curves": curves}
 
 
+def corpus_examples(corpus: Path, jobs: int = 2) -> list:
+    """Every readable dev-split file as a training example (organisation = CV group)."""
+    from classifiers.learn import prepare
+
+    return [prepare(doc, key=entry.file, group=entry.org, source=entry.id,
+                    labels=entry.labels, evidence=entry.evidence)
+            for entry, doc in _dev_documents(corpus, jobs)]
+
+
+def better(candidate: dict, current: dict) -> bool:
+    """A model (or rules) scores better than another: higher macro-F1, or the same macro-F1 with
+    a higher evidence precision@3."""
+    def key(m):
+        return tuple(round(m.get(k) or 0.0, 4) for k in ("macro_f1", "evidence_precision_at_3"))
+
+    return key(candidate) > key(current)
+
+
+def train_model(examples: list, params=None) -> dict:
+    from classifiers.learn import Params, train_artefact
+    from classifiers.second_stage import model_fingerprint
+
+    return train_artefact(examples, params or Params(), model_fingerprint(),
+                          {"source": "corpus dev split"})
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m classifiers.train", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m classifiers.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("corpus", type=Path, help="rendered corpus folder with labels.jsonl")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--no-model", action="store_true", help="fit the calibration only")
+    p.add_argument("--force-model", action="store_true",
+                   help="install the second stage even if it does not beat the rules")
     args = p.parse_args(argv)
     if not (args.corpus / "labels.jsonl").is_file():
         print(f"{args.corpus}/labels.jsonl not found", file=sys.stderr)
         return 2
-    out = train(args.corpus, args.jobs)
+    import classifiers
+
+    classifiers.load()
+    out = calibrate(args.corpus, args.jobs)
     print(f"calibrated on {out['meta']['files']} dev files; positives {out['meta']['positives']}")
     for cid, (xs, ps) in out["curves"].items():
         steps = ", ".join(f"≥{x:g}: {p:.2f}" for x, p in zip(xs, ps, strict=True))
         print(f"  {cid}: {steps}")
+    if args.no_model:
+        return 0
+    from classifiers import defaults
+    from classifiers.second_stage import save_model
+
+    body = train_model(corpus_examples(args.corpus, args.jobs))
+    cv = body["meta"]["metrics"]["cross_validation"]
+    for who in ("rules", "model"):
+        m = cv[who]
+        per = ", ".join(f"{c} {m['commitments'][c]['f1']}" for c in COMMITMENT_IDS)
+        print(f"cross-validation ({cv['folds']} folds of {cv['groups']} organisations), {who}: "
+              f"macro-F1 {m['macro_f1']}, precision@3 {m['evidence_precision_at_3']} ({per})")
+    if better(cv["model"], cv["rules"]) or args.force_model:
+        path = save_model(body)
+        print(f"second stage written to {path}")
+    else:
+        defaults.SECOND_STAGE_FILE.unlink(missing_ok=True)
+        print("the second stage does not beat the rules alone: not installed (rules alone)")
     return 0
 
 

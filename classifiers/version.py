@@ -1,8 +1,9 @@
 """CLASSIFIER_VERSION, derived from everything that decides a classification.
 
 ``<VERSION_BASE>+<hash>``: the hash covers the pattern files, the priors, the scoring code, the
-calibration artefact and the spaCy model version, so any change to them gives a new version and
-stored results can be told apart (and re-classified). A rejected calibration adds ``.uncal``.
+calibration artefact, the second-stage model artefact and its code, and the spaCy model version,
+so any change to them gives a new version and stored results can be told apart (and
+re-classified). A rejected calibration adds ``.uncal``; a refused second-stage model ``.nomodel``.
 """
 
 from __future__ import annotations
@@ -38,9 +39,18 @@ def fingerprint() -> str:
     return h.hexdigest()
 
 
-def compute_version(calibration_ok: bool) -> str:
+#: the code of the second stage and of the decision on top of the scores
+_DECISION_FILES = ("features.py", "second_stage.py", "__init__.py")
+
+
+def compute_version(calibration_ok: bool, model_refused: bool = False) -> str:
     h = hashlib.sha256(fingerprint().encode())
-    if defaults.CALIBRATION_FILE.exists():
-        h.update(defaults.CALIBRATION_FILE.read_bytes())
-    suffix = "" if calibration_ok else ".uncal"
+    for name in _DECISION_FILES:
+        h.update(name.encode())
+        h.update((defaults.PACKAGE_DIR / name).read_bytes())
+    for artefact in (defaults.CALIBRATION_FILE, defaults.SECOND_STAGE_FILE):
+        if artefact.exists():
+            h.update(artefact.name.encode())
+            h.update(artefact.read_bytes())
+    suffix = ("" if calibration_ok else ".uncal") + (".nomodel" if model_refused else "")
     return f"{defaults.VERSION_BASE}+{h.hexdigest()[:10]}{suffix}"

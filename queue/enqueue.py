@@ -139,7 +139,7 @@ def requeue(
     from sqlalchemy import select
 
     from service.db import SessionLocal
-    from service.models import Document, DocumentStatus, Stage
+    from service.domain.models import Document, DocumentStatus, Stage
 
     connection = connection or redis_connection()
     own_session = session is None

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from extractors.document import ExtractedDocument, Page, Word
 from extractors.errors import EvidenciaError
 from extractors.options import ExtractOptions
-from service.labels import error_message
-from service.models import (
+from service.domain.messages import error_message
+from service.domain.models import (
     Classification,
     CommitmentResult,
     Document,
@@ -206,7 +206,7 @@ def _extract_or_reuse(
     session: Session, document: Document
 ) -> tuple[ExtractedDocument, Extraction, float]:
     import extractors
-    from service.storage import path_for
+    from service.domain.storage import path_for
 
     version = extractors.EXTRACTOR_VERSION
     existing = find_extraction(session, document.sha256, version)

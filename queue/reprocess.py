@@ -35,7 +35,7 @@ def extracted_document(session: Session, extraction_id: int) -> ExtractedDocumen
     """Rebuild the classifier's input from the stored extraction (rows, not files)."""
     from evidencia_queue.jobs import extracted_from_row
 
-    from service.models import Extraction
+    from service.domain.models import Extraction
 
     extraction = session.get(Extraction, extraction_id)
     if extraction is None:
@@ -52,7 +52,7 @@ def reclassify_document(session: Session, document, version: str | None = None) 
     """
     from evidencia_queue.jobs import classify_document
 
-    from service.models import Classification
+    from service.domain.models import Classification
 
     version = version or current_version()
     if document.extraction_id is None:
@@ -77,7 +77,7 @@ def reclassify_document(session: Session, document, version: str | None = None) 
 
 
 def _twin_classification(session: Session, document, version: str):
-    from service.models import Classification, Document
+    from service.domain.models import Classification, Document
 
     return session.scalar(
         select(Classification)
@@ -92,7 +92,7 @@ def _twin_classification(session: Session, document, version: str):
 
 
 def _copy_classification(session: Session, document, source):
-    from service.models import Classification, CommitmentResult
+    from service.domain.models import Classification, CommitmentResult
 
     row = Classification(
         document_id=document.id,
@@ -113,7 +113,7 @@ def reclassify_documents(document_ids: Iterable[str]) -> dict:
     """rq job: reclassify each document; one failing document does not stop the others."""
     import classifiers
     from service.db import SessionLocal
-    from service.models import Document
+    from service.domain.models import Document
     from service.settings import get_settings
 
     classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)

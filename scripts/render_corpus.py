@@ -35,7 +35,7 @@ from classifiers.corpus import (
     eval_split,
 )
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
-from service.rut import RutError, normalize_rut
+from service.domain.rut import RutError, normalize_rut
 
 RENDERS = ("pdf", "scan", "photo", "docx", "txt")
 OCR_RENDERS = ("scan", "photo")

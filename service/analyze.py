@@ -125,7 +125,7 @@ def _analyze(path: str, sha: str, password: str | None, *, file: Path | None = N
             message = exc.message
         else:  # a bug or an unforeseen library failure: this file only
             log.exception("unexpected failure analysing %s", path)
-            from service.labels import error_message
+            from service.domain.messages import error_message
 
             message = error_message("internal")
         mime = "application/octet-stream"
@@ -178,17 +178,19 @@ def _warm_worker() -> None:
 
 
 def _summary(reports: list[DocumentReport]) -> dict:
+    """The matrix's rule: a commitment is supported when one document supports it."""
     from classifiers.result import COMMITMENT_IDS
+    from service.domain.matrix import supported
 
-    supported = [
+    found = [
         cid for cid in COMMITMENT_IDS
-        if any(c["id"] == cid and c["supported"] for r in reports for c in r.commitments)
+        if supported(c["supported"] for r in reports for c in r.commitments if c["id"] == cid)
     ]
-    return {"supported": supported, "missing": [c for c in COMMITMENT_IDS if c not in supported]}
+    return {"supported": found, "missing": [c for c in COMMITMENT_IDS if c not in found]}
 
 
 def _print_matrix(reports: list[DocumentReport], summary: dict, out=sys.stdout) -> None:
-    from service.vocabulary import commitment_name, doc_type_name
+    from service.domain.messages import commitment_name, doc_type_name
 
     cids = ["c1", "c2", "c3", "c4", "c5"]
     width = min(max([len("Documento")] + [len(r.path) for r in reports]), 60)

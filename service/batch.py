@@ -116,8 +116,8 @@ def _split_rut(label: str) -> tuple[str, str | None]:
     match = _RUT_RE.search(label)
     if not match:
         return label.strip(), None
-    from service.errors import ValidationError
-    from service.submissions import normalize_rut
+    from service.domain.errors import ValidationError
+    from service.domain.submissions import normalize_rut
 
     try:
         rut = normalize_rut(match.group(1))
@@ -315,8 +315,8 @@ def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
 
 
 def _valid_rut(raw: str, where: Path) -> str | None:
-    from service.errors import ValidationError
-    from service.submissions import normalize_rut
+    from service.domain.errors import ValidationError
+    from service.domain.submissions import normalize_rut
 
     if not raw.strip():
         return None
@@ -391,7 +391,7 @@ def estimate_total(paths: Iterable[str | Path]) -> int:
 def _submission_for(session, source: BatchSource):
     """The submission of ``source``: found by its key (resume) or created."""
 
-    from service.submissions import create_submission, find_submission
+    from service.domain.submissions import create_submission, find_submission
 
     existing = find_submission(session, source.key)
     if existing is not None:
@@ -408,7 +408,7 @@ def _existing_documents(session, submission_id: str) -> tuple[dict[str, list[tup
     names they were expanded from (``add_files`` stores an archive as "x.zip/member" rows)."""
     from sqlalchemy import select
 
-    from service.models import Document
+    from service.domain.models import Document
 
     rows = session.execute(
         select(Document.id, Document.name, Document.sha256, Document.status).where(
@@ -426,7 +426,7 @@ def _existing_documents(session, submission_id: str) -> tuple[dict[str, list[tup
 
 def _record_error_document(session, submission, name: str, code: str, message: str) -> None:
     """A member that could not even be stored still shows up, with its reason, in the results."""
-    from service.models import Document, DocumentStatus, Stage
+    from service.domain.models import Document, DocumentStatus, Stage
 
     session.add(
         Document(
@@ -458,8 +458,8 @@ def load_batch(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from service.storage import sha256_bytes
-    from service.submissions import add_files
+    from service.domain.storage import sha256_bytes
+    from service.domain.submissions import add_files
 
     stats = BatchStats()
     submissions: dict[str, object] = {}
@@ -571,7 +571,7 @@ def _redis():
 def _status_counts(session, submission_ids: list[str]) -> Counter:
     from sqlalchemy import func, select
 
-    from service.models import Document
+    from service.domain.models import Document
 
     counts: Counter = Counter()
     for start in range(0, len(submission_ids), 500):
@@ -629,88 +629,19 @@ def _workers_alive() -> bool:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class SubmissionSummary:
-    organization: str
-    rut: str | None
-    submission_id: str
-    documents: int
-    done: int
-    pending: int
-    errors: int
-    supported: dict[str, bool]
+def summarize(session, submission_ids: Iterable[str]) -> list:
+    """The matrix of each submission, by organisation (the summary CSV reads them)."""
+    from service.domain.matrix import load_matrices
+
+    matrices = load_matrices(session, submission_ids).values()
+    return sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
 
 
-def summarize(session, submission_ids: Iterable[str]) -> list[SubmissionSummary]:
-    """Per submission: document counts and which commitments the latest results support."""
-    from sqlalchemy import func, select
-
-    from classifiers.result import COMMITMENT_IDS
-    from service.models import (
-        Classification,
-        CommitmentResult,
-        Document,
-        Organization,
-        Submission,
-    )
-
-    ids = list(dict.fromkeys(submission_ids))
-    out = []
-    for start in range(0, len(ids), 200):
-        chunk = ids[start : start + 200]
-        subs = session.execute(
-            select(Submission.id, Organization.name, Organization.rut)
-            .join(Organization, Submission.organization_id == Organization.id)
-            .where(Submission.id.in_(chunk))
-        ).all()
-        counts: dict[str, Counter] = defaultdict(Counter)
-        for sub_id, status, n in session.execute(
-            select(Document.submission_id, Document.status, func.count())
-            .where(Document.submission_id.in_(chunk))
-            .group_by(Document.submission_id, Document.status)
-        ):
-            counts[sub_id][status] += n
-        latest = (
-            select(func.max(Classification.id))
-            .join(Document, Classification.document_id == Document.id)
-            .where(Document.submission_id.in_(chunk))
-            .group_by(Classification.document_id)
-        )
-        supported: dict[str, set[str]] = defaultdict(set)
-        for sub_id, commitment in session.execute(
-            select(Document.submission_id, CommitmentResult.commitment)
-            .join(Classification, CommitmentResult.classification_id == Classification.id)
-            .join(Document, Classification.document_id == Document.id)
-            .where(Classification.id.in_(latest), CommitmentResult.supported.is_(True))
-        ):
-            supported[sub_id].add(commitment)
-        for sub_id, org, rut in subs:
-            c = counts[sub_id]
-            out.append(SubmissionSummary(
-                organization=org, rut=rut, submission_id=sub_id,
-                documents=sum(c.values()), done=c["done"],
-                pending=c["queued"] + c["processing"], errors=c["error"],
-                supported={cid: cid in supported[sub_id] for cid in COMMITMENT_IDS},
-            ))
-    out.sort(key=lambda s: (s.organization.casefold(), s.submission_id))
-    return out
-
-
-def write_summary(path: str | Path, rows: list[SubmissionSummary]) -> Path:
+def write_summary(path: str | Path, matrices) -> Path:
     """CSV: organisation × c1..c5 ("sí"/"no"), documents, pending, errors."""
-    from classifiers.result import COMMITMENT_IDS
+    from service.outputs.exports import write_batch_summary
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["organizacion", "rut", "postulacion", *COMMITMENT_IDS,
-                    "documentos", "listos", "pendientes", "errores"])
-        for r in rows:
-            w.writerow([r.organization, r.rut or "", r.submission_id,
-                        *("sí" if r.supported[c] else "no" for c in COMMITMENT_IDS),
-                        r.documents, r.done, r.pending, r.errors])
-    return path
+    return write_batch_summary(path, matrices)
 
 
 def errors_by_reason(session, submission_ids: Iterable[str],
@@ -718,7 +649,7 @@ def errors_by_reason(session, submission_ids: Iterable[str],
     """Spanish reason -> ["Organisation: document name", ...] for every failed document."""
     from sqlalchemy import select
 
-    from service.models import Document, Organization, Submission
+    from service.domain.models import Document, Organization, Submission
 
     ids = list(dict.fromkeys(submission_ids))
     grouped: dict[str, list[str]] = defaultdict(list)
@@ -807,7 +738,7 @@ def run(args) -> int:
         target = Path(args.summary) if args.summary else (
             get_settings().data_dir / f"resumen-lote-{stamp}.csv")
         write_summary(target, rows)
-        pending = sum(r.pending for r in rows)
+        pending = sum(r.n_pending for r in rows)
         print(f"Resumen: {target}" + (
             f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
             if pending else ""))

@@ -47,7 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="Mide la calidad del clasificador sobre un corpus etiquetado.")
     e.add_argument("corpus", metavar="CORPUS")
     e.add_argument("--json", action="store_true")
-    e.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
+    e.add_argument(
+        "--split", choices=["dev", "heldout", "register", "all"], default="all",
+        help="dev: organizaciones de desarrollo; heldout: organizaciones reservadas; register: "
+             "prensa y web de todas (registro reservado); all: todo.",
+    )
+    e.add_argument("--rules-only", action="store_true",
+                   help="Solo las reglas, sin el modelo aprendido (para compararlos).")
 
     s = sub.add_parser("serve", help="Inicia la API y las páginas web.")
     s.add_argument("--host", default="127.0.0.1")

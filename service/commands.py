@@ -70,8 +70,8 @@ def requeue(args) -> int:
 
 
 def user(args) -> int:
-    from service.auth import create_user
     from service.db import SessionLocal
+    from service.domain.access import create_user
 
     if args.user_command != "add":
         return 2
@@ -158,8 +158,8 @@ def ensure_redis(url: str, data_dir: Path, *, wait: float = 10.0) -> str:
 
 def _demo_reviewer(data_dir: Path) -> tuple[str, str]:
     """The demo reviewer's credentials, kept in data_dir so every `up` prints the same ones."""
-    from service.auth import authenticate, create_user
     from service.db import SessionLocal
+    from service.domain.access import authenticate, create_user
 
     secret_file = data_dir / "demo-reviewer.txt"
     password = secret_file.read_text().strip() if secret_file.exists() else ""
@@ -175,7 +175,7 @@ def _demo_reviewer(data_dir: Path) -> tuple[str, str]:
 def load_demo(data_dir: Path, demo_dir: Path = DEMO_DIR) -> tuple[str, str] | None:
     """Load ``samples/demo`` as one submission, once (source_key "demo"); (id, token) or None."""
     from service.db import SessionLocal
-    from service.submissions import add_files, create_submission, find_submission
+    from service.domain.submissions import add_files, create_submission, find_submission
 
     token_file = data_dir / "demo-token.txt"
     with SessionLocal() as session:

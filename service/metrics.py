@@ -34,7 +34,7 @@ class EvidenciaCollector(Collector):
 
     def _documents(self):
         from service.db import SessionLocal
-        from service.models import Document, DocumentStatus
+        from service.domain.models import Document, DocumentStatus
 
         session = SessionLocal()
         try:

@@ -9,7 +9,6 @@ never touched: when the cell under a decision flips, a ReviewFlag asks the revie
 
 from __future__ import annotations
 
-import csv
 import logging
 import sys
 import time
@@ -94,7 +93,7 @@ def select_documents(
     ``orgs`` match an organisation's name (case-insensitive) or RUT; ``since`` takes whole
     submissions created on or after that day, or that received documents since then.
     """
-    from service.models import Document, Organization, Submission
+    from service.domain.models import Document, Organization, Submission
 
     query = (
         select(Document.id)
@@ -122,10 +121,9 @@ def select_documents(
 
 def _org_key(text: str) -> str:
     """Case- and accent-insensitive key; RUTs lose dots, spaces and the dash."""
-    import unicodedata
+    from service.domain.text import fold
 
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = fold(text)
     compact = folded.replace(".", "").replace("-", "").replace(" ", "")
     return compact if compact[:-1].isdigit() else " ".join(folded.split())
 
@@ -219,7 +217,7 @@ def _chunks(items: list, size: int = 500):
 
 
 def _supported_by_classification(session: Session, ids: list[int]) -> dict[int, dict[str, bool]]:
-    from service.models import CommitmentResult
+    from service.domain.models import CommitmentResult
 
     out: dict[int, dict[str, bool]] = defaultdict(dict)
     for chunk in _chunks(ids):
@@ -233,7 +231,7 @@ def _supported_by_classification(session: Session, ids: list[int]) -> dict[int, 
 
 def _document_rows(session: Session, document_ids: list[str]) -> dict[str, tuple]:
     """document id -> (name, submission id, organisation, RUT)."""
-    from service.models import Document, Organization, Submission
+    from service.domain.models import Document, Organization, Submission
 
     out = {}
     for chunk in _chunks(document_ids):
@@ -258,10 +256,26 @@ def compute_flips(
     A document's previous result is its newest classification under another version. The new
     result is the stored one under ``version``, or ``new_results`` (document id -> commitment ->
     supported) for a dry run. Submission cells compare the matrix before (each document's
-    previous result, or its only one) with the matrix after.
+    previous result, or its only one) with the matrix after, by the matrix's own rule.
     """
-    from classifiers.result import COMMITMENT_IDS
-    from service.models import Classification
+    from service.domain.matrix import decisions_in_force
+
+    pairs = _old_and_new(session, document_ids, version, new_results)
+    rows = _document_rows(session, list(pairs))
+    decisions = decisions_in_force(session, {rows[d][1] for d in pairs})
+    flips = _document_flips(pairs, rows, version, decisions)
+    flips += _submission_flips(pairs, rows, version, decisions)
+    return sorted(flips, key=lambda f: (f.organization.casefold(), f.submission_id,
+                                        f.level != LEVEL_SUBMISSION, f.document or "",
+                                        f.commitment))
+
+
+def _old_and_new(
+    session: Session, document_ids: list[str], version: str,
+    new_results: dict[str, dict[str, bool]] | None,
+) -> dict[str, tuple[str | None, dict[str, bool], dict[str, bool]]]:
+    """document -> (previous version or None, previous result, new result), in input order."""
+    from service.domain.models import Classification
 
     previous: dict[str, tuple[int, str]] = {}  # doc -> (classification id, version)
     current: dict[str, int] = {}
@@ -276,83 +290,72 @@ def compute_flips(
                 current[doc_id] = cid
             else:
                 previous[doc_id] = (cid, ver)  # ordered by id: the newest wins
-    supported = _supported_by_classification(
+    results = _supported_by_classification(
         session, [c for c, _v in previous.values()] + list(current.values())
     )
-    rows = _document_rows(session, document_ids)
-    flips: list[Flip] = []
-    def _cells() -> dict[str, bool]:
-        return dict.fromkeys(COMMITMENT_IDS, False)
-
-    before_sub: dict[str, dict[str, bool]] = defaultdict(_cells)
-    after_sub: dict[str, dict[str, bool]] = defaultdict(_cells)
-    old_version_of: dict[str, str] = {}
+    out = {}
     for doc_id in document_ids:
         if new_results is not None and doc_id in new_results:
             new = new_results[doc_id]
         else:
-            new = supported.get(current[doc_id]) if doc_id in current else None
+            new = results.get(current[doc_id]) if doc_id in current else None
         if new is None:
             continue
-        name, sub_id, org, rut = rows[doc_id]
         if doc_id in previous:
             old_cid, old_version = previous[doc_id]
-            old = supported.get(old_cid, {})
-            old_version_of[sub_id] = old_version
+            out[doc_id] = (old_version, results.get(old_cid, {}), new)
         else:
-            old_version = version
-            old = supported.get(current[doc_id], new) if doc_id in current else new
-        for c in COMMITMENT_IDS:
-            before_sub[sub_id][c] |= bool(old.get(c, False))
-            after_sub[sub_id][c] |= bool(new.get(c, False))
-            if doc_id in previous and bool(old.get(c, False)) != bool(new.get(c, False)):
-                flips.append(Flip(LEVEL_DOCUMENT, sub_id, org, rut, doc_id, name, c,
-                                  old_version, version, bool(old.get(c)), bool(new.get(c))))
-    decisions = _decisions_in_force(session, list(after_sub))
-    org_of = {sub: (org, rut) for _n, sub, org, rut in rows.values()}
-    sub_flips = []
-    for sub_id, after in after_sub.items():
-        if sub_id not in old_version_of:
-            continue  # nothing in it had an earlier version: nothing can have flipped
-        for c in COMMITMENT_IDS:
-            if before_sub[sub_id][c] != after[c]:
-                org, rut = org_of[sub_id]
-                decision = decisions.get((sub_id, c))
-                sub_flips.append(Flip(LEVEL_SUBMISSION, sub_id, org, rut, None, None, c,
-                                      old_version_of[sub_id], version, before_sub[sub_id][c],
-                                      after[c], decision, decision is not None))
-    # A document flip under a decided cell also names the decision, for the reviewer's eye.
-    flips = [
-        Flip(**{**_asdict(f), "decision": decisions.get((f.submission_id, f.commitment))})
-        for f in flips
-    ]
-    return sorted(sub_flips + flips, key=lambda f: (f.organization.casefold(), f.submission_id,
-                                                    f.level != LEVEL_SUBMISSION,
-                                                    f.document or "", f.commitment))
-
-
-def _asdict(flip: Flip) -> dict:
-    return {k: getattr(flip, k) for k in Flip.__slots__}
-
-
-def _decisions_in_force(session: Session, submission_ids: list[str]) -> dict[tuple, str]:
-    """(submission, commitment) -> action of the newest reviewer decision."""
-    from service.models import Decision
-
-    out: dict[tuple, str] = {}
-    for chunk in _chunks(submission_ids):
-        for sub_id, commitment, action in session.execute(
-            select(Decision.submission_id, Decision.commitment, Decision.action)
-            .where(Decision.submission_id.in_(chunk))
-            .order_by(Decision.id)
-        ):
-            out[(sub_id, commitment)] = action
+            old = results.get(current[doc_id], new) if doc_id in current else new
+            out[doc_id] = (None, old, new)
     return out
+
+
+def _document_flips(pairs: dict, rows: dict, version: str, decisions: dict) -> list[Flip]:
+    """A document flip under a decided cell also names the decision, for the reviewer's eye."""
+    from classifiers.result import COMMITMENT_IDS
+
+    flips = []
+    for doc_id, (old_version, old, new) in pairs.items():
+        if old_version is None:
+            continue
+        name, sub_id, org, rut = rows[doc_id]
+        for c in COMMITMENT_IDS:
+            before, after = bool(old.get(c, False)), bool(new.get(c, False))
+            if before != after:
+                flips.append(Flip(LEVEL_DOCUMENT, sub_id, org, rut, doc_id, name, c,
+                                  old_version, version, before, after,
+                                  decisions.get((sub_id, c))))
+    return flips
+
+
+def _submission_flips(pairs: dict, rows: dict, version: str, decisions: dict) -> list[Flip]:
+    from classifiers.result import COMMITMENT_IDS
+    from service.domain.matrix import supported
+
+    by_submission: dict[str, list[tuple]] = defaultdict(list)
+    for doc_id, pair in pairs.items():
+        by_submission[rows[doc_id][1]].append(pair)
+    org_of = {sub: (org, rut) for _n, sub, org, rut in rows.values()}
+    flips = []
+    for sub_id, documents in by_submission.items():
+        old_versions = [v for v, _old, _new in documents if v is not None]
+        if not old_versions:
+            continue  # nothing in it had an earlier version: nothing can have flipped
+        org, rut = org_of[sub_id]
+        for c in COMMITMENT_IDS:
+            before = supported(bool(old.get(c, False)) for _v, old, _new in documents)
+            after = supported(bool(new.get(c, False)) for _v, _old, new in documents)
+            if before != after:
+                decision = decisions.get((sub_id, c))
+                flips.append(Flip(LEVEL_SUBMISSION, sub_id, org, rut, None, None, c,
+                                  old_versions[-1], version, before, after, decision,
+                                  decision is not None))
+    return flips
 
 
 def flag_decided_flips(session: Session, flips: Iterable[Flip]) -> int:
     """A ReviewFlag for each flipped submission cell under a reviewer decision (once)."""
-    from service.models import ReviewFlag
+    from service.domain.models import ReviewFlag
 
     created = 0
     for f in flips:
@@ -383,7 +386,7 @@ def _dry_run_results(session: Session, document_ids: list[str], version: str,
     from evidencia_queue.reprocess import extracted_document
 
     import classifiers
-    from service.models import Classification, Document
+    from service.domain.models import Classification, Document
     from service.settings import get_settings
 
     classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)
@@ -467,20 +470,9 @@ def reprocess(
 
 
 def write_report(path: str | Path, flips: Iterable[Flip]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["nivel", "organizacion", "rut", "postulacion", "documento_id", "documento",
-                    "compromiso", "version_anterior", "version_nueva", "antes", "despues",
-                    "decision_revisor", "marcado_para_revision"])
-        for f in flips:
-            w.writerow([f.level, f.organization, f.rut or "", f.submission_id,
-                        f.document_id or "", f.document or "", f.commitment, f.old_version,
-                        f.new_version, "sí" if f.old_supported else "no",
-                        "sí" if f.new_supported else "no", f.decision or "",
-                        "sí" if f.flagged else "no"])
-    return path
+    from service.outputs.exports import write_flip_report
+
+    return write_flip_report(path, flips)
 
 
 def _print_summary(result: ReprocessResult, report: Path | None, out=None) -> None:

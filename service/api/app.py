@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from extractors.errors import EvidenciaError, ExtractionError
 from service.api import decisions, documents, sessions, submissions
 from service.api.schemas import Health
-from service.errors import ServiceError
-from service.labels import error_message
+from service.domain.errors import ServiceError
+from service.domain.messages import error_message
 
 __all__ = ["create_app"]
 

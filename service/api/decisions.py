@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
-from service.api.schemas import DecisionCreate, DecisionPublic, ErrorBody
-from service.matrix import decision_dict
-from service.submissions import decision_history, record_decision
+from service.api.schemas import DecisionCreate, DecisionPublic, ErrorBody, decision_public
+from service.domain.matrix import DecisionEntry
+from service.domain.submissions import decision_history, record_decision
 
 __all__ = ["router"]
 
@@ -37,7 +37,7 @@ def create_decision(
         page=body.page,
         comment=body.comment,
     )
-    return decision_dict(decision)
+    return decision_public(DecisionEntry.of(decision))
 
 
 @router.get(
@@ -49,4 +49,7 @@ def create_decision(
 def list_decisions(
     reviewer: CurrentReviewer, access: SubmissionAccess, session: SessionDep
 ) -> list[dict]:
-    return [decision_dict(d) for d in decision_history(session, access.submission.id)]
+    return [
+        decision_public(DecisionEntry.of(d))
+        for d in decision_history(session, access.submission.id)
+    ]

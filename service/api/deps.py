@@ -22,11 +22,11 @@ from fastapi.security import (
 )
 from sqlalchemy.orm import Session
 
-from service.auth import SESSION_COOKIE, authenticate, check_submission_token, load_session
 from service.db import SessionLocal
-from service.errors import AuthenticationError, PermissionDeniedError
-from service.models import Submission, User
-from service.submissions import get_submission
+from service.domain.access import SESSION_COOKIE, authenticate, check_submission_token, load_session
+from service.domain.errors import AuthenticationError, PermissionDeniedError
+from service.domain.models import Submission, User
+from service.domain.submissions import get_submission
 
 __all__ = [
     "get_session",

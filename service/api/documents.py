@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
 
 from service.api.deps import SessionDep, SubmissionAccess
-from service.api.schemas import DocumentDetail, ErrorBody
-from service.errors import NotFoundError
-from service.matrix import current_classification, document_dict
-from service.models import Document
+from service.api.schemas import DocumentDetail, ErrorBody, document_public
+from service.domain.errors import NotFoundError
+from service.domain.matrix import current_classification, document_entry
+from service.domain.models import Document
 
 __all__ = ["router", "document_detail", "original_file_response", "INERT_TYPES"]
 
@@ -30,7 +30,7 @@ def _document(session, access, document_id: str) -> Document:
 
 def document_detail(document: Document, *, words: bool = False) -> dict:
     """Text per page (OCR flags, method) and the newest classification's evidence."""
-    data = document_dict(document)
+    data = document_public(document_entry(document))
     data["submission_id"] = document.submission_id
     extraction = document.extraction
     if extraction is not None:
@@ -136,7 +136,7 @@ def original_file_response(path: Path, name: str, mime: str | None) -> FileRespo
     summary="The uploaded bytes of a document (always a download with an inert type)",
 )
 def get_file(document_id: str, access: SubmissionAccess, session: SessionDep) -> Response:
-    from service.storage import path_for
+    from service.domain.storage import path_for
 
     document = _document(session, access, document_id)
     if document.sha256 is None or not path_for(document.sha256).exists():

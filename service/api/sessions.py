@@ -6,8 +6,8 @@ from fastapi import APIRouter, Response
 
 from service.api.deps import OptionalReviewer, SessionDep
 from service.api.schemas import ErrorBody, LoginRequest, SessionPublic
-from service.auth import SESSION_COOKIE, SESSION_MAX_AGE, authenticate, sign_session
-from service.errors import AuthenticationError
+from service.domain.access import SESSION_COOKIE, SESSION_MAX_AGE, authenticate, sign_session
+from service.domain.errors import AuthenticationError
 from service.settings import get_settings
 
 __all__ = ["router", "set_session_cookie"]

@@ -6,7 +6,6 @@ from typing import Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import case, func, select
 
 from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
 from service.api.schemas import (
@@ -17,19 +16,19 @@ from service.api.schemas import (
     SubmissionList,
     SubmissionPublic,
     UploadAccepted,
+    matrix_public,
+    progress_public,
 )
-from service.errors import LimitError, ValidationError
-from service.labels import error_message
-from service.matrix import decision_dict, submission_status
-from service.models import Document, DocumentStatus, Organization, Submission
+from service.domain import listing
+from service.domain.errors import LimitError, ValidationError
+from service.domain.matrix import load_matrix, load_progress
+from service.domain.messages import error_message
+from service.domain.submissions import add_files, create_submission
 from service.settings import get_settings
-from service.submissions import add_files, create_submission, decision_history, submission_matrix
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/submissions", tags=["submissions"])
-
-_PENDING = [DocumentStatus.queued.value, DocumentStatus.processing.value]
 
 _ERRORS = {
     401: {"model": ErrorBody, "description": "Sin credenciales"},
@@ -74,45 +73,24 @@ def list_submissions(
     offset: int = Query(default=0, ge=0),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> dict:
-    counts = (
-        select(
-            Document.submission_id.label("sid"),
-            func.count().label("documents"),
-            func.sum(case((Document.status == DocumentStatus.error.value, 1), else_=0)).label(
-                "errors"
-            ),
-            func.sum(case((Document.status.in_(_PENDING), 1), else_=0)).label("pending"),
-        )
-        .group_by(Document.submission_id)
-        .subquery()
+    rows, total = listing.list_submissions(
+        session, listing.ListQuery(search=q or "", offset=offset, limit=limit)
     )
-    query = (
-        select(Submission, Organization, counts.c.documents, counts.c.errors, counts.c.pending)
-        .join(Organization, Organization.id == Submission.organization_id)
-        .outerjoin(counts, counts.c.sid == Submission.id)
-    )
-    if q:
-        like = f"%{q.strip()}%"
-        query = query.where(Organization.name.ilike(like) | Organization.rut.ilike(like))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(
-        query.order_by(Submission.created_at.desc(), Submission.id).offset(offset).limit(limit)
-    ).all()
     return {
         "items": [
             {
-                "id": s.id,
-                "organization": o.name,
-                "rut": o.rut,
-                "source": s.source,
-                "created_at": s.created_at.isoformat() if s.created_at else None,
-                "documents": docs or 0,
-                "errors": errors or 0,
-                "pending": pending or 0,
+                "id": r.id,
+                "organization": r.organization,
+                "rut": r.rut,
+                "source": r.source,
+                "created_at": r.created_at.isoformat() if r.created_at else None,
+                "documents": r.n_documents,
+                "errors": r.n_errors,
+                "pending": r.n_pending,
             }
-            for s, o, docs, errors, pending in rows
+            for r in rows
         ],
-        "total": total or 0,
+        "total": total,
         "offset": offset,
         "limit": limit,
     }
@@ -161,7 +139,7 @@ def upload(
     summary="Submission with per-document progress",
 )
 def status(access: SubmissionAccess, session: SessionDep) -> dict:
-    return submission_status(session, access.submission.id)
+    return progress_public(load_progress(session, access.submission.id))
 
 
 _DOWNLOADS = {
@@ -187,21 +165,16 @@ def matrix(
     session: SessionDep,
     format: Literal["json", "csv", "xlsx"] = Query(default="json"),  # noqa: A002
 ):
-    data = submission_matrix(session, access.submission.id)
+    data = load_matrix(session, access.submission.id)
     if format == "json":
-        return data
-    from service.exports import matrix_csv, matrix_xlsx
+        return matrix_public(data)
+    from service.outputs.exports import matrix_csv, matrix_xlsx
 
     filename = f"matriz-{access.submission.id[:8]}.{format}"
     if format == "csv":
         body = matrix_csv(data)
-    else:
-        history = (
-            [decision_dict(d) for d in decision_history(session, access.submission.id)]
-            if access.is_reviewer
-            else None
-        )
-        body = matrix_xlsx(data, history)
+    else:  # the decision history is for reviewers only
+        body = matrix_xlsx(data, with_history=access.is_reviewer)
     return Response(
         body,
         media_type=_DOWNLOADS[format],

@@ -8,7 +8,7 @@ from __future__ import annotations
 from alembic import context
 
 from service.db import engine_for
-from service.models import Base
+from service.domain.models import Base
 from service.settings import get_settings
 
 config = context.config

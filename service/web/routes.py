@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -22,13 +23,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.result import COMMITMENT_IDS
 from extractors.errors import EvidenciaError
-from service import labels, vocabulary
 from service.api.deps import SessionDep
-from service.auth import (
+from service.domain import listing, messages
+from service.domain.access import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
     authenticate,
@@ -36,12 +38,15 @@ from service.auth import (
     load_session,
     sign_session,
 )
-from service.labels import format_datetime
-from service.models import Document, Submission, User
-from service.rut import RutError, format_rut, normalize_rut
+from service.domain.errors import NotFoundError
+from service.domain.matrix import DocumentEntry, SubmissionMatrix, load_matrix
+from service.domain.messages import format_datetime
+from service.domain.models import Document, ExtractionPage, Submission, User
+from service.domain.rut import RutError, format_rut, normalize_rut
 from service.settings import get_settings
-from service.web import hints, views
-from service.web.render import page_png, renderable
+from service.web import hints
+from service.web.highlight import highlight_boxes, highlight_text
+from service.web.page_images import page_png, renderable
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +63,6 @@ _STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/sv
 
 # --- template helpers ----------------------------------------------------------------------
 
-_DECISION_NAMES = {"confirm": "confirmó", "reject": "rechazó", "attach": "adjuntó un extracto a"}
-_STATUS_NAMES = {
-    "confirmed": "Confirmado",
-    "rejected": "Rechazado",
-    "pending": "Pendiente de revisión",
-}
-
-
-
 def _tamano(n: int | None) -> str:
     n = n or 0
     if n < 1024:
@@ -80,23 +76,21 @@ def _pct(value: float | None) -> str:
     return f"{round(100 * (value or 0))}\u00a0%"
 
 
-def _stage_text(doc: views.DocumentRow) -> str:
+def _stage_text(doc: DocumentEntry) -> str:
     if doc.status == "error":
         return "Error"
-    text = labels.stage_label(doc.stage, doc.stage_detail)
+    text = doc.stage_label
     return text[:1].upper() + text[1:]
 
 
 templates.env.globals.update(
     COMMITMENT_IDS=COMMITMENT_IDS,
-    commitment_name=vocabulary.commitment_name,
-    commitment_short=lambda cid: vocabulary.COMMITMENT_SHORT.get(cid, cid),
-    doc_type_name=vocabulary.doc_type_name,
+    commitment_name=messages.commitment_name,
+    commitment_short=messages.commitment_short,
+    doc_type_name=messages.doc_type_name,
     missing_hint=hints.missing_hint,
     example_documents=lambda cid: hints.EXAMPLE_DOCUMENTS.get(cid, ()),
     stage_text=_stage_text,
-    decision_verb=lambda a: _DECISION_NAMES.get(a, a),
-    status_name=lambda s: _STATUS_NAMES.get(s, s),
 )
 templates.env.filters.update(fecha=format_datetime, tamano=_tamano, pct=_pct, rut=format_rut)
 
@@ -107,6 +101,21 @@ def _render(request: Request, name: str, status_code: int = 200, **context) -> H
 
 
 DB = SessionDep  # the API's own session dependency: one per request, closed after it
+
+
+def _matrix(session: Session, submission_id: str) -> SubmissionMatrix | None:
+    try:
+        return load_matrix(session, submission_id)
+    except NotFoundError:
+        return None
+
+
+def _page_of(session: Session, extraction_id: int, number: int) -> ExtractionPage | None:
+    return session.scalar(
+        select(ExtractionPage).where(
+            ExtractionPage.extraction_id == extraction_id, ExtractionPage.number == number
+        )
+    )
 
 
 def _is_htmx(request: Request) -> bool:
@@ -248,7 +257,7 @@ def create(
     organizacion: Annotated[str, Form()] = "",
     rut: Annotated[str, Form()] = "",
 ) -> Response:
-    from service.submissions import create_submission
+    from service.domain.submissions import create_submission
 
     errors: dict[str, str] = {}
     if not organizacion.strip():
@@ -309,7 +318,7 @@ def applicant_page(
     submission, token = _applicant_submission(request, session, submission_id, t)
     if submission is None:
         return _bad_link(request)
-    view = views.load_submission_view(session, submission_id)
+    view = _matrix(session, submission_id)
     settings = get_settings()
     link = f"{settings.public_url.rstrip('/')}/s/{submission_id}?{urlencode({'t': token})}"
     response = _render(
@@ -333,7 +342,7 @@ def applicant_status(
     submission, _ = _applicant_submission(request, session, submission_id, t)
     if submission is None:
         return _bad_link(request)
-    view = views.load_submission_view(session, submission_id)
+    view = _matrix(session, submission_id)
     return _render(request, "_applicant_status.html", view=view)
 
 
@@ -345,7 +354,7 @@ async def applicant_upload(
     files: Annotated[list[UploadFile], File()] = None,
     t: Annotated[str | None, Form()] = None,
 ) -> Response:
-    from service.submissions import add_files
+    from service.domain.submissions import add_files
 
     submission, token = _applicant_submission(request, session, submission_id, t)
     if submission is None:
@@ -368,13 +377,13 @@ async def applicant_upload(
             session.rollback()
             problem = exc.message
     if _is_htmx(request) or request.headers.get("X-Requested-With") == "fetch":
-        view = views.load_submission_view(session, submission_id)
+        view = _matrix(session, submission_id)
         status = 422 if problem else 200
         return _render(
             request, "_applicant_status.html", status_code=status, view=view, upload_error=problem
         )
     if problem:
-        view = views.load_submission_view(session, submission_id)
+        view = _matrix(session, submission_id)
         return _render(
             request,
             "applicant.html",
@@ -392,6 +401,32 @@ async def applicant_upload(
 
 # --- reviewers -------------------------------------------------------------------------------
 
+PAGE_SIZE = 50
+#: The list's URL parameters are Spanish, as people read them in the address bar.
+_FILTERS = {
+    "todas": listing.ListFilter.all,
+    "pendientes": listing.ListFilter.pending_review,
+    "falta": listing.ListFilter.missing,
+    "errores": listing.ListFilter.errors,
+}
+_ORDERS = {
+    "fecha": listing.ListOrder.created,
+    "organizacion": listing.ListOrder.organization,
+    "documentos": listing.ListOrder.documents,
+    "errores": listing.ListOrder.errors,
+    "detectados": listing.ListOrder.detected,
+    "confirmados": listing.ListOrder.confirmed,
+}
+
+
+@dataclass(frozen=True)
+class _ListParams:
+    filtro: str
+    orden: str
+    desc: bool
+    pagina: int
+    buscar: str
+
 
 @router.get("/revision", response_class=HTMLResponse)
 def reviewer_list(
@@ -406,13 +441,15 @@ def reviewer_list(
     user = _require_reviewer(request, session)
     if isinstance(user, Response):
         return user
-    if filtro not in views.FILTERS:
+    if filtro not in _FILTERS:
         filtro = "todas"
-    q = views.ListQuery(
-        filtro=filtro, orden=orden, desc=dir != "asc", pagina=max(pagina, 1), buscar=buscar[:200]
-    )
-    rows, total = views.list_submissions(session, q)
-    pages = max(1, -(-total // q.page_size))
+    q = _ListParams(filtro=filtro, orden=orden if orden in _ORDERS else "fecha", desc=dir != "asc",
+                    pagina=max(pagina, 1), buscar=buscar[:200])
+    rows, total = listing.list_submissions(session, listing.ListQuery(
+        filter=_FILTERS[q.filtro], order=_ORDERS[q.orden], desc=q.desc, search=q.buscar,
+        offset=(q.pagina - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+    ))
+    pages = max(1, -(-total // PAGE_SIZE))
 
     def link(**changes) -> str:
         params = {"filtro": q.filtro, "orden": q.orden, "dir": "desc" if q.desc else "asc",
@@ -426,7 +463,7 @@ def reviewer_list(
 
 
 def _review_context(session: Session, submission_id: str) -> dict | None:
-    view = views.load_submission_view(session, submission_id)
+    view = _matrix(session, submission_id)
     if view is None:
         return None
     return {"view": view, "done_docs": [d for d in view.documents if d.status == "done"]}
@@ -455,7 +492,7 @@ def reviewer_decision(
     pagina: Annotated[str, Form()] = "",
     extracto: Annotated[str, Form()] = "",
 ) -> Response:
-    from service.submissions import record_decision
+    from service.domain.submissions import record_decision
 
     user = _require_reviewer(request, session)
     if isinstance(user, Response):
@@ -507,29 +544,29 @@ def reviewer_document(
     doc = session.get(Document, document_id)
     if doc is None:
         return _error_page(request, 404, "Documento no encontrado", "No existe ese documento.")
-    view = views.load_submission_view(session, doc.submission_id)
-    row = next(d for d in view.documents if d.id == document_id)
+    view = _matrix(session, doc.submission_id)
+    row = view.document(document_id)
     page = None
     n_pages = row.pages
     if doc.extraction_id is not None:
         pagina = min(max(pagina, 1), max(n_pages, 1))
-        page = views.page_of(session, doc.extraction_id, pagina)
+        page = _page_of(session, doc.extraction_id, pagina)
     # evidence on this page, per commitment (optionally only the one asked for)
     passages: list[str] = []
     passage_commitments: list[str] = []
     for cid, cell in row.cells.items():
         if compromiso and cid != compromiso:
             continue
-        for ev in cell.evidence:
-            if int(ev.get("page") or 0) == pagina and ev.get("text"):
-                passages.append(ev["text"])
+        for p in cell.passages:
+            if (p.page or 0) == pagina and p.text:
+                passages.append(p.text)
                 passage_commitments.append(cid)
     boxes, segments = [], []
     if page is not None:
-        boxes = views.highlight_boxes(page.words or [], passages, page.width, page.height)
-        segments = views.highlight_text(page.text or "", passages)
+        boxes = highlight_boxes(page.words or [], passages, page.width, page.height)
+        segments = highlight_text(page.text or "", passages)
     evidence_pages = sorted(
-        {int(ev.get("page") or 0) for c in row.cells.values() for ev in c.evidence} - {0}
+        {(p.page or 0) for c in row.cells.values() for p in c.passages} - {0}
     )
     return _render(
         request,
@@ -558,7 +595,7 @@ def reviewer_page_image(request: Request, session: DB, document_id: str, number:
         raise HTTPException(404)
     rotation = 0
     if doc.extraction_id is not None:
-        page = views.page_of(session, doc.extraction_id, number)
+        page = _page_of(session, doc.extraction_id, number)
         if page is None:
             raise HTTPException(404)
         rotation = page.rotation or 0
@@ -572,12 +609,12 @@ def reviewer_page_image(request: Request, session: DB, document_id: str, number:
 
 @router.get("/revision/s/{submission_id}/informe.pdf")
 def reviewer_report(request: Request, session: DB, submission_id: str) -> Response:
-    from service.report import build_report
+    from service.outputs.report import build_report
 
     user = _require_reviewer(request, session)
     if isinstance(user, Response):
         return user
-    view = views.load_submission_view(session, submission_id)
+    view = _matrix(session, submission_id)
     if view is None:
         return _error_page(request, 404, "Postulación no encontrada", "No existe esa postulación.")
     pdf = build_report(view, generated_by=user.username)

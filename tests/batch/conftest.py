@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import PG_ADMIN_URL
 
-#: A real RUT with a valid check digit (service.submissions.normalize_rut checks it).
+#: A real RUT with a valid check digit (service.domain.submissions.normalize_rut checks it).
 RUT_SOL = "76.543.210-3"
 
 

@@ -55,7 +55,7 @@ def _load(paths, org_from="folder", csv_map=None, on_item=None):
 def test_nested_archive_becomes_one_submission_per_organisation(service_env, session, tmp_path):
     from evidencia_queue.enqueue import get_queue
 
-    from service.models import Document, Extraction, Submission
+    from service.domain.models import Document, Extraction, Submission
 
     root = write_tree(tmp_path / "archivo", _archive_tree())
     stats = _load([root])
@@ -88,7 +88,7 @@ def test_nested_archive_becomes_one_submission_per_organisation(service_env, ses
 
 
 def test_zip_given_as_path_splits_by_top_folder(service_env, session, tmp_path):
-    from service.models import Submission
+    from service.domain.models import Submission
 
     root = write_tree(tmp_path, {"2019.zip": {
         "Fundación Sol/acta.txt": ACTA,
@@ -108,7 +108,7 @@ def test_zip_given_as_path_splits_by_top_folder(service_env, session, tmp_path):
 
 def test_csv_maps_paths_to_organisation_and_rut(service_env, session, tmp_path):
     from service.batch import read_org_csv
-    from service.models import Submission
+    from service.domain.models import Submission
 
     root = write_tree(tmp_path / "entrada", {
         "a": {"acta.txt": ACTA},
@@ -135,7 +135,7 @@ def test_csv_maps_paths_to_organisation_and_rut(service_env, session, tmp_path):
 
 def test_corrupt_member_does_not_stop_the_archive(service_env, session, tmp_path, capsys):
     from service.batch import run
-    from service.models import Document
+    from service.domain.models import Document
 
     good = text_pdf(ACTA)
     root = write_tree(tmp_path / "archivo", {"Org Rota.zip": {
@@ -192,7 +192,7 @@ def _stop_after(n: int):
 def test_interrupted_batch_resumed_equals_uninterrupted(service_env, session, tmp_path):
     import redis
 
-    from service.models import Classification, Document, Extraction
+    from service.domain.models import Classification, Document, Extraction
 
     tree = _archive_tree()
     # the same file in two places (two organisations): extracted once
@@ -236,7 +236,7 @@ def test_interrupted_batch_resumed_equals_uninterrupted(service_env, session, tm
 
 def _by_name(session, top: str) -> dict:
     """(organisation, document) -> (sha256, status, supported) for submissions under ``top``."""
-    from service.models import Classification, Document, Organization, Submission
+    from service.domain.models import Classification, Document, Organization, Submission
 
     out = {}
     for org, key, doc in session.execute(
@@ -262,7 +262,7 @@ def service_env_redis() -> str:
 
 
 def test_archive_mode_one_organisation_per_zip(service_env, session, tmp_path):
-    from service.models import Submission
+    from service.domain.models import Submission
 
     root = write_tree(tmp_path / "historico", {
         "2019": {

@@ -11,8 +11,8 @@ from tests.batch.conftest import ACTA, FERIA, PLAN, POLITICA
 def test_worker_takes_interactive_jobs_before_batch_jobs(service_env, session):
     from evidencia_queue.worker import run_worker
 
-    from service.models import Document
-    from service.submissions import add_files, create_submission
+    from service.domain.models import Document
+    from service.domain.submissions import add_files, create_submission
 
     archive, _ = create_submission(session, "Archivo histórico", None, source="batch",
                                    source_key="test:archivo")

@@ -44,10 +44,10 @@ class ChangedClassifier:
 @pytest.fixture
 def processed(service_env, session, tmp_path):
     """Two organisations loaded with `batch` and processed by a worker, a reviewer decision."""
-    from service.auth import create_user
     from service.batch import iter_items, load_batch
-    from service.models import Submission
-    from service.submissions import record_decision
+    from service.domain.access import create_user
+    from service.domain.models import Submission
+    from service.domain.submissions import record_decision
 
     root = write_tree(tmp_path / "archivo", {
         "Org Feria": {"feria.txt": FERIA},
@@ -82,7 +82,7 @@ def changed_classifier(monkeypatch):
 
 
 def _counts(session):
-    from service.models import Classification, Decision, Extraction, ReviewFlag
+    from service.domain.models import Classification, Decision, Extraction, ReviewFlag
 
     return {
         "extractions": session.scalar(select(func.count(Extraction.id))),
@@ -96,7 +96,7 @@ def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
     processed, session, tmp_path
 ):
     import classifiers
-    from service.models import Classification, Decision, Document, ReviewFlag
+    from service.domain.models import Classification, Decision, Document, ReviewFlag
     from service.reprocess import reprocess, select_documents, write_report
 
     old_version = classifiers.CLASSIFIER_VERSION
@@ -178,7 +178,7 @@ def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
 def test_reprocess_as_queued_jobs_and_from_the_command_line(
     processed, session, tmp_path, changed_classifier, capsys
 ):
-    from service.models import Classification
+    from service.domain.models import Classification
     from service.reprocess import reprocess, run, select_documents
 
     ids = select_documents(session, orgs=["org feria"])

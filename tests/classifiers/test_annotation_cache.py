@@ -82,3 +82,24 @@ def test_reclassifying_cached_text_never_loads_the_neural_pipeline(classify, tmp
     )
     answer = json.loads(out.stdout.strip().splitlines()[-1])
     assert answer == {"pipeline_loaded": False, "result": repr(expected)}
+
+
+def test_cached_annotations_on_the_vocabulary_alone_carry_every_token_attribute(classify):
+    """What the rules and the second stage read of a token is the same whether the Doc comes
+    from the pipeline or from the cache rebuilt on a blank vocabulary (no model)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from classifiers.nlp import _CACHED_ATTRS, get_nlp
+
+    texts = [*PAGES, "¡Ñandú!  Año 2024 — 3,5 % de 12/03... «comite» y COMITÉ; no se realizó."]
+    tagged = list(get_nlp().pipe(texts))
+    data = DocBin(_CACHED_ATTRS, docs=tagged, store_user_data=False).to_bytes()
+    rebuilt = list(DocBin().from_bytes(data).get_docs(spacy.blank("es").vocab))
+
+    def attributes(doc):
+        return [(t.text, t.whitespace_, t.norm_, t.lemma_, t.pos_, t.tag_, str(t.morph),
+                 t.is_sent_start, t.is_alpha, t.is_stop, t.is_punct, t.like_num, t.is_digit,
+                 t.shape_, t.prefix_, t.suffix_) for t in doc]
+
+    assert [attributes(d) for d in rebuilt] == [attributes(d) for d in tagged]

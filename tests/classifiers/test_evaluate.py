@@ -28,19 +28,31 @@ _DOCS = {
                 "las remuneraciones."]},
         "heldout",
     ),
+    "c/nota.txt": (
+        "Noticias\n\nLa empresa participó en el lanzamiento del programa Chile Acoge del "
+        "Ministerio.\n\nEl 4 de mayo de 2025 se constituyó el Comité de Inclusión de Frutas "
+        "del Maule, encargado de acoger a los trabajadores migrantes.\n",
+        {"c4": True},
+        {"c4": ["La empresa participó en el lanzamiento del programa Chile Acoge del Ministerio."]},
+        "dev",
+        "prensa",
+    ),
 }
 
 
 @pytest.fixture
 def corpus(tmp_path, classify):
     lines = []
-    for name, (text, labels, evidence, split) in _DOCS.items():
+    for name, (text, labels, evidence, split, *register) in _DOCS.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         full = {c: labels.get(c, False) for c in ("c1", "c2", "c3", "c4", "c5")}
-        lines.append(json.dumps({"file": name, "id": name, "doc_type": "otro", "render": "txt",
-                                 "split": split, "labels": full, "evidence": evidence}))
+        record = {"file": name, "id": name, "doc_type": "otro", "render": "txt",
+                  "split": split, "labels": full, "evidence": evidence}
+        if register:
+            record["register"] = register[0]
+        lines.append(json.dumps(record))
     (tmp_path / "labels.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return tmp_path
 
@@ -50,14 +62,34 @@ def test_eval_json_report(corpus, capsys, monkeypatch, tmp_path):
     code = run(argparse.Namespace(corpus=str(corpus), json=True, split="all"))
     report = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert set(report["splits"]) == {"dev", "heldout"}
+    assert set(report["splits"]) == {"dev", "heldout", "register"}
     dev = report["splits"]["dev"]["all"]
     assert dev["files"] == 2
     assert dev["commitments"]["c1"]["tp"] == 1 and dev["commitments"]["c1"]["fp"] == 0
     assert dev["evidence_precision_at_3"] == 1.0
     assert report["splits"]["heldout"]["all"]["commitments"]["c3"]["tp"] == 1
     assert report["splits"]["dev"]["ocr"]["files"] == 0
+    assert report["splits"]["dev"]["born_digital"]["files"] == 2
+    assert report["splits"]["dev"]["registers"]["interno"]["files"] == 2
     assert report["confusions"]["dev"] == []
+
+
+def test_eval_held_out_register_and_its_confusions(corpus, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("EVIDENCIA_CACHE_DIR", str(tmp_path / "cache"))
+    run(argparse.Namespace(corpus=str(corpus), json=True, split="register", rules_only=True))
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["splits"]) == {"register"} and report["stage"] == "solo reglas"
+    assert report["splits"]["register"]["registers"]["prensa"]["files"] == 1
+    confusions = {(c["commitment"], c["kind_of_error"]): c
+                  for c in report["confusions"]["register"]}
+    missed = confusions[("c4", "false_negative")]
+    assert missed["expected"][0].startswith("La empresa participó")
+    wrong = confusions[("c1", "false_positive")]  # the c1 passage is there, unlabelled on purpose
+    assert wrong["excerpts"][0]["pattern_ids"] and wrong["excerpts"][0]["text"].startswith("El 4")
+    run(argparse.Namespace(corpus=str(corpus), json=False, split="register", rules_only=True))
+    out = capsys.readouterr().out
+    assert "registro reservado" in out and "✗ falso c4" in out and "✓ falso c1" in out
+    assert "c1.named_structure" in out  # every confusion shows its rule ids
 
 
 def test_eval_human_output_is_spanish(corpus, capsys, monkeypatch, tmp_path):

@@ -17,7 +17,7 @@ NOTE = "Acta de reunión del comité. Se acordó revisar el calendario de turnos
 
 def _submit(files, *, queue_name="interactive", rut="76.543.210-3"):
     from service.db import SessionLocal
-    from service.submissions import add_files, create_submission
+    from service.domain.submissions import add_files, create_submission
 
     with SessionLocal() as session:
         submission, token = create_submission(session, "Fundación Puentes del Sur", rut)
@@ -27,7 +27,7 @@ def _submit(files, *, queue_name="interactive", rut="76.543.210-3"):
 
 def _documents(ids):
     from service.db import SessionLocal
-    from service.models import Document
+    from service.domain.models import Document
 
     with SessionLocal() as session:
         return {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
@@ -38,8 +38,9 @@ def test_upload_is_queued_then_worker_fills_the_matrix(
 ):
     from evidencia_queue.enqueue import queue_depths
 
+    from service.api.schemas import matrix_public
     from service.db import SessionLocal
-    from service.submissions import submission_matrix
+    from service.domain.matrix import load_matrix
 
     sub_id, ids = _submit([("plan.pdf", training_plan_pdf), ("nota.txt", NOTE)])
     docs = _documents(ids)
@@ -53,7 +54,7 @@ def test_upload_is_queued_then_worker_fills_the_matrix(
     assert all(d.stage == "done" and d.extraction_id for d in docs.values())
     assert queue_depths()["interactive"] == 0
     with SessionLocal() as session:
-        matrix = submission_matrix(session, sub_id)
+        matrix = matrix_public(load_matrix(session, sub_id))
     assert [c["id"] for c in matrix["commitments"]] == ["c1", "c2", "c3", "c4", "c5"]
     c2 = matrix["commitments"][1]
     assert c2["supported"], c2
@@ -68,7 +69,7 @@ def test_duplicate_upload_reuses_the_extraction(
 ):
     import extractors
     from service.db import SessionLocal
-    from service.models import Extraction, StoredFile
+    from service.domain.models import Extraction, StoredFile
 
     calls = []
     real_extract = extractors.extract
@@ -150,7 +151,7 @@ def test_redis_flushed_midway_then_requeue_finishes_everything(
     from evidencia_queue.enqueue import requeue
 
     from service.db import SessionLocal
-    from service.models import Document
+    from service.domain.models import Document
 
     files = [(f"doc{i}.pdf", text_pdf([f"Informe número {i} de actividades."])) for i in range(3)]
     _, ids = _submit(files)
@@ -265,7 +266,7 @@ def test_a_scan_reports_each_stage_including_ocr_pages(
     from sqlalchemy import event
 
     from service.db import SessionLocal
-    from service.models import Document, Extraction
+    from service.domain.models import Document, Extraction
 
     image = pdfium.PdfDocument(training_plan_pdf)[0].render(scale=200 / 72).to_pil().convert("L")
     buf = io.BytesIO()

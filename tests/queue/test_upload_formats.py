@@ -15,8 +15,9 @@ def test_spreadsheet_roster_alone_and_in_a_zip_gives_c5_with_its_row(
     service_env, run_worker_burst, tmp_path
 ):
     from service.db import SessionLocal
-    from service.models import Document
-    from service.submissions import add_files, create_submission, submission_matrix
+    from service.domain.matrix import load_matrix
+    from service.domain.models import Document
+    from service.domain.submissions import add_files, create_submission
 
     roster = roster_xlsx(tmp_path / "nomina-comite.xlsx").read_bytes()
     archive = io.BytesIO()
@@ -38,8 +39,8 @@ def test_spreadsheet_roster_alone_and_in_a_zip_gives_c5_with_its_row(
             ("nomina-comite.xlsx", "done"),
         ], [d.error for d in documents]
         for submission_id in ids:
-            c5 = submission_matrix(session, submission_id)["commitments"][4]
-            assert c5["supported"], c5
-            best = c5["evidence"][0]
-            assert best["page"] == 1  # the sheet «Nómina»
-            assert best["text"].startswith("Fila 4 | María Fernanda López")
+            c5 = load_matrix(session, submission_id).commitment("c5")
+            assert c5.supported, c5
+            best = c5.best
+            assert best.page == 1  # the sheet «Nómina»
+            assert best.text.startswith("Fila 4 | María Fernanda López")

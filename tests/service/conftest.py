@@ -17,8 +17,8 @@ def client(service_env):
 @pytest.fixture
 def reviewer(service_env):
     """(username, password) of a reviewer, for HTTP Basic."""
-    from service.auth import create_user
     from service.db import SessionLocal
+    from service.domain.access import create_user
 
     with SessionLocal() as session:
         create_user(session, "ana.revisora", "clave-segura-1", "reviewer")

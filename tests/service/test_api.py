@@ -120,8 +120,8 @@ def test_an_applicant_token_cannot_read_another_submission(client, reviewer):
 
 
 def test_reviewer_decisions_keep_their_history(client, reviewer):
-    from service.auth import create_user
     from service.db import SessionLocal
+    from service.domain.access import create_user
 
     with SessionLocal() as session:
         create_user(session, "luis", "otra-clave-2")
@@ -160,7 +160,7 @@ def test_reviewer_decisions_keep_their_history(client, reviewer):
 
 
 def test_session_cookie_is_shared_with_the_pages(client, reviewer):
-    from service.auth import SESSION_COOKIE
+    from service.domain.access import SESSION_COOKIE
 
     assert client.get("/api/submissions").status_code == 401
     r = client.post("/api/session", json={"username": reviewer[0], "password": "mala"})
@@ -242,9 +242,9 @@ def test_unknown_route_and_bad_json_answer_in_spanish(client):
 
 
 def test_cli_db_upgrade_and_user_add(service_env, capsys):
-    from service.auth import authenticate
     from service.cli import main
     from service.db import SessionLocal
+    from service.domain.access import authenticate
 
     assert main(["db", "upgrade"]) == 0
     assert main(["user", "add", "carla", "--password", "s3creta"]) == 0
@@ -283,7 +283,7 @@ def test_uploads_survive_redis_being_down(client, monkeypatch, service_env, run_
 def test_demo_is_loaded_once(service_env, tmp_path):
     from service.commands import load_demo
     from service.db import SessionLocal
-    from service.models import Submission
+    from service.domain.models import Submission
 
     demo = tmp_path / "demo"
     demo.mkdir()
@@ -300,7 +300,7 @@ def test_demo_is_loaded_once(service_env, tmp_path):
 
 def test_a_new_decision_resolves_the_review_flag(client, reviewer):
     from service.db import SessionLocal
-    from service.models import ReviewFlag
+    from service.domain.models import ReviewFlag
 
     sub = _create(client)
     with SessionLocal() as session:

@@ -68,7 +68,7 @@ def assert_inert_attachment(response) -> None:
 
 def test_hostile_files_come_back_as_inert_attachments(client, reviewer):
     from service.db import SessionLocal
-    from service.models import Decision
+    from service.domain.models import Decision
 
     sub, docs = _upload(client, HOSTILE_READABLE)
     names = ["acta.html", "informe.pdf", "evidencias.zip/2025/pagina.html"]
@@ -88,7 +88,7 @@ def test_hostile_files_come_back_as_inert_attachments(client, reviewer):
 
 
 def test_svg_and_a_zip_polyglot_are_refused_and_not_kept(client, reviewer):
-    from service.storage import path_for, sha256_bytes
+    from service.domain.storage import path_for, sha256_bytes
 
     sub, docs = _upload(client, HOSTILE_REFUSED)
     assert [d["name"] for d in docs] == list(HOSTILE_REFUSED)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from extractors import errors
-from service.labels import ERROR_MESSAGES, error_message
+from service.domain.messages import ERROR_MESSAGES, error_message
 
 
 def test_pipeline_error_codes_keep_their_own_message_not_the_internal_one():

@@ -5,8 +5,8 @@ One test session starts, in subprocesses with the same ``EVIDENCIA_*`` environme
 real extractor and classifier); both use a temporary SQLite database (built by the Alembic
 migrations) and the Redis database just below ``EVIDENCIA_TEST_REDIS_DB`` (flushed before
 and after): the worker lives for the whole session, so on the other tests' database it would
-take their jobs. Playwright drives ``/usr/bin/chromium``; no browser is downloaded. Screenshots go to
-``artifacts/screenshots/``.
+take their jobs. Playwright drives ``/usr/bin/chromium``; no browser is downloaded. Screenshots
+go to ``artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def web_server(tmp_path_factory):
     from service.migrate import upgrade
 
     upgrade()
-    from service.auth import create_user
     from service.db import SessionLocal
+    from service.domain.access import create_user
 
     with SessionLocal() as session:
         create_user(session, *REVIEWER)
@@ -189,7 +189,7 @@ def _wait_processed(submission_id: str, web_server, timeout: float = PROCESSING_
     from sqlalchemy import select
 
     from service.db import SessionLocal
-    from service.models import Document
+    from service.domain.models import Document
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -213,7 +213,7 @@ def _wait_processed(submission_id: str, web_server, timeout: float = PROCESSING_
 def processed_submission(web_server):
     """Three sample documents (text PDFs, a DOCX) and a hostile text file, fully processed."""
     from service.db import SessionLocal
-    from service.submissions import add_files, create_submission
+    from service.domain.submissions import add_files, create_submission
 
     names = ["informe-actividades-2025.pdf", "plan-capacitacion-2025.pdf",
              "politica-inclusion.docx"]

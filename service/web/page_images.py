@@ -8,12 +8,10 @@ bandwidth. The cache key is the file's sha256, so the same bytes in two submissi
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
+from service.domain.storage import atomic_write, path_for
 from service.settings import get_settings
-from service.storage import path_for
 
 __all__ = ["MAX_SIDE", "renderable", "page_png"]
 
@@ -90,9 +88,4 @@ def page_png(sha256: str, mime: str, page_number: int, rotation: int = 0) -> Pat
             buf = io.BytesIO()
             turned.save(buf, format="PNG")
             data = buf.getvalue()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, target)
-    return target
+    return atomic_write(target, data)

@@ -1,4 +1,4 @@
-"""Database models: the single source of truth (Redis only carries work).
+"""Database tables: the single source of truth (Redis only carries work).
 
 Extraction results are keyed by the file's sha256 and extractor version, so the same bytes
 uploaded twice (or found twice in an archive) are extracted and OCR'd once. Classification
@@ -9,7 +9,6 @@ history.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import UTC, datetime
 
@@ -27,10 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from service.domain.lifecycle import DocumentStatus, Lane, Stage
+
 __all__ = [
     "Base",
-    "DocumentStatus",
-    "Stage",
     "Organization",
     "Submission",
     "StoredFile",
@@ -55,26 +54,6 @@ def _now() -> datetime:
 
 class Base(DeclarativeBase):
     pass
-
-
-class DocumentStatus(enum.StrEnum):
-    """Coarse status in the API contract."""
-
-    queued = "queued"
-    processing = "processing"
-    done = "done"
-    error = "error"
-
-
-class Stage(enum.StrEnum):
-    """Fine-grained progress codes; Spanish wording lives in ``service.labels``."""
-
-    queued = "queued"
-    extracting = "extracting"
-    ocr = "ocr"  # with Document.stage_detail "n/m"
-    classifying = "classifying"
-    done = "done"
-    error = "error"
 
 
 class Organization(Base):
@@ -166,7 +145,7 @@ class Document(Base):
     stage_detail: Mapped[str | None] = mapped_column(String(40), nullable=True)  # "3/8"
     error_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)  # Spanish, for users
-    queue_name: Mapped[str] = mapped_column(String(20), default="interactive")
+    queue_name: Mapped[str] = mapped_column(String(20), default=Lane.interactive.value)
     job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: processing timings, for progress pages and the /metrics stage durations
@@ -235,7 +214,7 @@ class Decision(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
     commitment: Mapped[str] = mapped_column(String(4))
-    #: "confirm" | "reject" | "attach" (mark supported by a given document/excerpt)
+    #: a ``DecisionAction``: confirm, reject or attach (supported by a given document/excerpt)
     action: Mapped[str] = mapped_column(String(20))
     document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
     excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)

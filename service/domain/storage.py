@@ -13,7 +13,7 @@ from pathlib import Path
 
 from service.settings import get_settings
 
-__all__ = ["sha256_bytes", "store_bytes", "path_for", "read_bytes"]
+__all__ = ["sha256_bytes", "store_bytes", "path_for", "read_bytes", "atomic_write"]
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -25,12 +25,9 @@ def path_for(sha256: str, root: Path | None = None) -> Path:
     return root / sha256[:2] / sha256[2:4] / sha256
 
 
-def store_bytes(data: bytes, root: Path | None = None) -> str:
-    """Store ``data`` if it is not there yet; return its sha256."""
-    digest = sha256_bytes(data)
-    target = path_for(digest, root)
-    if target.exists():
-        return digest
+def atomic_write(target: Path, data: bytes) -> Path:
+    """Write ``data`` to ``target`` through a temporary file renamed into place: readers see the
+    old file or the whole new one, never half of it (the store, the page-image cache)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
@@ -40,6 +37,15 @@ def store_bytes(data: bytes, root: Path | None = None) -> str:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return target
+
+
+def store_bytes(data: bytes, root: Path | None = None) -> str:
+    """Store ``data`` if it is not there yet; return its sha256."""
+    digest = sha256_bytes(data)
+    target = path_for(digest, root)
+    if not target.exists():
+        atomic_write(target, data)
     return digest
 
 

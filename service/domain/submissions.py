@@ -21,36 +21,33 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from classifiers.result import COMMITMENT_IDS
-from service import rut as rut_module
-from service.auth import hash_token, new_token
-from service.errors import LimitError, NotFoundError, ValidationError
-from service.labels import error_message
-from service.matrix import submission_matrix
-from service.models import (
+from service.domain import lifecycle
+from service.domain import rut as rut_module
+from service.domain.access import hash_token, new_token
+from service.domain.errors import LimitError, NotFoundError, ValidationError
+from service.domain.lifecycle import DecisionAction, DocumentStatus, Lane
+from service.domain.messages import error_message
+from service.domain.models import (
     Classification,
     Decision,
     Document,
-    DocumentStatus,
     Organization,
     ReviewFlag,
-    Stage,
     StoredFile,
     Submission,
     User,
 )
+from service.domain.storage import path_for, store_bytes
 from service.settings import get_settings
-from service.storage import path_for, store_bytes
 
 __all__ = [
     "ValidationError",
     "ZIP_MIMES",
-    "DECISION_ACTIONS",
     "normalize_rut",
     "create_submission",
     "find_submission",
     "get_submission",
     "add_files",
-    "submission_matrix",
     "record_decision",
     "decision_history",
 ]
@@ -59,7 +56,6 @@ log = logging.getLogger(__name__)
 
 ZIP_MIMES = frozenset({"application/zip", "application/x-zip-compressed"})
 _ZIP_LIKE = ZIP_MIMES | {"application/octet-stream"}
-DECISION_ACTIONS = ("confirm", "reject", "attach")
 
 def normalize_rut(rut: str) -> str:
     """``"76.543.210-3"`` → ``"76543210-3"``; raises ValidationError if the check digit is wrong."""
@@ -87,10 +83,7 @@ def create_submission(
         raise ValidationError(code="missing_organization")
     normalized = normalize_rut(rut) if rut and rut.strip() else None
     if source_key is not None and find_submission(session, source_key) is not None:
-        raise ValidationError(
-            "Ya existe una postulación para este origen.", code="duplicate_source",
-            detail=f"source_key {source_key!r} exists",
-        )
+        raise ValidationError(code="duplicate_source", detail=f"source_key {source_key!r} exists")
     org = None
     if normalized:
         org = session.scalar(select(Organization).where(Organization.rut == normalized))
@@ -134,7 +127,7 @@ def add_files(
     submission: Submission,
     files: Iterable[tuple[str, bytes]],
     *,
-    queue_name: str = "interactive",
+    queue_name: str = Lane.interactive,
 ) -> list[Document]:
     """Store files (ZIPs expanded) as documents of ``submission``, commit, then enqueue them.
 
@@ -242,9 +235,7 @@ def _document_for(session: Session, submission: Submission, entry: _Entry, queue
     document.sha256 = stored.sha256
     document.size = stored.size
     document.mime = stored.mime
-    document.status = DocumentStatus.queued.value
-    document.stage = Stage.queued.value
-    document.job_id = job_id_for(document.id)
+    lifecycle.queue(document, job_id_for(document.id))
     return document
 
 
@@ -255,17 +246,14 @@ def _discard_refused(session: Session, sha: str) -> None:
 
 
 def _mark_error(document: Document, code: str, message: str | None) -> None:
-    document.status = DocumentStatus.error.value
-    document.stage = Stage.error.value
-    document.error_code = code
-    document.error = message or error_message(code)
+    lifecycle.fail(document, code, message or error_message(code), finished=False)
 
 
 def _enqueue(documents: list[Document]) -> None:
     from evidencia_queue.enqueue import enqueue_document
 
     for document in documents:
-        if document.status != DocumentStatus.queued.value:
+        if document.status != DocumentStatus.queued:
             continue
         try:
             enqueue_document(document.id, document.queue_name)
@@ -313,17 +301,14 @@ def record_decision(
     submission = get_submission(session, submission_id)
     if commitment not in COMMITMENT_IDS:
         raise ValidationError(code="invalid_commitment")
-    if action not in DECISION_ACTIONS:
+    if action not in DecisionAction.__members__:
         raise ValidationError(code="invalid_action")
     if document_id is not None:
         document = session.get(Document, document_id)
         if document is None or document.submission_id != submission.id:
             raise NotFoundError(code="document_not_found")
-    if action == "attach" and not (document_id or (excerpt and excerpt.strip())):
-        raise ValidationError(
-            "Para respaldar un compromiso indique el documento o el extracto que lo prueba.",
-            code="validation",
-        )
+    if action == DecisionAction.attach and not (document_id or (excerpt and excerpt.strip())):
+        raise ValidationError(error_message("attach_needs_evidence"), code="validation")
     decision = Decision(
         submission_id=submission.id,
         commitment=commitment,

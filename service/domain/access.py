@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Submission, User
+from service.domain.models import Submission, User
 
 __all__ = [
     "ROLES",

@@ -1,13 +1,13 @@
 """Errors the service raises for requests (the pipeline's own live in ``extractors.errors``).
 
 All subclass ``EvidenciaError`` so the API turns every one of them into an HTTP status and a
-Spanish body in exactly one exception handler (``service.api.app``).
+Spanish body in exactly one exception handler (``service.api.errors``).
 """
 
 from __future__ import annotations
 
 from extractors.errors import EvidenciaError
-from service.labels import error_message
+from service.domain.messages import error_message
 
 __all__ = [
     "ServiceError",

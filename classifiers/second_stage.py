@@ -1,0 +1,207 @@
+"""The learned second stage: which candidate passages prove a commitment, and whether the
+document supports it.
+
+Two logistic models per commitment, trained by ``classifiers.learn`` on the dev split (and the
+reviewers' decisions): a passage model over ``features.candidate_features`` and a document model
+over ``features.document_features`` (the passage probabilities, the rules' score, the document
+type). Inference is a dot product over named weights, in pure Python: no scikit-learn import and
+no second spaCy pass at classification time.
+
+The artefact (``model/second_stage.json``) is plain JSON, written with sorted keys and rounded
+weights, so the same training data gives the same bytes. It carries its format, the feature
+version, the fingerprint of the rules and feature code it was trained on, the fingerprint of its
+training data, its hyper-parameters and its metrics, and a checksum of all that. A missing
+artefact means rules alone (by choice); a stale, corrupt or foreign one is refused with a logged
+warning, and the classifier falls back to rules alone with a ``.nomodel`` version suffix, never
+silently using it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifiers import defaults
+from classifiers.features import FEATURE_VERSION, candidate_features, document_features
+from classifiers.result import COMMITMENT_IDS
+
+__all__ = [
+    "FORMAT", "ModelError", "Linear", "SecondStage", "PassageDecision", "CommitmentDecision",
+    "artefact", "save_model", "read_model", "load_second_stage", "model_fingerprint",
+    "shown_passages",
+]
+
+log = logging.getLogger(__name__)
+
+#: artefact layout; another number is refused
+FORMAT = 1
+
+
+class ModelError(ValueError):
+    """The model artefact is unreadable, of another format, stale or tampered with."""
+
+
+def model_fingerprint() -> str:
+    """What the model's features are computed by: the rules' fingerprint (patterns, rule code,
+    spaCy model) plus the feature code and version."""
+    from classifiers.version import fingerprint
+
+    h = hashlib.sha256(fingerprint().encode())
+    h.update(f"features-{FEATURE_VERSION}".encode())
+    h.update((defaults.PACKAGE_DIR / "features.py").read_bytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Linear:
+    """A logistic model over named features."""
+
+    intercept: float
+    weights: dict
+
+    def probability(self, features: dict[str, float]) -> float:
+        w = self.weights
+        z = self.intercept + sum(w.get(k, 0.0) * v for k, v in features.items())
+        if z < -30:
+            return 0.0
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def to_dict(self) -> dict:
+        return {"intercept": _r(self.intercept),
+                "weights": {k: _r(v) for k, v in sorted(self.weights.items()) if _r(v) != 0.0}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Linear:
+        weights = {str(k): float(v) for k, v in data["weights"].items()}
+        if not all(math.isfinite(v) for v in weights.values()):
+            raise ValueError("non-finite weight")
+        return cls(float(data["intercept"]), weights)
+
+
+def _r(x: float) -> float:
+    return round(float(x), 6) + 0.0  # + 0.0 turns -0.0 into 0.0: same bytes every time
+
+
+@dataclass(frozen=True, slots=True)
+class PassageDecision:
+    candidate: object  # engine.Candidate
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentDecision:
+    probability: float  # the document supports the commitment
+    passages: tuple[PassageDecision, ...]  # best first
+
+
+@dataclass(frozen=True, slots=True)
+class SecondStage:
+    passage: dict  # cid -> Linear
+    document: dict  # cid -> Linear
+    meta: dict  # training data, parameters, metrics (as stored)
+
+    def decide(self, analysis, ocr: bool) -> dict[str, CommitmentDecision]:
+        """Per commitment: the document's probability and its candidates ranked by the passage
+        model."""
+        out = {}
+        ctx = analysis.context
+        cache: dict = {}
+        for cid in COMMITMENT_IDS:
+            cands = analysis.candidates[cid]
+            passages = [
+                PassageDecision(c, self.passage[cid].probability(
+                    candidate_features(c, ctx, analysis.doc_type, ocr, cache)))
+                for c in cands
+            ]
+            passages.sort(key=lambda d: (-d.probability, -d.candidate.score,
+                                         d.candidate.unit.index))
+            doc_f = document_features([d.probability for d in passages], analysis.scores[cid],
+                                      len(cands), analysis.doc_type)
+            out[cid] = CommitmentDecision(self.document[cid].probability(doc_f), tuple(passages))
+        return out
+
+
+def shown_passages(probabilities: list[float], supported: bool) -> list[int]:
+    """Which of the ranked passages (probabilities best first) are shown as evidence: those the
+    passage model finds likely, and the best one whenever the document supports the commitment."""
+    return [i for i, p in enumerate(probabilities[: defaults.MAX_EVIDENCE])
+            if p >= defaults.EVIDENCE_MIN_PROBABILITY or (i == 0 and supported)]
+
+
+def artefact(passage: dict, document: dict, meta: dict, fingerprint: str) -> dict:
+    """The artefact's content, checksum included (see save_model)."""
+    body = {
+        "format": FORMAT,
+        "feature_version": FEATURE_VERSION,
+        "fingerprint": fingerprint,
+        "meta": meta,
+        "commitments": {
+            cid: {"passage": passage[cid].to_dict(), "document": document[cid].to_dict()}
+            for cid in COMMITMENT_IDS
+        },
+    }
+    body["checksum"] = _checksum(body)
+    return body
+
+
+def _checksum(body: dict) -> str:
+    content = {k: v for k, v in body.items() if k != "checksum"}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def dumps(body: dict) -> str:
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
+
+
+def save_model(body: dict, path: Path | None = None) -> Path:
+    path = path or defaults.SECOND_STAGE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(dumps(body), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_model(fingerprint: str, path: Path | None = None) -> SecondStage:
+    """The model of a valid artefact; raises ModelError otherwise."""
+    path = path or defaults.SECOND_STAGE_FILE
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelError(f"no model artefact at {path}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"corrupt model artefact {path}: {exc}") from exc
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        raise ModelError(f"model artefact {path} has another format")
+    if body.get("checksum") != _checksum(body):
+        raise ModelError(f"corrupt model artefact {path}: checksum does not match its content")
+    if body.get("feature_version") != FEATURE_VERSION or body.get("fingerprint") != fingerprint:
+        raise ModelError(
+            f"model artefact {path} is stale: trained for other patterns, features or code; "
+            "re-run `python -m classifiers.train CORPUS`"
+        )
+    try:
+        models = body["commitments"]
+        passage = {cid: Linear.from_dict(models[cid]["passage"]) for cid in COMMITMENT_IDS}
+        document = {cid: Linear.from_dict(models[cid]["document"]) for cid in COMMITMENT_IDS}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"corrupt model artefact {path}: {exc}") from exc
+    return SecondStage(passage, document, body.get("meta", {}))
+
+
+def load_second_stage(fingerprint: str, path: Path | None = None) -> tuple[SecondStage | None, str]:
+    """(model, "") when a valid artefact exists; (None, reason) otherwise. The reason is empty
+    when there is no artefact at all (rules alone by choice)."""
+    path = path or defaults.SECOND_STAGE_FILE
+    if not path.exists():
+        return None, ""
+    try:
+        return read_model(fingerprint, path), ""
+    except ModelError as exc:
+        log.warning("second-stage model refused, classifying with rules alone: %s", exc)
+        return None, str(exc)

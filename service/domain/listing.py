@@ -1,0 +1,253 @@
+"""Lists of submissions for reviewers: one query for the API's list and the reviewers' page.
+
+It aggregates in SQL so it stays fast with thousands of submissions, in two steps: the page's
+ids are chosen with semi-joins for the filters and at most one grouped count for the order; the
+counts shown are then computed for those (at most ``limit``) ids only. The counts say in SQL what
+``service.domain.matrix`` says in Python (a document counts with its newest classification once
+done; the newest decision per commitment is in force); ``tests/service/test_listing.py`` holds
+the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, distinct, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from classifiers.result import COMMITMENT_IDS
+from service.domain.lifecycle import PENDING_STATUSES, POSITIVE_ACTIONS, DocumentStatus
+from service.domain.models import (
+    Classification,
+    CommitmentResult,
+    Decision,
+    Document,
+    Organization,
+    Submission,
+)
+
+__all__ = ["ListFilter", "ListOrder", "ListQuery", "ListRow", "list_submissions"]
+
+
+class ListFilter(enum.StrEnum):
+    all = "all"
+    pending_review = "pending_review"  # has documents, not every commitment decided
+    missing = "missing"  # a commitment no document supports
+    errors = "errors"  # a document failed
+
+
+class ListOrder(enum.StrEnum):
+    created = "created"
+    organization = "organization"
+    documents = "documents"
+    errors = "errors"
+    detected = "detected"
+    confirmed = "confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    filter: ListFilter = ListFilter.all
+    order: ListOrder = ListOrder.created
+    desc: bool = True
+    search: str = ""  # part of the organisation's name or RUT
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    id: str
+    organization: str
+    rut: str | None
+    source: str
+    created_at: datetime
+    n_documents: int
+    n_errors: int
+    n_pending: int
+    n_detected: int
+    n_confirmed: int
+    n_decided: int
+
+
+def _detected_per_submission(ids=None):
+    """(sid, n) commitments found by each document's newest classification, grouped.
+
+    "Newest" is said with NOT EXISTS (no later classification of the same document), which
+    both SQLite (index probe) and PostgreSQL (anti-join) answer in one pass.
+    """
+    newer = aliased(Classification)
+    q = (
+        select(
+            Document.submission_id.label("sid"),
+            func.count(distinct(CommitmentResult.commitment)).label("n"),
+        )
+        .join(Classification, Classification.document_id == Document.id)
+        .join(CommitmentResult, CommitmentResult.classification_id == Classification.id)
+        .where(
+            Document.status == DocumentStatus.done.value,
+            CommitmentResult.supported.is_(True),
+            ~select(newer.id)
+            .where(newer.document_id == Classification.document_id, newer.id > Classification.id)
+            .exists(),
+        )
+        .group_by(Document.submission_id)
+    )
+    if ids is not None:
+        q = q.where(Document.submission_id.in_(ids))
+    return q.subquery("detected")
+
+
+def _confirmed_per_submission(ids=None):
+    """(sid, n) commitments whose latest decision says fulfilled, and (sid, decided)."""
+    later = aliased(Decision)
+    q = (
+        select(
+            Decision.submission_id.label("sid"),
+            func.count(Decision.id).label("decided"),
+            func.sum(
+                case((Decision.action.in_([a.value for a in POSITIVE_ACTIONS]), 1), else_=0)
+            ).label("n"),
+        )
+        .where(
+            ~select(later.id)
+            .where(
+                later.submission_id == Decision.submission_id,
+                later.commitment == Decision.commitment,
+                later.id > Decision.id,
+            )
+            .exists()
+        )
+        .group_by(Decision.submission_id)
+    )
+    if ids is not None:
+        q = q.where(Decision.submission_id.in_(ids))
+    return q.subquery("confirmed")
+
+
+def _documents_per_submission(ids=None):
+    pending = [s.value for s in PENDING_STATUSES]
+    q = select(
+        Document.submission_id.label("sid"),
+        func.count(Document.id).label("n"),
+        func.sum(case((Document.status == DocumentStatus.error.value, 1), else_=0)).label(
+            "errors"
+        ),
+        func.sum(case((Document.status.in_(pending), 1), else_=0)).label("pending"),
+    ).group_by(Document.submission_id)
+    if ids is not None:
+        q = q.where(Document.submission_id.in_(ids))
+    return q.subquery("documents")
+
+
+_GROUPED = {
+    "documents": _documents_per_submission,
+    "detected": _detected_per_submission,
+    "confirmed": _confirmed_per_submission,
+}
+
+
+class _Grouped:
+    """The grouped-count subqueries a filter or the order needs, each built (and joined) once."""
+
+    def __init__(self):
+        self.joined: dict = {}
+
+    def __call__(self, name: str):
+        if name not in self.joined:
+            self.joined[name] = _GROUPED[name]()
+        return self.joined[name]
+
+
+def _conditions(q: ListQuery, grouped: _Grouped) -> list:
+    conditions = []
+    if q.filter == ListFilter.pending_review:
+        fully_decided = (
+            select(Decision.submission_id)
+            .group_by(Decision.submission_id)
+            .having(func.count(distinct(Decision.commitment)) >= len(COMMITMENT_IDS))
+        )
+        conditions += [
+            Submission.id.in_(select(Document.submission_id)),
+            Submission.id.not_in(fully_decided),
+        ]
+    elif q.filter == ListFilter.missing:
+        conditions.append(func.coalesce(grouped("detected").c.n, 0) < len(COMMITMENT_IDS))
+    elif q.filter == ListFilter.errors:
+        conditions.append(
+            Submission.id.in_(
+                select(Document.submission_id).where(
+                    Document.status == DocumentStatus.error.value
+                )
+            )
+        )
+    if q.search.strip():
+        like = f"%{q.search.strip()}%"
+        conditions.append(or_(Organization.name.ilike(like), Organization.rut.ilike(like)))
+    return conditions
+
+
+def _order_column(q: ListQuery, grouped: _Grouped):
+    if q.order in (ListOrder.documents, ListOrder.errors):
+        agg = grouped("documents")
+        return func.coalesce(agg.c.n if q.order == ListOrder.documents else agg.c.errors, 0)
+    if q.order == ListOrder.detected:
+        return func.coalesce(grouped("detected").c.n, 0)
+    if q.order == ListOrder.confirmed:
+        return func.coalesce(grouped("confirmed").c.n, 0)
+    return Organization.name if q.order == ListOrder.organization else Submission.created_at
+
+
+def _page_ids(session: Session, q: ListQuery) -> tuple[list[str], int]:
+    """The ids on the page, in order, and how many submissions match the filter."""
+    grouped = _Grouped()
+    conditions = _conditions(q, grouped)
+    column = _order_column(q, grouped)
+    base = select(Submission.id).join(Organization, Organization.id == Submission.organization_id)
+    for agg in grouped.joined.values():
+        base = base.outerjoin(agg, agg.c.sid == Submission.id)
+    base = base.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    ids = list(
+        session.scalars(
+            base.order_by(column.desc() if q.desc else column.asc(), Submission.id.desc())
+            .limit(q.limit)
+            .offset(max(q.offset, 0))
+        )
+    )
+    return ids, int(total)
+
+
+def list_submissions(session: Session, q: ListQuery) -> tuple[list[ListRow], int]:
+    """One page of submissions with their counts, and the total matching the filter."""
+    ids, total = _page_ids(session, q)
+    if not ids:
+        return [], total
+    docs = _documents_per_submission(ids)
+    detected = _detected_per_submission(ids)
+    confirmed = _confirmed_per_submission(ids)
+    found = session.execute(
+        select(
+            Submission.id,
+            Organization.name,
+            Organization.rut,
+            Submission.source,
+            Submission.created_at,
+            func.coalesce(docs.c.n, 0),
+            func.coalesce(docs.c.errors, 0),
+            func.coalesce(docs.c.pending, 0),
+            func.coalesce(detected.c.n, 0),
+            func.coalesce(confirmed.c.n, 0),
+            func.coalesce(confirmed.c.decided, 0),
+        )
+        .join(Organization, Organization.id == Submission.organization_id)
+        .outerjoin(docs, docs.c.sid == Submission.id)
+        .outerjoin(detected, detected.c.sid == Submission.id)
+        .outerjoin(confirmed, confirmed.c.sid == Submission.id)
+        .where(Submission.id.in_(ids))
+    ).all()
+    position = {sid: i for i, sid in enumerate(ids)}
+    rows = sorted(found, key=lambda r: position[r[0]])
+    return [ListRow(*(r[:5]), *(int(v) for v in r[5:])) for r in rows], total

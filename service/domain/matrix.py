@@ -1,0 +1,550 @@
+"""The evidence matrix of a submission, built once: every surface reads this one value.
+
+A ``SubmissionMatrix`` is a frozen picture of a submission: its documents with their progress
+and, per commitment, each document's cell, the passages found (best first), the reviewer's
+decision in force, the open review flags and the cell's :class:`CellStatus`. The API schema,
+the applicant's and reviewers' pages, the CSV/XLSX exports, the PDF report and the batch summary
+all read it; the reprocess flip report and ``evidencia analyze`` use its rules
+(:func:`supported`, :func:`cell_status`).
+
+The rules, each said once:
+
+- a document counts with its newest classification, once it is done
+  (:func:`current_classification`);
+- a commitment is supported in a submission when at least one document supports it; its
+  confidence is the best supporting document's, else the weakest "no";
+- passages are ordered by score, then by their document's confidence;
+- the newest decision per commitment is in force; ``confirm`` and ``attach`` count as fulfilled.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from classifiers.result import COMMITMENT_IDS
+from service.domain import messages
+from service.domain.errors import NotFoundError
+from service.domain.lifecycle import (
+    POSITIVE_ACTIONS,
+    DecisionAction,
+    DocumentStatus,
+    is_pending,
+)
+from service.domain.models import (
+    Classification,
+    Decision,
+    Document,
+    ReviewFlag,
+    Submission,
+)
+
+__all__ = [
+    "CellStatus",
+    "Passage",
+    "Cell",
+    "DocumentEntry",
+    "DecisionEntry",
+    "FlagEntry",
+    "CommitmentRow",
+    "SubmissionProgress",
+    "SubmissionMatrix",
+    "current_classification",
+    "supported",
+    "cell_status",
+    "build_matrix",
+    "document_entry",
+    "load_progress",
+    "load_matrix",
+    "load_matrices",
+    "decisions_in_force",
+]
+
+
+class CellStatus(enum.StrEnum):
+    """A commitment of a submission: what the reviewer decided last, or, while nobody has
+    decided, what the classifier found."""
+
+    confirmed = "confirmed"
+    rejected = "rejected"
+    detected = "detected"
+    missing = "missing"
+
+    @property
+    def decided(self) -> bool:
+        return self in (CellStatus.confirmed, CellStatus.rejected)
+
+    @property
+    def covered(self) -> bool:
+        """Counts as fulfilled (what the matrix's ``missing`` list leaves out)."""
+        return self in (CellStatus.confirmed, CellStatus.detected)
+
+    @property
+    def label(self) -> str:
+        return messages.cell_status_label(self.value)
+
+
+def cell_status(is_supported: bool, action: str | None) -> CellStatus:
+    if action is not None:
+        return CellStatus.confirmed if action in POSITIVE_ACTIONS else CellStatus.rejected
+    return CellStatus.detected if is_supported else CellStatus.missing
+
+
+def supported(per_document: Iterable[bool]) -> bool:
+    """A commitment is supported in a submission when one of its documents supports it."""
+    return any(per_document)
+
+
+def current_classification(document: Document) -> Classification | None:
+    """The classification that counts for a document everywhere: the newest, once done."""
+    if document.status != DocumentStatus.done or not document.classifications:
+        return None
+    return max(document.classifications, key=lambda c: c.id)
+
+
+# --- the value ------------------------------------------------------------------------------------
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One evidence excerpt: the sentence or table row that proves the point, with its page."""
+
+    document_id: str
+    document: str
+    text: str
+    page: int | None
+    score: float
+    pattern_ids: tuple[str, ...]
+    confidence: float  # of its document's cell
+
+    @property
+    def short_document(self) -> str:
+        return _short(self.document)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One commitment × document: what the document's current classification says."""
+
+    document_id: str
+    document: str
+    supported: bool
+    confidence: float
+    classifier_version: str
+    passages: tuple[Passage, ...]  # best first
+
+    @property
+    def best(self) -> Passage | None:
+        return self.passages[0] if self.passages else None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentEntry:
+    id: str
+    name: str
+    status: str
+    stage: str
+    stage_detail: str | None
+    error_code: str | None
+    error: str | None
+    mime: str | None
+    size: int
+    doc_type: str | None
+    sha256: str | None
+    pages: int
+    ocr_pages: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    #: commitment id -> cell, for a document with a current classification
+    cells: Mapping[str, Cell] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def pending(self) -> bool:
+        return is_pending(self.status)
+
+    @property
+    def short_name(self) -> str:
+        return _short(self.name)
+
+    @property
+    def status_label(self) -> str:
+        return messages.status_label(self.status)
+
+    @property
+    def stage_label(self) -> str:
+        return messages.stage_label(self.stage, self.stage_detail)
+
+    @property
+    def doc_type_label(self) -> str | None:
+        return messages.doc_type_name(self.doc_type) if self.doc_type else None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionEntry:
+    id: int
+    commitment: str
+    action: str
+    document_id: str | None
+    excerpt: str | None
+    page: int | None
+    comment: str | None
+    classifier_version: str | None
+    reviewer: str | None
+    created_at: datetime | None
+
+    @property
+    def action_label(self) -> str:
+        return messages.action_label(self.action)
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionEntry:
+        return cls(
+            id=decision.id,
+            commitment=decision.commitment,
+            action=decision.action,
+            document_id=decision.document_id,
+            excerpt=decision.excerpt,
+            page=decision.page,
+            comment=decision.comment,
+            classifier_version=decision.classifier_version,
+            reviewer=decision.reviewer.username if decision.reviewer else None,
+            created_at=decision.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FlagEntry:
+    """Reprocessing flipped the detection under a reviewer's decision: look again."""
+
+    id: int
+    commitment: str
+    old_version: str
+    new_version: str
+    old_supported: bool
+    new_supported: bool
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentRow:
+    id: str
+    supported: bool
+    confidence: float
+    cells: tuple[Cell, ...]  # one per classified document, in upload order
+    passages: tuple[Passage, ...]  # of the supporting documents, best first
+    status: CellStatus
+    decision: DecisionEntry | None
+    flags: tuple[FlagEntry, ...]
+
+    @property
+    def label(self) -> str:
+        return messages.commitment_short(self.id)
+
+    @property
+    def name(self) -> str:
+        return messages.commitment_name(self.id)
+
+    @property
+    def best(self) -> Passage | None:
+        return self.passages[0] if self.passages else None
+
+    @property
+    def shown_passage(self) -> Passage | None:
+        """The passage a one-line summary shows: the one a reviewer attached, else the best."""
+        d = self.decision
+        if d is not None and d.action == DecisionAction.attach and (d.excerpt or d.page):
+            return Passage(d.document_id or "", "", d.excerpt or "", d.page, 0.0, (), 0.0)
+        return self.best
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionProgress:
+    """A submission and its documents' progress (what clients poll: no classification)."""
+
+    id: str
+    organization: str
+    rut: str | None
+    source: str
+    created_at: datetime | None
+    documents: tuple[DocumentEntry, ...]
+
+    def counts(self) -> dict[str, int]:
+        """Documents per status, every status present."""
+        counts = {s.value: 0 for s in DocumentStatus}
+        for d in self.documents:
+            counts[d.status] = counts.get(d.status, 0) + 1
+        return counts
+
+    @property
+    def n_pending(self) -> int:
+        return sum(1 for d in self.documents if d.pending)
+
+    @property
+    def n_errors(self) -> int:
+        return sum(1 for d in self.documents if d.status == DocumentStatus.error)
+
+    @property
+    def n_done(self) -> int:
+        return sum(1 for d in self.documents if d.status == DocumentStatus.done)
+
+    @property
+    def complete(self) -> bool:
+        """No document queued or processing."""
+        return self.n_pending == 0
+
+    def document(self, document_id: str) -> DocumentEntry | None:
+        return next((d for d in self.documents if d.id == document_id), None)
+
+    def document_name(self, document_id: str | None) -> str:
+        found = self.document(document_id) if document_id else None
+        return found.name if found else ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionMatrix(SubmissionProgress):
+    """The evidence matrix: commitments × documents, decisions in force, history, flags."""
+
+    commitments: tuple[CommitmentRow, ...] = ()
+    history: tuple[DecisionEntry, ...] = ()  # every decision, oldest first
+
+    @property
+    def classifier_versions(self) -> list[str]:
+        return sorted({cell.classifier_version for c in self.commitments for cell in c.cells})
+
+    @property
+    def missing(self) -> list[str]:
+        """Commitments not covered, after the reviewer's decisions."""
+        return [c.id for c in self.commitments if not c.status.covered]
+
+    @property
+    def n_detected(self) -> int:
+        return sum(1 for c in self.commitments if c.supported)
+
+    @property
+    def n_confirmed(self) -> int:
+        return sum(1 for c in self.commitments if c.status == CellStatus.confirmed)
+
+    def commitment(self, cid: str) -> CommitmentRow:
+        return next(c for c in self.commitments if c.id == cid)
+
+
+# --- building it ----------------------------------------------------------------------------------
+
+
+def _document_entry(document: Document, *, with_results: bool) -> DocumentEntry:
+    """``with_results``: classifications and extraction are loaded (else progress only)."""
+    extraction = document.extraction if with_results else None
+    classification = current_classification(document) if with_results else None
+    cells = _cells_of(document, classification)
+    return DocumentEntry(
+        id=document.id,
+        name=document.name,
+        status=document.status,
+        stage=document.stage,
+        stage_detail=document.stage_detail,
+        error_code=document.error_code,
+        error=document.error,
+        mime=document.mime,
+        size=document.size or 0,
+        doc_type=document.doc_type or (classification.doc_type if classification else None),
+        sha256=document.sha256,
+        pages=extraction.page_count if extraction else 0,
+        ocr_pages=extraction.ocr_pages if extraction else 0,
+        created_at=document.created_at,
+        updated_at=document.updated_at,
+        cells=MappingProxyType(dict(cells)),
+    )
+
+
+def document_entry(document: Document) -> DocumentEntry:
+    """One document's progress, without reading its classifications."""
+    return _document_entry(document, with_results=False)
+
+
+def _cells_of(document: Document, classification: Classification | None) -> dict[str, Cell]:
+    if classification is None:
+        return {}
+    cells = {}
+    for result in classification.results:
+        passages = tuple(
+            Passage(
+                document_id=document.id,
+                document=document.name,
+                text=ev.get("text", ""),
+                page=ev.get("page"),
+                score=float(ev.get("score") or 0.0),
+                pattern_ids=tuple(ev.get("pattern_ids") or ()),
+                confidence=float(result.confidence),
+            )
+            for ev in (result.evidence or [])
+        )
+        cells[result.commitment] = Cell(
+            document_id=document.id,
+            document=document.name,
+            supported=bool(result.supported),
+            confidence=float(result.confidence),
+            classifier_version=classification.classifier_version,
+            passages=passages,
+        )
+    return cells
+
+
+def _flag_entry(flag: ReviewFlag) -> FlagEntry:
+    return FlagEntry(
+        id=flag.id,
+        commitment=flag.commitment,
+        old_version=flag.old_version,
+        new_version=flag.new_version,
+        old_supported=flag.old_supported,
+        new_supported=flag.new_supported,
+        created_at=flag.created_at,
+    )
+
+
+def _commitment_row(
+    cid: str,
+    documents: Sequence[DocumentEntry],
+    decision: DecisionEntry | None,
+    flags: tuple[FlagEntry, ...],
+) -> CommitmentRow:
+    cells = tuple(d.cells[cid] for d in documents if cid in d.cells)
+    supporting = [c for c in cells if c.supported]
+    if supporting:
+        confidence = max(c.confidence for c in supporting)
+    else:  # not detected anywhere: how sure we are it is absent (the weakest "no")
+        confidence = min((c.confidence for c in cells), default=0.0)
+    passages = sorted(
+        (p for c in supporting for p in c.passages),
+        key=lambda p: (p.score, p.confidence),
+        reverse=True,
+    )
+    is_supported = supported(c.supported for c in cells)
+    return CommitmentRow(
+        id=cid,
+        supported=is_supported,
+        confidence=round(float(confidence), 4),
+        cells=cells,
+        passages=tuple(passages),
+        status=cell_status(is_supported, decision.action if decision else None),
+        decision=decision,
+        flags=flags,
+    )
+
+
+def build_matrix(
+    submission: Submission, decisions: Iterable[Decision], open_flags: Iterable[ReviewFlag]
+) -> SubmissionMatrix:
+    """The matrix of a loaded submission (documents, classifications and results loaded)."""
+    documents = tuple(_document_entry(d, with_results=True) for d in submission.documents)
+    history = tuple(DecisionEntry.of(d) for d in decisions)
+    in_force = {d.commitment: d for d in history}  # later entries overwrite earlier ones
+    flags = tuple(_flag_entry(f) for f in open_flags)
+    commitments = tuple(
+        _commitment_row(
+            cid, documents, in_force.get(cid), tuple(f for f in flags if f.commitment == cid)
+        )
+        for cid in COMMITMENT_IDS
+    )
+    return SubmissionMatrix(
+        **_header(submission), documents=documents, commitments=commitments, history=history
+    )
+
+
+def _header(submission: Submission) -> dict:
+    return {
+        "id": submission.id,
+        "organization": submission.organization.name,
+        "rut": submission.organization.rut,
+        "source": submission.source,
+        "created_at": submission.created_at,
+    }
+
+
+# --- loading it -----------------------------------------------------------------------------------
+
+
+def _submissions(session: Session, ids: list[str], *, with_results: bool) -> list[Submission]:
+    documents = selectinload(Submission.documents)
+    options = [selectinload(Submission.organization)]
+    if with_results:
+        options += [
+            documents.selectinload(Document.classifications).selectinload(
+                Classification.results
+            ),
+            selectinload(Submission.documents).selectinload(Document.extraction),
+        ]
+    else:
+        options.append(documents)
+    return list(session.scalars(select(Submission).where(Submission.id.in_(ids)).options(*options)))
+
+
+def load_progress(session: Session, submission_id: str) -> SubmissionProgress:
+    """A submission with its documents' progress; raises NotFoundError. Loads no
+    classification: clients poll it."""
+    found = _submissions(session, [submission_id], with_results=False)
+    if not found:
+        raise NotFoundError(code="submission_not_found")
+    submission = found[0]
+    documents = tuple(_document_entry(d, with_results=False) for d in submission.documents)
+    return SubmissionProgress(**_header(submission), documents=documents)
+
+
+def load_matrix(session: Session, submission_id: str) -> SubmissionMatrix:
+    """The matrix of one submission; raises NotFoundError."""
+    matrices = load_matrices(session, [submission_id])
+    if submission_id not in matrices:
+        raise NotFoundError(code="submission_not_found")
+    return matrices[submission_id]
+
+
+def load_matrices(session: Session, submission_ids: Iterable[str]) -> dict[str, SubmissionMatrix]:
+    """Matrices of many submissions in a few queries per chunk (batch summaries)."""
+    ids = list(dict.fromkeys(submission_ids))
+    out: dict[str, SubmissionMatrix] = {}
+    for start in range(0, len(ids), 200):
+        chunk = ids[start : start + 200]
+        decisions: dict[str, list[Decision]] = {sid: [] for sid in chunk}
+        for d in session.scalars(
+            select(Decision)
+            .where(Decision.submission_id.in_(chunk))
+            .options(selectinload(Decision.reviewer))
+            .order_by(Decision.created_at, Decision.id)
+        ):
+            decisions[d.submission_id].append(d)
+        flags: dict[str, list[ReviewFlag]] = {sid: [] for sid in chunk}
+        for f in session.scalars(
+            select(ReviewFlag)
+            .where(ReviewFlag.submission_id.in_(chunk), ReviewFlag.resolved_at.is_(None))
+            .order_by(ReviewFlag.id)
+        ):
+            flags[f.submission_id].append(f)
+        for submission in _submissions(session, chunk, with_results=True):
+            out[submission.id] = build_matrix(
+                submission, decisions[submission.id], flags[submission.id]
+            )
+    return out
+
+
+def decisions_in_force(session: Session, submission_ids: Iterable[str]) -> dict[tuple, str]:
+    """(submission, commitment) -> action of the newest decision, for many submissions at once
+    (the reprocess flip report; the matrix applies the same rule in :func:`build_matrix`)."""
+    ids = list(dict.fromkeys(submission_ids))
+    out: dict[tuple, str] = {}
+    for start in range(0, len(ids), 500):
+        for sub_id, commitment, action in session.execute(
+            select(Decision.submission_id, Decision.commitment, Decision.action)
+            .where(Decision.submission_id.in_(ids[start : start + 500]))
+            .order_by(Decision.created_at, Decision.id)
+        ):
+            out[(sub_id, commitment)] = action
+    return out

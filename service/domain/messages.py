@@ -1,0 +1,260 @@
+"""Every word of Spanish the service says to people, by stable code: the one table to reword.
+
+Code stores and compares codes (``service.domain.lifecycle``, ``service.domain.errors``,
+``extractors.errors``); only pages, API bodies, exports, the report and the command line turn
+them into words, through the tables and functions here. The templates hold the pages' own
+sentences; the pipeline's error classes carry their default message, which
+:func:`error_message` falls back to.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+__all__ = [
+    "COMMITMENT_NAMES",
+    "COMMITMENT_SHORT",
+    "DOC_TYPE_NAMES",
+    "STATUS_LABELS",
+    "STAGE_LABELS",
+    "CELL_STATUS_LABELS",
+    "ACTION_LABELS",
+    "ERROR_MESSAGES",
+    "ERROR_TITLES",
+    "RUT_PROBLEMS",
+    "commitment_name",
+    "commitment_short",
+    "doc_type_name",
+    "status_label",
+    "stage_label",
+    "cell_status_label",
+    "action_label",
+    "error_message",
+    "error_title",
+    "format_datetime",
+    "yes_no",
+]
+
+# --- the domain's vocabulary ------------------------------------------------------------------
+
+#: The five commitments as reviewers say them (domain guide).
+COMMITMENT_NAMES: dict[str, str] = {
+    "c1": (
+        "Contar con estructuras internas encargadas de coordinar acciones que promuevan la "
+        "inclusión, la interculturalidad y la no discriminación"
+    ),
+    "c2": "Contar con un plan de capacitación y sensibilización para su personal",
+    "c3": (
+        "Contar con políticas internas que aseguren buenas prácticas laborales que promuevan la "
+        "inclusión, la interculturalidad y la no discriminación"
+    ),
+    "c4": (
+        "Emprender acciones para promover la interculturalidad al interior de la institución y "
+        "en la sociedad chilena"
+    ),
+    "c5": (
+        "Fomentar la participación de personas extranjeras en las estructuras internas de la "
+        "institución"
+    ),
+}
+
+COMMITMENT_SHORT: dict[str, str] = {
+    "c1": "Estructura interna de inclusión",
+    "c2": "Plan de capacitación y sensibilización",
+    "c3": "Políticas internas de buenas prácticas",
+    "c4": "Acciones de interculturalidad",
+    "c5": "Participación de personas extranjeras",
+}
+
+DOC_TYPE_NAMES: dict[str, str] = {
+    "politica": "política",
+    "protocolo": "protocolo",
+    "plan_capacitacion": "plan de capacitación",
+    "acta": "acta",
+    "registro_asistencia": "registro de asistencia",
+    "informe_actividades": "informe de actividades",
+    "reglamento": "reglamento",
+    "otro": "otro",
+}
+
+# --- progress, matrix cells and decisions --------------------------------------------------------
+
+STATUS_LABELS: dict[str, str] = {
+    "queued": "en cola",
+    "processing": "procesando",
+    "done": "listo",
+    "error": "error",
+}
+
+STAGE_LABELS: dict[str, str] = {
+    "queued": "en cola",
+    "extracting": "extrayendo",
+    "ocr": "OCR página {detail}",
+    "classifying": "clasificando",
+    "done": "listo",
+    "error": "error",
+}
+
+#: A matrix cell (commitment of a submission) as every surface names it: the reviewer's last
+#: decision, or what the classifier found while no reviewer has decided.
+CELL_STATUS_LABELS: dict[str, str] = {
+    "confirmed": "Confirmado",
+    "rejected": "Rechazado",
+    "detected": "Detectado, pendiente de revisión",
+    "missing": "Sin evidencia, pendiente de revisión",
+}
+
+#: Reviewer decisions, as history tables, exports and the report show them.
+ACTION_LABELS: dict[str, str] = {
+    "confirm": "Confirmó",
+    "reject": "Rechazó",
+    "attach": "Adjuntó evidencia",
+}
+
+# --- errors --------------------------------------------------------------------------------------
+
+#: Messages for codes raised by the service itself (extractor codes carry their own message).
+ERROR_MESSAGES: dict[str, str] = {
+    "validation": "Los datos enviados no son válidos.",
+    "invalid_rut": "El RUT no es válido. Escríbalo como 76.543.210-3 (con dígito verificador).",
+    "missing_rut": "Ingrese el RUT de la organización.",
+    "missing_organization": "Indique el nombre de la organización.",
+    "organization_too_long": "El nombre de la organización no puede superar 300 caracteres.",
+    "duplicate_source": "Ya existe una postulación para este origen.",
+    "not_found": "No se encontró el recurso solicitado.",
+    "submission_not_found": "No se encontró la postulación.",
+    "document_not_found": "No se encontró el documento.",
+    "invalid_link": (
+        "No encontramos esta postulación o el enlace está incompleto. Use el enlace secreto "
+        "completo que recibió al crearla (incluye «?t=…»)."
+    ),
+    "unauthorized": "Debe identificarse para continuar.",
+    "forbidden": "No tiene permiso para ver esta postulación.",
+    "bad_credentials": "Usuario o contraseña incorrectos.",
+    "too_many_files": "Se enviaron demasiados archivos en una sola carga (máximo {limit}).",
+    "no_files": "No se recibió ningún archivo. Adjunte uno o más archivos en el campo «files».",
+    "request_too_large": "La solicitud es demasiado grande.",
+    "too_large": "El archivo supera el tamaño máximo permitido ({limit_mb} MB).",
+    "invalid_commitment": "El compromiso indicado no existe (use c1, c2, c3, c4 o c5).",
+    "invalid_action": "La acción debe ser confirm, reject o attach.",
+    "attach_needs_evidence": (
+        "Para respaldar un compromiso indique el documento o el extracto que lo prueba."
+    ),
+    "invalid_format": "Formato no soportado: use json, csv o xlsx.",
+    "not_in_csv": "El archivo no figura en el CSV de organizaciones: no se cargó.",
+    "unreadable": "No se pudo abrir el archivo (permisos o ruta inválida).",
+    "internal": (
+        "Ocurrió un error interno al procesar el documento. El equipo fue notificado; "
+        "puede intentar subirlo de nuevo más tarde."
+    ),
+    "transient": (
+        "El servicio no pudo completar el procesamiento por una falla temporal. "
+        "Se reintentará automáticamente."
+    ),
+    "timeout": (
+        "El documento tardó más que el máximo permitido en procesarse. Si es un escaneo muy "
+        "largo, divídalo en partes más pequeñas y súbalas por separado."
+    ),
+    "unavailable": "El servicio no está disponible en este momento. Intente nuevamente.",
+    "database_unavailable": (
+        "No se pudo usar la base de datos ({reason}). ¿Ejecutó «evidencia db upgrade»?"
+    ),
+    "usage": "{reason}",
+}
+
+#: Headings of the HTML error pages, by code first, then by HTTP status.
+ERROR_TITLES: dict[str | int, str] = {
+    "invalid_link": "Enlace no válido",
+    "submission_not_found": "Postulación no encontrada",
+    "document_not_found": "Documento no encontrado",
+    401: "Debe identificarse",
+    403: "Sin permiso",
+    404: "Página no encontrada",
+    413: "Archivo demasiado grande",
+    422: "Datos no válidos",
+    500: "Error interno",
+    503: "Servicio no disponible",
+}
+
+#: Why a RUT was refused (``service.domain.rut.RutError.reason``), said so it can be fixed.
+RUT_PROBLEMS: dict[str, str] = {
+    "empty": ERROR_MESSAGES["missing_rut"],
+    "format": "El RUT debe tener la forma 76.123.456-0 (número, guion y dígito verificador).",
+    "check_digit": "El dígito verificador del RUT no corresponde. Revise el número.",
+}
+
+
+def commitment_name(cid: str) -> str:
+    return COMMITMENT_NAMES.get(cid, cid)
+
+
+def commitment_short(cid: str) -> str:
+    return COMMITMENT_SHORT.get(cid, cid)
+
+
+def doc_type_name(code: str | None) -> str:
+    return DOC_TYPE_NAMES.get(code or "otro", code or "otro")
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def stage_label(stage: str, detail: str | None = None) -> str:
+    """``("ocr", "3/8")`` → ``"OCR página 3/8"``."""
+    label = STAGE_LABELS.get(stage, stage)
+    if "{detail}" in label:
+        return label.format(detail=detail or "").strip()
+    return label
+
+
+def cell_status_label(status: str) -> str:
+    return CELL_STATUS_LABELS.get(status, status)
+
+
+def action_label(action: str | None) -> str:
+    return ACTION_LABELS.get(action or "", action or "")
+
+
+def yes_no(value: bool) -> str:
+    return "sí" if value else "no"
+
+
+def _pipeline_messages() -> dict[str, str]:
+    """Default messages of the pipeline's own errors (extractors.errors), by code."""
+    from extractors.errors import EvidenciaError
+
+    found: dict[str, str] = {}
+    pending = [EvidenciaError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls.default_message)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def error_message(code: str, **params: object) -> str:
+    """The Spanish message for a stable code: the service's table first, then the message the
+    pipeline's error class carries, never a code without words."""
+    template = ERROR_MESSAGES.get(str(code)) or _pipeline_messages().get(str(code))
+    if template is None:
+        template = ERROR_MESSAGES["internal"]
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+def error_title(code: str, status: int) -> str:
+    return ERROR_TITLES.get(str(code)) or ERROR_TITLES.get(status) or (
+        "No se pudo completar la solicitud"
+    )
+
+
+def format_datetime(value: datetime | None) -> str:
+    """How dates are shown to people: '22-11-2026 07:57 UTC' (SQLite gives naive UTC)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%d-%m-%Y %H:%M UTC")

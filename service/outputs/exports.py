@@ -1,0 +1,177 @@
+"""Spreadsheet outputs: the evidence matrix as CSV and XLSX, the batch summary, the flip report.
+
+The matrix files have Spanish headers and one row per commitment; the XLSX adds a sheet with
+every evidence passage and, for reviewers, one with the decision history. Every cell that starts
+like a spreadsheet formula is prefixed with an apostrophe (CSV injection): organisation and file
+names come from users.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from classifiers.result import COMMITMENT_IDS
+from service.domain import messages
+from service.domain.matrix import CommitmentRow, SubmissionMatrix
+
+__all__ = [
+    "MATRIX_HEADERS",
+    "matrix_rows",
+    "matrix_csv",
+    "matrix_xlsx",
+    "write_batch_summary",
+    "write_flip_report",
+]
+
+MATRIX_HEADERS = [
+    "Compromiso",
+    "Descripción",
+    "Estado",
+    "Detectado",
+    "Confianza",
+    "Documento",
+    "Página",
+    "Extracto",
+    "Decisión",
+    "Revisor",
+    "Fecha decisión",
+    "Comentario",
+]
+EVIDENCE_HEADERS = ["Compromiso", "Documento", "Página", "Extracto", "Puntaje", "Patrones"]
+HISTORY_HEADERS = ["Fecha", "Revisor", "Compromiso", "Decisión", "Documento", "Página",
+                   "Extracto", "Comentario", "Versión del clasificador"]
+SUMMARY_HEADERS = ["organizacion", "rut", "postulacion", *COMMITMENT_IDS,
+                   "documentos", "listos", "pendientes", "errores"]
+FLIP_HEADERS = ["nivel", "organizacion", "rut", "postulacion", "documento_id", "documento",
+                "compromiso", "version_anterior", "version_nueva", "antes", "despues",
+                "decision_revisor", "marcado_para_revision"]
+
+
+def _safe(value):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _safe_row(values: Iterable) -> list:
+    return [_safe(v) for v in values]
+
+
+def _matrix_row(m: SubmissionMatrix, c: CommitmentRow) -> list:
+    decision = c.decision
+    shown = c.shown_passage
+    document = ""
+    if shown is not None:
+        document = shown.document or m.document_name(shown.document_id)
+    return [
+        c.id,
+        c.label,
+        c.status.label,
+        messages.yes_no(c.supported),
+        round(c.confidence, 3),
+        document,
+        (shown.page if shown else None) or "",
+        shown.text if shown else "",
+        decision.action_label if decision else "",
+        (decision.reviewer if decision else None) or "",
+        decision.created_at.isoformat() if decision and decision.created_at else "",
+        (decision.comment if decision else None) or "",
+    ]
+
+
+def matrix_rows(m: SubmissionMatrix) -> list[list]:
+    return [_safe_row(_matrix_row(m, c)) for c in m.commitments]
+
+
+def matrix_csv(m: SubmissionMatrix) -> bytes:
+    """UTF-8 with BOM and ``;`` separators: what Excel in a Spanish locale opens correctly."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";")
+    writer.writerow(MATRIX_HEADERS)
+    writer.writerows(matrix_rows(m))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def matrix_xlsx(m: SubmissionMatrix, *, with_history: bool = False) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    _matrix_sheet(wb.active, m)
+    _evidence_sheet(wb.create_sheet("Evidencias"), m)
+    if with_history:
+        _history_sheet(wb.create_sheet("Historial"), m)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _matrix_sheet(ws, m: SubmissionMatrix) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    ws.title = "Matriz"
+    ws.append(_safe_row([f"Organización: {m.organization}", f"RUT: {m.rut or ''}"]))
+    ws.append(MATRIX_HEADERS)
+    for row in matrix_rows(m):
+        ws.append(row)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for col, width in zip("ABCDEFGHIJKL", (11, 40, 24, 10, 10, 30, 8, 80, 22, 16, 22, 40),
+                          strict=True):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=3):
+        row[7].alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _evidence_sheet(ws, m: SubmissionMatrix) -> None:
+    ws.append(EVIDENCE_HEADERS)
+    for c in m.commitments:
+        for cell in c.cells:
+            for p in cell.passages:
+                ws.append(_safe_row((c.id, p.document, p.page, p.text, round(p.score, 3),
+                                     ", ".join(p.pattern_ids))))
+
+
+def _history_sheet(ws, m: SubmissionMatrix) -> None:
+    ws.append(HISTORY_HEADERS)
+    for d in m.history:
+        ws.append(_safe_row((
+            d.created_at.isoformat() if d.created_at else None, d.reviewer, d.commitment,
+            d.action_label, m.document_name(d.document_id), d.page, d.excerpt, d.comment,
+            d.classifier_version,
+        )))
+
+
+def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(headers)
+        writer.writerows(_safe_row(row) for row in rows)
+    return path
+
+
+def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix]) -> Path:
+    """One row per submission: which commitments its documents support ("sí"/"no"),
+    documents, finished, pending and failed, by organisation."""
+    ordered = sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
+    return _write_csv(path, SUMMARY_HEADERS, (
+        [m.organization, m.rut or "", m.id,
+         *(messages.yes_no(c.supported) for c in m.commitments),
+         len(m.documents), m.n_done, m.n_pending, m.n_errors]
+        for m in ordered
+    ))
+
+
+def write_flip_report(path: str | Path, flips: Iterable) -> Path:
+    """Every cell whose detection changed between two classifier versions (``Flip`` rows)."""
+    return _write_csv(path, FLIP_HEADERS, (
+        [f.level, f.organization, f.rut or "", f.submission_id, f.document_id or "",
+         f.document or "", f.commitment, f.old_version, f.new_version,
+         messages.yes_no(f.old_supported), messages.yes_no(f.new_supported),
+         f.decision or "", messages.yes_no(f.flagged)]
+        for f in flips
+    ))

@@ -1,0 +1,121 @@
+"""The learned second stage: trained from labelled documents written for the test, reproducible,
+refused when stale or corrupt, and used by classify() with the rules' pattern ids kept."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from classifiers import defaults, learn, second_stage, version
+from tests.classifiers.conftest import make_doc
+
+_POSITIVE = (
+    "Acta de constitución\n\n"
+    "En {city}, a 3 de marzo de 2025, se constituye el Comité de Interculturalidad de {org}, "
+    "encargado de promover la inclusión de los trabajadores migrantes.\n"
+    "Asisten seis integrantes.\n"
+)
+_NEGATIVE = (
+    "Acta del comité paritario\n\n"
+    "En {city}, a 3 de marzo de 2025, sesionó el Comité Paritario de Higiene y Seguridad de "
+    "{org} para revisar los elementos de protección personal.\n"
+)
+_ORGS = [("Talca", "Agrícola Sur"), ("Arica", "Pesquera Norte"), ("Osorno", "Lácteos Ralún"),
+         ("Calama", "Minera Loa")]
+
+
+def _examples():
+    out = []
+    for n, (city, org) in enumerate(_ORGS):
+        pos = _POSITIVE.format(city=city, org=org)
+        sentence = pos.splitlines()[2]
+        out.append(learn.prepare(make_doc(pos), key=f"org{n}/acta", group=f"org{n}",
+                                 source=f"org{n}/acta", labels={"c1": True, "c2": False},
+                                 evidence={"c1": [sentence]}))
+        out.append(learn.prepare(make_doc(_NEGATIVE.format(city=city, org=org)),
+                                 key=f"org{n}/paritario", group=f"org{n}",
+                                 source=f"org{n}/paritario", labels={"c1": False},
+                                 evidence={}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def examples(classify):
+    return _examples()
+
+
+def _train(examples):
+    return learn.train_artefact(examples, learn.Params(min_sources=1, folds=2), "fp-test")
+
+
+def test_training_is_reproducible_and_carries_its_provenance(examples):
+    first, second = _train(examples), _train(list(reversed(examples)))
+    assert second_stage.dumps(first) == second_stage.dumps(second)  # same data, same bytes
+    assert first["format"] == second_stage.FORMAT and first["fingerprint"] == "fp-test"
+    data = first["meta"]["training_data"]
+    assert data["documents"] == 8 and data["organisations"] == 4
+    assert data["fingerprint"] == learn.data_fingerprint(examples)
+    assert first["meta"]["params"]["passage_c"] == learn.Params().passage_c
+    cv = first["meta"]["metrics"]["cross_validation"]
+    assert cv["folds"] == 2 and {"rules", "model"} <= set(cv)
+    weights = first["commitments"]["c1"]["passage"]["weights"]
+    assert any(k.startswith("rule:c1.") for k in weights)  # readable feature names
+
+
+def test_a_relabelled_document_changes_the_data_fingerprint(examples):
+    changed = [*examples[:-1], learn.prepare(make_doc("Texto cualquiera."), key=examples[-1].key,
+                                             group="org3", source="x", labels={"c1": True},
+                                             evidence={"c1": ["Texto cualquiera."]})]
+    assert learn.data_fingerprint(changed) != learn.data_fingerprint(examples)
+
+
+def test_stale_corrupt_and_foreign_artefacts_are_refused(examples, tmp_path):
+    path = tmp_path / "second_stage.json"
+    second_stage.save_model(_train(examples), path)
+    assert second_stage.read_model("fp-test", path).passage["c1"].weights
+
+    model, reason = second_stage.load_second_stage("fp-other", path)  # rules or features changed
+    assert model is None and "stale" in reason
+
+    body = json.loads(path.read_text())
+    body["commitments"]["c1"]["document"]["intercept"] += 1.0  # edited by hand
+    path.write_text(json.dumps(body))
+    model, reason = second_stage.load_second_stage("fp-test", path)
+    assert model is None and "checksum" in reason
+
+    body["format"] = 99
+    path.write_text(json.dumps(body))
+    assert "format" in second_stage.load_second_stage("fp-test", path)[1]
+
+    path.write_text("{ not json")
+    assert "corrupt" in second_stage.load_second_stage("fp-test", path)[1]
+
+    path.unlink()  # no artefact: rules alone by choice, not an error
+    assert second_stage.load_second_stage("fp-test", path) == (None, "")
+
+
+def test_classify_with_the_model_keeps_the_pattern_ids(examples, classify, monkeypatch, tmp_path):
+    import classifiers
+
+    path = tmp_path / "second_stage.json"
+    second_stage.save_model(_train(examples), path)
+    monkeypatch.setattr(classifiers, "second_stage_model", second_stage.read_model("fp-test", path))
+    text = _POSITIVE.format(city="Coyhaique", org="Forestal Aysén")
+    result = classifiers.classify(make_doc(text))
+    c1 = result.commitment("c1")
+    assert c1.supported and c1.evidence[0].text.startswith("En Coyhaique")
+    assert 0.5 <= c1.evidence[0].score <= 1.0  # the passage model's probability
+    assert all(p.startswith("c1.") for p in c1.evidence[0].pattern_ids)
+    assert "modelo aprendido" in classifiers.stage_description()
+    rules = classifiers.classify(make_doc(text), use_model=False).commitment("c1")
+    assert rules.supported and rules.evidence[0].score > 1.0  # the rules' own score
+
+
+def test_version_covers_the_model_artefact(tmp_path, monkeypatch):
+    monkeypatch.setattr(defaults, "SECOND_STAGE_FILE", tmp_path / "second_stage.json")
+    without = version.compute_version(True)
+    (tmp_path / "second_stage.json").write_text("{}", encoding="utf-8")
+    with_model = version.compute_version(True)
+    assert without != with_model
+    assert version.compute_version(True, model_refused=True).endswith(".nomodel")

@@ -1,0 +1,60 @@
+"""The one evidence matrix read model: newest classification, newest decision, open flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.domain.matrix import CellStatus, cell_status, load_matrix, load_progress
+
+
+def test_matrix_follows_latest_decision_and_shows_open_flags(db_session, seeded):
+    from service.domain.models import ReviewFlag
+
+    db_session.add(ReviewFlag(submission_id=seeded["full"].id, commitment="c2", old_version="v1",
+                              new_version="v2", old_supported=False, new_supported=True))
+    db_session.commit()
+    m = load_matrix(db_session, seeded["full"].id)
+    assert [c.status for c in m.commitments] == [CellStatus.confirmed] * 5
+    assert (m.n_detected, m.n_confirmed) == (5, 5)
+    assert m.classifier_versions == ["v2"]  # the older classification no longer counts
+    assert m.documents[0].doc_type == "acta"
+    assert len(m.history) == 10  # every decision kept, oldest first
+    assert (m.history[0].action, m.history[-1].action) == ("reject", "confirm")
+    c2 = m.commitment("c2")
+    assert [f.new_version for f in c2.flags] == ["v2"]
+    assert not any(c.flags for c in m.commitments if c.id != "c2")
+    assert m.missing == []
+
+    pending = load_matrix(db_session, seeded["error"].id)
+    assert not pending.complete and pending.n_errors == 1 and pending.n_pending == 1
+    assert [c.status for c in pending.commitments] == [CellStatus.missing] * 5
+    assert not any(c.status.decided for c in pending.commitments)
+    assert pending.missing == ["c1", "c2", "c3", "c4", "c5"]
+
+
+def test_unknown_submission_is_not_found(db_session):
+    from service.domain.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        load_matrix(db_session, "no-existe")
+    with pytest.raises(NotFoundError):
+        load_progress(db_session, "no-existe")
+
+
+def test_progress_counts_every_status(db_session, seeded):
+    p = load_progress(db_session, seeded["error"].id)
+    assert p.counts() == {"queued": 1, "processing": 0, "done": 0, "error": 1}
+    assert not p.complete
+
+
+def test_one_wording_per_cell_status():
+    """The CSV, the pages and the PDF report all say what the read model's status says."""
+    assert cell_status(True, None) == CellStatus.detected
+    assert cell_status(False, None) == CellStatus.missing
+    assert cell_status(False, "confirm") == CellStatus.confirmed
+    assert cell_status(False, "attach") == CellStatus.confirmed
+    assert cell_status(True, "reject") == CellStatus.rejected
+    labels = {s: s.label for s in CellStatus}
+    assert len(set(labels.values())) == 4
+    assert "pendiente de revisión" in labels[CellStatus.detected]
+    assert "pendiente de revisión" in labels[CellStatus.missing]
