@@ -102,7 +102,7 @@ class Service:
     """API + workers as subprocesses on a fresh data folder."""
 
     def __init__(self, workers: int, redis_url: str, database_url: str | None,
-                 ocr_threads: int | None = None):
+                 ocr_threads: int | None = None, serve_args: tuple[str, ...] = ()):
         self.tmp = tempfile.mkdtemp(prefix="evidencia-bench-")
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -117,6 +117,7 @@ class Service:
             self.env["EVIDENCIA_DATABASE_URL"] = database_url
         self.n_workers = workers
         self.worker_args = ["--ocr-threads", str(ocr_threads)] if ocr_threads else []
+        self.serve_args = list(serve_args)
         self.procs: list[subprocess.Popen] = []
 
     def __enter__(self):
@@ -128,7 +129,7 @@ class Service:
                        stdout=subprocess.DEVNULL)
         log = open(Path(self.tmp) / "service.log", "w")  # noqa: SIM115
         self.procs.append(subprocess.Popen(
-            [*cli, "serve", "--port", str(self.port)], env=self.env, cwd=REPO,
+            [*cli, "serve", "--port", str(self.port), *self.serve_args], env=self.env, cwd=REPO,
             stdout=log, stderr=subprocess.STDOUT))
         for _ in range(self.n_workers):
             self.procs.append(subprocess.Popen([*cli, "worker", *self.worker_args],

@@ -1,23 +1,37 @@
-"""ZIP archives: walk members (nested folders and nested ZIPs) safely, one document each.
+"""Containers (ZIP archives today): list members from the directory, then stream them one by one.
 
-A bad member is reported as an ``ArchiveMember`` with an ``error`` and the walk goes on, so one
-bad file never sinks a batch. Refused: absolute paths and ``..`` (path traversal), symlinks,
-encrypted members, members whose compression ratio or size betrays a zip bomb, archives with too
-many members or too many bytes in total. OS clutter (``__MACOSX/``, ``.DS_Store``, ``Thumbs.db``)
-and directories are skipped silently.
+Nothing is expanded before the whole listing is known: ``open_archive`` reads the central
+directory (member count, declared sizes, their total, the compression ratio of each member and of
+the whole archive, nesting depth) and turns every problem into an ``ArchiveMember`` with an
+``error``; only then may the caller open members, each as a stream capped at its declared size,
+to write it to a temporary file or straight into a store. A member that is itself a container
+(a ZIP inside a ZIP) is spooled to a temporary file, bounded by the same checks, and listed the
+same way in place ("inner.zip/file.pdf").
+
+Refused per member, so one bad file never sinks a batch: absolute paths and ``..`` (path
+traversal), symlinks, encrypted members, members too large or compressed beyond reason, members
+past the count budget, archives nested too deep. Refused as a whole: an archive whose members
+together are compressed beyond reason or exceed the byte budget (a bomb made of many small
+members). OS clutter (``__MACOSX/``, ``.DS_Store``, ``Thumbs.db``) and directories are skipped.
+
+Other containers (an e-mail and its attachments) plug in through ``CONTAINERS``: a ``sniff`` of
+the first bytes and a ``lister`` that yields ``ArchiveMember`` values the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import posixpath
 import re
 import stat
+import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from extractors import defaults
 from extractors.errors import (
@@ -29,85 +43,326 @@ from extractors.errors import (
 )
 from extractors.options import DEFAULT_OPTIONS, ExtractOptions
 
-__all__ = ["ArchiveMember", "iter_archive", "is_zip"]
+__all__ = [
+    "ArchiveMember",
+    "Archive",
+    "Container",
+    "CONTAINERS",
+    "ListingContext",
+    "open_archive",
+    "iter_archive",
+]
+
+#: Bytes copied per read when a member is streamed (bounded memory whatever the member's size).
+CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class ArchiveMember:
-    name: str  # relative to the outer archive, nested archives expanded: "inner.zip/file.pdf"
-    data: bytes | None
+    """One document inside a container, or the reason it cannot be read (``error``)."""
+
+    name: str  # relative to the outer container, nested ones expanded: "inner.zip/file.pdf"
+    size: int = 0  # uncompressed bytes, as declared by the container's directory
     error: ExtractionError | None = None
+    opener: Callable[[], BinaryIO] | None = field(default=None, repr=False, compare=False)
+
+    def open(self) -> BinaryIO:
+        """The member's bytes as a stream (read it in chunks); valid while its Archive is open.
+
+        Reading raises CorruptFileError (damaged data, CRC mismatch) or UnsafeArchiveError (more
+        bytes than declared): a caller storing the stream records that member's error, goes on.
+        """
+        if self.opener is None:
+            raise self.error or ExtractionError(detail=f"member {self.name!r} has no content")
+        return self.opener()
+
+    def read(self) -> bytes:
+        """The whole member in memory: only for callers that need bytes (bounded by
+        ``max_file_bytes``); prefer ``open`` and stream."""
+        with self.open() as stream:
+            return stream.read()
 
 
 @dataclass(slots=True)
-class _Budget:
+class ListingContext:
+    """What a container lister needs: the limits, the budget shared by all nesting levels, and
+    a temporary folder (removed with the Archive) where nested containers are spooled."""
+
     options: ExtractOptions
+    tmpdir: Path
+    stack: contextlib.ExitStack
     members: int = 0
     total_bytes: int = 0
-    over_count_reported: bool = field(default=False)
+    over_count_reported: bool = False
+    _spooled: int = 0
+
+    def keep_open(self, resource):
+        """Keep a container's reader open until the Archive closes (members read from it)."""
+        return self.stack.enter_context(resource)
+
+    def spool(self, stream: BinaryIO, size: int) -> Path:
+        """Copy a member stream to a file of the temporary folder (never whole in memory)."""
+        self._spooled += 1
+        target = self.tmpdir / f"member-{self._spooled:05d}"
+        with open(target, "wb") as out:
+            _copy_capped(stream, out, size)
+        return target
+
+    def count(self, name: str, size: int) -> ExtractionError | None:
+        """Charge one member to the shared budget; the error once the budget is spent."""
+        self.members += 1
+        if self.members > self.options.max_archive_members:
+            if self.over_count_reported:
+                return _SILENT
+            self.over_count_reported = True
+            return UnsafeArchiveError(
+                f"El ZIP contiene más de {self.options.max_archive_members} archivos; no se "
+                "procesaron los restantes. Divídalo en varios ZIP más pequeños.",
+                detail="too many members",
+            )
+        if self.total_bytes + size > self.options.max_archive_total_bytes:
+            return _bomb(f"total uncompressed size above {self.options.max_archive_total_bytes}")
+        self.total_bytes += size
+        return None
 
 
-_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+#: Marker for members past the count limit after the one reported: they are left out silently.
+_SILENT = UnsafeArchiveError(detail="past the member limit (already reported)")
+
+Lister = Callable[[Path, str, int, ListingContext], Iterator[ArchiveMember]]
 
 
-def is_zip(data: bytes) -> bool:
-    return data[:4] in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(io.BytesIO(data))
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A kind of file that holds documents: how to recognise it and how to list its members."""
+
+    name: str
+    sniff: Callable[[bytes, Path | None], bool]  # (first bytes, spooled file if any)
+    lister: Lister  # (path, name prefix, depth, context) -> members
+
+
+class Archive:
+    """The members of one container file, listed from its directory; open while in ``with``."""
+
+    def __init__(self, path: Path, options: ExtractOptions):
+        self.path = path
+        self._stack = contextlib.ExitStack()
+        try:
+            tmp = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="evidencia-zip-"))
+            context = ListingContext(options, Path(tmp), self._stack)
+            self.members: tuple[ArchiveMember, ...] = tuple(
+                m for m in _list(path, "", 0, context) if m.error is not _SILENT
+            )
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __iter__(self) -> Iterator[ArchiveMember]:
+        return iter(self.members)
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def open_archive(path: str | Path, *, options: ExtractOptions = DEFAULT_OPTIONS) -> Archive:
+    """List a container's documents (nested containers expanded), errors included; nothing is
+    expanded but nested containers, each within the limits. Use it as a context manager."""
+    return Archive(Path(path), options)
 
 
 def iter_archive(
     path: str | Path, *, options: ExtractOptions = DEFAULT_OPTIONS
 ) -> Iterator[ArchiveMember]:
-    """Yield every document inside a ZIP file (nested ZIPs expanded), errors included."""
-    yield from _walk(Path(path), prefix="", depth=0, budget=_Budget(options))
+    """Every member of a container, for callers that consume them in one loop."""
+    with open_archive(path, options=options) as archive:
+        yield from archive
 
 
-def _walk(source, *, prefix: str, depth: int, budget: _Budget) -> Iterator[ArchiveMember]:
-    try:
-        zf = zipfile.ZipFile(source if not isinstance(source, bytes) else io.BytesIO(source))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        name = prefix.rstrip("/") or Path(str(source)).name
-        yield ArchiveMember(
-            name,
-            None,
-            CorruptFileError("El archivo ZIP está dañado y no se pudo abrir.", detail=repr(exc)),
-        )
+# --------------------------------------------------------------------------------------------
+# Listing
+
+
+def _list(path: Path, prefix: str, depth: int, context: ListingContext) -> Iterator[ArchiveMember]:
+    container = _container_of(path)
+    if container is None:
+        yield ArchiveMember(prefix.rstrip("/") or path.name, 0, CorruptFileError(
+            "El archivo ZIP está dañado y no se pudo abrir.", detail="not a known container",
+        ))  # fmt: skip
         return
-    with zf:
-        for info in zf.infolist():
-            name = _member_name(info).replace("\\", "/")
-            if info.is_dir() or _is_clutter(name):
-                continue
-            full = prefix + name
-            budget.members += 1
-            if budget.members > budget.options.max_archive_members:
-                if not budget.over_count_reported:
-                    budget.over_count_reported = True
-                    yield ArchiveMember(full, None, UnsafeArchiveError(
-                        f"El ZIP contiene más de {budget.options.max_archive_members} archivos; "
-                        "no se procesaron los restantes. Divídalo en varios ZIP más pequeños.",
-                        detail="too many members",
-                    ))  # fmt: skip
-                continue
-            problem = _check_member(info, name, budget)
-            if problem is not None:
-                yield ArchiveMember(full, None, problem)
-                continue
-            try:
-                data = _read_capped(zf, info)
-            except ExtractionError as exc:
-                yield ArchiveMember(full, None, exc)
-                continue
-            budget.total_bytes += len(data)
-            if is_zip(data) and not _is_office_document(data):
-                if depth + 1 > budget.options.max_archive_depth:
-                    yield ArchiveMember(full, None, UnsafeArchiveError(
-                        "El ZIP contiene demasiados niveles de ZIP anidados.",
-                        detail=f"nesting deeper than {budget.options.max_archive_depth}",
-                    ))  # fmt: skip
-                    continue
-                yield from _walk(data, prefix=full + "/", depth=depth + 1, budget=budget)
-                continue
-            yield ArchiveMember(full, data, None)
+    for member in container.lister(path, prefix, depth, context):
+        if member.error is not None or member.opener is None:
+            yield member
+            continue
+        nested = _nested_container(member, context)
+        if nested is None:
+            yield member
+        elif isinstance(nested, ExtractionError):
+            yield ArchiveMember(member.name, member.size, nested)
+        elif depth + 1 > context.options.max_archive_depth:
+            yield ArchiveMember(member.name, member.size, UnsafeArchiveError(
+                "El ZIP contiene demasiados niveles de ZIP anidados.",
+                detail=f"nesting deeper than {context.options.max_archive_depth}",
+            ))  # fmt: skip
+        else:
+            yield from _list(nested, member.name + "/", depth + 1, context)
+
+
+def _container_of(path: Path) -> Container | None:
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    for container in CONTAINERS:
+        if container.sniff(head, path):
+            return container
+    return None
+
+
+def _nested_container(
+    member: ArchiveMember, context: ListingContext
+) -> Path | ExtractionError | None:
+    """A member that is itself a container, spooled to a temporary file; None for documents."""
+    try:
+        with member.open() as stream:
+            head = stream.read(_SNIFF_BYTES)
+        if not any(c.sniff(head, None) for c in CONTAINERS):
+            return None
+        with member.open() as stream:
+            spooled = context.spool(stream, member.size)
+    except ExtractionError as exc:
+        return exc
+    if any(c.sniff(head, spooled) for c in CONTAINERS):
+        return spooled
+    spooled.unlink()  # a DOCX, XLSX, ODT...: a document that happens to be a ZIP
+    return None
+
+
+_SNIFF_BYTES = 4096
+
+
+# --------------------------------------------------------------------------------------------
+# ZIP
+
+
+def _sniff_zip(head: bytes, path: Path | None) -> bool:
+    """A ZIP archive, not an OOXML/ODF document (which are ZIPs too): the latter is only told
+    once the whole file is there (``path``)."""
+    if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
+        return False
+    if path is None:
+        return True
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return True  # a damaged ZIP is still an archive: its listing reports it
+    return "[Content_Types].xml" not in names and "mimetype" not in names
+
+
+def _list_zip(path: Path, prefix: str, depth: int, context: ListingContext):
+    try:
+        zf = zipfile.ZipFile(path)
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        yield ArchiveMember(prefix.rstrip("/") or path.name, 0, CorruptFileError(
+            "El archivo ZIP está dañado y no se pudo abrir.", detail=repr(exc),
+        ))  # fmt: skip
+        return
+    context.keep_open(zf)
+    entries = [(i, _member_name(i).replace("\\", "/")) for i in infos]
+    entries = [(i, n) for i, n in entries if not i.is_dir() and not _is_clutter(n)]
+    checked = [
+        (info, prefix + name, _check_member(info, name, context.options))
+        for info, name in entries
+    ]
+    bomb = _many_small_bombs([info for info, _, problem in checked if problem is None], context)
+    if bomb is not None:
+        yield ArchiveMember(prefix.rstrip("/") or path.name, 0, bomb)
+        return
+    for info, full, problem in checked:
+        problem = context.count(full, info.file_size) or problem
+        if problem is not None:
+            yield ArchiveMember(full, info.file_size, problem)
+            continue
+        yield ArchiveMember(full, info.file_size, None, _zip_opener(zf, info))
+
+
+def _many_small_bombs(
+    infos: list[zipfile.ZipInfo], context: ListingContext
+) -> UnsafeArchiveError | None:
+    """The members that pass one by one, taken together: thousands of small members of zeros
+    (60 KB each, 60 bytes compressed) are a bomb no single-member rule sees."""
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    limit = context.options.max_compression_ratio
+    if total >= defaults.RATIO_MIN_BYTES and total > limit * max(packed, 1):
+        return _bomb(f"whole-archive ratio {total}/{packed}", whole=True)
+    return None
+
+
+def _zip_opener(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], BinaryIO]:
+    def opener() -> BinaryIO:
+        try:
+            return _CappedStream(zf.open(info), info.file_size)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise CorruptFileError(
+                "Un archivo dentro del ZIP está dañado y no se pudo leer.", detail=repr(exc)
+            ) from exc
+        except NotImplementedError as exc:
+            raise CorruptFileError(
+                "Un archivo dentro del ZIP usa un método de compresión no soportado.",
+                detail=repr(exc),
+            ) from exc
+
+    return opener
+
+
+class _CappedStream(io.RawIOBase):
+    """A member stream that turns decoder failures into Spanish errors and never yields more
+    than the declared size (headers can lie)."""
+
+    def __init__(self, raw: BinaryIO, size: int):
+        self._raw = raw
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        want = len(buffer)
+        try:
+            data = self._raw.read(min(want, self._left + 1))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise CorruptFileError(
+                "Un archivo dentro del ZIP está dañado y no se pudo leer.", detail=repr(exc)
+            ) from exc
+        if len(data) > self._left:
+            raise _bomb("member larger than its declared size")
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _copy_capped(stream: BinaryIO, out: BinaryIO, size: int) -> None:
+    copied = 0
+    while chunk := stream.read(CHUNK_BYTES):
+        copied += len(chunk)
+        if copied > size:
+            raise _bomb("member larger than its declared size")
+        out.write(chunk)
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
@@ -136,7 +391,12 @@ def _is_clutter(name: str) -> bool:
     )
 
 
-def _check_member(info: zipfile.ZipInfo, name: str, budget: _Budget) -> ExtractionError | None:
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+
+
+def _check_member(
+    info: zipfile.ZipInfo, name: str, options: ExtractOptions
+) -> ExtractionError | None:
     parts = name.split("/")
     if name.startswith("/") or _DRIVE_RE.match(name) or ".." in parts:
         return UnsafeArchiveError(
@@ -156,7 +416,6 @@ def _check_member(info: zipfile.ZipInfo, name: str, budget: _Budget) -> Extracti
             "sin contraseña.",
             detail="encrypted zip member",
         )
-    options = budget.options
     if info.file_size > options.max_file_bytes:
         return TooLargeError(
             f"Un archivo dentro del ZIP supera el tamaño máximo "
@@ -168,44 +427,20 @@ def _check_member(info: zipfile.ZipInfo, name: str, budget: _Budget) -> Extracti
         and info.file_size > options.max_compression_ratio * max(info.compress_size, 1)
     ):
         return _bomb(f"ratio {info.file_size}/{info.compress_size}")
-    if budget.total_bytes + info.file_size > options.max_archive_total_bytes:
-        return _bomb(f"total uncompressed size above {options.max_archive_total_bytes}")
     return None
 
 
-def _bomb(detail: str) -> UnsafeArchiveError:
+def _bomb(detail: str, *, whole: bool = False) -> UnsafeArchiveError:
+    if whole:
+        return UnsafeArchiveError(
+            "El ZIP se rechazó: su contenido descomprimido es anómalamente grande para su tamaño "
+            "(posible 'bomba ZIP'). Comprima los documentos originales en un ZIP nuevo.",
+            detail=detail,
+        )
     return UnsafeArchiveError(
         "Un archivo dentro del ZIP tiene una compresión anómala (posible 'bomba ZIP') y se omitió.",
         detail=detail,
     )
 
 
-def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """Read a member without trusting its declared size (headers can lie)."""
-    limit = info.file_size
-    try:
-        with zf.open(info) as handle:
-            data = handle.read(limit + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise CorruptFileError(
-            "Un archivo dentro del ZIP está dañado y no se pudo leer.", detail=repr(exc)
-        ) from exc
-    except NotImplementedError as exc:
-        raise CorruptFileError(
-            "Un archivo dentro del ZIP usa un método de compresión no soportado.",
-            detail=repr(exc),
-        ) from exc
-    if len(data) > limit:
-        raise _bomb("member larger than its declared size")
-    return data
-
-
-def _is_office_document(data: bytes) -> bool:
-    """DOCX/XLSX (Office Open XML) and ODT/ODS (OpenDocument) are ZIPs too: documents, not
-    nested archives."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = zf.namelist()
-            return "[Content_Types].xml" in names or "mimetype" in names
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return False
+CONTAINERS: tuple[Container, ...] = (Container("zip", _sniff_zip, _list_zip),)

@@ -121,13 +121,15 @@ OCR_ENV = {"OMP_THREAD_LIMIT": "1"}
 # --- Archives -----------------------------------------------------------------------------------
 #: Members per archive; a submission has tens of files, not thousands.
 MAX_ARCHIVE_MEMBERS = 2000
-#: Total uncompressed bytes per archive (all levels together).
+#: Total uncompressed bytes per archive (all levels together), as declared by the directories.
 MAX_ARCHIVE_TOTAL_BYTES = 1024 * 1024 * 1024
-#: Compression ratio above which a member is treated as a zip bomb (text compresses ~5-10x,
-#: PDFs ~1-2x; 100x only happens with crafted or degenerate content).
+#: Compression ratio above which a member, or the members of an archive taken together, are a
+#: zip bomb (text compresses ~5-10x, PDFs ~1-2x; 100x only happens with crafted or degenerate
+#: content, e.g. 1 MB of zeros packs into 1 KB).
 MAX_COMPRESSION_RATIO = 100
-#: Members smaller than this are never flagged by the ratio rule (tiny files compress oddly).
-RATIO_MIN_BYTES = 1024 * 1024
+#: Uncompressed bytes below which the ratio rule says nothing (tiny files compress oddly and
+#: cost nothing); members under it are still counted in the whole-archive ratio.
+RATIO_MIN_BYTES = 64 * 1024
 #: Nested archive depth ("a.zip/b.zip/c.zip/file.pdf").
 MAX_ARCHIVE_DEPTH = 3
 #: Names skipped silently: OS metadata, not documents.
@@ -136,9 +138,10 @@ ARCHIVE_SKIP_PREFIXES = ("__MACOSX/",)
 
 # --- DOCX ---------------------------------------------------------------------------------------
 #: Uncompressed bytes of one XML part (``word/document.xml``, headers; ODT's ``content.xml``), read
-#: from the ZIP directory before parsing. A 500-page report's document.xml is 5-15 MB; parsing
-#: holds ~30x the XML in memory, so a 100 MB part (a crafted 392 KB file) would take gigabytes.
-MAX_DOCX_PART_BYTES = 32 * 1024 * 1024
+#: from the ZIP directory before parsing. A 300-page report's document.xml is 3-10 MB; parsing
+#: holds about 15x the XML in memory (a 32 MB part peaked at 500 MB), so a 100 MB part (a crafted
+#: 392 KB file) would take gigabytes.
+MAX_DOCX_PART_BYTES = 16 * 1024 * 1024
 #: A DOCX with fewer meaningful characters than this is mostly pasted pictures (a photographed
 #: attendance list, a scanned certificate): its images are OCR'd as extra pages.
 DOCX_OCR_IMAGES_BELOW_CHARS = 200

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from extractors import defaults
 from extractors.document import ExtractedDocument, Page, Word
-from extractors.errors import CorruptFileError
+from extractors.errors import CorruptFileError, TooLargeError, UnsafeArchiveError
 from extractors.normalize import normalize_text
 from extractors.options import ExtractOptions
 
@@ -36,6 +36,7 @@ def parse_docx(
     password: str | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> ExtractedDocument:
+    _check_parts(path, options)
     warnings: tuple[str, ...] = ()
     try:
         import docx
@@ -59,6 +60,45 @@ def parse_docx(
             pages = (*pages, *image_pages)
             reader += "+ocr"
     return ExtractedDocument(mime="", pages=pages, extractor=reader, warnings=warnings)
+
+
+def _check_parts(path: Path, options: ExtractOptions) -> None:
+    """Refuse, from the ZIP directory and before any part is parsed, a DOCX whose parts would
+    take gigabytes to hold (a 392 KB file can carry a 100 MB ``document.xml``): parsing holds
+    every part in memory and each XML part as a tree about 15 times its size."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise CorruptFileError(
+            "El documento Word (DOCX) está dañado y no se pudo leer.", detail=repr(exc)
+        ) from exc
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels")):
+            if info.file_size > options.max_docx_part_bytes:
+                raise TooLargeError(
+                    f"El documento Word es demasiado grande para procesarlo: su contenido ocupa "
+                    f"{info.file_size / 1_048_576:.0f} MB sin comprimir (máximo "
+                    f"{options.max_docx_part_bytes / 1_048_576:.0f} MB). Divídalo en varios "
+                    "archivos o guárdelo como PDF.",
+                    detail=f"{info.filename}: {info.file_size} bytes",
+                )
+        elif (
+            info.file_size >= defaults.RATIO_MIN_BYTES
+            and info.file_size > options.max_compression_ratio * max(info.compress_size, 1)
+        ):
+            raise UnsafeArchiveError(
+                "El documento Word contiene una parte con una compresión anómala (posible "
+                "'bomba ZIP') y se rechazó. Ábralo en Word y guárdelo de nuevo, o súbalo como PDF.",
+                detail=f"{info.filename}: ratio {info.file_size}/{info.compress_size}",
+            )
+    total = sum(info.file_size for info in infos)
+    if total > 2 * options.max_file_bytes:
+        raise TooLargeError(
+            "El documento Word es demasiado grande para procesarlo una vez descomprimido. "
+            "Divídalo en varios archivos o guárdelo como PDF.",
+            detail=f"parts total {total} bytes",
+        )
 
 
 def _ocr_embedded_images(

@@ -27,7 +27,7 @@ from extractors.errors import CorruptFileError, TooLargeError
 from extractors.normalize import normalize_text
 from extractors.options import ExtractOptions
 
-__all__ = ["parse_image", "prepare_frame", "open_image"]
+__all__ = ["parse_image", "prepare_frame", "open_image", "decode_within"]
 
 log = logging.getLogger(__name__)
 
@@ -122,27 +122,62 @@ def parse_image(
     return ExtractedDocument(mime="", pages=pages, extractor="image:pillow+ocr", warnings=warnings)
 
 
-def prepare_frame(frame, options: ExtractOptions):
-    """One frame -> (8-bit gray image ready for Tesseract, dpi used for page size)."""
-    dpi = _plausible_dpi(frame.info.get("dpi"))
-    pixels = frame.width * frame.height
-    if pixels > options.max_image_pixels and getattr(frame, "format", None) == "JPEG":
-        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale instead of allocating the full image.
-        factor = math.sqrt(options.max_image_pixels / pixels)
-        before = frame.width
-        frame.draft("L", (int(frame.width * factor), int(frame.height * factor)))
-        dpi *= frame.width / before
-    image = ImageOps.exif_transpose(frame) or frame
-    pixels = image.width * image.height
-    if pixels > options.max_image_pixels:
-        factor = math.sqrt(options.max_image_pixels / pixels)
+def decode_within(frame, max_pixels: int, options: ExtractOptions, mode: str = "L"):
+    """Decode one frame at no more than ``max_pixels``, upright (EXIF orientation applied), or
+    raise TooLargeError before decoding anything.
+
+    Only the header has been read when this is called: a JPEG is decoded at 1/2, 1/4 or 1/8
+    scale by libjpeg itself (draft); any other format must be decoded whole, so one above
+    ``options.max_decode_pixels`` (a 375-megapixel PNG of 1 MB) is refused, never allocated.
+    Returns (image, scale applied to the original pixels).
+    """
+    width, height = frame.size
+    pixels = width * height
+    if pixels > max_pixels and getattr(frame, "format", None) == "JPEG":
+        factor = math.sqrt(max_pixels / pixels)
+        frame.draft(mode, (int(width * factor), int(height * factor)))
+    if frame.width * frame.height > options.max_decode_pixels:
+        raise TooLargeError(
+            f"La imagen mide {width} × {height} píxeles ({pixels / 1e6:.0f} megapíxeles) y "
+            f"supera el máximo que se puede procesar ({options.max_decode_pixels / 1e6:.0f} "
+            "megapíxeles). Redúzcala o escanéela de nuevo a 200-300 ppp y súbala otra vez.",
+            detail=f"{width}x{height} > max_decode_pixels {options.max_decode_pixels}",
+        )
+    scale = frame.width / width
+    image = frame
+    if image.width * image.height > max_pixels:
+        factor = math.sqrt(max_pixels / (image.width * image.height))
         if image.mode == "1":
             image = image.convert("L")
         image = image.resize(
             (max(1, int(image.width * factor)), max(1, int(image.height * factor))),
             Image.Resampling.BILINEAR,
         )
-        dpi *= factor
+        scale *= factor
+    # EXIF orientation (phone photos), applied to the reduced image: cheaper, and a copy of
+    # the full one is never made (ImageOps.exif_transpose copies even when there is nothing to do)
+    transpose = _ORIENTATION.get(frame.getexif().get(0x0112, 1))
+    if transpose is not None:
+        image = image.transpose(transpose)
+    return image, scale
+
+
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def prepare_frame(frame, options: ExtractOptions):
+    """One frame -> (8-bit gray image ready for Tesseract, dpi used for page size)."""
+    dpi = _plausible_dpi(frame.info.get("dpi"))
+    image, scale = decode_within(frame, options.max_image_pixels, options)
+    dpi *= scale
     mode = image.mode
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from extractors.detect import DOCX_MIME, ODS_MIME, ODT_MIME, XLSX_MIME
 
-__all__ = ["Parser", "PARSERS", "parser_for"]
+__all__ = ["Parser", "PARSERS", "parser_for", "register"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +66,19 @@ PARSERS: tuple[Parser, ...] = (
 )
 
 
+#: Parsers registered at run time, asked before the built-in ones.
+_REGISTERED: list[Parser] = []
+
+
+def register(parser: Parser) -> Callable[[], None]:
+    """Put ``parser`` ahead of the built-in ones for its types (a deployment's own reader, a
+    test's faulty one); returns the function that removes it again."""
+    _REGISTERED.insert(0, parser)
+    return lambda: _REGISTERED.remove(parser)
+
+
 def parser_for(mime: str) -> Parser | None:
-    for parser in PARSERS:
+    for parser in (*_REGISTERED, *PARSERS):
         if parser.accepts(mime):
             return parser
     return None

@@ -4,10 +4,12 @@ Job timeout and the number of retries come from ``service.settings`` (operators 
 deployment); these are the values that follow from how rq and the pipeline behave.
 """
 
+from service.domain.lifecycle import Lane
+
 #: Applicants wait on this one: every worker serves it before BATCH.
-INTERACTIVE = "interactive"
+INTERACTIVE = Lane.interactive.value
 #: Archives of past submissions: thousands of jobs that may wait.
-BATCH = "batch"
+BATCH = Lane.batch.value
 #: Order matters: rq takes from the first non-empty queue in this order.
 QUEUES: tuple[str, ...] = (INTERACTIVE, BATCH)
 

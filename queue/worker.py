@@ -20,10 +20,15 @@ from __future__ import annotations
 import logging
 import shutil
 
+from evidencia_queue import jobs
 from evidencia_queue.defaults import QUEUES
-from evidencia_queue.enqueue import get_queue, redis_connection, requeue
+from evidencia_queue.dispatch import get_queue, redis_connection
 from redis import Redis
 from rq import SimpleWorker, Worker
+
+from extractors.options import ExtractOptions
+from service.db import get_engine
+from service.domain import dispatch
 
 __all__ = ["check_ocr", "warm_up", "run_worker", "EvidenciaWorker", "EvidenciaSimpleWorker"]
 
@@ -67,13 +72,11 @@ def warm_up() -> None:
         log.warning("could not warm the classifier; jobs will load it", exc_info=True)
 
 
-def _requeue_lost(connection: Redis) -> None:
+def _requeue_lost() -> None:
     """Re-enqueue documents whose job Redis lost, then drop the parent's database connections
     (the next job is forked from this process)."""
-    from service.db import get_engine
-
     try:
-        ids = requeue(connection=connection)
+        ids = dispatch.requeue_lost()
         if ids:
             log.info("requeued %d documents whose job was lost", len(ids))
     except Exception:
@@ -90,7 +93,7 @@ class _RequeueOnMaintenance:
         first = self.last_cleaned_at is None  # start-up already requeued
         super().run_maintenance_tasks()
         if not first:
-            _requeue_lost(self.connection)
+            _requeue_lost()
 
 
 class EvidenciaWorker(_RequeueOnMaintenance, Worker):
@@ -109,29 +112,23 @@ def run_worker(
     simple: bool = False,
     with_scheduler: bool = True,
     do_requeue: bool = True,
-    ocr_threads: int | None = None,
+    options: ExtractOptions | None = None,
 ) -> bool:
     """Run an rq worker on ``queues`` (interactive first). ``simple`` runs jobs in-process.
 
-    ``ocr_threads`` caps the pages a job OCRs at once: the extractors' default uses every core,
-    right for one worker per machine; with one worker per core, 1 avoids oversubscription.
+    ``options`` are the extraction options every job of this worker uses (the deployment's
+    settings; ``evidencia worker --ocr-threads`` lowers the OCR processes per job).
     """
-    if ocr_threads:
-        from dataclasses import replace
-
-        from evidencia_queue import jobs
-
-        jobs.EXTRACT_OPTIONS = replace(jobs.EXTRACT_OPTIONS, ocr_workers=max(1, ocr_threads))
+    if options is not None:
+        jobs.use_options(options)
     connection = connection or redis_connection()
     ordered = [q for q in QUEUES if q in queues] + [q for q in queues if q not in QUEUES]
     if do_requeue:
-        _requeue_lost(connection)
+        _requeue_lost()
     warning = check_ocr()
     if warning:
         log.warning(warning)
     warm_up()
-    from service.db import get_engine
-
     get_engine().dispose()  # no pooled connection crosses the fork into a work horse
     worker_class = EvidenciaSimpleWorker if simple else EvidenciaWorker
     worker = worker_class([get_queue(q, connection) for q in ordered], connection=connection)

@@ -9,10 +9,13 @@ reported with its Spanish reason and the others go on.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -20,17 +23,18 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+_spooled = itertools.count(1)
+
 __all__ = ["run", "iter_inputs", "DocumentReport"]
 
 
 
 @dataclass(frozen=True, slots=True)
 class InputDocument:
-    """One document to analyse: a file on disk, or the bytes of an archive member."""
+    """One document to analyse: a file on disk (an archive member is spooled to one first)."""
 
     path: str  # as shown to the user: "archive.zip/folder/file.pdf" for members
     file: Path | None = None
-    data: bytes | None = None
     error: object | None = None  # an ExtractionError found while expanding an archive
 
 
@@ -64,10 +68,12 @@ class UsageError(Exception):
     """A path that does not exist or cannot be read: exit code 2."""
 
 
-def iter_inputs(paths: list[str]) -> Iterator[InputDocument]:
-    """Expand files, folders (recursively, sorted) and ZIP archives into documents."""
+def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
+    """Expand files, folders (recursively, sorted) and ZIP archives into documents; archive
+    members are streamed to files under ``spool_dir`` (disk, never whole in memory)."""
     from extractors import detect_mime
     from extractors.archive import iter_archive
+    from extractors.errors import EvidenciaError
 
     for raw in paths:
         root = Path(raw)
@@ -85,9 +91,16 @@ def iter_inputs(paths: list[str]) -> Iterator[InputDocument]:
                 continue
             if mime == "application/zip":
                 for member in iter_archive(f):
-                    yield InputDocument(
-                        path=f"{shown}/{member.name}", data=member.data, error=member.error
-                    )
+                    item = InputDocument(path=f"{shown}/{member.name}", error=member.error)
+                    if member.error is None:
+                        spooled = spool_dir / f"member-{next(_spooled):06d}"
+                        try:
+                            with member.open() as stream, open(spooled, "wb") as out:
+                                shutil.copyfileobj(stream, out, 1024 * 1024)
+                            item = InputDocument(path=item.path, file=spooled)
+                        except EvidenciaError as exc:
+                            item = InputDocument(path=item.path, error=exc)
+                    yield item
             else:
                 yield InputDocument(path=shown, file=f)
 
@@ -105,19 +118,15 @@ def _error_report(path: str, sha: str, mime: str, message: str) -> DocumentRepor
     return DocumentReport(path, sha, "error", message, mime, "otro", 0, 0, _empty_commitments())
 
 
-def _analyze(path: str, sha: str, password: str | None, *, file: Path | None = None,
-             data: bytes | None = None) -> DocumentReport:
-    """Extract and classify one document (a file, or an archive member's bytes); a bad file
-    becomes an error report, never an exception."""
+def _analyze(path: str, sha: str, password: str | None, *, file: Path) -> DocumentReport:
+    """Extract and classify one document; a bad file becomes an error report, never an
+    exception."""
     from classifiers import classify
-    from extractors import detect_mime, extract, extract_bytes
+    from extractors import detect_mime, extract
     from extractors.errors import EvidenciaError
 
     try:
-        if data is not None:
-            doc = extract_bytes(data, password=password)
-        else:
-            doc = extract(file, password=password)
+        doc = extract(file, password=password)
         result = classify(doc)
     except Exception as exc:
         if isinstance(exc, EvidenciaError):
@@ -129,11 +138,10 @@ def _analyze(path: str, sha: str, password: str | None, *, file: Path | None = N
 
             message = error_message("internal")
         mime = "application/octet-stream"
-        if file is not None:
-            try:
-                mime = detect_mime(file)
-            except OSError:
-                pass
+        try:
+            mime = detect_mime(file)
+        except OSError:
+            pass
         return _error_report(path, sha, mime, message)
     commitments = tuple(
         {
@@ -156,11 +164,7 @@ def _analyze(path: str, sha: str, password: str | None, *, file: Path | None = N
 def _analyze_input(item: InputDocument, password: str | None) -> DocumentReport:
     if item.error is not None:
         message = getattr(item.error, "message", None) or "No se pudo leer el archivo."
-        sha = hashlib.sha256(item.data).hexdigest() if item.data else ""
-        return _error_report(item.path, sha, "application/octet-stream", message)
-    if item.data is not None:
-        sha = hashlib.sha256(item.data).hexdigest()
-        return _analyze(item.path, sha, password, data=item.data)
+        return _error_report(item.path, "", "application/octet-stream", message)
     try:
         with open(item.file, "rb") as fh:
             sha = hashlib.file_digest(fh, "sha256").hexdigest()
@@ -220,8 +224,13 @@ def _print_matrix(reports: list[DocumentReport], summary: dict, out=sys.stdout) 
 
 
 def run(args) -> int:
+    with tempfile.TemporaryDirectory(prefix="evidencia-analyze-") as spool_dir:
+        return _run(args, Path(spool_dir))
+
+
+def _run(args, spool_dir: Path) -> int:
     try:
-        items = list(iter_inputs(args.paths))
+        items = list(iter_inputs(args.paths, spool_dir))
     except UsageError as exc:
         print(f"evidencia analyze: {exc}", file=sys.stderr)
         return 2

@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-from evidencia_queue.defaults import BATCH
-
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -46,7 +44,7 @@ __all__ = [
 ]
 
 #: Queue the batch jobs go to; workers serve ``interactive`` first.
-BATCH_QUEUE = BATCH
+BATCH_QUEUE = "batch"  # service.domain.lifecycle.Lane.batch
 #: Seconds between database polls while waiting for the workers.
 POLL_SECONDS = 1.0
 
@@ -159,12 +157,22 @@ def _walk(root: Path) -> Iterator[Path]:
 
 
 def _archive_members(zip_path: Path) -> Iterator[tuple[str, bytes | None, object | None]]:
-    """(member name, bytes, error) for each member; nested ZIPs expanded as 'inner.zip/x'."""
+    """(member name, bytes, error) for each member, read one at a time (each within the file
+    size limit); nested ZIPs expanded as 'inner.zip/x'."""
     from extractors.archive import iter_archive
+    from extractors.errors import EvidenciaError
 
     try:
         for member in iter_archive(zip_path):
-            yield member.name, member.data, member.error
+            if member.error is not None:
+                yield member.name, None, member.error
+                continue
+            try:
+                data = member.read()
+            except EvidenciaError as exc:  # damaged member data
+                yield member.name, None, exc
+                continue
+            yield member.name, data, None
     except Exception as exc:  # the whole archive is unreadable: one error item
         log.warning("cannot open archive %s: %r", zip_path, exc)
         yield "", None, exc
@@ -426,19 +434,12 @@ def _existing_documents(session, submission_id: str) -> tuple[dict[str, list[tup
 
 def _record_error_document(session, submission, name: str, code: str, message: str) -> None:
     """A member that could not even be stored still shows up, with its reason, in the results."""
-    from service.domain.models import Document, DocumentStatus, Stage
+    from service.domain import lifecycle
+    from service.domain.models import Document
 
-    session.add(
-        Document(
-            submission_id=submission.id,
-            name=name[:1000],
-            status=DocumentStatus.error.value,
-            stage=Stage.error.value,
-            error_code=code[:40],
-            error=message,
-            queue_name=BATCH_QUEUE,
-        )
-    )
+    document = Document(submission_id=submission.id, name=name[:1000], queue_name=BATCH_QUEUE)
+    lifecycle.fail(document, code, message, finished=False)
+    session.add(document)
     session.commit()
 
 
@@ -550,18 +551,12 @@ def requeue_unfinished(session, submission_ids: Iterable[str], skip: set[str] = 
     The database says what is unfinished (queued or processing); rq says whether a job for it
     is still waiting or running on a living worker, so nothing is enqueued twice.
     """
-    from evidencia_queue.enqueue import requeue
+    from service.domain.dispatch import requeue_lost
 
     ids = list(submission_ids)
     if not ids:
         return 0
-    return len(requeue(session, submission_ids=ids, skip=skip))
-
-
-def _redis():
-    from evidencia_queue.enqueue import redis_connection
-
-    return redis_connection()
+    return len(requeue_lost(session, submission_ids=ids, skip=skip))
 
 
 # --------------------------------------------------------------------------------------------
@@ -621,12 +616,9 @@ def wait_for_workers(session, submission_ids: list[str], *, show: bool = True,
 
 
 def _workers_alive() -> bool:
-    try:
-        from rq import Worker
+    from service.domain.dispatch import get_dispatcher
 
-        return bool(Worker.all(connection=_redis()))
-    except Exception:  # Redis down: the warning would mislead, stay quiet
-        return True
+    return get_dispatcher().workers_alive()
 
 
 def summarize(session, submission_ids: Iterable[str]) -> list:

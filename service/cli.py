@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="Inicia la API y las páginas web.")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="Procesos de la API (hasta uno por núcleo).")
 
     w = sub.add_parser("worker", help="Inicia un worker de rq (interactive antes que batch).")
     w.add_argument("--burst", action="store_true", help="Termina cuando las colas quedan vacías.")

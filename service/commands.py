@@ -44,24 +44,30 @@ def serve(args) -> int:
     import uvicorn
 
     uvicorn.run(
-        "service.api.app:create_app", factory=True, host=args.host, port=args.port,
-        proxy_headers=True,
+        "service.app:create_app", factory=True, host=args.host, port=args.port,
+        proxy_headers=True, workers=max(1, getattr(args, "workers", 1) or 1),
     )
     return 0
 
 
 def worker(args) -> int:
-    from evidencia_queue.worker import run_worker
+    from dataclasses import replace
 
-    ok = run_worker(args.queues, burst=args.burst, ocr_threads=getattr(args, "ocr_threads", None))
+    from extractors.options import ExtractOptions
+    from service.domain.dispatch import get_dispatcher
+
+    options = ExtractOptions()
+    if getattr(args, "ocr_threads", None):
+        options = replace(options, ocr_workers=max(1, args.ocr_threads))
+    ok = get_dispatcher().work(args.queues, burst=args.burst, options=options)
     return 0 if ok or args.burst else 1
 
 
 def requeue(args) -> int:
-    from evidencia_queue.enqueue import requeue as do_requeue
+    from service.domain.dispatch import requeue_lost
 
     try:
-        ids = do_requeue()
+        ids = requeue_lost()
     except Exception as exc:
         print(f"No se pudo reencolar: {exc}", file=sys.stderr)
         return 1

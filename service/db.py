@@ -14,8 +14,16 @@ __all__ = ["engine_for", "get_engine", "SessionLocal"]
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
+    settings = get_settings()
+    pool = {  # sized with the API's gate and threads (service.settings owns all three)
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_pool_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+    }
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # WAL lets the API read while a worker writes
@@ -26,12 +34,17 @@ def engine_for(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def get_engine() -> Engine:
     return engine_for(get_settings().sqlalchemy_url)
 
 
+@lru_cache(maxsize=8)
+def _sessionmaker_for(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
 def SessionLocal() -> Session:  # noqa: N802 - reads like the class it builds
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)()
+    return _sessionmaker_for(get_engine())()

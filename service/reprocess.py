@@ -133,7 +133,7 @@ def _org_key(text: str) -> str:
 
 
 def _reclassify_inline(document_ids: list[str], progress=None) -> Counter:
-    from evidencia_queue.reprocess import reclassify_documents
+    from service.domain.pipeline import reclassify_documents
 
     counts: Counter = Counter()
     for start in range(0, len(document_ids), CHUNK):
@@ -145,59 +145,43 @@ def _reclassify_inline(document_ids: list[str], progress=None) -> Counter:
 
 
 def enqueue_reclassify(document_ids: list[str], version: str) -> list:
-    """One reclassify job per chunk of documents on the batch queue; returns the rq jobs."""
-    from evidencia_queue.defaults import BATCH, FAILURE_TTL, RESULT_TTL
-    from evidencia_queue.enqueue import get_queue
+    """One reclassify job per chunk of documents on the batch queue; returns their tickets."""
+    from service.domain.dispatch import get_dispatcher
 
-    from service.settings import get_settings
-
-    queue = get_queue(BATCH)
-    jobs = []
-    for start in range(0, len(document_ids), CHUNK):
-        chunk = document_ids[start : start + CHUNK]
-        jobs.append(queue.enqueue_call(
-            "evidencia_queue.reprocess.reclassify_documents",
-            args=(chunk,),
-            timeout=get_settings().job_timeout,
-            result_ttl=RESULT_TTL,
-            failure_ttl=FAILURE_TTL,
-            description=f"reclassify {len(chunk)} documents with {version}",
-        ))
-    return jobs
+    dispatcher = get_dispatcher()
+    return [
+        dispatcher.enqueue_reclassify(
+            chunk, f"reclassify {len(chunk)} documents with {version}")
+        for chunk in (document_ids[s : s + CHUNK] for s in range(0, len(document_ids), CHUNK))
+    ]
 
 
-def wait_reclassify(jobs: list, show: bool = True) -> Counter:
-    """Poll rq until every reclassify job ended; add up what they report."""
-    from evidencia_queue.enqueue import redis_connection
-    from rq import Worker
-    from rq.job import JobStatus
+def wait_reclassify(tickets: list, show: bool = True) -> Counter:
+    """Poll the queue until every reclassify job ended; add up what they report."""
     from tqdm import tqdm
 
-    ended = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
-    sizes = {job.id: len(job.args[0]) for job in jobs}
-    pending = {job.id: job for job in jobs}
-    bar = tqdm(total=sum(sizes.values()), unit="doc", desc="Reclasificando", file=sys.stderr,
-               disable=not show, dynamic_ncols=True)
+    from service.domain.dispatch import get_dispatcher
+
+    dispatcher = get_dispatcher()
+    pending = {t.id: t for t in tickets}
+    bar = tqdm(total=sum(t.size for t in tickets), unit="doc", desc="Reclasificando",
+               file=sys.stderr, disable=not show, dynamic_ncols=True)
     counts: Counter = Counter()
     warned = False
     started = time.monotonic()
     try:
         while pending:
-            for job_id, job in list(pending.items()):
-                status = job.get_status(refresh=True)
-                if status not in ended and status is not None:
-                    continue
-                pending.pop(job_id)
-                value = job.return_value() if status == JobStatus.FINISHED else None
+            for ticket_id, value in dispatcher.finished(list(pending.values())).items():
+                ticket = pending.pop(ticket_id)
                 if isinstance(value, dict):
                     counts.update(value)
                 else:
-                    counts["failed"] += sizes[job_id]
-                bar.update(sizes[job_id])
+                    counts["failed"] += ticket.size
+                bar.update(ticket.size)
             if not pending:
                 break
             if not warned and time.monotonic() - started > 10:
-                if not Worker.all(connection=redis_connection()):
+                if not dispatcher.workers_alive():
                     bar.write("No hay workers activos: inicie uno con «evidencia worker» "
                               "o use --inline.")
                     warned = True
@@ -383,10 +367,9 @@ def flag_decided_flips(session: Session, flips: Iterable[Flip]) -> int:
 def _dry_run_results(session: Session, document_ids: list[str], version: str,
                      progress=None) -> tuple[dict[str, dict[str, bool]], Counter]:
     """What the current classifier says, computed in memory and never stored."""
-    from evidencia_queue.reprocess import extracted_document
-
     import classifiers
     from service.domain.models import Classification, Document
+    from service.domain.results import load_extracted
     from service.settings import get_settings
 
     classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)
@@ -404,7 +387,7 @@ def _dry_run_results(session: Session, document_ids: list[str], version: str,
         else:
             try:
                 if document.extraction_id not in by_extraction:
-                    extracted = extracted_document(session, document.extraction_id)
+                    extracted = load_extracted(session, document.extraction_id)
                     result = classifiers.classify(extracted)
                     by_extraction[document.extraction_id] = {
                         c.id: bool(c.supported) for c in result.commitments
@@ -433,8 +416,9 @@ def reprocess(
     ``on_enqueued(jobs)`` runs after the jobs are queued and before waiting for them (tests run
     an in-process worker there).
     """
-    from evidencia_queue.reprocess import current_version
     from tqdm import tqdm
+
+    from service.domain.pipeline import current_version
 
     version = current_version()
     result = ReprocessResult(version=version, documents=len(document_ids), dry_run=dry_run)

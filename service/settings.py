@@ -28,10 +28,19 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     max_files_per_upload: int = Field(default=500, gt=0)
 
+    #: Database connections each process may hold. The API lets this many requests use the
+    #: database at once; the others wait for their turn without holding a thread, so requests
+    #: that hold a connection can always get a thread and the pool is never exhausted.
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    #: Seconds a request waits for its turn at the database before a 503 (it never hangs).
+    db_pool_timeout: float = Field(default=5.0, gt=0, le=300)
+
     #: Seconds an rq job may run before it is killed (a 400-page scan takes minutes).
     job_timeout: int = Field(default=3600, gt=0)
     #: Retries for transient failures (Redis/database hiccups), never for bad files.
     job_retries: int = Field(default=3, ge=0)
+    #: What carries jobs to the workers ("module:Class", see ``service.domain.dispatch``).
+    dispatcher: str = "evidencia_queue.dispatch:RqDispatcher"
 
     #: Secret for signing reviewer session cookies; set it in production.
     secret_key: str = "cambie-esta-clave-en-produccion"
@@ -45,6 +54,19 @@ class Settings(BaseSettings):
     @classmethod
     def _no_spaces(cls, v: str) -> str:
         return v.strip()
+
+    @property
+    def db_pool_overflow(self) -> int:
+        """Connections beyond the pool for work outside the request gate (/readyz, /metrics,
+        the worker's sweep): a few, so such checks never wait behind requests."""
+        return 5
+
+    @property
+    def api_threads(self) -> int:
+        """Threads for the API's sync routes: one per request admitted to the database, plus
+        ten for requests that need none (static files, health), so neither starves the other.
+        Sized from the pool here, in one place, because the two must move together."""
+        return self.db_pool_size + 10
 
     @property
     def files_dir(self) -> Path:

@@ -25,6 +25,45 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc, log: Path, timeout: float = 45) -> None:
+    """Block until ``url`` answers (any status below 500); fail with the log if ``proc`` dies."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status < 500:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server did not answer at {url}:\n{log.read_text()[-3000:]}")
+
+
+def stop_process(proc) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    import subprocess
+
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 @pytest.fixture
 def redis_url() -> str:
     """URL of a flushed Redis database reserved for tests."""
@@ -112,7 +151,7 @@ def run_worker_burst(service_env):
     """Run every queued job in this process (rq SimpleWorker, burst), interactive first."""
 
     def run(max_jobs: int | None = None, requeue: bool = False) -> None:
-        from evidencia_queue.enqueue import get_queue, redis_connection
+        from evidencia_queue.dispatch import get_queue, redis_connection
         from evidencia_queue.worker import run_worker
         from rq import SimpleWorker
 

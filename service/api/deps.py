@@ -1,6 +1,8 @@
 """Dependencies shared by the routers, as ``Annotated`` aliases.
 
-- ``SessionDep``: a database session closed after the request.
+- ``SessionDep``: a database session closed after the request. At most ``db_pool_size``
+  requests hold one at a time: the others wait in the event loop, holding no thread, and get a
+  503 after ``db_pool_timeout`` seconds (see :func:`get_session`).
 - ``CurrentReviewer`` / ``OptionalReviewer``: a reviewer from HTTP Basic, a bearer session token
   or the signed ``evidencia_session`` cookie (the web pages and the API share it).
 - ``SubmissionAccess``: the submission in the path, if the caller is a reviewer or holds that
@@ -9,11 +11,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+import anyio
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import (
     HTTPAuthorizationCredentials,
     HTTPBasic,
@@ -23,13 +25,23 @@ from fastapi.security import (
 from sqlalchemy.orm import Session
 
 from service.db import SessionLocal
-from service.domain.access import SESSION_COOKIE, authenticate, check_submission_token, load_session
-from service.domain.errors import AuthenticationError, PermissionDeniedError
-from service.domain.models import Submission, User
+from service.domain.access import (
+    SESSION_COOKIE,
+    Access,
+    authenticate,
+    check_access,
+    load_session,
+)
+from service.domain.errors import (
+    AuthenticationError,
+    UnavailableError,
+)
+from service.domain.models import User
 from service.domain.submissions import get_submission
 
 __all__ = [
     "get_session",
+    "configure_concurrency",
     "SessionDep",
     "OptionalReviewer",
     "CurrentReviewer",
@@ -38,12 +50,42 @@ __all__ = [
 ]
 
 
-def get_session() -> Iterator[Session]:
+def configure_concurrency(app: FastAPI) -> None:
+    """The threadpool and the database gate, sized from the pool (call inside the event loop).
+
+    Why a gate: a request's session keeps its connection across several thread hops (each sync
+    dependency and the route run in a thread). Without one, more requests than pooled
+    connections fill every thread waiting for a connection, while the requests holding the
+    connections wait for a thread: the API stops answering until the pool times out.
+    """
+    from service.settings import get_settings
+
+    settings = get_settings()
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+    app.state.db_gate = anyio.Semaphore(settings.db_pool_size)
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for this request, once it is admitted to the database (503 if it waits
+    longer than ``db_pool_timeout``); the session is closed in a thread, then the turn freed."""
+    from service.settings import get_settings
+
+    gate = getattr(request.app.state, "db_gate", None)
+    if gate is None:  # an app driven without its lifespan (tests calling routes directly)
+        configure_concurrency(request.app)
+        gate = request.app.state.db_gate
+    try:
+        with anyio.fail_after(get_settings().db_pool_timeout):
+            await gate.acquire()
+    except TimeoutError:
+        raise UnavailableError(code="busy") from None
     session = SessionLocal()
     try:
         yield session
     finally:
-        session.close()
+        with anyio.CancelScope(shield=True):  # a dropped client must not leak its turn
+            await anyio.to_thread.run_sync(session.close)
+            gate.release()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -75,7 +117,7 @@ def optional_reviewer(
 OptionalReviewer = Annotated[User | None, Depends(optional_reviewer)]
 
 
-def current_reviewer(user: OptionalReviewer) -> User:
+async def current_reviewer(user: OptionalReviewer) -> User:  # async: no I/O, no thread hop
     if user is None:
         raise AuthenticationError()
     return user
@@ -84,36 +126,21 @@ def current_reviewer(user: OptionalReviewer) -> User:
 CurrentReviewer = Annotated[User, Depends(current_reviewer)]
 
 
-@dataclass(frozen=True, slots=True)
-class Access:
-    submission: Submission
-    reviewer: User | None = None
-
-    @property
-    def is_reviewer(self) -> bool:
-        return self.reviewer is not None
-
-
 def submission_access(
     submission_id: str,
     request: Request,
     session: SessionDep,
-    reviewer: OptionalReviewer,
+    basic: BasicDep,
     bearer: BearerDep,
 ) -> Access:
-    submission = get_submission(session, submission_id)
-    if reviewer is not None:
-        return Access(submission, reviewer)
+    # the reviewer is looked up here rather than as a dependency: one thread hop, not two
+    reviewer = optional_reviewer(request, session, basic, bearer)
     token = (
         (bearer.credentials if bearer is not None else None)
         or request.headers.get("x-submission-token")
         or request.query_params.get("token")
     )
-    if not token:
-        raise AuthenticationError()
-    if not check_submission_token(submission, token):
-        raise PermissionDeniedError()
-    return Access(submission)
+    return check_access(get_submission(session, submission_id), reviewer=reviewer, token=token)
 
 
 SubmissionAccess = Annotated[Access, Depends(submission_access)]

@@ -10,12 +10,14 @@ from service.domain.access import SESSION_COOKIE, SESSION_MAX_AGE, authenticate,
 from service.domain.errors import AuthenticationError
 from service.settings import get_settings
 
-__all__ = ["router", "set_session_cookie"]
+__all__ = ["router", "set_session_cookie", "clear_session_cookie"]
 
 router = APIRouter(prefix="/api/session", tags=["session"])
 
 
 def set_session_cookie(response: Response, token: str) -> None:
+    """The reviewer's session cookie, for the API and the pages alike: ``Secure`` whenever the
+    service is published over HTTPS (``EVIDENCIA_PUBLIC_URL``)."""
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -23,7 +25,12 @@ def set_session_cookie(response: Response, token: str) -> None:
         httponly=True,
         samesite="lax",
         secure=get_settings().public_url.startswith("https://"),
+        path="/",
     )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 @router.post(
@@ -56,5 +63,5 @@ def whoami(reviewer: OptionalReviewer) -> dict | None:
 @router.delete("", status_code=204, summary="Log out (clears the cookie)")
 def logout(response: Response) -> Response:
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE)
+    clear_session_cookie(response)
     return response

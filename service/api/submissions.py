@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Literal
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
@@ -21,7 +23,12 @@ from service.api.schemas import (
 )
 from service.domain import listing
 from service.domain.errors import LimitError, ValidationError
-from service.domain.matrix import load_matrix, load_progress
+from service.domain.matrix import (
+    SubmissionMatrix,
+    load_matrix,
+    load_progress,
+    matrix_fingerprint,
+)
 from service.domain.messages import error_message
 from service.domain.submissions import add_files, create_submission
 from service.settings import get_settings
@@ -148,6 +155,52 @@ _DOWNLOADS = {
 }
 
 
+class _MatrixCache:
+    """Built matrices (the read model and its JSON) per submission, reused while the fingerprint
+    stored with them still matches the database: rebuilding one costs ~10 ms and ~100 KB of
+    JSON for a dozen documents, checking the fingerprint two small queries. Per process."""
+
+    def __init__(self, size: int = 256):
+        self._items: OrderedDict[str, tuple[str, SubmissionMatrix, bytes]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, submission_id: str, fingerprint: str) -> tuple[SubmissionMatrix, bytes] | None:
+        with self._lock:
+            item = self._items.get(submission_id)
+            if item is None or item[0] != fingerprint:
+                return None
+            self._items.move_to_end(submission_id)
+            return item[1], item[2]
+
+    def put(self, submission_id: str, fingerprint: str, data: SubmissionMatrix,
+            body: bytes) -> None:
+        with self._lock:
+            self._items[submission_id] = (fingerprint, data, body)
+            self._items.move_to_end(submission_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_matrices = _MatrixCache()
+
+
+def _matrix(session, submission_id: str) -> tuple[SubmissionMatrix, bytes, str]:
+    """The matrix, its JSON and its fingerprint (the ETag), from the cache when fresh.
+
+    The fingerprint is read before the matrix: a change landing in between gives a newer
+    matrix under an older fingerprint, which the next request rebuilds, never the reverse.
+    """
+    fingerprint = matrix_fingerprint(session, submission_id)
+    cached = _matrices.get(submission_id, fingerprint)
+    if cached is not None:
+        return cached[0], cached[1], fingerprint
+    data = load_matrix(session, submission_id)
+    body = MatrixPublic.model_validate(matrix_public(data)).model_dump_json().encode()
+    _matrices.put(submission_id, fingerprint, data, body)
+    return data, body, fingerprint
+
+
 @router.get(
     "/{submission_id}/matrix",
     response_model=MatrixPublic,
@@ -161,13 +214,18 @@ _DOWNLOADS = {
     summary="Evidence matrix: commitments × documents, excerpts, pages, decisions",
 )
 def matrix(
+    request: Request,
     access: SubmissionAccess,
     session: SessionDep,
     format: Literal["json", "csv", "xlsx"] = Query(default="json"),  # noqa: A002
 ):
-    data = load_matrix(session, access.submission.id)
+    data, body, fingerprint = _matrix(session, access.submission.id)
     if format == "json":
-        return matrix_public(data)
+        etag = f'"{fingerprint}"'
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
     from service.outputs.exports import matrix_csv, matrix_xlsx
 
     filename = f"matriz-{access.submission.id[:8]}.{format}"

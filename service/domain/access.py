@@ -1,7 +1,9 @@
-"""Reviewer accounts (argon2 password hashes) and applicants' secret submission tokens.
+"""Who may see what: reviewer accounts and sessions, applicants' secret submission tokens.
 
-Applicants have no account: creating a submission returns a random token once; only its sha256
-is stored, and checks compare digests in constant time.
+Reviewers log in (argon2 password hashes) and carry a signed session (a cookie for the pages,
+the same value as a bearer token for the API). Applicants have no account: creating a
+submission returns a random token once; only its sha256 is stored, and checks compare digests
+in constant time. :func:`check_access` is the one rule both the API and the pages apply.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,6 +22,8 @@ from sqlalchemy.orm import Session
 from service.domain.models import Submission, User
 
 __all__ = [
+    "Access",
+    "check_access",
     "ROLES",
     "hash_password",
     "verify_password",
@@ -91,6 +96,33 @@ def check_submission_token(submission: Submission, token: str | None) -> bool:
     if not token:
         return False
     return hmac.compare_digest(submission.token_hash, hash_token(token))
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """A caller allowed to see ``submission``: a reviewer, or the holder of its token."""
+
+    submission: Submission
+    reviewer: User | None = None
+    token: str | None = None
+
+    @property
+    def is_reviewer(self) -> bool:
+        return self.reviewer is not None
+
+
+def check_access(submission: Submission, *, reviewer: User | None, token: str | None) -> Access:
+    """Reviewers see every submission; anyone else needs that submission's token
+    (AuthenticationError without one, PermissionDeniedError with another's)."""
+    from service.domain.errors import AuthenticationError, PermissionDeniedError
+
+    if reviewer is not None:
+        return Access(submission, reviewer)
+    if not token:
+        raise AuthenticationError()
+    if not check_submission_token(submission, token):
+        raise PermissionDeniedError()
+    return Access(submission, token=token)
 
 
 def _serializer() -> URLSafeTimedSerializer:

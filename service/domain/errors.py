@@ -1,61 +1,199 @@
-"""Errors the service raises for requests (the pipeline's own live in ``extractors.errors``).
+"""Every error a person can meet, as a stable code that says how each surface reports it.
 
-All subclass ``EvidenciaError`` so the API turns every one of them into an HTTP status and a
-Spanish body in exactly one exception handler (``service.api.errors``).
+``ErrorCode`` is the one table: for each code the HTTP status the API answers with, the exit
+code of the command line, whether another attempt may succeed (``retryable``: the fault is the
+server's and passes) and whether the file is at fault (``document_fault``: that document fails,
+the others go on). The Spanish words live in ``service.domain.messages``.
+
+Exceptions are the pipeline's (``extractors.errors``) and the service's own
+(:class:`ServiceError` and its subclasses, all ``EvidenciaError``). Each surface turns them into
+its answer at exactly one boundary: ``service.api.errors`` (HTTP), ``service.cli.main`` (exit
+codes), ``service.domain.pipeline`` (a job). :func:`fault_of` says which code any exception is.
 """
 
 from __future__ import annotations
 
-from extractors.errors import EvidenciaError
+import enum
+
+from extractors.errors import EvidenciaError, ExtractionError
 from service.domain.messages import error_message
 
 __all__ = [
+    "ErrorCode",
+    "fault_of",
     "ServiceError",
     "ValidationError",
     "LimitError",
     "NotFoundError",
     "AuthenticationError",
     "PermissionDeniedError",
+    "UsageError",
+    "UnavailableError",
 ]
+
+# exit codes of the command line
+_FAILED = 1  # some file or job failed
+_USAGE = 2  # usage or configuration error
+
+
+def _request(code: str, status: int = 422) -> tuple:
+    """A request or command the user can fix (or may not make)."""
+    return code, status, _USAGE, False, False
+
+
+def _document(code: str, status: int = 422) -> tuple:
+    """A file that cannot be read: that document fails, the others go on."""
+    return code, status, _FAILED, False, True
+
+
+def _server(code: str, status: int = 503, exit_code: int = _FAILED) -> tuple:
+    """The server, not the file: set-up missing or an infrastructure hiccup; try again."""
+    return code, status, exit_code, True, False
+
+
+class ErrorCode(enum.StrEnum):
+    def __new__(cls, value: str, http_status: int, exit_code: int, retryable: bool,
+                document_fault: bool):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.http_status = http_status
+        member.exit_code = exit_code
+        member.retryable = retryable
+        member.document_fault = document_fault
+        return member
+
+    validation = _request("validation")
+    invalid_rut = _request("invalid_rut")
+    missing_rut = _request("missing_rut")
+    missing_organization = _request("missing_organization")
+    organization_too_long = _request("organization_too_long")
+    duplicate_source = _request("duplicate_source")
+    invalid_commitment = _request("invalid_commitment")
+    invalid_action = _request("invalid_action")
+    invalid_format = _request("invalid_format")
+    no_files = _request("no_files")
+    too_many_files = _request("too_many_files", 413)
+    usage = _request("usage", 400)
+    unauthorized = _request("unauthorized", 401)
+    bad_credentials = _request("bad_credentials", 401)
+    forbidden = _request("forbidden", 403)
+    not_found = _request("not_found", 404)
+    submission_not_found = _request("submission_not_found", 404)
+    document_not_found = _request("document_not_found", 404)
+    invalid_link = _request("invalid_link", 404)
+
+    error = _document("error", 400)
+    extraction_failed = _document("extraction_failed")
+    empty_file = _document("empty_file")
+    unsupported_type = _document("unsupported_type")
+    encrypted = _document("encrypted")
+    wrong_password = _document("wrong_password")
+    encryption_unsupported = _document("encryption_unsupported")
+    corrupt = _document("corrupt")
+    too_large = _document("too_large")
+    unsafe_archive = _document("unsafe_archive")
+    not_in_csv = _document("not_in_csv")
+    unreadable = _document("unreadable")
+
+    ocr_unavailable = _server("ocr_unavailable", exit_code=_USAGE)
+    converter_unavailable = _server("converter_unavailable", exit_code=_USAGE)
+    database_unavailable = _server("database_unavailable", exit_code=_USAGE)
+    transient = _server("transient")
+    unavailable = _server("unavailable")
+    busy = _server("busy")  # every database connection in use: answer again in seconds
+
+    timeout = "timeout", 504, _FAILED, False, False  # the document fails, not retried
+    internal = "internal", 500, _FAILED, False, False  # a bug: filed with its traceback
+
+    @classmethod
+    def of(cls, code: str) -> ErrorCode | None:
+        try:
+            return cls(code)
+        except ValueError:
+            return None
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    from sqlalchemy import exc as sa_exc
+
+    return (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.DisconnectionError,
+        sa_exc.TimeoutError,  # connection pool exhausted
+        ConnectionError,  # the standard library's: sockets to Redis and the like
+        TimeoutError,
+    )
+
+
+def fault_of(exc: BaseException, *, timeout_errors: tuple = ()) -> ErrorCode:
+    """Which code an exception is. Codes a newer extractor invents fall back by class: a file
+    that cannot be read, or the server's set-up."""
+    if isinstance(exc, EvidenciaError):
+        known = ErrorCode.of(exc.code)
+        if known is not None:
+            return known
+        if isinstance(exc, ExtractionError):
+            return ErrorCode.extraction_failed
+        return ErrorCode.unavailable
+    if timeout_errors and isinstance(exc, timeout_errors):
+        return ErrorCode.timeout
+    if isinstance(exc, _transient_errors()):
+        return ErrorCode.transient
+    return ErrorCode.internal
 
 
 class ServiceError(EvidenciaError):
-    code = "error"
-    #: HTTP status the API answers with
-    status_code = 400
+    """An error of a request or command; ``code`` (an ``ErrorCode``) decides how it is told."""
+
+    code = ErrorCode.error
 
     def __init__(
-        self, message: str | None = None, *, code: str | None = None, detail: str | None = None
+        self, message: str | None = None, *, code: str | None = None, detail: str | None = None,
+        field: str | None = None, **params: object,
     ):
         if code:
-            self.code = code
-        super().__init__(message or error_message(self.code), detail=detail)
+            self.code = ErrorCode(code)
+        #: the form field at fault, when a page shows the message next to it
+        self.field = field
+        super().__init__(message or error_message(self.code, **params), detail=detail)
+
+    @property
+    def status_code(self) -> int:
+        return self.code.http_status
 
 
 class ValidationError(ServiceError):
     """Input the user can fix (bad RUT, missing organisation, unknown commitment)."""
 
-    code = "validation"
-    status_code = 422
+    code = ErrorCode.validation
 
 
 class LimitError(ServiceError):
     """A request-level limit (files per upload); per-file limits become document errors."""
 
-    code = "too_many_files"
-    status_code = 413
+    code = ErrorCode.too_many_files
 
 
 class NotFoundError(ServiceError):
-    code = "not_found"
-    status_code = 404
+    code = ErrorCode.not_found
 
 
 class AuthenticationError(ServiceError):
-    code = "unauthorized"
-    status_code = 401
+    code = ErrorCode.unauthorized
 
 
 class PermissionDeniedError(ServiceError):
-    code = "forbidden"
-    status_code = 403
+    code = ErrorCode.forbidden
+
+
+class UsageError(ServiceError):
+    """Bad arguments or unreadable inputs on the command line."""
+
+    code = ErrorCode.usage
+
+
+class UnavailableError(ServiceError):
+    """The service cannot answer now (database busy or unreachable, Redis down): retry."""
+
+    code = ErrorCode.unavailable

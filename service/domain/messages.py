@@ -21,6 +21,7 @@ __all__ = [
     "ACTION_LABELS",
     "ERROR_MESSAGES",
     "ERROR_TITLES",
+    "NOTICES",
     "RUT_PROBLEMS",
     "commitment_name",
     "commitment_short",
@@ -31,6 +32,7 @@ __all__ = [
     "action_label",
     "error_message",
     "error_title",
+    "notice",
     "format_datetime",
     "yes_no",
 ]
@@ -156,10 +158,20 @@ ERROR_MESSAGES: dict[str, str] = {
         "largo, divídalo en partes más pequeñas y súbalas por separado."
     ),
     "unavailable": "El servicio no está disponible en este momento. Intente nuevamente.",
+    "busy": (
+        "El servicio está atendiendo muchas solicitudes en este momento. "
+        "Intente nuevamente en unos segundos."
+    ),
     "database_unavailable": (
         "No se pudo usar la base de datos ({reason}). ¿Ejecutó «evidencia db upgrade»?"
     ),
-    "usage": "{reason}",
+    "usage": "Revise los argumentos del comando (evidencia --help).",
+}
+
+#: Short notices of the pages.
+NOTICES: dict[str, str] = {
+    "select_files": "Seleccione al menos un archivo para subir.",
+    "files_received": "Se recibieron {count} archivo(s).",
 }
 
 #: Headings of the HTML error pages, by code first, then by HTTP status.
@@ -249,6 +261,10 @@ def error_title(code: str, status: int) -> str:
     return ERROR_TITLES.get(str(code)) or ERROR_TITLES.get(status) or (
         "No se pudo completar la solicitud"
     )
+
+
+def notice(key: str, **params: object) -> str:
+    return NOTICES[key].format(**params)
 
 
 def format_datetime(value: datetime | None) -> str:

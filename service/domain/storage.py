@@ -10,10 +10,14 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from service.settings import get_settings
 
-__all__ = ["sha256_bytes", "store_bytes", "path_for", "read_bytes", "atomic_write"]
+__all__ = ["sha256_bytes", "store_bytes", "store_stream", "path_for", "read_bytes", "atomic_write"]
+
+#: Bytes copied per read by ``store_stream``: memory stays flat whatever the file's size.
+_CHUNK = 1024 * 1024
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -47,6 +51,33 @@ def store_bytes(data: bytes, root: Path | None = None) -> str:
     if not target.exists():
         atomic_write(target, data)
     return digest
+
+
+def store_stream(stream: BinaryIO, root: Path | None = None) -> tuple[str, int]:
+    """Store what ``stream`` yields, hashing it on the way; return (sha256, size). Errors raised
+    while reading (a damaged archive member) leave nothing behind."""
+    root = root or get_settings().files_dir
+    root.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                fh.write(chunk)
+        sha = digest.hexdigest()
+        target = path_for(sha, root)
+        if target.exists():
+            Path(tmp).unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sha, size
 
 
 def read_bytes(sha256: str, root: Path | None = None) -> bytes:

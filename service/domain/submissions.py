@@ -8,25 +8,30 @@ A bad file never sinks an upload: it becomes a document in status ``error`` with
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
+from extractors.archive import Archive, open_archive
+from extractors.errors import EvidenciaError
+from extractors.options import ExtractOptions
 from service.domain import lifecycle
 from service.domain import rut as rut_module
 from service.domain.access import hash_token, new_token
+from service.domain.dispatch import get_dispatcher
 from service.domain.errors import LimitError, NotFoundError, ValidationError
 from service.domain.lifecycle import DecisionAction, DocumentStatus, Lane
-from service.domain.messages import error_message
+from service.domain.messages import RUT_PROBLEMS, error_message
 from service.domain.models import (
     Classification,
     Decision,
@@ -37,13 +42,14 @@ from service.domain.models import (
     Submission,
     User,
 )
-from service.domain.storage import path_for, store_bytes
+from service.domain.storage import path_for, store_bytes, store_stream
 from service.settings import get_settings
 
 __all__ = [
     "ValidationError",
     "ZIP_MIMES",
     "normalize_rut",
+    "submission_problems",
     "create_submission",
     "find_submission",
     "get_submission",
@@ -56,13 +62,38 @@ log = logging.getLogger(__name__)
 
 ZIP_MIMES = frozenset({"application/zip", "application/x-zip-compressed"})
 _ZIP_LIKE = ZIP_MIMES | {"application/octet-stream"}
+#: Longest organisation name kept (the column's size).
+MAX_ORGANIZATION_CHARS = 300
+
 
 def normalize_rut(rut: str) -> str:
-    """``"76.543.210-3"`` → ``"76543210-3"``; raises ValidationError if the check digit is wrong."""
+    """``"76.543.210-3"`` → ``"76543210-3"``; raises ValidationError (field "rut") saying
+    what is wrong: missing, malformed, or a check digit that does not match."""
     try:
         return rut_module.normalize_rut(rut)
     except rut_module.RutError as exc:
-        raise ValidationError(code="invalid_rut", detail=str(exc)) from None
+        code = "missing_rut" if exc.reason == "empty" else "invalid_rut"
+        raise ValidationError(RUT_PROBLEMS[exc.reason], code=code, field="rut",
+                              detail=str(exc)) from None
+
+
+def submission_problems(
+    organization: str, rut: str | None, *, rut_required: bool = False
+) -> list[ValidationError]:
+    """Everything wrong with a new submission's fields at once (a form shows each by its
+    field); empty when it can be created."""
+    problems = []
+    name = " ".join((organization or "").split())
+    if not name:
+        problems.append(ValidationError(code="missing_organization", field="organization"))
+    elif len(name) > MAX_ORGANIZATION_CHARS:
+        problems.append(ValidationError(code="organization_too_long", field="organization"))
+    if rut_required or (rut and rut.strip()):
+        try:
+            normalize_rut(rut or "")
+        except ValidationError as exc:
+            problems.append(exc)
+    return problems
 
 
 def create_submission(
@@ -78,9 +109,10 @@ def create_submission(
     The organisation is reused when one with the same RUT exists. A ``source_key`` already used
     raises ValidationError: look it up first with :func:`find_submission`.
     """
-    name = " ".join((organization or "").split())
-    if not name:
-        raise ValidationError(code="missing_organization")
+    problems = submission_problems(organization, rut)
+    if problems:
+        raise problems[0]
+    name = " ".join(organization.split())
     normalized = normalize_rut(rut) if rut and rut.strip() else None
     if source_key is not None and find_submission(session, source_key) is not None:
         raise ValidationError(code="duplicate_source", detail=f"source_key {source_key!r} exists")
@@ -104,7 +136,10 @@ def find_submission(session: Session, source_key: str) -> Submission | None:
 
 
 def get_submission(session: Session, submission_id: str) -> Submission:
-    submission = session.get(Submission, submission_id)
+    """The submission with its organisation (one query: every caller shows its name)."""
+    submission = session.get(
+        Submission, submission_id, options=[joinedload(Submission.organization)]
+    )
     if submission is None:
         raise NotFoundError(code="submission_not_found")
     return submission
@@ -112,14 +147,28 @@ def get_submission(session: Session, submission_id: str) -> Submission:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """One file to become a Document: its bytes, or the reason it cannot be read."""
+    """One file to become a Document: where its bytes are stored, or why they cannot be read."""
 
     name: str
-    data: bytes | None
+    sha: str | None = None  # set once the bytes are in the file store
+    size: int = 0
+    mime: str | None = None
     error_code: str | None = None
     error: str | None = None
-    sha: str | None = None  # set once the bytes are in the file store
-    mime: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Upload:
+    """One uploaded file: a document, or an archive already listed from its directory."""
+
+    name: str
+    data: bytes | None = None
+    archive: Archive | None = None  # open until the upload is stored
+    archive_file: str = ""  # the temporary file's name, shown when the archive is unreadable
+    problem: tuple[str, str] | None = None
+
+    def documents(self) -> int:
+        return len(self.archive) if self.archive is not None else 1
 
 
 def add_files(
@@ -131,59 +180,80 @@ def add_files(
 ) -> list[Document]:
     """Store files (ZIPs expanded) as documents of ``submission``, commit, then enqueue them.
 
-    Raises LimitError only for the request as a whole (too many files); every per-file problem
-    (empty, too large, unsupported type, bad archive member) becomes a document in error.
+    Archives are counted from their directory before anything is expanded, then each member is
+    streamed into the file store (never held whole in memory). Raises LimitError only for the
+    request as a whole (too many files); every per-file problem (empty, too large, unsupported
+    type, bad or bomb archive member) becomes a document in error.
     """
     settings = get_settings()
-    entries: list[_Entry] = []
-    for name, data in files:
-        entries.extend(_expand(name, data, settings.max_file_bytes))
-        if len(entries) > settings.max_files_per_upload:
+    options = ExtractOptions(max_file_bytes=settings.max_file_bytes)
+    with contextlib.ExitStack() as stack:
+        uploads = [_open_upload(stack, name, data, options) for name, data in files]
+        if sum(u.documents() for u in uploads) > settings.max_files_per_upload:
             raise LimitError(
                 error_message("too_many_files", limit=settings.max_files_per_upload),
                 detail=f"more than {settings.max_files_per_upload} files",
             )
-    mimes: dict[str, str] = {}
-    entries = [_store_bytes(entry, mimes) for entry in entries]
+        mimes: dict[str, str] = {}
+        # file I/O before any database write: SQLite's write lock is then held only briefly
+        entries = [entry for upload in uploads for entry in _store(upload, mimes)]
     documents = [_document_for(session, submission, entry, queue_name) for entry in entries]
     session.commit()
     _enqueue(documents)
     return documents
 
 
-def _expand(name: str, data: bytes, max_bytes: int) -> list[_Entry]:
+def _open_upload(
+    stack: contextlib.ExitStack, name: str, data: bytes, options: ExtractOptions
+) -> _Upload:
     name = _clean_name(name)
-    problem = _size_problem(data, max_bytes)
+    problem = _size_problem(len(data), options.max_file_bytes)
     if problem:
-        return [_Entry(name, None, *problem)]
+        return _Upload(name, problem=problem)
     # a ZIP, or bytes that start like one but libmagic cannot name (a damaged ZIP): the
-    # archive walker reports what it cannot open. DOCX, XLSX… are ZIPs with a type of their own.
-    if not data.startswith(b"PK") or _detect_mime_bytes(data) not in _ZIP_LIKE:
-        return [_Entry(name, data)]
-    from extractors.archive import iter_archive
+    # archive lister reports what it cannot open. DOCX, XLSX… are ZIPs with a type of their own.
+    if not data.startswith(b"PK"):
+        return _Upload(name, data)
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evidencia-up-")))
+    path = folder / "upload.zip"
+    path.write_bytes(data)
+    if _detect_mime(path) not in _ZIP_LIKE:
+        return _Upload(name, data)
+    try:
+        archive = stack.enter_context(open_archive(path, options=options))
+    except Exception as exc:  # the archive itself is unreadable: one error document
+        log.info("archive %s rejected: %r", name, exc)
+        code = getattr(exc, "code", "corrupt")
+        return _Upload(name, problem=(code, getattr(exc, "message", None) or error_message(code)))
+    return _Upload(name, archive=archive, archive_file=path.name)
 
-    entries: list[_Entry] = []
-    with tempfile.TemporaryDirectory(prefix="evidencia-zip-") as tmp:
-        path = Path(tmp) / "upload.zip"
-        path.write_bytes(data)
+
+def _store(upload: _Upload, mimes: dict[str, str]) -> Iterator[_Entry]:
+    """Entries of one upload, their bytes in the store: members are streamed one at a time."""
+    if upload.problem is not None:
+        yield _Entry(upload.name, error_code=upload.problem[0], error=upload.problem[1])
+        return
+    if upload.archive is None:
+        sha = store_bytes(upload.data)
+        yield _Entry(upload.name, sha, len(upload.data), _mime_of(sha, mimes))
+        return
+    for member in upload.archive:
+        # the archive itself unreadable is reported under the temporary file's name
+        name = (upload.name if member.name == upload.archive_file
+                else f"{upload.name}/{member.name}")  # fmt: skip
+        if member.error is not None:
+            yield _Entry(name, error_code=member.error.code, error=member.error.message)
+            continue
+        if member.size == 0:
+            yield _Entry(name, error_code="empty_file", error=error_message("empty_file"))
+            continue
         try:
-            for member in iter_archive(path):
-                # the archive itself unreadable is reported under the temporary file's name
-                member_name = name if member.name == path.name else f"{name}/{member.name}"
-                if member.error is not None:
-                    entries.append(
-                        _Entry(member_name, None, member.error.code, member.error.message)
-                    )
-                elif member.data is not None:
-                    problem = _size_problem(member.data, max_bytes)
-                    entries.append(_Entry(member_name, None if problem else member.data,
-                                          *(problem or (None, None))))
-        except Exception as exc:  # the archive itself is unreadable: one error document
-            code = getattr(exc, "code", "corrupt")
-            message = getattr(exc, "message", None) or error_message("corrupt")
-            log.info("archive %s rejected: %r", name, exc)
-            entries.append(_Entry(name, None, code, message))
-    return entries
+            with member.open() as stream:
+                sha, size = store_stream(stream)
+        except EvidenciaError as exc:  # damaged member data, or more bytes than declared
+            yield _Entry(name, error_code=exc.code, error=exc.message)
+            continue
+        yield _Entry(name, sha, size, _mime_of(sha, mimes))
 
 
 def _clean_name(name: str) -> str:
@@ -191,27 +261,21 @@ def _clean_name(name: str) -> str:
     return name[:1000] or "archivo"
 
 
-def _size_problem(data: bytes, max_bytes: int) -> tuple[str, str] | None:
-    if not data:
+def _size_problem(size: int, max_bytes: int) -> tuple[str, str] | None:
+    if not size:
         return "empty_file", error_message("empty_file")
-    if len(data) > max_bytes:
+    if size > max_bytes:
         return "too_large", error_message("too_large", limit_mb=max_bytes // (1024 * 1024))
     return None
 
 
-def _store_bytes(entry: _Entry, mimes: dict[str, str]) -> _Entry:
-    """File I/O before any database write: SQLite's write lock is then held only briefly."""
-    if entry.data is None:
-        return entry
-    sha = store_bytes(entry.data)
+def _mime_of(sha: str, mimes: dict[str, str]) -> str:
     if sha not in mimes:
         mimes[sha] = _detect_mime(path_for(sha))
-    return replace(entry, sha=sha, mime=mimes[sha])
+    return mimes[sha]
 
 
 def _document_for(session: Session, submission: Submission, entry: _Entry, queue: str) -> Document:
-    from evidencia_queue.enqueue import job_id_for
-
     document = Document(id=uuid.uuid4().hex, submission=submission, name=entry.name,
                         queue_name=queue)
     session.add(document)
@@ -220,13 +284,13 @@ def _document_for(session: Session, submission: Submission, entry: _Entry, queue
         return document
     if not _accepted(entry.mime):
         # refused bytes (SVG, executables…) are not kept: nothing can ever serve them back
-        document.size, document.mime = len(entry.data), entry.mime
+        document.size, document.mime = entry.size, entry.mime
         _mark_error(document, "unsupported_type", None)
         _discard_refused(session, entry.sha)
         return document
     stored = session.get(StoredFile, entry.sha)
     if stored is None:
-        stored = StoredFile(sha256=entry.sha, size=len(entry.data), mime=entry.mime)
+        stored = StoredFile(sha256=entry.sha, size=entry.size, mime=entry.mime)
         try:
             with session.begin_nested():  # the same bytes may arrive in a concurrent upload
                 session.add(stored)
@@ -235,7 +299,7 @@ def _document_for(session: Session, submission: Submission, entry: _Entry, queue
     document.sha256 = stored.sha256
     document.size = stored.size
     document.mime = stored.mime
-    lifecycle.queue(document, job_id_for(document.id))
+    lifecycle.queue(document, get_dispatcher().job_id(document.id))
     return document
 
 
@@ -250,13 +314,12 @@ def _mark_error(document: Document, code: str, message: str | None) -> None:
 
 
 def _enqueue(documents: list[Document]) -> None:
-    from evidencia_queue.enqueue import enqueue_document
-
+    dispatcher = get_dispatcher()
     for document in documents:
         if document.status != DocumentStatus.queued:
             continue
         try:
-            enqueue_document(document.id, document.queue_name)
+            dispatcher.enqueue_document(document.id, Lane(document.queue_name))
         except Exception:  # Redis down: the row is committed as queued; requeue picks it up
             log.warning("could not enqueue document %s; `evidencia requeue` will", document.id,
                         exc_info=True)
@@ -273,13 +336,6 @@ def _accepted(mime: str | None) -> bool:
     from extractors.registry import parser_for
 
     return bool(mime) and parser_for(mime) is not None
-
-
-def _detect_mime_bytes(data: bytes) -> str:
-    with tempfile.NamedTemporaryFile(prefix="evidencia-mime-") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        return _detect_mime(Path(tmp.name))
 
 
 def record_decision(

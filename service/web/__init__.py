@@ -1,4 +1,6 @@
-"""Server-rendered Spanish pages for applicants and reviewers (``routes.router``).
+"""Server-rendered Spanish pages: ``applicant``, ``reviewer`` and ``login`` routers, rendered by
+``pages`` (templates and the HTML error page), with ``highlight`` and ``page_images`` for the
+document view.
 
 Applicants (no account, a secret link):
     ``/``                       create a submission (organisation, RUT)

@@ -2,7 +2,9 @@
 
 PDF pages are rasterised with pypdfium2 and pictures are re-encoded as PNG (browsers cannot show
 TIFF), always bounded to ``MAX_SIDE`` pixels so a 35 000-pixel scan cannot exhaust memory or
-bandwidth. The cache key is the file's sha256, so the same bytes in two submissions render once.
+bandwidth; pictures are decoded through ``extractors.images.decode_within`` (header read first,
+JPEG reduced while decoding, other formats above the decode budget refused). The cache key is
+the file's sha256, so the same bytes in two submissions render once.
 """
 
 from __future__ import annotations
@@ -50,15 +52,14 @@ def _render_pdf(source: Path, page_number: int) -> bytes:
 
 
 def _render_image(source: Path, page_number: int) -> bytes:
-    from PIL import ImageOps
-
-    from extractors.images import open_image
+    from extractors.images import decode_within, open_image
+    from extractors.options import DEFAULT_OPTIONS
 
     with open_image(source) as img:
         if page_number > 1:
             img.seek(page_number - 1)  # multi-page TIFF
-        img.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size
-        img = ImageOps.exif_transpose(img)
+        # decoded within a pixel budget (JPEG reduced by libjpeg, huge others refused)
+        img, _scale = decode_within(img, MAX_SIDE * MAX_SIDE, DEFAULT_OPTIONS, mode="RGB")
         if img.mode not in ("RGB", "L"):
             img = img.convert("RGB")
         img.thumbnail((MAX_SIDE, MAX_SIDE))

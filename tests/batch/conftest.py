@@ -77,7 +77,7 @@ def session(service_env):
 
 def run_jobs(queues=("interactive", "batch")) -> None:
     """Run every queued job in this process, as rq's own tests do."""
-    from evidencia_queue.enqueue import get_queue, redis_connection
+    from evidencia_queue.dispatch import get_queue, redis_connection
     from rq import SimpleWorker
 
     connection = redis_connection()

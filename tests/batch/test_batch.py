@@ -53,7 +53,7 @@ def _load(paths, org_from="folder", csv_map=None, on_item=None):
 
 
 def test_nested_archive_becomes_one_submission_per_organisation(service_env, session, tmp_path):
-    from evidencia_queue.enqueue import get_queue
+    from evidencia_queue.dispatch import get_queue
 
     from service.domain.models import Document, Extraction, Submission
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bombs import docx_bomb, png_bomb, run_measured, zip_of_zeros
 from tests.conftest import REPO, SAMPLES
 
 DEMO = SAMPLES / "demo"
@@ -112,3 +113,24 @@ def test_human_output_names_missing_commitments(tmp_path):
 def test_usage_errors_exit_2(tmp_path):
     assert _evidencia("analyze", str(tmp_path / "no-existe.pdf")).returncode == 2
     assert _evidencia("analyze").returncode == 2
+
+
+def test_bombs_get_spanish_errors_and_the_rest_is_analysed_in_bounded_memory(tmp_path):
+    """The issue's bombs side by side with a real document, through the whole CLI."""
+    png_bomb(tmp_path / "plano.png")
+    docx_bomb(tmp_path / "informe.docx")
+    zip_of_zeros(tmp_path / "lote.zip", 450, 1_000_000)
+    (tmp_path / "bien.txt").write_text(
+        "Política de inclusión. La empresa prohíbe toda discriminación por nacionalidad u origen "
+        "en la selección, la remuneración y el ascenso de sus trabajadores.", encoding="utf-8")
+    out, peak = run_measured(f"""
+from service.cli import main
+main(["analyze", {str(tmp_path)!r}, "--json", "--jobs", "1"])
+""")
+    docs = {Path(d["path"]).name: d for d in json.loads(out)["documents"]}
+    assert docs["bien.txt"]["status"] == "ok"
+    assert "375 megapíxeles" in docs["plano.png"]["error"]
+    assert "demasiado grande" in docs["informe.docx"]["error"]
+    zipped = [d for d in docs.values() if "lote.zip/" in d["path"]]
+    assert len(zipped) == 450 and all("bomba ZIP" in d["error"] for d in zipped)
+    assert peak < 700, f"peak RSS {peak:.0f} MB"  # spaCy included; 3.5 GB before

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import REPO
+from tests.queue import faults
 
 CORRUPT_PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ngarbage\x00\xff"
 NOTE = "Acta de reunión del comité. Se acordó revisar el calendario de turnos.".encode()
@@ -25,6 +26,27 @@ def _submit(files, *, queue_name="interactive", rut="76.543.210-3"):
         return submission.id, [d.id for d in documents]
 
 
+@pytest.fixture
+def registered():
+    """``registered(name, "tests.queue.faults:fn", mime)``: a parser ahead of the real one."""
+    from extractors.registry import Parser, register
+
+    faults.calls.clear()
+    removers = []
+
+    def plug(name: str, target: str, mime: str):
+        remove = register(Parser(name, target, (mime,)))
+        removers.append(remove)
+        return remove
+
+    yield plug
+    for remove in removers:
+        try:
+            remove()
+        except ValueError:  # the test removed it already
+            pass
+
+
 def _documents(ids):
     from service.db import SessionLocal
     from service.domain.models import Document
@@ -36,7 +58,7 @@ def _documents(ids):
 def test_upload_is_queued_then_worker_fills_the_matrix(
     service_env, run_worker_burst, training_plan_pdf
 ):
-    from evidencia_queue.enqueue import queue_depths
+    from evidencia_queue.dispatch import queue_depths
 
     from service.api.schemas import matrix_public
     from service.db import SessionLocal
@@ -65,20 +87,12 @@ def test_upload_is_queued_then_worker_fills_the_matrix(
 
 
 def test_duplicate_upload_reuses_the_extraction(
-    service_env, run_worker_burst, training_plan_pdf, monkeypatch
+    service_env, run_worker_burst, training_plan_pdf, registered
 ):
-    import extractors
     from service.db import SessionLocal
     from service.domain.models import Extraction, StoredFile
 
-    calls = []
-    real_extract = extractors.extract
-
-    def counting_extract(path, **kwargs):  # a spy: the real extractor runs
-        calls.append(path)
-        return real_extract(path, **kwargs)
-
-    monkeypatch.setattr(extractors, "extract", counting_extract)
+    registered("counting-pdf", "tests.queue.faults:counting_pdf", "application/pdf")
     _, first = _submit([("plan.pdf", training_plan_pdf)])
     run_worker_burst()
     _, second = _submit([("copia del plan.pdf", training_plan_pdf)], rut=None)
@@ -86,7 +100,7 @@ def test_duplicate_upload_reuses_the_extraction(
 
     docs = _documents(first + second)
     assert {d.status for d in docs.values()} == {"done"}
-    assert len(calls) == 1
+    assert len(faults.calls) == 1
     with SessionLocal() as session:
         assert session.scalar(select(func.count()).select_from(Extraction)) == 1
         assert session.scalar(select(func.count()).select_from(StoredFile)) == 1
@@ -97,7 +111,7 @@ def test_duplicate_upload_reuses_the_extraction(
 def test_a_corrupt_file_fails_alone_with_a_spanish_reason(
     service_env, run_worker_burst, training_plan_pdf
 ):
-    from evidencia_queue.enqueue import get_queue
+    from evidencia_queue.dispatch import get_queue
     from rq.registry import FailedJobRegistry
 
     _, ids = _submit([("roto.pdf", CORRUPT_PDF), ("plan.pdf", training_plan_pdf)])
@@ -114,7 +128,7 @@ def test_a_corrupt_file_fails_alone_with_a_spanish_reason(
 
 
 def test_rejected_at_upload_never_reach_the_queue(service_env):
-    from evidencia_queue.enqueue import queue_depths
+    from evidencia_queue.dispatch import queue_depths
 
     _, ids = _submit([("vacío.pdf", b""), ("programa.exe", b"MZ\x90\x00" + bytes(200))])
     docs = _documents(ids)
@@ -148,9 +162,9 @@ def test_redis_flushed_midway_then_requeue_finishes_everything(
     service_env, run_worker_burst, text_pdf
 ):
     import redis
-    from evidencia_queue.enqueue import requeue
 
     from service.db import SessionLocal
+    from service.domain.dispatch import requeue_lost as requeue
     from service.domain.models import Document
 
     files = [(f"doc{i}.pdf", text_pdf([f"Informe número {i} de actividades."])) for i in range(3)]
@@ -182,27 +196,16 @@ def test_worker_start_up_requeues(service_env, run_worker_burst, training_plan_p
     assert _documents(ids)[ids[0]].status == "done"
 
 
-def test_transient_failure_is_retried(service_env, run_worker_burst, training_plan_pdf,
-                                      monkeypatch):
-    import evidencia_queue.enqueue as enqueue_module
-    import evidencia_queue.jobs as jobs
-    from sqlalchemy.exc import OperationalError
+def test_transient_failure_is_retried(service_env, run_worker_burst, monkeypatch):
+    """The database drops the connection while the job stores its results: rq runs it again."""
+    import evidencia_queue.dispatch as dispatch_module
 
-    monkeypatch.setattr(enqueue_module, "RETRY_INTERVALS", (0,))  # retry at once, no scheduler
-    real = jobs._extract_or_reuse
-    failures = []
-
-    def hiccup_once(session, document):  # a fault double where the real step plugs in
-        if not failures:
-            failures.append(document.id)
-            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-        return real(session, document)
-
-    monkeypatch.setattr(jobs, "_extract_or_reuse", hiccup_once)
-    _, ids = _submit([("plan.pdf", training_plan_pdf)])
-    run_worker_burst()
+    monkeypatch.setattr(dispatch_module, "RETRY_INTERVALS", (0,))  # retry at once, no scheduler
+    _, ids = _submit([("nota.txt", NOTE)])
+    with faults.database_drops("INSERT INTO classifications") as failures:
+        run_worker_burst()
     doc = _documents(ids)[ids[0]]
-    assert failures == ids
+    assert len(failures) == 1
     assert doc.status == "done"
     assert doc.attempts == 2
 
@@ -226,34 +229,50 @@ def test_import_queue_is_the_standard_library(module):
 
 
 def test_out_of_retries_goes_back_to_queued_and_requeue_finishes_it(
-    service_env, run_worker_burst, training_plan_pdf, monkeypatch
+    service_env, run_worker_burst, monkeypatch
 ):
-    import evidencia_queue.jobs as jobs
-    from evidencia_queue.enqueue import get_queue, requeue
+    from evidencia_queue.dispatch import get_queue
     from rq.registry import FailedJobRegistry
-    from sqlalchemy.exc import OperationalError
 
+    from service.domain.dispatch import requeue_lost
     from service.settings import get_settings
 
     monkeypatch.setenv("EVIDENCIA_JOB_RETRIES", "0")
     get_settings.cache_clear()
-    real = jobs._extract_or_reuse
-
-    def database_down(session, document):
-        raise OperationalError("SELECT 1", {}, Exception("could not connect to server"))
-
-    monkeypatch.setattr(jobs, "_extract_or_reuse", database_down)
-    _, ids = _submit([("plan.pdf", training_plan_pdf)])
-    run_worker_burst()
+    _, ids = _submit([("nota.txt", NOTE)])
+    with faults.database_drops("INSERT INTO extractions", times=None):
+        run_worker_burst()
     doc = _documents(ids)[ids[0]]
     assert (doc.status, doc.error_code) == ("queued", "transient")
     assert FailedJobRegistry(queue=get_queue("interactive")).count == 1
 
-    monkeypatch.setattr(jobs, "_extract_or_reuse", real)  # the database is back
-    assert requeue() == ids
+    # the database is back
+    assert requeue_lost() == ids
     run_worker_burst()
     doc = _documents(ids)[ids[0]]
     assert (doc.status, doc.error_code, doc.error) == ("done", None, None)
+
+
+def test_missing_ocr_is_the_servers_fault_not_the_files(
+    service_env, run_worker_burst, registered, monkeypatch
+):
+    """Without Tesseract the document waits, with the reason, instead of failing for good."""
+    from service.domain.dispatch import requeue_lost
+    from service.settings import get_settings
+
+    monkeypatch.setenv("EVIDENCIA_JOB_RETRIES", "0")
+    get_settings.cache_clear()
+    tesseract_installed = registered("no-ocr", "tests.queue.faults:ocr_missing", "text/plain")
+    _, ids = _submit([("nota.txt", NOTE)])
+    run_worker_burst()
+    doc = _documents(ids)[ids[0]]
+    assert (doc.status, doc.error_code) == ("queued", "ocr_unavailable")
+    assert "tesseract-ocr" in doc.error
+
+    tesseract_installed()
+    assert requeue_lost() == ids
+    run_worker_burst()
+    assert _documents(ids)[ids[0]].status == "done"
 
 
 @pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 @pytest.fixture
 def client(service_env):
-    from service.api.app import create_app
+    from service.app import create_app
 
     with TestClient(create_app()) as c:
         yield c

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 NOTE = "Acta de reunión del comité. Se acordó revisar el calendario de turnos.".encode()
 
 
@@ -258,8 +256,7 @@ def test_uploads_survive_redis_being_down(client, monkeypatch, service_env, run_
                                           training_plan_pdf):
     """The database is the truth: with Redis unreachable the upload is kept as queued, and
     `requeue` hands it to the workers once Redis is back."""
-    from evidencia_queue.enqueue import requeue
-
+    from service.domain.dispatch import requeue_lost as requeue
     from service.settings import get_settings
 
     sub = _create(client)
@@ -316,7 +313,6 @@ def test_a_new_decision_resolves_the_review_flag(client, reviewer):
 
 
 def test_the_app_serves_the_web_pages_too(client):
-    pytest.importorskip("service.web.routes")
     home = client.get("/")
     assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
     assert client.get("/static/htmx.min.js").status_code == 200
@@ -330,3 +326,29 @@ def test_readyz_fails_until_the_database_is_migrated(client, monkeypatch, tmp_pa
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert "evidencia db upgrade" in ready.json()["checks"]["schema"]
+
+
+def test_the_matrix_is_rebuilt_when_a_decision_or_a_result_lands(
+    client, reviewer, run_worker_burst
+):
+    """The matrix is served from a per-process cache checked against a fingerprint of the
+    database on every request: an unchanged matrix answers 304, any change rebuilds it."""
+    sub = _create(client)
+    url = f"/api/submissions/{sub['id']}/matrix"
+    client.post(f"/api/submissions/{sub['id']}/documents",
+                files=[("files", ("nota.txt", NOTE, "text/plain"))], headers=_bearer(sub["token"]))
+    first = client.get(url, auth=reviewer)
+    etag = first.headers["etag"]
+    assert first.json()["pending"] == 1
+    assert client.get(url, auth=reviewer, headers={"If-None-Match": etag}).status_code == 304
+
+    run_worker_burst()  # the document is done and classified
+    done = client.get(url, auth=reviewer, headers={"If-None-Match": etag})
+    assert done.status_code == 200 and done.json()["complete"]
+    assert done.json()["classifier_versions"]
+    client.post(f"/api/submissions/{sub['id']}/decisions",
+                json={"commitment": "c3", "action": "confirm"}, auth=reviewer)
+    decided = client.get(url, auth=reviewer, headers={"If-None-Match": done.headers["etag"]})
+    assert decided.status_code == 200
+    assert decided.json()["commitments"][2]["status"] == "confirmed"
+    assert decided.json() == client.get(url, headers=_bearer(sub["token"])).json()

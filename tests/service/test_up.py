@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,19 +12,13 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import REPO, SAMPLES
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import REPO, SAMPLES, free_port
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (SAMPLES / "demo").is_dir(), reason="samples/demo missing")
 def test_up_serves_the_processed_demo(tmp_path, redis_url):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "EVIDENCIA_DATA_DIR": str(tmp_path / "data"),
@@ -75,7 +68,7 @@ def test_ensure_redis_starts_a_local_server_only_when_none_answers(tmp_path):
 
     from service.commands import ensure_redis
 
-    url = f"redis://127.0.0.1:{_free_port()}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"
     assert ensure_redis(url, tmp_path) == "started"
     try:
         assert ensure_redis(url, tmp_path) == "running"

@@ -12,15 +12,15 @@ go to ``artifacts/screenshots/``.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+from tests.conftest import free_port, stop_process, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
@@ -46,43 +46,13 @@ HOSTILE_TEXT = (  # no <script> or <b>: libmagic would call it HTML and the uplo
 PROCESSING_TIMEOUT = 120
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 45) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status < 500:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server did not answer at {url}:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 @pytest.fixture(scope="session")
 def web_server(tmp_path_factory):
     """Base URL of a running server + worker, with a reviewer account; env set in-process too."""
     import redis
 
     data_dir = tmp_path_factory.mktemp("web-data")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     redis_host = os.environ.get("EVIDENCIA_TEST_REDIS", "redis://127.0.0.1:6379")
     redis_db = int(os.environ.get("EVIDENCIA_TEST_REDIS_DB", "15")) - 1
@@ -127,14 +97,14 @@ def web_server(tmp_path_factory):
         cwd=REPO, env=env, stdout=worker_log.open("wb"), stderr=subprocess.STDOUT,
     )
     try:
-        _wait_http(base_url + "/", server, server_log)
+        wait_http(base_url + "/", server, server_log)
         yield SimpleNamespace(
             url=base_url, data_dir=data_dir, server_log=server_log, worker_log=worker_log,
             worker=worker,
         )
     finally:
-        _stop(worker)
-        _stop(server)
+        stop_process(worker)
+        stop_process(server)
         conn.flushdb()
         conn.close()
         engine_for(env_vars["EVIDENCIA_DATABASE_URL"]).dispose()

@@ -34,7 +34,8 @@ class EvidenciaCollector(Collector):
 
     def _documents(self):
         from service.db import SessionLocal
-        from service.domain.models import Document, DocumentStatus
+        from service.domain.lifecycle import DocumentStatus
+        from service.domain.models import Document
 
         session = SessionLocal()
         try:
@@ -101,13 +102,10 @@ class EvidenciaCollector(Collector):
         return buckets, float(total or 0.0)
 
     def _queues(self):
-        from evidencia_queue.defaults import QUEUES
-        from evidencia_queue.enqueue import redis_connection
-        from rq import Queue, Worker
-        from rq.registry import FailedJobRegistry, StartedJobRegistry
+        from service.domain.dispatch import get_dispatcher
 
         try:
-            connection = redis_connection()
+            queues, alive = get_dispatcher().stats()
             depth = GaugeMetricFamily(
                 "evidencia_queue_depth", "Jobs waiting per rq queue", labels=["queue"]
             )
@@ -117,13 +115,12 @@ class EvidenciaCollector(Collector):
             failed = GaugeMetricFamily(
                 "evidencia_queue_failed", "Jobs in rq's failed registry", labels=["queue"]
             )
-            for name in QUEUES:
-                queue = Queue(name, connection=connection)
-                depth.add_metric([name], queue.count)
-                running.add_metric([name], StartedJobRegistry(queue=queue).count)
-                failed.add_metric([name], FailedJobRegistry(queue=queue).count)
+            for q in queues:
+                depth.add_metric([q.name], q.waiting)
+                running.add_metric([q.name], q.running)
+                failed.add_metric([q.name], q.failed)
             workers = GaugeMetricFamily("evidencia_workers", "rq workers alive")
-            workers.add_metric([], len(Worker.all(connection=connection)))
+            workers.add_metric([], alive)
         except Exception:
             log.warning("metrics: Redis unreachable", exc_info=True)
             return

@@ -1,11 +1,8 @@
-"""The pages' helpers without a browser: highlighting evidence, RUT messages."""
+"""Highlighting evidence on a page, without a browser."""
 
 from __future__ import annotations
 
-import pytest
-
 from service.web import highlight as views
-from service.web.routes import _rut_problem
 
 
 def test_highlight_text_ignores_case_accents_and_line_breaks():
@@ -40,22 +37,3 @@ def test_highlight_boxes_tolerate_an_ocr_slip_and_scale_to_percent():
 def test_highlight_boxes_without_word_boxes_is_empty():
     assert views.highlight_boxes([], ["x"], 100, 100) == []
     assert views.highlight_boxes([["x", 0, 0, 1, 1]], ["x"], 0, 0) == []
-
-
-@pytest.mark.parametrize(
-    ("rut", "fragment"),
-    [
-        ("", "Ingrese"),
-        ("hola", "forma"),
-        ("76.543.210-9", "dígito verificador"),
-        ("76.543.210-3", None),
-        ("765432103", None),
-        ("65.432.109-4", None),
-    ],
-)
-def test_rut_messages(rut, fragment):
-    problem = _rut_problem(rut)
-    if fragment is None:
-        assert problem is None
-    else:
-        assert fragment in problem

@@ -1,0 +1,176 @@
+"""The service's dispatcher over rq: documents and reclassify chunks become rq jobs.
+
+``RqDispatcher`` is what ``service.domain.dispatch`` reaches when it queues work or asks what
+runs (``EVIDENCIA_DISPATCHER`` names it). A document's job id is derived from its id and
+enqueued as unique, so queueing twice (an upload and a concurrent requeue) queues it once. Jobs
+carry ids only; the worker reads everything else from the database and the file store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+
+from evidencia_queue.defaults import (
+    BATCH,
+    FAILURE_TTL,
+    INTERACTIVE,
+    JOB_ID_PREFIX,
+    QUEUES,
+    RESULT_TTL,
+    RETRY_INTERVALS,
+)
+from redis import Redis
+from rq import Queue, Retry, Worker
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+from service.domain.dispatch import QueueStats, Ticket
+from service.settings import get_settings
+
+__all__ = [
+    "RqDispatcher",
+    "redis_connection",
+    "get_queue",
+    "job_id_for",
+    "queue_depths",
+]
+
+log = logging.getLogger(__name__)
+
+_LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+_ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+
+
+@lru_cache(maxsize=8)
+def _connection_for(url: str) -> Redis:
+    return Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5)
+
+
+def redis_connection(url: str | None = None) -> Redis:
+    """The Redis the settings name (read at call time: a test may point elsewhere)."""
+    return _connection_for(url or get_settings().redis_url)
+
+
+def get_queue(name: str = INTERACTIVE, connection: Redis | None = None) -> Queue:
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}; use one of {QUEUES}")
+    return Queue(name, connection=connection or redis_connection())
+
+
+def job_id_for(document_id: str) -> str:
+    return f"{JOB_ID_PREFIX}{document_id}"
+
+
+def queue_depths(connection: Redis | None = None) -> dict[str, int]:
+    connection = connection or redis_connection()
+    return {name: Queue(name, connection=connection).count for name in QUEUES}
+
+
+class RqDispatcher:
+    """``service.domain.dispatch.Dispatcher`` over rq and Redis."""
+
+    def job_id(self, document_id: str) -> str:
+        return job_id_for(document_id)
+
+    def enqueue_document(self, document_id: str, lane: str = INTERACTIVE) -> str:
+        settings = get_settings()
+        connection = redis_connection()
+        queue = get_queue(str(lane), connection)
+        job_id = job_id_for(document_id)
+        retry = (
+            Retry(max=settings.job_retries, interval=list(RETRY_INTERVALS))
+            if settings.job_retries
+            else None
+        )
+        for _ in range(2):
+            try:
+                queue.enqueue_call(
+                    "evidencia_queue.jobs.process_document",
+                    args=(document_id,),
+                    job_id=job_id,
+                    unique=True,
+                    timeout=settings.job_timeout,
+                    result_ttl=RESULT_TTL,
+                    failure_ttl=FAILURE_TTL,
+                    retry=retry,
+                    description=f"process document {document_id}",
+                )
+                return job_id
+            except DuplicateJobError:
+                if self.is_live(document_id):
+                    return job_id
+                _delete_job(job_id, connection)  # finished, failed or orphaned: replace it
+        raise RuntimeError(f"could not enqueue {job_id}")
+
+    def is_live(self, document_id: str) -> bool:
+        connection = redis_connection()
+        try:
+            job = Job.fetch(job_id_for(document_id), connection=connection)
+            status = job.get_status(refresh=True)
+        except NoSuchJobError:
+            return False
+        if status not in _LIVE:
+            return False
+        if status == JobStatus.STARTED:
+            workers = {w.name for w in Worker.all(connection=connection)}
+            return job.worker_name in workers
+        return True
+
+    def enqueue_reclassify(self, document_ids: Sequence[str], description: str) -> Ticket:
+        job = get_queue(BATCH).enqueue_call(
+            "evidencia_queue.jobs.reclassify_documents",
+            args=(list(document_ids),),
+            timeout=get_settings().job_timeout,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            description=description,
+        )
+        return Ticket(job.id, len(document_ids))
+
+    def finished(self, tickets: Sequence[Ticket]) -> dict[str, dict | None]:
+        connection = redis_connection()
+        out: dict[str, dict | None] = {}
+        for ticket in tickets:
+            try:
+                job = Job.fetch(ticket.id, connection=connection)
+                status = job.get_status(refresh=True)
+            except NoSuchJobError:
+                out[ticket.id] = None  # expired or flushed: its documents are not counted
+                continue
+            if status in _ENDED or status is None:
+                value = job.return_value() if status == JobStatus.FINISHED else None
+                out[ticket.id] = value if isinstance(value, dict) else None
+        return out
+
+    def workers_alive(self) -> bool:
+        try:
+            return bool(Worker.all(connection=redis_connection()))
+        except Exception:  # Redis down: a "no workers" warning would mislead, stay quiet
+            return True
+
+    def ping(self) -> None:
+        redis_connection().ping()
+
+    def stats(self) -> tuple[list[QueueStats], int]:
+        connection = redis_connection()
+        queues = []
+        for name in QUEUES:
+            queue = Queue(name, connection=connection)
+            queues.append(QueueStats(name, queue.count, StartedJobRegistry(queue=queue).count,
+                                     FailedJobRegistry(queue=queue).count))
+        return queues, len(Worker.all(connection=connection))
+
+    def work(self, lanes: Sequence[str], *, burst: bool, options) -> bool:
+        from evidencia_queue.worker import run_worker
+
+        return run_worker(list(lanes), burst=burst, options=options)
+
+
+def _delete_job(job_id: str, connection: Redis) -> None:
+    try:
+        Job.fetch(job_id, connection=connection).delete()
+    except NoSuchJobError:
+        pass

@@ -1,0 +1,91 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``: is the process up, can it work, what is it doing."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from service.api.metrics import build_registry, render_metrics
+from service.api.schemas import Health
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["operations"])
+_registry = build_registry()
+
+
+@router.get("/healthz", response_model=Health, summary="Process is up")
+async def healthz() -> dict:  # async: answers even when every thread is busy
+    return {"status": "ok", "checks": {}}
+
+
+@router.get(
+    "/readyz",
+    response_model=Health,
+    summary="Database and Redis reachable (503 otherwise)",
+    responses={503: {"model": Health}},
+)
+def readyz():
+    checks = {"database": _check_database(), "redis": _check_queue()}
+    if checks["database"] == "ok":
+        checks["schema"] = _check_schema()
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks},
+        status_code=200 if ok else 503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics() -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return Response(render_metrics(_registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _check_database() -> str:
+    from sqlalchemy import text
+
+    from service.db import get_engine
+
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:
+        log.warning("readyz: database: %r", exc)
+        return f"error: {type(exc).__name__}"
+
+
+def _check_schema() -> str:
+    """The database was migrated to this code's head (`evidencia db upgrade`)."""
+    from sqlalchemy import text
+
+    from service.db import get_engine
+    from service.migrate import current_heads
+
+    try:
+        with get_engine().connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version"))
+            versions = {row[0] for row in rows}
+    except Exception as exc:
+        return f"error: {type(exc).__name__} (run `evidencia db upgrade`)"
+    expected = set(current_heads())
+    if versions != expected:
+        return f"error: at {sorted(versions)}, expected {sorted(expected)} (evidencia db upgrade)"
+    return "ok"
+
+
+def _check_queue() -> str:
+    from service.domain.dispatch import get_dispatcher
+
+    try:
+        get_dispatcher().ping()
+        return "ok"
+    except Exception as exc:
+        log.warning("readyz: queue: %r", exc)
+        return f"error: {type(exc).__name__}"

@@ -1,0 +1,160 @@
+"""The one door from the service to the job queue.
+
+The service says what must be done (process this document, reclassify these) and asks what is
+running; how it is carried (rq over Redis) is the dispatcher's business. The dispatcher is named
+in the settings (``EVIDENCIA_DISPATCHER``, by default ``evidencia_queue.dispatch:RqDispatcher``)
+and installed at start-up by the app, the command line and the worker, so no module of
+``service`` imports the queue package: imports run ``queue → service`` only. A test plugs a
+failing dispatcher in the same way (:func:`install`).
+
+The database is the truth; the queue only carries work. :func:`requeue_lost` rebuilds the queue
+from the database after Redis lost it (a flush, a restart, a worker killed mid-job).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.domain import lifecycle
+from service.domain.lifecycle import PENDING_STATUSES, Lane
+
+__all__ = [
+    "Ticket",
+    "QueueStats",
+    "Dispatcher",
+    "install",
+    "get_dispatcher",
+    "requeue_lost",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A queued reclassify job: its id and how many documents it carries."""
+
+    id: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """One queue, for /metrics: jobs waiting, running and failed."""
+
+    name: str
+    waiting: int
+    running: int
+    failed: int
+
+
+class Dispatcher(Protocol):
+    """What the service asks of the job queue."""
+
+    def job_id(self, document_id: str) -> str:
+        """The id the document's job has (or will have) in the queue."""
+
+    def enqueue_document(self, document_id: str, lane: Lane) -> str:
+        """Queue the processing of a document, once (no-op if its job is waiting or running)."""
+
+    def is_live(self, document_id: str) -> bool:
+        """The queue holds a job for the document that will run, or runs on a living worker."""
+
+    def enqueue_reclassify(self, document_ids: Sequence[str], description: str) -> Ticket:
+        """Queue one job that reclassifies these documents from their stored text."""
+
+    def finished(self, tickets: Sequence[Ticket]) -> dict[str, dict | None]:
+        """Ticket id -> counts the job returned (None if it failed), for the ones that ended."""
+
+    def workers_alive(self) -> bool:
+        """Some worker serves the queues (a hint for people waiting on the command line)."""
+
+    def ping(self) -> None:
+        """Raise if the queue cannot be reached (``/readyz``)."""
+
+    def stats(self) -> tuple[list[QueueStats], int]:
+        """Every queue's numbers, and how many workers are alive (``/metrics``)."""
+
+    def work(self, lanes: Sequence[str], *, burst: bool, options) -> bool:
+        """Serve the lanes (interactive first) in this process: ``evidencia worker``."""
+
+
+_installed: Dispatcher | None = None
+
+
+def install(dispatcher: Dispatcher | None) -> Dispatcher | None:
+    """Make ``dispatcher`` the one the service uses; return the previous one."""
+    global _installed
+    previous, _installed = _installed, dispatcher
+    return previous
+
+
+def load(spec: str) -> Dispatcher:
+    """A dispatcher from ``"module:Class"`` (as ``EVIDENCIA_DISPATCHER`` names it)."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)()
+
+
+def get_dispatcher() -> Dispatcher:
+    """The installed dispatcher; a process that installed none (a script, a test) gets the
+    configured one on first use."""
+    if _installed is None:
+        from service.settings import get_settings
+
+        install(load(get_settings().dispatcher))
+    return _installed
+
+
+def requeue_lost(
+    session: Session | None = None,
+    *,
+    submission_ids: Iterable[str] | None = None,
+    skip: Collection[str] = (),
+) -> list[str]:
+    """Queue again the documents the database says are unfinished but the queue does not hold.
+
+    ``submission_ids`` limits it to those submissions (a resumed batch), ``skip`` leaves out
+    documents the caller has just queued. Returns the ids queued. Safe to run any time and from
+    several workers at once: a document's job is queued once.
+    """
+    from service.db import SessionLocal
+    from service.domain.models import Document
+
+    dispatcher = get_dispatcher()
+    own_session = session is None
+    session = session or SessionLocal()
+    unfinished = select(Document).where(
+        Document.status.in_([s.value for s in PENDING_STATUSES]),
+        Document.sha256.is_not(None),
+    )
+    if submission_ids is None:
+        queries = [unfinished]
+    else:  # chunks keep the IN list within every database's parameter limit
+        ids = list(submission_ids)
+        queries = [
+            unfinished.where(Document.submission_id.in_(ids[i : i + 500]))
+            for i in range(0, len(ids), 500)
+        ]
+    done: list[str] = []
+    try:
+        for query in queries:
+            for document in session.scalars(query).all():
+                if document.id in skip or dispatcher.is_live(document.id):
+                    continue
+                lifecycle.queue(document, dispatcher.job_id(document.id))
+                session.commit()
+                dispatcher.enqueue_document(document.id, Lane(document.queue_name or "interactive"))
+                done.append(document.id)
+        if done:
+            log.info("requeued %d documents", len(done))
+        return done
+    finally:
+        if own_session:
+            session.close()

@@ -1,0 +1,248 @@
+"""The work a job does for one document: load → extract (or reuse) → classify → store.
+
+:func:`process_document` reads top to bottom as the pipeline, committing the document's stage
+at each step so clients can show progress, and is the one error boundary of a job: failures
+become data on the document (a stable code and a Spanish reason), and the error code says
+whether it is worth another attempt (``service.domain.errors.ErrorCode.retryable``). The queue
+only supplies an :class:`Attempt` (is this the last try? stop retrying) and the extraction
+options the worker was started with; a job takes an id, not request state, so a worker on any
+machine with the database, the Redis URL and the file store can run it.
+
+:func:`reclassify_documents` is the cheap second pass: the current classifier over text
+already stored, no file read and no OCR.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from extractors.document import ExtractedDocument
+from service.domain import lifecycle, results
+from service.domain.errors import ErrorCode, fault_of
+from service.domain.lifecycle import Stage
+from service.domain.messages import error_message
+from service.domain.models import Document, Extraction
+
+__all__ = [
+    "Attempt",
+    "LastAttempt",
+    "process_document",
+    "extract_or_reuse",
+    "classify_document",
+    "reclassify_documents",
+    "reclassify_document",
+    "current_version",
+]
+
+log = logging.getLogger(__name__)
+
+
+class Attempt(Protocol):
+    """What the job runner knows about this run of a job."""
+
+    #: exceptions the runner raises when the job ran out of time
+    timeout_errors: tuple[type[BaseException], ...]
+
+    @property
+    def last(self) -> bool:
+        """No retry is left after this one."""
+
+    def stop_retries(self) -> None:
+        """A bug is not a hiccup: do not run this job again."""
+
+
+class LastAttempt:
+    """An attempt with no retry behind it (a job run outside a queue)."""
+
+    timeout_errors: tuple[type[BaseException], ...] = ()
+    last = True
+
+    def stop_retries(self) -> None:
+        pass
+
+
+def current_version() -> str:
+    """The classifier version now in force (read at call time: a test double may replace it)."""
+    import classifiers
+
+    return classifiers.CLASSIFIER_VERSION
+
+
+# --- the first pass -----------------------------------------------------------------------------
+
+
+def process_document(document_id: str, *, options=None, attempt: Attempt | None = None) -> dict:
+    """Extract (or reuse the extraction of the same bytes), classify and store one document."""
+    from service.db import SessionLocal
+
+    attempt = attempt or LastAttempt()
+    session = SessionLocal()
+    try:
+        document = session.get(Document, document_id)
+        if document is None:
+            log.warning("document %s not found; nothing to do", document_id)
+            return {"document_id": document_id, "status": "missing"}
+        if not lifecycle.is_pending(document.status):
+            return {"document_id": document_id, "status": document.status, "skipped": True}
+        try:
+            return _run(session, document, options)
+        except BaseException as exc:
+            return _on_failure(session, document_id, exc, attempt)
+    finally:
+        session.close()
+
+
+def _run(session: Session, document: Document, options) -> dict:
+    lifecycle.start(document)
+    session.commit()
+    extracted, extraction, document.extract_seconds = extract_or_reuse(session, document, options)
+    document.extraction_id = extraction.id
+    lifecycle.advance(document, Stage.classifying)
+    session.commit()
+    t0 = time.perf_counter()
+    classification = classify_document(session, document, extracted)
+    document.classify_seconds = time.perf_counter() - t0
+    lifecycle.finish(document, classification.doc_type)
+    session.commit()
+    log.info("document %s done (%s)", document.id, classification.classifier_version)
+    return {"document_id": document.id, "status": "done"}
+
+
+def _on_failure(session: Session, document_id: str, exc: BaseException, attempt: Attempt):
+    """The job's error boundary: record the failure on the document, then return (the file is
+    at fault: no retry) or raise (the runner retries what is retryable and files the rest)."""
+    session.rollback()
+    code = fault_of(exc, timeout_errors=attempt.timeout_errors)
+    if code.retryable:
+        log.warning("document %s: %s; the queue retries it", document_id, code, exc_info=True)
+        if attempt.last:
+            _record(session, document_id, lambda d: lifecycle.back_to_queue(
+                d, code, error_message(code)))
+        raise exc
+    if code.document_fault:
+        log.info("document %s failed: %s (%s)", document_id, code,
+                 getattr(exc, "detail", None) or exc)
+        # the extractor's own code: a newer one than ErrorCode knows stays specific
+        _record(session, document_id, lambda d: lifecycle.fail(d, exc.code, exc.message))
+        return {"document_id": document_id, "status": "error", "error_code": exc.code}
+    if code is ErrorCode.timeout:
+        log.warning("document %s: job timed out", document_id)
+    else:
+        log.error("document %s: internal error", document_id, exc_info=exc)
+    _record(session, document_id, lambda d: lifecycle.fail(d, code, error_message(code)))
+    attempt.stop_retries()
+    raise exc
+
+
+def _record(session: Session, document_id: str, change) -> None:
+    """Apply a lifecycle change in a fresh transaction; if even that fails, the document stays
+    unfinished and ``requeue`` picks it up."""
+    try:
+        change(session.get(Document, document_id))
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("could not record the outcome of document %s", document_id)
+
+
+def extract_or_reuse(
+    session: Session, document: Document, options=None
+) -> tuple[ExtractedDocument, Extraction, float]:
+    """The document's text: stored already for the same bytes and extractor version, or
+    extracted now (OCR pages reported as "n/m"). Returns it with its row and the seconds spent."""
+    import extractors
+    from service.domain.storage import path_for
+
+    version = extractors.EXTRACTOR_VERSION
+    existing = results.find_extraction(session, document.sha256, version)
+    if existing is not None:
+        log.info("document %s reuses extraction %s", document.id, existing.id)
+        return results.extracted_from_row(existing), existing, 0.0
+
+    def progress(done: int, total: int) -> None:
+        """"OCR página n/m" for clients; a failed update must not throw away the OCR work."""
+        try:
+            lifecycle.advance(document, Stage.ocr, f"{done}/{total}")
+            session.commit()
+        except Exception:
+            session.rollback()
+            log.warning("progress of document %s not recorded", document.id, exc_info=True)
+
+    extra = {"options": options} if options is not None else {}
+    t0 = time.perf_counter()
+    extracted = extractors.extract(path_for(document.sha256), progress=progress, **extra)
+    seconds = time.perf_counter() - t0
+    extraction = results.store_extraction(session, document.sha256, version, extracted, seconds)
+    return extracted, extraction, seconds
+
+
+def classify_document(session: Session, document: Document, extracted: ExtractedDocument):
+    """The document's classification by the current classifier, computed and stored if missing.
+    Commits (the caller's pending changes go with it)."""
+    import classifiers
+
+    existing = results.find_classification(session, document.id, current_version())
+    if existing is not None:
+        return existing
+    return results.store_classification(session, document, classifiers.classify(extracted))
+
+
+# --- the second pass ----------------------------------------------------------------------------
+
+
+def reclassify_document(session: Session, document: Document, version: str | None = None) -> bool:
+    """Classify one document anew from its stored text; False when there was nothing to do.
+
+    When another document with the same extraction already has a result for this version, that
+    result is copied instead of being computed again.
+    """
+    version = version or current_version()
+    if document.extraction_id is None:
+        return False
+    if results.find_classification(session, document.id, version) is not None:
+        return False
+    twin = results.twin_classification(session, document, version)
+    if twin is not None:
+        row = results.copy_classification(session, document, twin)
+    else:
+        extracted = results.load_extracted(session, document.extraction_id)
+        row = classify_document(session, document, extracted)
+    document.doc_type = row.doc_type  # the newest result is the one the matrix shows
+    session.commit()
+    return True
+
+
+def reclassify_documents(document_ids: Iterable[str]) -> dict:
+    """Reclassify each document (a job's chunk); one failing document does not stop the rest."""
+    import classifiers
+    from service.db import SessionLocal
+    from service.settings import get_settings
+
+    classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)
+    version = current_version()
+    counts = {"reclassified": 0, "skipped": 0, "failed": 0}
+    session = SessionLocal()
+    try:
+        for document_id in document_ids:
+            document = session.get(Document, document_id)
+            try:
+                if document is not None and reclassify_document(session, document, version):
+                    counts["reclassified"] += 1
+                else:
+                    counts["skipped"] += 1
+            except IntegrityError:  # another job wrote the same version first
+                session.rollback()
+                counts["skipped"] += 1
+            except Exception:
+                session.rollback()
+                log.exception("reclassifying document %s failed", document_id)
+                counts["failed"] += 1
+    finally:
+        session.close()
+    return counts

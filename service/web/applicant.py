@@ -1,0 +1,155 @@
+"""Applicants' pages: create a submission, upload to it, watch it fill in.
+
+Applicants have no account: they reach their submission through its secret link
+``/s/{id}?t={token}``; the token is then kept in a cookie scoped to that submission's path, so
+the live updates need not repeat it. Access is decided by ``service.domain.access`` as for the
+API; a link that does not open the submission gets the same answer whatever the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from extractors.errors import EvidenciaError
+from service.api.deps import OptionalReviewer, SessionDep
+from service.api.submissions import applicant_url
+from service.domain.access import Access, check_access
+from service.domain.errors import NotFoundError, ServiceError
+from service.domain.matrix import load_matrix
+from service.domain.messages import notice
+from service.domain.submissions import (
+    add_files,
+    create_submission,
+    get_submission,
+    submission_problems,
+)
+from service.settings import get_settings
+from service.web.pages import is_htmx, render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+_TOKEN_COOKIE = "evidencia_t"
+#: Form field names of the fields the domain's validation names.
+_FORM_FIELDS = {"organization": "organizacion", "rut": "rut"}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, reviewer: OptionalReviewer) -> HTMLResponse:
+    return render(request, "home.html", reviewer=reviewer, errors={}, values={})
+
+
+@router.post("/s")
+def create(
+    request: Request,
+    session: SessionDep,
+    organizacion: Annotated[str, Form()] = "",
+    rut: Annotated[str, Form()] = "",
+) -> Response:
+    problems = submission_problems(organizacion, rut, rut_required=True)
+    if not problems:
+        try:
+            submission, token = create_submission(session, organizacion, rut)
+        except ServiceError as exc:
+            problems = [exc]
+    if problems:
+        errors = {_FORM_FIELDS.get(p.field or "", "organizacion"): p.message for p in problems}
+        values = {"organizacion": organizacion, "rut": rut}
+        return render(request, "home.html", status_code=422, errors=errors, values=values)
+    return RedirectResponse(f"/s/{submission.id}?{urlencode({'t': token})}", 303)
+
+
+def _access(request: Request, session: Session, submission_id: str, t: str | None) -> Access:
+    """The applicant's access from the link's token (or the cookie it left)."""
+    try:
+        submission = get_submission(session, submission_id)
+        return check_access(submission, reviewer=None,
+                            token=t or request.cookies.get(_TOKEN_COOKIE))
+    except ServiceError:
+        raise NotFoundError(code="invalid_link") from None
+
+
+def _remember_token(response: Response, submission_id: str, token: str) -> None:
+    response.set_cookie(
+        _TOKEN_COOKIE,
+        token,
+        max_age=90 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().public_url.startswith("https://"),
+        path=f"/s/{submission_id}",
+    )
+
+
+def _applicant_page(request: Request, session: Session, access: Access, *, status_code=200,
+                    secret_link=None, notice=None, upload_error=None) -> HTMLResponse:
+    settings = get_settings()
+    return render(
+        request,
+        "applicant.html",
+        status_code=status_code,
+        view=load_matrix(session, access.submission.id),
+        secret_link=secret_link,
+        notice=notice,
+        upload_error=upload_error,
+        max_mb=settings.max_file_bytes // (1024 * 1024),
+        max_files=settings.max_files_per_upload,
+    )
+
+
+@router.get("/s/{submission_id}", response_class=HTMLResponse)
+def applicant_page(
+    request: Request, session: SessionDep, submission_id: str, t: str | None = None
+) -> Response:
+    access = _access(request, session, submission_id, t)
+    response = _applicant_page(
+        request, session, access, secret_link=applicant_url(submission_id, access.token),
+        notice=request.query_params.get("aviso"),
+    )
+    _remember_token(response, submission_id, access.token)
+    return response
+
+
+@router.get("/s/{submission_id}/estado", response_class=HTMLResponse)
+def applicant_status(
+    request: Request, session: SessionDep, submission_id: str, t: str | None = None
+) -> Response:
+    access = _access(request, session, submission_id, t)
+    return render(request, "_applicant_status.html",
+                  view=load_matrix(session, access.submission.id))
+
+
+@router.post("/s/{submission_id}/archivos")
+def applicant_upload(  # sync: expanding ZIPs, hashing and storing must not block the event loop
+    request: Request,
+    session: SessionDep,
+    submission_id: str,
+    files: Annotated[list[UploadFile], File()] = None,
+    t: Annotated[str | None, Form()] = None,
+) -> Response:
+    access = _access(request, session, submission_id, t)
+    limit = get_settings().max_file_bytes
+    # read at most one byte past the limit: add_files records "too large" on the document
+    items = [(u.filename, u.file.read(limit + 1)) for u in files or [] if u.filename]
+    problem = None
+    if not items:
+        problem = notice("select_files")
+    else:
+        try:
+            add_files(session, access.submission, items)
+        except EvidenciaError as exc:
+            session.rollback()
+            problem = exc.message
+    if is_htmx(request) or request.headers.get("X-Requested-With") == "fetch":
+        return render(request, "_applicant_status.html", status_code=422 if problem else 200,
+                      view=load_matrix(session, submission_id), upload_error=problem)
+    if problem:
+        return _applicant_page(request, session, access, status_code=422, upload_error=problem)
+    received = notice("files_received", count=len(items))
+    return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': received})}", 303)

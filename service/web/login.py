@@ -1,0 +1,55 @@
+"""Reviewers log in and out: the signed session cookie the API recognises too."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.api.deps import OptionalReviewer, SessionDep
+from service.api.sessions import clear_session_cookie, set_session_cookie
+from service.domain.access import authenticate, sign_session
+from service.domain.messages import error_message
+from service.web.pages import render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site: a login link must not send anyone elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/revision"
+
+
+@router.get("/revision/ingresar", response_class=HTMLResponse)
+def login_form(request: Request, reviewer: OptionalReviewer, siguiente: str = "") -> HTMLResponse:
+    return render(request, "login.html", reviewer=reviewer, siguiente=_safe_next(siguiente),
+                  error=None, usuario="")
+
+
+@router.post("/revision/ingresar")
+def login(
+    request: Request,
+    session: SessionDep,
+    usuario: Annotated[str, Form()] = "",
+    clave: Annotated[str, Form()] = "",
+    siguiente: Annotated[str, Form()] = "",
+) -> Response:
+    user = authenticate(session, usuario.strip(), clave) if usuario and clave else None
+    if user is None:
+        return render(request, "login.html", status_code=401, siguiente=_safe_next(siguiente),
+                      usuario=usuario, error=error_message("bad_credentials"))
+    response = RedirectResponse(_safe_next(siguiente), status_code=303)
+    set_session_cookie(response, sign_session(user))
+    return response
+
+
+@router.post("/revision/salir")
+def logout() -> Response:
+    response = RedirectResponse("/revision/ingresar", status_code=303)
+    clear_session_cookie(response)
+    return response

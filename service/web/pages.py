@@ -1,0 +1,74 @@
+"""Rendering the pages: the Jinja2 templates, their Spanish helpers, and the HTML error page.
+
+Every string a user reads is Spanish (the templates' own sentences, ``service.domain.messages``
+for codes); extracted text and file names go through Jinja's autoescape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from classifiers.result import COMMITMENT_IDS
+from service.domain import messages
+from service.domain.matrix import DocumentEntry
+from service.domain.messages import format_datetime
+from service.domain.rut import format_rut
+from service.web import hints
+
+__all__ = ["templates", "render", "error_page", "is_htmx"]
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+
+
+def _size(n: int | None) -> str:
+    n = n or 0
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
+
+
+def _percent(value: float | None) -> str:
+    return f"{round(100 * (value or 0))}\u00a0%"
+
+
+def _stage_text(doc: DocumentEntry) -> str:
+    if doc.status == "error":
+        return "Error"
+    text = doc.stage_label
+    return text[:1].upper() + text[1:]
+
+
+templates.env.globals.update(
+    COMMITMENT_IDS=COMMITMENT_IDS,
+    commitment_name=messages.commitment_name,
+    commitment_short=messages.commitment_short,
+    doc_type_name=messages.doc_type_name,
+    missing_hint=hints.missing_hint,
+    example_documents=lambda cid: hints.EXAMPLE_DOCUMENTS.get(cid, ()),
+    stage_text=_stage_text,
+)
+templates.env.filters.update(fecha=format_datetime, tamano=_size, pct=_percent, rut=format_rut)
+
+
+def render(request: Request, name: str, status_code: int = 200, *, reviewer=None,
+           **context) -> HTMLResponse:
+    """``reviewer``: the logged-in reviewer the header names, if the page knows one."""
+    return templates.TemplateResponse(
+        request, name, {"reviewer": reviewer, **context}, status_code=status_code
+    )
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
+    """The HTML error page; the app's one error boundary (``service.api.errors``) calls it."""
+    return render(request, "error.html", status_code=status,
+                  title=messages.error_title(code, status), message=message)

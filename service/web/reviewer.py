@@ -1,0 +1,218 @@
+"""Reviewers' pages: the triage list, a submission's evidence matrix with its decisions, a
+document page with the evidence highlighted, the printable report.
+
+Every page depends on ``CurrentReviewer`` (the API's own dependency: the session cookie, a
+bearer token or HTTP Basic); without a session the error boundary sends a browser to the login
+form and back. Decisions are recorded by ``service.domain.submissions.record_decision``, whose
+Spanish message the page shows next to the matrix when it refuses one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from service.api.deps import CurrentReviewer, SessionDep
+from service.domain import listing
+from service.domain.errors import ErrorCode, NotFoundError, ServiceError
+from service.domain.matrix import SubmissionMatrix, load_matrix
+from service.domain.models import Document
+from service.domain.results import extraction_page
+from service.domain.submissions import record_decision
+from service.web.highlight import highlight_boxes, highlight_text
+from service.web.page_images import page_png, renderable
+from service.web.pages import is_htmx, render
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+#: The list's URL parameters are Spanish, as people read them in the address bar.
+_FILTERS = {
+    "todas": listing.ListFilter.all,
+    "pendientes": listing.ListFilter.pending_review,
+    "falta": listing.ListFilter.missing,
+    "errores": listing.ListFilter.errors,
+}
+_ORDERS = {
+    "fecha": listing.ListOrder.created,
+    "organizacion": listing.ListOrder.organization,
+    "documentos": listing.ListOrder.documents,
+    "errores": listing.ListOrder.errors,
+    "detectados": listing.ListOrder.detected,
+    "confirmados": listing.ListOrder.confirmed,
+}
+
+
+@dataclass(frozen=True)
+class _ListParams:
+    """The list's parameters as the page and its links spell them."""
+
+    filtro: str
+    orden: str
+    desc: bool
+    pagina: int
+    buscar: str
+
+    def link(self, **changes) -> str:
+        params = {"filtro": self.filtro, "orden": self.orden,
+                  "dir": "desc" if self.desc else "asc", "pagina": self.pagina,
+                  "buscar": self.buscar, **changes}
+        return "/revision?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+    def query(self) -> listing.ListQuery:
+        return listing.ListQuery(
+            filter=_FILTERS[self.filtro], order=_ORDERS[self.orden], desc=self.desc,
+            search=self.buscar, offset=(self.pagina - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+        )
+
+
+@router.get("/revision", response_class=HTMLResponse)
+def reviewer_list(
+    request: Request,
+    session: SessionDep,
+    reviewer: CurrentReviewer,
+    filtro: str = "todas",
+    orden: str = "fecha",
+    dir: str = "desc",
+    pagina: int = 1,
+    buscar: str = "",
+) -> Response:
+    q = _ListParams(filtro=filtro if filtro in _FILTERS else "todas",
+                    orden=orden if orden in _ORDERS else "fecha", desc=dir != "asc",
+                    pagina=max(pagina, 1), buscar=buscar[:200])
+    rows, total = listing.list_submissions(session, q.query())
+    return render(request, "review_list.html", reviewer=reviewer, rows=rows, total=total, q=q,
+                  pages=max(1, -(-total // PAGE_SIZE)), link=q.link)
+
+
+def _matrix_page(request: Request, reviewer, view: SubmissionMatrix, *, status_code: int = 200,
+                 message: str | None = None, focus: str | None = None) -> HTMLResponse:
+    done = [d for d in view.documents if d.status == "done"]
+    return render(request, "review_submission.html", status_code=status_code, reviewer=reviewer,
+                  view=view, done_docs=done, message=message, focus=focus)
+
+
+@router.get("/revision/s/{submission_id}", response_class=HTMLResponse)
+def reviewer_submission(
+    request: Request, session: SessionDep, reviewer: CurrentReviewer, submission_id: str
+) -> Response:
+    return _matrix_page(request, reviewer, load_matrix(session, submission_id))
+
+
+@router.post("/revision/s/{submission_id}/decision")
+def reviewer_decision(
+    request: Request,
+    session: SessionDep,
+    reviewer: CurrentReviewer,
+    submission_id: str,
+    compromiso: Annotated[str, Form()],
+    accion: Annotated[str, Form()],
+    comentario: Annotated[str, Form()] = "",
+    documento: Annotated[str, Form()] = "",
+    pagina: Annotated[str, Form()] = "",
+    extracto: Annotated[str, Form()] = "",
+) -> Response:
+    message = None
+    try:
+        record_decision(
+            session, submission_id, compromiso, accion, reviewer,
+            document_id=documento or None, excerpt=extracto.strip() or None,
+            page=int(pagina) if pagina.strip().isdigit() else None,
+            comment=comentario.strip() or None,
+        )
+    except ServiceError as exc:
+        if exc.code == ErrorCode.submission_not_found:
+            raise  # the error page, not the matrix
+        session.rollback()
+        message = exc.message
+    if not is_htmx(request) and message is None:
+        return RedirectResponse(f"/revision/s/{submission_id}#{compromiso}", 303)
+    return _matrix_page(request, reviewer, load_matrix(session, submission_id),
+                        status_code=422 if message else 200, message=message, focus=compromiso)
+
+
+def _highlights(row, page, pagina: int, compromiso: str) -> dict:
+    """The evidence on this page (of one commitment, or all): boxes on the image, marks in the
+    text, and the pages that hold evidence at all."""
+    passages: list[str] = []
+    passage_commitments: list[str] = []
+    for cid, cell in row.cells.items():
+        if compromiso and cid != compromiso:
+            continue
+        for p in cell.passages:
+            if (p.page or 0) == pagina and p.text:
+                passages.append(p.text)
+                passage_commitments.append(cid)
+    boxes, segments = [], []
+    if page is not None:
+        boxes = highlight_boxes(page.words or [], passages, page.width, page.height)
+        segments = highlight_text(page.text or "", passages)
+    evidence_pages = sorted({(p.page or 0) for c in row.cells.values() for p in c.passages} - {0})
+    return {"boxes": boxes, "segments": segments, "passage_commitments": passage_commitments,
+            "evidence_pages": evidence_pages}
+
+
+@router.get("/revision/d/{document_id}", response_class=HTMLResponse)
+def reviewer_document(
+    request: Request, session: SessionDep, reviewer: CurrentReviewer, document_id: str,
+    pagina: int = 1, compromiso: str = "",
+) -> Response:
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise NotFoundError(code="document_not_found")
+    view = load_matrix(session, doc.submission_id)
+    row = view.document(document_id)
+    page = None
+    if doc.extraction_id is not None:
+        pagina = min(max(pagina, 1), max(row.pages, 1))
+        page = extraction_page(session, doc.extraction_id, pagina)
+    return render(
+        request, "review_document.html", reviewer=reviewer, view=view, doc=row, page=page,
+        pagina=pagina, n_pages=row.pages, compromiso=compromiso,
+        has_image=renderable(row.mime) and doc.sha256 is not None and page is not None,
+        **_highlights(row, page, pagina, compromiso),
+    )
+
+
+@router.get("/revision/d/{document_id}/pagina/{number}.png")
+def reviewer_page_image(
+    session: SessionDep, reviewer: CurrentReviewer, document_id: str, number: int
+) -> Response:
+    doc = session.get(Document, document_id)
+    if doc is None or doc.sha256 is None or not renderable(doc.mime):
+        raise NotFoundError(code="document_not_found")
+    rotation = 0
+    if doc.extraction_id is not None:
+        page = extraction_page(session, doc.extraction_id, number)
+        if page is None:
+            raise NotFoundError()
+        rotation = page.rotation or 0
+    try:
+        path = page_png(doc.sha256, doc.mime, number, rotation)
+    except Exception:  # an unreadable page: the text is still shown next to it
+        log.exception("rendering page %s of %s failed", number, document_id)
+        raise NotFoundError() from None
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private"})
+
+
+@router.get("/revision/s/{submission_id}/informe.pdf")
+def reviewer_report(session: SessionDep, reviewer: CurrentReviewer, submission_id: str
+                    ) -> Response:
+    from service.outputs.report import build_report
+
+    pdf = build_report(load_matrix(session, submission_id), generated_by=reviewer.username)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition":
+                 f'attachment; filename="informe-{submission_id[:8]}.pdf"'},
+    )

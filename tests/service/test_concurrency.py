@@ -1,0 +1,115 @@
+"""The API never deadlocks under concurrency (issue 12): a real uvicorn server with a small pool.
+
+Before the database gate, 56 concurrent requests got no answer at all: the threads waited for
+connections held by requests that waited for a thread. Here 200 requests at once must all be
+answered (200, or 503 with a Spanish message), and while the database is blocked, requests beyond
+the pool get a quick 503 and ``/healthz`` still answers. No timing is asserted; the limits below
+only stop a hung test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, free_port, stop_process, wait_http
+
+
+@pytest.fixture
+def small_pool_server(service_env, tmp_path):
+    """``evidencia serve`` with two pooled connections and a 1 s turn, on ``service_env``."""
+    port = free_port()
+    env = {**os.environ, "EVIDENCIA_DB_POOL_SIZE": "2", "EVIDENCIA_DB_POOL_TIMEOUT": "1",
+           "EVIDENCIA_LOG_LEVEL": "WARNING"}
+    log = tmp_path / "server.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/healthz", proc, log)
+        yield base
+    finally:
+        stop_process(proc)
+
+
+def _submission(base: str) -> tuple[str, dict]:
+    r = httpx.post(f"{base}/api/submissions",
+                   json={"organization": "Fundación Puentes del Sur", "rut": "76.543.210-3"})
+    sub = r.json()
+    headers = {"Authorization": f"Bearer {sub['token']}"}
+    files = [("files", (f"nota-{i}.txt", f"Acta {i} del comité.".encode(), "text/plain"))
+             for i in range(3)]
+    r = httpx.post(f"{base}/api/submissions/{sub['id']}/documents", files=files,
+                   headers=headers, timeout=30)
+    assert r.status_code == 202, r.text
+    return sub["id"], headers
+
+
+def _get(base: str, path: str, headers: dict) -> httpx.Response | Exception:
+    try:
+        return httpx.get(base + path, headers=headers, timeout=60)
+    except httpx.HTTPError as exc:  # recorded: the assertion names what never came back
+        return exc
+
+
+def test_200_concurrent_requests_all_get_an_answer(small_pool_server):
+    base = small_pool_server
+    sub_id, headers = _submission(base)
+    paths = [f"/api/submissions/{sub_id}", f"/api/submissions/{sub_id}/matrix", "/healthz"]
+    requests = [paths[i % 3] for i in range(200)]
+    barrier = threading.Barrier(200)
+
+    def one(path: str):
+        barrier.wait()  # all 200 in flight together
+        return path, _get(base, path, headers)
+
+    with ThreadPoolExecutor(max_workers=200) as pool:
+        answers = list(pool.map(one, requests))
+    unanswered = [(p, r) for p, r in answers if isinstance(r, Exception)]
+    assert not unanswered, unanswered[:3]
+    statuses = {r.status_code for _, r in answers}
+    assert statuses <= {200, 503}, statuses
+    assert all(r.status_code == 200 for p, r in answers if p == "/healthz")
+    assert sum(r.status_code == 200 for _, r in answers) >= 67
+    for _, r in answers:
+        if r.status_code == 503:
+            assert r.json()["detail"]["code"] == "busy"
+            assert "intente nuevamente" in r.json()["detail"]["message"].lower()
+
+
+@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
+def test_a_blocked_database_gives_quick_503s_and_health_still_answers(
+    small_pool_server, service_env
+):
+    from sqlalchemy import create_engine, text
+
+    base = small_pool_server
+    sub_id, headers = _submission(base)
+    locker = create_engine(service_env.url)
+    with locker.connect() as conn:
+        conn.execute(text("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE"))  # a long migration
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            pending = [pool.submit(_get, base, f"/api/submissions/{sub_id}", headers)
+                       for _ in range(12)]
+            time.sleep(2.5)  # past the 1 s turn: the requests beyond the pool have been answered
+            health = httpx.get(f"{base}/healthz", timeout=30)
+            answered = [f.result() for f in pending if f.done()]
+            conn.rollback()  # the lock goes: the two requests holding the pool finish
+            finished = [f.result() for f in pending]
+    locker.dispose()
+    assert health.status_code == 200
+    assert len(answered) >= 10
+    busy = [r for r in answered if r.status_code == 503]
+    assert len(busy) >= 10, [r.status_code for r in answered]
+    assert busy[0].json()["detail"]["code"] == "busy"
+    assert busy[0].headers["retry-after"]
+    assert sorted(r.status_code for r in finished) == [200] * 2 + [503] * 10
