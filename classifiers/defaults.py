@@ -47,3 +47,7 @@ SECOND_STAGE_FILE = MODEL_DIR / "second_stage.json"
 #: With the second stage, a passage is shown as evidence when the passage model gives it at least
 #: this probability (the best one is always shown): the model's own decision boundary.
 EVIDENCE_MIN_PROBABILITY = 0.5
+
+#: ``after:`` conditions look this many units ahead: a body elected in one sentence and dissolved
+#: two sentences later is not a body that exists.
+AFTER_UNITS = 3

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from classifiers import defaults
 from classifiers.nlp import get_nlp, tag_texts
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
-from classifiers.rules import Rule, RuleSet, load_rules
+from classifiers.rules import EXTERNAL_LABEL, Rule, RuleSet, load_rules
 from classifiers.scope import SCOPE_CUES, clause_ids
 from classifiers.units import Unit, make_units, split_blocks
 
@@ -109,8 +109,16 @@ def _run_matcher(units, tagged, ruleset: RuleSet, nlp) -> list[dict[str, list[tu
         doc_units = by_doc.get(id(doc), [])
         if not doc_units:
             continue
-        for rule_id, start, end in ruleset.match(doc, strings):
+        found = ruleset.match(doc, strings)
+        # names of programmes, agencies, international organisations and laws (EXTERNAL): the
+        # words inside them are nobody's own structure, action, alliance or rule
+        names = [(s, e) for r, s, e in found if ruleset.rules[r].label == EXTERNAL_LABEL]
+        for rule_id, start, end in found:
             rule = ruleset.rules[rule_id]
+            if names and rule.label != EXTERNAL_LABEL and any(
+                s <= start and end <= e for s, e in names
+            ):
+                continue
             unit = doc_units[0]
             if len(doc_units) > 1:
                 unit = next((u for u in doc_units if u.span.start <= start < u.span.end), unit)
@@ -142,6 +150,11 @@ class _Context:
                 self.header_labels[u.block.text].update(lab)
 
     def holds(self, cond: str, unit: Unit) -> bool:
+        """A rule condition at ``unit``: ``A&B`` all of them, ``!A`` not A (see rules.py)."""
+        if "&" in cond:
+            return all(self.holds(part, unit) for part in cond.split("&"))
+        if cond.startswith("!"):
+            return not self.holds(cond[1:], unit)
         scope, _, name = cond.rpartition(":")
         if not scope:
             return name in self.labels[unit.index]
@@ -165,7 +178,38 @@ class _Context:
             return name in self.title_labels
         if scope == "doctype":
             return self.doc_type == name
+        if scope == "block":
+            return any(name in self.labels[u.index] for u in self._block_units(unit))
+        if scope == "lead":
+            lead = self._lead(unit)
+            return lead is not None and name in self.labels[lead.index]
+        if scope == "after":
+            following = self.units[unit.index + 1: unit.index + 1 + defaults.AFTER_UNITS]
+            return any(name in self.labels[u.index] for u in following)
         return False
+
+    def _block_units(self, unit: Unit) -> list[Unit]:
+        """The units cut from the same block (a paragraph's sentences), or the list or table the
+        unit belongs to."""
+        i = unit.index
+        same = (lambda u: u.block is unit.block) if unit.kind not in ("item", "row") else (
+            lambda u: u.kind == unit.kind and u.page == unit.page)
+        lo = i
+        while lo > 0 and same(self.units[lo - 1]):
+            lo -= 1
+        hi = i
+        while hi + 1 < len(self.units) and same(self.units[hi + 1]):
+            hi += 1
+        return self.units[lo: hi + 1]
+
+    def _lead(self, unit: Unit) -> Unit | None:
+        """For a list item: the last non-item unit before its list (the lead-in sentence)."""
+        if unit.kind != "item":
+            return None
+        j = unit.index - 1
+        while j >= 0 and self.units[j].kind == "item":
+            j -= 1
+        return self.units[j] if j >= 0 else None
 
     def satisfied(self, rule: Rule, unit: Unit) -> bool:
         return not self.failure(rule, unit)

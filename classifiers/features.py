@@ -18,13 +18,12 @@ from __future__ import annotations
 import math
 
 from classifiers import defaults
+from classifiers.scope import quoted_spans
 
-__all__ = ["FEATURE_VERSION", "QUOTES", "candidate_features", "document_features"]
+__all__ = ["FEATURE_VERSION", "candidate_features", "document_features"]
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
-#: quotation marks: «testimony», “quoted”, "quoted"
-QUOTES = frozenset({"«", "»", "“", "”", '"', "„", "‟"})
 _SCOPE_LABELS = ("NEG", "INTENT", "FUTURE")
 
 
@@ -37,15 +36,8 @@ def _lemmas(span) -> list[str]:
 
 
 def _quoted_tokens(span) -> set[int]:
-    """Doc indices of the tokens between quotation marks (a mark toggles in and out)."""
-    inside, out = False, set()
-    for t in span:
-        if t.text in QUOTES:
-            inside = not inside if t.text in ('"', "„", "‟") else t.text in ("«", "“")
-            continue
-        if inside:
-            out.add(t.i)
-    return out
+    """Doc indices of the tokens between quotation marks."""
+    return {k for first, last in quoted_spans(span) for k in range(first + 1, last)}
 
 
 def candidate_features(cand, ctx, doc_type: str, ocr: bool,

@@ -14,6 +14,10 @@ Each line of a pattern file is one JSON object (spaCy's EntityRuler style, plus 
               table's header row), ``header:CUE`` (the table's header row), ``title:CUE`` (the
               first units of the first page), ``doc:CUE`` (anywhere in the document),
               ``doctype:<code>`` (the detected document type).
+              ``block:CUE`` (any unit of the same paragraph, list or table), ``lead:CUE`` (for a
+              list item: the sentence that introduces the list), ``after:CUE`` (one of the next
+              units). ``!`` before a condition negates it; ``&`` joins conditions that must all
+              hold (``"section:INTENT&!PAST"``: under an intention heading, with no past tense).
 ``excludes``  conditions (same syntax) of which none may hold: the hard negatives.
 ``kinds``     unit kinds the rule applies to (default: sentence, item, line, row).
 ``tolerates`` scope cues that do not cancel this rule (e.g. ["FUTURE"] for a training plan,
@@ -31,13 +35,17 @@ from classifiers import defaults
 from classifiers.nlp import fold
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 
-__all__ = ["Rule", "RuleSet", "PatternError", "load_rules"]
+__all__ = ["Rule", "RuleSet", "PatternError", "load_rules", "EXTERNAL_LABEL"]
+
+#: the cue label of names that are not the organisation's own (external_names.jsonl): every other
+#: match that lies inside such a name is ignored
+EXTERNAL_LABEL = "EXTERNAL"
 
 _KINDS = frozenset({"sentence", "item", "line", "row", "heading", "fragment"})
 #: scope cues a rule may declare it survives (a training plan is written in the future tense)
 _TOLERABLE = frozenset({"FUTURE"})
 _DEFAULT_KINDS = frozenset({"sentence", "item", "line", "row"})
-_SCOPES = ("near", "section", "header", "title", "doc", "doctype")
+_SCOPES = ("near", "section", "header", "title", "doc", "doctype", "block", "lead", "after")
 _FOLDED_ATTRS = ("LEMMA", "NORM", "LOWER")
 _KNOWN_FIELDS = {
     "id", "label", "pattern", "weight", "requires", "excludes", "kinds", "tolerates", "note",
@@ -344,7 +352,7 @@ def _check_references(ruleset: RuleSet) -> None:
     cues = {r.label for r in ruleset.rules.values() if r.label.isupper()}
     for rule in ruleset.rules.values():
         conds = [c for group in rule.requires for c in group] + list(rule.excludes)
-        for cond in conds:
+        for cond in (part.lstrip("!") for c in conds for part in c.split("&")):
             scope, _, name = cond.rpartition(":")
             if scope == "doctype":
                 if name not in DOC_TYPES:

@@ -186,6 +186,7 @@ def split_blocks(pages) -> list[Block]:
                 blocks.append(para)
     blocks = _unjoin_ocr_tables(blocks)
     _mark_boilerplate(blocks)
+    _mark_mail_headers(blocks)
     for block in blocks:
         if len(block.text) > defaults.MAX_BLOCK_CHARS:
             block.text = block.text[: defaults.MAX_BLOCK_CHARS]
@@ -211,6 +212,25 @@ def _mark_boilerplate(blocks: list[Block]) -> None:
         pages_of.setdefault(_DIGITS.sub("#", b.text.lower()), set()).add(b.page)
     for b in blocks:
         if _PAGE_NUMBER.search(b.text) or len(pages_of[_DIGITS.sub("#", b.text.lower())]) > 1:
+            b.kind = "heading"
+            b.header_row = False
+
+
+_MAIL_START = re.compile(
+    r"^[\s\-_=>]*(?:(?:mensaje\s+(?:reenviado|original)|forwarded\s+message|original\s+message)"
+    r"[\s\-_=]*)?(?:de|from)\s*:",
+    re.IGNORECASE,
+)
+_MAIL_OTHER = re.compile(r"\b(?:para|to|asunto|subject|enviado|sent)\s*:", re.IGNORECASE)
+_SUBJECT = re.compile(r"^\s*(?:asunto|subject|re|rv|fw|fwd|tr)\s*:", re.IGNORECASE)
+
+
+def _mark_mail_headers(blocks: list[Block]) -> None:
+    """An e-mail's header (De:/Para:/Asunto: ...) and its subject line name the topic, like a
+    title: context, never evidence."""
+    for b in blocks:
+        text = b.text
+        if _SUBJECT.match(text) or (_MAIL_START.match(text) and _MAIL_OTHER.search(text)):
             b.kind = "heading"
             b.header_row = False
 

@@ -1,0 +1,182 @@
+"""Scopes done right (issue 10): quotations, headings, neighbouring sentences, periphrastic
+futures, names that are not the organisation's own, Latin-American wording, c5 in prose. Every
+sentence here is written for the test (never a corpus sentence). Rules alone: the second stage,
+when installed, is measured by `evidencia eval`."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def rules(classify):
+    import classifiers
+
+    def run(text):
+        result = classifiers.classify(_doc(text), use_model=False)
+        return {c.id for c in result.commitments if c.supported}
+
+    return run
+
+
+def _doc(text):
+    from tests.classifiers.conftest import make_doc
+
+    return make_doc(text)
+
+
+def test_a_cue_inside_quoted_testimony_does_not_cancel_the_fact(rules):
+    assert "c4" in rules(
+        "Noticias\n\n"
+        "«Nunca pensamos que vendría tanta gente», contó la encargada, el día en que la empresa "
+        "celebró el 14 de junio de 2025 su primera feria intercultural con las familias "
+        "migrantes de la planta.\n"
+    )
+
+
+def test_a_quoted_name_stays_in_its_clause(rules):
+    assert "c1" not in rules(
+        "Acta de asamblea\n\n"
+        "Los socios acuerdan crear una «Comisión de Trabajadores Migrantes» del sindicato.\n"
+    )
+
+
+def test_a_challenges_heading_does_not_blank_what_was_done(rules):
+    text = (
+        "Cuenta pública 2025\n\n"
+        "Desafíos y logros\n"
+        "El 9 de mayo de 2025 se constituyó el Comité de Interculturalidad, que sesionó seis "
+        "veces para acompañar a los funcionarios extranjeros.\n"
+        "Próximos pasos\n"
+        "Crear una mesa de inclusión para personas migrantes en el área de salud.\n"
+    )
+    assert rules(text) == {"c1"}
+
+
+def test_periphrastic_futures_are_not_evidence(rules):
+    assert "c4" not in rules(
+        "Boletín\n\n"
+        "Está prevista la realización de una feria intercultural con las comunidades migrantes "
+        "el 12 de octubre de 2026.\n"
+    )
+    assert "c1" not in rules(
+        "Memoria\n\n"
+        "Se tiene contemplado constituir un comité de inclusión para los trabajadores migrantes "
+        "en marzo de 2026.\n"
+    )
+
+
+def test_a_body_dissolved_after_its_election_is_not_evidence(rules):
+    text = (
+        "Acta\n\n"
+        "El 3 de marzo de 2025 los trabajadores eligieron el Comité de Integración Migrante.\n"
+        "Lo integraron Rosa Quispe, de nacionalidad peruana, y Jean Baptiste, haitiano.\n"
+        "En julio, por falta de quórum, el comité se disolvió.\n"
+    )
+    assert not {"c1", "c5"} & rules(text)
+
+
+def test_the_body_named_in_one_sentence_and_its_foreign_member_in_the_next(rules):
+    assert "c5" in rules(
+        "Acta de asamblea del sindicato\n\n"
+        "El 20 de abril de 2025 se eligió la nueva directiva del sindicato.\n"
+        "La tesorera, Maribel Condori, es de nacionalidad boliviana.\n"
+    )
+
+
+@pytest.mark.parametrize("text", [
+    "Tres de los nueve integrantes del directorio son extranjeros.",
+    "Gladys Mamani se convirtió en la primera dirigenta extranjera elegida en la directiva del "
+    "sindicato.",
+])
+def test_c5_in_prose(rules, text):
+    assert "c5" in rules("Memoria anual\n\n" + text + "\n")
+
+
+@pytest.mark.parametrize("text", [
+    "El 35 % de nuestra dotación es extranjera y trabaja en las faenas del norte.",
+    "Un equipo de cosecha compuesto por trabajadores bolivianos llegó a la viña en marzo.",
+    "El directorio designó al señor Pablo Ríos como Gerente Perú, con sede en Lima.",
+])
+def test_workforce_hired_crews_and_job_titles_are_not_c5(rules, text):
+    assert "c5" not in rules("Memoria anual\n\n" + text + "\n")
+
+
+@pytest.mark.parametrize("text, not_expected", [
+    ("El 4 de junio de 2025 participamos en el lanzamiento del programa Migrante Emprende del "
+     "Ministerio de Desarrollo Social en la región.", {"c1", "c4"}),
+    ("Representantes de la Organización Internacional para las Migraciones y del Departamento "
+     "de Extranjería y Migración expusieron ante el directorio el 3 de mayo de 2025.",
+     {"c1", "c4"}),
+    ("La empresa obtuvo en 2025 el Sello Migrante que entrega la municipalidad.", {"c1", "c4"}),
+])
+def test_public_programmes_agencies_and_international_organisations_are_not_ours(
+    rules, text, not_expected
+):
+    assert not not_expected & rules("Noticias\n\n" + text + "\n")
+
+
+def test_an_alliance_with_a_migrant_association_is_c4(rules):
+    assert "c4" in rules(
+        "Noticias\n\n"
+        "El 8 de agosto de 2025 firmamos un convenio con la Asociación de Residentes Haitianos "
+        "para dictar clases de español a los trabajadores de la planta.\n"
+    )
+
+
+def test_a_law_quoted_is_not_the_organisations_rule_but_its_own_article_is(rules):
+    assert "c3" not in rules(
+        "Resolución exenta\n\n"
+        "Que el artículo 2° del Código del Trabajo prohíbe las distinciones basadas en la "
+        "nacionalidad de los trabajadores.\n"
+    )
+    assert "c3" in rules(
+        "Reglamento interno\n\n"
+        "Artículo 41. Se prohíbe a jefaturas y trabajadores cualquier distinción, exclusión o "
+        "preferencia basada en el sexo, la edad, la religión, la opinión política, el idioma, "
+        "la nacionalidad o la situación migratoria de otro trabajador.\n"
+    )
+
+
+@pytest.mark.parametrize("text", [
+    "El 15 de septiembre celebramos las Fiestas Patrias con una fiesta criolla para todo el "
+    "personal.",
+    "El 2 de mayo se celebró la elección del directorio del sindicato con 140 votos.",
+    "Nuestro compromiso es promover la sana convivencia entre todos los trabajadores, chilenos "
+    "y extranjeros, durante 2025.",
+])
+def test_words_with_two_meanings(rules, text):
+    assert "c4" not in rules("Boletín interno\n\n" + text + "\n")
+
+
+def test_latin_american_wording(rules):
+    assert "c1" in rules(
+        "Memoria\n\n"
+        "Desde marzo de 2025 funciona la Secretaría de Asuntos Migratorios del sindicato, "
+        "que atendió 40 consultas de compañeros extranjeros.\n"
+    )
+    assert "c4" in rules(
+        "Informe\n\n"
+        "Entre abril y junio de 2025 se dictaron clases de criollo haitiano a 20 supervisores "
+        "de la planta.\n"
+    )
+
+
+def test_a_question_asks_it_does_not_state(rules):
+    assert not {"c1", "c2"} & rules(
+        "Cuestionario a proveedores\n\n"
+        "¿Cuenta su empresa con un comité de inclusión para trabajadores migrantes?\n"
+        "¿Ha capacitado a su personal en no discriminación por nacionalidad?\n"
+    )
+
+
+def test_an_email_header_is_context_not_evidence(classify):
+    import classifiers
+
+    result = classifiers.classify(_doc(
+        "De: Ana Soto <asoto@ejemplo.cl> Para: Jefaturas <jefes@ejemplo.cl> Asunto: taller de "
+        "interculturalidad y no discriminación hacia trabajadores migrantes\n\n"
+        "Hola a todos, les recuerdo entregar los turnos de la próxima semana.\n"
+    ), use_model=False)
+    assert not result.commitment("c2").supported
+    assert all(not e.text.startswith("De:") for c in result.commitments for e in c.evidence)
