@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from extractors.archive import ArchiveMember, iter_archive
-from extractors.detect import ZIP_MIME, detect_mime
+from extractors.detect import EMAIL_MIME, ZIP_MIME, detect_mime
 from extractors.document import ExtractedDocument, Page, Word
 from extractors.errors import (
     CorruptFileError,
@@ -89,11 +89,11 @@ def extract(
             detail="libmagic: encrypted OLE/OOXML container",
         )
     if parser is None:
-        if mime == ZIP_MIME:
+        if mime in (ZIP_MIME, EMAIL_MIME):
             raise UnsupportedTypeError(
-                "Los archivos ZIP no se leen como un documento: se expanden y cada archivo que "
-                "contienen se procesa por separado.",
-                detail="archives are expanded by the caller with extractors.iter_archive",
+                "Los archivos ZIP y los correos (EML) no se leen como un documento: se expanden "
+                "y cada archivo que contienen (y el mensaje del correo) se procesa por separado.",
+                detail="containers are expanded by the caller with extractors.open_archive",
             )
         raise UnsupportedTypeError(detail=f"detected MIME type {mime}")
     try:

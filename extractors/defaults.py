@@ -185,3 +185,8 @@ LIBREOFFICE_SLOT_WAIT = 600
 #: Address space of one LibreOffice process (bytes): a small DOC needs ~1 GB of address space
 #: (~210 MB resident); 2 GB leaves room for long documents and stops a file that would take more.
 LIBREOFFICE_MAX_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
+
+# --- E-mail (EML) -------------------------------------------------------------------------------
+#: Pictures embedded in an HTML message smaller than this (bytes) are logos and signature images
+#: (2-40 KB), not documents; a phone photo of a signed list pasted into the message is 100s of KB.
+EMAIL_MIN_INLINE_IMAGE_BYTES = 50_000

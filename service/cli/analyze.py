@@ -66,10 +66,9 @@ class DocumentReport:
 
 
 def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
-    """Expand files, folders (recursively, sorted) and ZIP archives into documents; archive
-    members are streamed to files under ``spool_dir`` (disk, never whole in memory)."""
-    from extractors import detect_mime
-    from extractors.archive import iter_archive
+    """Expand files, folders (recursively, sorted) and containers (ZIP archives, e-mails) into
+    documents; members are streamed to files under ``spool_dir`` (disk, never whole in memory)."""
+    from extractors.archive import is_container, iter_archive
     from extractors.errors import EvidenciaError
     from service.domain.errors import UsageError
 
@@ -83,11 +82,11 @@ def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
             if f.name.startswith(".") and root.is_dir():
                 continue  # hidden files in folders (.DS_Store and the like) are not documents
             try:
-                mime = detect_mime(f)
+                container = is_container(f)
             except OSError as exc:
                 yield InputDocument(path=shown, file=f, error=exc)
                 continue
-            if mime == "application/zip":
+            if container:
                 for member in iter_archive(f):
                     item = InputDocument(path=f"{shown}/{member.name}", error=member.error)
                     if member.error is None:

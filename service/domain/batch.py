@@ -168,8 +168,10 @@ def _error_fields(exc: object) -> tuple[str, str]:
 
 
 def _file_items(source: BatchSource | None, path: Path, name: str) -> Iterator[BatchItem]:
-    """One file on disk: itself, or its members when it is a ZIP archive."""
-    if not _is_zip(path):
+    """One file on disk: itself, or its members when it is a container (ZIP, e-mail)."""
+    from extractors.archive import is_container
+
+    if not is_container(path):
         yield BatchItem(source, name, path=path, shown=str(path))
         return
     for member, data, error in _archive_members(path):
@@ -329,12 +331,14 @@ def _not_in_csv(name: str, shown: str) -> BatchItem:
 
 
 def _csv_items(root: Path, csv_map: dict[str, BatchSource]) -> Iterator[BatchItem]:
+    from extractors.archive import is_container
+
     files = [root] if root.is_file() else _walk(root)
     base = root.resolve() if root.is_dir() else root.resolve().parent
     for f in files:
         resolved = os.path.normpath(f.resolve())
         rel = Path(resolved).relative_to(base).as_posix()
-        if _is_zip(f):
+        if is_container(f):
             for member, data, error in _archive_members(f):
                 shown = f"{resolved}/{member}" if member else resolved
                 source = _match_csv(shown, csv_map)
