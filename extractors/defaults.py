@@ -59,6 +59,11 @@ TABLE_MAX_LOST_WORDS = 3
 #: Pages per document handed to the table finder; the rest keep the cheaper row grouping.
 TABLE_MAX_PAGES = 40
 
+#: Pages read from one opening of a PDF before it is reopened: pdfium keeps every stream it has
+#: read (a scanned page's JPEG, ~0.45 MB) until the document closes, so a 200-page scan grew by
+#: 99 MB; reopened every 50 pages it holds at most ~25 MB, for a few ms per reopening.
+PDF_REOPEN_PAGES = 50
+
 # --- Fallback readers ---------------------------------------------------------------------------
 #: Seconds allowed to poppler's pdftotext per call: it is a last-resort reader and some crafted
 #: files (JBIG2 bombs) make it spin for minutes.

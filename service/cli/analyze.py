@@ -115,16 +115,29 @@ def _error_report(path: str, sha: str, mime: str, message: str) -> DocumentRepor
     return DocumentReport(path, sha, "error", message, mime, "otro", 0, 0, _empty_commitments())
 
 
+def _read_text(file: Path, password: str | None, options):
+    """The document with its pages' text only: pages are read one at a time and their word boxes
+    (for highlighting on page images, which analyze never shows) dropped as they come, so a long
+    scan costs its text, not its boxes."""
+    from dataclasses import replace
+
+    from extractors import ExtractedDocument, iter_pages
+
+    with iter_pages(file, password=password, options=options) as stream:
+        pages = tuple(replace(page, words=()) for page in stream)
+    return ExtractedDocument(stream.mime, pages, stream.extractor, stream.warnings)
+
+
 def _analyze(path: str, sha: str, password: str | None, *, file: Path, options
              ) -> DocumentReport:
     """Extract and classify one document; a bad file becomes an error report, never an
     exception."""
     from classifiers import classify
-    from extractors import detect_mime, extract
+    from extractors import detect_mime
     from extractors.errors import EvidenciaError
 
     try:
-        doc = extract(file, password=password, options=options)
+        doc = _read_text(file, password, options)
         result = classify(doc)
     except Exception as exc:  # this file fails alone, with its reason
         if isinstance(exc, EvidenciaError):
