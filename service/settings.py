@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     job_timeout: int = Field(default=3600, gt=0)
     #: Retries for transient failures (Redis/database hiccups), never for bad files.
     job_retries: int = Field(default=3, ge=0)
+    #: Starts after which a document whose processing keeps dying (its work horse killed, e.g.
+    #: for memory, every time) ends in ``error`` instead of being queued again without end.
+    job_max_attempts: int = Field(default=5, ge=1)
     #: What carries jobs to the workers ("module:Class", see ``service.domain.dispatch``).
     dispatcher: str = "evidencia_queue.dispatch:RqDispatcher"
 

@@ -158,6 +158,11 @@ ERROR_MESSAGES: dict[str, str] = {
         "largo, divídalo en partes más pequeñas y súbalas por separado."
     ),
     "unavailable": "El servicio no está disponible en este momento. Intente nuevamente.",
+    "interrupted": (
+        "El procesamiento de este archivo se interrumpió {attempts} veces sin terminar "
+        "(el proceso que lo leía se detuvo, quizá por falta de memoria). Revise que no esté "
+        "dañado; si es muy grande, divídalo en partes o conviértalo a PDF y súbalo de nuevo."
+    ),
     "busy": (
         "El servicio está atendiendo muchas solicitudes en este momento. "
         "Intente nuevamente en unos segundos."
