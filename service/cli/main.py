@@ -147,7 +147,7 @@ def _report(command: str, exc: BaseException) -> int:
     from service.domain.messages import error_message
 
     if isinstance(exc, KeyboardInterrupt):
-        message, exit_code = error_message("interrupted"), 130
+        message, exit_code = error_message("command_interrupted"), 130
     elif isinstance(exc, OperationalError | ProgrammingError):  # unreachable or not migrated
         log.debug("database error", exc_info=exc)
         reason = type(exc.orig).__name__ if exc.orig else str(exc)

@@ -22,6 +22,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.domain import lifecycle
 from service.domain.lifecycle import PENDING_STATUSES, Lane
 
 __all__ = [
@@ -178,36 +179,19 @@ def _recover(session: Session, dispatcher: Dispatcher, row) -> bool:
     The row changes only if it is still pending (compare-and-set: a worker may have just
     finished it) and is committed only once its job is in the queue.
     """
-    from sqlalchemy import update
-
     from service.domain.errors import ErrorCode
-    from service.domain.lifecycle import DocumentStatus, Stage
     from service.domain.messages import error_message
-    from service.domain.models import Document
     from service.settings import get_settings
 
-    still_pending = (Document.id == row.id) & Document.status.in_(
-        [s.value for s in PENDING_STATUSES])
-    if row.status == DocumentStatus.processing and (
-        (row.attempts or 0) >= get_settings().job_max_attempts
-    ):  # lifecycle.fail, as a compare-and-set
-        changed = session.execute(
-            update(Document).where(still_pending, Document.status == DocumentStatus.processing)
-            .values(status=DocumentStatus.error.value, stage=Stage.error.value,
-                    stage_detail=None, error_code=ErrorCode.interrupted.value,
-                    error=error_message(ErrorCode.interrupted, attempts=row.attempts))
-        ).rowcount
-        session.commit()
-        if changed:
+    if lifecycle.interrupted_too_often(row.status, row.attempts,
+                                       get_settings().job_max_attempts):
+        message = error_message(ErrorCode.interrupted, attempts=row.attempts)
+        if lifecycle.fail_if_processing(session, row.id, ErrorCode.interrupted, message):
             log.warning("document %s: %d starts never finished; giving up", row.id,
                         row.attempts)
+        session.commit()
         return False
-    changed = session.execute(  # lifecycle.queue, as a compare-and-set
-        update(Document).where(still_pending).values(
-            status=DocumentStatus.queued.value, stage=Stage.queued.value, stage_detail=None,
-            job_id=dispatcher.job_id(row.id))
-    ).rowcount
-    if not changed:
+    if not lifecycle.queue_if_pending(session, row.id, dispatcher.job_id(row.id)):
         session.rollback()
         return False
     try:

@@ -190,7 +190,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "bad_date": "Fecha inválida {text!r}: use AAAA-MM-DD.",
     "no_documents_in_scope": "No hay documentos con texto extraído en ese alcance.",
     "internal_load": "Error interno al cargar el archivo; revise el registro del servidor.",
-    "interrupted": "Interrumpido.",
+    "command_interrupted": "Interrumpido.",
     "resume": (
         "Lo cargado quedó guardado: vuelva a ejecutar el mismo comando para continuar donde "
         "quedó."
