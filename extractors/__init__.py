@@ -1,25 +1,26 @@
 """Extraction stage: any submitted file -> ExtractedDocument (pages, text, word boxes, OCR flags).
 
-Public verbs: ``extract(path)``, ``detect_mime(path)``, ``iter_archive(path)`` and the version
-``EXTRACTOR_VERSION`` that results carry. Every limit a deployment may set travels in one frozen
-``ExtractOptions`` passed as ``options=`` (defaults from ``extractors.defaults``). The parser
-is chosen by the MIME type detected from the bytes (``extractors.registry``); archives are
+Public verbs: ``extract(path)``, its streaming form ``iter_pages(path)`` (one page at a time, for
+callers that store pages as they come), ``detect_mime(path)``, ``iter_archive(path)`` and the
+version ``EXTRACTOR_VERSION`` that results carry. Every limit a deployment may set travels in
+one frozen ``ExtractOptions`` passed as ``options=`` (defaults from ``extractors.defaults``). The
+parser is chosen by the MIME type detected from the bytes (``extractors.registry``); archives are
 expanded by the caller with ``iter_archive`` and each member is extracted on its own, so one bad
 member never sinks the others.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from extractors.archive import ArchiveMember, iter_archive
-from extractors.detect import ZIP_MIME, detect_mime
-from extractors.document import ExtractedDocument, Page, Word
+from extractors.detect import EMAIL_MIME, ZIP_MIME, detect_mime
+from extractors.document import DocumentSummary, ExtractedDocument, Page, Word
 from extractors.errors import (
     CorruptFileError,
     EmptyFileError,
@@ -35,6 +36,8 @@ from extractors.registry import parser_for
 __all__ = [
     "EXTRACTOR_VERSION",
     "extract",
+    "iter_pages",
+    "PageStream",
     "extract_bytes",
     "detect_mime",
     "iter_archive",
@@ -62,9 +65,35 @@ def extract(
 ) -> ExtractedDocument:
     """Read one file into an ExtractedDocument, or raise an ExtractionError (Spanish message).
 
-    ``options`` carries the deployment's limits; ``progress(done, total)`` is called as OCR pages
-    finish. Whatever a third-party reader raises on a broken file (TypeError, RecursionError,
-    IndexError, binascii.Error...) comes out as CorruptFileError.
+    ``options`` carries the deployment's limits; ``progress(done, total)`` reports pages read
+    out of the document's pages as OCR'd pages finish. Whatever a third-party reader raises on a
+    broken file (TypeError, RecursionError, IndexError, binascii.Error...) comes out as
+    CorruptFileError. Every page is kept: a caller that can store pages one at a time should use
+    ``iter_pages`` and hold one page at a time instead.
+    """
+    with iter_pages(path, options=options, progress=progress, password=password) as stream:
+        pages = tuple(stream)
+    return ExtractedDocument(stream.mime, pages, stream.extractor, stream.warnings)
+
+
+def iter_pages(
+    path: str | Path,
+    *,
+    options: ExtractOptions = DEFAULT_OPTIONS,
+    progress: ProgressCallback | None = None,
+    password: str | None = None,
+) -> PageStream:
+    """The pages of one file, one at a time, for callers that store and drop each page::
+
+        with extractors.iter_pages(path, options=options) as doc:
+            doc.mime                      # known before the first page
+            for page in doc:              # Page objects, in page order, as they are read
+                store(page)               # then drop it: memory stays flat on any length
+        doc.extractor, doc.warnings       # complete once every page has been read
+
+    What can be told before reading (missing, empty, too large, unsupported or encrypted file)
+    is raised here; the rest is raised by the loop, as ExtractionError like ``extract``.
+    Leaving the ``with`` early stops the reading (OCR processes, temporary files, open readers).
     """
     path = Path(path)
     limit = options.max_file_bytes
@@ -89,21 +118,63 @@ def extract(
             detail="libmagic: encrypted OLE/OOXML container",
         )
     if parser is None:
-        if mime == ZIP_MIME:
+        if mime in (ZIP_MIME, EMAIL_MIME):
             raise UnsupportedTypeError(
-                "Los archivos ZIP no se leen como un documento: se expanden y cada archivo que "
-                "contienen se procesa por separado.",
-                detail="archives are expanded by the caller with extractors.iter_archive",
+                "Los archivos ZIP y los correos (EML) no se leen como un documento: se expanden "
+                "y cada archivo que contienen (y el mensaje del correo) se procesa por separado.",
+                detail="containers are expanded by the caller with extractors.open_archive",
             )
         raise UnsupportedTypeError(detail=f"detected MIME type {mime}")
-    try:
-        document = parser.load()(path, options=options, password=password, progress=progress)
-    except EvidenciaError:
-        raise
-    except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - the one boundary
-        log.warning("%s parser failed on %s: %r", parser.name, path, exc)
-        raise CorruptFileError(detail=f"{parser.name}: {exc!r}") from exc
-    return replace(document, mime=mime, extractor=f"{document.extractor}/{EXTRACTOR_VERSION}")
+    read = functools.partial(
+        parser.load(), path, options=options, password=password, progress=progress
+    )
+    return PageStream(mime, parser.name, read, str(path))
+
+
+class PageStream:
+    """The pages of one document as they are read (see ``iter_pages``).
+
+    A parser either returns a whole ExtractedDocument (short formats: text, DOCX, spreadsheets)
+    or is a generator of Page that returns a DocumentSummary (PDF, images: as long as a scan
+    can be); both come out here the same way. This is the pipeline's one boundary for reader
+    failures: whatever a third-party reader raises becomes CorruptFileError.
+    """
+
+    def __init__(self, mime: str, reader: str, read: Callable[[], object], shown: str):
+        self.mime = mime
+        #: name and version of what read it, complete once every page has been read
+        self.extractor = ""
+        #: Spanish notes on the document (pages that failed, OCR caps), complete at the end
+        self.warnings: tuple[str, ...] = ()
+        self._pages = self._read(reader, read, shown)
+
+    def __iter__(self) -> Iterator[Page]:
+        return self._pages
+
+    def __enter__(self) -> PageStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pages.close()
+
+    def _read(self, reader: str, read: Callable[[], object], shown: str) -> Iterator[Page]:
+        try:
+            parsed = read()
+            if isinstance(parsed, ExtractedDocument):
+                yield from parsed.pages
+                summary = DocumentSummary(parsed.extractor, parsed.warnings)
+            else:
+                summary = yield from parsed
+        except EvidenciaError:
+            raise
+        except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - the boundary
+            log.warning("%s parser failed on %s: %r", reader, shown, exc)
+            raise CorruptFileError(detail=f"{reader}: {exc!r}") from exc
+        self.extractor = f"{summary.extractor}/{EXTRACTOR_VERSION}"
+        self.warnings = tuple(summary.warnings)
 
 
 def extract_bytes(

@@ -51,6 +51,7 @@ __all__ = [
     "ListingContext",
     "open_archive",
     "iter_archive",
+    "is_container",
 ]
 
 #: Bytes copied per read when a member is streamed (bounded memory whatever the member's size).
@@ -443,4 +444,28 @@ def _bomb(detail: str, *, whole: bool = False) -> UnsafeArchiveError:
     )
 
 
-CONTAINERS: tuple[Container, ...] = (Container("zip", _sniff_zip, _list_zip),)
+# --------------------------------------------------------------------------------------------
+# E-mail (extractors.email_message, imported on first use: it imports this module)
+
+
+def _sniff_email(head: bytes, path: Path | None) -> bool:
+    from extractors.email_message import sniff_email
+
+    return sniff_email(head, path)
+
+
+def _list_email(path: Path, prefix: str, depth: int, context: ListingContext):
+    from extractors.email_message import list_email
+
+    return list_email(path, prefix, depth, context)
+
+
+CONTAINERS: tuple[Container, ...] = (
+    Container("zip", _sniff_zip, _list_zip),
+    Container("email", _sniff_email, _list_email),
+)
+
+
+def is_container(path: str | Path) -> bool:
+    """Whether a file holds documents to list (a ZIP archive, an e-mail), not one document."""
+    return _container_of(Path(path)) is not None

@@ -59,6 +59,11 @@ TABLE_MAX_LOST_WORDS = 3
 #: Pages per document handed to the table finder; the rest keep the cheaper row grouping.
 TABLE_MAX_PAGES = 40
 
+#: Pages read from one opening of a PDF before it is reopened: pdfium keeps every stream it has
+#: read (a scanned page's JPEG, ~0.45 MB) until the document closes, so a 200-page scan grew by
+#: 99 MB; reopened every 50 pages it holds at most ~25 MB, for a few ms per reopening.
+PDF_REOPEN_PAGES = 50
+
 # --- Fallback readers ---------------------------------------------------------------------------
 #: Seconds allowed to poppler's pdftotext per call: it is a last-resort reader and some crafted
 #: files (JBIG2 bombs) make it spin for minutes.
@@ -185,3 +190,8 @@ LIBREOFFICE_SLOT_WAIT = 600
 #: Address space of one LibreOffice process (bytes): a small DOC needs ~1 GB of address space
 #: (~210 MB resident); 2 GB leaves room for long documents and stops a file that would take more.
 LIBREOFFICE_MAX_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
+
+# --- E-mail (EML) -------------------------------------------------------------------------------
+#: Pictures embedded in an HTML message smaller than this (bytes) are logos and signature images
+#: (2-40 KB), not documents; a phone photo of a signed list pasted into the message is 100s of KB.
+EMAIL_MIN_INLINE_IMAGE_BYTES = 50_000

@@ -8,13 +8,16 @@ from pathlib import Path
 
 from extractors import defaults
 
-__all__ = ["detect_mime", "DOCX_MIME", "XLSX_MIME", "ODS_MIME", "ODT_MIME", "ZIP_MIME"]
+__all__ = [
+    "detect_mime", "DOCX_MIME", "XLSX_MIME", "ODS_MIME", "ODT_MIME", "ZIP_MIME", "EMAIL_MIME",
+]  # fmt: skip
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ODS_MIME = "application/vnd.oasis.opendocument.spreadsheet"
 ODT_MIME = "application/vnd.oasis.opendocument.text"
 ZIP_MIME = "application/zip"
+EMAIL_MIME = "message/rfc822"
 _OOXML_OR_ZIP = {
     ZIP_MIME, "application/x-zip-compressed", "application/octet-stream",
     DOCX_MIME, XLSX_MIME, ODS_MIME, ODT_MIME,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["Word", "Page", "ExtractedDocument"]
+__all__ = ["Word", "Page", "ExtractedDocument", "DocumentSummary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,15 @@ class Page:
     #: why this page was read the way it was (e.g. "text-layer", "ocr:no-text", "ocr:cid-glyphs")
     method: str = ""
     error: str | None = None  # Spanish message when only this page failed (e.g. OCR timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    """What a reader knows of a whole document once its last page is read: a streaming parser
+    (a generator of ``Page``) returns it."""
+
+    extractor: str
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

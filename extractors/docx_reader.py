@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from extractors import defaults
-from extractors.document import ExtractedDocument, Page, Word
+from extractors.document import ExtractedDocument, Page
 from extractors.errors import CorruptFileError, TooLargeError, UnsafeArchiveError
 from extractors.normalize import normalize_text
 from extractors.options import ExtractOptions
@@ -148,22 +148,9 @@ def _ocr_embedded_images(
     pages = []
     for number, result in enumerate(results, start=first_number):
         width, height = sizes[result.index]
-        pages.append(
-            Page(
-                number=number,
-                text=normalize_text(result.text),
-                words=tuple(
-                    Word(normalize_text(w.text), w.x0, w.top, w.x1, w.bottom) for w in result.words
-                ),
-                width=round(width, 2),
-                height=round(height, 2),
-                ocr=True,
-                ocr_confidence=result.confidence,
-                rotation=result.rotation,
-                method="ocr:docx-image",
-                error=result.error,
-            )
-        )
+        page = Page(number=number, text="", width=round(width, 2), height=round(height, 2),
+                    method="ocr:docx-image")  # fmt: skip
+        pages.append(ocr.as_page(result, page))
     return tuple(pages)
 
 

@@ -53,7 +53,7 @@ class UnsupportedTypeError(ExtractionError):
     default_message = (
         "Tipo de archivo no soportado. Se aceptan PDF; documentos Word (DOCX, DOC), "
         "OpenDocument (ODT) y RTF; planillas Excel (XLSX) y OpenDocument (ODS); páginas web "
-        "(HTML); fotos y escaneos (JPG, PNG, TIFF, HEIC); texto y archivos ZIP."
+        "(HTML); correos (EML); fotos y escaneos (JPG, PNG, TIFF, HEIC); texto y archivos ZIP."
     )
 
 

@@ -54,12 +54,14 @@ def parse_html(
     return ExtractedDocument(mime="", pages=_paginate(text), extractor="html:lxml")
 
 
-def html_text(data: bytes) -> str:
-    """Visible text of an HTML document, one block per line (also used for HTML e-mail bodies)."""
+def html_text(data: bytes, charset: str | None = None) -> str:
+    """Visible text of an HTML document, one block per line (also used for HTML e-mail bodies,
+    whose ``charset`` the message's headers declare)."""
     import lxml.html
     from lxml import etree
 
-    source = _XML_DECLARATION.sub("", _decode(data), count=1)
+    text = data.decode(charset, errors="replace") if charset else _decode(data)
+    source = _XML_DECLARATION.sub("", text, count=1)
     if not source.strip():
         return ""
     try:

@@ -16,15 +16,14 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from extractors import defaults
-from extractors.document import ExtractedDocument, Page, Word
+from extractors.document import DocumentSummary, Page
 from extractors.errors import CorruptFileError, TooLargeError
-from extractors.normalize import normalize_text
 from extractors.options import ExtractOptions
 
 __all__ = ["parse_image", "prepare_frame", "open_image", "decode_within"]
@@ -72,54 +71,51 @@ def parse_image(
     options: ExtractOptions,
     password: str | None = None,
     progress: Callable[[int, int], object] | None = None,
-) -> ExtractedDocument:
+) -> Generator[Page, None, DocumentSummary]:
+    """Every frame a page, given out as its OCR finishes (a generator: see
+    ``extractors.PageStream``); at most ``max_ocr_pages`` frames are read."""
     from extractors import ocr
 
     ocr.ensure_available()
-    sizes: list[tuple[float, float]] = []
-    with tempfile.TemporaryDirectory(prefix="evidencia-img-") as tmp:
-        image = open_image(path)
-        with image:
-            frame_count = getattr(image, "n_frames", 1)
+    any_text = False
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="evidencia-img-") as tmp, open_image(path) as image:
+        frame_count = getattr(image, "n_frames", 1)
+        total = min(frame_count, options.max_ocr_pages)
 
-            def frames() -> Iterator[ocr.OcrImage]:
-                for index, frame in enumerate(ImageSequence.Iterator(image)):
-                    try:
-                        gray, dpi = prepare_frame(frame, options)
-                    except Image.DecompressionBombError as exc:
-                        raise TooLargeError(detail=str(exc)) from exc
-                    except (OSError, ValueError, SyntaxError) as exc:
-                        raise CorruptFileError(
-                            "La imagen está dañada o incompleta y no se pudo leer.",
-                            detail=repr(exc),
-                        ) from exc
-                    target = Path(tmp) / f"frame-{index + 1:05d}.pgm"
-                    ocr.write_pgm(gray, target)
-                    width_pt = gray.width * 72 / dpi
-                    height_pt = gray.height * 72 / dpi
-                    sizes.append((width_pt, height_pt))
-                    yield ocr.OcrImage(target, index, 72 / dpi, 72 / dpi)
+        def frames() -> Iterator[tuple[tuple[float, float], ocr.OcrImage]]:
+            for index, frame in enumerate(ImageSequence.Iterator(image)):
+                if index >= total:
+                    return
+                try:
+                    gray, dpi = prepare_frame(frame, options)
+                except Image.DecompressionBombError as exc:
+                    raise TooLargeError(detail=str(exc)) from exc
+                except (OSError, ValueError, SyntaxError) as exc:
+                    raise CorruptFileError(
+                        "La imagen está dañada o incompleta y no se pudo leer.", detail=repr(exc)
+                    ) from exc
+                target = Path(tmp) / f"frame-{index + 1:05d}.pgm"
+                ocr.write_pgm(gray, target)
+                size = (gray.width * 72 / dpi, gray.height * 72 / dpi)
+                yield size, ocr.OcrImage(target, index, 72 / dpi, 72 / dpi)
 
-            results = ocr.ocr_images(frames(), frame_count, options=options, progress=progress)
-    pages = tuple(
-        Page(
-            number=r.index + 1,
-            text=normalize_text(r.text),
-            words=tuple(Word(normalize_text(w.text), w.x0, w.top, w.x1, w.bottom) for w in r.words),
-            width=round(sizes[r.index][0], 2),
-            height=round(sizes[r.index][1], 2),
-            ocr=True,
-            ocr_confidence=r.confidence,
-            rotation=r.rotation,
-            method="ocr:image",
-            error=r.error,
-        )  # fmt: skip
-        for r in results
-    )
-    warnings = tuple(f"Página {p.number}: {p.error}" for p in pages if p.error)
-    if not any(p.text for p in pages):
-        warnings += ("No se encontró texto legible en la imagen.",)
-    return ExtractedDocument(mime="", pages=pages, extractor="image:pillow+ocr", warnings=warnings)
+        for (width, height), r in ocr.ocr_in_order(frames(), options=options):
+            page = ocr.as_page(r, Page(number=r.index + 1, text="", width=round(width, 2),
+                                       height=round(height, 2), method="ocr:image"))  # fmt: skip
+            any_text = any_text or bool(page.text)
+            if page.error:
+                errors.append(f"Página {page.number}: {page.error}")
+            if progress is not None:
+                progress(page.number, total)
+            yield page
+    warnings = list(errors)
+    if frame_count > total:
+        warnings.insert(0, f"Solo se leyeron con OCR las primeras {total} páginas de la imagen, "
+                           f"de {frame_count}.")  # fmt: skip
+    if not any_text:
+        warnings.append("No se encontró texto legible en la imagen.")
+    return DocumentSummary("image:pillow+ocr", tuple(warnings))
 
 
 def decode_within(frame, max_pixels: int, options: ExtractOptions, mode: str = "L"):

@@ -17,19 +17,32 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from extractors import defaults
-from extractors.document import Word
+from extractors.document import Page, Word
 from extractors.errors import OCRUnavailableError
+from extractors.normalize import normalize_text
 from extractors.options import ExtractOptions
 
-__all__ = ["OcrImage", "OcrResult", "ensure_available", "ocr_images", "write_pgm"]
+__all__ = [
+    "OcrImage",
+    "OcrResult",
+    "as_page",
+    "ensure_available",
+    "ocr_in_order",
+    "ocr_images",
+    "write_pgm",
+]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _checked: set[str] = set()
 _check_lock = threading.Lock()
@@ -37,7 +50,8 @@ _check_lock = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class OcrImage:
-    """A rendered page waiting for OCR and how its pixels map back to page points."""
+    """A rendered page waiting for OCR and how its pixels map back to page points. The file is
+    the OCR's to delete once read."""
 
     path: Path
     index: int  # position in the caller's page list
@@ -54,6 +68,19 @@ class OcrResult:
     rotation: int  # degrees that make the page upright (0, 90, 180, 270)
     error: str | None = None  # Spanish, when this page could not be read
     seconds: float = 0.0
+
+
+def as_page(result: OcrResult, page: Page) -> Page:
+    """``page`` (its number, size and method) with what OCR read on it, text normalised."""
+    return replace(
+        page,
+        text=normalize_text(result.text),
+        words=tuple(replace(w, text=normalize_text(w.text)) for w in result.words),
+        ocr=True,
+        ocr_confidence=result.confidence,
+        rotation=result.rotation,
+        error=result.error,
+    )
 
 
 def ensure_available(lang: str | None = None) -> None:
@@ -89,6 +116,55 @@ def write_pgm(image, path: Path) -> None:
     image.save(path, format="PPM")
 
 
+def ocr_in_order(
+    work: Iterable[tuple[T, OcrImage | None]], *, options: ExtractOptions
+) -> Iterator[tuple[T, OcrResult | None]]:
+    """OCR the images of ``work`` in parallel and give every item back in the order it came,
+    with its result (None for items without an image), as soon as it and those before it are done.
+
+    ``work`` is consumed lazily in the calling thread (pdfium is not thread-safe), so rendering
+    overlaps recognition. At most ``2 * ocr_workers`` images are rendered or in Tesseract at once,
+    and at most ``_HELD_PER_WORKER * ocr_workers`` items wait behind the oldest unfinished one:
+    memory and disk hold a few pages whatever the document's length. Each image file is deleted
+    once Tesseract has read it.
+    """
+    lang = defaults.OCR_LANG
+    workers = options.ocr_workers
+    held: deque[tuple[T, Future | None]] = deque()
+    running = 0
+
+    def take() -> tuple[T, OcrResult | None]:
+        nonlocal running
+        payload, future = held.popleft()
+        if future is None:
+            return payload, None
+        running -= 1
+        return payload, future.result()
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
+    try:
+        for payload, image in work:
+            future = None
+            if image is not None:
+                ensure_available(lang)
+                future = pool.submit(_ocr_one, image, lang=lang, timeout=options.ocr_page_timeout)
+                running += 1
+            held.append((payload, future))
+            while held and (held[0][1] is None or held[0][1].done()):
+                yield take()
+            while running >= 2 * workers or len(held) >= _HELD_PER_WORKER * workers:
+                yield take()
+        while held:
+            yield take()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: Items (pages) allowed to wait per OCR process behind the oldest page still in Tesseract: a
+#: text page after a scan waits for it, and a long run of text pages must not pile up.
+_HELD_PER_WORKER = 4
+
+
 def ocr_images(
     images: Iterable[OcrImage],
     total: int,
@@ -96,42 +172,24 @@ def ocr_images(
     options: ExtractOptions,
     progress: Callable[[int, int], object] | None = None,
 ) -> list[OcrResult]:
-    """OCR rendered pages in parallel (``options.ocr_workers`` at once); results in input order.
-
-    ``images`` may be a lazy generator: it is consumed in the calling thread (pdfium is not
-    thread-safe) while at most ``2 * workers`` pages wait, so rendering overlaps recognition
-    without holding every page on disk at once.
-    """
-    lang = defaults.OCR_LANG
-    ensure_available(lang)
-    workers = options.ocr_workers
-    timeout = options.ocr_page_timeout
+    """OCR a few rendered images (``ocr_in_order``); all results in input order, and
+    ``progress(done, total)`` after each."""
     results: list[OcrResult] = []
-    done = 0
-
-    def collect(finished: set[Future]) -> None:
-        nonlocal done
-        for fut in finished:
-            results.append(fut.result())
-            done += 1
-            if progress is not None:
-                progress(done, total)
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr") as pool:
-        pending: set[Future] = set()
-        for image in images:
-            while len(pending) >= 2 * workers:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                collect(finished)
-            pending.add(pool.submit(_ocr_one, image, lang=lang, timeout=timeout))
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            collect(finished)
-    results.sort(key=lambda r: r.index)
+    for _none, result in ocr_in_order(((None, image) for image in images), options=options):
+        results.append(result)
+        if progress is not None:
+            progress(len(results), total)
     return results
 
 
 def _ocr_one(image: OcrImage, *, lang: str, timeout: float) -> OcrResult:
+    try:
+        return _run_tesseract(image, lang=lang, timeout=timeout)
+    finally:
+        image.path.unlink(missing_ok=True)  # read: a long scan never holds its pages on disk
+
+
+def _run_tesseract(image: OcrImage, *, lang: str, timeout: float) -> OcrResult:
     started = time.perf_counter()
     cmd = [
         "tesseract", str(image.path), "stdout",

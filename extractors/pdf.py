@@ -4,11 +4,13 @@ Modules: this one orchestrates (open, triage, OCR, merge); ``text_layer`` holds 
 "real text or OCR?"; ``pdf_layout`` turns pdfium's characters into words and lines;
 ``pdf_readers`` wraps the second-opinion readers.
 
-Pipeline, per document: ``open_pdf`` (passwords, encryption diagnosis) -> ``triage`` every page
-(pdfium text layer, ~2-4 ms/page, judged by ``assess_text_layer``, the single source of truth for
-"does this page have real text?") -> second opinions only for the pages that need them (pdfplumber
-for garbled or unmappable fonts, poppler's pdftotext for pages where pdfium finds nothing) ->
-``rasterize`` and OCR the pages still without real text -> merge, in page order. A document pdfium
+Pipeline, page by page: ``open_pdf`` once (passwords, encryption diagnosis), then for each page
+``triage`` (pdfium text layer, ~2-4 ms/page, judged by ``assess_text_layer``, the single source of
+truth for "does this page have real text?") -> second opinions only for the pages that need them
+(pdfplumber for garbled or unmappable fonts, poppler's pdftotext for pages where pdfium finds
+nothing) -> ``rasterize`` the page if it still has no real text and hand it to OCR, which works a
+few pages ahead -> give the page out, in page order. Nothing waits for the whole document, so a
+caller that stores each page as it comes holds a few pages of any length. A document pdfium
 cannot open at all is read by poppler, then pdfplumber, before giving up with a Spanish error.
 """
 
@@ -17,22 +19,23 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from extractors import defaults
-from extractors.document import ExtractedDocument, Page
+from extractors.document import DocumentSummary, ExtractedDocument, Page
 from extractors.errors import (
     CorruptFileError,
     EncryptedError,
     UnsupportedEncryptionError,
     WrongPasswordError,
 )
-from extractors.normalize import RTL_RE, normalize_text
+from extractors.normalize import RTL_RE
+from extractors.ocr import OcrImage, OcrResult, as_page, ocr_in_order, write_pgm
 from extractors.options import ExtractOptions
 from extractors.pdf_layout import (
     Layer,
@@ -113,6 +116,7 @@ class _PagePlan:
     page: Page
     needs_ocr: bool = False
     empty: bool = False  # nothing drawn at all: no objects, no annotations
+    skipped: bool = False  # scanned, but past the OCR cap
 
 
 def parse_pdf(
@@ -121,65 +125,161 @@ def parse_pdf(
     options: ExtractOptions,
     password: str | None = None,
     progress: Callable[[int, int], object] | None = None,
-) -> ExtractedDocument:
-    pdf = open_pdf(path, password)
-    if pdf is None:
-        return parse_without_pdfium(path, password, options=options)
+) -> Generator[Page, None, DocumentSummary]:
+    """Pages in page order as they are read (a generator: ``extractors.PageStream`` drives it).
+
+    Triage runs page by page and each page without real text is rendered and handed to OCR,
+    which works a few pages ahead; a page is given out as soon as it and those before it are
+    done, so memory holds a few pages whatever the document's length. ``progress(done, total)``
+    counts pages read out of the document's pages, called as OCR'd pages come out.
+    """
+    first = open_pdf(path, password)
+    if first is None:
+        return (yield from _whole(parse_without_pdfium(path, password, options=options)))
+    pdf = _ReopeningPdf(path, password, first)
     try:
-        count = len(pdf)
+        count = len(first)
         if count == 0:
             log.info("pdfium sees 0 pages in %s; asking poppler", path)
-            return parse_without_pdfium(path, password, options=options, pdfium_pages=0)
+            fallback = parse_without_pdfium(path, password, options=options, pdfium_pages=0)
+            return (yield from _whole(fallback))
+        tally = _Tally(count, options.max_ocr_pages)
         second = SecondOpinions(path, password, options)
+        held: list[Page] = []  # leading pages with nothing drawn: the document may be all empty
         try:
-            plans = [_triage_safely(pdf, index, second) for index in range(count)]
+            with tempfile.TemporaryDirectory(prefix="evidencia-ocr-") as tmp:
+                work = _plan_pages(pdf, count, second, tally, Path(tmp), options)
+                for plan, result in ocr_in_order(work, options=options):
+                    page = tally.add(plan, result)
+                    if progress is not None and plan.needs_ocr and not plan.skipped:
+                        progress(tally.read, count)
+                    if plan.empty and not tally.drawn:
+                        held.append(page)
+                        continue
+                    tally.drawn = True
+                    yield from held
+                    held.clear()
+                    yield page
         finally:
             second.close()
-        warnings: list[str] = []
-        if all(p.empty for p in plans):
+        if not tally.drawn:
             raise CorruptFileError(
                 "El PDF no tiene contenido legible: sus páginas están vacías o su estructura "
                 "está dañada. Vuelva a exportarlo desde el programa original.",
                 detail=f"{count} page(s), no page objects, no annotations, no text",
             )
-        ocr_indexes = [i for i, p in enumerate(plans) if p.needs_ocr]
-        skipped: list[int] = []
-        cap = options.max_ocr_pages
-        if len(ocr_indexes) > cap:
-            skipped = ocr_indexes[cap:]
-            ocr_indexes = ocr_indexes[:cap]
-            for i in skipped:
-                plans[i].page = replace(
-                    plans[i].page,
-                    error=(
-                        f"No se aplicó OCR: el documento tiene más de {cap} "
-                        "páginas escaneadas. Divídalo en partes más pequeñas."
-                    ),
-                )
-            warnings.append(
-                f"Solo se leyeron con OCR las primeras {cap} páginas "
-                f"escaneadas de {cap + len(skipped)}."
-            )
-        if ocr_indexes:
-            _ocr_pages(pdf, plans, ocr_indexes, options, progress)
-        pages = tuple(p.page for p in plans)
-        if ocr_indexes and not any(p.text.strip() for p in pages):
-            warnings.append("No se encontró texto legible en el documento (ni con OCR).")
-        for i, p in enumerate(pages):
-            if p.error and i not in skipped:
-                warnings.append(f"Página {p.number}: {p.error}")
-        extra = sorted(
-            {"tesseract" if p.ocr else p.method.split(":", 1)[0] for p in pages}
-            & {"tesseract", "pdfplumber", "poppler"}
-        )
-        return ExtractedDocument(
-            mime="application/pdf",
-            pages=pages,
-            extractor="+".join([READER, *extra]),
-            warnings=tuple(warnings),
-        )
+        return tally.summary()
     finally:
         pdf.close()
+
+
+def _whole(document: ExtractedDocument) -> Generator[Page, None, DocumentSummary]:
+    """A document read in one go (the fallback readers) given out page by page."""
+    yield from document.pages
+    return DocumentSummary(document.extractor, document.warnings)
+
+
+class _ReopeningPdf:
+    """The pdfium document, reopened every ``PDF_REOPEN_PAGES`` pages: pdfium keeps every stream
+    it has read (the JPEG of each scanned page, ~0.45 MB) until the document is closed, so a long
+    scan would otherwise grow by its whole file size (measured: +99 MB over 200 pages, flat
+    when reopened every 25)."""
+
+    def __init__(self, path: Path, password: str | None, first: pdfium.PdfDocument):
+        self.path = path
+        self.password = password
+        self.document = first
+        self._opened_at = 0
+
+    def at(self, index: int) -> pdfium.PdfDocument:
+        """The document to read page ``index`` from (no page object of it may be open)."""
+        if index - self._opened_at >= defaults.PDF_REOPEN_PAGES:
+            self.document.close()
+            try:  # as open_pdf did: without a password first (owner-only encryption)
+                self.document = pdfium.PdfDocument(str(self.path))
+            except pdfium.PdfiumError:
+                if not self.password:
+                    raise
+                self.document = pdfium.PdfDocument(str(self.path), password=self.password)
+            self._opened_at = index
+        return self.document
+
+    def close(self) -> None:
+        self.document.close()
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the page-by-page reading learns about the whole document (for its summary)."""
+
+    count: int
+    cap: int
+    read: int = 0
+    scanned: int = 0  # pages that needed OCR, past the cap included
+    sent_to_ocr: int = 0
+    drawn: bool = False  # a page with something on it was seen
+    any_text: bool = False
+    readers: set[str] = field(default_factory=set)
+    page_errors: list[str] = field(default_factory=list)
+
+    def add(self, plan: _PagePlan, result: OcrResult | None) -> Page:
+        page = plan.page if result is None else as_page(result, plan.page)
+        self.read += 1
+        self.any_text = self.any_text or bool(page.text.strip())
+        reader = "tesseract" if page.ocr else page.method.split(":", 1)[0]
+        if reader in ("tesseract", "pdfplumber", "poppler"):
+            self.readers.add(reader)
+        if page.error and not plan.skipped:
+            self.page_errors.append(f"Página {page.number}: {page.error}")
+        return page
+
+    def summary(self) -> DocumentSummary:
+        warnings: list[str] = []
+        if self.scanned > self.cap:
+            warnings.append(
+                f"Solo se leyeron con OCR las primeras {self.cap} páginas escaneadas de "
+                f"{self.scanned}."
+            )
+        if self.sent_to_ocr and not self.any_text:
+            warnings.append("No se encontró texto legible en el documento (ni con OCR).")
+        warnings.extend(self.page_errors)
+        extractor = "+".join([READER, *sorted(self.readers)])
+        return DocumentSummary(extractor, tuple(warnings))
+
+
+def _plan_pages(
+    pdf: _ReopeningPdf,
+    count: int,
+    second: SecondOpinions,
+    tally: _Tally,
+    folder: Path,
+    options: ExtractOptions,
+) -> Iterator[tuple[_PagePlan, OcrImage | None]]:
+    """Triage each page in turn; a page without real text comes with its rendering for OCR."""
+    for index in range(count):
+        plan = _triage_safely(pdf.at(index), index, second)
+        if not plan.needs_ocr:
+            yield plan, None
+            continue
+        tally.scanned += 1
+        if tally.scanned > options.max_ocr_pages:
+            plan.skipped = True
+            plan.page = replace(plan.page, error=(
+                f"No se aplicó OCR: el documento tiene más de {options.max_ocr_pages} páginas "
+                "escaneadas. Divídalo en partes más pequeñas."
+            ))  # fmt: skip
+            yield plan, None
+            continue
+        tally.sent_to_ocr += 1
+        try:
+            image = _rasterize(pdf.at(index), index, folder, options.max_render_pixels)
+        except Exception as exc:  # noqa: BLE001 - a page that cannot render
+            log.warning("cannot render page %d: %r", index + 1, exc)
+            plan.page = replace(plan.page,
+                                error="No se pudo dibujar esta página para leerla con OCR.")
+            yield plan, None
+            continue
+        yield plan, image
 
 
 def _triage_safely(pdf: pdfium.PdfDocument, index: int, second: SecondOpinions) -> _PagePlan:
@@ -376,49 +476,8 @@ def render_scale(width: float, height: float, max_pixels: int) -> float:
     return scale
 
 
-def _ocr_pages(
-    pdf: pdfium.PdfDocument,
-    plans: list[_PagePlan],
-    indexes: list[int],
-    options: ExtractOptions,
-    progress: Callable[[int, int], object] | None,
-) -> None:
-    from extractors import ocr
-
-    ocr.ensure_available()
-    with tempfile.TemporaryDirectory(prefix="evidencia-ocr-") as tmp:
-        render_errors: dict[int, str] = {}
-
-        def rasterize() -> Iterator[ocr.OcrImage]:
-            for index in indexes:
-                try:
-                    yield _rasterize(pdf, index, Path(tmp), options.max_render_pixels)
-                except Exception as exc:  # noqa: BLE001 - a page that cannot render
-                    log.warning("cannot render page %d: %r", index + 1, exc)
-                    render_errors[index] = "No se pudo dibujar esta página para leerla con OCR."
-
-        results = ocr.ocr_images(rasterize(), len(indexes), options=options, progress=progress)
-    for result in results:
-        plan = plans[result.index]
-        plan.page = replace(
-            plan.page,
-            text=normalize_text(result.text),
-            words=tuple(replace(w, text=normalize_text(w.text)) for w in result.words),
-            ocr=True,
-            ocr_confidence=result.confidence,
-            rotation=result.rotation,
-            error=result.error,
-        )
-    for index, message in render_errors.items():
-        plans[index].page = replace(plans[index].page, error=message)
-    if render_errors and progress is not None:
-        progress(len(indexes), len(indexes))
-
-
 def _rasterize(pdf: pdfium.PdfDocument, index: int, folder: Path, max_pixels: int):
     """Render one page in gray at ``render_scale`` into an uncompressed PGM file."""
-    from extractors.ocr import OcrImage, write_pgm
-
     page = pdf[index]
     try:
         width, height = page.get_size()

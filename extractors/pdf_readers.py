@@ -50,13 +50,15 @@ class SecondOpinions:
                 self._plumber = pdfplumber.open(self.path, password=self.password or "")
             if self._plumber is None or index >= len(self._plumber.pages):
                 return None
-            page = self._plumber.pages[index].dedupe_chars()
+            original = self._plumber.pages[index]
+            page = original.dedupe_chars()
             text = page.extract_text() or ""
             words = tuple(
                 Word(w["text"], round(w["x0"], 2), round(w["top"], 2), round(w["x1"], 2),
                      round(w["bottom"], 2))
                 for w in page.extract_words()
             )  # fmt: skip
+            original.close()  # drop its cached characters: pages are read once, in order
             return Layer(text, text, words)
         except (Exception, RecursionError) as exc:  # noqa: BLE001 - pdfminer raises anything
             log.info("pdfplumber failed on page %d: %r", index + 1, exc)
@@ -72,23 +74,30 @@ class SecondOpinions:
             page = self._open_plumber(index)
             if page is None:
                 return []
-            found = []
-            for table in page.find_tables():
-                rows = table.extract()
-                lines = []
-                for row in rows:
-                    row_cells = [" ".join(c.split()) for c in row if c and c.strip()]
-                    if row_cells:
-                        lines.append(" | ".join(row_cells))
-                cells = [c for row in rows for c in row if c and c.strip()]
-                longest = max((len(c) for c in cells), default=0)
-                # A "table" that is a frame around running text (one huge cell) is not a table.
-                if len(lines) >= 2 and len(cells) >= 4 and longest <= defaults.TABLE_MAX_CELL_CHARS:
-                    found.append(Table(*table.bbox, lines=lines))
-            return found
+            try:
+                return self._find_tables(page)
+            finally:
+                page.close()  # drop its cached objects: pages are read once, in order
         except (Exception, RecursionError) as exc:  # noqa: BLE001 - pdfminer raises anything
             log.info("pdfplumber table finder failed on page %d: %r", index + 1, exc)
             return []
+
+    @staticmethod
+    def _find_tables(page) -> list[Table]:
+        found = []
+        for table in page.find_tables():
+            rows = table.extract()
+            lines = []
+            for row in rows:
+                row_cells = [" ".join(c.split()) for c in row if c and c.strip()]
+                if row_cells:
+                    lines.append(" | ".join(row_cells))
+            cells = [c for row in rows for c in row if c and c.strip()]
+            longest = max((len(c) for c in cells), default=0)
+            # A "table" that is a frame around running text (one huge cell) is not a table.
+            if len(lines) >= 2 and len(cells) >= 4 and longest <= defaults.TABLE_MAX_CELL_CHARS:
+                found.append(Table(*table.bbox, lines=lines))
+        return found
 
     def _open_plumber(self, index: int):
         if self._plumber is None and not self._plumber_failed:

@@ -4,7 +4,9 @@ Each entry declares the MIME types its parser supports and where its ``parse_*``
 parser modules are imported on first use so ``import extractors`` stays cheap for the CLI's
 start-up (pdfplumber alone costs ~0.5 s to import). A parser is called as
 ``parse(path, *, options: ExtractOptions, password, progress)`` and reads every limit from
-``options``.
+``options``. It returns an ExtractedDocument (short formats), or is a generator of Page that
+returns a DocumentSummary (PDF, images: formats as long as a scan can be), so that
+``extractors.iter_pages`` gives pages out as they are read.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from evidencia_queue.defaults import (
     QUEUES,
     RESULT_TTL,
     RETRY_INTERVALS,
+    RUNNING_KEY_PREFIX,
 )
 from redis import Redis
 from rq import Queue, Retry, Worker
@@ -35,12 +36,15 @@ __all__ = [
     "redis_connection",
     "get_queue",
     "job_id_for",
+    "running_key",
+    "document_id_of",
     "queue_depths",
 ]
 
 log = logging.getLogger(__name__)
 
-_LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+#: rq job states that will run without anyone's help.
+_WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED}
 _ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
@@ -106,18 +110,22 @@ class RqDispatcher:
         raise RuntimeError(f"could not enqueue {job_id}")
 
     def is_live(self, document_id: str) -> bool:
+        """Redis holds work that will finish the document: a worker's running mark (kept
+        alive by its heartbeat, see ``evidencia_queue.worker``), or a job waiting in a queue,
+        or waiting for a retry while a scheduler holds that queue's lock. A job rq calls
+        "started" without a running mark belongs to a dead worker."""
+        from rq.scheduler import RQScheduler
+
         connection = redis_connection()
-        try:
-            job = Job.fetch(job_id_for(document_id), connection=connection)
-            status = job.get_status(refresh=True)
-        except NoSuchJobError:
-            return False
-        if status not in _LIVE:
-            return False
-        if status == JobStatus.STARTED:
-            workers = {w.name for w in Worker.all(connection=connection)}
-            return job.worker_name in workers
-        return True
+        pipe = connection.pipeline(transaction=False)
+        pipe.exists(running_key(document_id))
+        pipe.hmget(Job.key_for(job_id_for(document_id)), "status", "origin")
+        running, (status, origin) = pipe.execute()
+        status = status.decode() if status else None
+        if running or status in _WAITING:
+            return True
+        return status == JobStatus.SCHEDULED and origin is not None and bool(
+            connection.exists(RQScheduler.get_locking_key(origin.decode())))
 
     def enqueue_reclassify(self, document_ids: Sequence[str], description: str) -> Ticket:
         job = get_queue(BATCH).enqueue_call(
@@ -170,7 +178,53 @@ class RqDispatcher:
 
 
 def _delete_job(job_id: str, connection: Redis) -> None:
+    """Remove a finished, failed or orphaned job so its id can be enqueued again.
+
+    rq's ``Job.delete()`` needs every record of the job intact; after a worker was killed or
+    Redis lost part of its keys it raises (an execution "not found in Redis"). Then the job's
+    keys and registry entries are removed directly: nothing else must stop a requeue.
+    """
     try:
         Job.fetch(job_id, connection=connection).delete()
+        return
     except NoSuchJobError:
         pass
+    except Exception:
+        log.info("job %s: rq could not delete it; removing its keys", job_id, exc_info=True)
+    _purge_job(job_id, connection)
+
+
+def _purge_job(job_id: str, connection: Redis) -> None:
+    from rq.registry import (
+        CanceledJobRegistry,
+        DeferredJobRegistry,
+        FailedJobRegistry,
+        FinishedJobRegistry,
+        ScheduledJobRegistry,
+        StartedJobRegistry,
+    )
+
+    pipe = connection.pipeline(transaction=False)
+    pipe.delete(Job.key_for(job_id), f"{Job.key_for(job_id)}:dependents",
+                f"rq:executions:{job_id}")
+    for name in QUEUES:
+        pipe.lrem(f"rq:queue:{name}", 0, job_id)
+        for registry in (FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry,
+                         DeferredJobRegistry, CanceledJobRegistry):
+            pipe.zrem(registry(name, connection=connection).key, job_id)
+    pipe.execute()
+    for name in QUEUES:  # started entries are "<job id>:<execution id>"
+        key = StartedJobRegistry(name, connection=connection).key
+        stale = [m for m in connection.zrange(key, 0, -1)
+                 if m.decode().split(":", 1)[0] == job_id]
+        if stale:
+            connection.zrem(key, *stale)
+
+
+def running_key(document_id: str) -> str:
+    return f"{RUNNING_KEY_PREFIX}{document_id}"
+
+
+def document_id_of(job_id: str) -> str | None:
+    """The document a job processes, or None for other jobs (reclassification…)."""
+    return job_id[len(JOB_ID_PREFIX):] if job_id.startswith(JOB_ID_PREFIX) else None

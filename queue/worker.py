@@ -18,12 +18,25 @@ their sha256, writes results to the database, and Redis only tells it what to do
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
+import time
 
 from evidencia_queue import jobs
-from evidencia_queue.defaults import QUEUES
-from evidencia_queue.dispatch import get_queue, redis_connection
+from evidencia_queue.defaults import (
+    JOB_MONITORING_INTERVAL,
+    QUEUES,
+    RECONNECT_MAX_WAIT,
+    RUNNING_TTL,
+    SWEEP_INTERVAL,
+    WORKER_TTL,
+)
+from evidencia_queue.dispatch import document_id_of, get_queue, redis_connection, running_key
+from evidencia_queue.recovery import sweep
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker
 
 from extractors.options import ExtractOptions
@@ -33,6 +46,9 @@ from service.domain import dispatch
 __all__ = ["check_ocr", "warm_up", "run_worker", "EvidenciaWorker", "EvidenciaSimpleWorker"]
 
 log = logging.getLogger(__name__)
+
+#: Redis going away: the worker waits for it rather than exiting.
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 
 def check_ocr() -> str | None:
@@ -85,23 +101,95 @@ def _requeue_lost() -> None:
         get_engine().dispose()
 
 
-class _RequeueOnMaintenance:
-    """Every maintenance round (rq: every 10 minutes) also requeues documents whose work horse
-    died (killed for memory, machine rebooted) so they never stay "processing" for ever."""
+class _Recovering:
+    """What makes a worker recover on its own (mixed into rq's worker classes).
 
-    def run_maintenance_tasks(self):
-        first = self.last_cleaned_at is None  # start-up already requeued
-        super().run_maintenance_tasks()
-        if not first:
-            _requeue_lost()
+    - Each document job is marked running in Redis while its work horse lives (the parent
+      refreshes the mark with every heartbeat), so the sweep tells live jobs from orphans even
+      after Redis lost rq's own records.
+    - Every heartbeat may run the orphan sweep (one worker per ``SWEEP_INTERVAL``).
+    - Work horses of an earlier run of this process (Redis went away mid-job) are "adopted":
+      their marks are kept alive until they exit, so their document is not started twice.
+    - A Redis failure while tearing down does not hide the reason the worker stopped.
+    """
+
+    adopted: dict[int, str]
+    stopping = False
+
+    def _recovery_setup(self, adopted: dict[int, str] | None = None) -> None:
+        self.adopted = adopted if adopted is not None else {}
+        self._next_sweep = 0.0
+
+    def request_stop(self, signum, frame):
+        self.stopping = True
+        super().request_stop(signum, frame)
+
+    def execute_job(self, job, queue):
+        document_id = document_id_of(job.id)
+        if document_id is not None:
+            self.connection.set(running_key(document_id), self.name, ex=RUNNING_TTL)
+        try:
+            super().execute_job(job, queue)
+        finally:
+            if document_id is not None:
+                try:
+                    self.connection.delete(running_key(document_id))
+                except REDIS_ERRORS:
+                    pass  # the mark expires on its own
+
+    def maintain_heartbeats(self, job, execution):
+        super().maintain_heartbeats(job, execution)
+        document_id = document_id_of(job.id)
+        if document_id is not None:
+            self.connection.set(running_key(document_id), self.name, ex=RUNNING_TTL)
+        self._tend()
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        if pipeline is None:  # not the pipelined beat inside maintain_heartbeats
+            self._tend()
+
+    def _tend(self) -> None:
+        for pid, document_id in list(self.adopted.items()):
+            if _exited(pid):
+                del self.adopted[pid]
+            else:
+                self.connection.set(running_key(document_id), self.name, ex=RUNNING_TTL)
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + SWEEP_INTERVAL
+        try:
+            sweep(self.connection, holder=self.name)
+        except REDIS_ERRORS:
+            raise
+        except Exception:  # the database is down: the next sweep tries again
+            log.warning("orphan sweep failed", exc_info=True)
+
+    def teardown(self):
+        try:
+            super().teardown()
+        except REDIS_ERRORS:
+            log.warning("worker %s: Redis unreachable while stopping", self.name)
+            thread = getattr(self, "pubsub_thread", None)
+            if thread is not None:
+                thread.stop()
 
 
-class EvidenciaWorker(_RequeueOnMaintenance, Worker):
+def _exited(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done != 0
+
+
+class EvidenciaWorker(_Recovering, Worker):
     """rq's forking worker: one work horse per job, isolated from the others."""
 
 
-class EvidenciaSimpleWorker(_RequeueOnMaintenance, SimpleWorker):
-    """Runs jobs in the worker process itself (tests, debugging)."""
+class EvidenciaSimpleWorker(_Recovering, SimpleWorker):
+    """Runs jobs in the worker process itself (tests, debugging). Its running marks are not
+    refreshed during a job: a job longer than ``RUNNING_TTL`` may be swept by another worker."""
 
 
 def run_worker(
@@ -131,5 +219,59 @@ def run_worker(
     warm_up()
     get_engine().dispose()  # no pooled connection crosses the fork into a work horse
     worker_class = EvidenciaSimpleWorker if simple else EvidenciaWorker
-    worker = worker_class([get_queue(q, connection) for q in ordered], connection=connection)
-    return worker.work(burst=burst, with_scheduler=with_scheduler)
+    return _serve(worker_class, [get_queue(q, connection) for q in ordered], connection,
+                  burst=burst, with_scheduler=with_scheduler)
+
+
+def _serve(worker_class, queues, connection: Redis, *, burst: bool, with_scheduler: bool) -> bool:
+    """Run workers until asked to stop: when Redis goes away (even mid-job) a fresh worker
+    starts once it is back, instead of the process exiting for good."""
+    adopted: dict[int, str] = {}
+    wait = 1.0
+    while True:
+        worker = worker_class(queues, connection=connection, worker_ttl=WORKER_TTL,
+                              job_monitoring_interval=JOB_MONITORING_INTERVAL)
+        worker.max_connection_wait_time = RECONNECT_MAX_WAIT
+        worker._recovery_setup(adopted)
+        try:
+            worked = worker.work(burst=burst, with_scheduler=with_scheduler)
+        except REDIS_ERRORS as exc:
+            log.warning("worker %s: lost Redis (%s)", worker.name, exc)
+            worked = False
+        if burst or worker.stopping:
+            return worked
+        _adopt(worker, adopted)
+        if not _wait_for_redis(connection, wait):
+            return worked
+        wait = min(wait * 2, RECONNECT_MAX_WAIT)
+
+
+def _adopt(worker, adopted: dict[int, str]) -> None:
+    """A work horse still running after its worker stopped keeps its document's mark alive."""
+    pid = getattr(worker, "_horse_pid", 0)
+    execution = next(iter(getattr(worker, "executions", {}).values()), None)
+    document_id = document_id_of(execution.job_id) if execution is not None else None
+    if pid and document_id and not _exited(pid):
+        adopted[pid] = document_id
+        log.info("work horse %d keeps running document %s", pid, document_id)
+
+
+def _wait_for_redis(connection: Redis, first_wait: float) -> bool:
+    """Block until Redis answers; False if SIGTERM/SIGINT arrives meanwhile."""
+    stop = []
+    previous = {sig: signal.signal(sig, lambda *_: stop.append(True))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        wait = first_wait
+        while not stop:
+            time.sleep(wait)
+            try:
+                connection.ping()
+                log.info("Redis is back; starting a worker again")
+                return not stop
+            except REDIS_ERRORS:
+                wait = min(wait * 2, RECONNECT_MAX_WAIT)
+        return False
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

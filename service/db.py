@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import weakref
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
@@ -10,6 +12,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.settings import get_settings
 
 __all__ = ["engine_for", "get_engine", "SessionLocal"]
+
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child (an rq work horse), never reuse the parent's pooled connections: the
+    parent keeps using them (its sweep), and two processes on one socket corrupt both."""
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 @lru_cache(maxsize=8)
@@ -33,8 +47,11 @@ def engine_for(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        _ENGINES.add(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    engine = create_engine(url, pool_pre_ping=True, **pool)
+    _ENGINES.add(engine)
+    return engine
 
 
 def get_engine() -> Engine:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -117,12 +117,16 @@ def requeue_lost(
     *,
     submission_ids: Iterable[str] | None = None,
     skip: Collection[str] = (),
+    confirm: Callable[[list[str]], list[str]] | None = None,
 ) -> list[str]:
     """Queue again the documents the database says are unfinished but the queue does not hold.
 
     ``submission_ids`` limits it to those submissions (a resumed batch), ``skip`` leaves out
-    documents the caller has just queued. Returns the ids queued. Safe to run any time and from
-    several workers at once: a document's job is queued once.
+    documents the caller has just queued, ``confirm`` narrows the orphans found to those to act
+    on now (the workers' sweep asks for two sightings). A document left in ``processing`` after
+    ``job_max_attempts`` starts ends in ``error`` instead. Each row changes only together with a
+    successful enqueue, one document's failure never stops the others, and it is safe to run
+    any time from several processes. Returns the ids queued.
     """
     from service.db import SessionLocal
     from service.domain.models import Document
@@ -130,7 +134,8 @@ def requeue_lost(
     dispatcher = get_dispatcher()
     own_session = session is None
     session = session or SessionLocal()
-    unfinished = select(Document).where(
+    unfinished = select(Document.id, Document.status, Document.attempts,
+                        Document.queue_name).where(
         Document.status.in_([s.value for s in PENDING_STATUSES]),
         Document.sha256.is_not(None),
     )
@@ -143,18 +148,56 @@ def requeue_lost(
             for i in range(0, len(ids), 500)
         ]
     done: list[str] = []
+    failed = 0
     try:
         for query in queries:
-            for document in session.scalars(query).all():
-                if document.id in skip or dispatcher.is_live(document.id):
-                    continue
-                lifecycle.queue(document, dispatcher.job_id(document.id))
-                session.commit()
-                dispatcher.enqueue_document(document.id, Lane(document.queue_name or "interactive"))
-                done.append(document.id)
-        if done:
-            log.info("requeued %d documents", len(done))
+            rows = [r for r in session.execute(query).all() if r.id not in skip]
+            session.rollback()  # end the read: each change below is its own transaction
+            orphans = [r for r in rows if not dispatcher.is_live(r.id)]
+            if confirm is not None and orphans:
+                chosen = set(confirm([r.id for r in orphans]))
+                orphans = [r for r in orphans if r.id in chosen]
+            for row in orphans:
+                try:
+                    if _recover(session, dispatcher, row):
+                        done.append(row.id)
+                except Exception:
+                    session.rollback()
+                    failed += 1
+                    log.warning("could not requeue document %s", row.id, exc_info=True)
+        if done or failed:
+            log.info("requeued %d documents (%d could not be)", len(done), failed)
         return done
     finally:
         if own_session:
             session.close()
+
+
+def _recover(session: Session, dispatcher: Dispatcher, row) -> bool:
+    """Queue one orphaned document again, or end it in error after too many starts.
+
+    The row changes only if it is still pending (compare-and-set: a worker may have just
+    finished it) and is committed only once its job is in the queue.
+    """
+    from service.domain.errors import ErrorCode
+    from service.domain.messages import error_message
+    from service.settings import get_settings
+
+    if lifecycle.interrupted_too_often(row.status, row.attempts,
+                                       get_settings().job_max_attempts):
+        message = error_message(ErrorCode.interrupted, attempts=row.attempts)
+        if lifecycle.fail_if_processing(session, row.id, ErrorCode.interrupted, message):
+            log.warning("document %s: %d starts never finished; giving up", row.id,
+                        row.attempts)
+        session.commit()
+        return False
+    if not lifecycle.queue_if_pending(session, row.id, dispatcher.job_id(row.id)):
+        session.rollback()
+        return False
+    try:
+        dispatcher.enqueue_document(row.id, Lane(row.queue_name or "interactive"))
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    return True

@@ -103,6 +103,7 @@ class ErrorCode(enum.StrEnum):
     busy = _server("busy")  # every database connection in use: answer again in seconds
 
     timeout = "timeout", 504, _FAILED, False, False  # the document fails, not retried
+    interrupted = "interrupted", 500, _FAILED, False, False  # its work horse died every time
     internal = "internal", 500, _FAILED, False, False  # a bug: filed with its traceback
 
     @classmethod

@@ -90,12 +90,28 @@ def process_document(document_id: str, *, options=None, attempt: Attempt | None 
             return {"document_id": document_id, "status": "missing"}
         if not lifecycle.is_pending(document.status):
             return {"document_id": document_id, "status": document.status, "skipped": True}
+        if _interrupted_too_often(document):
+            log.warning("document %s: %d starts never finished; giving up", document_id,
+                        document.attempts)
+            _record(session, document_id, lambda d: lifecycle.fail(
+                d, ErrorCode.interrupted,
+                error_message(ErrorCode.interrupted, attempts=d.attempts)))
+            attempt.stop_retries()
+            return {"document_id": document_id, "status": "error",
+                    "error_code": ErrorCode.interrupted.value}
         try:
             return _run(session, document, options)
         except BaseException as exc:
             return _on_failure(session, document_id, exc, attempt)
     finally:
         session.close()
+
+
+def _interrupted_too_often(document: Document) -> bool:
+    from service.settings import get_settings
+
+    return lifecycle.interrupted_too_often(document.status, document.attempts,
+                                           get_settings().job_max_attempts)
 
 
 def _run(session: Session, document: Document, options) -> dict:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
-from extractors.archive import Archive, open_archive
+from extractors.archive import Archive, is_container, open_archive
 from extractors.errors import EvidenciaError
 from extractors.options import ExtractOptions
 from service.domain import lifecycle
@@ -47,7 +47,6 @@ from service.settings import get_settings
 
 __all__ = [
     "ValidationError",
-    "ZIP_MIMES",
     "normalize_rut",
     "submission_problems",
     "create_submission",
@@ -60,8 +59,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ZIP_MIMES = frozenset({"application/zip", "application/x-zip-compressed"})
-_ZIP_LIKE = ZIP_MIMES | {"application/octet-stream"}
 #: Longest organisation name kept (the column's size).
 MAX_ORGANIZATION_CHARS = 300
 
@@ -186,7 +183,7 @@ def add_files(
     type, bad or bomb archive member) becomes a document in error.
     """
     settings = get_settings()
-    options = ExtractOptions(max_file_bytes=settings.max_file_bytes)
+    options = settings.extract_options()
     with contextlib.ExitStack() as stack:
         uploads = [_open_upload(stack, name, data, options) for name, data in files]
         if sum(u.documents() for u in uploads) > settings.max_files_per_upload:
@@ -210,14 +207,12 @@ def _open_upload(
     problem = _size_problem(len(data), options.max_file_bytes)
     if problem:
         return _Upload(name, problem=problem)
-    # a ZIP, or bytes that start like one but libmagic cannot name (a damaged ZIP): the
-    # archive lister reports what it cannot open. DOCX, XLSX… are ZIPs with a type of their own.
-    if not data.startswith(b"PK"):
-        return _Upload(name, data)
+    # a container (a ZIP, even a damaged one, whose lister reports what it cannot open; an
+    # e-mail) is listed; DOCX, XLSX, ODT… are ZIPs too, but documents
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evidencia-up-")))
-    path = folder / "upload.zip"
+    path = folder / "upload"
     path.write_bytes(data)
-    if _detect_mime(path) not in _ZIP_LIKE:
+    if not is_container(path):
         return _Upload(name, data)
     try:
         archive = stack.enter_context(open_archive(path, options=options))

@@ -225,3 +225,40 @@ def heic_photo(path: Path, upright, *, exif_orientation: int) -> Path:
     exif[0x0112] = exif_orientation
     stored.convert("RGB").save(path, format="HEIF", exif=exif.tobytes(), quality=90)
     return path
+
+
+def email_with_attachments(
+    body_text: str,
+    body_html: str | None,
+    attachments: list[tuple[str | None, str, bytes]],
+    *,
+    subject: str = "Evidencias Compromiso Migrante",
+    inline_images: list[tuple[str, bytes]] = (),
+    forwarded: bytes | None = None,
+) -> bytes:
+    """An e-mail as a mail program writes it: text and HTML alternatives, inline pictures
+    referenced from the HTML, attachments (name, MIME type, bytes), a forwarded e-mail."""
+    from email.message import EmailMessage
+    from email.policy import default
+
+    message = EmailMessage(policy=default)
+    message["From"] = "Carolina Muñoz <cmunoz@constructora-andes.cl>"
+    message["To"] = "compromisomigrante@sermig.gob.cl"
+    message["Subject"] = subject
+    message["Date"] = "Mon, 15 Apr 2024 10:12:00 -0400"
+    message["Message-ID"] = "<20240415101200.1234@constructora-andes.cl>"
+    message.set_content(body_text)
+    if body_html is not None:
+        message.add_alternative(body_html, subtype="html")
+        html_part = message.get_payload()[1]
+        for cid, data in inline_images:
+            html_part.add_related(data, maintype="image", subtype="png", cid=f"<{cid}>",
+                                  filename=f"{cid}.png", disposition="inline")  # fmt: skip
+    for name, mime, data in attachments:
+        maintype, subtype = mime.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    if forwarded is not None:
+        from email import message_from_bytes
+
+        message.add_attachment(message_from_bytes(forwarded, policy=default))
+    return message.as_bytes()

@@ -17,12 +17,18 @@ import pytest
 import extractors
 from classifiers.units import split_blocks
 from extractors import ExtractOptions, defaults
-from extractors.archive import open_archive
+from extractors.archive import is_container, open_archive
 from extractors.detect import ODS_MIME, ODT_MIME, XLSX_MIME
-from extractors.errors import ConverterUnavailableError, ExtractionError, TooLargeError
+from extractors.errors import (
+    ConverterUnavailableError,
+    ExtractionError,
+    TooLargeError,
+    UnsupportedTypeError,
+)
 from tests.extractors.format_makers import (
     ROSTER_TITLE,
     convert_with_libreoffice,
+    email_with_attachments,
     heic_photo,
     odt,
     roster_ods,
@@ -374,3 +380,111 @@ def test_heic_photo_is_turned_upright_and_ocrd(tmp_path):
     assert page.ocr and page.width > page.height  # shown upright, not as the sensor stored it
     assert page.rotation == 0  # nothing left for OCR's orientation detection to fix
     assert_contains(doc.text, "Política de inclusión", "personas migrantes")
+
+
+# --- e-mail ---------------------------------------------------------------------------------------
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EMAIL_HTML = (
+    "<html><body><p>Estimados:</p><p>Adjunto la nómina del comité y el acta.</p>"
+    "<table><tr><th>Documento</th><th>Compromiso</th></tr>"
+    "<tr><td>Nómina del comité</td><td>Participación</td></tr></table>"
+    '<p><img src="cid:logo"></p><div style="display:none">preencabezado oculto</div>'
+    "</body></html>"
+)
+
+
+@pytest.fixture
+def email_file(tmp_path):
+    roster = roster_xlsx(tmp_path / "nomina-comite.xlsx").read_bytes()
+    forwarded = email_with_attachments(
+        "Les reenvío el acta firmada.",
+        None,
+        [("acta.txt", "text/plain", "Acta de constitución del comité de inclusión.".encode())],
+        subject="Acta de constitución",
+    )
+    data = email_with_attachments(
+        "Estimados: adjunto la nómina del comité y el acta.",
+        EMAIL_HTML,
+        [
+            ("nomina-comite.xlsx", XLSX_TYPE, roster),
+            (None, "text/plain", b"Nota sin nombre de archivo."),
+            ("nomina-comite.xlsx", "text/plain", b"Otra nota, mismo nombre."),
+        ],
+        inline_images=[("logo", b"\x89PNG\r\n\x1a\n" + bytes(2000))],  # a signature logo
+        forwarded=forwarded,
+    )
+    path = tmp_path / "correo.eml"
+    path.write_bytes(data)
+    return path
+
+
+def test_email_is_a_container_of_its_message_and_attachments(email_file):
+    assert is_container(email_file)
+    with open_archive(email_file) as members:
+        assert [m.name for m in members] == [
+            "mensaje.txt",
+            "nomina-comite.xlsx",
+            "adjunto-2.txt",
+            "nomina-comite (2).xlsx",
+            "Acta de constitución.eml/mensaje.txt",
+            "Acta de constitución.eml/acta.txt",
+        ]  # the inline logo is decoration, not a document
+        assert all(m.error is None for m in members)
+        texts = {m.name: extractors.extract_bytes(m.read()).text for m in members}
+    assert texts["mensaje.txt"].splitlines() == [
+        "Asunto: Evidencias Compromiso Migrante",
+        "De: Carolina Muñoz <cmunoz@constructora-andes.cl>",
+        "Para: compromisomigrante@sermig.gob.cl",
+        "Fecha: Mon, 15 Apr 2024 10:12:00 -0400",
+        "",
+        "Estimados:",  # the HTML part, read as a web page: tables as rows, hidden text left out
+        "Adjunto la nómina del comité y el acta.",
+        "Documento | Compromiso",
+        "Nómina del comité | Participación",
+    ]
+    assert texts["nomina-comite.xlsx"].startswith("Hoja «Nómina»")
+    assert texts["Acta de constitución.eml/acta.txt"].startswith("Acta de constitución")
+
+
+def test_email_members_have_the_limits_and_errors_of_zip_members(email_file):
+    small = ExtractOptions(max_file_bytes=1000, max_archive_members=3)
+    with open_archive(email_file, options=small) as members:
+        found = {m.name: m.error for m in members}
+    assert isinstance(found["nomina-comite.xlsx"], TooLargeError)  # that member only
+    assert found["mensaje.txt"] is None and found["adjunto-2.txt"] is None
+    assert "más de 3 archivos" in found["nomina-comite (2).xlsx"].message  # reported once
+    assert len(found) == 4
+
+
+def test_email_inside_a_zip_and_an_email_given_to_extract(email_file, tmp_path):
+    archive = tmp_path / "evidencias.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(email_file, "correos/correo.eml")
+    with open_archive(archive) as members:
+        names = [m.name for m in members]
+    assert names[:2] == ["correos/correo.eml/mensaje.txt", "correos/correo.eml/nomina-comite.xlsx"]
+    with pytest.raises(UnsupportedTypeError) as info:
+        extractors.extract(email_file)  # containers are expanded by their caller
+    assert "correos (EML)" in info.value.message
+
+
+def test_plain_text_and_latin1_email_body(tmp_path):
+    note = tmp_path / "nota.txt"
+    note.write_text("Acta de reunión del comité.\nFrom: no es un correo\n", encoding="utf-8")
+    assert not is_container(note)
+    raw = (
+        "From: rrhh@empresa.cl\r\nTo: sermig@gob.cl\r\nSubject: =?iso-8859-1?q?Capacitaci=F3n?=\r\n"
+        "Date: Tue, 16 Apr 2024 09:00:00 -0400\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "Se realizó la capacitación en derechos laborales de personas migrantes.\r\n"
+    ).encode("latin-1")
+    mail = tmp_path / "capacitacion.eml"
+    mail.write_bytes(raw)
+    with open_archive(mail) as members:
+        (body,) = list(members)
+        text = extractors.extract_bytes(body.read()).text
+    assert text.splitlines()[0] == "Asunto: Capacitación"
+    assert text.splitlines()[-1] == (
+        "Se realizó la capacitación en derechos laborales de personas migrantes."
+    )

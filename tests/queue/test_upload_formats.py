@@ -44,3 +44,38 @@ def test_spreadsheet_roster_alone_and_in_a_zip_gives_c5_with_its_row(
             best = c5.best
             assert best.page == 1  # the sheet «Nómina»
             assert best.text.startswith("Fila 4 | María Fernanda López")
+
+
+def test_email_upload_gives_its_message_and_each_attachment_as_documents(
+    service_env, run_worker_burst, tmp_path
+):
+    from service.db import SessionLocal
+    from service.domain.matrix import load_matrix
+    from service.domain.models import Document
+    from service.domain.submissions import add_files, create_submission
+    from tests.extractors.format_makers import email_with_attachments
+
+    roster = roster_xlsx(tmp_path / "nomina-comite.xlsx").read_bytes()
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    mail = email_with_attachments(
+        "Estimados: adjunto la nómina del comité de inclusión.",
+        None,
+        [("nomina-comite.xlsx", xlsx, roster), ("roto.pdf", "application/pdf", b"%PDF-1.7 x")],
+    )
+    with SessionLocal() as session:
+        submission, _ = create_submission(session, "Constructora Andes", "76.543.210-3")
+        add_files(session, submission, [("correo.eml", mail)])
+        submission_id = submission.id
+
+    run_worker_burst()
+
+    with SessionLocal() as session:
+        documents = {d.name: d for d in session.scalars(select(Document))}
+        assert sorted(documents) == [
+            "correo.eml/mensaje.txt", "correo.eml/nomina-comite.xlsx", "correo.eml/roto.pdf",
+        ]  # fmt: skip
+        assert documents["correo.eml/mensaje.txt"].status == "done"
+        assert documents["correo.eml/nomina-comite.xlsx"].status == "done"
+        assert documents["correo.eml/roto.pdf"].status == "error"  # that attachment only
+        c5 = load_matrix(session, submission_id).commitment("c5")
+        assert c5.supported and c5.best.document == "correo.eml/nomina-comite.xlsx"

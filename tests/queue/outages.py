@@ -1,0 +1,145 @@
+"""Outages for the recovery tests and ``bench/bench_recovery.py``: a Redis server of
+their own (own port, own folder), real ``evidencia worker`` processes, SIGKILL, FLUSHALL and a
+Redis restart. The machine's shared Redis is never touched."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO, free_port
+
+
+class OwnRedis:
+    """``redis-server`` on a free port, data in ``folder`` (no persistence: a restart loses
+    everything, as a crashed Redis without AOF does)."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.port, self.proc = folder, free_port(), None
+        folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+             str(self.folder), "--save", "", "--appendonly", "no"],
+            stdout=(self.folder / "redis.log").open("ab"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if self.client().ping():
+                    return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=5)
+
+
+def start_worker(log: Path, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "worker", "--ocr-threads", "1"],
+        cwd=REPO, env={**os.environ, "EVIDENCIA_LOG_LEVEL": "INFO", **(env or {})},
+        stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+
+
+def wait_workers(redis: OwnRedis, n: int, timeout: float = 120) -> None:
+    """Until ``n`` workers are registered (a worker registers after loading its models)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if redis.client().scard("rq:workers") >= n:
+            return
+        time.sleep(0.3)
+    raise TimeoutError(f"fewer than {n} workers registered")
+
+
+def descendants(pid: int, *, direct: bool = False) -> list[int]:
+    """Every process below ``pid`` (work horse, scheduler, Tesseract), or only its children."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    if direct:
+        return children.get(pid, [])
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_whole_worker(proc: subprocess.Popen) -> None:
+    """SIGKILL a worker and everything it started, as a machine or container dying would."""
+    for pid in [proc.pid, *descendants(proc.pid)]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=10)
+
+
+def statuses(document_ids: list[str]) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from service.db import SessionLocal
+    from service.domain.models import Document
+
+    with SessionLocal() as session:
+        rows = session.execute(
+            select(Document.id, Document.status).where(Document.id.in_(document_ids)))
+        return dict(rows.all())
+
+
+def wait_until(predicate, timeout: float, poll: float = 0.5):
+    """The first truthy value of ``predicate()``, or TimeoutError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise TimeoutError(f"still waiting after {timeout:.0f} s")
+
+
+def wait_finished(document_ids: list[str], timeout: float) -> float:
+    """Seconds until every document is ``done`` or ``error``."""
+    t0 = time.monotonic()
+    wait_until(lambda: set(statuses(document_ids).values()) <= {"done", "error"}, timeout)
+    return time.monotonic() - t0
+
+
+def scanned_pdf(text: str, pages: int) -> bytes:
+    """An image-only PDF (OCR needed: ~1.5 s a page), so a job lasts long enough to hit."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    from tests.conftest import make_text_pdf
+
+    source = pdfium.PdfDocument(make_text_pdf([f"{text}\nPágina {i + 1}." for i in range(pages)]))
+    images = [source[i].render(scale=150 / 72).to_pil().convert("L") for i in range(pages)]
+    buf = io.BytesIO()
+    images[0].save(buf, format="PDF", resolution=150, save_all=True, append_images=images[1:])
+    return buf.getvalue()
