@@ -129,28 +129,14 @@ def requeue_lost(
     any time from several processes. Returns the ids queued.
     """
     from service.db import SessionLocal
-    from service.domain.models import Document
 
     dispatcher = get_dispatcher()
     own_session = session is None
     session = session or SessionLocal()
-    unfinished = select(Document.id, Document.status, Document.attempts,
-                        Document.queue_name).where(
-        Document.status.in_([s.value for s in PENDING_STATUSES]),
-        Document.sha256.is_not(None),
-    )
-    if submission_ids is None:
-        queries = [unfinished]
-    else:  # chunks keep the IN list within every database's parameter limit
-        ids = list(submission_ids)
-        queries = [
-            unfinished.where(Document.submission_id.in_(ids[i : i + 500]))
-            for i in range(0, len(ids), 500)
-        ]
     done: list[str] = []
     failed = 0
     try:
-        for query in queries:
+        for query in _unfinished(submission_ids):
             rows = [r for r in session.execute(query).all() if r.id not in skip]
             session.rollback()  # end the read: each change below is its own transaction
             orphans = [r for r in rows if not dispatcher.is_live(r.id)]
@@ -171,6 +157,23 @@ def requeue_lost(
     finally:
         if own_session:
             session.close()
+
+
+def _unfinished(submission_ids: Iterable[str] | None) -> list:
+    """Queries for the pending documents with stored bytes (of these submissions, if given),
+    in chunks that keep the IN list within every database's parameter limit."""
+    from service.domain.models import Document
+
+    unfinished = select(Document.id, Document.status, Document.attempts,
+                        Document.queue_name).where(
+        Document.status.in_([s.value for s in PENDING_STATUSES]),
+        Document.sha256.is_not(None),
+    )
+    if submission_ids is None:
+        return [unfinished]
+    ids = list(submission_ids)
+    return [unfinished.where(Document.submission_id.in_(ids[i : i + 500]))
+            for i in range(0, len(ids), 500)]
 
 
 def _recover(session: Session, dispatcher: Dispatcher, row) -> bool:
