@@ -27,18 +27,23 @@ second_stage_model, second_stage_refusal = load_second_stage(model_fingerprint()
 CLASSIFIER_VERSION: str = compute_version(calibrator.calibrated, bool(second_stage_refusal))
 
 
-def load(annotation_cache: str | Path | None = None) -> None:
+def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True) -> None:
     """Load the spaCy model and build the matcher now rather than on the first document.
 
     ``annotation_cache``: a folder where each document's spaCy annotations are kept, so that
     re-classifying the same text with new patterns skips the neural pipeline (workers and
     ``evidencia reprocess`` pass one under the data folder).
+    ``pipeline``: False loads only the patterns and the vocabulary, for re-classifying text
+    whose annotations are cached (``evidencia reprocess``); the neural pipeline is then loaded
+    on the first text the cache does not hold.
     """
     from classifiers.engine import get_ruleset, load_priors
-    from classifiers.nlp import use_annotation_cache
+    from classifiers.nlp import get_nlp, use_annotation_cache
 
     if annotation_cache is not None:
         use_annotation_cache(Path(annotation_cache))
+    if pipeline:
+        get_nlp()
     get_ruleset()
     load_priors()
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from classifiers import defaults
-from classifiers.nlp import get_nlp, tag_texts
+from classifiers.nlp import get_vocab, tag_texts
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 from classifiers.rules import EXTERNAL_LABEL, Rule, RuleSet, load_rules
 from classifiers.scope import SCOPE_CUES, clause_ids
@@ -34,7 +34,7 @@ def get_ruleset() -> RuleSet:
         with _lock:
             if _ruleset is None:
                 rs = load_rules()
-                rs.build_matcher(get_nlp())
+                rs.build_matcher(get_vocab())
                 _ruleset = rs
     return _ruleset
 
@@ -78,12 +78,11 @@ class Analysis:
 
 
 def analyse(doc) -> Analysis:
-    nlp = get_nlp()
     ruleset = get_ruleset()
     blocks = split_blocks(doc.pages)
     tagged = tag_texts([b.text for b in blocks])
     units = make_units(blocks, tagged)
-    labels = _run_matcher(units, tagged, ruleset, nlp)
+    labels = _run_matcher(units, tagged, ruleset)
     ctx = _Context(units, labels)
     doc_type = detect_doc_type(ctx, ruleset)
     ctx.doc_type = doc_type
@@ -98,33 +97,36 @@ def analyse(doc) -> Analysis:
     return Analysis(doc_type, evidence, score(evidence, doc_type), candidates, ctx)
 
 
-def _run_matcher(units, tagged, ruleset: RuleSet, nlp) -> list[dict[str, list[tuple[int, int]]]]:
+def _run_matcher(units, tagged, ruleset: RuleSet) -> list[dict[str, list[tuple[int, int]]]]:
     """Per unit: label -> token spans; commitment and doctype matches go to unit.matches."""
     by_doc: dict[int, list[Unit]] = defaultdict(list)
     for u in units:
         by_doc[id(u.span.doc)].append(u)
     labels: list[dict] = [defaultdict(list) for _ in units]
-    strings = nlp.vocab.strings
+    label_of = {rule_id: rule.label for rule_id, rule in ruleset.rules.items()}
     for doc in tagged:
         doc_units = by_doc.get(id(doc), [])
         if not doc_units:
             continue
-        found = ruleset.match(doc, strings)
+        found = ruleset.match(doc)
         # names of programmes, agencies, international organisations and laws (EXTERNAL): the
         # words inside them are nobody's own structure, action, alliance or rule
-        names = [(s, e) for r, s, e in found if ruleset.rules[r].label == EXTERNAL_LABEL]
+        names = [(s, e) for r, s, e in found if label_of[r] == EXTERNAL_LABEL]
+        # units of a doc are in order and disjoint, matches come by start: walk them together
+        k, last = 0, len(doc_units) - 1
         for rule_id, start, end in found:
-            rule = ruleset.rules[rule_id]
-            if names and rule.label != EXTERNAL_LABEL and any(
+            label = label_of[rule_id]
+            if names and label != EXTERNAL_LABEL and any(
                 s <= start and end <= e for s, e in names
             ):
                 continue
-            unit = doc_units[0]
-            if len(doc_units) > 1:
-                unit = next((u for u in doc_units if u.span.start <= start < u.span.end), unit)
-            labels[unit.index][rule.label].append((start, end))
-            if not rule.label.isupper():
-                unit.matches.append((rule.id, start, end))
+            while k < last and doc_units[k + 1].span.start <= start:
+                k += 1
+            unit = doc_units[k] if doc_units[k].span.start <= start < doc_units[k].span.end \
+                else doc_units[0]
+            labels[unit.index][label].append((start, end))
+            if not label.isupper():
+                unit.matches.append((rule_id, start, end))
     return labels
 
 

@@ -1,9 +1,16 @@
-"""The spaCy pipeline, loaded once per process.
+"""The spaCy pipeline, loaded once per process, and the cache of its annotations.
 
 ``es_core_news_sm`` without parser and NER (about 2.5 times faster; we need neither), with its
 ``senter`` enabled for sentence boundaries, and one small component that folds case and accents
 into ``NORM`` and ``LEMMA``: OCR output and informal writing drop accents ("comite",
 "capacitacion"), and the patterns are written (and folded at load time) the same way.
+
+The network's matrix products go to numpy's OpenBLAS, single-threaded, instead of thinc's
+default BLIS: 1.7 times faster tagging here with identical annotations (checked on every token
+of the corpus's dev organisations).
+
+Text whose annotations are cached is rebuilt on a vocabulary alone (``get_vocab``): reprocessing
+stored text never loads the neural pipeline unless some text is new.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ from pathlib import Path
 
 from classifiers import defaults
 
-__all__ = ["fold", "get_nlp", "model_version", "tag_texts", "use_annotation_cache"]
+__all__ = [
+    "fold", "get_nlp", "get_vocab", "model_version", "pipeline_loaded", "tag_texts",
+    "use_annotation_cache",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +39,12 @@ _annotation_dir: Path | None = None
 
 _lock = threading.Lock()
 _nlp = None
+_vocab = None  # the vocabulary cached annotations are rebuilt on while the pipeline is not loaded
+
+#: what the annotation cache keeps of each token: what the pipeline sets (no parser, no NER) and
+#: the rules read; the text itself (ORTH and spacing) always. Half the size of spaCy's default
+#: attributes, and a fifth faster to read back.
+_CACHED_ATTRS = ("ORTH", "NORM", "LEMMA", "MORPH", "POS", "TAG", "SENT_START")
 
 
 @lru_cache(maxsize=200_000)
@@ -55,13 +71,38 @@ def get_nlp():
     return _nlp
 
 
+def pipeline_loaded() -> bool:
+    """Whether this process has loaded the neural pipeline (reprocessing from the annotation
+    cache should not need it)."""
+    return _nlp is not None
+
+
+def get_vocab():
+    """The vocabulary to rebuild cached annotations on: the pipeline's once it is loaded, else
+    a blank Spanish one (same lexical attributes, no model: milliseconds instead of a second)."""
+    global _vocab
+    if _nlp is not None:
+        return _nlp.vocab
+    if _vocab is None:
+        with _lock:
+            if _vocab is None:
+                import spacy
+
+                _vocab = spacy.blank(defaults.SPACY_LANGUAGE).vocab
+    return _vocab
+
+
 def _load():
     import spacy
     from spacy.language import Language
+    from thinc.api import use_ops
+    from threadpoolctl import threadpool_limits
 
     if "evidencia_fold" not in Language.factories:
         Language.component("evidencia_fold", func=_fold_tokens)
-    with warnings.catch_warnings():
+    # one process per core: OpenBLAS's own threads only spin against the other workers
+    threadpool_limits(limits=defaults.BLAS_THREADS, user_api="blas")
+    with warnings.catch_warnings(), use_ops("numpy", use_blis=False):
         # the 3.1 model loads and works in spaCy 3.8; its compatibility warning is noise here
         warnings.simplefilter("ignore")
         nlp = spacy.load(defaults.SPACY_MODEL, exclude=list(defaults.SPACY_EXCLUDE))
@@ -84,30 +125,38 @@ def use_annotation_cache(directory: Path | None) -> None:
 
 
 def tag_texts(texts: list[str]) -> list:
-    """spaCy ``Doc`` objects for ``texts``, from the annotation cache when it has them."""
-    nlp = get_nlp()
+    """spaCy ``Doc`` objects for ``texts``, from the annotation cache when it has them (then
+    without loading the pipeline)."""
     if _annotation_dir is None:
-        return list(nlp.pipe(texts, batch_size=128))
+        return list(get_nlp().pipe(texts, batch_size=128))
     from spacy.tokens import DocBin
 
     path = _annotation_path(texts)
     if path.exists():
         try:
-            docs = list(DocBin().from_bytes(path.read_bytes()).get_docs(nlp.vocab))
-            if [d.text for d in docs] == texts:
-                return docs
+            docs = list(DocBin().from_bytes(path.read_bytes()).get_docs(get_vocab()))
+            if [_text_length(d) for d in docs] == [len(t) for t in texts]:
+                return docs  # the key is a hash of the texts: lengths catch a foreign file
         except Exception:  # a truncated or foreign file: annotate again and overwrite it
             log.warning("unreadable annotation cache entry %s; re-annotating", path)
-    docs = list(nlp.pipe(texts, batch_size=128))
+    docs = list(get_nlp().pipe(texts, batch_size=128))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as fh:
-            fh.write(DocBin(docs=docs, store_user_data=False).to_bytes())
+            fh.write(DocBin(_CACHED_ATTRS, docs=docs, store_user_data=False).to_bytes())
         os.replace(tmp, path)
     except OSError:
         log.warning("could not write the annotation cache at %s", path, exc_info=True)
     return docs
+
+
+def _text_length(doc) -> int:
+    """len(doc.text) without building the text (a Token object per word)."""
+    if not len(doc):
+        return 0
+    last = doc[-1]
+    return last.idx + len(last.text_with_ws)
 
 
 @lru_cache(maxsize=1)

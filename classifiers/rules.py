@@ -76,85 +76,102 @@ class Rule:
         return self.label.split(":", 1)[1] if self.label.startswith("doctype:") else None
 
 
-_LEXICAL = ("NORM", "LEMMA")
-_SIMPLE_KEYS = {"NORM", "LEMMA", "POS", "MORPH", "IS_SENT_START", "IS_PUNCT"}
+_LEXICAL = ("NORM", "LEMMA")  # the token attributes compared as (folded) strings
+_SIMPLE_KEYS = {"NORM", "LEMMA", "POS", "MORPH", "IS_SENT_START", "IS_PUNCT", "OP"}
+#: the columns ``match`` reads from a Doc (``Doc.to_array``), in this order
+_COLUMNS = ("NORM", "LEMMA", "POS", "MORPH", "SENT_START", "IS_PUNCT")
+_CACHE_LIMIT = 500_000  # distinct (norm, lemma) pairs remembered per step before starting over
 
 
-class _TokenTest:
-    """One fixed-length pattern (no OP), evaluated like spaCy's Matcher but with the lexical
-    part (NORM, LEMMA) of its first token cached per word form: spaCy evaluates every REGEX/IN
-    predicate on every token, which costs more than the tagger itself on a 10-page document.
-    Patterns with operators still go to a spaCy Matcher."""
+class _Step:
+    """One token of a compiled pattern: the tests spaCy's Matcher would apply, with the lexical
+    ones (regular expressions, sets) evaluated once per (norm, lemma) pair and the morphology
+    once per analysis, then remembered; spaCy evaluates every REGEX/IN predicate on every token,
+    which costs more than the tagger on a long document."""
 
-    __slots__ = ("rule_id", "lexical", "pos", "morph", "sent_start", "punct", "rest", "times")
+    __slots__ = ("lexical", "pos", "morph", "sent_start", "punct", "other", "lo", "hi", "_lex",
+                 "_feats")
 
-    def __init__(self, rule_id: str, tok: dict):
+    def __init__(self, tok: dict):
         import re
 
-        self.rule_id = rule_id
-        self.lexical = []
-        for attr in _LEXICAL:
-            if attr not in tok:
+        from spacy.parts_of_speech import IDS as POS_IDS
+
+        self.lexical = []  # (column 0 = NORM or 1 = LEMMA, predicate on the string)
+        for col, attr in enumerate(_LEXICAL):
+            value = tok.get(attr)
+            if value is None:
                 continue
-            v = tok[attr]
-            if isinstance(v, str):
-                self.lexical.append((attr, v.__eq__))
-            elif "REGEX" in v:
-                self.lexical.append((attr, re.compile(v["REGEX"]).search))
-            elif "IN" in v:
-                self.lexical.append((attr, frozenset(v["IN"]).__contains__))
-            elif "NOT_IN" in v:
-                banned = frozenset(v["NOT_IN"])
-                self.lexical.append((attr, lambda x, b=banned: x not in b))
+            if isinstance(value, str):
+                self.lexical.append((col, value.__eq__))
+            elif "REGEX" in value:
+                self.lexical.append((col, re.compile(value["REGEX"]).search))
+            elif "IN" in value:
+                self.lexical.append((col, frozenset(value["IN"]).__contains__))
+            else:
+                banned = frozenset(value["NOT_IN"])
+                self.lexical.append((col, lambda s, b=banned: s not in b))
         pos = tok.get("POS")
-        self.pos = None if pos is None else frozenset([pos] if isinstance(pos, str) else pos["IN"])
+        self.pos = None if pos is None else frozenset(
+            int(POS_IDS[p]) for p in ([pos] if isinstance(pos, str) else pos["IN"]))
         morph = tok.get("MORPH")
-        self.morph = tuple(morph["IS_SUPERSET"]) if morph else ()
-        self.sent_start = tok.get("IS_SENT_START")
-        self.punct = tok.get("IS_PUNCT")
-        self.rest: tuple = ()  # the following token tests of the pattern
-        self.times = _quantifier(tok.get("OP", "1"))  # (min, max) repetitions
+        self.morph = frozenset(morph["IS_SUPERSET"]) if morph else None
+        # spaCy compares the raw attribute: IS_SENT_START true is sent_start == 1, false == 0
+        start = tok.get("IS_SENT_START")
+        self.sent_start = None if start is None else int(start)
+        punct = tok.get("IS_PUNCT")
+        self.punct = None if punct is None else int(punct)
+        self.other = (self.pos, self.morph, self.sent_start, self.punct) != (None,) * 4
+        self.lo, self.hi = _quantifier(tok.get("OP", "1"))
+        self._lex: dict = {}  # (norm hash, lemma hash) -> bool
+        self._feats: dict = {}  # morph hash -> bool
 
     @staticmethod
-    def supports(pattern: list) -> bool:
-        """Patterns whose first token is mandatory and whose tokens are simple tests, with
-        the quantifiers ? * + {n,m}, are evaluated here."""
-        if "OP" in pattern[0]:
-            return False
-        return all(_TokenTest.supports_token(tok) for tok in pattern)
-
-    @staticmethod
-    def supports_token(tok: dict) -> bool:
-        if not set(tok) <= _SIMPLE_KEYS | {"OP"}:
-            return False
-        if "OP" in tok and _quantifier(tok["OP"]) is None:
+    def supports(tok: dict) -> bool:
+        """Token tests compiled here; a pattern with any other goes to spaCy's Matcher."""
+        if not set(tok) <= _SIMPLE_KEYS or _quantifier(tok.get("OP", "1")) is None:
             return False
         for attr in _LEXICAL:
-            v = tok.get(attr)
-            if isinstance(v, dict) and not (set(v) <= {"REGEX", "IN", "NOT_IN"} and len(v) == 1):
+            value = tok.get(attr)
+            if isinstance(value, dict) and not (
+                len(value) == 1 and set(value) <= {"REGEX", "IN", "NOT_IN"}
+            ):
+                return False
+        for attr in ("IS_SENT_START", "IS_PUNCT"):
+            if attr in tok and not isinstance(tok[attr], bool):
                 return False
         pos, morph = tok.get("POS"), tok.get("MORPH")
         if isinstance(pos, dict) and set(pos) != {"IN"}:
             return False
-        return not (morph is not None and set(morph) != {"IS_SUPERSET"})
+        return morph is None or (isinstance(morph, dict) and set(morph) == {"IS_SUPERSET"})
 
-    def token_ok(self, token) -> bool:
-        return self.lexical_ok(token.norm_, token.lemma_) and self.rest_ok(token)
+    def lexical_ok(self, key: tuple[int, int], strings) -> bool:
+        ok = self._lex.get(key)
+        if ok is None:
+            ok = all(test(strings[key[col]]) for col, test in self.lexical)
+            if len(self._lex) >= _CACHE_LIMIT:
+                self._lex.clear()
+            self._lex[key] = ok
+        return ok
 
-    def lexical_ok(self, norm: str, lemma: str) -> bool:
-        values = {"NORM": norm, "LEMMA": lemma}
-        return all(test(values[attr]) for attr, test in self.lexical)
-
-    def rest_ok(self, token) -> bool:
-        if self.pos is not None and token.pos_ not in self.pos:
+    def other_ok(self, i: int, cols, strings) -> bool:
+        """The non-lexical tests at token ``i`` (cols as in ``_COLUMNS``)."""
+        if self.pos is not None and cols[2][i] not in self.pos:
             return False
-        if self.morph:
-            feats = set(str(token.morph).split("|"))
-            if not all(m in feats for m in self.morph):
+        if self.morph is not None:
+            ok = self._feats.get(cols[3][i])
+            if ok is None:
+                ok = self.morph <= set(strings[cols[3][i]].split("|"))
+                self._feats[cols[3][i]] = ok
+            if not ok:
                 return False
-        if self.sent_start is not None and bool(token.is_sent_start) != self.sent_start:
+        if self.sent_start is not None and cols[4][i] != self.sent_start:
             return False
-        return self.punct is None or token.is_punct == self.punct
+        return self.punct is None or cols[5][i] == self.punct
+
+    def ok(self, i: int, keys, cols, strings) -> bool:
+        return self.lexical_ok(keys[i], strings) and (
+            not self.other or self.other_ok(i, cols, strings))
 
 
 def _quantifier(op: str) -> tuple[int, float] | None:
@@ -163,88 +180,166 @@ def _quantifier(op: str) -> tuple[int, float] | None:
     if op in fixed:
         return fixed[op]
     if op.startswith("{") and op.endswith("}"):
-        lo, _, hi = op[1:-1].partition(",")
-        if not _:
+        lo, comma, hi = op[1:-1].partition(",")
+        if not comma:
             return (int(lo), int(lo))
         return (int(lo or 0), float(hi) if hi else float("inf"))
     return None
 
 
-def _match_rest(tests: tuple, k: int, doc, i: int) -> int | None:
-    """End of the longest match of tests[k:] starting at token i, or None."""
-    if k == len(tests):
-        return i
-    test = tests[k]
-    lo, hi = test.times
-    n = 0
-    ends = []
-    j = i
-    while True:
-        if n >= lo:
-            ends.append(j)
-        if n >= hi or j >= len(doc) or not test.token_ok(doc[j]):
-            break
-        n += 1
-        j += 1
-    for start in reversed(ends):  # greedy first, like a longest match
-        end = _match_rest(tests, k + 1, doc, start)
-        if end is not None:
-            return end
-    return None
+class _Compiled:
+    """A pattern whose first token is mandatory and whose tokens all compile to ``_Step``."""
+
+    __slots__ = ("rule_id", "order", "first", "rest", "second", "fixed", "alternatives")
+
+    def __init__(self, rule_id: str, order: int, pattern: list):
+        self.rule_id = rule_id
+        self.order = order  # load order: matches at one token come out in this order
+        self.first = _Step(pattern[0])
+        self.rest = tuple(_Step(tok) for tok in pattern[1:])
+        # a mandatory second token is checked before anything else: most tries end there
+        self.second = self.rest[0] if self.rest and self.rest[0].lo >= 1 else None
+        self.fixed = all(step.lo == step.hi == 1 for step in self.rest)
+        self.alternatives = False  # the rule has other patterns (set by build_matcher)
+
+    @staticmethod
+    def supports(pattern: list) -> bool:
+        return "OP" not in pattern[0] and all(_Step.supports(tok) for tok in pattern)
+
+    def longest_end(self, start: int, keys, cols, strings) -> int | None:
+        """End of the longest match starting at ``start`` (whose first token passed), or None.
+
+        Every way of matching is followed, as spaCy's Matcher does (it returns them all); a
+        greedy walk with backtracking can stop at a shorter one."""
+        n = len(keys)
+        if self.fixed:
+            j = start + 1
+            for step in self.rest:
+                if j >= n or not step.ok(j, keys, cols, strings):
+                    return None
+                j += 1
+            return j
+        ends = {start + 1}
+        for step in self.rest:
+            following = set()
+            for j in ends:
+                count = 0
+                if step.lo == 0:
+                    following.add(j)
+                while count < step.hi and j < n and step.ok(j, keys, cols, strings):
+                    count += 1
+                    j += 1
+                    if count >= step.lo:
+                        following.add(j)
+            if not following:
+                return None
+            ends = following
+        return max(ends)
 
 
 @dataclass(slots=True)
 class RuleSet:
     rules: dict[str, Rule] = field(default_factory=dict)
     patterns: dict[str, list] = field(default_factory=dict)  # rule id -> list of token patterns
-    matcher: object = None  # spaCy Matcher for multi-token patterns
-    single: list = field(default_factory=list)  # _TokenTest for single-token patterns
-    _lex_cache: dict = field(default_factory=dict)
+    compiled: list = field(default_factory=list)  # _Compiled, in load order
+    fallback: object = None  # spaCy Matcher for patterns _Compiled does not support
+    _order: dict = field(default_factory=dict)  # rule id -> load order (for fallback matches)
+    _columns: list = field(default_factory=list)  # (index in _COLUMNS, spaCy attr id) read
+    _first: dict = field(default_factory=dict)  # (norm, lemma) -> compiled patterns to try
 
-    def build_matcher(self, nlp) -> None:
-        """Validate every pattern with spaCy; multi-token ones go to a Matcher, single-token
-        ones to the cached evaluator."""
+    def build_matcher(self, vocab) -> None:
+        """Validate every pattern with spaCy (``vocab``: a Vocab or a Language), compile the
+        ones ``_Compiled`` supports and give the rest to a spaCy Matcher."""
+        from spacy.attrs import IDS
         from spacy.matcher import Matcher
 
-        validator = Matcher(nlp.vocab, validate=True)
-        matcher = Matcher(nlp.vocab)
-        single = []
-        for rule_id, pats in self.patterns.items():
+        vocab = getattr(vocab, "vocab", vocab)
+        validator = Matcher(vocab, validate=True)
+        fallback = Matcher(vocab)
+        compiled = []
+        for order, (rule_id, pats) in enumerate(self.patterns.items()):
             try:
                 validator.add(rule_id, pats)
             except Exception as exc:  # spaCy raises ValueError/MatchPatternError with details
                 raise PatternError(f"{self.rules[rule_id].source}: {rule_id}: {exc}") from exc
-            multi = [p for p in pats if not _TokenTest.supports(p)]
-            for p in pats:
-                if _TokenTest.supports(p):
-                    first = _TokenTest(rule_id, p[0])
-                    first.rest = tuple(_TokenTest(rule_id, t) for t in p[1:])
-                    single.append(first)
-            if multi:
-                matcher.add(rule_id, multi)
-        self.matcher = matcher
-        self.single = single
-        self._lex_cache = {}
+            mine = [_Compiled(rule_id, order, p) for p in pats if _Compiled.supports(p)]
+            for pattern in mine:
+                pattern.alternatives = len(mine) > 1
+            compiled += mine
+            others = [p for p in pats if not _Compiled.supports(p)]
+            if others:
+                fallback.add(rule_id, others)
+            self._order[rule_id] = order
+        steps = [step for c in compiled for step in (c.first, *c.rest)]
+        used = [True, True, any(s.pos is not None for s in steps),
+                any(s.morph is not None for s in steps),
+                any(s.sent_start is not None for s in steps),
+                any(s.punct is not None for s in steps)]
+        self._columns = [(n, IDS[name]) for n, name in enumerate(_COLUMNS) if used[n]]
+        self.compiled = compiled
+        self.fallback = fallback if len(fallback) else None
+        self._first = {}
 
-    def match(self, doc, strings) -> list[tuple[str, int, int]]:
-        """(rule id, start, end) of every pattern match in ``doc``."""
-        out = [(strings[m], s, e) for m, s, e in self.matcher(doc)] if len(self.matcher) else []
-        cache = self._lex_cache
-        single = self.single
-        for token in doc:
-            key = (token.norm_, token.lemma_)
-            hits = cache.get(key)
-            if hits is None:
-                hits = tuple(t for t in single if t.lexical_ok(*key))
-                if len(cache) < 500_000:
-                    cache[key] = hits
-            for test in hits:
-                if not test.rest_ok(token):
+    def match(self, doc) -> list[tuple[str, int, int]]:
+        """(rule id, start, end) of every rule matching in ``doc``: for each rule and start
+        token the longest match, ordered by start token, then by the rules' load order.
+
+        Only the tokens whose (norm, lemma) pair passes the first test of some pattern are
+        tried, found through a per-pair cache that lasts across documents."""
+        if not len(doc):
+            return []
+        strings = doc.vocab.strings
+        cols: list = [None] * len(_COLUMNS)  # only the columns some pattern tests
+        for (n, _attr), values in zip(
+            self._columns, doc.to_array([attr for _n, attr in self._columns]).T.tolist(),
+            strict=True,
+        ):
+            cols[n] = values
+        keys = list(zip(cols[0], cols[1], strict=True))
+        n = len(keys)
+        first = self._first
+        out: list[tuple[str, int, int]] = []
+        seen: dict[tuple[str, int], int] = {}  # rules with alternatives: (rule, start) -> index
+        for i, key in enumerate(keys):
+            candidates = first.get(key)
+            if candidates is None:
+                candidates = tuple(c for c in self.compiled if c.first.lexical_ok(key, strings))
+                if len(first) >= _CACHE_LIMIT:
+                    first.clear()
+                first[key] = candidates
+            for pattern in candidates:
+                second = pattern.second
+                if second is not None and (
+                    i + 1 == n or not second.lexical_ok(keys[i + 1], strings)
+                ):
                     continue
-                end = _match_rest(test.rest, 0, doc, token.i + 1)
-                if end is not None:
-                    out.append((test.rule_id, token.i, end))
+                if pattern.first.other and not pattern.first.other_ok(i, cols, strings):
+                    continue
+                end = pattern.longest_end(i, keys, cols, strings) if pattern.rest else i + 1
+                if end is None:
+                    continue
+                if pattern.alternatives:  # one match per rule and start: the longest
+                    k = (pattern.rule_id, i)
+                    if k in seen:
+                        at = seen[k]
+                        if out[at][2] < end:
+                            out[at] = (pattern.rule_id, i, end)
+                        continue
+                    seen[k] = len(out)
+                out.append((pattern.rule_id, i, end))
+        if self.fallback is not None:
+            out = self._merge_fallback(doc, out)
         return out
+
+    def _merge_fallback(self, doc, out: list) -> list:
+        """Add the spaCy Matcher's matches (longest per rule and start) in the same order."""
+        strings = doc.vocab.strings
+        best = {(rule_id, start): end for rule_id, start, end in out}
+        for key, start, end in self.fallback(doc):
+            k = (strings[key], start)
+            best[k] = max(best.get(k, end), end)
+        found = sorted(best.items(), key=lambda item: (item[0][1], self._order[item[0][0]]))
+        return [(rule_id, start, end) for (rule_id, start), end in found]
 
 
 def _fold_pattern(value):

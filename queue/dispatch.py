@@ -29,6 +29,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from service.domain.dispatch import QueueStats, Ticket
+from service.domain.errors import UnavailableError
 from service.settings import get_settings
 
 __all__ = [
@@ -107,7 +108,7 @@ class RqDispatcher:
                 if self.is_live(document_id):
                     return job_id
                 _delete_job(job_id, connection)  # finished, failed or orphaned: replace it
-        raise RuntimeError(f"could not enqueue {job_id}")
+        raise UnavailableError(detail=f"could not enqueue {job_id}")
 
     def is_live(self, document_id: str) -> bool:
         """Redis holds work that will finish the document: a worker's running mark (kept

@@ -1,7 +1,10 @@
 """All configuration, read once from ``EVIDENCIA_*`` environment variables.
 
 No other module reads ``os.environ`` for configuration. Bad values fail at start-up with a
-message that names the variable.
+message that names the variable. What the extractors need of it travels as the one
+``ExtractOptions`` value :meth:`Settings.extract_options` builds, handed to ``extract()`` by the
+API (uploads), the worker (every job) and ``evidencia analyze``; nothing changes a default at
+run time.
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
 
-    #: Upload limits: one file, and files per request (a ZIP counts its members).
+    #: Upload limits: one file, and files per request (a ZIP counts its members). The same
+    #: file limit is the extractors' (``extract_options``): what the API accepts, a worker reads.
     max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     max_files_per_upload: int = Field(default=500, gt=0)
+    #: Tesseract processes one job runs at once; 0 means the extractors' default (one per
+    #: core). With several workers on one machine, 1 (``evidencia worker --ocr-threads``).
+    ocr_workers: int = Field(default=0, ge=0)
 
     #: Database connections each process may hold. The API lets this many requests use the
     #: database at once; the others wait for their turn without holding a thread, so requests
@@ -70,6 +77,17 @@ class Settings(BaseSettings):
         ten for requests that need none (static files, health), so neither starves the other.
         Sized from the pool here, in one place, because the two must move together."""
         return self.db_pool_size + 10
+
+    def extract_options(self, *, ocr_workers: int | None = None):
+        """The extractors' options for this deployment (``ocr_workers`` overrides the
+        setting: a worker's ``--ocr-threads``)."""
+        from extractors.options import ExtractOptions
+
+        chosen = {"max_file_bytes": self.max_file_bytes}
+        workers = ocr_workers or self.ocr_workers
+        if workers:
+            chosen["ocr_workers"] = workers
+        return ExtractOptions(**chosen)
 
     @property
     def files_dir(self) -> Path:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.documents import TRAINING_PLAN_TEXT, make_text_pdf
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EVIDENCIA_SHARED_DIR", REPO.parent / "shared"))
 PEERS = SHARED / "corpus" / "peers"
@@ -147,6 +149,16 @@ def service_env(request, tmp_path, redis_url, monkeypatch):
 
 
 @pytest.fixture
+def session(service_env):
+    """A database session on the test's migrated database."""
+    from service.db import SessionLocal
+
+    s = SessionLocal()
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def run_worker_burst(service_env):
     """Run every queued job in this process (rq SimpleWorker, burst), interactive first."""
 
@@ -163,50 +175,6 @@ def run_worker_burst(service_env):
         SimpleWorker(queues, connection=connection).work(burst=True, max_jobs=max_jobs)
 
     return run
-
-
-def make_text_pdf(pages: list[str]) -> bytes:
-    """A born-digital PDF (text layer) with one page per string, lines split on "\\n"."""
-    import io
-
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A4)
-    for body in pages:
-        text = pdf.beginText(60, A4[1] - 70)
-        text.setFont("Helvetica", 11)
-        for line in body.split("\n"):
-            text.textLine(line)
-        pdf.drawText(text)
-        pdf.showPage()
-    pdf.save()
-    return buf.getvalue()
-
-
-#: A training plan that plainly proves c2 (fictional organisation).
-TRAINING_PLAN_TEXT = """PLAN ANUAL DE CAPACITACIÓN Y SENSIBILIZACIÓN 2025
-Fundación Puentes del Sur
-
-La Fundación aprueba el presente plan de capacitación y sensibilización para todo su personal
-en interculturalidad, no discriminación y derechos laborales de las personas migrantes.
-Módulo 1: Interculturalidad y sesgos inconscientes (marzo 2025), dirigido a jefaturas.
-Módulo 2: Derechos laborales de trabajadores migrantes (junio 2025), dirigido a todo el personal.
-Módulo 3: Atención sin discriminación por nacionalidad u origen (septiembre 2025).
-Cada sesión dura dos horas y se registra la asistencia del personal en una nómina."""
-
-
-def make_zip(members: dict[str, bytes]) -> bytes:
-    """A ZIP archive (deflated) holding ``members`` (name → bytes)."""
-    import io
-    import zipfile
-
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 @pytest.fixture

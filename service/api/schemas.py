@@ -16,7 +16,6 @@ from service.domain.matrix import (
     CommitmentRow,
     DecisionEntry,
     DocumentEntry,
-    Passage,
     SubmissionMatrix,
     SubmissionProgress,
 )
@@ -271,122 +270,60 @@ class Health(BaseModel):
 
 
 # --- the read model as response bodies -------------------------------------------------------
-# Dates go out as ``isoformat()`` strings (the contract predates pydantic's own format).
+# Each body takes the fields its schema declares from the read model's value of the same name;
+# dates go out as ``isoformat()`` strings (the contract predates pydantic's own format).
 
 #: Passages listed per commitment in the matrix's summary column (every one is in ``documents``).
 SUMMARY_PASSAGES = 5
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def _plain(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _body(schema: type[BaseModel], value, **computed) -> dict:
+    """``schema``'s fields read from ``value``; ``computed`` gives those named otherwise."""
+    return {
+        name: computed[name] if name in computed else _plain(getattr(value, name))
+        for name in schema.model_fields
+    }
 
 
 def document_public(d: DocumentEntry) -> dict:
-    return {
-        "id": d.id,
-        "name": d.name,
-        "status": d.status,
-        "stage": d.stage,
-        "stage_detail": d.stage_detail,
-        "stage_label": d.stage_label,
-        "status_label": d.status_label,
-        "error_code": d.error_code,
-        "error": d.error,
-        "mime": d.mime,
-        "size": d.size,
-        "doc_type": d.doc_type,
-        "doc_type_label": d.doc_type_label,
-        "sha256": d.sha256,
-        "created_at": _iso(d.created_at),
-        "updated_at": _iso(d.updated_at),
-    }
+    return _body(DocumentPublic, d)
 
 
 def decision_public(d: DecisionEntry) -> dict:
-    return {
-        "id": d.id,
-        "commitment": d.commitment,
-        "action": d.action,
-        "document_id": d.document_id,
-        "excerpt": d.excerpt,
-        "page": d.page,
-        "comment": d.comment,
-        "classifier_version": d.classifier_version,
-        "reviewer": d.reviewer,
-        "created_at": _iso(d.created_at),
-    }
+    return _body(DecisionPublic, d)
 
 
 def progress_public(p: SubmissionProgress) -> dict:
-    counts = p.counts()
-    return {
-        "id": p.id,
-        "organization": p.organization,
-        "rut": p.rut,
-        "source": p.source,
-        "created_at": _iso(p.created_at),
-        "documents": [document_public(d) for d in p.documents],
-        "counts": counts,
-        "complete": p.complete,
-    }
-
-
-def _passage_public(p: Passage) -> dict:
-    return {
-        "document_id": p.document_id,
-        "document": p.document,
-        "text": p.text,
-        "page": p.page,
-        "score": p.score,
-        "pattern_ids": list(p.pattern_ids),
-        "confidence": p.confidence,
-    }
+    return _body(SubmissionPublic, p, counts=p.counts(),
+                 documents=[document_public(d) for d in p.documents])
 
 
 def _commitment_public(c: CommitmentRow) -> dict:
-    return {
-        "id": c.id,
-        "label": c.label,
-        "name": c.name,
-        "supported": c.supported,
-        "confidence": c.confidence,
-        "evidence": [_passage_public(p) for p in c.passages[:SUMMARY_PASSAGES]],
-        "documents": [
-            {
-                "document_id": cell.document_id,
-                "document": cell.document,
-                "supported": cell.supported,
-                "confidence": cell.confidence,
-                "classifier_version": cell.classifier_version,
-                "evidence": [_passage_public(p) for p in cell.passages],
-            }
+    return _body(
+        CommitmentPublic, c,
+        status=c.status.value,
+        evidence=[_body(EvidencePublic, p) for p in c.passages[:SUMMARY_PASSAGES]],
+        documents=[
+            _body(CellPublic, cell, evidence=[_body(EvidencePublic, p) for p in cell.passages])
             for cell in c.cells
         ],
-        "status": c.status.value,
-        "decision": decision_public(c.decision) if c.decision else None,
-        "flags": [
-            {
-                "id": f.id,
-                "old_version": f.old_version,
-                "new_version": f.new_version,
-                "old_supported": f.old_supported,
-                "new_supported": f.new_supported,
-                "created_at": _iso(f.created_at),
-            }
-            for f in c.flags
-        ],
-    }
+        decision=decision_public(c.decision) if c.decision else None,
+        flags=[_body(FlagPublic, f) for f in c.flags],
+    )
 
 
 def matrix_public(m: SubmissionMatrix) -> dict:
-    return {
-        "id": m.id,
-        "organization": m.organization,
-        "rut": m.rut,
-        "classifier_versions": m.classifier_versions,
-        "documents": [document_public(d) for d in m.documents],
-        "pending": m.n_pending,
-        "complete": m.complete,
-        "commitments": [_commitment_public(c) for c in m.commitments],
-        "missing": m.missing,
-    }
+    return _body(
+        MatrixPublic, m,
+        documents=[document_public(d) for d in m.documents],
+        pending=m.n_pending,
+        commitments=[_commitment_public(c) for c in m.commitments],
+    )

@@ -22,6 +22,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.domain import lifecycle
 from service.domain.lifecycle import PENDING_STATUSES, Lane
 
 __all__ = [
@@ -128,28 +129,14 @@ def requeue_lost(
     any time from several processes. Returns the ids queued.
     """
     from service.db import SessionLocal
-    from service.domain.models import Document
 
     dispatcher = get_dispatcher()
     own_session = session is None
     session = session or SessionLocal()
-    unfinished = select(Document.id, Document.status, Document.attempts,
-                        Document.queue_name).where(
-        Document.status.in_([s.value for s in PENDING_STATUSES]),
-        Document.sha256.is_not(None),
-    )
-    if submission_ids is None:
-        queries = [unfinished]
-    else:  # chunks keep the IN list within every database's parameter limit
-        ids = list(submission_ids)
-        queries = [
-            unfinished.where(Document.submission_id.in_(ids[i : i + 500]))
-            for i in range(0, len(ids), 500)
-        ]
     done: list[str] = []
     failed = 0
     try:
-        for query in queries:
+        for query in _unfinished(submission_ids):
             rows = [r for r in session.execute(query).all() if r.id not in skip]
             session.rollback()  # end the read: each change below is its own transaction
             orphans = [r for r in rows if not dispatcher.is_live(r.id)]
@@ -172,42 +159,42 @@ def requeue_lost(
             session.close()
 
 
+def _unfinished(submission_ids: Iterable[str] | None) -> list:
+    """Queries for the pending documents with stored bytes (of these submissions, if given),
+    in chunks that keep the IN list within every database's parameter limit."""
+    from service.domain.models import Document
+
+    unfinished = select(Document.id, Document.status, Document.attempts,
+                        Document.queue_name).where(
+        Document.status.in_([s.value for s in PENDING_STATUSES]),
+        Document.sha256.is_not(None),
+    )
+    if submission_ids is None:
+        return [unfinished]
+    ids = list(submission_ids)
+    return [unfinished.where(Document.submission_id.in_(ids[i : i + 500]))
+            for i in range(0, len(ids), 500)]
+
+
 def _recover(session: Session, dispatcher: Dispatcher, row) -> bool:
     """Queue one orphaned document again, or end it in error after too many starts.
 
     The row changes only if it is still pending (compare-and-set: a worker may have just
     finished it) and is committed only once its job is in the queue.
     """
-    from sqlalchemy import update
-
     from service.domain.errors import ErrorCode
-    from service.domain.lifecycle import DocumentStatus, Stage
     from service.domain.messages import error_message
-    from service.domain.models import Document
     from service.settings import get_settings
 
-    still_pending = (Document.id == row.id) & Document.status.in_(
-        [s.value for s in PENDING_STATUSES])
-    if row.status == DocumentStatus.processing and (
-        (row.attempts or 0) >= get_settings().job_max_attempts
-    ):  # lifecycle.fail, as a compare-and-set
-        changed = session.execute(
-            update(Document).where(still_pending, Document.status == DocumentStatus.processing)
-            .values(status=DocumentStatus.error.value, stage=Stage.error.value,
-                    stage_detail=None, error_code=ErrorCode.interrupted.value,
-                    error=error_message(ErrorCode.interrupted, attempts=row.attempts))
-        ).rowcount
-        session.commit()
-        if changed:
+    if lifecycle.interrupted_too_often(row.status, row.attempts,
+                                       get_settings().job_max_attempts):
+        message = error_message(ErrorCode.interrupted, attempts=row.attempts)
+        if lifecycle.fail_if_processing(session, row.id, ErrorCode.interrupted, message):
             log.warning("document %s: %d starts never finished; giving up", row.id,
                         row.attempts)
+        session.commit()
         return False
-    changed = session.execute(  # lifecycle.queue, as a compare-and-set
-        update(Document).where(still_pending).values(
-            status=DocumentStatus.queued.value, stage=Stage.queued.value, stage_detail=None,
-            job_id=dispatcher.job_id(row.id))
-    ).rowcount
-    if not changed:
+    if not lifecycle.queue_if_pending(session, row.id, dispatcher.job_id(row.id)):
         session.rollback()
         return False
     try:

@@ -25,12 +25,15 @@ __all__ = [
     "PENDING_STATUSES",
     "POSITIVE_ACTIONS",
     "is_pending",
+    "interrupted_too_often",
     "queue",
     "start",
     "advance",
     "finish",
     "fail",
     "back_to_queue",
+    "queue_if_pending",
+    "fail_if_processing",
 ]
 
 
@@ -79,6 +82,12 @@ def is_pending(status: str) -> bool:
     return status in PENDING_STATUSES
 
 
+def interrupted_too_often(status: str, attempts: int | None, max_attempts: int) -> bool:
+    """Still ``processing`` at a new start (or a sweep): every earlier start died without an
+    outcome (its work horse killed, e.g. for memory); after ``max_attempts`` of them, stop."""
+    return status == DocumentStatus.processing and (attempts or 0) >= max_attempts
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -90,16 +99,33 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+def _queued(job_id: str | None = None) -> dict:
+    values = {"status": DocumentStatus.queued.value, "stage": Stage.queued.value,
+              "stage_detail": None}
+    if job_id is not None:
+        values["job_id"] = job_id
+    return values
+
+
+def _failed(code: str, message: str, *, finished: bool = True) -> dict:
+    values = {"status": DocumentStatus.error.value, "stage": Stage.error.value,
+              "stage_detail": None, "error_code": str(code)[:40], "error": message}
+    if finished:
+        values["finished_at"] = _now()
+    return values
+
+
+def _apply(document, values: dict) -> None:
+    for name, value in values.items():
+        setattr(document, name, value)
+
+
 def queue(document, job_id: str | None = None) -> None:
     """Waiting for a worker (an upload, or a requeue after Redis lost the job).
 
     A reason left by an earlier attempt (``transient``) stays until the document finishes.
     """
-    document.status = DocumentStatus.queued.value
-    document.stage = Stage.queued.value
-    document.stage_detail = None
-    if job_id is not None:
-        document.job_id = job_id
+    _apply(document, _queued(job_id))
 
 
 def start(document) -> None:
@@ -134,13 +160,31 @@ def fail(document, code: str, message: str, *, finished: bool = True) -> None:
 
     ``finished=False`` for files refused at upload, which never started.
     """
-    document.status = DocumentStatus.error.value
-    document.stage = Stage.error.value
-    document.stage_detail = None
-    document.error_code = str(code)[:40]
-    document.error = message
-    if finished:
-        document.finished_at = _now()
+    _apply(document, _failed(code, message, finished=finished))
+
+
+def queue_if_pending(session, document_id: str, job_id: str) -> bool:
+    """:func:`queue` as a compare-and-set on the row: only while the document is still pending
+    (a worker may have just finished it). Not committed: the caller commits with the enqueue."""
+    return _compare_and_set(session, document_id, PENDING_STATUSES, _queued(job_id))
+
+
+def fail_if_processing(session, document_id: str, code: str, message: str) -> bool:
+    """:func:`fail` as a compare-and-set: only while the document is still ``processing``."""
+    return _compare_and_set(session, document_id, {DocumentStatus.processing},
+                            _failed(code, message))
+
+
+def _compare_and_set(session, document_id: str, statuses, values: dict) -> bool:
+    from sqlalchemy import update
+
+    from service.domain.models import Document
+
+    return bool(session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.status.in_([s.value for s in statuses]))
+        .values(**values)
+    ).rowcount)
 
 
 def back_to_queue(document, code: str, message: str) -> None:

@@ -171,6 +171,30 @@ ERROR_MESSAGES: dict[str, str] = {
         "No se pudo usar la base de datos ({reason}). ¿Ejecutó «evidencia db upgrade»?"
     ),
     "usage": "Revise los argumentos del comando (evidencia --help).",
+    "no_such_path": "No existe: {path}",
+    "no_files_found": "No se encontraron archivos en las rutas dadas.",
+    "passwords_differ": "Las contraseñas no coinciden.",
+    "empty_password": "La contraseña no puede estar vacía.",
+    "port_in_use": "El puerto {port} ya está en uso; elija otro con --port.",
+    "redis_not_local": "Redis no responde en {url} y no es local: no se puede iniciar.",
+    "redis_server_missing": "Redis no responde y falta redis-server (paquete redis-server).",
+    "redis_did_not_start": "Redis no arrancó; vea {log}",
+    "api_did_not_start": "La API no arrancó; vea los mensajes anteriores.",
+    "queue_unreachable": "No se pudo reencolar: la cola de trabajos no responde ({reason}).",
+    "csv_columns": (
+        "El CSV debe tener las columnas «ruta» y «organizacion» (y opcionalmente «rut»)."
+    ),
+    "csv_needed": "Con --org-from csv indique el archivo con --csv ARCHIVO.",
+    "no_csv": "No existe el CSV: {path}",
+    "bad_rut_in_csv": "RUT inválido en {path}: {rut!r}",
+    "bad_date": "Fecha inválida {text!r}: use AAAA-MM-DD.",
+    "no_documents_in_scope": "No hay documentos con texto extraído en ese alcance.",
+    "internal_load": "Error interno al cargar el archivo; revise el registro del servidor.",
+    "command_interrupted": "Interrumpido.",
+    "resume": (
+        "Lo cargado quedó guardado: vuelva a ejecutar el mismo comando para continuar donde "
+        "quedó."
+    ),
 }
 
 #: Short notices of the pages.

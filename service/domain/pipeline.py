@@ -108,12 +108,10 @@ def process_document(document_id: str, *, options=None, attempt: Attempt | None 
 
 
 def _interrupted_too_often(document: Document) -> bool:
-    """Still ``processing`` at a new start: every earlier start died without an outcome (its
-    work horse killed, e.g. for memory); after ``job_max_attempts`` of them, stop."""
     from service.settings import get_settings
 
-    return document.status == lifecycle.DocumentStatus.processing and (
-        (document.attempts or 0) >= get_settings().job_max_attempts)
+    return lifecycle.interrupted_too_often(document.status, document.attempts,
+                                           get_settings().job_max_attempts)
 
 
 def _run(session: Session, document: Document, options) -> dict:
@@ -242,7 +240,7 @@ def reclassify_documents(document_ids: Iterable[str]) -> dict:
     from service.db import SessionLocal
     from service.settings import get_settings
 
-    classifiers.load(annotation_cache=get_settings().annotations_dir)
+    classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)
     version = current_version()
     counts = {"reclassified": 0, "skipped": 0, "failed": 0}
     session = SessionLocal()

@@ -183,7 +183,7 @@ def add_files(
     type, bad or bomb archive member) becomes a document in error.
     """
     settings = get_settings()
-    options = ExtractOptions(max_file_bytes=settings.max_file_bytes)
+    options = settings.extract_options()
     with contextlib.ExitStack() as stack:
         uploads = [_open_upload(stack, name, data, options) for name, data in files]
         if sum(u.documents() for u in uploads) > settings.max_files_per_upload:

@@ -47,3 +47,59 @@ def test_a_corrupt_cache_entry_is_re_annotated(classify, tmp_path):
         assert entry.read_bytes() != b"not a DocBin", "the entry is rewritten"
     finally:
         use_annotation_cache(None)
+
+
+_RECLASSIFY_FROM_CACHE = """
+import json, sys
+import classifiers
+from classifiers.nlp import pipeline_loaded
+from extractors.document import ExtractedDocument
+
+classifiers.load(annotation_cache=sys.argv[1], pipeline=False)
+doc = ExtractedDocument.from_dict(json.loads(sys.argv[2]))
+result = classifiers.classify(doc)
+print(json.dumps({"pipeline_loaded": pipeline_loaded(), "result": repr(result)}))
+"""
+
+
+def test_reclassifying_cached_text_never_loads_the_neural_pipeline(classify, tmp_path):
+    """``evidencia reprocess`` on stored text: the vocabulary alone, same result."""
+    import json
+    import subprocess
+    import sys
+
+    from ..conftest import REPO
+
+    doc = make_doc(*PAGES)
+    try:
+        use_annotation_cache(tmp_path)
+        expected = classify(doc)  # annotates and writes the cache
+    finally:
+        use_annotation_cache(None)
+    out = subprocess.run(
+        [sys.executable, "-c", _RECLASSIFY_FROM_CACHE, str(tmp_path), json.dumps(doc.to_dict())],
+        cwd=REPO, capture_output=True, text=True, check=True, timeout=120,
+    )
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    assert answer == {"pipeline_loaded": False, "result": repr(expected)}
+
+
+def test_cached_annotations_on_the_vocabulary_alone_carry_every_token_attribute(classify):
+    """What the rules and the second stage read of a token is the same whether the Doc comes
+    from the pipeline or from the cache rebuilt on a blank vocabulary (no model)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from classifiers.nlp import _CACHED_ATTRS, get_nlp
+
+    texts = [*PAGES, "¡Ñandú!  Año 2024 — 3,5 % de 12/03... «comite» y COMITÉ; no se realizó."]
+    tagged = list(get_nlp().pipe(texts))
+    data = DocBin(_CACHED_ATTRS, docs=tagged, store_user_data=False).to_bytes()
+    rebuilt = list(DocBin().from_bytes(data).get_docs(spacy.blank("es").vocab))
+
+    def attributes(doc):
+        return [(t.text, t.whitespace_, t.norm_, t.lemma_, t.pos_, t.tag_, str(t.morph),
+                 t.is_sent_start, t.is_alpha, t.is_stop, t.is_punct, t.like_num, t.is_digit,
+                 t.shape_, t.prefix_, t.suffix_) for t in doc]
+
+    assert [attributes(d) for d in rebuilt] == [attributes(d) for d in tagged]

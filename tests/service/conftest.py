@@ -1,4 +1,4 @@
-"""Fixtures of the API tests: an in-process client and a reviewer account."""
+"""Fixtures of the service's tests: an in-process client and a reviewer account."""
 
 from __future__ import annotations
 
@@ -23,3 +23,4 @@ def reviewer(service_env):
     with SessionLocal() as session:
         create_user(session, "ana.revisora", "clave-segura-1", "reviewer")
     return ("ana.revisora", "clave-segura-1")
+

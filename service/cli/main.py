@@ -1,31 +1,37 @@
-"""The ``evidencia`` command.
+"""The ``evidencia`` command: its arguments, its handlers and its one error boundary.
 
 Only argparse is imported at start-up: each subcommand imports what it needs when it runs, so
 ``--help`` and usage errors answer at once. Exit codes: 0 success, 1 some file or job failed,
-2 usage or configuration error.
+2 usage or configuration error, 130 interrupted; an error's code says which
+(``service.domain.errors.ErrorCode.exit_code``), told in Spanish by :func:`_report` alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 __all__ = ["main"]
 
+log = logging.getLogger(__name__)
+
 #: subcommand -> "module:function"; the function takes the parsed args and returns an exit code.
 _HANDLERS = {
-    "analyze": "service.analyze:run",
+    "analyze": "service.cli.analyze:run",
     "eval": "classifiers.evaluate:run",
-    "serve": "service.commands:serve",
-    "worker": "service.commands:worker",
-    "requeue": "service.commands:requeue",
-    "user": "service.commands:user",
-    "db": "service.commands:db",
-    "up": "service.commands:up",
-    "batch": "service.batch:run",
-    "reprocess": "service.reprocess:run",
+    "serve": "service.cli.ops:serve",
+    "worker": "service.cli.ops:worker",
+    "requeue": "service.cli.ops:requeue",
+    "user": "service.cli.ops:user",
+    "db": "service.cli.ops:db",
+    "up": "service.cli.ops:up",
+    "batch": "service.cli.batch:run",
+    "reprocess": "service.cli.reprocess:run",
 }
+#: commands whose work is kept when stopped: running them again continues
+_RESUMABLE = {"batch"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Evidencia: revisión de evidencias del Compromiso Migrante.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMANDO")
+    for add in (_analysis_commands, _service_commands, _admin_commands, _archive_commands):
+        add(sub)
+    return p
 
+
+def _analysis_commands(sub) -> None:
     a = sub.add_parser("analyze", help="Analiza archivos, carpetas o ZIP y muestra la matriz.")
     a.add_argument("paths", nargs="+", metavar="RUTA")
     a.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
@@ -55,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--rules-only", action="store_true",
                    help="Solo las reglas, sin el modelo aprendido (para compararlos).")
 
+
+def _service_commands(sub) -> None:
     s = sub.add_parser("serve", help="Inicia la API y las páginas web.")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
@@ -69,6 +82,15 @@ def _parser() -> argparse.ArgumentParser:
         help="Páginas en OCR a la vez por documento (con varios workers por máquina, use 1).",
     )
 
+    up = sub.add_parser(
+        "up", help="Todo en uno: Redis si falta, migraciones, API, un worker y la demo."
+    )
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--no-demo", action="store_true", help="No carga samples/ como demo.")
+
+
+def _admin_commands(sub) -> None:
     sub.add_parser("requeue", help="Reencola documentos pendientes según la base de datos.")
 
     u = sub.add_parser("user", help="Cuentas de revisores.")
@@ -82,13 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     dsub = d.add_subparsers(dest="db_command", required=True)
     dsub.add_parser("upgrade", help="Aplica las migraciones pendientes.")
 
-    up = sub.add_parser(
-        "up", help="Todo en uno: Redis si falta, migraciones, API, un worker y la demo."
-    )
-    up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--port", type=int, default=8000)
-    up.add_argument("--no-demo", action="store_true", help="No carga samples/ como demo.")
 
+def _archive_commands(sub) -> None:
     b = sub.add_parser("batch", help="Carga archivos históricos (carpetas y ZIP) en lote.")
     b.add_argument("paths", nargs="+", metavar="RUTA")
     b.add_argument("--org-from", choices=["folder", "archive", "csv"], default="folder")
@@ -104,7 +121,6 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true")
     r.add_argument("--inline", action="store_true", help="Sin cola: en este proceso.")
     r.add_argument("--report", metavar="ARCHIVO", help="CSV de cambios.")
-    return p
 
 
 #: commands that run for a long time and whose logs are read by operators
@@ -112,8 +128,6 @@ _SERVICE_COMMANDS = {"serve", "worker"}
 
 
 def _configure_logging(command: str) -> None:
-    import logging
-
     from service.settings import get_settings
 
     default = "INFO" if command in _SERVICE_COMMANDS else "WARNING"
@@ -124,6 +138,32 @@ def _configure_logging(command: str) -> None:
     )
 
 
+def _report(command: str, exc: BaseException) -> int:
+    """The command line's one error boundary: a Spanish line on stderr, the code's exit code."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from extractors.errors import EvidenciaError
+    from service.domain.errors import ErrorCode, fault_of
+    from service.domain.messages import error_message
+
+    if isinstance(exc, KeyboardInterrupt):
+        message, exit_code = error_message("command_interrupted"), 130
+    elif isinstance(exc, OperationalError | ProgrammingError):  # unreachable or not migrated
+        log.debug("database error", exc_info=exc)
+        reason = type(exc.orig).__name__ if exc.orig else str(exc)
+        code = ErrorCode.database_unavailable
+        message, exit_code = error_message(code, reason=reason), code.exit_code
+    elif isinstance(exc, EvidenciaError):
+        message, exit_code = exc.message, fault_of(exc).exit_code
+    else:
+        log.error("evidencia %s failed", command, exc_info=exc)
+        message, exit_code = error_message("internal"), ErrorCode.internal.exit_code
+    if command in _RESUMABLE and exit_code in (130, ErrorCode.database_unavailable.exit_code):
+        message += " " + error_message("resume")
+    print(f"evidencia {command}: {message}", file=sys.stderr)
+    return exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(args.command)
@@ -131,10 +171,5 @@ def main(argv: list[str] | None = None) -> int:
     handler = getattr(importlib.import_module(module_name), func_name)
     try:
         return int(handler(args) or 0)
-    except KeyboardInterrupt:
-        print("Interrumpido.", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    except (Exception, KeyboardInterrupt) as exc:
+        return _report(args.command, exc)

@@ -1,4 +1,4 @@
-"""``evidencia reprocess``: re-classify stored text with the current classifier, and report flips.
+"""Re-classifying stored text with the current classifier, and the cells it flips.
 
 No file is read and no page is OCR'd again: the classifier's input is rebuilt from the stored
 extraction rows. Each run appends results under the new classifier version (earlier versions are
@@ -10,13 +10,10 @@ never touched: when the cell under a decision flips, a ReviewFlag asks the revie
 from __future__ import annotations
 
 import logging
-import sys
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -24,23 +21,19 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "run",
     "Flip",
     "ReprocessResult",
     "select_documents",
-    "reprocess",
+    "reclassify_inline",
     "enqueue_reclassify",
-    "wait_reclassify",
+    "dry_run_results",
     "compute_flips",
     "flag_decided_flips",
-    "write_report",
 ]
 
 #: Documents per reclassify job: rq's per-job cost (a fork, bookkeeping) is about that of
 #: classifying one document, so a job carries several; few enough that the workers share them.
 CHUNK = 10
-#: Seconds between polls while the workers reclassify.
-POLL_SECONDS = 0.5
 
 LEVEL_DOCUMENT = "documento"
 LEVEL_SUBMISSION = "postulacion"
@@ -115,7 +108,7 @@ def select_documents(
         recent = select(Document.submission_id).where(Document.created_at >= start)
         query = query.where(or_(Submission.created_at >= start, Submission.id.in_(recent)))
     elif not all_documents:
-        raise ValueError("choose all_documents, orgs or since")
+        raise ValueError("choose all_documents, orgs or since")  # a caller's bug, not input
     return list(session.scalars(query))
 
 
@@ -132,7 +125,7 @@ def _org_key(text: str) -> str:
 # Running the classifier
 
 
-def _reclassify_inline(document_ids: list[str], progress=None) -> Counter:
+def reclassify_inline(document_ids: list[str], progress=None) -> Counter:
     from service.domain.pipeline import reclassify_documents
 
     counts: Counter = Counter()
@@ -154,41 +147,6 @@ def enqueue_reclassify(document_ids: list[str], version: str) -> list:
             chunk, f"reclassify {len(chunk)} documents with {version}")
         for chunk in (document_ids[s : s + CHUNK] for s in range(0, len(document_ids), CHUNK))
     ]
-
-
-def wait_reclassify(tickets: list, show: bool = True) -> Counter:
-    """Poll the queue until every reclassify job ended; add up what they report."""
-    from tqdm import tqdm
-
-    from service.domain.dispatch import get_dispatcher
-
-    dispatcher = get_dispatcher()
-    pending = {t.id: t for t in tickets}
-    bar = tqdm(total=sum(t.size for t in tickets), unit="doc", desc="Reclasificando",
-               file=sys.stderr, disable=not show, dynamic_ncols=True)
-    counts: Counter = Counter()
-    warned = False
-    started = time.monotonic()
-    try:
-        while pending:
-            for ticket_id, value in dispatcher.finished(list(pending.values())).items():
-                ticket = pending.pop(ticket_id)
-                if isinstance(value, dict):
-                    counts.update(value)
-                else:
-                    counts["failed"] += ticket.size
-                bar.update(ticket.size)
-            if not pending:
-                break
-            if not warned and time.monotonic() - started > 10:
-                if not dispatcher.workers_alive():
-                    bar.write("No hay workers activos: inicie uno con «evidencia worker» "
-                              "o use --inline.")
-                    warned = True
-            time.sleep(POLL_SECONDS)
-    finally:
-        bar.close()
-    return counts
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,7 +322,7 @@ def flag_decided_flips(session: Session, flips: Iterable[Flip]) -> int:
     return created
 
 
-def _dry_run_results(session: Session, document_ids: list[str], version: str,
+def dry_run_results(session: Session, document_ids: list[str], version: str,
                      progress=None) -> tuple[dict[str, dict[str, bool]], Counter]:
     """What the current classifier says, computed in memory and never stored."""
     import classifiers
@@ -372,7 +330,7 @@ def _dry_run_results(session: Session, document_ids: list[str], version: str,
     from service.domain.results import load_extracted
     from service.settings import get_settings
 
-    classifiers.load(annotation_cache=get_settings().annotations_dir)
+    classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)
     results: dict[str, dict[str, bool]] = {}
     by_extraction: dict[int, dict[str, bool]] = {}  # the same bytes in two places: once
     counts: Counter = Counter()
@@ -400,140 +358,3 @@ def _dry_run_results(session: Session, document_ids: list[str], version: str,
         if progress:
             progress(1)
     return results, counts
-
-
-def reprocess(
-    session: Session,
-    document_ids: list[str],
-    *,
-    dry_run: bool = False,
-    inline: bool = True,
-    show: bool = False,
-    on_enqueued=None,
-) -> ReprocessResult:
-    """Reclassify ``document_ids`` (inline or through the batch queue) and find the flips.
-
-    ``on_enqueued(jobs)`` runs after the jobs are queued and before waiting for them (tests run
-    an in-process worker there).
-    """
-    from tqdm import tqdm
-
-    from service.domain.pipeline import current_version
-
-    version = current_version()
-    result = ReprocessResult(version=version, documents=len(document_ids), dry_run=dry_run)
-    bar = None
-    if inline or dry_run:
-        bar = tqdm(total=len(document_ids), unit="doc", file=sys.stderr, disable=not show,
-                   desc="Simulando" if dry_run else "Reclasificando", dynamic_ncols=True)
-    try:
-        if dry_run:
-            new_results, counts = _dry_run_results(session, document_ids, version, bar.update)
-        elif inline:
-            counts, new_results = _reclassify_inline(document_ids, bar.update), None
-        else:
-            jobs = enqueue_reclassify(document_ids, version)
-            if on_enqueued is not None:
-                on_enqueued(jobs)
-            counts, new_results = wait_reclassify(jobs, show), None
-    finally:
-        if bar is not None:
-            bar.close()
-    result.reclassified = counts["reclassified"]
-    result.up_to_date = counts["skipped"]
-    result.failed = counts["failed"]
-    session.commit()  # end the read snapshot: see what the workers stored
-    result.flips = compute_flips(session, document_ids, version, new_results)
-    if not dry_run:
-        result.flags_created = flag_decided_flips(session, result.flips)
-    return result
-
-
-# --------------------------------------------------------------------------------------------
-# Report
-
-
-def write_report(path: str | Path, flips: Iterable[Flip]) -> Path:
-    from service.outputs.exports import write_flip_report
-
-    return write_flip_report(path, flips)
-
-
-def _print_summary(result: ReprocessResult, report: Path | None, out=None) -> None:
-    out = out or sys.stdout
-    flips = result.flips or []
-    verb = "se reclasificarían" if result.dry_run else "reclasificados"
-    out.write(
-        f"Versión del clasificador: {result.version}. {result.documents} documento(s) con texto "
-        f"guardado: {result.reclassified} {verb}, {result.up_to_date} ya estaban en esta versión"
-        + (f", {result.failed} con error" if result.failed else "") + ".\n"
-    )
-    docs = [f for f in flips if f.level == LEVEL_DOCUMENT]
-    subs = [f for f in flips if f.level == LEVEL_SUBMISSION]
-    if not flips:
-        out.write("Ninguna celda cambió.\n")
-    else:
-        out.write(f"Celdas que cambiaron: {len(docs)} de documento, {len(subs)} de postulación.\n")
-        for c in sorted({f.commitment for f in flips}):
-            gained = sum(1 for f in subs if f.commitment == c and f.new_supported)
-            lost = sum(1 for f in subs if f.commitment == c and not f.new_supported)
-            dg = sum(1 for f in docs if f.commitment == c and f.new_supported)
-            dl = sum(1 for f in docs if f.commitment == c and not f.new_supported)
-            out.write(f"  {c}: postulaciones +{gained} −{lost}; documentos +{dg} −{dl}\n")
-        flagged = [f for f in subs if f.flagged]
-        if flagged:
-            what = "se marcarían" if result.dry_run else "marcadas"
-            out.write(
-                f"{len(flagged)} celda(s) con decisión de un revisor cambiaron: {what} para "
-                "revisión; las decisiones no se modifican.\n"
-            )
-            for f in flagged[:10]:
-                arrow = "sí → no" if f.old_supported else "no → sí"
-                out.write(f"  - {f.organization} {f.commitment} ({f.decision}): {arrow}\n")
-    if report is not None:
-        out.write(f"Informe de cambios: {report}\n")
-    if result.dry_run:
-        out.write("Simulación (--dry-run): no se guardó nada.\n")
-
-
-def _parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"Fecha inválida {text!r}: use AAAA-MM-DD.") from None
-
-
-def run(args) -> int:
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    from service.db import SessionLocal
-    from service.settings import get_settings
-
-    try:
-        since = _parse_date(args.since) if args.since else None
-    except ValueError as exc:
-        print(f"evidencia reprocess: {exc}", file=sys.stderr)
-        return 2
-    session = SessionLocal()
-    try:
-        ids = select_documents(session, all_documents=args.all, orgs=args.org, since=since)
-        if not ids:
-            print("No hay documentos con texto extraído en ese alcance.", file=sys.stderr)
-            return 0
-        result = reprocess(session, ids, dry_run=args.dry_run, inline=args.inline, show=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        report = Path(args.report) if args.report else (
-            get_settings().data_dir / f"cambios-reproceso-{stamp}.csv")
-        write_report(report, result.flips or [])
-        _print_summary(result, report)
-        return 1 if result.failed else 0
-    except (OperationalError, ProgrammingError) as exc:
-        log.debug("database error", exc_info=True)
-        print(
-            "evidencia reprocess: no se pudo usar la base de datos "
-            f"({type(exc.orig).__name__ if exc.orig else exc}). ¿Ejecutó «evidencia db upgrade»?",
-            file=sys.stderr,
-        )
-        return 2
-    finally:
-        session.close()

@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import free_port, stop_process, wait_http
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "samples"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("EVIDENCIA_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -121,7 +121,10 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed (scripts/setup installs Debian's chromium)")
+        missing = f"{CHROMIUM} not installed (scripts/setup installs Debian's chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{missing}: CI must run the browser tests", pytrace=False)
+        pytest.skip(missing)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -21,12 +21,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.domain.messages import error_message
+
 log = logging.getLogger(__name__)
 
 _spooled = itertools.count(1)
 
 __all__ = ["run", "iter_inputs", "DocumentReport"]
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +65,17 @@ class DocumentReport:
         }
 
 
-class UsageError(Exception):
-    """A path that does not exist or cannot be read: exit code 2."""
-
-
 def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
     """Expand files, folders (recursively, sorted) and containers (ZIP archives, e-mails) into
     documents; members are streamed to files under ``spool_dir`` (disk, never whole in memory)."""
     from extractors.archive import is_container, iter_archive
     from extractors.errors import EvidenciaError
+    from service.domain.errors import UsageError
 
     for raw in paths:
         root = Path(raw)
         if not root.exists():
-            raise UsageError(f"No existe: {raw}")
+            raise UsageError(error_message("no_such_path", path=raw))
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for f in files:
             shown = str(f)
@@ -117,7 +115,7 @@ def _error_report(path: str, sha: str, mime: str, message: str) -> DocumentRepor
     return DocumentReport(path, sha, "error", message, mime, "otro", 0, 0, _empty_commitments())
 
 
-def _read_text(file: Path, password: str | None):
+def _read_text(file: Path, password: str | None, options):
     """The document with its pages' text only: pages are read one at a time and their word boxes
     (for highlighting on page images, which analyze never shows) dropped as they come, so a long
     scan costs its text, not its boxes."""
@@ -125,12 +123,13 @@ def _read_text(file: Path, password: str | None):
 
     from extractors import ExtractedDocument, iter_pages
 
-    with iter_pages(file, password=password) as stream:
+    with iter_pages(file, password=password, options=options) as stream:
         pages = tuple(replace(page, words=()) for page in stream)
     return ExtractedDocument(stream.mime, pages, stream.extractor, stream.warnings)
 
 
-def _analyze(path: str, sha: str, password: str | None, *, file: Path) -> DocumentReport:
+def _analyze(path: str, sha: str, password: str | None, *, file: Path, options
+             ) -> DocumentReport:
     """Extract and classify one document; a bad file becomes an error report, never an
     exception."""
     from classifiers import classify
@@ -138,16 +137,14 @@ def _analyze(path: str, sha: str, password: str | None, *, file: Path) -> Docume
     from extractors.errors import EvidenciaError
 
     try:
-        doc = _read_text(file, password)
+        doc = _read_text(file, password, options)
         result = classify(doc)
-    except Exception as exc:
+    except Exception as exc:  # this file fails alone, with its reason
         if isinstance(exc, EvidenciaError):
             log.info("%s: %s (%s)", path, exc.code, exc.detail or exc.message)
             message = exc.message
-        else:  # a bug or an unforeseen library failure: this file only
+        else:  # a bug or an unforeseen library failure
             log.exception("unexpected failure analysing %s", path)
-            from service.domain.messages import error_message
-
             message = error_message("internal")
         mime = "application/octet-stream"
         try:
@@ -173,9 +170,9 @@ def _analyze(path: str, sha: str, password: str | None, *, file: Path) -> Docume
     )
 
 
-def _analyze_input(item: InputDocument, password: str | None) -> DocumentReport:
+def _analyze_input(item: InputDocument, password: str | None, options) -> DocumentReport:
     if item.error is not None:
-        message = getattr(item.error, "message", None) or "No se pudo leer el archivo."
+        message = getattr(item.error, "message", None) or error_message("extraction_failed")
         return _error_report(item.path, "", "application/octet-stream", message)
     try:
         with open(item.file, "rb") as fh:
@@ -183,8 +180,8 @@ def _analyze_input(item: InputDocument, password: str | None) -> DocumentReport:
     except OSError as exc:
         log.info("%s: cannot read (%s)", item.path, exc)
         return _error_report(item.path, "", "application/octet-stream",
-                             "No se pudo abrir el archivo (permisos o ruta inválida).")
-    return _analyze(item.path, sha, password, file=item.file)
+                             error_message("unreadable"))
+    return _analyze(item.path, sha, password, file=item.file, options=options)
 
 
 def _warm_worker() -> None:
@@ -241,18 +238,18 @@ def run(args) -> int:
 
 
 def _run(args, spool_dir: Path) -> int:
-    try:
-        items = list(iter_inputs(args.paths, spool_dir))
-    except UsageError as exc:
-        print(f"evidencia analyze: {exc}", file=sys.stderr)
-        return 2
+    from service.domain.errors import UsageError
+
+    items = list(iter_inputs(args.paths, spool_dir))
     if not items:
-        print("evidencia analyze: no se encontraron archivos en las rutas dadas.", file=sys.stderr)
-        return 2
+        raise UsageError(error_message("no_files_found"))
 
     from tqdm import tqdm
 
     from classifiers import CLASSIFIER_VERSION
+    from service.settings import get_settings
+
+    options = get_settings().extract_options()
 
     jobs = args.jobs or (min(os.cpu_count() or 1, 2) if len(items) >= 6 else 1)
     bar = tqdm(total=len(items), unit="doc", file=sys.stderr, disable=len(items) < 2,
@@ -260,13 +257,13 @@ def _run(args, spool_dir: Path) -> int:
     reports: list[DocumentReport] = []
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs, initializer=_warm_worker) as pool:
-            futures = [pool.submit(_analyze_input, it, args.password) for it in items]
+            futures = [pool.submit(_analyze_input, it, args.password, options) for it in items]
             for fut in futures:
                 reports.append(fut.result())
                 bar.update()
     else:
         for it in items:
-            reports.append(_analyze_input(it, args.password))
+            reports.append(_analyze_input(it, args.password, options))
             bar.update()
     bar.close()
 

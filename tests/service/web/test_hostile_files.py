@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.conftest import make_zip
+from tests.documents import make_zip
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from tests.batch.conftest import ACTA, FERIA, PLAN, run_jobs, write_tree
+from tests.documents import ACTA, FERIA, PLAN, write_tree
 
 MARKER = "feria intercultural"
 
@@ -42,10 +42,10 @@ class ChangedClassifier:
 
 
 @pytest.fixture
-def processed(service_env, session, tmp_path):
+def processed(service_env, session, tmp_path, run_worker_burst):
     """Two organisations loaded with `batch` and processed by a worker, a reviewer decision."""
-    from service.batch import iter_items, load_batch
     from service.domain.access import create_user
+    from service.domain.batch import iter_items, load_batch
     from service.domain.models import Submission
     from service.domain.submissions import record_decision
 
@@ -55,7 +55,7 @@ def processed(service_env, session, tmp_path):
                       "plan.txt": PLAN, "copia-feria.txt": FERIA},  # same bytes as Org Feria's
     })
     load_batch(session, iter_items([root]))
-    run_jobs()
+    run_worker_burst()
     session.expire_all()
     subs = {s.organization.name: s for s in session.scalars(select(Submission))}
     reviewer = create_user(session, "revisora", "clave-secreta-123")
@@ -96,8 +96,9 @@ def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
     processed, session, tmp_path
 ):
     import classifiers
+    from service.cli.reprocess import reprocess, write_report
     from service.domain.models import Classification, Decision, Document, ReviewFlag
-    from service.reprocess import reprocess, select_documents, write_report
+    from service.domain.reprocess import select_documents
 
     old_version = classifiers.CLASSIFIER_VERSION
     before = _counts(session)
@@ -176,14 +177,14 @@ def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
 
 
 def test_reprocess_as_queued_jobs_and_from_the_command_line(
-    processed, session, tmp_path, changed_classifier, capsys
-):
+    processed, session, tmp_path, changed_classifier, capsys, run_worker_burst):
+    from service.cli.reprocess import reprocess, run
     from service.domain.models import Classification
-    from service.reprocess import reprocess, run, select_documents
+    from service.domain.reprocess import select_documents
 
     ids = select_documents(session, orgs=["org feria"])
     assert len(ids) == 1
-    result = reprocess(session, ids, inline=False, on_enqueued=lambda jobs: run_jobs())
+    result = reprocess(session, ids, inline=False, on_enqueued=lambda jobs: run_worker_burst())
     assert result.reclassified == 1
     assert {f.level for f in result.flips} == {"documento", "postulacion"}
     assert session.scalar(select(func.count(Classification.id)).where(

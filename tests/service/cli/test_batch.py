@@ -1,5 +1,6 @@
-"""`evidencia batch`: folders and nested ZIPs become one submission per organisation, stored,
-queued on the batch queue, processed by real workers (in-process), resumable after a stop."""
+"""`evidencia batch` (``service.cli.batch`` over ``service.domain.batch``): folders and nested
+ZIPs become one submission per organisation, stored, queued on the batch queue, processed by
+real workers (in-process), resumable after a stop."""
 
 from __future__ import annotations
 
@@ -10,15 +11,14 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from tests.batch.conftest import (
+from tests.documents import (
     ACTA,
     COMITE,
     FERIA,
     PLAN,
     POLITICA,
     RUT_SOL,
-    run_jobs,
-    text_pdf,
+    one_page_pdf,
     write_tree,
 )
 
@@ -28,11 +28,11 @@ def _archive_tree() -> dict:
     return {
         f"Fundación Sol {RUT_SOL}": {
             "acta.txt": ACTA,
-            "2023": {"plan.pdf": text_pdf(PLAN)},
+            "2023": {"plan.pdf": one_page_pdf(PLAN)},
             "anexos.zip": {"politica.txt": POLITICA, "interno.zip": {"feria.txt": FERIA}},
         },
         "Cooperativa Andina.zip": {
-            "docs/comite.pdf": text_pdf(COMITE),
+            "docs/comite.pdf": one_page_pdf(COMITE),
             "anidado.zip": {"otro/acta.txt": ACTA.replace("Santiago", "Valparaíso")},
         },
         "carta.txt": PLAN.replace("2023", "2024"),
@@ -40,8 +40,8 @@ def _archive_tree() -> dict:
 
 
 def _load(paths, org_from="folder", csv_map=None, on_item=None):
-    from service.batch import iter_items, load_batch, requeue_unfinished
     from service.db import SessionLocal
+    from service.domain.batch import iter_items, load_batch, requeue_unfinished
 
     s = SessionLocal()
     try:
@@ -52,7 +52,9 @@ def _load(paths, org_from="folder", csv_map=None, on_item=None):
         s.close()
 
 
-def test_nested_archive_becomes_one_submission_per_organisation(service_env, session, tmp_path):
+def test_nested_archive_becomes_one_submission_per_organisation(
+    service_env, session, tmp_path, run_worker_burst
+):
     from evidencia_queue.dispatch import get_queue
 
     from service.domain.models import Document, Extraction, Submission
@@ -80,7 +82,7 @@ def test_nested_archive_becomes_one_submission_per_organisation(service_env, ses
     }
     assert {d.queue_name for d in session.scalars(select(Document))} == {"batch"}
 
-    run_jobs()
+    run_worker_burst()
     session.expire_all()
     statuses = Counter(session.scalars(select(Document.status)))
     assert statuses == {"done": 7}
@@ -107,7 +109,7 @@ def test_zip_given_as_path_splits_by_top_folder(service_env, session, tmp_path):
 
 
 def test_csv_maps_paths_to_organisation_and_rut(service_env, session, tmp_path):
-    from service.batch import read_org_csv
+    from service.domain.batch import read_org_csv
     from service.domain.models import Submission
 
     root = write_tree(tmp_path / "entrada", {
@@ -133,11 +135,13 @@ def test_csv_maps_paths_to_organisation_and_rut(service_env, session, tmp_path):
     assert [i.name for i in stats.unassigned] == ["c/huerfano.txt"]
 
 
-def test_corrupt_member_does_not_stop_the_archive(service_env, session, tmp_path, capsys):
-    from service.batch import run
+def test_corrupt_member_does_not_stop_the_archive(
+    service_env, session, tmp_path, capsys, run_worker_burst
+):
+    from service.cli.batch import run
     from service.domain.models import Document
 
-    good = text_pdf(ACTA)
+    good = one_page_pdf(ACTA)
     root = write_tree(tmp_path / "archivo", {"Org Rota.zip": {
         "1-bueno.txt": PLAN,
         "2-roto.pdf": good[: len(good) // 3],  # truncated PDF
@@ -149,7 +153,7 @@ def test_corrupt_member_does_not_stop_the_archive(service_env, session, tmp_path
     args = Namespace(paths=[str(root)], org_from="folder", csv_file=None, wait=False,
                      summary=str(summary))
     assert run(args) == 1  # some files failed
-    run_jobs()
+    run_worker_burst()
     session.expire_all()
     docs = {d.name: d for d in session.scalars(select(Document))}
     assert docs["Org Rota.zip/1-bueno.txt"].status == "done"
@@ -189,7 +193,9 @@ def _stop_after(n: int):
     return on_item
 
 
-def test_interrupted_batch_resumed_equals_uninterrupted(service_env, session, tmp_path):
+def test_interrupted_batch_resumed_equals_uninterrupted(
+    service_env, session, tmp_path, run_worker_burst
+):
     import redis
 
     from service.domain.models import Classification, Document, Extraction
@@ -203,21 +209,21 @@ def test_interrupted_batch_resumed_equals_uninterrupted(service_env, session, tm
     # 1st run: Ctrl-C after 3 files; the workers process what was queued.
     with pytest.raises(_Stop):
         _load([resumed_root], on_item=_stop_after(3))
-    run_jobs()
+    run_worker_burst()
     # 2nd run: stopped after 6 files; then Redis loses its queues (restart without persistence).
     with pytest.raises(_Stop):
         _load([resumed_root], on_item=_stop_after(6))
-    redis.Redis.from_url(service_env_redis()).flushdb()
+    redis.Redis.from_url(service_env.redis_url).flushdb()
     # 3rd run finishes: skips what is stored, re-enqueues the stored-but-lost jobs.
     stats = _load([resumed_root])
     assert stats.skipped == 6 and stats.stored == total - 6 and stats.requeued >= 1
-    run_jobs()
+    run_worker_burst()
 
     # The same archive loaded in one go (another copy of it, so other submissions).
     straight_root = write_tree(tmp_path / "seguido" / "archivo", tree)
     stats = _load([straight_root])
     assert stats.stored == total
-    run_jobs()
+    run_worker_burst()
     session.expire_all()
     resumed, straight = _by_name(session, "reanudado"), _by_name(session, "seguido")
     assert len(resumed) == total
@@ -254,11 +260,6 @@ def _by_name(session, top: str) -> dict:
         out[(org, doc.name)] = (doc.sha256, doc.status, supported)
     return out
 
-
-def service_env_redis() -> str:
-    from service.settings import get_settings
-
-    return get_settings().redis_url
 
 
 def test_archive_mode_one_organisation_per_zip(service_env, session, tmp_path):

@@ -7,7 +7,7 @@ SVG (refused by the pipeline) is not kept at all. The browser's side of it is pr
 
 from __future__ import annotations
 
-from tests.conftest import make_zip
+from tests.documents import make_zip
 
 #: What the issue's reviewer opened: read every submission, then decide as the reviewer.
 SCRIPT = (

@@ -239,19 +239,6 @@ def test_unknown_route_and_bad_json_answer_in_spanish(client):
     assert r.json()["detail"]["message"] == "Los datos enviados no son válidos."
 
 
-def test_cli_db_upgrade_and_user_add(service_env, capsys):
-    from service.cli import main
-    from service.db import SessionLocal
-    from service.domain.access import authenticate
-
-    assert main(["db", "upgrade"]) == 0
-    assert main(["user", "add", "carla", "--password", "s3creta"]) == 0
-    with SessionLocal() as session:
-        assert authenticate(session, "carla", "s3creta") is not None
-        assert authenticate(session, "carla", "otra") is None
-    assert "carla" in capsys.readouterr().out
-
-
 def test_uploads_survive_redis_being_down(client, monkeypatch, service_env, run_worker_burst,
                                           training_plan_pdf):
     """The database is the truth: with Redis unreachable the upload is kept as queued, and
@@ -275,24 +262,6 @@ def test_uploads_survive_redis_being_down(client, monkeypatch, service_env, run_
     run_worker_burst()
     status = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
     assert status["documents"][0]["status"] == "done"
-
-
-def test_demo_is_loaded_once(service_env, tmp_path):
-    from service.commands import load_demo
-    from service.db import SessionLocal
-    from service.domain.models import Submission
-
-    demo = tmp_path / "demo"
-    demo.mkdir()
-    (demo / "acta.txt").write_text("Acta de constitución del comité de inclusión.")
-    (demo / "expected.json").write_text("{}")
-    first = load_demo(service_env.data_dir, demo)
-    second = load_demo(service_env.data_dir, demo)
-    assert first == second and first[1]
-    with SessionLocal() as session:
-        submissions = session.query(Submission).all()
-        assert len(submissions) == 1
-        assert [d.name for d in submissions[0].documents] == ["acta.txt"]
 
 
 def test_a_new_decision_resolves_the_review_flag(client, reviewer):

@@ -1,4 +1,4 @@
-"""``evidencia batch``: load past archives (folders and ZIPs) as one submission per organisation.
+"""Past archives (folders and ZIPs) loaded as one submission per organisation (``evidencia batch``).
 
 Programme staff hold years of submissions as folders and ZIP archives. This walks them, groups
 the files into one submission per organisation (by top folder, by archive, or by a CSV that maps
@@ -17,50 +17,34 @@ import csv
 import logging
 import os
 import re
-import sys
-import time
 import zipfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+
+from service.domain.errors import UsageError, ValidationError
+from service.domain.lifecycle import Lane
+from service.domain.messages import error_message
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "run",
     "BatchSource",
     "BatchItem",
     "BatchStats",
     "iter_items",
+    "estimate_total",
+    "read_org_csv",
     "load_batch",
     "requeue_unfinished",
-    "wait_for_workers",
-    "summarize",
-    "write_summary",
     "errors_by_reason",
-    "read_org_csv",
 ]
-
-#: Queue the batch jobs go to; workers serve ``interactive`` first.
-BATCH_QUEUE = "batch"  # service.domain.lifecycle.Lane.batch
-#: Seconds between database polls while waiting for the workers.
-POLL_SECONDS = 1.0
 
 #: Files that operating systems leave in folders; not documents.
 _CLUTTER = {"thumbs.db", "desktop.ini", "ehthumbs.db"}
 
 _RUT_RE = re.compile(r"(?<![\dA-Za-z])(\d{1,2}\.?\d{3}\.?\d{3}-?[\dkK])(?![\dA-Za-z])")
-
-# Spanish reasons for problems found while walking the inputs (not extraction errors).
-_NOT_IN_CSV = "El archivo no figura en el CSV de organizaciones: no se cargó."
-_UNREADABLE = "No se pudo abrir el archivo (permisos o ruta inválida)."
-_INTERNAL = "Error interno al cargar el archivo; revise el registro del servidor."
-
-
-class UsageError(Exception):
-    """Bad arguments or unreadable inputs: exit code 2."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +98,6 @@ def _split_rut(label: str) -> tuple[str, str | None]:
     match = _RUT_RE.search(label)
     if not match:
         return label.strip(), None
-    from service.domain.errors import ValidationError
     from service.domain.submissions import normalize_rut
 
     try:
@@ -236,7 +219,7 @@ def iter_items(
     for raw in paths:
         root = Path(raw)
         if not root.exists():
-            raise UsageError(f"No existe: {raw}")
+            raise UsageError(error_message("no_such_path", path=raw))
         if org_from == "csv":
             yield from _csv_items(root, csv_map or {})
         elif org_from == "archive":
@@ -288,7 +271,7 @@ def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
     """
     csv_path = Path(csv_path)
     if not csv_path.is_file():
-        raise UsageError(f"No existe el CSV: {csv_path}")
+        raise UsageError(error_message("no_csv", path=csv_path))
     aliases = {
         "ruta": "path", "path": "path", "archivo": "path", "carpeta": "path",
         "organizacion": "organization", "organización": "organization",
@@ -305,9 +288,7 @@ def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
         reader = csv.DictReader(fh, dialect=dialect)
         headers = {h: aliases.get((h or "").strip().lower()) for h in reader.fieldnames or []}
         if "path" not in headers.values() or "organization" not in headers.values():
-            raise UsageError(
-                "El CSV debe tener las columnas «ruta» y «organizacion» (y opcionalmente «rut»)."
-            )
+            raise UsageError(error_message("csv_columns"))
         mapping: dict[str, BatchSource] = {}
         for row in reader:
             values = {headers[k]: (v or "").strip() for k, v in row.items() if headers.get(k)}
@@ -325,7 +306,6 @@ def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
 
 
 def _valid_rut(raw: str, where: Path) -> str | None:
-    from service.domain.errors import ValidationError
     from service.domain.submissions import normalize_rut
 
     if not raw.strip():
@@ -333,7 +313,7 @@ def _valid_rut(raw: str, where: Path) -> str | None:
     try:
         return normalize_rut(raw)
     except ValidationError:
-        raise UsageError(f"RUT inválido en {where}: {raw!r}") from None
+        raise UsageError(error_message("bad_rut_in_csv", path=where, rut=raw)) from None
 
 
 def _match_csv(shown: str, csv_map: dict[str, BatchSource]) -> BatchSource | None:
@@ -343,6 +323,11 @@ def _match_csv(shown: str, csv_map: dict[str, BatchSource]) -> BatchSource | Non
         if inside and len(prefix) > best_len:
             best, best_len = source, len(prefix)
     return best
+
+
+def _not_in_csv(name: str, shown: str) -> BatchItem:
+    return BatchItem(None, name, error_code="not_in_csv", error=error_message("not_in_csv"),
+                     shown=shown)
 
 
 def _csv_items(root: Path, csv_map: dict[str, BatchSource]) -> Iterator[BatchItem]:
@@ -359,8 +344,7 @@ def _csv_items(root: Path, csv_map: dict[str, BatchSource]) -> Iterator[BatchIte
                 source = _match_csv(shown, csv_map)
                 name = f"{rel}/{member}" if member else rel
                 if source is None:
-                    yield BatchItem(None, name, error_code="not_in_csv", error=_NOT_IN_CSV,
-                                    shown=shown)
+                    yield _not_in_csv(name, shown)
                 elif error is not None:
                     code, message = _error_fields(error)
                     yield BatchItem(source, name, error_code=code, error=message, shown=shown)
@@ -369,8 +353,7 @@ def _csv_items(root: Path, csv_map: dict[str, BatchSource]) -> Iterator[BatchIte
         else:
             source = _match_csv(resolved, csv_map)
             if source is None:
-                yield BatchItem(None, rel, error_code="not_in_csv", error=_NOT_IN_CSV,
-                                shown=resolved)
+                yield _not_in_csv(rel, resolved)
             else:
                 yield BatchItem(source, rel, path=f, shown=resolved)
 
@@ -441,10 +424,89 @@ def _record_error_document(session, submission, name: str, code: str, message: s
     from service.domain import lifecycle
     from service.domain.models import Document
 
-    document = Document(submission_id=submission.id, name=name[:1000], queue_name=BATCH_QUEUE)
+    document = Document(submission_id=submission.id, name=name[:1000], queue_name=Lane.batch)
     lifecycle.fail(document, code, message, finished=False)
     session.add(document)
     session.commit()
+
+
+class _Loader:
+    """One run's view of the submissions it writes to, each found again by its source key:
+    which names they hold (with sha256 and status) and which archives were expanded in them."""
+
+    def __init__(self, session, stats: BatchStats):
+        self.session = session
+        self.stats = stats
+        self.submissions: dict[str, object] = {}
+        self.known: dict[str, dict] = {}
+        self.expanded: dict[str, set[str]] = {}
+
+    def submission(self, source: BatchSource):
+        submission = self.submissions.get(source.key)
+        if submission is None:
+            submission = _submission_for(self.session, source)
+            self.submissions[source.key] = submission
+            self.stats.submission_ids[source.key] = submission.id
+            self.known[submission.id], self.expanded[submission.id] = _existing_documents(
+                self.session, submission.id)
+        return submission
+
+    def load(self, item: BatchItem) -> str:
+        """Store one item (or record why it cannot be); the outcome, for the counts."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from extractors.errors import EvidenciaError
+
+        submission = self.submission(item.source)
+        name = _doc_name(item.name)
+        try:
+            if item.error is not None:
+                return self._failed_before(submission, name, item)
+            return self._store(submission, name, item)
+        except OSError as exc:
+            log.warning("cannot read %s: %s", item.shown, exc)
+            return self._error(submission, name, "unreadable", error_message("unreadable"))
+        except SQLAlchemyError:
+            raise  # the database is gone: stop, a rerun resumes
+        except Exception as exc:  # one bad file never sinks the batch
+            if isinstance(exc, EvidenciaError):
+                return self._error(submission, name, exc.code, exc.message)
+            log.exception("unexpected failure storing %s", item.shown)
+            return self._error(submission, name, "internal", error_message("internal_load"))
+
+    def _failed_before(self, submission, name: str, item: BatchItem) -> str:
+        """An item that could not even be read: recorded once, with its reason."""
+        if self.known[submission.id].get(name):
+            return "skipped"
+        _record_error_document(self.session, submission, name, item.error_code or "error",
+                               item.error)
+        self.known[submission.id][name].append(("", None, "error"))
+        return "error"
+
+    def _store(self, submission, name: str, item: BatchItem) -> str:
+        from service.domain.storage import sha256_bytes
+        from service.domain.submissions import add_files
+
+        existing = self.known[submission.id].get(name, [])
+        data = item.read()
+        sha = sha256_bytes(data) if data else None
+        # same bytes stored before; or recorded as failed before its bytes could be kept (no
+        # sha256 to compare); or expanded by add_files into members
+        if any(s == sha or s is None for _id, s, _st in existing) or (
+                not existing and name in self.expanded[submission.id]):
+            return "skipped"
+        docs = add_files(self.session, submission, [(name, data)], queue_name=Lane.batch)
+        for doc in docs:
+            self.known[submission.id][doc.name].append((doc.id, doc.sha256, doc.status))
+            self.stats.stored_ids.add(doc.id)
+            if doc.name != name:  # add_files expanded it (an archive)
+                self.expanded[submission.id].add(name)
+        return "error" if any(doc.status == "error" for doc in docs) else "stored"
+
+    def _error(self, submission, name: str, code: str, message: str) -> str:
+        self.session.rollback()
+        _record_error_document(self.session, submission, name, code, message)
+        return "error"
 
 
 def load_batch(
@@ -461,88 +523,21 @@ def load_batch(
     ``on_item(item, outcome, stats)`` is called after each item with outcome ``stored``,
     ``skipped``, ``error`` or ``unassigned`` (the progress bar; tests inject interruptions here).
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from service.domain.storage import sha256_bytes
-    from service.domain.submissions import add_files
-
     stats = BatchStats()
-    submissions: dict[str, object] = {}
-    known: dict[str, dict] = {}
-    expanded: dict[str, set[str]] = {}
+    loader = _Loader(session, stats)
     for item in items:
         stats.seen += 1
-        outcome = "stored"
         if item.source is None:
             stats.unassigned.append(item)
-            stats.errors += 1
             outcome = "unassigned"
         else:
-            submission = submissions.get(item.source.key)
-            if submission is None:
-                submission = _submission_for(session, item.source)
-                submissions[item.source.key] = submission
-                stats.submission_ids[item.source.key] = submission.id
-                known[submission.id], expanded[submission.id] = _existing_documents(
-                    session, submission.id)
-            name = _doc_name(item.name)
-            existing = known[submission.id].get(name, [])
-            try:
-                if item.error is not None:
-                    if existing:
-                        stats.skipped += 1
-                        outcome = "skipped"
-                    else:
-                        _record_error_document(
-                            session, submission, name, item.error_code or "error", item.error
-                        )
-                        known[submission.id][name].append(("", None, "error"))
-                        stats.errors += 1
-                        outcome = "error"
-                else:
-                    data = item.read()
-                    sha = sha256_bytes(data) if data else None
-                    # same bytes stored before; or recorded as failed before its bytes could
-                    # be kept (no sha256 to compare); or expanded by add_files into members
-                    stored_before = any(s == sha or s is None for _id, s, _st in existing) or (
-                        not existing and name in expanded[submission.id])
-                    if stored_before:
-                        stats.skipped += 1
-                        outcome = "skipped"
-                    else:
-                        docs = add_files(session, submission, [(name, data)],
-                                         queue_name=BATCH_QUEUE)
-                        for doc in docs:
-                            known[submission.id][doc.name].append((doc.id, doc.sha256, doc.status))
-                            stats.stored_ids.add(doc.id)
-                            if doc.name != name:  # add_files expanded it (an archive)
-                                expanded[submission.id].add(name)
-                        if any(doc.status == "error" for doc in docs):
-                            stats.errors += 1
-                            outcome = "error"
-                        else:
-                            stats.stored += 1
-                    del data
-            except OSError as exc:
-                log.warning("cannot read %s: %s", item.shown, exc)
-                session.rollback()
-                _record_error_document(session, submission, name, "unreadable", _UNREADABLE)
-                stats.errors += 1
-                outcome = "error"
-            except SQLAlchemyError:
-                raise  # the database is gone: stop, a rerun resumes
-            except Exception as exc:  # one bad file never sinks the batch
-                from extractors.errors import EvidenciaError
-
-                session.rollback()
-                if isinstance(exc, EvidenciaError):
-                    code, message = exc.code, exc.message
-                else:
-                    log.exception("unexpected failure storing %s", item.shown)
-                    code, message = "internal", _INTERNAL
-                _record_error_document(session, submission, name, code, message)
-                stats.errors += 1
-                outcome = "error"
+            outcome = loader.load(item)
+        if outcome == "stored":
+            stats.stored += 1
+        elif outcome == "skipped":
+            stats.skipped += 1
+        else:
+            stats.errors += 1
         if on_item is not None:
             on_item(item, outcome, stats)
     return stats
@@ -561,83 +556,6 @@ def requeue_unfinished(session, submission_ids: Iterable[str], skip: set[str] = 
     if not ids:
         return 0
     return len(requeue_lost(session, submission_ids=ids, skip=skip))
-
-
-# --------------------------------------------------------------------------------------------
-# Waiting, summary and errors
-
-
-def _status_counts(session, submission_ids: list[str]) -> Counter:
-    from sqlalchemy import func, select
-
-    from service.domain.models import Document
-
-    counts: Counter = Counter()
-    for start in range(0, len(submission_ids), 500):
-        rows = session.execute(
-            select(Document.status, func.count())
-            .where(Document.submission_id.in_(submission_ids[start : start + 500]))
-            .group_by(Document.status)
-        )
-        for status, n in rows:
-            counts[status] += n
-    return counts
-
-
-def wait_for_workers(session, submission_ids: list[str], *, show: bool = True,
-                     poll: float = POLL_SECONDS, timeout: float | None = None) -> Counter:
-    """Poll the database until every document of the submissions is done or failed."""
-    from tqdm import tqdm
-
-    ids = list(submission_ids)
-    counts = _status_counts(session, ids)
-    total = sum(counts.values())
-    bar = tqdm(total=total, unit="doc", desc="Procesando", file=sys.stderr, disable=not show,
-               dynamic_ncols=True)
-    started = time.monotonic()
-    warned = False
-    try:
-        while True:
-            session.rollback()  # a fresh snapshot: see what the workers committed since
-            counts = _status_counts(session, ids)
-            finished = counts["done"] + counts["error"]
-            bar.total = sum(counts.values())
-            bar.set_postfix(listos=counts["done"], errores=counts["error"],
-                            en_proceso=counts["processing"], en_cola=counts["queued"],
-                            refresh=False)
-            bar.update(finished - bar.n)
-            if finished >= bar.total:
-                break
-            if timeout is not None and time.monotonic() - started > timeout:
-                break
-            if not warned and time.monotonic() - started > 10 and not _workers_alive():
-                bar.write("No hay workers activos: inicie uno o más con «evidencia worker».")
-                warned = True
-            time.sleep(poll)
-    finally:
-        bar.close()
-    return counts
-
-
-def _workers_alive() -> bool:
-    from service.domain.dispatch import get_dispatcher
-
-    return get_dispatcher().workers_alive()
-
-
-def summarize(session, submission_ids: Iterable[str]) -> list:
-    """The matrix of each submission, by organisation (the summary CSV reads them)."""
-    from service.domain.matrix import load_matrices
-
-    matrices = load_matrices(session, submission_ids).values()
-    return sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
-
-
-def write_summary(path: str | Path, matrices) -> Path:
-    """CSV: organisation × c1..c5 ("sí"/"no"), documents, pending, errors."""
-    from service.outputs.exports import write_batch_summary
-
-    return write_batch_summary(path, matrices)
 
 
 def errors_by_reason(session, submission_ids: Iterable[str],
@@ -659,107 +577,7 @@ def errors_by_reason(session, submission_ids: Iterable[str],
             .order_by(Organization.name, Document.name)
         )
         for message, code, name, org in rows:
-            grouped[message or code or "Error desconocido."].append(f"{org}: {name}")
+            grouped[message or error_message(code or "internal")].append(f"{org}: {name}")
     for item in unassigned:
-        grouped[item.error or _NOT_IN_CSV].append(item.shown or item.name)
+        grouped[item.error or error_message("not_in_csv")].append(item.shown or item.name)
     return dict(sorted(grouped.items(), key=lambda kv: -len(kv[1])))
-
-
-def _print_errors(grouped: dict[str, list[str]], out=None, examples: int = 5) -> None:
-    out = out or sys.stdout
-    if not grouped:
-        out.write("Sin errores.\n")
-        return
-    total = sum(len(v) for v in grouped.values())
-    out.write(f"Errores por motivo ({total} archivo(s)):\n")
-    for reason, names in grouped.items():
-        out.write(f"  {len(names):>5}  {reason}\n")
-        for name in names[:examples]:
-            out.write(f"         - {name}\n")
-        if len(names) > examples:
-            out.write(f"         … y {len(names) - examples} más\n")
-
-
-# --------------------------------------------------------------------------------------------
-# The command
-
-
-def run(args) -> int:
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-    from tqdm import tqdm
-
-    from service.db import SessionLocal
-    from service.settings import get_settings
-
-    csv_map = None
-    try:
-        if args.org_from == "csv":
-            if not args.csv_file:
-                raise UsageError("Con --org-from csv indique el archivo con --csv ARCHIVO.")
-            csv_map = read_org_csv(args.csv_file)
-        for raw in args.paths:
-            if not Path(raw).exists():
-                raise UsageError(f"No existe: {raw}")
-    except UsageError as exc:
-        print(f"evidencia batch: {exc}", file=sys.stderr)
-        return 2
-
-    session = SessionLocal()
-    bar = tqdm(total=estimate_total(args.paths), unit="doc", desc="Cargando", file=sys.stderr,
-               dynamic_ncols=True)
-
-    def progress(_item: BatchItem, _outcome: str, stats: BatchStats) -> None:
-        if bar.n + 1 > bar.total:
-            bar.total = bar.n + 1
-        bar.set_postfix(nuevos=stats.stored, ya_cargados=stats.skipped, errores=stats.errors,
-                        refresh=False)
-        bar.update()
-
-    try:
-        stats = load_batch(session, iter_items(args.paths, args.org_from, csv_map),
-                           on_item=progress)
-        bar.close()
-        sub_ids = list(stats.submission_ids.values())
-        stats.requeued = requeue_unfinished(session, sub_ids, stats.stored_ids)
-        print(
-            f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
-            f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "
-            f"{stats.errors} con error al cargar.",
-            file=sys.stderr,
-        )
-        if args.wait and sub_ids:
-            wait_for_workers(session, sub_ids)
-        rows = summarize(session, sub_ids)
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        target = Path(args.summary) if args.summary else (
-            get_settings().data_dir / f"resumen-lote-{stamp}.csv")
-        write_summary(target, rows)
-        pending = sum(r.n_pending for r in rows)
-        print(f"Resumen: {target}" + (
-            f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
-            if pending else ""))
-        grouped = errors_by_reason(session, sub_ids, stats.unassigned)
-        _print_errors(grouped)
-        return 1 if grouped else 0
-    except UsageError as exc:
-        bar.close()
-        print(f"evidencia batch: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        bar.close()
-        print("Interrumpido. Lo cargado quedó guardado: vuelva a ejecutar el mismo comando para "
-              "continuar donde quedó.", file=sys.stderr)
-        return 130
-    except (OperationalError, ProgrammingError) as exc:
-        bar.close()
-        log.debug("database error", exc_info=True)
-        print(
-            "evidencia batch: no se pudo usar la base de datos "
-            f"({type(exc.orig).__name__ if exc.orig else exc}). ¿Ejecutó «evidencia db upgrade»? "
-            "Vuelva a lanzar el mismo comando: continúa donde quedó.",
-            file=sys.stderr,
-        )
-        return 2
-    finally:
-        bar.close()
-        session.close()

@@ -1,4 +1,5 @@
-"""`evidencia up` — the README's main command — from an empty data folder to a processed demo."""
+"""Running the service: `evidencia up` (the README's main command) from an empty data folder to
+a processed demo, its local Redis, the demo loaded once, `db upgrade` and `user add`."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def test_up_serves_the_processed_demo(tmp_path, redis_url):
 def test_ensure_redis_starts_a_local_server_only_when_none_answers(tmp_path):
     import redis
 
-    from service.commands import ensure_redis
+    from service.cli.ops import ensure_redis
+    from service.domain.errors import UsageError
 
     url = f"redis://127.0.0.1:{free_port()}/0"
     assert ensure_redis(url, tmp_path) == "started"
@@ -77,5 +79,36 @@ def test_ensure_redis_starts_a_local_server_only_when_none_answers(tmp_path):
         assert conn.config_get("dir")["dir"] == str((tmp_path / "redis").resolve())
     finally:
         redis.Redis.from_url(url).shutdown(nosave=True)
-    with pytest.raises(RuntimeError, match="no es local"):
+    with pytest.raises(UsageError, match="no es local"):
         ensure_redis("redis://192.0.2.1:6379/0", tmp_path)
+
+
+def test_cli_db_upgrade_and_user_add(service_env, capsys):
+    from service.cli import main
+    from service.db import SessionLocal
+    from service.domain.access import authenticate
+
+    assert main(["db", "upgrade"]) == 0
+    assert main(["user", "add", "carla", "--password", "s3creta"]) == 0
+    with SessionLocal() as session:
+        assert authenticate(session, "carla", "s3creta") is not None
+        assert authenticate(session, "carla", "otra") is None
+    assert "carla" in capsys.readouterr().out
+
+
+def test_demo_is_loaded_once(service_env, tmp_path):
+    from service.cli.ops import load_demo
+    from service.db import SessionLocal
+    from service.domain.models import Submission
+
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    (demo / "acta.txt").write_text("Acta de constitución del comité de inclusión.")
+    (demo / "expected.json").write_text("{}")
+    first = load_demo(service_env.data_dir, demo)
+    second = load_demo(service_env.data_dir, demo)
+    assert first == second and first[1]
+    with SessionLocal() as session:
+        submissions = session.query(Submission).all()
+        assert len(submissions) == 1
+        assert [d.name for d in submissions[0].documents] == ["acta.txt"]

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import make_zip
+from tests.documents import make_zip
 
 pytestmark = pytest.mark.browser
 
-DEMO = Path(__file__).resolve().parents[2] / "samples" / "demo"
+DEMO = Path(__file__).resolve().parents[3] / "samples" / "demo"
 GOOD = ["informe-actividades-2025.pdf", "plan-capacitacion-2025.pdf", "acta-comite-paritario.txt"]
 #: a PDF header followed by garbage: detected as PDF from its bytes, unreadable by the extractor
 CORRUPT_PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nbasura" + b"\x00\xff" * 200

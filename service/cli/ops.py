@@ -1,7 +1,7 @@
-"""Handlers of ``evidencia serve | worker | requeue | user | db | up`` (parsed in ``service.cli``).
+"""Handlers of ``evidencia serve | worker | requeue | user | db | up``: running the service.
 
-Each takes the parsed arguments and returns an exit code: 0 success, 1 failure, 2 usage or
-configuration error.
+Each takes the parsed arguments and returns an exit code; a problem is raised as a
+``ServiceError`` and told by the command line's one boundary (``service.cli.main``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from service.domain.messages import error_message
+
 __all__ = [
     "serve",
     "worker",
@@ -31,7 +33,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO_DIR = REPO / "samples" / "demo"
 DEMO_SOURCE_KEY = "demo"
 DEMO_ORGANIZATION = ("Transportes Cordillera Limitada", "77.214.538-1")
@@ -51,50 +53,51 @@ def serve(args) -> int:
 
 
 def worker(args) -> int:
-    from dataclasses import replace
-
-    from extractors.options import ExtractOptions
     from service.domain.dispatch import get_dispatcher
+    from service.settings import get_settings
 
-    options = ExtractOptions()
-    if getattr(args, "ocr_threads", None):
-        options = replace(options, ocr_workers=max(1, args.ocr_threads))
+    options = get_settings().extract_options(ocr_workers=getattr(args, "ocr_threads", None))
     ok = get_dispatcher().work(args.queues, burst=args.burst, options=options)
     return 0 if ok or args.burst else 1
 
 
 def requeue(args) -> int:
     from service.domain.dispatch import requeue_lost
+    from service.domain.errors import UnavailableError
 
     try:
         ids = requeue_lost()
     except Exception as exc:
-        print(f"No se pudo reencolar: {exc}", file=sys.stderr)
-        return 1
+        raise UnavailableError(error_message("queue_unreachable", reason=type(exc).__name__),
+                               detail=repr(exc)) from exc
     print(f"Documentos reencolados: {len(ids)}")
     return 0
 
 
-def user(args) -> int:
-    from service.db import SessionLocal
-    from service.domain.access import create_user
+def _new_password(given: str | None) -> str:
+    """The password from ``--password``, asked twice at a terminal, or read from stdin."""
+    from service.domain.errors import UsageError
 
-    if args.user_command != "add":
-        return 2
-    password = args.password
+    password = given
     if not password:
         if sys.stdin.isatty():
             import getpass
 
             password = getpass.getpass("Contraseña: ")
             if password != getpass.getpass("Repita la contraseña: "):
-                print("Las contraseñas no coinciden.", file=sys.stderr)
-                return 2
+                raise UsageError(error_message("passwords_differ"))
         else:
             password = sys.stdin.readline().rstrip("\n")
     if not password:
-        print("La contraseña no puede estar vacía.", file=sys.stderr)
-        return 2
+        raise UsageError(error_message("empty_password"))
+    return password
+
+
+def user(args) -> int:
+    from service.db import SessionLocal
+    from service.domain.access import create_user
+
+    password = _new_password(args.password)
     with SessionLocal() as session:
         create_user(session, args.username, password, args.role)
     print(f"Usuario «{args.username}» ({args.role}) listo.")
@@ -105,8 +108,6 @@ def db(args) -> int:
     from service.migrate import upgrade
     from service.settings import get_settings
 
-    if args.db_command != "upgrade":
-        return 2
     url = get_settings().sqlalchemy_url
     upgrade(url)
     print(f"Base de datos al día: {_safe_url(url)}")
@@ -130,6 +131,8 @@ def ensure_redis(url: str, data_dir: Path, *, wait: float = 10.0) -> str:
     """
     import redis
 
+    from service.domain.errors import UsageError
+
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
         return "running"
@@ -138,10 +141,10 @@ def ensure_redis(url: str, data_dir: Path, *, wait: float = 10.0) -> str:
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
     if host not in ("127.0.0.1", "localhost", "::1"):
-        raise RuntimeError(f"Redis no responde en {url} y no es local: no se puede iniciar.")
+        raise UsageError(error_message("redis_not_local", url=url))
     server = shutil.which("redis-server")
     if server is None:
-        raise RuntimeError("Redis no responde y falta redis-server (paquete redis-server).")
+        raise UsageError(error_message("redis_server_missing"))
     folder = (data_dir / "redis").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(
@@ -159,7 +162,7 @@ def ensure_redis(url: str, data_dir: Path, *, wait: float = 10.0) -> str:
             return "started"
         except redis.exceptions.ConnectionError:
             time.sleep(0.2)
-    raise RuntimeError(f"Redis no arrancó; vea {folder / 'redis.log'}")
+    raise UsageError(error_message("redis_did_not_start", log=folder / "redis.log"))
 
 
 def _demo_reviewer(data_dir: Path) -> tuple[str, str]:
@@ -237,30 +240,16 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> bool:
 
 def up(args) -> int:
     """Everything on one machine: Redis if missing, migrations, one worker, the API, the demo."""
-    from service.migrate import upgrade
+    from service.domain.errors import UnavailableError
     from service.settings import get_settings
 
-    base = f"http://{args.host}:{args.port}"
-    os.environ.setdefault("EVIDENCIA_PUBLIC_URL", base)
-    get_settings.cache_clear()
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if not _port_free(args.host, args.port):
-        print(f"Error: el puerto {args.port} ya está en uso; elija otro con --port.",
-              file=sys.stderr)
-        return 2
-    try:
-        how = ensure_redis(settings.redis_url, settings.data_dir)
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Redis: {'iniciado' if how == 'started' else 'en uso'} ({settings.redis_url})")
-    upgrade(settings.sqlalchemy_url)
-    print(f"Base de datos: {_safe_url(settings.sqlalchemy_url)}")
-    username, password = _demo_reviewer(settings.data_dir)
-    demo = None if args.no_demo else load_demo(settings.data_dir)
-
-    env = {**os.environ, "EVIDENCIA_DATA_DIR": str(settings.data_dir.resolve())}
+    base = f"http://{args.host}:{args.port}"
+    # links name this server unless the deployment published another address
+    public = settings.public_url if "public_url" in settings.model_fields_set else base
+    credentials, demo = _prepare(args, settings)
+    env = {**os.environ, "EVIDENCIA_PUBLIC_URL": public,
+           "EVIDENCIA_DATA_DIR": str(settings.data_dir.resolve())}
     cli = [sys.executable, "-m", "service.cli"]
     children = [
         subprocess.Popen([*cli, "worker"], env=env),
@@ -268,32 +257,55 @@ def up(args) -> int:
     ]
     try:
         if not _wait_http(f"{base}/healthz", 60, children[1]):
-            print("La API no arrancó; vea los mensajes anteriores.", file=sys.stderr)
-            return 1
-        public = settings.public_url.rstrip("/")
-        print()
-        print("evidencia está funcionando.")
-        print(f"  Postular (nueva postulación):   {public}/")
-        if demo:
-            sub_id, token = demo
-            link = f"{public}/s/{sub_id}?t={token}" if token else f"{public}/s/{sub_id}"
-            print(f"  Postulación de demostración:    {link}")
-        print(f"  Revisores:                      {public}/revision/ingresar")
-        print(f"    usuario: {username}   contraseña: {password}")
-        print(f"  API (OpenAPI):                  {public}/docs")
-        print(f"  Salud y métricas:               {public}/readyz  {public}/metrics")
-        print("Ctrl-C para detener.")
+            raise UnavailableError(error_message("api_did_not_start"))
+        _print_links(public.rstrip("/"), credentials, demo)
         while all(c.poll() is None for c in children):
             time.sleep(0.5)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        _stop(children)
+
+
+def _prepare(args, settings) -> tuple[tuple[str, str], tuple[str, str] | None]:
+    """Redis running, the database migrated, the demo reviewer and submission in place."""
+    from service.domain.errors import UsageError
+    from service.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not _port_free(args.host, args.port):
+        raise UsageError(error_message("port_in_use", port=args.port))
+    how = ensure_redis(settings.redis_url, settings.data_dir)
+    print(f"Redis: {'iniciado' if how == 'started' else 'en uso'} ({settings.redis_url})")
+    upgrade(settings.sqlalchemy_url)
+    print(f"Base de datos: {_safe_url(settings.sqlalchemy_url)}")
+    credentials = _demo_reviewer(settings.data_dir)
+    return credentials, None if args.no_demo else load_demo(settings.data_dir)
+
+
+def _print_links(public: str, credentials: tuple[str, str], demo) -> None:
+    username, password = credentials
+    print()
+    print("evidencia está funcionando.")
+    print(f"  Postular (nueva postulación):   {public}/")
+    if demo:
+        sub_id, token = demo
+        link = f"{public}/s/{sub_id}?t={token}" if token else f"{public}/s/{sub_id}"
+        print(f"  Postulación de demostración:    {link}")
+    print(f"  Revisores:                      {public}/revision/ingresar")
+    print(f"    usuario: {username}   contraseña: {password}")
+    print(f"  API (OpenAPI):                  {public}/docs")
+    print(f"  Salud y métricas:               {public}/readyz  {public}/metrics")
+    print("Ctrl-C para detener.")
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.batch.conftest import ACTA, FERIA, PLAN, POLITICA
+from tests.documents import ACTA, FERIA, PLAN, POLITICA
 
 
 def test_worker_takes_interactive_jobs_before_batch_jobs(service_env, session):

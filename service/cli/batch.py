@@ -1,0 +1,154 @@
+"""``evidencia batch``: load past archives as one submission per organisation, then report.
+
+The loading itself is ``service.domain.batch`` (resumable: a rerun continues where a stopped
+one left off); this command shows its progress, optionally waits for the workers, writes the
+summary CSV (the matrix of each submission) and lists the failed files by reason.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from service.cli.progress import Progress, bar, wait_for
+from service.domain.batch import (
+    BatchItem,
+    BatchStats,
+    errors_by_reason,
+    estimate_total,
+    iter_items,
+    load_batch,
+    read_org_csv,
+    requeue_unfinished,
+)
+from service.domain.errors import UsageError
+from service.domain.messages import error_message
+
+__all__ = ["run", "wait_for_workers", "summarize"]
+
+
+def _status_counts(session, submission_ids: list[str]) -> Counter:
+    from sqlalchemy import func, select
+
+    from service.domain.models import Document
+
+    counts: Counter = Counter()
+    for start in range(0, len(submission_ids), 500):
+        rows = session.execute(
+            select(Document.status, func.count())
+            .where(Document.submission_id.in_(submission_ids[start : start + 500]))
+            .group_by(Document.status)
+        )
+        for status, n in rows:
+            counts[status] += n
+    return counts
+
+
+def wait_for_workers(session, submission_ids: list[str], *, show: bool = True,
+                     interval: float = 1.0, timeout: float | None = None) -> Counter:
+    """Poll the database until every document of the submissions is done or failed."""
+    ids = list(submission_ids)
+    counts: Counter = Counter()
+
+    def poll() -> Progress:
+        session.rollback()  # a fresh snapshot: see what the workers committed since
+        counts.clear()
+        counts.update(_status_counts(session, ids))
+        return Progress(counts["done"] + counts["error"], sum(counts.values()), {
+            "listos": counts["done"], "errores": counts["error"],
+            "en_proceso": counts["processing"], "en_cola": counts["queued"]})
+
+    wait_for(poll, desc="Procesando", show=show, interval=interval, timeout=timeout,
+             no_workers="No hay workers activos: inicie uno o más con «evidencia worker».")
+    return counts
+
+
+def summarize(session, submission_ids) -> list:
+    """The matrix of each submission, by organisation (the summary CSV reads them)."""
+    from service.domain.matrix import load_matrices
+
+    matrices = load_matrices(session, submission_ids).values()
+    return sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
+
+
+def _print_errors(grouped: dict[str, list[str]], out=None, examples: int = 5) -> None:
+    out = out or sys.stdout
+    if not grouped:
+        out.write("Sin errores.\n")
+        return
+    total = sum(len(v) for v in grouped.values())
+    out.write(f"Errores por motivo ({total} archivo(s)):\n")
+    for reason, names in grouped.items():
+        out.write(f"  {len(names):>5}  {reason}\n")
+        for name in names[:examples]:
+            out.write(f"         - {name}\n")
+        if len(names) > examples:
+            out.write(f"         … y {len(names) - examples} más\n")
+
+
+def _inputs(args):
+    """The items to load, after checking the arguments (UsageError, exit code 2)."""
+    csv_map = None
+    if args.org_from == "csv":
+        if not args.csv_file:
+            raise UsageError(error_message("csv_needed"))
+        csv_map = read_org_csv(args.csv_file)
+    for raw in args.paths:
+        if not Path(raw).exists():
+            raise UsageError(error_message("no_such_path", path=raw))
+    return iter_items(args.paths, args.org_from, csv_map)
+
+
+def _load(session, items, paths: list[str]) -> BatchStats:
+    shown = bar(estimate_total(paths), "Cargando")
+
+    def progress(_item: BatchItem, _outcome: str, stats: BatchStats) -> None:
+        if shown.n + 1 > shown.total:
+            shown.total = shown.n + 1
+        shown.set_postfix(nuevos=stats.stored, ya_cargados=stats.skipped, errores=stats.errors,
+                          refresh=False)
+        shown.update()
+
+    try:
+        return load_batch(session, items, on_item=progress)
+    finally:
+        shown.close()
+
+
+def _write_summary(session, args, sub_ids: list[str]) -> None:
+    from service.outputs.exports import write_batch_summary
+    from service.settings import get_settings
+
+    matrices = summarize(session, sub_ids)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = Path(args.summary) if args.summary else (
+        get_settings().data_dir / f"resumen-lote-{stamp}.csv")
+    write_batch_summary(target, matrices)
+    pending = sum(m.n_pending for m in matrices)
+    print(f"Resumen: {target}" + (
+        f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
+        if pending else ""))
+
+
+def run(args) -> int:
+    from service.db import SessionLocal
+
+    items = _inputs(args)
+    with SessionLocal() as session:
+        stats = _load(session, items, args.paths)
+        sub_ids = list(stats.submission_ids.values())
+        stats.requeued = requeue_unfinished(session, sub_ids, stats.stored_ids)
+        print(
+            f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
+            f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "
+            f"{stats.errors} con error al cargar.",
+            file=sys.stderr,
+        )
+        if args.wait and sub_ids:
+            wait_for_workers(session, sub_ids)
+        _write_summary(session, args, sub_ids)
+        grouped = errors_by_reason(session, sub_ids, stats.unassigned)
+        _print_errors(grouped)
+        return 1 if grouped else 0

@@ -1,0 +1,71 @@
+"""Waiting for the workers, with a progress bar: the one polling loop of the command line.
+
+``evidencia batch --wait`` polls the database for its documents' statuses and ``evidencia
+reprocess`` polls the queue for its reclassify jobs; both read as ``wait_for(poll, ...)``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["Progress", "wait_for", "bar"]
+
+#: Seconds without a living worker before saying so (they take a moment to register).
+_WORKER_GRACE = 10
+
+
+@dataclass
+class Progress:
+    """What one poll found: work finished so far of the total, and figures to show beside."""
+
+    done: int
+    total: int
+    figures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+
+def bar(total: int, desc: str, *, show: bool = True):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="doc", desc=desc, file=sys.stderr, disable=not show,
+                dynamic_ncols=True)
+
+
+def wait_for(
+    poll: Callable[[], Progress],
+    *,
+    desc: str,
+    no_workers: str,
+    show: bool = True,
+    interval: float = 1.0,
+    timeout: float | None = None,
+) -> Progress:
+    """Call ``poll`` every ``interval`` seconds until it says the work is finished (or
+    ``timeout`` passes); warn once, with ``no_workers``, if no worker serves the queue."""
+    from service.domain.dispatch import get_dispatcher
+
+    progress = poll()
+    shown = bar(progress.total, desc, show=show)
+    started = time.monotonic()
+    warned = False
+    try:
+        while True:
+            shown.total = progress.total
+            shown.set_postfix(**progress.figures, refresh=False)
+            shown.update(progress.done - shown.n)
+            elapsed = time.monotonic() - started
+            if progress.finished or (timeout is not None and elapsed > timeout):
+                return progress
+            if not warned and elapsed > _WORKER_GRACE and not get_dispatcher().workers_alive():
+                shown.write(no_workers)
+                warned = True
+            time.sleep(interval)
+            progress = poll()
+    finally:
+        shown.close()

@@ -1,0 +1,174 @@
+"""``evidencia reprocess``: the current classifier over stored text, and the change report.
+
+No file is read and no page is OCR'd again (``service.domain.reprocess``). The command runs the
+classifier in this process (``--inline``) or through the batch queue, shows the progress, writes
+the CSV of flipped cells and says what changed; a reviewer's decision is never touched, its
+cell is flagged instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from service.cli.progress import Progress, bar, wait_for
+from service.domain.errors import UsageError
+from service.domain.messages import error_message
+from service.domain.reprocess import (
+    LEVEL_DOCUMENT,
+    LEVEL_SUBMISSION,
+    Flip,
+    ReprocessResult,
+    compute_flips,
+    dry_run_results,
+    enqueue_reclassify,
+    flag_decided_flips,
+    reclassify_inline,
+    select_documents,
+)
+
+__all__ = ["run", "reprocess", "wait_reclassify", "write_report"]
+
+#: Seconds between polls while the workers reclassify.
+POLL_SECONDS = 0.5
+
+
+def wait_reclassify(tickets: list, show: bool = True) -> Counter:
+    """Poll the queue until every reclassify job ended; add up what they report."""
+    from service.domain.dispatch import get_dispatcher
+
+    dispatcher = get_dispatcher()
+    pending = {t.id: t for t in tickets}
+    total = sum(t.size for t in tickets)
+    counts: Counter = Counter()
+
+    def poll() -> Progress:
+        for ticket_id, value in dispatcher.finished(list(pending.values())).items():
+            ticket = pending.pop(ticket_id)
+            if isinstance(value, dict):
+                counts.update(value)
+            else:
+                counts["failed"] += ticket.size
+        return Progress(total - sum(t.size for t in pending.values()), total)
+
+    wait_for(poll, desc="Reclasificando", show=show, interval=POLL_SECONDS,
+             no_workers="No hay workers activos: inicie uno con «evidencia worker» o use "
+                        "--inline.")
+    return counts
+
+
+def reprocess(
+    session: Session,
+    document_ids: list[str],
+    *,
+    dry_run: bool = False,
+    inline: bool = True,
+    show: bool = False,
+    on_enqueued=None,
+) -> ReprocessResult:
+    """Reclassify ``document_ids`` (inline or through the batch queue) and find the flips.
+
+    ``on_enqueued(jobs)`` runs after the jobs are queued and before waiting for them (tests run
+    an in-process worker there).
+    """
+    from service.domain.pipeline import current_version
+
+    version = current_version()
+    result = ReprocessResult(version=version, documents=len(document_ids), dry_run=dry_run)
+    if dry_run or inline:
+        shown = bar(len(document_ids), "Simulando" if dry_run else "Reclasificando", show=show)
+        try:
+            if dry_run:
+                new_results, counts = dry_run_results(session, document_ids, version,
+                                                      shown.update)
+            else:
+                counts, new_results = reclassify_inline(document_ids, shown.update), None
+        finally:
+            shown.close()
+    else:
+        tickets = enqueue_reclassify(document_ids, version)
+        if on_enqueued is not None:
+            on_enqueued(tickets)
+        counts, new_results = wait_reclassify(tickets, show), None
+    result.reclassified = counts["reclassified"]
+    result.up_to_date = counts["skipped"]
+    result.failed = counts["failed"]
+    session.commit()  # end the read snapshot: see what the workers stored
+    result.flips = compute_flips(session, document_ids, version, new_results)
+    if not dry_run:
+        result.flags_created = flag_decided_flips(session, result.flips)
+    return result
+
+
+def write_report(path: str | Path, flips: Iterable[Flip]) -> Path:
+    from service.outputs.exports import write_flip_report
+
+    return write_flip_report(path, flips)
+
+
+def _print_summary(result: ReprocessResult, report: Path | None, out=None) -> None:
+    out = out or sys.stdout
+    flips = result.flips or []
+    verb = "se reclasificarían" if result.dry_run else "reclasificados"
+    out.write(
+        f"Versión del clasificador: {result.version}. {result.documents} documento(s) con texto "
+        f"guardado: {result.reclassified} {verb}, {result.up_to_date} ya estaban en esta versión"
+        + (f", {result.failed} con error" if result.failed else "") + ".\n"
+    )
+    docs = [f for f in flips if f.level == LEVEL_DOCUMENT]
+    subs = [f for f in flips if f.level == LEVEL_SUBMISSION]
+    if not flips:
+        out.write("Ninguna celda cambió.\n")
+    else:
+        out.write(f"Celdas que cambiaron: {len(docs)} de documento, {len(subs)} de postulación.\n")
+        for c in sorted({f.commitment for f in flips}):
+            gained = sum(1 for f in subs if f.commitment == c and f.new_supported)
+            lost = sum(1 for f in subs if f.commitment == c and not f.new_supported)
+            dg = sum(1 for f in docs if f.commitment == c and f.new_supported)
+            dl = sum(1 for f in docs if f.commitment == c and not f.new_supported)
+            out.write(f"  {c}: postulaciones +{gained} −{lost}; documentos +{dg} −{dl}\n")
+        flagged = [f for f in subs if f.flagged]
+        if flagged:
+            what = "se marcarían" if result.dry_run else "marcadas"
+            out.write(
+                f"{len(flagged)} celda(s) con decisión de un revisor cambiaron: {what} para "
+                "revisión; las decisiones no se modifican.\n"
+            )
+            for f in flagged[:10]:
+                arrow = "sí → no" if f.old_supported else "no → sí"
+                out.write(f"  - {f.organization} {f.commitment} ({f.decision}): {arrow}\n")
+    if report is not None:
+        out.write(f"Informe de cambios: {report}\n")
+    if result.dry_run:
+        out.write("Simulación (--dry-run): no se guardó nada.\n")
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(error_message("bad_date", text=text)) from None
+
+
+def run(args) -> int:
+    from service.db import SessionLocal
+    from service.settings import get_settings
+
+    since = _parse_date(args.since) if args.since else None
+    with SessionLocal() as session:
+        ids = select_documents(session, all_documents=args.all, orgs=args.org, since=since)
+        if not ids:
+            print(error_message("no_documents_in_scope"), file=sys.stderr)
+            return 0
+        result = reprocess(session, ids, dry_run=args.dry_run, inline=args.inline, show=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    report = Path(args.report) if args.report else (
+        get_settings().data_dir / f"cambios-reproceso-{stamp}.csv")
+    write_report(report, result.flips or [])
+    _print_summary(result, report)
+    return 1 if result.failed else 0
