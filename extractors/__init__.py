@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from extractors.archive import ArchiveMember, iter_archive
-from extractors.detect import EMAIL_MIME, ZIP_MIME, detect_mime
+from extractors.detect import EMAIL_MIME, ZIP_MIME, claimed_kind, detect_mime
 from extractors.document import DocumentSummary, ExtractedDocument, Page, Word
 from extractors.errors import (
     CorruptFileError,
+    DamagedFileError,
     EmptyFileError,
     EncryptedError,
     EvidenciaError,
@@ -124,6 +125,9 @@ def iter_pages(
                 "y cada archivo que contienen (y el mensaje del correo) se procesa por separado.",
                 detail="containers are expanded by the caller with extractors.open_archive",
             )
+        kind = claimed_kind(path, mime)
+        if kind is not None:  # "informe.pdf" of random bytes: a damaged PDF, not a new type
+            raise DamagedFileError(kind, detail=f"{path.name}: detected MIME type {mime}")
         raise UnsupportedTypeError(detail=f"detected MIME type {mime}")
     read = functools.partial(
         parser.load(), path, options=options, password=password, progress=progress

@@ -9,7 +9,8 @@ from pathlib import Path
 from extractors import defaults
 
 __all__ = [
-    "detect_mime", "DOCX_MIME", "XLSX_MIME", "ODS_MIME", "ODT_MIME", "ZIP_MIME", "EMAIL_MIME",
+    "detect_mime", "claimed_kind",
+    "DOCX_MIME", "XLSX_MIME", "ODS_MIME", "ODT_MIME", "ZIP_MIME", "EMAIL_MIME",
 ]  # fmt: skip
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -24,6 +25,15 @@ _OOXML_OR_ZIP = {
 }  # fmt: skip
 #: What libmagic says of an OLE file whose directory lies past the bytes it was given.
 _OLE_UNSURE = {"application/x-ole-storage", "application/CDFV2"}
+#: What libmagic says of bytes it cannot tell anything about (random bytes, a truncated header).
+_UNKNOWN = {"application/octet-stream", "application/x-empty"}
+#: Kinds a file's name can claim, by suffix: only to word the error of bytes nothing reads
+#: (a random-bytes "informe.pdf" is a damaged PDF), never to choose a parser.
+_CLAIMED_KINDS = {
+    ".pdf": "PDF", ".docx": "DOCX", ".doc": "DOC", ".odt": "ODT", ".rtf": "RTF",
+    ".xlsx": "XLSX", ".ods": "ODS", ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG",
+    ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIC", ".zip": "ZIP", ".eml": "EML",
+}  # fmt: skip
 #: Entries that make a ZIP an Office Open XML document of one kind.
 _OOXML_MAIN_PART = {"word/document.xml": DOCX_MIME, "xl/workbook.xml": XLSX_MIME}
 
@@ -72,3 +82,16 @@ def _zip_flavour(path: Path) -> str:
             NotImplementedError, zlib.error):  # fmt: skip
         return "application/octet-stream"
     return ZIP_MIME
+
+
+def claimed_kind(name: str | Path, mime: str) -> str | None:
+    """The kind of document a file's name says it is ("PDF"), when its bytes are not
+    recognisable as anything (``mime`` unknown to libmagic); else None.
+
+    Bytes recognisably of another type (an executable, an SVG) are simply not supported; bytes
+    that are nothing at all under a name that says PDF are a PDF that got damaged on the way
+    (a failed download, a truncated copy), and the applicant should be told so.
+    """
+    if mime not in _UNKNOWN:
+        return None
+    return _CLAIMED_KINDS.get(Path(str(name)).suffix.lower())

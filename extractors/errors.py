@@ -14,6 +14,7 @@ __all__ = [
     "UnsupportedTypeError",
     "EncryptedError",
     "CorruptFileError",
+    "DamagedFileError",
     "TooLargeError",
     "UnsafeArchiveError",
     "OCRUnavailableError",
@@ -88,6 +89,20 @@ class CorruptFileError(ExtractionError):
         "El archivo está dañado o incompleto y no se pudo leer. Vuelva a exportarlo desde el "
         "programa original."
     )
+
+
+class DamagedFileError(CorruptFileError):
+    """Bytes that are no known format under a name that says what they should be: a file
+    damaged on the way (a failed download, a truncated copy), not an unsupported type."""
+
+    def __init__(self, kind: str, *, detail: str | None = None):
+        self.kind = kind
+        super().__init__(
+            f"El archivo {kind} está dañado o incompleto y no se puede leer (quizá la descarga "
+            f"o la copia no terminó). Ábralo en su computador y, si se ve bien, guárdelo o "
+            f"expórtelo de nuevo como {kind} y súbalo otra vez.",
+            detail=detail,
+        )
 
 
 class TooLargeError(ExtractionError):

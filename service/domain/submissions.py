@@ -280,7 +280,8 @@ def _document_for(session: Session, submission: Submission, entry: _Entry, queue
     if not _accepted(entry.mime):
         # refused bytes (SVG, executables…) are not kept: nothing can ever serve them back
         document.size, document.mime = entry.size, entry.mime
-        _mark_error(document, "unsupported_type", None)
+        refusal = _refusal(entry.name, entry.mime)
+        _mark_error(document, refusal.code, refusal.message)
         _discard_refused(session, entry.sha)
         return document
     stored = session.get(StoredFile, entry.sha)
@@ -324,6 +325,18 @@ def _detect_mime(path: Path) -> str:
     from extractors import detect_mime
 
     return detect_mime(path)
+
+
+def _refusal(name: str, mime: str | None) -> EvidenciaError:
+    """Why bytes no extractor reads are refused: a damaged file when they are nothing at all
+    under a name that says what they should be ("informe.pdf"), else an unsupported type."""
+    from extractors.detect import claimed_kind
+    from extractors.errors import DamagedFileError, UnsupportedTypeError
+
+    kind = claimed_kind(name, mime or "application/octet-stream")
+    if kind is not None:
+        return DamagedFileError(kind)
+    return UnsupportedTypeError()
 
 
 def _accepted(mime: str | None) -> bool:

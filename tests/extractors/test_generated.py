@@ -440,3 +440,17 @@ def test_full_page_scan_is_ocrd_from_its_own_image(tmp_path, monkeypatch):
     word = next(w for w in doc.pages[0].words if w.text == "Comité")
     # 80 px from the left at 200 dpi = 28.8 pt; the page is A4 (595 x 842 pt).
     assert 25 < word.x0 < 33 and doc.pages[0].width == pytest.approx(595.4, abs=1)
+
+
+def test_random_bytes_named_pdf_are_a_damaged_pdf(tmp_path):
+    """Issue 11: a random-bytes ``.pdf`` was called "unsupported type"."""
+    import random
+
+    from extractors.errors import CorruptFileError
+
+    path = tmp_path / "informe.pdf"
+    path.write_bytes(random.Random(11).randbytes(6000))
+    with pytest.raises(CorruptFileError) as info:
+        extractors.extract(path)
+    assert info.value.code == "corrupt"
+    assert info.value.message.startswith("El archivo PDF está dañado")
