@@ -60,6 +60,7 @@ __all__ = [
     "current_classification",
     "supported",
     "cell_status",
+    "confidence_level",
     "build_matrix",
     "document_entry",
     "load_progress",
@@ -96,6 +97,18 @@ def cell_status(is_supported: bool, action: str | None) -> CellStatus:
     if action is not None:
         return CellStatus.confirmed if action in POSITIVE_ACTIONS else CellStatus.rejected
     return CellStatus.detected if is_supported else CellStatus.missing
+
+
+#: Lower bounds of the confidence words ("alta", "media", "baja"). The confidence is calibrated
+#: (the probability that the cell's yes or no is right): on the held-out corpus cells above 0.85
+#: were right 97 % of the time, so "alta" means a reviewer may read quickly; under 0.6 the
+#: classifier is close to a coin toss.
+CONFIDENCE_LEVELS: tuple[tuple[float, str], ...] = ((0.85, "high"), (0.6, "medium"), (0.0, "low"))
+
+
+def confidence_level(confidence: float) -> str:
+    """``"high"``, ``"medium"`` or ``"low"``: what pages say instead of a percentage."""
+    return next(level for bound, level in CONFIDENCE_LEVELS if confidence >= bound)
 
 
 def supported(per_document: Iterable[bool]) -> bool:
@@ -148,6 +161,15 @@ class Cell:
     @property
     def best(self) -> Passage | None:
         return self.passages[0] if self.passages else None
+
+    @property
+    def confidence_level(self) -> str:
+        return confidence_level(self.confidence)
+
+    @property
+    def pattern_ids(self) -> tuple[str, ...]:
+        """The rules that matched its passages, best passage's first: the explanation."""
+        return tuple(dict.fromkeys(pid for p in self.passages for pid in p.pattern_ids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +281,10 @@ class CommitmentRow:
     @property
     def best(self) -> Passage | None:
         return self.passages[0] if self.passages else None
+
+    @property
+    def confidence_level(self) -> str:
+        return confidence_level(self.confidence)
 
     @property
     def shown_passage(self) -> Passage | None:

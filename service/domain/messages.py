@@ -9,7 +9,10 @@ sentences; the pipeline's error classes carry their default message, which
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import cache
 
 __all__ = [
     "COMMITMENT_NAMES",
@@ -35,6 +38,10 @@ __all__ = [
     "notice",
     "format_datetime",
     "yes_no",
+    "CONFIDENCE_LABELS",
+    "confidence_label",
+    "rule_descriptions",
+    "rule_families",
 ]
 
 # --- the domain's vocabulary ------------------------------------------------------------------
@@ -105,6 +112,10 @@ CELL_STATUS_LABELS: dict[str, str] = {
     "detected": "Detectado, pendiente de revisión",
     "missing": "Sin evidencia, pendiente de revisión",
 }
+
+#: How sure the classifier is (``service.domain.matrix.confidence_level``), in words: pages
+#: never print a bare percentage, which reads as "99 % there" next to "not found".
+CONFIDENCE_LABELS: dict[str, str] = {"high": "alta", "medium": "media", "low": "baja"}
 
 #: Reviewer decisions, as history tables, exports and the report show them.
 ACTION_LABELS: dict[str, str] = {
@@ -255,6 +266,35 @@ def cell_status_label(status: str) -> str:
 
 def action_label(action: str | None) -> str:
     return ACTION_LABELS.get(action or "", action or "")
+
+
+def confidence_label(level: str) -> str:
+    return CONFIDENCE_LABELS.get(level, level)
+
+
+@cache
+def rule_descriptions() -> dict[str, str]:
+    """Rule id → what it looks for, in Spanish (``classifiers/patterns/descriptions.toml``,
+    kept beside the rules so whoever adds a rule words it there)."""
+    from classifiers import defaults
+
+    with (defaults.PATTERNS_DIR / "descriptions.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
+def rule_families(pattern_ids: Iterable[str]) -> list[str]:
+    """Why a passage was detected: each matched rule family once, in the order given; a rule
+    without a line in the descriptions file is named by its commitment."""
+    descriptions = rule_descriptions()
+    out: dict[str, None] = {}
+    for pid in pattern_ids:
+        text = descriptions.get(pid)
+        if text is None:
+            cid = pid.split(".", 1)[0]
+            text = f"una regla de «{commitment_short(cid)}»" if cid in COMMITMENT_SHORT else None
+        if text:
+            out.setdefault(text, None)
+    return list(out)
 
 
 def yes_no(value: bool) -> str:

@@ -48,12 +48,15 @@ templates.env.globals.update(
     COMMITMENT_IDS=COMMITMENT_IDS,
     commitment_name=messages.commitment_name,
     commitment_short=messages.commitment_short,
+    confidence_label=messages.confidence_label,
+    rule_families=messages.rule_families,
     doc_type_name=messages.doc_type_name,
     missing_hint=hints.missing_hint,
     example_documents=lambda cid: hints.EXAMPLE_DOCUMENTS.get(cid, ()),
     stage_text=_stage_text,
 )
-templates.env.filters.update(fecha=format_datetime, tamano=_size, pct=_percent, rut=format_rut)
+templates.env.filters.update(fecha=format_datetime, tamano=_size, pct=_percent, rut=format_rut,
+                             basename=lambda name: (name or "").rsplit("/", 1)[-1])
 
 
 def render(request: Request, name: str, status_code: int = 200, *, reviewer=None,

@@ -103,62 +103,128 @@
     });
   }
 
-  /* --- live refresh must not wipe what a reviewer is typing --- */
-  window.evidenciaIdle = function () {
+  /* --- live refresh of the matrix (hx-trigger "every 2s"): skipped while a reviewer types or
+     has a box open, so it never wipes what they are writing; no hx-trigger filter expression,
+     which htmx would have to eval --- */
+  function matrixIdle() {
     var el = document.activeElement;
-    if (!el || !el.closest("#revision")) return true;
-    var tag = el.tagName.toLowerCase();
-    return !(tag === "input" || tag === "textarea" || tag === "select") && !$("#revision details[open]");
-  };
-
-  /* --- reviewers: keyboard shortcuts on the matrix --- */
-  var lastCommitment = null;
-
-  function rows() { return $all(".commit-row"); }
-  function currentRow() {
-    var el = document.activeElement && document.activeElement.closest && document.activeElement.closest(".commit-row");
-    return el || (lastCommitment && document.getElementById(lastCommitment)) || rows()[0];
+    if (el && el.closest && el.closest("#revision") && isField(el)) return false;
+    return !$("#revision details[open]");
   }
-  function focusRow(row) { if (row) { row.focus(); lastCommitment = row.id; } }
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var elt = ev.detail && ev.detail.elt;
+    if (elt && elt.id === "revision" && ev.detail.requestConfig && ev.detail.requestConfig.verb === "get" && !matrixIdle()) {
+      ev.preventDefault();
+    }
+  });
+
+  /* --- reviewers: keys act on the visibly selected commitment only ---
+     A row is selected by a click on it, Tab, or 1-5 / J / K; it is highlighted and marked
+     "Seleccionado". With nothing selected, or with the focus in a link, button or field, a key
+     does nothing. C and R decide and move to the next undecided commitment; Z undoes the last
+     decision; M and A open the comment and attach boxes, Escape leaves them, Ctrl+Enter saves. */
+  var selectedId = null;
+  var advanceFrom = null;   // the row a C/R was sent from: after the answer, move on from it
+
+  function isField(el) {
+    var tag = (el.tagName || "").toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || el.isContentEditable;
+  }
+  function isControl(el) {
+    return isField(el) || !!(el.closest && el.closest("a, button, summary, label, [contenteditable]"));
+  }
+  function rows() { return $all(".commit-row"); }
+  function selectedRow() { return selectedId ? document.getElementById(selectedId) : null; }
+  function select(row, focus) {
+    rows().forEach(function (r) {
+      if (r !== row) { r.classList.remove("is-selected"); r.removeAttribute("aria-current"); }
+    });
+    selectedId = row ? row.id : null;
+    if (!row) return;
+    row.classList.add("is-selected");
+    row.setAttribute("aria-current", "true");
+    if (focus) row.focus({ preventScroll: false });
+  }
+  function nextUndecided(fromId) {
+    var all = rows(), i = all.findIndex(function (r) { return r.id === fromId; });
+    for (var k = 1; k <= all.length; k++) {
+      var r = all[(i + k) % all.length];
+      if (r.getAttribute("data-decided") !== "true") return r;
+    }
+    return null;
+  }
+  function openBox(row, which) {
+    var box = $("[data-" + which + "]", row);
+    if (!box) return;
+    box.open = true;
+    var field = $("textarea, select, input:not([type=hidden])", box);
+    if (field) field.focus();
+  }
+
+  function onKey(ev) {
+    var target = ev.target, key = ev.key, row = selectedRow();
+    var inRow = target.closest && target.closest(".commit-row");
+    // inside the comment and attach boxes: Escape leaves, Ctrl+Enter saves
+    if (isField(target) && inRow) {
+      if (key === "Escape") {
+        ev.preventDefault();
+        var box = target.closest("details");
+        if (box) box.open = false;
+        select(inRow, true);
+      } else if (key === "Enter" && (ev.ctrlKey || ev.metaKey) && target.form) {
+        ev.preventDefault();
+        var save = $("[data-save]", target.form) || $("button[type=submit]", target.form);
+        if (save) save.click();
+      }
+      return;
+    }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || isControl(target)) return;
+    if (key === "?") { ev.preventDefault(); var help = $("#atajos"); help.open = !help.open; return; }
+    var all = rows(), i = row ? all.indexOf(row) : -1;
+    if (/^[1-9]$/.test(key) && all[+key - 1]) { ev.preventDefault(); select(all[+key - 1], true); return; }
+    if (key === "j" || key === "J" || (key === "ArrowDown" && inRow)) {
+      ev.preventDefault(); select(all[Math.min(i + 1, all.length - 1)], true); return;
+    }
+    if (key === "k" || key === "K" || (key === "ArrowUp" && inRow)) {
+      ev.preventDefault(); select(all[Math.max(i - 1, 0)], true); return;
+    }
+    if (!row) return;  // every other key needs a visibly selected commitment
+    var lower = key.toLowerCase();
+    if (key === "Escape") { select(null); if (document.activeElement) document.activeElement.blur(); }
+    else if (lower === "c" || lower === "r") {
+      var btn = $('button[data-action="' + (lower === "c" ? "confirm" : "reject") + '"]', row);
+      if (btn) { ev.preventDefault(); advanceFrom = row.id; btn.click(); }
+    } else if (lower === "z") {
+      var undo = $("[data-undo]");
+      if (undo && !undo.disabled) { ev.preventDefault(); undo.click(); }
+    } else if (lower === "m") { ev.preventDefault(); openBox(row, "comment"); }
+    else if (lower === "a") { ev.preventDefault(); openBox(row, "attach"); }
+  }
 
   function setupShortcuts() {
     if (!$(".matrix")) return;
-    document.addEventListener("keydown", function (ev) {
-      if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-      var tag = (ev.target.tagName || "").toLowerCase();
-      if (tag === "input" || tag === "textarea" || tag === "select" || ev.target.isContentEditable) return;
-      var all = rows(), row = currentRow(), i = all.indexOf(row), key = ev.key;
-      var act = function (name) {
-        var btn = row && $('button[data-action="' + name + '"]', row);
-        if (btn) { lastCommitment = row.id; btn.click(); }
-      };
-      if (key === "j" || key === "ArrowDown") { if (ev.target.closest(".commit-row") || key === "j") { ev.preventDefault(); focusRow(all[Math.min(i + 1, all.length - 1)]); } }
-      else if (key === "k" || key === "ArrowUp") { if (ev.target.closest(".commit-row") || key === "k") { ev.preventDefault(); focusRow(all[Math.max(i - 1, 0)]); } }
-      else if (/^[1-5]$/.test(key)) { ev.preventDefault(); focusRow(all[+key - 1]); }
-      else if (key === "c" || key === "C") { ev.preventDefault(); act("confirm"); }
-      else if (key === "r" || key === "R") { ev.preventDefault(); act("reject"); }
-      else if (key === "m" || key === "M") {
-        ev.preventDefault();
-        var d = row && $("[data-comment]", row);
-        if (d) { d.open = true; $("textarea", d).focus(); }
-      } else if (key === "a" || key === "A") {
-        ev.preventDefault();
-        var a = row && $("[data-attach]", row);
-        if (a) { a.open = true; $("textarea", a).focus(); }
-      } else if (key === "?") {
-        ev.preventDefault();
-        var help = $("#atajos"); help.open = !help.open; if (help.open) $("summary", help).focus();
-      }
-    });
+    document.addEventListener("keydown", onKey);
     document.addEventListener("focusin", function (ev) {
       var row = ev.target.closest && ev.target.closest(".commit-row");
-      if (row) lastCommitment = row.id;
+      if (row) select(row, false);
     });
-    document.addEventListener("htmx:afterSwap", function () {
+    document.addEventListener("mousedown", function (ev) {
+      var row = ev.target.closest && ev.target.closest(".commit-row");
+      if (row) { if (!isControl(ev.target)) select(row, true); else select(row, false); }
+      else if (!(ev.target.closest && ev.target.closest("#atajos, [data-undo]"))) select(null);
+    });
+    document.addEventListener("htmx:afterSettle", function (ev) {
+      if (!ev.detail || !ev.detail.elt || !$(".matrix")) return;
       var box = $("#revision");
-      var want = (box && box.getAttribute("data-focus")) || lastCommitment;
+      var refused = box && box.getAttribute("data-refused") === "true";
+      var from = advanceFrom;
+      advanceFrom = null;
+      var target = null;
+      if (from) target = refused ? document.getElementById(from) : (nextUndecided(from) || document.getElementById(from));
+      else if (selectedId) target = document.getElementById(selectedId);
       var active = document.activeElement;
-      if (want && (!active || active === document.body)) focusRow(document.getElementById(want));
+      var focus = !active || active === document.body || !!from;
+      if (target) select(target, focus);
     });
   }
 

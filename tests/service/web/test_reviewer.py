@@ -48,9 +48,9 @@ def test_reviewer_flow_from_login_to_confirmed_matrix(
 
     page.get_by_role("link", name=ORG).click()
     page.wait_for_url(re.compile(rf"/revision/s/{processed_submission.id}$"))
-    expect(page.locator("table.matrix thead th.doc-col")).to_have_count(4)
+    expect(page.locator(".documents .doc-index li")).to_have_count(4)
     detected = [c for c in ("c1", "c2", "c3", "c4", "c5")
-                if _row(page, c).locator("td.cell.yes").count()]
+                if _row(page, c).locator(".doc-evidence").count()]
     assert len(detected) >= 2, page.locator("table.matrix").inner_text()
     screenshot(page, "06-revisor-matriz")
 
@@ -91,7 +91,7 @@ def test_reviewer_flow_from_login_to_confirmed_matrix(
     screenshot(page, "07-revisor-matriz-decidida")
 
     # the document view: page image with the evidence highlighted next to the escaped text
-    link = page.locator("td.cell.yes a", has_text=re.compile(r"pág\. \d+")).first
+    link = page.locator("a[data-passage-link]", has_text=re.compile(r"pág\. \d+")).first
     link.click()
     page.wait_for_url(re.compile(r"/revision/d/[0-9a-f]{32}\?pagina=\d+"))
     image = page.locator("img[data-page-image]")
@@ -150,9 +150,9 @@ def test_exports_csv_xlsx_pdf(browser_page, processed_submission, reviewer, web_
 def test_names_and_extracted_text_are_escaped(browser_page, processed_submission, reviewer):
     page = browser_page
     _login(page, reviewer, f"/revision/s/{processed_submission.id}")
-    header = page.locator("table.matrix thead th.doc-col", has_text="acta <img")
-    expect(header).to_have_count(1)
-    header.get_by_role("link").click()
+    link = page.locator(".documents a.doc-link", has_text="acta <img")
+    expect(link).to_have_count(1)
+    link.click()
     page.wait_for_url(re.compile(r"/revision/d/[0-9a-f]{32}"))
     expect(page.get_by_role("heading", level=1)).to_have_text(processed_submission.hostile)
     expect(page.locator("pre.extracted")).to_contain_text('<svg onload="window.__xss=1">')
