@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.domain import clock
 from service.domain.matrix import (
     CommitmentRow,
     DecisionEntry,
@@ -271,7 +272,8 @@ class Health(BaseModel):
 
 # --- the read model as response bodies -------------------------------------------------------
 # Each body takes the fields its schema declares from the read model's value of the same name;
-# dates go out as ``isoformat()`` strings (the contract predates pydantic's own format).
+# dates go out as ISO 8601 strings with Chile's offset (``service.domain.clock.iso``; the contract
+# predates pydantic's own format).
 
 #: Passages listed per commitment in the matrix's summary column (every one is in ``documents``).
 SUMMARY_PASSAGES = 5
@@ -279,7 +281,7 @@ SUMMARY_PASSAGES = 5
 
 def _plain(value):
     if isinstance(value, datetime):
-        return value.isoformat()
+        return clock.iso(value, timespec="auto")
     if isinstance(value, tuple):
         return list(value)
     return value

@@ -21,7 +21,7 @@ from service.api.schemas import (
     matrix_public,
     progress_public,
 )
-from service.domain import listing
+from service.domain import clock, listing
 from service.domain.errors import LimitError, ValidationError
 from service.domain.matrix import (
     SubmissionMatrix,
@@ -62,7 +62,7 @@ def create(body: SubmissionCreate, session: SessionDep) -> dict:
         "token": token,
         "organization": submission.organization.name,
         "rut": submission.organization.rut,
-        "created_at": submission.created_at.isoformat() if submission.created_at else None,
+        "created_at": clock.iso(submission.created_at, timespec="auto"),
         "applicant_url": applicant_url(submission.id, token),
     }
 
@@ -90,7 +90,7 @@ def list_submissions(
                 "organization": r.organization,
                 "rut": r.rut,
                 "source": r.source,
-                "created_at": r.created_at.isoformat() if r.created_at else None,
+                "created_at": clock.iso(r.created_at, timespec="auto"),
                 "documents": r.n_documents,
                 "errors": r.n_errors,
                 "pending": r.n_pending,

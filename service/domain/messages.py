@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 
 __all__ = [
@@ -337,9 +337,8 @@ def notice(key: str, **params: object) -> str:
 
 
 def format_datetime(value: datetime | None) -> str:
-    """How dates are shown to people: '22-11-2026 07:57 UTC' (SQLite gives naive UTC)."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%d-%m-%Y %H:%M UTC")
+    """How dates are shown to people: '22-11-2026 04:57', Chilean time
+    (``service.domain.clock`` converts)."""
+    from service.domain.clock import display
+
+    return display(value)

@@ -1,7 +1,8 @@
 """Spreadsheet outputs: the evidence matrix as CSV and XLSX, the batch summary, the flip report.
 
-The matrix files have Spanish headers and one row per commitment; the XLSX adds a sheet with
-every evidence passage and, for reviewers, one with the decision history. Every cell that starts
+The matrix files have Spanish headers and one row per commitment; times are ISO 8601 with
+Chile's offset (``service.domain.clock``). The XLSX adds a sheet with every evidence passage
+and, for reviewers, one with the decision history. Every cell that starts
 like a spreadsheet formula is prefixed with an apostrophe (CSV injection): organisation and file
 names come from users.
 """
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from classifiers.result import COMMITMENT_IDS
-from service.domain import messages
+from service.domain import clock, messages
 from service.domain.matrix import CommitmentRow, SubmissionMatrix
 
 __all__ = [
@@ -77,7 +78,7 @@ def _matrix_row(m: SubmissionMatrix, c: CommitmentRow) -> list:
         shown.text if shown else "",
         decision.action_label if decision else "",
         (decision.reviewer if decision else None) or "",
-        decision.created_at.isoformat() if decision and decision.created_at else "",
+        (clock.iso(decision.created_at) if decision else None) or "",
         (decision.comment if decision else None) or "",
     ]
 
@@ -138,7 +139,7 @@ def _history_sheet(ws, m: SubmissionMatrix) -> None:
     ws.append(HISTORY_HEADERS)
     for d in m.history:
         ws.append(_safe_row((
-            d.created_at.isoformat() if d.created_at else None, d.reviewer, d.commitment,
+            clock.iso(d.created_at), d.reviewer, d.commitment,
             d.action_label, m.document_name(d.document_id), d.page, d.excerpt, d.comment,
             d.classifier_version,
         )))

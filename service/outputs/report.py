@@ -116,7 +116,7 @@ def _heading(m: SubmissionMatrix, st: _Styles, generated_by: str | None) -> list
         _p(f"RUT {format_rut(m.rut)} · postulación {m.id} · "
            f"creada el {format_datetime(m.created_at)}", st.small),
         _p(
-            f"Generado el {format_datetime(datetime.now(UTC))}"
+            f"Generado el {format_datetime(datetime.now(UTC))} (hora de Chile)"
             + (f" por {generated_by}" if generated_by else "")
             + f" · {len(m.documents)} documento(s), {m.n_errors} con error"
             + (f", {m.n_pending} aún en proceso" if m.n_pending else ""),
