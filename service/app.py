@@ -23,14 +23,19 @@ API de **evidencia**: postulaciones al reconocimiento *Compromiso Migrante*.
   (`Authorization: Bearer <token>`) se suben archivos y se consulta el avance y la matriz.
 - Revisores: HTTP Basic, o el token de `POST /api/session` (también cookie `evidencia_session`).
 - Errores: `{"detail": {"code": "...", "message": "..."}}` con mensaje en español.
+
+Esta página y `/redoc` funcionan sin conexión a internet: sus archivos vienen con el servicio.
 """
 
+#: Sections of the API page, in this order; every route names one (test_openapi.py checks).
 _TAGS = [
-    {"name": "submissions", "description": "Postulaciones, carga de archivos y matriz"},
-    {"name": "documents", "description": "Texto extraído y evidencias por documento"},
-    {"name": "decisions", "description": "Decisiones de revisores e historial"},
-    {"name": "session", "description": "Sesión de revisores"},
-    {"name": "operations", "description": "Salud y métricas"},
+    {"name": "postulaciones",
+     "description": "Postulaciones, carga de archivos y matriz de evidencias"},
+    {"name": "documentos",
+     "description": "Texto extraído, evidencias y archivo original de cada documento"},
+    {"name": "decisiones", "description": "Decisiones de los revisores e historial"},
+    {"name": "sesión", "description": "Ingreso y salida de revisores"},
+    {"name": "operación", "description": "Salud del servicio y métricas"},
 ]
 
 
@@ -43,7 +48,15 @@ async def _lifespan(app: FastAPI):
 
 
 def create_app() -> FastAPI:
-    from service.api import decisions, documents, errors, operations, sessions, submissions
+    from service.api import (
+        decisions,
+        documents,
+        errors,
+        openapi,
+        operations,
+        sessions,
+        submissions,
+    )
     from service.domain import dispatch
     from service.settings import get_settings
     from service.web import applicant, login, pages, reviewer
@@ -51,41 +64,14 @@ def create_app() -> FastAPI:
     settings = get_settings()  # fail fast on bad configuration
     dispatch.install(dispatch.load(settings.dispatcher))
     app = FastAPI(lifespan=_lifespan, title="evidencia", version=_version(),
-                  description=_DESCRIPTION, openapi_tags=_TAGS)
+                  description=_DESCRIPTION, openapi_tags=_TAGS, docs_url=None, redoc_url=None)
     errors.install(app, html_page=pages.error_page)
     for module in (submissions, documents, decisions, sessions, operations,
                    login, applicant, reviewer):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    _describe_errors_as_sent(app)
+    openapi.install(app)  # /docs and /redoc from files shipped with the service
     return app
-
-
-def _describe_errors_as_sent(app: FastAPI) -> None:
-    """FastAPI documents 422 as its own HTTPValidationError; ours is ErrorBody, say so."""
-    from fastapi.openapi.utils import get_openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description,
-            routes=app.routes, tags=app.openapi_tags,
-        )
-        ref = {"$ref": "#/components/schemas/ErrorBody"}
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                response = operation.get("responses", {}).get("422")
-                if response:
-                    response["description"] = "Datos no válidos"
-                    response["content"] = {"application/json": {"schema": ref}}
-        components = schema.get("components", {}).get("schemas", {})
-        for name in ("HTTPValidationError", "ValidationError"):
-            components.pop(name, None)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi
 
 
 def _version() -> str:

@@ -11,9 +11,13 @@ from service.domain.submissions import decision_history, record_decision
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/submissions", tags=["decisions"])
+router = APIRouter(prefix="/api/submissions", tags=["decisiones"])
 
-_ERRORS = {code: {"model": ErrorBody} for code in (401, 404, 422)}
+_ERRORS = {
+    401: {"model": ErrorBody, "description": "Solo revisores"},
+    404: {"model": ErrorBody, "description": "La postulación o el documento no existe"},
+    422: {"model": ErrorBody, "description": "Compromiso, acción o datos no válidos"},
+}
 
 
 @router.post(
@@ -21,7 +25,11 @@ _ERRORS = {code: {"model": ErrorBody} for code in (401, 404, 422)}
     status_code=201,
     response_model=DecisionPublic,
     responses=_ERRORS,
-    summary="Record a reviewer decision (append-only: history keeps every one)",
+    summary="Registrar una decisión",
+    description="Un revisor confirma (`confirm`), rechaza (`reject`) o adjunta (`attach`) la "
+    "evidencia de un compromiso (c1…c5), opcionalmente con un documento, un extracto, su página "
+    "y un comentario. Nada se sobrescribe: cada decisión queda en el historial con quién y "
+    "cuándo, y la más reciente es la que cuenta en la matriz.",
 )
 def create_decision(
     body: DecisionCreate, reviewer: CurrentReviewer, access: SubmissionAccess, session: SessionDep
@@ -44,7 +52,9 @@ def create_decision(
     "/{submission_id}/decisions",
     response_model=list[DecisionPublic],
     responses=_ERRORS,
-    summary="Decision history, oldest first (who, when, what)",
+    summary="Historial de decisiones",
+    description="Todas las decisiones de la postulación, de la más antigua a la más reciente: "
+    "quién, cuándo, qué compromiso y con qué versión del clasificador a la vista.",
 )
 def list_decisions(
     reviewer: CurrentReviewer, access: SubmissionAccess, session: SessionDep

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.security import (
     HTTPAuthorizationCredentials,
     HTTPBasic,
@@ -90,10 +90,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
-_basic = HTTPBasic(auto_error=False, description="Reviewer username and password")
+_basic = HTTPBasic(auto_error=False, description="Usuario y contraseña de un revisor")
 _bearer = HTTPBearer(
     auto_error=False,
-    description="Applicant submission token, or a reviewer session token from POST /api/session",
+    description="Token secreto de la postulación, o token de sesión de un revisor "
+    "(POST /api/session)",
 )
 BasicDep = Annotated[HTTPBasicCredentials | None, Depends(_basic)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -127,7 +128,7 @@ CurrentReviewer = Annotated[User, Depends(current_reviewer)]
 
 
 def submission_access(
-    submission_id: str,
+    submission_id: Annotated[str, Path(description="Identificador de la postulación")],
     request: Request,
     session: SessionDep,
     basic: BasicDep,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 
 from service.api.deps import SessionDep, SubmissionAccess
@@ -16,9 +18,15 @@ from service.domain.models import Document
 
 __all__ = ["router", "document_detail", "original_file_response", "INERT_TYPES"]
 
-router = APIRouter(prefix="/api/submissions", tags=["documents"])
+router = APIRouter(prefix="/api/submissions", tags=["documentos"])
 
-_ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 404)}
+DocumentId = Annotated[str, PathParam(description="Identificador del documento")]
+
+_ERRORS = {
+    401: {"model": ErrorBody, "description": "Sin credenciales"},
+    403: {"model": ErrorBody, "description": "Token de otra postulación"},
+    404: {"model": ErrorBody, "description": "La postulación o el documento no existe"},
+}
 
 
 def _document(session, access, document_id: str) -> Document:
@@ -80,13 +88,18 @@ def document_detail(document: Document, *, words: bool = False) -> dict:
     "/{submission_id}/documents/{document_id}",
     response_model=DocumentDetail,
     responses=_ERRORS,
-    summary="Extracted text (per page, with OCR flags) and evidence of one document",
+    summary="Texto y evidencias de un documento",
+    description="El texto extraído por página (si se leyó con OCR, su confianza y el método), "
+    "las advertencias de la extracción y los pasajes que el clasificador encontró para cada "
+    "compromiso, con su página y puntaje. `words=true` agrega la posición de cada palabra "
+    "para resaltarla sobre la imagen de la página.",
 )
 def get_document(
-    document_id: str,
+    document_id: DocumentId,
     access: SubmissionAccess,
     session: SessionDep,
-    words: bool = Query(default=False, description="Include word boxes for highlighting"),
+    words: bool = Query(default=False,
+                        description="Incluir la caja de cada palabra (para resaltar)"),
 ) -> dict:
     return document_detail(_document(session, access, document_id), words=words)
 
@@ -132,10 +145,15 @@ def original_file_response(path: Path, name: str, mime: str | None) -> FileRespo
 
 @router.get(
     "/{submission_id}/documents/{document_id}/file",
-    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
-    summary="The uploaded bytes of a document (always a download with an inert type)",
+    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}},
+                                "description": "El archivo, como descarga"}},
+    summary="Descargar el archivo original",
+    description="Los bytes tal como se subieron, siempre como descarga y con un tipo inerte: "
+    "PDF, DOCX, imágenes y texto conservan el suyo; cualquier otro (HTML, XML…) se entrega "
+    "como `application/octet-stream`, para que un archivo ajeno nunca se ejecute en el "
+    "navegador del revisor.",
 )
-def get_file(document_id: str, access: SubmissionAccess, session: SessionDep) -> Response:
+def get_file(document_id: DocumentId, access: SubmissionAccess, session: SessionDep) -> Response:
     from service.domain.storage import path_for
 
     document = _document(session, access, document_id)

@@ -14,11 +14,17 @@ __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operación"])
 _registry = build_registry()
 
 
-@router.get("/healthz", response_model=Health, summary="Process is up")
+@router.get(
+    "/healthz",
+    response_model=Health,
+    summary="El proceso responde",
+    description="Responde 200 mientras el proceso de la API esté vivo, aunque la base de datos "
+    "o Redis no respondan (para eso, `/readyz`).",
+)
 async def healthz() -> dict:  # async: answers even when every thread is busy
     return {"status": "ok", "checks": {}}
 
@@ -26,8 +32,10 @@ async def healthz() -> dict:  # async: answers even when every thread is busy
 @router.get(
     "/readyz",
     response_model=Health,
-    summary="Database and Redis reachable (503 otherwise)",
-    responses={503: {"model": Health}},
+    summary="Listo para trabajar",
+    description="200 cuando la base de datos y Redis responden y el esquema de la base está al "
+    "día (`evidencia db upgrade`); si no, 503 con el detalle de cada revisión en `checks`.",
+    responses={503: {"model": Health, "description": "Algún componente no responde"}},
 )
 def readyz():
     checks = {"database": _check_database(), "redis": _check_queue()}
@@ -40,7 +48,15 @@ def readyz():
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Métricas para Prometheus",
+    description="Documentos por estado y por código de error, duración de cada etapa, colas y "
+    "workers vivos, en el formato de texto de Prometheus. Se leen de la base de datos y de "
+    "Redis en cada consulta, así que todas las réplicas de la API informan lo mismo.",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Métricas"}},
+)
 def metrics() -> Response:
     from prometheus_client import CONTENT_TYPE_LATEST
 

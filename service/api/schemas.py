@@ -53,39 +53,61 @@ __all__ = [
 
 
 class ErrorDetail(BaseModel):
-    code: str = Field(description="Stable error code, e.g. invalid_rut, forbidden, too_many_files")
-    message: str = Field(description="Spanish message for the user")
-    errors: list[dict] | None = Field(default=None, description="Per-field problems (422)")
+    code: str = Field(description="Código estable del error: `invalid_rut`, `forbidden`, "
+                      "`too_many_files`…")
+    message: str = Field(description="Mensaje en español para la persona usuaria")
+    errors: list[dict] | None = Field(default=None,
+                                      description="Problemas campo por campo (422)")
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"detail": {
+        "code": "invalid_rut",
+        "message": "El RUT no es válido. Escríbalo como 76.543.210-3 (con dígito verificador).",
+    }}]})
+
     detail: ErrorDetail
 
 
 class SubmissionCreate(BaseModel):
-    organization: str = Field(min_length=1, max_length=300, examples=["Fundación Acoge"])
-    rut: str | None = Field(default=None, max_length=20, examples=["76.543.210-3"])
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"organization": "Fundación Acoge", "rut": "76.543.210-3"}]})
+
+    organization: str = Field(min_length=1, max_length=300, examples=["Fundación Acoge"],
+                              description="Nombre de la organización postulante")
+    rut: str | None = Field(default=None, max_length=20, examples=["76.543.210-3"],
+                            description="RUT de la organización, con dígito verificador")
 
 
 class SubmissionCreated(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "3f2c9a7e5b1d4c8e9f0a1b2c3d4e5f60",
+        "token": "mS3c-ejemplo-token-secreto",
+        "organization": "Fundación Acoge",
+        "rut": "76.543.210-3",
+        "created_at": "2026-12-04T15:30:00+00:00",
+        "applicant_url": "https://evidencia.example/s/3f2c9a7e5b1d4c8e9f0a1b2c3d4e5f60"
+                         "?t=mS3c-ejemplo-token-secreto",
+    }]})
+
     id: str
-    token: str = Field(description="Secret applicant token; shown only once")
+    token: str = Field(description="Token secreto de la postulación; se muestra una sola vez")
     organization: str
     rut: str | None
     created_at: str | None
-    applicant_url: str = Field(description="Secret link to the applicant's page")
+    applicant_url: str = Field(description="Enlace privado a la página de la postulación")
 
 
 class DocumentPublic(BaseModel):
     id: str
     name: str
     status: Literal["queued", "processing", "done", "error"]
-    stage: str = Field(description="queued, extracting, ocr, classifying, done, error")
-    stage_detail: str | None = Field(default=None, description='"n/m" pages during OCR')
-    stage_label: str = Field(description="Spanish wording, e.g. «OCR página 3/8»")
+    stage: str = Field(description="queued, extracting, ocr, classifying, done o error")
+    stage_detail: str | None = Field(default=None, description='Páginas "n/m" durante el OCR')
+    stage_label: str = Field(description="La etapa en palabras, p. ej. «OCR página 3/8»")
     status_label: str
     error_code: str | None = None
-    error: str | None = Field(default=None, description="Spanish reason when status is error")
+    error: str | None = Field(default=None, description="Motivo en español si el estado es error")
     mime: str | None = None
     size: int = 0
     doc_type: str | None = None
@@ -102,8 +124,8 @@ class SubmissionPublic(BaseModel):
     source: str
     created_at: str | None
     documents: list[DocumentPublic]
-    counts: dict[str, int] = Field(description="documents per status")
-    complete: bool = Field(description="no document queued or processing")
+    counts: dict[str, int] = Field(description="Documentos por estado")
+    complete: bool = Field(description="Ningún documento en cola ni en proceso")
 
 
 class SubmissionSummary(BaseModel):
@@ -133,6 +155,16 @@ class UploadedDocument(BaseModel):
 
 
 class UploadAccepted(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"documents": [
+        {"id": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "name": "politica-inclusion.pdf",
+         "status": "queued", "error_code": None, "error": None},
+        {"id": "0f9e8d7c6b5a49382716a5b4c3d2e1f0", "name": "actas.zip/acta-comite.docx",
+         "status": "queued", "error_code": None, "error": None},
+        {"id": "5e4d3c2b1a09f8e7d6c5b4a392817160", "name": "logo.svg", "status": "error",
+         "error_code": "unsupported_type",
+         "error": "Tipo de archivo no soportado. Se aceptan PDF; documentos Word (DOCX, DOC), …"},
+    ]}]})
+
     documents: list[UploadedDocument]
 
 
@@ -147,7 +179,8 @@ class EvidencePublic(BaseModel):
 
 
 class CellPublic(BaseModel):
-    """One commitment × document cell."""
+    # one commitment × document cell (no docstring: pydantic would show it on the API page)
+    model_config = ConfigDict(json_schema_extra={"description": "Una celda compromiso × documento"})
 
     document_id: str
     document: str
@@ -158,12 +191,21 @@ class CellPublic(BaseModel):
 
 
 class DecisionCreate(BaseModel):
-    commitment: Literal["c1", "c2", "c3", "c4", "c5"]
-    action: Literal["confirm", "reject", "attach"]
-    document_id: str | None = None
-    excerpt: str | None = Field(default=None, max_length=20000)
-    page: int | None = Field(default=None, ge=1)
-    comment: str | None = Field(default=None, max_length=5000)
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"commitment": "c3", "action": "confirm",
+         "comment": "La política firmada por la gerencia cumple."},
+        {"commitment": "c5", "action": "attach", "document_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+         "excerpt": "Nómina del comité: 4 de 9 integrantes son personas migrantes.", "page": 2},
+    ]})
+
+    commitment: Literal["c1", "c2", "c3", "c4", "c5"] = Field(description="Compromiso (c1…c5)")
+    action: Literal["confirm", "reject", "attach"] = Field(
+        description="confirm (confirmar), reject (rechazar) o attach (adjuntar evidencia)")
+    document_id: str | None = Field(default=None, description="Documento que la respalda")
+    excerpt: str | None = Field(default=None, max_length=20000, description="Pasaje citado")
+    page: int | None = Field(default=None, ge=1, description="Página del pasaje")
+    comment: str | None = Field(default=None, max_length=5000,
+                                description="Comentario del revisor")
 
 
 class DecisionPublic(BaseModel):
@@ -191,16 +233,18 @@ class FlagPublic(BaseModel):
 
 
 class CommitmentPublic(BaseModel):
-    id: str = Field(examples=["c1"])
+    id: str = Field(examples=["c1"], description="Compromiso: c1…c5")
     label: str
     name: str
-    supported: bool = Field(description="the classifier found it in at least one document")
+    supported: bool = Field(description="El clasificador lo encontró en algún documento")
     confidence: float
-    evidence: list[EvidencePublic] = Field(description="best passages of supporting documents")
+    evidence: list[EvidencePublic] = Field(
+        description="Los mejores pasajes de los documentos que lo respaldan")
     documents: list[CellPublic]
     status: Literal["confirmed", "rejected", "detected", "missing"]
     decision: DecisionPublic | None
-    flags: list[FlagPublic] = Field(description="reprocessing flipped a decided cell")
+    flags: list[FlagPublic] = Field(
+        description="Un reproceso cambió una celda que un revisor ya había decidido")
 
 
 class MatrixPublic(BaseModel):
@@ -212,7 +256,8 @@ class MatrixPublic(BaseModel):
     pending: int
     complete: bool
     commitments: list[CommitmentPublic]
-    missing: list[str] = Field(description="commitments not covered (after reviewer decisions)")
+    missing: list[str] = Field(
+        description="Compromisos sin evidencia (después de las decisiones de los revisores)")
 
 
 class PagePublic(BaseModel):
@@ -226,7 +271,7 @@ class PagePublic(BaseModel):
     rotation: int = 0
     error: str | None = None
     words: list[list] | None = Field(
-        default=None, description="[[text, x0, top, x1, bottom], ...] in points (?words=true)"
+        default=None, description="[[texto, x0, arriba, x1, abajo], …] en puntos (?words=true)"
     )
 
 
@@ -254,20 +299,25 @@ class DocumentDetail(DocumentPublic):
 
 
 class LoginRequest(BaseModel):
-    username: str
-    password: str
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"username": "revisora", "password": "una-clave-larga"}]})
+
+    username: str = Field(description="Usuario del revisor")
+    password: str = Field(description="Contraseña")
 
 
 class SessionPublic(BaseModel):
-    token: str = Field(description="Bearer session token (also the evidencia_session cookie)")
+    token: str = Field(
+        description="Token de sesión para `Authorization: Bearer` (también la cookie "
+        "evidencia_session)")
     username: str
     role: str
     expires_in: int
 
 
 class Health(BaseModel):
-    status: str
-    checks: dict[str, str] = {}
+    status: str = Field(description="ok, o unavailable si algo no responde")
+    checks: dict[str, str] = Field(default={}, description="Resultado de cada revisión")
 
 
 # --- the read model as response bodies -------------------------------------------------------

@@ -12,7 +12,7 @@ from service.settings import get_settings
 
 __all__ = ["router", "set_session_cookie", "clear_session_cookie"]
 
-router = APIRouter(prefix="/api/session", tags=["session"])
+router = APIRouter(prefix="/api/session", tags=["sesión"])
 
 
 def set_session_cookie(response: Response, token: str) -> None:
@@ -36,8 +36,11 @@ def clear_session_cookie(response: Response) -> None:
 @router.post(
     "",
     response_model=SessionPublic,
-    responses={401: {"model": ErrorBody}},
-    summary="Log in (JSON body) and receive a session token, also set as a cookie",
+    responses={401: {"model": ErrorBody, "description": "Usuario o contraseña incorrectos"}},
+    summary="Ingresar como revisor",
+    description="Recibe usuario y contraseña (JSON) y entrega un token de sesión firmado, válido "
+    "por 12 horas; el mismo token queda en la cookie `evidencia_session`. Úselo como "
+    "`Authorization: Bearer <token>`.",
 )
 def login(body: LoginRequest, session: SessionDep, response: Response) -> dict:
     user = authenticate(session, body.username, body.password)
@@ -51,7 +54,11 @@ def login(body: LoginRequest, session: SessionDep, response: Response) -> dict:
 
 
 @router.get(
-    "", response_model=SessionPublic | None, summary="The reviewer of the current session, if any"
+    "",
+    response_model=SessionPublic | None,
+    summary="Revisor de la sesión actual",
+    description="El revisor identificado por la cookie, el token o HTTP Basic; `null` si no hay "
+    "sesión. El token no se repite (campo vacío).",
 )
 def whoami(reviewer: OptionalReviewer) -> dict | None:
     if reviewer is None:
@@ -60,7 +67,13 @@ def whoami(reviewer: OptionalReviewer) -> dict | None:
             "expires_in": SESSION_MAX_AGE}
 
 
-@router.delete("", status_code=204, summary="Log out (clears the cookie)")
+@router.delete(
+    "",
+    status_code=204,
+    summary="Salir",
+    description="Borra la cookie de sesión del navegador. Un token ya entregado sigue siendo "
+    "válido hasta que vence.",
+)
 def logout(response: Response) -> Response:
     response = Response(status_code=204)
     clear_session_cookie(response)

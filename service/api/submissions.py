@@ -35,7 +35,7 @@ from service.settings import get_settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/submissions", tags=["submissions"])
+router = APIRouter(prefix="/api/submissions", tags=["postulaciones"])
 
 _ERRORS = {
     401: {"model": ErrorBody, "description": "Sin credenciales"},
@@ -53,7 +53,11 @@ def applicant_url(submission_id: str, token: str) -> str:
     status_code=201,
     response_model=SubmissionCreated,
     responses={422: {"model": ErrorBody, "description": "Organización o RUT no válidos"}},
-    summary="Create a submission (returns its secret applicant token once)",
+    summary="Crear una postulación",
+    description="Registra la organización (nombre y RUT, que se valida con su dígito "
+    "verificador) y entrega, una sola vez, el token secreto de la postulación y el enlace "
+    "privado a su página. Con ese token (`Authorization: Bearer <token>`) se suben archivos "
+    "y se consultan el avance y la matriz.",
 )
 def create(body: SubmissionCreate, session: SessionDep) -> dict:
     submission, token = create_submission(session, body.organization, body.rut)
@@ -71,14 +75,17 @@ def create(body: SubmissionCreate, session: SessionDep) -> dict:
     "",
     response_model=SubmissionList,
     responses={401: _ERRORS[401]},
-    summary="List submissions (reviewers)",
+    summary="Listar postulaciones",
+    description="Solo revisores. Las postulaciones más recientes primero, con cuántos "
+    "documentos tiene cada una, cuántos con error y cuántos pendientes; `q` busca en el "
+    "nombre o el RUT de la organización.",
 )
 def list_submissions(
     session: SessionDep,
     reviewer: CurrentReviewer,
-    q: str | None = Query(default=None, description="Part of the organisation's name or RUT"),
-    offset: int = Query(default=0, ge=0),
-    limit: int = Query(default=50, ge=1, le=500),
+    q: str | None = Query(default=None, description="Parte del nombre o del RUT"),
+    offset: int = Query(default=0, ge=0, description="Cuántas saltar (paginación)"),
+    limit: int = Query(default=50, ge=1, le=500, description="Cuántas entregar, hasta 500"),
 ) -> dict:
     rows, total = listing.list_submissions(
         session, listing.ListQuery(search=q or "", offset=offset, limit=limit)
@@ -108,12 +115,18 @@ def list_submissions(
     status_code=202,
     response_model=UploadAccepted,
     responses={**_ERRORS, 413: {"model": ErrorBody, "description": "Demasiados archivos"}},
-    summary="Upload one or many files or a ZIP (multipart field `files`, repeatable)",
+    summary="Subir archivos",
+    description="Uno o varios archivos en el campo multipart `files` (repetible): PDF, "
+    "Word (DOCX, DOC), OpenDocument (ODT, ODS), RTF, Excel (XLSX), HTML, correos (EML), "
+    "fotos (JPG, PNG, TIFF, HEIC…), texto y ZIP. Cada ZIP y cada correo se abre: cada "
+    "archivo que contiene es un documento. Responde 202 de inmediato; el procesamiento sigue "
+    "en segundo plano (`GET /api/submissions/{id}`). Un archivo ilegible queda en `error` con "
+    "su motivo en español sin afectar a los demás.",
 )
 def upload(
     access: SubmissionAccess,
     session: SessionDep,
-    files: list[UploadFile] | None = File(default=None, description="Files or ZIP archives"),
+    files: list[UploadFile] | None = File(default=None, description="Archivos o ZIP"),
 ) -> dict:
     settings = get_settings()
     if not files:
@@ -143,7 +156,10 @@ def upload(
     "/{submission_id}",
     response_model=SubmissionPublic,
     responses=_ERRORS,
-    summary="Submission with per-document progress",
+    summary="Avance de una postulación",
+    description="Cada documento con su estado (`queued`, `processing`, `done`, `error`), su "
+    "etapa («OCR página 3/8») y, si falló, el motivo en español; `complete` es verdadero "
+    "cuando ninguno queda pendiente.",
 )
 def status(access: SubmissionAccess, session: SessionDep) -> dict:
     return progress_public(load_progress(session, access.submission.id))
@@ -207,17 +223,22 @@ def _matrix(session, submission_id: str) -> tuple[SubmissionMatrix, bytes, str]:
     responses={
         **_ERRORS,
         200: {
-            "description": "The matrix (JSON), or a CSV / XLSX download with ?format=",
+            "description": "La matriz (JSON), o una descarga CSV o XLSX con ?format=",
             "content": {_DOWNLOADS["csv"]: {}, _DOWNLOADS["xlsx"]: {}},
         },
     },
-    summary="Evidence matrix: commitments × documents, excerpts, pages, decisions",
+    summary="Matriz de evidencias",
+    description="Los cinco compromisos (c1…c5) por documento: si hay evidencia, los pasajes "
+    "con su página y confianza, la decisión vigente del revisor y los compromisos que nadie "
+    "cubre (`missing`). Lleva `ETag`: con `If-None-Match` responde 304 si nada cambió. "
+    "`format=csv` o `format=xlsx` la entrega como planilla.",
 )
 def matrix(
     request: Request,
     access: SubmissionAccess,
     session: SessionDep,
-    format: Literal["json", "csv", "xlsx"] = Query(default="json"),  # noqa: A002
+    format: Literal["json", "csv", "xlsx"] = Query(  # noqa: A002
+        default="json", description="json (por defecto), csv o xlsx"),
 ):
     data, body, fingerprint = _matrix(session, access.submission.id)
     if format == "json":
