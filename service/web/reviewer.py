@@ -161,26 +161,70 @@ def _highlights(row, page, pagina: int, compromiso: str) -> dict:
             "evidence_pages": evidence_pages}
 
 
-@router.get("/revision/d/{document_id}", response_class=HTMLResponse)
-def reviewer_document(
-    request: Request, session: SessionDep, reviewer: CurrentReviewer, document_id: str,
-    pagina: int = 1, compromiso: str = "",
-) -> Response:
-    doc = session.get(Document, document_id)
-    if doc is None:
-        raise NotFoundError(code="document_not_found")
+def _document_page(request: Request, session, reviewer, doc: Document, pagina: int,
+                   compromiso: str, *, status_code: int = 200, attach_error: str | None = None,
+                   values: dict | None = None) -> HTMLResponse:
     view = load_matrix(session, doc.submission_id)
-    row = view.document(document_id)
+    row = view.document(doc.id)
     page = None
     if doc.extraction_id is not None:
         pagina = min(max(pagina, 1), max(row.pages, 1))
         page = extraction_page(session, doc.extraction_id, pagina)
     return render(
-        request, "review_document.html", reviewer=reviewer, view=view, doc=row, page=page,
-        pagina=pagina, n_pages=row.pages, compromiso=compromiso,
+        request, "review_document.html", status_code=status_code, reviewer=reviewer, view=view,
+        doc=row, page=page, pagina=pagina, n_pages=row.pages, compromiso=compromiso,
         has_image=renderable(row.mime) and doc.sha256 is not None and page is not None,
+        attach_error=attach_error, values=values or {},
         **_highlights(row, page, pagina, compromiso),
     )
+
+
+def _document(session, document_id: str) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise NotFoundError(code="document_not_found")
+    return doc
+
+
+@router.get("/revision/d/{document_id}", response_class=HTMLResponse)
+def reviewer_document(
+    request: Request, session: SessionDep, reviewer: CurrentReviewer, document_id: str,
+    pagina: int = 1, compromiso: str = "",
+) -> Response:
+    return _document_page(request, session, reviewer, _document(session, document_id), pagina,
+                          compromiso)
+
+
+@router.post("/revision/d/{document_id}/extracto")
+def reviewer_attach_selection(
+    request: Request,
+    session: SessionDep,
+    reviewer: CurrentReviewer,
+    document_id: str,
+    compromiso: Annotated[str, Form()],
+    extracto: Annotated[str, Form()] = "",
+    pagina: Annotated[str, Form()] = "",
+    comentario: Annotated[str, Form()] = "",
+) -> Response:
+    """Text a reviewer selected on a page of the document view, attached as the evidence of a
+    commitment; a refusal (the text is not in the document, the page does not exist) comes back
+    on the same page in Spanish, with what was typed kept."""
+    doc = _document(session, document_id)
+    page = int(pagina) if pagina.strip().isdigit() else None
+    try:
+        record_decision(
+            session, doc.submission_id, compromiso, "attach", reviewer,
+            document_id=doc.id, excerpt=extracto.strip() or None, page=page,
+            comment=comentario.strip() or None,
+        )
+    except ServiceError as exc:
+        if exc.code in (ErrorCode.submission_not_found, ErrorCode.document_not_found):
+            raise
+        session.rollback()
+        values = {"extracto": extracto, "compromiso": compromiso, "comentario": comentario}
+        return _document_page(request, session, reviewer, doc, page or 1, compromiso,
+                              status_code=422, attach_error=exc.message, values=values)
+    return RedirectResponse(f"/revision/s/{doc.submission_id}#{compromiso}", 303)
 
 
 @router.get("/revision/d/{document_id}/pagina/{number}.png")

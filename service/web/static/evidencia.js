@@ -228,7 +228,29 @@
     });
   }
 
-  function init() { setupUpload(); setupShortcuts(); }
+  /* --- document view: the text a reviewer selects becomes the excerpt to attach --- */
+  function setupSelection() {
+    var form = $("[data-attach-selection]"), text = $("pre.extracted");
+    if (!form || !text) return;
+    var field = $("textarea[name=extracto]", form);
+    function take() {
+      var sel = window.getSelection();
+      if (!sel || sel.isCollapsed || !sel.rangeCount) return;
+      var range = sel.getRangeAt(0);
+      if (!text.contains(range.commonAncestorContainer)) return;
+      var chosen = sel.toString().replace(/\s+/g, " ").trim();
+      if (chosen) field.value = chosen;
+    }
+    text.addEventListener("mouseup", take);
+    text.addEventListener("keyup", take);
+  }
+
+  /* --- a select that applies itself (no inline handler: the CSP allows none) --- */
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches && ev.target.matches("select[data-autosubmit]") && ev.target.form) ev.target.form.submit();
+  });
+
+  function init() { setupUpload(); setupShortcuts(); setupSelection(); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
