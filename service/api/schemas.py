@@ -241,7 +241,10 @@ class CommitmentPublic(BaseModel):
     evidence: list[EvidencePublic] = Field(
         description="Los mejores pasajes de los documentos que lo respaldan")
     documents: list[CellPublic]
-    status: Literal["confirmed", "rejected", "detected", "missing"]
+    status: Literal["confirmed", "rejected", "detected", "pending", "missing"] = Field(
+        description="Estado de la celda: confirmed (confirmado), rejected (rechazado), detected "
+                    "(detectado), pending (en proceso: aún se leen documentos) o missing "
+                    "(sin evidencia)")
     decision: DecisionPublic | None
     flags: list[FlagPublic] = Field(
         description="Un reproceso cambió una celda que un revisor ya había decidido")
@@ -257,7 +260,11 @@ class MatrixPublic(BaseModel):
     complete: bool
     commitments: list[CommitmentPublic]
     missing: list[str] = Field(
-        description="Compromisos sin evidencia (después de las decisiones de los revisores)")
+        description="Compromisos sin evidencia (después de las decisiones de los revisores); "
+                    "no incluye los que esperan documentos en proceso (ver «waiting»)")
+    waiting: list[str] = Field(
+        default=[],
+        description="Compromisos aún sin evidencia mientras se leen documentos (en proceso)")
 
 
 class PagePublic(BaseModel):

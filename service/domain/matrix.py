@@ -77,6 +77,8 @@ class CellStatus(enum.StrEnum):
     confirmed = "confirmed"
     rejected = "rejected"
     detected = "detected"
+    #: nothing found yet, but documents are still being read: not known to be missing
+    pending = "pending"
     missing = "missing"
 
     @property
@@ -93,10 +95,15 @@ class CellStatus(enum.StrEnum):
         return messages.cell_status_label(self.value)
 
 
-def cell_status(is_supported: bool, action: str | None) -> CellStatus:
+def cell_status(is_supported: bool, action: str | None, *, processing: bool = False
+                ) -> CellStatus:
+    """The reviewer's decision first; else found, else "still reading" while any document of
+    the submission is queued or processing (``processing``), and only then missing."""
     if action is not None:
         return CellStatus.confirmed if action in POSITIVE_ACTIONS else CellStatus.rejected
-    return CellStatus.detected if is_supported else CellStatus.missing
+    if is_supported:
+        return CellStatus.detected
+    return CellStatus.pending if processing else CellStatus.missing
 
 
 #: Lower bounds of the confidence words ("alta", "media", "baja"). The confidence is calibrated
@@ -351,8 +358,15 @@ class SubmissionMatrix(SubmissionProgress):
 
     @property
     def missing(self) -> list[str]:
-        """Commitments not covered, after the reviewer's decisions."""
-        return [c.id for c in self.commitments if not c.status.covered]
+        """Commitments not covered, after the reviewer's decisions; those still waiting for a
+        document being read are not listed (see :attr:`waiting`)."""
+        return [c.id for c in self.commitments
+                if not c.status.covered and c.status != CellStatus.pending]
+
+    @property
+    def waiting(self) -> list[str]:
+        """Commitments with no evidence yet while documents are still being read."""
+        return [c.id for c in self.commitments if c.status == CellStatus.pending]
 
     @property
     def n_detected(self) -> int:
@@ -444,6 +458,7 @@ def _commitment_row(
     documents: Sequence[DocumentEntry],
     decision: DecisionEntry | None,
     flags: tuple[FlagEntry, ...],
+    processing: bool = False,
 ) -> CommitmentRow:
     cells = tuple(d.cells[cid] for d in documents if cid in d.cells)
     supporting = [c for c in cells if c.supported]
@@ -463,7 +478,8 @@ def _commitment_row(
         confidence=round(float(confidence), 4),
         cells=cells,
         passages=tuple(passages),
-        status=cell_status(is_supported, decision.action if decision else None),
+        status=cell_status(is_supported, decision.action if decision else None,
+                           processing=processing),
         decision=decision,
         flags=flags,
     )
@@ -477,9 +493,11 @@ def build_matrix(
     history = tuple(DecisionEntry.of(d) for d in decisions)
     in_force = {d.commitment: d for d in history}  # later entries overwrite earlier ones
     flags = tuple(_flag_entry(f) for f in open_flags)
+    processing = any(d.pending for d in documents)
     commitments = tuple(
         _commitment_row(
-            cid, documents, in_force.get(cid), tuple(f for f in flags if f.commitment == cid)
+            cid, documents, in_force.get(cid), tuple(f for f in flags if f.commitment == cid),
+            processing,
         )
         for cid in COMMITMENT_IDS
     )

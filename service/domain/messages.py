@@ -110,6 +110,7 @@ CELL_STATUS_LABELS: dict[str, str] = {
     "confirmed": "Confirmado",
     "rejected": "Rechazado",
     "detected": "Detectado, pendiente de revisión",
+    "pending": "En proceso: aún se leen documentos",
     "missing": "Sin evidencia, pendiente de revisión",
 }
 

@@ -47,3 +47,25 @@ def test_random_bytes_named_pdf_are_a_damaged_pdf_not_an_unsupported_type(client
         assert "no soportado" not in doc["error"]
     # a name that claims nothing: still an unsupported type
     assert docs[2]["error_code"] == "unsupported_type"
+
+
+def test_commitments_are_in_process_not_missing_while_files_are_read(
+    client, run_worker_burst, training_plan_pdf
+):
+    sub = _create(client)
+    _upload(client, sub, {"plan.pdf": training_plan_pdf})
+    matrix = client.get(f"/api/submissions/{sub['id']}/matrix",
+                        headers=_bearer(sub["token"])).json()
+    assert [c["status"] for c in matrix["commitments"]] == ["pending"] * 5
+    assert matrix["missing"] == [] and matrix["waiting"] == ["c1", "c2", "c3", "c4", "c5"]
+    page = client.get(f"/s/{sub['id']}?t={sub['token']}").text
+    assert page.count('data-status="pending"') == 5 and "Falta evidencia" not in page
+
+    run_worker_burst()
+    matrix = client.get(f"/api/submissions/{sub['id']}/matrix",
+                        headers=_bearer(sub["token"])).json()
+    statuses = {c["id"]: c["status"] for c in matrix["commitments"]}
+    assert statuses["c2"] == "detected" and "pending" not in statuses.values()
+    assert matrix["waiting"] == [] and "c2" not in matrix["missing"] and matrix["missing"]
+    page = client.get(f"/s/{sub['id']}?t={sub['token']}").text
+    assert "Falta evidencia" in page and 'data-status="pending"' not in page

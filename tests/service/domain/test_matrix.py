@@ -27,9 +27,26 @@ def test_matrix_follows_latest_decision_and_shows_open_flags(db_session, seeded)
 
     pending = load_matrix(db_session, seeded["error"].id)
     assert not pending.complete and pending.n_errors == 1 and pending.n_pending == 1
-    assert [c.status for c in pending.commitments] == [CellStatus.missing] * 5
-    assert not any(c.status.decided for c in pending.commitments)
-    assert pending.missing == ["c1", "c2", "c3", "c4", "c5"]
+    # a document still queued: nothing is "missing" yet, every commitment waits for it
+    assert [c.status for c in pending.commitments] == [CellStatus.pending] * 5
+    assert not any(c.status.decided or c.status.covered for c in pending.commitments)
+    assert pending.missing == [] and pending.waiting == ["c1", "c2", "c3", "c4", "c5"]
+
+
+def test_commitments_wait_while_documents_are_read_then_are_missing(db_session, seeded):
+    """Issue 11: while files were still processing every commitment said "Falta evidencia"."""
+    from service.domain.models import Document
+    from service.outputs.exports import matrix_csv
+
+    csv_text = matrix_csv(load_matrix(db_session, seeded["error"].id)).decode("utf-8-sig")
+    assert csv_text.count("En proceso: aún se leen documentos") == 5
+    queued = db_session.query(Document).filter_by(submission_id=seeded["error"].id,
+                                                  status="queued").one()
+    queued.status = "error"
+    db_session.commit()
+    done = load_matrix(db_session, seeded["error"].id)
+    assert [c.status for c in done.commitments] == [CellStatus.missing] * 5
+    assert done.missing == ["c1", "c2", "c3", "c4", "c5"] and done.waiting == []
 
 
 def test_unknown_submission_is_not_found(db_session):
@@ -54,7 +71,10 @@ def test_one_wording_per_cell_status():
     assert cell_status(False, "confirm") == CellStatus.confirmed
     assert cell_status(False, "attach") == CellStatus.confirmed
     assert cell_status(True, "reject") == CellStatus.rejected
+    assert cell_status(False, None, processing=True) == CellStatus.pending
+    assert cell_status(True, None, processing=True) == CellStatus.detected
+    assert cell_status(False, "reject", processing=True) == CellStatus.rejected
     labels = {s: s.label for s in CellStatus}
-    assert len(set(labels.values())) == 4
+    assert len(set(labels.values())) == 5
     assert "pendiente de revisión" in labels[CellStatus.detected]
     assert "pendiente de revisión" in labels[CellStatus.missing]
