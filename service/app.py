@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 __all__ = ["create_app"]
@@ -48,6 +48,7 @@ async def _lifespan(app: FastAPI):
 
 
 def create_app() -> FastAPI:
+    from service import security
     from service.api import (
         decisions,
         documents,
@@ -64,14 +65,23 @@ def create_app() -> FastAPI:
     settings = get_settings()  # fail fast on bad configuration
     dispatch.install(dispatch.load(settings.dispatcher))
     app = FastAPI(lifespan=_lifespan, title="evidencia", version=_version(),
-                  description=_DESCRIPTION, openapi_tags=_TAGS, docs_url=None, redoc_url=None)
+                  description=_DESCRIPTION, openapi_tags=_TAGS, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(security.csrf_protect)])
     errors.install(app, html_page=pages.error_page)
+    _outermost(app, security.SecurityMiddleware)
     for module in (submissions, documents, decisions, sessions, operations,
                    login, applicant, reviewer):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     openapi.install(app)  # /docs and /redoc from files shipped with the service
     return app
+
+
+def _outermost(app: FastAPI, middleware) -> None:
+    """Wrap the whole stack, Starlette's own error middleware included, so that even its
+    500 answers carry the security headers (``add_middleware`` would sit inside it)."""
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: middleware(build())
 
 
 def _version() -> str:

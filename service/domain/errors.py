@@ -77,6 +77,7 @@ class ErrorCode(enum.StrEnum):
     unauthorized = _request("unauthorized", 401)
     bad_credentials = _request("bad_credentials", 401)
     forbidden = _request("forbidden", 403)
+    csrf = _request("csrf", 403)  # a state change without this site's token, or from another
     not_found = _request("not_found", 404)
     submission_not_found = _request("submission_not_found", 404)
     document_not_found = _request("document_not_found", 404)

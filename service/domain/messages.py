@@ -145,6 +145,10 @@ ERROR_MESSAGES: dict[str, str] = {
     "unauthorized": "Debe identificarse para continuar.",
     "forbidden": "No tiene permiso para ver esta postulación.",
     "bad_credentials": "Usuario o contraseña incorrectos.",
+    "csrf": (
+        "No se pudo verificar que la solicitud venga de esta página (el formulario caducó o "
+        "proviene de otro sitio). Vuelva a cargar la página e intente de nuevo."
+    ),
     "too_many_files": "Se enviaron demasiados archivos en una sola carga (máximo {limit}).",
     "no_files": "No se recibió ningún archivo. Adjunte uno o más archivos en el campo «files».",
     "request_too_large": "La solicitud es demasiado grande.",
@@ -220,6 +224,7 @@ ERROR_TITLES: dict[str | int, str] = {
     "invalid_link": "Enlace no válido",
     "submission_not_found": "Postulación no encontrada",
     "document_not_found": "Documento no encontrado",
+    "csrf": "La página caducó",
     401: "Debe identificarse",
     403: "Sin permiso",
     404: "Página no encontrada",

@@ -17,11 +17,17 @@ from service.domain import messages
 from service.domain.matrix import DocumentEntry
 from service.domain.messages import format_datetime
 from service.domain.rut import format_rut
+from service.security import template_context
 from service.web import hints
 
 __all__ = ["templates", "render", "error_page", "is_htmx"]
 
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+#: Every page gets ``csrf_token`` (the meta tag htmx and fetch read) and ``csrf_field`` (the
+#: hidden input each POST form carries): see ``service.security``.
+templates = Jinja2Templates(
+    directory=str(Path(__file__).resolve().parent / "templates"),
+    context_processors=[template_context],
+)
 
 
 def _size(n: int | None) -> str:
