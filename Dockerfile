@@ -6,8 +6,9 @@
 # Build arguments:
 #   BASE         a Debian 12 image (default debian:bookworm-slim; scripts/container-check passes
 #                one made by debootstrap where no registry answers)
-#   LIBREOFFICE  1 (default) converts DOC and RTF uploads with LibreOffice (+275 MB: 853 MB in
-#                all); 0 leaves it out (578 MB), see README "Container" for what DOC/RTF get then
+#   LIBREOFFICE  0 (default) leaves LibreOffice out (578 MB): a DOC or RTF upload ends in error
+#                with a Spanish message asking for DOCX or PDF, and the upload pages do not offer
+#                them; 1 converts DOC and RTF uploads with LibreOffice (+275 MB: 853 MB in all)
 # The system packages come from scripts/setup, the one list for every way of running evidencia.
 ARG BASE=debian:bookworm-slim
 
@@ -51,7 +52,7 @@ RUN find .venv -name '*.so' -type f -not -path '*.libs/*' | while read -r so; do
 
 # ---- runtime: the system packages the service calls, the venv, a non-root user
 FROM base AS runtime
-ARG LIBREOFFICE=1
+ARG LIBREOFFICE=0
 COPY scripts/setup /tmp/setup/scripts/setup
 RUN /tmp/setup/scripts/setup --image --system-only $([ "$LIBREOFFICE" = 1 ] || echo --without-libreoffice) \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log /tmp/setup \

@@ -128,11 +128,12 @@ class OCRUnavailableError(EvidenciaError):
 
 
 class ConverterUnavailableError(EvidenciaError):
-    """LibreOffice is missing: a set-up problem, not a bad file."""
+    """LibreOffice is not installed: this deployment does not read DOC or RTF (the lean image
+    leaves it out on purpose). The document fails saying what to send instead; no retry."""
 
     code = "converter_unavailable"
     default_message = (
-        "Los documentos Word antiguos (DOC) y RTF se convierten con LibreOffice, que no está "
-        "instalado en el servidor (paquete libreoffice-writer-nogui). Mientras tanto, guarde el "
-        "documento como DOCX o PDF y súbalo de nuevo."
+        "Este servidor no convierte documentos Word antiguos (DOC) ni RTF: para eso usa "
+        "LibreOffice, que no está instalado. Guarde el documento como DOCX o PDF y súbalo de "
+        "nuevo."
     )

@@ -46,6 +46,12 @@ def _document(code: str, status: int = 422) -> tuple:
     return code, status, _FAILED, False, True
 
 
+def _not_here(code: str, status: int = 415) -> tuple:
+    """A kind of file this deployment does not read (its converter was left out of the image on
+    purpose): that document fails, saying what to send instead; another attempt cannot help."""
+    return code, status, _FAILED, False, True
+
+
 def _server(code: str, status: int = 503, exit_code: int = _FAILED) -> tuple:
     """The server, not the file: set-up missing or an infrastructure hiccup; try again."""
     return code, status, exit_code, True, False
@@ -95,9 +101,9 @@ class ErrorCode(enum.StrEnum):
     unsafe_archive = _document("unsafe_archive")
     not_in_csv = _document("not_in_csv")
     unreadable = _document("unreadable")
+    converter_unavailable = _not_here("converter_unavailable")  # DOC/RTF without LibreOffice
 
     ocr_unavailable = _server("ocr_unavailable", exit_code=_USAGE)
-    converter_unavailable = _server("converter_unavailable", exit_code=_USAGE)
     database_unavailable = _server("database_unavailable", exit_code=_USAGE)
     transient = _server("transient")
     unavailable = _server("unavailable")

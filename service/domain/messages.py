@@ -42,6 +42,8 @@ __all__ = [
     "confidence_label",
     "rule_descriptions",
     "rule_families",
+    "accepted_types",
+    "ACCEPT_EXTENSIONS",
 ]
 
 # --- the domain's vocabulary ------------------------------------------------------------------
@@ -301,6 +303,23 @@ def rule_families(pattern_ids: Iterable[str]) -> list[str]:
         if text:
             out.setdefault(text, None)
     return list(out)
+
+
+def accepted_types(legacy_word: bool) -> str:
+    """What the upload pages say they accept; DOC and RTF only where LibreOffice converts them
+    (the lean container image leaves it out)."""
+    word = ("documentos Word (DOCX, DOC), OpenDocument (ODT) y RTF" if legacy_word
+            else "documentos Word (DOCX) y OpenDocument (ODT)")
+    return (f"Se aceptan PDF; {word}; planillas Excel (XLSX) y OpenDocument (ODS); páginas web "
+            "guardadas (HTML); correos con sus adjuntos (EML); fotos o escaneos (JPG, PNG, TIFF, "
+            "HEIC de iPhone); texto y archivos ZIP con carpetas.")
+
+
+#: The file picker's ``accept`` list; DOC and RTF are added where LibreOffice is installed.
+ACCEPT_EXTENSIONS = (
+    ".pdf,.docx,.odt,.xlsx,.ods,.htm,.html,.eml,.jpg,.jpeg,.png,.tif,.tiff,.heic,.heif,.txt,"
+    ".zip,application/pdf,application/zip,image/*,text/plain"
+)
 
 
 def yes_no(value: bool) -> str:

@@ -50,7 +50,22 @@ def _stage_text(doc: DocumentEntry) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _legacy_word() -> bool:
+    """DOC and RTF can be read here: LibreOffice is installed (the API and the workers run
+    from the same image, so what this process finds is what the workers have)."""
+    from extractors.libreoffice import soffice_path
+
+    return soffice_path() is not None
+
+
+def _accept_list() -> str:
+    legacy = ",.doc,.rtf" if _legacy_word() else ""
+    return messages.ACCEPT_EXTENSIONS.replace(".docx,", f".docx{legacy},", 1)
+
+
 templates.env.globals.update(
+    accepted_types=lambda: messages.accepted_types(_legacy_word()),
+    accept_list=_accept_list,
     COMMITMENT_IDS=COMMITMENT_IDS,
     commitment_name=messages.commitment_name,
     commitment_short=messages.commitment_short,

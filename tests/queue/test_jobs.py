@@ -253,6 +253,23 @@ def test_out_of_retries_goes_back_to_queued_and_requeue_finishes_it(
     assert (doc.status, doc.error_code, doc.error) == ("done", None, None)
 
 
+def test_doc_or_rtf_without_libreoffice_ends_in_error_at_once(
+    service_env, run_worker_burst, tmp_path, monkeypatch
+):
+    """The lean image has no LibreOffice on purpose: the document fails with the Spanish reason
+    on its first attempt instead of being retried and left queued (its submission completes)."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no soffice anywhere
+    rtf = b"{\\rtf1\\ansi Acta del comit\\u233? de inclusi\\u243?n laboral.\\par}\n"
+    _, ids = _submit([("minuta.rtf", rtf), ("nota.txt", NOTE)])
+    run_worker_burst()
+    docs = _documents(ids)
+    rtf_doc, note = docs[ids[0]], docs[ids[1]]
+    assert (rtf_doc.status, rtf_doc.error_code, rtf_doc.attempts) == (
+        "error", "converter_unavailable", 1)
+    assert "LibreOffice" in rtf_doc.error and "DOCX o PDF" in rtf_doc.error
+    assert note.status == "done"
+
+
 def test_missing_ocr_is_the_servers_fault_not_the_files(
     service_env, run_worker_burst, registered, monkeypatch
 ):

@@ -44,7 +44,9 @@ def test_every_pipeline_error_has_a_code_in_the_table(cls):
     assert code is not None, f"{cls.__name__}.code {cls.code!r} is missing from ErrorCode"
     if issubclass(cls, errors.ExtractionError):
         assert code.document_fault and not code.retryable
-    else:  # Tesseract or LibreOffice missing: the server's set-up, worth another attempt
+    elif cls is errors.ConverterUnavailableError:  # DOC/RTF where LibreOffice was left out
+        assert code.document_fault and not code.retryable and code.http_status == 415
+    else:  # Tesseract missing: the server's set-up, worth another attempt
         assert code.retryable and code.http_status == 503 and not code.document_fault
 
 

@@ -1,0 +1,27 @@
+"""The upload pages offer DOC and RTF only where LibreOffice converts them (issue 13: the lean
+container image leaves it out, and there such a file ends in error)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_doc_and_rtf_are_offered_only_with_libreoffice(client, tmp_path, monkeypatch):
+    from extractors.libreoffice import soffice_path
+
+    if soffice_path() is None:
+        pytest.skip("LibreOffice not installed (scripts/setup installs it)")
+    page = client.get("/").text
+    assert "Word (DOCX, DOC), OpenDocument (ODT) y RTF" in page
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # as in the image built with LIBREOFFICE=0
+    assert shutil.which("soffice") is None
+    page = client.get("/").text
+    assert "Word (DOCX) y OpenDocument (ODT);" in page and "RTF" not in page
+    created = client.post("/s", data={"organizacion": "Fundación Acoge", "rut": "76.543.210-3"},
+                          follow_redirects=True)
+    assert created.status_code == 200
+    assert 'accept=".pdf,.docx,.odt,' in created.text and ".rtf" not in created.text
