@@ -3,6 +3,7 @@ container image leaves it out, and there such a file ends in error)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -21,7 +22,8 @@ def test_doc_and_rtf_are_offered_only_with_libreoffice(client, tmp_path, monkeyp
     assert shutil.which("soffice") is None
     page = client.get("/").text
     assert "Word (DOCX) y OpenDocument (ODT);" in page and "RTF" not in page
-    created = client.post("/s", data={"organizacion": "Fundación Acoge", "rut": "76.543.210-3"},
-                          follow_redirects=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    created = client.post("/s", data={"organizacion": "Fundación Acoge", "rut": "76.543.210-3",
+                                      "csrf_token": token}, follow_redirects=True)
     assert created.status_code == 200
     assert 'accept=".pdf,.docx,.odt,' in created.text and ".rtf" not in created.text
