@@ -63,6 +63,7 @@ def create_app() -> FastAPI:
     from service.web import applicant, login, pages, reviewer
 
     settings = get_settings()  # fail fast on bad configuration
+    security.require_secret_key()
     dispatch.install(dispatch.load(settings.dispatcher))
     app = FastAPI(lifespan=_lifespan, title="evidencia", version=_version(),
                   description=_DESCRIPTION, openapi_tags=_TAGS, docs_url=None, redoc_url=None,

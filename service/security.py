@@ -15,6 +15,9 @@ CSRF check on every state-changing request.
 
 The token is a double-submit value: a random ``evidencia_csrf`` cookie (HttpOnly, SameSite=Lax)
 and the same value in the page, compared in constant time.
+
+- :func:`require_secret_key`: the API does not start with no secret key of its own (missing, a
+  public placeholder, too short); ``evidencia up`` makes one for a development machine.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
+    "require_secret_key",
     "CSRF_COOKIE",
     "CSRF_FIELD",
     "CSRF_HEADER",
@@ -68,6 +72,17 @@ _HEADERS = (
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 )
+
+
+def require_secret_key() -> None:
+    """Refuse to serve with a secret key anyone may know (``UsageError``, Spanish, exit 2)."""
+    from service.domain.errors import UsageError
+    from service.domain.messages import SECRET_KEY_PROBLEMS, error_message
+    from service.settings import get_settings
+
+    problem = get_settings().secret_key_problem
+    if problem is not None:
+        raise UsageError(error_message("insecure_secret_key", problem=SECRET_KEY_PROBLEMS[problem]))
 
 
 class SecurityMiddleware:

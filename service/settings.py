@@ -15,7 +15,14 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "PLACEHOLDER_SECRET_KEYS", "MIN_SECRET_KEY_LENGTH"]
+
+#: Values of ``EVIDENCIA_SECRET_KEY`` that are public (old defaults, examples): never accepted.
+PLACEHOLDER_SECRET_KEYS = frozenset({
+    "", "cambie-esta-clave-en-produccion", "change-me", "changeme", "secret", "dev", "test",
+})
+#: Shorter keys are guessable offline from one stored session digest.
+MIN_SECRET_KEY_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -52,8 +59,11 @@ class Settings(BaseSettings):
     #: What carries jobs to the workers ("module:Class", see ``service.domain.dispatch``).
     dispatcher: str = "evidencia_queue.dispatch:RqDispatcher"
 
-    #: Secret for signing reviewer session cookies; set it in production.
-    secret_key: str = "cambie-esta-clave-en-produccion"
+    #: Keys the stored digests of reviewer sessions and the throttling counters. There is no
+    #: default: the API refuses to start without one (``secret_key_problem``); ``evidencia up``
+    #: (the one-machine development command, ``scripts/run``) creates a random one in the data
+    #: folder on first start and reuses it.
+    secret_key: str = ""
     #: Base URL printed in links (the README's main command sets it).
     public_url: str = "http://127.0.0.1:8000"
     #: Log level; empty means INFO for the long-running commands (serve, worker) and WARNING
@@ -64,6 +74,21 @@ class Settings(BaseSettings):
     @classmethod
     def _no_spaces(cls, v: str) -> str:
         return v.strip()
+
+    @property
+    def secret_key_problem(self) -> str | None:
+        """Why the secret key cannot protect a deployment (missing, a public placeholder, too
+        short), or None when it can."""
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRET_KEYS:
+            return "missing" if not self.secret_key.strip() else "placeholder"
+        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            return "short"
+        return None
+
+    @property
+    def secret_key_file(self) -> Path:
+        """Where ``evidencia up`` keeps the random key it made for a development machine."""
+        return self.data_dir / "secret-key"
 
     @property
     def db_pool_overflow(self) -> int:

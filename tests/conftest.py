@@ -25,6 +25,9 @@ REDIS_TEST_DB = int(os.environ.get("EVIDENCIA_TEST_REDIS_DB", "15"))
 PG_ADMIN_URL = os.environ.get(
     "EVIDENCIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+#: The API refuses to start without a secret key of its own (service.security); every app and
+#: server the tests start (in-process or as a subprocess inheriting this environment) gets one.
+os.environ.setdefault("EVIDENCIA_SECRET_KEY", "clave-de-pruebas-" + uuid.uuid4().hex)
 
 
 def free_port() -> int:

@@ -4,7 +4,8 @@
   requests hold one at a time: the others wait in the event loop, holding no thread, and get a
   503 after ``db_pool_timeout`` seconds (see :func:`get_session`).
 - ``CurrentReviewer`` / ``OptionalReviewer``: a reviewer from HTTP Basic, a bearer session token
-  or the signed ``evidencia_session`` cookie (the web pages and the API share it).
+  or the ``evidencia_session`` cookie (the web pages and the API share it), sessions being
+  rows of ``reviewer_sessions`` (``service.domain.access``).
 - ``SubmissionAccess``: the submission in the path, if the caller is a reviewer or holds that
   submission's applicant token (``Authorization: Bearer``, ``X-Submission-Token`` or ``?token=``).
 """
@@ -41,6 +42,7 @@ from service.domain.submissions import get_submission
 
 __all__ = [
     "get_session",
+    "BearerDep",
     "configure_concurrency",
     "SessionDep",
     "OptionalReviewer",

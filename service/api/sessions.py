@@ -1,12 +1,19 @@
-"""``/api/session``: a reviewer logs in once and gets a signed session (cookie and bearer)."""
+"""``/api/session``: a reviewer logs in once and gets a server-side session (cookie and bearer
+token); logging out ends it on the server."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from service.api.deps import OptionalReviewer, SessionDep
+from service.api.deps import BearerDep, OptionalReviewer, SessionDep
 from service.api.schemas import ErrorBody, LoginRequest, SessionPublic
-from service.domain.access import SESSION_COOKIE, SESSION_MAX_AGE, authenticate, sign_session
+from service.domain.access import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    authenticate,
+    close_session,
+    open_session,
+)
 from service.domain.errors import AuthenticationError
 from service.settings import get_settings
 
@@ -38,15 +45,16 @@ def clear_session_cookie(response: Response) -> None:
     response_model=SessionPublic,
     responses={401: {"model": ErrorBody, "description": "Usuario o contraseña incorrectos"}},
     summary="Ingresar como revisor",
-    description="Recibe usuario y contraseña (JSON) y entrega un token de sesión firmado, válido "
-    "por 12 horas; el mismo token queda en la cookie `evidencia_session`. Úselo como "
+    description="Recibe usuario y contraseña (JSON) y entrega un token de sesión, válido por 12 "
+    "horas o hasta salir (`DELETE /api/session`), cambiar la contraseña o dar de baja la cuenta; "
+    "el mismo token queda en la cookie `evidencia_session`. Úselo como "
     "`Authorization: Bearer <token>`.",
 )
 def login(body: LoginRequest, session: SessionDep, response: Response) -> dict:
     user = authenticate(session, body.username, body.password)
     if user is None:
         raise AuthenticationError(code="bad_credentials")
-    token = sign_session(user)
+    token = open_session(session, user)
     set_session_cookie(response, token)
     return {
         "token": token, "username": user.username, "role": user.role, "expires_in": SESSION_MAX_AGE
@@ -71,10 +79,13 @@ def whoami(reviewer: OptionalReviewer) -> dict | None:
     "",
     status_code=204,
     summary="Salir",
-    description="Borra la cookie de sesión del navegador. Un token ya entregado sigue siendo "
-    "válido hasta que vence.",
+    description="Cierra la sesión en el servidor: el token (`Authorization: Bearer`) o la "
+    "cookie con que se llama deja de ser válido desde ya, y se borra la cookie del navegador.",
 )
-def logout(response: Response) -> Response:
+def logout(request: Request, session: SessionDep, bearer: BearerDep) -> Response:
+    if bearer is not None:
+        close_session(session, bearer.credentials)
+    close_session(session, request.cookies.get(SESSION_COOKIE))
     response = Response(status_code=204)
     clear_session_cookie(response)
     return response

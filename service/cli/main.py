@@ -95,10 +95,14 @@ def _admin_commands(sub) -> None:
 
     u = sub.add_parser("user", help="Cuentas de revisores.")
     usub = u.add_subparsers(dest="user_command", required=True)
-    ua = usub.add_parser("add", help="Crea o actualiza un revisor.")
+    ua = usub.add_parser("add", help="Crea o actualiza un revisor (cambiar la contraseña "
+                         "cierra sus sesiones).")
     ua.add_argument("username")
     ua.add_argument("--password", help="Si se omite, se lee de la entrada estándar.")
     ua.add_argument("--role", choices=["reviewer", "admin"], default="reviewer")
+    ur = usub.add_parser("remove", help="Da de baja a un revisor y cierra sus sesiones "
+                         "(sus decisiones se conservan).")
+    ur.add_argument("username")
 
     d = sub.add_parser("db", help="Base de datos.")
     dsub = d.add_subparsers(dest="db_command", required=True)

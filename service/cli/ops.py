@@ -45,6 +45,10 @@ _DEMO_SKIP = {"expected.json", "README.md"}
 def serve(args) -> int:
     import uvicorn
 
+    from service.security import require_secret_key
+
+    require_secret_key()  # told here, before uvicorn, as one clear line
+
     uvicorn.run(
         "service.app:create_app", factory=True, host=args.host, port=args.port,
         proxy_headers=True, workers=max(1, getattr(args, "workers", 1) or 1),
@@ -95,8 +99,15 @@ def _new_password(given: str | None) -> str:
 
 def user(args) -> int:
     from service.db import SessionLocal
-    from service.domain.access import create_user
+    from service.domain.access import create_user, remove_user
+    from service.domain.errors import UsageError
 
+    if args.user_command == "remove":
+        with SessionLocal() as session:
+            if remove_user(session, args.username) is None:
+                raise UsageError(error_message("no_such_user", username=args.username))
+        print(f"Usuario «{args.username}» dado de baja; sus sesiones quedaron cerradas.")
+        return 0
     password = _new_password(args.password)
     with SessionLocal() as session:
         create_user(session, args.username, password, args.role)
@@ -249,7 +260,8 @@ def up(args) -> int:
     public = settings.public_url if "public_url" in settings.model_fields_set else base
     credentials, demo = _prepare(args, settings)
     env = {**os.environ, "EVIDENCIA_PUBLIC_URL": public,
-           "EVIDENCIA_DATA_DIR": str(settings.data_dir.resolve())}
+           "EVIDENCIA_DATA_DIR": str(settings.data_dir.resolve()),
+           "EVIDENCIA_SECRET_KEY": _secret_key(settings)}
     cli = [sys.executable, "-m", "service.cli"]
     children = [
         subprocess.Popen([*cli, "worker"], env=env),
@@ -266,6 +278,23 @@ def up(args) -> int:
         return 0
     finally:
         _stop(children)
+
+
+def _secret_key(settings) -> str:
+    """The deployment's key, or on a development machine that set none, a random one made on
+    first start and kept in the data folder (so sessions outlive a restart)."""
+    from service.security import require_secret_key
+
+    if settings.secret_key_problem != "missing":
+        require_secret_key()  # a placeholder or short key is a mistake to tell, not to replace
+        return settings.secret_key
+    path = settings.secret_key_file
+    key = path.read_text().strip() if path.exists() else ""
+    if len(key) < 32:
+        key = secrets.token_hex(32)
+        path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
 
 
 def _prepare(args, settings) -> tuple[tuple[str, str], tuple[str, str] | None]:

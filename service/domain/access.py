@@ -1,9 +1,11 @@
 """Who may see what: reviewer accounts and sessions, applicants' secret submission tokens.
 
-Reviewers log in (argon2 password hashes) and carry a signed session (a cookie for the pages,
-the same value as a bearer token for the API). Applicants have no account: creating a
-submission returns a random token once; only its sha256 is stored, and checks compare digests
-in constant time. :func:`check_access` is the one rule both the API and the pages apply.
+Reviewers log in (argon2 password hashes) and get a server-side session (``reviewer_sessions``):
+the client holds only a random token (a cookie for the pages, the same value as a bearer token
+for the API), which logout, a password change or the account's removal revokes. Applicants
+have no account: creating a submission returns a random token once; only its sha256 is stored,
+and checks compare digests in constant time. :func:`check_access` is the one rule both the API
+and the pages apply.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.domain.models import Submission, User
+from service.domain import clock
+from service.domain.models import ReviewerSession, Submission, User
 
 __all__ = [
     "Access",
@@ -34,11 +37,13 @@ __all__ = [
     "check_submission_token",
     "SESSION_COOKIE",
     "SESSION_MAX_AGE",
-    "sign_session",
+    "open_session",
     "load_session",
+    "close_session",
+    "remove_user",
 ]
 
-#: Cookie (web pages) that carries the same signed value as an API bearer session token.
+#: Cookie (web pages) that carries the same session token as an API bearer token.
 SESSION_COOKIE = "evidencia_session"
 #: A reviewer's session lasts a working day.
 SESSION_MAX_AGE = 12 * 3600
@@ -60,7 +65,8 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def create_user(session: Session, username: str, password: str, role: str = "reviewer") -> User:
-    """Create the reviewer, or reset the password and role of an existing one."""
+    """Create the reviewer, or reset the password and role of an existing one (which ends its
+    sessions and reactivates a removed account)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     if not username.strip() or not password:
@@ -72,13 +78,25 @@ def create_user(session: Session, username: str, password: str, role: str = "rev
     else:
         user.password_hash = hash_password(password)
         user.role = role
+        user.active = True
+        _end_sessions_of(session, user)
     session.commit()
+    return user
+
+
+def remove_user(session: Session, username: str) -> User | None:
+    """Deactivate a reviewer and end its sessions; the row stays (its decisions name it)."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is not None:
+        user.active = False
+        _end_sessions_of(session, user)
+        session.commit()
     return user
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
-    if user is None:
+    if user is None or not user.active:
         _hasher.hash(password)  # same cost whether or not the user exists
         return None
     return user if verify_password(user.password_hash, password) else None
@@ -125,31 +143,44 @@ def check_access(submission: Submission, *, reviewer: User | None, token: str | 
     return Access(submission, token=token)
 
 
-def _serializer() -> URLSafeTimedSerializer:
+def _session_id(token: str) -> str:
+    """What the table stores for a session token: its HMAC under the secret key, so a copy of
+    the database opens no session, and a new key ends every session at once."""
     from service.settings import get_settings
 
-    return URLSafeTimedSerializer(get_settings().secret_key, salt="evidencia-session")
+    key = get_settings().secret_key.encode("utf-8")
+    return hmac.new(key, token.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def sign_session(user: User) -> str:
-    """Signed session value for a reviewer: the ``evidencia_session`` cookie or a bearer token.
+def open_session(session: Session, user: User) -> str:
+    """A new session for ``user``: the random token it gives the client (cookie ``evidencia_
+    session`` or bearer token). Expired sessions are purged on the way."""
+    now = clock.now()
+    session.execute(delete(ReviewerSession).where(ReviewerSession.expires_at < now))
+    token = secrets.token_urlsafe(32)
+    session.add(ReviewerSession(id=_session_id(token), user_id=user.id, created_at=now,
+                                expires_at=now + timedelta(seconds=SESSION_MAX_AGE)))
+    session.commit()
+    return token
 
-    It carries a fingerprint of the password hash, so changing the password ends old sessions.
-    """
-    return _serializer().dumps({"uid": user.id, "pw": user.password_hash[-16:]})
 
-
-def load_session(session: Session, value: str | None, max_age: int = SESSION_MAX_AGE):
-    """The reviewer a signed session value belongs to, or None (bad, expired or revoked)."""
-    if not value:
+def load_session(session: Session, token: str | None) -> User | None:
+    """The active reviewer whose unexpired session ``token`` is, or None."""
+    if not token or len(token) > 200:
         return None
-    try:
-        data = _serializer().loads(value, max_age=max_age)
-    except BadSignature:
+    row = session.get(ReviewerSession, _session_id(token))
+    if row is None or clock.aware(row.expires_at) <= clock.now():
         return None
-    if not isinstance(data, dict):
-        return None
-    user = session.get(User, data.get("uid"))
-    if user is None or user.password_hash[-16:] != data.get("pw"):
-        return None
-    return user
+    user = row.user
+    return user if user.active else None
+
+
+def close_session(session: Session, token: str | None) -> None:
+    """Logout: the session ends on the server, wherever its token was copied."""
+    if token and len(token) <= 200:
+        session.execute(delete(ReviewerSession).where(ReviewerSession.id == _session_id(token)))
+        session.commit()
+
+
+def _end_sessions_of(session: Session, user: User) -> None:
+    session.execute(delete(ReviewerSession).where(ReviewerSession.user_id == user.id))

@@ -26,6 +26,7 @@ __all__ = [
     "ERROR_TITLES",
     "NOTICES",
     "RUT_PROBLEMS",
+    "SECRET_KEY_PROBLEMS",
     "commitment_name",
     "commitment_short",
     "doc_type_name",
@@ -193,6 +194,13 @@ ERROR_MESSAGES: dict[str, str] = {
     "no_files_found": "No se encontraron archivos en las rutas dadas.",
     "passwords_differ": "Las contraseñas no coinciden.",
     "empty_password": "La contraseña no puede estar vacía.",
+    "no_such_user": "No existe el usuario «{username}».",
+    "insecure_secret_key": (
+        "El servicio no arranca así: EVIDENCIA_SECRET_KEY {problem}. Genere una clave con "
+        "«openssl rand -hex 32» y defínala en el entorno (con compose, en .env). Para probar en "
+        "este equipo use ./scripts/run (evidencia up), que crea una clave propia en la carpeta "
+        "de datos."
+    ),
     "port_in_use": "El puerto {port} ya está en uso; elija otro con --port.",
     "redis_not_local": "Redis no responde en {url} y no es local: no se puede iniciar.",
     "redis_server_missing": "Redis no responde y falta redis-server (paquete redis-server).",
@@ -213,6 +221,13 @@ ERROR_MESSAGES: dict[str, str] = {
         "Lo cargado quedó guardado: vuelva a ejecutar el mismo comando para continuar donde "
         "quedó."
     ),
+}
+
+#: Why ``EVIDENCIA_SECRET_KEY`` is refused (``Settings.secret_key_problem``).
+SECRET_KEY_PROBLEMS: dict[str, str] = {
+    "missing": "no está definida",
+    "placeholder": "tiene un valor de ejemplo, conocido por cualquiera",
+    "short": "es demasiado corta (mínimo 16 caracteres)",
 }
 
 #: Short notices of the pages.

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -39,6 +40,7 @@ __all__ = [
     "Classification",
     "CommitmentResult",
     "User",
+    "ReviewerSession",
     "Decision",
     "ReviewFlag",
 ]
@@ -204,6 +206,21 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20), default="reviewer")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    #: False once removed (``evidencia user remove``): the row stays, its decisions name it.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class ReviewerSession(Base):
+    """A reviewer's login, server-side so that logout, a password change or the account's
+    removal ends it. The client holds a random token; only its keyed digest is stored here."""
+
+    __tablename__ = "reviewer_sessions"
+    #: HMAC-SHA256 of the token under the secret key (``service.domain.access``)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user: Mapped[User] = relationship()
 
 
 class Decision(Base):

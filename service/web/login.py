@@ -1,4 +1,4 @@
-"""Reviewers log in and out: the signed session cookie the API recognises too."""
+"""Reviewers log in and out: the server-side session whose cookie the API recognises too."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api.deps import OptionalReviewer, SessionDep
 from service.api.sessions import clear_session_cookie, set_session_cookie
-from service.domain.access import authenticate, sign_session
+from service.domain.access import SESSION_COOKIE, authenticate, close_session, open_session
 from service.domain.messages import error_message
 from service.web.pages import render
 
@@ -44,12 +44,13 @@ def login(
         return render(request, "login.html", status_code=401, siguiente=_safe_next(siguiente),
                       usuario=usuario, error=error_message("bad_credentials"))
     response = RedirectResponse(_safe_next(siguiente), status_code=303)
-    set_session_cookie(response, sign_session(user))
+    set_session_cookie(response, open_session(session, user))
     return response
 
 
 @router.post("/revision/salir")
-def logout() -> Response:
+def logout(request: Request, session: SessionDep) -> Response:
+    close_session(session, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/revision/ingresar", status_code=303)
     clear_session_cookie(response)
     return response

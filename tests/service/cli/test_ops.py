@@ -26,6 +26,7 @@ def test_up_serves_the_processed_demo(tmp_path, redis_url):
         "EVIDENCIA_REDIS_URL": redis_url,
         "EVIDENCIA_DATABASE_URL": "",
         "EVIDENCIA_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "EVIDENCIA_SECRET_KEY": "",  # as scripts/run: up makes one for this machine
         "OMP_THREAD_LIMIT": "1",
     }
     proc = subprocess.Popen(
@@ -42,8 +43,14 @@ def test_up_serves_the_processed_demo(tmp_path, redis_url):
             printed += line
         link = re.search(r"(http://\S+/s/(\w+)\?t=(\S+))", printed)
         assert link, printed
-        assert re.search(r"usuario: revisor\s+contraseña: \S+", printed), printed
+        login = re.search(r"usuario: (revisor)\s+contraseña: (\S+)", printed)
+        assert login, printed
         assert f"http://127.0.0.1:{port}/revision/ingresar" in printed
+        key_file = tmp_path / "data" / "secret-key"
+        assert len(key_file.read_text().strip()) == 64 and key_file.stat().st_mode & 0o077 == 0
+        session = httpx.post(f"http://127.0.0.1:{port}/api/session",
+                             json={"username": login.group(1), "password": login.group(2)})
+        assert session.status_code == 200, session.text
         sub_id, token = link.group(2), link.group(3)
         url = f"http://127.0.0.1:{port}/api/submissions/{sub_id}/matrix"
         deadline = time.monotonic() + 180
@@ -81,6 +88,28 @@ def test_ensure_redis_starts_a_local_server_only_when_none_answers(tmp_path):
         redis.Redis.from_url(url).shutdown(nosave=True)
     with pytest.raises(UsageError, match="no es local"):
         ensure_redis("redis://192.0.2.1:6379/0", tmp_path)
+
+
+@pytest.mark.parametrize("key, problem", [("", "no está definida"),
+                                          ("change-me", "valor de ejemplo"),
+                                          ("corta-1234", "demasiado corta")])
+def test_the_api_refuses_to_start_without_its_own_secret_key(monkeypatch, capsys, key, problem):
+    from service.app import create_app
+    from service.cli import main
+    from service.domain.errors import UsageError
+    from service.settings import get_settings
+
+    monkeypatch.setenv("EVIDENCIA_SECRET_KEY", key)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(UsageError, match=problem):
+            create_app()
+        assert main(["serve", "--port", str(free_port())]) == 2  # before uvicorn starts
+        err = capsys.readouterr().err
+        assert problem in err and "EVIDENCIA_SECRET_KEY" in err and "openssl rand -hex 32" in err
+        assert "./scripts/run" in err
+    finally:
+        get_settings.cache_clear()
 
 
 def test_cli_db_upgrade_and_user_add(service_env, capsys):
