@@ -113,6 +113,8 @@ class Service:
             "EVIDENCIA_PUBLIC_URL": self.base,
             "OMP_THREAD_LIMIT": "1",
         }
+        # the API refuses to start without a key of its own (service.security)
+        self.env.setdefault("EVIDENCIA_SECRET_KEY", "clave-de-medicion-" + os.urandom(8).hex())
         if database_url:
             self.env["EVIDENCIA_DATABASE_URL"] = database_url
         self.n_workers = workers
