@@ -34,6 +34,8 @@ _TAGS = [
     {"name": "documentos",
      "description": "Texto extraído, evidencias y archivo original de cada documento"},
     {"name": "decisiones", "description": "Decisiones de los revisores e historial"},
+    {"name": "búsqueda",
+     "description": "Búsqueda por organización, RUT y texto de los documentos"},
     {"name": "sesión", "description": "Ingreso y salida de revisores"},
     {"name": "operación", "description": "Salud del servicio y métricas"},
 ]
@@ -55,6 +57,7 @@ def create_app() -> FastAPI:
         errors,
         openapi,
         operations,
+        search,
         sessions,
         submissions,
     )
@@ -70,7 +73,7 @@ def create_app() -> FastAPI:
                   dependencies=[Depends(security.csrf_protect)])
     errors.install(app, html_page=pages.error_page)
     _outermost(app, security.SecurityMiddleware)
-    for module in (submissions, documents, decisions, sessions, operations,
+    for module in (submissions, documents, decisions, search, sessions, operations,
                    login, applicant, reviewer):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

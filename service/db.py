@@ -46,12 +46,20 @@ def engine_for(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # the search's name matching (PostgreSQL has it from the migrations)
+            dbapi_conn.create_function("evidencia_fold", 1, _fold, deterministic=True)
 
         _ENGINES.add(engine)
         return engine
     engine = create_engine(url, pool_pre_ping=True, **pool)
     _ENGINES.add(engine)
     return engine
+
+
+def _fold(value: str | None) -> str | None:
+    from service.domain.text import fold
+
+    return None if value is None else fold(value)
 
 
 def get_engine() -> Engine:

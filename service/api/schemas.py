@@ -45,6 +45,10 @@ __all__ = [
     "LoginRequest",
     "SessionPublic",
     "Health",
+    "SearchExcerpt",
+    "SearchHitPublic",
+    "SearchPublic",
+    "search_public",
     "document_public",
     "decision_public",
     "progress_public",
@@ -386,3 +390,64 @@ def matrix_public(m: SubmissionMatrix) -> dict:
         pending=m.n_pending,
         commitments=[_commitment_public(c) for c in m.commitments],
     )
+
+
+class SearchExcerpt(BaseModel):
+    document_id: str = Field(description="Documento donde está el pasaje")
+    document: str = Field(description="Nombre del documento")
+    page: int = Field(description="Página del pasaje (desde 1)")
+    snippet: str = Field(description="El pasaje, recortado alrededor de las palabras buscadas")
+
+
+class SearchHitPublic(BaseModel):
+    submission_id: str = Field(description="Postulación encontrada")
+    organization: str = Field(description="Nombre de la organización")
+    rut: str | None = Field(description="RUT de la organización, sin puntos")
+    created_at: str | None = Field(description="Fecha de la postulación (ISO 8601, hora de Chile)")
+    organization_matched: bool = Field(
+        description="Coincidió el nombre o el RUT de la organización (si no, solo el texto)")
+    excerpts: list[SearchExcerpt] = Field(
+        description="Hasta tres pasajes de sus documentos que contienen lo buscado")
+
+
+class SearchPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "q": "nandu", "total": 1, "offset": 0, "limit": 20, "items": [{
+            "submission_id": "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            "organization": "Fundación Ñandú", "rut": "76086428-5",
+            "created_at": "2026-12-04T19:40:05-03:00", "organization_matched": True,
+            "excerpts": [{"document_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                          "document": "plan-capacitacion.pdf", "page": 2,
+                          "snippet": "…el plan de la Fundación Ñandú para 2026…"}],
+        }],
+    }]})
+    q: str = Field(description="Lo buscado, tal como se aplicó")
+    total: int = Field(description="Cuántas postulaciones coinciden en total")
+    offset: int = Field(description="Cuántas se saltaron")
+    limit: int = Field(description="Cuántas se pidieron")
+    items: list[SearchHitPublic] = Field(description="Las postulaciones de esta página")
+
+
+def search_public(results) -> dict:
+    """A ``service.domain.search.SearchResults`` as the API gives it."""
+    return {
+        "q": results.query,
+        "total": results.total,
+        "offset": results.offset,
+        "limit": results.limit,
+        "items": [
+            {
+                "submission_id": hit.submission_id,
+                "organization": hit.organization,
+                "rut": hit.rut,
+                "created_at": clock.iso(hit.created_at, timespec="auto"),
+                "organization_matched": hit.organization_matched,
+                "excerpts": [
+                    {"document_id": e.document_id, "document": e.document, "page": e.page,
+                     "snippet": e.snippet}
+                    for e in hit.excerpts
+                ],
+            }
+            for hit in results.hits
+        ],
+    }

@@ -21,7 +21,7 @@ from service.api.schemas import (
     matrix_public,
     progress_public,
 )
-from service.domain import clock, listing
+from service.domain import clock, listing, search
 from service.domain.errors import LimitError, ValidationError
 from service.domain.matrix import (
     SubmissionMatrix,
@@ -77,14 +77,17 @@ def create(body: SubmissionCreate, session: SessionDep) -> dict:
     responses={401: _ERRORS[401]},
     summary="Listar postulaciones",
     description="Solo revisores. Las postulaciones más recientes primero, con cuántos "
-    "documentos tiene cada una, cuántos con error y cuántos pendientes; `q` busca en el "
-    "nombre o el RUT de la organización.",
+    "documentos tiene cada una, cuántos con error y cuántos pendientes; `q` filtra como "
+    "`GET /api/search` (organización, RUT en cualquier formato o texto de los documentos, "
+    "sin distinguir mayúsculas ni tildes).",
 )
 def list_submissions(
     session: SessionDep,
     reviewer: CurrentReviewer,
-    q: str | None = Query(default=None, description="Parte del nombre o del RUT"),
-    offset: int = Query(default=0, ge=0, description="Cuántas saltar (paginación)"),
+    q: str | None = Query(default=None, max_length=search.MAX_QUERY_CHARS,
+                          description="Nombre, RUT o palabras de los documentos"),
+    offset: int = Query(default=0, ge=0, le=search.MAX_OFFSET,
+                        description="Cuántas saltar (paginación)"),
     limit: int = Query(default=50, ge=1, le=500, description="Cuántas entregar, hasta 500"),
 ) -> dict:
     rows, total = listing.list_submissions(

@@ -14,10 +14,11 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, distinct, func, or_, select
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from classifiers.result import COMMITMENT_IDS
+from service.domain import search
 from service.domain.lifecycle import PENDING_STATUSES, POSITIVE_ACTIONS, DocumentStatus
 from service.domain.models import (
     Classification,
@@ -52,7 +53,7 @@ class ListQuery:
     filter: ListFilter = ListFilter.all
     order: ListOrder = ListOrder.created
     desc: bool = True
-    search: str = ""  # part of the organisation's name or RUT
+    search: str = ""  # ``service.domain.search``: organisation, RUT or documents' text
     offset: int = 0
     limit: int = 50
 
@@ -161,7 +162,7 @@ class _Grouped:
         return self.joined[name]
 
 
-def _conditions(q: ListQuery, grouped: _Grouped) -> list:
+def _conditions(session: Session, q: ListQuery, grouped: _Grouped) -> list:
     conditions = []
     if q.filter == ListFilter.pending_review:
         fully_decided = (
@@ -183,9 +184,8 @@ def _conditions(q: ListQuery, grouped: _Grouped) -> list:
                 )
             )
         )
-    if q.search.strip():
-        like = f"%{q.search.strip()}%"
-        conditions.append(or_(Organization.name.ilike(like), Organization.rut.ilike(like)))
+    if search.clean_query(q.search):
+        conditions.append(Submission.id.in_(search.matching_submissions(session, q.search)))
     return conditions
 
 
@@ -203,7 +203,7 @@ def _order_column(q: ListQuery, grouped: _Grouped):
 def _page_ids(session: Session, q: ListQuery) -> tuple[list[str], int]:
     """The ids on the page, in order, and how many submissions match the filter."""
     grouped = _Grouped()
-    conditions = _conditions(q, grouped)
+    conditions = _conditions(session, q, grouped)
     column = _order_column(q, grouped)
     base = select(Submission.id).join(Organization, Organization.id == Submission.organization_id)
     for agg in grouped.joined.values():

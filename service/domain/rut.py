@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["RutError", "check_digit", "format_rut", "normalize_rut"]
+__all__ = ["RutError", "check_digit", "format_rut", "normalize_rut", "rut_fragment"]
 
 _SEPARATORS = re.compile(r"[.\s\-‐‑–]")
 _COMPACT = re.compile(r"^(\d{1,8})([0-9K])$")
+_FRAGMENT = re.compile(r"^\d{3,9}K?$")
 
 
 class RutError(ValueError):
@@ -51,3 +52,11 @@ def format_rut(value: str | None) -> str:
     if not m:
         return value
     return f"{int(m.group(1)):,}".replace(",", ".") + "-" + m.group(2).upper()
+
+
+def rut_fragment(text: str) -> str | None:
+    """What a search for a RUT, whole or in part and in any format, looks for in stored RUTs
+    without their dash: "76.086.428-5", "76086428-5" and "760864285" all give "760864285";
+    None when the text is not digits (and a final K) with separators."""
+    compact = _SEPARATORS.sub("", text or "").upper()
+    return compact if _FRAGMENT.match(compact) else None

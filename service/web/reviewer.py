@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from service.api.deps import CurrentReviewer, SessionDep
-from service.domain import listing
+from service.domain import listing, search
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
 from service.domain.matrix import SubmissionMatrix, load_matrix
 from service.domain.models import Document
@@ -88,10 +88,12 @@ def reviewer_list(
 ) -> Response:
     q = _ListParams(filtro=filtro if filtro in _FILTERS else "todas",
                     orden=orden if orden in _ORDERS else "fecha", desc=dir != "asc",
-                    pagina=max(pagina, 1), buscar=buscar[:200])
+                    pagina=min(max(pagina, 1), search.MAX_OFFSET // PAGE_SIZE),
+                    buscar=search.clean_query(buscar))
     rows, total = listing.list_submissions(session, q.query())
+    found = search.excerpts(session, q.buscar, [r.id for r in rows])
     return render(request, "review_list.html", reviewer=reviewer, rows=rows, total=total, q=q,
-                  pages=max(1, -(-total // PAGE_SIZE)), link=q.link)
+                  pages=max(1, -(-total // PAGE_SIZE)), link=q.link, excerpts=found)
 
 
 def _matrix_page(request: Request, reviewer, view: SubmissionMatrix, *, status_code: int = 200,
