@@ -1,17 +1,22 @@
 """API under concurrent load: status and matrix latency, and whether the API keeps answering.
 
-A real ``evidencia serve`` (uvicorn) and one worker, as separate processes, on PostgreSQL; one
-submission of ``--documents`` processed text PDFs. Then ``wrk`` (``apt-get install wrk``) holds
-N connections open on ``GET /api/submissions/{id}`` (status) and ``.../matrix``, each for
-``--seconds``; the reported figures are wrk's p50/p99 latency and requests per second, with
-errors (timeouts, non-2xx). Meanwhile a separate client asks ``/healthz`` every 100 ms: its
-latency shows whether requests that need no database still get through. A mixed round splits
-the connections between status and matrix (the issue's "25 clients on each").
+A real ``evidencia serve`` (uvicorn) and two workers, as separate processes, on PostgreSQL; one
+submission of ``--documents`` processed text PDFs. Then N clients hold keep-alive connections on
+``GET /api/submissions/{id}`` (status) and ``.../matrix``, each for ``--seconds``, one request
+after another; the reported figures are p50/p99 latency, requests per second and errors
+(timeouts, non-2xx), with the CPU seconds the API process spent in the round (the machine is
+shared: CPU time says what wall time cannot). Meanwhile a separate client asks ``/healthz``
+every 100 ms: its latency shows whether requests that need no database still get through. A
+mixed round splits the connections between status and matrix (the issue's "25 clients on each").
+
+The clients are ``wrk`` when installed, else a small asyncio HTTP/1.1 client in a separate
+process (raw keep-alive sockets, so the generator costs little CPU next to the server).
 
 Usage::
 
     OMP_THREAD_LIMIT=1 .venv/bin/python bench/bench_api_load.py [--connections 50 100 200]
-        [--seconds 10] [--documents 12] [--api-workers 1] [--redis redis://127.0.0.1:6379/14]
+        [--seconds 10] [--documents 12] [--api-workers 1] [--workers 2]
+        [--redis redis://127.0.0.1:6379/14] [--client python|wrk]
 
 PostgreSQL is the one ``bench_batch.py`` uses (a database created and dropped per run).
 """
@@ -19,7 +24,9 @@ PostgreSQL is the one ``bench_batch.py`` uses (a database created and dropped pe
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import re
 import shutil
 import statistics
@@ -65,6 +72,86 @@ def run_wrk(url: str, token: str, connections: int, seconds: int) -> dict:
     }
 
 
+def run_python_load(url: str, token: str, connections: int, seconds: int) -> dict:
+    """The same figures as ``run_wrk`` from :func:`_python_load`, run in its own process."""
+    out = subprocess.run(
+        [sys.executable, __file__, "_load", url, token, str(connections), str(seconds)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(out)
+
+
+async def _one_client(host: str, port: int, request: bytes, deadline: float,
+                      latencies: list[float], errors: dict) -> None:
+    """One keep-alive connection asking ``request`` again as soon as each answer is in."""
+    reader = writer = None
+    while time.perf_counter() < deadline:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+            t0 = time.perf_counter()
+            writer.write(request)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            status = int(head.split(b" ", 2)[1])
+            length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+            if length is None:
+                raise ValueError("no content-length")
+            await asyncio.wait_for(reader.readexactly(int(length.group(1))), 10)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if not 200 <= status < 400:
+                errors["non_2xx"] += 1
+        except TimeoutError:
+            errors["timeouts"] += 1
+            writer.close()
+            writer = None
+        except (OSError, ValueError, asyncio.IncompleteReadError):
+            errors["socket_errors"] += 1
+            if writer is not None:
+                writer.close()
+            writer = None
+            await asyncio.sleep(0.01)
+    if writer is not None:
+        writer.close()
+
+
+def _python_load(url: str, token: str, connections: int, seconds: int) -> dict:
+    """``connections`` clients on ``url`` for ``seconds``: latency percentiles and rate."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    request = (f"GET {parts.path}{'?' + parts.query if parts.query else ''} HTTP/1.1\r\n"
+               f"Host: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n\r\n").encode()
+    latencies: list[float] = []
+    errors = {"timeouts": 0, "socket_errors": 0, "non_2xx": 0}
+
+    async def run() -> None:
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(
+            _one_client(parts.hostname, parts.port, request, deadline, latencies, errors)
+            for _ in range(connections)))
+
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    asyncio.run(run())
+    wall = time.perf_counter() - t0
+    lat = sorted(latencies)
+
+    def pct(q: float) -> float | None:
+        return round(lat[min(len(lat) - 1, int(q * len(lat)))], 1) if lat else None
+
+    return {"connections": connections, "requests": len(lat),
+            "req_s": round(len(lat) / wall, 1), "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+            "client_cpu_s": round(time.process_time() - cpu0, 2), **errors}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its reaped children so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 class HealthProbe(threading.Thread):
     """``/healthz`` every 100 ms on its own connection; latencies in ms (30 s = no answer)."""
 
@@ -92,16 +179,19 @@ class HealthProbe(threading.Thread):
 
 
 def load_round(svc: Service, paths: list[str], token: str, connections: int,
-               seconds: int) -> list[dict]:
-    """wrk on each path at once (connections split evenly), with the /healthz probe."""
+               seconds: int, client=run_wrk) -> list[dict]:
+    """The clients on each path at once (connections split evenly), with the /healthz probe;
+    the API's CPU seconds over the round."""
     probe = HealthProbe(svc.base)
+    api_pid = svc.procs[0].pid
+    cpu0 = _cpu_seconds(api_pid)
     probe.start()
     share = max(1, connections // len(paths))
     results: list[dict] = [{}] * len(paths)
 
     def one(i: int, path: str) -> None:
         results[i] = {"path": path.rsplit("/", 1)[-1] if "matrix" in path else "status",
-                      **run_wrk(svc.base + path, token, share, seconds)}
+                      **client(svc.base + path, token, share, seconds)}
 
     threads = [threading.Thread(target=one, args=(i, p)) for i, p in enumerate(paths)]
     for t in threads:
@@ -109,7 +199,8 @@ def load_round(svc: Service, paths: list[str], token: str, connections: int,
     for t in threads:
         t.join()
     health = probe.stop()
-    return [{**r, **health} for r in results]
+    api_cpu = round(_cpu_seconds(api_pid) - cpu0, 2)
+    return [{**r, **health, "api_cpu_s": api_cpu} for r in results]
 
 
 def main() -> int:
@@ -119,17 +210,21 @@ def main() -> int:
     ap.add_argument("--documents", type=int, default=12)
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     ap.add_argument("--api-workers", type=int, default=1, help="evidencia serve --workers")
+    ap.add_argument("--workers", type=int, default=2, help="evidencia worker processes")
+    ap.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
+    if use_wrk and shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install wrk, or --client python", file=sys.stderr)
         return 2
+    client = run_wrk if use_wrk else run_python_load
 
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     database_url, db_name = _fresh_db("postgresql", Path("."), "api_load")
     rows: list[dict] = []
     try:
-        with Service(1, args.redis, database_url,
+        with Service(args.workers, args.redis, database_url,
                      serve_args=("--workers", str(args.api_workers))) as svc:
             files = [(f"informe-{i}.pdf", text_pdf(i, 3, seed=int(time.time())))
                      for i in range(args.documents)]
@@ -143,11 +238,11 @@ def main() -> int:
             }
             print(f"# {args.documents} documents; {sizes}", file=sys.stderr)
             for path in (status_url, status_url + "/matrix"):  # warm-up
-                run_wrk(svc.base + path, token, 4, 2)
+                client(svc.base + path, token, 4, 2)
             for n in args.connections:
                 for paths in ([status_url], [status_url + "/matrix"],
                               [status_url, status_url + "/matrix"]):
-                    for row in load_round(svc, paths, token, n, args.seconds):
+                    for row in load_round(svc, paths, token, n, args.seconds, client):
                         row["round"] = "mixed" if len(paths) == 2 else "alone"
                         row["total_connections"] = n
                         rows.append(row)
@@ -157,16 +252,23 @@ def main() -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"# load average before: {load_before}")
+    print(f"# load average before: {load_before}, after: "
+          f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}; client: "
+          f"{'wrk' if use_wrk else 'python'}; {args.workers} workers")
     print(f"{'conns':>5} {'round':>5} {'path':>6} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'errors':>6} {'healthz p50/max ms':>19}")
+          f"{'errors':>6} {'healthz p50/max ms':>19} {'API CPU s':>9}")
     for r in rows:
         errors = r["timeouts"] + r["socket_errors"] + r["non_2xx"]
         print(f"{r['total_connections']:>5} {r['round']:>5} {r['path']:>6} {r['req_s']:>7.0f} "
               f"{r['p50_ms'] or float('nan'):>8.1f} {r['p99_ms'] or float('nan'):>8.1f} "
-              f"{errors:>6} {r['healthz_p50_ms']:>9.1f}/{r['healthz_max_ms']:<9.0f}")
+              f"{errors:>6} {r['healthz_p50_ms']:>9.1f}/{r['healthz_max_ms']:<9.0f} "
+              f"{r['api_cpu_s']:>9.2f}")
     return 0
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_load":
+        url, token, conns, secs = sys.argv[2:6]
+        print(json.dumps(_python_load(url, token, int(conns), int(secs))))
+        sys.exit(0)
     sys.exit(main())
