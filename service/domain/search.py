@@ -6,7 +6,7 @@ PostgreSQL, registered by ``service.db`` on SQLite), a RUT is compared by its di
 (``rut.rut_fragment``), and page text goes through each database's full-text search: PostgreSQL's
 ``evidencia_es`` configuration (``unaccent``, then Spanish stemming: "capacitaciones" finds
 "capacitación") with its GIN index, SQLite's FTS5 table ``page_search`` (``remove_diacritics``;
-every word matched as a prefix). Both are built by migration ``0002_search``.
+every word matched as a prefix). Both are built by migration ``0003_search``.
 
 :func:`matching_submissions` is the condition (the reviewers' list filters with it);
 :func:`search` gives one page of hits for the API; :func:`excerpts` the passages with their page

@@ -8,16 +8,16 @@ of a page (``service.db`` registers ``evidencia_fold`` on each connection). A la
 that rebuilds ``extraction_pages`` in SQLite batch mode drops the triggers: it must recreate them
 (:func:`sqlite_triggers`).
 
-Revision ID: 0002_search
-Revises: 0001
+Revision ID: 0003_search
+Revises: 0002
 Create Date: 2026-12-05 07:30:00
 """
 from typing import Sequence, Union
 
 from alembic import op
 
-revision: str = "0002_search"
-down_revision: Union[str, Sequence[str], None] = "0001"
+revision: str = "0003_search"
+down_revision: Union[str, Sequence[str], None] = "0002"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
