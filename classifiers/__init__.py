@@ -7,27 +7,58 @@ import spaCy.
 Two stages: the rules (patterns as data, engine.py) find candidate passages and score them; when
 a valid second-stage model is installed (second_stage.py), it decides per passage and per
 document, and the rules' pattern ids stay the explanation shown with each excerpt. Without one,
-the rules decide through their calibration (calibration.py).
+the rules decide through their calibration (calibration.py). The model in force is the packaged
+one unless ``load(options=...)`` names another (a model promoted by ``evidencia train``, kept in
+the data folder); ``CLASSIFIER_VERSION`` follows the model in force.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from classifiers import defaults
 from classifiers.calibration import load_calibrator
+from classifiers.options import ClassifierOptions
 from classifiers.result import COMMITMENT_IDS, Classification, CommitmentResult, Evidence
 from classifiers.second_stage import load_second_stage, model_fingerprint
 from classifiers.version import compute_version, fingerprint
 
-__all__ = ["CLASSIFIER_VERSION", "classify", "classify_analysis", "load", "calibrator",
-           "second_stage_model", "stage_description"]
+__all__ = ["CLASSIFIER_VERSION", "ClassifierOptions", "classify", "classify_analysis", "load",
+           "use_options", "calibrator", "second_stage_model", "stage_description"]
 
 calibrator = load_calibrator(fingerprint())
 second_stage_model, second_stage_refusal = load_second_stage(model_fingerprint())
 CLASSIFIER_VERSION: str = compute_version(calibrator.calibrated, bool(second_stage_refusal))
 
 
-def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True) -> None:
+def _stat(path: Path):
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def use_options(options: ClassifierOptions) -> None:
+    """Put the deployment's model in force: read the second stage again when it is another file
+    or the file changed since it was read (a model promoted while a worker runs), and derive the
+    version from it; otherwise (one ``stat``) leave everything as it is."""
+    global second_stage_model, second_stage_refusal, CLASSIFIER_VERSION, _model_seen
+    path = options.model_path()
+    seen = (path, _stat(path))
+    if seen == _model_seen:
+        return
+    second_stage_model, second_stage_refusal = load_second_stage(model_fingerprint(), path)
+    CLASSIFIER_VERSION = compute_version(calibrator.calibrated, bool(second_stage_refusal), path)
+    _model_seen = seen
+
+
+#: the second-stage artefact in force and its (mtime, size) when it was read
+_model_seen: tuple = (defaults.SECOND_STAGE_FILE, _stat(defaults.SECOND_STAGE_FILE))
+
+
+def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True,
+         options: ClassifierOptions | None = None) -> None:
     """Load the spaCy model and build the matcher now rather than on the first document.
 
     ``annotation_cache``: a folder where each document's spaCy annotations are kept, so that
@@ -36,6 +67,8 @@ def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True) -
     ``pipeline``: False loads only the patterns and the vocabulary, for re-classifying text
     whose annotations are cached (``evidencia reprocess``); the neural pipeline is then loaded
     on the first text the cache does not hold.
+    ``options``: the deployment's choices (``ClassifierOptions``): which second-stage model is
+    in force. Called again, it picks up a model promoted since (and the version changes).
     """
     from classifiers.engine import get_ruleset, load_priors
     from classifiers.nlp import get_nlp, use_annotation_cache
@@ -46,6 +79,8 @@ def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True) -
         get_nlp()
     get_ruleset()
     load_priors()
+    if options is not None:
+        use_options(options)
 
 
 def stage_description(use_model: bool = True) -> str:

@@ -29,7 +29,7 @@ from classifiers.result import COMMITMENT_IDS
 from classifiers.second_stage import Linear, shown_passages
 
 __all__ = ["Example", "Params", "prepare", "fit", "cross_validate", "data_fingerprint",
-           "train_artefact"]
+           "train_artefact", "score_model"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +256,19 @@ def score_predictions(examples: list[Example], predictions: dict) -> dict:
         "evidence_precision_at_3": round(matched / excerpts, 4) if excerpts else None,
         "commitments": per,
     }
+
+
+def score_model(examples: list[Example], model) -> dict:
+    """Scores (as ``score_predictions``) of a second stage (``second_stage.SecondStage``), or of
+    the rules alone when ``model`` is None, on prepared examples: how ``evidencia train`` puts a
+    candidate and the model in force side by side on the same held-out documents."""
+    predictions = {}
+    for ex in examples:
+        for cid in ex.labels:
+            predictions[(ex.key, cid)] = (
+                (ex.rules_supported[cid], _rules_shown(ex, cid)) if model is None
+                else _predict(ex, cid, model.passage[cid], model.document[cid]))
+    return score_predictions(examples, predictions)
 
 
 def cross_validate(examples: list[Example], params: Params) -> dict:

@@ -9,6 +9,7 @@ re-classified). A rejected calibration adds ``.uncal``; a refused second-stage m
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from classifiers import defaults
 from classifiers.nlp import model_version
@@ -43,12 +44,15 @@ def fingerprint() -> str:
 _DECISION_FILES = ("features.py", "second_stage.py", "__init__.py")
 
 
-def compute_version(calibration_ok: bool, model_refused: bool = False) -> str:
+def compute_version(calibration_ok: bool, model_refused: bool = False,
+                    model_file: Path | None = None) -> str:
+    """``model_file``: the second-stage artefact in force (the packaged one by default; a model
+    promoted by ``evidencia train`` lives in the data folder): a new model, a new version."""
     h = hashlib.sha256(fingerprint().encode())
     for name in _DECISION_FILES:
         h.update(name.encode())
         h.update((defaults.PACKAGE_DIR / name).read_bytes())
-    for artefact in (defaults.CALIBRATION_FILE, defaults.SECOND_STAGE_FILE):
+    for artefact in (defaults.CALIBRATION_FILE, model_file or defaults.SECOND_STAGE_FILE):
         if artefact.exists():
             h.update(artefact.name.encode())
             h.update(artefact.read_bytes())

@@ -79,7 +79,9 @@ def warm_up() -> None:
         from extractors.document import ExtractedDocument, Page
         from service.settings import get_settings
 
-        classifiers.load(annotation_cache=get_settings().annotations_dir)
+        settings = get_settings()
+        classifiers.load(annotation_cache=settings.annotations_dir,
+                         options=settings.classifier_options())
         sample = "El comité de inclusión aprobó el plan de capacitación del personal."
         classifiers.classify(
             ExtractedDocument(mime="text/plain", pages=(Page(1, sample),), extractor="warm-up")

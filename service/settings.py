@@ -115,6 +115,18 @@ class Settings(BaseSettings):
         return ExtractOptions(**chosen)
 
     @property
+    def model_dir(self) -> Path:
+        """Where ``evidencia train`` keeps the second-stage model it promoted."""
+        return self.data_dir / "model"
+
+    def classifier_options(self):
+        """The classifier's options for this deployment: the promoted model in the data folder
+        (while there is none, the model shipped with the classifier)."""
+        from classifiers.options import ClassifierOptions
+
+        return ClassifierOptions(second_stage_file=self.model_dir / "second_stage.json")
+
+    @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
 

@@ -186,8 +186,9 @@ def _analyze_input(item: InputDocument, password: str | None, options) -> Docume
 
 def _warm_worker() -> None:
     import classifiers
+    from service.settings import get_settings
 
-    classifiers.load()
+    classifiers.load(options=get_settings().classifier_options())
 
 
 def _summary(reports: list[DocumentReport]) -> dict:
@@ -246,10 +247,11 @@ def _run(args, spool_dir: Path) -> int:
 
     from tqdm import tqdm
 
-    from classifiers import CLASSIFIER_VERSION
+    import classifiers
     from service.settings import get_settings
 
     options = get_settings().extract_options()
+    classifiers.use_options(get_settings().classifier_options())  # the version it reports
 
     jobs = args.jobs or (min(os.cpu_count() or 1, 2) if len(items) >= 6 else 1)
     bar = tqdm(total=len(items), unit="doc", file=sys.stderr, disable=len(items) < 2,
@@ -270,7 +272,7 @@ def _run(args, spool_dir: Path) -> int:
     summary = _summary(reports)
     if args.json:
         payload = {
-            "classifier_version": CLASSIFIER_VERSION,
+            "classifier_version": classifiers.CLASSIFIER_VERSION,
             "documents": [r.to_dict() for r in reports],
             "summary": summary,
         }

@@ -29,6 +29,7 @@ _HANDLERS = {
     "up": "service.cli.ops:up",
     "batch": "service.cli.batch:run",
     "reprocess": "service.cli.reprocess:run",
+    "train": "service.cli.train:run",
 }
 #: commands whose work is kept when stopped: running them again continues
 _RESUMABLE = {"batch"}
@@ -65,6 +66,17 @@ def _analysis_commands(sub) -> None:
     )
     e.add_argument("--rules-only", action="store_true",
                    help="Solo las reglas, sin el modelo aprendido (para compararlos).")
+
+    t = sub.add_parser(
+        "train",
+        help="Entrena un modelo candidato con el corpus y las decisiones de los revisores; lo "
+             "adopta solo si supera al vigente.",
+    )
+    t.add_argument("corpus", metavar="CORPUS",
+                   help="Corpus etiquetado generado por scripts/render_corpus.py.")
+    t.add_argument("--jobs", type=int, default=2,
+                   help="Procesos para extraer el corpus (por defecto 2).")
+    t.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
 
 
 def _service_commands(sub) -> None:

@@ -215,6 +215,8 @@ ERROR_MESSAGES: dict[str, str] = {
     "bad_rut_in_csv": "RUT inválido en {path}: {rut!r}",
     "bad_date": "Fecha inválida {text!r}: use AAAA-MM-DD.",
     "no_documents_in_scope": "No hay documentos con texto extraído en ese alcance.",
+    "no_corpus": "No se encontró {path}: CORPUS debe ser una carpeta generada por "
+                 "scripts/render_corpus.py.",
     "internal_load": "Error interno al cargar el archivo; revise el registro del servidor.",
     "command_interrupted": "Interrumpido.",
     "resume": (

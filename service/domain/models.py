@@ -257,3 +257,24 @@ class ReviewFlag(Base):
     new_supported: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ModelTraining(Base):
+    """One run of ``evidencia train``: the candidate model and the model in force scored on the
+    same held-out data, and whether the candidate was promoted. Never updated."""
+
+    __tablename__ = "model_trainings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    promoted: Mapped[bool] = mapped_column(Boolean)
+    #: classifier versions before and after the run (the same when nothing was promoted)
+    version_before: Mapped[str] = mapped_column(String(60))
+    version_after: Mapped[str] = mapped_column(String(60))
+    #: checksum of the candidate artefact, and of its training data
+    candidate_checksum: Mapped[str] = mapped_column(String(64))
+    data_fingerprint: Mapped[str] = mapped_column(String(64))
+    #: {"decisions": {...}, "corpus": {...}}: macro-F1, per-commitment F1, precision@3
+    candidate_scores: Mapped[dict] = mapped_column(JSON)
+    current_scores: Mapped[dict] = mapped_column(JSON)
+    #: what it learned from: corpus files, decided documents (training / held out), organisations
+    counts: Mapped[dict] = mapped_column(JSON)

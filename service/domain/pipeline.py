@@ -68,9 +68,12 @@ class LastAttempt:
 
 
 def current_version() -> str:
-    """The classifier version now in force (read at call time: a test double may replace it)."""
+    """The classifier version now in force (read at call time: a test double may replace it),
+    with the deployment's model, picked up again when ``evidencia train`` promoted another."""
     import classifiers
+    from service.settings import get_settings
 
+    classifiers.use_options(get_settings().classifier_options())
     return classifiers.CLASSIFIER_VERSION
 
 
@@ -240,7 +243,9 @@ def reclassify_documents(document_ids: Iterable[str]) -> dict:
     from service.db import SessionLocal
     from service.settings import get_settings
 
-    classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)
+    settings = get_settings()
+    classifiers.load(annotation_cache=settings.annotations_dir, pipeline=False,
+                     options=settings.classifier_options())
     version = current_version()
     counts = {"reclassified": 0, "skipped": 0, "failed": 0}
     session = SessionLocal()

@@ -330,7 +330,9 @@ def dry_run_results(session: Session, document_ids: list[str], version: str,
     from service.domain.results import load_extracted
     from service.settings import get_settings
 
-    classifiers.load(annotation_cache=get_settings().annotations_dir, pipeline=False)
+    settings = get_settings()
+    classifiers.load(annotation_cache=settings.annotations_dir, pipeline=False,
+                     options=settings.classifier_options())
     results: dict[str, dict[str, bool]] = {}
     by_extraction: dict[int, dict[str, bool]] = {}  # the same bytes in two places: once
     counts: Counter = Counter()

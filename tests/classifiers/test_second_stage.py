@@ -119,3 +119,34 @@ def test_version_covers_the_model_artefact(tmp_path, monkeypatch):
     with_model = version.compute_version(True)
     assert without != with_model
     assert version.compute_version(True, model_refused=True).endswith(".nomodel")
+
+
+def test_options_put_a_promoted_model_in_force_and_pick_up_a_new_one(examples, tmp_path):
+    """The deployment's model (in its data folder) wins over the packaged one; the version
+    follows it, and a model promoted while the process runs is read at the next call."""
+    import classifiers
+    from classifiers.options import ClassifierOptions
+    from classifiers.second_stage import model_fingerprint
+
+    packaged = classifiers.CLASSIFIER_VERSION
+    options = ClassifierOptions(second_stage_file=tmp_path / "model" / "second_stage.json")
+    try:
+        classifiers.use_options(options)  # nothing promoted yet: the packaged model
+        assert classifiers.CLASSIFIER_VERSION == packaged
+        body = learn.train_artefact(examples, learn.Params(min_sources=1, folds=2),
+                                    model_fingerprint())
+        second_stage.save_model(body, options.second_stage_file)
+        classifiers.use_options(options)
+        first = classifiers.CLASSIFIER_VERSION
+        assert first != packaged and classifiers.second_stage_model is not None
+        body["meta"]["source"] = "retrained"
+        second_stage.save_model(second_stage.artefact(
+            *(  # same weights, other metadata: another artefact, another version
+                {c: second_stage.Linear.from_dict(body["commitments"][c][k]) for c in body[
+                    "commitments"]} for k in ("passage", "document")),
+            body["meta"], model_fingerprint()), options.second_stage_file)
+        classifiers.use_options(options)
+        assert classifiers.CLASSIFIER_VERSION not in (first, packaged)
+    finally:
+        classifiers.use_options(ClassifierOptions())
+    assert classifiers.CLASSIFIER_VERSION == packaged

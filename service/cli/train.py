@@ -1,0 +1,54 @@
+"""``evidencia train``: the candidate model against the one in force (service.domain.training),
+and what was decided, in Spanish."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from service.domain.errors import UsageError
+from service.domain.messages import error_message
+
+__all__ = ["run"]
+
+_SETS = {"decisions": "decisiones reservadas", "corpus": "corpus reservado"}
+
+
+def _fmt(x) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def run(args) -> int:
+    from service.db import SessionLocal
+    from service.domain.training import train
+
+    corpus = Path(args.corpus)
+    if not (corpus / "labels.jsonl").is_file():
+        raise UsageError(error_message("no_corpus", path=corpus / "labels.jsonl"))
+    with SessionLocal() as session:
+        outcome = train(session, corpus, jobs=args.jobs)
+    if args.json:
+        data = asdict(outcome)
+        data["model_path"] = str(outcome.model_path) if outcome.model_path else None
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    c = outcome.counts
+    out = sys.stdout.write
+    out(f"Entrenamiento n.º {outcome.run_id}: {c['corpus_files']} archivos del corpus y "
+        f"{c['decided_documents']} documentos decididos por revisores.\n")
+    for key, label in _SETS.items():
+        cand, cur = outcome.candidate[key], outcome.current[key]
+        out(f"  {label}: macro-F1 candidato {_fmt(cand['macro_f1'])} / vigente "
+            f"{_fmt(cur['macro_f1'])}; precisión @3 candidato "
+            f"{_fmt(cand['evidence_precision_at_3'])} / vigente "
+            f"{_fmt(cur['evidence_precision_at_3'])}\n")
+    if outcome.promoted:
+        out(f"El candidato es mejor: adoptado ({outcome.model_path}). Versión del clasificador "
+            f"{outcome.version_before} → {outcome.version_after}; aplíquela a lo ya procesado "
+            "con «evidencia reprocess --all».\n")
+    else:
+        out("El candidato no supera al modelo vigente: no se adoptó.\n")
+    return 0

@@ -1,0 +1,226 @@
+"""Learning from reviewers: ``evidencia train`` builds a candidate model, scores it against the
+model in force and promotes it only when it is better.
+
+Every decision in force (the newest per commitment of a submission, as in the matrix) is a label
+on the documents it covers:
+
+- ``confirm``: the documents the classifier showed as supporting the commitment (or the one the
+  decision names) support it, and the excerpts shown are the proof;
+- ``reject``: those documents do not support it;
+- ``attach``: the named document (or the submission's documents whose text holds the attached
+  excerpt) supports it, and the excerpt is the proof.
+
+Organisations are split once, by a hash of their id, into training and held-out decisions, so no
+organisation's wording is both learned and scored. The candidate learns from the corpus' dev
+split plus the training decisions; the candidate and the model in force (or the rules alone when
+none is) are scored on the held-out decisions and on the corpus' held-out organisations. The
+candidate is promoted when it is at least as good on both and better on one; every run is
+recorded (``ModelTraining``) with both scores, promoted or not. The promoted artefact is written
+to the data folder, where ``Settings.classifier_options`` finds it; its new classifier version
+is what ``evidencia reprocess`` applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.domain.lifecycle import DecisionAction, DocumentStatus
+from service.domain.models import Decision, Document, ModelTraining, Submission
+
+__all__ = ["TrainingOutcome", "decision_examples", "held_out_organisation", "train"]
+
+log = logging.getLogger(__name__)
+
+#: one organisation in this many is held out to score the models on (decided by its id's hash)
+HELD_OUT_EVERY = 3
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingOutcome:
+    run_id: int
+    promoted: bool
+    version_before: str
+    version_after: str
+    candidate: dict  # {"decisions": scores, "corpus": scores}
+    current: dict
+    counts: dict
+    model_path: Path | None  # where the promoted model was written
+
+
+def held_out_organisation(organization_id: str) -> bool:
+    """Stable across runs: the same organisations are always held out."""
+    digest = hashlib.sha256(organization_id.encode("utf-8")).digest()
+    return digest[0] % HELD_OUT_EVERY == 0
+
+
+def _decisions_in_force(session: Session) -> list[Decision]:
+    """The newest decision per (submission, commitment)."""
+    newest: dict[tuple[str, str], Decision] = {}
+    for d in session.scalars(select(Decision).order_by(Decision.created_at, Decision.id)):
+        newest[(d.submission_id, d.commitment)] = d
+    return list(newest.values())
+
+
+def _current(document: Document):
+    """The newest classification of a finished document, or None."""
+    if document.status != DocumentStatus.done or not document.classifications:
+        return None
+    return max(document.classifications, key=lambda c: c.id)
+
+
+def _shown(document: Document, cid: str) -> tuple[bool, list[str]]:
+    """Whether the document's classification showed ``cid`` as supported, and its excerpts."""
+    classification = _current(document)
+    for result in classification.results if classification else ():
+        if result.commitment == cid:
+            return bool(result.supported), [e["text"] for e in result.evidence or ()]
+    return False, []
+
+
+def _holds(document_text: str, excerpt: str) -> bool:
+    from classifiers.nlp import fold
+
+    return " ".join(fold(excerpt).split()) in " ".join(fold(document_text).split())
+
+
+def _labels_of(decision: Decision, documents: list[Document], texts: dict) -> dict:
+    """{document id: (supported, evidence passages)} for the documents the decision covers."""
+    cid = decision.commitment
+    named = [d for d in documents if d.id == decision.document_id]
+    if decision.action == DecisionAction.attach:
+        excerpt = (decision.excerpt or "").strip()
+        covered = named or [d for d in documents if excerpt and _holds(texts[d.id], excerpt)]
+        return {d.id: (True, [excerpt] if excerpt else _shown(d, cid)[1]) for d in covered}
+    shown = named or [d for d in documents if _shown(d, cid)[0]]
+    if decision.action == DecisionAction.confirm:
+        return {d.id: (True, _shown(d, cid)[1]) for d in shown}
+    return {d.id: (False, []) for d in shown}
+
+
+def decision_examples(session: Session) -> tuple[list, list]:
+    """(training examples, held-out examples) from the decisions in force, one example per
+    decided document with the commitments decided on it."""
+    from classifiers.learn import prepare
+    from service.domain.results import load_extracted
+
+    per_document: dict[str, dict] = {}
+    documents: dict[str, Document] = {}
+    by_submission: dict[str, list[Decision]] = {}
+    for decision in _decisions_in_force(session):
+        by_submission.setdefault(decision.submission_id, []).append(decision)
+    for submission_id, decisions in by_submission.items():
+        submission = session.get(Submission, submission_id)
+        docs = [d for d in session.scalars(
+            select(Document).where(Document.submission_id == submission_id)
+            .options(selectinload(Document.classifications))
+        ) if d.extraction_id is not None and _current(d) is not None]
+        extracted = {d.id: load_extracted(session, d.extraction_id) for d in docs}
+        texts = {k: "\n".join(p.text for p in v.pages) for k, v in extracted.items()}
+        for decision in decisions:
+            for doc_id, (supported, evidence) in _labels_of(decision, docs, texts).items():
+                entry = per_document.setdefault(doc_id, {"labels": {}, "evidence": {}})
+                entry["labels"][decision.commitment] = supported
+                if supported and evidence:
+                    entry["evidence"][decision.commitment] = evidence
+        for d in docs:
+            documents[d.id] = d
+            if d.id in per_document:
+                per_document[d.id]["doc"] = extracted[d.id]
+                per_document[d.id]["org"] = submission.organization_id
+    train, held_out = [], []
+    for doc_id in sorted(per_document):
+        entry = per_document[doc_id]
+        example = prepare(entry["doc"], key=f"decision:{doc_id}", group=entry["org"],
+                          source=documents[doc_id].sha256 or doc_id, labels=entry["labels"],
+                          evidence=entry["evidence"])
+        (held_out if held_out_organisation(entry["org"]) else train).append(example)
+    return train, held_out
+
+
+def _corpus_examples(corpus: Path, split: str, jobs: int) -> list:
+    from classifiers.corpus import extract_all, load_labels
+    from classifiers.learn import prepare
+
+    entries = [e for e in load_labels(corpus) if e.eval_split == split]
+    docs = extract_all(corpus, entries, jobs=jobs)
+    return [prepare(docs[e.file], key=e.file, group=e.org, source=e.id, labels=e.labels,
+                    evidence=e.evidence)
+            for e in entries if hasattr(docs[e.file], "pages")]
+
+
+def _at_least_as_good(candidate: dict, current: dict) -> bool:
+    from classifiers.train import better
+
+    return not better(current, candidate)
+
+
+def _promote(candidate: dict, current: dict) -> bool:
+    """At least as good on every held-out set that has labels, and better on one."""
+    from classifiers.train import better
+
+    sets = [k for k in candidate if candidate[k].get("macro_f1") is not None]
+    return bool(sets) and all(_at_least_as_good(candidate[k], current[k]) for k in sets) and any(
+        better(candidate[k], current[k]) for k in sets)
+
+
+def train(session: Session, corpus: Path, *, jobs: int = 2) -> TrainingOutcome:
+    """Build a candidate from the corpus and the reviewers' decisions, score it against the
+    model in force, promote it when better, and record the run."""
+    import classifiers
+    from classifiers.learn import Params, score_model, train_artefact
+    from classifiers.second_stage import model_fingerprint, read_model, save_model
+    from service.settings import get_settings
+
+    settings = get_settings()
+    options = settings.classifier_options()
+    classifiers.load(annotation_cache=settings.annotations_dir, options=options)
+    version_before = classifiers.CLASSIFIER_VERSION
+    current_model = classifiers.second_stage_model
+
+    corpus_train = _corpus_examples(corpus, "dev", jobs)
+    corpus_held_out = _corpus_examples(corpus, "heldout", jobs)
+    decided_train, decided_held_out = decision_examples(session)
+    body = train_artefact(corpus_train + decided_train, Params(), model_fingerprint(),
+                          {"source": "corpus dev split + reviewers' decisions"})
+    candidate_model = read_model(body["fingerprint"], _write_tmp(body, settings.model_dir))
+    held_out = {"decisions": decided_held_out, "corpus": corpus_held_out}
+    candidate = {k: score_model(v, candidate_model) for k, v in held_out.items()}
+    current = {k: score_model(v, current_model) for k, v in held_out.items()}
+    promoted = _promote(candidate, current)
+    path = None
+    if promoted:
+        path = save_model(body, options.second_stage_file)
+        classifiers.use_options(options)
+    (settings.model_dir / "candidate.json").unlink(missing_ok=True)
+    counts = {
+        "corpus_files": len(corpus_train),
+        "corpus_held_out_files": len(corpus_held_out),
+        "decided_documents": len(decided_train),
+        "held_out_decided_documents": len(decided_held_out),
+        "organisations": len({ex.group for ex in corpus_train + decided_train}),
+        "held_out_organisations": len({ex.group for ex in decided_held_out}),
+    }
+    run = ModelTraining(
+        promoted=promoted, version_before=version_before,
+        version_after=classifiers.CLASSIFIER_VERSION, candidate_checksum=body["checksum"],
+        data_fingerprint=body["meta"]["training_data"]["fingerprint"],
+        candidate_scores=candidate, current_scores=current, counts=counts,
+    )
+    session.add(run)
+    session.commit()
+    log.info("model training %s: promoted=%s", run.id, promoted)
+    return TrainingOutcome(run.id, promoted, version_before, run.version_after, candidate,
+                           current, counts, path)
+
+
+def _write_tmp(body: dict, folder: Path) -> Path:
+    """The candidate read back through the same checks as any artefact before it is scored."""
+    from classifiers.second_stage import save_model
+
+    return save_model(body, folder / "candidate.json")

@@ -1,0 +1,172 @@
+"""`evidencia train`: reviewers' decisions (made through the API) and a labelled corpus become a
+candidate model, scored against the model in force, promoted only when better, recorded either
+way; the promoted model changes the classifier version that `evidencia reprocess` applies."""
+
+from __future__ import annotations
+
+import json
+from argparse import Namespace
+
+import pytest
+from sqlalchemy import select
+
+from service.domain.rut import check_digit
+
+_ACTA = ("Acta de constitución\n\nEn {city}, a 3 de marzo de 2025, se constituye el Comité de "
+         "Interculturalidad de {org}, encargado de promover la inclusión de los trabajadores "
+         "migrantes.\nAsisten seis integrantes.\n")
+_PARITARIO = ("Acta del comité paritario\n\nEn {city}, a 3 de marzo de 2025, sesionó el Comité "
+              "Paritario de Higiene y Seguridad de {org} para revisar los elementos de "
+              "protección personal.\n")
+_FERIA = ("Informe de actividades\n\nEn {city} se organizó una feria intercultural abierta a la "
+          "comunidad junto a organizaciones de personas migrantes, con música y comida de "
+          "cinco países.\n")
+_CITIES = ["Talca", "Arica", "Osorno", "Calama", "Curicó", "Ovalle", "Angol", "Linares"]
+
+
+def _rut(n: int) -> str:
+    body = str(76_100_000 + n * 1_013)
+    return f"{body}-{check_digit(body)}"
+
+
+def _texts(n: int) -> dict[str, tuple[str, dict, dict]]:
+    """name -> (text, labels, evidence) for organisation ``n``."""
+    city, org = _CITIES[n % len(_CITIES)], f"Empresa Número {n}"
+    acta, feria = _ACTA.format(city=city, org=org), _FERIA.format(city=city, org=org)
+    no = dict.fromkeys(("c1", "c2", "c3", "c4", "c5"), False)
+    return {
+        "acta": (acta, {**no, "c1": True}, {"c1": [acta.splitlines()[2]]}),
+        "paritario": (_PARITARIO.format(city=city, org=org), no, {}),
+        "feria": (feria, {**no, "c4": True}, {"c4": [feria.splitlines()[2]]}),
+    }
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A rendered corpus (text renderings): six dev organisations and three held out."""
+    root = tmp_path / "corpus"
+    lines = []
+    for n in range(9):
+        split = "heldout" if n >= 6 else "dev"
+        folder = root / f"org{60 + n}-empresa"
+        folder.mkdir(parents=True)
+        for name, (text, labels, evidence) in _texts(n).items():
+            (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+            lines.append(json.dumps({
+                "file": f"{folder.name}/{name}.txt", "id": f"{folder.name}/{name}",
+                "split": split, "render": "txt", "ocr": False, "register": "interno",
+                "doc_type": "otro", "labels": labels, "evidence": evidence}))
+    (root / "labels.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def decided(client, reviewer, run_worker_burst):
+    """Six organisations upload their documents through the API; a reviewer confirms the
+    committee (c1) and attaches the fair's passage (c4) by its text, no document named."""
+    subs = []
+    for n in range(10, 16):
+        r = client.post("/api/submissions", json={"organization": f"Org {n}", "rut": _rut(n)})
+        assert r.status_code == 201, r.text
+        sub = r.json()
+        texts = _texts(n)
+        files = [("files", (f"{name}.txt", text.encode(), "text/plain"))
+                 for name, (text, _l, _e) in texts.items()]
+        r = client.post(f"/api/submissions/{sub['id']}/documents", files=files,
+                        headers={"Authorization": f"Bearer {sub['token']}"})
+        assert r.status_code == 202, r.text
+        subs.append((sub, texts))
+    run_worker_burst()
+    for sub, texts in subs:
+        url = f"/api/submissions/{sub['id']}/decisions"
+        for body in ({"commitment": "c1", "action": "confirm"},
+                     {"commitment": "c4", "action": "attach",
+                      "excerpt": texts["feria"][2]["c4"][0]}):
+            r = client.post(url, json=body, auth=reviewer)
+            assert r.status_code == 201, r.text
+    return subs
+
+
+@pytest.fixture
+def restore_packaged_model():
+    """The promoted model lives in the test's data folder: put the packaged one back after."""
+    yield
+    import classifiers
+    from classifiers.options import ClassifierOptions
+
+    classifiers.use_options(ClassifierOptions())
+
+
+def _bad_model_in_force(settings):
+    """A valid artefact that says no to everything, installed as the promoted model."""
+    from classifiers.result import COMMITMENT_IDS
+    from classifiers.second_stage import Linear, artefact, model_fingerprint, save_model
+
+    never = {cid: Linear(-10.0, {}) for cid in COMMITMENT_IDS}
+    save_model(artefact(never, never, {"source": "test"}, model_fingerprint()),
+               settings.classifier_options().second_stage_file)
+
+
+def test_decisions_through_the_api_become_labels(decided, session):
+    from service.domain.training import decision_examples
+
+    train, held_out = decision_examples(session)
+    examples = train + held_out
+    assert len(examples) == 12  # per organisation: the acta (c1) and the fair's report (c4)
+    by_kind = {}
+    for ex in examples:
+        by_kind.setdefault(tuple(sorted(ex.labels.items())), []).append(ex)
+    assert set(by_kind) == {(("c1", True),), (("c4", True),)}
+    attached = by_kind[(("c4", True),)][0]
+    assert "feria intercultural" in attached.evidence["c4"][0]
+    assert {ex.group for ex in examples} == {ex.group for ex in train} | {
+        ex.group for ex in held_out}
+    assert not {ex.group for ex in train} & {ex.group for ex in held_out}  # whole organisations
+
+
+def test_train_promotes_a_better_candidate_records_both_scores_and_reprocess_applies_it(
+    decided, corpus, session, restore_packaged_model
+):
+    import classifiers
+    from service.cli.reprocess import reprocess
+    from service.cli.train import run
+    from service.domain.models import Classification, ModelTraining
+    from service.domain.pipeline import current_version
+    from service.domain.reprocess import select_documents
+    from service.settings import get_settings
+
+    settings = get_settings()
+    _bad_model_in_force(settings)
+    bad_version = current_version()
+
+    assert run(Namespace(corpus=str(corpus), jobs=1, json=False)) == 0
+    session.expire_all()
+    first = session.scalars(select(ModelTraining)).one()
+    assert first.promoted and first.version_before == bad_version
+    assert first.version_after != bad_version == first.version_before
+    for scores in (first.candidate_scores, first.current_scores):
+        assert {"decisions", "corpus"} == set(scores)
+    assert first.current_scores["corpus"]["macro_f1"] == 0.0  # the model that says no
+    assert first.candidate_scores["corpus"]["macro_f1"] > 0.5
+    assert first.counts["corpus_files"] == 18 and first.counts["corpus_held_out_files"] == 9
+    assert first.counts["decided_documents"] + first.counts["held_out_decided_documents"] == 12
+    promoted = settings.classifier_options().second_stage_file
+    assert json.loads(promoted.read_text())["checksum"] == first.candidate_checksum
+    assert current_version() == first.version_after == classifiers.CLASSIFIER_VERSION
+
+    # reprocess applies the promoted model to what was processed before
+    ids = select_documents(session, all_documents=True)
+    result = reprocess(session, ids, inline=True)
+    assert result.version == first.version_after and result.reclassified == len(ids)
+    assert session.scalar(select(Classification).where(
+        Classification.classifier_version == first.version_after)) is not None
+
+    # the same data again: the candidate is the model in force, not better: not promoted
+    from service.domain.training import train
+
+    again = train(session, corpus, jobs=1)
+    assert not again.promoted and again.version_after == again.version_before
+    assert again.candidate == again.current
+    rows = session.scalars(select(ModelTraining).order_by(ModelTraining.id)).all()
+    assert [r.promoted for r in rows] == [True, False]
+    assert not (settings.model_dir / "candidate.json").exists()
