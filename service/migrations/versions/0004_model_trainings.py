@@ -1,7 +1,7 @@
 """model trainings: each `evidencia train` run with both models' scores
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0004
+Revises: 0003_search
 Create Date: 2026-12-05 07:20:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0002'
-down_revision: Union[str, Sequence[str], None] = '0001'
+revision: str = '0004'
+down_revision: Union[str, Sequence[str], None] = '0003_search'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
