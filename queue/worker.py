@@ -126,6 +126,27 @@ class _Recovering:
         self.stopping = True
         super().request_stop(signum, frame)
 
+    def request_force_stop(self, signum, frame):
+        """A second SIGTERM/SIGINT (cold shutdown): rq kills the work horse and exits; the
+        document it ran goes back to the queue now instead of waiting for a sweep. The first
+        signal (rq's warm shutdown) lets the job finish."""
+        execution = next(iter(getattr(self, "executions", {}).values()), None)
+        document_id = document_id_of(execution.job_id) if execution is not None else None
+        try:
+            super().request_force_stop(signum, frame)
+        except SystemExit:
+            if document_id is not None and getattr(self, "_horse_pid", 0):
+                self._hand_back(document_id)
+            raise
+
+    def _hand_back(self, document_id: str) -> None:
+        try:
+            self.connection.delete(running_key(document_id))  # its work horse is dead
+            dispatch.hand_back(document_id)
+        except Exception:
+            log.warning("could not hand document %s back; the sweep will requeue it",
+                        document_id, exc_info=True)
+
     def execute_job(self, job, queue):
         document_id = document_id_of(job.id)
         if document_id is not None:
@@ -172,9 +193,27 @@ class _Recovering:
             super().teardown()
         except REDIS_ERRORS:
             log.warning("worker %s: Redis unreachable while stopping", self.name)
-            thread = getattr(self, "pubsub_thread", None)
-            if thread is not None:
-                thread.stop()
+            _stop_listening(getattr(self, "pubsub_thread", None))
+
+    def unsubscribe(self):
+        """rq waits without a bound for its pubsub thread to end, and that thread (redis-py 8)
+        may sit in a 60 s read when told to: a worker then took up to a minute to exit after
+        its last job. The wait is bounded here; the thread, a daemon, closes its own
+        connection when its read ends."""
+        thread = getattr(self, "pubsub_thread", None)
+        if thread is not None:
+            self.pubsub.unsubscribe()
+            _stop_listening(thread)
+
+
+def _stop_listening(thread, wait: float = 1.0) -> None:
+    """Stop a redis-py pubsub thread, waiting at most ``wait`` seconds for it."""
+    if thread is None:
+        return
+    try:
+        thread.stop(timeout=wait)
+    except TypeError:  # redis-py before 8: stop() takes no timeout and does not wait
+        thread.stop()
 
 
 def _exited(pid: int) -> bool:

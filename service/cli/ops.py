@@ -61,8 +61,10 @@ def worker(args) -> int:
     from service.settings import get_settings
 
     options = get_settings().extract_options(ocr_workers=getattr(args, "ocr_threads", None))
-    ok = get_dispatcher().work(args.queues, burst=args.burst, options=options)
-    return 0 if ok or args.burst else 1
+    # A worker ends when its queues are empty (--burst) or when told to stop (SIGTERM,
+    # SIGINT): both are success, whether or not it ran a job; faults are raised.
+    get_dispatcher().work(args.queues, burst=args.burst, options=options)
+    return 0
 
 
 def requeue(args) -> int:
@@ -135,10 +137,11 @@ def _safe_url(url: str) -> str:
 # --- evidencia up ---------------------------------------------------------------------------
 
 
-def ensure_redis(url: str, data_dir: Path, *, wait: float = 10.0) -> str:
-    """Return "running" if Redis answers at ``url``, else start a local one: "started".
+def ensure_redis(url: str, data_dir: Path, *, wait: float = 10.0) -> subprocess.Popen | None:
+    """None if Redis answers at ``url``, else a local one started as a child of this process
+    (the caller stops it: :func:`stop_children`).
 
-    Only a local address is started (daemonized, no persistence: the database is the truth).
+    Only a local address is started (no persistence: the database is the truth).
     """
     import redis
 
@@ -146,7 +149,7 @@ def ensure_redis(url: str, data_dir: Path, *, wait: float = 10.0) -> str:
 
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-        return "running"
+        return None
     except redis.exceptions.ConnectionError:
         pass
     parsed = urlparse(url)
@@ -158,22 +161,25 @@ def ensure_redis(url: str, data_dir: Path, *, wait: float = 10.0) -> str:
         raise UsageError(error_message("redis_server_missing"))
     folder = (data_dir / "redis").resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
+    proc = subprocess.Popen(
         [
-            server, "--bind", host, "--port", str(port), "--daemonize", "yes",
-            "--save", "", "--appendonly", "no", "--dir", str(folder),
-            "--logfile", str(folder / "redis.log"), "--pidfile", str(folder / "redis.pid"),
+            server, "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no",
+            "--dir", str(folder), "--logfile", str(folder / "redis.log"),
         ],
-        check=True,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        try:
-            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-            return "started"
-        except redis.exceptions.ConnectionError:
-            time.sleep(0.2)
-    raise UsageError(error_message("redis_did_not_start", log=folder / "redis.log"))
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+                return proc
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.2)
+        raise UsageError(error_message("redis_did_not_start", log=folder / "redis.log"))
+    except BaseException:
+        stop_children([proc])
+        raise
 
 
 def _demo_reviewer(data_dir: Path) -> tuple[str, str]:
@@ -250,34 +256,51 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> bool:
 
 
 def up(args) -> int:
-    """Everything on one machine: Redis if missing, migrations, one worker, the API, the demo."""
-    from service.domain.errors import UnavailableError
+    """Everything on one machine: Redis if missing, migrations, one worker, the API, the demo.
+
+    SIGTERM or SIGINT (Ctrl-C) is passed on to every child, which is waited for
+    (:func:`stop_children`): the worker finishes its current job first.
+    """
+    from service.domain.errors import UnavailableError, UsageError
     from service.settings import get_settings
 
     settings = get_settings()
     base = f"http://{args.host}:{args.port}"
     # links name this server unless the deployment published another address
     public = settings.public_url if "public_url" in settings.model_fields_set else base
-    credentials, demo = _prepare(args, settings)
-    env = {**os.environ, "EVIDENCIA_PUBLIC_URL": public,
-           "EVIDENCIA_DATA_DIR": str(settings.data_dir.resolve()),
-           "EVIDENCIA_SECRET_KEY": _secret_key(settings)}
-    cli = [sys.executable, "-m", "service.cli"]
-    children = [
-        subprocess.Popen([*cli, "worker"], env=env),
-        subprocess.Popen([*cli, "serve", "--host", args.host, "--port", str(args.port)], env=env),
-    ]
+    services: list[subprocess.Popen] = []
+    started_redis: list[subprocess.Popen] = []
+    signum = signal.SIGTERM
+    previous = _on_stop_signals(_raise_stop)
     try:
-        if not _wait_http(f"{base}/healthz", 60, children[1]):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not _port_free(args.host, args.port):
+            raise UsageError(error_message("port_in_use", port=args.port))
+        redis_proc = ensure_redis(settings.redis_url, settings.data_dir)
+        started_redis += [redis_proc] if redis_proc else []
+        print(f"Redis: {'iniciado' if redis_proc else 'en uso'} ({settings.redis_url})")
+        credentials, demo = _prepare(args, settings)
+        env = {**os.environ, "EVIDENCIA_PUBLIC_URL": public,
+               "EVIDENCIA_DATA_DIR": str(settings.data_dir.resolve()),
+               "EVIDENCIA_SECRET_KEY": _secret_key(settings)}
+        cli = [sys.executable, "-m", "service.cli"]
+        # Own sessions: a terminal's Ctrl-C reaches this process only, which passes it on in
+        # order (the services, then Redis) and can find every process each child started.
+        for command in (["worker"], ["serve", "--host", args.host, "--port", str(args.port)]):
+            services.append(subprocess.Popen([*cli, *command], env=env, start_new_session=True))
+        if not _wait_http(f"{base}/healthz", 60, services[1]):
             raise UnavailableError(error_message("api_did_not_start"))
         _print_links(public.rstrip("/"), credentials, demo)
-        while all(c.poll() is None for c in children):
+        while all(c.poll() is None for c in [*services, *started_redis]):
             time.sleep(0.5)
         return 1
-    except KeyboardInterrupt:
+    except _StopSignal as stop:
+        signum = stop.signum
         return 0
     finally:
-        _stop(children)
+        stop_children(services, signum)
+        stop_children(started_redis, signum)
+        _on_stop_signals(previous)
 
 
 def _secret_key(settings) -> str:
@@ -298,15 +321,9 @@ def _secret_key(settings) -> str:
 
 
 def _prepare(args, settings) -> tuple[tuple[str, str], tuple[str, str] | None]:
-    """Redis running, the database migrated, the demo reviewer and submission in place."""
-    from service.domain.errors import UsageError
+    """The database migrated, the demo reviewer and submission in place."""
     from service.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if not _port_free(args.host, args.port):
-        raise UsageError(error_message("port_in_use", port=args.port))
-    how = ensure_redis(settings.redis_url, settings.data_dir)
-    print(f"Redis: {'iniciado' if how == 'started' else 'en uso'} ({settings.redis_url})")
     upgrade(settings.sqlalchemy_url)
     print(f"Base de datos: {_safe_url(settings.sqlalchemy_url)}")
     credentials = _demo_reviewer(settings.data_dir)
@@ -329,12 +346,71 @@ def _print_links(public: str, credentials: tuple[str, str], demo) -> None:
     print("Ctrl-C para detener.")
 
 
-def _stop(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
-    for child in children:
+#: Seconds the children get after the stop signal: the worker finishes the job it runs (rq's
+#: warm shutdown), the API its requests. Then they are told again: the worker hands its job
+#: back to the queue (cold shutdown), the API closes its connections.
+STOP_GRACE = 20.0
+#: Seconds after the second signal before whatever still runs is killed.
+KILL_GRACE = 10.0
+
+
+class _StopSignal(KeyboardInterrupt):
+    """SIGTERM or SIGINT reached ``evidencia up`` (told like Ctrl-C if it escapes)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stop(signum, frame):
+    raise _StopSignal(signum)
+
+
+def _on_stop_signals(handler) -> dict:
+    """Install ``handler`` (a callable or a dict of previous handlers) for SIGTERM and SIGINT;
+    return the handlers it replaced."""
+    handlers = handler if isinstance(handler, dict) else dict.fromkeys(_STOP_SIGNALS, handler)
+    return {sig: signal.signal(sig, h) for sig, h in handlers.items()}
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def stop_children(children: list[subprocess.Popen], signum: int = signal.SIGTERM, *,
+                  grace: float = STOP_GRACE, kill_after: float = KILL_GRACE) -> None:
+    """Pass ``signum`` to the children and wait for them; a second signal after ``grace``
+    seconds (or at once if this process is signalled again), SIGKILL after ``kill_after``
+    more. Then anything left in their sessions (a work horse, Tesseract) is killed."""
+    again: list[int] = []
+    previous = _on_stop_signals(lambda sig, frame: again.append(sig))
+    try:
+        for wait in (grace, kill_after):
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signum)
+            sent = time.monotonic()
+            while any(c.poll() is None for c in children) and time.monotonic() < sent + wait:
+                if again and time.monotonic() > sent + 1.5:  # rq ignores a repeat within 1 s
+                    again.clear()
+                    break
+                time.sleep(0.1)
+        for child in children:
+            _kill_session(child.pid)
+            child.wait()
+    finally:
+        _on_stop_signals(previous)
+
+
+def _kill_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid`` (a child started with its own session is its
+    leader; its descendants stay in it unless they start their own)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 3 and fields[3] == str(sid) and fields[0] != "Z":
+            try:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+            except ProcessLookupError:
+                pass

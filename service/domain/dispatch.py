@@ -32,6 +32,7 @@ __all__ = [
     "install",
     "get_dispatcher",
     "requeue_lost",
+    "hand_back",
 ]
 
 log = logging.getLogger(__name__)
@@ -204,3 +205,27 @@ def _recover(session: Session, dispatcher: Dispatcher, row) -> bool:
         raise
     session.commit()
     return True
+
+
+def hand_back(document_id: str) -> bool:
+    """Queue again, at once, the document a worker was running when told to stop at once
+    (rather than leave it ``processing`` for the sweep to find). False if it had already
+    ended. Committed only with the enqueue."""
+    from service.db import SessionLocal
+    from service.domain.models import Document
+
+    dispatcher = get_dispatcher()
+    with SessionLocal() as session:
+        lane = session.scalar(select(Document.queue_name).where(Document.id == document_id))
+        if not lifecycle.hand_back_if_processing(session, document_id,
+                                                 dispatcher.job_id(document_id)):
+            session.rollback()
+            return False
+        try:
+            dispatcher.enqueue_document(document_id, Lane(lane or Lane.interactive))
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+        log.info("document %s handed back to the queue", document_id)
+        return True

@@ -4,7 +4,8 @@
 
     queue() ──► queued ──start()──► processing ──finish()──► done
                   ▲                  (extracting → ocr n/m → classifying: advance())
-                  └── back_to_queue() ──┤
+                  ├── back_to_queue() ──┤
+                  └── hand_back() ──────┤   (a worker stopped on purpose mid-job)
                                         └──fail()──► error      (also straight from an upload)
 
 Only the functions here assign ``Document.status`` and ``Document.stage``; everything else reads
@@ -34,6 +35,7 @@ __all__ = [
     "back_to_queue",
     "queue_if_pending",
     "fail_if_processing",
+    "hand_back_if_processing",
 ]
 
 
@@ -173,6 +175,17 @@ def fail_if_processing(session, document_id: str, code: str, message: str) -> bo
     """:func:`fail` as a compare-and-set: only while the document is still ``processing``."""
     return _compare_and_set(session, document_id, {DocumentStatus.processing},
                             _failed(code, message))
+
+
+def hand_back_if_processing(session, document_id: str, job_id: str) -> bool:
+    """A worker told to stop at once (its cold shutdown) gives its document back: ``queued``
+    again (compare-and-set: only while still ``processing``), and that start is not counted
+    among the interrupted ones (:func:`interrupted_too_often`). Not committed: the caller
+    commits with the enqueue."""
+    from service.domain.models import Document
+
+    return _compare_and_set(session, document_id, {DocumentStatus.processing},
+                            {**_queued(job_id), "attempts": Document.attempts - 1})
 
 
 def _compare_and_set(session, document_id: str, statuses, values: dict) -> bool:

@@ -90,6 +90,14 @@ def descendants(pid: int, *, direct: bool = False) -> list[int]:
     return found
 
 
+def alive(pid: int) -> bool:
+    """``pid`` runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def kill_whole_worker(proc: subprocess.Popen) -> None:
     """SIGKILL a worker and everything it started, as a machine or container dying would."""
     for pid in [proc.pid, *descendants(proc.pid)]:

@@ -1,6 +1,7 @@
 """Recovery on its own (issue 12): real ``evidencia worker`` processes against a Redis the test
 starts itself; a worker SIGKILLed mid-job, Redis flushed, Redis restarted, a work horse killed
 every time. Every document ends ``done`` or ``error`` exactly once with no operator command.
+A worker stopped on purpose (SIGTERM) finishes its job, or hands it back when told twice.
 
 The deadlines only stop a hung test; the recovery times are measured and reported by
 ``bench/bench_recovery.py``.
@@ -15,6 +16,8 @@ import pytest
 
 from tests.queue.outages import (
     OwnRedis,
+    alive,
+    descendants,
     kill_whole_worker,
     scanned_pdf,
     start_worker,
@@ -175,3 +178,42 @@ def test_a_document_whose_work_horse_is_killed_every_time_ends_in_error(workers,
         assert "2 veces" in document.error
     assert len(killed) >= 2
     assert worker.poll() is None  # the worker itself lives on
+
+
+@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
+def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(workers, own_redis):
+    (worker,) = workers(1)
+    wait_workers(own_redis, 1)
+    (doc,) = _submit(_files(scans=1, pages=3))
+    wait_until(lambda: _processing([doc]), DEADLINE, poll=0.2)
+    below = descendants(worker.pid)  # its scheduler and the work horse
+    worker.send_signal(signal.SIGTERM)  # rq's warm shutdown
+    assert worker.wait(timeout=DEADLINE) == 0
+    assert statuses([doc]) == {doc: "done"}
+    assert not [pid for pid in below if alive(pid)]
+
+
+@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
+def test_a_second_sigterm_hands_the_running_job_back_to_the_queue(workers, own_redis):
+    from service.db import SessionLocal
+    from service.domain.dispatch import get_dispatcher
+    from service.domain.models import Document
+
+    (worker,) = workers(1)
+    wait_workers(own_redis, 1)
+    (doc,) = _submit(_files(scans=1, pages=6))
+    wait_until(lambda: _processing([doc]), DEADLINE, poll=0.2)
+    below = descendants(worker.pid)
+    worker.send_signal(signal.SIGTERM)
+    time.sleep(1.5)  # rq takes a repeat within 1 s for the same signal delivered twice
+    worker.send_signal(signal.SIGTERM)  # cold shutdown: the work horse is killed
+    worker.wait(timeout=60)
+    assert not [pid for pid in below if alive(pid)]
+    with SessionLocal() as session:
+        document = session.get(Document, doc)
+        assert (document.status, document.stage, document.attempts) == ("queued", "queued", 0)
+    assert get_dispatcher().is_live(doc)  # its job waits in the queue, no sweep needed
+    workers(1)
+    wait_finished([doc], DEADLINE)
+    _assert_ended_once([doc])
+    assert statuses([doc]) == {doc: "done"}

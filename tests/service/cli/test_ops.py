@@ -1,5 +1,6 @@
 """Running the service: `evidencia up` (the README's main command) from an empty data folder to
-a processed demo, its local Redis, the demo loaded once, `db upgrade` and `user add`."""
+a processed demo, its local Redis, every process it started gone after SIGTERM, the demo loaded
+once, `db upgrade` and `user add`."""
 
 from __future__ import annotations
 
@@ -71,21 +72,63 @@ def test_up_serves_the_processed_demo(tmp_path, redis_url):
             proc.kill()
 
 
+@pytest.mark.slow
+def test_sigterm_to_up_stops_every_process_it_started(tmp_path):
+    import redis
+
+    from tests.queue.outages import alive, descendants, kill_whole_worker
+
+    port, redis_port = free_port(), free_port()
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"  # none answers: up starts its own
+    env = {
+        **os.environ,
+        "EVIDENCIA_DATA_DIR": str(tmp_path / "data"),
+        "EVIDENCIA_REDIS_URL": redis_url,
+        "EVIDENCIA_DATABASE_URL": "",
+        "OMP_THREAD_LIMIT": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "up", "--port", str(port), "--no-demo"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        printed = ""
+        while "Ctrl-C" not in printed and proc.poll() is None:
+            printed += proc.stdout.readline()
+        assert "Redis: iniciado" in printed, printed
+        deadline = time.monotonic() + 120
+        while not redis.Redis.from_url(redis_url).scard("rq:workers"):  # models loaded
+            assert time.monotonic() < deadline, "the worker did not register"
+            time.sleep(0.3)
+        started = descendants(proc.pid)
+        assert len(started) >= 3  # Redis, the worker (and its scheduler), the API
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        assert [pid for pid in started if alive(pid)] == []
+        with pytest.raises(redis.exceptions.ConnectionError):
+            redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    finally:
+        if proc.poll() is None:
+            kill_whole_worker(proc)
+
+
 def test_ensure_redis_starts_a_local_server_only_when_none_answers(tmp_path):
     import redis
 
-    from service.cli.ops import ensure_redis
+    from service.cli.ops import ensure_redis, stop_children
     from service.domain.errors import UsageError
 
     url = f"redis://127.0.0.1:{free_port()}/0"
-    assert ensure_redis(url, tmp_path) == "started"
+    started = ensure_redis(url, tmp_path)
+    assert started is not None
     try:
-        assert ensure_redis(url, tmp_path) == "running"
+        assert ensure_redis(url, tmp_path) is None  # one answers: nothing started
         conn = redis.Redis.from_url(url)
         assert conn.config_get("save") == {"save": ""}  # no persistence: the database is truth
         assert conn.config_get("dir")["dir"] == str((tmp_path / "redis").resolve())
     finally:
-        redis.Redis.from_url(url).shutdown(nosave=True)
+        stop_children([started])
+    assert started.returncode is not None
     with pytest.raises(UsageError, match="no es local"):
         ensure_redis("redis://192.0.2.1:6379/0", tmp_path)
 
