@@ -35,12 +35,77 @@ _HANDLERS = {
 _RESUMABLE = {"batch"}
 
 
+class _SpanishFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, "uso: " if prefix is None else prefix)
+
+
+#: argparse's own error messages (Python 3.11-3.13), in Spanish: pattern -> replacement
+_ARGPARSE_ERRORS = (
+    (r"the following arguments are required: (.*)", r"faltan los argumentos: \1"),
+    (r"unrecognized arguments: (.*)", r"argumentos desconocidos: \1"),
+    (r"one of the arguments (.*) is required", r"se necesita uno de los argumentos \1"),
+    (r"argument (\S+): not allowed with argument (.*)", r"el argumento \1 no va junto con \2"),
+    (r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)",
+     r"argumento \1: \2 no es una opción válida (elija entre \3)"),
+    (r"argument (\S+): invalid (\w+) value: (.*)", r"argumento \1: valor no válido: \3"),
+    (r"argument (\S+): expected one argument", r"el argumento \1 necesita un valor"),
+    (r"argument (\S+): expected at least one argument",
+     r"el argumento \1 necesita al menos un valor"),
+    (r"argument (\S+): ignored explicit argument (.*)",
+     r"el argumento \1 no lleva valor (se dio \2)"),
+)
+
+
+def _spanish(message: str) -> str:
+    import re
+
+    for pattern, replacement in _ARGPARSE_ERRORS:
+        if re.fullmatch(pattern, message):
+            return re.sub(pattern, replacement, message)
+    return message
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse speaking Spanish: its help option, section titles, usage line and errors."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _SpanishFormatter)
+        super().__init__(*args, **{**kwargs, "add_help": False})
+        self._positionals.title = "argumentos"
+        self._optionals.title = "opciones"
+        self.add_argument("-h", "--help", action="help", help="Muestra esta ayuda y termina.")
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {_spanish(message)}\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed package's version (looked up only when asked)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("evidencia")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            number = "desconocida (no instalada)"
+        print(f"evidencia {number}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="evidencia",
         description="Evidencia: revisión de evidencias del Compromiso Migrante.",
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMANDO")
+    p.add_argument("--version", action=_Version, help="Muestra la versión instalada y termina.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMANDO",
+                           title="comandos")
     for add in (_analysis_commands, _service_commands, _admin_commands, _archive_commands):
         add(sub)
     return p
@@ -48,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _analysis_commands(sub) -> None:
     a = sub.add_parser("analyze", help="Analiza archivos, carpetas o ZIP y muestra la matriz.")
-    a.add_argument("paths", nargs="+", metavar="RUTA")
+    a.add_argument("paths", nargs="+", metavar="RUTA",
+                   help="Archivos, carpetas, ZIP o correos (EML) a analizar.")
     a.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
     a.add_argument("--password", help="Contraseña para PDF protegidos.")
     a.add_argument(
@@ -57,8 +123,9 @@ def _analysis_commands(sub) -> None:
     )
 
     e = sub.add_parser("eval", help="Mide la calidad del clasificador sobre un corpus etiquetado.")
-    e.add_argument("corpus", metavar="CORPUS")
-    e.add_argument("--json", action="store_true")
+    e.add_argument("corpus", metavar="CORPUS",
+                   help="Corpus etiquetado generado por scripts/render_corpus.py.")
+    e.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
     e.add_argument(
         "--split", choices=["dev", "heldout", "register", "all"], default="all",
         help="dev: organizaciones de desarrollo; heldout: organizaciones reservadas; register: "
@@ -81,14 +148,14 @@ def _analysis_commands(sub) -> None:
 
 def _service_commands(sub) -> None:
     s = sub.add_parser("serve", help="Inicia la API y las páginas web.")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    _listen_arguments(s)
     s.add_argument("--workers", type=int, default=1, metavar="N",
                    help="Procesos de la API (hasta uno por núcleo).")
 
     w = sub.add_parser("worker", help="Inicia un worker de rq (interactive antes que batch).")
     w.add_argument("--burst", action="store_true", help="Termina cuando las colas quedan vacías.")
-    w.add_argument("--queues", nargs="+", default=["interactive", "batch"])
+    w.add_argument("--queues", nargs="+", default=["interactive", "batch"], metavar="COLA",
+                   help="Colas que atiende, en orden (por defecto: interactive batch).")
     w.add_argument(
         "--ocr-threads", type=int, default=None, metavar="N",
         help="Páginas en OCR a la vez por documento (con varios workers por máquina, use 1).",
@@ -97,44 +164,64 @@ def _service_commands(sub) -> None:
     up = sub.add_parser(
         "up", help="Todo en uno: Redis si falta, migraciones, API, un worker y la demo."
     )
-    up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--port", type=int, default=8000)
+    _listen_arguments(up)
     up.add_argument("--no-demo", action="store_true", help="No carga samples/ como demo.")
+
+
+def _listen_arguments(parser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", metavar="DIRECCIÓN",
+                        help="Dirección en que escucha la API (por defecto %(default)s; "
+                             "0.0.0.0 para toda la red).")
+    parser.add_argument("--port", type=int, default=8000, metavar="PUERTO",
+                        help="Puerto de la API (por defecto %(default)s).")
 
 
 def _admin_commands(sub) -> None:
     sub.add_parser("requeue", help="Reencola documentos pendientes según la base de datos.")
 
     u = sub.add_parser("user", help="Cuentas de revisores.")
-    usub = u.add_subparsers(dest="user_command", required=True)
+    usub = u.add_subparsers(dest="user_command", required=True, metavar="ACCIÓN",
+                            title="acciones")
     ua = usub.add_parser("add", help="Crea o actualiza un revisor (cambiar la contraseña "
                          "cierra sus sesiones).")
-    ua.add_argument("username")
-    ua.add_argument("--password", help="Si se omite, se lee de la entrada estándar.")
-    ua.add_argument("--role", choices=["reviewer", "admin"], default="reviewer")
+    ua.add_argument("username", metavar="USUARIO", help="Nombre de usuario del revisor.")
+    ua.add_argument("--password", help="Si se omite, se pide (o se lee de la entrada estándar).")
+    ua.add_argument("--role", choices=["reviewer", "admin"], default="reviewer",
+                    help="reviewer: revisa postulaciones; admin: además administra "
+                         "(por defecto %(default)s).")
     ur = usub.add_parser("remove", help="Da de baja a un revisor y cierra sus sesiones "
                          "(sus decisiones se conservan).")
-    ur.add_argument("username")
+    ur.add_argument("username", metavar="USUARIO", help="Nombre de usuario del revisor.")
 
     d = sub.add_parser("db", help="Base de datos.")
-    dsub = d.add_subparsers(dest="db_command", required=True)
+    dsub = d.add_subparsers(dest="db_command", required=True, metavar="ACCIÓN",
+                            title="acciones")
     dsub.add_parser("upgrade", help="Aplica las migraciones pendientes.")
 
 
 def _archive_commands(sub) -> None:
     b = sub.add_parser("batch", help="Carga archivos históricos (carpetas y ZIP) en lote.")
-    b.add_argument("paths", nargs="+", metavar="RUTA")
-    b.add_argument("--org-from", choices=["folder", "archive", "csv"], default="folder")
+    b.add_argument("paths", nargs="+", metavar="RUTA",
+                   help="Carpetas o ZIP con los archivos de las organizaciones.")
+    b.add_argument(
+        "--org-from", choices=["folder", "archive", "csv"], default="folder",
+        help="De dónde sale cada organización: folder, una carpeta por organización (por "
+             "defecto); archive, un ZIP por organización; csv, el archivo de --csv.",
+    )
     b.add_argument("--csv", dest="csv_file", metavar="ARCHIVO", help="CSV ruta→organización,RUT.")
     b.add_argument("--wait", action="store_true", help="Espera a que los workers terminen.")
     b.add_argument("--summary", metavar="ARCHIVO", help="CSV de resumen (por defecto en data/).")
 
     r = sub.add_parser("reprocess", help="Reclasifica el texto ya extraído, sin OCR.")
     scope = r.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--all", action="store_true")
-    scope.add_argument("--org", nargs="+", metavar="ORG")
-    scope.add_argument("--since", metavar="FECHA", help="AAAA-MM-DD")
-    r.add_argument("--dry-run", action="store_true")
+    scope.add_argument("--all", action="store_true", help="Todos los documentos.")
+    scope.add_argument("--org", nargs="+", metavar="ORG",
+                       help="Solo estas organizaciones (nombre o RUT).")
+    scope.add_argument("--since", metavar="FECHA",
+                       help="Solo postulaciones creadas o con documentos desde esta fecha "
+                            "(AAAA-MM-DD).")
+    r.add_argument("--dry-run", action="store_true",
+                   help="Muestra qué cambiaría sin guardar nada.")
     r.add_argument("--inline", action="store_true", help="Sin cola: en este proceso.")
     r.add_argument("--report", metavar="ARCHIVO", help="CSV de cambios.")
 

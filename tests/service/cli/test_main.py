@@ -1,6 +1,12 @@
-"""The command line's one error boundary: a Spanish line on stderr and the code's exit code."""
+"""The command line's one error boundary: a Spanish line on stderr and the code's exit code;
+every command and option helped in Spanish, argparse's own words too; ``--version``."""
 
 from __future__ import annotations
+
+import argparse
+import re
+
+import pytest
 
 
 def test_errors_become_exit_codes_and_one_spanish_line(service_env, capsys, tmp_path,
@@ -22,3 +28,68 @@ def test_errors_become_exit_codes_and_one_spanish_line(service_env, capsys, tmp_
     assert "evidencia db upgrade" in capsys.readouterr().err
     assert main(["batch", str(tmp_path)]) == 2
     assert "continuar donde quedó" in capsys.readouterr().err  # a batch resumes
+
+
+#: Words that give away an English help line (whole words; none is also Spanish, and none is
+#: a choice the options take, such as `all`).
+_ENGLISH = re.compile(
+    r"\b(the|and|of|to|show|this|message|exit|with|for|from|is|are|only|run|runs|when|"
+    r"default|which|be|if|or|into|it|its|by|an|on|in|file|files|path|paths|help|number|"
+    r"uses|without|each|every|one|new|instead|given|read|write|will)\b",
+    re.IGNORECASE,
+)
+
+
+def _help_lines(parser, path=("evidencia",)):
+    """(command path and option, help as shown) for every command and option, recursively."""
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                yield " ".join((*path, choice.dest)), choice.help or ""
+            for name, sub in action.choices.items():
+                yield from _help_lines(sub, (*path, name))
+        elif action.help != argparse.SUPPRESS:
+            name = action.option_strings[-1] if action.option_strings else action.dest
+            shown = formatter._expand_help(action) if action.help else ""
+            yield " ".join((*path, name)), shown
+
+
+def test_every_command_and_option_has_a_spanish_help_line():
+    from service.cli.main import _parser
+
+    lines = list(_help_lines(_parser()))
+    assert len(lines) > 50
+    assert [name for name, shown in lines if not shown.strip()] == []
+    assert [(name, shown) for name, shown in lines if _ENGLISH.search(shown)] == []
+    assert _ENGLISH.search("show this help message and exit")  # argparse's own would fail
+
+
+def test_version_usage_and_argparse_errors_in_spanish(capsys):
+    from importlib.metadata import version
+
+    from service.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"evidencia {version('evidencia')}\n"
+
+    with pytest.raises(SystemExit):
+        main(["reprocess", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("uso: evidencia reprocess") and "Muestra esta ayuda" in out
+    assert "usage" not in out and "options:" not in out
+
+    for argv, said in (
+        (["batch"], "faltan los argumentos: RUTA"),
+        (["reprocess"], "se necesita uno de los argumentos --all --org --since"),
+        (["serve", "--port", "x"], "argumento --port: valor no válido: 'x'"),
+        (["db", "downgrade"], "no es una opción válida"),
+        (["up", "--bogus"], "argumentos desconocidos: --bogus"),
+    ):
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 2
+        err = capsys.readouterr().err
+        assert said in err and err.startswith("uso: evidencia"), err
