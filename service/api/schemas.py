@@ -119,6 +119,10 @@ class DocumentPublic(BaseModel):
     sha256: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    duplicate_of: str | None = Field(
+        default=None, description="Si es el mismo archivo (mismos bytes) que un documento "
+        "anterior de la postulación, el id de ese documento: se lista aparte y no se cuenta "
+        "dos veces")
 
 
 class SubmissionPublic(BaseModel):
@@ -128,7 +132,7 @@ class SubmissionPublic(BaseModel):
     source: str
     created_at: str | None
     documents: list[DocumentPublic]
-    counts: dict[str, int] = Field(description="Documentos por estado")
+    counts: dict[str, int] = Field(description="Documentos por estado (sin los duplicados)")
     complete: bool = Field(description="Ningún documento en cola ni en proceso")
 
 

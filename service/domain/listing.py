@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from classifiers.result import COMMITMENT_IDS
@@ -128,14 +128,31 @@ def _confirmed_per_submission(ids=None):
     return q.subquery("confirmed")
 
 
+def _is_duplicate():
+    """The document repeats the bytes of an earlier one of its submission (the matrix's
+    ``_mark_duplicates`` in SQL): it is listed, not counted."""
+    earlier = aliased(Document)
+    return (
+        select(earlier.id)
+        .where(
+            earlier.submission_id == Document.submission_id,
+            earlier.sha256 == Document.sha256,
+            or_(earlier.created_at < Document.created_at,
+                and_(earlier.created_at == Document.created_at, earlier.id < Document.id)),
+        )
+        .exists()
+    )
+
+
 def _documents_per_submission(ids=None):
     pending = [s.value for s in PENDING_STATUSES]
+    counted = ~_is_duplicate()
     q = select(
         Document.submission_id.label("sid"),
-        func.count(Document.id).label("n"),
-        func.sum(case((Document.status == DocumentStatus.error.value, 1), else_=0)).label(
-            "errors"
-        ),
+        func.sum(case((counted, 1), else_=0)).label("n"),
+        func.sum(
+            case((and_(counted, Document.status == DocumentStatus.error.value), 1), else_=0)
+        ).label("errors"),
         func.sum(case((Document.status.in_(pending), 1), else_=0)).label("pending"),
     ).group_by(Document.submission_id)
     if ids is not None:

@@ -10,7 +10,8 @@ all read it; the reprocess flip report and ``evidencia analyze`` use its rules
 The rules, each said once:
 
 - a document counts with its newest classification, once it is done
-  (:func:`current_classification`);
+  (:func:`current_classification`); the same bytes sent again in a submission (directly or
+  inside a ZIP) count once, the later copies listed apart as duplicates of the first;
 - a commitment is supported in a submission when at least one document supports it; its
   confidence is the best supporting document's, else the weakest "no";
 - passages are ordered by score, then by their document's confidence;
@@ -22,7 +23,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
@@ -198,6 +199,8 @@ class DocumentEntry:
     updated_at: datetime | None
     #: commitment id -> cell, for a document with a current classification
     cells: Mapping[str, Cell] = field(default_factory=lambda: MappingProxyType({}))
+    #: the first document of the submission with the same bytes: this one is listed apart
+    duplicate_of: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -313,24 +316,35 @@ class SubmissionProgress:
     created_at: datetime | None
     documents: tuple[DocumentEntry, ...]
 
+    @property
+    def counted(self) -> tuple[DocumentEntry, ...]:
+        """The documents that count: the same bytes sent again (directly or in a ZIP) are
+        one document, the later copies listed apart (:attr:`duplicates`)."""
+        return tuple(d for d in self.documents if d.duplicate_of is None)
+
+    @property
+    def duplicates(self) -> tuple[DocumentEntry, ...]:
+        return tuple(d for d in self.documents if d.duplicate_of is not None)
+
     def counts(self) -> dict[str, int]:
-        """Documents per status, every status present."""
+        """Counted documents per status, every status present."""
         counts = {s.value: 0 for s in DocumentStatus}
-        for d in self.documents:
+        for d in self.counted:
             counts[d.status] = counts.get(d.status, 0) + 1
         return counts
 
     @property
     def n_pending(self) -> int:
+        """Documents still being read, copies included (work is work)."""
         return sum(1 for d in self.documents if d.pending)
 
     @property
     def n_errors(self) -> int:
-        return sum(1 for d in self.documents if d.status == DocumentStatus.error)
+        return sum(1 for d in self.counted if d.status == DocumentStatus.error)
 
     @property
     def n_done(self) -> int:
-        return sum(1 for d in self.documents if d.status == DocumentStatus.done)
+        return sum(1 for d in self.counted if d.status == DocumentStatus.done)
 
     @property
     def complete(self) -> bool:
@@ -405,6 +419,20 @@ def _document_entry(document: Document, *, with_results: bool) -> DocumentEntry:
         created_at=document.created_at,
         updated_at=document.updated_at,
         cells=MappingProxyType(dict(cells)),
+    )
+
+
+def _mark_duplicates(documents: Iterable[DocumentEntry]) -> tuple[DocumentEntry, ...]:
+    """Each later document with the same bytes (sha256) as an earlier one of the submission
+    points at the first (earliest ``created_at``, then id: ``listing`` says the same in SQL)."""
+    documents = tuple(documents)
+    first: dict[str, str] = {}
+    for d in sorted((d for d in documents if d.sha256), key=lambda d: (d.created_at, d.id)):
+        first.setdefault(d.sha256, d.id)
+    return tuple(
+        replace(d, duplicate_of=first[d.sha256])
+        if d.sha256 and first[d.sha256] != d.id else d
+        for d in documents
     )
 
 
@@ -489,14 +517,17 @@ def build_matrix(
     submission: Submission, decisions: Iterable[Decision], open_flags: Iterable[ReviewFlag]
 ) -> SubmissionMatrix:
     """The matrix of a loaded submission (documents, classifications and results loaded)."""
-    documents = tuple(_document_entry(d, with_results=True) for d in submission.documents)
+    documents = _mark_duplicates(
+        _document_entry(d, with_results=True) for d in submission.documents
+    )
+    counted = [d for d in documents if d.duplicate_of is None]
     history = tuple(DecisionEntry.of(d) for d in decisions)
     in_force = {d.commitment: d for d in history}  # later entries overwrite earlier ones
     flags = tuple(_flag_entry(f) for f in open_flags)
-    processing = any(d.pending for d in documents)
+    processing = any(d.pending for d in counted)
     commitments = tuple(
         _commitment_row(
-            cid, documents, in_force.get(cid), tuple(f for f in flags if f.commitment == cid),
+            cid, counted, in_force.get(cid), tuple(f for f in flags if f.commitment == cid),
             processing,
         )
         for cid in COMMITMENT_IDS
@@ -548,7 +579,7 @@ def load_progress(session: Session, submission_id: str) -> SubmissionProgress:
         .where(Document.submission_id == submission_id)
         .order_by(Document.created_at)
     )
-    documents = tuple(_document_entry(d, with_results=False) for d in rows)
+    documents = _mark_duplicates(_document_entry(d, with_results=False) for d in rows)
     return SubmissionProgress(**_header(submission), documents=documents)
 
 

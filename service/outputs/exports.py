@@ -162,7 +162,7 @@ def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix]) 
     return _write_csv(path, SUMMARY_HEADERS, (
         [m.organization, m.rut or "", m.id,
          *(messages.yes_no(c.supported) for c in m.commitments),
-         len(m.documents), m.n_done, m.n_pending, m.n_errors]
+         len(m.counted), m.n_done, m.n_pending, m.n_errors]
         for m in ordered
     ))
 

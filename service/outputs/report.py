@@ -118,7 +118,8 @@ def _heading(m: SubmissionMatrix, st: _Styles, generated_by: str | None) -> list
         _p(
             f"Generado el {format_datetime(datetime.now(UTC))} (hora de Chile)"
             + (f" por {generated_by}" if generated_by else "")
-            + f" · {len(m.documents)} documento(s), {m.n_errors} con error"
+            + f" · {len(m.counted)} documento(s), {m.n_errors} con error"
+            + (f", {len(m.duplicates)} duplicado(s)" if m.duplicates else "")
             + (f", {m.n_pending} aún en proceso" if m.n_pending else ""),
             st.small,
         ),
@@ -182,7 +183,9 @@ def _commitment_detail(m: SubmissionMatrix, c: CommitmentRow, i: int, st: _Style
 def _documents(m: SubmissionMatrix, st: _Styles) -> list:
     rows = [[_p(t, st.cell_bold) for t in ("Documento", "Tipo", "Páginas", "Estado")]]
     for d in m.documents:
-        if d.status == "done":
+        if d.duplicate_of:
+            state = f"Duplicado de {m.document_name(d.duplicate_of)} (no se cuenta)"
+        elif d.status == "done":
             state = d.status_label
         elif d.status == "error":
             state = f"{d.status_label}: {d.error or ''}"

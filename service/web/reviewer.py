@@ -98,7 +98,7 @@ def reviewer_list(
 
 def _matrix_page(request: Request, reviewer, view: SubmissionMatrix, *, status_code: int = 200,
                  message: str | None = None, focus: str | None = None) -> HTMLResponse:
-    done = [d for d in view.documents if d.status == "done"]
+    done = [d for d in view.counted if d.status == "done"]
     return render(request, "review_submission.html", status_code=status_code, reviewer=reviewer,
                   view=view, done_docs=done, message=message, focus=focus)
 

@@ -69,3 +69,35 @@ def test_commitments_are_in_process_not_missing_while_files_are_read(
     assert matrix["waiting"] == [] and "c2" not in matrix["missing"] and matrix["missing"]
     page = client.get(f"/s/{sub['id']}?t={sub['token']}").text
     assert "Falta evidencia" in page and 'data-status="pending"' not in page
+
+
+def test_the_same_file_sent_again_and_in_a_zip_counts_once(
+    client, reviewer, run_worker_burst, training_plan_pdf
+):
+    sub = _create(client)
+    [first] = _upload(client, sub, {"plan.pdf": training_plan_pdf})
+    again = _upload(client, sub, {"plan.pdf": training_plan_pdf,
+                                  "anexos.zip": make_zip({"plan-copia.pdf": training_plan_pdf})})
+    run_worker_burst()
+
+    body = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
+    duplicates = {d["id"]: d["duplicate_of"] for d in body["documents"]}
+    assert duplicates == {first["id"]: None, again[0]["id"]: first["id"],
+                          again[1]["id"]: first["id"]}
+    assert body["counts"]["done"] == 1 and body["complete"]
+
+    matrix = client.get(f"/api/submissions/{sub['id']}/matrix", auth=reviewer).json()
+    c2 = next(c for c in matrix["commitments"] if c["id"] == "c2")
+    assert c2["status"] == "detected"
+    assert [cell["document_id"] for cell in c2["documents"]] == [first["id"]]
+    assert {e["document_id"] for e in c2["evidence"]} == {first["id"]}
+    csv = client.get(f"/api/submissions/{sub['id']}/matrix?format=csv", auth=reviewer).text
+    assert "plan.pdf" in csv and "plan-copia.pdf" not in csv
+    [row] = client.get("/api/submissions", auth=reviewer).json()["items"]
+    assert row["documents"] == 1
+
+    page = client.get(f"/revision/s/{sub['id']}", auth=reviewer).text
+    assert "1 documento(s) · 2 duplicado(s)" in page
+    assert page.count("Duplicado de plan.pdf") == 2
+    applicant = client.get(f"/s/{sub['id']}?t={sub['token']}").text
+    assert applicant.count("Duplicado de plan.pdf: no se cuenta dos veces.") == 2

@@ -42,4 +42,4 @@ def test_list_and_matrix_agree(db_session, seeded):
         assert row.n_confirmed == m.n_confirmed, row.organization
         assert row.n_decided == sum(1 for c in m.commitments if c.decision), row.organization
         assert (row.n_documents, row.n_errors, row.n_pending) == (
-            len(m.documents), m.n_errors, m.n_pending), row.organization
+            len(m.counted), m.n_errors, m.n_pending), row.organization
