@@ -129,10 +129,10 @@ def iter_pages(
         if kind is not None:  # "informe.pdf" of random bytes: a damaged PDF, not a new type
             raise DamagedFileError(kind, detail=f"{path.name}: detected MIME type {mime}")
         raise UnsupportedTypeError(detail=f"detected MIME type {mime}")
-    read = functools.partial(
-        parser.load(), path, options=options, password=password, progress=progress
-    )
-    return PageStream(mime, parser.name, read, str(path))
+    stream = PageStream(mime, parser.name, str(path))
+    stream.start(functools.partial(parser.load(), path, options=options, password=password,
+                                   progress=stream.watch(progress)))
+    return stream
 
 
 class PageStream:
@@ -144,13 +144,33 @@ class PageStream:
     failures: whatever a third-party reader raises becomes CorruptFileError.
     """
 
-    def __init__(self, mime: str, reader: str, read: Callable[[], object], shown: str):
+    def __init__(self, mime: str, reader: str, shown: str):
         self.mime = mime
         #: name and version of what read it, complete once every page has been read
         self.extractor = ""
         #: Spanish notes on the document (pages that failed, OCR caps), complete at the end
         self.warnings: tuple[str, ...] = ()
-        self._pages = self._read(reader, read, shown)
+        self._reader, self._shown = reader, shown
+        self._caller_error: BaseException | None = None
+        self._pages: Iterator[Page] = iter(())
+
+    def start(self, read: Callable[[], object]) -> None:
+        self._pages = self._read(self._reader, read, self._shown)
+
+    def watch(self, progress: ProgressCallback | None) -> ProgressCallback | None:
+        """The caller's callback, its failures remembered: they are the caller's (a database
+        gone while recording progress), never a sign of a damaged file."""
+        if progress is None:
+            return None
+
+        def call(done: int, total: int) -> object:
+            try:
+                return progress(done, total)
+            except BaseException as exc:
+                self._caller_error = exc
+                raise
+
+        return call
 
     def __iter__(self) -> Iterator[Page]:
         return self._pages
@@ -174,11 +194,26 @@ class PageStream:
                 summary = yield from parsed
         except EvidenciaError:
             raise
-        except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - the boundary
+        except BaseException as exc:
+            if self._caller_error is not None and _caused_by(exc, self._caller_error):
+                raise self._caller_error from None
+            if not isinstance(exc, Exception):  # RecursionError, MemoryError are
+                raise
             log.warning("%s parser failed on %s: %r", reader, shown, exc)
             raise CorruptFileError(detail=f"{reader}: {exc!r}") from exc
         self.extractor = f"{summary.extractor}/{EXTRACTOR_VERSION}"
         self.warnings = tuple(summary.warnings)
+
+
+def _caused_by(exc: BaseException, cause: BaseException) -> bool:
+    """``exc`` is ``cause`` or was raised while handling it (a reader wrapping it)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if exc is cause:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def extract_bytes(

@@ -4,6 +4,8 @@ Job timeout and the number of retries come from ``service.settings`` (operators 
 deployment); these are the values that follow from how rq and the pipeline behave.
 """
 
+from dataclasses import dataclass
+
 from service.domain.lifecycle import Lane
 
 #: Applicants wait on this one: every worker serves it before BATCH.
@@ -29,29 +31,63 @@ JOB_ID_PREFIX = "evidencia-doc-"
 #
 # A worker's parent process marks each document it runs (``RUNNING_KEY_PREFIX``, kept alive by
 # its heartbeat); every worker sweeps the database for pending documents with neither a waiting
-# job nor a live mark and queues them again. Worst case after a whole worker is killed:
-# RUNNING_TTL (mark expires) + SWEEP_INTERVAL (first sighting) + ORPHAN_CONFIRM_SECONDS and one
-# more SWEEP_INTERVAL (second sighting) ≈ 35 s, then the job starts on another worker.
+# job nor a live mark and queues them again. Every timing follows from one setting, the
+# heartbeat (``EVIDENCIA_HEARTBEAT_SECONDS``, 4 by default; tests use 1): see :class:`Pace`.
 
-#: Seconds between heartbeats of a worker's parent while its work horse runs (rq's default
-#: is 30): each refreshes the running mark and the rq job's heartbeat.
-JOB_MONITORING_INTERVAL = 4
-#: rq's worker TTL; an idle worker blocks on Redis for TTL − 15 s between heartbeats, so 20
-#: gives a heartbeat (and a chance to sweep) every 5 s.
-WORKER_TTL = 20
-#: Lifetime of a running mark: three missed heartbeats and the job is presumed dead.
-RUNNING_TTL = 12
 RUNNING_KEY_PREFIX = "evidencia:running:"
-#: How often a worker sweeps for orphaned documents; a lock lets one worker do it per period.
-SWEEP_INTERVAL = 5
 SWEEP_LOCK_KEY = "evidencia:sweep-lock"
-#: A document is requeued only when two sweeps at least this far apart both found it orphaned:
-#: longer than the gap between two mark refreshes, so a mark lost in a Redis flush is back by
-#: the second look.
-ORPHAN_CONFIRM_SECONDS = 8
 SUSPECTS_KEY = "evidencia:orphan-suspects"
-#: A registered worker silent this long is dead (SIGKILL, machine gone): its registration is
-#: removed so nobody counts it as alive. Live ones beat every 5 s (WORKER_TTL) or 4 s (busy).
-DEAD_WORKER_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """The recovery timings for a heartbeat of ``heartbeat`` seconds (defaults for 4 s).
+
+    Worst case after a whole worker is killed: ``running_ttl`` (mark expires) +
+    ``sweep_interval`` (first sighting) + ``orphan_confirm`` and one more ``sweep_interval``
+    (second sighting) ≈ 9 heartbeats (35 s at 4 s), then the job starts on another worker.
+    """
+
+    #: Seconds between heartbeats of a worker's parent while its work horse runs (rq's
+    #: default is 30): each refreshes the running mark and the rq job's heartbeat.
+    heartbeat: int = 4
+
+    @property
+    def worker_ttl(self) -> int:
+        """rq's worker TTL: an idle worker blocks on Redis for TTL − 15 s between heartbeats,
+        so this gives an idle heartbeat (and a chance to sweep) every ``heartbeat + 1`` s."""
+        return 15 + self.heartbeat + 1
+
+    @property
+    def running_ttl(self) -> int:
+        """Lifetime of a running mark: three missed heartbeats and the job is presumed dead."""
+        return 3 * self.heartbeat
+
+    @property
+    def sweep_interval(self) -> int:
+        """How often a worker sweeps for orphans; a lock lets one worker do it per period."""
+        return self.heartbeat + 1
+
+    @property
+    def orphan_confirm(self) -> int:
+        """A document is requeued only when two sweeps at least this far apart both found it
+        orphaned: longer than the gap between two mark refreshes, so a mark lost in a Redis
+        flush is back by the second look."""
+        return 2 * self.heartbeat
+
+    @property
+    def dead_worker(self) -> int:
+        """A registered worker silent this long is dead (SIGKILL, machine gone): its
+        registration is removed so nobody counts it as alive."""
+        return 15 * self.heartbeat
+
+
+def pace() -> Pace:
+    """The timings of this deployment (read at call time)."""
+    from service.settings import get_settings
+
+    return Pace(get_settings().heartbeat_seconds)
+
+
 #: Longest wait between attempts to reach a Redis that went away (the worker keeps trying).
 RECONNECT_MAX_WAIT = 5

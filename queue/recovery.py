@@ -1,10 +1,10 @@
 """Recovery without an operator: the sweep every worker runs, and dead workers forgotten.
 
-Every ``SWEEP_INTERVAL`` seconds one worker (a Redis lock) looks for documents the database
-says are pending but Redis holds no work for (a worker killed mid-job, Redis flushed or
-restarted, an upload whose enqueue failed) and queues them again through
+Every ``sweep_interval`` seconds (``evidencia_queue.defaults.Pace``) one worker (a Redis lock)
+looks for documents the database says are pending but Redis holds no work for (a worker killed
+mid-job, Redis flushed or restarted, an upload whose enqueue failed) and queues them again through
 :func:`service.domain.dispatch.requeue_lost`. An orphan is acted on only when a second sweep, at
-least ``ORPHAN_CONFIRM_SECONDS`` later, still finds it (the sightings live in Redis, so any
+least ``orphan_confirm`` seconds later, still finds it (the sightings live in Redis, so any
 worker can make the second one): a running mark lost in a flush comes back with the next
 heartbeat, long before that. Workers whose heartbeat stopped are removed from rq's registry.
 """
@@ -15,14 +15,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from evidencia_queue.defaults import (
-    DEAD_WORKER_SECONDS,
-    ORPHAN_CONFIRM_SECONDS,
-    QUEUES,
-    SUSPECTS_KEY,
-    SWEEP_INTERVAL,
-    SWEEP_LOCK_KEY,
-)
+from evidencia_queue.defaults import QUEUES, SUSPECTS_KEY, SWEEP_LOCK_KEY, pace
 from redis import Redis
 
 from service.domain.dispatch import requeue_lost
@@ -33,12 +26,12 @@ log = logging.getLogger(__name__)
 
 
 def sweep(connection: Redis, *, holder: str = "") -> list[str] | None:
-    """One sweep, if no other worker swept in the last ``SWEEP_INTERVAL`` seconds (else None).
+    """One sweep, if no other worker swept in the last ``sweep_interval`` seconds (else None).
 
     Cheap: one query for the pending documents' ids, one Redis round trip per 500 of them.
     Returns the documents requeued.
     """
-    if not connection.set(SWEEP_LOCK_KEY, holder or "1", nx=True, ex=SWEEP_INTERVAL):
+    if not connection.set(SWEEP_LOCK_KEY, holder or "1", nx=True, ex=pace().sweep_interval):
         return None
     forget_dead_workers(connection)
     seen: set[str] = set()
@@ -53,16 +46,17 @@ def sweep(connection: Redis, *, holder: str = "") -> list[str] | None:
 
 
 def confirm_orphans(connection: Redis, orphans: list[str], now: float | None = None) -> list[str]:
-    """The orphans first seen at least ``ORPHAN_CONFIRM_SECONDS`` ago; records the new ones."""
+    """The orphans first seen at least ``orphan_confirm`` seconds ago; records the new ones."""
     now = time.time() if now is None else now
     if not orphans:
         return []
     first_seen = connection.hmget(SUSPECTS_KEY, orphans)
+    confirm_after = pace().orphan_confirm
     confirmed, new = [], {}
     for document_id, seen in zip(orphans, first_seen, strict=True):
         if seen is None:
             new[document_id] = now
-        elif now - float(seen) >= ORPHAN_CONFIRM_SECONDS:
+        elif now - float(seen) >= confirm_after:
             confirmed.append(document_id)
     if new:
         connection.hset(SUSPECTS_KEY, mapping=new)
@@ -77,7 +71,7 @@ def _forget_suspects(connection: Redis, keep: set[str]) -> None:
 
 
 def forget_dead_workers(connection: Redis) -> list[str]:
-    """Unregister workers whose heartbeat is older than ``DEAD_WORKER_SECONDS`` (or whose
+    """Unregister workers whose heartbeat is older than ``dead_worker`` seconds (or whose
     record expired), so nothing takes a killed worker for a live one. Returns their keys."""
     from rq.worker_registration import REDIS_WORKER_KEYS, WORKERS_BY_QUEUE_KEY
 
@@ -88,9 +82,9 @@ def forget_dead_workers(connection: Redis) -> list[str]:
     for key in keys:
         pipe.hget(key, "last_heartbeat")
     beats = pipe.execute()
-    now = datetime.now(UTC)
+    now, silent = datetime.now(UTC), pace().dead_worker
     dead = [key for key, beat in zip(keys, beats, strict=True)
-            if beat is None or (now - _parse(beat)).total_seconds() > DEAD_WORKER_SECONDS]
+            if beat is None or (now - _parse(beat)).total_seconds() > silent]
     if dead:
         pipe = connection.pipeline(transaction=False)
         pipe.srem(REDIS_WORKER_KEYS, *dead)

@@ -24,14 +24,7 @@ import signal
 import time
 
 from evidencia_queue import jobs
-from evidencia_queue.defaults import (
-    JOB_MONITORING_INTERVAL,
-    QUEUES,
-    RECONNECT_MAX_WAIT,
-    RUNNING_TTL,
-    SWEEP_INTERVAL,
-    WORKER_TTL,
-)
+from evidencia_queue.defaults import QUEUES, RECONNECT_MAX_WAIT, pace
 from evidencia_queue.dispatch import document_id_of, get_queue, redis_connection, running_key
 from evidencia_queue.recovery import sweep
 from redis import Redis
@@ -109,7 +102,8 @@ class _Recovering:
     - Each document job is marked running in Redis while its work horse lives (the parent
       refreshes the mark with every heartbeat), so the sweep tells live jobs from orphans even
       after Redis lost rq's own records.
-    - Every heartbeat may run the orphan sweep (one worker per ``SWEEP_INTERVAL``).
+    - Every heartbeat may run the orphan sweep (one worker per ``sweep_interval``), and
+      registers the worker again if Redis lost its record (a FLUSHALL).
     - Work horses of an earlier run of this process (Redis went away mid-job) are "adopted":
       their marks are kept alive until they exit, so their document is not started twice.
     - A Redis failure while tearing down does not hide the reason the worker stopped.
@@ -121,6 +115,7 @@ class _Recovering:
     def _recovery_setup(self, adopted: dict[int, str] | None = None) -> None:
         self.adopted = adopted if adopted is not None else {}
         self._next_sweep = 0.0
+        self.pace = pace()
 
     def request_stop(self, signum, frame):
         self.stopping = True
@@ -150,7 +145,7 @@ class _Recovering:
     def execute_job(self, job, queue):
         document_id = document_id_of(job.id)
         if document_id is not None:
-            self.connection.set(running_key(document_id), self.name, ex=RUNNING_TTL)
+            self.connection.set(running_key(document_id), self.name, ex=self.pace.running_ttl)
         try:
             super().execute_job(job, queue)
         finally:
@@ -164,7 +159,7 @@ class _Recovering:
         super().maintain_heartbeats(job, execution)
         document_id = document_id_of(job.id)
         if document_id is not None:
-            self.connection.set(running_key(document_id), self.name, ex=RUNNING_TTL)
+            self.connection.set(running_key(document_id), self.name, ex=self.pace.running_ttl)
         self._tend()
 
     def heartbeat(self, timeout=None, pipeline=None):
@@ -173,20 +168,31 @@ class _Recovering:
             self._tend()
 
     def _tend(self) -> None:
+        self._stay_registered()
         for pid, document_id in list(self.adopted.items()):
             if _exited(pid):
                 del self.adopted[pid]
             else:
-                self.connection.set(running_key(document_id), self.name, ex=RUNNING_TTL)
+                self.connection.set(running_key(document_id), self.name, ex=self.pace.running_ttl)
         if time.monotonic() < self._next_sweep:
             return
-        self._next_sweep = time.monotonic() + SWEEP_INTERVAL
+        self._next_sweep = time.monotonic() + self.pace.sweep_interval
         try:
             sweep(self.connection, holder=self.name)
         except REDIS_ERRORS:
             raise
         except Exception:  # the database is down: the next sweep tries again
             log.warning("orphan sweep failed", exc_info=True)
+
+    def _stay_registered(self) -> None:
+        """After a FLUSHALL the worker lives on unregistered: nobody would count it alive
+        (``/metrics``, the command line's "no worker" warning). Register it again."""
+        from rq.worker_registration import REDIS_WORKER_KEYS
+
+        if not self.connection.sismember(REDIS_WORKER_KEYS, self.key):
+            log.warning("worker %s: its registration was lost; registering again", self.name)
+            self.connection.delete(self.key)  # the heartbeat may have left a partial record
+            self.register_birth()
 
     def teardown(self):
         try:
@@ -230,7 +236,7 @@ class EvidenciaWorker(_Recovering, Worker):
 
 class EvidenciaSimpleWorker(_Recovering, SimpleWorker):
     """Runs jobs in the worker process itself (tests, debugging). Its running marks are not
-    refreshed during a job: a job longer than ``RUNNING_TTL`` may be swept by another worker."""
+    refreshed during a job: a job longer than ``running_ttl`` may be swept by another worker."""
 
 
 def run_worker(
@@ -270,8 +276,9 @@ def _serve(worker_class, queues, connection: Redis, *, burst: bool, with_schedul
     adopted: dict[int, str] = {}
     wait = 1.0
     while True:
-        worker = worker_class(queues, connection=connection, worker_ttl=WORKER_TTL,
-                              job_monitoring_interval=JOB_MONITORING_INTERVAL)
+        timings = pace()
+        worker = worker_class(queues, connection=connection, worker_ttl=timings.worker_ttl,
+                              job_monitoring_interval=timings.heartbeat)
         worker.max_connection_wait_time = RECONNECT_MAX_WAIT
         worker._recovery_setup(adopted)
         try:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     #: Starts after which a document whose processing keeps dying (its work horse killed, e.g.
     #: for memory, every time) ends in ``error`` instead of being queued again without end.
     job_max_attempts: int = Field(default=5, ge=1)
+    #: Seconds between a busy worker's heartbeats. Recovery without an operator is paced by
+    #: it (``evidencia_queue.defaults.Pace``: running marks, orphan sweeps, dead workers):
+    #: about 9 heartbeats after a worker is killed. Tests lower it to 1.
+    heartbeat_seconds: int = Field(default=4, ge=1, le=60)
     #: What carries jobs to the workers ("module:Class", see ``service.domain.dispatch``).
     dispatcher: str = "evidencia_queue.dispatch:RqDispatcher"
 

@@ -136,7 +136,7 @@ def _run(session: Session, document: Document, options) -> dict:
 def _on_failure(session: Session, document_id: str, exc: BaseException, attempt: Attempt):
     """The job's error boundary: record the failure on the document, then return (the file is
     at fault: no retry) or raise (the runner retries what is retryable and files the rest)."""
-    session.rollback()
+    _rollback_quietly(session)
     code = fault_of(exc, timeout_errors=attempt.timeout_errors)
     if code.retryable:
         log.warning("document %s: %s; the queue retries it", document_id, code, exc_info=True)
@@ -159,6 +159,14 @@ def _on_failure(session: Session, document_id: str, exc: BaseException, attempt:
     raise exc
 
 
+def _rollback_quietly(session: Session) -> None:
+    """Roll back after a database failure; a connection already gone is not a second one."""
+    try:
+        session.rollback()
+    except Exception:
+        log.debug("rollback failed", exc_info=True)
+
+
 def _record(session: Session, document_id: str, change) -> None:
     """Apply a lifecycle change in a fresh transaction; if even that fails, the document stays
     unfinished and ``requeue`` picks it up."""
@@ -166,7 +174,7 @@ def _record(session: Session, document_id: str, change) -> None:
         change(session.get(Document, document_id))
         session.commit()
     except Exception:
-        session.rollback()
+        _rollback_quietly(session)
         log.exception("could not record the outcome of document %s", document_id)
 
 
@@ -184,14 +192,18 @@ def extract_or_reuse(
         log.info("document %s reuses extraction %s", document.id, existing.id)
         return results.extracted_from_row(existing), existing, 0.0
 
+    document_id = document.id  # read now: after a failed commit the object is expired
+
     def progress(done: int, total: int) -> None:
-        """"OCR página n/m" for clients; a failed update must not throw away the OCR work."""
+        """"OCR página n/m" for clients. A failed update (the database gone) must neither
+        throw away the OCR work nor pass for a damaged file: it is logged, and the database
+        is asked again when the extraction is stored (a failure there is retried)."""
         try:
             lifecycle.advance(document, Stage.ocr, f"{done}/{total}")
             session.commit()
-        except Exception:
-            session.rollback()
-            log.warning("progress of document %s not recorded", document.id, exc_info=True)
+        except Exception as exc:
+            _rollback_quietly(session)
+            log.warning("progress of document %s not recorded: %s", document_id, exc)
 
     extra = {"options": options} if options is not None else {}
     t0 = time.perf_counter()

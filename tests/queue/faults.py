@@ -29,18 +29,51 @@ def ocr_missing(path, **kwargs):
 
 
 @contextmanager
-def database_drops(statement_prefix: str, times: int | None = 1):
+def database_drops(statement_prefix: str, times: int | None = 1, *, with_value=None):
     """The real engine loses its connection when it runs a statement starting with
-    ``statement_prefix``, ``times`` times (None: until the block ends)."""
+    ``statement_prefix`` (and, if given, carrying ``with_value`` among its parameters),
+    ``times`` times (None: until the block ends)."""
     from service.db import get_engine
 
     engine = get_engine()
     failures: list[str] = []
 
+    def carries(parameters) -> bool:
+        values = parameters.values() if isinstance(parameters, dict) else parameters or ()
+        return with_value is None or with_value in tuple(values)
+
     def drop(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith(statement_prefix.upper()) and (
             times is None or len(failures) < times
-        ):
+        ) and carries(parameters):
+            failures.append(statement)
+            raise OperationalError(statement, parameters, Exception("server closed the connection"))
+
+    event.listen(engine, "before_cursor_execute", drop)
+    try:
+        yield failures
+    finally:
+        event.remove(engine, "before_cursor_execute", drop)
+
+
+@contextmanager
+def database_outage(starts_with: str, *, with_value=None, lasts: int = 2):
+    """The database goes away at the first statement starting with ``starts_with`` (carrying
+    ``with_value``, if given) and fails that one and the next ``lasts - 1``; then it is back."""
+    from service.db import get_engine
+
+    engine = get_engine()
+    failures: list[str] = []
+
+    def carries(parameters) -> bool:
+        values = parameters.values() if isinstance(parameters, dict) else parameters or ()
+        return with_value is None or with_value in tuple(values)
+
+    def drop(conn, cursor, statement, parameters, context, executemany):
+        if len(failures) >= lasts:
+            return
+        if failures or (statement.lstrip().upper().startswith(starts_with.upper())
+                        and carries(parameters)):
             failures.append(statement)
             raise OperationalError(statement, parameters, Exception("server closed the connection"))
 

@@ -1,10 +1,12 @@
-"""Outages for the recovery tests and ``bench/bench_recovery.py``: a Redis server of
-their own (own port, own folder), real ``evidencia worker`` processes, SIGKILL, FLUSHALL and a
-Redis restart. The machine's shared Redis is never touched."""
+"""Outages for the recovery tests and ``bench/bench_recovery.py``: a Redis server and a
+PostgreSQL cluster of their own (own ports, own folders), real ``evidencia worker`` processes,
+SIGKILL, FLUSHALL, Redis and PostgreSQL restarts. The machine's shared services are never
+touched."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +52,52 @@ class OwnRedis:
         import redis
 
         return redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=5)
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of its own: ``initdb`` in a fresh folder, ``pg_ctl`` on a free port
+    (trust, no fsync: it is thrown away). Run as the ``postgres`` user when the tests run as
+    root, which ``initdb`` refuses."""
+
+    def __init__(self):
+        import tempfile
+
+        self.folder = Path(tempfile.mkdtemp(prefix="evidencia-pg-"))
+        self.data, self.port = self.folder / "data", free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(_pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                  "-E", "UTF8", "--no-sync", "--no-instructions")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*as_postgres, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "pg.log"),
+                  "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self) -> None:
+        """As a crash would: connections cut, nothing flushed politely."""
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass  # not running
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(found[-1]) if found else name
 
 
 def start_worker(log: Path, env: dict | None = None) -> subprocess.Popen:

@@ -210,6 +210,27 @@ def test_transient_failure_is_retried(service_env, run_worker_burst, monkeypatch
     assert doc.attempts == 2
 
 
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_database_lost_during_ocr_is_retried_not_a_corrupt_file(
+    service_env, run_worker_burst, monkeypatch
+):
+    """Issue 12: the database goes away mid-OCR (the progress update fails), and is still away
+    when the extraction is stored. Neither is the file's fault: the job fails (no "Job OK")
+    and its retry finishes it."""
+    import evidencia_queue.dispatch as dispatch_module
+
+    from tests.queue.outages import scanned_pdf
+
+    monkeypatch.setattr(dispatch_module, "RETRY_INTERVALS", (0,))  # retry at once, no scheduler
+    _, ids = _submit([("acta.pdf", scanned_pdf("Acta del comité de inclusión.", 1))])
+    # down from the progress update to the next statement: storing the OCR'd extraction
+    with faults.database_outage("UPDATE documents", with_value="ocr") as lost:
+        run_worker_burst()
+    doc = _documents(ids)[ids[0]]
+    assert len(lost) == 2, lost
+    assert (doc.status, doc.error_code, doc.attempts) == ("done", None, 2)
+
+
 def test_interactive_is_served_before_batch(service_env, run_worker_burst, text_pdf):
     _, batch_ids = _submit([("b.pdf", text_pdf(["Lote histórico."]))], queue_name="batch")
     _, inter_ids = _submit([("i.pdf", text_pdf(["Carga de postulante."]))], rut=None)

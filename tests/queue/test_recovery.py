@@ -1,20 +1,27 @@
-"""Recovery on its own (issue 12): real ``evidencia worker`` processes against a Redis the test
-starts itself; a worker SIGKILLed mid-job, Redis flushed, Redis restarted, a work horse killed
-every time. Every document ends ``done`` or ``error`` exactly once with no operator command.
-A worker stopped on purpose (SIGTERM) finishes its job, or hands it back when told twice.
+"""Recovery on its own (issue 12): real ``evidencia worker`` processes against a PostgreSQL and
+a Redis the module starts itself (own ports, own folders); a work horse killed every time,
+PostgreSQL stopped mid-OCR, Redis flushed, Redis restarted, a whole worker SIGKILLed. Every
+document ends ``done`` or ``error`` exactly once with no operator command. A worker stopped on
+purpose (SIGTERM) finishes its job, or hands it back when told twice.
 
-The deadlines only stop a hung test; the recovery times are measured and reported by
-``bench/bench_recovery.py``.
+Lean on purpose: one cluster (PostgreSQL, Redis, two workers) serves the module, each test
+submits its own small scans, and the workers beat every second (``EVIDENCIA_HEARTBEAT_SECONDS``)
+so a recovery takes a few seconds, not half a minute. The deadlines only stop a hung test; the
+recovery times are measured and reported by ``bench/bench_recovery.py``.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import time
+from types import SimpleNamespace
 
 import pytest
 
+from tests.conftest import stop_process
 from tests.queue.outages import (
+    OwnPostgres,
     OwnRedis,
     alive,
     descendants,
@@ -29,40 +36,82 @@ from tests.queue.outages import (
 
 pytestmark = pytest.mark.slow
 
-#: Generous: recovery takes ~30 s by design (see queue/defaults.py), OCR on a busy machine more.
+#: Generous: OCR on a busy machine is slow; recovery itself takes a few heartbeats.
 DEADLINE = 240
+#: Workers of this module beat every second: every recovery timing scales with it.
+HEARTBEAT = "1"
 
 
-@pytest.fixture
-def own_redis(tmp_path):
-    redis = OwnRedis(tmp_path / "redis")
-    redis.start()
-    yield redis
-    redis.kill()
-
-
-@pytest.fixture
-def recovery_env(service_env, own_redis, monkeypatch):
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """PostgreSQL and Redis of the module's own, migrated, named by ``EVIDENCIA_*``."""
+    from service.db import engine_for
+    from service.migrate import upgrade
     from service.settings import get_settings
 
-    monkeypatch.setenv("EVIDENCIA_REDIS_URL", own_redis.url)
-    get_settings.cache_clear()
-    return service_env
+    folder = tmp_path_factory.mktemp("faults")
+    postgres, redis = OwnPostgres(), OwnRedis(folder / "redis")
+    postgres.start()
+    redis.start()
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {"DATABASE_URL": postgres.url, "REDIS_URL": redis.url,
+                            "DATA_DIR": str(folder / "data"), "HEARTBEAT_SECONDS": HEARTBEAT,
+                            "PUBLIC_URL": "http://testserver"}.items():
+            env.setenv(f"EVIDENCIA_{name}", value)
+        env.setenv("OMP_THREAD_LIMIT", "1")
+        get_settings.cache_clear()
+        upgrade(postgres.url)
+        try:
+            yield SimpleNamespace(postgres=postgres, redis=redis, folder=folder)
+        finally:
+            engine_for(postgres.url).dispose()
+            get_settings.cache_clear()
+            redis.kill()
+            postgres.remove()
 
 
-@pytest.fixture
-def workers(recovery_env, tmp_path):
-    procs = []
+class Workers:
+    """The module's ``evidencia worker`` processes; :meth:`ensure` replaces killed ones."""
 
-    def start(n: int = 1, **env) -> list:
-        new = [start_worker(tmp_path / f"worker-{len(procs) + i}.log", env) for i in range(n)]
-        procs.extend(new)
+    def __init__(self, stack):
+        self.stack, self.procs, self.started = stack, [], 0
+
+    def start(self, n: int = 1, **env) -> list:
+        new = []
+        for _ in range(n):
+            self.started += 1
+            new.append(start_worker(self.stack.folder / f"worker-{self.started}.log", env))
+        self.procs.extend(new)
         return new
 
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            kill_whole_worker(proc)
+    def ensure(self, n: int) -> list:
+        """``n`` of this module's workers alive and registered (a killed one may still be)."""
+        self.procs = [p for p in self.procs if p.poll() is None]
+        self.start(max(0, n - len(self.procs)))
+        client, pids = self.stack.redis.client(), {p.pid for p in self.procs}
+
+        def registered() -> bool:
+            keys = client.smembers("rq:workers")
+            return sum(int(client.hget(k, "pid") or 0) in pids for k in keys) >= n
+
+        wait_until(registered, 120, 0.3)
+        return list(self.procs)
+
+    def stop(self, procs=None) -> None:
+        for proc in list(procs if procs is not None else self.procs):
+            stop_process(proc)  # SIGTERM: it unregisters
+            self.procs.remove(proc)
+
+    def log(self) -> str:
+        return "".join(p.read_text(errors="replace")
+                       for p in sorted(self.stack.folder.glob("worker-*.log")))
+
+
+@pytest.fixture(scope="module")
+def workers(stack):
+    pool = Workers(stack)
+    yield pool
+    pool.stop()
 
 
 def _submit(files) -> list[str]:
@@ -74,8 +123,9 @@ def _submit(files) -> list[str]:
         return [d.id for d in add_files(session, submission, files)]
 
 
-def _files(scans: int = 2, pages: int = 3):
-    return [(f"acta-{i}.pdf", scanned_pdf(f"Acta {i} del comité de inclusión.", pages))
+def _files(label: str, scans: int = 2, pages: int = 2):
+    """Scans no other test submits (same bytes would reuse an extraction)."""
+    return [(f"acta-{i}.pdf", scanned_pdf(f"Acta {i} {label} del comité de inclusión.", pages))
             for i in range(scans)]
 
 
@@ -98,66 +148,27 @@ def _assert_ended_once(ids) -> None:
             .where(Classification.document_id.in_(ids))
             .group_by(Classification.document_id)).all())
     assert all(counts.get(i) == 1 for i, s in final.items() if s == "done"), counts
-    time.sleep(6)  # a sweep later: still the same
+    time.sleep(3)  # a few sweeps later: still the same
     assert statuses(ids) == final
 
 
-@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
-def test_a_worker_killed_mid_job_is_recovered_by_the_other(workers, own_redis):
-    first, second = workers(2)
-    wait_workers(own_redis, 2)
-    ids = _submit(_files())
-    busy = wait_until(lambda: _processing(ids), DEADLINE, poll=0.2)
-    victim_name = own_redis.client().get(f"evidencia:running:{busy[0]}").decode()
-    victim_pid = int(own_redis.client().hget(f"rq:worker:{victim_name}", "pid"))
-    victim = next(p for p in (first, second) if p.pid == victim_pid)
-    kill_whole_worker(victim)
-    wait_finished(ids, DEADLINE)
-    _assert_ended_once(ids)
-    assert set(statuses(ids).values()) == {"done"}
-    # the dead worker is no longer counted among the living
-    wait_until(lambda: own_redis.client().scard("rq:workers") == 1, 90)
-
-
-@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
-def test_redis_flushed_mid_job(workers, own_redis):
-    workers(2)
-    wait_workers(own_redis, 2)
-    ids = _submit(_files(scans=2, pages=2))
-    wait_until(lambda: _processing(ids), DEADLINE, poll=0.2)
-    own_redis.client().flushall()
-    wait_finished(ids, DEADLINE)
-    _assert_ended_once(ids)
-    assert set(statuses(ids).values()) == {"done"}
-
-
-@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
-def test_workers_outlive_a_redis_restart(workers, own_redis):
-    procs = workers(2)
-    wait_workers(own_redis, 2)
-    ids = _submit(_files(scans=2, pages=2))
-    wait_until(lambda: _processing(ids), DEADLINE, poll=0.2)
-    own_redis.kill()  # everything it held is lost
-    time.sleep(3)
-    own_redis.start()
-    wait_finished(ids, DEADLINE)
-    _assert_ended_once(ids)
-    assert set(statuses(ids).values()) == {"done"}
-    assert all(p.poll() is None for p in procs)  # nobody exited for good
-
-
-@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
-def test_a_document_whose_work_horse_is_killed_every_time_ends_in_error(workers, own_redis):
-    import os
-
+def test_a_document_whose_work_horse_is_killed_every_time_ends_in_error(
+    stack, workers, monkeypatch
+):
+    """Its lone worker (the module's two start later) gives up after two starts (rq retries
+    none: the job is enqueued with none)."""
     from service.db import SessionLocal
     from service.domain.models import Document
-    from tests.queue.outages import descendants
+    from service.settings import get_settings
 
-    (worker,) = workers(1, EVIDENCIA_JOB_RETRIES="0", EVIDENCIA_JOB_MAX_ATTEMPTS="2")
-    wait_workers(own_redis, 1)
+    limits = {"EVIDENCIA_JOB_RETRIES": "0", "EVIDENCIA_JOB_MAX_ATTEMPTS": "2"}
+    for name, value in limits.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    (worker,) = workers.start(1, **limits)
+    wait_workers(stack.redis, 1)
     before = set(descendants(worker.pid, direct=True))  # its scheduler: not a work horse
-    (doc,) = _submit(_files(scans=1, pages=4))
+    (doc,) = _submit(_files("killed", scans=1, pages=3))
     killed: set[int] = set()
 
     def kill_each_horse() -> bool:  # what the OOM killer does to a memory bomb, every time
@@ -171,49 +182,129 @@ def test_a_document_whose_work_horse_is_killed_every_time_ends_in_error(workers,
                     pass
         return status == "error"
 
-    wait_until(kill_each_horse, DEADLINE, poll=0.2)
-    with SessionLocal() as session:
-        document = session.get(Document, doc)
-        assert (document.status, document.error_code) == ("error", "interrupted")
-        assert "2 veces" in document.error
-    assert len(killed) >= 2
-    assert worker.poll() is None  # the worker itself lives on
+    try:
+        wait_until(kill_each_horse, DEADLINE, poll=0.2)
+        with SessionLocal() as session:
+            document = session.get(Document, doc)
+            assert (document.status, document.error_code) == ("error", "interrupted")
+            assert "2 veces" in document.error
+        assert len(killed) >= 2
+        assert worker.poll() is None  # the worker itself lives on
+    finally:
+        workers.stop([worker])
+        monkeypatch.undo()
+        get_settings.cache_clear()
 
 
-@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
-def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(workers, own_redis):
-    (worker,) = workers(1)
-    wait_workers(own_redis, 1)
-    (doc,) = _submit(_files(scans=1, pages=3))
-    wait_until(lambda: _processing([doc]), DEADLINE, poll=0.2)
+def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(stack, workers):
+    (worker,) = workers.start(1)
+    wait_workers(stack.redis, 1)
+    (doc,) = _submit(_files("sigterm", scans=1, pages=3))
+    wait_until(lambda: _processing([doc]), DEADLINE, poll=0.1)
     below = descendants(worker.pid)  # its scheduler and the work horse
     worker.send_signal(signal.SIGTERM)  # rq's warm shutdown
     assert worker.wait(timeout=DEADLINE) == 0
+    workers.stop([worker])
     assert statuses([doc]) == {doc: "done"}
     assert not [pid for pid in below if alive(pid)]
 
 
-@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
-def test_a_second_sigterm_hands_the_running_job_back_to_the_queue(workers, own_redis):
+def test_a_second_sigterm_hands_the_running_job_back_to_the_queue(stack, workers):
     from service.db import SessionLocal
     from service.domain.dispatch import get_dispatcher
     from service.domain.models import Document
 
-    (worker,) = workers(1)
-    wait_workers(own_redis, 1)
-    (doc,) = _submit(_files(scans=1, pages=6))
-    wait_until(lambda: _processing([doc]), DEADLINE, poll=0.2)
+    (worker,) = workers.start(1)
+    wait_workers(stack.redis, 1)
+    (doc,) = _submit(_files("second-sigterm", scans=1, pages=6))
+    wait_until(lambda: _processing([doc]), DEADLINE, poll=0.1)
     below = descendants(worker.pid)
     worker.send_signal(signal.SIGTERM)
     time.sleep(1.5)  # rq takes a repeat within 1 s for the same signal delivered twice
     worker.send_signal(signal.SIGTERM)  # cold shutdown: the work horse is killed
     worker.wait(timeout=60)
+    workers.stop([worker])
     assert not [pid for pid in below if alive(pid)]
     with SessionLocal() as session:
         document = session.get(Document, doc)
         assert (document.status, document.stage, document.attempts) == ("queued", "queued", 0)
     assert get_dispatcher().is_live(doc)  # its job waits in the queue, no sweep needed
-    workers(1)
+    workers.ensure(2)  # the module's workers from here on
     wait_finished([doc], DEADLINE)
     _assert_ended_once([doc])
     assert statuses([doc]) == {doc: "done"}
+
+
+def test_postgresql_stopped_mid_ocr_is_retried_not_a_corrupt_file(stack, workers):
+    """Issue 12: a database outage during OCR went down the corrupt-file path, rq said "Job OK"
+    and the document stayed ``processing``. Now the progress updates fail quietly, storing the
+    extraction fails, the job fails (rq retries it) and the retry finishes it."""
+    from service.db import SessionLocal, get_engine
+    from service.domain.models import Document
+
+    workers.ensure(2)
+    (doc,) = _submit(_files("postgres", scans=1, pages=3))
+    wait_until(lambda: _stage(doc) == "ocr", DEADLINE, poll=0.1)
+    stack.postgres.stop()
+    try:
+        wait_until(lambda: f"document {doc}: transient; the queue retries it" in workers.log(),
+                   DEADLINE)
+    finally:
+        stack.postgres.start()
+    get_engine().dispose()  # this process's pooled connections died with the server
+    wait_finished([doc], DEADLINE)
+    _assert_ended_once([doc])
+    with SessionLocal() as session:
+        document = session.get(Document, doc)
+        assert (document.status, document.error_code, document.error) == ("done", None, None)
+        assert document.attempts >= 2
+    assert "corrupt" not in workers.log()
+
+
+def _stage(document_id: str) -> str | None:
+    from service.db import SessionLocal
+    from service.domain.models import Document
+
+    with SessionLocal() as session:
+        document = session.get(Document, document_id)
+        return document.stage if document is not None else None
+
+
+def test_redis_flushed_mid_job(stack, workers):
+    workers.ensure(2)
+    ids = _submit(_files("flushed"))
+    wait_until(lambda: _processing(ids), DEADLINE, poll=0.1)
+    stack.redis.client().flushall()
+    wait_finished(ids, DEADLINE)
+    _assert_ended_once(ids)
+    assert set(statuses(ids).values()) == {"done"}
+
+
+def test_workers_outlive_a_redis_restart(stack, workers):
+    procs = workers.ensure(2)
+    ids = _submit(_files("restarted"))
+    wait_until(lambda: _processing(ids), DEADLINE, poll=0.1)
+    stack.redis.kill()  # everything it held is lost
+    time.sleep(1)
+    stack.redis.start()
+    wait_finished(ids, DEADLINE)
+    _assert_ended_once(ids)
+    assert set(statuses(ids).values()) == {"done"}
+    assert all(p.poll() is None for p in procs)  # nobody exited for good
+
+
+def test_a_worker_killed_mid_job_is_recovered_by_the_other(stack, workers):
+    """Last: it leaves one worker."""
+    procs = workers.ensure(2)
+    ids = _submit(_files("sigkill"))
+    busy = wait_until(lambda: _processing(ids), DEADLINE, poll=0.1)
+    client = stack.redis.client()
+    victim_name = wait_until(lambda: client.get(f"evidencia:running:{busy[0]}"), 30, 0.1)
+    victim_pid = int(client.hget(f"rq:worker:{victim_name.decode()}", "pid"))
+    victim = next(p for p in procs if p.pid == victim_pid)
+    kill_whole_worker(victim)
+    wait_finished(ids, DEADLINE)
+    _assert_ended_once(ids)
+    assert set(statuses(ids).values()) == {"done"}
+    # the dead worker is no longer counted among the living
+    wait_until(lambda: client.scard("rq:workers") == 1, 90)
