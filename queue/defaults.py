@@ -19,6 +19,13 @@ QUEUES: tuple[str, ...] = (INTERACTIVE, BATCH)
 #: then long enough for a restarted database to come back.
 RETRY_INTERVALS: tuple[int, ...] = (5, 30, 120)
 
+#: Seconds between attempts to send an e-mail: an SMTP server that is down or refusing for a
+#: while (greylisting asks for a retry after minutes) gets up to an hour; the settings say how
+#: many attempts (``EVIDENCIA_MAIL_RETRIES``), the last interval repeats.
+MAIL_RETRY_INTERVALS: tuple[int, ...] = (30, 120, 600, 1800, 3600)
+#: Job ids of e-mails are derived from the outbox row, so a row is never queued twice at once.
+MAIL_JOB_ID_PREFIX = "evidencia-mail-"
+
 #: Results live in the database; rq keeps its own record only long enough for debugging.
 RESULT_TTL = 600
 #: Failed jobs (with their traceback) stay in rq's FailedJobRegistry for a week.

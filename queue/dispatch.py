@@ -17,6 +17,8 @@ from evidencia_queue.defaults import (
     FAILURE_TTL,
     INTERACTIVE,
     JOB_ID_PREFIX,
+    MAIL_JOB_ID_PREFIX,
+    MAIL_RETRY_INTERVALS,
     QUEUES,
     RESULT_TTL,
     RETRY_INTERVALS,
@@ -108,6 +110,36 @@ class RqDispatcher:
                 if self.is_live(document_id):
                     return job_id
                 _delete_job(job_id, connection)  # finished, failed or orphaned: replace it
+        raise UnavailableError(detail=f"could not enqueue {job_id}")
+
+    def enqueue_email(self, outbox_id: int) -> str:
+        """Queue the e-mail's job (interactive lane: a person waits for it); a job already
+        waiting or scheduled for a retry is left alone, an ended one replaced."""
+        settings = get_settings()
+        connection = redis_connection()
+        job_id = f"{MAIL_JOB_ID_PREFIX}{outbox_id}"
+        retries = settings.mail_retries
+        intervals = [MAIL_RETRY_INTERVALS[min(i, len(MAIL_RETRY_INTERVALS) - 1)]
+                     for i in range(retries)]
+        for _ in range(2):
+            try:
+                get_queue(INTERACTIVE, connection).enqueue_call(
+                    "evidencia_queue.jobs.send_email",
+                    args=(outbox_id,),
+                    job_id=job_id,
+                    unique=True,
+                    timeout=max(int(settings.smtp_timeout * 4), 60),
+                    result_ttl=RESULT_TTL,
+                    failure_ttl=FAILURE_TTL,
+                    retry=Retry(max=retries, interval=intervals) if retries else None,
+                    description=f"send e-mail {outbox_id}",
+                )
+                return job_id
+            except DuplicateJobError:
+                status = Job.fetch(job_id, connection=connection).get_status(refresh=True)
+                if status not in _ENDED:
+                    return job_id
+                _delete_job(job_id, connection)
         raise UnavailableError(detail=f"could not enqueue {job_id}")
 
     def is_live(self, document_id: str) -> bool:

@@ -13,9 +13,10 @@ from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
 from extractors.options import ExtractOptions
-from service.domain import pipeline
+from service.domain import mail, pipeline
 
-__all__ = ["process_document", "reclassify_documents", "use_options", "RqAttempt"]
+__all__ = ["process_document", "reclassify_documents", "send_email", "use_options",
+           "RqAttempt"]
 
 #: The extraction options of this worker process, set once by ``run_worker`` before it serves
 #: (work horses fork from it and inherit them).
@@ -53,3 +54,8 @@ def process_document(document_id: str) -> dict:
 def reclassify_documents(document_ids: Iterable[str]) -> dict:
     """Reclassify a chunk of documents from their stored text (``evidencia reprocess``)."""
     return pipeline.reclassify_documents(document_ids)
+
+
+def send_email(outbox_id: int) -> str:
+    """Send one outbox e-mail; a failure raises (rq retries) until the last attempt."""
+    return mail.send_outbox(outbox_id, last_attempt=RqAttempt().last)

@@ -42,7 +42,23 @@ def sweep(connection: Redis, *, holder: str = "") -> list[str] | None:
 
     requeued = requeue_lost(confirm=confirm)
     _forget_suspects(connection, keep=seen - set(requeued))
+    _requeue_mail()
     return requeued
+
+
+def _requeue_mail() -> None:
+    """E-mails still pending long after they were written (their job was never queued, or
+    lost with Redis): queue them again (idempotent: a waiting or scheduled job is kept)."""
+    from service.db import SessionLocal
+    from service.domain import mail
+
+    try:
+        with SessionLocal() as session:
+            ids = mail.unsent(session)
+        for outbox_id in ids:
+            mail.dispatch(outbox_id)
+    except Exception:
+        log.warning("could not sweep the e-mail outbox", exc_info=True)
 
 
 def confirm_orphans(connection: Redis, orphans: list[str], now: float | None = None) -> list[str]:

@@ -36,6 +36,9 @@ _TAGS = [
     {"name": "decisiones", "description": "Decisiones de los revisores e historial"},
     {"name": "búsqueda",
      "description": "Búsqueda por organización, RUT y texto de los documentos"},
+    {"name": "revisión",
+     "description": "Envío a revisión, estados, asignación, mensajes a la organización y "
+                    "enlace perdido"},
     {"name": "sesión", "description": "Ingreso y salida de revisores"},
     {"name": "operación", "description": "Salud del servicio y métricas"},
 ]
@@ -57,6 +60,7 @@ def create_app() -> FastAPI:
         errors,
         openapi,
         operations,
+        reviews,
         search,
         sessions,
         submissions,
@@ -73,7 +77,7 @@ def create_app() -> FastAPI:
                   dependencies=[Depends(security.csrf_protect)])
     errors.install(app, html_page=pages.error_page)
     _outermost(app, security.SecurityMiddleware)
-    for module in (submissions, documents, decisions, search, sessions, operations,
+    for module in (reviews, submissions, documents, decisions, search, sessions, operations,
                    login, applicant, reviewer):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,20 @@ class Settings(BaseSettings):
     secret_key: str = ""
     #: Base URL printed in links (the README's main command sets it).
     public_url: str = "http://127.0.0.1:8000"
+    #: Outgoing mail (outcome e-mails to applicants, a lost link sent again). No host: no
+    #: e-mail is sent (each one is recorded in the outbox as ``skipped``).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, gt=0, le=65535)
+    #: ``starttls`` (port 587), ``ssl`` (implicit TLS, port 465) or ``none`` (a local relay)
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Compromiso Migrante <no-responder@localhost>"
+    #: Seconds to reach and talk to the SMTP server before the attempt counts as failed.
+    smtp_timeout: float = Field(default=20.0, gt=0, le=300)
+    #: Further attempts after a failed send (rq retries, growing intervals up to an hour).
+    mail_retries: int = Field(default=5, ge=0, le=20)
+
     #: Log level; empty means INFO for the long-running commands (serve, worker) and WARNING
     #: for the others, whose output is for a person at a terminal.
     log_level: str = ""

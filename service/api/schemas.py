@@ -20,6 +20,7 @@ from service.domain.matrix import (
     SubmissionMatrix,
     SubmissionProgress,
 )
+from service.domain.workflow import ReviewState
 
 __all__ = [
     "ErrorDetail",
@@ -49,6 +50,16 @@ __all__ = [
     "SearchHitPublic",
     "SearchPublic",
     "search_public",
+    "ReviewCreate",
+    "ReviewEventPublic",
+    "ReviewPublic",
+    "CommitmentOutcome",
+    "AssignRequest",
+    "NextPending",
+    "LinkRequest",
+    "LinkRequested",
+    "review_public",
+    "outcomes_public",
     "document_public",
     "decision_public",
     "progress_public",
@@ -75,12 +86,16 @@ class ErrorBody(BaseModel):
 
 class SubmissionCreate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"organization": "Fundación Acoge", "rut": "76.543.210-3"}]})
+        {"organization": "Fundación Acoge", "rut": "76.543.210-3",
+         "email": "postulacion@acoge.cl"}]})
 
     organization: str = Field(min_length=1, max_length=300, examples=["Fundación Acoge"],
                               description="Nombre de la organización postulante")
     rut: str | None = Field(default=None, max_length=20, examples=["76.543.210-3"],
                             description="RUT de la organización, con dígito verificador")
+    email: str | None = Field(default=None, max_length=254, examples=["postulacion@acoge.cl"],
+                              description="Correo de contacto: recibe el resultado de la "
+                              "revisión y, si se pierde, un enlace nuevo")
 
 
 class SubmissionCreated(BaseModel):
@@ -100,6 +115,8 @@ class SubmissionCreated(BaseModel):
     rut: str | None
     created_at: str | None
     applicant_url: str = Field(description="Enlace privado a la página de la postulación")
+    email: str | None = Field(default=None, description="Correo de contacto registrado")
+    status: str = Field(default="borrador", description="Estado de la revisión")
 
 
 class DocumentPublic(BaseModel):
@@ -125,6 +142,57 @@ class DocumentPublic(BaseModel):
         "dos veces")
 
 
+class ReviewEventPublic(BaseModel):
+    status: str = Field(description="Estado al que pasó (o en el que siguió, si fue una "
+                        "reasignación)")
+    status_label: str
+    from_status: str | None = Field(description="Estado anterior")
+    message: str | None = Field(description="Mensaje general del revisor")
+    commitments: dict[str, str] = Field(default={}, description="Mensajes por compromiso")
+    by: str | None = Field(default=None, description="Revisor que dio el paso (solo para "
+                           "revisores; vacío si fue la organización)")
+    assigned_to: str | None = Field(default=None, description="Asignada a, después del paso")
+    at: str | None = Field(description="Cuándo (ISO 8601 con la hora de Chile)")
+
+
+class ReviewPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": "observada", "status_label": "Observada: se solicitan cambios",
+        "assigned_to": "ana.revisora", "submitted_at": "2026-12-04T15:30:00-03:00",
+        "message": "Falta la nómina del comité.",
+        "messages": {"c5": "Envíe la nómina con la nacionalidad de cada integrante."},
+        "history": [],
+    }]})
+
+    status: Literal["borrador", "enviada", "en_revision", "observada", "aprobada",
+                    "no_aprobada"] = Field(
+        description="borrador (la organización sube documentos), enviada (espera revisor), "
+                    "en_revision, observada (se piden cambios), aprobada o no_aprobada")
+    status_label: str
+    assigned_to: str | None = Field(description="Revisor a cargo")
+    submitted_at: str | None = Field(default=None,
+                                     description="Cuándo se envió (o reenvió) a revisión")
+    message: str | None = Field(default=None,
+                                description="Último mensaje general del equipo revisor")
+    messages: dict[str, str] = Field(
+        default={}, description="Últimos mensajes del equipo revisor por compromiso")
+    history: list[ReviewEventPublic] = Field(description="Cada paso, del más antiguo al último")
+
+
+class CommitmentOutcome(BaseModel):
+    id: str = Field(description="Compromiso: c1…c5")
+    label: str
+    status: Literal["confirmed", "rejected", "detected", "pending", "missing"] = Field(
+        description="confirmed, rejected, detected, pending o missing (como en la matriz)")
+    status_label: str
+    decision: str | None = Field(
+        description="Decisión vigente del revisor, si hay: confirm, reject o attach")
+    comment: str | None = Field(default=None, description="Comentario de esa decisión")
+    decided_at: str | None = None
+    message: str | None = Field(default=None,
+                                description="Mensaje del equipo revisor sobre este compromiso")
+
+
 class SubmissionPublic(BaseModel):
     id: str
     organization: str
@@ -134,6 +202,10 @@ class SubmissionPublic(BaseModel):
     documents: list[DocumentPublic]
     counts: dict[str, int] = Field(description="Documentos por estado (sin los duplicados)")
     complete: bool = Field(description="Ningún documento en cola ni en proceso")
+    review: ReviewPublic | None = Field(default=None, description="Estado de la revisión")
+    commitments: list[CommitmentOutcome] = Field(
+        default=[], description="Cada compromiso: qué está confirmado, qué falta, y lo que "
+        "dijo el revisor")
 
 
 class SubmissionSummary(BaseModel):
@@ -330,6 +402,48 @@ class SessionPublic(BaseModel):
     expires_in: int
 
 
+class ReviewCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "en_revision"},
+        {"status": "observada", "message": "Faltan antecedentes de dos compromisos.",
+         "commitments": {"c2": "El plan no indica fechas ni asistentes.",
+                         "c5": "Envíe la nómina del comité con nacionalidades."}},
+        {"status": "no_aprobada", "message": "No se acreditó ninguna estructura interna."},
+    ]})
+
+    status: Literal["en_revision", "observada", "aprobada", "no_aprobada"] = Field(
+        description="en_revision (tomarla), observada (pedir cambios: requiere mensaje), "
+                    "aprobada o no_aprobada (requiere la razón)")
+    message: str = Field(default="", max_length=5000,
+                         description="Mensaje general para la organización")
+    commitments: dict[Literal["c1", "c2", "c3", "c4", "c5"], str] = Field(
+        default={}, description="Mensajes por compromiso para la organización")
+
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reviewer": "luis"}]})
+
+    reviewer: str | None = Field(description="Usuario del revisor; vacío la deja sin asignar")
+
+
+class NextPending(BaseModel):
+    id: str | None = Field(description="La postulación tomada; vacío si no hay pendientes")
+    review: ReviewPublic | None = None
+    message: str | None = Field(default=None, description="Aviso en español si no hay")
+
+
+class LinkRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"rut": "76.543.210-3", "email": "postulacion@acoge.cl"}]})
+
+    rut: str = Field(max_length=20, description="RUT de la organización")
+    email: str = Field(max_length=254, description="Correo de contacto dado al postular")
+
+
+class LinkRequested(BaseModel):
+    message: str = Field(description="La misma respuesta exista o no la postulación")
+
+
 class Health(BaseModel):
     status: str = Field(description="ok, o unavailable si algo no responde")
     checks: dict[str, str] = Field(default={}, description="Resultado de cada revisión")
@@ -368,9 +482,39 @@ def decision_public(d: DecisionEntry) -> dict:
     return _body(DecisionPublic, d)
 
 
-def progress_public(p: SubmissionProgress) -> dict:
+def progress_public(p: SubmissionProgress, review=None, outcomes=()) -> dict:
     return _body(SubmissionPublic, p, counts=p.counts(),
-                 documents=[document_public(d) for d in p.documents])
+                 documents=[document_public(d) for d in p.documents],
+                 review=review, commitments=list(outcomes))
+
+
+def review_public(state: ReviewState, *, for_reviewer: bool) -> dict:
+    """The review block; an applicant is not told which reviewer took each step."""
+    return _body(
+        ReviewPublic, state, status=state.status.value,
+        status_label=state.label, messages=dict(state.messages),
+        history=[
+            _body(ReviewEventPublic, h, status_label=h.label, commitments=dict(h.commitments),
+                  by=h.by if for_reviewer else None,
+                  assigned_to=h.assigned_to if for_reviewer else None)
+            for h in state.history
+        ],
+    )
+
+
+def outcomes_public(m: SubmissionMatrix, state: ReviewState) -> list[dict]:
+    """Per commitment: its status after the reviewers' decisions and what they said."""
+    return [
+        {
+            "id": c.id, "label": c.label, "status": c.status.value,
+            "status_label": c.status.label,
+            "decision": c.decision.action if c.decision else None,
+            "comment": c.decision.comment if c.decision else None,
+            "decided_at": _plain(c.decision.created_at) if c.decision else None,
+            "message": state.messages.get(c.id),
+        }
+        for c in m.commitments
+    ]
 
 
 def _commitment_public(c: CommitmentRow) -> dict:

@@ -19,9 +19,11 @@ from service.api.schemas import (
     SubmissionPublic,
     UploadAccepted,
     matrix_public,
+    outcomes_public,
     progress_public,
+    review_public,
 )
-from service.domain import clock, listing, search
+from service.domain import clock, listing, search, workflow
 from service.domain.errors import LimitError, ValidationError
 from service.domain.matrix import (
     SubmissionMatrix,
@@ -55,13 +57,17 @@ def applicant_url(submission_id: str, token: str) -> str:
     responses={422: {"model": ErrorBody, "description": "Organización o RUT no válidos"}},
     summary="Crear una postulación",
     description="Registra la organización (nombre y RUT, que se valida con su dígito "
-    "verificador) y entrega, una sola vez, el token secreto de la postulación y el enlace "
+    "verificador), con un correo de contacto opcional (recibe el resultado de la revisión), "
+    "en estado `borrador`, y entrega, una sola vez, el token secreto de la postulación y el enlace "
     "privado a su página. Con ese token (`Authorization: Bearer <token>`) se suben archivos "
     "y se consultan el avance y la matriz.",
 )
 def create(body: SubmissionCreate, session: SessionDep) -> dict:
-    submission, token = create_submission(session, body.organization, body.rut)
+    submission, token = create_submission(session, body.organization, body.rut,
+                                          email=body.email)
     return {
+        "email": submission.contact_email,
+        "status": submission.status,
         "id": submission.id,
         "token": token,
         "organization": submission.organization.name,
@@ -132,6 +138,8 @@ def upload(
     files: list[UploadFile] | None = File(default=None, description="Archivos o ZIP"),
 ) -> dict:
     settings = get_settings()
+    if not access.is_reviewer:
+        workflow.check_upload(access.submission)
     if not files:
         raise ValidationError(code="no_files")
     if len(files) > settings.max_files_per_upload:
@@ -162,10 +170,19 @@ def upload(
     summary="Avance de una postulación",
     description="Cada documento con su estado (`queued`, `processing`, `done`, `error`), su "
     "etapa («OCR página 3/8») y, si falló, el motivo en español; `complete` es verdadero "
-    "cuando ninguno queda pendiente.",
+    "cuando ninguno queda pendiente. `review` dice en qué va la revisión (estado, revisor a "
+    "cargo, historial y mensajes del equipo revisor por compromiso) y `commitments`, por "
+    "compromiso, qué está confirmado, qué falta y la decisión vigente del revisor.",
 )
 def status(access: SubmissionAccess, session: SessionDep) -> dict:
-    return progress_public(load_progress(session, access.submission.id))
+    sid = access.submission.id
+    state = workflow.review_state(session, sid)
+    data, _, _ = _matrix(session, sid)
+    return progress_public(
+        load_progress(session, sid),
+        review=review_public(state, for_reviewer=access.is_reviewer),
+        outcomes=outcomes_public(data, state),
+    )
 
 
 _DOWNLOADS = {

@@ -65,6 +65,9 @@ class Dispatcher(Protocol):
     def enqueue_document(self, document_id: str, lane: Lane) -> str:
         """Queue the processing of a document, once (no-op if its job is waiting or running)."""
 
+    def enqueue_email(self, outbox_id: int) -> str:
+        """Queue the sending of an outbox e-mail, once (retried with growing intervals)."""
+
     def is_live(self, document_id: str) -> bool:
         """The queue holds a job for the document that will run, or runs on a living worker."""
 

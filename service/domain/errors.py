@@ -88,6 +88,16 @@ class ErrorCode(enum.StrEnum):
     submission_not_found = _request("submission_not_found", 404)
     document_not_found = _request("document_not_found", 404)
     invalid_link = _request("invalid_link", 404)
+    invalid_email = _request("invalid_email")
+    invalid_review_status = _request("invalid_review_status")
+    message_required = _request("message_required")  # observada, no_aprobada need words
+    nothing_to_submit = _request("nothing_to_submit")  # no document uploaded yet
+    admin_only = _request("admin_only", 403)
+    unknown_reviewer = _request("unknown_reviewer")
+    # the review workflow (service.domain.workflow): a step the submission's state forbids
+    illegal_transition = _request("illegal_transition", 409)
+    not_assignee = _request("not_assignee", 409)  # another reviewer holds it
+    closed_for_upload = _request("closed_for_upload", 409)  # in review or decided
 
     error = _document("error", 400)
     extraction_failed = _document("extraction_failed")

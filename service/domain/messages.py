@@ -22,6 +22,11 @@ __all__ = [
     "STAGE_LABELS",
     "CELL_STATUS_LABELS",
     "ACTION_LABELS",
+    "REVIEW_STATUS_LABELS",
+    "review_status_label",
+    "transition_hint",
+    "EMAILS",
+    "format_age",
     "ERROR_MESSAGES",
     "ERROR_TITLES",
     "NOTICES",
@@ -128,6 +133,64 @@ ACTION_LABELS: dict[str, str] = {
     "attach": "Adjuntó evidencia",
 }
 
+#: A submission's review status (``service.domain.workflow.ReviewStatus``), as pages, e-mails
+#: and the API's messages name it.
+REVIEW_STATUS_LABELS: dict[str, str] = {
+    "borrador": "Borrador",
+    "enviada": "Enviada a revisión",
+    "en_revision": "En revisión",
+    "observada": "Observada: se solicitan cambios",
+    "aprobada": "Aprobada",
+    "no_aprobada": "No aprobada",
+}
+
+#: Why a step is refused, by the submission's current status: what happens next instead.
+TRANSITION_HINTS: dict[str, str] = {
+    "borrador": "La organización aún no la envía a revisión.",
+    "enviada": "Espera que un revisor la tome para revisarla.",
+    "en_revision": "Un revisor la está revisando.",
+    "observada": "Espera que la organización agregue documentos y la vuelva a enviar.",
+    "aprobada": "La revisión terminó: la decisión es final.",
+    "no_aprobada": "La revisión terminó: la decisión es final.",
+}
+
+#: E-mails to applicants, by kind: subject, then the opening line of the body. The rest of the
+#: body (messages, where to read more) is assembled by ``service.domain.mail``.
+EMAILS: dict[str, tuple[str, str]] = {
+    "observada": (
+        "Compromiso Migrante: se solicitan cambios en su postulación",
+        "El equipo revisor de Compromiso Migrante revisó la postulación de {organization} y "
+        "solicita cambios antes de decidir. Agregue los documentos que se indican y vuelva a "
+        "enviarla a revisión desde la página de su postulación.",
+    ),
+    "aprobada": (
+        "Compromiso Migrante: su postulación fue aprobada",
+        "El equipo revisor de Compromiso Migrante aprobó la postulación de {organization}. "
+        "¡Felicitaciones!",
+    ),
+    "no_aprobada": (
+        "Compromiso Migrante: su postulación no fue aprobada",
+        "El equipo revisor de Compromiso Migrante revisó la postulación de {organization} y "
+        "no la aprobó, por las razones que siguen.",
+    ),
+    "lost_link": (
+        "Compromiso Migrante: nuevo enlace a su postulación",
+        "Alguien pidió un nuevo enlace a la postulación de {organization} (creada el "
+        "{created}). Este es el enlace secreto; el anterior dejó de funcionar:\n\n{{link}}\n\n"
+        "Guárdelo y no lo comparta fuera de su organización. Si usted no lo pidió, basta con "
+        "usar este enlace nuevo.",
+    ),
+}
+EMAIL_LABELS: dict[str, str] = {
+    "general": "Mensaje del equipo revisor:",
+    "per_commitment": "Observaciones por compromiso:",
+    "read_more": (
+        "Vea el detalle en la página de su postulación, con el enlace secreto que recibió al "
+        "crearla. Si lo perdió, pida uno nuevo en {url} con el RUT y este correo."
+    ),
+    "signature": "Compromiso Migrante — Servicio Nacional de Migraciones y Dirección del Trabajo",
+}
+
 # --- errors --------------------------------------------------------------------------------------
 
 #: Messages for codes raised by the service itself (extractor codes carry their own message).
@@ -145,6 +208,32 @@ ERROR_MESSAGES: dict[str, str] = {
         "No encontramos esta postulación o el enlace está incompleto. Use el enlace secreto "
         "completo que recibió al crearla (incluye «?t=…»)."
     ),
+    "invalid_email": (
+        "El correo electrónico no es válido. Escríbalo como nombre@organizacion.cl."
+    ),
+    "invalid_review_status": (
+        "Estado no válido: use en_revision, observada, aprobada o no_aprobada."
+    ),
+    "message_required": (
+        "Escriba un mensaje para la organización: «{what}» necesita una explicación (general o "
+        "por compromiso)."
+    ),
+    "nothing_to_submit": (
+        "Suba al menos un documento antes de enviar la postulación a revisión."
+    ),
+    "illegal_transition": (
+        "La postulación está «{current}»: no puede pasar a «{target}». {hint}"
+    ),
+    "not_assignee": (
+        "Esta postulación está asignada a {assignee}: solo esa persona o un administrador "
+        "puede cambiar su estado."
+    ),
+    "closed_for_upload": (
+        "La postulación está «{current}»: no se pueden agregar documentos ahora. Podrá "
+        "hacerlo si el equipo revisor la devuelve con observaciones."
+    ),
+    "admin_only": "Solo un administrador puede reasignar postulaciones.",
+    "unknown_reviewer": "No existe un revisor con ese usuario.",
     "unauthorized": "Debe identificarse para continuar.",
     "forbidden": "No tiene permiso para ver esta postulación.",
     "bad_credentials": "Usuario o contraseña incorrectos.",
@@ -236,6 +325,15 @@ SECRET_KEY_PROBLEMS: dict[str, str] = {
 NOTICES: dict[str, str] = {
     "select_files": "Seleccione al menos un archivo para subir.",
     "files_received": "Se recibieron {count} archivo(s).",
+    "reassigned": "Reasignada a {username}.",
+    "unassigned": "Devuelta a las postulaciones sin asignar.",
+    "submitted": "Su postulación fue enviada a revisión. Le avisaremos por correo el resultado.",
+    "reviewed": "Estado actualizado: {status}.",
+    "nothing_pending": "No hay postulaciones pendientes para usted.",
+    "link_requested": (
+        "Si el RUT y el correo corresponden a una postulación, enviamos a ese correo un enlace "
+        "nuevo. Revise su bandeja de entrada (y la carpeta de correo no deseado)."
+    ),
 }
 
 #: Headings of the HTML error pages, by code first, then by HTTP status.
@@ -287,6 +385,26 @@ def stage_label(stage: str, detail: str | None = None) -> str:
 
 def cell_status_label(status: str) -> str:
     return CELL_STATUS_LABELS.get(status, status)
+
+
+def review_status_label(status: str | None) -> str:
+    return REVIEW_STATUS_LABELS.get(status or "", status or "")
+
+
+def transition_hint(status: str) -> str:
+    return TRANSITION_HINTS.get(status, "")
+
+
+def format_age(age) -> str:
+    """Time waiting in the queue, as a reviewer reads it: "3 días", "5 horas", "12 min"."""
+    if age is None:
+        return ""
+    minutes = max(int(age.total_seconds() // 60), 0)
+    if minutes >= 48 * 60:
+        return f"{minutes // (24 * 60)} días"
+    if minutes >= 120:
+        return f"{minutes // 60} horas"
+    return f"{minutes} min"
 
 
 def action_label(action: str | None) -> str:

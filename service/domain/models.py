@@ -43,6 +43,8 @@ __all__ = [
     "ReviewerSession",
     "Decision",
     "ReviewFlag",
+    "ReviewEvent",
+    "OutboxEmail",
 ]
 
 
@@ -78,7 +80,17 @@ class Submission(Base):
     #: stable key of a batch source (top folder, archive path or CSV key), for resumable batches
     source_key: Mapped[str | None] = mapped_column(String(1000), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    #: a ``service.domain.workflow.ReviewStatus``; only ``workflow`` assigns it
+    status: Mapped[str] = mapped_column(String(20), default="borrador", index=True)
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True, index=True
+    )
+    #: when it last became ``enviada`` (its age in the reviewers' queue)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: the applicant's contact address (outcome e-mails, a lost link sent again)
+    contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     organization: Mapped[Organization] = relationship(back_populates="submissions")
+    assigned_to: Mapped[User | None] = relationship()
     documents: Mapped[list[Document]] = relationship(
         back_populates="submission", order_by="Document.created_at"
     )
@@ -278,3 +290,46 @@ class ModelTraining(Base):
     current_scores: Mapped[dict] = mapped_column(JSON)
     #: what it learned from: corpus files, decided documents (training / held out), organisations
     counts: Mapped[dict] = mapped_column(JSON)
+
+
+class ReviewEvent(Base):
+    """One step of a submission's review workflow (``service.domain.workflow``): append-only."""
+
+    __tablename__ = "review_events"
+    __table_args__ = (Index("ix_review_events_submission", "submission_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(20))
+    #: the reviewer who acted; None when the applicant did (submit, resubmit)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: who the submission is assigned to after this step
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: {"c1": "message to the applicant about c1", ...}
+    commitments: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
+
+
+class OutboxEmail(Base):
+    """An e-mail to send, written in the transaction of what caused it; an rq job sends it."""
+
+    __tablename__ = "outbox_emails"
+    __table_args__ = (Index("ix_outbox_emails_status", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
+    #: what it tells: observada, aprobada, no_aprobada, lost_link
+    kind: Mapped[str] = mapped_column(String(20))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    #: the text; ``{link}`` stands for the secret link, kept in ``secret`` only until sent
+    body: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: pending, sent, failed (retries used up) or skipped (no SMTP host configured)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -25,12 +25,13 @@ from classifiers.result import COMMITMENT_IDS
 from extractors.archive import Archive, is_container, open_archive
 from extractors.errors import EvidenciaError
 from extractors.options import ExtractOptions
-from service.domain import lifecycle
+from service.domain import clock, lifecycle
 from service.domain import rut as rut_module
 from service.domain.access import hash_token, new_token
 from service.domain.dispatch import get_dispatcher
 from service.domain.errors import LimitError, NotFoundError, ValidationError
 from service.domain.lifecycle import DecisionAction, DocumentStatus, Lane
+from service.domain.mail import normalize_email
 from service.domain.messages import RUT_PROBLEMS, error_message
 from service.domain.models import (
     Classification,
@@ -43,6 +44,7 @@ from service.domain.models import (
     User,
 )
 from service.domain.storage import path_for, store_bytes, store_stream
+from service.domain.workflow import ReviewStatus, initial_status
 from service.settings import get_settings
 
 __all__ = [
@@ -75,7 +77,7 @@ def normalize_rut(rut: str) -> str:
 
 
 def submission_problems(
-    organization: str, rut: str | None, *, rut_required: bool = False
+    organization: str, rut: str | None, *, rut_required: bool = False, email: str | None = None
 ) -> list[ValidationError]:
     """Everything wrong with a new submission's fields at once (a form shows each by its
     field); empty when it can be created."""
@@ -90,6 +92,10 @@ def submission_problems(
             normalize_rut(rut or "")
         except ValidationError as exc:
             problems.append(exc)
+    try:
+        normalize_email(email)
+    except ValidationError as exc:
+        problems.append(exc)
     return problems
 
 
@@ -100,13 +106,14 @@ def create_submission(
     *,
     source: str = "upload",
     source_key: str | None = None,
+    email: str | None = None,
 ) -> tuple[Submission, str]:
     """Create a submission; return it with its secret token (shown once, only its hash kept).
 
     The organisation is reused when one with the same RUT exists. A ``source_key`` already used
     raises ValidationError: look it up first with :func:`find_submission`.
     """
-    problems = submission_problems(organization, rut)
+    problems = submission_problems(organization, rut, email=email)
     if problems:
         raise problems[0]
     name = " ".join(organization.split())
@@ -120,8 +127,11 @@ def create_submission(
         org = Organization(name=name, rut=normalized)
         session.add(org)
     token = new_token()
+    status = initial_status(source)
     submission = Submission(
-        organization=org, token_hash=hash_token(token), source=source, source_key=source_key
+        organization=org, token_hash=hash_token(token), source=source, source_key=source_key,
+        contact_email=normalize_email(email), status=status,
+        submitted_at=clock.now() if status == ReviewStatus.enviada else None,
     )
     session.add(submission)
     session.commit()

@@ -1,0 +1,412 @@
+"""A submission's review workflow: one state machine, its history, assignment and the queue.
+
+::
+
+    borrador ──submit──► enviada ──claim──► en_revision ──► aprobada        (final)
+                            ▲                    │ ├──────► no_aprobada     (final, reason)
+                            │                    │ └──────► observada       (message)
+                            └──── resubmit ──────┴─────────────┘
+
+The applicant submits (``borrador → enviada``) and, after changes were requested, adds documents
+and resubmits (``observada → enviada``). A resubmission goes back to ``enviada``, not straight
+to ``en_revision``: the reviewer sees it waiting again (in "next pending" and "assigned to me",
+since the assignment is kept) and claims it when they start reading, so "en revisión" always
+means someone is reading it now, and the age in the queue restarts from the resubmission.
+
+:data:`TRANSITIONS` is the one table of what may follow what, and who may take the step; only
+this module assigns ``Submission.status`` and ``assigned_to_id``, each change with a
+compare-and-set on the status (two reviewers clicking at once: one wins, the other gets the
+409), and every step appends a :class:`~service.domain.models.ReviewEvent` (who, when, from, to,
+message, messages per commitment) in the same transaction. An outcome the applicant must hear
+of (``observada``, ``aprobada``, ``no_aprobada``) writes its e-mail to the outbox in that
+transaction too (``service.domain.mail``): the transition is never lost to a mail failure.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from classifiers.result import COMMITMENT_IDS
+from service.domain import clock, messages
+from service.domain.errors import PermissionDeniedError, ServiceError, ValidationError
+from service.domain.models import Document, ReviewEvent, Submission, User
+
+__all__ = [
+    "ReviewStatus",
+    "Actor",
+    "Transition",
+    "TRANSITIONS",
+    "NOTIFIED",
+    "FINAL",
+    "HistoryEntry",
+    "ReviewState",
+    "initial_status",
+    "submit",
+    "review",
+    "assign",
+    "claim_next",
+    "check_upload",
+    "review_state",
+    "review_states",
+    "queue_age",
+]
+
+#: Longest message a reviewer may write (general or per commitment).
+MAX_MESSAGE_CHARS = 5000
+
+
+class ReviewStatus(enum.StrEnum):
+    borrador = "borrador"  # the applicant is still uploading
+    enviada = "enviada"  # submitted (or resubmitted): waiting for a reviewer
+    en_revision = "en_revision"  # a reviewer claimed it and is reading it
+    observada = "observada"  # changes requested: the applicant adds documents and resubmits
+    aprobada = "aprobada"
+    no_aprobada = "no_aprobada"
+
+    @property
+    def label(self) -> str:
+        return messages.review_status_label(self.value)
+
+
+class Actor(enum.StrEnum):
+    applicant = "applicant"  # the holder of the submission's secret token
+    reviewer = "reviewer"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    source: ReviewStatus
+    target: ReviewStatus
+    by: Actor
+    #: a general message or one per commitment is required (what the applicant must read)
+    needs_message: bool = False
+
+
+_S = ReviewStatus
+#: Every step the workflow allows, and who takes it: the one table.
+TRANSITIONS: Mapping[tuple[ReviewStatus, ReviewStatus], Transition] = {
+    (t.source, t.target): t
+    for t in (
+        Transition(_S.borrador, _S.enviada, Actor.applicant),
+        Transition(_S.observada, _S.enviada, Actor.applicant),  # resubmitted
+        Transition(_S.enviada, _S.en_revision, Actor.reviewer),  # claimed
+        Transition(_S.en_revision, _S.observada, Actor.reviewer, needs_message=True),
+        Transition(_S.en_revision, _S.aprobada, Actor.reviewer),
+        Transition(_S.en_revision, _S.no_aprobada, Actor.reviewer, needs_message=True),
+    )
+}
+#: Outcomes the applicant is told of by e-mail.
+NOTIFIED = frozenset({_S.observada, _S.aprobada, _S.no_aprobada})
+FINAL = frozenset({_S.aprobada, _S.no_aprobada})
+#: Statuses in which the applicant may add documents.
+OPEN_TO_APPLICANT = frozenset({_S.borrador, _S.observada})
+
+
+def initial_status(source: str) -> ReviewStatus:
+    """Uploads start as drafts; a batch of past archives goes straight to the reviewers
+    (nobody will press "send" for it)."""
+    return _S.enviada if source == "batch" else _S.borrador
+
+
+# --- steps ---------------------------------------------------------------------------------------
+
+
+def submit(session: Session, submission: Submission) -> ReviewEvent:
+    """The applicant sends the submission to review (first time, or after ``observada``).
+    Commits; raises ``illegal_transition`` (409) or ``nothing_to_submit`` (422)."""
+    target = _S.enviada
+    _check(submission, target, Actor.applicant)
+    has_documents = session.scalar(
+        select(Document.id).where(Document.submission_id == submission.id).limit(1)
+    )
+    if has_documents is None:
+        raise ValidationError(code="nothing_to_submit")
+    event = _move(session, submission, target, actor=None,
+                  assigned_to_id=submission.assigned_to_id, submitted=True)
+    session.commit()
+    return event
+
+
+def review(
+    session: Session,
+    submission: Submission,
+    reviewer: User,
+    status: str,
+    message: str | None = None,
+    commitments: Mapping[str, str] | None = None,
+) -> ReviewEvent:
+    """A reviewer's step: claim (``en_revision``), request changes (``observada``), approve
+    or not. Claiming assigns the submission to the reviewer; the other steps are the
+    assignee's (or an admin's). Commits, then queues the outcome e-mail."""
+    try:
+        target = ReviewStatus(status)
+    except ValueError:
+        raise ValidationError(code="invalid_review_status", field="status") from None
+    text, per_commitment = _clean_messages(message, commitments)
+    transition = _check(submission, target, Actor.reviewer)
+    _check_assignee(submission, reviewer)
+    if transition.needs_message and not (text or per_commitment):
+        raise ValidationError(code="message_required", field="message", what=target.label)
+    assigned = reviewer.id if target == _S.en_revision else submission.assigned_to_id
+    event = _move(session, submission, target, actor=reviewer, assigned_to_id=assigned,
+                  message=text, commitments=per_commitment)
+    outbox = None
+    if target in NOTIFIED:
+        from service.domain import mail
+
+        outbox = mail.queue_outcome(session, submission, event)
+    session.commit()
+    if outbox is not None:
+        from service.domain import mail
+
+        mail.dispatch(outbox.id)
+    return event
+
+
+def assign(session: Session, submission: Submission, admin: User,
+           username: str | None) -> ReviewEvent:
+    """An admin gives the submission to another reviewer (or none: back to the pool). The
+    status does not change; the history records it. Commits."""
+    if admin.role != "admin":
+        raise PermissionDeniedError(code="admin_only")
+    assignee = None
+    if username:
+        assignee = session.scalar(select(User).where(User.username == username.strip()))
+        if assignee is None or not assignee.active:
+            raise ValidationError(code="unknown_reviewer", field="reviewer")
+    current = ReviewStatus(submission.status)
+    if current in FINAL:
+        raise _illegal(current, current)
+    note = (messages.notice("reassigned", username=assignee.username) if assignee
+            else messages.notice("unassigned"))
+    event = _move(session, submission, current, actor=admin,
+                  assigned_to_id=assignee.id if assignee else None, message=note)
+    session.commit()
+    return event
+
+
+def claim_next(session: Session, reviewer: User) -> Submission | None:
+    """"Siguiente pendiente": the oldest submission waiting (``enviada``), unassigned or
+    assigned to this reviewer, claimed by them (``en_revision``); None when none waits. A
+    submission another reviewer claims at the same instant is skipped for the next one."""
+    for _ in range(5):
+        submission = session.scalar(
+            select(Submission)
+            .where(
+                Submission.status == _S.enviada.value,
+                or_(Submission.assigned_to_id.is_(None),
+                    Submission.assigned_to_id == reviewer.id),
+            )
+            .order_by(Submission.submitted_at.asc().nulls_first(), Submission.id)
+            .limit(1)
+        )
+        if submission is None:
+            return None
+        try:
+            review(session, submission, reviewer, _S.en_revision)
+        except ServiceError:
+            session.rollback()
+            continue
+        return submission
+    return None
+
+
+def check_upload(submission: Submission) -> None:
+    """Applicants add documents while drafting or after changes were requested; in review or
+    decided, the documents under review stay as they are (409)."""
+    current = ReviewStatus(submission.status)
+    if current not in OPEN_TO_APPLICANT:
+        raise ServiceError(code="closed_for_upload", current=current.label)
+
+
+# --- the rules ----------------------------------------------------------------------------------
+
+
+def _illegal(current: ReviewStatus, target: ReviewStatus) -> ServiceError:
+    return ServiceError(code="illegal_transition", current=current.label, target=target.label,
+                        hint=messages.transition_hint(current.value),
+                        detail=f"{current} -> {target}")
+
+
+def _check(submission: Submission, target: ReviewStatus, by: Actor) -> Transition:
+    current = ReviewStatus(submission.status)
+    transition = TRANSITIONS.get((current, target))
+    if transition is None or transition.by != by:
+        raise _illegal(current, target)
+    return transition
+
+
+def _check_assignee(submission: Submission, reviewer: User) -> None:
+    """Only the assignee (or an admin) moves a submission someone holds."""
+    if submission.assigned_to_id in (None, reviewer.id) or reviewer.role == "admin":
+        return
+    holder = submission.assigned_to.username if submission.assigned_to else "otra persona"
+    raise ServiceError(code="not_assignee", assignee=holder)
+
+
+def _clean_messages(message: str | None,
+                    commitments: Mapping[str, str] | None) -> tuple[str | None, dict[str, str]]:
+    text = (message or "").strip() or None
+    per_commitment = {}
+    for cid, value in (commitments or {}).items():
+        if cid not in COMMITMENT_IDS:
+            raise ValidationError(code="invalid_commitment", field="commitments")
+        if value and value.strip():
+            per_commitment[cid] = value.strip()
+    if any(len(v) > MAX_MESSAGE_CHARS for v in [text or "", *per_commitment.values()]):
+        raise ValidationError(code="validation", field="message")
+    return text, {cid: per_commitment[cid] for cid in COMMITMENT_IDS if cid in per_commitment}
+
+
+def _move(session: Session, submission: Submission, target: ReviewStatus, *, actor: User | None,
+          assigned_to_id: int | None, message: str | None = None,
+          commitments: dict[str, str] | None = None, submitted: bool = False) -> ReviewEvent:
+    """Change the status if it is still what was read (compare-and-set), append the event."""
+    current = submission.status
+    now = clock.now()
+    values = {"status": target.value, "assigned_to_id": assigned_to_id}
+    if submitted:
+        values["submitted_at"] = now
+    changed = session.execute(
+        update(Submission)
+        .where(and_(Submission.id == submission.id, Submission.status == current))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:  # someone else moved it first
+        session.rollback()
+        session.refresh(submission)
+        raise _illegal(ReviewStatus(submission.status), target)
+    event = ReviewEvent(
+        submission_id=submission.id, from_status=current, to_status=target.value,
+        actor_id=actor.id if actor else None, assigned_to_id=assigned_to_id, message=message,
+        commitments=commitments or {}, created_at=now,
+    )
+    session.add(event)
+    session.flush()
+    session.refresh(submission)
+    return event
+
+
+# --- reading it ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    status: str
+    from_status: str | None
+    message: str | None
+    commitments: Mapping[str, str]
+    by: str | None  # the reviewer's username; None for the applicant
+    assigned_to: str | None
+    at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return messages.review_status_label(self.status)
+
+    @property
+    def reassignment(self) -> bool:
+        return self.status == self.from_status
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewState:
+    """Where a submission stands in the review, for pages, the API and e-mails."""
+
+    status: ReviewStatus
+    assigned_to: str | None
+    submitted_at: datetime | None
+    contact_email: str | None
+    history: tuple[HistoryEntry, ...]  # oldest first
+
+    @property
+    def label(self) -> str:
+        return self.status.label
+
+    @property
+    def outcome(self) -> HistoryEntry | None:
+        """The reviewers' latest word to the applicant (observada, aprobada, no_aprobada):
+        still shown after a resubmission, until the next one."""
+        return next((h for h in reversed(self.history) if h.status in NOTIFIED), None)
+
+    @property
+    def message(self) -> str | None:
+        return self.outcome.message if self.outcome else None
+
+    @property
+    def messages(self) -> Mapping[str, str]:
+        return self.outcome.commitments if self.outcome else {}
+
+    @property
+    def can_submit(self) -> bool:
+        return (self.status, _S.enviada) in TRANSITIONS
+
+    @property
+    def open_to_applicant(self) -> bool:
+        return self.status in OPEN_TO_APPLICANT
+
+    def next_statuses(self) -> list[ReviewStatus]:
+        """What a reviewer may move it to now."""
+        return [t.target for (s, _), t in TRANSITIONS.items()
+                if s == self.status and t.by == Actor.reviewer]
+
+
+def _entry(event: ReviewEvent) -> HistoryEntry:
+    return HistoryEntry(
+        status=event.to_status, from_status=event.from_status, message=event.message,
+        commitments=dict(event.commitments or {}),
+        by=event.actor.username if event.actor else None,
+        assigned_to=event.assigned_to.username if event.assigned_to else None,
+        at=event.created_at,
+    )
+
+
+def review_states(session: Session, submission_ids: list[str]) -> dict[str, ReviewState]:
+    """The review state of many submissions in three queries (a list page)."""
+    ids = list(dict.fromkeys(submission_ids))
+    if not ids:
+        return {}
+    subs = session.scalars(
+        select(Submission).where(Submission.id.in_(ids))
+        .options(selectinload(Submission.assigned_to))
+    ).all()
+    events: dict[str, list[HistoryEntry]] = {sid: [] for sid in ids}
+    for event in session.scalars(
+        select(ReviewEvent).where(ReviewEvent.submission_id.in_(ids))
+        .options(selectinload(ReviewEvent.actor), selectinload(ReviewEvent.assigned_to))
+        .order_by(ReviewEvent.id)
+    ):
+        events[event.submission_id].append(_entry(event))
+    return {
+        s.id: ReviewState(
+            status=ReviewStatus(s.status),
+            assigned_to=s.assigned_to.username if s.assigned_to else None,
+            submitted_at=s.submitted_at,
+            contact_email=s.contact_email,
+            history=tuple(events[s.id]),
+        )
+        for s in subs
+    }
+
+
+def review_state(session: Session, submission_id: str) -> ReviewState:
+    from service.domain.errors import NotFoundError
+
+    state = review_states(session, [submission_id]).get(submission_id)
+    if state is None:
+        raise NotFoundError(code="submission_not_found")
+    return state
+
+
+def queue_age(submitted_at: datetime | None, now: datetime | None = None) -> timedelta | None:
+    """How long a submission has waited since it was (re)submitted."""
+    if submitted_at is None:
+        return None
+    return (now or clock.now()) - clock.aware(submitted_at)

@@ -1,0 +1,178 @@
+"""The review workflow over the API (issue 11): every transition and every refusal, on SQLite
+and PostgreSQL (``service_env``), with the real Redis queue."""
+
+from __future__ import annotations
+
+NOTE = ("files", ("acta.txt", "Acta de constitución del comité de inclusión.".encode(),
+                  "text/plain"))
+
+
+def _bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _create(client, email="postulacion@acoge.cl", rut="76.543.210-3"):
+    r = client.post("/api/submissions",
+                    json={"organization": "Fundación Acoge", "rut": rut, "email": email})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+class _Session:
+    """A reviewer's session token, so a test hashes each password once (argon2 is slow)."""
+
+    def __init__(self, token):
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def __call__(self, request):
+        request.headers.update(self.headers)
+        return request
+
+
+def _users():
+    from service.db import SessionLocal
+    from service.domain.access import create_user, open_session
+
+    with SessionLocal() as session:
+        users = [create_user(session, "ana", "clave-ana-1"),
+                 create_user(session, "luis", "clave-luis-2"),
+                 create_user(session, "jefa", "clave-jefa-3", "admin")]
+        return tuple(_Session(open_session(session, u)) for u in users)
+
+
+def test_the_email_is_validated_in_spanish(client):
+    r = client.post("/api/submissions", json={"organization": "ONG X", "rut": "76.543.210-3",
+                                              "email": "no es un correo"})
+    assert r.status_code == 422
+    assert r.json()["detail"]["code"] == "invalid_email"
+    assert "correo electrónico no es válido" in r.json()["detail"]["message"]
+    body = _create(client, email="  Postulacion@ACOGE.cl ")
+    assert body["email"] == "Postulacion@acoge.cl" and body["status"] == "borrador"
+    assert _create(client, email=None)["email"] is None  # still optional
+
+
+def test_the_whole_cycle_and_every_refusal(client):
+    ana, luis, jefa = _users()
+    sub = _create(client)
+    sid, app = sub["id"], _bearer(sub["token"])
+    url = f"/api/submissions/{sid}"
+
+    def review(auth, status, message="", commitments=None):
+        return client.post(f"{url}/review", auth=auth,
+                           json={"status": status, "message": message,
+                                 "commitments": commitments or {}})
+
+    def refused(r, status, code):
+        assert r.status_code == status, r.text
+        assert r.json()["detail"]["code"] == code
+        return r.json()["detail"]["message"]
+
+    # borrador: nothing to submit yet; reviewers cannot act on a draft
+    refused(client.post(f"{url}/submit", headers=app), 422, "nothing_to_submit")
+    message = refused(review(ana, "en_revision"), 409, "illegal_transition")
+    assert message.startswith("La postulación está «Borrador»: no puede pasar a «En revisión».")
+    assert client.post(f"{url}/documents", files=[NOTE], headers=app).status_code == 202
+    assert client.post(f"{url}/submit").status_code == 401
+    r = client.post(f"{url}/submit", headers=app)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "enviada" and r.json()["submitted_at"]
+
+    # enviada: the applicant cannot add documents or submit again; only a claim is legal
+    refused(client.post(f"{url}/documents", files=[NOTE], headers=app), 409, "closed_for_upload")
+    refused(client.post(f"{url}/submit", headers=app), 409, "illegal_transition")
+    for status in ("observada", "aprobada", "no_aprobada"):
+        refused(review(ana, status, "x"), 409, "illegal_transition")
+    assert review(ana, "borrador").status_code == 422  # not a reviewer's status at all
+    assert client.post(f"{url}/review", headers=app,
+                       json={"status": "en_revision"}).status_code == 401
+    r = review(ana, "en_revision")
+    assert r.status_code == 200 and r.json()["assigned_to"] == "ana"
+
+    # en_revision: held by ana; luis may not move it, an admin may reassign it
+    refused(review(luis, "aprobada"), 409, "not_assignee")
+    refused(review(ana, "en_revision"), 409, "illegal_transition")
+    refused(review(ana, "observada"), 422, "message_required")
+    refused(review(ana, "observada", "", {"c9": "x"}), 422, "validation")
+    refused(client.post(f"{url}/assign", auth=ana, json={"reviewer": "luis"}), 403, "admin_only")
+    refused(client.post(f"{url}/assign", auth=jefa, json={"reviewer": "nadie"}), 422,
+            "unknown_reviewer")
+    r = client.post(f"{url}/assign", auth=jefa, json={"reviewer": "luis"})
+    assert r.status_code == 200 and r.json()["assigned_to"] == "luis"
+    assert r.json()["status"] == "en_revision"
+    refused(review(ana, "aprobada"), 409, "not_assignee")
+    r = review(luis, "observada", "Faltan antecedentes.",
+               {"c5": "Envíe la nómina del comité con nacionalidades.", "c2": "  "})
+    assert r.status_code == 200, r.text
+    assert r.json()["messages"] == {"c5": "Envíe la nómina del comité con nacionalidades."}
+
+    # observada: the applicant adds documents and resubmits; it returns to its reviewer
+    refused(review(luis, "aprobada"), 409, "illegal_transition")
+    assert client.post(f"{url}/documents", files=[NOTE], headers=app).status_code == 202
+    r = client.post(f"{url}/submit", headers=app)
+    assert r.status_code == 200 and r.json()["status"] == "enviada"
+    refused(review(ana, "en_revision"), 409, "not_assignee")
+    assert review(luis, "en_revision").status_code == 200
+    r = review(luis, "aprobada", "Cumple los cinco compromisos.")
+    assert r.status_code == 200 and r.json()["status"] == "aprobada"
+
+    # aprobada is final
+    for status in ("en_revision", "observada", "aprobada", "no_aprobada"):
+        refused(review(luis, status, "x"), 409, "illegal_transition")
+    refused(client.post(f"{url}/submit", headers=app), 409, "illegal_transition")
+    refused(client.post(f"{url}/assign", auth=jefa, json={"reviewer": "ana"}), 409,
+            "illegal_transition")
+
+    # the applicant reads it all; reviewer names only for reviewers
+    body = client.get(url, headers=app).json()
+    review_block = body["review"]
+    assert review_block["status"] == "aprobada" and review_block["assigned_to"] == "luis"
+    assert review_block["message"] == "Cumple los cinco compromisos."
+    assert [(h["from_status"], h["status"]) for h in review_block["history"]] == [
+        ("borrador", "enviada"), ("enviada", "en_revision"), ("en_revision", "en_revision"),
+        ("en_revision", "observada"), ("observada", "enviada"), ("enviada", "en_revision"),
+        ("en_revision", "aprobada"),
+    ]
+    assert all(h["at"][-6] in "+-" and h["by"] is None for h in review_block["history"])
+    assert review_block["history"][3]["commitments"] == {
+        "c5": "Envíe la nómina del comité con nacionalidades."}
+    assert [c["id"] for c in body["commitments"]] == ["c1", "c2", "c3", "c4", "c5"]
+    as_reviewer = client.get(url, auth=ana).json()["review"]["history"]
+    assert [h["by"] for h in as_reviewer] == [None, "ana", "jefa", "luis", None, "luis", "luis"]
+
+
+def test_no_aprobada_needs_a_reason_and_decisions_reach_the_applicant(client):
+    ana, _, _ = _users()
+    sub = _create(client, email=None)
+    url, app = f"/api/submissions/{sub['id']}", _bearer(sub["token"])
+    client.post(f"{url}/documents", files=[NOTE], headers=app)
+    client.post(f"{url}/submit", headers=app)
+    client.post(f"{url}/review", auth=ana, json={"status": "en_revision"})
+    r = client.post(f"{url}/decisions", auth=ana,
+                    json={"commitment": "c3", "action": "reject", "comment": "Sin política."})
+    assert r.status_code == 201
+    r = client.post(f"{url}/review", auth=ana, json={"status": "no_aprobada"})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "message_required"
+    assert "«No aprobada» necesita una explicación" in r.json()["detail"]["message"]
+    r = client.post(f"{url}/review", auth=ana,
+                    json={"status": "no_aprobada", "commitments": {"c3": "No hay política."}})
+    assert r.status_code == 200
+    c3 = client.get(url, headers=app).json()["commitments"][2]
+    assert c3["decision"] == "reject" and c3["status"] == "rejected"
+    assert c3["comment"] == "Sin política." and c3["message"] == "No hay política."
+
+
+def test_next_pending_takes_the_oldest_waiting_for_me(client):
+    ana, luis, _ = _users()
+    ids = []
+    for rut in ("76.543.210-3", "77.214.538-1", "11.111.111-1"):
+        sub = _create(client, rut=rut)
+        app = _bearer(sub["token"])
+        client.post(f"/api/submissions/{sub['id']}/documents", files=[NOTE], headers=app)
+        assert client.post(f"/api/submissions/{sub['id']}/submit", headers=app).status_code == 200
+        ids.append(sub["id"])
+    taken = [client.post("/api/submissions/next", auth=who).json()["id"]
+             for who in (ana, luis, ana)]
+    assert taken == ids
+    r = client.post("/api/submissions/next", auth=luis).json()
+    assert r["id"] is None and r["message"] == "No hay postulaciones pendientes para usted."
+    assert client.post("/api/submissions/next").status_code == 401
