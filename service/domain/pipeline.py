@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from extractors.document import ExtractedDocument
-from service.domain import lifecycle, results
+from service.domain import lifecycle, locks, results
 from service.domain.errors import ErrorCode, fault_of
 from service.domain.lifecycle import Stage
 from service.domain.messages import error_message
@@ -182,15 +182,36 @@ def extract_or_reuse(
     session: Session, document: Document, options=None
 ) -> tuple[ExtractedDocument, Extraction, float]:
     """The document's text: stored already for the same bytes and extractor version, or
-    extracted now (OCR pages reported as "n/m"). Returns it with its row and the seconds spent."""
+    extracted now (OCR pages reported as "n/m"). Returns it with its row and the seconds spent.
+
+    The same new bytes are extracted once: under a lock per sha256 (``service.domain.locks``),
+    a job handed bytes another job is extracting waits for it, then reuses its extraction.
+    """
     import extractors
-    from service.domain.storage import path_for
 
     version = extractors.EXTRACTOR_VERSION
+    reused = _reuse(session, document, version)
+    if reused is not None:
+        return reused
+    with locks.held(f"extraction:{document.sha256}:{version}"):
+        session.commit()  # a fresh read: SQLite keeps the snapshot of an open transaction
+        reused = _reuse(session, document, version)
+        if reused is not None:
+            return reused
+        return _extract(session, document, version, options)
+
+
+def _reuse(session: Session, document: Document, version: str):
     existing = results.find_extraction(session, document.sha256, version)
-    if existing is not None:
-        log.info("document %s reuses extraction %s", document.id, existing.id)
-        return results.extracted_from_row(existing), existing, 0.0
+    if existing is None:
+        return None
+    log.info("document %s reuses extraction %s", document.id, existing.id)
+    return results.extracted_from_row(existing), existing, 0.0
+
+
+def _extract(session: Session, document: Document, version: str, options):
+    import extractors
+    from service.domain.storage import path_for
 
     document_id = document.id  # read now: after a failed commit the object is expired
 

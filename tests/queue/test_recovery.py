@@ -270,6 +270,29 @@ def _stage(document_id: str) -> str | None:
         return document.stage if document is not None else None
 
 
+def test_two_workers_given_the_same_new_bytes_extract_them_once(stack, workers):
+    """Issue 12: both OCR'd the same bytes at the same moment (one row kept, the work done
+    twice). Now one extracts under the sha256's lock; the other waits and reuses it."""
+    from sqlalchemy import select
+
+    from service.db import SessionLocal
+    from service.domain.models import Document
+
+    workers.ensure(2)
+    scan = _files("twice", scans=1, pages=3)
+    first, second = _submit(scan), _submit(scan)  # two applicants, the same file
+    ids = first + second
+    wait_finished(ids, DEADLINE)
+    _assert_ended_once(ids)
+    with SessionLocal() as session:
+        docs = session.scalars(select(Document).where(Document.id.in_(ids))).all()
+        assert {d.status for d in docs} == {"done"}
+        assert len({d.extraction_id for d in docs}) == 1
+        assert sorted(d.extract_seconds > 0 for d in docs) == [False, True]  # one reused
+        started = sorted(d.started_at for d in docs)
+        assert started[1] < min(d.finished_at for d in docs)  # side by side, not one after
+
+
 def test_redis_flushed_mid_job(stack, workers):
     workers.ensure(2)
     ids = _submit(_files("flushed"))
