@@ -134,7 +134,8 @@ def request_link(session: Session, rut: str, email: str) -> int:
                            created=messages.format_datetime(submission.created_at)),
             "", messages.EMAIL_LABELS["signature"],
         ])
-        row = OutboxEmail(submission_id=submission.id, kind="lost_link", to_address=address,
+        row = OutboxEmail(submission_id=submission.id, kind="lost_link",
+                          to_address=submission.contact_email,
                           subject=subject, body=body,
                           secret=applicant_link(submission.id, token))
         session.add(row)
