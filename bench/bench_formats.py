@@ -8,11 +8,14 @@ cells (a page per sheet), ODT/DOC/RTF/HTML as 10 pages of paragraphs plus a tabl
 sheet at the row cap (5,000 rows x 8 columns), and one HEIC phone photo against the same photo
 as JPEG (the difference is the HEIF decoding). Medians of warm runs in one process; DOC and RTF
 pay a LibreOffice start per document, so their figure is per document as well as per page.
+Wall time and CPU time (this process and the programs it ran: Tesseract, LibreOffice); on a
+shared machine the CPU figure moves far less with the load, printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -133,18 +136,33 @@ def main() -> None:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         files = make_files(folder)
-        print(f"{'format':<36} {'pages':>5} {'median ms':>10} {'ms/page':>8}  extractor")
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(f"{'format':<36} {'pages':>5} {'median ms':>10} {'ms/page':>8} "
+              f"{'CPU ms/page':>11}  extractor")
         for label, (path, pages) in files.items():
             read = _read_container if is_container(path) else extractors.extract
             read(path)  # warm: imports, Tesseract check
-            times = []
+            times, cpu = [], []
             for _ in range(args.runs if "photo" not in label else max(1, args.runs // 2)):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), _cpu_seconds()
                 doc = read(path)
                 times.append(time.perf_counter() - t0)
+                cpu.append(_cpu_seconds() - c0)
             median = statistics.median(times) * 1000
+            cpu_ms = statistics.median(cpu) * 1000
             assert len(doc.text) > 100, (label, doc.text[:200])
-            print(f"{label:<36} {pages:>5} {median:>10.0f} {median / pages:>8.1f}  {doc.extractor}")
+            print(f"{label:<36} {pages:>5} {median:>10.0f} {median / pages:>8.1f} "
+                  f"{cpu_ms / pages:>11.1f}  {doc.extractor}")
+        print(f"load average {os.getloadavg()[0]:.1f}")
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of the children it waited for."""
+    import resource
+
+    own, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                     resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _read_container(path: Path):
