@@ -20,6 +20,7 @@ from pathlib import Path
 
 from classifiers import defaults
 from classifiers.result import COMMITMENT_IDS
+from extractors.errors import EvidenciaError
 
 __all__ = ["Calibrator", "CalibrationError", "fit_isotonic", "load_calibrator", "save_calibration"]
 
@@ -29,8 +30,15 @@ log = logging.getLogger(__name__)
 _MIN_BLOCK = 4
 
 
-class CalibrationError(ValueError):
-    """The artefact is missing, unreadable, of another format or fitted for other patterns."""
+class CalibrationError(EvidenciaError, ValueError):
+    """The artefact is missing, unreadable, of another format or fitted for other patterns
+    (``detail``, in English; the message in Spanish). The classifier then runs uncalibrated."""
+
+    code = "classifier_calibration"
+
+    def __init__(self, detail: str):
+        super().__init__(f"La calibración del clasificador no se puede usar: {detail}",
+                         detail=detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,4 +166,4 @@ def load_calibrator(fingerprint: str, path: Path | None = None) -> Calibrator:
         return Calibrator(read_calibration(fingerprint, path), calibrated=True)
     except CalibrationError as exc:
         log.warning("calibration rejected, using uncalibrated fallback: %s", exc)
-        return Calibrator({}, calibrated=False, reason=str(exc))
+        return Calibrator({}, calibrated=False, reason=exc.detail or str(exc))
