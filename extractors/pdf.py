@@ -46,7 +46,13 @@ from extractors.pdf_layout import (
     render_rows_with_tables,
 )
 from extractors.pdf_readers import SecondOpinions, parse_without_pdfium
-from extractors.text_layer import TextVerdict, assess_text_layer, meaningful_chars, mostly_cjk
+from extractors.text_layer import (
+    LayerReason,
+    TextVerdict,
+    assess_text_layer,
+    meaningful_chars,
+    mostly_cjk,
+)
 
 __all__ = ["parse_pdf", "assess_text_layer", "TextVerdict", "render_scale"]
 
@@ -298,6 +304,11 @@ def _triage_safely(pdf: pdfium.PdfDocument, index: int, second: SecondOpinions) 
         return _PagePlan(page, needs_ocr=True)
 
 
+#: Verdicts on pdfium's reading of a font's encoding that another reader may overturn.
+_ASK_PDFPLUMBER = frozenset({LayerReason.garbled, LayerReason.unmappable, LayerReason.cid_glyphs})
+_ASK_POPPLER = frozenset({LayerReason.garbled, LayerReason.unmappable})
+
+
 def triage(pdf: pdfium.PdfDocument, index: int, second: SecondOpinions) -> _PagePlan:
     """Read one page's text layer with pdfium and decide whether it needs OCR."""
     page = pdf[index]
@@ -354,14 +365,14 @@ def triage(pdf: pdfium.PdfDocument, index: int, second: SecondOpinions) -> _Page
             return _PagePlan(make_page(number, width, height, layer, method))
         # Second opinions, cheapest first, only for this page.
         alternatives: list[tuple[str, Callable[[], Layer | None]]] = []
-        if verdict.reason in ("ocr:garbled", "ocr:unmappable", "ocr:cid-glyphs"):
+        if verdict.reason in _ASK_PDFPLUMBER:
             alternatives.append(("pdfplumber", lambda: second.pdfplumber(index)))
         if (
-            verdict.reason == "ocr:no-text"
+            verdict.reason == LayerReason.no_text
             and facts.image_coverage() < defaults.SCAN_IMAGE_COVERAGE
         ):
             alternatives.append(("poppler", lambda: second.poppler(index)))
-        if verdict.reason in ("ocr:garbled", "ocr:unmappable"):
+        if verdict.reason in _ASK_POPPLER:
             alternatives.append(("poppler", lambda: second.poppler(index)))
         for name, read in alternatives:
             alt = read()
@@ -382,7 +393,8 @@ def triage(pdf: pdfium.PdfDocument, index: int, second: SecondOpinions) -> _Page
             )
         log.info("page %d: %s -> OCR", number, verdict.reason)
         return _PagePlan(
-            Page(number=number, text="", width=width, height=height, method=verdict.reason),
+            Page(number=number, text="", width=width, height=height,
+                 method=verdict.reason.value),
             needs_ocr=True,
         )
     finally:

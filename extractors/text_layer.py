@@ -7,6 +7,7 @@ page's ``method``.
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from extractors import defaults
 
 __all__ = [
+    "LayerReason",
     "TextVerdict",
     "assess_text_layer",
     "meaningful_chars",
@@ -35,10 +37,23 @@ _ODD_CATEGORIES = {"So", "Sk", "Co", "Cn", "Cc", "Cs"}
 # --------------------------------------------------------------------------------------------
 
 
+class LayerReason(enum.StrEnum):
+    """Why a text layer was kept or the page sent to OCR (see :func:`assess_text_layer`): stable
+    codes, logged and stored as ``Page.method`` (equal to their strings)."""
+
+    text_layer = "text-layer"
+    no_text = "ocr:no-text"
+    cid_glyphs = "ocr:cid-glyphs"
+    unmappable = "ocr:unmappable"
+    garbled = "ocr:garbled"
+    little_text_over_image = "ocr:little-text-over-image"
+    invisible_text = "ocr:invisible-text"
+
+
 @dataclass(frozen=True, slots=True)
 class TextVerdict:
     ok: bool
-    reason: str  # "text-layer" or "ocr:<why>", logged and stored as Page.method
+    reason: LayerReason
 
 
 def assess_text_layer(
@@ -69,27 +84,27 @@ def assess_text_layer(
     stripped = "".join(text.split())
     total = len(stripped)
     if total == 0:
-        return TextVerdict(False, "ocr:no-text")
+        return TextVerdict(False, LayerReason.no_text)
     if cid_chars / total > defaults.MAX_UNMAPPABLE_RATIO:
-        return TextVerdict(False, "ocr:cid-glyphs")
+        return TextVerdict(False, LayerReason.cid_glyphs)
     unmappable = len(_UNMAPPABLE_RE.findall(stripped))
     if unmappable / total > defaults.MAX_UNMAPPABLE_RATIO:
-        return TextVerdict(False, "ocr:unmappable")
+        return TextVerdict(False, LayerReason.unmappable)
     meaningful = len(_ALNUM_RE.findall(stripped))
     if meaningful == 0:
-        return TextVerdict(False, "ocr:no-text")
+        return TextVerdict(False, LayerReason.no_text)
     if _garbled_ratio(text) > defaults.MAX_GARBLED_RATIO:
-        return TextVerdict(False, "ocr:garbled")
+        return TextVerdict(False, LayerReason.garbled)
     coverage = None
     if meaningful < defaults.MIN_TEXT_CHARS_OVER_IMAGE:
         coverage = image_coverage()
         if coverage >= defaults.SCAN_IMAGE_COVERAGE:
-            return TextVerdict(False, "ocr:little-text-over-image")
+            return TextVerdict(False, LayerReason.little_text_over_image)
     if invisible_ratio() > defaults.MAX_INVISIBLE_RATIO:
         coverage = image_coverage() if coverage is None else coverage
         if coverage < defaults.SCAN_IMAGE_COVERAGE:
-            return TextVerdict(False, "ocr:invisible-text")
-    return TextVerdict(True, "text-layer")
+            return TextVerdict(False, LayerReason.invisible_text)
+    return TextVerdict(True, LayerReason.text_layer)
 
 
 _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
