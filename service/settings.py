@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     #: (the one-machine development command, ``scripts/run``) creates a random one in the data
     #: folder on first start and reuses it.
     secret_key: str = ""
+    #: Login throttling (``service.throttle``, counted in Redis so every API process shares
+    #: it): attempts per account and per client address within the window; a correct login
+    #: does not count. Ten wrong passwords per account in 15 minutes stop online guessing
+    #: while a reviewer who mistypes a few times is never locked out.
+    login_attempts_per_account: int = Field(default=10, ge=1)
+    login_attempts_per_address: int = Field(default=50, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+    #: argon2 verifications one process runs at once (64 MiB each): bounds the memory a burst
+    #: of parallel logins can take; the others wait their turn (``db_pool_timeout``, then 503).
+    password_hash_slots: int = Field(default=2, ge=1, le=64)
+    #: Anonymous submissions one client address may create per window (an organisation makes
+    #: one; a shared office a few): beyond it, a Spanish 429.
+    submissions_per_address: int = Field(default=30, ge=1)
+    submissions_window_seconds: int = Field(default=3600, ge=1)
+
     #: Base URL printed in links (the README's main command sets it).
     public_url: str = "http://127.0.0.1:8000"
     #: Outgoing mail (outcome e-mails to applicants, a lost link sent again). No host: no

@@ -26,19 +26,14 @@ from fastapi.security import (
 from sqlalchemy.orm import Session
 
 from service.db import SessionLocal
-from service.domain.access import (
-    SESSION_COOKIE,
-    Access,
-    authenticate,
-    check_access,
-    load_session,
-)
+from service.domain.access import SESSION_COOKIE, Access, check_access, load_session
 from service.domain.errors import (
     AuthenticationError,
     UnavailableError,
 )
 from service.domain.models import User
 from service.domain.submissions import get_submission
+from service.throttle import authenticate_limited, client_address
 
 __all__ = [
     "get_session",
@@ -105,11 +100,9 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 def optional_reviewer(
     request: Request, session: SessionDep, basic: BasicDep, bearer: BearerDep
 ) -> User | None:
-    if basic is not None:
-        user = authenticate(session, basic.username, basic.password)
-        if user is None:
-            raise AuthenticationError(code="bad_credentials")
-        return user
+    if basic is not None:  # a login on every request: the same limits as the login forms
+        return authenticate_limited(session, basic.username, basic.password,
+                                    client_address(request))
     if bearer is not None:
         user = load_session(session, bearer.credentials)
         if user is not None:

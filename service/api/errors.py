@@ -56,6 +56,8 @@ def _answer(request: Request, exc: Exception) -> tuple[int, str, str, dict, dict
             headers = {"WWW-Authenticate": 'Basic realm="evidencia", Bearer'}
         elif status == 503:
             headers = {"Retry-After": "2"}
+        elif status == 429:
+            headers = {"Retry-After": str(getattr(exc, "retry_after", 60))}
         return status, str(exc.code), exc.message, {}, headers
     if isinstance(exc, _DATABASE_UNAVAILABLE):  # pool timed out, database down: not a bug
         log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)

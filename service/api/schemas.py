@@ -389,8 +389,8 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"username": "revisora", "password": "una-clave-larga"}]})
 
-    username: str = Field(description="Usuario del revisor")
-    password: str = Field(description="Contraseña")
+    username: str = Field(max_length=120, description="Usuario del revisor")
+    password: str = Field(max_length=1024, description="Contraseña")
 
 
 class SessionPublic(BaseModel):

@@ -7,15 +7,9 @@ from fastapi import APIRouter, Request, Response
 
 from service.api.deps import BearerDep, OptionalReviewer, SessionDep
 from service.api.schemas import ErrorBody, LoginRequest, SessionPublic
-from service.domain.access import (
-    SESSION_COOKIE,
-    SESSION_MAX_AGE,
-    authenticate,
-    close_session,
-    open_session,
-)
-from service.domain.errors import AuthenticationError
+from service.domain.access import SESSION_COOKIE, SESSION_MAX_AGE, close_session, open_session
 from service.settings import get_settings
+from service.throttle import authenticate_limited, client_address
 
 __all__ = ["router", "set_session_cookie", "clear_session_cookie"]
 
@@ -43,17 +37,18 @@ def clear_session_cookie(response: Response) -> None:
 @router.post(
     "",
     response_model=SessionPublic,
-    responses={401: {"model": ErrorBody, "description": "Usuario o contraseña incorrectos"}},
+    responses={401: {"model": ErrorBody, "description": "Usuario o contraseña incorrectos"},
+               429: {"model": ErrorBody, "description": "Demasiados intentos: espere "
+                     "(`Retry-After`)"}},
     summary="Ingresar como revisor",
     description="Recibe usuario y contraseña (JSON) y entrega un token de sesión, válido por 12 "
     "horas o hasta salir (`DELETE /api/session`), cambiar la contraseña o dar de baja la cuenta; "
     "el mismo token queda en la cookie `evidencia_session`. Úselo como "
-    "`Authorization: Bearer <token>`.",
+    "`Authorization: Bearer <token>`. Tras 10 intentos fallidos para una cuenta (o 50 desde "
+    "una dirección) en 15 minutos se responde 429 hasta que termine ese plazo.",
 )
-def login(body: LoginRequest, session: SessionDep, response: Response) -> dict:
-    user = authenticate(session, body.username, body.password)
-    if user is None:
-        raise AuthenticationError(code="bad_credentials")
+def login(body: LoginRequest, session: SessionDep, request: Request, response: Response) -> dict:
+    user = authenticate_limited(session, body.username, body.password, client_address(request))
     token = open_session(session, user)
     set_session_cookie(response, token)
     return {

@@ -34,6 +34,7 @@ from service.domain.matrix import (
 from service.domain.messages import error_message
 from service.domain.submissions import add_files, create_submission
 from service.settings import get_settings
+from service.throttle import client_address, limit_submissions
 
 __all__ = ["router"]
 
@@ -54,15 +55,19 @@ def applicant_url(submission_id: str, token: str) -> str:
     "",
     status_code=201,
     response_model=SubmissionCreated,
-    responses={422: {"model": ErrorBody, "description": "Organización o RUT no válidos"}},
+    responses={422: {"model": ErrorBody, "description": "Organización o RUT no válidos"},
+               429: {"model": ErrorBody,
+                     "description": "Demasiadas postulaciones nuevas desde esta dirección"}},
     summary="Crear una postulación",
     description="Registra la organización (nombre y RUT, que se valida con su dígito "
     "verificador), con un correo de contacto opcional (recibe el resultado de la revisión), "
     "en estado `borrador`, y entrega, una sola vez, el token secreto de la postulación y el enlace "
     "privado a su página. Con ese token (`Authorization: Bearer <token>`) se suben archivos "
-    "y se consultan el avance y la matriz.",
+    "y se consultan el avance y la matriz. Cada dirección puede crear un número limitado de "
+    "postulaciones por hora (429 con `Retry-After` al superarlo).",
 )
-def create(body: SubmissionCreate, session: SessionDep) -> dict:
+def create(body: SubmissionCreate, session: SessionDep, request: Request) -> dict:
+    limit_submissions(client_address(request))
     submission, token = create_submission(session, body.organization, body.rut,
                                           email=body.email)
     return {

@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from service.domain import clock
 from service.domain.models import ReviewerSession, Submission, User
+from service.domain.password_policy import check_password
 
 __all__ = [
     "Access",
@@ -45,6 +49,9 @@ __all__ = [
 
 #: Cookie (web pages) that carries the same session token as an API bearer token.
 SESSION_COOKIE = "evidencia_session"
+#: Marks a reviewer's session token apart from an applicant's (both travel as bearer tokens):
+#: ``.`` never occurs in ``token_urlsafe`` output, so an applicant's token costs no lookup.
+_SESSION_PREFIX = "rv."
 #: A reviewer's session lasts a working day.
 SESSION_MAX_AGE = 12 * 3600
 
@@ -53,24 +60,51 @@ ROLES = ("reviewer", "admin")
 _hasher = PasswordHasher()
 
 
+@cache
+def _hash_turns(slots: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(slots)
+
+
+@contextmanager
+def _hash_turn():
+    """A turn to run argon2, which takes 64 MiB while it runs: at most ``password_hash_slots``
+    at once per process, so a burst of parallel guesses queues instead of growing memory (80
+    at once took 1 GB); one that waits longer than ``db_pool_timeout`` is told "busy" (503)."""
+    from service.domain.errors import UnavailableError
+    from service.settings import get_settings
+
+    settings = get_settings()
+    turns = _hash_turns(settings.password_hash_slots)
+    if not turns.acquire(timeout=settings.db_pool_timeout):
+        raise UnavailableError(code="busy")
+    try:
+        yield
+    finally:
+        turns.release()
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hash_turn():
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _hash_turn():
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def create_user(session: Session, username: str, password: str, role: str = "reviewer") -> User:
     """Create the reviewer, or reset the password and role of an existing one (which ends its
-    sessions and reactivates a removed account)."""
+    sessions and reactivates a removed account). The password must meet the policy
+    (``service.domain.password_policy``: ``ValidationError`` saying why)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     if not username.strip() or not password:
         raise ValueError("username and password are required")
+    check_password(password, username)
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
         user = User(username=username.strip(), password_hash=hash_password(password), role=role)
@@ -97,7 +131,7 @@ def remove_user(session: Session, username: str) -> User | None:
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
-        _hasher.hash(password)  # same cost whether or not the user exists
+        hash_password(password)  # same cost whether or not the user exists
         return None
     return user if verify_password(user.password_hash, password) else None
 
@@ -157,7 +191,7 @@ def open_session(session: Session, user: User) -> str:
     session`` or bearer token). Expired sessions are purged on the way."""
     now = clock.now()
     session.execute(delete(ReviewerSession).where(ReviewerSession.expires_at < now))
-    token = secrets.token_urlsafe(32)
+    token = _SESSION_PREFIX + secrets.token_urlsafe(32)
     session.add(ReviewerSession(id=_session_id(token), user_id=user.id, created_at=now,
                                 expires_at=now + timedelta(seconds=SESSION_MAX_AGE)))
     session.commit()
@@ -166,8 +200,8 @@ def open_session(session: Session, user: User) -> str:
 
 def load_session(session: Session, token: str | None) -> User | None:
     """The active reviewer whose unexpired session ``token`` is, or None."""
-    if not token or len(token) > 200:
-        return None
+    if not token or not token.startswith(_SESSION_PREFIX) or len(token) > 200:
+        return None  # an applicant's token (or nothing): no database round trip
     row = session.get(ReviewerSession, _session_id(token))
     if row is None or clock.aware(row.expires_at) <= clock.now():
         return None
@@ -177,7 +211,7 @@ def load_session(session: Session, token: str | None) -> User | None:
 
 def close_session(session: Session, token: str | None) -> None:
     """Logout: the session ends on the server, wherever its token was copied."""
-    if token and len(token) <= 200:
+    if token and token.startswith(_SESSION_PREFIX) and len(token) <= 200:
         session.execute(delete(ReviewerSession).where(ReviewerSession.id == _session_id(token)))
         session.commit()
 

@@ -27,6 +27,7 @@ __all__ = [
     "NotFoundError",
     "AuthenticationError",
     "PermissionDeniedError",
+    "RateLimitError",
     "UsageError",
     "UnavailableError",
 ]
@@ -69,6 +70,7 @@ class ErrorCode(enum.StrEnum):
         return member
 
     validation = _request("validation")
+    weak_password = _request("weak_password")
     invalid_rut = _request("invalid_rut")
     missing_rut = _request("missing_rut")
     missing_organization = _request("missing_organization")
@@ -83,6 +85,8 @@ class ErrorCode(enum.StrEnum):
     unauthorized = _request("unauthorized", 401)
     bad_credentials = _request("bad_credentials", 401)
     forbidden = _request("forbidden", 403)
+    too_many_logins = _request("too_many_logins", 429)
+    too_many_submissions = _request("too_many_submissions", 429)
     csrf = _request("csrf", 403)  # a state change without this site's token, or from another
     not_found = _request("not_found", 404)
     submission_not_found = _request("submission_not_found", 404)
@@ -203,6 +207,16 @@ class AuthenticationError(ServiceError):
 
 class PermissionDeniedError(ServiceError):
     code = ErrorCode.forbidden
+
+
+class RateLimitError(ServiceError):
+    """Too many attempts from one account or address: wait ``retry_after`` seconds."""
+
+    code = ErrorCode.too_many_logins
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 60, **kwargs):
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
 
 
 class UsageError(ServiceError):

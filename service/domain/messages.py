@@ -32,6 +32,7 @@ __all__ = [
     "NOTICES",
     "RUT_PROBLEMS",
     "SECRET_KEY_PROBLEMS",
+    "PASSWORD_PROBLEMS",
     "commitment_name",
     "commitment_short",
     "doc_type_name",
@@ -196,6 +197,7 @@ EMAIL_LABELS: dict[str, str] = {
 #: Messages for codes raised by the service itself (extractor codes carry their own message).
 ERROR_MESSAGES: dict[str, str] = {
     "validation": "Los datos enviados no son válidos.",
+    "weak_password": "La contraseña no cumple la política de contraseñas.",
     "invalid_rut": "El RUT no es válido. Escríbalo como 76.543.210-3 (con dígito verificador).",
     "missing_rut": "Ingrese el RUT de la organización.",
     "missing_organization": "Indique el nombre de la organización.",
@@ -237,6 +239,14 @@ ERROR_MESSAGES: dict[str, str] = {
     "unauthorized": "Debe identificarse para continuar.",
     "forbidden": "No tiene permiso para ver esta postulación.",
     "bad_credentials": "Usuario o contraseña incorrectos.",
+    "too_many_logins": (
+        "Demasiados intentos de ingreso. Por seguridad, espere {minutes} minuto(s) antes de "
+        "intentarlo de nuevo."
+    ),
+    "too_many_submissions": (
+        "Se crearon demasiadas postulaciones desde esta conexión. Espere {minutes} minuto(s) "
+        "o continúe con el enlace secreto de la postulación que ya creó."
+    ),
     "csrf": (
         "No se pudo verificar que la solicitud venga de esta página (el formulario caducó o "
         "proviene de otro sitio). Vuelva a cargar la página e intente de nuevo."
@@ -321,6 +331,23 @@ SECRET_KEY_PROBLEMS: dict[str, str] = {
     "short": "es demasiado corta (mínimo 16 caracteres)",
 }
 
+#: Why a password was refused (``service.domain.password_policy``), said so it can be fixed.
+PASSWORD_PROBLEMS: dict[str, str] = {
+    "too_short": (
+        "La contraseña debe tener al menos {min} caracteres. Una frase de varias palabras es "
+        "fácil de recordar y difícil de adivinar."
+    ),
+    "too_long": "La contraseña no puede superar {max} caracteres.",
+    "control": "La contraseña no puede contener caracteres de control.",
+    "username": "La contraseña no puede contener el nombre de usuario.",
+    "repetitive": "La contraseña repite casi siempre el mismo carácter: elija otra.",
+    "context": "La contraseña no puede basarse en el nombre del servicio o del programa.",
+    "common": (
+        "Esa contraseña está entre las más usadas y se adivina fácilmente: elija otra, por "
+        "ejemplo una frase de varias palabras."
+    ),
+}
+
 #: Short notices of the pages.
 NOTICES: dict[str, str] = {
     "select_files": "Seleccione al menos un archivo para subir.",
@@ -344,6 +371,7 @@ ERROR_TITLES: dict[str | int, str] = {
     "csrf": "La página caducó",
     401: "Debe identificarse",
     403: "Sin permiso",
+    429: "Demasiados intentos",
     404: "Página no encontrada",
     413: "Archivo demasiado grande",
     422: "Datos no válidos",

@@ -29,6 +29,7 @@ from service.domain.submissions import (
     submission_problems,
 )
 from service.settings import get_settings
+from service.throttle import client_address, limit_submissions
 from service.web.pages import is_htmx, render
 
 __all__ = ["router"]
@@ -55,13 +56,15 @@ def create(
     problems = submission_problems(organizacion, rut, rut_required=True)
     if not problems:
         try:
+            limit_submissions(client_address(request))
             submission, token = create_submission(session, organizacion, rut)
         except ServiceError as exc:
             problems = [exc]
     if problems:
         errors = {_FORM_FIELDS.get(p.field or "", "organizacion"): p.message for p in problems}
         values = {"organizacion": organizacion, "rut": rut}
-        return render(request, "home.html", status_code=422, errors=errors, values=values)
+        status = max(p.status_code for p in problems)  # 429 when over the limit, else 422
+        return render(request, "home.html", status_code=status, errors=errors, values=values)
     return RedirectResponse(f"/s/{submission.id}?{urlencode({'t': token})}", 303)
 
 

@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api.deps import OptionalReviewer, SessionDep
 from service.api.sessions import clear_session_cookie, set_session_cookie
-from service.domain.access import SESSION_COOKIE, authenticate, close_session, open_session
+from service.domain.access import SESSION_COOKIE, close_session, open_session
+from service.domain.errors import AuthenticationError, RateLimitError
 from service.domain.messages import error_message
+from service.throttle import authenticate_limited, client_address
 from service.web.pages import render
 
 __all__ = ["router"]
@@ -39,10 +41,16 @@ def login(
     clave: Annotated[str, Form()] = "",
     siguiente: Annotated[str, Form()] = "",
 ) -> Response:
-    user = authenticate(session, usuario.strip(), clave) if usuario and clave else None
-    if user is None:
-        return render(request, "login.html", status_code=401, siguiente=_safe_next(siguiente),
-                      usuario=usuario, error=error_message("bad_credentials"))
+    try:
+        if not (usuario.strip() and clave):
+            raise AuthenticationError(error_message("bad_credentials"))
+        user = authenticate_limited(session, usuario.strip(), clave, client_address(request))
+    except (AuthenticationError, RateLimitError) as exc:
+        page = render(request, "login.html", status_code=exc.status_code,
+                      siguiente=_safe_next(siguiente), usuario=usuario, error=exc.message)
+        if isinstance(exc, RateLimitError):
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     response = RedirectResponse(_safe_next(siguiente), status_code=303)
     set_session_cookie(response, open_session(session, user))
     return response

@@ -33,7 +33,8 @@ def test_the_token_is_a_random_id_with_no_password_material(client, reviewer):
         user = session.scalar(select(User).where(User.username == reviewer[0]))
         stored = session.scalars(select(ReviewerSession.id)).all()
     for token in tokens:
-        assert "." not in token and len(token) == 43  # 32 random bytes, no payload, no signature
+        # "rv." and 32 random bytes: no payload, no signature
+        assert token.startswith("rv.") and len(token) == 46 and "." not in token[3:]
         assert user.password_hash[-16:] not in token
         assert token not in stored  # only a keyed digest is kept
         assert _who(client, token) == reviewer[0]

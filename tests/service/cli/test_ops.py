@@ -161,9 +161,9 @@ def test_cli_db_upgrade_and_user_add(service_env, capsys):
     from service.domain.access import authenticate
 
     assert main(["db", "upgrade"]) == 0
-    assert main(["user", "add", "carla", "--password", "s3creta"]) == 0
+    assert main(["user", "add", "carla", "--password", "s3creta-larga-7"]) == 0
     with SessionLocal() as session:
-        assert authenticate(session, "carla", "s3creta") is not None
+        assert authenticate(session, "carla", "s3creta-larga-7") is not None
         assert authenticate(session, "carla", "otra") is None
     assert "carla" in capsys.readouterr().out
 

@@ -1,0 +1,121 @@
+"""Rate limits of the web surface, counted in Redis so that every API process (``serve
+--workers N``, several machines) shares them.
+
+- :func:`authenticate_limited`: every way a reviewer proves a password (``POST /api/session``,
+  the login page, HTTP Basic) counts the attempt per account and per client address *before*
+  argon2 runs, so parallel guesses cannot slip in between; a correct login takes its attempt
+  back. Over the limit, a Spanish 429 (``too_many_logins``) with ``Retry-After``, even for the
+  right password, until the window ends.
+- :func:`limit_submissions`: anonymous submission creation per client address.
+
+Redis holds only counters, under an HMAC of the account or address (never the name itself),
+each expiring with its window: throttling, not truth. If Redis does not answer, the limits are
+skipped with a warning and logins go on (they need the database, not Redis); the argon2 turns
+of ``service.domain.access`` still bound the memory guesses can take.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import time
+from functools import cache
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from service.domain.access import authenticate
+from service.domain.errors import AuthenticationError, RateLimitError
+from service.domain.models import User
+from service.settings import get_settings
+
+__all__ = ["client_address", "authenticate_limited", "limit_submissions"]
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "evidencia:limit"
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn resolves ``X-Forwarded-For`` from trusted proxies)."""
+    return request.client.host if request.client else "desconocida"
+
+
+def authenticate_limited(session: Session, username: str, password: str, address: str) -> User:
+    """The reviewer these credentials name, within the login limits (see the module
+    docstring): ``RateLimitError`` (429) over them, ``AuthenticationError`` on a wrong pair."""
+    settings = get_settings()
+    counters = [
+        ("login-account", username.strip().casefold()[:200], settings.login_attempts_per_account),
+        ("login-address", address, settings.login_attempts_per_address),
+    ]
+    wait = _count(counters, settings.login_window_seconds)
+    if wait:
+        raise RateLimitError(code="too_many_logins", retry_after=wait,
+                             minutes=math.ceil(wait / 60))
+    user = authenticate(session, username, password)
+    if user is None:
+        raise AuthenticationError(code="bad_credentials")
+    _take_back(counters, settings.login_window_seconds)
+    return user
+
+
+def limit_submissions(address: str) -> None:
+    """Count one anonymous submission from ``address``; ``RateLimitError`` (429) over the
+    limit."""
+    settings = get_settings()
+    wait = _count([("submissions", address, settings.submissions_per_address)],
+                  settings.submissions_window_seconds)
+    if wait:
+        raise RateLimitError(code="too_many_submissions", retry_after=wait,
+                             minutes=math.ceil(wait / 60))
+
+
+def _key(kind: str, subject: str, window: int, now: float) -> str:
+    secret = get_settings().secret_key.encode("utf-8")
+    digest = hmac.new(secret, f"{kind}:{subject}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{_PREFIX}:{kind}:{digest}:{int(now // window)}"
+
+
+def _count(counters: list[tuple[str, str, int]], window: int) -> int:
+    """Count an attempt on every counter; the seconds to wait if any is over its limit."""
+    now = time.time()
+    try:
+        pipe = _redis().pipeline()
+        for kind, subject, _limit in counters:
+            key = _key(kind, subject, window, now)
+            pipe.incr(key)
+            pipe.expire(key, window + 1)
+        counts = pipe.execute()[0::2]
+    except Exception as exc:  # Redis down: no limit rather than no login
+        log.warning("rate limits skipped, Redis unavailable: %r", exc)
+        return 0
+    if any(count > limit for count, (_k, _s, limit) in zip(counts, counters, strict=True)):
+        return max(1, math.ceil(window - now % window))
+    return 0
+
+
+def _take_back(counters: list[tuple[str, str, int]], window: int) -> None:
+    """A correct login: the account starts afresh, the address gets its attempt back."""
+    now = time.time()
+    try:
+        pipe = _redis().pipeline()
+        for kind, subject, _limit in counters:
+            key = _key(kind, subject, window, now)
+            pipe.delete(key) if kind == "login-account" else pipe.decr(key)
+        pipe.execute()
+    except Exception as exc:
+        log.warning("rate limits not updated, Redis unavailable: %r", exc)
+
+
+def _redis():
+    return _client(get_settings().redis_url)
+
+
+@cache
+def _client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
