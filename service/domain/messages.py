@@ -339,7 +339,10 @@ PASSWORD_PROBLEMS: dict[str, str] = {
     ),
     "too_long": "La contraseña no puede superar {max} caracteres.",
     "control": "La contraseña no puede contener caracteres de control.",
-    "username": "La contraseña no puede contener el nombre de usuario.",
+    "username": (
+        "La contraseña no puede basarse en el nombre de usuario: sin él debe seguir teniendo "
+        "al menos {min} caracteres."
+    ),
     "repetitive": "La contraseña repite casi siempre el mismo carácter: elija otra.",
     "context": "La contraseña no puede basarse en el nombre del servicio o del programa.",
     "common": (

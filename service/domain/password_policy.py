@@ -1,4 +1,4 @@
-"""What a reviewer's password must be: long, not a common one, not the username.
+"""What a reviewer's password must be: long, not a common one, not built on the username.
 
 One rule for every way a password is set (``evidencia user add``, ``evidencia up``'s demo
 reviewer, any future page), applied by ``access.create_user``. Length does most of the work
@@ -42,8 +42,8 @@ def password_problem(password: str, username: str = "") -> str | None:
         return "control"
     folded = password.casefold()
     name = username.strip().casefold()
-    if name and (name in folded or folded in name):
-        return "username"
+    if name and (folded in name or len(folded.replace(name, "")) < MIN_LENGTH):
+        return "username"  # what is left without the username must still be long enough
     if len(set(folded)) < 4:
         return "repetitive"
     compact = folded.replace(" ", "")

@@ -125,6 +125,7 @@ def test_anonymous_submissions_are_limited_per_address(client, monkeypatch):
     ("corta-2024", "carla", "too_short"),
     ("x" * 300, "carla", "too_long"),
     ("carla.revisora-2026", "carla.revisora", "username"),
+    ("clave-de-luis-2026", "luis", None),  # long enough without the name
     ("aaaaaaaaaaaaaaaa", "carla", "repetitive"),
     ("EvidenciaSegura!2026", "carla", "context"),
     ("qwertyuiop123", "carla", "common"),  # a list entry with digits added

@@ -34,9 +34,9 @@ def _users():
     from service.domain.access import create_user, open_session
 
     with SessionLocal() as session:
-        users = [create_user(session, "ana", "clave-ana-1"),
-                 create_user(session, "luis", "clave-luis-2"),
-                 create_user(session, "jefa", "clave-jefa-3", "admin")]
+        users = [create_user(session, "ana", "clave-de-ana-2026"),
+                 create_user(session, "luis", "clave-de-luis-2026"),
+                 create_user(session, "jefa", "clave-de-jefa-2026", "admin")]
         return tuple(_Session(open_session(session, u)) for u in users)
 
 

@@ -34,7 +34,7 @@ def _submitted(client, email=ADDRESS):
     client.post(f"/api/submissions/{sub['id']}/documents", files=[NOTE], headers=app)
     assert client.post(f"/api/submissions/{sub['id']}/submit", headers=app).status_code == 200
     with SessionLocal() as session:
-        token = open_session(session, create_user(session, "ana", "clave-ana-1"))
+        token = open_session(session, create_user(session, "ana", "clave-de-ana-2026"))
     reviewer = {"Authorization": f"Bearer {token}"}
     r = client.post(f"/api/submissions/{sub['id']}/review", headers=reviewer,
                     json={"status": "en_revision"})
