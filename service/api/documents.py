@@ -10,9 +10,17 @@ from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 
-from service.api.deps import SessionDep, SubmissionAccess
-from service.api.schemas import DocumentDetail, ErrorBody, document_public
-from service.domain.errors import NotFoundError
+from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
+from service.api.schemas import (
+    DocumentDetail,
+    ErrorBody,
+    RetryAccepted,
+    document_public,
+    retry_public,
+)
+from service.domain.dispatch import retry_documents
+from service.domain.errors import ErrorCode, NotFoundError, ServiceError
+from service.domain.lifecycle import DocumentStatus
 from service.domain.matrix import current_classification, document_entry
 from service.domain.models import Document
 
@@ -160,3 +168,62 @@ def get_file(document_id: DocumentId, access: SubmissionAccess, session: Session
     if document.sha256 is None or not path_for(document.sha256).exists():
         raise NotFoundError(code="document_not_found")
     return original_file_response(path_for(document.sha256), document.name, document.mime)
+
+
+_RETRY_ERRORS = {
+    401: {"model": ErrorBody, "description": "Solo revisores"},
+    404: _ERRORS[404],
+    409: {"model": ErrorBody, "description": "El documento no está con error, o su archivo "
+          "se rechazó al subirlo y no se guardó"},
+    503: {"model": ErrorBody, "description": "La cola de trabajos no responde"},
+}
+
+_RETRY_RULE = (
+    "Cualquier error puede reintentarse (lo decide el revisor): un archivo dañado "
+    "probablemente falle igual, pero uno interrumpido por falta de memoria, o que falló antes de "
+    "una mejora del lector o de instalar el OCR, puede leerse ahora. No se reintenta un "
+    "archivo rechazado al subirlo, porque no se guardó."
+)
+
+
+@router.post(
+    "/{submission_id}/documents/{document_id}/retry",
+    status_code=202,
+    response_model=RetryAccepted,
+    responses=_RETRY_ERRORS,
+    summary="Reintentar un documento con error",
+    description="Solo revisores. El documento vuelve a la cola (`queued`) para leerse de "
+    "nuevo desde cero: se borran su motivo de error y su cuenta de intentos. "
+    + _RETRY_RULE,
+)
+def retry_document(
+    document_id: DocumentId, reviewer: CurrentReviewer, access: SubmissionAccess,
+    session: SessionDep,
+) -> dict:
+    document = _document(session, access, document_id)
+    outcome = retry_documents(session, [document.id])
+    if document.id in outcome.refused:
+        code = (ErrorCode.not_in_error if document.status != DocumentStatus.error
+                else ErrorCode.nothing_stored)
+        raise ServiceError(outcome.refused[document.id], code=code)
+    return retry_public(outcome)
+
+
+@router.post(
+    "/{submission_id}/retry",
+    status_code=202,
+    response_model=RetryAccepted,
+    responses={k: v for k, v in _RETRY_ERRORS.items() if k != 409},
+    summary="Reintentar los documentos con error de una postulación",
+    description="Solo revisores. Cada documento con error de la postulación vuelve a la cola; "
+    "los que no pueden reintentarse se listan en `refused` con su motivo. " + _RETRY_RULE,
+)
+def retry_submission(
+    reviewer: CurrentReviewer, access: SubmissionAccess, session: SessionDep
+) -> dict:
+    from sqlalchemy import select
+
+    ids = session.scalars(select(Document.id).where(
+        Document.submission_id == access.submission.id,
+        Document.status == DocumentStatus.error.value)).all()
+    return retry_public(retry_documents(session, ids))

@@ -33,6 +33,9 @@ __all__ = [
     "SubmissionList",
     "UploadedDocument",
     "UploadAccepted",
+    "RetryRefusal",
+    "RetryAccepted",
+    "retry_public",
     "EvidencePublic",
     "CellPublic",
     "DecisionCreate",
@@ -232,6 +235,32 @@ class UploadedDocument(BaseModel):
     status: Literal["queued", "processing", "done", "error"]
     error_code: str | None = None
     error: str | None = None
+
+
+class RetryRefusal(BaseModel):
+    id: str = Field(description="Identificador del documento que no se reintentó")
+    reason: str = Field(description="Por qué no, en español")
+
+
+class RetryAccepted(BaseModel):
+    """Documentos con error devueltos a la cola por un revisor."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "queued": ["a1b2c3d4e5f60718293a4b5c6d7e8f90"],
+        "refused": [{"id": "5e4d3c2b1a09f8e7d6c5b4a392817160",
+                     "reason": "El archivo no se guardó porque se rechazó al subirlo (…): no "
+                               "hay nada que reintentar. Súbalo de nuevo, corregido."}],
+    }]})
+
+    queued: list[str] = Field(description="Documentos que vuelven a la cola (quedan `queued`)")
+    refused: list[RetryRefusal] = Field(
+        default=[], description="Documentos que no se reintentaron, con el motivo")
+
+
+def retry_public(outcome) -> dict:
+    """A ``service.domain.dispatch.RetryOutcome`` as the API answers it."""
+    return {"queued": list(outcome.queued),
+            "refused": [{"id": i, "reason": r} for i, r in outcome.refused.items()]}
 
 
 class UploadAccepted(BaseModel):

@@ -24,6 +24,7 @@ _HANDLERS = {
     "serve": "service.cli.ops:serve",
     "worker": "service.cli.ops:worker",
     "requeue": "service.cli.ops:requeue",
+    "retry": "service.cli.ops:retry",
     "user": "service.cli.ops:user",
     "db": "service.cli.ops:db",
     "up": "service.cli.ops:up",
@@ -178,6 +179,21 @@ def _listen_arguments(parser) -> None:
 
 def _admin_commands(sub) -> None:
     sub.add_parser("requeue", help="Reencola documentos pendientes según la base de datos.")
+
+    rt = sub.add_parser(
+        "retry", help="Vuelve a procesar documentos con error (los nombrados, los de una "
+                      "postulación o todos).",
+        description="Devuelve a la cola documentos con error para leerlos de nuevo desde cero. "
+                    "Cualquier error puede reintentarse; no los archivos rechazados al subirlos, "
+                    "que no se guardaron.",
+    )
+    target = rt.add_mutually_exclusive_group(required=True)
+    target.add_argument("documents", nargs="*", default=[], metavar="DOCUMENTO",
+                        help="Identificadores de los documentos.")
+    target.add_argument("--submission", metavar="POSTULACIÓN",
+                        help="Todos los documentos con error de esta postulación.")
+    target.add_argument("--all", action="store_true",
+                        help="Todos los documentos con error.")
 
     u = sub.add_parser("user", help="Cuentas de revisores.")
     usub = u.add_subparsers(dest="user_command", required=True, metavar="ACCIÓN",

@@ -80,6 +80,30 @@ def requeue(args) -> int:
     return 0
 
 
+def retry(args) -> int:
+    """Documents in ``error`` back to the queue (``service.domain.dispatch.retry_documents``):
+    the ones named, a submission's, or every one."""
+    from sqlalchemy import select
+
+    from service.db import SessionLocal
+    from service.domain.dispatch import retry_documents
+    from service.domain.lifecycle import DocumentStatus
+    from service.domain.models import Document
+
+    with SessionLocal() as session:
+        ids = list(args.documents)
+        if not ids:
+            query = select(Document.id).where(Document.status == DocumentStatus.error.value)
+            if args.submission:
+                query = query.where(Document.submission_id == args.submission)
+            ids = list(session.scalars(query))
+        outcome = retry_documents(session, ids)
+    print(f"Documentos reintentados: {len(outcome.queued)}")
+    for document_id, reason in outcome.refused.items():
+        print(f"  {document_id}: {reason}", file=sys.stderr)
+    return 1 if outcome.refused and args.documents else 0
+
+
 def _new_password(given: str | None) -> str:
     """The password from ``--password``, asked twice at a terminal, or read from stdin."""
     from service.domain.errors import UsageError

@@ -33,6 +33,8 @@ __all__ = [
     "get_dispatcher",
     "requeue_lost",
     "hand_back",
+    "RetryOutcome",
+    "retry_documents",
 ]
 
 log = logging.getLogger(__name__)
@@ -232,3 +234,62 @@ def hand_back(document_id: str) -> bool:
         session.commit()
         log.info("document %s handed back to the queue", document_id)
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOutcome:
+    """What :func:`retry_documents` did: the documents queued again, and why the others were
+    not (document id -> Spanish reason)."""
+
+    queued: list[str]
+    refused: dict[str, str]
+
+
+def retry_documents(session: Session, document_ids: Iterable[str]) -> RetryOutcome:
+    """A reviewer's retry: documents in ``error`` go back to the queue for a fresh start.
+
+    Any error may be retried, the reviewer decides: a damaged file will most likely fail the
+    same way, but an extractor upgraded since, a set-up fixed (OCR, LibreOffice) or a document
+    interrupted by a worker's lack of memory may now be read. What cannot be retried is said in
+    Spanish: a document not in ``error`` (finished, or already pending), and one whose bytes
+    were refused at upload and never stored (nothing to read). Each row changes only together
+    with its enqueue (compare-and-set, then commit); the queue unreachable raises
+    UnavailableError, leaving the documents not yet queued in ``error``.
+    """
+    from service.domain.errors import UnavailableError
+    from service.domain.messages import error_message, status_label
+    from service.domain.models import Document
+
+    dispatcher = get_dispatcher()
+    ids = list(dict.fromkeys(document_ids))
+    rows = {r.id: r for r in session.execute(
+        select(Document.id, Document.status, Document.sha256, Document.queue_name,
+               Document.error).where(Document.id.in_(ids))).all()} if ids else {}
+    session.rollback()  # end the read: each change below is its own transaction
+    queued: list[str] = []
+    refused: dict[str, str] = {}
+    for document_id in ids:
+        row = rows.get(document_id)
+        if row is None:
+            refused[document_id] = error_message("document_not_found")
+        elif row.status != lifecycle.DocumentStatus.error:
+            refused[document_id] = error_message("not_in_error", status=status_label(row.status))
+        elif row.sha256 is None:
+            refused[document_id] = error_message("nothing_stored",
+                                                 reason=(row.error or "").rstrip("."))
+        elif not lifecycle.retry_if_error(session, document_id, dispatcher.job_id(document_id)):
+            session.rollback()  # someone retried it meanwhile
+            refused[document_id] = error_message("not_in_error",
+                                                 status=status_label("queued"))
+        else:
+            try:
+                dispatcher.enqueue_document(document_id, Lane(row.queue_name or "interactive"))
+            except Exception as exc:
+                session.rollback()
+                raise UnavailableError(error_message("retry_unavailable"),
+                                       detail=repr(exc)) from exc
+            session.commit()
+            queued.append(document_id)
+    if queued:
+        log.info("retried %d documents in error", len(queued))
+    return RetryOutcome(queued, refused)

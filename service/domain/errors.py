@@ -92,6 +92,8 @@ class ErrorCode(enum.StrEnum):
     submission_not_found = _request("submission_not_found", 404)
     document_not_found = _request("document_not_found", 404)
     invalid_link = _request("invalid_link", 404)
+    not_in_error = _request("not_in_error", 409)  # a retry of a document that did not fail
+    nothing_stored = _request("nothing_stored", 409)  # a retry of bytes refused at upload
     invalid_email = _request("invalid_email")
     invalid_review_status = _request("invalid_review_status")
     message_required = _request("message_required")  # observada, no_aprobada need words

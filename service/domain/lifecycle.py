@@ -5,8 +5,9 @@
     queue() ──► queued ──start()──► processing ──finish()──► done
                   ▲                  (extracting → ocr n/m → classifying: advance())
                   ├── back_to_queue() ──┤
-                  └── hand_back() ──────┤   (a worker stopped on purpose mid-job)
-                                        └──fail()──► error      (also straight from an upload)
+                  ├── hand_back() ──────┤   (a worker stopped on purpose mid-job)
+                  │                     └──fail()──► error      (also straight from an upload)
+                  └──────── retry_if_error() ─────────┘          (a reviewer asks again)
 
 Only the functions here assign ``Document.status`` and ``Document.stage``; everything else reads
 the enums. The codes are stored as strings (``StrEnum`` compares equal to them); their Spanish
@@ -186,6 +187,15 @@ def hand_back_if_processing(session, document_id: str, job_id: str) -> bool:
 
     return _compare_and_set(session, document_id, {DocumentStatus.processing},
                             {**_queued(job_id), "attempts": Document.attempts - 1})
+
+
+def retry_if_error(session, document_id: str, job_id: str) -> bool:
+    """``error`` → ``queued`` as a compare-and-set, for a reviewer's retry: a fresh start (the
+    reason and the count of attempts cleared, so an interrupted document is not given up at
+    once). Not committed: the caller commits with the enqueue."""
+    values = {**_queued(job_id), "error_code": None, "error": None, "attempts": 0,
+              "finished_at": None}
+    return _compare_and_set(session, document_id, {DocumentStatus.error}, values)
 
 
 def _compare_and_set(session, document_id: str, statuses, values: dict) -> bool:

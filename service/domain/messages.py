@@ -305,6 +305,16 @@ ERROR_MESSAGES: dict[str, str] = {
     "redis_server_missing": "Redis no responde y falta redis-server (paquete redis-server).",
     "redis_did_not_start": "Redis no arrancó; vea {log}",
     "api_did_not_start": "La API no arrancó; vea los mensajes anteriores.",
+    "not_in_error": (
+        "Solo se reintentan documentos con error: este está «{status}»."
+    ),
+    "nothing_stored": (
+        "El archivo no se guardó porque se rechazó al subirlo ({reason}): no hay nada que "
+        "reintentar. Súbalo de nuevo, corregido."
+    ),
+    "retry_unavailable": (
+        "No se pudo reintentar: la cola de trabajos no responde. Intente en unos minutos."
+    ),
     "queue_unreachable": "No se pudo reencolar: la cola de trabajos no responde ({reason}).",
     "csv_columns": (
         "El CSV debe tener las columnas «ruta» y «organizacion» (y opcionalmente «rut»)."
@@ -359,6 +369,7 @@ NOTICES: dict[str, str] = {
     "unassigned": "Devuelta a las postulaciones sin asignar.",
     "submitted": "Su postulación fue enviada a revisión. Le avisaremos por correo el resultado.",
     "reviewed": "Estado actualizado: {status}.",
+    "retried": "{count} documento(s) vuelven a la cola para leerse de nuevo.",
     "nothing_pending": "No hay postulaciones pendientes para usted.",
     "link_requested": (
         "Si el RUT y el correo corresponden a una postulación, enviamos a ese correo un enlace "

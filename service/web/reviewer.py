@@ -19,11 +19,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from service.api.deps import CurrentReviewer, SessionDep
 from service.domain import listing, search
+from service.domain.dispatch import retry_documents
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
 from service.domain.matrix import SubmissionMatrix, load_matrix
 from service.domain.models import Document
 from service.domain.results import extraction_page
-from service.domain.submissions import record_decision
+from service.domain.submissions import get_submission, record_decision
 from service.web.highlight import highlight_boxes, highlight_text
 from service.web.page_images import page_png, renderable
 from service.web.pages import is_htmx, render
@@ -140,6 +141,41 @@ def reviewer_decision(
         return RedirectResponse(f"/revision/s/{submission_id}#{compromiso}", 303)
     return _matrix_page(request, reviewer, load_matrix(session, submission_id),
                         status_code=422 if message else 200, message=message, focus=compromiso)
+
+
+def _retried(request: Request, session, reviewer, submission_id: str, ids: list[str]
+             ) -> Response:
+    """Back to the submission's page once the documents are queued again; a refusal (not in
+    error any more, bytes never stored) is shown there in Spanish."""
+    outcome = retry_documents(session, ids)
+    if not outcome.refused:
+        return RedirectResponse(f"/revision/s/{submission_id}#documentos-titulo", 303)
+    message = " ".join(dict.fromkeys(outcome.refused.values()))
+    return _matrix_page(request, reviewer, load_matrix(session, submission_id),
+                        status_code=409, message=message)
+
+
+@router.post("/revision/d/{document_id}/reintentar")
+def reviewer_retry_document(
+    request: Request, session: SessionDep, reviewer: CurrentReviewer, document_id: str
+) -> Response:
+    doc = _document(session, document_id)
+    return _retried(request, session, reviewer, doc.submission_id, [doc.id])
+
+
+@router.post("/revision/s/{submission_id}/reintentar")
+def reviewer_retry_submission(
+    request: Request, session: SessionDep, reviewer: CurrentReviewer, submission_id: str
+) -> Response:
+    from sqlalchemy import select
+
+    from service.domain.lifecycle import DocumentStatus
+
+    submission = get_submission(session, submission_id)  # 404 for an unknown one
+    ids = list(session.scalars(select(Document.id).where(
+        Document.submission_id == submission.id, Document.status == DocumentStatus.error.value,
+        Document.sha256.is_not(None))))
+    return _retried(request, session, reviewer, submission_id, ids)
 
 
 def _highlights(row, page, pagina: int, compromiso: str) -> dict:

@@ -1,0 +1,123 @@
+"""Issue 12: a reviewer retries documents in ``error`` (API, pages, command line), one domain
+function behind them (``service.domain.dispatch.retry_documents``). Any error may be retried;
+bytes refused at upload were never stored and cannot be."""
+
+from __future__ import annotations
+
+import re
+
+from service.domain.lifecycle import DocumentStatus
+
+NOTE = "Acta del comité de inclusión. Se aprobó el plan de capacitación del personal.".encode()
+CORRUPT_PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ngarbage\x00\xff"
+
+
+def _upload(client, files: dict[str, bytes]) -> tuple[dict, list[dict]]:
+    sub = client.post("/api/submissions", json={"organization": "Fundación Ñandú",
+                                                "rut": "76.086.428-5"}).json()
+    r = client.post(f"/api/submissions/{sub['id']}/documents",
+                    files=[("files", (n, d, "application/octet-stream"))
+                           for n, d in files.items()],
+                    headers={"Authorization": f"Bearer {sub['token']}"})
+    assert r.status_code == 202, r.text
+    return sub, r.json()["documents"]
+
+
+def _interrupted(document_id: str) -> None:
+    """As if its work horse had been killed every time (e.g. out of memory)."""
+    from service.db import SessionLocal
+    from service.domain import lifecycle
+    from service.domain.models import Document
+
+    with SessionLocal() as session:
+        document = session.get(Document, document_id)
+        document.attempts = 5
+        lifecycle.fail(document, "interrupted", "Interrumpido 5 veces.")
+        session.commit()
+
+
+def _document(document_id: str):
+    from service.db import SessionLocal
+    from service.domain.models import Document
+
+    with SessionLocal() as session:
+        return session.get(Document, document_id)
+
+
+def test_a_reviewer_retries_documents_in_error_through_the_api(
+    client, reviewer, run_worker_burst
+):
+    sub, (note, corrupt, empty) = _upload(
+        client, {"acta.txt": NOTE, "informe.pdf": CORRUPT_PDF, "vacio.pdf": b""})
+    _interrupted(note["id"])
+    run_worker_burst()
+    assert _document(corrupt["id"]).error_code == "corrupt"
+    base = f"/api/submissions/{sub['id']}"
+
+    # applicants cannot; reviewers can, and the interrupted one is read this time
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    assert client.post(f"{base}/documents/{note['id']}/retry",
+                       headers=applicant).status_code == 401
+    r = client.post(f"{base}/documents/{note['id']}/retry", auth=reviewer)
+    assert (r.status_code, r.json()) == (202, {"queued": [note["id"]], "refused": []})
+    retried = _document(note["id"])
+    assert (retried.status, retried.error_code, retried.error, retried.attempts) == (
+        "queued", None, None, 0)
+    run_worker_burst()
+    assert _document(note["id"]).status == DocumentStatus.done
+
+    # not in error any more, or never stored: a Spanish 409
+    again = client.post(f"{base}/documents/{note['id']}/retry", auth=reviewer)
+    assert again.status_code == 409 and again.json()["detail"]["code"] == "not_in_error"
+    assert "Solo se reintentan documentos con error" in again.json()["detail"]["message"]
+    never = client.post(f"{base}/documents/{empty['id']}/retry", auth=reviewer)
+    assert never.status_code == 409 and never.json()["detail"]["code"] == "nothing_stored"
+    assert "no hay nada que reintentar" in never.json()["detail"]["message"]
+
+    # the whole submission: the damaged file is allowed another try, and fails the same way
+    r = client.post(f"{base}/retry", auth=reviewer)
+    assert r.status_code == 202
+    assert r.json()["queued"] == [corrupt["id"]]
+    assert [x["id"] for x in r.json()["refused"]] == [empty["id"]]
+    run_worker_burst()
+    assert _document(corrupt["id"]).error_code == "corrupt"
+
+
+def test_the_retry_buttons_on_the_reviewer_pages(client, reviewer, run_worker_burst):
+    sub, (note, empty) = _upload(client, {"acta.txt": NOTE, "vacio.pdf": b""})
+    _interrupted(note["id"])
+    page = client.get(f"/revision/s/{sub['id']}", auth=reviewer).text
+    # a button for the stored file, none for the one refused at upload
+    assert f'action="/revision/d/{note["id"]}/reintentar"' in page
+    assert f'action="/revision/d/{empty["id"]}/reintentar"' not in page
+    view = client.get(f"/revision/d/{note['id']}", auth=reviewer).text
+    assert f'action="/revision/d/{note["id"]}/reintentar"' in view
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    url = f"/revision/d/{note['id']}/reintentar"
+    assert client.post(url, auth=reviewer, follow_redirects=False).status_code == 403  # no token
+    r = client.post(url, data={"csrf_token": token}, auth=reviewer, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/revision/s/{sub['id']}")
+    assert _document(note["id"]).status == DocumentStatus.queued
+    r = client.post(url, data={"csrf_token": token}, auth=reviewer)  # twice: said in Spanish
+    assert r.status_code == 409 and "Solo se reintentan documentos con error" in r.text
+    run_worker_burst()
+    assert _document(note["id"]).status == DocumentStatus.done
+
+
+def test_evidencia_retry(service_env, capsys):
+    from service.cli.main import main
+    from service.db import SessionLocal
+    from service.domain.submissions import add_files, create_submission
+
+    with SessionLocal() as session:
+        submission, _ = create_submission(session, "Fundación Ñandú", None)
+        note, empty = (d.id for d in add_files(session, submission,
+                                                [("acta.txt", NOTE), ("vacio.pdf", b"")]))
+    _interrupted(note)
+    assert main(["retry", "--all"]) == 0
+    assert "Documentos reintentados: 1" in capsys.readouterr().out
+    assert _document(note).status == DocumentStatus.queued
+    assert main(["retry", note, empty]) == 1  # named ones that cannot be: said, exit 1
+    err = capsys.readouterr().err
+    assert f"{note}: Solo se reintentan" in err and f"{empty}: El archivo no se guardó" in err
