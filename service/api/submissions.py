@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 
 from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
 from service.api.schemas import (
@@ -23,8 +25,9 @@ from service.api.schemas import (
     progress_public,
     review_public,
 )
-from service.domain import clock, listing, search, workflow
-from service.domain.errors import LimitError, ValidationError
+from service.domain import clock, idempotency, listing, search, workflow
+from service.domain.dispatch import requeue_lost
+from service.domain.errors import LimitError, UnavailableError, ValidationError
 from service.domain.matrix import (
     SubmissionMatrix,
     load_matrix,
@@ -37,6 +40,8 @@ from service.settings import get_settings
 from service.throttle import client_address, limit_submissions
 
 __all__ = ["router"]
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/submissions", tags=["postulaciones"])
 
@@ -51,11 +56,47 @@ def applicant_url(submission_id: str, token: str) -> str:
     return f"{get_settings().public_url.rstrip('/')}/s/{submission_id}?t={token}"
 
 
+_IDEMPOTENCY = (
+    "Con la cabecera `Idempotency-Key` (una clave única por solicitud, p. ej. un UUID) la "
+    "solicitud puede repetirse sin riesgo si no llegó la respuesta (corte de red, servicio "
+    "reiniciado): la repetición con la misma clave y el mismo contenido recibe la misma "
+    "respuesta (con `Idempotent-Replayed: true`) y no crea nada dos veces; la misma clave con "
+    "otro contenido recibe 409. Las claves se recuerdan 24 horas."
+)
+
+IdempotencyKeyHeader = Annotated[str | None, Header(
+    alias=idempotency.HEADER,
+    description="Clave única de esta solicitud (p. ej. un UUID), para repetirla sin duplicar "
+    "nada: de 1 a 200 letras, dígitos, «-», «_», «.» o «:».",
+)]
+
+_IDEMPOTENCY_ERRORS = {
+    409: {"model": ErrorBody, "description": "La clave `Idempotency-Key` ya se usó con otra "
+          "solicitud"},
+}
+
+
+def _replay(answer: idempotency.Answer) -> JSONResponse:
+    return JSONResponse(answer.body, status_code=answer.status_code,
+                        headers={"Idempotent-Replayed": "true"})
+
+
+def _replay_after_race(session, scope: str, key: str | None, request_id: str) -> JSONResponse:
+    """Two requests with one key at once: the second's commit failed on the key; it answers
+    what the first stored."""
+    session.rollback()
+    answer = idempotency.recall(session, scope, key, request_id) if key else None
+    if answer is None:
+        raise UnavailableError()
+    return _replay(answer)
+
+
 @router.post(
     "",
     status_code=201,
     response_model=SubmissionCreated,
     responses={422: {"model": ErrorBody, "description": "Organización o RUT no válidos"},
+               **_IDEMPOTENCY_ERRORS,
                429: {"model": ErrorBody,
                      "description": "Demasiadas postulaciones nuevas desde esta dirección"}},
     summary="Crear una postulación",
@@ -64,12 +105,32 @@ def applicant_url(submission_id: str, token: str) -> str:
     "en estado `borrador`, y entrega, una sola vez, el token secreto de la postulación y el enlace "
     "privado a su página. Con ese token (`Authorization: Bearer <token>`) se suben archivos "
     "y se consultan el avance y la matriz. Cada dirección puede crear un número limitado de "
-    "postulaciones por hora (429 con `Retry-After` al superarlo).",
+    "postulaciones por hora (429 con `Retry-After` al superarlo). " + _IDEMPOTENCY,
 )
-def create(body: SubmissionCreate, session: SessionDep, request: Request) -> dict:
+def create(body: SubmissionCreate, session: SessionDep, request: Request,
+           idempotency_key: IdempotencyKeyHeader = None):
+    key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
+    request_id = idempotency.fingerprint([body.model_dump_json()])
+    if key is not None:
+        answer = idempotency.recall(session, "submission", key, request_id)
+        if answer is not None:  # a retry: not counted against the address's limit
+            return _replay(answer)
     limit_submissions(client_address(request))
-    submission, token = create_submission(session, body.organization, body.rut,
-                                          email=body.email)
+
+    def keep(submission, token) -> None:
+        idempotency.remember(session, "submission", key, request_id, 201,
+                             _created(submission, token))
+
+    try:
+        submission, token = create_submission(session, body.organization, body.rut,
+                                              email=body.email,
+                                              before_commit=keep if key else None)
+    except IntegrityError:  # a concurrent retry with the same key committed first
+        return _replay_after_race(session, "submission", key, request_id)
+    return _created(submission, token)
+
+
+def _created(submission, token: str) -> dict:
     return {
         "email": submission.contact_email,
         "status": submission.status,
@@ -128,20 +189,24 @@ def list_submissions(
     "/{submission_id}/documents",
     status_code=202,
     response_model=UploadAccepted,
-    responses={**_ERRORS, 413: {"model": ErrorBody, "description": "Demasiados archivos"}},
+    responses={**_ERRORS, **_IDEMPOTENCY_ERRORS,
+               413: {"model": ErrorBody, "description": "Demasiados archivos"}},
     summary="Subir archivos",
     description="Uno o varios archivos en el campo multipart `files` (repetible): PDF, "
     "Word (DOCX, DOC), OpenDocument (ODT, ODS), RTF, Excel (XLSX), HTML, correos (EML), "
     "fotos (JPG, PNG, TIFF, HEIC…), texto y ZIP. Cada ZIP y cada correo se abre: cada "
     "archivo que contiene es un documento. Responde 202 de inmediato; el procesamiento sigue "
     "en segundo plano (`GET /api/submissions/{id}`). Un archivo ilegible queda en `error` con "
-    "su motivo en español sin afectar a los demás.",
+    "su motivo en español sin afectar a los demás. Los documentos y la respuesta se guardan "
+    "juntos: si el servicio se detiene antes de encolarlos, se encolan solos en segundos, o "
+    "al repetir la solicitud con la misma `Idempotency-Key`. " + _IDEMPOTENCY,
 )
 def upload(
     access: SubmissionAccess,
     session: SessionDep,
     files: list[UploadFile] | None = File(default=None, description="Archivos o ZIP"),
-) -> dict:
+    idempotency_key: IdempotencyKeyHeader = None,
+):
     settings = get_settings()
     if not access.is_reviewer:
         workflow.check_upload(access.submission)
@@ -153,7 +218,27 @@ def upload(
     payload = [
         (f.filename or "archivo", f.file.read(settings.max_file_bytes + 1)) for f in files
     ]
-    documents = add_files(session, access.submission, payload, queue_name="interactive")
+    key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
+    scope = f"upload:{access.submission.id}"
+    request_id = idempotency.fingerprint(part for name, data in payload for part in (name, data))
+    if key is not None:
+        answer = idempotency.recall(session, scope, key, request_id)
+        if answer is not None:
+            _enqueue_unfinished(session, access.submission.id)
+            return _replay(answer)
+
+    def keep(documents) -> None:
+        idempotency.remember(session, scope, key, request_id, 202, _accepted(documents))
+
+    try:
+        documents = add_files(session, access.submission, payload, queue_name="interactive",
+                              before_commit=keep if key else None)
+    except IntegrityError:  # a concurrent retry with the same key committed first
+        return _replay_after_race(session, scope, key, request_id)
+    return _accepted(documents)
+
+
+def _accepted(documents) -> dict:
     return {
         "documents": [
             {
@@ -166,6 +251,15 @@ def upload(
             for d in documents
         ]
     }
+
+
+def _enqueue_unfinished(session, submission_id: str) -> None:
+    """A retried upload: the first one's documents may be committed without their jobs (the
+    API stopped in between); queue them now rather than at the workers' next sweep."""
+    try:
+        requeue_lost(session, submission_ids=[submission_id])
+    except Exception:  # the queue unreachable: the sweep will, once it is back
+        log.warning("could not requeue the documents of %s", submission_id, exc_info=True)
 
 
 @router.get(

@@ -94,6 +94,8 @@ class ErrorCode(enum.StrEnum):
     invalid_link = _request("invalid_link", 404)
     not_in_error = _request("not_in_error", 409)  # a retry of a document that did not fail
     nothing_stored = _request("nothing_stored", 409)  # a retry of bytes refused at upload
+    invalid_idempotency_key = _request("invalid_idempotency_key")
+    idempotency_conflict = _request("idempotency_conflict", 409)  # same key, another request
     invalid_email = _request("invalid_email")
     invalid_review_status = _request("invalid_review_status")
     message_required = _request("message_required")  # observada, no_aprobada need words

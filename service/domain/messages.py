@@ -312,6 +312,14 @@ ERROR_MESSAGES: dict[str, str] = {
         "El archivo no se guardó porque se rechazó al subirlo ({reason}): no hay nada que "
         "reintentar. Súbalo de nuevo, corregido."
     ),
+    "invalid_idempotency_key": (
+        "La cabecera Idempotency-Key no es válida: use de 1 a 200 letras, dígitos, «-», «_», "
+        "«.» o «:» (por ejemplo, un UUID)."
+    ),
+    "idempotency_conflict": (
+        "Esta clave Idempotency-Key ya se usó con otra solicitud. Para repetir una solicitud "
+        "envíela idéntica con la misma clave; para una nueva, use una clave nueva."
+    ),
     "retry_unavailable": (
         "No se pudo reintentar: la cola de trabajos no responde. Intente en unos minutos."
     ),

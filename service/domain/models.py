@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from service.domain.lifecycle import DocumentStatus, Lane, Stage
 
 __all__ = [
+    "IdempotencyKey",
     "Base",
     "Organization",
     "Submission",
@@ -333,3 +334,20 @@ class OutboxEmail(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class IdempotencyKey(Base):
+    """The answer given to a request sent with an ``Idempotency-Key``, stored with what it
+    created, so a retry gets the same answer (``service.domain.idempotency``)."""
+
+    __tablename__ = "idempotency_keys"
+    #: what the key is for: "submission", or "upload:<submission id>"
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: sha256 of the request, to refuse the same key with another request
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    #: {"body": {...}, "sealed": {"token": <Fernet>}}
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
+                                                 index=True)

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,11 +107,13 @@ def create_submission(
     source: str = "upload",
     source_key: str | None = None,
     email: str | None = None,
+    before_commit: Callable[[Submission, str], None] | None = None,
 ) -> tuple[Submission, str]:
     """Create a submission; return it with its secret token (shown once, only its hash kept).
 
     The organisation is reused when one with the same RUT exists. A ``source_key`` already used
-    raises ValidationError: look it up first with :func:`find_submission`.
+    raises ValidationError: look it up first with :func:`find_submission`. ``before_commit``
+    adds to the same transaction (the answer kept for an idempotency key).
     """
     problems = submission_problems(organization, rut, email=email)
     if problems:
@@ -134,6 +136,9 @@ def create_submission(
         submitted_at=clock.now() if status == ReviewStatus.enviada else None,
     )
     session.add(submission)
+    if before_commit is not None:
+        session.flush()  # ids and defaults, for the answer
+        before_commit(submission, token)
     session.commit()
     return submission, token
 
@@ -184,8 +189,12 @@ def add_files(
     files: Iterable[tuple[str, bytes]],
     *,
     queue_name: str = Lane.interactive,
+    before_commit: Callable[[list[Document]], None] | None = None,
 ) -> list[Document]:
     """Store files (ZIPs expanded) as documents of ``submission``, commit, then enqueue them.
+
+    ``before_commit`` adds to the transaction of the documents (the answer kept for an
+    idempotency key): what the client is told and what was created are durable together.
 
     Archives are counted from their directory before anything is expanded, then each member is
     streamed into the file store (never held whole in memory). Raises LimitError only for the
@@ -205,6 +214,8 @@ def add_files(
         # file I/O before any database write: SQLite's write lock is then held only briefly
         entries = [entry for upload in uploads for entry in _store(upload, mimes)]
     documents = [_document_for(session, submission, entry, queue_name) for entry in entries]
+    if before_commit is not None:
+        before_commit(documents)
     session.commit()
     _enqueue(documents)
     return documents
