@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from classifiers.result import COMMITMENT_IDS
-from service.domain import search
+from service.domain import search, workflow
 from service.domain.lifecycle import PENDING_STATUSES, POSITIVE_ACTIONS, DocumentStatus
 from service.domain.models import (
     Classification,
@@ -37,6 +37,8 @@ class ListFilter(enum.StrEnum):
     pending_review = "pending_review"  # has documents, not every commitment decided
     missing = "missing"  # a commitment no document supports
     errors = "errors"  # a document failed
+    mine = "mine"  # assigned to ``ListQuery.reviewer_id``, still open (workflow)
+    unassigned = "unassigned"  # sent for review, nobody assigned yet
 
 
 class ListOrder(enum.StrEnum):
@@ -54,6 +56,7 @@ class ListQuery:
     order: ListOrder = ListOrder.created
     desc: bool = True
     search: str = ""  # ``service.domain.search``: organisation, RUT or documents' text
+    reviewer_id: int | None = None  # who "mine" means
     offset: int = 0
     limit: int = 50
 
@@ -201,6 +204,12 @@ def _conditions(session: Session, q: ListQuery, grouped: _Grouped) -> list:
                 )
             )
         )
+    elif q.filter == ListFilter.mine:
+        conditions += [Submission.assigned_to_id == q.reviewer_id,
+                       Submission.status.not_in([s.value for s in workflow.FINAL])]
+    elif q.filter == ListFilter.unassigned:
+        conditions += [Submission.assigned_to_id.is_(None),
+                       Submission.status.in_([s.value for s in workflow.IN_QUEUE])]
     if search.clean_query(q.search):
         conditions.append(Submission.id.in_(search.matching_submissions(session, q.search)))
     return conditions

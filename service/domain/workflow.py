@@ -104,6 +104,8 @@ TRANSITIONS: Mapping[tuple[ReviewStatus, ReviewStatus], Transition] = {
 #: Outcomes the applicant is told of by e-mail.
 NOTIFIED = frozenset({_S.observada, _S.aprobada, _S.no_aprobada})
 FINAL = frozenset({_S.aprobada, _S.no_aprobada})
+#: Sent for review and not decided: what the reviewers' queue holds.
+IN_QUEUE = frozenset({_S.enviada, _S.en_revision})
 #: Statuses in which the applicant may add documents.
 OPEN_TO_APPLICANT = frozenset({_S.borrador, _S.observada})
 

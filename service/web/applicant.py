@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from extractors.errors import EvidenciaError
 from service.api.deps import OptionalReviewer, SessionDep
 from service.api.submissions import applicant_url
+from service.domain import mail, workflow
 from service.domain.access import Access, check_access
 from service.domain.errors import NotFoundError, ServiceError
 from service.domain.matrix import load_matrix
@@ -38,7 +39,7 @@ router = APIRouter(include_in_schema=False)
 
 _TOKEN_COOKIE = "evidencia_t"
 #: Form field names of the fields the domain's validation names.
-_FORM_FIELDS = {"organization": "organizacion", "rut": "rut"}
+_FORM_FIELDS = {"organization": "organizacion", "rut": "rut", "email": "correo"}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -52,17 +53,18 @@ def create(
     session: SessionDep,
     organizacion: Annotated[str, Form()] = "",
     rut: Annotated[str, Form()] = "",
+    correo: Annotated[str, Form()] = "",
 ) -> Response:
-    problems = submission_problems(organizacion, rut, rut_required=True)
+    problems = submission_problems(organizacion, rut, rut_required=True, email=correo)
     if not problems:
         try:
             limit_submissions(client_address(request))
-            submission, token = create_submission(session, organizacion, rut)
+            submission, token = create_submission(session, organizacion, rut, email=correo)
         except ServiceError as exc:
             problems = [exc]
     if problems:
         errors = {_FORM_FIELDS.get(p.field or "", "organizacion"): p.message for p in problems}
-        values = {"organizacion": organizacion, "rut": rut}
+        values = {"organizacion": organizacion, "rut": rut, "correo": correo}
         status = max(p.status_code for p in problems)  # 429 when over the limit, else 422
         return render(request, "home.html", status_code=status, errors=errors, values=values)
     return RedirectResponse(f"/s/{submission.id}?{urlencode({'t': token})}", 303)
@@ -91,16 +93,19 @@ def _remember_token(response: Response, submission_id: str, token: str) -> None:
 
 
 def _applicant_page(request: Request, session: Session, access: Access, *, status_code=200,
-                    secret_link=None, notice=None, upload_error=None) -> HTMLResponse:
+                    secret_link=None, notice=None, upload_error=None,
+                    submit_error=None) -> HTMLResponse:
     settings = get_settings()
     return render(
         request,
         "applicant.html",
         status_code=status_code,
         view=load_matrix(session, access.submission.id),
+        review=workflow.review_state(session, access.submission.id),
         secret_link=secret_link,
         notice=notice,
         upload_error=upload_error,
+        submit_error=submit_error,
         max_mb=settings.max_file_bytes // (1024 * 1024),
         max_files=settings.max_files_per_upload,
     )
@@ -125,7 +130,8 @@ def applicant_status(
 ) -> Response:
     access = _access(request, session, submission_id, t)
     return render(request, "_applicant_status.html",
-                  view=load_matrix(session, access.submission.id))
+                  view=load_matrix(session, access.submission.id),
+                  review=workflow.review_state(session, access.submission.id))
 
 
 @router.post("/s/{submission_id}/archivos")
@@ -145,14 +151,54 @@ def applicant_upload(  # sync: expanding ZIPs, hashing and storing must not bloc
         problem = notice("select_files")
     else:
         try:
+            workflow.check_upload(access.submission)
             add_files(session, access.submission, items)
         except EvidenciaError as exc:
             session.rollback()
             problem = exc.message
     if is_htmx(request) or request.headers.get("X-Requested-With") == "fetch":
         return render(request, "_applicant_status.html", status_code=422 if problem else 200,
-                      view=load_matrix(session, submission_id), upload_error=problem)
+                      view=load_matrix(session, submission_id), upload_error=problem,
+                      review=workflow.review_state(session, submission_id))
     if problem:
         return _applicant_page(request, session, access, status_code=422, upload_error=problem)
     received = notice("files_received", count=len(items))
     return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': received})}", 303)
+
+
+@router.post("/s/{submission_id}/enviar")
+def applicant_submit(
+    request: Request,
+    session: SessionDep,
+    submission_id: str,
+    t: Annotated[str | None, Form()] = None,
+) -> Response:
+    """"Enviar a revisión": in ``borrador``, and again after ``observada``; a refusal (no
+    document yet, already sent) comes back on the page in Spanish."""
+    access = _access(request, session, submission_id, t)
+    try:
+        workflow.submit(session, access.submission)
+    except ServiceError as exc:
+        session.rollback()
+        return _applicant_page(request, session, access, status_code=exc.status_code,
+                               submit_error=exc.message)
+    return RedirectResponse(
+        f"/s/{submission_id}?{urlencode({'aviso': notice('submitted')})}", 303)
+
+
+@router.get("/recuperar", response_class=HTMLResponse)
+def lost_link_form(request: Request) -> HTMLResponse:
+    return render(request, "lost_link.html", values={}, done=None)
+
+
+@router.post("/recuperar", response_class=HTMLResponse)
+def lost_link(
+    request: Request,
+    session: SessionDep,
+    rut: Annotated[str, Form()] = "",
+    correo: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """The same answer whether or not the pair exists (``service.domain.mail.request_link``)."""
+    mail.request_link(session, rut, correo)
+    return render(request, "lost_link.html", values={"rut": rut, "correo": correo},
+                  done=notice("link_requested"))

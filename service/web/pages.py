@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from classifiers.result import COMMITMENT_IDS
-from service.domain import messages
+from service.domain import messages, workflow
 from service.domain.matrix import DocumentEntry
 from service.domain.messages import format_datetime
 from service.domain.rut import format_rut
@@ -75,6 +75,9 @@ templates.env.globals.update(
     missing_hint=hints.missing_hint,
     example_documents=lambda cid: hints.EXAMPLE_DOCUMENTS.get(cid, ()),
     stage_text=_stage_text,
+    format_age=messages.format_age,
+    queue_age=workflow.queue_age,
+    review_status_label=messages.review_status_label,
 )
 templates.env.filters.update(fecha=format_datetime, tamano=_size, pct=_percent, rut=format_rut,
                              basename=lambda name: (name or "").rsplit("/", 1)[-1])

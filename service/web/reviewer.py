@@ -16,13 +16,15 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from service.api.deps import CurrentReviewer, SessionDep
-from service.domain import listing, search
+from service.domain import listing, search, workflow
 from service.domain.dispatch import retry_documents
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
 from service.domain.matrix import SubmissionMatrix, load_matrix
-from service.domain.models import Document
+from service.domain.messages import notice
+from service.domain.models import Document, User
 from service.domain.results import extraction_page
 from service.domain.submissions import get_submission, record_decision
 from service.web.highlight import highlight_boxes, highlight_text
@@ -42,6 +44,8 @@ _FILTERS = {
     "pendientes": listing.ListFilter.pending_review,
     "falta": listing.ListFilter.missing,
     "errores": listing.ListFilter.errors,
+    "mias": listing.ListFilter.mine,
+    "sin_asignar": listing.ListFilter.unassigned,
 }
 _ORDERS = {
     "fecha": listing.ListOrder.created,
@@ -69,10 +73,11 @@ class _ListParams:
                   "buscar": self.buscar, **changes}
         return "/revision?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
-    def query(self) -> listing.ListQuery:
+    def query(self, reviewer_id: int | None = None) -> listing.ListQuery:
         return listing.ListQuery(
             filter=_FILTERS[self.filtro], order=_ORDERS[self.orden], desc=self.desc,
             search=self.buscar, offset=(self.pagina - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+            reviewer_id=reviewer_id,
         )
 
 
@@ -91,24 +96,100 @@ def reviewer_list(
                     orden=orden if orden in _ORDERS else "fecha", desc=dir != "asc",
                     pagina=min(max(pagina, 1), search.MAX_OFFSET // PAGE_SIZE),
                     buscar=search.clean_query(buscar))
-    rows, total = listing.list_submissions(session, q.query())
+    rows, total = listing.list_submissions(session, q.query(reviewer.id))
     found = search.excerpts(session, q.buscar, [r.id for r in rows])
     return render(request, "review_list.html", reviewer=reviewer, rows=rows, total=total, q=q,
-                  pages=max(1, -(-total // PAGE_SIZE)), link=q.link, excerpts=found)
+                  pages=max(1, -(-total // PAGE_SIZE)), link=q.link, excerpts=found,
+                  reviews=workflow.review_states(session, [r.id for r in rows]),
+                  notice=request.query_params.get("aviso"))
 
 
 def _matrix_page(request: Request, reviewer, view: SubmissionMatrix, *, status_code: int = 200,
-                 message: str | None = None, focus: str | None = None) -> HTMLResponse:
+                 message: str | None = None, focus: str | None = None, session=None,
+                 workflow_error: str | None = None, values: dict | None = None
+                 ) -> HTMLResponse:
+    """``session``: given, the review workflow's panel is shown too."""
     done = [d for d in view.counted if d.status == "done"]
+    review = workflow.review_state(session, view.id) if session is not None else None
     return render(request, "review_submission.html", status_code=status_code, reviewer=reviewer,
-                  view=view, done_docs=done, message=message, focus=focus)
+                  view=view, done_docs=done, message=message, focus=focus, review=review,
+                  reviewers=_reviewers(session) if review and reviewer.role == "admin" else (),
+                  workflow_error=workflow_error, values=values or {},
+                  notice=request.query_params.get("aviso"))
+
+
+def _reviewers(session) -> list[str]:
+    return list(session.scalars(
+        select(User.username).where(User.active.is_(True)).order_by(User.username)))
 
 
 @router.get("/revision/s/{submission_id}", response_class=HTMLResponse)
 def reviewer_submission(
     request: Request, session: SessionDep, reviewer: CurrentReviewer, submission_id: str
 ) -> Response:
-    return _matrix_page(request, reviewer, load_matrix(session, submission_id))
+    return _matrix_page(request, reviewer, load_matrix(session, submission_id), session=session)
+
+
+@router.post("/revision/s/{submission_id}/estado")
+def reviewer_review(
+    request: Request,
+    session: SessionDep,
+    reviewer: CurrentReviewer,
+    submission_id: str,
+    estado: Annotated[str, Form()],
+    mensaje: Annotated[str, Form()] = "",
+    mensaje_c1: Annotated[str, Form()] = "",
+    mensaje_c2: Annotated[str, Form()] = "",
+    mensaje_c3: Annotated[str, Form()] = "",
+    mensaje_c4: Annotated[str, Form()] = "",
+    mensaje_c5: Annotated[str, Form()] = "",
+) -> Response:
+    """A step of the review workflow (claim, request changes, approve or not); a refusal is
+    shown above the form with what was typed kept."""
+    submission = get_submission(session, submission_id)
+    per_commitment = {"c1": mensaje_c1, "c2": mensaje_c2, "c3": mensaje_c3, "c4": mensaje_c4,
+                      "c5": mensaje_c5}
+    try:
+        workflow.review(session, submission, reviewer, estado, mensaje, per_commitment)
+    except ServiceError as exc:
+        session.rollback()
+        values = {"estado": estado, "mensaje": mensaje, **per_commitment}
+        return _matrix_page(request, reviewer, load_matrix(session, submission_id),
+                            status_code=exc.status_code, session=session,
+                            workflow_error=exc.message, values=values)
+    label = workflow.ReviewStatus(estado).label
+    return RedirectResponse(
+        f"/revision/s/{submission_id}?{urlencode({'aviso': notice('reviewed', status=label)})}"
+        "#flujo", 303)
+
+
+@router.post("/revision/s/{submission_id}/asignar")
+def reviewer_assign(
+    request: Request,
+    session: SessionDep,
+    reviewer: CurrentReviewer,
+    submission_id: str,
+    revisor: Annotated[str, Form()] = "",
+) -> Response:
+    submission = get_submission(session, submission_id)
+    try:
+        workflow.assign(session, submission, reviewer, revisor or None)
+    except ServiceError as exc:
+        session.rollback()
+        return _matrix_page(request, reviewer, load_matrix(session, submission_id),
+                            status_code=exc.status_code, session=session,
+                            workflow_error=exc.message)
+    return RedirectResponse(f"/revision/s/{submission_id}#flujo", 303)
+
+
+@router.post("/revision/siguiente")
+def reviewer_next(session: SessionDep, reviewer: CurrentReviewer) -> Response:
+    """"Siguiente pendiente": claim the oldest waiting submission and open it."""
+    submission = workflow.claim_next(session, reviewer)
+    if submission is None:
+        return RedirectResponse(f"/revision?{urlencode({'aviso': notice('nothing_pending')})}",
+                                303)
+    return RedirectResponse(f"/revision/s/{submission.id}", 303)
 
 
 @router.post("/revision/s/{submission_id}/decision")
@@ -140,7 +221,8 @@ def reviewer_decision(
     if not is_htmx(request) and message is None:
         return RedirectResponse(f"/revision/s/{submission_id}#{compromiso}", 303)
     return _matrix_page(request, reviewer, load_matrix(session, submission_id),
-                        status_code=422 if message else 200, message=message, focus=compromiso)
+                        status_code=422 if message else 200, message=message, focus=compromiso,
+                        session=session)
 
 
 def _retried(request: Request, session, reviewer, submission_id: str, ids: list[str]

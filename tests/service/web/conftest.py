@@ -48,7 +48,8 @@ PROCESSING_TIMEOUT = 120
 
 @pytest.fixture(scope="session")
 def web_server(tmp_path_factory):
-    """Base URL of a running server + worker, with a reviewer account; env set in-process too."""
+    """Base URL of a running server + worker (its e-mails go to ``smtp``, an SMTP server in
+    this process), with a reviewer account; env set in-process too."""
     import redis
 
     data_dir = tmp_path_factory.mktemp("web-data")
@@ -58,7 +59,11 @@ def web_server(tmp_path_factory):
     redis_db = int(os.environ.get("EVIDENCIA_TEST_REDIS_DB", "15")) - 1
     assert redis_db > 0, "never run tests against Redis DB 0"
     redis_url = f"{redis_host}/{redis_db}"
+    from tests.smtp import SmtpSink
+
+    smtp = SmtpSink().__enter__()  # the worker's outcome e-mails land here
     env_vars = {
+        **smtp.env(),
         "EVIDENCIA_DATA_DIR": str(data_dir),
         "EVIDENCIA_DATABASE_URL": f"sqlite:///{data_dir / 'evidencia.db'}",
         "EVIDENCIA_REDIS_URL": redis_url,
@@ -100,11 +105,12 @@ def web_server(tmp_path_factory):
         wait_http(base_url + "/", server, server_log)
         yield SimpleNamespace(
             url=base_url, data_dir=data_dir, server_log=server_log, worker_log=worker_log,
-            worker=worker,
+            worker=worker, smtp=smtp,
         )
     finally:
         stop_process(worker)
         stop_process(server)
+        smtp.__exit__(None, None, None)
         conn.flushdb()
         conn.close()
         engine_for(env_vars["EVIDENCIA_DATABASE_URL"]).dispose()
