@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     #: one; a shared office a few): beyond it, a Spanish 429.
     submissions_per_address: int = Field(default=30, ge=1)
     submissions_window_seconds: int = Field(default=3600, ge=1)
+    #: "Perdí el enlace" requests per client address in the same window: each rotates tokens
+    #: and sends an e-mail, and a person needs one or two.
+    link_requests_per_address: int = Field(default=10, ge=1)
 
     #: Base URL printed in links (the README's main command sets it).
     public_url: str = "http://127.0.0.1:8000"

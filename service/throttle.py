@@ -7,6 +7,7 @@
   back. Over the limit, a Spanish 429 (``too_many_logins``) with ``Retry-After``, even for the
   right password, until the window ends.
 - :func:`limit_submissions`: anonymous submission creation per client address.
+- :func:`limit_link_requests`: "Perdí el enlace" requests per client address.
 
 Redis holds only counters, under an HMAC of the account or address (never the name itself),
 each expiring with its window: throttling, not truth. If Redis does not answer, the limits are
@@ -31,7 +32,8 @@ from service.domain.errors import AuthenticationError, RateLimitError
 from service.domain.models import User
 from service.settings import get_settings
 
-__all__ = ["client_address", "authenticate_limited", "limit_submissions"]
+__all__ = ["client_address", "authenticate_limited", "limit_submissions",
+           "limit_link_requests"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,17 @@ def limit_submissions(address: str) -> None:
                   settings.submissions_window_seconds)
     if wait:
         raise RateLimitError(code="too_many_submissions", retry_after=wait,
+                             minutes=math.ceil(wait / 60))
+
+
+def limit_link_requests(address: str) -> None:
+    """Count one "Perdí el enlace" request from ``address`` (each one rotates tokens and sends
+    mail: nobody should fire them in bulk); ``RateLimitError`` (429) over the limit."""
+    settings = get_settings()
+    wait = _count([("lost-link", address, settings.link_requests_per_address)],
+                  settings.submissions_window_seconds)
+    if wait:
+        raise RateLimitError(code="too_many_link_requests", retry_after=wait,
                              minutes=math.ceil(wait / 60))
 
 

@@ -7,7 +7,7 @@ again by e-mail. Illegal steps are 409s with the Spanish reason.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
 from service.api.schemas import (
@@ -23,6 +23,7 @@ from service.api.schemas import (
 from service.domain import mail, workflow
 from service.domain.errors import AuthenticationError
 from service.domain.messages import notice
+from service.throttle import client_address, limit_link_requests
 
 __all__ = ["router"]
 
@@ -47,13 +48,16 @@ def _state(session, submission_id: str, *, for_reviewer: bool) -> dict:
     "/lost-link",
     status_code=202,
     response_model=LinkRequested,
+    responses={429: {"model": ErrorBody, "description": "Demasiadas solicitudes desde esta "
+                     "conexión"}},
     summary="Pedir de nuevo el enlace secreto",
     description="La organización que perdió su enlace indica su RUT y el correo de contacto "
     "que dio al postular. Si coinciden con una postulación, se crea un enlace nuevo (el "
     "anterior deja de funcionar) y se envía a ese correo. La respuesta es siempre la misma, "
     "exista o no la postulación.",
 )
-def lost_link(body: LinkRequest, session: SessionDep) -> dict:
+def lost_link(body: LinkRequest, request: Request, session: SessionDep) -> dict:
+    limit_link_requests(client_address(request))
     mail.request_link(session, body.rut, body.email)
     return {"message": notice("link_requested")}
 

@@ -220,6 +220,10 @@ class SubmissionSummary(BaseModel):
     documents: int
     errors: int
     pending: int
+    review_status: str = Field(default="borrador", description="Estado de la revisión")
+    assigned_to: str | None = Field(default=None, description="Revisor a cargo")
+    submitted_at: str | None = Field(default=None, description="Cuándo se envió (o reenvió) "
+                                     "a revisión: su antigüedad en la cola")
 
 
 class SubmissionList(BaseModel):

@@ -149,7 +149,9 @@ def _created(submission, token: str) -> dict:
     responses={401: _ERRORS[401]},
     summary="Listar postulaciones",
     description="Solo revisores. Las postulaciones más recientes primero, con cuántos "
-    "documentos tiene cada una, cuántos con error y cuántos pendientes; `q` filtra como "
+    "documentos tiene cada una, cuántos con error y cuántos pendientes, su estado de revisión, "
+    "revisor a cargo y desde cuándo espera; `assigned` deja las asignadas a quien consulta "
+    "(`me`) o las sin asignar (`none`); `q` filtra como "
     "`GET /api/search` (organización, RUT en cualquier formato o texto de los documentos, "
     "sin distinguir mayúsculas ni tildes).",
 )
@@ -161,10 +163,17 @@ def list_submissions(
     offset: int = Query(default=0, ge=0, le=search.MAX_OFFSET,
                         description="Cuántas saltar (paginación)"),
     limit: int = Query(default=50, ge=1, le=500, description="Cuántas entregar, hasta 500"),
+    assigned: Literal["me", "none"] | None = Query(
+        default=None, description="`me`: asignadas a quien consulta y abiertas; `none`: "
+        "enviadas o en revisión sin revisor asignado"),
 ) -> dict:
+    chosen = {"me": listing.ListFilter.mine, "none": listing.ListFilter.unassigned}
     rows, total = listing.list_submissions(
-        session, listing.ListQuery(search=q or "", offset=offset, limit=limit)
+        session, listing.ListQuery(search=q or "", offset=offset, limit=limit,
+                                   filter=chosen.get(assigned, listing.ListFilter.all),
+                                   reviewer_id=reviewer.id)
     )
+    reviews = workflow.review_states(session, [r.id for r in rows])
     return {
         "items": [
             {
@@ -176,6 +185,9 @@ def list_submissions(
                 "documents": r.n_documents,
                 "errors": r.n_errors,
                 "pending": r.n_pending,
+                "review_status": reviews[r.id].status.value,
+                "assigned_to": reviews[r.id].assigned_to,
+                "submitted_at": clock.iso(reviews[r.id].submitted_at, timespec="auto"),
             }
             for r in rows
         ],

@@ -87,6 +87,7 @@ class ErrorCode(enum.StrEnum):
     forbidden = _request("forbidden", 403)
     too_many_logins = _request("too_many_logins", 429)
     too_many_submissions = _request("too_many_submissions", 429)
+    too_many_link_requests = _request("too_many_link_requests", 429)
     csrf = _request("csrf", 403)  # a state change without this site's token, or from another
     not_found = _request("not_found", 404)
     submission_not_found = _request("submission_not_found", 404)

@@ -243,6 +243,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "Demasiados intentos de ingreso. Por seguridad, espere {minutes} minuto(s) antes de "
         "intentarlo de nuevo."
     ),
+    "too_many_link_requests": (
+        "Se pidieron demasiados enlaces desde esta conexión. Espere {minutes} minuto(s) y "
+        "revise su correo: quizá el enlace ya llegó."
+    ),
     "too_many_submissions": (
         "Se crearon demasiadas postulaciones desde esta conexión. Espere {minutes} minuto(s) "
         "o continúe con el enlace secreto de la postulación que ya creó."

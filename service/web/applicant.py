@@ -30,7 +30,7 @@ from service.domain.submissions import (
     submission_problems,
 )
 from service.settings import get_settings
-from service.throttle import client_address, limit_submissions
+from service.throttle import client_address, limit_link_requests, limit_submissions
 from service.web.pages import is_htmx, render
 
 __all__ = ["router"]
@@ -199,6 +199,7 @@ def lost_link(
     correo: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """The same answer whether or not the pair exists (``service.domain.mail.request_link``)."""
+    limit_link_requests(client_address(request))
     mail.request_link(session, rut, correo)
     return render(request, "lost_link.html", values={"rut": rut, "correo": correo},
                   done=notice("link_requested"))

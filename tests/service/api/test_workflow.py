@@ -170,9 +170,31 @@ def test_next_pending_takes_the_oldest_waiting_for_me(client):
         client.post(f"/api/submissions/{sub['id']}/documents", files=[NOTE], headers=app)
         assert client.post(f"/api/submissions/{sub['id']}/submit", headers=app).status_code == 200
         ids.append(sub["id"])
+    unassigned = client.get("/api/submissions?assigned=none", auth=ana).json()
+    assert unassigned["total"] == 3
+    assert {i["review_status"] for i in unassigned["items"]} == {"enviada"}
+    assert all(i["submitted_at"][-6] in "+-" for i in unassigned["items"])
     taken = [client.post("/api/submissions/next", auth=who).json()["id"]
              for who in (ana, luis, ana)]
     assert taken == ids
+    mine = client.get("/api/submissions?assigned=me", auth=ana).json()["items"]
+    assert sorted(i["id"] for i in mine) == sorted([ids[0], ids[2]])
+    assert {(i["review_status"], i["assigned_to"]) for i in mine} == {("en_revision", "ana")}
+    assert client.get("/api/submissions?assigned=none", auth=ana).json()["total"] == 0
     r = client.post("/api/submissions/next", auth=luis).json()
     assert r["id"] is None and r["message"] == "No hay postulaciones pendientes para usted."
     assert client.post("/api/submissions/next").status_code == 401
+
+
+def test_lost_link_requests_are_limited_per_address(client, monkeypatch):
+    from service.settings import get_settings
+
+    monkeypatch.setenv("EVIDENCIA_LINK_REQUESTS_PER_ADDRESS", "2")
+    get_settings.cache_clear()
+    body = {"rut": "76.543.210-3", "email": "nadie@acoge.cl"}
+    codes = [client.post("/api/submissions/lost-link", json=body).status_code for _ in range(3)]
+    assert codes == [202, 202, 429]
+    r = client.post("/api/submissions/lost-link", json=body)
+    assert r.json()["detail"]["code"] == "too_many_link_requests"
+    assert "demasiados enlaces" in r.json()["detail"]["message"]
+    assert int(r.headers["Retry-After"]) > 0

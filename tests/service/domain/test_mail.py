@@ -125,3 +125,32 @@ def test_without_an_smtp_host_nothing_is_sent(client, service_env, run_worker_bu
                 json={"status": "no_aprobada", "message": "No se acreditó ningún compromiso."})
     run_worker_burst()
     assert _outbox() == [("no_aprobada", "skipped", 0, None, None)]
+
+
+def test_an_email_whose_job_was_lost_is_queued_again_by_the_sweep(client, smtp,
+                                                                   run_worker_burst, redis_url):
+    """Redis lost the job (flushed) after the transition committed: the workers' sweep finds
+    the row still pending and queues it again."""
+    from datetime import timedelta
+
+    import redis
+    from evidencia_queue.recovery import _requeue_mail
+    from sqlalchemy import update
+
+    from service.db import SessionLocal
+    from service.domain import clock
+    from service.domain.models import OutboxEmail
+
+    sub, reviewer = _submitted(client)
+    client.post(f"/api/submissions/{sub['id']}/review", headers=reviewer,
+                json={"status": "aprobada"})
+    redis.Redis.from_url(redis_url).flushdb()
+    with SessionLocal() as session:
+        session.execute(update(OutboxEmail).values(
+            created_at=clock.now() - timedelta(minutes=5)))
+        session.commit()
+    _requeue_mail()
+    run_worker_burst()
+    (message,) = smtp.wait_for(ADDRESS)
+    assert message["Subject"] == "Compromiso Migrante: su postulación fue aprobada"
+    assert _outbox()[0][:3] == ("aprobada", "sent", 1)
