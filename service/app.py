@@ -71,6 +71,7 @@ def create_app() -> FastAPI:
 
     settings = get_settings()  # fail fast on bad configuration
     security.require_secret_key()
+    security.install_log_redaction()
     dispatch.install(dispatch.load(settings.dispatcher))
     app = FastAPI(lifespan=_lifespan, title="evidencia", version=_version(),
                   description=_DESCRIPTION, openapi_tags=_TAGS, docs_url=None, redoc_url=None,

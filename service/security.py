@@ -16,6 +16,10 @@ CSRF check on every state-changing request.
 The token is a double-submit value: a random ``evidencia_csrf`` cookie (HttpOnly, SameSite=Lax)
 and the same value in the page, compared in constant time.
 
+- The body limit: a request larger than the settings allow is refused with a Spanish 413 as
+  its bytes arrive, before anything is spooled to disk (:class:`_BodyLimit`).
+- :func:`install_log_redaction`: applicant tokens (``?t=``, ``?token=``) never reach the access
+  log.
 - :func:`require_secret_key`: the API does not start with no secret key of its own (missing, a
   public placeholder, too short); ``evidencia up`` makes one for a development machine.
 """
@@ -23,11 +27,14 @@ and the same value in the page, compared in constant time.
 from __future__ import annotations
 
 import hmac
+import logging
+import re
 import secrets
 from urllib.parse import urlsplit
 
 from fastapi import Request
 from markupsafe import Markup
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +45,9 @@ __all__ = [
     "CSRF_HEADER",
     "CONTENT_SECURITY_POLICY",
     "SecurityMiddleware",
+    "RequestTooLarge",
+    "redact_tokens",
+    "install_log_redaction",
     "csrf_protect",
     "csrf_token",
     "template_context",
@@ -86,8 +96,9 @@ def require_secret_key() -> None:
 
 
 class SecurityMiddleware:
-    """Security headers on every HTTP response (a header the route set itself, such as the
-    file downloads' sandboxing CSP, is kept), and the CSRF cookie when one was issued."""
+    """The outermost layer of every HTTP request: security headers on the response (a header
+    the route set itself, such as the file downloads' sandboxing CSP, is kept), the CSRF
+    cookie when one was issued, and the body limit (:class:`_BodyLimit`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -98,8 +109,10 @@ class SecurityMiddleware:
             return
         state = _CsrfState(_cookie(scope, CSRF_COOKIE))
         scope[_SCOPE_KEY] = state
+        answered = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal answered
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
@@ -108,9 +121,61 @@ class SecurityMiddleware:
                 if state.issued:
                     headers.append((b"set-cookie", _set_cookie(state.value).encode("latin-1")))
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, _BodyLimit(scope, receive), send_with_headers)
+        except Exception:
+            if not answered:
+                raise
+            # Starlette re-raises a bug after its 500 went out (the error boundary logged it
+            # with its traceback); raised further, uvicorn would drop the keep-alive connection.
+
+
+class _BodyLimit:
+    """``receive`` that refuses a body larger than the settings allow, before it is spooled:
+    a declared ``Content-Length`` over the limit at the first read, a streamed (chunked) one as
+    soon as the bytes pass it. Raised as a 413 that the one error boundary words in Spanish.
+    Uploads (multipart) may carry ``request_limit`` bytes, anything else ``max_form_bytes``."""
+
+    __slots__ = ("receive", "limit", "declared", "seen")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        from service.settings import get_settings
+
+        settings = get_settings()
+        self.receive = receive
+        self.seen = 0
+        self.declared = None
+        kind = b""
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit():
+                self.declared = int(value)
+            elif name == b"content-type":
+                kind = value.split(b";", 1)[0].strip().lower()
+        self.limit = (settings.request_limit if kind == b"multipart/form-data"
+                      else settings.max_form_bytes)
+
+    async def __call__(self) -> Message:
+        if self.declared is not None and self.declared > self.limit:
+            raise RequestTooLarge(self.limit)
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self.seen += len(message.get("body", b""))
+            if self.seen > self.limit:
+                raise RequestTooLarge(self.limit)
+        return message
+
+
+class RequestTooLarge(StarletteHTTPException):
+    """A body over the limit (413): an ``HTTPException`` so that FastAPI's body parsing lets it
+    through to the error boundary instead of calling it a malformed body."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(413)
 
 
 def _add_policy(headers: list[tuple[bytes, bytes]]) -> None:
@@ -234,3 +299,30 @@ def _set_cookie(value: str) -> str:
 
     secure = "; Secure" if get_settings().public_url.startswith("https://") else ""
     return f"{CSRF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+
+
+_TOKEN_IN_QUERY = re.compile(r"([?&](?:t|token)=)[^&#\s]*", re.IGNORECASE)
+
+
+def redact_tokens(text: str) -> str:
+    """``/s/abc?t=SECRET`` -> ``/s/abc?t=[oculto]``: secret links must not end up in logs."""
+    return _TOKEN_IN_QUERY.sub(r"\1[oculto]", text)
+
+
+class _RedactTokens(logging.Filter):
+    """uvicorn's access log line is ``'%s - "%s %s HTTP/%s" %d'``: the path is its 3rd arg."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a
+                                for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_tokens(record.msg)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Filter the access log of every process that serves the app (idempotent)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactTokens) for f in access.filters):
+        access.addFilter(_RedactTokens())

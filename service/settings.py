@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     #: file limit is the extractors' (``extract_options``): what the API accepts, a worker reads.
     max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     max_files_per_upload: int = Field(default=500, gt=0)
+    #: Largest request body, checked as it arrives (``Content-Length`` first, then the bytes
+    #: streamed), before anything is spooled to disk: 0 means the file limit plus 1 MiB for the
+    #: form around it, so one upload request carries at most ``max_file_bytes`` of files.
+    max_request_bytes: int = Field(default=0, ge=0)
+    #: Largest body that is not an upload (JSON, forms): nothing the API takes comes near it.
+    max_form_bytes: int = Field(default=1024 * 1024, gt=0)
     #: Tesseract processes one job runs at once; 0 means the extractors' default (one per
     #: core). With several workers on one machine, 1 (``evidencia worker --ocr-threads``).
     ocr_workers: int = Field(default=0, ge=0)
@@ -69,6 +75,10 @@ class Settings(BaseSettings):
     #: (the one-machine development command, ``scripts/run``) creates a random one in the data
     #: folder on first start and reuses it.
     secret_key: str = ""
+    #: Bearer token Prometheus sends to read ``/metrics`` (``Authorization: Bearer ...``);
+    #: without one, only a logged-in reviewer may read it.
+    metrics_token: str = ""
+
     #: Login throttling (``service.throttle``, counted in Redis so every API process shares
     #: it): attempts per account and per client address within the window; a correct login
     #: does not count. Ten wrong passwords per account in 15 minutes stop online guessing
@@ -111,6 +121,11 @@ class Settings(BaseSettings):
     @classmethod
     def _no_spaces(cls, v: str) -> str:
         return v.strip()
+
+    @property
+    def request_limit(self) -> int:
+        """Bytes an upload request may carry (``max_request_bytes``, see there)."""
+        return self.max_request_bytes or self.max_file_bytes + 1024 * 1024
 
     @property
     def secret_key_problem(self) -> str | None:

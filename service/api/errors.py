@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from extractors.errors import EvidenciaError
 from service.domain.errors import ErrorCode, fault_of
 from service.domain.messages import error_message
+from service.settings import get_settings
 
 __all__ = ["install", "HtmlErrorPage"]
 
@@ -34,8 +35,8 @@ _HTTP_CODES = {
     401: ErrorCode.unauthorized,
     403: ErrorCode.forbidden,
     404: ErrorCode.not_found,
-    405: ErrorCode.not_found,
-    413: ErrorCode.too_large,
+    405: ErrorCode.method_not_allowed,
+    413: ErrorCode.request_too_large,
     422: ErrorCode.validation,
     503: ErrorCode.unavailable,
 }
@@ -72,7 +73,8 @@ def _answer(request: Request, exc: Exception) -> tuple[int, str, str, dict, dict
         code = _HTTP_CODES.get(exc.status_code)
         message = str(exc.detail) if code is None else error_message(code)
         if exc.status_code == 413:
-            message = error_message("request_too_large")
+            limit = getattr(exc, "limit", None) or get_settings().request_limit
+            message = error_message("request_too_large", limit_mb=max(1, limit // 2**20))
         return exc.status_code, str(code or "error"), message, {}, getattr(exc, "headers", None)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return 500, "internal", error_message("internal"), {}, None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
+from service.api.deps import BearerDep, OptionalReviewer
 from service.api.metrics import build_registry, render_metrics
-from service.api.schemas import Health
+from service.api.schemas import ErrorBody, Health
+from service.domain.errors import AuthenticationError
+from service.settings import get_settings
 
 __all__ = ["router"]
 
@@ -53,14 +57,27 @@ def readyz():
     summary="Métricas para Prometheus",
     description="Documentos por estado y por código de error, duración de cada etapa, colas y "
     "workers vivos, en el formato de texto de Prometheus. Se leen de la base de datos y de "
-    "Redis en cada consulta, así que todas las réplicas de la API informan lo mismo.",
+    "Redis en cada consulta, así que todas las réplicas de la API informan lo mismo. No es "
+    "público: `Authorization: Bearer <EVIDENCIA_METRICS_TOKEN>` (Prometheus) o la sesión de "
+    "un revisor.",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Métricas"}},
+    responses={200: {"content": {"text/plain": {}}, "description": "Métricas"},
+               401: {"model": ErrorBody, "description": "Falta el token de métricas o una "
+                     "sesión de revisor"}},
 )
-def metrics() -> Response:
+def metrics(reviewer: OptionalReviewer, bearer: BearerDep) -> Response:
     from prometheus_client import CONTENT_TYPE_LATEST
 
+    if reviewer is None and not _metrics_token_matches(bearer):
+        raise AuthenticationError(code="metrics_token")
+
     return Response(render_metrics(_registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _metrics_token_matches(bearer) -> bool:
+    expected = get_settings().metrics_token
+    return bool(expected and bearer is not None and hmac.compare_digest(
+        bearer.credentials.encode("utf-8", "replace"), expected.encode("utf-8")))
 
 
 def _check_database() -> str:

@@ -366,7 +366,8 @@ def _print_links(public: str, credentials: tuple[str, str], demo) -> None:
     print(f"  Revisores:                      {public}/revision/ingresar")
     print(f"    usuario: {username}   contraseña: {password}")
     print(f"  API (OpenAPI):                  {public}/docs")
-    print(f"  Salud y métricas:               {public}/readyz  {public}/metrics")
+    print(f"  Salud:                          {public}/readyz")
+    print(f"  Métricas (revisores, o token):  {public}/metrics")
     print("Ctrl-C para detener.")
 
 

@@ -239,6 +239,10 @@ ERROR_MESSAGES: dict[str, str] = {
     "unauthorized": "Debe identificarse para continuar.",
     "forbidden": "No tiene permiso para ver esta postulación.",
     "bad_credentials": "Usuario o contraseña incorrectos.",
+    "metrics_token": (
+        "Las métricas no son públicas: envíe «Authorization: Bearer» con el token de "
+        "EVIDENCIA_METRICS_TOKEN o ingrese como revisor."
+    ),
     "too_many_logins": (
         "Demasiados intentos de ingreso. Por seguridad, espere {minutes} minuto(s) antes de "
         "intentarlo de nuevo."
@@ -257,7 +261,11 @@ ERROR_MESSAGES: dict[str, str] = {
     ),
     "too_many_files": "Se enviaron demasiados archivos en una sola carga (máximo {limit}).",
     "no_files": "No se recibió ningún archivo. Adjunte uno o más archivos en el campo «files».",
-    "request_too_large": "La solicitud es demasiado grande.",
+    "request_too_large": (
+        "La solicitud supera el máximo de {limit_mb} MB por envío. Si sube varios archivos, "
+        "envíelos en partes."
+    ),
+    "method_not_allowed": "Esta dirección no admite esa operación (método HTTP).",
     "too_large": "El archivo supera el tamaño máximo permitido ({limit_mb} MB).",
     "invalid_commitment": "El compromiso indicado no existe (use c1, c2, c3, c4 o c5).",
     "invalid_action": "La acción debe ser confirm, reject o attach.",
@@ -399,7 +407,8 @@ ERROR_TITLES: dict[str | int, str] = {
     403: "Sin permiso",
     429: "Demasiados intentos",
     404: "Página no encontrada",
-    413: "Archivo demasiado grande",
+    405: "Operación no permitida",
+    413: "Envío demasiado grande",
     422: "Datos no válidos",
     500: "Error interno",
     503: "Servicio no disponible",

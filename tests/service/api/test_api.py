@@ -197,7 +197,13 @@ def test_upload_limits_and_types(client, monkeypatch, service_env):
     assert r.status_code == 422 and r.json()["detail"]["code"] == "no_files"
 
 
-def test_health_readiness_metrics_and_openapi(client, run_worker_burst, training_plan_pdf):
+def test_health_readiness_metrics_and_openapi(client, run_worker_burst, training_plan_pdf,
+                                              monkeypatch, reviewer):
+    from service.settings import get_settings
+
+    monkeypatch.setenv("EVIDENCIA_METRICS_TOKEN", "token-de-prometheus-1234")
+    get_settings.cache_clear()
+    prometheus = {"Authorization": "Bearer token-de-prometheus-1234"}
     assert client.get("/healthz").json()["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200
@@ -207,10 +213,16 @@ def test_health_readiness_metrics_and_openapi(client, run_worker_burst, training
     client.post(f"/api/submissions/{sub['id']}/documents", headers=_bearer(sub["token"]),
                 files=[("files", ("plan.pdf", training_plan_pdf, "application/pdf")),
                        ("files", ("x.bin", b"\x00\x01\x02" * 50, "application/pdf"))])
-    text = client.get("/metrics").text
+    # not public: the token, or a reviewer
+    for headers in ({}, {"Authorization": "Bearer otro"}, _bearer(sub["token"])):
+        r = client.get("/metrics", headers=headers)
+        assert r.status_code == 401 and r.json()["detail"]["code"] == "metrics_token"
+    assert "EVIDENCIA_METRICS_TOKEN" in r.json()["detail"]["message"]
+    assert client.get("/metrics", auth=reviewer).status_code == 200
+    text = client.get("/metrics", headers=prometheus).text
     assert 'evidencia_queue_depth{queue="interactive"} 1.0' in text
     run_worker_burst()
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=prometheus).text
     assert "evidencia_documents_processed_total 1.0" in text
     assert 'evidencia_document_failures_total{code="unsupported_type"} 1.0' in text
     assert 'evidencia_stage_duration_seconds_count{stage="extract"} 1.0' in text
