@@ -7,6 +7,8 @@ Nothing mutates ``defaults`` at run time, so two callers in one process can use 
 
 Only costs and safety limits live here. Values that change what is read from a file (DPI, triage
 thresholds, OCR language) stay in ``defaults`` alone: they are part of ``EXTRACTOR_VERSION``.
+The one exception is ``force_ocr``, a reviewer's request for one document: a caller that stores
+what it reads keeps that reading apart from the normal one.
 """
 
 from __future__ import annotations
@@ -66,11 +68,18 @@ class ExtractOptions:
     libreoffice_slot_wait: float = defaults.LIBREOFFICE_SLOT_WAIT
     #: Address space of one LibreOffice process (bytes).
     libreoffice_max_memory_bytes: int = defaults.LIBREOFFICE_MAX_MEMORY_BYTES
+    #: Read every PDF page with OCR whatever its text layer holds (the text layer is wrong:
+    #: a font without a Unicode map that the triage took for text).
+    force_ocr: bool = False
 
     def __post_init__(self) -> None:
         """Fail fast on a nonsensical deployment value instead of deep inside a job."""
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "force_ocr":
+                if not isinstance(value, bool):
+                    raise ValueError(f"ExtractOptions.force_ocr must be a bool: {value!r}")
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ValueError(f"ExtractOptions.{f.name} must be a positive number: {value!r}")
 

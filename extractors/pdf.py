@@ -263,7 +263,10 @@ def _plan_pages(
 ) -> Iterator[tuple[_PagePlan, OcrImage | None]]:
     """Triage each page in turn; a page without real text comes with its rendering for OCR."""
     for index in range(count):
-        plan = _triage_safely(pdf.at(index), index, second)
+        if options.force_ocr:
+            plan = _forced(pdf.at(index), index)
+        else:
+            plan = _triage_safely(pdf.at(index), index, second)
         if not plan.needs_ocr:
             yield plan, None
             continue
@@ -286,6 +289,17 @@ def _plan_pages(
             yield plan, None
             continue
         yield plan, image
+
+
+def _forced(pdf: pdfium.PdfDocument, index: int) -> _PagePlan:
+    """Every page to OCR, its text layer not read (``ExtractOptions.force_ocr``)."""
+    try:
+        width, height = pdf.get_page_size(index)
+    except Exception:  # noqa: BLE001 - a damaged page: OCR may still render it
+        width = height = 0.0
+    log.info("page %d: OCR forced", index + 1)
+    page = Page(number=index + 1, text="", width=width, height=height, method="ocr:forced")
+    return _PagePlan(page, needs_ocr=True)
 
 
 def _triage_safely(pdf: pdfium.PdfDocument, index: int, second: SecondOpinions) -> _PagePlan:

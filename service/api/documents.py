@@ -1,4 +1,6 @@
-"""``/api/submissions/{id}/documents/{document_id}``: extracted text and evidence of a document."""
+"""``/api/submissions/{id}/documents/{document_id}``: extracted text and evidence of a document,
+its original file; removing or replacing it (the applicant), reading it again with OCR (a
+reviewer), through ``service.domain.documents``."""
 
 from __future__ import annotations
 
@@ -6,23 +8,29 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 
 from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
 from service.api.schemas import (
     DocumentDetail,
+    DocumentPublic,
     ErrorBody,
     RetryAccepted,
+    UploadAccepted,
     document_public,
     retry_public,
+    uploaded_public,
 )
+from service.domain import documents as documents_domain
 from service.domain.dispatch import retry_documents
+from service.domain.documents import live_document
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
 from service.domain.lifecycle import DocumentStatus
 from service.domain.matrix import current_classification, document_entry
 from service.domain.models import Document
+from service.settings import get_settings
 
 __all__ = ["router", "document_detail", "original_file_response", "INERT_TYPES"]
 
@@ -38,10 +46,8 @@ _ERRORS = {
 
 
 def _document(session, access, document_id: str) -> Document:
-    document = session.get(Document, document_id)
-    if document is None or document.submission_id != access.submission.id:
-        raise NotFoundError(code="document_not_found")
-    return document
+    """A document of the caller's submission that was not removed (404 otherwise)."""
+    return live_document(session, access.submission.id, document_id)
 
 
 def document_detail(document: Document, *, words: bool = False) -> dict:
@@ -227,3 +233,69 @@ def retry_submission(
         Document.submission_id == access.submission.id,
         Document.status == DocumentStatus.error.value)).all()
     return retry_public(retry_documents(session, ids))
+
+
+_CHANGE_ERRORS = {
+    **_ERRORS,
+    409: {"model": ErrorBody, "description": "La postulación ya no admite cambios de documentos"},
+}
+
+
+@router.delete(
+    "/{submission_id}/documents/{document_id}",
+    status_code=204,
+    responses=_CHANGE_ERRORS,
+    summary="Eliminar un documento",
+    description="La organización quita un documento mientras la postulación es un borrador "
+    "o está observada (el equipo revisor pidió cambios); en revisión o ya decidida responde "
+    "409 con el motivo en español. El documento deja de contar en la matriz, los listados, "
+    "la búsqueda y las exportaciones; su historial y el archivo guardado se conservan.",
+)
+def delete_document(document_id: DocumentId, access: SubmissionAccess,
+                    session: SessionDep) -> Response:
+    documents_domain.remove_document(session, access.submission, document_id)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/{submission_id}/documents/{document_id}",
+    status_code=202,
+    response_model=UploadAccepted,
+    responses=_CHANGE_ERRORS,
+    summary="Reemplazar un documento",
+    description="Sube el archivo del campo multipart `file` en lugar del documento indicado, "
+    "con las mismas condiciones que eliminarlo (borrador u observada; si no, 409). El "
+    "documento anterior deja de contar y el nuevo se procesa como cualquier carga (un ZIP "
+    "se abre en sus archivos); responde 202 con los documentos nuevos.",
+)
+def replace_document(
+    document_id: DocumentId,
+    access: SubmissionAccess,
+    session: SessionDep,
+    file: UploadFile = File(description="El archivo nuevo"),
+) -> dict:
+    data = file.file.read(get_settings().max_file_bytes + 1)  # "too large" is recorded, not held
+    new = documents_domain.replace_document(
+        session, access.submission, document_id, file.filename or "archivo", data
+    )
+    return uploaded_public(new)
+
+
+@router.post(
+    "/{submission_id}/documents/{document_id}/ocr",
+    status_code=202,
+    response_model=DocumentPublic,
+    responses={**_ERRORS, 409: {"model": ErrorBody,
+                                "description": "Aún se procesa, o no es PDF ni imagen"}},
+    summary="Volver a leer un documento con OCR",
+    description="Solo revisores. Encola el documento para leer todas sus páginas con OCR, "
+    "sin usar la capa de texto del PDF (útil cuando esa capa está dañada o no corresponde a "
+    "lo que se ve). El documento vuelve a `queued` y luego a `done` con el texto nuevo; sus "
+    "evidencias se reemplazan. Responde 409 si aún se está procesando o si no es PDF ni "
+    "imagen.",
+)
+def force_ocr(document_id: DocumentId, access: SubmissionAccess, reviewer: CurrentReviewer,
+              session: SessionDep) -> dict:
+    _document(session, access, document_id)
+    document = documents_domain.force_ocr(session, document_id)
+    return document_public(document_entry(document))

@@ -64,6 +64,7 @@ __all__ = [
     "review_public",
     "outcomes_public",
     "document_public",
+    "uploaded_public",
     "decision_public",
     "progress_public",
     "matrix_public",
@@ -509,6 +510,15 @@ def _body(schema: type[BaseModel], value, **computed) -> dict:
 
 def document_public(d: DocumentEntry) -> dict:
     return _body(DocumentPublic, d)
+
+
+def uploaded_public(documents) -> dict:
+    """Documents just stored (``UploadAccepted``), straight from their rows."""
+    return {"documents": [
+        {"id": d.id, "name": d.name, "status": d.status, "error_code": d.error_code,
+         "error": d.error}
+        for d in documents
+    ]}
 
 
 def decision_public(d: DecisionEntry) -> dict:

@@ -82,6 +82,10 @@ class ErrorCode(enum.StrEnum):
     no_files = _request("no_files")
     too_many_files = _request("too_many_files", 413)
     request_too_large = _request("request_too_large", 413)
+    # documents after upload (service.domain.documents)
+    documents_locked = _request("documents_locked", 409)  # in review or decided
+    document_busy = _request("document_busy", 409)  # still being read
+    ocr_not_applicable = _request("ocr_not_applicable", 409)  # not a PDF or an image
     usage = _request("usage", 400)
     unauthorized = _request("unauthorized", 401)
     bad_credentials = _request("bad_credentials", 401)

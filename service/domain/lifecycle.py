@@ -8,6 +8,7 @@
                   ├── hand_back() ──────┤   (a worker stopped on purpose mid-job)
                   │                     └──fail()──► error      (also straight from an upload)
                   └──────── retry_if_error() ─────────┘          (a reviewer asks again)
+    done, error ──reread()──► queued         (a reviewer asked for a new reading: forced OCR)
 
 Only the functions here assign ``Document.status`` and ``Document.stage``; everything else reads
 the enums. The codes are stored as strings (``StrEnum`` compares equal to them); their Spanish
@@ -29,6 +30,7 @@ __all__ = [
     "is_pending",
     "interrupted_too_often",
     "queue",
+    "reread",
     "start",
     "advance",
     "finish",
@@ -129,6 +131,14 @@ def queue(document, job_id: str | None = None) -> None:
     A reason left by an earlier attempt (``transient``) stays until the document finishes.
     """
     _apply(document, _queued(job_id))
+
+
+def reread(document, job_id: str | None = None) -> None:
+    """A finished document (done or failed) queued to be read again (a forced OCR): a fresh
+    count of attempts; its old reason stays until the new reading ends."""
+    if is_pending(document.status):
+        raise ValueError(f"document {document.id} is still {document.status}")
+    _apply(document, {**_queued(job_id), "attempts": 0})
 
 
 def start(document) -> None:

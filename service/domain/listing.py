@@ -92,6 +92,7 @@ def _detected_per_submission(ids=None):
         .join(CommitmentResult, CommitmentResult.classification_id == Classification.id)
         .where(
             Document.status == DocumentStatus.done.value,
+            Document.removed_at.is_(None),
             CommitmentResult.supported.is_(True),
             ~select(newer.id)
             .where(newer.document_id == Classification.document_id, newer.id > Classification.id)
@@ -140,6 +141,7 @@ def _is_duplicate():
         .where(
             earlier.submission_id == Document.submission_id,
             earlier.sha256 == Document.sha256,
+            earlier.removed_at.is_(None),
             or_(earlier.created_at < Document.created_at,
                 and_(earlier.created_at == Document.created_at, earlier.id < Document.id)),
         )
@@ -157,7 +159,7 @@ def _documents_per_submission(ids=None):
             case((and_(counted, Document.status == DocumentStatus.error.value), 1), else_=0)
         ).label("errors"),
         func.sum(case((Document.status.in_(pending), 1), else_=0)).label("pending"),
-    ).group_by(Document.submission_id)
+    ).where(Document.removed_at.is_(None)).group_by(Document.submission_id)
     if ids is not None:
         q = q.where(Document.submission_id.in_(ids))
     return q.subquery("documents")
@@ -191,7 +193,9 @@ def _conditions(session: Session, q: ListQuery, grouped: _Grouped) -> list:
             .having(func.count(distinct(Decision.commitment)) >= len(COMMITMENT_IDS))
         )
         conditions += [
-            Submission.id.in_(select(Document.submission_id)),
+            Submission.id.in_(
+                select(Document.submission_id).where(Document.removed_at.is_(None))
+            ),
             Submission.id.not_in(fully_decided),
         ]
     elif q.filter == ListFilter.missing:
@@ -200,7 +204,8 @@ def _conditions(session: Session, q: ListQuery, grouped: _Grouped) -> list:
         conditions.append(
             Submission.id.in_(
                 select(Document.submission_id).where(
-                    Document.status == DocumentStatus.error.value
+                    Document.status == DocumentStatus.error.value,
+                    Document.removed_at.is_(None),
                 )
             )
         )

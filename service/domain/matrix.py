@@ -9,6 +9,7 @@ all read it; the reprocess flip report and ``evidencia analyze`` use its rules
 
 The rules, each said once:
 
+- a removed document counts nowhere;
 - a document counts with its newest classification, once it is done
   (:func:`current_classification`); the same bytes sent again in a submission (directly or
   inside a ZIP) count once, the later copies listed apart as duplicates of the first;
@@ -519,6 +520,7 @@ def build_matrix(
     """The matrix of a loaded submission (documents, classifications and results loaded)."""
     documents = _mark_duplicates(
         _document_entry(d, with_results=True) for d in submission.documents
+        if d.removed_at is None
     )
     counted = [d for d in documents if d.duplicate_of is None]
     history = tuple(DecisionEntry.of(d) for d in decisions)
@@ -576,7 +578,7 @@ def load_progress(session: Session, submission_id: str) -> SubmissionProgress:
         raise NotFoundError(code="submission_not_found")
     rows = session.scalars(
         select(Document)
-        .where(Document.submission_id == submission_id)
+        .where(Document.submission_id == submission_id, Document.removed_at.is_(None))
         .order_by(Document.created_at)
     )
     documents = _mark_duplicates(_document_entry(d, with_results=False) for d in rows)
@@ -594,7 +596,9 @@ def matrix_fingerprint(session: Session, submission_id: str) -> str:
         Document.sha256, Document.extraction_id, Document.created_at, Document.updated_at,
     )
     rows = session.execute(
-        select(*columns).where(Document.submission_id == submission_id).order_by(Document.id)
+        select(*columns)
+        .where(Document.submission_id == submission_id, Document.removed_at.is_(None))
+        .order_by(Document.id)
     ).all()
     classifications = (
         select(Classification.id)

@@ -260,6 +260,17 @@ ERROR_MESSAGES: dict[str, str] = {
         "proviene de otro sitio). Vuelva a cargar la página e intente de nuevo."
     ),
     "too_many_files": "Se enviaron demasiados archivos en una sola carga (máximo {limit}).",
+    "documents_locked": (
+        "Los documentos ya no se pueden eliminar ni reemplazar: la postulación está en revisión "
+        "o ya fue decidida. Se pueden cambiar mientras es un borrador o cuando el equipo "
+        "revisor solicita cambios."
+    ),
+    "document_busy": (
+        "El documento aún se está leyendo. Espere a que termine para volver a leerlo con OCR."
+    ),
+    "ocr_not_applicable": (
+        "El OCR forzado solo se aplica a documentos PDF y a imágenes."
+    ),
     "no_files": "No se recibió ningún archivo. Adjunte uno o más archivos en el campo «files».",
     "request_too_large": (
         "La solicitud supera el máximo de {limit_mb} MB por envío. Si sube varios archivos, "
@@ -395,6 +406,8 @@ NOTICES: dict[str, str] = {
         "Si el RUT y el correo corresponden a una postulación, enviamos a ese correo un enlace "
         "nuevo. Revise su bandeja de entrada (y la carpeta de correo no deseado)."
     ),
+    "document_removed": "Se eliminó «{name}»: ya no cuenta en la postulación.",
+    "document_replaced": "Se reemplazó «{name}»: el archivo nuevo se está procesando.",
 }
 
 #: Headings of the HTML error pages, by code first, then by HTTP status.

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -170,6 +171,10 @@ class Document(Base):
     extract_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # 0 when reused
     classify_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     extraction_id: Mapped[int | None] = mapped_column(ForeignKey("extractions.id"), nullable=True)
+    #: the applicant removed (or replaced) it: it no longer counts; the row stays for history
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: a reviewer asked for every page to be read with OCR (``service.domain.documents``)
+    force_ocr: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, onupdate=_now

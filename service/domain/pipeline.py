@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Appended to the extractor version of a reading with every page OCR'd (``force_ocr``).
+FORCED_OCR_SUFFIX = "+ocr"
 
 
 class Attempt(Protocol):
@@ -120,8 +124,11 @@ def _interrupted_too_often(document: Document) -> bool:
 def _run(session: Session, document: Document, options) -> dict:
     lifecycle.start(document)
     session.commit()
+    previous = document.extraction_id
     extracted, extraction, document.extract_seconds = extract_or_reuse(session, document, options)
     document.extraction_id = extraction.id
+    if previous not in (None, extraction.id):  # read anew (forced OCR): classify anew
+        results.drop_classification(session, document.id, current_version())
     lifecycle.advance(document, Stage.classifying)
     session.commit()
     t0 = time.perf_counter()
@@ -186,10 +193,17 @@ def extract_or_reuse(
 
     The same new bytes are extracted once: under a lock per sha256 (``service.domain.locks``),
     a job handed bytes another job is extracting waits for it, then reuses its extraction.
+    A document with ``force_ocr`` is read with every page OCR'd, stored under the extractor
+    version with ``FORCED_OCR_SUFFIX``.
     """
     import extractors
 
     version = extractors.EXTRACTOR_VERSION
+    if document.force_ocr:  # a reviewer's request: every page OCR'd, kept apart
+        from extractors.options import DEFAULT_OPTIONS
+
+        version = f"{version}{FORCED_OCR_SUFFIX}"
+        options = replace(options or DEFAULT_OPTIONS, force_ocr=True)
     reused = _reuse(session, document, version)
     if reused is not None:
         return reused

@@ -92,7 +92,7 @@ def select_documents(
         select(Document.id)
         .join(Submission, Document.submission_id == Submission.id)
         .join(Organization, Submission.organization_id == Organization.id)
-        .where(Document.extraction_id.is_not(None))
+        .where(Document.extraction_id.is_not(None), Document.removed_at.is_(None))
         .order_by(Submission.created_at, Document.created_at, Document.id)
     )
     if orgs:

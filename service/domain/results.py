@@ -33,6 +33,7 @@ __all__ = [
     "load_extracted",
     "find_classification",
     "store_classification",
+    "drop_classification",
     "copy_classification",
     "twin_classification",
     "extraction_page",
@@ -155,6 +156,15 @@ def store_classification(
     session.commit()
     session.expire(document, ["classifications"])
     return row
+
+
+def drop_classification(session: Session, document_id: str, version: str) -> None:
+    """Forget the document's classification under ``version`` (its text was read anew), so
+    the next classification replaces it; other versions' rows stay."""
+    row = find_classification(session, document_id, version)
+    if row is not None:
+        session.delete(row)
+        session.flush()
 
 
 def twin_classification(session: Session, document: Document, version: str):

@@ -149,7 +149,7 @@ def _text_hits(session: Session, words: list[str]):
             Document.created_at.label("created_at"),
         )
         .join(ExtractionPage, ExtractionPage.extraction_id == Document.extraction_id)
-        .where(_matching_pages(session, words))
+        .where(Document.removed_at.is_(None), _matching_pages(session, words))
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from extractors.errors import EvidenciaError
 from service.api.deps import OptionalReviewer, SessionDep
 from service.api.submissions import applicant_url
-from service.domain import mail, workflow
+from service.domain import documents, mail, workflow
 from service.domain.access import Access, check_access
 from service.domain.errors import NotFoundError, ServiceError
 from service.domain.matrix import load_matrix
@@ -203,3 +203,46 @@ def lost_link(
     mail.request_link(session, rut, correo)
     return render(request, "lost_link.html", values={"rut": rut, "correo": correo},
                   done=notice("link_requested"))
+
+
+@router.post("/s/{submission_id}/documentos/{document_id}/eliminar")
+def applicant_remove(
+    request: Request, session: SessionDep, submission_id: str, document_id: str,
+    t: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Remove one document (a borrador or observada submission); a refusal in Spanish on the
+    page (409)."""
+    access = _access(request, session, submission_id, t)
+    try:
+        removed = documents.remove_document(session, access.submission, document_id)
+    except ServiceError as exc:
+        session.rollback()
+        return _applicant_page(request, session, access, status_code=exc.status_code,
+                               upload_error=exc.message)
+    done = notice("document_removed", name=removed.name)
+    return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': done})}", 303)
+
+
+@router.post("/s/{submission_id}/documentos/{document_id}/reemplazar")
+def applicant_replace(
+    request: Request, session: SessionDep, submission_id: str, document_id: str,
+    archivo: Annotated[UploadFile | None, File()] = None,
+    t: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Replace one document by a new file, on the same terms as removing it."""
+    access = _access(request, session, submission_id, t)
+    if archivo is None or not archivo.filename:
+        return _applicant_page(request, session, access, status_code=422,
+                               upload_error=notice("select_files"))
+    data = archivo.file.read(get_settings().max_file_bytes + 1)
+    try:
+        old = documents.live_document(session, submission_id, document_id).name
+        documents.replace_document(session, access.submission, document_id, archivo.filename,
+                                   data)
+    except EvidenciaError as exc:
+        session.rollback()
+        status = exc.status_code if isinstance(exc, ServiceError) else 422
+        return _applicant_page(request, session, access, status_code=status,
+                               upload_error=exc.message)
+    done = notice("document_replaced", name=old)
+    return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': done})}", 303)

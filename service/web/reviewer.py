@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import select
 
 from service.api.deps import CurrentReviewer, SessionDep
-from service.domain import listing, search, workflow
+from service.domain import documents, listing, search, workflow
 from service.domain.dispatch import retry_documents
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
 from service.domain.matrix import SubmissionMatrix, load_matrix
@@ -283,7 +283,7 @@ def _highlights(row, page, pagina: int, compromiso: str) -> dict:
 
 def _document_page(request: Request, session, reviewer, doc: Document, pagina: int,
                    compromiso: str, *, status_code: int = 200, attach_error: str | None = None,
-                   values: dict | None = None) -> HTMLResponse:
+                   values: dict | None = None, ocr_error: str | None = None) -> HTMLResponse:
     view = load_matrix(session, doc.submission_id)
     row = view.document(doc.id)
     page = None
@@ -294,14 +294,16 @@ def _document_page(request: Request, session, reviewer, doc: Document, pagina: i
         request, "review_document.html", status_code=status_code, reviewer=reviewer, view=view,
         doc=row, page=page, pagina=pagina, n_pages=row.pages, compromiso=compromiso,
         has_image=renderable(row.mime) and doc.sha256 is not None and page is not None,
-        attach_error=attach_error, values=values or {},
+        attach_error=attach_error, values=values or {}, ocr_error=ocr_error,
+        can_force_ocr=(not row.pending and row.sha256 is not None
+                       and documents.ocr_applies(row.mime)),
         **_highlights(row, page, pagina, compromiso),
     )
 
 
 def _document(session, document_id: str) -> Document:
     doc = session.get(Document, document_id)
-    if doc is None:
+    if doc is None or doc.removed_at is not None:
         raise NotFoundError(code="document_not_found")
     return doc
 
@@ -345,6 +347,24 @@ def reviewer_attach_selection(
         return _document_page(request, session, reviewer, doc, page or 1, compromiso,
                               status_code=422, attach_error=exc.message, values=values)
     return RedirectResponse(f"/revision/s/{doc.submission_id}#{compromiso}", 303)
+
+
+@router.post("/revision/d/{document_id}/ocr")
+def reviewer_force_ocr(
+    request: Request, session: SessionDep, reviewer: CurrentReviewer, document_id: str
+) -> Response:
+    """Read the document again with every page through OCR (queued like any job); a refusal
+    (still being read, not a PDF or an image) comes back on the document page in Spanish."""
+    doc = _document(session, document_id)
+    try:
+        documents.force_ocr(session, doc.id)
+    except ServiceError as exc:
+        if exc.code == ErrorCode.document_not_found:
+            raise
+        session.rollback()
+        return _document_page(request, session, reviewer, doc, 1, "", status_code=409,
+                              ocr_error=exc.message)
+    return RedirectResponse(f"/revision/d/{doc.id}", 303)
 
 
 @router.get("/revision/d/{document_id}/pagina/{number}.png")

@@ -6,6 +6,8 @@ Real files through the HTTP API, the real Redis and both databases, the worker i
 from __future__ import annotations
 
 import random
+import re
+from urllib.parse import unquote_plus
 
 from tests.documents import make_zip
 
@@ -101,3 +103,122 @@ def test_the_same_file_sent_again_and_in_a_zip_counts_once(
     assert page.count("Duplicado de plan.pdf") == 2
     applicant = client.get(f"/s/{sub['id']}?t={sub['token']}").text
     assert applicant.count("Duplicado de plan.pdf: no se cuenta dos veces.") == 2
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _matrix(client, sub):
+    return client.get(f"/api/submissions/{sub['id']}/matrix", headers=_bearer(sub["token"])).json()
+
+
+def _status_of(matrix, cid):
+    return next(c["status"] for c in matrix["commitments"] if c["id"] == cid)
+
+
+def test_an_applicant_removes_and_replaces_documents(
+    client, reviewer, run_worker_burst, training_plan_pdf, text_pdf
+):
+    from service.domain.storage import path_for
+
+    sub = _create(client)
+    plan, acta = _upload(client, sub, {"plan.pdf": training_plan_pdf,
+                                       "acta.pdf": text_pdf(["Acta de la reunión de directorio."])})
+    run_worker_burst()
+    assert _status_of(_matrix(client, sub), "c2") == "detected"
+    sha = client.get(f"/api/submissions/{sub['id']}",
+                     headers=_bearer(sub["token"])).json()["documents"][0]["sha256"]
+
+    url = f"/api/submissions/{sub['id']}/documents/{plan['id']}"
+    assert client.delete(url, headers=_bearer(sub["token"])).status_code == 204
+    body = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
+    assert [d["id"] for d in body["documents"]] == [acta["id"]]
+    assert _status_of(_matrix(client, sub), "c2") == "missing"  # its results no longer count
+    assert client.get("/api/search", params={"q": "capacitacion"}, auth=reviewer).json()[
+        "total"] == 0
+    assert path_for(sha).exists()  # content-addressed: the bytes stay
+    assert client.delete(url, headers=_bearer(sub["token"])).status_code == 404
+    assert client.get(url, headers=_bearer(sub["token"])).status_code == 404
+
+    r = client.put(f"/api/submissions/{sub['id']}/documents/{acta['id']}",
+                   files={"file": ("plan-2026.pdf", training_plan_pdf, "application/pdf")},
+                   headers=_bearer(sub["token"]))
+    assert r.status_code == 202, r.text
+    [new] = r.json()["documents"]
+    assert new["name"] == "plan-2026.pdf" and new["status"] == "queued"
+    run_worker_burst()
+    body = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
+    assert [d["id"] for d in body["documents"]] == [new["id"]]
+    assert _status_of(_matrix(client, sub), "c2") == "detected"
+
+    # the applicant's page: a form per document, with the CSRF field, no script
+    page = client.get(f"/s/{sub['id']}?t={sub['token']}").text
+    action = f"/s/{sub['id']}/documentos/{new['id']}/eliminar"
+    assert f'action="{action}"' in page and "reemplazar" in page
+    r = client.post(action, data={"csrf_token": _csrf(page)}, follow_redirects=False)
+    assert r.status_code == 303 and "plan-2026.pdf" in unquote_plus(r.headers["location"])
+    assert client.get(f"/api/submissions/{sub['id']}",
+                      headers=_bearer(sub["token"])).json()["documents"] == []
+
+
+    # once sent to review the documents stay as they are, until changes are requested
+    [last] = _upload(client, sub, {"plan.pdf": training_plan_pdf})
+    run_worker_burst()
+    assert client.post(f"/api/submissions/{sub['id']}/submit",
+                       headers=_bearer(sub["token"])).status_code == 200
+    url = f"/api/submissions/{sub['id']}/documents/{last['id']}"
+    for r in (client.delete(url, headers=_bearer(sub["token"])),
+              client.put(url, files={"file": ("x.pdf", training_plan_pdf, "application/pdf")},
+                         headers=_bearer(sub["token"]))):
+        assert r.status_code == 409, r.text
+        assert r.json()["detail"]["message"].startswith("Los documentos ya no se pueden")
+    page = client.get(f"/s/{sub['id']}?t={sub['token']}").text
+    assert "/eliminar" not in page
+    r = client.post(f"/s/{sub['id']}/documentos/{last['id']}/eliminar",
+                    data={"csrf_token": _csrf(page)})
+    assert r.status_code == 409 and "Los documentos ya no se pueden" in r.text
+    for status in ("en_revision", "observada"):
+        r = client.post(f"/api/submissions/{sub['id']}/review", auth=reviewer,
+                        json={"status": status, "message": "Falta la nómina.", "commitments": {}})
+        assert r.status_code == 200, r.text
+    assert client.delete(url, headers=_bearer(sub["token"])).status_code == 204
+
+
+def test_a_reviewer_has_a_document_read_again_with_forced_ocr(
+    client, reviewer, run_worker_burst, training_plan_pdf
+):
+    sub = _create(client)
+    pdf, note = _upload(client, sub, {
+        "plan.pdf": training_plan_pdf,
+        "nota.txt": b"Nota sin imagen.",
+    })
+    run_worker_burst()
+    doc_url = f"/api/submissions/{sub['id']}/documents/{pdf['id']}"
+    before = client.get(doc_url, auth=reviewer).json()
+    assert not before["pages"][0]["ocr"], before
+
+    r = client.post(f"{doc_url}/ocr", headers=_bearer(sub["token"]))
+    assert r.status_code == 401  # reviewers only
+    r = client.post(f"{doc_url}/ocr", auth=reviewer)
+    assert r.status_code == 202 and r.json()["status"] == "queued", r.text
+    r = client.post(f"{doc_url}/ocr", auth=reviewer)
+    assert r.status_code == 409 and "aún se está leyendo" in r.json()["detail"]["message"]
+    r = client.post(f"/api/submissions/{sub['id']}/documents/{note['id']}/ocr", auth=reviewer)
+    assert r.status_code == 409 and "PDF" in r.json()["detail"]["message"]
+
+    run_worker_burst()  # through the queue, like any job
+    after = client.get(doc_url, auth=reviewer).json()
+    assert after["status"] == "done" and after["extractor_version"].endswith("+ocr")
+    assert after["ocr_pages"] == 1 and after["pages"][0]["ocr"]
+    assert "capacitaci" in after["pages"][0]["text"].lower()
+    assert {e["commitment"] for e in after["evidence"]} >= {"c2"}
+    assert after["classifier_version"] == before["classifier_version"]
+
+    # the document view: the original file and the button, a form with the CSRF field
+    page = client.get(f"/revision/d/{pdf['id']}", auth=reviewer).text
+    assert f'href="{doc_url}/file"' in page and "Descargar el archivo original" in page
+    r = client.post(f"/revision/d/{pdf['id']}/ocr", data={"csrf_token": _csrf(page)},
+                    auth=reviewer, follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get(doc_url, auth=reviewer).json()["status"] == "queued"

@@ -1,0 +1,111 @@
+"""A document after its upload: the applicant removes or replaces it, a reviewer has it read
+again with OCR.
+
+Removing never deletes: the row gets ``removed_at`` and from then on it counts nowhere (the
+matrix, the reviewers' list, the search and the exports leave it out), while its results and
+any decision that named it stay for the history. Its bytes stay in the content-addressed store,
+where another document may share them. Replacing is removing plus an upload, in one commit.
+
+Forcing OCR sends the document back through the queue like any job (``queued`` → ``done``):
+the pipeline reads every page with OCR, stores that reading apart from the normal one (its own
+extractor version) and classifies the document again from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from service.domain import lifecycle, workflow
+from service.domain.dispatch import get_dispatcher
+from service.domain.errors import NotFoundError, ServiceError
+from service.domain.lifecycle import Lane
+from service.domain.models import Document, Submission
+
+__all__ = [
+    "OCR_TYPES",
+    "documents_editable",
+    "live_document",
+    "remove_document",
+    "replace_document",
+    "force_ocr",
+    "ocr_applies",
+]
+
+log = logging.getLogger(__name__)
+
+#: Types a forced OCR reads differently: PDFs (every page rendered and OCR'd instead of its text
+#: layer) and images (read again).
+OCR_TYPES = frozenset({"application/pdf"})
+
+
+def documents_editable(submission: Submission) -> bool:
+    """The applicant may remove or replace documents: while drafting (``borrador``) or after
+    the reviewers asked for changes (``observada``), the statuses in which the review workflow
+    lets them upload (``workflow.OPEN_TO_APPLICANT``)."""
+    return workflow.ReviewStatus(submission.status) in workflow.OPEN_TO_APPLICANT
+
+
+def live_document(session: Session, submission_id: str, document_id: str) -> Document:
+    """A document of this submission that was not removed; raises NotFoundError."""
+    document = session.get(Document, document_id)
+    if document is None or document.submission_id != submission_id or document.removed_at:
+        raise NotFoundError(code="document_not_found")
+    return document
+
+
+def _check_editable(submission: Submission) -> None:
+    if not documents_editable(submission):
+        raise ServiceError(code="documents_locked")
+
+
+def remove_document(session: Session, submission: Submission, document_id: str) -> Document:
+    """Take a document out of the submission (409 once it is under review or decided)."""
+    _check_editable(submission)
+    document = live_document(session, submission.id, document_id)
+    document.removed_at = datetime.now(UTC)
+    session.commit()
+    return document
+
+
+def replace_document(
+    session: Session, submission: Submission, document_id: str, name: str, data: bytes
+) -> list[Document]:
+    """Remove a document and upload its replacement (a ZIP gives its members), committed
+    together; returns the new documents, queued."""
+    from service.domain.submissions import add_files
+
+    _check_editable(submission)
+    document = live_document(session, submission.id, document_id)
+    document.removed_at = datetime.now(UTC)  # committed by add_files with the new rows
+    return add_files(session, submission, [(name, data)], queue_name=Lane.interactive)
+
+
+def force_ocr(session: Session, document_id: str) -> Document:
+    """Queue the document to be read again with every page through OCR (a reviewer's call
+    when the text layer is wrong); 409 while it is still being read or for a type OCR does not
+    read."""
+    document = session.get(Document, document_id)
+    if document is None or document.removed_at:
+        raise NotFoundError(code="document_not_found")
+    if lifecycle.is_pending(document.status):
+        raise ServiceError(code="document_busy")
+    if document.sha256 is None or not ocr_applies(document.mime):
+        raise ServiceError(code="ocr_not_applicable")
+    document.force_ocr = True
+    dispatcher = get_dispatcher()
+    lifecycle.reread(document, dispatcher.job_id(document.id))
+    session.commit()
+    try:
+        dispatcher.enqueue_document(document.id, Lane.interactive)
+    except Exception:  # Redis down: the row is committed as queued; the workers' sweep picks it up
+        log.warning("could not enqueue document %s; it is requeued later", document.id,
+                    exc_info=True)
+    return document
+
+
+def ocr_applies(mime: str | None) -> bool:
+    """A forced OCR reads this type: a PDF or an image."""
+    return bool(mime) and (mime in OCR_TYPES or mime.startswith("image/"))
