@@ -106,7 +106,7 @@ def test_the_same_file_sent_again_and_in_a_zip_counts_once(
 
 
 def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
 def _matrix(client, sub):
