@@ -233,3 +233,24 @@ def test_new_pages_have_no_axe_violations(page, ten_documents, screenshot):
     page.wait_for_url(re.compile(r"/revision/d/"))
     found["documento"] = _axe_violations(page)
     assert not any(found.values()), found
+
+
+def test_search_with_and_without_accents_and_any_rut_format(page, ten_documents):
+    """The list's search box: the organisation by name or RUT as people write them, and the
+    documents' text, with the passage and its page; axe-core on the results."""
+    link = f'a[href="{ten_documents.url}"]'
+    for query in ("ñandú sur", "NANDU SUR", "76.086.428-5", "76086428-5", "760864285"):
+        page.goto("/revision")
+        page.get_by_label("Buscar organización, RUT o texto").fill(query)
+        page.get_by_role("button", name="Buscar").click()
+        page.wait_for_url(re.compile(r"buscar="))
+        expect(page.locator(link)).to_have_count(1)
+    for query in ("capacitacion interculturalidad", "CAPACITACIÓN INTERCULTURALIDAD"):
+        page.goto(f"/revision?buscar={query}")
+        row = page.locator("tr", has=page.locator(link))
+        expect(row.locator("p.excerpt mark").first).to_be_visible()
+        expect(row.locator("p.excerpt a").first).to_contain_text("pág. 1")
+    assert _axe_violations(page) == []
+    page.goto("/revision?buscar=qzxwv")
+    expect(page.locator(link)).to_have_count(0)
+    expect(page.get_by_role("status")).to_contain_text("0 postulación(es)")
