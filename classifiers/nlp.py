@@ -58,7 +58,18 @@ def _fold_tokens(doc):
     for token in doc:
         token.norm_ = fold(token.text)
         token.lemma_ = fold(token.lemma_ or token.text)
+    # tok2vec's tensor (96 floats a token: half of what a tagged document holds) has served the
+    # components before this one; the rules never read it and the cache never stores it, so a
+    # long document does not keep it for every token until classification ends
+    doc.tensor = _no_tensor()
     return doc
+
+
+@lru_cache(maxsize=1)
+def _no_tensor():
+    import numpy
+
+    return numpy.zeros((0,), dtype="float32")
 
 
 def get_nlp():

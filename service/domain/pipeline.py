@@ -189,7 +189,9 @@ def extract_or_reuse(
     session: Session, document: Document, options=None
 ) -> tuple[ExtractedDocument, Extraction, float]:
     """The document's text: stored already for the same bytes and extractor version, or
-    extracted now (OCR pages reported as "n/m"). Returns it with its row and the seconds spent.
+    extracted now, each page stored as it is read (OCR pages reported as "n/m"). Returns the
+    text (pages without their word boxes, which stay in the rows), its row and the seconds
+    spent.
 
     The same new bytes are extracted once: under a lock per sha256 (``service.domain.locks``),
     a job handed bytes another job is extracting waits for it, then reuses its extraction.
@@ -220,12 +222,13 @@ def _reuse(session: Session, document: Document, version: str):
     if existing is None:
         return None
     log.info("document %s reuses extraction %s", document.id, existing.id)
-    return results.extracted_from_row(existing), existing, 0.0
+    return results.text_of(session, existing), existing, 0.0
 
 
 def _extract(session: Session, document: Document, version: str, options):
     import extractors
     from service.domain.storage import path_for
+    from service.settings import get_settings
 
     document_id = document.id  # read now: after a failed commit the object is expired
 
@@ -242,10 +245,11 @@ def _extract(session: Session, document: Document, version: str, options):
 
     extra = {"options": options} if options is not None else {}
     t0 = time.perf_counter()
-    extracted = extractors.extract(path_for(document.sha256), progress=progress, **extra)
-    seconds = time.perf_counter() - t0
-    extraction = results.store_extraction(session, document.sha256, version, extracted, seconds)
-    return extracted, extraction, seconds
+    with extractors.iter_pages(path_for(document.sha256), progress=progress, **extra) as stream:
+        extraction, extracted = results.store_pages(
+            session, document.sha256, version, stream,
+            stale_after=get_settings().job_timeout)
+    return extracted, extraction, time.perf_counter() - t0
 
 
 def classify_document(session: Session, document: Document, extracted: ExtractedDocument):

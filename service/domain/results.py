@@ -5,18 +5,26 @@
 field, so the mapping follows their definitions (a new field of ``Page`` needs a column, and
 nothing else here). Both writes tolerate a concurrent writer of the same row: the same bytes
 extracted by two workers, the same document classified by two jobs.
+
+An extraction is written as its pages are read (:func:`store_pages`): each page's row goes to
+the database a few pages at a time and only its text stays in memory, for the classifier, so
+a 1,000-page scan costs its text, not its word boxes. Until its last page is in, the
+extraction row carries a partial version (``1.3.0~partial-<id>``) that no lookup matches.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, fields, replace
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.result import Classification as ClassificationResult
-from extractors.document import ExtractedDocument, Page, Word
+from extractors.document import ExtractedDocument, Page
 from service.domain.errors import NotFoundError
 from service.domain.models import (
     Classification,
@@ -28,8 +36,8 @@ from service.domain.models import (
 
 __all__ = [
     "find_extraction",
-    "store_extraction",
-    "extracted_from_row",
+    "store_pages",
+    "text_of",
     "load_extracted",
     "find_classification",
     "store_classification",
@@ -42,6 +50,11 @@ __all__ = [
 #: Page fields stored as columns of the same name (``words`` is stored as lists).
 _PAGE_COLUMNS = tuple(f.name for f in fields(Page) if f.name != "words")
 
+#: Pages written to the database per statement while an extraction streams in.
+PAGE_BATCH = 8
+#: Marks the version of an extraction whose pages are still being written.
+_PARTIAL = "~partial-"
+
 
 def find_extraction(session: Session, sha256: str, version: str) -> Extraction | None:
     return session.scalar(
@@ -51,62 +64,119 @@ def find_extraction(session: Session, sha256: str, version: str) -> Extraction |
     )
 
 
-def _page_row(page: Page) -> ExtractionPage:
-    return ExtractionPage(
+def _page_values(extraction_id: int, page: Page) -> dict:
+    return {
+        "extraction_id": extraction_id,
         **{name: getattr(page, name) for name in _PAGE_COLUMNS},
-        words=[[w.text, w.x0, w.top, w.x1, w.bottom] for w in page.words],
-    )
+        "words": [[w.text, w.x0, w.top, w.x1, w.bottom] for w in page.words],
+    }
 
 
-def store_extraction(
-    session: Session, sha256: str, version: str, extracted: ExtractedDocument, seconds: float
-) -> Extraction:
-    """Store the extraction of these bytes; if another worker stored it first, return that one."""
-    extraction = Extraction(
-        sha256=sha256,
-        extractor_version=version,
-        extractor=extracted.extractor,
-        mime=extracted.mime,
-        page_count=len(extracted.pages),
-        ocr_pages=extracted.ocr_pages,
-        warnings=list(extracted.warnings),
-        seconds=seconds,
-        pages=[_page_row(p) for p in extracted.pages],
+def store_pages(
+    session: Session, sha256: str, version: str, stream, *, stale_after: float = 3600.0
+) -> tuple[Extraction, ExtractedDocument]:
+    """Store the pages of ``stream`` (an ``extractors.PageStream``) as they are read, committing
+    every ``PAGE_BATCH`` pages; return the extraction row and the document with its pages' text
+    only (word boxes stay in the rows: the classifier reads text).
+
+    If another worker stored the same bytes first, this one's rows are dropped and that
+    extraction is returned (with this one's text, identical). On any failure the partial rows
+    are deleted; a worker killed mid-way leaves them until the next extraction of the same
+    bytes starts ``stale_after`` seconds later (the job timeout: never a live one's rows).
+    """
+    started = datetime.now(UTC)
+    _drop_stale_partials(session, sha256, version, started - timedelta(seconds=stale_after))
+    partial = Extraction(
+        sha256=sha256, extractor_version=f"{version}{_PARTIAL}{uuid.uuid4().hex[:12]}",
+        extractor="", mime=stream.mime,
     )
-    try:
-        with session.begin_nested():  # a savepoint: a lost race rolls back only this
-            session.add(extraction)
-    except sa_exc.IntegrityError:  # another worker extracted the same bytes first
-        existing = find_extraction(session, sha256, version)
-        if existing is None:
-            raise
-        return existing
+    session.add(partial)
     session.commit()
-    return extraction
+    partial_id = partial.id
+    pages: list[Page] = []
+    batch: list[dict] = []
+    try:
+        for page in stream:
+            batch.append(_page_values(partial_id, page))
+            pages.append(replace(page, words=()))
+            if len(batch) >= PAGE_BATCH:
+                session.execute(insert(ExtractionPage), batch)
+                session.commit()
+                batch.clear()
+        if batch:
+            session.execute(insert(ExtractionPage), batch)
+        text_only = ExtractedDocument(stream.mime, tuple(pages), stream.extractor,
+                                      stream.warnings)
+        seconds = (datetime.now(UTC) - started).total_seconds()
+        try:
+            with session.begin_nested():  # a savepoint: a lost race rolls back only this
+                session.execute(
+                    update(Extraction).where(Extraction.id == partial_id).values(
+                        extractor_version=version, extractor=stream.extractor,
+                        page_count=len(pages), ocr_pages=text_only.ocr_pages,
+                        warnings=list(stream.warnings), seconds=seconds,
+                    ))
+        except sa_exc.IntegrityError:  # another worker extracted the same bytes first
+            existing = find_extraction(session, sha256, version)
+            if existing is None:
+                raise
+            _drop_extractions(session, [partial_id])
+            session.commit()
+            return existing, text_only
+        session.commit()
+    except BaseException:
+        session.rollback()
+        try:
+            _drop_extractions(session, [partial_id])
+            session.commit()
+        except Exception:  # the database is away: the next extraction of these bytes cleans up
+            session.rollback()
+        raise
+    extraction = session.get(Extraction, partial_id)
+    session.refresh(extraction)
+    return extraction, text_only
 
 
-def extracted_from_row(extraction: Extraction) -> ExtractedDocument:
-    """Rebuild the extractor's value object from stored rows (no file read, no OCR)."""
+def _drop_stale_partials(session: Session, sha256: str, version: str, before: datetime) -> None:
+    ids = list(session.scalars(select(Extraction.id).where(
+        Extraction.sha256 == sha256,
+        Extraction.extractor_version.like(f"{version}{_PARTIAL}%"),
+        Extraction.created_at < before,
+    )))
+    if ids:
+        _drop_extractions(session, ids)
+        session.commit()
+
+
+def _drop_extractions(session: Session, ids: Iterable[int]) -> None:
+    ids = list(ids)
+    session.execute(delete(ExtractionPage).where(ExtractionPage.extraction_id.in_(ids)))
+    session.execute(delete(Extraction).where(Extraction.id.in_(ids)))
+
+
+def text_of(session: Session, extraction: Extraction) -> ExtractedDocument:
+    """The classifier's input from a stored extraction: every page's fields but its word boxes
+    (read column by column, so a long document's boxes are never loaded)."""
+    columns = [getattr(ExtractionPage, name) for name in _PAGE_COLUMNS]
+    rows = session.execute(
+        select(*columns).where(ExtractionPage.extraction_id == extraction.id)
+        .order_by(ExtractionPage.number)
+    )
     return ExtractedDocument(
         mime=extraction.mime,
         extractor=extraction.extractor,
         warnings=tuple(extraction.warnings or ()),
-        pages=tuple(
-            Page(
-                **{name: getattr(p, name) for name in _PAGE_COLUMNS},
-                words=tuple(Word(*w[:5]) for w in (p.words or ())),
-            )
-            for p in extraction.pages
-        ),
+        pages=tuple(Page(**dict(zip(_PAGE_COLUMNS, row, strict=True))) for row in rows),
     )
 
 
 def load_extracted(session: Session, extraction_id: int) -> ExtractedDocument:
-    """The classifier's input rebuilt from a stored extraction (rows, not files)."""
+    """The classifier's input rebuilt from a stored extraction (rows, not files; text, not
+    word boxes)."""
     extraction = session.get(Extraction, extraction_id)
     if extraction is None:
         raise NotFoundError(detail=f"extraction {extraction_id} not found")
-    return extracted_from_row(extraction)
+    return text_of(session, extraction)
 
 
 def find_classification(session: Session, document_id: str, version: str):
