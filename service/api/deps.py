@@ -26,7 +26,13 @@ from fastapi.security import (
 from sqlalchemy.orm import Session
 
 from service.db import SessionLocal
-from service.domain.access import SESSION_COOKIE, Access, check_access, load_session
+from service.domain.access import (
+    SESSION_COOKIE,
+    Access,
+    check_access,
+    check_submission_token,
+    load_session,
+)
 from service.domain.errors import (
     AuthenticationError,
     UnavailableError,
@@ -129,13 +135,19 @@ def submission_access(
     basic: BasicDep,
     bearer: BearerDep,
 ) -> Access:
-    # the reviewer is looked up here rather than as a dependency: one thread hop, not two
-    reviewer = optional_reviewer(request, session, basic, bearer)
     token = (
         (bearer.credentials if bearer is not None else None)
         or request.headers.get("x-submission-token")
         or request.query_params.get("token")
     )
+    if basic is None and not request.cookies.get(SESSION_COOKIE):
+        # an applicant polling with the submission's token: one query (the submission, its
+        # version stamp with it), no reviewer-session lookup first
+        submission = get_submission(session, submission_id)
+        if check_submission_token(submission, token):
+            return Access(submission, token=token)
+    # the reviewer is looked up here rather than as a dependency: one thread hop, not two
+    reviewer = optional_reviewer(request, session, basic, bearer)
     return check_access(get_submission(session, submission_id), reviewer=reviewer, token=token)
 
 

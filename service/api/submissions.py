@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated, Literal
 
+import anyio
 from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
@@ -28,12 +30,7 @@ from service.api.schemas import (
 from service.domain import clock, idempotency, listing, search, workflow
 from service.domain.dispatch import requeue_lost
 from service.domain.errors import LimitError, UnavailableError, ValidationError
-from service.domain.matrix import (
-    SubmissionMatrix,
-    load_matrix,
-    load_progress,
-    matrix_fingerprint,
-)
+from service.domain.matrix import load_matrix, load_progress
 from service.domain.messages import error_message
 from service.domain.submissions import add_files, create_submission
 from service.settings import get_settings
@@ -283,17 +280,12 @@ def _enqueue_unfinished(session, submission_id: str) -> None:
     "etapa («OCR página 3/8») y, si falló, el motivo en español; `complete` es verdadero "
     "cuando ninguno queda pendiente. `review` dice en qué va la revisión (estado, revisor a "
     "cargo, historial y mensajes del equipo revisor por compromiso) y `commitments`, por "
-    "compromiso, qué está confirmado, qué falta y la decisión vigente del revisor.",
+    "compromiso, qué está confirmado, qué falta y la decisión vigente del revisor. Lleva "
+    "`ETag`: con `If-None-Match` responde 304 si nada cambió.",
 )
-def status(access: SubmissionAccess, session: SessionDep) -> dict:
-    sid = access.submission.id
-    state = workflow.review_state(session, sid)
-    data, _, _ = _matrix(session, sid)
-    return progress_public(
-        load_progress(session, sid),
-        review=review_public(state, for_reviewer=access.is_reviewer),
-        outcomes=outcomes_public(data, state),
-    )
+async def status(request: Request, access: SubmissionAccess, session: SessionDep) -> Response:
+    _data, body, etag = await _answer(session, access, "status")
+    return _json(request, body, etag)
 
 
 _DOWNLOADS = {
@@ -302,50 +294,82 @@ _DOWNLOADS = {
 }
 
 
-class _MatrixCache:
-    """Built matrices (the read model and its JSON) per submission, reused while the fingerprint
-    stored with them still matches the database: rebuilding one costs ~10 ms and ~100 KB of
-    JSON for a dozen documents, checking the fingerprint two small queries. Per process."""
+class _Answers:
+    """Built answers (the read model and its JSON) per submission and kind, reused while the
+    submission's version stamp is the one they were built at: the stamp comes with the access
+    check's one query, so a repeated status or matrix request costs no other query and no
+    serialisation. Per process; the least recently used go first."""
 
-    def __init__(self, size: int = 256):
-        self._items: OrderedDict[str, tuple[str, SubmissionMatrix, bytes]] = OrderedDict()
+    def __init__(self, size: int = 512):
+        self._items: OrderedDict[tuple, tuple[int, object, bytes]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, submission_id: str, fingerprint: str) -> tuple[SubmissionMatrix, bytes] | None:
+    def get(self, key: tuple, version: int) -> tuple[object, bytes] | None:
         with self._lock:
-            item = self._items.get(submission_id)
-            if item is None or item[0] != fingerprint:
+            item = self._items.get(key)
+            if item is None or item[0] != version:
                 return None
-            self._items.move_to_end(submission_id)
+            self._items.move_to_end(key)
             return item[1], item[2]
 
-    def put(self, submission_id: str, fingerprint: str, data: SubmissionMatrix,
-            body: bytes) -> None:
+    def put(self, key: tuple, version: int, data: object, body: bytes) -> None:
         with self._lock:
-            self._items[submission_id] = (fingerprint, data, body)
-            self._items.move_to_end(submission_id)
+            self._items[key] = (version, data, body)
+            self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
 
-_matrices = _MatrixCache()
+_answers = _Answers()
 
 
-def _matrix(session, submission_id: str) -> tuple[SubmissionMatrix, bytes, str]:
-    """The matrix, its JSON and its fingerprint (the ETag), from the cache when fresh.
+def _build_matrix(session, access, version: int) -> tuple[object, bytes]:
+    data = load_matrix(session, access.submission.id)
+    return data, MatrixPublic.model_validate(matrix_public(data)).model_dump_json().encode()
 
-    The fingerprint is read before the matrix: a change landing in between gives a newer
-    matrix under an older fingerprint, which the next request rebuilds, never the reverse.
+
+def _build_status(session, access, version: int) -> tuple[object, bytes]:
+    """The documents' progress, the review and each commitment's outcome (from the matrix
+    built at the same version); a reviewer also sees who took each review step."""
+    sid = access.submission.id
+    matrix = _answers.get((sid, "matrix", False), version)
+    if matrix is None:
+        matrix = _build_matrix(session, access, version)
+        _answers.put((sid, "matrix", False), version, *matrix)
+    state = workflow.review_state(session, sid)
+    data = load_progress(session, sid)
+    body = progress_public(data, review=review_public(state, for_reviewer=access.is_reviewer),
+                           outcomes=outcomes_public(matrix[0], state))
+    return data, SubmissionPublic.model_validate(body).model_dump_json().encode()
+
+
+_BUILDERS: dict[str, Callable] = {"status": _build_status, "matrix": _build_matrix}
+
+
+async def _answer(session, access, kind: str) -> tuple[object, bytes, str]:
+    """The read model, its JSON and its ETag, from the cache when built at the submission's
+    current version; otherwise built in a thread (database reads) and kept. The status differs
+    for reviewers (who took each review step), so it is kept per role.
+
+    The version was read before the rows: a change landing in between gives newer rows under
+    an older version, which the next request rebuilds, never the reverse.
     """
-    fingerprint = matrix_fingerprint(session, submission_id)
-    cached = _matrices.get(submission_id, fingerprint)
-    if cached is not None:
-        return cached[0], cached[1], fingerprint
-    data = load_matrix(session, submission_id)
-    body = MatrixPublic.model_validate(matrix_public(data)).model_dump_json().encode()
-    _matrices.put(submission_id, fingerprint, data, body)
-    return data, body, fingerprint
+    submission_id, version = access.submission.id, access.submission.version
+    role = access.is_reviewer and kind == "status"
+    key = (submission_id, kind, role)
+    cached = _answers.get(key, version)
+    if cached is None:
+        cached = await anyio.to_thread.run_sync(_BUILDERS[kind], session, access, version)
+        _answers.put(key, version, *cached)
+    return cached[0], cached[1], f'"{kind[0]}{"r" if role else ""}{version}"'
+
+
+def _json(request: Request, body: bytes, etag: str) -> Response:
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get(
@@ -364,20 +388,20 @@ def _matrix(session, submission_id: str) -> tuple[SubmissionMatrix, bytes, str]:
     "cubre (`missing`). Lleva `ETag`: con `If-None-Match` responde 304 si nada cambió. "
     "`format=csv` o `format=xlsx` la entrega como planilla.",
 )
-def matrix(
+async def matrix(
     request: Request,
     access: SubmissionAccess,
     session: SessionDep,
     format: Literal["json", "csv", "xlsx"] = Query(  # noqa: A002
         default="json", description="json (por defecto), csv o xlsx"),
 ):
-    data, body, fingerprint = _matrix(session, access.submission.id)
+    data, body, etag = await _answer(session, access, "matrix")
     if format == "json":
-        etag = f'"{fingerprint}"'
-        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
+        return _json(request, body, etag)
+    return await anyio.to_thread.run_sync(_download, access, data, format)
+
+
+def _download(access, data, format: str) -> Response:  # noqa: A002
     from service.outputs.exports import matrix_csv, matrix_xlsx
 
     filename = f"matriz-{access.submission.id[:8]}.{format}"

@@ -22,13 +22,12 @@ The rules, each said once:
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
@@ -49,7 +48,6 @@ from service.domain.models import (
 )
 
 __all__ = [
-    "matrix_fingerprint",
     "CellStatus",
     "Passage",
     "Cell",
@@ -583,46 +581,6 @@ def load_progress(session: Session, submission_id: str) -> SubmissionProgress:
     )
     documents = _mark_duplicates(_document_entry(d, with_results=False) for d in rows)
     return SubmissionProgress(**_header(submission), documents=documents)
-
-
-def matrix_fingerprint(session: Session, submission_id: str) -> str:
-    """A value that changes whenever the submission's matrix would: every column of its
-    documents that the matrix shows, and counts of its classifications, decisions and flags
-    (rows are only ever appended; a flag is resolved, so resolved ones are counted too). Two
-    small queries, so a built matrix can be checked on every request instead of rebuilt."""
-    columns = (
-        Document.id, Document.name, Document.status, Document.stage, Document.stage_detail,
-        Document.error_code, Document.error, Document.mime, Document.size, Document.doc_type,
-        Document.sha256, Document.extraction_id, Document.created_at, Document.updated_at,
-    )
-    rows = session.execute(
-        select(*columns)
-        .where(Document.submission_id == submission_id, Document.removed_at.is_(None))
-        .order_by(Document.id)
-    ).all()
-    classifications = (
-        select(Classification.id)
-        .join(Document, Document.id == Classification.document_id)
-        .where(Document.submission_id == submission_id)
-        .subquery()
-    )
-    decisions = select(Decision.id).where(Decision.submission_id == submission_id).subquery()
-    flags = (
-        select(ReviewFlag.id, ReviewFlag.resolved_at)
-        .where(ReviewFlag.submission_id == submission_id)
-        .subquery()
-    )
-    counts = session.execute(
-        select(
-            select(func.count()).select_from(classifications).scalar_subquery(),
-            select(func.coalesce(func.sum(classifications.c.id), 0)).scalar_subquery(),
-            select(func.count()).select_from(decisions).scalar_subquery(),
-            select(func.count()).select_from(flags).scalar_subquery(),
-            select(func.count(flags.c.resolved_at)).scalar_subquery(),
-        )
-    ).one()
-    digest = hashlib.blake2b(repr((rows, tuple(counts))).encode(), digest_size=16)
-    return digest.hexdigest()
 
 
 def load_matrix(session: Session, submission_id: str) -> SubmissionMatrix:

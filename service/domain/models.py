@@ -23,10 +23,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
+    select,
     true,
+    update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from service.domain.lifecycle import DocumentStatus, Lane, Stage
 
@@ -47,6 +50,7 @@ __all__ = [
     "ReviewFlag",
     "ReviewEvent",
     "OutboxEmail",
+    "bump_versions",
 ]
 
 
@@ -91,6 +95,11 @@ class Submission(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     #: the applicant's contact address (outcome e-mails, a lost link sent again)
     contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    #: bumped in the same transaction as any change its status or matrix shows (itself, its
+    #: documents, classifications, decisions, flags, review events, the organisation): what
+    #: clients and caches compare
+    #: instead of the rows themselves (see ``_stamp_changes``)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     organization: Mapped[Organization] = relationship(back_populates="submissions")
     assigned_to: Mapped[User | None] = relationship()
     documents: Mapped[list[Document]] = relationship(
@@ -356,3 +365,63 @@ class IdempotencyKey(Base):
     response: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  index=True)
+
+
+# --- version stamps -----------------------------------------------------------------------------
+
+
+def bump_versions(
+    session: Session, *, submissions=(), documents=(), organizations=()
+) -> None:
+    """Bump the version of these submissions, of those holding these documents and of those
+    of these organisations, in the session's transaction. The ORM does it on every flush;
+    statements that bypass it (bulk inserts) call this themselves."""
+    table, version = Submission.__table__, Submission.__table__.c.version
+    conditions = []
+    if submissions:
+        conditions.append(table.c.id.in_(sorted(set(submissions))))
+    if documents:
+        conditions.append(table.c.id.in_(
+            select(Document.submission_id).where(Document.id.in_(sorted(set(documents))))))
+    if organizations:
+        conditions.append(table.c.organization_id.in_(sorted(set(organizations))))
+    connection = session.connection()  # not session.execute: no autoflush from inside a flush
+    for condition in conditions:
+        connection.execute(update(table).where(condition).values(version=version + 1))
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_changes(session: Session, _context, _instances) -> None:
+    """Every flush that adds, changes or deletes what a submission's status or matrix shows
+    bumps that submission's version first (so, on PostgreSQL, the submission row is locked
+    before its documents: concurrent writers queue in one order)."""
+    submissions: set[str] = set()
+    documents: set[str] = set()
+    organizations: set[str] = set()
+    with session.no_autoflush:
+        _changed(session, submissions, documents, organizations)
+    if submissions or documents or organizations:
+        bump_versions(session, submissions=submissions, documents=documents,
+                      organizations=organizations)
+
+
+def _changed(session: Session, submissions: set, documents: set, organizations: set) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Document):
+            sub = obj.submission_id or (obj.submission.id if obj.submission else None)
+            if sub:
+                submissions.add(sub)
+        elif isinstance(obj, (Decision, ReviewFlag, ReviewEvent)):
+            if obj.submission_id:
+                submissions.add(obj.submission_id)
+        elif isinstance(obj, Submission) and obj not in session.new:
+            submissions.add(obj.id)  # its review status, assignment, contact
+        elif isinstance(obj, Classification):
+            if obj.document_id:
+                documents.add(obj.document_id)
+        elif isinstance(obj, CommitmentResult):
+            classification = obj.classification
+            if classification is not None and classification.document_id:
+                documents.add(classification.document_id)
+        elif isinstance(obj, Organization) and obj.id and obj not in session.new:
+            organizations.add(obj.id)

@@ -313,8 +313,8 @@ def test_readyz_fails_until_the_database_is_migrated(client, monkeypatch, tmp_pa
 def test_the_matrix_is_rebuilt_when_a_decision_or_a_result_lands(
     client, reviewer, run_worker_burst
 ):
-    """The matrix is served from a per-process cache checked against a fingerprint of the
-    database on every request: an unchanged matrix answers 304, any change rebuilds it."""
+    """The matrix is served from a per-process cache keyed by the submission's version stamp,
+    read with the access check: an unchanged matrix answers 304, any change rebuilds it."""
     sub = _create(client)
     url = f"/api/submissions/{sub['id']}/matrix"
     client.post(f"/api/submissions/{sub['id']}/documents",
