@@ -405,6 +405,25 @@ def _stamp_changes(session: Session, _context, _instances) -> None:
                       organizations=organizations)
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _stamp_statements(state) -> None:
+    """The same for UPDATE and DELETE statements run through the session (the lifecycle's and
+    the review workflow's compare-and-set): a submission's own update bumps its version in
+    the statement itself; a documents' update first bumps the submissions of the documents it
+    targets."""
+    if not (state.is_update or state.is_delete):
+        return
+    entity = state.bind_mapper.class_ if state.bind_mapper is not None else None
+    statement = state.statement
+    if entity is Submission and state.is_update:
+        state.statement = statement.values(version=Submission.version + 1)
+    elif entity is Document and statement.whereclause is not None:
+        targets = select(Document.submission_id).where(statement.whereclause)
+        table = Submission.__table__
+        state.session.connection().execute(
+            update(table).where(table.c.id.in_(targets)).values(version=table.c.version + 1))
+
+
 def _changed(session: Session, submissions: set, documents: set, organizations: set) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Document):

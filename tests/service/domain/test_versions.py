@@ -3,8 +3,9 @@ same transaction, and with nothing else (the API's cached answers are keyed by i
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from service.domain import lifecycle
 from service.domain.models import (
     Classification,
     CommitmentResult,
@@ -50,6 +51,10 @@ def test_every_change_the_matrix_shows_bumps_its_submission_only(db_session):
     step("organisation renamed", lambda: setattr(subs["error"].organization, "name", "Beta 2"))
     step("new document", lambda: db_session.add(Document(submission_id=full, name="n.pdf")))
     step("bulk write", lambda: bump_versions(db_session, documents=[doc.id]))
+    failed = db_session.scalar(select(Document.id).where(Document.status == "error"))
+    step("compare-and-set", lambda: lifecycle.retry_if_error(db_session, failed, "job-1"))
+    step("submission updated", lambda: db_session.execute(
+        update(Submission).where(Submission.id == full).values(contact_email="a@b.cl")))
 
     def unrelated():
         db_session.add(StoredFile(sha256="cd" * 32, size=1, mime="text/plain"))
@@ -66,6 +71,8 @@ def test_every_change_the_matrix_shows_bumps_its_submission_only(db_session):
         ("organisation renamed", {error}),
         ("new document", {full}),
         ("bulk write", {error}),
+        ("compare-and-set", {error}),
+        ("submission updated", {full}),
         ("an extraction alone", set()),
     ]
 
