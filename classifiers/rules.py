@@ -34,6 +34,7 @@ from pathlib import Path
 from classifiers import defaults
 from classifiers.nlp import fold
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
+from extractors.errors import EvidenciaError
 
 __all__ = ["Rule", "RuleSet", "PatternError", "load_rules", "EXTERNAL_LABEL"]
 
@@ -52,8 +53,15 @@ _KNOWN_FIELDS = {
 }
 
 
-class PatternError(ValueError):
-    """A pattern file line that cannot be used; says file and line."""
+class PatternError(EvidenciaError, ValueError):
+    """A pattern file line that cannot be used: ``detail`` says file and line (for whoever edits
+    the patterns), the message says it in Spanish. The deployment's fault, not a file's."""
+
+    code = "classifier_patterns"
+
+    def __init__(self, detail: str):
+        super().__init__(f"Los patrones del clasificador tienen un error: {detail}",
+                         detail=detail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,8 @@ def test_bad_pattern_lines_are_refused_with_file_and_line(tmp_path, line, messag
     with pytest.raises(PatternError, match=message) as err:
         load_rules(tmp_path)
     assert "cues.jsonl:2" in str(err.value)
+    assert err.value.code == "classifier_patterns"  # in the EvidenciaError hierarchy
+    assert err.value.message.startswith("Los patrones del clasificador tienen un error")
 
 
 def test_invalid_token_pattern_is_refused_by_spacy_validation(tmp_path, classify):
