@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -289,7 +290,11 @@ def reclassify_document(session: Session, document: Document, version: str | Non
 
 
 def reclassify_documents(document_ids: Iterable[str]) -> dict:
-    """Reclassify each document (a job's chunk); one failing document does not stop the rest."""
+    """Reclassify a chunk of documents (a job's, or ``reprocess --inline``'s) in one
+    transaction: their text read in two queries, each distinct text classified once (or its
+    result copied from a document with the same text already classified), the results written
+    in bulk. If the bulk write loses a race with another job, the chunk is done one document
+    at a time; one failing document does not stop the rest."""
     import classifiers
     from service.db import SessionLocal
     from service.settings import get_settings
@@ -298,10 +303,18 @@ def reclassify_documents(document_ids: Iterable[str]) -> dict:
     classifiers.load(annotation_cache=settings.annotations_dir, pipeline=False,
                      options=settings.classifier_options())
     version = current_version()
+    ids = list(dict.fromkeys(document_ids))
     counts = {"reclassified": 0, "skipped": 0, "failed": 0}
     session = SessionLocal()
     try:
-        for document_id in document_ids:
+        try:
+            _reclassify_in_bulk(session, ids, version, counts)
+            session.commit()
+            return counts
+        except IntegrityError:  # another job wrote some of them first
+            session.rollback()
+            counts = {"reclassified": 0, "skipped": 0, "failed": 0}
+        for document_id in ids:
             document = session.get(Document, document_id)
             try:
                 if document is not None and reclassify_document(session, document, version):
@@ -318,3 +331,32 @@ def reclassify_documents(document_ids: Iterable[str]) -> dict:
     finally:
         session.close()
     return counts
+
+
+def _reclassify_in_bulk(session: Session, ids: list[str], version: str, counts: dict) -> None:
+    import classifiers
+
+    done = results.classified_documents(session, ids, version)
+    rows = session.execute(
+        select(Document.id, Document.submission_id, Document.extraction_id)
+        .where(Document.id.in_(ids), Document.extraction_id.is_not(None))
+    ).all()
+    todo = [r for r in rows if r.id not in done]
+    counts["skipped"] += len(ids) - len(todo)
+    extraction_ids = {r.extraction_id for r in todo}
+    known = results.twin_results(session, extraction_ids, version)
+    texts = results.texts_of(session, extraction_ids - set(known))
+    items = []
+    for row in todo:
+        if row.extraction_id not in known:
+            try:
+                result = classifiers.classify(texts[row.extraction_id])
+            except Exception:
+                log.exception("reclassifying document %s failed", row.id)
+                counts["failed"] += 1
+                continue
+            known[row.extraction_id] = (result.doc_type, results.result_values(result))
+        doc_type, values = known[row.extraction_id]
+        items.append((row.id, row.submission_id, doc_type, values))
+    results.store_classifications(session, version, items)
+    counts["reclassified"] += len(items)

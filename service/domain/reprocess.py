@@ -31,9 +31,12 @@ __all__ = [
     "flag_decided_flips",
 ]
 
-#: Documents per reclassify job: rq's per-job cost (a fork, bookkeeping) is about that of
-#: classifying one document, so a job carries several; few enough that the workers share them.
-CHUNK = 10
+#: Documents per reclassify job: each job reads its chunk's text in two queries and writes its
+#: results in one transaction, and rq's per-job cost (a fork, bookkeeping) is that of several
+#: documents, so a job carries many; few enough that the workers share them.
+CHUNK = 50
+#: Documents per transaction when reclassifying in this process (``--inline``).
+INLINE_CHUNK = 200
 
 LEVEL_DOCUMENT = "documento"
 LEVEL_SUBMISSION = "postulacion"
@@ -129,8 +132,8 @@ def reclassify_inline(document_ids: list[str], progress=None) -> Counter:
     from service.domain.pipeline import reclassify_documents
 
     counts: Counter = Counter()
-    for start in range(0, len(document_ids), CHUNK):
-        chunk = document_ids[start : start + CHUNK]
+    for start in range(0, len(document_ids), INLINE_CHUNK):
+        chunk = document_ids[start : start + INLINE_CHUNK]
         counts.update(reclassify_documents(chunk))
         if progress:
             progress(len(chunk))

@@ -38,6 +38,11 @@ __all__ = [
     "find_extraction",
     "store_pages",
     "text_of",
+    "texts_of",
+    "classified_documents",
+    "twin_results",
+    "result_values",
+    "store_classifications",
     "load_extracted",
     "find_classification",
     "store_classification",
@@ -170,6 +175,100 @@ def text_of(session: Session, extraction: Extraction) -> ExtractedDocument:
     )
 
 
+def texts_of(session: Session, extraction_ids: Iterable[int]) -> dict[int, ExtractedDocument]:
+    """Many extractions' text (as :func:`text_of`) in two queries, for a reprocessing chunk."""
+    ids = sorted(set(extraction_ids))
+    if not ids:
+        return {}
+    heads = {e.id: e for e in session.scalars(select(Extraction).where(Extraction.id.in_(ids)))}
+    columns = [getattr(ExtractionPage, name) for name in _PAGE_COLUMNS]
+    pages: dict[int, list[Page]] = {i: [] for i in heads}
+    for row in session.execute(
+        select(ExtractionPage.extraction_id, *columns)
+        .where(ExtractionPage.extraction_id.in_(ids))
+        .order_by(ExtractionPage.extraction_id, ExtractionPage.number)
+    ):
+        pages[row[0]].append(Page(**dict(zip(_PAGE_COLUMNS, row[1:], strict=True))))
+    return {
+        i: ExtractedDocument(mime=e.mime, extractor=e.extractor,
+                             warnings=tuple(e.warnings or ()), pages=tuple(pages[i]))
+        for i, e in heads.items()
+    }
+
+
+def classified_documents(session: Session, document_ids: Iterable[str], version: str) -> set[str]:
+    """Which of these documents already have a classification under ``version``."""
+    return set(session.scalars(select(Classification.document_id).where(
+        Classification.document_id.in_(list(document_ids)),
+        Classification.classifier_version == version,
+    )))
+
+
+def twin_results(session: Session, extraction_ids: Iterable[int], version: str
+                 ) -> dict[int, tuple[str, list[dict]]]:
+    """extraction id -> (doc type, result values) of a classification under ``version`` of some
+    document with that extraction: the same text needs no second run (see
+    :func:`twin_classification`)."""
+    out: dict[int, tuple[str, list[dict]]] = {}
+    ids = sorted(set(extraction_ids))
+    if not ids:
+        return out
+    found = session.execute(
+        select(Document.extraction_id, Classification.id, Classification.doc_type)
+        .join(Classification, Classification.document_id == Document.id)
+        .where(Document.extraction_id.in_(ids), Classification.classifier_version == version)
+    ).all()
+    first = {}
+    for extraction_id, classification_id, doc_type in found:
+        first.setdefault(extraction_id, (classification_id, doc_type))
+    rows: dict[int, list[dict]] = {cid: [] for cid, _t in first.values()}
+    for r in session.scalars(select(CommitmentResult).where(
+            CommitmentResult.classification_id.in_(list(rows)))
+            .order_by(CommitmentResult.commitment)):
+        rows[r.classification_id].append({
+            "commitment": r.commitment, "supported": r.supported, "confidence": r.confidence,
+            "evidence": list(r.evidence or [])})
+    for extraction_id, (cid, doc_type) in first.items():
+        out[extraction_id] = (doc_type, rows[cid])
+    return out
+
+
+def result_values(result: ClassificationResult) -> list[dict]:
+    """A classifier result's commitment rows as plain values (for bulk inserts)."""
+    return [
+        {"commitment": c.id, "supported": c.supported, "confidence": c.confidence,
+         "evidence": [{**asdict(e), "pattern_ids": list(e.pattern_ids)} for e in c.evidence]}
+        for c in result.commitments
+    ]
+
+
+def store_classifications(session: Session, version: str,
+                          items: list[tuple[str, str, str, list[dict]]]) -> None:
+    """Store many classifications under ``version`` in a few statements, not committed:
+    ``items`` are (document id, submission id, doc type, result values). The documents'
+    ``doc_type`` follows (the newest result is the one the matrix shows) and their submissions'
+    version stamps move, in the same transaction. A document classified meanwhile by another
+    job makes the whole batch fail with IntegrityError (the caller goes one by one then)."""
+    from service.domain.models import bump_versions
+
+    if not items:
+        return
+    now = datetime.now(UTC)
+    ids = session.execute(
+        insert(Classification).returning(Classification.id, Classification.document_id,
+                                         sort_by_parameter_order=True),
+        [{"document_id": d, "classifier_version": version, "doc_type": t, "created_at": now}
+         for d, _s, t, _r in items],
+    ).all()
+    by_document = {document_id: cid for cid, document_id in ids}
+    session.execute(insert(CommitmentResult), [
+        {**values, "classification_id": by_document[d]} for d, _s, _t, rows in items
+        for values in rows
+    ])
+    session.execute(update(Document), [{"id": d, "doc_type": t} for d, _s, t, _r in items])
+    bump_versions(session, submissions={s for _d, s, _t, _r in items})
+
+
 def load_extracted(session: Session, extraction_id: int) -> ExtractedDocument:
     """The classifier's input rebuilt from a stored extraction (rows, not files; text, not
     word boxes)."""
@@ -189,17 +288,7 @@ def find_classification(session: Session, document_id: str, version: str):
 
 
 def _result_rows(result: ClassificationResult) -> list[CommitmentResult]:
-    return [
-        CommitmentResult(
-            commitment=c.id,
-            supported=c.supported,
-            confidence=c.confidence,
-            evidence=[
-                {**asdict(e), "pattern_ids": list(e.pattern_ids)} for e in c.evidence
-            ],
-        )
-        for c in result.commitments
-    ]
+    return [CommitmentResult(**values) for values in result_values(result)]
 
 
 def store_classification(
