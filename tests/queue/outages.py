@@ -108,6 +108,29 @@ def start_worker(log: Path, env: dict | None = None) -> subprocess.Popen:
     )
 
 
+def start_api(log: Path, port: int, env: dict | None = None) -> subprocess.Popen:
+    """``evidencia serve`` (uvicorn) on ``port``, answering once this returns."""
+    from tests.conftest import wait_http
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=REPO, env={**os.environ, "EVIDENCIA_LOG_LEVEL": "INFO", **(env or {})},
+        stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=90)
+    return proc
+
+
+def multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of ``files`` (field ``files``) and its content type."""
+    boundary = "evidencia-fallas-7d1f"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+             f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+             + data + b"\r\n" for name, data in files]
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
 def wait_workers(redis: OwnRedis, n: int, timeout: float = 120) -> None:
     """Until ``n`` workers are registered (a worker registers after loading its models)."""
     deadline = time.monotonic() + timeout

@@ -19,14 +19,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import stop_process
+from tests.conftest import free_port, stop_process
 from tests.queue.outages import (
     OwnPostgres,
     OwnRedis,
     alive,
     descendants,
     kill_whole_worker,
+    multipart,
     scanned_pdf,
+    start_api,
     start_worker,
     statuses,
     wait_finished,
@@ -56,7 +58,8 @@ def stack(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         for name, value in {"DATABASE_URL": postgres.url, "REDIS_URL": redis.url,
                             "DATA_DIR": str(folder / "data"), "HEARTBEAT_SECONDS": HEARTBEAT,
-                            "PUBLIC_URL": "http://testserver"}.items():
+                            "PUBLIC_URL": "http://testserver",
+                            "SECRET_KEY": "clave-de-pruebas-de-fallas"}.items():
             env.setenv(f"EVIDENCIA_{name}", value)
         env.setenv("OMP_THREAD_LIMIT", "1")
         get_settings.cache_clear()
@@ -291,6 +294,92 @@ def test_two_workers_given_the_same_new_bytes_extract_them_once(stack, workers):
         assert sorted(d.extract_seconds > 0 for d in docs) == [False, True]  # one reused
         started = sorted(d.started_at for d in docs)
         assert started[1] < min(d.finished_at for d in docs)  # side by side, not one after
+
+
+def test_api_killed_mid_upload_then_the_clients_retry(stack, workers):
+    """Issue 12: an API killed after its commit left documents ``queued`` with no job, and the
+    client's retry created duplicates. A real ``evidencia serve`` is SIGKILLed twice: while the
+    multipart body is still arriving, and as soon as the documents are in the database (the
+    answer lost or not); each time it restarts and the client sends the same request again
+    with its ``Idempotency-Key``. Everything is created once and ends once."""
+    import threading
+
+    import httpx
+
+    from service.db import SessionLocal
+    from service.domain.models import Document
+
+    workers.ensure(2)
+    port = free_port()
+    log = stack.folder / "api.log"
+    api = start_api(log, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        sub = httpx.post(f"{base}/api/submissions", json={
+            "organization": "Fundación Puentes del Sur"}, headers={"Idempotency-Key": "org-1"})
+        sub = sub.json()
+        files = [(f"nota-{i}.txt", f"Acta {i} del comité de inclusión laboral.".encode() * 200)
+                 for i in range(3)]
+        body, content_type = multipart(files)
+        headers = {"Authorization": f"Bearer {sub['token']}", "Content-Type": content_type}
+        url = f"{base}/api/submissions/{sub['id']}/documents"
+
+        def slowly(kill_after: int):
+            for i in range(0, len(body), 2048):
+                if i // 2048 == kill_after:
+                    api.kill()  # the API dies with half the body received
+                    api.wait(10)
+                yield body[i:i + 2048]
+                time.sleep(0.05)
+
+        # 1. killed while the body arrives: nothing was created; the retry creates it once
+        with pytest.raises(httpx.TransportError):
+            httpx.post(url, content=slowly(kill_after=4),
+                       headers={**headers, "Idempotency-Key": "subida-1"}, timeout=30)
+        assert _document_count(sub["id"]) == 0
+        api = start_api(log, port)
+        first = httpx.post(url, content=body, headers={**headers, "Idempotency-Key": "subida-1"})
+        assert first.status_code == 202, first.text
+
+        # 2. killed as soon as the documents are committed (before or after it answered)
+        def kill_once_committed() -> None:
+            wait_until(lambda: _document_count(sub["id"]) > 3, 60, poll=0.01)
+            api.kill()
+
+        killer = threading.Thread(target=kill_once_committed)
+        killer.start()
+        again = [(f"otra-{n}", d) for n, d in files]
+        body, content_type = multipart(again)
+        headers["Content-Type"] = content_type
+        try:
+            httpx.post(url, content=body, headers={**headers, "Idempotency-Key": "subida-2"})
+        except httpx.TransportError:
+            pass  # the answer was lost
+        killer.join(60)
+        api.wait(10)
+        api = start_api(log, port)
+        second = httpx.post(url, content=body, headers={**headers, "Idempotency-Key": "subida-2"})
+        assert second.status_code == 202, second.text
+    finally:
+        stop_process(api)
+
+    ids = [d["id"] for d in first.json()["documents"] + second.json()["documents"]]
+    assert _document_count(sub["id"]) == len(ids) == 6  # nothing created twice
+    wait_finished(ids, DEADLINE)
+    _assert_ended_once(ids)
+    with SessionLocal() as session:
+        assert {session.get(Document, i).status for i in ids} == {"done"}
+
+
+def _document_count(submission_id: str) -> int:
+    from sqlalchemy import func, select
+
+    from service.db import SessionLocal
+    from service.domain.models import Document
+
+    with SessionLocal() as session:
+        return session.scalar(select(func.count()).select_from(Document)
+                              .where(Document.submission_id == submission_id))
 
 
 def test_redis_flushed_mid_job(stack, workers):
