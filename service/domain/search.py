@@ -5,8 +5,9 @@ One search, two databases. Case and accents never count: names are compared thro
 PostgreSQL, registered by ``service.db`` on SQLite), a RUT is compared by its digits
 (``rut.rut_fragment``), and page text goes through each database's full-text search: PostgreSQL's
 ``evidencia_es`` configuration (``unaccent``, then Spanish stemming: "capacitaciones" finds
-"capacitación") with its GIN index, SQLite's FTS5 table ``page_search`` (``remove_diacritics``;
-every word matched as a prefix). Both are built by migration ``0003_search``.
+"capacitación") kept per page in a stored ``search_vector`` column with a GIN index, SQLite's
+FTS5 table ``page_search`` (``remove_diacritics``; every word matched as a prefix). Both are
+built by migrations ``0003_search`` and ``0009_search_vector``.
 
 :func:`matching_submissions` is the condition (the reviewers' list filters with it);
 :func:`search` gives one page of hits for the API; :func:`excerpts` the passages with their page
@@ -60,6 +61,7 @@ _WORD = re.compile(r"\w+")
 #: Marks around the matched words in a passage (control characters: stripped from page text).
 _START, _STOP = "\x02", "\x03"
 _CONFIG = literal_column("'evidencia_es'::regconfig")
+_VECTOR = literal_column("extraction_pages.search_vector")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +128,8 @@ def _fts_query(words: list[str]) -> str:
 
 def _matching_pages(session: Session, words: list[str]):
     """Condition on ``ExtractionPage``: its text holds every word."""
-    if _is_postgres(session):
-        query = " ".join(words)
-        return func.to_tsvector(_CONFIG, ExtractionPage.text).op("@@")(
-            func.plainto_tsquery(_CONFIG, query)
-        )
+    if _is_postgres(session):  # the page's stored tsvector (migration 0009_search_vector)
+        return _VECTOR.op("@@")(func.plainto_tsquery(_CONFIG, " ".join(words)))
     rows = text("SELECT rowid FROM page_search WHERE page_search MATCH :fts").bindparams(
         fts=_fts_query(words)
     ).columns(rowid=Integer)
