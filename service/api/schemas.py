@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.domain import clock
 from service.domain.matrix import (
@@ -71,6 +71,28 @@ __all__ = [
 ]
 
 
+class RequestBody(BaseModel):
+    """Every JSON body a client sends: NUL and control characters are dropped from its text
+    (``service.domain.text.clean``) before anything reads it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_text(cls, data):
+        return _cleaned(data)
+
+
+def _cleaned(value):
+    from service.domain.text import clean
+
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {k: _cleaned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    return value
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(description="Código estable del error: `invalid_rut`, `forbidden`, "
                       "`too_many_files`…")
@@ -88,7 +110,7 @@ class ErrorBody(BaseModel):
     detail: ErrorDetail
 
 
-class SubmissionCreate(BaseModel):
+class SubmissionCreate(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"organization": "Fundación Acoge", "rut": "76.543.210-3",
          "email": "postulacion@acoge.cl"}]})
@@ -304,7 +326,7 @@ class CellPublic(BaseModel):
     evidence: list[EvidencePublic]
 
 
-class DecisionCreate(BaseModel):
+class DecisionCreate(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"commitment": "c3", "action": "confirm",
          "comment": "La política firmada por la gerencia cumple."},
@@ -317,7 +339,7 @@ class DecisionCreate(BaseModel):
         description="confirm (confirmar), reject (rechazar) o attach (adjuntar evidencia)")
     document_id: str | None = Field(default=None, description="Documento que la respalda")
     excerpt: str | None = Field(default=None, max_length=20000, description="Pasaje citado")
-    page: int | None = Field(default=None, ge=1, description="Página del pasaje")
+    page: int | None = Field(default=None, ge=1, le=100_000, description="Página del pasaje")
     comment: str | None = Field(default=None, max_length=5000,
                                 description="Comentario del revisor")
 
@@ -419,7 +441,7 @@ class DocumentDetail(DocumentPublic):
     evidence: list[DocumentEvidence] = []
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"username": "revisora", "password": "una-clave-larga"}]})
 
@@ -436,7 +458,7 @@ class SessionPublic(BaseModel):
     expires_in: int
 
 
-class ReviewCreate(BaseModel):
+class ReviewCreate(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"status": "en_revision"},
         {"status": "observada", "message": "Faltan antecedentes de dos compromisos.",
@@ -454,7 +476,7 @@ class ReviewCreate(BaseModel):
         default={}, description="Mensajes por compromiso para la organización")
 
 
-class AssignRequest(BaseModel):
+class AssignRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reviewer": "luis"}]})
 
     reviewer: str | None = Field(description="Usuario del revisor; vacío la deja sin asignar")
@@ -466,7 +488,7 @@ class NextPending(BaseModel):
     message: str | None = Field(default=None, description="Aviso en español si no hay")
 
 
-class LinkRequest(BaseModel):
+class LinkRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"rut": "76.543.210-3", "email": "postulacion@acoge.cl"}]})
 

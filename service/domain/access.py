@@ -129,6 +129,9 @@ def remove_user(session: Session, username: str) -> User | None:
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    if "\x00" in username:  # PostgreSQL cannot even compare it: no such user
+        hash_password(password)
+        return None
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         hash_password(password)  # same cost whether or not the user exists

@@ -103,6 +103,7 @@ class ErrorCode(enum.StrEnum):
     not_in_error = _request("not_in_error", 409)  # a retry of a document that did not fail
     nothing_stored = _request("nothing_stored", 409)  # a retry of bytes refused at upload
     invalid_idempotency_key = _request("invalid_idempotency_key")
+    invalid_page = _request("invalid_page")
     idempotency_conflict = _request("idempotency_conflict", 409)  # same key, another request
     invalid_email = _request("invalid_email")
     invalid_review_status = _request("invalid_review_status")

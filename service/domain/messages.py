@@ -335,6 +335,7 @@ ERROR_MESSAGES: dict[str, str] = {
         "El archivo no se guardó porque se rechazó al subirlo ({reason}): no hay nada que "
         "reintentar. Súbalo de nuevo, corregido."
     ),
+    "invalid_page": "La página indicada no existe (use un número de 1 a 100.000).",
     "invalid_idempotency_key": (
         "La cabecera Idempotency-Key no es válida: use de 1 a 200 letras, dígitos, «-», «_», "
         "«.» o «:» (por ejemplo, un UUID)."

@@ -25,7 +25,7 @@ from classifiers.result import COMMITMENT_IDS
 from extractors.archive import Archive, is_container, open_archive
 from extractors.errors import EvidenciaError
 from extractors.options import ExtractOptions
-from service.domain import clock, lifecycle
+from service.domain import clock, lifecycle, text
 from service.domain import rut as rut_module
 from service.domain.access import hash_token, new_token
 from service.domain.dispatch import get_dispatcher
@@ -61,6 +61,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Highest page number a decision may name (no document has more; a 64-bit one is refused).
+MAX_PAGE = 100_000
 #: Longest organisation name kept (the column's size).
 MAX_ORGANIZATION_CHARS = 300
 
@@ -115,6 +117,7 @@ def create_submission(
     raises ValidationError: look it up first with :func:`find_submission`. ``before_commit``
     adds to the same transaction (the answer kept for an idempotency key).
     """
+    organization, rut, email = text.clean(organization), text.clean(rut), text.clean(email)
     problems = submission_problems(organization, rut, email=email)
     if problems:
         raise problems[0]
@@ -383,6 +386,9 @@ def record_decision(
 
     It also resolves the commitment's open review flags (reprocessing flipped a decided cell).
     """
+    excerpt, comment = text.clean(excerpt), text.clean(comment)  # forms reach here too
+    if page is not None and not 1 <= page <= MAX_PAGE:
+        raise ValidationError(code="invalid_page", field="page")
     submission = get_submission(session, submission_id)
     if commitment not in COMMITMENT_IDS:
         raise ValidationError(code="invalid_commitment")

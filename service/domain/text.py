@@ -1,10 +1,21 @@
-"""Comparing what people type with what documents say: case and accents do not count."""
+"""What people type: cleaned before it is stored, and compared with what documents say
+(case and accents do not count)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["fold"]
+__all__ = ["fold", "clean"]
+
+#: NUL and the other control characters but tab and line breaks: PostgreSQL refuses NUL in
+#: text (a 500 for the client) and XLSX any of them (an export broken for good).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean(text: str | None) -> str | None:
+    """``text`` without NUL and control characters (tab and line breaks kept)."""
+    return _CONTROL.sub("", text) if isinstance(text, str) else text
 
 
 def fold(text: str) -> str:

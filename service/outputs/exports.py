@@ -17,6 +17,7 @@ from pathlib import Path
 from classifiers.result import COMMITMENT_IDS
 from service.domain import clock, messages
 from service.domain.matrix import CommitmentRow, SubmissionMatrix
+from service.domain.text import clean
 
 __all__ = [
     "MATRIX_HEADERS",
@@ -52,7 +53,12 @@ FLIP_HEADERS = ["nivel", "organizacion", "rut", "postulacion", "documento_id", "
 
 
 def _safe(value):
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """A cell no spreadsheet runs as a formula, and no stored text can break: control
+    characters (kept in rows written before they were cleaned at the door) are dropped."""
+    if not isinstance(value, str):
+        return value
+    value = clean(value)
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
