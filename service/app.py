@@ -39,6 +39,7 @@ _TAGS = [
     {"name": "revisión",
      "description": "Envío a revisión, estados, asignación, mensajes a la organización y "
                     "enlace perdido"},
+    {"name": "panel", "description": "Panel de revisión: etapas, espera, faltantes, revisores"},
     {"name": "sesión", "description": "Ingreso y salida de revisores"},
     {"name": "operación", "description": "Salud del servicio y métricas"},
 ]
@@ -55,6 +56,7 @@ async def _lifespan(app: FastAPI):
 def create_app() -> FastAPI:
     from service import security
     from service.api import (
+        dashboard,
         decisions,
         documents,
         errors,
@@ -78,7 +80,8 @@ def create_app() -> FastAPI:
                   dependencies=[Depends(security.csrf_protect)])
     errors.install(app, html_page=pages.error_page)
     _outermost(app, security.SecurityMiddleware)
-    for module in (reviews, submissions, documents, decisions, search, sessions, operations,
+    for module in (reviews, submissions, documents, decisions, dashboard, search, sessions,
+                   operations,
                    login, applicant, reviewer):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

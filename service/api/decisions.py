@@ -1,4 +1,5 @@
-"""``/api/submissions/{id}/decisions``: reviewers confirm, reject or attach evidence; history."""
+"""``/api/submissions/{id}/decisions``: reviewers confirm, reject, attach evidence, undo,
+comment; history."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from fastapi import APIRouter
 
 from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
 from service.api.schemas import DecisionCreate, DecisionPublic, ErrorBody, decision_public
+from service.domain.decisions import decision_history, record_decision
 from service.domain.matrix import DecisionEntry
-from service.domain.submissions import decision_history, record_decision
 
 __all__ = ["router"]
 
@@ -28,8 +29,13 @@ _ERRORS = {
     summary="Registrar una decisión",
     description="Un revisor confirma (`confirm`), rechaza (`reject`) o adjunta (`attach`) la "
     "evidencia de un compromiso (c1…c5), opcionalmente con un documento, un extracto, su página "
-    "y un comentario. Nada se sobrescribe: cada decisión queda en el historial con quién y "
-    "cuándo, y la más reciente es la que cuenta en la matriz.",
+    "y un comentario; `undo` deshace la decisión vigente del compromiso (la matriz vuelve a "
+    "mostrar la anterior) y `comment` guarda solo un comentario, sin decidir. Lo registrado "
+    "debe ser cierto en los documentos (422 con el motivo en español si no): confirmar exige un "
+    "pasaje detectado o un extracto adjuntado; un extracto debe estar en el texto extraído del "
+    "documento (sin importar mayúsculas, tildes ni espacios) y se guarda con la página donde "
+    "está; la página debe existir. Nada se sobrescribe: cada entrada queda en el historial con "
+    "quién y cuándo.",
 )
 def create_decision(
     body: DecisionCreate, reviewer: CurrentReviewer, access: SubmissionAccess, session: SessionDep

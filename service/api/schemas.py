@@ -137,9 +137,13 @@ class SubmissionCreated(BaseModel):
 
     id: str
     token: str = Field(description="Token secreto de la postulación; se muestra una sola vez")
-    organization: str
+    organization: str = Field(description="Nombre registrado de la organización (si el RUT ya "
+                                          "estaba registrado, el de su registro)")
     rut: str | None
     created_at: str | None
+    notice: str | None = Field(
+        default=None, description="Aviso cuando el RUT ya estaba registrado con otro nombre: "
+                                  "el nombre indicado queda anotado, el registrado no cambia")
     applicant_url: str = Field(description="Enlace privado a la página de la postulación")
     email: str | None = Field(default=None, description="Correo de contacto registrado")
     status: str = Field(default="borrador", description="Estado de la revisión")
@@ -335,11 +339,19 @@ class DecisionCreate(RequestBody):
     ]})
 
     commitment: Literal["c1", "c2", "c3", "c4", "c5"] = Field(description="Compromiso (c1…c5)")
-    action: Literal["confirm", "reject", "attach"] = Field(
-        description="confirm (confirmar), reject (rechazar) o attach (adjuntar evidencia)")
-    document_id: str | None = Field(default=None, description="Documento que la respalda")
-    excerpt: str | None = Field(default=None, max_length=20000, description="Pasaje citado")
-    page: int | None = Field(default=None, ge=1, le=100_000, description="Página del pasaje")
+    action: Literal["confirm", "reject", "attach", "undo", "comment"] = Field(
+        description="confirm (confirmar: exige un pasaje detectado o un extracto adjuntado), "
+                    "reject (rechazar), attach (adjuntar evidencia), undo (deshacer la "
+                    "decisión vigente del compromiso) o comment (solo guardar el comentario)")
+    document_id: str | None = Field(
+        default=None, description="Documento que la respalda; sin él, el extracto se busca en "
+                                  "todos los documentos analizados de la postulación")
+    excerpt: str | None = Field(
+        default=None, max_length=20000,
+        description="Pasaje citado: debe estar en el texto extraído del documento (sin "
+                    "importar mayúsculas, tildes ni espacios)")
+    page: int | None = Field(default=None, ge=1, le=100_000,
+                             description="Página del pasaje: debe existir en el documento")
     comment: str | None = Field(default=None, max_length=5000,
                                 description="Comentario del revisor")
 
@@ -357,6 +369,7 @@ class DecisionPublic(BaseModel):
     classifier_version: str | None
     reviewer: str | None
     created_at: str | None
+    undoes_id: int | None = Field(description="En un «undo»: la decisión que deshizo")
 
 
 class FlagPublic(BaseModel):
@@ -382,6 +395,9 @@ class CommitmentPublic(BaseModel):
                     "(detectado), pending (en proceso: aún se leen documentos) o missing "
                     "(sin evidencia)")
     decision: DecisionPublic | None
+    comments: list[DecisionPublic] = Field(
+        description="Comentarios de los revisores sobre el compromiso, del más antiguo al más "
+                    "reciente (guardados solos o junto a una decisión)")
     flags: list[FlagPublic] = Field(
         description="Un reproceso cambió una celda que un revisor ya había decidido")
 
@@ -592,6 +608,7 @@ def _commitment_public(c: CommitmentRow) -> dict:
             for cell in c.cells
         ],
         decision=decision_public(c.decision) if c.decision else None,
+        comments=[decision_public(d) for d in c.comments],
         flags=[_body(FlagPublic, f) for f in c.flags],
     )
 
@@ -664,3 +681,46 @@ def search_public(results) -> dict:
             for hit in results.hits
         ],
     }
+
+
+# --- the reviewers' dashboard ---------------------------------------------------------------------
+
+
+class StatusCount(BaseModel):
+    status: str = Field(description="Estado de la postulación: borrador, enviada, en_revision, "
+                                    "observada, aprobada o no_aprobada")
+    label: str = Field(description="El estado en palabras")
+    count: int = Field(description="Postulaciones en ese estado")
+
+
+class BacklogPublic(BaseModel):
+    waiting: int = Field(description="Postulaciones pendientes de un revisor (enviadas o en "
+                                     "revisión)")
+    oldest_seconds: float | None = Field(
+        description="Tiempo en la cola de la más antigua, en segundos (desde su envío o "
+                    "reenvío)")
+    median_seconds: float | None = Field(description="Mediana del tiempo en la cola, en segundos")
+
+
+class MissingCount(BaseModel):
+    commitment: str = Field(description="Compromiso (c1…c5)")
+    label: str
+    count: int = Field(description="Postulaciones ya leídas a las que les falta")
+
+
+class ReviewerWeekPublic(BaseModel):
+    reviewer: str
+    decisions: int = Field(description="Decisiones (confirmar, rechazar, adjuntar) esta semana")
+    undone: int = Field(description="Decisiones deshechas esta semana")
+    comments: int = Field(description="Comentarios guardados solos esta semana")
+
+
+class DashboardPublic(BaseModel):
+    statuses: list[StatusCount] = Field(description="Postulaciones por estado")
+    backlog: BacklogPublic
+    missing: list[MissingCount] = Field(
+        description="Compromisos que más faltan, del más al menos frecuente")
+    assessed: int = Field(description="Postulaciones con todos sus documentos leídos, sobre "
+                                      "las que se cuentan los faltantes")
+    week_start: str = Field(description="Inicio de la semana (lunes 00:00, hora de Chile)")
+    reviewers: list[ReviewerWeekPublic]

@@ -27,7 +27,7 @@ from service.api.schemas import (
     progress_public,
     review_public,
 )
-from service.domain import clock, idempotency, listing, search, workflow
+from service.domain import clock, idempotency, listing, organizations, search, workflow
 from service.domain.dispatch import requeue_lost
 from service.domain.errors import LimitError, UnavailableError, ValidationError
 from service.domain.matrix import load_matrix, load_progress
@@ -116,7 +116,7 @@ def create(body: SubmissionCreate, session: SessionDep, request: Request,
 
     def keep(submission, token) -> None:
         idempotency.remember(session, "submission", key, request_id, 201,
-                             _created(submission, token))
+                             _created(session, submission, token))
 
     try:
         submission, token = create_submission(session, body.organization, body.rut,
@@ -124,10 +124,10 @@ def create(body: SubmissionCreate, session: SessionDep, request: Request,
                                               before_commit=keep if key else None)
     except IntegrityError:  # a concurrent retry with the same key committed first
         return _replay_after_race(session, "submission", key, request_id)
-    return _created(submission, token)
+    return _created(session, submission, token)
 
 
-def _created(submission, token: str) -> dict:
+def _created(session, submission, token: str) -> dict:
     return {
         "email": submission.contact_email,
         "status": submission.status,
@@ -137,6 +137,7 @@ def _created(submission, token: str) -> dict:
         "rut": submission.organization.rut,
         "created_at": clock.iso(submission.created_at, timespec="auto"),
         "applicant_url": applicant_url(submission.id, token),
+        "notice": organizations.registered_notice(session, submission),
     }
 
 

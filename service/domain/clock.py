@@ -8,10 +8,10 @@ it where the system has none, as in slim containers), never a fixed offset.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["CHILE", "now", "aware", "local", "iso", "display"]
+__all__ = ["CHILE", "now", "aware", "local", "iso", "display", "week_start"]
 
 CHILE = ZoneInfo("America/Santiago")
 
@@ -46,3 +46,11 @@ def display(value: datetime | None) -> str:
     """How pages and the PDF report show a time: ``04-12-2026 19:40`` in Chile."""
     shown = local(value)
     return shown.strftime("%d-%m-%Y %H:%M") if shown is not None else ""
+
+
+def week_start(at: datetime | None = None) -> datetime:
+    """Monday 00:00 on a Chilean clock of the week holding ``at`` (default: now), as UTC: what
+    "this week" means to reviewers, whatever the offset that week."""
+    day = local(at or now()).date()
+    monday = day - timedelta(days=day.weekday())
+    return datetime(monday.year, monday.month, monday.day, tzinfo=CHILE).astimezone(UTC)

@@ -27,6 +27,7 @@ __all__ = [
     "DecisionAction",
     "PENDING_STATUSES",
     "POSITIVE_ACTIONS",
+    "DECIDING_ACTIONS",
     "is_pending",
     "interrupted_too_often",
     "queue",
@@ -70,17 +71,26 @@ class Lane(enum.StrEnum):
 
 
 class DecisionAction(enum.StrEnum):
-    """What a reviewer decided on one commitment of a submission."""
+    """What a reviewer recorded on one commitment of a submission (every entry is appended).
+
+    ``confirm``, ``reject`` and ``attach`` decide; ``undo`` takes back the newest decision not
+    yet undone (the commitment shows what it showed before); ``comment`` only adds words.
+    """
 
     confirm = "confirm"
     reject = "reject"
     attach = "attach"  # supported by a document or excerpt the reviewer names
+    undo = "undo"  # undoes the newest decision of the commitment not yet undone
+    comment = "comment"  # a comment saved on its own: decides nothing
 
 
 #: Statuses whose document still has work ahead of it.
 PENDING_STATUSES = frozenset({DocumentStatus.queued, DocumentStatus.processing})
 #: Decisions that make a commitment count as fulfilled.
 POSITIVE_ACTIONS = frozenset({DecisionAction.confirm, DecisionAction.attach})
+#: Entries that decide a commitment (what ``undo`` can take back).
+DECIDING_ACTIONS = frozenset({DecisionAction.confirm, DecisionAction.reject,
+                              DecisionAction.attach})
 
 
 def is_pending(status: str) -> bool:

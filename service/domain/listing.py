@@ -4,8 +4,8 @@ It aggregates in SQL so it stays fast with thousands of submissions, in two step
 ids are chosen with semi-joins for the filters and at most one grouped count for the order; the
 counts shown are then computed for those (at most ``limit``) ids only. The counts say in SQL what
 ``service.domain.matrix`` says in Python (a document counts with its newest classification once
-done; the newest decision per commitment is in force); ``tests/service/test_listing.py`` holds
-the two to the same answers.
+done; one decision in force per commitment, ``matrix.in_force_query``);
+``tests/service/test_listing.py`` holds the two to the same answers.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, aliased
 from classifiers.result import COMMITMENT_IDS
 from service.domain import search, workflow
 from service.domain.lifecycle import PENDING_STATUSES, POSITIVE_ACTIONS, DocumentStatus
+from service.domain.matrix import in_force_query
 from service.domain.models import (
     Classification,
     CommitmentResult,
-    Decision,
     Document,
     Organization,
     Submission,
@@ -106,29 +106,20 @@ def _detected_per_submission(ids=None):
 
 
 def _confirmed_per_submission(ids=None):
-    """(sid, n) commitments whose latest decision says fulfilled, and (sid, decided)."""
-    later = aliased(Decision)
+    """(sid, n) commitments whose decision in force says fulfilled, and (sid, decided)."""
+    decided = in_force_query().subquery("in_force")
     q = (
         select(
-            Decision.submission_id.label("sid"),
-            func.count(Decision.id).label("decided"),
+            decided.c.submission_id.label("sid"),
+            func.count(decided.c.id).label("decided"),
             func.sum(
-                case((Decision.action.in_([a.value for a in POSITIVE_ACTIONS]), 1), else_=0)
+                case((decided.c.action.in_([a.value for a in POSITIVE_ACTIONS]), 1), else_=0)
             ).label("n"),
         )
-        .where(
-            ~select(later.id)
-            .where(
-                later.submission_id == Decision.submission_id,
-                later.commitment == Decision.commitment,
-                later.id > Decision.id,
-            )
-            .exists()
-        )
-        .group_by(Decision.submission_id)
+        .group_by(decided.c.submission_id)
     )
     if ids is not None:
-        q = q.where(Decision.submission_id.in_(ids))
+        q = q.where(decided.c.submission_id.in_(ids))
     return q.subquery("confirmed")
 
 
@@ -187,10 +178,11 @@ class _Grouped:
 def _conditions(session: Session, q: ListQuery, grouped: _Grouped) -> list:
     conditions = []
     if q.filter == ListFilter.pending_review:
+        decided = in_force_query().subquery("in_force")
         fully_decided = (
-            select(Decision.submission_id)
-            .group_by(Decision.submission_id)
-            .having(func.count(distinct(Decision.commitment)) >= len(COMMITMENT_IDS))
+            select(decided.c.submission_id)
+            .group_by(decided.c.submission_id)
+            .having(func.count(distinct(decided.c.commitment)) >= len(COMMITMENT_IDS))
         )
         conditions += [
             Submission.id.in_(

@@ -16,7 +16,9 @@ The rules, each said once:
 - a commitment is supported in a submission when at least one document supports it; its
   confidence is the best supporting document's, else the weakest "no";
 - passages are ordered by score, then by their document's confidence;
-- the newest decision per commitment is in force; ``confirm`` and ``attach`` count as fulfilled.
+- the newest decision per commitment not undone is in force (:func:`in_force`): ``undo``
+  takes back the newest one not yet undone, ``comment`` decides nothing; ``confirm`` and
+  ``attach`` count as fulfilled.
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from datetime import datetime
 from types import MappingProxyType
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
 from service.domain import messages
 from service.domain.errors import NotFoundError
 from service.domain.lifecycle import (
+    DECIDING_ACTIONS,
     POSITIVE_ACTIONS,
     DecisionAction,
     DocumentStatus,
@@ -67,6 +70,9 @@ __all__ = [
     "load_matrix",
     "load_matrices",
     "decisions_in_force",
+    "decision_stacks",
+    "in_force",
+    "in_force_query",
 ]
 
 
@@ -234,10 +240,15 @@ class DecisionEntry:
     classifier_version: str | None
     reviewer: str | None
     created_at: datetime | None
+    undoes_id: int | None = None
 
     @property
     def action_label(self) -> str:
         return messages.action_label(self.action)
+
+    @property
+    def decides(self) -> bool:
+        return self.action in DECIDING_ACTIONS
 
     @classmethod
     def of(cls, decision: Decision) -> DecisionEntry:
@@ -252,6 +263,7 @@ class DecisionEntry:
             classifier_version=decision.classifier_version,
             reviewer=decision.reviewer.username if decision.reviewer else None,
             created_at=decision.created_at,
+            undoes_id=decision.undoes_id,
         )
 
 
@@ -278,10 +290,20 @@ class CommitmentRow:
     status: CellStatus
     decision: DecisionEntry | None
     flags: tuple[FlagEntry, ...]
+    #: every entry of this commitment that carries a comment (saved alone or with a decision)
+    comments: tuple[DecisionEntry, ...] = ()
+    #: the newest excerpt a reviewer verified and no undo took back (attach, or confirm with
+    #: an excerpt): evidence a confirmation may stand on
+    attached: DecisionEntry | None = None
 
     @property
     def label(self) -> str:
         return messages.commitment_short(self.id)
+
+    @property
+    def comment_text(self) -> str:
+        """All its comments, oldest first, as one line (exports)."""
+        return " | ".join(c.comment for c in self.comments if c.comment)
 
     @property
     def name(self) -> str:
@@ -297,10 +319,14 @@ class CommitmentRow:
 
     @property
     def shown_passage(self) -> Passage | None:
-        """The passage a one-line summary shows: the one a reviewer attached, else the best."""
+        """The passage a one-line summary shows: while confirmed, the excerpt a reviewer
+        verified (or the page of a document attached), else the best detected."""
         d = self.decision
-        if d is not None and d.action == DecisionAction.attach and (d.excerpt or d.page):
-            return Passage(d.document_id or "", "", d.excerpt or "", d.page, 0.0, (), 0.0)
+        if self.status == CellStatus.confirmed:
+            shown = self.attached or (d if d.action == DecisionAction.attach and d.page else None)
+            if shown is not None:
+                return Passage(shown.document_id or "", "", shown.excerpt or "", shown.page,
+                               0.0, (), 0.0)
         return self.best
 
 
@@ -391,6 +417,12 @@ class SubmissionMatrix(SubmissionProgress):
 
     def commitment(self, cid: str) -> CommitmentRow:
         return next(c for c in self.commitments if c.id == cid)
+
+    @property
+    def last_decision(self) -> DecisionEntry | None:
+        """The newest decision in force on any commitment: what "Deshacer" (Z) takes back."""
+        decided = [c.decision for c in self.commitments if c.decision is not None]
+        return max(decided, key=lambda d: d.id, default=None)
 
 
 # --- building it ----------------------------------------------------------------------------------
@@ -486,6 +518,8 @@ def _commitment_row(
     decision: DecisionEntry | None,
     flags: tuple[FlagEntry, ...],
     processing: bool = False,
+    comments: tuple[DecisionEntry, ...] = (),
+    attached: DecisionEntry | None = None,
 ) -> CommitmentRow:
     cells = tuple(d.cells[cid] for d in documents if cid in d.cells)
     supporting = [c for c in cells if c.supported]
@@ -509,6 +543,8 @@ def _commitment_row(
                            processing=processing),
         decision=decision,
         flags=flags,
+        comments=comments,
+        attached=attached,
     )
 
 
@@ -522,19 +558,25 @@ def build_matrix(
     )
     counted = [d for d in documents if d.duplicate_of is None]
     history = tuple(DecisionEntry.of(d) for d in decisions)
-    in_force = {d.commitment: d for d in history}  # later entries overwrite earlier ones
+    stacks = decision_stacks(history)
     flags = tuple(_flag_entry(f) for f in open_flags)
     processing = any(d.pending for d in counted)
     commitments = tuple(
         _commitment_row(
-            cid, counted, in_force.get(cid), tuple(f for f in flags if f.commitment == cid),
-            processing,
+            cid, counted, (stacks.get(cid) or [None])[-1],
+            tuple(f for f in flags if f.commitment == cid), processing,
+            tuple(h for h in history if h.commitment == cid and h.comment),
+            _attached(stacks.get(cid, [])),
         )
         for cid in COMMITMENT_IDS
     )
     return SubmissionMatrix(
         **_header(submission), documents=documents, commitments=commitments, history=history
     )
+
+
+def _attached(stack: list[DecisionEntry]) -> DecisionEntry | None:
+    return next((d for d in reversed(stack) if d.action in POSITIVE_ACTIONS and d.excerpt), None)
 
 
 def _header(submission: Submission) -> dict:
@@ -602,7 +644,7 @@ def load_matrices(session: Session, submission_ids: Iterable[str]) -> dict[str, 
             select(Decision)
             .where(Decision.submission_id.in_(chunk))
             .options(selectinload(Decision.reviewer))
-            .order_by(Decision.created_at, Decision.id)
+            .order_by(Decision.id)
         ):
             decisions[d.submission_id].append(d)
         flags: dict[str, list[ReviewFlag]] = {sid: [] for sid in chunk}
@@ -619,16 +661,67 @@ def load_matrices(session: Session, submission_ids: Iterable[str]) -> dict[str, 
     return out
 
 
+def decision_stacks(entries: Iterable) -> dict[str, list]:
+    """commitment -> its decisions not undone, oldest first, from a submission's entries
+    oldest first (anything with ``commitment`` and ``action``): each decision goes on its
+    commitment's stack, ``undo`` takes the top one off, ``comment`` is not a decision."""
+    stacks: dict[str, list] = {}
+    for entry in entries:
+        stack = stacks.setdefault(entry.commitment, [])
+        if entry.action in DECIDING_ACTIONS:
+            stack.append(entry)
+        elif entry.action == DecisionAction.undo and stack:
+            stack.pop()
+    return stacks
+
+
+def in_force(entries: Iterable) -> dict:
+    """commitment -> the entry in force: the top of :func:`decision_stacks`. What
+    :func:`in_force_query` says in SQL."""
+    return {cid: stack[-1] for cid, stack in decision_stacks(entries).items() if stack}
+
+
+def in_force_query():
+    """The decisions in force (one per decided commitment) as a SELECT of ``Decision`` rows,
+    for aggregates in SQL (the reviewers' list and dashboard): a decision not undone with no
+    later decision not undone. An ``undo`` always names the newest entry not yet undone
+    (``undoes_id``), so this is :func:`in_force`'s stack top."""
+    deciding = [a.value for a in DECIDING_ACTIONS]
+
+    def not_undone(row):
+        undo = aliased(Decision)
+        return ~select(undo.id).where(undo.undoes_id == row.id).exists()
+
+    later = aliased(Decision)
+    return select(Decision).where(
+        Decision.action.in_(deciding),
+        not_undone(Decision),
+        ~select(later.id)
+        .where(
+            later.submission_id == Decision.submission_id,
+            later.commitment == Decision.commitment,
+            later.id > Decision.id,
+            later.action.in_(deciding),
+            not_undone(later),
+        )
+        .exists(),
+    )
+
+
 def decisions_in_force(session: Session, submission_ids: Iterable[str]) -> dict[tuple, str]:
-    """(submission, commitment) -> action of the newest decision, for many submissions at once
-    (the reprocess flip report; the matrix applies the same rule in :func:`build_matrix`)."""
+    """(submission, commitment) -> action of the decision in force, for many submissions at
+    once (the reprocess flip report; the matrix applies the same rule in :func:`build_matrix`)."""
     ids = list(dict.fromkeys(submission_ids))
     out: dict[tuple, str] = {}
     for start in range(0, len(ids), 500):
-        for sub_id, commitment, action in session.execute(
+        rows: dict[str, list] = {}
+        for row in session.execute(
             select(Decision.submission_id, Decision.commitment, Decision.action)
             .where(Decision.submission_id.in_(ids[start : start + 500]))
-            .order_by(Decision.created_at, Decision.id)
+            .order_by(Decision.id)
         ):
-            out[(sub_id, commitment)] = action
+            rows.setdefault(row.submission_id, []).append(row)
+        for sub_id, entries in rows.items():
+            for commitment, entry in in_force(entries).items():
+                out[(sub_id, commitment)] = entry.action
     return out

@@ -132,6 +132,8 @@ ACTION_LABELS: dict[str, str] = {
     "confirm": "Confirmó",
     "reject": "Rechazó",
     "attach": "Adjuntó evidencia",
+    "undo": "Deshizo la decisión anterior",
+    "comment": "Comentó",
 }
 
 #: A submission's review status (``service.domain.workflow.ReviewStatus``), as pages, e-mails
@@ -279,7 +281,28 @@ ERROR_MESSAGES: dict[str, str] = {
     "method_not_allowed": "Esta dirección no admite esa operación (método HTTP).",
     "too_large": "El archivo supera el tamaño máximo permitido ({limit_mb} MB).",
     "invalid_commitment": "El compromiso indicado no existe (use c1, c2, c3, c4 o c5).",
-    "invalid_action": "La acción debe ser confirm, reject o attach.",
+    "invalid_action": "La acción debe ser confirm, reject, attach, undo o comment.",
+    "confirm_needs_evidence": (
+        "No se puede confirmar «{commitment}»: ningún documento muestra un pasaje que lo "
+        "respalde y no se ha adjuntado un extracto. Adjunte el extracto que lo prueba "
+        "(seleccione el texto en la vista del documento) o rechace el compromiso."
+    ),
+    "excerpt_not_found": (
+        "El extracto no aparece en el texto de {where}. Cópielo o selecciónelo tal como está "
+        "en el documento (no importan las mayúsculas, las tildes ni los espacios)."
+    ),
+    "excerpt_not_on_page": (
+        "El extracto no está en la página {page} de «{document}»: está en la página {found}."
+    ),
+    "page_not_in_document": (
+        "«{document}» no tiene página {page}: tiene {pages} página(s)."
+    ),
+    "document_not_read": (
+        "«{document}» aún no tiene texto extraído (está en proceso o no se pudo leer): no se "
+        "puede verificar el extracto."
+    ),
+    "nothing_to_undo": "No hay ninguna decisión que deshacer en «{commitment}».",
+    "empty_comment": "Escriba el comentario antes de guardarlo.",
     "attach_needs_evidence": (
         "Para respaldar un compromiso indique el documento o el extracto que lo prueba."
     ),
@@ -409,6 +432,10 @@ NOTICES: dict[str, str] = {
     ),
     "document_removed": "Se eliminó «{name}»: ya no cuenta en la postulación.",
     "document_replaced": "Se reemplazó «{name}»: el archivo nuevo se está procesando.",
+    "registered_as": (
+        "Esta organización está registrada como «{name}». El nombre que usted indicó "
+        "(«{given}») quedó anotado para la revisión; el nombre registrado no cambia."
+    ),
 }
 
 #: Headings of the HTML error pages, by code first, then by HTTP status.

@@ -37,6 +37,7 @@ __all__ = [
     "IdempotencyKey",
     "Base",
     "Organization",
+    "OrganizationName",
     "Submission",
     "StoredFile",
     "Extraction",
@@ -73,6 +74,28 @@ class Organization(Base):
     rut: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)  # "76123456-7"
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     submissions: Mapped[list[Submission]] = relationship(back_populates="organization")
+    names: Mapped[list[OrganizationName]] = relationship(
+        back_populates="organization", order_by="OrganizationName.id"
+    )
+
+
+class OrganizationName(Base):
+    """Every name an organisation was submitted under, never overwritten: the first is the
+    registered name (``Organization.name``), later different ones are aliases, each with the
+    submission (and so the applicant's secret link or the batch) that brought it, and when."""
+
+    __tablename__ = "organization_names"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    #: "registered" (the name the organisation was created with) or "alias"
+    kind: Mapped[str] = mapped_column(String(20))
+    submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"),
+                                                      nullable=True)
+    #: where the submission came from: "upload" (an applicant) or "batch" (programme staff)
+    source: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    organization: Mapped[Organization] = relationship(back_populates="names")
 
 
 class Submission(Base):
@@ -254,11 +277,15 @@ class Decision(Base):
     """A reviewer's decision on one commitment of a submission; never updated, never deleted."""
 
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_sub_commitment", "submission_id", "commitment"),)
+    __table_args__ = (
+        Index("ix_decisions_sub_commitment", "submission_id", "commitment"),
+        UniqueConstraint("undoes_id", name="uq_decisions_undoes_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
     commitment: Mapped[str] = mapped_column(String(4))
-    #: a ``DecisionAction``: confirm, reject or attach (supported by a given document/excerpt)
+    #: a ``DecisionAction``: confirm, reject, attach (supported by a given document/excerpt),
+    #: undo (takes back the entry ``undoes_id``) or comment (decides nothing)
     action: Mapped[str] = mapped_column(String(20))
     document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
     excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -267,6 +294,10 @@ class Decision(Base):
     #: classifier version of the matrix the reviewer saw when deciding
     classifier_version: Mapped[str | None] = mapped_column(String(60), nullable=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: for ``undo``: the decision it takes back
+    undoes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decisions.id", name="fk_decisions_undoes_id"), nullable=True,
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     reviewer: Mapped[User] = relationship()
 

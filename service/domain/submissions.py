@@ -1,4 +1,4 @@
-"""Submissions: create one, add files to it, record reviewers' decisions.
+"""Submissions: create one, add files to it (reviewers' decisions: ``decisions``).
 
 The upload path is store → commit → enqueue: rows are committed before their jobs are queued, so
 a worker never sees a job whose document it cannot load, and if Redis is down the committed
@@ -14,34 +14,27 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
-from classifiers.result import COMMITMENT_IDS
 from extractors.archive import Archive, is_container, open_archive
 from extractors.errors import EvidenciaError
 from extractors.options import ExtractOptions
-from service.domain import clock, lifecycle, text
+from service.domain import clock, lifecycle, organizations, text
 from service.domain import rut as rut_module
 from service.domain.access import hash_token, new_token
 from service.domain.dispatch import get_dispatcher
 from service.domain.errors import LimitError, NotFoundError, ValidationError
-from service.domain.lifecycle import DecisionAction, DocumentStatus, Lane
+from service.domain.lifecycle import DocumentStatus, Lane
 from service.domain.mail import normalize_email
 from service.domain.messages import RUT_PROBLEMS, error_message
 from service.domain.models import (
-    Classification,
-    Decision,
     Document,
-    Organization,
-    ReviewFlag,
     StoredFile,
     Submission,
-    User,
 )
 from service.domain.storage import path_for, store_bytes, store_stream
 from service.domain.workflow import ReviewStatus, initial_status
@@ -55,14 +48,10 @@ __all__ = [
     "find_submission",
     "get_submission",
     "add_files",
-    "record_decision",
-    "decision_history",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Highest page number a decision may name (no document has more; a 64-bit one is refused).
-MAX_PAGE = 100_000
 #: Longest organisation name kept (the column's size).
 MAX_ORGANIZATION_CHARS = 300
 
@@ -113,9 +102,10 @@ def create_submission(
 ) -> tuple[Submission, str]:
     """Create a submission; return it with its secret token (shown once, only its hash kept).
 
-    The organisation is reused when one with the same RUT exists. A ``source_key`` already used
-    raises ValidationError: look it up first with :func:`find_submission`. ``before_commit``
-    adds to the same transaction (the answer kept for an idempotency key).
+    The organisation is reused when one with the same RUT exists: its registered name stays,
+    a different name is kept as an alias (``service.domain.organizations``). A ``source_key``
+    already used raises ValidationError: look it up first with :func:`find_submission`.
+    ``before_commit`` adds to the same transaction (the answer kept for an idempotency key).
     """
     organization, rut, email = text.clean(organization), text.clean(rut), text.clean(email)
     problems = submission_problems(organization, rut, email=email)
@@ -125,25 +115,29 @@ def create_submission(
     normalized = normalize_rut(rut) if rut and rut.strip() else None
     if source_key is not None and find_submission(session, source_key) is not None:
         raise ValidationError(code="duplicate_source", detail=f"source_key {source_key!r} exists")
-    org = None
-    if normalized:
-        org = session.scalar(select(Organization).where(Organization.rut == normalized))
-    if org is None:
-        org = Organization(name=name, rut=normalized)
-        session.add(org)
-    token = new_token()
     status = initial_status(source)
-    submission = Submission(
-        organization=org, token_hash=hash_token(token), source=source, source_key=source_key,
-        contact_email=normalize_email(email), status=status,
-        submitted_at=clock.now() if status == ReviewStatus.enviada else None,
-    )
-    session.add(submission)
-    if before_commit is not None:
-        session.flush()  # ids and defaults, for the answer
-        before_commit(submission, token)
-    session.commit()
-    return submission, token
+    for attempt in range(2):  # another request may register the same new RUT at once
+        org, new = organizations.find_or_register(session, name, normalized)
+        token = new_token()
+        submission = Submission(
+            id=uuid.uuid4().hex, organization=org, token_hash=hash_token(token), source=source,
+            source_key=source_key, contact_email=normalize_email(email), status=status,
+            submitted_at=clock.now() if status == ReviewStatus.enviada else None,
+        )
+        session.add(submission)
+        try:
+            session.flush()
+            organizations.record_name(session, org, name, submission, new=new)
+            if before_commit is not None:
+                before_commit(submission, token)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            if attempt or not new:
+                raise
+            continue
+        return submission, token
+    raise AssertionError("unreachable")
 
 
 def find_submission(session: Session, source_key: str) -> Submission | None:
@@ -368,81 +362,3 @@ def _accepted(mime: str | None) -> bool:
     from extractors.registry import parser_for
 
     return bool(mime) and parser_for(mime) is not None
-
-
-def record_decision(
-    session: Session,
-    submission_id: str,
-    commitment: str,
-    action: str,
-    reviewer: User,
-    *,
-    document_id: str | None = None,
-    excerpt: str | None = None,
-    page: int | None = None,
-    comment: str | None = None,
-) -> Decision:
-    """Append a reviewer decision; the newest one per commitment is in force, none is erased.
-
-    It also resolves the commitment's open review flags (reprocessing flipped a decided cell).
-    """
-    excerpt, comment = text.clean(excerpt), text.clean(comment)  # forms reach here too
-    if page is not None and not 1 <= page <= MAX_PAGE:
-        raise ValidationError(code="invalid_page", field="page")
-    submission = get_submission(session, submission_id)
-    if commitment not in COMMITMENT_IDS:
-        raise ValidationError(code="invalid_commitment")
-    if action not in DecisionAction.__members__:
-        raise ValidationError(code="invalid_action")
-    if document_id is not None:
-        document = session.get(Document, document_id)
-        if document is None or document.submission_id != submission.id:
-            raise NotFoundError(code="document_not_found")
-    if action == DecisionAction.attach and not (document_id or (excerpt and excerpt.strip())):
-        raise ValidationError(error_message("attach_needs_evidence"), code="validation")
-    decision = Decision(
-        submission_id=submission.id,
-        commitment=commitment,
-        action=action,
-        document_id=document_id,
-        excerpt=excerpt.strip() if excerpt else None,
-        page=page,
-        comment=comment.strip() if comment and comment.strip() else None,
-        classifier_version=_current_classifier_version(session, submission.id),
-        reviewer_id=reviewer.id,
-    )
-    session.add(decision)
-    # deciding again is the reviewer's answer to "reprocessing flipped this cell"
-    for flag in session.scalars(
-        select(ReviewFlag).where(
-            ReviewFlag.submission_id == submission.id,
-            ReviewFlag.commitment == commitment,
-            ReviewFlag.resolved_at.is_(None),
-        )
-    ):
-        flag.resolved_at = datetime.now(UTC)
-    session.commit()
-    return decision
-
-
-def decision_history(session: Session, submission_id: str) -> list[Decision]:
-    """Every decision on the submission, oldest first."""
-    get_submission(session, submission_id)
-    return list(
-        session.scalars(
-            select(Decision)
-            .where(Decision.submission_id == submission_id)
-            .options(selectinload(Decision.reviewer))
-            .order_by(Decision.created_at, Decision.id)
-        )
-    )
-
-
-def _current_classifier_version(session: Session, submission_id: str) -> str | None:
-    return session.scalar(
-        select(Classification.classifier_version)
-        .join(Document, Document.id == Classification.document_id)
-        .where(Document.submission_id == submission_id)
-        .order_by(Classification.id.desc())
-        .limit(1)
-    )

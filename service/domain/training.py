@@ -60,11 +60,11 @@ def held_out_organisation(organization_id: str) -> bool:
 
 
 def _decisions_in_force(session: Session) -> list[Decision]:
-    """The newest decision per (submission, commitment)."""
-    newest: dict[tuple[str, str], Decision] = {}
-    for d in session.scalars(select(Decision).order_by(Decision.created_at, Decision.id)):
-        newest[(d.submission_id, d.commitment)] = d
-    return list(newest.values())
+    """The decision in force per (submission, commitment): undone ones and comments left out
+    (the matrix's rule, ``matrix.in_force_query``)."""
+    from service.domain.matrix import in_force_query
+
+    return list(session.scalars(in_force_query().order_by(Decision.id)))
 
 
 def _current(document: Document):

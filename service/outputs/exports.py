@@ -85,7 +85,7 @@ def _matrix_row(m: SubmissionMatrix, c: CommitmentRow) -> list:
         decision.action_label if decision else "",
         (decision.reviewer if decision else None) or "",
         (clock.iso(decision.created_at) if decision else None) or "",
-        (decision.comment if decision else None) or "",
+        c.comment_text,  # every comment, saved alone or with a decision
     ]
 
 

@@ -160,12 +160,13 @@ def _commitment_detail(m: SubmissionMatrix, c: CommitmentRow, i: int, st: _Style
     d = c.decision
     if d is not None:
         line = f"Decisión: {d.action_label} ({d.reviewer}, {format_datetime(d.created_at)})."
-        if d.comment:
-            line += f" Comentario: {d.comment}"
         block.append(_p(line, st.body))
         if d.excerpt:
             where = f" (pág. {d.page})" if d.page else ""
-            block.append(_p(f"Extracto adjuntado{where}: «{_clip(d.excerpt)}»", st.quote))
+            block.append(_p(f"Extracto verificado{where}: «{_clip(d.excerpt)}»", st.quote))
+    for note in c.comments:  # saved alone or with a decision, oldest first
+        block.append(_p(f"Comentario de {note.reviewer} ({format_datetime(note.created_at)}): "
+                        f"{_clip(note.comment or '', 600)}", st.small))
     if c.passages:
         block.append(_p("Evidencia detectada:", st.body))
         for p in c.passages[:_MAX_EXCERPTS]:

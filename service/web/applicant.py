@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from extractors.errors import EvidenciaError
 from service.api.deps import OptionalReviewer, SessionDep
 from service.api.submissions import applicant_url
-from service.domain import documents, mail, workflow
+from service.domain import documents, mail, organizations, workflow
 from service.domain.access import Access, check_access
 from service.domain.errors import NotFoundError, ServiceError
 from service.domain.matrix import load_matrix
@@ -102,6 +102,7 @@ def _applicant_page(request: Request, session: Session, access: Access, *, statu
         status_code=status_code,
         view=load_matrix(session, access.submission.id),
         review=workflow.review_state(session, access.submission.id),
+        registered_as=organizations.registered_notice(session, access.submission),
         secret_link=secret_link,
         notice=notice,
         upload_error=upload_error,

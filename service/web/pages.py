@@ -80,6 +80,7 @@ templates.env.globals.update(
     review_status_label=messages.review_status_label,
 )
 templates.env.filters.update(fecha=format_datetime, tamano=_size, pct=_percent, rut=format_rut,
+                             duracion=messages.format_age,
                              basename=lambda name: (name or "").rsplit("/", 1)[-1])
 
 

@@ -1,9 +1,9 @@
-"""Reviewers' pages: the triage list, a submission's evidence matrix with its decisions, a
-document page with the evidence highlighted, the printable report.
+"""Reviewers' pages: the triage list, the dashboard, a submission's evidence matrix with its
+decisions, a document page with the evidence highlighted, the printable report.
 
 Every page depends on ``CurrentReviewer`` (the API's own dependency: the session cookie, a
 bearer token or HTTP Basic); without a session the error boundary sends a browser to the login
-form and back. Decisions are recorded by ``service.domain.submissions.record_decision``, whose
+form and back. Decisions are recorded by ``service.domain.decisions.record_decision``, whose
 Spanish message the page shows next to the matrix when it refuses one.
 """
 
@@ -19,14 +19,15 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import select
 
 from service.api.deps import CurrentReviewer, SessionDep
-from service.domain import documents, listing, search, workflow
+from service.domain import documents, listing, organizations, search, workflow
+from service.domain.decisions import record_decision
 from service.domain.dispatch import retry_documents
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
 from service.domain.matrix import SubmissionMatrix, load_matrix
 from service.domain.messages import notice
 from service.domain.models import Document, User
 from service.domain.results import extraction_page
-from service.domain.submissions import get_submission, record_decision
+from service.domain.submissions import get_submission
 from service.web.highlight import highlight_boxes, highlight_text
 from service.web.page_images import page_png, renderable
 from service.web.pages import is_htmx, render
@@ -104,6 +105,15 @@ def reviewer_list(
                   notice=request.query_params.get("aviso"))
 
 
+@router.get("/revision/panel", response_class=HTMLResponse)
+def reviewer_dashboard(request: Request, session: SessionDep, reviewer: CurrentReviewer
+                       ) -> Response:
+    from service.domain.dashboard import load_dashboard
+
+    return render(request, "review_dashboard.html", reviewer=reviewer,
+                  board=load_dashboard(session))
+
+
 def _matrix_page(request: Request, reviewer, view: SubmissionMatrix, *, status_code: int = 200,
                  message: str | None = None, focus: str | None = None, session=None,
                  workflow_error: str | None = None, values: dict | None = None
@@ -113,9 +123,17 @@ def _matrix_page(request: Request, reviewer, view: SubmissionMatrix, *, status_c
     review = workflow.review_state(session, view.id) if session is not None else None
     return render(request, "review_submission.html", status_code=status_code, reviewer=reviewer,
                   view=view, done_docs=done, message=message, focus=focus, review=review,
+                  aliases=_aliases(session, view.id) if session is not None else (),
                   reviewers=_reviewers(session) if review and reviewer.role == "admin" else (),
                   workflow_error=workflow_error, values=values or {},
                   notice=request.query_params.get("aviso"))
+
+
+def _aliases(session, submission_id: str) -> list:
+    """Other names the submission's organisation was submitted under (reviewers only)."""
+    submission = get_submission(session, submission_id)
+    return [n for n in organizations.name_history(session, submission.organization_id)
+            if n.kind == organizations.ALIAS]
 
 
 def _reviewers(session) -> list[str]:

@@ -143,6 +143,7 @@
      decision; M and A open the comment and attach boxes, Escape leaves them, Ctrl+Enter saves. */
   var selectedId = null;
   var advanceFrom = null;   // the row a C/R was sent from: after the answer, move on from it
+  var undone = null;        // the row whose decision Z (or "Deshacer") took back: select it
 
   function isField(el) {
     var tag = (el.tagName || "").toLowerCase();
@@ -214,7 +215,7 @@
       if (btn) { ev.preventDefault(); advanceFrom = row.id; btn.click(); }
     } else if (lower === "z") {
       var undo = $("[data-undo]");
-      if (undo && !undo.disabled) { ev.preventDefault(); undo.click(); }
+      if (undo && !undo.disabled) { ev.preventDefault(); undone = undo.getAttribute("data-undo"); undo.click(); }
     } else if (lower === "m") { ev.preventDefault(); openBox(row, "comment"); }
     else if (lower === "a") { ev.preventDefault(); openBox(row, "attach"); }
   }
@@ -230,15 +231,18 @@
       var row = ev.target.closest && ev.target.closest(".commit-row");
       if (row) { if (!isControl(ev.target)) select(row, true); else select(row, false); }
       else if (!(ev.target.closest && ev.target.closest("#atajos, [data-undo]"))) select(null);
+      var undoButton = ev.target.closest && ev.target.closest("[data-undo]");
+      if (undoButton) undone = undoButton.getAttribute("data-undo");
     });
     document.addEventListener("htmx:afterSettle", function (ev) {
       if (!ev.detail || !ev.detail.elt || !$(".matrix")) return;
       var box = $("#revision");
       var refused = box && box.getAttribute("data-refused") === "true";
-      var from = advanceFrom;
-      advanceFrom = null;
+      var from = advanceFrom, back = undone;
+      advanceFrom = null; undone = null;
       var target = null;
-      if (from) target = refused ? document.getElementById(from) : (nextUndecided(from) || document.getElementById(from));
+      if (back && !refused) { target = document.getElementById(back); from = back; }
+      else if (from) target = refused ? document.getElementById(from) : (nextUndecided(from) || document.getElementById(from));
       else if (selectedId) target = document.getElementById(selectedId);
       var active = document.activeElement;
       var focus = !active || active === document.body || !!from;

@@ -128,7 +128,7 @@ def test_reviewer_decisions_keep_their_history(client, reviewer):
     # an applicant cannot decide
     assert client.post(url, json={"commitment": "c1", "action": "confirm"},
                        headers=_bearer(sub["token"])).status_code == 401
-    r = client.post(url, json={"commitment": "c1", "action": "confirm", "comment": "Acta clara."},
+    r = client.post(url, json={"commitment": "c1", "action": "reject", "comment": "Sin acta."},
                     auth=reviewer)
     assert r.status_code == 201, r.text
     login = client.post("/api/session", json={"username": "luis", "password": "otra-clave-2"})
@@ -136,24 +136,19 @@ def test_reviewer_decisions_keep_their_history(client, reviewer):
     r = client.post(url, json={"commitment": "c1", "action": "reject", "comment": "Es paritario."},
                     headers=_bearer(login.json()["token"]))
     assert r.status_code == 201
-    r = client.post(url, json={"commitment": "c5", "action": "attach", "excerpt": "Nómina: "
-                               "María Pérez (peruana), integrante del comité.", "page": 2},
-                    auth=reviewer)
-    assert r.status_code == 201
-    bad = client.post(url, json={"commitment": "c9", "action": "confirm"}, auth=reviewer)
+    bad = client.post(url, json={"commitment": "c9", "action": "reject"}, auth=reviewer)
     assert bad.status_code == 422
 
     history = client.get(url, auth=reviewer).json()
     assert [(d["commitment"], d["action"], d["reviewer"]) for d in history] == [
-        ("c1", "confirm", "ana.revisora"),
+        ("c1", "reject", "ana.revisora"),
         ("c1", "reject", "luis"),
-        ("c5", "attach", "ana.revisora"),
     ]
     assert all(d["created_at"] for d in history)
     matrix = client.get(f"/api/submissions/{sub['id']}/matrix", auth=reviewer).json()
-    c1, c5 = matrix["commitments"][0], matrix["commitments"][4]
-    assert c1["decision"]["action"] == "reject" and c1["status"] == "rejected"
-    assert c5["status"] == "confirmed" and "c5" not in matrix["missing"]
+    c1 = matrix["commitments"][0]
+    assert c1["decision"]["reviewer"] == "luis" and c1["status"] == "rejected"
+    assert [c["comment"] for c in c1["comments"]] == ["Sin acta.", "Es paritario."]
     assert "c1" in matrix["missing"]
 
 
@@ -290,7 +285,7 @@ def test_a_new_decision_resolves_the_review_flag(client, reviewer):
     flags = client.get(url, auth=reviewer).json()["commitments"][2]["flags"]
     assert [(f["old_version"], f["new_version"]) for f in flags] == [("v1", "v2")]
     client.post(f"/api/submissions/{sub['id']}/decisions", auth=reviewer,
-                json={"commitment": "c3", "action": "confirm", "comment": "Sigue vigente."})
+                json={"commitment": "c3", "action": "reject", "comment": "Ya no aplica."})
     assert client.get(url, auth=reviewer).json()["commitments"][2]["flags"] == []
 
 
@@ -329,8 +324,8 @@ def test_the_matrix_is_rebuilt_when_a_decision_or_a_result_lands(
     assert done.status_code == 200 and done.json()["complete"]
     assert done.json()["classifier_versions"]
     client.post(f"/api/submissions/{sub['id']}/decisions",
-                json={"commitment": "c3", "action": "confirm"}, auth=reviewer)
+                json={"commitment": "c3", "action": "reject"}, auth=reviewer)
     decided = client.get(url, auth=reviewer, headers={"If-None-Match": done.headers["etag"]})
     assert decided.status_code == 200
-    assert decided.json()["commitments"][2]["status"] == "confirmed"
+    assert decided.json()["commitments"][2]["status"] == "rejected"
     assert decided.json() == client.get(url, headers=_bearer(sub["token"])).json()

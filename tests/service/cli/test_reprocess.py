@@ -46,8 +46,8 @@ def processed(service_env, session, tmp_path, run_worker_burst):
     """Two organisations loaded with `batch` and processed by a worker, a reviewer decision."""
     from service.domain.access import create_user
     from service.domain.batch import iter_items, load_batch
+    from service.domain.decisions import record_decision
     from service.domain.models import Submission
-    from service.domain.submissions import record_decision
 
     root = write_tree(tmp_path / "archivo", {
         "Org Feria": {"feria.txt": FERIA},

@@ -52,3 +52,15 @@ def test_api_json_times_carry_the_offset(client):
     status = client.get(f"/api/submissions/{r.json()['id']}",
                         headers={"Authorization": f"Bearer {token}"}).json()
     assert datetime.fromisoformat(status["created_at"]) == datetime.fromisoformat(created)
+
+
+def test_this_week_starts_on_monday_midnight_in_chile():
+    from datetime import UTC, datetime
+
+    from service.domain.clock import week_start
+
+    # Sunday 6 December 2026, 23:00 in Chile (-03:00) is still the week of Monday 30 November
+    assert week_start(datetime(2026, 12, 7, 2, 0, tzinfo=UTC)) == datetime(
+        2026, 11, 30, 3, 0, tzinfo=UTC)
+    assert week_start(datetime(2026, 12, 7, 3, 0, tzinfo=UTC)) == datetime(
+        2026, 12, 7, 3, 0, tzinfo=UTC)

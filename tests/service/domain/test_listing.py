@@ -43,3 +43,43 @@ def test_list_and_matrix_agree(db_session, seeded):
         assert row.n_decided == sum(1 for c in m.commitments if c.decision), row.organization
         assert (row.n_documents, row.n_errors, row.n_pending) == (
             len(m.counted), m.n_errors, m.n_pending), row.organization
+
+
+def test_undo_and_comments_count_as_the_matrix_says(db_session, seeded):
+    """An undo takes back the decision in force (the one before counts again); a comment
+    decides nothing: the list's SQL and the matrix agree."""
+    from sqlalchemy import select
+
+    from service.domain.models import Decision
+
+    session, sid = db_session, seeded["full"].id
+    reviewer_id = session.scalar(select(Decision.reviewer_id).limit(1))
+
+    def entry(cid, action, undoes=None, comment=None):
+        d = Decision(submission_id=sid, commitment=cid, action=action, reviewer_id=reviewer_id,
+                     undoes_id=undoes, comment=comment)
+        session.add(d)
+        session.flush()
+        return d
+
+    def in_force(cid):
+        return session.scalars(select(Decision).where(
+            Decision.submission_id == sid, Decision.commitment == cid,
+            Decision.action.in_(["confirm", "reject"])).order_by(Decision.id)).all()
+
+    c1 = in_force("c1")
+    entry("c1", "undo", undoes=c1[-1].id)  # confirm undone: reject again
+    entry("c2", "comment", comment="Revisar la firma.")
+    c3 = in_force("c3")
+    entry("c3", "undo", undoes=c3[-1].id)
+    entry("c3", "undo", undoes=c3[0].id)  # both undone: undecided
+    session.commit()
+
+    row = next(r for r in list_submissions(session, ListQuery())[0] if r.id == sid)
+    m = load_matrix(session, sid)
+    assert [c.status.value for c in m.commitments] == [
+        "rejected", "confirmed", "detected", "confirmed", "confirmed"]
+    assert (row.n_confirmed, row.n_decided) == (m.n_confirmed, 4) == (3, 4)
+    assert [e.comment for e in m.commitment("c2").comments] == ["Revisar la firma."]
+    found, _ = list_submissions(session, ListQuery(filter=ListFilter.pending_review))
+    assert sid in {r.id for r in found}

@@ -74,11 +74,14 @@ def test_reviewer_flow_from_login_to_confirmed_matrix(
     page.keyboard.press("r")
     expect(_row(page, "c5").locator("[data-status]")).to_have_text("Rechazado")
 
-    # attach a different excerpt to commitment 3
+    # attach a different excerpt to commitment 3 (it must be in that document's text)
     c3 = _row(page, "c3")
     c3.get_by_text("Adjuntar otro extracto").click()
+    c3.get_by_label("Documento").select_option(label="politica-inclusion.docx")
     c3.get_by_label("Página").fill("1")
-    c3.get_by_label("Extracto").fill("Se prohíbe toda discriminación por nacionalidad u origen.")
+    c3.get_by_label("Extracto").fill(
+        "Las remuneraciones se fijan según el cargo y la experiencia, sin diferencias por "
+        "nacionalidad.")
     c3.get_by_role("button", name="Adjuntar y marcar como cumplido").click()
     expect(_row(page, "c3").locator("[data-status]")).to_have_text("Confirmado")
 

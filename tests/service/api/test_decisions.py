@@ -1,0 +1,108 @@
+"""Decision integrity (issue 11, item 2): what a reviewer records must be true of the
+documents; undo and comments are new entries. On SQLite and PostgreSQL, worker in-process."""
+
+from __future__ import annotations
+
+import csv as _csv
+import io
+
+import pytest
+
+PAGE_1 = "Acta de reunión del comité. Se acordó revisar el calendario de turnos de bodega."
+PAGE_2 = "Se aprobó el presupuesto de la sala de reuniones para el segundo semestre."
+
+
+@pytest.fixture
+def acta(client, reviewer, run_worker_burst, text_pdf):
+    """A submission with one processed two-page PDF that supports nothing about c5."""
+    r = client.post("/api/submissions",
+                    json={"organization": "Fundación Puentes del Sur", "rut": "76.543.210-3"})
+    sub = r.json()
+    r = client.post(f"/api/submissions/{sub['id']}/documents",
+                    files=[("files", ("acta.pdf", text_pdf([PAGE_1, PAGE_2]), "application/pdf"))],
+                    headers={"Authorization": f"Bearer {sub['token']}"})
+    run_worker_burst()
+    sub["document_id"] = r.json()["documents"][0]["id"]
+    sub["url"] = f"/api/submissions/{sub['id']}/decisions"
+    return sub
+
+
+def _refusal(response, code: str) -> str:
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail["code"] == code, detail
+    return detail["message"]
+
+
+def test_refusals_then_a_verified_excerpt_in_the_exports(client, reviewer, acta):
+    url, doc = acta["url"], acta["document_id"]
+    matrix = client.get(f"/api/submissions/{acta['id']}/matrix", auth=reviewer).json()
+    assert not matrix["commitments"][4]["evidence"]  # c5: nothing detected
+
+    message = _refusal(client.post(url, json={"commitment": "c5", "action": "confirm"},
+                                   auth=reviewer), "confirm_needs_evidence")
+    assert message.startswith("No se puede confirmar «Participación de personas extranjeras»")
+    invented = "Nómina del comité: 4 de 9 integrantes son personas migrantes."
+    message = _refusal(client.post(url, auth=reviewer, json={
+        "commitment": "c5", "action": "attach", "document_id": doc, "excerpt": invented}),
+        "excerpt_not_found")
+    assert "«acta.pdf»" in message and "tildes" in message
+    message = _refusal(client.post(url, auth=reviewer, json={
+        "commitment": "c5", "action": "attach", "excerpt": invented}), "excerpt_not_found")
+    assert "ningún documento" in message
+    message = _refusal(client.post(url, auth=reviewer, json={
+        "commitment": "c5", "action": "attach", "document_id": doc, "page": 99,
+        "excerpt": "calendario de turnos"}), "page_not_in_document")
+    assert message == "«acta.pdf» no tiene página 99: tiene 2 página(s)."
+    message = _refusal(client.post(url, auth=reviewer, json={
+        "commitment": "c5", "action": "attach", "document_id": doc, "page": 1,
+        "excerpt": "presupuesto de la sala"}), "excerpt_not_on_page")
+    assert "está en la página 2" in message
+    assert client.get(url, auth=reviewer).json() == []  # nothing refused was recorded
+
+    # case, accents and spaces aside; the page it is on is stored with it
+    excerpt = "se acordo revisar el CALENDARIO   de turnos"
+    r = client.post(url, auth=reviewer,
+                    json={"commitment": "c5", "action": "attach", "excerpt": excerpt})
+    assert r.status_code == 201, r.text
+    assert (r.json()["document_id"], r.json()["page"]) == (doc, 1)
+    # an attached excerpt in force is the evidence a confirmation needs
+    assert client.post(url, json={"commitment": "c5", "action": "confirm"},
+                       auth=reviewer).status_code == 201
+    csv = client.get(f"/api/submissions/{acta['id']}/matrix?format=csv", auth=reviewer)
+    rows = list(_csv.reader(io.StringIO(csv.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[5][:1] == ["c5"] and rows[5][5:8] == ["acta.pdf", "1", excerpt]
+    assert "Nómina del comité" not in csv.text
+
+
+def test_undo_and_comments_are_new_entries(client, reviewer, acta):
+    url, matrix_url = acta["url"], f"/api/submissions/{acta['id']}/matrix"
+
+    def c5():
+        return client.get(matrix_url, auth=reviewer).json()["commitments"][4]
+
+    # a comment on its own decides nothing
+    r = client.post(url, auth=reviewer, json={"commitment": "c5", "action": "comment",
+                                              "comment": "Falta la nómina con nacionalidades."})
+    assert r.status_code == 201 and r.json()["action"] == "comment"
+    assert c5()["status"] == "missing" and c5()["decision"] is None
+    assert [c["comment"] for c in c5()["comments"]] == ["Falta la nómina con nacionalidades."]
+    _refusal(client.post(url, auth=reviewer, json={"commitment": "c5", "action": "comment",
+                                                   "comment": "  "}), "empty_comment")
+    _refusal(client.post(url, auth=reviewer, json={"commitment": "c5", "action": "undo"}),
+             "nothing_to_undo")
+
+    attach = client.post(url, auth=reviewer, json={
+        "commitment": "c5", "action": "attach", "excerpt": "calendario de turnos"}).json()
+    reject = client.post(url, auth=reviewer, json={"commitment": "c5", "action": "reject"}).json()
+    assert c5()["status"] == "rejected"
+    undo = client.post(url, auth=reviewer, json={"commitment": "c5", "action": "undo"})
+    assert undo.status_code == 201 and undo.json()["undoes_id"] == reject["id"]
+    assert c5()["status"] == "confirmed" and c5()["decision"]["id"] == attach["id"]
+    client.post(url, auth=reviewer, json={"commitment": "c5", "action": "undo"})
+    assert c5()["status"] == "missing" and c5()["decision"] is None
+    _refusal(client.post(url, auth=reviewer, json={"commitment": "c5", "action": "undo"}),
+             "nothing_to_undo")
+    history = client.get(url, auth=reviewer).json()
+    assert [d["action"] for d in history] == ["comment", "attach", "reject", "undo", "undo"]
+    assert history[-1]["undoes_id"] == attach["id"]
