@@ -1,7 +1,7 @@
 """organisation name history; decisions that undo another
 
-Revision ID: 0009_org_names_undo
-Revises: 0008_submission_version
+Revision ID: 0010_org_names_undo
+Revises: 0009_search_vector
 Create Date: 2026-12-05 07:30:00
 
 Existing organisations get their current name as the registered one.
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0009_org_names_undo'
-down_revision: Union[str, Sequence[str], None] = '0008_submission_version'
+revision: str = '0010_org_names_undo'
+down_revision: Union[str, Sequence[str], None] = '0009_search_vector'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
