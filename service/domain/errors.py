@@ -78,6 +78,7 @@ class ErrorCode(enum.StrEnum):
     duplicate_source = _request("duplicate_source")
     invalid_commitment = _request("invalid_commitment")
     invalid_action = _request("invalid_action")
+    attach_needs_evidence = _request("attach_needs_evidence")
     confirm_needs_evidence = _request("confirm_needs_evidence")
     excerpt_not_found = _request("excerpt_not_found")
     excerpt_not_on_page = _request("excerpt_not_on_page")

@@ -42,6 +42,8 @@ def test_refusals_then_a_verified_excerpt_in_the_exports(client, reviewer, acta)
     message = _refusal(client.post(url, json={"commitment": "c5", "action": "confirm"},
                                    auth=reviewer), "confirm_needs_evidence")
     assert message.startswith("No se puede confirmar «Participación de personas extranjeras»")
+    _refusal(client.post(url, json={"commitment": "c5", "action": "attach"}, auth=reviewer),
+             "attach_needs_evidence")
     invented = "Nómina del comité: 4 de 9 integrantes son personas migrantes."
     message = _refusal(client.post(url, auth=reviewer, json={
         "commitment": "c5", "action": "attach", "document_id": doc, "excerpt": invented}),
