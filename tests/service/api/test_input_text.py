@@ -15,7 +15,7 @@ def test_nul_and_control_characters_are_dropped_not_a_500(client, reviewer):
     assert sub["organization"] == "Fundación Ñandú"
     base = f"/api/submissions/{sub['id']}"
     r = client.post(f"{base}/decisions", auth=reviewer, json={
-        "commitment": "c1", "action": "confirm", "comment": "visto\x00 en\x07 el acta\n(p. 2)"})
+        "commitment": "c1", "action": "reject", "comment": "visto\x00 en\x07 el acta\n(p. 2)"})
     assert r.status_code == 201, r.text
     assert r.json()["comment"] == "visto en el acta\n(p. 2)"
     r = client.post(f"{base}/decisions", auth=reviewer, json={
