@@ -60,6 +60,7 @@ def create_app() -> FastAPI:
         decisions,
         documents,
         errors,
+        inputs,
         openapi,
         operations,
         reviews,
@@ -77,7 +78,8 @@ def create_app() -> FastAPI:
     dispatch.install(dispatch.load(settings.dispatcher))
     app = FastAPI(lifespan=_lifespan, title="evidencia", version=_version(),
                   description=_DESCRIPTION, openapi_tags=_TAGS, docs_url=None, redoc_url=None,
-                  dependencies=[Depends(security.csrf_protect)])
+                  dependencies=[Depends(security.csrf_protect),
+                                Depends(inputs.refuse_unstorable_input)])
     errors.install(app, html_page=pages.error_page)
     _outermost(app, security.SecurityMiddleware)
     for module in (reviews, submissions, documents, decisions, dashboard, search, sessions,

@@ -63,6 +63,10 @@ def _answer(request: Request, exc: Exception) -> tuple[int, str, str, dict, dict
     if isinstance(exc, _DATABASE_UNAVAILABLE):  # pool timed out, database down: not a bug
         log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
         return 503, "unavailable", error_message("unavailable"), {}, {"Retry-After": "5"}
+    if isinstance(exc, sa_exc.DataError):  # a value the column refuses, past the schemas
+        log.warning("invalid data for the database on %s %s: %s", request.method,
+                    request.url.path, str(exc).splitlines()[0][:300])
+        return 422, "validation", error_message("unstorable_input"), {}, None
     if isinstance(exc, RequestValidationError):
         errors = [
             {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")}
@@ -102,5 +106,5 @@ def install(app: FastAPI, html_page: HtmlErrorPage | None = None) -> None:
         )
 
     for exc_class in (EvidenciaError, RequestValidationError, StarletteHTTPException,
-                      *_DATABASE_UNAVAILABLE, Exception):
+                      *_DATABASE_UNAVAILABLE, sa_exc.DataError, Exception):
         app.add_exception_handler(exc_class, error_response)

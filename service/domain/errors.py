@@ -136,6 +136,8 @@ class ErrorCode(enum.StrEnum):
     unsafe_archive = _document("unsafe_archive")
     not_in_csv = _document("not_in_csv")
     unreadable = _document("unreadable")
+    invalid_name = _document("invalid_name")
+    name_too_long = _document("name_too_long")
     converter_unavailable = _not_here("converter_unavailable")  # DOC/RTF without LibreOffice
 
     ocr_unavailable = _server("ocr_unavailable", exit_code=_USAGE)

@@ -278,6 +278,18 @@ ERROR_MESSAGES: dict[str, str] = {
         "La solicitud supera el máximo de {limit_mb} MB por envío. Si sube varios archivos, "
         "envíelos en partes."
     ),
+    "invalid_name": (
+        "El nombre del archivo no es válido: contiene caracteres de control o una ruta de "
+        "carpetas («..», «/» inicial). Cámbiele el nombre y súbalo de nuevo."
+    ),
+    "name_too_long": (
+        "El nombre del archivo es demasiado largo (máximo {limit} caracteres). Acórtelo y "
+        "súbalo de nuevo."
+    ),
+    "unstorable_input": (
+        "Los datos enviados contienen caracteres nulos o números demasiado grandes; "
+        "corríjalos e intente de nuevo."
+    ),
     "method_not_allowed": "Esta dirección no admite esa operación (método HTTP).",
     "too_large": "El archivo supera el tamaño máximo permitido ({limit_mb} MB).",
     "invalid_commitment": "El compromiso indicado no existe (use c1, c2, c3, c4 o c5).",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -37,6 +38,7 @@ from service.domain.models import (
     Submission,
 )
 from service.domain.storage import path_for, store_bytes, store_stream
+from service.domain.text import CONTROL_CHARACTERS
 from service.domain.workflow import ReviewStatus, initial_status
 from service.settings import get_settings
 
@@ -54,6 +56,10 @@ log = logging.getLogger(__name__)
 
 #: Longest organisation name kept (the column's size).
 MAX_ORGANIZATION_CHARS = 300
+#: Longest name an uploaded file may have (what file systems allow for one name).
+MAX_NAME_CHARS = 255
+#: Longest document name kept (the column's size): an archive member's full path.
+MAX_STORED_NAME_CHARS = 1000
 
 
 def normalize_rut(rut: str) -> str:
@@ -221,8 +227,8 @@ def add_files(
 def _open_upload(
     stack: contextlib.ExitStack, name: str, data: bytes, options: ExtractOptions
 ) -> _Upload:
-    name = _clean_name(name)
-    problem = _size_problem(len(data), options.max_file_bytes)
+    name, problem = _upload_name(name)
+    problem = problem or _size_problem(len(data), options.max_file_bytes)
     if problem:
         return _Upload(name, problem=problem)
     # a container (a ZIP, even a damaged one, whose lister reports what it cannot open; an
@@ -252,8 +258,8 @@ def _store(upload: _Upload, mimes: dict[str, str]) -> Iterator[_Entry]:
         return
     for member in upload.archive:
         # the archive itself unreadable is reported under the temporary file's name
-        name = (upload.name if member.name == upload.archive_file
-                else f"{upload.name}/{member.name}")  # fmt: skip
+        name = _fit(upload.name if member.name == upload.archive_file
+                    else f"{upload.name}/{_shown(member.name)}", MAX_STORED_NAME_CHARS)
         if member.error is not None:
             yield _Entry(name, error_code=member.error.code, error=member.error.message)
             continue
@@ -269,9 +275,31 @@ def _store(upload: _Upload, mimes: dict[str, str]) -> Iterator[_Entry]:
         yield _Entry(name, sha, size, _mime_of(sha, mimes))
 
 
-def _clean_name(name: str) -> str:
-    name = (name or "").replace("\\", "/").strip().lstrip("/")
-    return name[:1000] or "archivo"
+def _upload_name(raw: str | None) -> tuple[str, tuple[str, str] | None]:
+    """The name an uploaded file is shown under, and the problem when the name itself is
+    hostile: control characters (a NUL byte…), a path that is absolute or climbs (``..``), or
+    longer than ``MAX_NAME_CHARS``. Such a file becomes a document in error saying so; the
+    rest of the upload goes on."""
+    raw = (raw or "").replace("\\", "/")
+    parts = [p for p in _shown(raw).strip().split("/") if p not in ("", ".")]
+    shown = "/".join(p for p in parts if p != "..") or "archivo"
+    problem = None
+    if CONTROL_CHARACTERS.search(raw):
+        problem = "invalid_name", error_message("invalid_name")
+    elif ".." in parts or raw.startswith("/") or re.match(r"[A-Za-z]:/", raw):
+        problem = "invalid_name", error_message("invalid_name")
+    elif len(shown) > MAX_NAME_CHARS:
+        problem = "name_too_long", error_message("name_too_long", limit=MAX_NAME_CHARS)
+    return _fit(shown, MAX_NAME_CHARS), problem
+
+
+def _shown(name: str) -> str:
+    """A name fit to show and store: control characters as ``?``."""
+    return CONTROL_CHARACTERS.sub("?", name)
+
+
+def _fit(name: str, limit: int) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _size_problem(size: int, max_bytes: int) -> tuple[str, str] | None:

@@ -6,16 +6,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "clean"]
+__all__ = ["fold", "clean", "CONTROL_CHARACTERS"]
 
 #: NUL and the other control characters but tab and line breaks: PostgreSQL refuses NUL in
 #: text (a 500 for the client) and XLSX any of them (an export broken for good).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean(text: str | None) -> str | None:
     """``text`` without NUL and control characters (tab and line breaks kept)."""
-    return _CONTROL.sub("", text) if isinstance(text, str) else text
+    return CONTROL_CHARACTERS.sub("", text) if isinstance(text, str) else text
 
 
 def fold(text: str) -> str:

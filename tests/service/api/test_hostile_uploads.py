@@ -110,3 +110,46 @@ def test_a_plain_text_file_is_a_text_attachment(client, reviewer):
     assert r.headers["content-type"].startswith("text/plain")
     assert "filename*=UTF-8''nota.txt" in r.headers["content-disposition"]
     assert r.content == note
+
+
+def test_hostile_names_fail_alone_in_spanish_while_the_rest_proceeds(client, text_pdf):
+    """Traversal, absolute paths, NUL and other control characters, 300-character names and a
+    polyglot, uploaded with a good file: each hostile one is a document in error saying why in
+    Spanish, and the good one is queued."""
+    from service.domain.storage import path_for, sha256_bytes
+
+    good = text_pdf(["Plan anual de capacitación en interculturalidad."])
+    files = [
+        ("../../etc/passwd.txt", b"Acta de la reunion del comite."),
+        ("/etc/shadow.txt", b"Acta 2 de la reunion del comite."),
+        ("acta\x00.pdf.txt", b"Acta 3 de la reunion del comite."),
+        ("acta\x07\x1b[31m.txt", b"Acta 4 de la reunion del comite."),
+        ("a" * 300 + ".txt", b"Acta 5 de la reunion del comite."),
+        ("acta-poliglota.html", zip_polyglot()),
+        ("plan.pdf", good),
+    ]
+    sub = client.post("/api/submissions", json={"organization": "Fundación Puentes del Sur",
+                                                "rut": "76.543.210-3"}).json()
+    # by hand: httpx, as browsers do, would send a NUL in a file name as "%00"
+    body = b"".join(
+        b'--b\r\nContent-Disposition: form-data; name="files"; filename="'
+        + name.encode() + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        + data + b"\r\n" for name, data in files) + b"--b--\r\n"
+    r = client.post(f"/api/submissions/{sub['id']}/documents", content=body,
+                    headers={"Authorization": f"Bearer {sub['token']}",
+                             "Content-Type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 202, r.text
+    docs = r.json()["documents"]
+    assert len(docs) == len(files)
+    by_code = [(d["status"], d["error_code"]) for d in docs]
+    assert by_code == [("error", "invalid_name")] * 4 + [
+        ("error", "name_too_long"), ("error", "unsupported_type"), ("queued", None)]
+    assert "nombre del archivo no es válido" in docs[0]["error"]
+    assert "demasiado largo (máximo 255 caracteres)" in docs[4]["error"]
+    for doc in docs:
+        assert "\x00" not in doc["name"] and ".." not in doc["name"].split("/")
+        assert len(doc["name"]) <= 255 and not doc["name"].startswith("/")
+    assert docs[0]["name"] == "etc/passwd.txt" and docs[2]["name"] == "acta?.pdf.txt"
+    for _name, data in files[:5]:  # bytes under a refused name are not kept
+        assert not path_for(sha256_bytes(data)).exists()
+
