@@ -108,6 +108,7 @@ def _applicant_page(request: Request, session: Session, access: Access, *, statu
         upload_error=upload_error,
         submit_error=submit_error,
         max_mb=settings.max_file_bytes // (1024 * 1024),  # request_limit: this + the form
+        max_bytes=settings.request_limit,
         max_files=settings.max_files_per_upload,
     )
 

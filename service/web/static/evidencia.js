@@ -61,6 +61,12 @@
     var errorBox = $("[data-upload-error]", form);
     errorBox.textContent = "";
     if (!input.files.length) { errorBox.innerHTML = '<div class="alert error">Seleccione al menos un archivo para subir.</div>'; return; }
+    var total = 0, limit = parseInt(form.getAttribute("data-max-bytes") || "0", 10);
+    for (var i = 0; i < input.files.length; i++) total += input.files[i].size;
+    if (limit && total > limit) {  // the server would refuse it (413) once the bytes arrive
+      errorBox.innerHTML = '<div class="alert error">Los archivos elegidos suman ' + Math.ceil(total / 1048576) + ' MB y el máximo por envío es ' + Math.floor(limit / 1048576) + ' MB: súbalos en varias partes.</div>';
+      return;
+    }
     var wrap = $("[data-progress]", form), bar = $("progress", wrap), text = $("[data-progress-text]", wrap);
     var button = $("button[type=submit]", form);
     var data = new FormData(form);

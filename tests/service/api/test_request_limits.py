@@ -91,6 +91,9 @@ def test_a_declared_oversized_upload_is_refused_before_its_body_is_sent(server):
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert "supera el máximo de 1 MB por envío" in answer.decode("utf-8")
     assert b'"code":"request_too_large"' in answer
+    # the upload page knows the limit, so its script refuses such a choice before sending
+    page = httpx.get(f"{base}/s/{sub['id']}?t={sub['token']}").text
+    assert f'data-max-bytes="{LIMIT}"' in page
 
 
 def test_a_streamed_upload_is_answered_while_it_streams(server):
