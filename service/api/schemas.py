@@ -570,7 +570,8 @@ def progress_public(p: SubmissionProgress, review=None, outcomes=()) -> dict:
 
 
 def review_public(state: ReviewState, *, for_reviewer: bool) -> dict:
-    """The review block; an applicant is not told which reviewer took each step."""
+    """The review block; an applicant is not told which reviewer took each step, nor of the
+    reviewers' reassignments."""
     return _body(
         ReviewPublic, state, status=state.status.value,
         status_label=state.label, messages=dict(state.messages),
@@ -579,6 +580,7 @@ def review_public(state: ReviewState, *, for_reviewer: bool) -> dict:
                   by=h.by if for_reviewer else None,
                   assigned_to=h.assigned_to if for_reviewer else None)
             for h in state.history
+            if for_reviewer or not h.reassignment
         ],
     )
 
