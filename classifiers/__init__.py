@@ -143,15 +143,22 @@ def _decide_with_rules(analysis) -> list[CommitmentResult]:
 
 
 def _decide_with_model(analysis, ocr: bool) -> list[CommitmentResult]:
-    """The model's document probability decides; its passage probabilities rank the excerpts,
-    each explained by the patterns that proposed it (those that held, else those that matched)."""
+    """The model's document probability decides (or, for a commitment where the rules decided
+    better in cross-validation, the rules' calibrated probability); its passage probabilities
+    rank the excerpts, each explained by the patterns that proposed it (those that held, else
+    those that matched)."""
     from classifiers.second_stage import shown_passages
 
     decisions = second_stage_model.decide(analysis, ocr)
     results = []
     for cid in COMMITMENT_IDS:
         passages = decisions[cid].passages
-        supported = bool(passages) and decisions[cid].probability >= 0.5
+        probability = decisions[cid].probability
+        if second_stage_model.deciders.get(cid) == "rules":  # the passage model only ranks
+            probability = calibrator.probability(cid, analysis.scores[cid])
+            supported = bool(analysis.evidence[cid]) and probability >= 0.5
+        else:
+            supported = bool(passages) and probability >= 0.5
         shown = [passages[i]
                  for i in shown_passages([d.probability for d in passages], supported)]
         evidence = tuple(
@@ -160,5 +167,5 @@ def _decide_with_model(analysis, ocr: bool) -> list[CommitmentResult]:
                      score=round(d.probability, 4))
             for d in shown
         )
-        results.append(_result(cid, decisions[cid].probability, evidence))
+        results.append(_result(cid, probability, evidence))
     return results

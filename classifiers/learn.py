@@ -211,12 +211,18 @@ def fit(examples: list[Example], params: Params) -> tuple[dict, dict]:
 # --------------------------------------------------------------------------- measuring
 
 
-def _predict(ex: Example, cid: str, passage: Linear, document: Linear):
-    """(supported, shown candidates best first) as classify() would decide them."""
+def _predict(ex: Example, cid: str, passage: Linear, document: Linear,
+             rules_decide: bool = False):
+    """(supported, shown candidates best first) as classify() would decide them; with
+    ``rules_decide`` the rules decide whether the document supports the commitment and the
+    passage model only ranks the excerpts."""
     cands = ex.candidates[cid]
     probs = [passage.probability(c.features) for c in cands]
-    doc_f = document_features(probs, ex.scores[cid], len(cands), ex.doc_type)
-    supported = bool(cands) and document.probability(doc_f) >= 0.5
+    if rules_decide:
+        supported = ex.rules_supported[cid]
+    else:
+        doc_f = document_features(probs, ex.scores[cid], len(cands), ex.doc_type)
+        supported = bool(cands) and document.probability(doc_f) >= 0.5
     order = sorted(range(len(cands)), key=lambda i: (-probs[i], -cands[i].score, i))
     shown = shown_passages([probs[i] for i in order], supported)
     return supported, [cands[order[i]] for i in shown]
@@ -267,7 +273,8 @@ def score_model(examples: list[Example], model) -> dict:
         for cid in ex.labels:
             predictions[(ex.key, cid)] = (
                 (ex.rules_supported[cid], _rules_shown(ex, cid)) if model is None
-                else _predict(ex, cid, model.passage[cid], model.document[cid]))
+                else _predict(ex, cid, model.passage[cid], model.document[cid],
+                              model.deciders.get(cid) == "rules"))
     return score_predictions(examples, predictions)
 
 
@@ -275,7 +282,7 @@ def cross_validate(examples: list[Example], params: Params) -> dict:
     """The whole pipeline (passage + stacked document model) against the rules alone, on folds of
     whole organisations: each fold is scored by models trained without its organisations."""
     examples = sorted(examples, key=lambda e: e.key)
-    model_pred, rules_pred = {}, {}
+    model_pred, rules_pred, ranked_pred = {}, {}, {}
     folds = _folds(examples, params.folds)
     for train_idx, test_idx in folds:
         train = [examples[i] for i in train_idx]
@@ -285,11 +292,22 @@ def cross_validate(examples: list[Example], params: Params) -> dict:
             for cid in ex.labels:
                 model_pred[(ex.key, cid)] = _predict(ex, cid, passage[cid], document[cid])
                 rules_pred[(ex.key, cid)] = (ex.rules_supported[cid], _rules_shown(ex, cid))
+                ranked_pred[(ex.key, cid)] = _predict(ex, cid, passage[cid], document[cid], True)
+    model, rules = score_predictions(examples, model_pred), score_predictions(examples, rules_pred)
+    deciders = {
+        cid: "model" if (model["commitments"][cid]["f1"] or 0) > (
+            rules["commitments"][cid]["f1"] or 0) else "rules"
+        for cid in COMMITMENT_IDS
+    }
+    stage_pred = {k: (model_pred if deciders[k[1]] == "model" else ranked_pred)[k]
+                  for k in model_pred}
     return {
         "folds": len(folds),
         "groups": len({ex.group for ex in examples}),
-        "model": score_predictions(examples, model_pred),
-        "rules": score_predictions(examples, rules_pred),
+        "model": model,
+        "rules": rules,
+        "deciders": deciders,
+        "stage": score_predictions(examples, stage_pred),
     }
 
 
@@ -300,6 +318,7 @@ def train_artefact(examples: list[Example], params: Params, fingerprint: str,
 
     examples = sorted(examples, key=lambda e: e.key)
     passage, document = fit(examples, params)
+    cv = cross_validate(examples, params)
     meta = {
         "training_data": {
             "fingerprint": data_fingerprint(examples),
@@ -310,7 +329,7 @@ def train_artefact(examples: list[Example], params: Params, fingerprint: str,
                           for cid in COMMITMENT_IDS},
         },
         "params": params.to_dict(),
-        "metrics": {"cross_validation": cross_validate(examples, params)},
+        "metrics": {"cross_validation": cv},
         **(extra_meta or {}),
     }
-    return artefact(passage, document, meta, fingerprint)
+    return artefact(passage, document, meta, fingerprint, cv.get("deciders"))

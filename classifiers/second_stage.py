@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from classifiers import defaults
@@ -103,6 +103,10 @@ class SecondStage:
     passage: dict  # cid -> Linear
     document: dict  # cid -> Linear
     meta: dict  # training data, parameters, metrics (as stored)
+    #: cid -> "model" (the document model decides) or "rules" (the rules' calibrated decision
+    #: stands and the passage model only ranks the excerpts): whichever scored the higher F1
+    #: in cross-validation by organisation
+    deciders: dict = field(default_factory=dict)
 
     def decide(self, analysis, ocr: bool) -> dict[str, CommitmentDecision]:
         """Per commitment: the document's probability and its candidates ranked by the passage
@@ -132,15 +136,18 @@ def shown_passages(probabilities: list[float], supported: bool) -> list[int]:
             if p >= defaults.EVIDENCE_MIN_PROBABILITY or (i == 0 and supported)]
 
 
-def artefact(passage: dict, document: dict, meta: dict, fingerprint: str) -> dict:
+def artefact(passage: dict, document: dict, meta: dict, fingerprint: str,
+             deciders: dict | None = None) -> dict:
     """The artefact's content, checksum included (see save_model)."""
+    deciders = deciders or {}
     body = {
         "format": FORMAT,
         "feature_version": FEATURE_VERSION,
         "fingerprint": fingerprint,
         "meta": meta,
         "commitments": {
-            cid: {"passage": passage[cid].to_dict(), "document": document[cid].to_dict()}
+            cid: {"passage": passage[cid].to_dict(), "document": document[cid].to_dict(),
+                  "decides": deciders.get(cid, "model")}
             for cid in COMMITMENT_IDS
         },
     }
@@ -189,9 +196,12 @@ def read_model(fingerprint: str, path: Path | None = None) -> SecondStage:
         models = body["commitments"]
         passage = {cid: Linear.from_dict(models[cid]["passage"]) for cid in COMMITMENT_IDS}
         document = {cid: Linear.from_dict(models[cid]["document"]) for cid in COMMITMENT_IDS}
-    except (KeyError, TypeError, ValueError) as exc:
+        deciders = {cid: models[cid].get("decides", "model") for cid in COMMITMENT_IDS}
+        if not set(deciders.values()) <= {"model", "rules"}:
+            raise ValueError("unknown decider")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelError(f"corrupt model artefact {path}: {exc}") from exc
-    return SecondStage(passage, document, body.get("meta", {}))
+    return SecondStage(passage, document, body.get("meta", {}), deciders)
 
 
 def load_second_stage(fingerprint: str, path: Path | None = None) -> tuple[SecondStage | None, str]:

@@ -7,8 +7,10 @@ held-out organisations and the held-out registers stay out of every fitted numbe
 1. ``model/calibration.json``: the rules' raw score of each commitment (engine.score) mapped to
    P(supported) by isotonic regression with a Laplace prior; what decides when no second stage is
    installed.
-2. ``model/second_stage.json``: the learned second stage (classifiers/learn.py), written only when
-   it beats the rules alone in cross-validation by organisation on the same documents
+2. ``model/second_stage.json``: the learned second stage (classifiers/learn.py): per commitment,
+   the document model decides where it scored a higher F1 than the rules in cross-validation by
+   organisation, else the rules decide and the passage model only ranks the excerpts; written
+   only when that stage beats the rules alone in the same cross-validation
    (``--force-model`` writes it anyway; ``--no-model`` leaves the second stage as it is).
 
 Reproducible: the same corpus, patterns and code give byte-identical artefacts. Re-run it after
@@ -24,7 +26,7 @@ from pathlib import Path
 from classifiers.calibration import fit_isotonic, save_calibration
 from classifiers.result import COMMITMENT_IDS
 
-__all__ = ["collect_scores", "calibrate", "corpus_examples", "train_model", "better", "main"]
+__all__ = ["calibrate", "corpus_examples", "train_model", "better", "main"]
 
 
 def _dev_documents(corpus: Path, jobs: int):
@@ -35,40 +37,31 @@ def _dev_documents(corpus: Path, jobs: int):
     return [(e, docs[e.file]) for e in entries if hasattr(docs[e.file], "pages")]
 
 
-def collect_scores(corpus: Path, jobs: int = 2):
-    """(scores per commitment, gold labels per commitment, number of files) of the dev split."""
-    from classifiers.engine import analyse
-
-    scores = {c: [] for c in COMMITMENT_IDS}
-    gold = {c: [] for c in COMMITMENT_IDS}
-    used = 0
-    for entry, doc in _dev_documents(corpus, jobs):
-        analysis = analyse(doc)
-        used += 1
-        for cid in COMMITMENT_IDS:
-            scores[cid].append(analysis.scores[cid])
-            gold[cid].append(bool(entry.labels.get(cid, False)))
-    return scores, gold, used
-
-
-def calibrate(corpus: Path, jobs: int = 2) -> dict:
+def calibrate(examples: list) -> dict:
+    """Fit the rules' calibration on the prepared dev examples (their raw scores and labels),
+    save it, put it in force, and bring each example's rules decision up to date with it."""
     import classifiers
     from classifiers.calibration import load_calibrator
     from classifiers.version import fingerprint
 
-    scores, gold, used = collect_scores(corpus, jobs)
-    if used == 0:
+    if not examples:
         raise SystemExit("no dev-split files could be read: nothing to calibrate on")
+    scores = {c: [ex.scores[c] for ex in examples] for c in COMMITMENT_IDS}
+    gold = {c: [bool(ex.labels.get(c, False)) for ex in examples] for c in COMMITMENT_IDS}
     curves = {cid: fit_isotonic(scores[cid], gold[cid]) for cid in COMMITMENT_IDS}
     meta = {  # no timestamp: the same corpus and code give a byte-identical artefact
-        "corpus": corpus.name,
         "split": "dev",
-        "files": used,
+        "files": len(examples),
         "positives": {cid: sum(gold[cid]) for cid in COMMITMENT_IDS},
         "method": "isotonic (PAV) with Laplace prior, min block 4",
     }
     save_calibration(curves, fingerprint(), meta)
     classifiers.calibrator = load_calibrator(fingerprint())  # the rules' decision uses it
+    for ex in examples:  # as classify_analysis decides with rules alone
+        for cid in COMMITMENT_IDS:
+            p = classifiers.calibrator.probability(cid, ex.scores[cid])
+            held = any(c.score > 0 for c in ex.candidates[cid])
+            ex.rules_supported[cid] = held and p >= 0.5
     return {"meta": meta, "curves": curves}
 
 
@@ -113,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     import classifiers
 
     classifiers.load()
-    out = calibrate(args.corpus, args.jobs)
+    examples = corpus_examples(args.corpus, args.jobs)  # one rules pass per dev file
+    out = calibrate(examples)
     print(f"calibrated on {out['meta']['files']} dev files; positives {out['meta']['positives']}")
     for cid, (xs, ps) in out["curves"].items():
         steps = ", ".join(f"≥{x:g}: {p:.2f}" for x, p in zip(xs, ps, strict=True))
@@ -123,14 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     from classifiers import defaults
     from classifiers.second_stage import save_model
 
-    body = train_model(corpus_examples(args.corpus, args.jobs))
+    body = train_model(examples)
     cv = body["meta"]["metrics"]["cross_validation"]
-    for who in ("rules", "model"):
+    print(f"deciders per commitment (higher cross-validated F1): {cv['deciders']}")
+    for who in ("rules", "model", "stage"):
         m = cv[who]
         per = ", ".join(f"{c} {m['commitments'][c]['f1']}" for c in COMMITMENT_IDS)
         print(f"cross-validation ({cv['folds']} folds of {cv['groups']} organisations), {who}: "
               f"macro-F1 {m['macro_f1']}, precision@3 {m['evidence_precision_at_3']} ({per})")
-    if better(cv["model"], cv["rules"]) or args.force_model:
+    if better(cv["stage"], cv["rules"]) or args.force_model:
         path = save_model(body)
         print(f"second stage written to {path}")
     else:

@@ -109,6 +109,8 @@ def test_workforce_hired_crews_and_job_titles_are_not_c5(rules, text):
      "de Extranjería y Migración expusieron ante el directorio el 3 de mayo de 2025.",
      {"c1", "c4"}),
     ("La empresa obtuvo en 2025 el Sello Migrante que entrega la municipalidad.", {"c1", "c4"}),
+    ("El Servicio de Cooperación Técnica, junto con la CORFO, abrió en abril de 2025 la "
+     "convocatoria del programa Migrante Emprende para la región.", {"c1", "c4"}),
 ])
 def test_public_programmes_agencies_and_international_organisations_are_not_ours(
     rules, text, not_expected
@@ -180,3 +182,19 @@ def test_an_email_header_is_context_not_evidence(classify):
     ), use_model=False)
     assert not result.commitment("c2").supported
     assert all(not e.text.startswith("De:") for c in result.commitments for e in c.evidence)
+
+
+def test_a_collective_agreement_is_the_organisations_rule(rules):
+    assert "c3" in rules(
+        "Contrato colectivo 2026-2029\n\n"
+        "Cláusula décima. Las partes acuerdan que los bonos de este contrato colectivo se pagan a "
+        "todos los socios sin distinción de nacionalidad u origen.\n"
+    )
+
+
+def test_places_in_a_course_are_not_seats_for_foreigners(rules):
+    assert "c5" not in rules(
+        "Plan de capacitación\n\n"
+        "| Curso | Público | Cupos |\n"
+        "| Derechos laborales de las personas migrantes | Jefaturas y supervisores | 40 cupos |\n"
+    )

@@ -150,3 +150,27 @@ def test_options_put_a_promoted_model_in_force_and_pick_up_a_new_one(examples, t
     finally:
         classifiers.use_options(ClassifierOptions())
     assert classifiers.CLASSIFIER_VERSION == packaged
+
+
+def test_where_the_rules_decided_better_they_decide_and_the_model_ranks(examples, classify,
+                                                                          monkeypatch, tmp_path):
+    """A commitment whose cross-validated F1 was higher with the rules keeps the rules'
+    decision; the passage model still orders its excerpts."""
+    import classifiers
+
+    body = _train(examples)
+    assert set(body["meta"]["metrics"]["cross_validation"]["deciders"].values()) <= {
+        "model", "rules"}
+    never = second_stage.Linear(-30.0, {})  # a document model that always says no
+    passage = {c: second_stage.Linear.from_dict(body["commitments"][c]["passage"])
+               for c in body["commitments"]}
+    for decides, expected in (("model", False), ("rules", True)):
+        path = tmp_path / f"{decides}.json"
+        second_stage.save_model(second_stage.artefact(
+            passage, dict.fromkeys(passage, never), {}, "fp-test", dict.fromkeys(passage, decides)),
+            path)
+        model = second_stage.read_model("fp-test", path)
+        assert model.deciders["c1"] == decides
+        monkeypatch.setattr(classifiers, "second_stage_model", model)
+        result = classifiers.classify(make_doc(_POSITIVE.format(city="Chillán", org="Viña Itata")))
+        assert result.commitment("c1").supported is expected
