@@ -81,7 +81,7 @@ def _answer(request: Request, exc: Exception) -> tuple[int, str, str, dict, dict
             message = error_message("request_too_large", limit_mb=max(1, limit // 2**20))
         return exc.status_code, str(code or "error"), message, {}, getattr(exc, "headers", None)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return 500, "internal", error_message("internal"), {}, None
+    return 500, "internal", error_message("internal_request"), {}, None
 
 
 def _wants_page(request: Request) -> bool:

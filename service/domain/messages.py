@@ -325,6 +325,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "Ocurrió un error interno al procesar el documento. El equipo fue notificado; "
         "puede intentar subirlo de nuevo más tarde."
     ),
+    "internal_request": (
+        "Ocurrió un error interno al atender la solicitud. El equipo fue notificado; "
+        "intente nuevamente más tarde."
+    ),
     "transient": (
         "El servicio no pudo completar el procesamiento por una falla temporal. "
         "Se reintentará automáticamente."
