@@ -104,93 +104,130 @@ def split_blocks(pages) -> list[Block]:
     a table region a line that starts in lowercase, is very short or (OCR) carries no letters at
     its start continues the row above. On OCR pages a table region ends only at a blank line.
     """
-    blocks: list[Block] = []
-    heading = ""
+    splitter = _BlockSplitter()
     for page in pages:
-        ocr = bool(getattr(page, "ocr", False))
-        para: Block | None = None
-        item: Block | None = None
-        row: Block | None = None
-        table_header = ""
+        splitter.add_page(page)
+    return _finish_blocks(splitter.blocks)
+
+
+class _BlockSplitter:
+    """One pass over a document's physical lines: the blocks so far, the heading carried across
+    pages, and the paragraph, item or table row a line may continue (open blocks end at a page)."""
+
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.heading = ""
+
+    def add_page(self, page) -> None:
+        self.ocr = bool(getattr(page, "ocr", False))
+        self.page_number = page.number
+        self._close_all()
         lines = page.text.splitlines()
         for n, raw in enumerate(lines):
-            line = raw.strip()
             following = lines[n + 1].strip() if n + 1 < len(lines) else ""
-            if not line or _SIGNATURE_ONLY.match(line):
-                para = item = row = None
-                table_header = ""
-                continue
-            in_table = row is not None
-            wrapped = line.lstrip("|[ ")[:1].islower() or (
-                len(line) < 28 and not _NUMBERED.match(line) and not line.endswith(":")
-            )
-            if _is_table_line(line) or (
-                in_table and (ocr or wrapped) and not _HEADING_MARK.match(line)
-            ):
-                para = item = None
-                if _TABLE_SEPARATOR.match(line):
-                    continue
-                text = _row_text(line)
-                if not text:
-                    continue
-                cells = text.count(" | ") + 1
-                full_row = cells >= table_header.count(" | ") + 1 and " | " in text
-                lower_start = line.lstrip("|[ ")[:1].islower()
-                if in_table and (lower_start or (not full_row and _is_continuation(line, ocr))):
-                    row.text = row.text + " " + text
-                    if row.header_row:
-                        table_header = row.text
-                    continue
-                is_header = not table_header
-                if is_header:
-                    table_header = text
-                row = Block("row", text, page.number, heading, table_header, header_row=is_header)
-                blocks.append(row)
-                continue
-            row = None
-            table_header = ""
-            bullet = _BULLET.match(line)
-            if bullet and _NUMBERED.match(line) and _is_heading(line[bullet.end():]):
-                bullet = None  # "1. Presentación": a numbered heading, not a list item
-            if bullet:
-                para = None
-                item = Block("item", line[bullet.end():].strip(), page.number, heading)
-                blocks.append(item)
-                continue
-            open_block = para or item
-            numbered_heading = bool(_NUMBERED.match(line)) and _is_heading(line)
-            if (
-                open_block is not None
-                and not open_block.text.endswith(_TERMINAL[:-1])
-                and not _FIELD.match(line)
-                and not numbered_heading
-            ):
-                open_block.text = _join(open_block.text, line)
-                open_block.lines.append(line)
-                continue
-            item = None
-            if _is_heading(line) and not following[:1].islower():
-                para = None
-                heading = _HEADING_MARK.sub("", line).strip()
-                # OCR turns table cells and signature blocks into short capitalised lines: on
-                # an OCR page such a line gives its section context but stays a candidate unit
-                kind = "fragment" if ocr and not _HEADING_MARK.match(line) else "heading"
-                blocks.append(Block(kind, heading, page.number, heading))
-                continue
-            if para is not None and not _FIELD.match(line):
-                para.text = _join(para.text, line)
-                para.lines.append(line)
-            else:
-                kind = "line" if _FIELD.match(line) else "para"
-                para = Block(kind, line, page.number, heading, lines=[line], ocr=ocr)
-                blocks.append(para)
+            self._add_line(raw.strip(), following)
+
+    def _close_all(self) -> None:
+        self.para: Block | None = None
+        self.item: Block | None = None
+        self.row: Block | None = None
+        self.table_header = ""
+
+    def _add_line(self, line: str, following: str) -> None:
+        if not line or _SIGNATURE_ONLY.match(line):
+            self._close_all()
+            return
+        if self._is_table_region(line):
+            self._add_table_line(line)
+            return
+        self.row = None
+        self.table_header = ""
+        bullet = _BULLET.match(line)
+        if bullet and _NUMBERED.match(line) and _is_heading(line[bullet.end():]):
+            bullet = None  # "1. Presentación": a numbered heading, not a list item
+        if bullet:
+            self.para = None
+            self.item = self._open("item", line[bullet.end():].strip())
+            return
+        if self._continues_open_block(line):
+            return
+        self.item = None
+        if _is_heading(line) and not following[:1].islower():
+            self._add_heading(line)
+            return
+        if self.para is not None and not _FIELD.match(line):
+            self.para.text = _join(self.para.text, line)
+            self.para.lines.append(line)
+        else:
+            kind = "line" if _FIELD.match(line) else "para"
+            self.para = self._open(kind, line, lines=[line], ocr=self.ocr)
+
+    def _open(self, kind: str, text: str, **extra) -> Block:
+        block = Block(kind, text, self.page_number, self.heading, **extra)
+        self.blocks.append(block)
+        return block
+
+    def _is_table_region(self, line: str) -> bool:
+        if _is_table_line(line):
+            return True
+        wrapped = line.lstrip("|[ ")[:1].islower() or (
+            len(line) < 28 and not _NUMBERED.match(line) and not line.endswith(":")
+        )
+        return self.row is not None and (self.ocr or wrapped) and not _HEADING_MARK.match(line)
+
+    def _add_table_line(self, line: str) -> None:
+        self.para = self.item = None
+        if _TABLE_SEPARATOR.match(line):
+            return
+        text = _row_text(line)
+        if not text:
+            return
+        row = self.row
+        full_row = text.count(" | ") >= self.table_header.count(" | ") and " | " in text
+        lower_start = line.lstrip("|[ ")[:1].islower()
+        if row is not None and (lower_start or (not full_row and _is_continuation(line, self.ocr))):
+            row.text = row.text + " " + text
+            if row.header_row:
+                self.table_header = row.text
+            return
+        is_header = not self.table_header
+        if is_header:
+            self.table_header = text
+        self.row = self._open("row", text, table_header=self.table_header, header_row=is_header)
+
+    def _continues_open_block(self, line: str) -> bool:
+        """A wrapped line of the paragraph or item above (it has not ended its sentence)."""
+        open_block = self.para or self.item
+        if (
+            open_block is None
+            or open_block.text.endswith(_TERMINAL[:-1])
+            or _FIELD.match(line)
+            or (_NUMBERED.match(line) and _is_heading(line))
+        ):
+            return False
+        open_block.text = _join(open_block.text, line)
+        open_block.lines.append(line)
+        return True
+
+    def _add_heading(self, line: str) -> None:
+        self.para = None
+        self.heading = _HEADING_MARK.sub("", line).strip()
+        # OCR turns table cells and signature blocks into short capitalised lines: on an OCR
+        # page such a line gives its section context but stays a candidate unit
+        kind = "fragment" if self.ocr and not _HEADING_MARK.match(line) else "heading"
+        self._open(kind, self.heading)
+
+
+def _finish_blocks(blocks: list[Block]) -> list[Block]:
+    """Whole-document passes once every line is placed: OCR tables split again, boilerplate and
+    mail headers marked, blocks capped, and rows given their table's header as finally assembled
+    (wrapped header cells included)."""
     blocks = _unjoin_ocr_tables(blocks)
     _mark_boilerplate(blocks)
     _mark_mail_headers(blocks)
     for block in blocks:
         if len(block.text) > defaults.MAX_BLOCK_CHARS:
             block.text = block.text[: defaults.MAX_BLOCK_CHARS]
-    # rows share their table's header text as finally assembled (wrapped header cells included)
     header = ""
     for block in blocks:
         if block.kind == "row":

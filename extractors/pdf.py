@@ -340,65 +340,17 @@ def triage(pdf: pdfium.PdfDocument, index: int, second: SecondOpinions) -> _Page
         number = index + 1
         log.debug("page %d: pdfium verdict %s", number, verdict.reason)
         if verdict.ok and layer.vertical and mostly_cjk(layer.raw):
-            # pdfium's vertical-writing support is weak (it can drop most glyphs of a vertical
-            # CJK font); pdfminer with detect_vertical reads it: keep whichever reads more.
-            alt = second.pdfminer_vertical(index)
-            if (
-                alt is not None
-                and len(alt.raw.split())
-                and meaningful_chars(alt.raw) > meaningful_chars(layer.raw)
-            ):
-                alt_verdict = assess_text_layer(alt.raw)
-                if alt_verdict.ok:
-                    alt.words = layer.words
-                    alt.normalized = True
-                    return _PagePlan(
-                        make_page(number, width, height, alt, "pdfminer:text-layer-vertical")
-                    )
+            alt = _vertical_reading(second, index, layer)
+            if alt is not None:
+                return _PagePlan(
+                    make_page(number, width, height, alt, "pdfminer:text-layer-vertical")
+                )
         if verdict.ok:
-            method = "text-layer"
-            if (
-                layer.rows is not None
-                and page.get_rotation() % 360 == 0
-                and not RTL_RE.search(layer.raw)  # pdfplumber gives RTL cells in visual order
-                and facts.path_count() >= defaults.TABLE_MIN_PATHS
-            ):
-                tables = second.tables(index)
-                rest = [
-                    [top, bottom, [m for m in members if not any(t.contains(m) for t in tables)]]
-                    for top, bottom, members in layer.rows
-                ]
-                if tables and not looks_multi_column([r for r in rest if r[2]]):
-                    with_tables = render_rows_with_tables(layer.rows, tables)
-                    if keeps_words(layer.text, with_tables):
-                        layer.text = with_tables
-                        method = "text-layer+pdfplumber-tables"
-                    else:
-                        log.info("page %d: table rows would lose words; keeping row grouping",
-                                 number)  # fmt: skip
+            method = _with_tables(page, facts, second, index, layer)
             return _PagePlan(make_page(number, width, height, layer, method))
-        # Second opinions, cheapest first, only for this page.
-        alternatives: list[tuple[str, Callable[[], Layer | None]]] = []
-        if verdict.reason in _ASK_PDFPLUMBER:
-            alternatives.append(("pdfplumber", lambda: second.pdfplumber(index)))
-        if (
-            verdict.reason == LayerReason.no_text
-            and facts.image_coverage() < defaults.SCAN_IMAGE_COVERAGE
-        ):
-            alternatives.append(("poppler", lambda: second.poppler(index)))
-        if verdict.reason in _ASK_POPPLER:
-            alternatives.append(("poppler", lambda: second.poppler(index)))
-        for name, read in alternatives:
-            alt = read()
-            if alt is None:
-                continue
-            alt_verdict = assess_text_layer(
-                alt.raw, image_coverage=facts.image_coverage, invisible_ratio=lambda: 0.0
-            )
-            log.info("page %d: %s %s, %s says %s", number, "pdfium", verdict.reason, name,
-                     alt_verdict.reason)  # fmt: skip
-            if alt_verdict.ok:
-                return _PagePlan(make_page(number, width, height, alt, f"{name}:text-layer"))
+        alt, name = _second_opinion(second, index, verdict, facts)
+        if alt is not None:
+            return _PagePlan(make_page(number, width, height, alt, f"{name}:text-layer"))
         if facts.is_empty():
             log.info("page %d: nothing drawn on it, no OCR", number)
             return _PagePlan(
@@ -413,6 +365,75 @@ def triage(pdf: pdfium.PdfDocument, index: int, second: SecondOpinions) -> _Page
         )
     finally:
         page.close()
+
+
+def _vertical_reading(second: SecondOpinions, index: int, layer: Layer) -> Layer | None:
+    """pdfium's vertical-writing support is weak (it can drop most glyphs of a vertical CJK
+    font); pdfminer with detect_vertical reads it: its layer when it reads more, else None."""
+    alt = second.pdfminer_vertical(index)
+    if (
+        alt is not None
+        and len(alt.raw.split())
+        and meaningful_chars(alt.raw) > meaningful_chars(layer.raw)
+        and assess_text_layer(alt.raw).ok
+    ):
+        alt.words = layer.words
+        alt.normalized = True
+        return alt
+    return None
+
+
+def _with_tables(page, facts: _PageFacts, second: SecondOpinions, index: int,
+                 layer: Layer) -> str:
+    """A good text layer's rows, with pdfplumber's ruled tables written in where they keep every
+    word (``layer.text`` replaced); the page's method."""
+    if not (
+        layer.rows is not None
+        and page.get_rotation() % 360 == 0
+        and not RTL_RE.search(layer.raw)  # pdfplumber gives RTL cells in visual order
+        and facts.path_count() >= defaults.TABLE_MIN_PATHS
+    ):
+        return "text-layer"
+    tables = second.tables(index)
+    rest = [
+        [top, bottom, [m for m in members if not any(t.contains(m) for t in tables)]]
+        for top, bottom, members in layer.rows
+    ]
+    if not tables or looks_multi_column([r for r in rest if r[2]]):
+        return "text-layer"
+    with_tables = render_rows_with_tables(layer.rows, tables)
+    if not keeps_words(layer.text, with_tables):
+        log.info("page %d: table rows would lose words; keeping row grouping", index + 1)
+        return "text-layer"
+    layer.text = with_tables
+    return "text-layer+pdfplumber-tables"
+
+
+def _second_opinion(second: SecondOpinions, index: int, verdict, facts: _PageFacts):
+    """Other readers for a page pdfium reads badly, cheapest first: (layer, reader name) of the
+    first that reads it well, or (None, None)."""
+    alternatives: list[tuple[str, Callable[[], Layer | None]]] = []
+    if verdict.reason in _ASK_PDFPLUMBER:
+        alternatives.append(("pdfplumber", lambda: second.pdfplumber(index)))
+    if (
+        verdict.reason == LayerReason.no_text
+        and facts.image_coverage() < defaults.SCAN_IMAGE_COVERAGE
+    ):
+        alternatives.append(("poppler", lambda: second.poppler(index)))
+    if verdict.reason in _ASK_POPPLER:
+        alternatives.append(("poppler", lambda: second.poppler(index)))
+    for name, read in alternatives:
+        alt = read()
+        if alt is None:
+            continue
+        alt_verdict = assess_text_layer(
+            alt.raw, image_coverage=facts.image_coverage, invisible_ratio=lambda: 0.0
+        )
+        log.info("page %d: %s %s, %s says %s", index + 1, "pdfium", verdict.reason, name,
+                 alt_verdict.reason)  # fmt: skip
+        if alt_verdict.ok:
+            return alt, name
+    return None, None
 
 
 class _PageFacts:
