@@ -132,8 +132,8 @@ def _own_document(session: Session, submission_id: str, document_id: str | None
     if document_id is None:
         return None
     document = session.get(Document, document_id)
-    if document is None or document.submission_id != submission_id:
-        raise NotFoundError(code="document_not_found")
+    if document is None or document.submission_id != submission_id or document.removed_at:
+        raise NotFoundError(code="document_not_found")  # a removed document counts nowhere
     return document
 
 
@@ -199,7 +199,8 @@ def _verify(session: Session, submission_id: str, document: Document | None,
         return _verify_in(session, document, excerpt, page)
     candidates = session.scalars(
         select(Document)
-        .where(Document.submission_id == submission_id, Document.extraction_id.is_not(None))
+        .where(Document.submission_id == submission_id, Document.extraction_id.is_not(None),
+               Document.removed_at.is_(None))
         .order_by(Document.created_at, Document.id)
     )
     for candidate in candidates:

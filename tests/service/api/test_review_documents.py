@@ -138,6 +138,9 @@ def test_an_applicant_removes_and_replaces_documents(
     assert client.get("/api/search", params={"q": "capacitacion"}, auth=reviewer).json()[
         "total"] == 0
     assert path_for(sha).exists()  # content-addressed: the bytes stay
+    r = client.post(f"/api/submissions/{sub['id']}/decisions", auth=reviewer, json={
+        "commitment": "c2", "action": "attach", "document_id": plan["id"]})
+    assert r.status_code == 404, r.text  # a removed document cannot back a decision
     assert client.delete(url, headers=_bearer(sub["token"])).status_code == 404
     assert client.get(url, headers=_bearer(sub["token"])).status_code == 404
 
