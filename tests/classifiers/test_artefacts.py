@@ -20,6 +20,19 @@ def test_version_is_stable_and_carries_the_base():
     )
 
 
+def test_the_shipped_artefacts_are_in_force():
+    """A change to any fingerprinted file (patterns, rule or feature code) makes the shipped
+    calibration and model stale: classification then runs uncalibrated, on rules alone, with a
+    mere warning in the log. Re-fit (or, for a change proven not to alter the raw analysis,
+    re-stamp) them in the same commit."""
+    import classifiers
+
+    assert classifiers.calibrator.calibrated, classifiers.calibrator.reason
+    if defaults.SECOND_STAGE_FILE.exists():
+        assert not classifiers.second_stage_refusal, classifiers.second_stage_refusal
+    assert not classifiers.CLASSIFIER_VERSION.endswith((".uncal", ".nomodel"))
+
+
 def test_version_changes_when_a_pattern_changes(tmp_path, monkeypatch):
     copy = tmp_path / "patterns"
     shutil.copytree(defaults.PATTERNS_DIR, copy)
