@@ -170,6 +170,11 @@
     row.setAttribute("aria-current", "true");
     if (focus) row.focus({ preventScroll: false });
   }
+  function choose(row) {
+    // the reviewer picked a row: that choice wins over a move still waiting for an answer
+    advanceFrom = null; undone = null;
+    select(row, true);
+  }
   function nextUndecided(fromId) {
     var all = rows(), i = all.findIndex(function (r) { return r.id === fromId; });
     for (var k = 1; k <= all.length; k++) {
@@ -206,12 +211,12 @@
     if (ev.ctrlKey || ev.metaKey || ev.altKey || isControl(target)) return;
     if (key === "?") { ev.preventDefault(); var help = $("#atajos"); help.open = !help.open; return; }
     var all = rows(), i = row ? all.indexOf(row) : -1;
-    if (/^[1-9]$/.test(key) && all[+key - 1]) { ev.preventDefault(); select(all[+key - 1], true); return; }
+    if (/^[1-9]$/.test(key) && all[+key - 1]) { ev.preventDefault(); choose(all[+key - 1]); return; }
     if (key === "j" || key === "J" || (key === "ArrowDown" && inRow)) {
-      ev.preventDefault(); select(all[Math.min(i + 1, all.length - 1)], true); return;
+      ev.preventDefault(); choose(all[Math.min(i + 1, all.length - 1)]); return;
     }
     if (key === "k" || key === "K" || (key === "ArrowUp" && inRow)) {
-      ev.preventDefault(); select(all[Math.max(i - 1, 0)], true); return;
+      ev.preventDefault(); choose(all[Math.max(i - 1, 0)]); return;
     }
     if (!row) return;  // every other key needs a visibly selected commitment
     var lower = key.toLowerCase();
@@ -235,7 +240,7 @@
     });
     document.addEventListener("mousedown", function (ev) {
       var row = ev.target.closest && ev.target.closest(".commit-row");
-      if (row) { if (!isControl(ev.target)) select(row, true); else select(row, false); }
+      if (row) { if (!isControl(ev.target)) choose(row); else select(row, false); }
       else if (!(ev.target.closest && ev.target.closest("#atajos, [data-undo]"))) select(null);
       var undoButton = ev.target.closest && ev.target.closest("[data-undo]");
       if (undoButton) undone = undoButton.getAttribute("data-undo");
