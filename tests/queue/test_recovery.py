@@ -264,6 +264,55 @@ def test_postgresql_stopped_mid_ocr_is_retried_not_a_corrupt_file(stack, workers
     assert "corrupt" not in workers.log()
 
 
+def test_postgresql_down_the_api_answers_503_in_spanish_then_recovers(stack):
+    """Issue 12: a database outage was answered 500. A real ``evidencia serve`` on the module's
+    PostgreSQL: while the server is down, the status and the matrix are 503 ``unavailable`` with
+    a Spanish message and ``Retry-After``, ``/healthz`` still answers and ``/readyz`` says which
+    component is down; once PostgreSQL is back, the same API answers 200 again, not restarted."""
+    import httpx
+
+    port = free_port()
+    api = start_api(stack.folder / "api-outage.log", port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        sub = httpx.post(f"{base}/api/submissions",
+                         json={"organization": "Corporación Puerto Abierto"}).json()
+        auth = {"Authorization": f"Bearer {sub['token']}"}
+        paths = [f"/api/submissions/{sub['id']}", f"/api/submissions/{sub['id']}/matrix"]
+        assert [httpx.get(base + p, headers=auth).status_code for p in paths] == [200, 200]
+        _checkpoint(stack)  # the cluster runs without synchronous commit: keep what we made
+        stack.postgres.stop()
+        try:
+            down = [httpx.get(base + p, headers=auth, timeout=60) for p in paths]
+            health = httpx.get(f"{base}/healthz", timeout=30)
+            ready = httpx.get(f"{base}/readyz", timeout=60)
+        finally:
+            stack.postgres.start()
+        for answer in down:
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"]
+            detail = answer.json()["detail"]
+            assert detail["code"] == "unavailable"
+            assert "no está disponible" in detail["message"]
+        assert health.status_code == 200
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"] != "ok"
+        wait_until(lambda: [httpx.get(base + p, headers=auth, timeout=30).status_code
+                            for p in paths] == [200, 200], 60, poll=0.5)
+    finally:
+        stop_process(api)
+    assert "Traceback" not in (stack.folder / "api-outage.log").read_text(errors="replace")
+
+
+def _checkpoint(stack) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.postgres.url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+    engine.dispose()
+
+
 def _stage(document_id: str) -> str | None:
     from service.db import SessionLocal
     from service.domain.models import Document
