@@ -42,6 +42,8 @@ HELDOUT_REGISTERS = frozenset({"prensa", "web"})
 HELDOUT_ORGS = frozenset({
     "org07", "org08", "org15", "org16", "org20", "org25", "org30", "org34", "org38", "org42",
     "org44",
+    # written blind on 2026-12-05 (no rule or model output seen while writing): a fresh held-out set
+    "org45", "org46", "org47", "org48", "org49", "org50",
 })
 #: what ``evidencia eval --split`` accepts: ``dev`` (dev organisations, registers other than the
 #: held-out ones), ``heldout`` (held-out organisations, same registers), ``register`` (the
