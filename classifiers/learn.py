@@ -294,9 +294,11 @@ def cross_validate(examples: list[Example], params: Params) -> dict:
                 rules_pred[(ex.key, cid)] = (ex.rules_supported[cid], _rules_shown(ex, cid))
                 ranked_pred[(ex.key, cid)] = _predict(ex, cid, passage[cid], document[cid], True)
     model, rules = score_predictions(examples, model_pred), score_predictions(examples, rules_pred)
+    duel = {cid: _duel(examples, cid, model_pred, rules_pred) for cid in COMMITMENT_IDS}
     deciders = {
         cid: "model" if (model["commitments"][cid]["f1"] or 0) > (
-            rules["commitments"][cid]["f1"] or 0) else "rules"
+            rules["commitments"][cid]["f1"] or 0)
+        and duel[cid]["p"] <= defaults.MODEL_DECIDES_MAX_P else "rules"
         for cid in COMMITMENT_IDS
     }
     stage_pred = {k: (model_pred if deciders[k[1]] == "model" else ranked_pred)[k]
@@ -307,8 +309,30 @@ def cross_validate(examples: list[Example], params: Params) -> dict:
         "model": model,
         "rules": rules,
         "deciders": deciders,
+        "duel": duel,
         "stage": score_predictions(examples, stage_pred),
     }
+
+
+def _duel(examples: list[Example], cid: str, model_pred: dict, rules_pred: dict) -> dict:
+    """Texts on which the model's document decision was right more often than the rules' (wins)
+    and the reverse (losses), out of fold, and the one-sided exact sign-test p-value of that many
+    wins if both were equally good. Counted per source text, not per rendering: the renderings
+    of one text are not independent evidence."""
+    right: dict[str, list[int]] = {}
+    for ex in examples:
+        key = (ex.key, cid)
+        if key not in model_pred:
+            continue
+        gold = ex.labels[cid]
+        tally = right.setdefault(ex.source, [0, 0])
+        tally[0] += model_pred[key][0] == gold
+        tally[1] += rules_pred[key][0] == gold
+    wins = sum(m > r for m, r in right.values())
+    losses = sum(r > m for m, r in right.values())
+    n = wins + losses
+    p = sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n if n else 1.0
+    return {"wins": wins, "losses": losses, "p": round(p, 4)}
 
 
 def train_artefact(examples: list[Example], params: Params, fingerprint: str,

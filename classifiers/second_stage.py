@@ -104,8 +104,8 @@ class SecondStage:
     document: dict  # cid -> Linear
     meta: dict  # training data, parameters, metrics (as stored)
     #: cid -> "model" (the document model decides) or "rules" (the rules' calibrated decision
-    #: stands and the passage model only ranks the excerpts): whichever scored the higher F1
-    #: in cross-validation by organisation
+    #: stands and the passage model only ranks the excerpts): "model" only where it beat the
+    #: rules in cross-validation by organisation by more than noise (learn.cross_validate)
     deciders: dict = field(default_factory=dict)
 
     def decide(self, analysis, ocr: bool) -> dict[str, CommitmentDecision]:

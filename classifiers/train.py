@@ -8,8 +8,10 @@ held-out organisations and the held-out registers stay out of every fitted numbe
    P(supported) by isotonic regression with a Laplace prior; what decides when no second stage is
    installed.
 2. ``model/second_stage.json``: the learned second stage (classifiers/learn.py): per commitment,
-   the document model decides where it scored a higher F1 than the rules in cross-validation by
-   organisation, else the rules decide and the passage model only ranks the excerpts; written
+   the document model decides only where, in cross-validation by organisation, it scored a higher
+   F1 than the rules AND won on significantly more texts than it lost (one-sided sign test,
+   ``defaults.MODEL_DECIDES_MAX_P``, declared before measuring); elsewhere the rules decide and
+   the passage model only ranks the excerpts; written
    only when that stage beats the rules alone in the same cross-validation
    (``--force-model`` writes it anyway; ``--no-model`` leaves the second stage as it is).
 
@@ -112,14 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     for cid, (xs, ps) in out["curves"].items():
         steps = ", ".join(f"≥{x:g}: {p:.2f}" for x, p in zip(xs, ps, strict=True))
         print(f"  {cid}: {steps}")
+    from classifiers import defaults
+
     if args.no_model:
         return 0
-    from classifiers import defaults
     from classifiers.second_stage import save_model
 
     body = train_model(examples)
     cv = body["meta"]["metrics"]["cross_validation"]
-    print(f"deciders per commitment (higher cross-validated F1): {cv['deciders']}")
+    duel = ", ".join(f"{c} +{d['wins']}/-{d['losses']} p={d['p']}" for c, d in cv["duel"].items())
+    print(f"document model vs rules, texts won/lost out of fold: {duel}")
+    print(f"deciders per commitment (higher F1 and sign test p <= "
+          f"{defaults.MODEL_DECIDES_MAX_P}): {cv['deciders']}")
     for who in ("rules", "model", "stage"):
         m = cv[who]
         per = ", ".join(f"{c} {m['commitments'][c]['f1']}" for c in COMMITMENT_IDS)

@@ -23,6 +23,10 @@ _SIGNATURE_ONLY = re.compile(r"^[_\s.\-]+$")
 _NUMBERED = re.compile(r"^\d+(\.\d+)*\.?\s")
 #: "Fecha: 12 de marzo", "Tema: ..." — a labelled field line; it starts its own unit
 _FIELD = re.compile(r"^[A-ZÁÉÍÓÚÑ][\wÁÉÍÓÚÑáéíóúñ°º./() -]{0,30}:\s")
+#: a line that is only a capitalised label with its colon ("DECRETO:", "RESUELVO:", "SE
+#: RESUELVE:"): the operative part of a decree or resolution starts there, so it ends the
+#: VISTOS / CONSIDERANDO paragraph above and heads what follows
+_CAPS_LABEL = re.compile(r"^[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ ]{2,28}:$")
 
 
 @dataclass(slots=True)
@@ -149,10 +153,10 @@ class _BlockSplitter:
             self.para = None
             self.item = self._open("item", line[bullet.end():].strip())
             return
-        if self._continues_open_block(line):
+        if not _CAPS_LABEL.match(line) and self._continues_open_block(line):
             return
         self.item = None
-        if _is_heading(line) and not following[:1].islower():
+        if _CAPS_LABEL.match(line) or (_is_heading(line) and not following[:1].islower()):
             self._add_heading(line)
             return
         if self.para is not None and not _FIELD.match(line):

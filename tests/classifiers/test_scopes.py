@@ -198,3 +198,90 @@ def test_places_in_a_course_are_not_seats_for_foreigners(rules):
         "| Curso | Público | Cupos |\n"
         "| Derechos laborales de las personas migrantes | Jefaturas y supervisores | 40 cupos |\n"
     )
+
+
+def test_the_operative_part_of_a_decree_is_not_its_preamble(rules):
+    """A line "RESUELVO:" ends the VISTOS / CONSIDERANDO paragraph: the body it creates is c1."""
+    assert "c1" in rules(
+        "RESOLUCIÓN EXENTA N° 77\n\n"
+        "VISTOS: los estatutos de la corporación y las facultades que me confieren.\n"
+        "CONSIDERANDO: que la planta cuenta con numerosos trabajadores de otros países.\n"
+        "RESUELVO:\n"
+        "1 Constitúyese el Comité de Interculturalidad de la Corporación Cultural Río Claro, "
+        "encargado de coordinar las acciones de inclusión de los trabajadores migrantes.\n"
+    )
+
+
+def test_a_future_about_another_noun_does_not_cancel_a_body_already_constituted(rules):
+    assert "c1" in rules(
+        "Memoria 2025\n\n"
+        "En abril se constituyó la Mesa de Inclusión Migrante de la empresa, que sesionó seis "
+        "veces y redactó la guía de acogida que se distribuirá en enero.\n"
+    )
+
+
+def test_a_body_still_to_be_created_in_a_relative_clause_stays_an_intention(rules):
+    assert "c1" not in rules(
+        "Minuta\n\n"
+        "El comité de inclusión de los trabajadores migrantes que se constituirá en marzo "
+        "coordinará las acciones.\n"
+    )
+
+
+def test_a_country_inside_a_job_title_of_a_chilean_member_is_not_c5(rules):
+    assert "c5" not in rules(
+        "Nómina del comité paritario\n\n"
+        "| Nombre | Cargo | Nacionalidad | Representa a |\n"
+        "| Tomás Reyes Lillo | Supervisor de exportaciones Bolivia | Chilena | Empresa |\n"
+        "| Ana Paz Cortés | Operaria | Chilena | Trabajadores |\n"
+    )
+
+
+def test_stalls_at_the_plaza_de_armas_are_not_reserved_seats(rules):
+    assert "c5" not in rules(
+        "Informe de gestión\n\n"
+        "La muestra de comunidades migrantes se realizó en la plaza de armas, y la asamblea "
+        "del consejo vecinal aprobó la rendición de cuentas.\n"
+    )
+
+
+def test_seats_reserved_for_migrants_in_a_body_are_c5(rules):
+    assert "c5" in rules(
+        "Decreto\n\n"
+        "El consejo comunal tendrá quince integrantes, y cinco de sus asientos quedan reservados "
+        "a representantes de organizaciones de migrantes.\n"
+    )
+
+
+def test_a_foreign_member_named_in_apposition_is_c5(rules):
+    assert "c5" in rules(
+        "Cuenta pública\n\n"
+        "Desde mayo funciona la Comisión de Interculturalidad de la cooperativa. "
+        "“Aquí por fin nos escuchan”, dice Marlene Joseph, cajera haitiana e integrante de la "
+        "comisión.\n"
+    )
+
+
+def test_a_pay_difference_forbidden_by_nationality_is_c3(rules):
+    assert "c3" in rules(
+        "Contrato colectivo 2026-2029\n\n"
+        "Cláusula octava. La empresa se obliga a no establecer diferencias de remuneraciones "
+        "por razón de la nacionalidad de los trabajadores que cumplan iguales funciones.\n"
+    )
+
+
+def test_foreign_staff_attending_unrelated_courses_is_not_c2(rules):
+    assert "c2" not in rules(
+        "Informe anual de personas\n\n"
+        "En 2025, 96 trabajadores extranjeros asistieron a cursos de grúa horquilla y de "
+        "primeros auxilios.\n"
+    )
+
+
+def test_a_body_left_without_effect_after_its_election_is_not_c5(rules):
+    assert "c5" not in rules(
+        "Acta de asamblea\n\n"
+        "La asamblea eligió como integrantes de la comisión de trabajadores migrantes a Rosa "
+        "Quispe, peruana, y a Wilner Joseph, haitiano.\n"
+        "Luego, por mayoría, la asamblea acordó dejar sin efecto la elección.\n"
+    )

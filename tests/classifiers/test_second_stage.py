@@ -174,3 +174,24 @@ def test_where_the_rules_decided_better_they_decide_and_the_model_ranks(examples
         monkeypatch.setattr(classifiers, "second_stage_model", model)
         result = classifiers.classify(make_doc(_POSITIVE.format(city="Chillán", org="Viña Itata")))
         assert result.commitment("c1").supported is expected
+
+
+def test_the_document_model_decides_only_where_it_won_by_more_than_noise():
+    """Issue 10: "keep rules alone if it does not beat them". A model right on three more texts
+    than the rules is not enough (sign test p = 0.125); five wins and no loss is (p = 0.031);
+    renderings of one text count once."""
+    def duel(model_right: int, rules_right: int, renderings: int = 1):
+        examples, model_pred, rules_pred = [], {}, {}
+        for n in range(10):
+            for r in range(renderings):
+                key = f"org{n}/doc.{r}"
+                examples.append(learn.Example(key=key, group=f"org{n}", source=f"org{n}/doc",
+                                              text_sha256="", labels={"c1": True}, evidence={}))
+                model_pred[(key, "c1")] = (n < model_right, [])
+                rules_pred[(key, "c1")] = (n < rules_right, [])
+        return learn._duel(examples, "c1", model_pred, rules_pred)
+
+    assert duel(8, 5) == {"wins": 3, "losses": 0, "p": 0.125}
+    assert duel(8, 5, renderings=3) == {"wins": 3, "losses": 0, "p": 0.125}
+    assert duel(10, 5)["p"] <= defaults.MODEL_DECIDES_MAX_P < duel(8, 5)["p"]
+    assert duel(5, 5) == {"wins": 0, "losses": 0, "p": 1.0}
