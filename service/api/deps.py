@@ -8,11 +8,16 @@
   rows of ``reviewer_sessions`` (``service.domain.access``).
 - ``SubmissionAccess``: the submission in the path, if the caller is a reviewer or holds that
   submission's applicant token (``Authorization: Bearer``, ``X-Submission-Token`` or ``?token=``).
+- ``StampAccess``: the same check for the answers kept per version (status, matrix): the
+  submission's version stamp and token digest in one statement on an autocommit connection,
+  in one thread hop, with no ORM session unless a reviewer must be looked up (see
+  :func:`stamp_access`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import anyio
@@ -25,7 +30,7 @@ from fastapi.security import (
 )
 from sqlalchemy.orm import Session
 
-from service.db import SessionLocal
+from service.db import SessionLocal, get_engine
 from service.domain.access import (
     SESSION_COOKIE,
     Access,
@@ -38,11 +43,12 @@ from service.domain.errors import (
     UnavailableError,
 )
 from service.domain.models import User
-from service.domain.submissions import get_submission
+from service.domain.submissions import get_submission, read_stamp
 from service.throttle import authenticate_limited, client_address
 
 __all__ = [
     "get_session",
+    "database_turn",
     "BearerDep",
     "configure_concurrency",
     "SessionDep",
@@ -50,6 +56,7 @@ __all__ = [
     "CurrentReviewer",
     "Access",
     "SubmissionAccess",
+    "StampAccess",
 ]
 
 
@@ -68,9 +75,10 @@ def configure_concurrency(app: FastAPI) -> None:
     app.state.db_gate = anyio.Semaphore(settings.db_pool_size)
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session for this request, once it is admitted to the database (503 if it waits
-    longer than ``db_pool_timeout``); the session is closed in a thread, then the turn freed."""
+@asynccontextmanager
+async def database_turn(request: Request) -> AsyncIterator[None]:
+    """A turn at the database for this request (see :func:`configure_concurrency`), waited
+    for in the event loop without a thread; 503 (``busy``) after ``db_pool_timeout``."""
     from service.settings import get_settings
 
     gate = getattr(request.app.state, "db_gate", None)
@@ -82,13 +90,22 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await gate.acquire()
     except TimeoutError:
         raise UnavailableError(code="busy") from None
-    session = SessionLocal()
     try:
-        yield session
+        yield
     finally:
-        with anyio.CancelScope(shield=True):  # a dropped client must not leak its turn
-            await anyio.to_thread.run_sync(session.close)
-            gate.release()
+        gate.release()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for this request, once it is admitted to the database (503 if it waits
+    longer than ``db_pool_timeout``); the session is closed in a thread, then the turn freed."""
+    async with database_turn(request):
+        session = SessionLocal()
+        try:
+            yield session
+        finally:
+            with anyio.CancelScope(shield=True):  # a dropped client must not leak its turn
+                await anyio.to_thread.run_sync(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -152,3 +169,39 @@ def submission_access(
 
 
 SubmissionAccess = Annotated[Access, Depends(submission_access)]
+
+
+async def stamp_access(
+    submission_id: Annotated[str, Path(description="Identificador de la postulación")],
+    request: Request,
+    basic: BasicDep,
+    bearer: BearerDep,
+) -> Access:
+    """:func:`submission_access` for the answers kept per version: the submission only as its
+    :class:`~service.domain.access.SubmissionStamp`. An applicant's request costs one turn at
+    the database, one thread hop and one statement."""
+    token = (
+        (bearer.credentials if bearer is not None else None)
+        or request.headers.get("x-submission-token")
+        or request.query_params.get("token")
+    )
+    async with database_turn(request):
+        return await anyio.to_thread.run_sync(_stamp_access, request, submission_id, token,
+                                              basic, bearer)
+
+
+def _stamp_access(request: Request, submission_id: str, token: str | None,
+                  basic: HTTPBasicCredentials | None,
+                  bearer: HTTPAuthorizationCredentials | None) -> Access:
+    # autocommit: a lone SELECT needs no BEGIN and no ROLLBACK (one round trip, not three)
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        stamp = read_stamp(connection, submission_id)
+    if basic is None and not request.cookies.get(SESSION_COOKIE) and check_submission_token(
+            stamp, token):
+        return Access(stamp, token=token)
+    with SessionLocal() as session:  # a reviewer: the same lookup as every other route
+        reviewer = optional_reviewer(request, session, basic, bearer)
+    return check_access(stamp, reviewer=reviewer, token=token)
+
+
+StampAccess = Annotated[Access, Depends(stamp_access)]

@@ -13,7 +13,13 @@ from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 
-from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
+from service.api.deps import (
+    CurrentReviewer,
+    SessionDep,
+    StampAccess,
+    SubmissionAccess,
+    database_turn,
+)
 from service.api.schemas import (
     ErrorBody,
     MatrixPublic,
@@ -27,6 +33,7 @@ from service.api.schemas import (
     progress_public,
     review_public,
 )
+from service.db import SessionLocal
 from service.domain import clock, idempotency, listing, organizations, search, workflow
 from service.domain.dispatch import requeue_lost
 from service.domain.errors import LimitError, UnavailableError, ValidationError
@@ -284,8 +291,8 @@ def _enqueue_unfinished(session, submission_id: str) -> None:
     "compromiso, qué está confirmado, qué falta y la decisión vigente del revisor. Lleva "
     "`ETag`: con `If-None-Match` responde 304 si nada cambió.",
 )
-async def status(request: Request, access: SubmissionAccess, session: SessionDep) -> Response:
-    _data, body, etag = await _answer(session, access, "status")
+async def status(request: Request, access: StampAccess) -> Response:
+    _data, body, etag = await _answer(request, access, "status")
     return _json(request, body, etag)
 
 
@@ -298,8 +305,9 @@ _DOWNLOADS = {
 class _Answers:
     """Built answers (the read model and its JSON) per submission and kind, reused while the
     submission's version stamp is the one they were built at: the stamp comes with the access
-    check's one query, so a repeated status or matrix request costs no other query and no
-    serialisation. Per process; the least recently used go first."""
+    check's one statement (``StampAccess``), so a repeated status or matrix request costs no
+    other query and no serialisation. Per process (each ``serve --workers`` process keeps its
+    own, checked against the same stamp in the database); the least recently used go first."""
 
     def __init__(self, size: int = 512):
         self._items: OrderedDict[tuple, tuple[int, object, bytes]] = OrderedDict()
@@ -348,10 +356,16 @@ def _build_status(session, access, version: int) -> tuple[object, bytes]:
 _BUILDERS: dict[str, Callable] = {"status": _build_status, "matrix": _build_matrix}
 
 
-async def _answer(session, access, kind: str) -> tuple[object, bytes, str]:
+def _build(kind: str, access, version: int) -> tuple[object, bytes]:
+    with SessionLocal() as session:
+        return _BUILDERS[kind](session, access, version)
+
+
+async def _answer(request: Request, access, kind: str) -> tuple[object, bytes, str]:
     """The read model, its JSON and its ETag, from the cache when built at the submission's
-    current version; otherwise built in a thread (database reads) and kept. The status differs
-    for reviewers (who took each review step), so it is kept per role.
+    current version; otherwise built in a thread (database reads, on a turn of its own) and
+    kept. The status differs for reviewers (who took each review step), so it is kept per
+    role.
 
     The version was read before the rows: a change landing in between gives newer rows under
     an older version, which the next request rebuilds, never the reverse.
@@ -361,7 +375,8 @@ async def _answer(session, access, kind: str) -> tuple[object, bytes, str]:
     key = (submission_id, kind, role)
     cached = _answers.get(key, version)
     if cached is None:
-        cached = await anyio.to_thread.run_sync(_BUILDERS[kind], session, access, version)
+        async with database_turn(request):
+            cached = await anyio.to_thread.run_sync(_build, kind, access, version)
         _answers.put(key, version, *cached)
     return cached[0], cached[1], f'"{kind[0]}{"r" if role else ""}{version}"'
 
@@ -391,12 +406,11 @@ def _json(request: Request, body: bytes, etag: str) -> Response:
 )
 async def matrix(
     request: Request,
-    access: SubmissionAccess,
-    session: SessionDep,
+    access: StampAccess,
     format: Literal["json", "csv", "xlsx"] = Query(  # noqa: A002
         default="json", description="json (por defecto), csv o xlsx"),
 ):
-    data, body, etag = await _answer(session, access, "matrix")
+    data, body, etag = await _answer(request, access, "matrix")
     if format == "json":
         return _json(request, body, etag)
     return await anyio.to_thread.run_sync(_download, access, data, format)

@@ -30,6 +30,7 @@ from service.domain.password_policy import check_password
 
 __all__ = [
     "Access",
+    "SubmissionStamp",
     "check_access",
     "ROLES",
     "hash_password",
@@ -147,7 +148,18 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def check_submission_token(submission: Submission, token: str | None) -> bool:
+@dataclass(frozen=True, slots=True)
+class SubmissionStamp:
+    """What the cached reads (status, matrix) need of a submission: its id, its version stamp
+    and the digest its applicant token is checked against, read in one statement without the
+    ORM (``service.domain.submissions.read_stamp``)."""
+
+    id: str
+    version: int
+    token_hash: str
+
+
+def check_submission_token(submission: Submission | SubmissionStamp, token: str | None) -> bool:
     if not token:
         return False
     return hmac.compare_digest(submission.token_hash, hash_token(token))
@@ -155,9 +167,10 @@ def check_submission_token(submission: Submission, token: str | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """A caller allowed to see ``submission``: a reviewer, or the holder of its token."""
+    """A caller allowed to see ``submission``: a reviewer, or the holder of its token. The
+    submission is the ORM row, or for the cached reads only its :class:`SubmissionStamp`."""
 
-    submission: Submission
+    submission: Submission | SubmissionStamp
     reviewer: User | None = None
     token: str | None = None
 
@@ -166,7 +179,8 @@ class Access:
         return self.reviewer is not None
 
 
-def check_access(submission: Submission, *, reviewer: User | None, token: str | None) -> Access:
+def check_access(submission: Submission | SubmissionStamp, *, reviewer: User | None,
+                 token: str | None) -> Access:
     """Reviewers see every submission; anyone else needs that submission's token
     (AuthenticationError without one, PermissionDeniedError with another's)."""
     from service.domain.errors import AuthenticationError, PermissionDeniedError

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -26,7 +26,7 @@ from extractors.errors import EvidenciaError
 from extractors.options import ExtractOptions
 from service.domain import clock, lifecycle, organizations, text
 from service.domain import rut as rut_module
-from service.domain.access import hash_token, new_token
+from service.domain.access import SubmissionStamp, hash_token, new_token
 from service.domain.dispatch import get_dispatcher
 from service.domain.errors import LimitError, NotFoundError, ValidationError
 from service.domain.lifecycle import DocumentStatus, Lane
@@ -49,6 +49,7 @@ __all__ = [
     "create_submission",
     "find_submission",
     "get_submission",
+    "read_stamp",
     "add_files",
 ]
 
@@ -158,6 +159,19 @@ def get_submission(session: Session, submission_id: str) -> Submission:
     if submission is None:
         raise NotFoundError(code="submission_not_found")
     return submission
+
+
+_STAMP = select(Submission.__table__.c.version, Submission.__table__.c.token_hash).where(
+    Submission.__table__.c.id == bindparam("id"))
+
+
+def read_stamp(connection: Connection, submission_id: str) -> SubmissionStamp:
+    """The submission's version stamp and token digest: one indexed row, one statement (no ORM
+    session), for the reads answered from a cache kept per version."""
+    row = connection.execute(_STAMP, {"id": submission_id}).first()
+    if row is None:
+        raise NotFoundError(code="submission_not_found")
+    return SubmissionStamp(submission_id, row.version, row.token_hash)
 
 
 @dataclass(frozen=True, slots=True)
