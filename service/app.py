@@ -6,7 +6,9 @@ boundary, operations endpoints, and the dispatcher the service queues work throu
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -50,7 +52,18 @@ async def _lifespan(app: FastAPI):
     from service.api.deps import configure_concurrency
 
     configure_concurrency(app)
+    _freeze_start_up()
     yield
+
+
+@cache
+def _freeze_start_up() -> None:
+    """What start-up built (modules, routes, schemas: ~160,000 objects) lives as long as the
+    process: frozen, the garbage collector no longer walks it. Unfrozen, each full collection
+    did, pausing every request in flight for up to 115 ms (the p99 at 50 clients). Once per
+    process (a test process starts many apps)."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app() -> FastAPI:
