@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+import time
 import weakref
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import get_settings
 
-__all__ = ["engine_for", "get_engine", "SessionLocal"]
+__all__ = ["engine_for", "get_engine", "SessionLocal", "PING_AFTER_IDLE_SECONDS"]
+
+#: A pooled connection idle longer than this is pinged before it is handed out (the server
+#: may have restarted or dropped it meanwhile); one back in the pool for less is used as it
+#: is. Pinging every checkout (``pool_pre_ping``) was one round trip in two on the API's
+#: cached reads; a server gone within the last second fails that one statement, answered 503,
+#: and the pool starts afresh.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
@@ -51,9 +59,29 @@ def engine_for(url: str) -> Engine:
 
         _ENGINES.add(engine)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **pool)
+    engine = create_engine(url, **pool)
+    _ping_when_idle(engine)
     _ENGINES.add(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """``pool_pre_ping`` for connections idle over :data:`PING_AFTER_IDLE_SECONDS` only."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy) -> None:
+        since = record.info.get("idle_since")  # none yet: a fresh connection
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # as pre_ping does: every pooled connection is suspect; the pool retries anew
+            raise exc.InvalidatePoolError(str(error)) from error
 
 
 def _fold(value: str | None) -> str | None:
