@@ -52,8 +52,30 @@ async def _lifespan(app: FastAPI):
     from service.api.deps import configure_concurrency
 
     configure_concurrency(app)
+    _leave_with_supervisor()
     _freeze_start_up()
     yield
+
+
+@cache
+def _leave_with_supervisor() -> None:
+    """Under ``serve --workers N`` each API process was spawned by uvicorn's supervisor: when
+    the supervisor is gone, however it died (SIGKILL too), the process shuts down as on
+    SIGTERM instead of serving on as an orphan that keeps the port from a restarted API."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+
+    supervisor = multiprocessing.parent_process()  # None when uvicorn runs in this process
+    if supervisor is None:
+        return
+
+    def watch() -> None:
+        supervisor.join()  # returns when the supervisor's end of the pipe closes
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
 @cache

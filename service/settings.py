@@ -9,6 +9,7 @@ run time.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, le=500)
     #: Seconds a request waits for its turn at the database before a 503 (it never hangs).
     db_pool_timeout: float = Field(default=5.0, gt=0, le=300)
+    #: API processes ``evidencia serve`` runs (uvicorn's workers; ``--workers`` overrides it):
+    #: 0 means one per core, at most 2 (:attr:`api_processes`). One process serves its
+    #: requests on one core; the processes share nothing but the database and Redis (the
+    #: answers each keeps per submission version are checked against the database's stamp on
+    #: every request). Each may open ``db_pool_size`` + 5 connections.
+    api_workers: int = Field(default=0, ge=0, le=32)
 
     #: Seconds an rq job may run before it is killed (a 400-page scan takes minutes).
     job_timeout: int = Field(default=3600, gt=0)
@@ -147,6 +154,15 @@ class Settings(BaseSettings):
         """Connections beyond the pool for work outside the request gate (/readyz, /metrics,
         the worker's sweep): a few, so such checks never wait behind requests."""
         return 5
+
+    @property
+    def api_processes(self) -> int:
+        """``api_workers``, or one per core this process may run on, at most 2: two processes
+        of 25 connections leave PostgreSQL's default 100 room for the workers and a shell."""
+        if self.api_workers:
+            return self.api_workers
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return max(1, min(cores or 1, 2))
 
     @property
     def api_threads(self) -> int:

@@ -28,6 +28,10 @@ PG_ADMIN_URL = os.environ.get(
 #: The API refuses to start without a secret key of its own (service.security); every app and
 #: server the tests start (in-process or as a subprocess inheriting this environment) gets one.
 os.environ.setdefault("EVIDENCIA_SECRET_KEY", "clave-de-pruebas-" + uuid.uuid4().hex)
+#: One API process per ``evidencia serve`` the tests start (the default is one per core): the
+#: tests count the database turns of one process and SIGKILL the API as one process. The
+#: several-process server has its own test (tests/service/api/test_concurrency.py).
+os.environ.setdefault("EVIDENCIA_API_WORKERS", "1")
 
 
 def free_port() -> int:

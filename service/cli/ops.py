@@ -46,12 +46,14 @@ def serve(args) -> int:
     import uvicorn
 
     from service.security import require_secret_key
+    from service.settings import get_settings
 
     require_secret_key()  # told here, before uvicorn, as one clear line
 
     uvicorn.run(
         "service.app:create_app", factory=True, host=args.host, port=args.port,
-        proxy_headers=True, workers=max(1, getattr(args, "workers", 1) or 1),
+        proxy_headers=True,
+        workers=max(1, getattr(args, "workers", None) or get_settings().api_processes),
     )
     return 0
 

@@ -109,11 +109,12 @@ def start_worker(log: Path, env: dict | None = None) -> subprocess.Popen:
 
 
 def start_api(log: Path, port: int, env: dict | None = None) -> subprocess.Popen:
-    """``evidencia serve`` (uvicorn) on ``port``, answering once this returns."""
+    """``evidencia serve`` (uvicorn) on ``port``, answering once this returns; one process,
+    so that killing it kills the API."""
     from tests.conftest import wait_http
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
         cwd=REPO, env={**os.environ, "EVIDENCIA_LOG_LEVEL": "INFO", **(env or {})},
         stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )

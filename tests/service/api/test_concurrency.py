@@ -113,3 +113,65 @@ def test_a_blocked_database_gives_quick_503s_and_health_still_answers(
     assert busy[0].json()["detail"]["code"] == "busy"
     assert busy[0].headers["retry-after"]
     assert sorted(r.status_code for r in finished) == [200] * 2 + [503] * 10
+
+
+def _api_processes(supervisor: int) -> list[int]:
+    """The API processes uvicorn's supervisor spawned (not multiprocessing's resource tracker)."""
+    children = [int(pid) for task in os.listdir(f"/proc/{supervisor}/task")
+                for pid in open(f"/proc/{supervisor}/task/{task}/children").read().split()]
+    return [pid for pid in children
+            if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
+def test_several_api_processes_answer_the_current_version_and_leave_with_their_supervisor(
+    service_env, tmp_path
+):
+    """``serve`` with two processes (the default on two cores): each keeps its own answers per
+    submission version, so after a change every request, whichever process takes it, shows
+    the change; and when the supervisor is SIGKILLed its processes leave, freeing the port."""
+    port = free_port()
+    env = {**os.environ, "EVIDENCIA_API_WORKERS": "2", "EVIDENCIA_LOG_LEVEL": "WARNING"}
+    log = tmp_path / "server.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/healthz", proc, log)
+        api = _api_processes(proc.pid)
+        assert len(api) == 2, api
+        sub_id, headers = _submission(base)
+        status = f"{base}/api/submissions/{sub_id}"
+
+        def answers() -> set[tuple[str, int]]:  # a new connection each: either process
+            return {(r.headers["etag"], len(r.json()["documents"]))
+                    for r in (httpx.get(status, headers=headers) for _ in range(12))}
+
+        before = answers()
+        assert len(before) == 1 and next(iter(before))[1] == 3, before
+        r = httpx.post(f"{status}/documents", headers=headers, timeout=30,
+                       files=[("files", ("otra.txt", b"Acta de la feria intercultural.",
+                                         "text/plain"))])
+        assert r.status_code == 202, r.text
+        after = answers()
+        assert len(after) == 1 and next(iter(after))[1] == 4, after
+        assert after != before
+    finally:
+        proc.kill()  # the supervisor only, as the kernel's OOM killer or kill -9 would
+        proc.wait(timeout=10)
+    deadline = time.monotonic() + 30  # only stops a hung test
+    while any(_running(pid) for pid in api) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in api)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(base + "/healthz")
