@@ -15,7 +15,7 @@ process (raw keep-alive sockets, so the generator costs little CPU next to the s
 Usage::
 
     OMP_THREAD_LIMIT=1 .venv/bin/python bench/bench_api_load.py [--connections 50 100 200]
-        [--seconds 10] [--documents 12] [--api-workers 1] [--workers 2]
+        [--seconds 10] [--documents 12] [--api-workers N] [--workers 2]
         [--redis redis://127.0.0.1:6379/14] [--client python|wrk]
 
 PostgreSQL is the one ``bench_batch.py`` uses (a database created and dropped per run).
@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -39,7 +40,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_batch import _drop_db, _fresh_db  # noqa: E402
+from bench_batch import PG_ADMIN_URL, _drop_db, _fresh_db  # noqa: E402
 from bench_service import Service, text_pdf  # noqa: E402
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -144,12 +145,39 @@ def _python_load(url: str, token: str, connections: int, seconds: int) -> dict:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its reaped children so far."""
+    """User + system CPU seconds of a process, its reaped children and its live descendants
+    (``serve --workers N``: uvicorn's supervisor and its N API processes) so far."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                    for c in (task / "children").read_text().split()]
     except OSError:
         return 0.0
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    own = sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(child) for child in children)
+
+
+def _database_cpu_seconds(db_name: str | None) -> float | None:
+    """CPU seconds of the PostgreSQL backends connected to the bench's database (the server
+    runs on this machine: its processes are in /proc). A backend opened during the round
+    counts whole, start-up included."""
+    if not db_name:
+        return None
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL)
+    with admin.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :db"),
+                            {"db": db_name}).scalars().all()
+    admin.dispose()
+    return sum(_cpu_seconds(pid) for pid in pids)
+
+
+def _children_cpu_seconds() -> float:
+    """CPU seconds of this process's finished children: the load generators (wrk, or the
+    asyncio client's process)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class HealthProbe(threading.Thread):
@@ -179,12 +207,14 @@ class HealthProbe(threading.Thread):
 
 
 def load_round(svc: Service, paths: list[str], token: str, connections: int,
-               seconds: int, client=run_wrk) -> list[dict]:
+               seconds: int, client=run_wrk, db_name: str | None = None) -> list[dict]:
     """The clients on each path at once (connections split evenly), with the /healthz probe;
-    the API's CPU seconds over the round."""
+    the CPU the API (all its processes), the database backends and the clients spent over the
+    round, per request."""
     probe = HealthProbe(svc.base)
     api_pid = svc.procs[0].pid
-    cpu0 = _cpu_seconds(api_pid)
+    cpu0, db0, clients0 = (_cpu_seconds(api_pid), _database_cpu_seconds(db_name),
+                           _children_cpu_seconds())
     probe.start()
     share = max(1, connections // len(paths))
     results: list[dict] = [{}] * len(paths)
@@ -199,8 +229,18 @@ def load_round(svc: Service, paths: list[str], token: str, connections: int,
     for t in threads:
         t.join()
     health = probe.stop()
-    api_cpu = round(_cpu_seconds(api_pid) - cpu0, 2)
-    return [{**r, **health, "api_cpu_s": api_cpu} for r in results]
+    api_cpu = _cpu_seconds(api_pid) - cpu0
+    db_cpu = None if db0 is None else _database_cpu_seconds(db_name) - db0
+    clients_cpu = _children_cpu_seconds() - clients0
+    requests = sum(r.get("requests", 0) for r in results) or 1
+
+    def per_request(seconds: float | None) -> float | None:
+        return None if seconds is None else round(1000 * seconds / requests, 3)
+
+    return [{**r, **health, "api_cpu_s": round(api_cpu, 2),
+             "api_cpu_ms_per_request": per_request(api_cpu),
+             "db_cpu_ms_per_request": per_request(db_cpu),
+             "client_cpu_ms_per_request": per_request(clients_cpu)} for r in results]
 
 
 def main() -> int:
@@ -209,7 +249,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--documents", type=int, default=12)
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/14")
-    ap.add_argument("--api-workers", type=int, default=1, help="evidencia serve --workers")
+    ap.add_argument("--api-workers", type=int, default=None,
+                    help="evidencia serve --workers (default: serve's own, one per core up to 2)")
     ap.add_argument("--workers", type=int, default=2, help="evidencia worker processes")
     ap.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     ap.add_argument("--json", action="store_true")
@@ -225,7 +266,8 @@ def main() -> int:
     rows: list[dict] = []
     try:
         with Service(args.workers, args.redis, database_url,
-                     serve_args=("--workers", str(args.api_workers))) as svc:
+                     serve_args=("--workers", str(args.api_workers)) if args.api_workers
+                     else ()) as svc:
             files = [(f"informe-{i}.pdf", text_pdf(i, 3, seed=int(time.time())))
                      for i in range(args.documents)]
             sub_id, token = svc.submit(files)
@@ -242,7 +284,8 @@ def main() -> int:
             for n in args.connections:
                 for paths in ([status_url], [status_url + "/matrix"],
                               [status_url, status_url + "/matrix"]):
-                    for row in load_round(svc, paths, token, n, args.seconds, client):
+                    for row in load_round(svc, paths, token, n, args.seconds, client,
+                                          db_name):
                         row["round"] = "mixed" if len(paths) == 2 else "alone"
                         row["total_connections"] = n
                         rows.append(row)
@@ -254,15 +297,29 @@ def main() -> int:
         return 0
     print(f"# load average before: {load_before}, after: "
           f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}; client: "
-          f"{'wrk' if use_wrk else 'python'}; {args.workers} workers")
+          f"{'wrk' if use_wrk else 'python'}; {args.api_workers or 'default'} API processes, "
+          f"{args.workers} workers")
+    cores = len(os.sched_getaffinity(0))
+    processes = min(args.api_workers or min(cores, 2), cores)  # serve's default: 1 a core, ≤ 2
+    print(f"# CPU ms a request: API (all its processes), database backends, load generator; "
+          f"'idle' = the mean latency that CPU would give N closed-loop clients on {cores} "
+          f"otherwise idle cores, each API process using at most one (N / min(cores / all, "
+          f"{processes} / API)): a projection, not a measurement")
     print(f"{'conns':>5} {'round':>5} {'path':>6} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'errors':>6} {'healthz p50/max ms':>19} {'API CPU s':>9}")
+          f"{'errors':>6} {'healthz p50/max ms':>19} {'API':>6} {'DB':>6} {'client':>6} "
+          f"{'idle':>6}")
+    nan = float("nan")
     for r in rows:
         errors = r["timeouts"] + r["socket_errors"] + r["non_2xx"]
+        cpu = [r["api_cpu_ms_per_request"], r["db_cpu_ms_per_request"],
+               r["client_cpu_ms_per_request"]]
+        capacity = min(cores / sum(c or 0 for c in cpu), processes / cpu[0])  # requests a ms
+        idle = r["total_connections"] / capacity
         print(f"{r['total_connections']:>5} {r['round']:>5} {r['path']:>6} {r['req_s']:>7.0f} "
-              f"{r['p50_ms'] or float('nan'):>8.1f} {r['p99_ms'] or float('nan'):>8.1f} "
+              f"{r['p50_ms'] or nan:>8.1f} {r['p99_ms'] or nan:>8.1f} "
               f"{errors:>6} {r['healthz_p50_ms']:>9.1f}/{r['healthz_max_ms']:<9.0f} "
-              f"{r['api_cpu_s']:>9.2f}")
+              + " ".join(f"{c if c is not None else nan:>6.2f}" for c in cpu)
+              + f" {idle:>6.1f}")
     return 0
 
 
