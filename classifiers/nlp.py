@@ -150,7 +150,7 @@ def tag_texts(texts: list[str]) -> list:
     path = _annotation_path(texts)
     if path.exists():
         try:
-            docs = list(DocBin().from_bytes(path.read_bytes()).get_docs(get_vocab()))
+            docs = _read_entry(path.read_bytes())
             if [_text_length(d) for d in docs] == [len(t) for t in texts]:
                 return docs  # the key is a hash of the texts: lengths catch a foreign file
         except Exception:  # a truncated or foreign file: annotate again and overwrite it
@@ -164,6 +164,46 @@ def tag_texts(texts: list[str]) -> list:
         os.replace(tmp, path)
     except OSError:
         log.warning("could not write the annotation cache at %s", path, exc_info=True)
+    return docs
+
+
+#: what a DocBin stores for a Doc without span groups (msgpack's empty array, or nothing)
+_NO_SPANS = (b"", b"\x90")
+
+
+def _read_entry(data: bytes) -> list:
+    """The Docs of a cache entry, as ``DocBin().from_bytes(data).get_docs(get_vocab())`` gives
+    them (an entry holds no span groups, categories or user data), unpacked without srsly's
+    ``msgpack_loads``: it looks its decoders up in a registry that scans every installed
+    package's entry points on each call, four times the cost of the unpacking itself."""
+    import zlib
+
+    import numpy
+    import srsly
+    from spacy.attrs import ORTH
+    from spacy.tokens import Doc, DocBin
+
+    # an object_pairs_hook skips the registry (an entry has no numpy or other extension type)
+    msg = srsly.msgpack.unpackb(zlib.decompress(data), raw=False, use_list=True,
+                                object_pairs_hook=dict)
+    if (msg.get("user_data") or any(msg["cats"])
+            or any(g not in _NO_SPANS for g in msg.get("span_groups") or ())):
+        return list(DocBin().from_bytes(data).get_docs(get_vocab()))  # not one of ours
+    vocab = get_vocab()
+    for string in msg["strings"]:
+        vocab[string]
+    attrs = msg["attrs"]
+    orth = attrs.index(ORTH)
+    lengths = numpy.frombuffer(msg["lengths"], dtype="int32")
+    cuts = numpy.cumsum(lengths)[:-1]
+    tokens = numpy.split(
+        numpy.frombuffer(msg["tokens"], dtype="uint64").reshape((-1, len(attrs))), cuts)
+    spaces = numpy.split(numpy.frombuffer(msg["spaces"], dtype=bool), cuts)
+    flags = msg.get("flags") or [{} for _ in lengths]
+    docs = []
+    for rows, space, flag in zip(tokens, spaces, flags, strict=True):
+        known = None if flag.get("has_unknown_spaces") else space.tolist()
+        docs.append(Doc(vocab, words=rows[:, orth], spaces=known).from_array(attrs, rows))
     return docs
 
 

@@ -28,6 +28,7 @@ Each line of a pattern file is one JSON object (spaCy's EntityRuler style, plus 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,25 +98,28 @@ class _Step:
     once per analysis, then remembered; spaCy evaluates every REGEX/IN predicate on every token,
     which costs more than the tagger on a long document."""
 
-    __slots__ = ("lexical", "pos", "morph", "sent_start", "punct", "other", "lo", "hi", "_lex",
-                 "_feats")
+    __slots__ = ("lexical", "pos", "morph", "sent_start", "punct", "other", "position", "lo",
+                 "hi", "indexable", "regex", "_index", "_lex", "_feats")
 
     def __init__(self, tok: dict):
-        import re
-
         from spacy.parts_of_speech import IDS as POS_IDS
 
         self.lexical = []  # (column 0 = NORM or 1 = LEMMA, predicate on the string)
+        self._index = None  # (column, the strings it may be): a test a dictionary can answer
+        self.regex = None  # (column, expression) of its first regular expression
         for col, attr in enumerate(_LEXICAL):
             value = tok.get(attr)
             if value is None:
                 continue
             if isinstance(value, str):
                 self.lexical.append((col, value.__eq__))
+                self._index = self._index or (col, frozenset([value]))
             elif "REGEX" in value:
                 self.lexical.append((col, re.compile(value["REGEX"]).search))
+                self.regex = self.regex or (col, value["REGEX"])
             elif "IN" in value:
                 self.lexical.append((col, frozenset(value["IN"]).__contains__))
+                self._index = self._index or (col, frozenset(value["IN"]))
             else:
                 banned = frozenset(value["NOT_IN"])
                 self.lexical.append((col, lambda s, b=banned: s not in b))
@@ -130,7 +134,12 @@ class _Step:
         punct = tok.get("IS_PUNCT")
         self.punct = None if punct is None else int(punct)
         self.other = (self.pos, self.morph, self.sent_start, self.punct) != (None,) * 4
+        self.position = (self.sent_start, self.punct) != (None, None)
         self.lo, self.hi = _quantifier(tok.get("OP", "1"))
+        # a test on the strings other than NOT_IN: few tokens pass it
+        self.indexable = any(
+            not isinstance(tok.get(attr), dict) or "NOT_IN" not in tok[attr]
+            for attr in _LEXICAL if attr in tok)
         self._lex: dict = {}  # (norm hash, lemma hash) -> bool
         self._feats: dict = {}  # morph hash -> bool
 
@@ -161,6 +170,29 @@ class _Step:
                 self._lex.clear()
             self._lex[key] = ok
         return ok
+
+    def index_values(self) -> tuple[int, frozenset] | None:
+        """(column, strings) when every token passing this step has one of these strings in
+        that column (0 = NORM, 1 = LEMMA); None when only a scan can tell."""
+        return self._index
+
+    def tagging_ok(self, pos: int, morph: int, strings) -> bool:
+        """The POS and morphology tests, on a token's POS id and morphology hash."""
+        if self.pos is not None and pos not in self.pos:
+            return False
+        if self.morph is not None:
+            ok = self._feats.get(morph)
+            if ok is None:
+                ok = self.morph <= set(strings[morph].split("|"))
+                self._feats[morph] = ok
+            return ok
+        return True
+
+    def position_ok(self, i: int, cols) -> bool:
+        """The sentence-start and punctuation tests at token ``i``."""
+        if self.sent_start is not None and cols[4][i] != self.sent_start:
+            return False
+        return self.punct is None or cols[5][i] == self.punct
 
     def other_ok(self, i: int, cols, strings) -> bool:
         """The non-lexical tests at token ``i`` (cols as in ``_COLUMNS``)."""
@@ -195,10 +227,32 @@ def _quantifier(op: str) -> tuple[int, float] | None:
     return None
 
 
-class _Compiled:
-    """A pattern whose first token is mandatory and whose tokens all compile to ``_Step``."""
+def _expand(pattern: list) -> list[list]:
+    """The patterns with a mandatory first token that together match, per start token, what
+    ``pattern`` matches when its first tokens are optional ("?", "*") or repeated ("+"):
+    ``[A?, B]`` is ``[A, B]`` or ``[B]``; ``[A*, B]`` is ``[A, A*, B]`` or ``[B]``; ``[A+, B]``
+    is ``[A, A*, B]``. An empty remainder matches nothing (spaCy returns no empty match)."""
+    if not pattern:
+        return []
+    op = pattern[0].get("OP", "1")
+    first = {k: v for k, v in pattern[0].items() if k != "OP"}
+    if op == "?":
+        return [[first, *pattern[1:]], *_expand(pattern[1:])]
+    if op == "*":
+        return [[first, {**first, "OP": "*"}, *pattern[1:]], *_expand(pattern[1:])]
+    if op == "+":
+        return [[first, {**first, "OP": "*"}, *pattern[1:]]]
+    return [pattern]
 
-    __slots__ = ("rule_id", "order", "first", "rest", "second", "fixed", "alternatives")
+
+class _Compiled:
+    """A pattern whose first token is mandatory and whose tokens all compile to ``_Step``.
+
+    ``anchor`` is the step a token is looked up by: the first, or the second when the first
+    tests nothing an index can use (no string, only ``NOT_IN``, only POS/MORPH) and the second
+    is mandatory and does (``[not a number, "?"]`` is looked for at its "?")."""
+
+    __slots__ = ("rule_id", "order", "first", "rest", "second", "fixed", "anchor", "at")
 
     def __init__(self, rule_id: str, order: int, pattern: list):
         self.rule_id = rule_id
@@ -208,7 +262,10 @@ class _Compiled:
         # a mandatory second token is checked before anything else: most tries end there
         self.second = self.rest[0] if self.rest and self.rest[0].lo >= 1 else None
         self.fixed = all(step.lo == step.hi == 1 for step in self.rest)
-        self.alternatives = False  # the rule has other patterns (set by build_matcher)
+        use_second = (not self.first.indexable and self.second is not None
+                      and self.second.indexable)
+        self.at = 1 if use_second else 0  # offset of the anchor from the start
+        self.anchor = self.second if use_second else self.first
 
     @staticmethod
     def supports(pattern: list) -> bool:
@@ -253,11 +310,20 @@ class RuleSet:
     fallback: object = None  # spaCy Matcher for patterns _Compiled does not support
     _order: dict = field(default_factory=dict)  # rule id -> load order (for fallback matches)
     _columns: list = field(default_factory=list)  # (index in _COLUMNS, spaCy attr id) read
-    _first: dict = field(default_factory=dict)  # (norm, lemma) -> compiled patterns to try
+    #: anchor strings -> compiled patterns whose anchor tests NORM (column 0) or LEMMA (1)
+    #: for equality or membership; the others are tried on every new (norm, lemma) pair: those
+    #: with a regular expression on NORM or LEMMA only when one expression made of all of them
+    #: (``_screens``) finds something in the string, the rest always
+    _by_string: tuple = field(default_factory=lambda: ({}, {}))
+    _screens: tuple = ()
+    _scan: tuple = ()
+    _lexical: dict = field(default_factory=dict)  # (norm, lemma) -> patterns its anchor passes
+    _first: dict = field(default_factory=dict)  # (norm, lemma, pos, morph) -> patterns to try
 
     def build_matcher(self, vocab) -> None:
         """Validate every pattern with spaCy (``vocab``: a Vocab or a Language), compile the
-        ones ``_Compiled`` supports and give the rest to a spaCy Matcher."""
+        ones ``_Compiled`` supports (optional first tokens expanded, see ``_expand``) and give
+        the rest to a spaCy Matcher."""
         from spacy.attrs import IDS
         from spacy.matcher import Matcher
 
@@ -270,30 +336,69 @@ class RuleSet:
                 validator.add(rule_id, pats)
             except Exception as exc:  # spaCy raises ValueError/MatchPatternError with details
                 raise PatternError(f"{self.rules[rule_id].source}: {rule_id}: {exc}") from exc
-            mine = [_Compiled(rule_id, order, p) for p in pats if _Compiled.supports(p)]
-            for pattern in mine:
-                pattern.alternatives = len(mine) > 1
-            compiled += mine
-            others = [p for p in pats if not _Compiled.supports(p)]
+            expanded = [(p, [e for e in _expand(p) if _Compiled.supports(e)]) for p in pats]
+            compiled += [_Compiled(rule_id, order, e) for _p, mine in expanded for e in mine]
+            others = [p for p, mine in expanded if not mine]
             if others:
                 fallback.add(rule_id, others)
             self._order[rule_id] = order
         steps = [step for c in compiled for step in (c.first, *c.rest)]
-        used = [True, True, any(s.pos is not None for s in steps),
-                any(s.morph is not None for s in steps),
+        used = [True, True, True, True,  # the lookup key: norm, lemma, POS, morphology
                 any(s.sent_start is not None for s in steps),
                 any(s.punct is not None for s in steps)]
         self._columns = [(n, IDS[name]) for n, name in enumerate(_COLUMNS) if used[n]]
         self.compiled = compiled
         self.fallback = fallback if len(fallback) else None
-        self._first = {}
+        by_string: tuple = ({}, {})
+        screened: tuple = ([], [])
+        scan = []
+        for pattern in compiled:
+            values = pattern.anchor.index_values()
+            if values is not None:
+                col, strings = values
+                for value in strings:
+                    by_string[col].setdefault(value, []).append(pattern)
+            elif pattern.anchor.regex is not None:
+                screened[pattern.anchor.regex[0]].append(pattern)
+            else:
+                scan.append(pattern)
+        self._by_string, self._scan = by_string, tuple(scan)
+        self._screens = tuple(
+            (col, re.compile("|".join(f"(?:{p.anchor.regex[1]})" for p in pats)), tuple(pats))
+            for col, pats in enumerate(screened) if pats
+        )
+        self._lexical, self._first = {}, {}
+
+    def _candidates(self, key: tuple, strings) -> tuple:
+        """The compiled patterns whose anchor step passes its norm, lemma, POS and morphology
+        tests on a token of this (norm, lemma, pos, morph) key, in load order."""
+        lexical_key = key[:2]
+        lexical = self._lexical.get(lexical_key)
+        if lexical is None:
+            norm, lemma = strings[key[0]], strings[key[1]]
+            maybe = [*self._by_string[0].get(norm, ()), *self._by_string[1].get(lemma, ()),
+                     *self._scan]
+            for col, screen, screened in self._screens:
+                if screen.search(lemma if col else norm):
+                    maybe += screened
+            lexical = tuple(sorted(
+                {id(p): p for p in maybe if p.anchor.lexical_ok(lexical_key, strings)}.values(),
+                key=lambda p: p.order))
+            if len(self._lexical) >= _CACHE_LIMIT:
+                self._lexical.clear()
+            self._lexical[lexical_key] = lexical
+        out = tuple(p for p in lexical if p.anchor.tagging_ok(key[2], key[3], strings))
+        if len(self._first) >= _CACHE_LIMIT:
+            self._first.clear()
+        self._first[key] = out
+        return out
 
     def match(self, doc) -> list[tuple[str, int, int]]:
         """(rule id, start, end) of every rule matching in ``doc``: for each rule and start
         token the longest match, ordered by start token, then by the rules' load order.
 
-        Only the tokens whose (norm, lemma) pair passes the first test of some pattern are
-        tried, found through a per-pair cache that lasts across documents."""
+        Each token is looked up, by its (norm, lemma, POS, morphology), in a cache of the
+        patterns whose anchor step it passes (kept across documents); only those are tried."""
         if not len(doc):
             return []
         strings = doc.vocab.strings
@@ -306,35 +411,37 @@ class RuleSet:
         keys = list(zip(cols[0], cols[1], strict=True))
         n = len(keys)
         first = self._first
-        out: list[tuple[str, int, int]] = []
-        seen: dict[tuple[str, int], int] = {}  # rules with alternatives: (rule, start) -> index
-        for i, key in enumerate(keys):
+        best: dict[tuple[str, int], tuple[int, int]] = {}  # (rule, start) -> (order, end)
+        for i, key in enumerate(zip(cols[0], cols[1], cols[2], cols[3], strict=True)):
             candidates = first.get(key)
             if candidates is None:
-                candidates = tuple(c for c in self.compiled if c.first.lexical_ok(key, strings))
-                if len(first) >= _CACHE_LIMIT:
-                    first.clear()
-                first[key] = candidates
+                candidates = self._candidates(key, strings)
             for pattern in candidates:
-                second = pattern.second
-                if second is not None and (
-                    i + 1 == n or not second.lexical_ok(keys[i + 1], strings)
-                ):
+                anchor = pattern.anchor
+                if anchor.position and not anchor.position_ok(i, cols):
                     continue
-                if pattern.first.other and not pattern.first.other_ok(i, cols, strings):
+                start = i - pattern.at
+                if start < 0:
                     continue
-                end = pattern.longest_end(i, keys, cols, strings) if pattern.rest else i + 1
+                if pattern.at:  # anchored on the second token: the first is checked now
+                    if not pattern.first.ok(start, keys, cols, strings):
+                        continue
+                else:
+                    second = pattern.second
+                    if second is not None and (
+                        i + 1 == n or not second.lexical_ok(keys[i + 1], strings)
+                    ):
+                        continue
+                end = pattern.longest_end(start, keys, cols, strings) if pattern.rest \
+                    else start + 1
                 if end is None:
                     continue
-                if pattern.alternatives:  # one match per rule and start: the longest
-                    k = (pattern.rule_id, i)
-                    if k in seen:
-                        at = seen[k]
-                        if out[at][2] < end:
-                            out[at] = (pattern.rule_id, i, end)
-                        continue
-                    seen[k] = len(out)
-                out.append((pattern.rule_id, i, end))
+                k = (pattern.rule_id, start)
+                found = best.get(k)
+                if found is None or found[1] < end:  # one match per rule and start: the longest
+                    best[k] = (pattern.order, end)
+        out = [(rule_id, start, end) for (rule_id, start), (_order, end) in
+               sorted(best.items(), key=lambda item: (item[0][1], item[1][0]))]
         if self.fallback is not None:
             out = self._merge_fallback(doc, out)
         return out
