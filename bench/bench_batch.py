@@ -16,11 +16,19 @@ command, as in a deployment) on a real Redis and database:
     .venv/bin/python bench/bench_batch.py --docs 60 --db postgresql --json out.json
     .venv/bin/python bench/bench_batch.py --synthetic 10000     # generated text, no files
 
-``--synthetic N`` skips files: N one-page documents of generated text are written straight into
-the database as stored extractions (as if extracted), the first pass classifies them (the
-pipeline's ``process_document``, reusing the stored text: spaCy's whole pipeline, results
-stored) in two processes, then ``reprocess --all --inline`` runs in one; both are reported per
-document for one process (wall and CPU seconds).
+``--synthetic N`` skips the archive: N one-page documents of generated text are written
+straight into the database as stored extractions (as if extracted), the first pass classifies
+them (the pipeline's ``process_document``, reusing the stored text: spaCy's whole pipeline,
+results stored) in two processes, then ``reprocess --all --inline`` runs over all N in one;
+both are reported per document for one process (wall and CPU seconds).
+
+That first pass is classification alone, the strictest yardstick. The first pass a document
+really gets after an upload (the issue's measurement: upload → extract → classify) is also
+measured, on a sample (``--files K``, default 300: enough for a stable figure per document, where
+all N would cost the run ten minutes more): the first K texts made into one-page PDF files
+(reportlab), stored as an upload stores them (``add_files``), then ``process_document``
+(text-layer extraction, pages stored, classification), two processes, a database of their own.
+Both ratios are printed; the target (≥ 50×) is the issue's, against the latter.
 
 The new classifier version for ``reprocess`` is the current one with a suffix, set in each
 process this script starts (the same classifier code runs: the cost is the real one).
@@ -45,6 +53,8 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# the code of this tree, not whichever the virtual environment's editable install points at
+sys.path.insert(0, str(REPO))
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 # --------------------------------------------------------------------------------------------
@@ -514,6 +524,13 @@ def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path) -> d
 # Synthetic: generated text in the database
 
 
+def synthetic_texts(docs: int, seed: int = 11):
+    """The one-page texts of the synthetic documents, in order (20 per organisation)."""
+    rng = random.Random(seed)
+    for n in range(docs):
+        yield _text(rng, f"Organización {n // 20:05d}", n, 1)[0]
+
+
 def populate_synthetic(db_url: str, docs: int, seed: int = 11) -> list[str]:
     """``docs`` one-page documents (20 per submission) with their text stored as extractions
     of distinct bytes, queued as after an upload; returns the document ids."""
@@ -532,10 +549,10 @@ def populate_synthetic(db_url: str, docs: int, seed: int = 11) -> list[str]:
         Submission,
     )
 
-    rng = random.Random(seed)
     now = datetime.now(UTC)
     engine = create_engine(db_url)
     ids = []
+    texts = synthetic_texts(docs, seed)
     with engine.begin() as conn:
         for start in range(0, docs, 1000):
             orgs, subs, files, exts, pages, documents = [], [], [], [], [], []
@@ -546,7 +563,7 @@ def populate_synthetic(db_url: str, docs: int, seed: int = 11) -> list[str]:
                                  "created_at": now})
                     subs.append({"id": sub_id, "organization_id": org_id, "created_at": now,
                                  "token_hash": "0" * 64, "source": "batch"})
-                text = _text(rng, f"Organización {n // 20:05d}", n, 1)[0]
+                text = next(texts)
                 sha = hashlib.sha256(f"{seed}-{n}".encode()).hexdigest()
                 files.append({"sha256": sha, "size": len(text), "mime": "application/pdf",
                               "created_at": now})
@@ -584,7 +601,69 @@ print(json.dumps({"done": done, "seconds": time.perf_counter() - t0,
 """
 
 
-def synthetic(docs: int, db_kind: str, work: Path, redis_url: str) -> dict:
+_FIRST_PASS_FILES = """
+import json, sys, time, uuid
+from service.db import SessionLocal
+from service.domain import pipeline
+from service.domain.models import Organization, Submission
+from service.domain.submissions import add_files
+from evidencia_queue.worker import warm_up
+warm_up()
+groups = json.load(open(sys.argv[1]))
+cpu, t0 = time.process_time(), time.perf_counter()
+done = 0
+for group in groups:
+    with SessionLocal() as session:
+        org = Organization(name="Organización " + uuid.uuid4().hex[:8])
+        sub = Submission(organization=org, token_hash="0" * 64, source="batch")
+        session.add(sub)
+        files = [(path.rsplit("/", 1)[-1], open(path, "rb").read()) for path in group]
+        ids = [d.id for d in add_files(session, sub, files, queue_name="batch")]
+    done += sum(pipeline.process_document(i)["status"] == "done" for i in ids)
+print(json.dumps({"done": done, "seconds": time.perf_counter() - t0,
+                  "cpu": time.process_time() - cpu}))
+"""
+
+
+def first_pass_files(count: int, db_kind: str, work: Path, redis_url: str) -> dict:
+    """The first pass as an upload gets it, on ``count`` of the synthetic texts made into
+    one-page PDF files: stored as uploaded (``add_files``: type detection, the file store, a
+    queued document, the job put in Redis), then ``process_document`` (extraction of the text
+    layer, pages stored, classification, results), in two processes, in a database of its own.
+    Only the queue's hand-over is left out (a worker's fork per job: it would make the first
+    pass dearer)."""
+    folder = work / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n, text in enumerate(synthetic_texts(count)):
+        path = folder / f"documento-{n}.pdf"
+        path.write_bytes(_pdf([text]))
+        paths.append(str(path))
+    db_url, pg_name = _fresh_db(db_kind, work, "files")
+    env = _env(work / "data-files", db_url, redis_url)
+    try:
+        subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env,
+                       cwd=REPO, check=True, capture_output=True)
+        groups = [paths[s : s + 20] for s in range(0, len(paths), 20)]
+        procs = []
+        t0 = time.perf_counter()
+        for k in range(2):
+            (work / f"files-{k}.json").write_text(json.dumps(groups[k::2]))
+            procs.append(subprocess.Popen([sys.executable, "-c", _FIRST_PASS_FILES,
+                                           str(work / f"files-{k}.json")], env=env, cwd=REPO,
+                                          stdout=subprocess.PIPE, text=True))
+        outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+        wall = time.perf_counter() - t0
+    finally:
+        _flush(redis_url)  # the jobs add_files queued: this pass ran them itself
+        _drop_db(pg_name)
+    done = sum(o["done"] for o in outs)
+    return {"documents": done, "wall_seconds": round(wall, 1),
+            "seconds_per_doc_one_process": round(sum(o["seconds"] for o in outs) / done, 4),
+            "cpu_seconds_per_doc": round(sum(o["cpu"] for o in outs) / done, 4)}
+
+
+def synthetic(docs: int, db_kind: str, work: Path, redis_url: str, files: int = 300) -> dict:
     """First pass (2 processes) and inline reprocess (1 process) of generated text."""
     data_dir = work / "data-synthetic"
     db_url, pg_name = _fresh_db(db_kind, work, "synthetic")
@@ -627,14 +706,24 @@ def synthetic(docs: int, db_kind: str, work: Path, redis_url: str) -> dict:
                  "cpu_seconds_per_doc": round(cpu / docs, 5),
                  "classifications": counts["classifications"], "output": out.strip()[-300:]}
         print(f"synthetic reprocess inline: {again}", flush=True)
-        return {"documents": docs, "populate_seconds": round(populated, 1), "first_pass": first,
-                "reprocess_inline": again,
-                "speedup_per_document": round(first["seconds_per_doc_one_process"]
-                                              / again["seconds_per_doc"], 1),
-                "speedup_per_document_cpu": round(first["cpu_seconds_per_doc"]
-                                                  / again["cpu_seconds_per_doc"], 1)}
+        out = {"documents": docs, "populate_seconds": round(populated, 1), "first_pass": first,
+               "reprocess_inline": again,
+               "speedup_per_document": round(first["seconds_per_doc_one_process"]
+                                             / again["seconds_per_doc"], 1),
+               "speedup_per_document_cpu": round(first["cpu_seconds_per_doc"]
+                                                 / again["cpu_seconds_per_doc"], 1)}
     finally:
         _drop_db(pg_name)
+    if files:
+        real = first_pass_files(min(files, docs), db_kind, work, redis_url)
+        print(f"synthetic first pass of files (upload, extraction, classification): {real}",
+              flush=True)
+        out["first_pass_files"] = real
+        out["speedup_per_document_files"] = round(real["seconds_per_doc_one_process"]
+                                                  / again["seconds_per_doc"], 1)
+        out["speedup_per_document_files_cpu"] = round(real["cpu_seconds_per_doc"]
+                                                      / again["cpu_seconds_per_doc"], 1)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -650,6 +739,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the work folder and databases")
     p.add_argument("--synthetic", type=int, default=0,
                    help="instead of an archive: this many documents of generated text")
+    p.add_argument("--files", type=int, default=300,
+                   help="with --synthetic: how many of them also go through the first pass as "
+                        "real PDF files (upload, extraction, classification); 0 for none")
     args = p.parse_args(argv)
     if args.redis_db == 0:
         p.error("Redis database 0 is the application's: choose another")
@@ -660,10 +752,16 @@ def main(argv: list[str] | None = None) -> int:
     phases = []
     if args.synthetic:
         try:
-            results["synthetic"] = synthetic(args.synthetic, args.db, work, redis_url)
-            print(f"synthetic reprocess speed-up per document (target ≥ 50×): "
-                  f"{results['synthetic']['speedup_per_document']}× wall, "
-                  f"{results['synthetic']['speedup_per_document_cpu']}× CPU", flush=True)
+            results["synthetic"] = found = synthetic(args.synthetic, args.db, work, redis_url,
+                                                     args.files)
+            print(f"synthetic reprocess speed-up per document (target ≥ 50×): against the "
+                  f"first pass of stored text {found['speedup_per_document']}× wall, "
+                  f"{found['speedup_per_document_cpu']}× CPU", flush=True)
+            if "first_pass_files" in found:
+                print(f"  against the first pass of the same texts as uploaded files "
+                      f"{found['speedup_per_document_files']}× wall, "
+                      f"{found['speedup_per_document_files_cpu']}× CPU", flush=True)
+            results["load_average"] = os.getloadavg()
             if args.json:
                 Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
         finally:
