@@ -195,6 +195,8 @@ def _read_entry(data: bytes) -> list:
     attrs = msg["attrs"]
     orth = attrs.index(ORTH)
     lengths = numpy.frombuffer(msg["lengths"], dtype="int32")
+    if not len(lengths):
+        return []
     cuts = numpy.cumsum(lengths)[:-1]
     tokens = numpy.split(
         numpy.frombuffer(msg["tokens"], dtype="uint64").reshape((-1, len(attrs))), cuts)

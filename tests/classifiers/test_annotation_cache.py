@@ -92,7 +92,7 @@ def test_cached_annotations_on_the_vocabulary_alone_carry_every_token_attribute(
 
     from classifiers.nlp import _CACHED_ATTRS, get_nlp
 
-    texts = [*PAGES, "¡Ñandú!  Año 2024 — 3,5 % de 12/03... «comite» y COMITÉ; no se realizó."]
+    texts = [*PAGES, "", "¡Ñandú!  Año 2024 — 3,5 % de 12/03... «comite» y COMITÉ; no se realizó."]
     tagged = list(get_nlp().pipe(texts))
     data = DocBin(_CACHED_ATTRS, docs=tagged, store_user_data=False).to_bytes()
     rebuilt = list(DocBin().from_bytes(data).get_docs(spacy.blank("es").vocab))
@@ -103,3 +103,24 @@ def test_cached_annotations_on_the_vocabulary_alone_carry_every_token_attribute(
                  t.shape_, t.prefix_, t.suffix_) for t in doc]
 
     assert [attributes(d) for d in rebuilt] == [attributes(d) for d in tagged]
+
+
+def test_a_cache_entry_is_read_back_as_docbin_reads_it(classify):
+    """The cache's own reader (no srsly registry lookup) gives what DocBin gives: every
+    attribute, the empty text, and an entry of no text at all (an empty document)."""
+    from spacy.tokens import DocBin
+
+    from classifiers.nlp import _CACHED_ATTRS, _read_entry, get_nlp, get_vocab
+
+    texts = [*PAGES, "", "Nombre | Nacionalidad\nYolanda Pierre | Haitiana"]
+    data = DocBin(_CACHED_ATTRS, docs=list(get_nlp().pipe(texts)), store_user_data=False)
+    data = data.to_bytes()
+
+    def attributes(doc):
+        return [(t.text, t.whitespace_, t.norm_, t.lemma_, t.pos_, t.tag_, str(t.morph),
+                 t.is_sent_start) for t in doc]
+
+    expected = list(DocBin().from_bytes(data).get_docs(get_vocab()))
+    assert [attributes(d) for d in _read_entry(data)] == [attributes(d) for d in expected]
+    empty = DocBin(_CACHED_ATTRS, docs=[], store_user_data=False).to_bytes()
+    assert _read_entry(empty) == []
