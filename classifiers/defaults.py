@@ -26,6 +26,12 @@ BLAS_THREADS = 1
 #: make the tagger's cost explode; real sentences are far shorter.
 MAX_BLOCK_CHARS = 5000
 
+#: Text (characters, about 30 pages) tagged and matched at once: a longer document is analysed
+#: a chunk at a time and its tagged chunks are moved to a temporary file once matched
+#: (``units.Spill``), so its memory does not grow with its length by ~250 bytes a token.
+#: Documents shorter than this are analysed in one go, as before.
+TAG_CHUNK_CHARS = 100_000
+
 #: How many excerpts per commitment are returned (reviewers read the top 3).
 MAX_EVIDENCE = 5
 

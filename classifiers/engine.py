@@ -19,7 +19,7 @@ from classifiers.nlp import get_vocab, tag_texts
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 from classifiers.rules import EXTERNAL_LABEL, Rule, RuleSet, load_rules
 from classifiers.scope import SCOPE_CUES, clause_ids
-from classifiers.units import Unit, make_units, split_blocks
+from classifiers.units import Spill, Unit, make_units, split_blocks
 
 __all__ = ["Analysis", "Candidate", "UnitEvidence", "analyse", "get_ruleset", "load_priors"]
 
@@ -80,9 +80,7 @@ class Analysis:
 def analyse(doc) -> Analysis:
     ruleset = get_ruleset()
     blocks = split_blocks(doc.pages)
-    tagged = tag_texts([b.text for b in blocks])
-    units = make_units(blocks, tagged)
-    labels = _run_matcher(units, tagged, ruleset)
+    units, labels = _tag_and_match(blocks, ruleset)
     ctx = _Context(units, labels)
     doc_type = detect_doc_type(ctx, ruleset)
     ctx.doc_type = doc_type
@@ -97,12 +95,48 @@ def analyse(doc) -> Analysis:
     return Analysis(doc_type, evidence, score(evidence, doc_type), candidates, ctx)
 
 
+def _tag_and_match(blocks: list, ruleset: RuleSet) -> tuple[list[Unit], list[dict]]:
+    """Units and their labels, tagged and matched a chunk of blocks at a time (about
+    ``TAG_CHUNK_CHARS`` of text). A document of more than one chunk moves each chunk's tagged
+    text to a ``Spill`` once it is matched, so its tokens are held a chunk at a time: what stays
+    is the units, their labels and matches. Every step is per block, so the result is the one
+    of tagging and matching all blocks at once."""
+    chunks = list(_chunks(blocks, defaults.TAG_CHUNK_CHARS))
+    spill = Spill() if len(chunks) > 1 else None
+    units: list[Unit] = []
+    labels: list[dict] = []
+    for chunk in chunks:
+        tagged = tag_texts([b.text for b in chunk])
+        new = make_units(chunk, tagged, first_index=len(units))
+        labels.extend(_run_matcher(new, tagged, ruleset))
+        units.extend(new)
+        if spill is not None:
+            spill.keep(new, tagged)
+    return units, labels
+
+
+def _chunks(blocks: list, size: int):
+    """Consecutive runs of blocks of about ``size`` characters (at least one block each)."""
+    chunk: list = []
+    chars = 0
+    for block in blocks:
+        if chunk and chars + len(block.text) > size:
+            yield chunk
+            chunk, chars = [], 0
+        chunk.append(block)
+        chars += len(block.text)
+    if chunk or not blocks:
+        yield chunk
+
+
 def _run_matcher(units, tagged, ruleset: RuleSet) -> list[dict[str, list[tuple[int, int]]]]:
-    """Per unit: label -> token spans; commitment and doctype matches go to unit.matches."""
+    """Per unit (in the order of ``units``): label -> token spans; commitment and doctype
+    matches go to unit.matches."""
     by_doc: dict[int, list[Unit]] = defaultdict(list)
     for u in units:
         by_doc[id(u.span.doc)].append(u)
     labels: list[dict] = [defaultdict(list) for _ in units]
+    base = units[0].index if units else 0
     label_of = {rule_id: rule.label for rule_id, rule in ruleset.rules.items()}
     for doc in tagged:
         doc_units = by_doc.get(id(doc), [])
@@ -124,7 +158,7 @@ def _run_matcher(units, tagged, ruleset: RuleSet) -> list[dict[str, list[tuple[i
                 k += 1
             unit = doc_units[k] if doc_units[k].span.start <= start < doc_units[k].span.end \
                 else doc_units[0]
-            labels[unit.index][label].append((start, end))
+            labels[unit.index - base][label].append((start, end))
             if not label.isupper():
                 unit.matches.append((rule_id, start, end))
     return labels

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from classifiers import defaults
 
-__all__ = ["Block", "Unit", "split_blocks", "make_units"]
+__all__ = ["Block", "Unit", "Spill", "SpilledSpan", "split_blocks", "make_units"]
 
 _BULLET = re.compile(r"^\s*(?:[-•·*▪◦‣–]|\(?\d{1,2}[.)]|\(?[a-zA-Z][)])\s+")
 _TABLE_SEPARATOR = re.compile(r"^[\s|:\-–—+]+$")
@@ -50,9 +50,17 @@ class Unit:
     index: int
     kind: str  # "sentence" | "row" | "item" | "heading" | "line"
     page: int
-    span: object  # spacy.tokens.Span
+    #: its spaCy Span, or where to read it back (``SpilledSpan``) once a long document's tagged
+    #: text has been moved out of memory
+    ref: object
     block: Block
     matches: list = field(default_factory=list)  # (rule_id, start, end) within span.doc
+
+    @property
+    def span(self):
+        """The unit's tokens (a spaCy Span), read back from the spill when they were moved."""
+        ref = self.ref
+        return ref.load() if type(ref) is SpilledSpan else ref
 
     @property
     def text(self) -> str:
@@ -290,14 +298,77 @@ def _unjoin_ocr_tables(blocks: list[Block]) -> list[Block]:
     return out
 
 
-def make_units(blocks: list[Block], docs) -> list[Unit]:
-    """Units from blocks and their tagged docs: paragraphs split into sentences by ``senter``."""
+def make_units(blocks: list[Block], docs, first_index: int = 0) -> list[Unit]:
+    """Units from blocks and their tagged docs: paragraphs split into sentences by ``senter``.
+    ``first_index``: the index of the first unit (the units of the blocks before these)."""
     units: list[Unit] = []
     for block, doc in zip(blocks, docs, strict=True):
         if block.kind == "para" or (block.kind == "line" and len(block.lines) > 1):
             for sent in doc.sents:
                 if sent.text.strip():
-                    units.append(Unit(len(units), "sentence", block.page, sent, block))
+                    units.append(Unit(first_index + len(units), "sentence", block.page, sent,
+                                      block))
         else:
-            units.append(Unit(len(units), block.kind, block.page, doc[:], block))
+            units.append(Unit(first_index + len(units), block.kind, block.page, doc[:], block))
     return units
+
+
+class Spill:
+    """Where a long document's tagged text waits once it has been matched: an unnamed temporary
+    file of DocBin chunks, read back a chunk at a time (the last two kept decoded) when a unit's
+    tokens are asked for again (conditions, features, excerpt text). A document then holds a few
+    chunks of spaCy tokens at a time instead of all of them (~250 bytes a token, ~140 MB for 1,000
+    pages). Spilled tokens carry what the annotation cache keeps (``nlp._CACHED_ATTRS``), the
+    attributes the rules read."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self._file = tempfile.TemporaryFile(prefix="evidencia-spill-")
+        self._chunks: list[tuple[int, int]] = []  # (offset, length) in the file
+        self._decoded: dict[int, list] = {}  # chunk -> its docs, the two last read
+
+    def keep(self, units: list[Unit], docs: list) -> None:
+        """Write ``docs`` out and point ``units`` (cut from them) at the copy."""
+        from spacy.tokens import DocBin
+
+        from classifiers.nlp import _CACHED_ATTRS
+
+        data = DocBin(_CACHED_ATTRS, docs=docs, store_user_data=False).to_bytes()
+        self._file.seek(0, 2)
+        chunk = len(self._chunks)
+        self._chunks.append((self._file.tell(), len(data)))
+        self._file.write(data)
+        position = {id(doc): k for k, doc in enumerate(docs)}
+        for unit in units:
+            span = unit.ref
+            unit.ref = SpilledSpan(self, chunk, position[id(span.doc)], span.start, span.end)
+
+    def docs(self, chunk: int) -> list:
+        found = self._decoded.get(chunk)
+        if found is None:
+            from spacy.tokens import DocBin
+
+            from classifiers.nlp import get_vocab
+
+            offset, length = self._chunks[chunk]
+            self._file.seek(offset)
+            found = list(DocBin().from_bytes(self._file.read(length)).get_docs(get_vocab()))
+            if len(self._decoded) >= 2:
+                del self._decoded[next(iter(self._decoded))]
+            self._decoded[chunk] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class SpilledSpan:
+    """A unit's tokens in a ``Spill``: chunk, document within it and token range."""
+
+    spill: Spill
+    chunk: int
+    doc: int
+    start: int
+    end: int
+
+    def load(self):
+        return self.spill.docs(self.chunk)[self.doc][self.start:self.end]
