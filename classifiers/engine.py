@@ -105,10 +105,11 @@ def _tag_and_match(blocks: list, ruleset: RuleSet) -> tuple[list[Unit], list[dic
     spill = Spill() if len(chunks) > 1 else None
     units: list[Unit] = []
     labels: list[dict] = []
+    same: dict[tuple, tuple] = {}  # one tuple object for each distinct span or match
     for chunk in chunks:
         tagged = tag_texts([b.text for b in chunk])
         new = make_units(chunk, tagged, first_index=len(units))
-        labels.extend(_run_matcher(new, tagged, ruleset))
+        labels.extend(_run_matcher(new, tagged, ruleset, same))
         units.extend(new)
         if spill is not None:
             spill.keep(new, tagged)
@@ -129,9 +130,13 @@ def _chunks(blocks: list, size: int):
         yield chunk
 
 
-def _run_matcher(units, tagged, ruleset: RuleSet) -> list[dict[str, list[tuple[int, int]]]]:
+def _run_matcher(units, tagged, ruleset: RuleSet, same: dict | None = None
+                 ) -> list[dict[str, list[tuple[int, int]]]]:
     """Per unit (in the order of ``units``): label -> token spans; commitment and doctype
-    matches go to unit.matches."""
+    matches go to unit.matches. ``same`` shares equal tuples across units and chunks: a long
+    document repeats the same (start, end) spans of its short block documents thousands of
+    times, and a tuple each was most of what it kept (~50 bytes a label, ~500 labels a page)."""
+    same = {} if same is None else same
     by_doc: dict[int, list[Unit]] = defaultdict(list)
     for u in units:
         by_doc[id(u.span.doc)].append(u)
@@ -158,9 +163,11 @@ def _run_matcher(units, tagged, ruleset: RuleSet) -> list[dict[str, list[tuple[i
                 k += 1
             unit = doc_units[k] if doc_units[k].span.start <= start < doc_units[k].span.end \
                 else doc_units[0]
-            labels[unit.index - base][label].append((start, end))
+            span = (start, end)
+            labels[unit.index - base][label].append(same.setdefault(span, span))
             if not label.isupper():
-                unit.matches.append((rule_id, start, end))
+                match = (rule_id, start, end)
+                unit.matches.append(same.setdefault(match, match))
     return labels
 
 
