@@ -8,7 +8,7 @@ Each case runs in a fresh interpreter and reports that interpreter's own high-wa
 
 - ``stream``: ``extractors.iter_pages`` with every page dropped as it comes (what a caller that
   stores page by page holds);
-- ``extract``: ``extractors.extract`` (every page kept, as the worker does today);
+- ``extract``: ``extractors.extract`` (every page kept, word boxes included);
 - ``analyze``: ``evidencia analyze FILE --json`` (extraction and classification, one process);
 - ``worker``: a real ``evidencia worker`` (warmed up, SQLite, Redis) running the document as a
   job of ``evidencia batch FILE --wait``: the peak RSS of the worker and of its work horse,
