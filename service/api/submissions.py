@@ -361,11 +361,19 @@ def _build(kind: str, access, version: int) -> tuple[object, bytes]:
         return _BUILDERS[kind](session, access, version)
 
 
+#: Builds under way in this process, per answer and version: requests that miss the cache
+#: together wait for the one build instead of each making it (after a version bump, or in a
+#: process just started, every client polling that submission misses at once: 25 builds side
+#: by side stalled a process for a second). Touched only from the event loop.
+_building: dict[tuple, anyio.Event] = {}
+
+
 async def _answer(request: Request, access, kind: str) -> tuple[object, bytes, str]:
     """The read model, its JSON and its ETag, from the cache when built at the submission's
-    current version; otherwise built in a thread (database reads, on a turn of its own) and
-    kept. The status differs for reviewers (who took each review step), so it is kept per
-    role.
+    current version; otherwise built once in a thread (database reads, on a turn of its own)
+    and kept, the requests that missed meanwhile waiting for it (as long as for a turn: then
+    503 ``busy``). The status differs for reviewers (who took each review step), so it is kept
+    per role.
 
     The version was read before the rows: a change landing in between gives newer rows under
     an older version, which the next request rebuilds, never the reverse.
@@ -374,11 +382,30 @@ async def _answer(request: Request, access, kind: str) -> tuple[object, bytes, s
     role = access.is_reviewer and kind == "status"
     key = (submission_id, kind, role)
     cached = _answers.get(key, version)
-    if cached is None:
-        async with database_turn(request):
-            cached = await anyio.to_thread.run_sync(_build, kind, access, version)
-        _answers.put(key, version, *cached)
+    while cached is None:
+        under_way = _building.get((key, version))
+        if under_way is None:
+            cached = await _build_once(request, key, access, version)
+        else:  # after it, the cache has the answer (or, if that build failed, build here)
+            try:
+                with anyio.fail_after(get_settings().db_pool_timeout):
+                    await under_way.wait()
+            except TimeoutError:
+                raise UnavailableError(code="busy") from None
+            cached = _answers.get(key, version)
     return cached[0], cached[1], f'"{kind[0]}{"r" if role else ""}{version}"'
+
+
+async def _build_once(request: Request, key: tuple, access, version: int) -> tuple[object, bytes]:
+    done = _building[(key, version)] = anyio.Event()
+    try:
+        async with database_turn(request):
+            built = await anyio.to_thread.run_sync(_build, key[1], access, version)
+        _answers.put(key, version, *built)
+        return built
+    finally:
+        del _building[(key, version)]
+        done.set()
 
 
 def _json(request: Request, body: bytes, etag: str) -> Response:

@@ -97,9 +97,11 @@ def test_a_blocked_database_gives_quick_503s_and_health_still_answers(
     locker = create_engine(service_env.url)
     with locker.connect() as conn:
         conn.execute(text("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE"))  # a long migration
+        # status and matrix: two answers to build, one turn each (the pool's two); the other
+        # requests wait for those builds, as long as for a turn, then 503
+        paths = [f"/api/submissions/{sub_id}", f"/api/submissions/{sub_id}/matrix"]
         with ThreadPoolExecutor(max_workers=12) as pool:
-            pending = [pool.submit(_get, base, f"/api/submissions/{sub_id}", headers)
-                       for _ in range(12)]
+            pending = [pool.submit(_get, base, paths[i % 2], headers) for i in range(12)]
             time.sleep(2.5)  # past the 1 s turn: the requests beyond the pool have been answered
             health = httpx.get(f"{base}/healthz", timeout=30)
             answered = [f.result() for f in pending if f.done()]
@@ -175,3 +177,43 @@ def test_several_api_processes_answer_the_current_version_and_leave_with_their_s
     assert not any(_running(pid) for pid in api)
     with pytest.raises(httpx.ConnectError):
         httpx.get(base + "/healthz")
+
+
+@pytest.mark.parametrize("service_env", ["postgresql"], indirect=True)
+def test_requests_that_miss_the_cache_together_wait_for_one_build(service_env, monkeypatch):
+    """After a version bump every client polling a submission misses the cache at once: one
+    build, the others wait for it (25 builds side by side stalled a process for a second)."""
+    import asyncio
+
+    from service.api import submissions
+    from service.app import create_app
+
+    app = create_app()
+    builds, release = [], threading.Event()
+    real_build = submissions._build
+
+    def held_build(*args):
+        builds.append(args[0])
+        release.wait(30)  # until the test has sent every request
+        return real_build(*args)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            sub = (await c.post("/api/submissions", json={
+                "organization": "Fundación Puentes del Sur"})).json()
+            headers = {"Authorization": f"Bearer {sub['token']}"}
+            monkeypatch.setattr(submissions, "_build", held_build)
+            requests = [asyncio.create_task(c.get(f"/api/submissions/{sub['id']}",
+                                                  headers=headers)) for _ in range(8)]
+            while not builds:  # the first request is building
+                await asyncio.sleep(0.01)
+            for _ in range(50):  # the others reach the cache and find the build under way
+                await asyncio.sleep(0.01)
+            release.set()
+            return await asyncio.gather(*requests)
+
+    answers = asyncio.run(scenario())
+    assert [r.status_code for r in answers] == [200] * 8
+    assert len({r.headers["etag"] for r in answers}) == 1
+    assert builds == ["status"]
