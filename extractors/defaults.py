@@ -98,14 +98,60 @@ ASSUMED_IMAGE_DPI = 200
 #: DPI values outside this range in image metadata are ignored as bogus.
 PLAUSIBLE_DPI = (50, 1200)
 
+# --- Levelling tilted pages before OCR (extractors.deskew) -------------------------------------
+#: Below this tilt (degrees) a page goes to Tesseract as it is: it reads a scan tilted by a
+#: degree as well as a level one, and turning the image costs 30-60 ms. Past about 2 degrees
+#: (a phone photo) its layout analysis drops paragraphs and table columns.
+DESKEW_MIN_DEGREES = 0.5
+#: Tilts looked for, either way. A photo held crooked is within 5 degrees; beyond 8 the page is
+#: more likely a drawing or a sideways page, which orientation detection handles.
+DESKEW_MAX_DEGREES = 8.0
+#: The tilt is measured on a copy reduced to about this many pixels on its short side (10 ms).
+DESKEW_SAMPLE_PX = 400
+#: Gray levels a pixel must be darker than its surroundings to count as ink (a dark desk around
+#: a photographed page is dark but even, so it does not count).
+DESKEW_INK_CONTRAST = 30
+#: Longest line pitch looked for (pixels at the page's resolution): 24 pt lines at 200 dpi.
+DESKEW_PITCH_WINDOW_PX = 130
+#: Ink pixels (on the reduced copy) below which there is too little text to measure a tilt.
+DESKEW_MIN_INK_PIXELS = 200
+#: Between two words of an OCR'd line with no vertical rule between them, a gap wider than this
+#: many line heights (tight glyph boxes) is a cell break. Wider than CELL_GAP_FACTOR for text
+#: layers: a justified line of a narrow column spreads its words 1.5-1.6 heights apart.
+OCR_CELL_GAP_FACTOR = 2.5
+#: Paint out ruling lines before OCR (table grids, underlines, the scanner lid's dark edge).
+OCR_REMOVE_RULES = True
+#: A thin dark run is a ruling line, not a glyph, when it is longer than this share of the
+#: image's short side (75-85 px on a page at 150-200 dpi: an "l" of 10-12 pt is 20-30 px, a
+#: ruled table of a header and two rows 110-130 px) ...
+RULE_MIN_FRACTION = 0.05
+#: ... and than this many text lines (the line pitch measured with the tilt), for large print
+#: on a small image: an "l" or a "|" is shorter than one line, a table's border spans its rows.
+RULE_MIN_PITCHES = 2.0
+#: ... and never shorter than this (pixels).
+RULE_MIN_PX = 25
+#: Pixels either side of a rule that must be light: a table's 0.5-1 pt rule is 1-4 px thick at
+#: 200 dpi, and cell text keeps at least 2 pt (5 px) of padding from it.
+RULE_MAX_THICKNESS = 4
+
 # --- Tesseract ----------------------------------------------------------------------------------
 #: Spanish is the language of the submissions. spa+eng costs ~20 % more per page (measured on a
 #: scanned English brochure: 3.4 s vs 4.2 s) for no gain on Spanish documents.
 OCR_LANG = "spa"
+#: --psm 11 = sparse text: every piece of text wherever it stands, each line with its box; the
+#: reading order is rebuilt from the boxes (visual rows, cells joined by " | "). Tesseract's
+#: own page layout (--psm 1 and 3) reads a ruled table column by column and drops whole narrow
+#: columns (row numbers, a "Día 1" column, a roster's nationality), measured on the corpus'
+#: scans and photos; sparse text reads them, and costs about a quarter less CPU than --psm 1.
+OCR_PSM = 11
+#: A page read with a mean word confidence below this is read again with ``OCR_RETRY_PSM`` and
+#: the more confident reading kept: a page upside down or on its side reads as garbage (mean
+#: 13-50) in --psm 11, which has no orientation detection; an upright page reads at 85-96.
+OCR_RETRY_CONFIDENCE = 70
 #: --psm 1 = automatic page segmentation WITH orientation and script detection: it reads pages
-#: rotated by 90/180/270 degrees in one pass for ~10 % more than --psm 3, while a separate OSD pass
-#: (--psm 0) costs ~0.8 s per page on top of recognition.
-OCR_PSM = 1
+#: rotated by 90/180/270 degrees in one pass, while a separate OSD pass (--psm 0) costs ~0.8 s
+#: per page on top of recognition.
+OCR_RETRY_PSM = 1
 #: Tesseract processes run in parallel: one single-threaded process per core (two processes gave
 #: 1.67x the throughput of one on the 2-core machine). A deployment running one worker per core
 #: lowers it to 1 (``evidencia worker --ocr-threads``).

@@ -4,16 +4,26 @@ Callers rasterise pages themselves (pdfium for PDFs, Pillow for images) into unc
 PGM files, because encoding PNG costs 0.3-1.9 s per page and Tesseract reads PGM directly. This
 module runs one single-threaded Tesseract process per core (``OMP_THREAD_LIMIT=1``: its OpenMP
 threads are 7-9x slower here), each page under a timeout that becomes a page error, never a hang.
-Orientation is handled by ``--psm 1`` (page segmentation with orientation detection) in the same
-pass; word boxes come back in the pixel space of the image that was given, so a page rendered the
-way it is displayed gets boxes that highlight correctly whatever the orientation of its scan.
+
+Each page is prepared first (``deskew``): levelled when tilted (a phone photo), its ruling lines
+painted out (a table's grid). Tesseract then reads it as sparse text (``--psm 11``), and the
+reading order is rebuilt here from the word boxes: visual rows top to bottom, the cells of a
+table row joined by " | " (a vertical rule between two words, or a wide gap), as the text layer
+of a born-digital PDF gives them, so a roster row stays one evidence unit. A page read with low
+confidence (upside down, on its side) is read again with ``--psm 1``, which detects orientation;
+that reading keeps Tesseract's own order. Word boxes come back in the pixel space of the image
+that was given, so a page rendered the way it is displayed gets boxes that highlight correctly
+whatever the orientation of its scan.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import threading
 import time
@@ -24,7 +34,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from extractors import defaults
+import numpy as np
+
+from extractors import defaults, deskew, pdf_layout
 from extractors.document import Page, Word
 from extractors.errors import OCRUnavailableError
 from extractors.normalize import normalize_text
@@ -104,7 +116,7 @@ def ensure_available(lang: str | None = None) -> None:
         missing = [code for code in lang.split("+") if code not in available]
         if missing:
             raise OCRUnavailableError(detail=f"tesseract language data missing: {missing}")
-        if defaults.OCR_PSM in (0, 1) and "osd" not in available:
+        if {defaults.OCR_PSM, defaults.OCR_RETRY_PSM} & {0, 1, 12} and "osd" not in available:
             raise OCRUnavailableError(detail="tesseract 'osd' data missing (orientation detection)")
         _checked.add(lang)
 
@@ -184,16 +196,55 @@ def ocr_images(
 
 def _ocr_one(image: OcrImage, *, lang: str, timeout: float) -> OcrResult:
     try:
-        return _run_tesseract(image, lang=lang, timeout=timeout)
+        angle, size, rules = _prepare(image.path)
+        page = {"angle": angle, "size": size, "rules": rules}
+        result = _run_tesseract(image, lang=lang, timeout=timeout, **page)
+        if (
+            result.confidence is not None
+            and result.confidence < defaults.OCR_RETRY_CONFIDENCE
+            and defaults.OCR_RETRY_PSM != defaults.OCR_PSM
+        ):
+            log.info("page index %d read at confidence %.0f: read again with --psm %d",
+                     image.index, result.confidence, defaults.OCR_RETRY_PSM)  # fmt: skip
+            again = _run_tesseract(image, lang=lang, timeout=timeout, **page,
+                                   psm=defaults.OCR_RETRY_PSM)  # fmt: skip
+            seconds = result.seconds + again.seconds
+            if again.error is None and (again.confidence or 0) > result.confidence:
+                result = again
+            result = replace(result, seconds=seconds)
+        return result
     finally:
         image.path.unlink(missing_ok=True)  # read: a long scan never holds its pages on disk
 
 
-def _run_tesseract(image: OcrImage, *, lang: str, timeout: float) -> OcrResult:
+def _prepare(path: Path):
+    """Level a tilted page image and paint out its ruling lines, in place (``deskew``):
+    (degrees turned, image size, the rules found or None)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as gray:
+            gray.load()
+    except (OSError, ValueError) as exc:  # Tesseract reports its own error on such a file
+        log.warning("cannot read %s to level it: %r", path.name, exc)
+        return 0.0, (0, 0), None
+    levelled, angle, pitch = deskew.level(gray)
+    rules = None
+    if defaults.OCR_REMOVE_RULES:
+        levelled, rules = deskew.remove_rules(levelled, pitch)
+    if angle or rules is not None:
+        write_pgm(levelled, path)
+    return angle, gray.size, rules
+
+
+def _run_tesseract(
+    image: OcrImage, *, lang: str, timeout: float, angle: float = 0.0, size=(0, 0),
+    rules=None, psm: int | None = None,
+) -> OcrResult:
     started = time.perf_counter()
     cmd = [
         "tesseract", str(image.path), "stdout",
-        "-l", lang, "--psm", str(defaults.OCR_PSM), "tsv",
+        "-l", lang, "--psm", str(psm or defaults.OCR_PSM), "tsv",
     ]  # fmt: skip
     env = {**os.environ, **defaults.OCR_ENV}
     try:
@@ -219,15 +270,19 @@ def _run_tesseract(image: OcrImage, *, lang: str, timeout: float) -> OcrResult:
             seconds=time.perf_counter() - started,
         )  # fmt: skip
     text, words, confidence, rotation = _parse_tsv(
-        proc.stdout.decode("utf-8", "replace"), image.points_per_px_x, image.points_per_px_y
+        proc.stdout.decode("utf-8", "replace"), image.points_per_px_x, image.points_per_px_y,
+        angle=angle, size=size, rules=rules,
     )
     return OcrResult(
         image.index, text, words, confidence, rotation, seconds=time.perf_counter() - started
     )
 
 
-def _parse_tsv(tsv: str, sx: float, sy: float) -> tuple[str, tuple[Word, ...], float | None, int]:
-    """Tesseract TSV -> (text with one line per OCR line, words in points, mean conf, rotation)."""
+def _parse_tsv(
+    tsv: str, sx: float, sy: float, *, angle: float = 0.0, size=(0, 0), rules=None
+) -> tuple[str, tuple[Word, ...], float | None, int]:
+    """Tesseract TSV -> (text in reading order, words in points, mean conf, rotation); boxes read
+    on an image levelled by ``angle`` degrees are turned back into the image as given."""
     lines: dict[tuple[int, int, int], list[tuple[str, float, float, float, float]]] = {}
     blocks_order: list[tuple[int, int, int]] = []
     confs: list[float] = []
@@ -240,7 +295,7 @@ def _parse_tsv(tsv: str, sx: float, sy: float) -> tuple[str, tuple[Word, ...], f
         if not token or conf < 0:
             continue
         confs.append(conf)
-        if conf < defaults.OCR_MIN_WORD_CONF:
+        if conf < defaults.OCR_MIN_WORD_CONF and not _WORDLIKE.match(token):
             continue
         left, top, width, height = (int(c) for c in cols[6:10])
         key = (int(cols[2]), int(cols[3]), int(cols[4]))
@@ -259,6 +314,8 @@ def _parse_tsv(tsv: str, sx: float, sy: float) -> tuple[str, tuple[Word, ...], f
         previous_block = key[0]
         text_lines.append(" ".join(e[0] for e in entries))
         for token, x0, y0, x1, y1 in entries:
+            if angle:
+                x0, y0, x1, y1 = deskew.unlevel_box((x0, y0, x1, y1), angle, size)
             words.append(Word(token, round(x0 * sx, 2), round(y0 * sy, 2),
                               round(x1 * sx, 2), round(y1 * sy, 2)))  # fmt: skip
         if len(entries) >= 2:
@@ -271,4 +328,205 @@ def _parse_tsv(tsv: str, sx: float, sy: float) -> tuple[str, tuple[Word, ...], f
                 votes[270 if dy > 0 else 90] += len(entries)
     rotation = max(votes, key=votes.get) if any(votes.values()) else 0
     confidence = round(sum(confs) / len(confs), 2) if confs else None
-    return "\n".join(text_lines).strip(), tuple(words), confidence, rotation
+    text = (_text_in_rows([lines[key] for key in blocks_order], rules)
+            if rotation == 0 else None)  # fmt: skip
+    if text is None:
+        text = "\n".join(text_lines)
+    text = _NUMERO.sub("N°", _BULLET.sub("• ", text))
+    return text.strip(), tuple(words), confidence, rotation
+
+
+#: What Tesseract makes of the degree sign of "N° 54" (número): "N? 54", "N* 54", "N” 54".
+_NUMERO = re.compile(r"\bN[?*”\"](?= ?\d)")
+#: What Tesseract makes of a round bullet ("•") at the start of a line.
+_BULLET = re.compile(r"^[+«»¢·](?= )", re.MULTILINE)
+
+
+_RULE = re.compile(r"^[|\[\]]+$")
+#: A token of four letters or more (punctuation around it allowed) is a word even when Tesseract
+#: doubts it: in sparse-text mode it gives some clean words 10-20 (one in a few hundred), while
+#: specks and rules read as letters mix symbols and letters ("oloj=sjaju|sjw").
+_WORDLIKE = re.compile(r"^[(¿¡\"“«]?[^\W\d_]{4,}[.,;:)?!\"”»]*$")
+_RULES_IN_LINE = re.compile(r"(?:\s*\|)+\s*")
+
+
+def _text_in_rows(lines: list[list[tuple[str, float, float, float, float]]],
+                  rules: deskew.Rules | None = None) -> str | None:  # fmt: skip
+    """Tesseract's lines (upright page, pixel boxes) -> text in visual rows, table cells joined
+    by " | " as the text layer of a born-digital PDF gives them (``pdf_layout.rows_from_runs``);
+    None for a page in columns of running text, whose block order is kept.
+
+    Tesseract reads a ruled table column by column, each column a block, so a roster row
+    (name, nationality, role) comes out as words far apart. Its lines are levelled first (the
+    median slope of the long lines: a photographed page is tilted a few degrees, which would
+    move a row's last cell into the next row). A ruled table (``rules``, found by
+    ``deskew.remove_rules``) is assembled cell by cell (``_grid_tables``): a wrapped cell stays
+    in its row. Elsewhere two words are in different cells when a vertical rule stands between
+    them (or a "|" read from one) or, without a rule, when the gap is wider than
+    ``OCR_CELL_GAP_FACTOR`` line heights: a justified line of a narrow column stretches its
+    spaces to 1.5 heights and more.
+    """
+    down_rules = rules.down if rules is not None else None
+    slopes = []
+    for entries in lines:
+        if len(entries) >= 3:
+            first, last = entries[0], entries[-1]
+            dx = (last[1] + last[3] - first[1] - first[3]) / 2
+            height = max(e[4] for e in entries) - min(e[2] for e in entries)
+            if dx > 5 * height > 0:
+                slopes.append((last[2] + last[4] - first[2] - first[4]) / 2 / dx)
+    slope = statistics.median(slopes) if slopes else 0.0
+    if abs(slope) > _MAX_SLOPE:
+        slope = 0.0
+
+    def cell_break(left, right, height: float) -> bool:
+        gap = right[0] - left[2]
+        if gap > defaults.OCR_CELL_GAP_FACTOR * height:
+            return True
+        if down_rules is None or gap < 2:
+            return False
+        # the rows were levelled by ``slope``: back to the image's pixels for the mask
+        x0, x1 = int(left[2]), int(right[0]) + 1
+        top = min(left[1], right[1]) + slope * (x0 + x1) / 2
+        bottom = max(left[3], right[3]) + slope * (x0 + x1) / 2
+        return bool(down_rules[max(0, int(top)):max(0, int(bottom) + 1), max(0, x0):x1].any())
+
+    runs: list[list[tuple[str, float, float, float, float]]] = []
+    for entries in lines:
+        level = [(t, x0, y0 - slope * (x0 + x1) / 2, x1, y1 - slope * (x0 + x1) / 2)
+                 for t, x0, y0, x1, y1 in entries]  # fmt: skip
+        height = max(e[4] for e in level) - min(e[2] for e in level)
+        run: list = []
+        for entry in level:
+            if run and (
+                _RULE.match(entry[0])
+                or _RULE.match(run[-1][0])
+                or cell_break(run[-1][1:], entry[1:], height)
+            ):
+                runs.append(run)
+                run = []
+            run.append(entry)
+        runs.append(run)
+    tables = _grid_tables(lines, rules, slope) if rules is not None else []
+    text = pdf_layout.rows_from_runs(runs, cell_break, tables)
+    if text is None:
+        return None
+    return _close_table_gaps([_RULES_IN_LINE.sub(" | ", line).strip(" |")
+                              for line in text.split("\n")])  # fmt: skip
+
+
+def _grid_tables(lines, rules: deskew.Rules, slope: float) -> list[pdf_layout.Table]:
+    """The ruled tables of a page, each row one line of its cells' words joined by " | ", as
+    pdfplumber gives a text layer's tables: a cell's lines (a wrapped name, a long role) stay
+    in their cell. A table is three vertical rules or more side by side (two columns at least:
+    a framed paragraph is not a table) with rules across between its rows; its boxes are
+    levelled by ``slope`` like the runs they replace."""
+    tables = []
+    words = [e for entries in lines for e in entries if not _RULE.match(e[0])]
+    for x_rules, top, bottom in _column_rules(rules.down):
+        left, right = x_rules[0][0], x_rules[-1][0]
+        band = rules.across[max(0, top - 3) : bottom + 4, int(left) : int(right) + 1]
+        across = np.nonzero(band.sum(axis=1) >= 0.5 * (right - left))[0] + max(0, top - 3)
+        edges = [int(g.mean()) for g in np.split(across, np.nonzero(np.diff(across) > 2)[0] + 1)
+                 if len(g)]  # fmt: skip
+        if len(edges) < 2 or any(
+            edges[0] < (w[2] + w[4]) / 2 < edges[-1] and not left < (w[1] + w[3]) / 2 < right
+            for w in words
+        ):
+            continue  # words beside it: only part of a table's rules were found (a photo's
+            # slanted borders), its rows would lose their first or last cells
+        cells: dict[tuple[int, int], list] = {}
+        for word in words:
+            cx, cy = (word[1] + word[3]) / 2, (word[2] + word[4]) / 2
+            if not (left < cx < right and edges[0] < cy < edges[-1]):
+                continue
+            row = bisect.bisect(edges, cy) - 1
+            columns = [x for x, y0, y1 in x_rules if y0 <= cy <= y1]
+            cells.setdefault((row, bisect.bisect(columns, cx)), []).append(word)
+        table_lines = []
+        for row in range(len(edges) - 1):
+            texts = [_cell_text(cells[key]) for key in sorted(cells) if key[0] == row]
+            if any(texts):
+                table_lines.append(" | ".join(t for t in texts if t))
+        if table_lines:
+            mid = (left + right) / 2
+            tables.append(pdf_layout.Table(left, edges[0] - slope * mid, right,
+                                           edges[-1] - slope * mid, table_lines))  # fmt: skip
+    return tables
+
+
+def _column_rules(down: np.ndarray):
+    """Vertical rules grouped into tables: [([(x, top, bottom) by x], top, bottom)] for groups
+    of three or more rules spanning about the same height (a scanner's dark edge down the whole
+    page is no border of the table beside it)."""
+    xs = np.nonzero(down.any(axis=0))[0]
+    segments = []
+    for group in np.split(xs, np.nonzero(np.diff(xs) > 3)[0] + 1):
+        if not len(group):
+            continue
+        ys = np.nonzero(down[:, group[0] : group[-1] + 1].any(axis=1))[0]
+        for run in np.split(ys, np.nonzero(np.diff(ys) > 10)[0] + 1):
+            if len(run):
+                segments.append((float(group.mean()), int(run[0]), int(run[-1])))
+    segments.sort(key=lambda s: s[1])
+    tables: list[list] = []
+    for seg in segments:
+        for table in tables:
+            top, bottom = min(s[1] for s in table), max(s[2] for s in table)
+            overlap = min(bottom, seg[2]) - max(top, seg[1])
+            if overlap >= 0.5 * (seg[2] - seg[1]):
+                table.append(seg)
+                break
+        else:
+            tables.append([seg])
+    found = []
+    for table in tables:
+        lengths = sorted((s[2] - s[1] for s in table), reverse=True)
+        if len(lengths) >= 2 and lengths[0] > 2 * lengths[1]:  # a line down the whole page
+            table = [s for s in table if s[2] - s[1] < lengths[0]]
+        if len(table) >= 3:
+            found.append((sorted(table), min(s[1] for s in table), max(s[2] for s in table)))
+    return found
+
+
+def _cell_text(words: list) -> str:
+    """A cell's words in reading order: its lines top to bottom, a word cut by a hyphen at a
+    line's end joined again."""
+    lines: list[list] = []
+    for word in sorted(words, key=lambda w: (w[2] + w[4]) / 2):
+        cy, height = (word[2] + word[4]) / 2, word[4] - word[2]
+        if lines and abs(cy - lines[-1][0]) < 0.5 * max(height, lines[-1][1]):
+            lines[-1][2].append(word)
+        else:
+            lines.append([cy, height, [word]])
+    text = ""
+    for _, _, members in lines:
+        line = " ".join(w[0] for w in sorted(members, key=lambda w: w[1]))
+        if text.endswith("-") and line[:1].islower():
+            text = text[:-1] + line
+        else:
+            text = f"{text} {line}" if text else line
+    return text
+
+
+def _close_table_gaps(lines: list[str]) -> str:
+    """No empty line between the rows of one table: a ruled row's padding leaves a gap that
+    looks like a paragraph break, and an empty line ends a table for the classifier (each row
+    would become a header of its own). Wrapped cells (lines without " | ") stay in between."""
+    out: list[str] = []
+    in_table = False
+    for n, line in enumerate(lines):
+        if not line:
+            following = next((x for x in lines[n + 1 :] if x), "")
+            if in_table and " | " in following:
+                continue
+            in_table = False
+        elif " | " in line:
+            in_table = True
+        out.append(line)
+    return "\n".join(out)
+
+
+#: Slopes (dy/dx) beyond this (about 8 degrees) are not a tilted photo but a page Tesseract read
+#: oddly: its lines are then taken as they are.
+_MAX_SLOPE = 0.14

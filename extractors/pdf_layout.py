@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pypdfium2 as pdfium
@@ -27,6 +28,7 @@ __all__ = [
     "Table",
     "read_pdfium_layer",
     "render_rows_with_tables",
+    "rows_from_runs",
     "keeps_words",
     "looks_multi_column",
     "make_page",
@@ -186,6 +188,39 @@ def read_pdfium_layer(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> Lay
     return Layer(raw, _render_rows(rows), words, normalized=True, rows=rows)
 
 
+def rows_from_runs(
+    runs: list[list[tuple[str, float, float, float, float]]],
+    cell_break: Callable[[tuple, tuple, float], bool] | None = None,
+    tables: list[Table] | None = None,
+) -> str | None:
+    """Runs of words with boxes (``(text, x0, top, x1, bottom)``, upright, any unit) -> text lines
+    in visual rows, runs of a row joined by " | " where ``cell_break(left box, right box, row
+    height)`` says so (boxes as ``(x0, top, x1, bottom)``; by default: far apart, as for a text
+    layer); None when the rows look like columns of running text (the caller keeps its own
+    reading order then).
+
+    OCR uses it: Tesseract reads a ruled table column by column, as separate blocks, which
+    scatters every row of a roster; its lines, cut at the cell gaps, are such runs. ``tables``
+    (assembled from the grid's cells, in the same units) replace the runs inside them, as
+    pdfplumber's tables do on a text layer.
+    """
+    tables = tables or []
+    segments = [
+        _make_segment([_Tok(t, x0, top, x1, bottom, False, n) for t, x0, top, x1, bottom in run])
+        for n, run in enumerate(runs)
+        if run
+    ]
+    if not segments:
+        return "\n".join(line for table in tables for line in table.lines)
+    rows = _rows(segments)
+    outside = _rows([s for s in segments if not any(t.contains(s) for t in tables)])
+    if looks_multi_column(outside):
+        return None
+    if tables:
+        return render_rows_with_tables(rows, tables, cell_break)
+    return _render_rows(rows, cell_break)
+
+
 def _reverse_visual(text: str) -> str:
     """Visual-order RTL token -> logical order, keeping combining marks after their base."""
     clusters: list[str] = []
@@ -298,7 +333,7 @@ def looks_multi_column(rows: list[list]) -> bool:
     return side_by_side >= 3 and side_by_side >= 0.1 * with_prose
 
 
-def _render_rows(rows: list[list]) -> str:
+def _render_rows(rows: list[list], cell_break=None) -> str:
     """Visual rows as text lines; cells of a table row on one line.
 
     A row whose parts are far apart horizontally (more than CELL_GAP_FACTOR line heights) is a
@@ -313,19 +348,20 @@ def _render_rows(rows: list[list]) -> str:
         gap_above = ref_top - previous_bottom if previous_bottom is not None else 0.0
         if gap_above > defaults.PARAGRAPH_GAP_FACTOR * height:
             out.append("")
-        out.append(_join_cells(members, height, rtl))
+        out.append(_join_cells(members, height, rtl, cell_break))
         previous_bottom = ref_bottom
     return "\n".join(out)
 
 
-def render_rows_with_tables(rows: list[list], tables: list[Table]) -> str:
+def render_rows_with_tables(rows: list[list], tables: list[Table], cell_break=None) -> str:
     """Like ``_render_rows``, with each ruled table's text replaced by its rows from pdfplumber
     (a wrapped cell stays in its row, so every table row is one line and one evidence unit)."""
     items: list[tuple[float, float, str]] = []
     for ref_top, ref_bottom, members in rows:
         outside = [m for m in members if not any(t.contains(m) for t in tables)]
         if outside:
-            items.append((ref_top, ref_bottom, _render_rows([[ref_top, ref_bottom, outside]])))
+            items.append((ref_top, ref_bottom,
+                          _render_rows([[ref_top, ref_bottom, outside]], cell_break)))  # fmt: skip
     for table in tables:
         items.append((table.top, table.bottom, "\n" + "\n".join(table.lines) + "\n"))
     items.sort(key=lambda item: item[0])
@@ -389,13 +425,18 @@ def _lines_in_stream_order(segments: list[_Segment]) -> str:
     return "\n".join(out)
 
 
-def _join_cells(members: list[_Segment], height: float, rtl: bool) -> str:
+def _join_cells(members: list[_Segment], height: float, rtl: bool, cell_break=None) -> str:
     parts: list[str] = []
     previous = None
     for seg in members:
         if previous is not None:
-            gap = (previous.x0 - seg.x1) if rtl else (seg.x0 - previous.x1)
-            parts.append(" | " if gap > defaults.CELL_GAP_FACTOR * height else " ")
+            if cell_break is not None:
+                cell = cell_break((previous.x0, previous.top, previous.x1, previous.bottom),
+                                  (seg.x0, seg.top, seg.x1, seg.bottom), height)  # fmt: skip
+            else:
+                gap = (previous.x0 - seg.x1) if rtl else (seg.x0 - previous.x1)
+                cell = gap > defaults.CELL_GAP_FACTOR * height
+            parts.append(" | " if cell else " ")
         parts.append(_segment_text(seg))
         previous = seg
     return "".join(parts)
