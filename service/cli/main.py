@@ -151,8 +151,8 @@ def _service_commands(sub) -> None:
     s = sub.add_parser("serve", help="Inicia la API y las páginas web.")
     _listen_arguments(s)
     s.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="Procesos de la API (por defecto EVIDENCIA_API_WORKERS: uno por núcleo, "
-                        "hasta 2).")
+                   help="Procesos de la API (por defecto EVIDENCIA_API_WORKERS: uno por núcleo "
+                        "además del primero, hasta 2).")
 
     w = sub.add_parser("worker", help="Inicia un worker de rq (interactive antes que batch).")
     w.add_argument("--burst", action="store_true", help="Termina cuando las colas quedan vacías.")
