@@ -211,7 +211,8 @@ def wait_finished(document_ids: list[str], timeout: float) -> float:
 
 
 def scanned_pdf(text: str, pages: int) -> bytes:
-    """An image-only PDF (OCR needed: ~1.5 s a page), so a job lasts long enough to hit."""
+    """An image-only PDF (OCR needed: 0.2-1.5 s a page, by the machine's load), so a job lasts
+    long enough to hit."""
     import io
 
     import pypdfium2 as pdfium

@@ -219,7 +219,7 @@ def test_a_second_sigterm_hands_the_running_job_back_to_the_queue(stack, workers
 
     (worker,) = workers.start(1)
     wait_workers(stack.redis, 1)
-    (doc,) = _submit(_files("second-sigterm", scans=1, pages=6))
+    (doc,) = _submit(_files("second-sigterm", scans=1, pages=30))  # still running 1.5 s on
     wait_until(lambda: _processing([doc]), DEADLINE, poll=0.1)
     below = descendants(worker.pid)
     worker.send_signal(signal.SIGTERM)
