@@ -137,7 +137,7 @@ def _running(pid: int) -> bool:
 def test_several_api_processes_answer_the_current_version_and_leave_with_their_supervisor(
     service_env, tmp_path
 ):
-    """``serve`` with two processes (the default on two cores): each keeps its own answers per
+    """``serve`` with two processes (the default from three cores): each keeps its own answers per
     submission version, so after a change every request, whichever process takes it, shows
     the change; and when the supervisor is SIGKILLed its processes leave, freeing the port."""
     port = free_port()
