@@ -22,20 +22,29 @@ import pytest
 from tests.conftest import REPO, free_port, stop_process, wait_http
 
 
-@pytest.fixture
-def small_pool_server(service_env, tmp_path):
-    """``evidencia serve`` with two pooled connections and a 1 s turn, on ``service_env``."""
+def _serve(tmp_path, **settings: str) -> tuple[subprocess.Popen, str]:
+    """A real ``evidencia serve`` with these ``EVIDENCIA_*`` settings, answering; its URL."""
     port = free_port()
-    env = {**os.environ, "EVIDENCIA_DB_POOL_SIZE": "2", "EVIDENCIA_DB_POOL_TIMEOUT": "1",
-           "EVIDENCIA_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "EVIDENCIA_LOG_LEVEL": "WARNING",
+           **{f"EVIDENCIA_{name}": value for name, value in settings.items()}}
     log = tmp_path / "server.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
         cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_http(base + "/healthz", proc, log)
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def small_pool_server(service_env, tmp_path):
+    """``evidencia serve`` with two pooled connections and a 1 s turn, on ``service_env``."""
+    proc, base = _serve(tmp_path, DB_POOL_SIZE="2", DB_POOL_TIMEOUT="1")
+    try:
         yield base
     finally:
         stop_process(proc)
@@ -140,16 +149,8 @@ def test_several_api_processes_answer_the_current_version_and_leave_with_their_s
     """``serve`` with two processes (the default from three cores): each keeps its own answers per
     submission version, so after a change every request, whichever process takes it, shows
     the change; and when the supervisor is SIGKILLed its processes leave, freeing the port."""
-    port = free_port()
-    env = {**os.environ, "EVIDENCIA_API_WORKERS": "2", "EVIDENCIA_LOG_LEVEL": "WARNING"}
-    log = tmp_path / "server.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = _serve(tmp_path, API_WORKERS="2")
     try:
-        wait_http(base + "/healthz", proc, log)
         api = _api_processes(proc.pid)
         assert len(api) == 2, api
         sub_id, headers = _submission(base)
