@@ -10,9 +10,11 @@
 - :func:`limit_link_requests`: "Perdí el enlace" requests per client address.
 
 Redis holds only counters, under an HMAC of the account or address (never the name itself),
-each expiring with its window: throttling, not truth. If Redis does not answer, the limits are
-skipped with a warning and logins go on (they need the database, not Redis); the argon2 turns
-of ``service.domain.access`` still bound the memory guesses can take.
+each expiring with its window: throttling, not truth. If Redis does not answer, logins go on
+(they need the database, not Redis) and each API process counts in its own memory until Redis is
+back, with a warning: an outage must not open the door to guessing, though with N processes the
+limit is at worst N times looser. The argon2 turns of ``service.domain.access`` still bound the
+memory guesses can take.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import hashlib
 import hmac
 import logging
 import math
+import threading
 import time
 from functools import cache
 
@@ -95,16 +98,16 @@ def _key(kind: str, subject: str, window: int, now: float) -> str:
 def _count(counters: list[tuple[str, str, int]], window: int) -> int:
     """Count an attempt on every counter; the seconds to wait if any is over its limit."""
     now = time.time()
+    keys = [_key(kind, subject, window, now) for kind, subject, _limit in counters]
     try:
         pipe = _redis().pipeline()
-        for kind, subject, _limit in counters:
-            key = _key(kind, subject, window, now)
+        for key in keys:
             pipe.incr(key)
             pipe.expire(key, window + 1)
         counts = pipe.execute()[0::2]
-    except Exception as exc:  # Redis down: no limit rather than no login
-        log.warning("rate limits skipped, Redis unavailable: %r", exc)
-        return 0
+    except Exception as exc:  # Redis down: count in this process rather than not at all
+        log.warning("rate limits counted in this process only, Redis unavailable: %r", exc)
+        counts = _LOCAL.add(keys, 1, now + window + 1)
     if any(count > limit for count, (_k, _s, limit) in zip(counts, counters, strict=True)):
         return max(1, math.ceil(window - now % window))
     return 0
@@ -120,7 +123,47 @@ def _take_back(counters: list[tuple[str, str, int]], window: int) -> None:
             pipe.delete(key) if kind == "login-account" else pipe.decr(key)
         pipe.execute()
     except Exception as exc:
-        log.warning("rate limits not updated, Redis unavailable: %r", exc)
+        log.warning("rate limits updated in this process only, Redis unavailable: %r", exc)
+    for kind, subject, _limit in counters:  # whichever counted the attempt, it is taken back
+        key = _key(kind, subject, window, now)
+        _LOCAL.reset(key) if kind == "login-account" else _LOCAL.add([key], -1, 0)
+
+
+class _LocalCounters:
+    """This process's counters while Redis is away: the same keys, expiring with their window."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, list] = {}  # key -> [count, expires at]
+        self._lock = threading.Lock()
+
+    #: a spray of names during a long outage forgets the oldest counters, never grows unbounded
+    MAX_KEYS = 100_000
+
+    def add(self, keys: list[str], step: int, expires: float) -> list[int]:
+        now = time.time()
+        with self._lock:
+            for key in [k for k, (_c, until) in self._counts.items() if until <= now]:
+                del self._counts[key]
+            while len(self._counts) >= self.MAX_KEYS:
+                del self._counts[next(iter(self._counts))]
+            out = []
+            for key in keys:
+                entry = self._counts.get(key)
+                if entry is None:
+                    if step <= 0:  # nothing counted here: nothing to take back
+                        out.append(0)
+                        continue
+                    entry = self._counts[key] = [0, expires]
+                entry[0] = max(0, entry[0] + step)
+                out.append(entry[0])
+            return out
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._counts.pop(key, None)
+
+
+_LOCAL = _LocalCounters()
 
 
 def _redis():

@@ -149,3 +149,18 @@ def test_user_add_refuses_a_weak_password_in_spanish(service_env, capsys):
     assert main(["user", "add", "carla", "--password", "password1234"]) == 2
     assert "entre las más usadas" in capsys.readouterr().err
     assert main(["user", "add", "carla", "--password", "mesa verde junto al río"]) == 0
+
+
+def test_guessing_stays_limited_while_redis_is_away(client, reviewer, monkeypatch, caplog):
+    """Redis down: logins still work, and each API process counts attempts in its own memory."""
+    from service import throttle
+
+    user, password = reviewer
+    _limits(monkeypatch, redis_url="redis://127.0.0.1:9/0")  # nothing listens there
+    monkeypatch.setattr(throttle, "_LOCAL", throttle._LocalCounters())
+    assert _api_login(client, user, password).status_code == 200
+    for i in range(10):
+        assert _api_login(client, user, f"mala-{i}").status_code == 401
+    r = _api_login(client, user, password)
+    assert r.status_code == 429 and r.json()["detail"]["message"].startswith(TOO_MANY)
+    assert "counted in this process only" in caplog.text
