@@ -149,14 +149,19 @@ def _run_matcher(units, tagged, ruleset: RuleSet, same: dict | None = None
             continue
         found = ruleset.match(doc)
         # names of programmes, agencies, international organisations and laws (EXTERNAL): the
-        # words inside them are nobody's own structure, action, alliance or rule
+        # words inside them are nobody's own structure, action, alliance or rule; a match that
+        # starts or ends inside one is the name's too ("el programa Sello Migrante": the
+        # programme word is the seal's; "la Dirección del Trabajo promueve la inclusión": the
+        # unit word is the agency's); a cue only when wholly inside (LAW_SPEAKS starts at the
+        # law's name)
         names = [(s, e) for r, s, e in found if label_of[r] == EXTERNAL_LABEL]
         # units of a doc are in order and disjoint, matches come by start: walk them together
         k, last = 0, len(doc_units) - 1
         for rule_id, start, end in found:
             label = label_of[rule_id]
             if names and label != EXTERNAL_LABEL and any(
-                s <= start and end <= e for s, e in names
+                (s <= start and end <= e) if label.isupper() else (s <= start < e or s < end <= e)
+                for s, e in names
             ):
                 continue
             while k < last and doc_units[k + 1].span.start <= start:
