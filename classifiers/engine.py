@@ -187,6 +187,7 @@ class _Context:
         self.heading_labels: dict[str, set[str]] = defaultdict(set)
         self.header_labels: dict[str, set[str]] = defaultdict(set)
         self.title_labels: set[str] = set()
+        self._last: dict[str, int] = {}
         first_page = units[0].page if units else 1
         for u, lab in zip(units, labels, strict=True):
             self.doc_labels.update(lab)
@@ -234,7 +235,18 @@ class _Context:
         if scope == "after":
             following = self.units[unit.index + 1: unit.index + 1 + defaults.AFTER_UNITS]
             return any(name in self.labels[u.index] for u in following)
+        if scope == "later":
+            return self._last_unit(name) > unit.index
         return False
+
+    def _last_unit(self, name: str) -> int:
+        """Index of the last unit labelled ``name`` (-1 when none): ``later:`` in one lookup."""
+        last = self._last.get(name)
+        if last is None:
+            last = max((u.index for u, lab in zip(self.units, self.labels, strict=True)
+                        if name in lab), default=-1)
+            self._last[name] = last
+        return last
 
     def _block_units(self, unit: Unit) -> list[Unit]:
         """The units cut from the same block (a paragraph's sentences), or the list or table the

@@ -16,7 +16,7 @@ Each line of a pattern file is one JSON object (spaCy's EntityRuler style, plus 
               ``doctype:<code>`` (the detected document type).
               ``block:CUE`` (any unit of the same paragraph, list or table), ``lead:CUE`` (for a
               list item: the sentence that introduces the list), ``after:CUE`` (one of the next
-              units). ``!`` before a condition negates it; ``&`` joins conditions that must all
+              units), ``later:CUE`` (any later unit of the document). ``!`` before a condition negates it; ``&`` joins conditions that must all
               hold (``"section:INTENT&!PAST"``: under an intention heading, with no past tense).
 ``excludes``  conditions (same syntax) of which none may hold: the hard negatives.
 ``kinds``     unit kinds the rule applies to (default: sentence, item, line, row).
@@ -47,7 +47,8 @@ _KINDS = frozenset({"sentence", "item", "line", "row", "heading", "fragment"})
 #: scope cues a rule may declare it survives (a training plan is written in the future tense)
 _TOLERABLE = frozenset({"FUTURE"})
 _DEFAULT_KINDS = frozenset({"sentence", "item", "line", "row"})
-_SCOPES = ("near", "section", "header", "title", "doc", "doctype", "block", "lead", "after")
+_SCOPES = ("near", "section", "header", "title", "doc", "doctype", "block", "lead", "after",
+           "later")
 _FOLDED_ATTRS = ("LEMMA", "NORM", "LOWER")
 _KNOWN_FIELDS = {
     "id", "label", "pattern", "weight", "requires", "excludes", "kinds", "tolerates", "note",
