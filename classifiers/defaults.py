@@ -10,7 +10,7 @@ MODEL_DIR = PACKAGE_DIR / "model"
 
 #: The calendar part of CLASSIFIER_VERSION; bump by hand for changes in the Python logic. Changes
 #: in patterns, vocabularies, the calibration artefact or the spaCy model change the hash part.
-VERSION_BASE = "2026.11.2"
+VERSION_BASE = "2026.12.1"
 
 #: Spanish model; parser and NER excluded: ~2.5x faster and not needed (senter splits sentences).
 SPACY_MODEL = "es_core_news_sm"

@@ -16,8 +16,9 @@ Each line of a pattern file is one JSON object (spaCy's EntityRuler style, plus 
               ``doctype:<code>`` (the detected document type).
               ``block:CUE`` (any unit of the same paragraph, list or table), ``lead:CUE`` (for a
               list item: the sentence that introduces the list), ``after:CUE`` (one of the next
-              units), ``later:CUE`` (any later unit of the document). ``!`` before a condition negates it; ``&`` joins conditions that must all
-              hold (``"section:INTENT&!PAST"``: under an intention heading, with no past tense).
+              units), ``later:CUE`` (any later unit of the document). ``!`` before a condition
+              negates it; ``&`` joins conditions that must all hold (``"section:INTENT&!PAST"``:
+              under an intention heading, with no past tense).
 ``excludes``  conditions (same syntax) of which none may hold: the hard negatives.
 ``kinds``     unit kinds the rule applies to (default: sentence, item, line, row).
 ``tolerates`` scope cues that do not cancel this rule (e.g. ["FUTURE"] for a training plan,
