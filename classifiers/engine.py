@@ -142,7 +142,7 @@ def _run_matcher(units, tagged, ruleset: RuleSet, same: dict | None = None
         by_doc[id(u.span.doc)].append(u)
     labels: list[dict] = [defaultdict(list) for _ in units]
     base = units[0].index if units else 0
-    label_of = {rule_id: rule.label for rule_id, rule in ruleset.rules.items()}
+    label_of, is_cue = _rule_labels(ruleset)
     for doc in tagged:
         doc_units = by_doc.get(id(doc), [])
         if not doc_units:
@@ -155,6 +155,10 @@ def _run_matcher(units, tagged, ruleset: RuleSet, same: dict | None = None
         # unit word is the agency's); a cue only when wholly inside (LAW_SPEAKS starts at the
         # law's name)
         names = [(s, e) for r, s, e in found if label_of[r] == EXTERNAL_LABEL]
+        spans = [u.span for u in doc_units]
+        starts = [span.start for span in spans]
+        ends = [span.end for span in spans]
+        rows = [labels[u.index - base] for u in doc_units]
         # units of a doc are in order and disjoint, matches come by start: walk them together
         k, last = 0, len(doc_units) - 1
         for rule_id, start, end in found:
@@ -164,16 +168,28 @@ def _run_matcher(units, tagged, ruleset: RuleSet, same: dict | None = None
                 for s, e in names
             ):
                 continue
-            while k < last and doc_units[k + 1].span.start <= start:
+            while k < last and starts[k + 1] <= start:
                 k += 1
-            unit = doc_units[k] if doc_units[k].span.start <= start < doc_units[k].span.end \
-                else doc_units[0]
+            j = k if starts[k] <= start < ends[k] else 0
             span = (start, end)
-            labels[unit.index - base][label].append(same.setdefault(span, span))
-            if not label.isupper():
+            rows[j][label].append(same.setdefault(span, span))
+            if not is_cue[rule_id]:
                 match = (rule_id, start, end)
-                unit.matches.append(same.setdefault(match, match))
+                doc_units[j].matches.append(same.setdefault(match, match))
     return labels
+
+
+#: (the rule set last matched with, rule id -> label, rule id -> whether the label is a cue)
+_labels: tuple = (None, {}, {})
+
+
+def _rule_labels(ruleset: RuleSet) -> tuple[dict[str, str], dict[str, bool]]:
+    global _labels
+    known = _labels
+    if known[0] is not ruleset:
+        label_of = {rule_id: rule.label for rule_id, rule in ruleset.rules.items()}
+        known = _labels = (ruleset, label_of, {r: label.isupper() for r, label in label_of.items()})
+    return known[1], known[2]
 
 
 class _Context:

@@ -18,21 +18,14 @@ from __future__ import annotations
 import math
 
 from classifiers import defaults
-from classifiers.scope import quoted_spans
+from classifiers.scope import QUOTES, quoted_spans
+from classifiers.units import SpilledSpan
 
-__all__ = ["FEATURE_VERSION", "candidate_features", "document_features"]
+__all__ = ["FEATURE_VERSION", "candidate_features", "candidate_parts", "document_features"]
 
 FEATURE_VERSION = 2
 
 _SCOPE_LABELS = ("NEG", "INTENT", "FUTURE")
-
-
-def _lemmas(span) -> list[str]:
-    """Content lemmas (already folded by nlp.py): no stop words, punctuation or numbers."""
-    return [
-        t.lemma_ for t in span
-        if t.is_alpha and not t.is_stop and len(t.text) > 2
-    ]
 
 
 def _quoted_tokens(span) -> set[int]:
@@ -40,37 +33,117 @@ def _quoted_tokens(span) -> set[int]:
     return {k for first, last in quoted_spans(span) for k in range(first + 1, last)}
 
 
+#: per vocabulary: (the vocabulary, orth id -> whether its word is a content word, orth ids of
+#: the quotation marks)
+_VOCABS: dict[int, tuple] = {}
+
+
+def _tokens(unit, cache: dict) -> tuple[list[str], bool]:
+    """(content lemmas (already folded by nlp.py): no stop words, punctuation or numbers;
+    whether a quotation mark is among the tokens) of ``unit``, read from its document's token
+    array (the word and lemma ids, read once per document and kept in ``cache``) instead of a
+    Token object per word; whether a word is a content word (``is_alpha``, not ``is_stop``, more
+    than two characters: lexeme attributes, the same for every token of the word) is asked once
+    per word. The lemmas are ``[t.lemma_ for t in span if t.is_alpha and not t.is_stop and
+    len(t.text) > 2]`` (tests/classifiers/test_second_stage.py checks it on the corpus). A unit
+    whose tokens were spilled (a long document) is read token by token: its document is not
+    kept."""
+    from spacy.attrs import LEMMA, ORTH
+
+    ref = unit.ref
+    if type(ref) is SpilledSpan:
+        span = ref.load()
+        doc, start, end = span.doc, span.start, span.end
+        columns = doc.to_array([ORTH, LEMMA])[start:end].T.tolist()
+        start, end = 0, end - start
+    else:
+        doc, start, end = ref.doc, ref.start, ref.end
+        key = ("doc", id(doc))
+        found = cache.get(key)
+        if found is None or found[0] is not doc:
+            found = cache[key] = (doc, doc.to_array([ORTH, LEMMA]).T.tolist())
+        columns = found[1]
+    vocab = doc.vocab
+    known = _VOCABS.get(id(vocab))
+    if known is None or known[0] is not vocab:
+        known = _VOCABS[id(vocab)] = (vocab, {}, frozenset(vocab.strings[q] for q in QUOTES))
+    _vocab, content, quotes = known
+    strings = vocab.strings
+    orths, lemma_ids = columns if columns else ((), ())
+    lemmas = []
+    quoted = False
+    for k in range(start, end):
+        orth = orths[k]
+        ok = content.get(orth)
+        if ok is None:
+            if len(content) > 500_000:
+                content.clear()
+            lex = vocab[orth]
+            ok = content[orth] = bool(lex.is_alpha and not lex.is_stop and len(lex.orth_) > 2)
+        if ok:
+            lemmas.append(strings[lemma_ids[k]])
+        elif orth in quotes:
+            quoted = True
+    return lemmas, quoted
+
+
 def candidate_features(cand, ctx, doc_type: str, ocr: bool,
                        cache: dict | None = None) -> dict[str, float]:
     """Features of one candidate passage (engine.Candidate) in its document context. ``cache``
     (a dict per document) keeps the features of a unit shared by several commitments' candidates.
     """
-    unit = cand.unit
-    shared = cache.get(unit.index) if cache is not None else None
-    if shared is None:
-        shared = _unit_features(unit, ctx, doc_type, ocr)
-        if cache is not None:
-            cache[unit.index] = shared
+    shared, extra = candidate_parts(cand, ctx, doc_type, ocr, cache)
     f = dict(shared)
-    for rule_id in cand.valid:
-        f[f"rule:{rule_id}"] = 1.0
-    for rule_id in cand.matched:
-        if rule_id not in cand.valid:
-            f[f"blocked:{rule_id}"] = 1.0
-    for why in cand.blocked:
-        f[f"why:{why}"] = 1.0
-    f["score"] = min(cand.score, 4.0) / 2.0
-    f["held"] = 1.0 if cand.valid else 0.0
-    if "quote:unit" in f:
-        quoted = _quoted_tokens(unit.span)
-        starts = {s for rule_id, s, _e in unit.matches if rule_id in cand.matched}
-        if starts and starts <= quoted:
-            f["quote:match_inside"] = 1.0
+    f.update(extra)
     return f
 
 
-def _unit_features(unit, ctx, doc_type: str, ocr: bool) -> dict[str, float]:
+def candidate_parts(cand, ctx, doc_type: str, ocr: bool, cache: dict | None = None
+                    ) -> tuple[dict[str, float], list[tuple[str, float]]]:
+    """``candidate_features`` in two parts: the unit's features (the same dict for every
+    candidate of the unit: do not change it) and the candidate's own, in order; none of the
+    latter's names is among the former's, so the features are the first followed by the
+    second (second_stage.py scores the unit's part once per unit and commitment)."""
+    unit = cand.unit
+    cache = {} if cache is None else cache
+    shared = cache.get(unit.index)
+    if shared is None:
+        shared = cache[unit.index] = _unit_features(unit, ctx, doc_type, ocr, cache)
+    extra = [(f"rule:{rule_id}", 1.0) for rule_id in cand.valid]
+    extra += [(f"blocked:{rule_id}", 1.0) for rule_id in cand.matched
+              if rule_id not in cand.valid]
+    extra += [(f"why:{why}", 1.0) for why in cand.blocked]
+    extra.append(("score", min(cand.score, 4.0) / 2.0))
+    extra.append(("held", 1.0 if cand.valid else 0.0))
+    if "quote:unit" in shared:
+        quoted = _cached_quoted(unit, cache)
+        starts = {s for rule_id, s, _e in unit.matches if rule_id in cand.matched}
+        if starts and starts <= quoted:
+            extra.append(("quote:match_inside", 1.0))
+    return shared, extra
+
+
+def _cached_tokens(unit, cache: dict) -> tuple[list[str], bool]:
+    key = ("tokens", unit.index)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _tokens(unit, cache)
+    return found
+
+
+def _cached_quoted(unit, cache: dict) -> set[int]:
+    key = ("quoted", unit.index)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = (_quoted_tokens(unit.span) if _cached_tokens(unit, cache)[1]
+                              else set())
+    return found
+
+
+def _unit_features(unit, ctx, doc_type: str, ocr: bool, cache: dict | None = None
+                   ) -> dict[str, float]:
     """The features of a unit whatever commitment it is a candidate for."""
+    cache = {} if cache is None else cache
     f: dict[str, float] = {}
     labels = ctx.labels[unit.index]
     for label in labels:
@@ -92,20 +165,20 @@ def _unit_features(unit, ctx, doc_type: str, ocr: bool) -> dict[str, float]:
     f[f"kind:{unit.kind}"] = 1.0
     if ocr:
         f["ocr"] = 1.0
-    quoted = _quoted_tokens(unit.span)
+    quoted = _cached_quoted(unit, cache)
     if quoted:
         f["quote:unit"] = 1.0
         for label in _SCOPE_LABELS:
             spans = labels.get(label, ())
             if spans and all(s in quoted for s, _e in spans):
                 f[f"quote:{label}_inside"] = 1.0
-    lemmas = _lemmas(unit.span)
+    lemmas = _cached_tokens(unit, cache)[0]
     for lemma in lemmas:
         f[f"w:{lemma}"] = 1.0
     for a, b in zip(lemmas, lemmas[1:], strict=False):
         f[f"b:{a}_{b}"] = 1.0
     for other in neighbours:
-        for lemma in _lemmas(other.span):
+        for lemma in _cached_tokens(other, cache)[0]:
             f[f"nw:{lemma}"] = 1.0
     f["position"] = round(unit.index / max(1, len(units) - 1), 3)
     return f

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classifiers import defaults
-from classifiers.features import FEATURE_VERSION, candidate_features, document_features
+from classifiers.features import FEATURE_VERSION, candidate_parts, document_features
 from classifiers.result import COMMITMENT_IDS
 
 __all__ = [
@@ -64,8 +64,24 @@ class Linear:
     weights: dict
 
     def probability(self, features: dict[str, float]) -> float:
+        return self.of_sum(self.partial_sum(features.items()))
+
+    def partial_sum(self, items, total: float = 0.0) -> float:
+        """``total`` plus weight × value of ``items`` ((name, value) pairs), added one at a
+        time in their order. The sum over a dict's items is the sum over its first items
+        continued over the rest: the same float, whatever the split. A feature without a
+        weight adds nothing (its product, 0.0 or -0.0, would leave a non-zero total as it is
+        and the probability of a zero total the same), so it is skipped."""
         w = self.weights
-        z = self.intercept + sum(w.get(k, 0.0) * v for k, v in features.items())
+        for k, v in items:
+            weight = w.get(k)
+            if weight is not None:
+                total += weight * v
+        return total
+
+    def of_sum(self, total: float) -> float:
+        """The probability for a weighted sum of features (``partial_sum``)."""
+        z = self.intercept + total
         if z < -30:
             return 0.0
         return 1.0 / (1.0 + math.exp(-z))
@@ -116,11 +132,12 @@ class SecondStage:
         cache: dict = {}
         for cid in COMMITMENT_IDS:
             cands = analysis.candidates[cid]
-            passages = [
-                PassageDecision(c, self.passage[cid].probability(
-                    candidate_features(c, ctx, analysis.doc_type, ocr, cache)))
-                for c in cands
-            ]
+            model = self.passage[cid]
+            passages = []
+            for c in cands:  # the unit's features then the candidate's, without a merged copy
+                shared, extra = candidate_parts(c, ctx, analysis.doc_type, ocr, cache)
+                total = model.partial_sum(extra, model.partial_sum(shared.items()))
+                passages.append(PassageDecision(c, model.of_sum(total)))
             passages.sort(key=lambda d: (-d.probability, -d.candidate.score,
                                          d.candidate.unit.index))
             doc_f = document_features([d.probability for d in passages], analysis.scores[cid],

@@ -304,13 +304,38 @@ def make_units(blocks: list[Block], docs, first_index: int = 0) -> list[Unit]:
     units: list[Unit] = []
     for block, doc in zip(blocks, docs, strict=True):
         if block.kind == "para" or (block.kind == "line" and len(block.lines) > 1):
+            written = _written_tokens(doc)
             for sent in doc.sents:
-                if sent.text.strip():
+                if any(written[sent.start:sent.end]):  # sent.text.strip(), without its text
                     units.append(Unit(first_index + len(units), "sentence", block.page, sent,
                                       block))
         else:
             units.append(Unit(first_index + len(units), block.kind, block.page, doc[:], block))
     return units
+
+
+#: word id -> whether the word has a character other than white space (ids are hashes of the
+#: words: the same in every vocabulary)
+_WRITTEN: dict[int, bool] = {}
+
+
+def _written_tokens(doc) -> list[bool]:
+    """Per token of ``doc``: whether its text has a character other than white space. A span's
+    text is its tokens' texts joined by single spaces, so ``span.text.strip()`` is not empty
+    exactly when one of its tokens is written; read from the token array, not a Token object per
+    word."""
+    from spacy.attrs import ORTH
+
+    strings = doc.vocab.strings
+    out = []
+    for orth in doc.to_array([ORTH]).ravel().tolist():
+        written = _WRITTEN.get(orth)
+        if written is None:
+            if len(_WRITTEN) > 500_000:
+                _WRITTEN.clear()
+            written = _WRITTEN[orth] = bool(strings[orth].strip())
+        out.append(written)
+    return out
 
 
 class Spill:
