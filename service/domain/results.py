@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, fields, replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -237,7 +237,8 @@ def result_values(result: ClassificationResult) -> list[dict]:
     """A classifier result's commitment rows as plain values (for bulk inserts)."""
     return [
         {"commitment": c.id, "supported": c.supported, "confidence": c.confidence,
-         "evidence": [{**asdict(e), "pattern_ids": list(e.pattern_ids)} for e in c.evidence]}
+         "evidence": [{"text": e.text, "page": e.page, "pattern_ids": list(e.pattern_ids),
+                       "score": e.score} for e in c.evidence]}
         for c in result.commitments
     ]
 
@@ -254,18 +255,26 @@ def store_classifications(session: Session, version: str,
     if not items:
         return
     now = datetime.now(UTC)
-    ids = session.execute(
-        insert(Classification).returning(Classification.id, Classification.document_id,
-                                         sort_by_parameter_order=True),
+    # Core statements on the session's connection: the ORM's bulk forms cost as much again in
+    # Python for the same SQL (no object of these rows is in the session)
+    connection = session.connection()
+    classifications = Classification.__table__
+    ids = connection.execute(
+        insert(classifications).returning(classifications.c.id, classifications.c.document_id,
+                                          sort_by_parameter_order=True),
         [{"document_id": d, "classifier_version": version, "doc_type": t, "created_at": now}
          for d, _s, t, _r in items],
     ).all()
     by_document = {document_id: cid for cid, document_id in ids}
-    session.execute(insert(CommitmentResult), [
+    connection.execute(insert(CommitmentResult.__table__), [
         {**values, "classification_id": by_document[d]} for d, _s, _t, rows in items
         for values in rows
     ])
-    session.execute(update(Document), [{"id": d, "doc_type": t} for d, _s, t, _r in items])
+    documents = Document.__table__
+    connection.execute(
+        update(documents).where(documents.c.id == bindparam("document_id"))
+        .values(doc_type=bindparam("new_doc_type")),
+        [{"document_id": d, "new_doc_type": t} for d, _s, t, _r in items])
     bump_versions(session, submissions={s for _d, s, _t, _r in items})
 
 
