@@ -314,8 +314,9 @@ class RuleSet:
     _columns: list = field(default_factory=list)  # (index in _COLUMNS, spaCy attr id) read
     #: anchor strings -> compiled patterns whose anchor tests NORM (column 0) or LEMMA (1)
     #: for equality or membership; the others are tried on every new (norm, lemma) pair: those
-    #: with a regular expression on NORM or LEMMA only when one expression made of all of them
-    #: (``_screens``) finds something in the string, the rest always
+    #: with a regular expression on NORM or LEMMA only when their own expression finds
+    #: something in the string (found through one expression made of all of them, then one per
+    #: bucket: ``_screens``, ``_screen_buckets``), the rest always
     _by_string: tuple = field(default_factory=lambda: ({}, {}))
     _screens: tuple = ()
     _scan: tuple = ()
@@ -366,7 +367,8 @@ class RuleSet:
                 scan.append(pattern)
         self._by_string, self._scan = by_string, tuple(scan)
         self._screens = tuple(
-            (col, re.compile("|".join(f"(?:{p.anchor.regex[1]})" for p in pats)), tuple(pats))
+            (col, re.compile("|".join(f"(?:{p.anchor.regex[1]})" for p in pats)),
+             _screen_buckets(pats))
             for col, pats in enumerate(screened) if pats
         )
         self._lexical, self._first = {}, {}
@@ -380,9 +382,14 @@ class RuleSet:
             norm, lemma = strings[key[0]], strings[key[1]]
             maybe = [*self._by_string[0].get(norm, ()), *self._by_string[1].get(lemma, ()),
                      *self._scan]
-            for col, screen, screened in self._screens:
-                if screen.search(lemma if col else norm):
-                    maybe += screened
+            for col, screen, buckets in self._screens:
+                string = lemma if col else norm
+                if screen.search(string):
+                    for bucket, members in buckets:
+                        if bucket.search(string):
+                            for regex, screened in members:
+                                if regex.search(string):
+                                    maybe += screened
             lexical = tuple(sorted(
                 {id(p): p for p in maybe if p.anchor.lexical_ok(lexical_key, strings)}.values(),
                 key=lambda p: p.order))
@@ -457,6 +464,29 @@ class RuleSet:
             best[k] = max(best.get(k, end), end)
         found = sorted(best.items(), key=lambda item: (item[0][1], self._order[item[0][0]]))
         return [(rule_id, start, end) for (rule_id, start), end in found]
+
+
+#: distinct expressions per bucket of ``_screen_buckets``
+_BUCKET = 16
+
+
+def _screen_buckets(patterns: list) -> tuple:
+    """The patterns screened by the regular expression of their anchor, grouped by expression
+    and the expressions in buckets of ``_BUCKET``: ((the bucket's expressions as one,
+    ((expression, its patterns), ...)), ...). A new word is tested against a bucket's
+    expressions only when the bucket's combined one finds something in it, and a pattern is
+    tried only when its own expression does: one that matches nearly every word (a negative
+    look-ahead) no longer sends every word to all ~200 screened patterns. A pattern left out
+    fails its anchor's expression, so it could not have passed its anchor's tests."""
+    by_regex: dict[str, list] = {}
+    for pattern in patterns:
+        by_regex.setdefault(pattern.anchor.regex[1], []).append(pattern)
+    distinct = list(by_regex.items())
+    return tuple(
+        (re.compile("|".join(f"(?:{regex})" for regex, _p in chunk)),
+         tuple((re.compile(regex), tuple(pats)) for regex, pats in chunk))
+        for chunk in (distinct[k: k + _BUCKET] for k in range(0, len(distinct), _BUCKET))
+    )
 
 
 def _fold_pattern(value):

@@ -204,3 +204,35 @@ def test_stored_result_values_equal_the_dataclass_fields(classify):
          "evidence": [{**asdict(e), "pattern_ids": list(e.pattern_ids)} for e in c.evidence]}
         for c in result.commitments
     ]
+
+
+def test_patterns_tried_at_a_token_are_all_those_whose_anchor_it_passes(analysed):
+    """The matcher tries at a token the patterns its indexes and expression buckets find
+    (rules.RuleSet._candidates): exactly those whose anchor step the token passes, checked
+    pattern by pattern for every distinct token of the dev sources and for words no pattern
+    names."""
+    from spacy.attrs import LEMMA, MORPH, NORM, POS
+
+    from classifiers.engine import get_ruleset
+
+    ruleset = get_ruleset()
+    keys = set()
+    strings = None
+    for _doc, _blocks, tagged, _analysis in analysed:
+        for doc in tagged:
+            strings = doc.vocab.strings
+            keys.update(map(tuple, doc.to_array([NORM, LEMMA, POS, MORPH]).tolist()))
+    for word in ("xyz00001", "org00017", "0-1", "2031", "n°", "comites", "¿", "--"):
+        h = strings.add(word)
+        keys.add((h, h, 0, 0))
+    assert len(keys) > 5_000
+    for key in keys:
+        expected = tuple(p for p in ruleset.compiled
+                         if p.anchor.lexical_ok(key[:2], strings)
+                         and p.anchor.tagging_ok(key[2], key[3], strings))
+        found = ruleset._candidates(key, strings)
+        # the same patterns, in load order (a rule's patterns among themselves in any order:
+        # the matcher keeps the longest match per rule and start)
+        assert {id(p) for p in found} == {id(p) for p in expected}, strings[key[0]]
+        assert len(found) == len(expected)
+        assert [p.order for p in found] == [p.order for p in expected]
