@@ -73,6 +73,28 @@ def stop_process(proc) -> None:
             proc.wait(timeout=5)
 
 
+def start_serve(log: Path, port: int, *, log_level: str = "WARNING", timeout: float = 45,
+                **settings: str):
+    """A real ``evidencia serve`` on ``port``, answering once this returns, its output appended
+    to ``log``; ``settings`` are ``EVIDENCIA_*`` values (``DB_POOL_SIZE="2"``). Stopped again if
+    it never answers."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EVIDENCIA_LOG_LEVEL": log_level,
+           **{f"EVIDENCIA_{name}": value for name, value in settings.items()}}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=timeout)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc
+
+
 @pytest.fixture
 def redis_url() -> str:
     """URL of a flushed Redis database reserved for tests."""

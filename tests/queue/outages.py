@@ -108,18 +108,12 @@ def start_worker(log: Path, env: dict | None = None) -> subprocess.Popen:
     )
 
 
-def start_api(log: Path, port: int, env: dict | None = None) -> subprocess.Popen:
+def start_api(log: Path, port: int) -> subprocess.Popen:
     """``evidencia serve`` (uvicorn) on ``port``, answering once this returns; one process,
     so that killing it kills the API."""
-    from tests.conftest import wait_http
+    from tests.conftest import start_serve
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
-        cwd=REPO, env={**os.environ, "EVIDENCIA_LOG_LEVEL": "INFO", **(env or {})},
-        stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )
-    wait_http(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=90)
-    return proc
+    return start_serve(log, port, log_level="INFO", timeout=90, API_WORKERS="1")
 
 
 def multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:

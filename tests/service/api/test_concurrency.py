@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,25 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.conftest import REPO, free_port, stop_process, wait_http
+from tests.conftest import free_port, start_serve, stop_process
 
 
 def _serve(tmp_path, **settings: str) -> tuple[subprocess.Popen, str]:
     """A real ``evidencia serve`` with these ``EVIDENCIA_*`` settings, answering; its URL."""
     port = free_port()
-    env = {**os.environ, "EVIDENCIA_LOG_LEVEL": "WARNING",
-           **{f"EVIDENCIA_{name}": value for name, value in settings.items()}}
-    log = tmp_path / "server.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
-    except BaseException:
-        stop_process(proc)
-        raise
-    return proc, f"http://127.0.0.1:{port}"
+    return start_serve(tmp_path / "server.log", port, **settings), f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
