@@ -5,7 +5,10 @@
   the login page, HTTP Basic) counts the attempt per account and per client address *before*
   argon2 runs, so parallel guesses cannot slip in between; a correct login takes its attempt
   back. Over the limit, a Spanish 429 (``too_many_logins``) with ``Retry-After``, even for the
-  right password, until the window ends.
+  right password, until the window ends. A browser or client where the reviewer has logged in
+  before holds a device cookie (OWASP's "device cookies"): its attempts count against that
+  device instead of the account, so that guesses from elsewhere, which lock the account for
+  unknown clients, cannot lock its reviewer out of a known one.
 - :func:`limit_submissions`: anonymous submission creation per client address.
 - :func:`limit_link_requests`: "Perdí el enlace" requests per client address.
 
@@ -23,6 +26,7 @@ import hashlib
 import hmac
 import logging
 import math
+import secrets
 import threading
 import time
 from functools import cache
@@ -36,11 +40,15 @@ from service.domain.models import User
 from service.settings import get_settings
 
 __all__ = ["client_address", "authenticate_limited", "limit_submissions",
-           "limit_link_requests"]
+           "limit_link_requests", "DEVICE_COOKIE", "DEVICE_MAX_AGE", "device_token"]
 
 log = logging.getLogger(__name__)
 
 _PREFIX = "evidencia:limit"
+
+#: the cookie a successful login leaves (the same name for every account: one reviewer a browser)
+DEVICE_COOKIE = "evidencia_dispositivo"
+DEVICE_MAX_AGE = 180 * 24 * 3600
 
 
 def client_address(request: Request) -> str:
@@ -48,12 +56,17 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "desconocida"
 
 
-def authenticate_limited(session: Session, username: str, password: str, address: str) -> User:
+def authenticate_limited(session: Session, username: str, password: str, address: str,
+                         device: str | None = None) -> User:
     """The reviewer these credentials name, within the login limits (see the module
-    docstring): ``RateLimitError`` (429) over them, ``AuthenticationError`` on a wrong pair."""
+    docstring): ``RateLimitError`` (429) over them, ``AuthenticationError`` on a wrong pair.
+    ``device`` is the client's device cookie, if any."""
     settings = get_settings()
+    account = username.strip().casefold()[:200]
+    nonce = _device_nonce(account, device)
+    who = ("login-device", f"{account}:{nonce}") if nonce else ("login-account", account)
     counters = [
-        ("login-account", username.strip().casefold()[:200], settings.login_attempts_per_account),
+        (*who, settings.login_attempts_per_account),
         ("login-address", address, settings.login_attempts_per_address),
     ]
     wait = _count(counters, settings.login_window_seconds)
@@ -65,6 +78,26 @@ def authenticate_limited(session: Session, username: str, password: str, address
         raise AuthenticationError(code="bad_credentials")
     _take_back(counters, settings.login_window_seconds)
     return user
+
+
+def device_token(username: str) -> str:
+    """A new device cookie for ``username``'s reviewer: a random nonce and its HMAC under the
+    secret key (bound to the account, so another account's cookie counts for nothing)."""
+    nonce = secrets.token_urlsafe(16)
+    return f"{nonce}.{_device_mac(username.strip().casefold()[:200], nonce)}"
+
+
+def _device_mac(account: str, nonce: str) -> str:
+    secret = get_settings().secret_key.encode("utf-8")
+    return hmac.new(secret, f"device:{account}:{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _device_nonce(account: str, token: str | None) -> str | None:
+    """The nonce of a genuine device cookie for ``account``, else None."""
+    nonce, _, mac = (token or "")[:100].partition(".")
+    if nonce and mac and hmac.compare_digest(mac, _device_mac(account, nonce)):
+        return nonce
+    return None
 
 
 def limit_submissions(address: str) -> None:
@@ -114,19 +147,20 @@ def _count(counters: list[tuple[str, str, int]], window: int) -> int:
 
 
 def _take_back(counters: list[tuple[str, str, int]], window: int) -> None:
-    """A correct login: the account starts afresh, the address gets its attempt back."""
+    """A correct login: the account (or device) starts afresh, the address gets its attempt
+    back."""
     now = time.time()
     try:
         pipe = _redis().pipeline()
         for kind, subject, _limit in counters:
             key = _key(kind, subject, window, now)
-            pipe.delete(key) if kind == "login-account" else pipe.decr(key)
+            pipe.decr(key) if kind == "login-address" else pipe.delete(key)
         pipe.execute()
     except Exception as exc:
         log.warning("rate limits updated in this process only, Redis unavailable: %r", exc)
     for kind, subject, _limit in counters:  # whichever counted the attempt, it is taken back
         key = _key(kind, subject, window, now)
-        _LOCAL.reset(key) if kind == "login-account" else _LOCAL.add([key], -1, 0)
+        _LOCAL.add([key], -1, 0) if kind == "login-address" else _LOCAL.reset(key)
 
 
 class _LocalCounters:

@@ -44,7 +44,7 @@ from service.domain.errors import (
 )
 from service.domain.models import User
 from service.domain.submissions import get_submission, read_stamp
-from service.throttle import authenticate_limited, client_address
+from service.throttle import DEVICE_COOKIE, authenticate_limited, client_address
 
 __all__ = [
     "get_session",
@@ -125,7 +125,7 @@ def optional_reviewer(
 ) -> User | None:
     if basic is not None:  # a login on every request: the same limits as the login forms
         return authenticate_limited(session, basic.username, basic.password,
-                                    client_address(request))
+                                    client_address(request), request.cookies.get(DEVICE_COOKIE))
     if bearer is not None:
         user = load_session(session, bearer.credentials)
         if user is not None:

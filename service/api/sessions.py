@@ -9,9 +9,15 @@ from service.api.deps import BearerDep, OptionalReviewer, SessionDep
 from service.api.schemas import ErrorBody, LoginRequest, SessionPublic
 from service.domain.access import SESSION_COOKIE, SESSION_MAX_AGE, close_session, open_session
 from service.settings import get_settings
-from service.throttle import authenticate_limited, client_address
+from service.throttle import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
+    authenticate_limited,
+    client_address,
+    device_token,
+)
 
-__all__ = ["router", "set_session_cookie", "clear_session_cookie"]
+__all__ = ["router", "set_session_cookie", "clear_session_cookie", "set_device_cookie"]
 
 router = APIRouter(prefix="/api/session", tags=["sesión"])
 
@@ -23,6 +29,20 @@ def set_session_cookie(response: Response, token: str) -> None:
         SESSION_COOKIE,
         token,
         max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().public_url.startswith("https://"),
+        path="/",
+    )
+
+
+def set_device_cookie(response: Response, username: str) -> None:
+    """After a correct login: this client is known for the account (``service.throttle``), so
+    guesses from elsewhere cannot lock its reviewer out of it. Kept across logouts."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_token(username),
+        max_age=DEVICE_MAX_AGE,
         httponly=True,
         samesite="lax",
         secure=get_settings().public_url.startswith("https://"),
@@ -45,12 +65,15 @@ def clear_session_cookie(response: Response) -> None:
     "horas o hasta salir (`DELETE /api/session`), cambiar la contraseña o dar de baja la cuenta; "
     "el mismo token queda en la cookie `evidencia_session`. Úselo como "
     "`Authorization: Bearer <token>`. Tras 10 intentos fallidos para una cuenta (o 50 desde "
-    "una dirección) en 15 minutos se responde 429 hasta que termine ese plazo.",
+    "una dirección) en 15 minutos se responde 429 hasta que termine ese plazo; un cliente donde "
+    "ya se ingresó a esa cuenta (cookie `evidencia_dispositivo`) cuenta sus intentos aparte.",
 )
 def login(body: LoginRequest, session: SessionDep, request: Request, response: Response) -> dict:
-    user = authenticate_limited(session, body.username, body.password, client_address(request))
+    user = authenticate_limited(session, body.username, body.password, client_address(request),
+                                request.cookies.get(DEVICE_COOKIE))
     token = open_session(session, user)
     set_session_cookie(response, token)
+    set_device_cookie(response, user.username)
     return {
         "token": token, "username": user.username, "role": user.role, "expires_in": SESSION_MAX_AGE
     }

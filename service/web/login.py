@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api.deps import OptionalReviewer, SessionDep
-from service.api.sessions import clear_session_cookie, set_session_cookie
+from service.api.sessions import clear_session_cookie, set_device_cookie, set_session_cookie
 from service.domain.access import SESSION_COOKIE, close_session, open_session
 from service.domain.errors import AuthenticationError, RateLimitError
 from service.domain.messages import error_message
-from service.throttle import authenticate_limited, client_address
+from service.throttle import DEVICE_COOKIE, authenticate_limited, client_address
 from service.web.pages import render
 
 __all__ = ["router"]
@@ -44,7 +44,8 @@ def login(
     try:
         if not (usuario.strip() and clave):
             raise AuthenticationError(error_message("bad_credentials"))
-        user = authenticate_limited(session, usuario.strip(), clave, client_address(request))
+        user = authenticate_limited(session, usuario.strip(), clave, client_address(request),
+                                    request.cookies.get(DEVICE_COOKIE))
     except (AuthenticationError, RateLimitError) as exc:
         page = render(request, "login.html", status_code=exc.status_code,
                       siguiente=_safe_next(siguiente), usuario=usuario, error=exc.message)
@@ -53,6 +54,7 @@ def login(
         return page
     response = RedirectResponse(_safe_next(siguiente), status_code=303)
     set_session_cookie(response, open_session(session, user))
+    set_device_cookie(response, user.username)
     return response
 
 

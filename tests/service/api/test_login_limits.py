@@ -56,6 +56,43 @@ def test_wrong_passwords_lock_the_account_everywhere_even_for_the_right_one(clie
     assert _api_login(client, "luis", "otra-clave-larga-2").status_code == 200
 
 
+def test_guesses_from_elsewhere_do_not_lock_the_reviewer_out_of_a_known_browser(
+    client, reviewer, service_env
+):
+    """Account lockout as a weapon: a guesser locks the account for unknown clients only; the
+    browser where the reviewer logged in before (its device cookie) still gets in, and guesses
+    made with that cookie lock that device alone."""
+    from fastapi.testclient import TestClient
+
+    from service.throttle import DEVICE_COOKIE
+
+    user, password = reviewer
+    assert _web_login(client, user, password).status_code == 303
+    assert client.cookies.get(DEVICE_COOKIE)
+    from service.db import SessionLocal
+    from service.domain.access import create_user
+
+    with SessionLocal() as session:
+        create_user(session, "luis", "otra-clave-larga-2")
+    guesser = TestClient(client.app)  # no cookie of these accounts
+    for name in (user, "luis"):
+        for i in range(10):
+            assert _api_login(guesser, name, f"mala-{i}").status_code == 401
+        assert _api_login(guesser, name, "x").status_code == 429
+    assert _api_login(guesser, user, password).status_code == 429
+    # ana's device cookie does not open luis's account
+    guesser.cookies.set(DEVICE_COOKIE, client.cookies.get(DEVICE_COOKIE))
+    assert _api_login(guesser, "luis", "otra-clave-larga-2").status_code == 429
+    assert _web_login(client, user, password).status_code == 303  # the reviewer's browser
+    assert _api_login(client, user, password).status_code == 200
+    for i in range(10):  # the known browser guessing: it locks itself
+        assert _api_login(client, user, f"otra-mala-{i}").status_code == 401
+    assert _api_login(client, user, password).status_code == 429
+    forged = client.cookies.get(DEVICE_COOKIE).split(".")[0] + "." + "0" * 32
+    client.cookies.set(DEVICE_COOKIE, forged)  # a forged cookie is an unknown client
+    assert _api_login(client, user, password).status_code == 429
+
+
 def test_a_correct_login_starts_the_account_afresh(client, reviewer):
     user, password = reviewer
     for _ in range(2):
