@@ -174,3 +174,27 @@ def test_members_of_an_inclusion_group_are_c5(rules):
         "Queda armado el grupo de inclusión con la Mari (María Quispe, boliviana, bodeguera) y "
         "el Pierre (Pierre Louis, haitiano, repartidor).",
     )
+
+
+# --- third round (2026-12-05 night): a to-do list written as infinitives after a colon
+# (kept below the first units: an e-mail's opening sentences count as its title for the document
+# type, and "procedimiento" there types it as a protocol, where the cue does not apply)
+
+def test_priorities_as_infinitives_after_a_colon_are_not_a_rule(rules):
+    assert "c3" not in rules(
+        "De: Jefatura de Personas", "Asunto: prioridades del próximo año", "",
+        "Hola equipo, gracias por la reunión del jueves. Fue larga pero avanzamos harto.", "",
+        "El cierre de remuneraciones de diciembre se adelanta al día 20 por las fiestas. Los "
+        "turnos de enero ya están publicados en el mural del casino.", "",
+        "Para el 2027 les dejo lo que quedó pendiente en la reunión: actualizar "
+        "el procedimiento de selección para que no pida la nacionalidad chilena y revisar con "
+        "los supervisores el trato discriminatorio a los trabajadores por su origen.",
+    )
+
+
+def test_a_policy_listing_duties_after_a_colon_is_still_c3(rules):
+    assert "c3" in rules(
+        "Política de Diversidad e Inclusión", "",
+        "La empresa se obliga a lo siguiente: garantizar a todos sus trabajadores igualdad de "
+        "trato, sin distinción por su nacionalidad ni por su situación migratoria.",
+    )
