@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from classifiers import defaults
-from classifiers.nlp import get_vocab, tag_texts
+from classifiers.nlp import annotation_dir, get_vocab, tag_texts
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 from classifiers.rules import EXTERNAL_LABEL, Rule, RuleSet, load_rules
 from classifiers.scope import SCOPE_CUES, clause_ids
@@ -29,14 +29,38 @@ _priors: dict | None = None
 
 
 def get_ruleset() -> RuleSet:
+    """The patterns, loaded and compiled once per process. spaCy validates them the first time
+    these very patterns are loaded with an annotation cache in use, which then remembers it
+    (``_validated``): a process reprocessing cached text needs no spaCy at all."""
     global _ruleset
     if _ruleset is None:
         with _lock:
             if _ruleset is None:
                 rs = load_rules()
-                rs.build_matcher(get_vocab())
+                marker = _validated(rs)
+                if marker is not None and marker.exists():
+                    rs.build_matcher()
+                else:
+                    rs.build_matcher(get_vocab())
+                    _remember(marker)
                 _ruleset = rs
     return _ruleset
+
+
+def _validated(ruleset: RuleSet):
+    """Where the validation of these patterns is remembered (None: no annotation cache)."""
+    folder = annotation_dir()
+    return None if folder is None else folder / "patterns-validated" / ruleset.fingerprint()
+
+
+def _remember(marker) -> None:
+    if marker is None:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # validated again next time
 
 
 def load_priors() -> dict:

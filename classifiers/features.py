@@ -19,6 +19,7 @@ import math
 
 from classifiers import defaults
 from classifiers.scope import QUOTES, quoted_spans
+from classifiers.tokens import LEMMA, ORTH, is_content_word
 from classifiers.units import SpilledSpan
 
 __all__ = ["FEATURE_VERSION", "candidate_features", "candidate_parts", "document_features"]
@@ -33,9 +34,13 @@ def _quoted_tokens(span) -> set[int]:
     return {k for first, last in quoted_spans(span) for k in range(first + 1, last)}
 
 
-#: per vocabulary: (the vocabulary, orth id -> whether its word is a content word, orth ids of
-#: the quotation marks)
-_VOCABS: dict[int, tuple] = {}
+#: word id -> 1 for a content word, 2 for a quotation mark, 0 otherwise (ids are hashes of the
+#: words: the same in every vocabulary, and for spaCy's Docs and the cache's token arrays)
+_KINDS: dict[int, int] = {}
+
+
+def _kind(text: str) -> int:
+    return 1 if is_content_word(text) else 2 if text in QUOTES else 0
 
 
 def _tokens(unit, cache: dict) -> tuple[list[str], bool]:
@@ -43,13 +48,11 @@ def _tokens(unit, cache: dict) -> tuple[list[str], bool]:
     whether a quotation mark is among the tokens) of ``unit``, read from its document's token
     array (the word and lemma ids, read once per document and kept in ``cache``) instead of a
     Token object per word; whether a word is a content word (``is_alpha``, not ``is_stop``, more
-    than two characters: lexeme attributes, the same for every token of the word) is asked once
-    per word. The lemmas are ``[t.lemma_ for t in span if t.is_alpha and not t.is_stop and
+    than two characters: lexical attributes, functions of the word's text) is asked once per
+    word. The lemmas are ``[t.lemma_ for t in span if t.is_alpha and not t.is_stop and
     len(t.text) > 2]`` (tests/classifiers/test_second_stage.py checks it on the corpus). A unit
     whose tokens were spilled (a long document) is read token by token: its document is not
     kept."""
-    from spacy.attrs import LEMMA, ORTH
-
     ref = unit.ref
     if type(ref) is SpilledSpan:
         span = ref.load()
@@ -63,26 +66,21 @@ def _tokens(unit, cache: dict) -> tuple[list[str], bool]:
         if found is None or found[0] is not doc:
             found = cache[key] = (doc, doc.to_array([ORTH, LEMMA]).T.tolist())
         columns = found[1]
-    vocab = doc.vocab
-    known = _VOCABS.get(id(vocab))
-    if known is None or known[0] is not vocab:
-        known = _VOCABS[id(vocab)] = (vocab, {}, frozenset(vocab.strings[q] for q in QUOTES))
-    _vocab, content, quotes = known
-    strings = vocab.strings
+    strings = doc.vocab.strings
+    kinds = _KINDS
     orths, lemma_ids = columns if columns else ((), ())
     lemmas = []
     quoted = False
     for k in range(start, end):
         orth = orths[k]
-        ok = content.get(orth)
-        if ok is None:
-            if len(content) > 500_000:
-                content.clear()
-            lex = vocab[orth]
-            ok = content[orth] = bool(lex.is_alpha and not lex.is_stop and len(lex.orth_) > 2)
-        if ok:
+        kind = kinds.get(orth)
+        if kind is None:
+            if len(kinds) > 500_000:
+                kinds.clear()
+            kind = kinds[orth] = _kind(strings[orth])
+        if kind == 1:
             lemmas.append(strings[lemma_ids[k]])
-        elif orth in quotes:
+        elif kind == 2:
             quoted = True
     return lemmas, quoted
 

@@ -9,8 +9,8 @@ The network's matrix products go to numpy's OpenBLAS, single-threaded, instead o
 default BLIS: 1.7 times faster tagging here with identical annotations (checked on every token
 of the corpus's dev organisations).
 
-Text whose annotations are cached is rebuilt on a vocabulary alone (``get_vocab``): reprocessing
-stored text never loads the neural pipeline unless some text is new.
+Text whose annotations are cached is read back as token arrays (``tokens.TokenDoc``): reprocessing
+stored text imports neither spaCy nor its pipeline unless some text is new.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from pathlib import Path
 from classifiers import defaults
 
 __all__ = [
-    "fold", "get_nlp", "get_vocab", "model_version", "pipeline_loaded", "tag_texts",
-    "use_annotation_cache",
+    "annotation_dir", "fold", "get_nlp", "get_vocab", "model_version", "pipeline_loaded",
+    "tag_texts", "use_annotation_cache",
 ]
 
 log = logging.getLogger(__name__)
@@ -140,13 +140,16 @@ def use_annotation_cache(directory: Path | None) -> None:
     _annotation_dir = Path(directory) if directory else None
 
 
+def annotation_dir() -> Path | None:
+    """The annotation cache's folder in use (None: not kept)."""
+    return _annotation_dir
+
+
 def tag_texts(texts: list[str]) -> list:
-    """spaCy ``Doc`` objects for ``texts``, from the annotation cache when it has them (then
-    without loading the pipeline)."""
+    """Tagged docs for ``texts``: spaCy ``Doc`` objects from the pipeline, or from the
+    annotation cache when it has them ``tokens.TokenDoc`` objects (then without spaCy)."""
     if _annotation_dir is None:
         return list(get_nlp().pipe(texts, batch_size=_BATCH))
-    from spacy.tokens import DocBin
-
     path = _annotation_path(texts)
     if path.exists():
         try:
@@ -160,7 +163,7 @@ def tag_texts(texts: list[str]) -> list:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as fh:
-            fh.write(DocBin(_CACHED_ATTRS, docs=docs, store_user_data=False).to_bytes())
+            fh.write(_entry_bytes(docs))
         os.replace(tmp, path)
     except OSError:
         log.warning("could not write the annotation cache at %s", path, exc_info=True)
@@ -171,24 +174,57 @@ def tag_texts(texts: list[str]) -> list:
 _NO_SPANS = (b"", b"\x90")
 
 
-def _read_entry(data: bytes) -> list:
-    """The Docs of a cache entry, as ``DocBin().from_bytes(data).get_docs(get_vocab())`` gives
-    them (an entry holds no span groups, categories or user data), unpacked without srsly's
-    ``msgpack_loads``: it looks its decoders up in a registry that scans every installed
-    package's entry points on each call, four times the cost of the unpacking itself."""
+def _entry_bytes(docs: list) -> bytes:
+    """A cache entry: what DocBin writes of ``docs`` (``_CACHED_ATTRS``), plus the vocabulary's
+    id of each of its strings (``ids``) and the symbols its tokens name (``symbols``: spaCy's
+    fixed ids, such as the empty morphology's), which DocBin does not read, so that it is read
+    back without spaCy (``tokens.read_entry``)."""
     import zlib
 
-    import numpy
     import srsly
-    from spacy.attrs import ORTH
-    from spacy.tokens import Doc, DocBin
+    from spacy.tokens import DocBin
+
+    from classifiers.tokens import symbols
+
+    data = DocBin(_CACHED_ATTRS, docs=docs, store_user_data=False).to_bytes()
+    if not docs:
+        return data
+    msg = srsly.msgpack.unpackb(zlib.decompress(data), raw=False, use_list=True,
+                                object_pairs_hook=dict)
+    strings = docs[0].vocab.strings
+    msg["ids"] = [strings[s] for s in msg["strings"]]
+    msg["symbols"] = symbols(msg, strings)
+    return zlib.compress(srsly.msgpack.packb(msg, use_bin_type=True))
+
+
+def _read_entry(data: bytes) -> list:
+    """The docs of a cache entry: ``tokens.TokenDoc`` objects (no spaCy), or, for an entry
+    ``tokens.read_entry`` cannot read, spaCy Docs as ``DocBin().from_bytes(data).get_docs(
+    get_vocab())`` gives them (an entry holds no span groups, categories or user data). Unpacked
+    without srsly's ``msgpack_loads``: it looks its decoders up in a registry that scans every
+    installed package's entry points on each call, four times the cost of the unpacking
+    itself."""
+    import zlib
+
+    import srsly
+
+    from classifiers.tokens import read_entry
 
     # an object_pairs_hook skips the registry (an entry has no numpy or other extension type)
     msg = srsly.msgpack.unpackb(zlib.decompress(data), raw=False, use_list=True,
                                 object_pairs_hook=dict)
     if (msg.get("user_data") or any(msg["cats"])
             or any(g not in _NO_SPANS for g in msg.get("span_groups") or ())):
+        from spacy.tokens import DocBin
+
         return list(DocBin().from_bytes(data).get_docs(get_vocab()))  # not one of ours
+    docs = read_entry(msg)
+    if docs is not None:
+        return docs
+    import numpy
+    from spacy.attrs import ORTH
+    from spacy.tokens import Doc
+
     vocab = get_vocab()
     for string in msg["strings"]:
         vocab[string]
@@ -211,6 +247,8 @@ def _read_entry(data: bytes) -> list:
 
 def _text_length(doc) -> int:
     """len(doc.text) without building the text (a Token object per word)."""
+    if hasattr(doc, "text_length"):  # a tokens.TokenDoc
+        return doc.text_length()
     if not len(doc):
         return 0
     last = doc[-1]

@@ -94,6 +94,24 @@ _COLUMNS = ("NORM", "LEMMA", "POS", "MORPH", "SENT_START", "IS_PUNCT")
 _CACHE_LIMIT = 500_000  # distinct (norm, lemma) pairs remembered per step before starting over
 
 
+class _Expression:
+    """A regular expression's ``search``, compiled the first time it is called: a process
+    compiles only the expressions its texts reach (compiling all of them was a tenth of a
+    second of every start)."""
+
+    __slots__ = ("pattern", "_search")
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        self._search = None
+
+    def __call__(self, string: str):
+        search = self._search
+        if search is None:
+            search = self._search = re.compile(self.pattern).search
+        return search(string)
+
+
 class _Step:
     """One token of a compiled pattern: the tests spaCy's Matcher would apply, with the lexical
     ones (regular expressions, sets) evaluated once per (norm, lemma) pair and the morphology
@@ -104,7 +122,7 @@ class _Step:
                  "hi", "indexable", "regex", "_index", "_lex", "_feats")
 
     def __init__(self, tok: dict):
-        from spacy.parts_of_speech import IDS as POS_IDS
+        from classifiers.tokens import POS_IDS
 
         self.lexical = []  # (column 0 = NORM or 1 = LEMMA, predicate on the string)
         self._index = None  # (column, the strings it may be): a test a dictionary can answer
@@ -117,7 +135,7 @@ class _Step:
                 self.lexical.append((col, value.__eq__))
                 self._index = self._index or (col, frozenset([value]))
             elif "REGEX" in value:
-                self.lexical.append((col, re.compile(value["REGEX"]).search))
+                self.lexical.append((col, _Expression(value["REGEX"])))
                 self.regex = self.regex or (col, value["REGEX"])
             elif "IN" in value:
                 self.lexical.append((col, frozenset(value["IN"]).__contains__))
@@ -315,43 +333,51 @@ class RuleSet:
     #: anchor strings -> compiled patterns whose anchor tests NORM (column 0) or LEMMA (1)
     #: for equality or membership; the others are tried on every new (norm, lemma) pair: those
     #: with a regular expression on NORM or LEMMA only when their own expression finds
-    #: something in the string (found through one expression made of all of them, then one per
-    #: bucket: ``_screens``, ``_screen_buckets``), the rest always
+    #: something in the string (found through one expression per bucket of them: ``_screens``,
+    #: ``_screen_buckets``), the rest always
     _by_string: tuple = field(default_factory=lambda: ({}, {}))
     _screens: tuple = ()
     _scan: tuple = ()
     _lexical: dict = field(default_factory=dict)  # (norm, lemma) -> patterns its anchor passes
     _first: dict = field(default_factory=dict)  # (norm, lemma, pos, morph) -> patterns to try
 
-    def build_matcher(self, vocab) -> None:
-        """Validate every pattern with spaCy (``vocab``: a Vocab or a Language), compile the
-        ones ``_Compiled`` supports (optional first tokens expanded, see ``_expand``) and give
-        the rest to a spaCy Matcher."""
-        from spacy.attrs import IDS
-        from spacy.matcher import Matcher
+    def build_matcher(self, vocab=None) -> None:
+        """Validate every pattern with spaCy's Matcher (``vocab``: a Vocab or a Language; None
+        when these very patterns were validated before, see ``fingerprint``: then spaCy is not
+        imported unless a pattern needs its Matcher), compile the ones ``_Compiled`` supports
+        (optional first tokens expanded, see ``_expand``) and give the rest to a spaCy
+        Matcher."""
+        from classifiers import tokens
 
-        vocab = getattr(vocab, "vocab", vocab)
-        validator = Matcher(vocab, validate=True)
-        fallback = Matcher(vocab)
-        compiled = []
+        if vocab is not None:
+            self.validate(vocab)
+        compiled, others = [], {}
         for order, (rule_id, pats) in enumerate(self.patterns.items()):
-            try:
-                validator.add(rule_id, pats)
-            except Exception as exc:  # spaCy raises ValueError/MatchPatternError with details
-                raise PatternError(f"{self.rules[rule_id].source}: {rule_id}: {exc}") from exc
             expanded = [(p, [e for e in _expand(p) if _Compiled.supports(e)]) for p in pats]
             compiled += [_Compiled(rule_id, order, e) for _p, mine in expanded for e in mine]
-            others = [p for p, mine in expanded if not mine]
-            if others:
-                fallback.add(rule_id, others)
+            rest = [p for p, mine in expanded if not mine]
+            if rest:
+                others[rule_id] = rest
             self._order[rule_id] = order
+        fallback = None
+        if others:
+            from spacy.matcher import Matcher
+
+            from classifiers.nlp import get_vocab
+
+            fallback = Matcher(getattr(vocab, "vocab", vocab) or get_vocab())
+            for rule_id, rest in others.items():
+                fallback.add(rule_id, rest)
         steps = [step for c in compiled for step in (c.first, *c.rest)]
         used = [True, True, True, True,  # the lookup key: norm, lemma, POS, morphology
                 any(s.sent_start is not None for s in steps),
                 any(s.punct is not None for s in steps)]
-        self._columns = [(n, IDS[name]) for n, name in enumerate(_COLUMNS) if used[n]]
+        ids = {"NORM": tokens.NORM, "LEMMA": tokens.LEMMA, "POS": tokens.POS,
+               "MORPH": tokens.MORPH, "SENT_START": tokens.SENT_START,
+               "IS_PUNCT": tokens.IS_PUNCT}
+        self._columns = [(n, ids[name]) for n, name in enumerate(_COLUMNS) if used[n]]
         self.compiled = compiled
-        self.fallback = fallback if len(fallback) else None
+        self.fallback = fallback
         by_string: tuple = ({}, {})
         screened: tuple = ([], [])
         scan = []
@@ -367,11 +393,30 @@ class RuleSet:
                 scan.append(pattern)
         self._by_string, self._scan = by_string, tuple(scan)
         self._screens = tuple(
-            (col, re.compile("|".join(f"(?:{p.anchor.regex[1]})" for p in pats)),
-             _screen_buckets(pats))
-            for col, pats in enumerate(screened) if pats
-        )
+            (col, _screen_buckets(pats)) for col, pats in enumerate(screened) if pats)
         self._lexical, self._first = {}, {}
+
+    def validate(self, vocab) -> None:
+        """Every pattern checked by spaCy's Matcher (``validate=True``); a PatternError names
+        the first that is not valid."""
+        from spacy.matcher import Matcher
+
+        validator = Matcher(getattr(vocab, "vocab", vocab), validate=True)
+        for rule_id, pats in self.patterns.items():
+            try:
+                validator.add(rule_id, pats)
+            except Exception as exc:  # spaCy raises ValueError/MatchPatternError with details
+                raise PatternError(f"{self.rules[rule_id].source}: {rule_id}: {exc}") from exc
+
+    def fingerprint(self) -> str:
+        """Hash of the patterns as given to the Matcher and of the spaCy release that
+        validates them: a validation remembered under it holds for these patterns."""
+        import hashlib
+        from importlib.metadata import version
+
+        h = hashlib.sha256(f"spacy-{version('spacy')}".encode())
+        h.update(json.dumps(self.patterns, sort_keys=True, ensure_ascii=False).encode())
+        return h.hexdigest()
 
     def _candidates(self, key: tuple, strings) -> tuple:
         """The compiled patterns whose anchor step passes its norm, lemma, POS and morphology
@@ -382,14 +427,13 @@ class RuleSet:
             norm, lemma = strings[key[0]], strings[key[1]]
             maybe = [*self._by_string[0].get(norm, ()), *self._by_string[1].get(lemma, ()),
                      *self._scan]
-            for col, screen, buckets in self._screens:
+            for col, buckets in self._screens:
                 string = lemma if col else norm
-                if screen.search(string):
-                    for bucket, members in buckets:
-                        if bucket.search(string):
-                            for regex, screened in members:
-                                if regex.search(string):
-                                    maybe += screened
+                for bucket, members in buckets:
+                    if bucket(string):
+                        for regex, screened in members:
+                            if regex(string):
+                                maybe += screened
             lexical = tuple(sorted(
                 {id(p): p for p in maybe if p.anchor.lexical_ok(lexical_key, strings)}.values(),
                 key=lambda p: p.order))
@@ -457,6 +501,10 @@ class RuleSet:
 
     def _merge_fallback(self, doc, out: list) -> list:
         """Add the spaCy Matcher's matches (longest per rule and start) in the same order."""
+        from classifiers.tokens import TokenDoc
+
+        if isinstance(doc, TokenDoc):
+            doc = doc.to_spacy(self.fallback.vocab)
         strings = doc.vocab.strings
         best = {(rule_id, start): end for rule_id, start, end in out}
         for key, start, end in self.fallback(doc):
@@ -483,8 +531,8 @@ def _screen_buckets(patterns: list) -> tuple:
         by_regex.setdefault(pattern.anchor.regex[1], []).append(pattern)
     distinct = list(by_regex.items())
     return tuple(
-        (re.compile("|".join(f"(?:{regex})" for regex, _p in chunk)),
-         tuple((re.compile(regex), tuple(pats)) for regex, pats in chunk))
+        (_Expression("|".join(f"(?:{regex})" for regex, _p in chunk)),
+         tuple((_Expression(regex), tuple(pats)) for regex, pats in chunk))
         for chunk in (distinct[k: k + _BUCKET] for k in range(0, len(distinct), _BUCKET))
     )
 

@@ -324,7 +324,7 @@ def _written_tokens(doc) -> list[bool]:
     text is its tokens' texts joined by single spaces, so ``span.text.strip()`` is not empty
     exactly when one of its tokens is written; read from the token array, not a Token object per
     word."""
-    from spacy.attrs import ORTH
+    from classifiers.tokens import ORTH
 
     strings = doc.vocab.strings
     out = []
@@ -344,25 +344,34 @@ class Spill:
     tokens are asked for again (conditions, features, excerpt text). A document then holds a few
     chunks of spaCy tokens at a time instead of all of them (~250 bytes a token, ~140 MB for 1,000
     pages). Spilled tokens carry what the annotation cache keeps (``nlp._CACHED_ATTRS``), the
-    attributes the rules read."""
+    attributes the rules read; token arrays read from the cache (``tokens.TokenDoc``) are
+    written as they are."""
 
     def __init__(self) -> None:
         import tempfile
 
         self._file = tempfile.TemporaryFile(prefix="evidencia-spill-")
-        self._chunks: list[tuple[int, int]] = []  # (offset, length) in the file
+        self._chunks: list[tuple[int, int, bool]] = []  # (offset, length, token arrays?)
         self._decoded: dict[int, list] = {}  # chunk -> its docs, the two last read
 
     def keep(self, units: list[Unit], docs: list) -> None:
         """Write ``docs`` out and point ``units`` (cut from them) at the copy."""
-        from spacy.tokens import DocBin
+        from classifiers.tokens import TokenDoc
 
-        from classifiers.nlp import _CACHED_ATTRS
+        arrays = bool(docs) and all(type(d) is TokenDoc for d in docs)
+        if arrays:
+            import pickle
 
-        data = DocBin(_CACHED_ATTRS, docs=docs, store_user_data=False).to_bytes()
+            data = pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL)
+        else:
+            from spacy.tokens import DocBin
+
+            from classifiers.nlp import _CACHED_ATTRS
+
+            data = DocBin(_CACHED_ATTRS, docs=docs, store_user_data=False).to_bytes()
         self._file.seek(0, 2)
         chunk = len(self._chunks)
-        self._chunks.append((self._file.tell(), len(data)))
+        self._chunks.append((self._file.tell(), len(data), arrays))
         self._file.write(data)
         position = {id(doc): k for k, doc in enumerate(docs)}
         for unit in units:
@@ -372,13 +381,19 @@ class Spill:
     def docs(self, chunk: int) -> list:
         found = self._decoded.get(chunk)
         if found is None:
-            from spacy.tokens import DocBin
-
-            from classifiers.nlp import get_vocab
-
-            offset, length = self._chunks[chunk]
+            offset, length, arrays = self._chunks[chunk]
             self._file.seek(offset)
-            found = list(DocBin().from_bytes(self._file.read(length)).get_docs(get_vocab()))
+            data = self._file.read(length)
+            if arrays:
+                import pickle
+
+                found = pickle.loads(data)  # noqa: S301 (this process's own temporary file)
+            else:
+                from spacy.tokens import DocBin
+
+                from classifiers.nlp import get_vocab
+
+                found = list(DocBin().from_bytes(data).get_docs(get_vocab()))
             if len(self._decoded) >= 2:
                 del self._decoded[next(iter(self._decoded))]
             self._decoded[chunk] = found

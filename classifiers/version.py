@@ -17,7 +17,8 @@ from classifiers.nlp import model_version
 __all__ = ["fingerprint", "compute_version"]
 
 #: the Python files whose logic turns text into scores (a change makes the calibration stale)
-_LOGIC_FILES = ("units.py", "scope.py", "rules.py", "engine.py", "nlp.py", "defaults.py")
+_LOGIC_FILES = ("units.py", "scope.py", "rules.py", "engine.py", "nlp.py", "tokens.py",
+                "defaults.py")
 
 
 def _pattern_files():
