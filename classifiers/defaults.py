@@ -42,6 +42,16 @@ EVIDENCE_RELATIVE_MIN = 0.8
 #: Units of the first page scanned for title cues of the document type.
 TITLE_UNITS = 6
 
+#: A line that closes a sentence and is shorter than this share of its page's longest line ends
+#: its paragraph on a text layer (which writes no blank line between paragraphs): the line after it
+#: starts a new block, so ``block:`` conditions stay inside their paragraph.
+PARAGRAPH_END_WIDTH = 0.8
+
+#: On an OCR page, a paragraph of three lines or more with few full stops is a table unless it
+#: is one sentence wrapped: it ends with a full stop and each line but the last is at least this
+#: share of its longest line.
+WRAPPED_LINE_WIDTH = 0.75
+
 #: A line shorter than this, without final punctuation, is a heading rather than wrapped text.
 HEADING_MAX_CHARS = 90
 

@@ -19,6 +19,8 @@ _BULLET = re.compile(r"^\s*(?:[-•·*▪◦‣–]|\(?\d{1,2}[.)]|\(?[a-zA-Z][)
 _TABLE_SEPARATOR = re.compile(r"^[\s|:\-–—+]+$")
 _HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
 _TERMINAL = (".", ";", ":", "!", "?", "…", ",")
+#: how a line that ends a paragraph ends (a sentence closed; a colon introduces what follows)
+_PARAGRAPH_END = (".", "!", "?", "…", ".”", ".»", '."')
 _SIGNATURE_ONLY = re.compile(r"^[_\s.\-]+$")
 _NUMBERED = re.compile(r"^\d+(\.\d+)*\.?\s")
 #: "Fecha: 12 de marzo", "Tema: ..." — a labelled field line; it starts its own unit
@@ -135,6 +137,7 @@ class _BlockSplitter:
         self.page_number = page.number
         self._close_all()
         lines = page.text.splitlines()
+        self.width = max((len(ln.strip()) for ln in lines), default=0)
         for n, raw in enumerate(lines):
             following = lines[n + 1].strip() if n + 1 < len(lines) else ""
             self._add_line(raw.strip(), following)
@@ -167,12 +170,25 @@ class _BlockSplitter:
         if _CAPS_LABEL.match(line) or (_is_heading(line) and not following[:1].islower()):
             self._add_heading(line)
             return
-        if self.para is not None and not _FIELD.match(line):
+        if self.para is not None and not _FIELD.match(line) and not self._ends_paragraph(line):
             self.para.text = _join(self.para.text, line)
             self.para.lines.append(line)
         else:
             kind = "line" if _FIELD.match(line) else "para"
             self.para = self._open(kind, line, lines=[line], ocr=self.ocr)
+
+    def _ends_paragraph(self, line: str) -> bool:
+        """A text layer writes no blank line between paragraphs: the paragraph above ended when
+        its last line closed a sentence well short of the page's text width and this line opens
+        a new one ("... que corresponda." / "Artículo 6. Los antecedentes ..."). Not on OCR
+        pages, where a paragraph's line count tells prose from a table (``_unjoin_ocr_tables``)."""
+        last = self.para.lines[-1] if self.para.lines else self.para.text
+        return (
+            not self.ocr
+            and last.endswith(_PARAGRAPH_END)
+            and len(last) < defaults.PARAGRAPH_END_WIDTH * self.width
+            and line.lstrip("¿¡\"“«(")[:1].isupper()
+        )
 
     def _open(self, kind: str, text: str, **extra) -> Block:
         block = Block(kind, text, self.page_number, self.heading, **extra)
@@ -284,6 +300,16 @@ def _mark_mail_headers(blocks: list[Block]) -> None:
             b.header_row = False
 
 
+def _wrapped_sentence(lines: list[str]) -> bool:
+    """One long sentence wrapped over several lines: it closes with a full stop and every line
+    but the last runs close to the width of the longest (a table's lines end where their cells
+    do, and do not close a sentence)."""
+    widths = [len(ln) for ln in lines]
+    return lines[-1].rstrip().endswith(_PARAGRAPH_END) and (
+        min(widths[:-1]) >= defaults.WRAPPED_LINE_WIDTH * max(widths)
+    )
+
+
 def _unjoin_ocr_tables(blocks: list[Block]) -> list[Block]:
     """OCR writes a table without rules as plain lines, which the paragraph joiner glues into
     one endless "sentence". Prose has a full stop every line or two; a joined OCR block of three
@@ -291,7 +317,8 @@ def _unjoin_ocr_tables(blocks: list[Block]) -> list[Block]:
     out = []
     for b in blocks:
         stops = sum(b.text.count(c) for c in ".;!?")
-        if b.ocr and b.kind == "para" and len(b.lines) >= 3 and stops * 3 < len(b.lines):
+        if (b.ocr and b.kind == "para" and len(b.lines) >= 3 and stops * 3 < len(b.lines)
+                and not _wrapped_sentence(b.lines)):
             out.extend(Block("line", ln, b.page, b.heading, ocr=True) for ln in b.lines)
         else:
             out.append(b)

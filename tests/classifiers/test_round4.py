@@ -1,0 +1,84 @@
+"""Classifier round four (2026-12-06): failure classes read on the fresh dev organisations
+org57, org59 and org61. Every sentence here is written for the test (never a corpus sentence).
+Rules alone: the second stage, when installed, is measured by `evidencia eval`."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.units import split_blocks
+from extractors.document import Page
+
+
+@pytest.fixture
+def rules(classify):
+    import classifiers
+
+    def run(*lines):
+        from tests.classifiers.conftest import make_doc
+
+        result = classifiers.classify(make_doc("\n".join(lines) + "\n"), use_model=False)
+        return {c.id for c in result.commitments if c.supported}
+
+    return run
+
+
+def paragraphs(text: str, ocr: bool = False) -> list[str]:
+    return [b.text for b in split_blocks([Page(1, text, ocr=ocr)]) if b.kind in ("para", "line")]
+
+
+# --- a text layer writes no blank line between paragraphs
+
+def test_a_short_line_that_closes_a_sentence_ends_its_paragraph_on_a_text_layer():
+    text = (
+        "Artículo 14. Los trabajadores recibirán su liquidación de sueldo el último día hábil del\n"
+        "mes, junto con el detalle de sus descuentos.\n"
+        "Artículo 15. Lo dispuesto en el artículo anterior rige también para el personal a plazo.\n"
+    )
+    assert paragraphs(text) == [
+        "Artículo 14. Los trabajadores recibirán su liquidación de sueldo el último día hábil del "
+        "mes, junto con el detalle de sus descuentos.",
+        "Artículo 15. Lo dispuesto en el artículo anterior rige también para el personal a plazo.",
+    ]
+
+
+def test_a_full_width_line_that_happens_to_end_a_sentence_keeps_the_paragraph_going():
+    text = (
+        "La bodega abre a las ocho y cierra a las seis, de lunes a viernes, sin excepción alguna.\n"
+        "Los sábados atiende sólo el turno de despacho, hasta el mediodía.\n"
+    )
+    assert len(paragraphs(text)) == 1
+
+
+def test_a_rule_is_not_cancelled_by_a_cross_reference_in_the_next_article(rules):
+    # "Lo dispuesto en ..." opens a VISTOS preamble; here it opens the next article, which is
+    # another paragraph: it no longer reaches the rule above it
+    assert "c3" in rules(
+        "Reglamento Interno de Orden, Higiene y Seguridad",
+        "Título IX. De las prohibiciones",
+        "Artículo 44. Queda prohibida toda distinción entre los trabajadores de la empresa "
+        "basada en",
+        "su nacionalidad o en su origen nacional.",
+        "Artículo 45. Lo dispuesto en el artículo anterior rige también para el personal de "
+        "temporada.",
+    )
+
+
+def test_an_ocr_sentence_wrapped_over_several_lines_stays_one_paragraph():
+    text = (
+        "En Temuco, a 3 de marzo de 2025, se reúne por segunda vez la Comisión de\n"
+        "Interculturalidad de la empresa, creada por la gerencia para coordinar las\n"
+        "acciones contra la discriminación por origen entre los trabajadores de las\n"
+        "dos plantas.\n"
+    )
+    assert len(paragraphs(text, ocr=True)) == 1
+
+
+def test_an_ocr_table_without_rules_is_still_cut_into_lines():
+    text = (
+        "Asistentes a la reunión del comité de planta Pedro Soto, operario de bodega, turno\n"
+        "mañana, Marie Joseph, auxiliar\n"
+        "de aseo, turno noche, Luis Mamani, operador\n"
+        "de grúa, turno tarde\n"
+    )
+    assert len(paragraphs(text, ocr=True)) == 4
