@@ -82,3 +82,37 @@ def test_an_ocr_table_without_rules_is_still_cut_into_lines():
         "de grúa, turno tarde\n"
     )
     assert len(paragraphs(text, ocr=True)) == 4
+
+
+# --- words with two meanings: administration, not an intercultural event
+
+@pytest.mark.parametrize("sentence", [
+    "En marzo se realizó el concurso público para cargos de técnico, al que postularon personas "
+    "chilenas, venezolanas y peruanas.",
+    "Durante 2025 recibimos a 60 alumnos de intercambio de Perú, Ecuador y Francia, que realizaron "
+    "su práctica en nuestros laboratorios.",
+    "El 3 de mayo la municipalidad realizó un operativo de regularización migratoria para los "
+    "trabajadores extranjeros en el casino de la planta.",
+    "El 4 de abril se reunió el Comité de Convivencia con las trabajadoras haitianas y venezolanas "
+    "para revisar los turnos de noche.",
+])
+def test_administration_is_not_an_intercultural_event(rules, sentence):
+    assert "c4" not in rules("Informe de gestión 2025", "", sentence)
+
+
+def test_a_community_gathering_still_is(rules):
+    assert "c4" in rules(
+        "Informe de actividades", "",
+        "El 20 de junio celebramos en el casino una convivencia con comida peruana y venezolana "
+        "preparada por los propios trabajadores.",
+    )
+
+
+def test_a_course_in_a_training_plan_is_training_not_a_community_event(rules):
+    found = rules(
+        "Plan Anual de Capacitación 2026", "",
+        "Curso | Dirigido a | Fecha | Horas",
+        "Convivencia intercultural con compañeros migrantes | Supervisores | Junio de 2026 | 4",
+        "Manejo de extintores | Brigada | Julio de 2026 | 3",
+    )
+    assert "c2" in found and "c4" not in found
