@@ -116,3 +116,21 @@ def test_a_course_in_a_training_plan_is_training_not_a_community_event(rules):
         "Manejo de extintores | Brigada | Julio de 2026 | 3",
     )
     assert "c2" in found and "c4" not in found
+
+
+# --- a negation in a clause with its own subject does not reach the event before it
+
+def test_a_negation_after_and_a_new_subject_stays_in_its_clause(rules):
+    assert "c4" in rules(
+        "Memoria 2025", "",
+        "El 15 de agosto celebramos la fiesta de la Virgen de Urkupiña con las familias bolivianas "
+        "de la planta, y algunos compañeros que nunca la habían visto terminaron en el baile.",
+    )
+
+
+def test_a_negated_celebration_is_still_not_one(rules):
+    assert "c4" not in rules(
+        "Memoria 2025", "",
+        "Este año no se realizó la fiesta boliviana de Urkupiña, y algunos compañeros lo "
+        "lamentaron.",
+    )
