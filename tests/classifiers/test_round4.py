@@ -134,3 +134,21 @@ def test_a_negated_celebration_is_still_not_one(rules):
         "Este año no se realizó la fiesta boliviana de Urkupiña, y algunos compañeros lo "
         "lamentaron.",
     )
+
+
+# --- c2: a course approved in minutes
+
+def test_a_course_approved_in_minutes_is_c2_even_with_its_sessions_ahead(rules):
+    assert "c2" in rules(
+        "Acta de la cuarta sesión del comité", "",
+        "El comité aprueba el programa del taller “Trato igualitario a trabajadores migrantes”, "
+        "de seis horas, que se dictará a todas las jefaturas en agosto y en noviembre.",
+    )
+
+
+@pytest.mark.parametrize("sentence", [
+    "El comité aprobará en marzo el programa del taller sobre trato a trabajadores migrantes.",
+    "La gerencia propone aprobar el próximo año un programa de curso sobre interculturalidad.",
+])
+def test_a_course_to_be_approved_is_not(rules, sentence):
+    assert "c2" not in rules("Acta de sesión", "", sentence)
