@@ -101,3 +101,57 @@ def test_a_policy_that_cites_a_law_by_its_title_still_counts(rules):
         "empresa prohíbe toda distinción entre sus trabajadores basada en su nacionalidad u "
         "origen nacional.",
     )
+
+
+# --- a committee dealing with a department, training about students, others' acts, work under way
+
+
+def test_an_inclusion_committee_that_deals_with_the_operations_department_is_still_c1(rules):
+    assert "c1" in rules(
+        "Memoria 2025",
+        "El Comité de Inclusión y Migración, creado por la gerencia en 2022 para velar por el "
+        "trato igualitario de los operarios extranjeros, sesionó ocho veces este año y acordó "
+        "con la Gerencia de Finanzas pagar los anticipos también a quienes tienen la cédula en "
+        "trámite.",
+    )
+
+
+def test_a_quality_committee_is_still_not_an_inclusion_structure(rules):
+    assert "c1" not in rules(
+        "Acta",
+        "El Comité de Calidad sesionó el 4 de mayo y revisó los reclamos de clientes extranjeros "
+        "por el trato en las cajas.",
+    )
+
+
+def test_teachers_trained_about_foreign_students_is_staff_training(rules):
+    assert "c2" in rules(
+        "Informe de formación 2025",
+        "En enero, 96 profesores y funcionarios del liceo participaron en el taller “Escuela "
+        "intercultural”, de seis horas, sobre la evaluación justa de alumnos extranjeros y el "
+        "trato a las familias migrantes.",
+    )
+
+
+def test_a_module_on_equal_treatment_of_migrant_workers_delivered_is_c2(rules):
+    assert "c2" in rules(
+        "Balance de la inducción de temporada",
+        "El martes 9 de abril dictamos en la planta el módulo de inducción sobre trato igualitario "
+        "y derechos de los trabajadores migrantes a los 38 temporeros nuevos.",
+    )
+
+
+def test_minutes_reporting_what_the_federation_did_are_not_our_acts(rules):
+    found = rules(
+        "Acta de asamblea ordinaria del sindicato",
+        "El tesorero informa que la Federación celebró el Día del Migrante con una feria en la "
+        "plaza de la ciudad, a la que asistieron dirigentes de toda la región.",
+    )
+    assert "c4" not in found
+
+
+def test_the_progress_of_a_translation_is_not_material_published(rules):
+    assert "c4" not in rules(
+        "Acta de la mesa",
+        "La mesa revisa el avance de la traducción al creole del manual de bienvenida.",
+    )
