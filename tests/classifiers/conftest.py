@@ -27,3 +27,16 @@ def make_doc(*pages: str, ocr: bool = False) -> ExtractedDocument:
 @pytest.fixture
 def doc():
     return make_doc
+
+
+@pytest.fixture
+def rules(classify):
+    """The commitments the rules alone find in a document of the given lines (the second stage,
+    when installed, is measured by `evidencia eval`, not here)."""
+    import classifiers
+
+    def run(*lines: str) -> set[str]:
+        result = classifiers.classify(make_doc("\n".join(lines) + "\n"), use_model=False)
+        return {c.id for c in result.commitments if c.supported}
+
+    return run

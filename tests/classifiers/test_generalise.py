@@ -6,20 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-
-@pytest.fixture
-def rules(classify):
-    import classifiers
-
-    def run(*lines):
-        from tests.classifiers.conftest import make_doc
-
-        result = classifiers.classify(make_doc("\n".join(lines) + "\n"), use_model=False)
-        return {c.id for c in result.commitments if c.supported}
-
-    return run
-
-
 # --- c3: the COUNT_COL exclusion was any unit saying "trabajadores" or "personas"
 
 def test_a_rule_about_workers_by_nationality_is_c3(rules):

@@ -10,19 +10,6 @@ from classifiers.units import split_blocks
 from extractors.document import Page
 
 
-@pytest.fixture
-def rules(classify):
-    import classifiers
-
-    def run(*lines):
-        from tests.classifiers.conftest import make_doc
-
-        result = classifiers.classify(make_doc("\n".join(lines) + "\n"), use_model=False)
-        return {c.id for c in result.commitments if c.supported}
-
-    return run
-
-
 def paragraphs(text: str, ocr: bool = False) -> list[str]:
     return [b.text for b in split_blocks([Page(1, text, ocr=ocr)]) if b.kind in ("para", "line")]
 

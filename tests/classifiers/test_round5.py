@@ -4,22 +4,6 @@ Rules alone: the second stage, when installed, is measured by `evidencia eval`."
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def rules(classify):
-    import classifiers
-
-    def run(*lines):
-        from tests.classifiers.conftest import make_doc
-
-        result = classifiers.classify(make_doc("\n".join(lines) + "\n"), use_model=False)
-        return {c.id for c in result.commitments if c.supported}
-
-    return run
-
-
 # --- third parties: a municipality's office, another organisation, a prize awarded by others
 
 

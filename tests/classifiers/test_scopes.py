@@ -8,23 +8,6 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture
-def rules(classify):
-    import classifiers
-
-    def run(text):
-        result = classifiers.classify(_doc(text), use_model=False)
-        return {c.id for c in result.commitments if c.supported}
-
-    return run
-
-
-def _doc(text):
-    from tests.classifiers.conftest import make_doc
-
-    return make_doc(text)
-
-
 def test_a_cue_inside_quoted_testimony_does_not_cancel_the_fact(rules):
     assert "c4" in rules(
         "Noticias\n\n"
@@ -172,10 +155,10 @@ def test_a_question_asks_it_does_not_state(rules):
     )
 
 
-def test_an_email_header_is_context_not_evidence(classify):
+def test_an_email_header_is_context_not_evidence(classify, doc):
     import classifiers
 
-    result = classifiers.classify(_doc(
+    result = classifiers.classify(doc(
         "De: Ana Soto <asoto@ejemplo.cl> Para: Jefaturas <jefes@ejemplo.cl> Asunto: taller de "
         "interculturalidad y no discriminación hacia trabajadores migrantes\n\n"
         "Hola a todos, les recuerdo entregar los turnos de la próxima semana.\n"
