@@ -44,7 +44,8 @@ HELDOUT_ORGS = frozenset({
     "org44",
     # written blind on 2026-12-05 (no rule or model output seen while writing): a fresh held-out set
     "org45", "org46", "org47", "org48", "org49", "org50",
-    # written blind on 2026-12-05 evening, after org45..org50 had been read: the new fresh set
+    # written blind on 2026-12-05 evening, after org45..org50 had been read: the second fresh
+    # set; its confusions were read on 2026-12-06 after the last measurement (no longer blind)
     "org51", "org52", "org53", "org54", "org55", "org56",
 })
 #: what ``evidencia eval --split`` accepts: ``dev`` (dev organisations, registers other than the
