@@ -47,6 +47,9 @@ HELDOUT_ORGS = frozenset({
     # written blind on 2026-12-05 evening, after org45..org50 had been read: the second fresh
     # set; its confusions were read on 2026-12-06 after the last measurement (no longer blind)
     "org51", "org52", "org53", "org54", "org55", "org56",
+    # written blind on 2026-12-06 by a writer who read nothing under classifiers/ and ran no
+    # classifier on them: the third fresh set
+    "org75", "org76", "org77", "org78", "org79", "org80",
 })
 #: what ``evidencia eval --split`` accepts: ``dev`` (dev organisations, registers other than the
 #: held-out ones), ``heldout`` (held-out organisations, same registers), ``register`` (the
