@@ -63,22 +63,29 @@ def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True,
 
     ``annotation_cache``: a folder where each document's spaCy annotations are kept, so that
     re-classifying the same text with new patterns skips the neural pipeline (workers and
-    ``evidencia reprocess`` pass one under the data folder).
-    ``pipeline``: False loads only the patterns and the vocabulary, for re-classifying text
-    whose annotations are cached (``evidencia reprocess``); the neural pipeline is then loaded
-    on the first text the cache does not hold.
+    ``evidencia reprocess`` pass one under the data folder); its ``readings`` folder keeps what
+    the rules read of each text (``readings.py``), so that a new decision alone (a promoted
+    model) re-scores stored text without running the rules again.
+    ``pipeline``: False loads neither the neural pipeline nor the patterns (nor imports the
+    rules' code), for re-classifying text whose readings or annotations are cached (``evidencia
+    reprocess``): the patterns are loaded on the first text the reading cache does not hold,
+    the pipeline on the first text the annotation cache does not hold.
     ``options``: the deployment's choices (``ClassifierOptions``): which second-stage model is
     in force. Called again, it picks up a model promoted since (and the version changes).
     """
-    from classifiers.engine import get_ruleset, load_priors
-    from classifiers.nlp import get_nlp, use_annotation_cache
+    from classifiers.nlp import use_annotation_cache
+    from classifiers.readings import use_reading_cache
 
     if annotation_cache is not None:
         use_annotation_cache(Path(annotation_cache))
+        use_reading_cache(Path(annotation_cache) / "readings")
     if pipeline:
+        from classifiers.engine import get_ruleset, load_priors
+        from classifiers.nlp import get_nlp
+
         get_nlp()
-    get_ruleset()
-    load_priors()
+        get_ruleset()
+        load_priors()
     if options is not None:
         use_options(options)
 
@@ -98,22 +105,30 @@ def classify(doc, use_model: bool = True) -> Classification:
     """Classify an ``ExtractedDocument``: per commitment, supported, confidence and evidence.
 
     ``use_model=False`` decides with the rules alone even when a second-stage model is installed
-    (to compare the two on the same documents)."""
-    from classifiers.engine import analyse
+    (to compare the two on the same documents). The rules' reading of the text comes from the
+    reading cache when it is on and holds this text under these rules (``readings.py``)."""
+    from classifiers.readings import reading_of
 
-    analysis = analyse(doc)
     ocr = any(getattr(p, "ocr", False) for p in doc.pages)
+    reading = reading_of(doc, ocr)
     return Classification(
-        classifier_version=CLASSIFIER_VERSION, doc_type=analysis.doc_type,
-        commitments=tuple(classify_analysis(analysis, use_model, ocr)),
+        classifier_version=CLASSIFIER_VERSION, doc_type=reading.doc_type,
+        commitments=tuple(_decide(reading, use_model)),
     )
 
 
 def classify_analysis(analysis, use_model: bool = True, ocr: bool = False):
     """The decision on top of the rules' analysis (engine.analyse), one result per commitment."""
+    from classifiers.readings import read
+
+    with_model = use_model and second_stage_model is not None
+    return _decide(read(analysis, ocr, features=with_model), use_model)
+
+
+def _decide(reading, use_model: bool):
     if use_model and second_stage_model is not None:
-        return _decide_with_model(analysis, ocr)
-    return _decide_with_rules(analysis)
+        return _decide_with_model(reading)
+    return _decide_with_rules(reading)
 
 
 def _result(cid: str, p_supported: float, evidence: tuple[Evidence, ...]) -> CommitmentResult:
@@ -125,44 +140,43 @@ def _result(cid: str, p_supported: float, evidence: tuple[Evidence, ...]) -> Com
                             evidence=evidence)
 
 
-def _decide_with_rules(analysis) -> list[CommitmentResult]:
+def _decide_with_rules(reading) -> list[CommitmentResult]:
     from classifiers import defaults
 
     results = []
     for cid in COMMITMENT_IDS:
-        ranked = analysis.evidence[cid]
-        floor = ranked[0].score * defaults.EVIDENCE_RELATIVE_MIN if ranked else 0.0
+        ranked = reading.evidence[cid]  # (text, page, rule ids, score), best first
+        floor = ranked[0][3] * defaults.EVIDENCE_RELATIVE_MIN if ranked else 0.0
         evidence = tuple(
-            Evidence(text=e.unit.text, page=e.unit.page, pattern_ids=tuple(e.rule_ids),
-                     score=e.score)
-            for e in ranked[: defaults.MAX_EVIDENCE]
-            if e.score >= floor
+            Evidence(text=text, page=page, pattern_ids=tuple(rule_ids), score=score)
+            for text, page, rule_ids, score in ranked[: defaults.MAX_EVIDENCE]
+            if score >= floor
         )
-        results.append(_result(cid, calibrator.probability(cid, analysis.scores[cid]), evidence))
+        results.append(_result(cid, calibrator.probability(cid, reading.scores[cid]), evidence))
     return results
 
 
-def _decide_with_model(analysis, ocr: bool) -> list[CommitmentResult]:
+def _decide_with_model(reading) -> list[CommitmentResult]:
     """The model's document probability decides (or, for a commitment where the rules decided
     better in cross-validation, the rules' calibrated probability); its passage probabilities
     rank the excerpts, each explained by the patterns that proposed it (those that held, else
     those that matched)."""
     from classifiers.second_stage import shown_passages
 
-    decisions = second_stage_model.decide(analysis, ocr)
+    decisions = second_stage_model.decide(reading)
     results = []
     for cid in COMMITMENT_IDS:
         passages = decisions[cid].passages
         probability = decisions[cid].probability
         if second_stage_model.deciders.get(cid) == "rules":  # the passage model only ranks
-            probability = calibrator.probability(cid, analysis.scores[cid])
-            supported = bool(analysis.evidence[cid]) and probability >= 0.5
+            probability = calibrator.probability(cid, reading.scores[cid])
+            supported = bool(reading.evidence[cid]) and probability >= 0.5
         else:
             supported = bool(passages) and probability >= 0.5
         shown = [passages[i]
                  for i in shown_passages([d.probability for d in passages], supported)]
         evidence = tuple(
-            Evidence(text=d.candidate.unit.text, page=d.candidate.unit.page,
+            Evidence(text=d.candidate.text, page=d.candidate.page,
                      pattern_ids=tuple(d.candidate.valid or d.candidate.matched),
                      score=round(d.probability, 4))
             for d in shown

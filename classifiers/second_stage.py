@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classifiers import defaults
-from classifiers.features import FEATURE_VERSION, candidate_parts, document_features
+from classifiers.features import FEATURE_VERSION, document_features
 from classifiers.result import COMMITMENT_IDS
 
 __all__ = [
@@ -104,7 +104,7 @@ def _r(x: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class PassageDecision:
-    candidate: object  # engine.Candidate
+    candidate: object  # readings.Passage
     probability: float
 
 
@@ -124,24 +124,28 @@ class SecondStage:
     #: rules in cross-validation by organisation by more than noise (learn.cross_validate)
     deciders: dict = field(default_factory=dict)
 
-    def decide(self, analysis, ocr: bool) -> dict[str, CommitmentDecision]:
+    def decide(self, reading, ocr: bool = False) -> dict[str, CommitmentDecision]:
         """Per commitment: the document's probability and its candidates ranked by the passage
-        model."""
+        model. ``reading``: a ``readings.Reading`` with its features, or an ``engine.Analysis``
+        (read here with ``ocr``); the passages decided are the Reading's."""
+        from classifiers.readings import Reading, read
+
+        if not isinstance(reading, Reading):
+            reading = read(reading, ocr)
+        elif not reading.features:
+            raise ValueError("a reading without features cannot be scored by the model")
         out = {}
-        ctx = analysis.context
-        cache: dict = {}
         for cid in COMMITMENT_IDS:
-            cands = analysis.candidates[cid]
+            cands = reading.passages[cid]
             model = self.passage[cid]
             passages = []
             for c in cands:  # the unit's features then the candidate's, without a merged copy
-                shared, extra = candidate_parts(c, ctx, analysis.doc_type, ocr, cache)
-                total = model.partial_sum(extra, model.partial_sum(shared.items()))
+                total = model.partial_sum(c.extra, model.partial_sum(c.unit_features))
                 passages.append(PassageDecision(c, model.of_sum(total)))
             passages.sort(key=lambda d: (-d.probability, -d.candidate.score,
-                                         d.candidate.unit.index))
-            doc_f = document_features([d.probability for d in passages], analysis.scores[cid],
-                                      len(cands), analysis.doc_type)
+                                         d.candidate.index))
+            doc_f = document_features([d.probability for d in passages], reading.scores[cid],
+                                      len(cands), reading.doc_type)
             out[cid] = CommitmentDecision(self.document[cid].probability(doc_f), tuple(passages))
         return out
 

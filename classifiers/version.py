@@ -9,16 +9,22 @@ re-classified). A rejected calibration adds ``.uncal``; a refused second-stage m
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from pathlib import Path
 
 from classifiers import defaults
-from classifiers.nlp import model_version
+from classifiers.nlp import model_version as _model_version
 
 __all__ = ["fingerprint", "compute_version"]
 
 #: the Python files whose logic turns text into scores (a change makes the calibration stale)
 _LOGIC_FILES = ("units.py", "scope.py", "rules.py", "engine.py", "nlp.py", "tokens.py",
                 "defaults.py")
+
+
+#: the installed spaCy model's version, looked up once per process (a metadata look-up scans every
+#: installed distribution: ~5 ms, and the fingerprint is taken several times at start-up)
+model_version = cache(_model_version)
 
 
 def _pattern_files():

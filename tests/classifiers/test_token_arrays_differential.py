@@ -168,13 +168,14 @@ def test_passage_probabilities_equal_the_sum_over_the_merged_features(analysed, 
                 shared, extra = features.candidate_parts(c, ctx, analysis.doc_type, False, cache)
                 assert not set(shared) & {k for k, _v in extra}
                 assert list(f.items()) == [*shared.items(), *extra]
-                reference[id(c)] = _probability(model.passage[cid], f)
+                reference[cid, c.unit.index] = _probability(model.passage[cid], f)
                 candidates += 1
-        for decision in model.decide(analysis, False).values():
+        for cid, decision in model.decide(analysis, False).items():
             assert [d.probability for d in decision.passages] == sorted(
-                (reference[id(d.candidate)] for d in decision.passages), reverse=True)
+                (reference[cid, d.candidate.index] for d in decision.passages), reverse=True)
+            assert len(decision.passages) == len(analysis.candidates[cid])
             for d in decision.passages:
-                assert d.probability == reference[id(d.candidate)]
+                assert d.probability == reference[cid, d.candidate.index]
     assert candidates > 1_000
 
 

@@ -1,0 +1,240 @@
+"""What the decision reads of a document's analysis, and the cache that keeps it per text.
+
+The decision on top of the rules (``classifiers.classify_analysis``) reads little of an
+``engine.Analysis``: the document type, the rules' score and best evidence per commitment, and
+each candidate passage's text, page, index, rule ids, score and second-stage features. A
+``Reading`` is that, and nothing else: the decision is taken from a Reading, whether it was just
+computed or read back.
+
+The reading cache keeps one Reading per document text, keyed by the text (page numbers, OCR
+flags and texts) and by ``second_stage.model_fingerprint()`` (the patterns, the priors, the
+rule, unit, scope, token and feature code, the spaCy model) plus this module's code. A new
+decision alone (a model promoted by ``evidencia train``, a new calibration) leaves that key as
+it is: ``evidencia reprocess`` then re-scores the stored features without tagging, matching or
+featurising any text again. Any change to the rules or the features gives new keys, and every
+text is analysed again (and its annotations read from the annotation cache, ``nlp.py``).
+
+Entries are zlib-compressed JSON (floats read back bit for bit, strings as written) under
+``readings/`` in the annotation cache's folder, turned on by ``use_reading_cache`` (``load``
+does it beside the annotation cache). An unreadable entry is analysed again and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifiers import defaults
+from classifiers.result import COMMITMENT_IDS
+
+__all__ = ["FORMAT", "Passage", "Reading", "read", "reading_of", "use_reading_cache",
+           "reading_dir"]
+
+log = logging.getLogger(__name__)
+
+#: entry layout; an entry of another format is analysed again
+FORMAT = 1
+#: documents longer than this (characters of text) are not kept: their entries would be tens of
+#: megabytes (a 2,000-page document where every sentence is a candidate)
+MAX_CACHED_CHARS = 1_000_000
+
+
+@dataclass(slots=True)
+class Passage:
+    """A candidate passage as the decision reads it (an ``engine.Candidate`` and its unit)."""
+
+    text: str
+    page: int
+    index: int  # the unit's index in its document
+    matched: list[str]
+    valid: list[str]
+    score: float
+    #: the unit's features (name, value), in ``features.candidate_parts``'s order, shared by the
+    #: unit's candidates; None when the reading was taken without features
+    unit_features: list | None
+    extra: list | None  # the candidate's own features (name, value), in order
+
+
+@dataclass(slots=True)
+class Reading:
+    doc_type: str
+    scores: dict[str, float]  # raw score per commitment
+    #: per commitment, the rules' best evidence (text, page, rule ids, score), at most
+    #: ``defaults.MAX_EVIDENCE``, best first (empty: the rules found none)
+    evidence: dict[str, list[tuple]]
+    passages: dict[str, list[Passage]]  # per commitment, the candidates in document order
+    features: bool = True  # whether the passages carry their features
+
+
+def read(analysis, ocr: bool, features: bool = True) -> Reading:
+    """The Reading of an ``engine.Analysis``; ``features=False`` leaves the second stage's
+    features out (a decision by the rules alone needs none)."""
+    from classifiers.features import candidate_parts
+
+    ctx = analysis.context
+    cache: dict = {}
+    shared_pairs: dict[int, list] = {}  # unit index -> its features, one list per unit
+    passages = {}
+    for cid in COMMITMENT_IDS:
+        out = []
+        for c in analysis.candidates[cid]:
+            unit = c.unit
+            unit_features = extra = None
+            if features:
+                shared, extra = candidate_parts(c, ctx, analysis.doc_type, ocr, cache)
+                unit_features = shared_pairs.get(unit.index)
+                if unit_features is None:
+                    unit_features = shared_pairs[unit.index] = list(shared.items())
+            out.append(Passage(unit.text, unit.page, unit.index, list(c.matched),
+                               list(c.valid), c.score, unit_features, extra))
+        passages[cid] = out
+    evidence = {
+        cid: [(e.unit.text, e.unit.page, list(e.rule_ids), e.score)
+              for e in analysis.evidence[cid][: defaults.MAX_EVIDENCE]]
+        for cid in COMMITMENT_IDS
+    }
+    return Reading(analysis.doc_type, dict(analysis.scores), evidence, passages, features)
+
+
+# -------------------------------------------------------------------------------- the cache
+
+_reading_dir: Path | None = None
+
+
+def use_reading_cache(directory: Path | None) -> None:
+    """Keep readings in ``directory`` (None: keep none)."""
+    global _reading_dir
+    _reading_dir = Path(directory) if directory else None
+
+
+def reading_dir() -> Path | None:
+    return _reading_dir
+
+
+def reading_of(doc, ocr: bool) -> Reading:
+    """The Reading of ``doc`` (an ExtractedDocument) with its features: from the reading cache
+    when it holds this text under these rules, else analysed (and kept when the cache is on)."""
+    if _reading_dir is None or sum(len(p.text) for p in doc.pages) > MAX_CACHED_CHARS:
+        return _analysed(doc, ocr)
+    path = _path(doc, ocr)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = None
+    if data is not None:
+        try:
+            return _from_bytes(data)
+        except Exception:  # a truncated or foreign file: analyse again and overwrite it
+            log.warning("unreadable reading cache entry %s; analysing again", path)
+    reading = _analysed(doc, ocr)
+    try:
+        _write(path, _to_bytes(reading))
+    except OSError:
+        log.warning("could not write the reading cache at %s", path, exc_info=True)
+    return reading
+
+
+def _write(path: Path, data: bytes) -> None:
+    """``data`` to ``path`` whole or not at all (a temporary file renamed); the folder is made
+    when it is missing, not checked each time."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _analysed(doc, ocr: bool) -> Reading:
+    from classifiers.engine import analyse  # the rules (and their imports) only when needed
+
+    return read(analyse(doc), ocr)
+
+
+_key_base: bytes | None = None
+
+
+def _rules_key() -> bytes:
+    """What a reading depends on besides the text: computed once per process (the files it
+    hashes are the package's own)."""
+    global _key_base
+    if _key_base is None:
+        from classifiers.second_stage import model_fingerprint
+
+        h = hashlib.sha256(f"readings-{FORMAT}".encode())
+        h.update(model_fingerprint().encode())
+        h.update(Path(__file__).read_bytes())
+        _key_base = h.digest()
+    return _key_base
+
+
+def _path(doc, ocr: bool) -> Path:
+    h = hashlib.sha256(_rules_key())
+    h.update(b"\x01" if ocr else b"\x00")
+    for page in doc.pages:
+        h.update(f"\x00{page.number}\x00{int(bool(getattr(page, 'ocr', False)))}\x00".encode())
+        h.update(page.text.encode("utf-8", "surrogatepass"))
+    key = h.hexdigest()
+    return _reading_dir / key[:2] / f"{key}.json.z"
+
+
+def _to_bytes(reading: Reading) -> bytes:
+    """The entry of ``reading``. A unit's features are written as their names joined by a
+    newline and the values that are not 1.0 by position (nearly all are 1.0): decoding is then
+    a few strings per unit instead of a list per feature (~2.5× faster)."""
+    units: dict[int, list] = {}
+    passages = {}
+    for cid, ps in reading.passages.items():
+        passages[cid] = [[p.index, p.text, p.page, p.matched, p.valid, p.score, p.extra]
+                         for p in ps]
+        for p in ps:
+            if p.index not in units:
+                units[p.index] = _packed(p.unit_features)
+    body = {"format": FORMAT, "doc_type": reading.doc_type, "scores": reading.scores,
+            "evidence": reading.evidence, "units": [[i, *u] for i, u in units.items()],
+            "passages": passages}
+    return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
+
+
+def _packed(pairs: list) -> list:
+    names = [name for name, _v in pairs]
+    joined = "\n".join(names)
+    others = [[j, v] for j, (_name, v) in enumerate(pairs)
+              if not (type(v) is float and v == 1.0)]
+    plain = names and "" not in names and joined.count("\n") == len(names) - 1
+    return [joined if plain else names, others]
+
+
+def _unpacked(names, others: list) -> list:
+    if isinstance(names, str):
+        names = names.split("\n") if names else []
+    values = [1.0] * len(names)
+    for j, v in others:
+        values[j] = v
+    return list(zip(names, values, strict=True))
+
+
+def _from_bytes(data: bytes) -> Reading:
+    body = json.loads(zlib.decompress(data))
+    if body.get("format") != FORMAT:
+        raise ValueError("another format")
+    units = {index: _unpacked(names, others) for index, names, others in body["units"]}
+    passages = {
+        cid: [Passage(text, page, index, matched, valid, score, units[index], extra)
+              for index, text, page, matched, valid, score, extra in body["passages"][cid]]
+        for cid in COMMITMENT_IDS
+    }
+    evidence = {cid: [tuple(e) for e in body["evidence"][cid]] for cid in COMMITMENT_IDS}
+    return Reading(body["doc_type"], body["scores"], evidence, passages)

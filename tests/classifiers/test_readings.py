@@ -1,0 +1,205 @@
+"""The decision taken from a Reading, fresh or from the reading cache, is the one it replaced.
+
+``classify`` decides from a ``readings.Reading`` (what the decision reads of the rules'
+analysis, features included), which the reading cache keeps per text and rules so that a new
+model re-scores stored text without the rules (issue 12, cheaper reprocessing). Checked here
+against the decision as it was taken from the analysis itself (``_reference``, the code it
+replaced), on every corpus source of a dev organisation: with the model and with the rules
+alone, without the cache, writing it and reading it back.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+
+import pytest
+
+from classifiers import readings
+from classifiers.result import COMMITMENT_IDS, Classification, CommitmentResult, Evidence
+from extractors.document import ExtractedDocument, Page
+
+from ..conftest import SAMPLES
+from .conftest import make_doc
+
+PAGE_BREAK = "<!-- página -->"
+
+
+def _dev_documents() -> list[ExtractedDocument]:
+    docs = []
+    for path in sorted((SAMPLES / "corpus").glob("org*/*.md")):
+        _, front, body = path.read_text(encoding="utf-8").split("+++", 2)
+        if tomllib.loads(front).get("split") != "dev":
+            continue
+        pages = tuple(Page(n, text) for n, text in enumerate(body.split(PAGE_BREAK), 1))
+        docs.append(ExtractedDocument(mime="text/markdown", extractor="test", pages=pages))
+    return docs
+
+
+# ------------------------------------------------------------ the decision it replaced
+
+
+def _reference(doc, use_model: bool = True) -> Classification:
+    """``classify`` as it was: the decision read from the analysis, features merged per
+    candidate (``features.candidate_features``), the sums over the merged dicts."""
+    import classifiers
+    from classifiers import defaults
+    from classifiers.engine import analyse
+    from classifiers.features import candidate_features, document_features
+    from classifiers.second_stage import shown_passages
+
+    analysis = analyse(doc)
+    ocr = any(p.ocr for p in doc.pages)
+    model, calibrator = classifiers.second_stage_model, classifiers.calibrator
+    results = []
+    for cid in COMMITMENT_IDS:
+        if use_model and model is not None:
+            cache: dict = {}
+            ranked = []
+            for c in analysis.candidates[cid]:
+                f = candidate_features(c, analysis.context, analysis.doc_type, ocr, cache)
+                ranked.append((_probability(model.passage[cid], f), c))
+            ranked.sort(key=lambda pc: (-pc[0], -pc[1].score, pc[1].unit.index))
+            probs = [p for p, _c in ranked]
+            probability = _probability(model.document[cid], document_features(
+                probs, analysis.scores[cid], len(ranked), analysis.doc_type))
+            if model.deciders.get(cid) == "rules":
+                probability = calibrator.probability(cid, analysis.scores[cid])
+                supported = bool(analysis.evidence[cid]) and probability >= 0.5
+            else:
+                supported = bool(ranked) and probability >= 0.5
+            evidence = tuple(
+                Evidence(text=c.unit.text, page=c.unit.page,
+                         pattern_ids=tuple(c.valid or c.matched), score=round(p, 4))
+                for p, c in (ranked[i] for i in shown_passages(probs, supported)))
+        else:
+            best = analysis.evidence[cid]
+            floor = best[0].score * defaults.EVIDENCE_RELATIVE_MIN if best else 0.0
+            evidence = tuple(
+                Evidence(text=e.unit.text, page=e.unit.page, pattern_ids=tuple(e.rule_ids),
+                         score=e.score)
+                for e in best[: defaults.MAX_EVIDENCE] if e.score >= floor)
+            probability = calibrator.probability(cid, analysis.scores[cid])
+        supported = bool(evidence) and probability >= 0.5
+        confidence = probability if supported else 1.0 - probability
+        results.append(CommitmentResult(cid, supported, round(min(max(confidence, 0.0), 1.0), 3),
+                                        evidence))
+    return Classification(classifier_version=classifiers.CLASSIFIER_VERSION,
+                          doc_type=analysis.doc_type, commitments=tuple(results))
+
+
+def _probability(model, features: dict) -> float:
+    z = model.intercept + sum(model.weights.get(k, 0.0) * v for k, v in features.items())
+    return 0.0 if z < -30 else 1.0 / (1.0 + math.exp(-z))
+
+
+# ------------------------------------------------------------------------------ the checks
+
+
+@pytest.fixture
+def reading_cache(tmp_path):
+    readings.use_reading_cache(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        readings.use_reading_cache(None)
+
+
+def test_decisions_from_readings_equal_the_decisions_from_the_analysis(classify, tmp_path):
+    import classifiers
+
+    assert classifiers.second_stage_model is not None, "the packaged second stage is in force"
+    docs = _dev_documents()
+    assert len(docs) > 100
+    expected = [(_reference(d), _reference(d, use_model=False)) for d in docs]
+    plain = [(classify(d), classify(d, use_model=False)) for d in docs]
+    readings.use_reading_cache(tmp_path)
+    try:
+        written = [classify(d) for d in docs]
+        assert len(list(tmp_path.rglob("*.json.z"))) == len({_key(d) for d in docs})
+        read_back = [(classify(d), classify(d, use_model=False)) for d in docs]
+    finally:
+        readings.use_reading_cache(None)
+    assert plain == expected
+    assert written == [model for model, _rules in expected]
+    assert read_back == expected
+
+
+def _key(doc) -> str:
+    return readings._path(doc, False).name
+
+
+def test_a_new_model_is_applied_to_cached_readings_without_the_rules(
+        classify, reading_cache, monkeypatch):
+    """What ``evidencia reprocess`` does after ``evidencia train`` promoted a model."""
+    import classifiers
+    from classifiers import engine
+    from classifiers.second_stage import Linear, SecondStage
+
+    doc = make_doc(
+        "Acta de constitución. En Temuco, a 4 de abril de 2025, se constituye el Comité de "
+        "Inclusión e Interculturalidad, integrado por cinco trabajadores.",
+        "Se realizó un taller de sensibilización sobre migración dirigido a todo el personal.")
+    classify(doc)  # analysed, and its reading kept
+
+    def no_rules(_doc):
+        raise AssertionError("the rules ran although the reading cache holds this text")
+
+    monkeypatch.setattr(engine, "analyse", no_rules)
+    old = classifiers.second_stage_model
+    weights = {cid: Linear(m.intercept + 0.5, {k: -v for k, v in m.weights.items()})
+               for cid, m in old.passage.items()}
+    monkeypatch.setattr(classifiers, "second_stage_model",
+                        SecondStage(weights, old.document, old.meta, old.deciders))
+    from_cache = classify(doc)
+    monkeypatch.undo()
+    monkeypatch.setattr(classifiers, "second_stage_model",
+                        SecondStage(weights, old.document, old.meta, old.deciders))
+    readings.use_reading_cache(None)
+    assert from_cache == _reference(doc)
+
+
+def test_the_reading_key_follows_the_text_its_pages_and_ocr(reading_cache):
+    base = make_doc("Uno.", "Dos.")
+    keys = {
+        _key(base),
+        _key(make_doc("Uno.", "Dos!")),
+        _key(make_doc("Uno.\nDos.")),
+        _key(ExtractedDocument("text/plain", (Page(1, "Uno."), Page(3, "Dos.")), "test")),
+        _key(make_doc("Uno.", "Dos.", ocr=True)),
+        readings._path(base, True).name,
+    }
+    assert len(keys) == 6
+    assert _key(make_doc("Uno.", "Dos.")) == _key(base)
+
+
+def test_a_corrupt_reading_is_analysed_again_and_rewritten(classify, reading_cache):
+    doc = make_doc("Se constituye el Comité de Inclusión e Interculturalidad de la empresa.")
+    expected = classify(doc)
+    (entry,) = reading_cache.rglob("*.json.z")
+    for junk in (b"not zlib", readings.zlib.compress(b'{"format": 99}')):
+        entry.write_bytes(junk)
+        assert classify(doc) == expected
+        assert entry.read_bytes() != junk, "the entry is rewritten"
+
+
+def test_packed_features_read_back_exactly():
+    cases = [[], [("w:a", 1.0)], [("a", 1.0), ("b", 0.333), ("c", 1), ("d", -0.0)],
+             [("x\ny", 1.0), ("z", 2.5)], [("", 1.0), ("q", 1.0)],
+             [("p", float("inf")), ("position", 0.1 + 0.2)]]
+    for pairs in cases:
+        back = readings._unpacked(*readings.json.loads(readings.json.dumps(
+            readings._packed(pairs))))
+        assert [k for k, _v in back] == [k for k, _v in pairs]
+        for (_k, v), (_k2, w) in zip(back, pairs, strict=True):
+            assert v == w and type(v) is type(w)
+            assert math.copysign(1, v) == math.copysign(1, w)
+
+
+def test_a_reading_without_features_is_not_scored_by_the_model(classify):
+    import classifiers
+    from classifiers.engine import analyse
+
+    reading = readings.read(analyse(make_doc("Se constituye el comité.")), False, features=False)
+    with pytest.raises(ValueError):
+        classifiers.second_stage_model.decide(reading)
