@@ -44,16 +44,21 @@ def wait_for(
     no_workers: str,
     show: bool = True,
     interval: float = 1.0,
+    first_interval: float | None = None,
     timeout: float | None = None,
 ) -> Progress:
     """Call ``poll`` every ``interval`` seconds until it says the work is finished (or
-    ``timeout`` passes); warn once, with ``no_workers``, if no worker serves the queue."""
+    ``timeout`` passes); warn once, with ``no_workers``, if no worker serves the queue.
+    ``first_interval``: start polling that often and wait half as long again each time, up to
+    ``interval`` (work that ends in a fraction of a second is not left waiting a whole
+    interval; a long wait is polled every ``interval`` as before)."""
     from service.domain.dispatch import get_dispatcher
 
     progress = poll()
     shown = bar(progress.total, desc, show=show)
     started = time.monotonic()
     warned = False
+    pause = interval if first_interval is None else min(first_interval, interval)
     try:
         while True:
             shown.total = progress.total
@@ -65,7 +70,8 @@ def wait_for(
             if not warned and elapsed > _WORKER_GRACE and not get_dispatcher().workers_alive():
                 shown.write(no_workers)
                 warned = True
-            time.sleep(interval)
+            time.sleep(pause)
+            pause = min(pause * 1.5, interval)
             progress = poll()
     finally:
         shown.close()

@@ -34,8 +34,11 @@ from service.domain.reprocess import (
 
 __all__ = ["run", "reprocess", "wait_reclassify", "write_report"]
 
-#: Seconds between polls while the workers reclassify.
+#: Seconds between polls while the workers reclassify, once the first polls (every
+#: FIRST_POLL_SECONDS, then half as long again each time) found them still at work: a small
+#: reprocess is seen to end within a third of its time instead of up to half a second late.
 POLL_SECONDS = 0.5
+FIRST_POLL_SECONDS = 0.02
 
 
 def wait_reclassify(tickets: list, show: bool = True) -> Counter:
@@ -57,6 +60,7 @@ def wait_reclassify(tickets: list, show: bool = True) -> Counter:
         return Progress(total - sum(t.size for t in pending.values()), total)
 
     wait_for(poll, desc="Reclasificando", show=show, interval=POLL_SECONDS,
+             first_interval=FIRST_POLL_SECONDS,
              no_workers="No hay workers activos: inicie uno con «evidencia worker» o use "
                         "--inline.")
     return counts
