@@ -8,7 +8,10 @@ command, as in a deployment) on a real Redis and database:
 * documents per minute of the first pass (``evidencia batch ARCHIVE --wait``) with 1 and with
   2 workers (fresh database each);
 * documents per minute of ``reprocess`` (inline, and queued with 2 workers) over the same
-  stored text, under a new classifier version;
+  stored text, under a new classifier version: first as after a change of the rules (the
+  reading cache emptied: every text's rules run again, from its cached annotations), then as
+  after a change of the decision alone (a promoted model or calibration: the readings the
+  first pass kept are re-scored);
 * peak memory (RSS) of a worker: of one process, and of a worker with its work horse and
   Tesseract children together.
 
@@ -19,8 +22,9 @@ command, as in a deployment) on a real Redis and database:
 ``--synthetic N`` skips the archive: N one-page documents of generated text are written
 straight into the database as stored extractions (as if extracted), the first pass classifies
 them (the pipeline's ``process_document``, reusing the stored text: spaCy's whole pipeline,
-results stored) in two processes, then ``reprocess --all --inline`` runs over all N in one;
-both are reported per document for one process (wall and CPU seconds).
+results stored) in two processes, then ``reprocess --all --inline`` runs over all N in one,
+twice (rules changed, then the decision alone, as above); each is reported per document for
+one process (wall and CPU seconds).
 
 That first pass is classification alone, the strictest yardstick. The first pass a document
 really gets after an upload (the issue's measurement: upload → extract → classify) is also
@@ -475,17 +479,37 @@ def first_pass(archive: Path, workers: int, db_kind: str, work: Path, redis_url:
     }
 
 
-def reprocess_inline(phase: dict, redis_url: str, work: Path) -> dict:
-    env = _env(Path(phase["data_dir"]), phase["db_url"], redis_url, "+bench-inline")
+def _forget_readings(data_dir: Path) -> None:
+    """As after a change of the rules or features: every reading's key is new (the annotation
+    cache, keyed by the text and spaCy's pipeline, stays)."""
+    shutil.rmtree(data_dir / "nlp" / "readings", ignore_errors=True)
+
+
+def _case(rules_changed: bool) -> tuple[str, str]:
+    """(version suffix, words) of a reprocess after a change of the rules, or of the decision
+    alone (a promoted model or calibration: the readings the first pass kept still hold)."""
+    return (("-rules", "rules changed") if rules_changed else ("", "decision changed"))
+
+
+def reprocess_inline(phase: dict, redis_url: str, work: Path, rules_changed: bool = False
+                     ) -> dict:
+    tag, words = _case(rules_changed)
+    suffix = f"+bench-inline{tag}"
+    env = _env(Path(phase["data_dir"]), phase["db_url"], redis_url, suffix)
+    if rules_changed:
+        _forget_readings(Path(phase["data_dir"]))
     t0 = time.perf_counter()
+    before = os.times()
     proc = _evidencia(["reprocess", "--all", "--inline", "--report",
-                       str(work / "cambios-inline.csv")], env, stdout=subprocess.PIPE,
+                       str(work / f"cambios-inline{tag}.csv")], env, stdout=subprocess.PIPE,
                       stderr=subprocess.DEVNULL, text=True)
     out, _ = proc.communicate()
     seconds = time.perf_counter() - t0
+    cpu = _children_cpu(before)
     docs = phase["documents"] - phase["counts"]["status"].get("error", 0)
-    busy, busy_docs = _steady_seconds(phase["db_url"], "+bench-inline")
-    return {"mode": "inline (1 process)", "documents": docs, "seconds": round(seconds, 1),
+    busy, busy_docs = _steady_seconds(phase["db_url"], suffix)
+    return {"mode": f"inline (1 process), {words}", "documents": docs,
+            "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
             "docs_per_minute": round(docs / seconds * 60, 1),
             "seconds_per_doc": round(seconds / docs, 4),
             "steady_docs_per_minute": round(busy_docs / busy * 60, 1) if busy else None,
@@ -493,16 +517,28 @@ def reprocess_inline(phase: dict, redis_url: str, work: Path) -> dict:
             "output": out.strip()}
 
 
-def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path) -> dict:
+def _children_cpu(before) -> float:
+    after = os.times()
+    return (after.children_user - before.children_user
+            + after.children_system - before.children_system)
+
+
+def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path,
+                     rules_changed: bool = False) -> dict:
     """``evidencia reprocess --all`` (queued) with ``workers`` warm workers already running."""
-    env = _env(Path(phase["data_dir"]), phase["db_url"], redis_url, "+bench-queued")
+    tag, words = _case(rules_changed)
+    suffix = f"+bench-queued{tag}"
+    env = _env(Path(phase["data_dir"]), phase["db_url"], redis_url, suffix)
     _flush(redis_url)
     procs, _warmup = _start_warm_workers(workers, env, redis_url)
+    if rules_changed:
+        _forget_readings(Path(phase["data_dir"]))
     watch = MemoryWatch([p.pid for p in procs])
     watch.start()
     try:
         t0 = time.perf_counter()
-        proc = _evidencia(["reprocess", "--all", "--report", str(work / "cambios-cola.csv")],
+        proc = _evidencia(["reprocess", "--all", "--report",
+                           str(work / f"cambios-cola{tag}.csv")],
                           env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         out, _ = proc.communicate()
         seconds = time.perf_counter() - t0
@@ -510,8 +546,8 @@ def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path) -> d
         _stop_workers(procs)
         watch.stop()
     docs = phase["documents"] - phase["counts"]["status"].get("error", 0)
-    busy, busy_docs = _steady_seconds(phase["db_url"], "+bench-queued")
-    return {"mode": f"queued ({workers} workers)", "documents": docs,
+    busy, busy_docs = _steady_seconds(phase["db_url"], suffix)
+    return {"mode": f"queued ({workers} workers), {words}", "documents": docs,
             "steady_docs_per_minute": round(busy_docs / busy * 60, 1) if busy else None,
             "steady_seconds_per_doc": round(busy / busy_docs, 4) if busy_docs else None,
             "seconds": round(seconds, 1), "docs_per_minute": round(docs / seconds * 60, 1),
@@ -689,29 +725,34 @@ def synthetic(docs: int, db_kind: str, work: Path, redis_url: str, files: int = 
                  "seconds_per_doc_one_process": round(sum(o["seconds"] for o in outs) / done, 4),
                  "cpu_seconds_per_doc": round(sum(o["cpu"] for o in outs) / done, 4)}
         print(f"synthetic first pass: {first}", flush=True)
-        renv = _env(data_dir, db_url, redis_url, "+bench-synthetic")
-        t0 = time.perf_counter()
-        before = os.times()
-        proc = _evidencia(["reprocess", "--all", "--inline", "--report",
-                           str(work / "cambios-sintetico.csv")], renv,
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        out, _ = proc.communicate()
-        seconds = time.perf_counter() - t0
-        after = os.times()
-        cpu = (after.children_user - before.children_user
-               + after.children_system - before.children_system)
-        counts = _db_counts(db_url)
-        again = {"documents": docs, "seconds": round(seconds, 1),
-                 "seconds_per_doc": round(seconds / docs, 5),
-                 "cpu_seconds_per_doc": round(cpu / docs, 5),
-                 "classifications": counts["classifications"], "output": out.strip()[-300:]}
-        print(f"synthetic reprocess inline: {again}", flush=True)
-        out = {"documents": docs, "populate_seconds": round(populated, 1), "first_pass": first,
-               "reprocess_inline": again,
-               "speedup_per_document": round(first["seconds_per_doc_one_process"]
-                                             / again["seconds_per_doc"], 1),
-               "speedup_per_document_cpu": round(first["cpu_seconds_per_doc"]
-                                                 / again["cpu_seconds_per_doc"], 1)}
+        out = {"documents": docs, "populate_seconds": round(populated, 1), "first_pass": first}
+        # a change of the rules (readings dropped), then of the decision alone (readings kept)
+        for rules_changed in (True, False):
+            tag, words = _case(rules_changed)
+            if rules_changed:
+                _forget_readings(data_dir)
+            renv = _env(data_dir, db_url, redis_url, f"+bench-synthetic{tag}")
+            t0 = time.perf_counter()
+            before = os.times()
+            proc = _evidencia(["reprocess", "--all", "--inline", "--report",
+                               str(work / f"cambios-sintetico{tag}.csv")], renv,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            text, _ = proc.communicate()
+            seconds = time.perf_counter() - t0
+            cpu = _children_cpu(before)
+            counts = _db_counts(db_url)
+            again = {"case": words, "documents": docs, "seconds": round(seconds, 1),
+                     "seconds_per_doc": round(seconds / docs, 5),
+                     "cpu_seconds_per_doc": round(cpu / docs, 5),
+                     "classifications": counts["classifications"],
+                     "output": text.strip()[-300:]}
+            print(f"synthetic reprocess inline, {words}: {again}", flush=True)
+            key = "rules_changed" if rules_changed else "decision_changed"
+            out[f"reprocess_inline_{key}"] = again
+            out[f"speedup_per_document_{key}"] = round(
+                first["seconds_per_doc_one_process"] / again["seconds_per_doc"], 1)
+            out[f"speedup_per_document_cpu_{key}"] = round(
+                first["cpu_seconds_per_doc"] / again["cpu_seconds_per_doc"], 1)
     finally:
         _drop_db(pg_name)
     if files:
@@ -719,10 +760,12 @@ def synthetic(docs: int, db_kind: str, work: Path, redis_url: str, files: int = 
         print(f"synthetic first pass of files (upload, extraction, classification): {real}",
               flush=True)
         out["first_pass_files"] = real
-        out["speedup_per_document_files"] = round(real["seconds_per_doc_one_process"]
-                                                  / again["seconds_per_doc"], 1)
-        out["speedup_per_document_files_cpu"] = round(real["cpu_seconds_per_doc"]
-                                                      / again["cpu_seconds_per_doc"], 1)
+        for key in ("rules_changed", "decision_changed"):
+            again = out[f"reprocess_inline_{key}"]
+            out[f"speedup_per_document_files_{key}"] = round(
+                real["seconds_per_doc_one_process"] / again["seconds_per_doc"], 1)
+            out[f"speedup_per_document_files_cpu_{key}"] = round(
+                real["cpu_seconds_per_doc"] / again["cpu_seconds_per_doc"], 1)
     return out
 
 
@@ -754,13 +797,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results["synthetic"] = found = synthetic(args.synthetic, args.db, work, redis_url,
                                                      args.files)
-            print(f"synthetic reprocess speed-up per document (target ≥ 50×): against the "
-                  f"first pass of stored text {found['speedup_per_document']}× wall, "
-                  f"{found['speedup_per_document_cpu']}× CPU", flush=True)
-            if "first_pass_files" in found:
-                print(f"  against the first pass of the same texts as uploaded files "
-                      f"{found['speedup_per_document_files']}× wall, "
-                      f"{found['speedup_per_document_files_cpu']}× CPU", flush=True)
+            for key in ("rules_changed", "decision_changed"):
+                print(f"synthetic reprocess speed-up per document, {key.replace('_', ' ')} "
+                      f"(target ≥ 50×): against the first pass of stored text "
+                      f"{found[f'speedup_per_document_{key}']}× wall, "
+                      f"{found[f'speedup_per_document_cpu_{key}']}× CPU", flush=True)
+                if "first_pass_files" in found:
+                    print(f"  against the first pass of the same texts as uploaded files "
+                          f"{found[f'speedup_per_document_files_{key}']}× wall, "
+                          f"{found[f'speedup_per_document_files_cpu_{key}']}× CPU", flush=True)
             results["load_average"] = os.getloadavg()
             if args.json:
                 Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
@@ -787,29 +832,34 @@ def main(argv: list[str] | None = None) -> int:
         results["first_pass"] = [{k: v for k, v in ph.items() if k not in ("db_url", "pg_name")}
                                  for ph in phases]
         last = phases[-1]
-        inline = reprocess_inline(last, redis_url, work)
-        print(f"reprocess {inline['mode']}: {inline['docs_per_minute']} docs/min "
-              f"(steady {inline['steady_docs_per_minute']}) "
-              f"({inline['seconds']} s)", flush=True)
-        queued = reprocess_queued(last, last["workers"], redis_url, work)
-        print(f"reprocess {queued['mode']}: {queued['docs_per_minute']} docs/min "
-              f"(steady {queued['steady_docs_per_minute']}) "
-              f"({queued['seconds']} s); peak RSS {queued['peak_process_mb']} MB/process",
-              flush=True)
-        results["reprocess"] = [inline, queued]
         by_workers = {ph["workers"]: ph for ph in phases}
-        ratios = {}
-        if 1 in by_workers:
-            ratios["inline_vs_first_pass_1_worker"] = round(
-                by_workers[1]["seconds_per_doc"] / inline["seconds_per_doc"], 1)
-        ratios[f"queued_vs_first_pass_{last['workers']}_workers"] = round(
-            last["seconds_per_doc"] / queued["seconds_per_doc"], 1)
-        if 1 in by_workers and inline.get("steady_seconds_per_doc"):
-            ratios["steady_inline_vs_first_pass_1_worker"] = round(
-                by_workers[1]["steady_seconds_per_doc"] / inline["steady_seconds_per_doc"], 1)
-        if queued.get("steady_seconds_per_doc"):
-            ratios[f"steady_queued_vs_first_pass_{last['workers']}_workers"] = round(
-                last["steady_seconds_per_doc"] / queued["steady_seconds_per_doc"], 1)
+        results["reprocess"], ratios = [], {}
+        # a change of the rules first (the readings dropped, then written again), then of the
+        # decision alone (the readings kept): the bench's version suffix changes neither
+        for rules_changed in (True, False):
+            key = "rules_changed" if rules_changed else "decision_changed"
+            inline = reprocess_inline(last, redis_url, work, rules_changed)
+            print(f"reprocess {inline['mode']}: {inline['docs_per_minute']} docs/min "
+                  f"(steady {inline['steady_docs_per_minute']}) "
+                  f"({inline['seconds']} s, {inline['cpu_seconds']} CPU s)", flush=True)
+            queued = reprocess_queued(last, last["workers"], redis_url, work, rules_changed)
+            print(f"reprocess {queued['mode']}: {queued['docs_per_minute']} docs/min "
+                  f"(steady {queued['steady_docs_per_minute']}) "
+                  f"({queued['seconds']} s); peak RSS {queued['peak_process_mb']} MB/process",
+                  flush=True)
+            results["reprocess"] += [inline, queued]
+            if 1 in by_workers:
+                ratios[f"{key}_inline_vs_first_pass_1_worker"] = round(
+                    by_workers[1]["seconds_per_doc"] / inline["seconds_per_doc"], 1)
+            ratios[f"{key}_queued_vs_first_pass_{last['workers']}_workers"] = round(
+                last["seconds_per_doc"] / queued["seconds_per_doc"], 1)
+            if 1 in by_workers and inline.get("steady_seconds_per_doc"):
+                ratios[f"{key}_steady_inline_vs_first_pass_1_worker"] = round(
+                    by_workers[1]["steady_seconds_per_doc"] / inline["steady_seconds_per_doc"],
+                    1)
+            if queued.get("steady_seconds_per_doc"):
+                ratios[f"{key}_steady_queued_vs_first_pass_{last['workers']}_workers"] = round(
+                    last["steady_seconds_per_doc"] / queued["steady_seconds_per_doc"], 1)
         results["speedup_per_document"] = ratios
         print(f"reprocess speed-up per document (target ≥ 50×): {ratios}", flush=True)
         if args.json:
