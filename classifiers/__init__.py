@@ -145,11 +145,11 @@ def _decide_with_rules(reading) -> list[CommitmentResult]:
 
     results = []
     for cid in COMMITMENT_IDS:
-        ranked = reading.evidence[cid]  # (text, page, rule ids, score), best first
-        floor = ranked[0][3] * defaults.EVIDENCE_RELATIVE_MIN if ranked else 0.0
+        ranked = reading.evidence[cid]  # (unit index, text, page, rule ids, score), best first
+        floor = ranked[0][4] * defaults.EVIDENCE_RELATIVE_MIN if ranked else 0.0
         evidence = tuple(
             Evidence(text=text, page=page, pattern_ids=tuple(rule_ids), score=score)
-            for text, page, rule_ids, score in ranked[: defaults.MAX_EVIDENCE]
+            for _index, text, page, rule_ids, score in ranked[: defaults.MAX_EVIDENCE]
             if score >= floor
         )
         results.append(_result(cid, calibrator.probability(cid, reading.scores[cid]), evidence))

@@ -140,7 +140,9 @@ class SecondStage:
             model = self.passage[cid]
             passages = []
             for c in cands:  # the unit's features then the candidate's, without a merged copy
-                total = model.partial_sum(c.extra, model.partial_sum(c.unit_features))
+                names, values = c.unit_features
+                shared = model.partial_sum(zip(names, values, strict=True))
+                total = model.partial_sum(c.extra, shared)
                 passages.append(PassageDecision(c, model.of_sum(total)))
             passages.sort(key=lambda d: (-d.probability, -d.candidate.score,
                                          d.candidate.index))

@@ -188,10 +188,11 @@ def test_packed_features_read_back_exactly():
              [("x\ny", 1.0), ("z", 2.5)], [("", 1.0), ("q", 1.0)],
              [("p", float("inf")), ("position", 0.1 + 0.2)]]
     for pairs in cases:
-        back = readings._unpacked(*readings.json.loads(readings.json.dumps(
-            readings._packed(pairs))))
-        assert [k for k, _v in back] == [k for k, _v in pairs]
-        for (_k, v), (_k2, w) in zip(back, pairs, strict=True):
+        names, values = [k for k, _v in pairs], [v for _k, v in pairs]
+        back_names, back_values = readings._unpacked(*readings.json.loads(readings.json.dumps(
+            readings._packed((names, values)))))
+        assert back_names == names
+        for v, w in zip(back_values, values, strict=True):
             assert v == w and type(v) is type(w)
             assert math.copysign(1, v) == math.copysign(1, w)
 
