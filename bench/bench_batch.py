@@ -481,8 +481,12 @@ def first_pass(archive: Path, workers: int, db_kind: str, work: Path, redis_url:
 
 def _forget_readings(data_dir: Path) -> None:
     """As after a change of the rules or features: every reading's key is new (the annotation
-    cache, keyed by the text and spaCy's pipeline, stays)."""
-    shutil.rmtree(data_dir / "nlp" / "readings", ignore_errors=True)
+    cache, keyed by the text and spaCy's pipeline, stays). The folder is moved aside, not
+    deleted: deleting thousands of files just before a timed run slows the file system under
+    it."""
+    folder = data_dir / "nlp" / "readings"
+    if folder.exists():
+        folder.rename(folder.with_name(f"readings-{uuid.uuid4().hex[:8]}"))
 
 
 def _case(rules_changed: bool) -> tuple[str, str]:
