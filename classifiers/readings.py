@@ -8,11 +8,12 @@ computed or read back.
 
 The reading cache keeps one Reading per document text, keyed by the text (page numbers, OCR
 flags and texts) and by ``second_stage.model_fingerprint()`` (the patterns, the priors, the
-rule, unit, scope, token and feature code, the spaCy model) plus this module's code. A new
-decision alone (a model promoted by ``evidencia train``, a new calibration) leaves that key as
-it is: ``evidencia reprocess`` then re-scores the stored features without tagging, matching or
-featurising any text again. Any change to the rules or the features gives new keys, and every
-text is analysed again (and its annotations read from the annotation cache, ``nlp.py``).
+rule, unit, scope, token and feature code, the spaCy model) plus this module's code and the
+commitment and document-type ids (``result.py``). A new decision alone (a model promoted by
+``evidencia train``, a new calibration) leaves that key as it is: ``evidencia reprocess`` then
+re-scores the stored features without tagging, matching or featurising any text again. Any
+change to the rules or the features gives new keys, and every text is analysed again (and its
+annotations read from the annotation cache, ``nlp.py``).
 
 Entries are zlib-compressed JSON (floats read back bit for bit, strings as written) under
 ``readings/`` in the annotation cache's folder, turned on by ``use_reading_cache`` (``load``
@@ -185,7 +186,8 @@ def _rules_key() -> bytes:
 
         h = hashlib.sha256(f"readings-{FORMAT}".encode())
         h.update(model_fingerprint().encode())
-        h.update(Path(__file__).read_bytes())
+        for path in (Path(__file__), defaults.PACKAGE_DIR / "result.py"):  # this code, the ids
+            h.update(path.read_bytes())
         _key_base = h.digest()
     return _key_base
 
