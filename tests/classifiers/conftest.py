@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from extractors.document import ExtractedDocument, Page
+
+from ..conftest import SAMPLES
+
+#: the page break of a corpus source (``samples/corpus/README.md``)
+PAGE_BREAK = "<!-- página -->"
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +29,19 @@ def make_doc(*pages: str, ocr: bool = False) -> ExtractedDocument:
         pages=tuple(Page(number=i, text=t, ocr=ocr) for i, t in enumerate(pages, 1)),
         extractor="test",
     )
+
+
+def dev_source_documents() -> list[ExtractedDocument]:
+    """Every dev source of the corpus as a document of its pages (the Markdown as written, no
+    rendering): what the differential tests compare two readings of."""
+    docs = []
+    for path in sorted((SAMPLES / "corpus").glob("org*/*.md")):
+        _, front, body = path.read_text(encoding="utf-8").split("+++", 2)
+        if tomllib.loads(front).get("split") != "dev":
+            continue
+        pages = tuple(Page(n, text) for n, text in enumerate(body.split(PAGE_BREAK), 1))
+        docs.append(ExtractedDocument(mime="text/markdown", extractor="test", pages=pages))
+    return docs
 
 
 @pytest.fixture

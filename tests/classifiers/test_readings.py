@@ -11,7 +11,6 @@ alone, without the cache, writing it and reading it back.
 from __future__ import annotations
 
 import math
-import tomllib
 
 import pytest
 
@@ -19,22 +18,7 @@ from classifiers import readings
 from classifiers.result import COMMITMENT_IDS, Classification, CommitmentResult, Evidence
 from extractors.document import ExtractedDocument, Page
 
-from ..conftest import SAMPLES
-from .conftest import make_doc
-
-PAGE_BREAK = "<!-- página -->"
-
-
-def _dev_documents() -> list[ExtractedDocument]:
-    docs = []
-    for path in sorted((SAMPLES / "corpus").glob("org*/*.md")):
-        _, front, body = path.read_text(encoding="utf-8").split("+++", 2)
-        if tomllib.loads(front).get("split") != "dev":
-            continue
-        pages = tuple(Page(n, text) for n, text in enumerate(body.split(PAGE_BREAK), 1))
-        docs.append(ExtractedDocument(mime="text/markdown", extractor="test", pages=pages))
-    return docs
-
+from .conftest import dev_source_documents, make_doc
 
 # ------------------------------------------------------------ the decision it replaced
 
@@ -109,7 +93,7 @@ def test_decisions_from_readings_equal_the_decisions_from_the_analysis(classify,
     import classifiers
 
     assert classifiers.second_stage_model is not None, "the packaged second stage is in force"
-    docs = _dev_documents()
+    docs = dev_source_documents()
     assert len(docs) > 100
     expected = [(_reference(d), _reference(d, use_model=False)) for d in docs]
     plain = [(classify(d), classify(d, use_model=False)) for d in docs]

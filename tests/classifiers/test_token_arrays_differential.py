@@ -9,7 +9,6 @@ a dev organisation tagged by the real pipeline, and on the documents' results.
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
 from dataclasses import asdict
 
@@ -20,22 +19,8 @@ from classifiers.result import COMMITMENT_IDS
 from classifiers.rules import EXTERNAL_LABEL
 from classifiers.scope import QUOTES
 from classifiers.units import Unit, make_units, split_blocks
-from extractors.document import ExtractedDocument, Page
 
-from ..conftest import SAMPLES
-
-PAGE_BREAK = "<!-- página -->"
-
-
-def _dev_documents() -> list[ExtractedDocument]:
-    docs = []
-    for path in sorted((SAMPLES / "corpus").glob("org*/*.md")):
-        _, front, body = path.read_text(encoding="utf-8").split("+++", 2)
-        if tomllib.loads(front).get("split") != "dev":
-            continue
-        pages = tuple(Page(n, text) for n, text in enumerate(body.split(PAGE_BREAK), 1))
-        docs.append(ExtractedDocument(mime="text/markdown", extractor="test", pages=pages))
-    return docs
+from .conftest import dev_source_documents
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +33,7 @@ def analysed(classify, tmp_path_factory):
     nlp.use_annotation_cache(tmp_path_factory.mktemp("annotations"))
     try:
         out = []
-        for doc in _dev_documents():
+        for doc in dev_source_documents():
             blocks = split_blocks(doc.pages)
             tagged = nlp.tag_texts([b.text for b in blocks])
             out.append((doc, blocks, tagged, analyse(doc)))
