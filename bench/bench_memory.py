@@ -170,18 +170,18 @@ CASES = {
 }
 
 
-def _file_limit_env(path: Path) -> dict[str, str]:
-    """The environment with the file size limit lifted to ``path``'s size: 1,000 scanned pages at
-    150 dpi weigh ~450 MB, over the 100 MB default, and would end in the size error."""
-    return {**os.environ,
-            "EVIDENCIA_MAX_FILE_BYTES": str(max(path.stat().st_size + 1, 100 * 1024 * 1024))}
+def _file_limit(path: Path) -> str:
+    """``EVIDENCIA_MAX_FILE_BYTES`` lifted to ``path``'s size: 1,000 scanned pages at 150 dpi
+    weigh ~450 MB, over the 100 MB default, and would end in the size error."""
+    return str(max(path.stat().st_size + 1, 100 * 1024 * 1024))
 
 
 def measure(case: str, path: Path) -> dict:
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", CASES[case].format(path=str(path)) + _HWM],
-        cwd=REPO, capture_output=True, text=True, check=False, env=_file_limit_env(path),
+        cwd=REPO, capture_output=True, text=True, check=False,
+        env={**os.environ, "EVIDENCIA_MAX_FILE_BYTES": _file_limit(path)},
     )
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
@@ -217,7 +217,7 @@ def measure_worker(path: Path, redis_db: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-memory-worker-") as tmp:
         db_url = f"sqlite:///{tmp}/evidencia.db"
         env = _env(Path(tmp) / "data", db_url, redis_url)
-        env["EVIDENCIA_MAX_FILE_BYTES"] = _file_limit_env(path)["EVIDENCIA_MAX_FILE_BYTES"]
+        env["EVIDENCIA_MAX_FILE_BYTES"] = _file_limit(path)
         _flush(redis_url)
         subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env,
                        cwd=REPO, check=True, capture_output=True)

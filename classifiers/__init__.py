@@ -110,7 +110,7 @@ def classify(doc, use_model: bool = True) -> Classification:
     from classifiers.readings import reading_of
 
     ocr = any(getattr(p, "ocr", False) for p in doc.pages)
-    reading = reading_of(doc, ocr)
+    reading = reading_of(doc, ocr, features=use_model and second_stage_model is not None)
     return Classification(
         classifier_version=CLASSIFIER_VERSION, doc_type=reading.doc_type,
         commitments=tuple(_decide(reading, use_model)),

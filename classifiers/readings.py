@@ -119,11 +119,13 @@ def reading_dir() -> Path | None:
     return _reading_dir
 
 
-def reading_of(doc, ocr: bool) -> Reading:
-    """The Reading of ``doc`` (an ExtractedDocument) with its features: from the reading cache
-    when it holds this text under these rules, else analysed (and kept when the cache is on)."""
+def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
+    """The Reading of ``doc`` (an ExtractedDocument): from the reading cache when it holds this
+    text under these rules, else analysed (and kept, with its features, when the cache is on).
+    ``features=False``: the decision needs none (the rules decide), so a reading that is not
+    kept is taken without them."""
     if _reading_dir is None or sum(len(p.text) for p in doc.pages) > MAX_CACHED_CHARS:
-        return _analysed(doc, ocr)
+        return _analysed(doc, ocr, features)
     path = _path(doc, ocr)
     try:
         data = path.read_bytes()
@@ -168,10 +170,10 @@ def _write(path: Path, data: bytes, replace: bool) -> None:
         fh.write(data)
 
 
-def _analysed(doc, ocr: bool) -> Reading:
+def _analysed(doc, ocr: bool, features: bool = True) -> Reading:
     from classifiers.engine import analyse  # the rules (and their imports) only when needed
 
-    return read(analyse(doc), ocr)
+    return read(analyse(doc), ocr, features)
 
 
 _key_base: bytes | None = None

@@ -124,15 +124,10 @@ class SecondStage:
     #: rules in cross-validation by organisation by more than noise (learn.cross_validate)
     deciders: dict = field(default_factory=dict)
 
-    def decide(self, reading, ocr: bool = False) -> dict[str, CommitmentDecision]:
+    def decide(self, reading) -> dict[str, CommitmentDecision]:
         """Per commitment: the document's probability and its candidates ranked by the passage
-        model. ``reading``: a ``readings.Reading`` with its features, or an ``engine.Analysis``
-        (read here with ``ocr``); the passages decided are the Reading's."""
-        from classifiers.readings import Reading, read
-
-        if not isinstance(reading, Reading):
-            reading = read(reading, ocr)
-        elif not reading.features:
+        model. ``reading``: a ``readings.Reading`` with its features (``readings.read``)."""
+        if not reading.features:
             raise ValueError("a reading without features cannot be scored by the model")
         out = {}
         for cid in COMMITMENT_IDS:

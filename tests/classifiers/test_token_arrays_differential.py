@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 import pytest
 
-from classifiers import features, second_stage
+from classifiers import features, readings, second_stage
 from classifiers.result import COMMITMENT_IDS
 from classifiers.rules import EXTERNAL_LABEL
 from classifiers.scope import QUOTES
@@ -155,7 +155,7 @@ def test_passage_probabilities_equal_the_sum_over_the_merged_features(analysed, 
                 assert list(f.items()) == [*shared.items(), *extra]
                 reference[cid, c.unit.index] = _probability(model.passage[cid], f)
                 candidates += 1
-        for cid, decision in model.decide(analysis, False).items():
+        for cid, decision in model.decide(readings.read(analysis, False)).items():
             assert [d.probability for d in decision.passages] == sorted(
                 (reference[cid, d.candidate.index] for d in decision.passages), reverse=True)
             assert len(decision.passages) == len(analysis.candidates[cid])
