@@ -50,6 +50,9 @@ HELDOUT_ORGS = frozenset({
     # written blind on 2026-12-06 by a writer who read nothing under classifiers/ and ran no
     # classifier on them: the third fresh set
     "org75", "org76", "org77", "org78", "org79", "org80",
+    # written blind on 2026-12-06 by a writer who read nothing under classifiers/ beyond this
+    # block and ran no classifier on them: the fourth fresh set
+    "org81", "org82", "org83", "org84", "org85", "org86",
 })
 #: what ``evidencia eval --split`` accepts: ``dev`` (dev organisations, registers other than the
 #: held-out ones), ``heldout`` (held-out organisations, same registers), ``register`` (the
