@@ -188,3 +188,43 @@ def test_a_reading_without_features_is_not_scored_by_the_model(classify):
     reading = readings.read(analyse(make_doc("Se constituye el comité.")), False, features=False)
     with pytest.raises(ValueError):
         classifiers.second_stage_model.decide(reading)
+
+
+def _classify_in_child(directory, docs, barrier, out):
+    import classifiers
+
+    readings.use_reading_cache(directory)
+    barrier.wait(timeout=60)  # both processes write the same entries at the same moment
+    out.put([classifiers.classify(d) for d in docs])
+
+
+def test_two_processes_writing_the_same_readings_at_once(classify, tmp_path):
+    """Two workers reprocessing the same texts together (issue 12): each keeps or rewrites the
+    entries the other is writing, neither fails, and every entry left reads back to the same
+    decisions."""
+    import multiprocessing
+
+    docs = dev_source_documents()[:40]
+    expected = [classify(d) for d in docs]
+    ctx = multiprocessing.get_context("fork")  # the children inherit the loaded classifier
+    barrier, queues = ctx.Barrier(2), [ctx.Queue(), ctx.Queue()]
+    procs = [ctx.Process(target=_classify_in_child, args=(tmp_path, docs, barrier, q))
+             for q in queues]
+    for p in procs:
+        p.start()
+    outputs = [q.get(timeout=300) for q in queues]  # a child that died fails here
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert outputs[0] == expected
+    assert outputs[1] == expected
+    readings.use_reading_cache(tmp_path)
+    try:
+        entries = list(tmp_path.rglob("*.json.z"))
+        assert len(entries) == len({_key(d) for d in docs})
+        for entry in entries:
+            readings._from_bytes(entry.read_bytes())  # none torn
+        assert not list(tmp_path.rglob(".tmp-*"))
+        assert [classify(d) for d in docs] == expected
+    finally:
+        readings.use_reading_cache(None)
