@@ -8,14 +8,12 @@ spacing, symbols, quotation marks, numbers, punctuation).
 
 from __future__ import annotations
 
-import tomllib
 import zlib
 
 import pytest
 
-from ..conftest import SAMPLES
+from .conftest import dev_source_documents
 
-PAGE_BREAK = "<!-- página -->"
 EDGES = [
     "", " ", "Hola", "¡Ñandú!  Año 2024 — 3,5 % de 12/03... «comite» y COMITÉ; no se realizó.",
     "Nombre | Nacionalidad\nYolanda Pierre | Haitiana", "ADJ NOUN PERSON _ - -- « » “ ” \" „",
@@ -26,16 +24,8 @@ EDGES = [
 
 def _dev_block_texts() -> list[list[str]]:
     from classifiers.units import split_blocks
-    from extractors.document import Page
 
-    out = []
-    for path in sorted((SAMPLES / "corpus").glob("org*/*.md")):
-        _, front, body = path.read_text(encoding="utf-8").split("+++", 2)
-        if tomllib.loads(front).get("split") != "dev":
-            continue
-        pages = tuple(Page(n, text) for n, text in enumerate(body.split(PAGE_BREAK), 1))
-        out.append([b.text for b in split_blocks(pages)])
-    return out
+    return [[b.text for b in split_blocks(doc.pages)] for doc in dev_source_documents()]
 
 
 @pytest.fixture(scope="module")
