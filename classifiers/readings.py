@@ -21,13 +21,9 @@ does it beside the annotation cache). An unreadable entry is analysed again and 
 
 One file per entry, as the annotation cache: entries need no lock, two workers writing the same
 text at once each keep or rewrite a whole entry (``tests/classifiers/test_readings.py``), and
-the folder may sit on a shared mount. It is not what makes a reprocess after a change of the
-rules slow (issue 12, 2026-12-06, 10,000 synthetic entries of ~2.2 KB on this machine's ext4):
-a miss and a new file cost 41-46 µs an entry (22-34 µs of it system time) and a hit 16 µs,
-against 81-85 µs written and 17-19 µs read in one SQLite file in WAL mode (53-67 and 23-26 µs
-with a rollback journal), inserts batched 200 a transaction. Writing a reading costs ~0.2-0.4
-ms a document in all, mostly its encoding (JSON ~0.1 ms, zlib ~0.06 ms); the rest of the
-~2.5 ms is the rules, the features and the decision.
+the folder may sit on a shared mount. One SQLite file was measured slower to write on this
+machine, and writing a reading is a small part of a reprocess after a change of the rules
+(figures in README.md, "Measured speed").
 """
 
 from __future__ import annotations
