@@ -61,9 +61,10 @@ def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True,
          options: ClassifierOptions | None = None) -> None:
     """Load the spaCy model and build the matcher now rather than on the first document.
 
-    ``annotation_cache``: a folder where each document's spaCy annotations are kept, so that
-    re-classifying the same text with new patterns skips the neural pipeline (workers and
-    ``evidencia reprocess`` pass one under the data folder); its ``readings`` folder keeps what
+    ``annotation_cache``: a folder where each document's spaCy annotations are kept
+    (``annotation_cache.py``), so that re-classifying the same text with new patterns skips the
+    neural pipeline (workers and ``evidencia reprocess`` pass one under the data folder; each
+    cache's generations: ``cache_dir.py``); its ``readings`` folder keeps what
     the rules read of each text (``readings.py``), so that a new decision alone (a promoted
     model) re-scores stored text without running the rules again.
     ``pipeline``: False loads neither the neural pipeline nor the patterns (nor imports the
@@ -73,12 +74,12 @@ def load(annotation_cache: str | Path | None = None, *, pipeline: bool = True,
     ``options``: the deployment's choices (``ClassifierOptions``): which second-stage model is
     in force. Called again, it picks up a model promoted since (and the version changes).
     """
-    from classifiers.nlp import use_annotation_cache
-    from classifiers.readings import use_reading_cache
+    from classifiers.annotation_cache import use_annotation_cache
+    from classifiers.readings import FOLDER, use_reading_cache
 
     if annotation_cache is not None:
         use_annotation_cache(Path(annotation_cache))
-        use_reading_cache(Path(annotation_cache) / "readings")
+        use_reading_cache(Path(annotation_cache) / FOLDER)
     if pipeline:
         from classifiers.engine import get_ruleset, load_priors
         from classifiers.nlp import get_nlp

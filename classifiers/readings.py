@@ -17,7 +17,9 @@ annotations read from the annotation cache, ``nlp.py``).
 
 Entries are zlib-compressed JSON (floats read back bit for bit, strings as written) under
 ``readings/`` in the annotation cache's folder, turned on by ``use_reading_cache`` (``load``
-does it beside the annotation cache). An unreadable entry is analysed again and rewritten.
+does it beside the annotation cache), in the generation of the key's base
+(``cache_dir.py``): ``readings/<generation>/<ab>/<key>.json.z``. An unreadable entry is
+analysed again and rewritten.
 
 One file per entry, as the annotation cache: entries need no lock, two workers writing the same
 text at once each keep or rewrite a whole entry (``tests/classifiers/test_readings.py``), and
@@ -31,22 +33,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from classifiers import defaults
+from classifiers.cache_dir import atomic_write, generation_name
 from classifiers.result import COMMITMENT_IDS
 
-__all__ = ["FORMAT", "Passage", "Reading", "read", "reading_of", "use_reading_cache",
-           "reading_dir"]
+__all__ = ["FORMAT", "FOLDER", "Passage", "Reading", "read", "reading_of", "use_reading_cache",
+           "reading_dir", "generation"]
 
 log = logging.getLogger(__name__)
 
 #: entry layout; an entry of another format is analysed again
 FORMAT = 1
+#: the reading cache's folder inside the annotation cache's (``classifiers.load``)
+FOLDER = "readings"
 #: documents longer than this (characters of text) are not kept: their entries would be tens of
 #: megabytes (a 2,000-page document where every sentence is a candidate)
 MAX_CACHED_CHARS = 1_000_000
@@ -125,6 +128,11 @@ def reading_dir() -> Path | None:
     return _reading_dir
 
 
+def generation() -> str:
+    """The generation the rules and features installed read and write."""
+    return generation_name(_rules_key())
+
+
 def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
     """The Reading of ``doc`` (an ExtractedDocument): from the reading cache when it holds this
     text under these rules, else analysed (and kept, with its features, when the cache is on).
@@ -156,14 +164,7 @@ def _write(path: Path, data: bytes, replace: bool) -> None:
     wrote, is left to it, and one torn by a crash fails to decode and is then replaced
     (``replace``: written aside and renamed over it). The folder is made when missing."""
     if replace:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, data)
         return
     try:
         fh = open(path, "xb")
@@ -207,7 +208,7 @@ def _path(doc, ocr: bool) -> Path:
         h.update(f"\x00{page.number}\x00{int(bool(getattr(page, 'ocr', False)))}\x00".encode())
         h.update(page.text.encode("utf-8", "surrogatepass"))
     key = h.hexdigest()
-    return _reading_dir / key[:2] / f"{key}.json.z"
+    return _reading_dir / generation() / key[:2] / f"{key}.json.z"
 
 
 def _to_bytes(reading: Reading) -> bytes:

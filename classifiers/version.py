@@ -17,7 +17,10 @@ from classifiers.nlp import model_version as _model_version
 
 __all__ = ["fingerprint", "compute_version"]
 
-#: the Python files whose logic turns text into scores (a change makes the calibration stale)
+#: the Python files whose logic turns text into scores (a change makes the calibration stale);
+#: not the annotation cache's files (``annotation_cache.py``, ``cache_dir.py``): file handling
+#: that decides nothing (what it reads back is tested against spaCy's own reader), and the cache
+#: keys its entries by ``annotation_cache.py``'s code instead
 _LOGIC_FILES = ("units.py", "scope.py", "rules.py", "engine.py", "nlp.py", "tokens.py",
                 "defaults.py")
 

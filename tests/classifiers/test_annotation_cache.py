@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classifiers.nlp import use_annotation_cache
+from classifiers.annotation_cache import use_annotation_cache
 
 from .conftest import make_doc
 
@@ -117,7 +117,8 @@ def test_a_cache_entry_is_read_back_as_docbin_reads_it(classify):
     attribute, the empty text, and an entry of no text at all (an empty document)."""
     from spacy.tokens import DocBin
 
-    from classifiers.nlp import _CACHED_ATTRS, _read_entry, get_nlp, get_vocab
+    from classifiers.annotation_cache import _read_entry
+    from classifiers.nlp import _CACHED_ATTRS, get_nlp, get_vocab
 
     texts = [*PAGES, "", "Nombre | Nacionalidad\nYolanda Pierre | Haitiana"]
     data = DocBin(_CACHED_ATTRS, docs=list(get_nlp().pipe(texts)), store_user_data=False)

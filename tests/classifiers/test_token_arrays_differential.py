@@ -27,10 +27,10 @@ from .conftest import dev_source_documents
 def analysed(classify, tmp_path_factory):
     """(document, its blocks, their tagged docs, its analysis) per dev source; the analysis
     reads the tags back from an annotation cache, as reprocessing does."""
-    from classifiers import nlp
+    from classifiers import annotation_cache, nlp
     from classifiers.engine import analyse
 
-    nlp.use_annotation_cache(tmp_path_factory.mktemp("annotations"))
+    annotation_cache.use_annotation_cache(tmp_path_factory.mktemp("annotations"))
     try:
         out = []
         for doc in dev_source_documents():
@@ -39,7 +39,7 @@ def analysed(classify, tmp_path_factory):
             out.append((doc, blocks, tagged, analyse(doc)))
         return out
     finally:
-        nlp.use_annotation_cache(None)
+        annotation_cache.use_annotation_cache(None)
 
 
 # ------------------------------------------------------------------ the readings they replaced

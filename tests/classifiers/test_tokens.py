@@ -35,16 +35,17 @@ def entries(classify):
     import srsly
     from spacy.tokens import DocBin
 
-    from classifiers import nlp, tokens
+    from classifiers import annotation_cache, nlp, tokens
 
     out = []
     for texts in [*_dev_block_texts(), EDGES]:
         tagged = list(nlp.get_nlp().pipe(texts))
-        data = nlp._entry_bytes(tagged)
+        data = annotation_cache._entry_bytes(tagged)
         msg = srsly.msgpack.unpackb(zlib.decompress(data), raw=False, object_pairs_hook=dict)
         arrays = tokens.read_entry(msg)
         assert arrays is not None
-        assert [type(d) for d in nlp._read_entry(data)] == [tokens.TokenDoc] * len(texts)
+        read_back = annotation_cache._read_entry(data)
+        assert [type(d) for d in read_back] == [tokens.TokenDoc] * len(texts)
         spacy_docs = list(DocBin().from_bytes(data).get_docs(nlp.get_vocab()))
         out.append((tagged, spacy_docs, arrays))
     return out
@@ -70,7 +71,7 @@ def test_ids_are_spacys():
 
 
 def test_token_arrays_read_what_spacy_reads(entries):
-    from classifiers import nlp, tokens
+    from classifiers import annotation_cache, tokens
 
     columns = [tokens.ORTH, tokens.NORM, tokens.LEMMA, tokens.POS, tokens.TAG, tokens.MORPH,
                tokens.SENT_START, tokens.IS_PUNCT]
@@ -81,7 +82,7 @@ def test_token_arrays_read_what_spacy_reads(entries):
             assert [_token(t) for t in array] == [_token(t) for t in doc]
             assert [_token(t) for t in doc] == [_token(t) for t in pipe_doc]
             assert array.text == doc.text == pipe_doc.text
-            assert nlp._text_length(array) == len(doc.text)
+            assert annotation_cache._text_length(array) == len(doc.text)
             assert array.to_array(columns).tolist() == doc.to_array(columns).tolist()
             assert array.to_array(tokens.ORTH).tolist() == doc.to_array(tokens.ORTH).tolist()
             if len(doc):

@@ -1,0 +1,192 @@
+"""The reprocess caches on disk (``classifiers/cache_dir.py``): each cache writes one folder per
+generation, the prune removes whole old generations and orphan temporary files and nothing
+else, and the atomic writer leaves no temporary file behind when it fails."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from classifiers import annotation_cache, cache_dir, readings
+from classifiers.cache_dir import Cache, atomic_write, generations, prune
+
+from .conftest import make_doc
+
+OLD = "0123456789abcdef"
+OLDER = "fedcba9876543210"
+
+
+def test_each_cache_writes_under_the_generation_of_its_key_base(classify, tmp_path):
+    import classifiers
+
+    doc = make_doc("Acta de constitución del Comité de Inclusión, integrado por cinco "
+                   "trabajadores migrantes y chilenos.")
+    expected = classify(doc)
+    classifiers.load(annotation_cache=tmp_path, pipeline=False)
+    try:
+        assert classify(doc) == expected  # written
+        assert classify(doc) == expected  # read back
+    finally:
+        annotation_cache.use_annotation_cache(None)
+        readings.use_reading_cache(None)
+    annotations = annotation_cache.generation()
+    rules = readings.generation()
+    assert len(annotations) == len(rules) == cache_dir.GENERATION_CHARS
+    (entry,) = tmp_path.rglob("*.spacy")
+    assert entry.relative_to(tmp_path).parts == (annotations, entry.name[:2], entry.name)
+    (reading,) = tmp_path.rglob("*.json.z")
+    assert reading.relative_to(tmp_path).parts == (
+        readings.FOLDER, rules, reading.name[:2], reading.name)
+    listed = {c.name: generations(c) for c in cache_dir.caches(tmp_path)}
+    assert [(g.name, g.entries, g.current) for g in listed["annotations"]] == [
+        (annotations, 1, True)]
+    assert [(g.name, g.entries, g.current) for g in listed["readings"]] == [(rules, 1, True)]
+    assert listed["annotations"][0].bytes >= entry.stat().st_size
+
+
+def _entries(folder, n: int, size: int = 3000) -> None:
+    for i in range(n):
+        path = folder / f"{i:02x}" / f"{i:02x}{'0' * 62}.spacy"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(size))
+
+
+def _aged(path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+@pytest.fixture
+def populated(tmp_path):
+    """An annotation cache's folder as a deployment leaves it after two upgrades: the current
+    generation (with a writer's orphan and a write in progress), two old ones, entries from
+    before generations, the reading cache and the patterns' validation marks beside them."""
+    root = tmp_path / "nlp"
+    current = annotation_cache.generation()
+    _entries(root / current, 3)
+    orphan = root / current / "00" / ".tmp-killed"
+    orphan.write_bytes(b"x" * 5000)
+    _aged(orphan, cache_dir.ORPHAN_SECONDS + 60)
+    in_progress = root / current / "01" / ".tmp-writing"
+    in_progress.write_bytes(b"y" * 10)
+    _entries(root / OLD, 4)
+    (root / OLD / "00" / ".tmp-old").write_bytes(b"z")  # goes with its generation
+    _entries(root / OLDER, 1)
+    _entries(root, 2)  # before generations: <root>/00/..., <root>/01/...
+    (root / "readings" / readings.generation()).mkdir(parents=True)
+    (root / "patterns-validated").mkdir()
+    (root / "patterns-validated" / ("9" * 64)).touch()
+    (root / "notas").mkdir()  # not ours: never touched
+    return Cache("annotations", root, current), orphan, in_progress
+
+
+def test_generations_are_listed_current_first_with_entries_and_size(populated):
+    cache, _orphan, _in_progress = populated
+    listed = generations(cache)
+    assert [(g.name, g.entries, g.current) for g in listed] == [
+        (cache.current, 3, True), ("", 2, False), (OLD, 4, False), (OLDER, 1, False)]
+    assert all(g.bytes >= g.entries * 3000 for g in listed)
+    before = listed[1]
+    assert sorted(p.name for p in before.paths) == ["00", "01"]
+    orphans = cache_dir.orphans(cache.root / cache.current)
+    assert [p.name for p, _size in orphans] == [".tmp-killed"]
+
+
+def test_prune_removes_old_generations_and_orphans_and_keeps_the_rest(populated):
+    cache, orphan, in_progress = populated
+    root = cache.root
+    listed = {g.name: g for g in generations(cache)}
+    done = prune(cache)
+    assert sorted(g.name for g in done.generations) == sorted(["", OLD, OLDER])
+    assert done.tmp_files == 1 and not done.failed
+    old_bytes = sum(g.bytes for g in listed.values() if not g.current)
+    assert old_bytes < done.bytes <= old_bytes + 8192  # and the orphan's block(s)
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [cache.current, "readings", "patterns-validated", "notas"])
+    assert len(list((root / cache.current).rglob("*.spacy"))) == 3
+    assert not orphan.exists() and in_progress.exists()
+    assert list((root / "patterns-validated").iterdir())
+    assert (root / "readings" / readings.generation()).is_dir()
+    again = prune(cache)
+    assert (again.generations, again.tmp_files, again.bytes) == ([], 0, 0)
+
+
+def test_prune_reports_what_it_could_not_remove(populated, monkeypatch):
+    cache, _orphan, _in_progress = populated
+    real = cache_dir.shutil.rmtree
+
+    def refused(path, onerror):  # as a read-only mount would answer for OLD
+        if path.name == OLD:
+            onerror(os.unlink, str(path / "00"), (PermissionError, PermissionError(
+                13, "Permission denied"), None))
+            return
+        real(path, onerror=onerror)
+
+    monkeypatch.setattr(cache_dir.shutil, "rmtree", refused)
+    done = prune(cache)
+    assert sorted(g.name for g in done.generations) == sorted(["", OLDER])
+    assert [(p.name, reason) for p, reason in done.failed] == [("00", "Permission denied")]
+    assert (cache.root / OLD).is_dir()
+
+
+def test_a_missing_cache_lists_its_current_generation_empty(tmp_path):
+    cache = Cache("readings", tmp_path / "none", "a" * 16)
+    assert [(g.name, g.entries, g.bytes, g.current) for g in generations(cache)] == [
+        ("a" * 16, 0, 0, True)]
+    assert prune(cache).bytes == 0
+
+
+# ------------------------------------------------------------------------ the atomic writer
+
+
+def test_the_atomic_writer_writes_whole_entries_and_makes_the_folder(tmp_path):
+    path = tmp_path / "gen" / "ab" / "entry.spacy"
+    atomic_write(path, b"first")
+    atomic_write(path, b"second")
+    assert path.read_bytes() == b"second"
+    assert [p.name for p in path.parent.iterdir()] == ["entry.spacy"]
+
+
+@pytest.mark.parametrize("failure", ["rename", "write", "interrupted"])
+def test_the_atomic_writer_removes_its_temporary_file_on_any_failure(tmp_path, monkeypatch,
+                                                                      failure):
+    path = tmp_path / "ab" / "entry.spacy"
+    atomic_write(path, b"old entry")
+    data = b"new entry"
+    if failure == "rename":
+        def full(src, dst):
+            raise OSError(28, "No space left on device")
+        monkeypatch.setattr(cache_dir.os, "replace", full)
+        expected = OSError
+    elif failure == "write":
+        data = "not bytes"  # the write itself fails, after the temporary file was made
+        expected = TypeError
+    else:
+        def interrupted(src, dst):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(cache_dir.os, "replace", interrupted)
+        expected = KeyboardInterrupt
+    with pytest.raises(expected):
+        atomic_write(path, data)
+    assert [p.name for p in path.parent.iterdir()] == ["entry.spacy"]
+    assert path.read_bytes() == b"old entry"
+
+
+def test_a_failed_annotation_cache_write_is_logged_and_leaves_nothing(classify, tmp_path,
+                                                                       monkeypatch, caplog):
+    doc = make_doc("Se constituye el Comité de Inclusión de la empresa.")
+    expected = classify(doc)
+
+    def full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache_dir.os, "replace", full)
+    annotation_cache.use_annotation_cache(tmp_path)
+    try:
+        assert classify(doc) == expected
+    finally:
+        annotation_cache.use_annotation_cache(None)
+    assert "could not write the annotation cache" in caplog.text
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
