@@ -30,6 +30,7 @@ _HANDLERS = {
     "user": "service.cli.ops:user",
     "db": "service.cli.ops:db",
     "up": "service.cli.ops:up",
+    "ops": "service.cli.ops:ops",
     "batch": "service.cli.batch:run",
     "reprocess": "service.cli.reprocess:run",
     "train": "service.cli.train:run",
@@ -216,6 +217,21 @@ def _admin_commands(sub) -> None:
     dsub = d.add_subparsers(dest="db_command", required=True, metavar="ACCIÓN",
                             title="acciones")
     dsub.add_parser("upgrade", help="Aplica las migraciones pendientes.")
+
+    o = sub.add_parser("ops", help="Mantenimiento de la instalación.")
+    osub = o.add_subparsers(dest="ops_command", required=True, metavar="ACCIÓN",
+                            title="acciones")
+    c = osub.add_parser(
+        "cache",
+        help="Lista las generaciones de las cachés de reproceso (anotaciones y lecturas): "
+             "entradas, tamaño en disco y cuál es la vigente.",
+        description="Las cachés de anotaciones y de lecturas (en la carpeta de datos, nlp/) "
+                    "hacen rápido el reproceso. Cada versión del clasificador o de spaCy "
+                    "escribe su propia generación; las anteriores ya no se leen.",
+    )
+    c.add_argument("--prune", action="store_true",
+                   help="Borra las generaciones que no son la vigente y los archivos "
+                        "temporales huérfanos, y muestra el espacio liberado.")
 
 
 def _archive_commands(sub) -> None:

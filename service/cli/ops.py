@@ -1,4 +1,4 @@
-"""Handlers of ``evidencia serve | worker | requeue | user | db | up``: running the service.
+"""Handlers of ``evidencia serve | worker | requeue | user | db | up | ops``: running the service.
 
 Each takes the parsed arguments and returns an exit code; a problem is raised as a
 ``ServiceError`` and told by the command line's one boundary (``service.cli.main``).
@@ -26,6 +26,7 @@ __all__ = [
     "user",
     "db",
     "up",
+    "ops",
     "ensure_redis",
     "load_demo",
     "DEMO_SOURCE_KEY",
@@ -151,6 +152,74 @@ def db(args) -> int:
     upgrade(url)
     print(f"Base de datos al día: {_safe_url(url)}")
     return 0
+
+
+# --- evidencia ops ---------------------------------------------------------------------------
+
+
+def ops(args) -> int:
+    """``evidencia ops cache [--prune]`` (the only action so far)."""
+    return cache(args)
+
+
+#: how each cache is named to the operator
+_CACHE_NAMES = {"annotations": "Caché de anotaciones (spaCy)",
+                "readings": "Caché de lecturas (reglas y rasgos)"}
+
+
+def cache(args) -> int:
+    """The reprocess caches' generations (entries, size on disk, which is in force); with
+    ``--prune`` the old ones and the orphan temporary files removed, and what that freed.
+    Exit 1 when something could not be removed (told on stderr)."""
+    from classifiers.cache_dir import caches, generations, orphans, prune
+    from service.domain.messages import format_size
+    from service.settings import get_settings
+
+    old = old_bytes = tmp_files = tmp_bytes = 0
+    found = caches(get_settings().annotations_dir)
+    for c in found:
+        print(f"{_CACHE_NAMES[c.name]}: {c.root}")
+        print(f"  {'generación':<20} {'entradas':>10} {'en disco':>10}")
+        for gen in generations(c):
+            name = gen.name or "(sin generación)"
+            state = "vigente" if gen.current else "antigua"
+            print(f"  {name:<20} {_count(gen.entries):>10} {format_size(gen.bytes):>10}  {state}")
+            if gen.current:
+                left = orphans(c.root / gen.name)
+                tmp_files, tmp_bytes = tmp_files + len(left), tmp_bytes + sum(b for _, b in left)
+            else:
+                old, old_bytes = old + 1, old_bytes + gen.bytes
+    if not args.prune:
+        hint = "; «evidencia ops cache --prune» las borra." if old or tmp_files else "."
+        print(f"Antiguas: {_plural(old, 'generación', 'generaciones')} "
+              f"({format_size(old_bytes)}); {_plural(tmp_files, *_ORPHANS)} "
+              f"({format_size(tmp_bytes)}){hint}")
+        return 0
+    removed = removed_tmp = freed = 0
+    failed: list = []
+    for c in found:
+        done = prune(c)
+        removed += len(done.generations)
+        removed_tmp += done.tmp_files
+        freed += done.bytes
+        failed += done.failed
+    print(f"Borradas: {_plural(removed, 'generación', 'generaciones')} y "
+          f"{_plural(removed_tmp, *_ORPHANS)}; liberados {format_size(freed)}.")
+    for path, reason in failed:
+        print(f"  no se pudo borrar {path}: {reason}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+_ORPHANS = ("archivo temporal huérfano", "archivos temporales huérfanos")
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    """"1 generación", "12.345 generaciones" (Spanish thousands separator)."""
+    return f"{n:,} {one if n == 1 else many}".replace(",", ".")
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
 
 
 def _safe_url(url: str) -> str:

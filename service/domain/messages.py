@@ -27,6 +27,7 @@ __all__ = [
     "transition_hint",
     "EMAILS",
     "format_age",
+    "format_size",
     "ERROR_MESSAGES",
     "ERROR_TITLES",
     "NOTICES",
@@ -525,6 +526,18 @@ def format_age(age) -> str:
     if minutes >= 120:
         return f"{minutes // 60} horas"
     return f"{minutes} min"
+
+
+def format_size(n: int | None) -> str:
+    """A size in bytes as people read it: "512 B", "34 KB", "12,5 MB", "1,2 GB"."""
+    n = n or 0
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
+    if n < 1024 ** 3:
+        return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
+    return f"{n / 1024 ** 3:.1f} GB".replace(".", ",")
 
 
 def action_label(action: str | None) -> str:

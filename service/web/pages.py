@@ -30,15 +30,6 @@ templates = Jinja2Templates(
 )
 
 
-def _size(n: int | None) -> str:
-    n = n or 0
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
-
-
 def _percent(value: float | None) -> str:
     return f"{round(100 * (value or 0))}\u00a0%"
 
@@ -79,8 +70,8 @@ templates.env.globals.update(
     queue_age=workflow.queue_age,
     review_status_label=messages.review_status_label,
 )
-templates.env.filters.update(fecha=format_datetime, tamano=_size, pct=_percent, rut=format_rut,
-                             duracion=messages.format_age,
+templates.env.filters.update(fecha=format_datetime, tamano=messages.format_size, pct=_percent,
+                             rut=format_rut, duracion=messages.format_age,
                              basename=lambda name: (name or "").rsplit("/", 1)[-1])
 
 

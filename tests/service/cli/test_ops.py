@@ -1,6 +1,6 @@
 """Running the service: `evidencia up` (the README's main command) from an empty data folder to
 a processed demo, its local Redis, every process it started gone after SIGTERM, the demo loaded
-once, `db upgrade` and `user add`."""
+once, `db upgrade`, `user add` and `ops cache`."""
 
 from __future__ import annotations
 
@@ -184,3 +184,88 @@ def test_demo_is_loaded_once(service_env, tmp_path):
         submissions = session.query(Submission).all()
         assert len(submissions) == 1
         assert [d.name for d in submissions[0].documents] == ["acta.txt"]
+
+
+def test_ops_cache_lists_the_generations_and_prune_frees_the_old_ones(tmp_path, monkeypatch,
+                                                                      capsys):
+    """`evidencia ops cache`: each cache's generations with entries, size and which is in force;
+    `--prune`: the old ones removed with the orphan temporary files, what that freed told."""
+    from classifiers import annotation_cache, cache_dir, readings
+    from service.cli import main
+    from service.domain.messages import format_size
+    from service.settings import get_settings
+
+    nlp = tmp_path / "data" / "nlp"
+    current, rules = annotation_cache.generation(), readings.generation()
+    for folder, n in ((nlp / current, 2), (nlp / "0123456789abcdef", 3),
+                      (nlp / "readings" / rules, 1), (nlp / "readings" / "fedcba9876543210", 5)):
+        for i in range(n):
+            entry = folder / f"{i:02x}" / f"{i:02x}{'0' * 62}.spacy"
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            entry.write_bytes(b"x" * 5000)
+    orphan = nlp / current / "00" / ".tmp-killed"
+    orphan.write_bytes(b"y" * 100)
+    then = time.time() - cache_dir.ORPHAN_SECONDS - 60
+    os.utime(orphan, (then, then))
+    sizes = {g.name: format_size(g.bytes) for c in cache_dir.caches(nlp)
+             for g in cache_dir.generations(c)}
+    old_bytes = sum(g.bytes for c in cache_dir.caches(nlp) for g in cache_dir.generations(c)
+                    if not g.current)
+    (orphan_bytes,) = [size for _path, size in cache_dir.orphans(nlp / current)]
+    monkeypatch.setenv("EVIDENCIA_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        assert main(["ops", "cache"]) == 0
+        listing = capsys.readouterr().out
+        assert main(["ops", "cache", "--prune"]) == 0
+        pruned = capsys.readouterr().out
+        assert main(["ops", "cache"]) == 0
+        after = capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
+    lines = [" ".join(line.split()) for line in listing.splitlines()]
+    assert lines == [
+        f"Caché de anotaciones (spaCy): {nlp}",
+        "generación entradas en disco",
+        f"{current} 2 {sizes[current]} vigente",
+        f"0123456789abcdef 3 {sizes['0123456789abcdef']} antigua",
+        f"Caché de lecturas (reglas y rasgos): {nlp / 'readings'}",
+        "generación entradas en disco",
+        f"{rules} 1 {sizes[rules]} vigente",
+        f"fedcba9876543210 5 {sizes['fedcba9876543210']} antigua",
+        f"Antiguas: 2 generaciones ({format_size(old_bytes)}); 1 archivo temporal huérfano "
+        f"({format_size(orphan_bytes)}); «evidencia ops cache --prune» las borra.",
+    ]
+    assert pruned.splitlines()[-1] == (
+        "Borradas: 2 generaciones y 1 archivo temporal huérfano; liberados "
+        f"{format_size(old_bytes + orphan_bytes)}.")
+    assert sorted(p.name for p in nlp.iterdir()) == sorted([current, "readings"])
+    assert [p.name for p in (nlp / "readings").iterdir()] == [rules]
+    assert not orphan.exists() and len(list(nlp.rglob("*.spacy"))) == 3
+    assert after.splitlines()[-1] == (
+        "Antiguas: 0 generaciones (0 B); 0 archivos temporales huérfanos (0 B).")
+
+
+def test_ops_cache_prune_exits_1_when_something_stays(tmp_path, monkeypatch, capsys):
+    from classifiers import cache_dir
+    from service.cli import main
+    from service.settings import get_settings
+
+    old = tmp_path / "data" / "nlp" / "0123456789abcdef" / "00"
+    old.mkdir(parents=True)
+    (old / "entry.spacy").write_bytes(b"x")
+
+    def refused(path, onerror):
+        onerror(os.rmdir, str(path), (PermissionError, PermissionError(13, "Permiso denegado"),
+                                      None))
+
+    monkeypatch.setattr(cache_dir.shutil, "rmtree", refused)
+    monkeypatch.setenv("EVIDENCIA_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        assert main(["ops", "cache", "--prune"]) == 1
+    finally:
+        get_settings.cache_clear()
+    out, err = capsys.readouterr()
+    assert "Borradas: 0 generaciones y 0 archivos temporales huérfanos" in out
+    assert err.strip() == f"no se pudo borrar {old.parent}: Permiso denegado"
