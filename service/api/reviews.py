@@ -54,12 +54,14 @@ def _state(session, submission_id: str, *, for_reviewer: bool) -> dict:
     description="La organización que perdió su enlace indica su RUT y el correo de contacto "
     "que dio al postular. Si coinciden con una postulación, se crea un enlace nuevo (el "
     "anterior deja de funcionar) y se envía a ese correo. La respuesta es siempre la misma, "
-    "exista o no la postulación.",
+    "exista o no la postulación. Un servidor sin correo configurado no cambia ningún enlace "
+    "y lo dice.",
 )
 def lost_link(body: LinkRequest, request: Request, session: SessionDep) -> dict:
     limit_link_requests(client_address(request))
     mail.request_link(session, body.rut, body.email)
-    return {"message": notice("link_requested")}
+    return {"message": notice("link_requested" if mail.sending_enabled()
+                              else "link_not_sendable")}
 
 
 @router.post(

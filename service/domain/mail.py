@@ -34,6 +34,7 @@ __all__ = [
     "applicant_link",
     "queue_outcome",
     "request_link",
+    "sending_enabled",
     "dispatch",
     "send_outbox",
     "unsent",
@@ -100,11 +101,21 @@ def queue_outcome(session: Session, submission: Submission,
     return row
 
 
+def sending_enabled() -> bool:
+    """Whether e-mail leaves this server at all (``EVIDENCIA_SMTP_HOST`` set)."""
+    from service.settings import get_settings
+
+    return bool(get_settings().smtp_host)
+
+
 def request_link(session: Session, rut: str, email: str) -> int:
     """"Perdí el enlace": each submission of this RUT whose contact is this address gets a new
     secret token (only hashes are stored, so the old link cannot be sent again: it stops
     working) and an e-mail with the new link. Commits; returns how many, which the caller must
-    never tell (the answer is the same whether or not the pair exists)."""
+    never tell (the answer is the same whether or not the pair exists).
+
+    Without e-mail (:func:`sending_enabled`) nothing changes: a new token nobody can receive
+    would only lock the applicant out of the link they may still have."""
     from service.domain.access import hash_token, new_token
     from service.domain.models import Organization
     from service.domain.rut import RutError
@@ -116,6 +127,9 @@ def request_link(session: Session, rut: str, email: str) -> int:
     except (RutError, ValidationError):
         return 0
     if address is None:
+        return 0
+    if not sending_enabled():
+        log.warning("lost-link request not served: no EVIDENCIA_SMTP_HOST to send the link")
         return 0
     found = session.scalars(
         select(Submission)

@@ -447,6 +447,11 @@ NOTICES: dict[str, str] = {
         "Si el RUT y el correo corresponden a una postulación, enviamos a ese correo un enlace "
         "nuevo. Revise su bandeja de entrada (y la carpeta de correo no deseado)."
     ),
+    "link_not_sendable": (
+        "Este servidor no envía correos, así que no podemos mandarle un enlace nuevo; el enlace "
+        "que recibió al crear la postulación sigue funcionando. Si lo perdió, escriba al equipo "
+        "del Compromiso Migrante."
+    ),
     "document_removed": "Se eliminó «{name}»: ya no cuenta en la postulación.",
     "document_replaced": "Se reemplazó «{name}»: el archivo nuevo se está procesando.",
     "registered_as": (

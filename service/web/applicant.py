@@ -204,7 +204,8 @@ def lost_link(
     limit_link_requests(client_address(request))
     mail.request_link(session, rut, correo)
     return render(request, "lost_link.html", values={"rut": rut, "correo": correo},
-                  done=notice("link_requested"))
+                  done=notice("link_requested" if mail.sending_enabled()
+                              else "link_not_sendable"))
 
 
 @router.post("/s/{submission_id}/documentos/{document_id}/eliminar")

@@ -3,6 +3,8 @@ queue and a real SMTP server in-process (aiosmtpd), whose messages are read back
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.smtp import SmtpSink, body_of
@@ -154,3 +156,31 @@ def test_an_email_whose_job_was_lost_is_queued_again_by_the_sweep(client, smtp,
     (message,) = smtp.wait_for(ADDRESS)
     assert message["Subject"] == "Compromiso Migrante: su postulación fue aprobada"
     assert _outbox()[0][:3] == ("aprobada", "sent", 1)
+
+
+def test_a_lost_link_is_not_replaced_when_no_email_can_carry_it(client, monkeypatch):
+    """QA 2026-12-06: without EVIDENCIA_SMTP_HOST (`evidencia up`'s default) "Perdí el enlace"
+    replaced the token, so the applicant's only link stopped working, and said a new one had
+    been sent: nothing was. Now nothing changes, and the answer says so (the same for any
+    pair)."""
+    from service.settings import get_settings
+
+    monkeypatch.delenv("EVIDENCIA_SMTP_HOST", raising=False)
+    get_settings.cache_clear()
+    sub = client.post("/api/submissions", json={
+        "organization": "Fundación Acoge", "rut": "76.543.210-3", "email": ADDRESS}).json()
+    answers = [client.post("/api/submissions/lost-link", json={"rut": rut, "email": email})
+               for rut, email in (("76.543.210-3", ADDRESS), ("77.214.538-1", ADDRESS))]
+    assert {r.status_code for r in answers} == {202}
+    assert len({r.text for r in answers}) == 1
+    assert "no envía correos" in answers[0].json()["message"]
+    assert "sigue funcionando" in answers[0].json()["message"]
+    mine = {"Authorization": f"Bearer {sub['token']}"}
+    assert client.get(f"/api/submissions/{sub['id']}", headers=mine).status_code == 200
+    assert _outbox() == []
+    form = client.get("/recuperar").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    page = client.post("/recuperar", data={"rut": "76.543.210-3", "correo": ADDRESS,
+                                           "csrf_token": csrf})
+    assert page.status_code == 200 and "no envía correos" in page.text
+    assert client.get(f"/api/submissions/{sub['id']}", headers=mine).status_code == 200
