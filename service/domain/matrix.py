@@ -412,6 +412,12 @@ class SubmissionMatrix(SubmissionProgress):
         return sum(1 for c in self.commitments if c.supported)
 
     @property
+    def n_covered(self) -> int:
+        """Commitments counted as fulfilled after the reviewer's decisions (detected and not
+        rejected, or confirmed): what the applicant's checklist ticks."""
+        return sum(1 for c in self.commitments if c.status.covered)
+
+    @property
     def n_confirmed(self) -> int:
         return sum(1 for c in self.commitments if c.status == CellStatus.confirmed)
 
