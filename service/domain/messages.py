@@ -440,6 +440,10 @@ NOTICES: dict[str, str] = {
     "reassigned": "Reasignada a {username}.",
     "unassigned": "Devuelta a las postulaciones sin asignar.",
     "submitted": "Su postulación fue enviada a revisión. Le avisaremos por correo el resultado.",
+    "submitted_not_emailed": (
+        "Su postulación fue enviada a revisión. El resultado aparecerá en esta página: guarde "
+        "su enlace secreto."
+    ),
     "reviewed": "Estado actualizado: {status}.",
     "retried": "{count} documento(s) vuelven a la cola para leerse de nuevo.",
     "nothing_pending": "No hay postulaciones pendientes para usted.",

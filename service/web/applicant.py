@@ -92,16 +92,24 @@ def _remember_token(response: Response, submission_id: str, token: str) -> None:
     )
 
 
+def _emailed(review: workflow.ReviewState) -> bool:
+    """Whether the review's outcome will reach the applicant by e-mail (an address given and a
+    server that sends mail), so the pages promise it only then."""
+    return bool(review.contact_email) and mail.sending_enabled()
+
+
 def _applicant_page(request: Request, session: Session, access: Access, *, status_code=200,
                     secret_link=None, notice=None, upload_error=None,
                     submit_error=None) -> HTMLResponse:
     settings = get_settings()
+    review = workflow.review_state(session, access.submission.id)
     return render(
         request,
         "applicant.html",
         status_code=status_code,
         view=load_matrix(session, access.submission.id),
-        review=workflow.review_state(session, access.submission.id),
+        review=review,
+        emailed=_emailed(review),
         registered_as=organizations.registered_notice(session, access.submission),
         secret_link=secret_link,
         notice=notice,
@@ -184,8 +192,9 @@ def applicant_submit(
         session.rollback()
         return _applicant_page(request, session, access, status_code=exc.status_code,
                                submit_error=exc.message)
-    return RedirectResponse(
-        f"/s/{submission_id}?{urlencode({'aviso': notice('submitted')})}", 303)
+    emailed = _emailed(workflow.review_state(session, submission_id))
+    done = notice("submitted" if emailed else "submitted_not_emailed")
+    return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': done})}", 303)
 
 
 @router.get("/recuperar", response_class=HTMLResponse)

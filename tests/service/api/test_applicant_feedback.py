@@ -46,3 +46,34 @@ def test_the_count_of_covered_commitments_follows_the_reviewers_decisions(
     assert "No acreditado por el equipo revisor" in page
     assert _ticks(page) == detected - 1
     assert _summary(page).startswith(f"{detected - 1} de 5 compromisos con evidencia")
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_no_email_is_promised_when_none_will_be_sent(client, monkeypatch):
+    """QA 2026-12-06: "Enviar a revisión" answered "Le avisaremos por correo el resultado" to a
+    submission without a contact address, and on a server that sends no e-mail."""
+    from service.settings import get_settings
+
+    monkeypatch.delenv("EVIDENCIA_SMTP_HOST", raising=False)
+    get_settings.cache_clear()
+    for email in ("", "postulacion@cordillera.cl"):
+        sub = client.post("/api/submissions", json={
+            "organization": "Transportes Cordillera", "rut": "76.543.210-3",
+            "email": email or None}).json()
+        note = ("files", ("politica.docx", (DEMO / "politica-inclusion.docx").read_bytes()))
+        client.post(f"/api/submissions/{sub['id']}/documents", files=[note],
+                    headers={"Authorization": f"Bearer {sub['token']}"})
+        page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        sent = client.post(f"/s/{sub['id']}/enviar", data={"csrf_token": csrf})
+        assert sent.status_code == 200 and 'data-review-status="enviada"' in sent.text
+        assert "correo" not in sent.url.params["aviso"]
+        assert "El resultado aparecerá en esta página" in sent.url.params["aviso"]
+        assert "Le avisaremos" not in sent.text
+        assert "El resultado aparecerá en esta página" in sent.text
+
+    monkeypatch.setenv("EVIDENCIA_SMTP_HOST", "127.0.0.1")  # submitting sends nothing itself
+    get_settings.cache_clear()
+    page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    assert "Le avisaremos el resultado a postulacion@cordillera.cl." in page
+    get_settings.cache_clear()
