@@ -121,3 +121,21 @@ def test_evidencia_retry(service_env, capsys):
     assert main(["retry", note, empty]) == 1  # named ones that cannot be: said, exit 1
     err = capsys.readouterr().err
     assert f"{note}: Solo se reintentan" in err and f"{empty}: El archivo no se guardó" in err
+
+
+def test_the_view_of_a_document_that_could_not_be_read(client, reviewer, run_worker_burst):
+    """QA 2026-12-06: the view of a PDF in error said "Página 1 de 1" of a document with no
+    page, that "this type of document has no page image" (a PDF), and ended its reason
+    with two full stops. The file is the peer corpus' header-only PDF."""
+    from tests.conftest import PEERS
+
+    sub, (broken,) = _upload(client, {
+        "acta.pdf": (PEERS / "ocrmypdf-header-only-invalid.pdf").read_bytes()})
+    run_worker_burst()
+    assert _document(broken["id"]).status == DocumentStatus.error
+    view = client.get(f"/revision/d/{broken['id']}", auth=reviewer).text
+    reason = _document(broken["id"]).error
+    assert reason.endswith(".") and f"Sin texto extraído: {reason}</p>" in view
+    assert "Ninguna página leída" in view and "Página 1 de 1" not in view
+    assert "no tiene imagen de página" not in view
+    assert f'action="/revision/d/{broken["id"]}/reintentar"' in view
