@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from classifiers.result import COMMITMENT_IDS
-from service.domain import messages, workflow
+from service.domain import clock, messages, workflow
 from service.domain.matrix import DocumentEntry
 from service.domain.messages import format_datetime
 from service.domain.rut import format_rut
@@ -70,8 +70,8 @@ templates.env.globals.update(
     queue_age=workflow.queue_age,
     review_status_label=messages.review_status_label,
 )
-templates.env.filters.update(fecha=format_datetime, tamano=messages.format_size, pct=_percent,
-                             rut=format_rut, duracion=messages.format_age,
+templates.env.filters.update(fecha=format_datetime, iso=clock.iso, tamano=messages.format_size,
+                             pct=_percent, rut=format_rut, duracion=messages.format_age,
                              basename=lambda name: (name or "").rsplit("/", 1)[-1])
 
 

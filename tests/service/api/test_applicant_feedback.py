@@ -77,3 +77,25 @@ def test_no_email_is_promised_when_none_will_be_sent(client, monkeypatch):
     page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
     assert "Le avisaremos el resultado a postulacion@cordillera.cl." in page
     get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_the_history_times_carry_chiles_offset(client):
+    """QA 2026-12-06: a history entry's <time datetime> was the stored UTC time without an
+    offset ("2026-12-06T19:43:18.138864" beside "16:43"), which a reader takes as local."""
+    from datetime import datetime
+
+    from service.domain import clock
+
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    note = ("files", ("politica.docx", (DEMO / "politica-inclusion.docx").read_bytes()))
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    client.post(f"/api/submissions/{sub['id']}/documents", files=[note], headers=applicant)
+    sent = client.post(f"/api/submissions/{sub['id']}/submit", headers=applicant).json()
+    page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    stamp, shown = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', page).groups()
+    at = datetime.fromisoformat(stamp)
+    assert at.utcoffset() is not None
+    assert clock.display(at) == shown
+    assert at == datetime.fromisoformat(sent["submitted_at"]).replace(microsecond=0)
