@@ -13,6 +13,7 @@ import functools
 import gc
 import importlib
 import logging
+import os
 import sys
 
 __all__ = ["main"]
@@ -284,6 +285,8 @@ def _report(command: str, exc: BaseException) -> int:
     from service.domain.errors import ErrorCode, fault_of
     from service.domain.messages import error_message
 
+    if isinstance(exc, BrokenPipeError):  # the reader left (``| head``): not a failure here
+        return _reader_left()
     if isinstance(exc, KeyboardInterrupt):
         message, exit_code = error_message("command_interrupted"), 130
     elif isinstance(exc, OperationalError | ProgrammingError):  # unreachable or not migrated
@@ -300,6 +303,20 @@ def _report(command: str, exc: BaseException) -> int:
         message += " " + error_message("resume")
     print(f"evidencia {command}: {message}", file=sys.stderr)
     return exit_code
+
+
+#: What a shell reports for a command stopped by SIGPIPE (128 + 13).
+_EXIT_READER_LEFT = 141
+
+
+def _reader_left() -> int:
+    """The output's reader closed the pipe: say nothing (there is nobody to read it), and send
+    what Python still flushes at exit to /dev/null instead of a second traceback."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file descriptor (a test's capture)
+        pass
+    return _EXIT_READER_LEFT
 
 
 @functools.cache

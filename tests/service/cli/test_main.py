@@ -93,3 +93,25 @@ def test_version_usage_and_argparse_errors_in_spanish(capsys):
         assert done.value.code == 2
         err = capsys.readouterr().err
         assert said in err and err.startswith("uso: evidencia"), err
+
+
+def test_output_piped_into_a_reader_that_leaves(tmp_path):
+    """QA 2026-12-06: `evidencia analyze --json … | head -c 600` ended in a traceback and "Ocurrió
+    un error interno al procesar el documento…" once head had read enough. A real process
+    whose stdout pipe is closed before it writes: no message, the shell's SIGPIPE status."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(repo), "EVIDENCIA_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "analyze", "--json",
+         str(repo / "samples" / "demo" / "acta-comite-paritario.txt")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    proc.stdout.close()  # the reader is gone before the first line
+    _, err = proc.communicate(timeout=120)
+    err = err.decode()
+    assert proc.returncode == 141, err
+    assert "Traceback" not in err and "error interno" not in err and "BrokenPipe" not in err
