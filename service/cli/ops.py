@@ -92,12 +92,14 @@ def retry(args) -> int:
     from service.domain.dispatch import retry_documents
     from service.domain.lifecycle import DocumentStatus
     from service.domain.models import Document
+    from service.domain.submissions import get_submission
 
     with SessionLocal() as session:
         ids = list(args.documents)
         if not ids:
             query = select(Document.id).where(Document.status == DocumentStatus.error.value)
             if args.submission:
+                get_submission(session, args.submission)  # a mistyped id is said, exit 1
                 query = query.where(Document.submission_id == args.submission)
             ids = list(session.scalars(query))
         outcome = retry_documents(session, ids)

@@ -112,6 +112,7 @@ def test_evidencia_retry(service_env, capsys):
 
     with SessionLocal() as session:
         submission, _ = create_submission(session, "Fundación Ñandú", None)
+        submission_id = submission.id
         note, empty = (d.id for d in add_files(session, submission,
                                                 [("acta.txt", NOTE), ("vacio.pdf", b"")]))
     _interrupted(note)
@@ -121,6 +122,10 @@ def test_evidencia_retry(service_env, capsys):
     assert main(["retry", note, empty]) == 1  # named ones that cannot be: said, exit 1
     err = capsys.readouterr().err
     assert f"{note}: Solo se reintentan" in err and f"{empty}: El archivo no se guardó" in err
+    # QA 2026-12-06: a mistyped submission said "Documentos reintentados: 0" and exit 0
+    assert main(["retry", "--submission", "no-existe"]) == 2
+    assert "No se encontró la postulación." in capsys.readouterr().err
+    assert main(["retry", "--submission", submission_id]) == 0
 
 
 def test_the_view_of_a_document_that_could_not_be_read(client, reviewer, run_worker_burst):
