@@ -162,7 +162,9 @@ def _commitment_detail(m: SubmissionMatrix, c: CommitmentRow, i: int, st: _Style
         line = f"Decisión: {d.action_label} ({d.reviewer}, {format_datetime(d.created_at)})."
         block.append(_p(line, st.body))
         if d.excerpt:
-            where = f" (pág. {d.page})" if d.page else ""
+            where = ", ".join(filter(None, [m.document_name(d.document_id),
+                                            f"pág. {d.page}" if d.page else ""]))
+            where = f" ({where})" if where else ""
             block.append(_p(f"Extracto verificado{where}: «{_clip(d.excerpt)}»", st.quote))
     for note in c.comments:  # saved alone or with a decision, oldest first
         block.append(_p(f"Comentario de {note.reviewer} ({format_datetime(note.created_at)}): "
@@ -194,7 +196,7 @@ def _documents(m: SubmissionMatrix, st: _Styles) -> list:
             state = "en proceso"
         rows.append([_p(d.name, st.small), _p(d.doc_type_label or "—", st.small),
                      _p(str(d.pages or "—"), st.small), _p(state, st.small)])
-    return [_p("Documentos", st.h2), _table(rows, (72, 32, 16, 50))]
+    return [_p("Documentos", st.h2), _table(rows, (66, 32, 22, 50))]  # "Páginas" on one line
 
 
 def _history(m: SubmissionMatrix, st: _Styles) -> list:

@@ -108,3 +108,20 @@ def test_undo_and_comments_are_new_entries(client, reviewer, acta):
     history = client.get(url, auth=reviewer).json()
     assert [d["action"] for d in history] == ["comment", "attach", "reject", "undo", "undo"]
     assert history[-1]["undoes_id"] == attach["id"]
+
+
+def test_the_pdf_report_names_the_verified_excerpts_document(client, reviewer, acta):
+    """QA 2026-12-06: the report said "Extracto verificado (pág. 1)" without the document it
+    is in, and its documents table broke its heading "Páginas" over two lines."""
+    import pypdfium2
+
+    r = client.post(acta["url"], auth=reviewer, json={
+        "commitment": "c5", "action": "attach", "document_id": acta["document_id"],
+        "excerpt": "calendario de turnos"})
+    assert r.status_code == 201, r.text
+    r = client.get(f"/revision/s/{acta['id']}/informe.pdf", auth=reviewer)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    pdf = pypdfium2.PdfDocument(r.content)
+    text = "\n".join(page.get_textpage().get_text_range() for page in pdf)
+    assert "Extracto verificado (acta.pdf, pág. 1): «calendario de turnos»" in text
+    assert "Páginas" in text
