@@ -3,9 +3,10 @@
     .venv/bin/python bench/bench_formats.py [--runs 5] [--keep DIR]
 
 Every format carries the same content as bench_pipeline's 10-page text PDF (10 x ~460 Spanish
-words), so "per page" compares across formats: XLSX and ODS hold it as 10 sheets of 50 rows x 5
-cells (a page per sheet), ODT/DOC/RTF/HTML as 10 pages of paragraphs plus a table. Also: one
-sheet at the row cap (5,000 rows x 8 columns), and one HEIC phone photo against the same photo
+words), so "per page" compares across formats: XLSX, XLS (the XLSX saved by LibreOffice Calc) and
+ODS hold it as 10 sheets of 50 rows x 5 cells (a page per sheet), ODT/DOC/RTF/HTML as 10 pages of
+paragraphs plus a table. Also: one sheet at the row cap (5,000 rows x 8 columns, XLSX and XLS),
+and one HEIC phone photo against the same photo
 as JPEG (the difference is the HEIF decoding). Medians of warm runs in one process; DOC and RTF
 pay a LibreOffice start per document, so their figure is per document as well as per page.
 Wall time and CPU time (this process and the programs it ran: Tesseract, LibreOffice); on a
@@ -60,6 +61,8 @@ def make_files(folder: Path) -> dict[str, tuple[Path, int]]:
             ws.append(row)
     wb.save(folder / "libro.xlsx")
     files["xlsx, 10 sheets x 50 rows"] = (folder / "libro.xlsx", SHEETS)
+    xls = convert_with_libreoffice(folder / "libro.xlsx", "xls", folder)
+    files["xls, 10 sheets x 50 rows"] = (xls, SHEETS)
     ods(folder / "libro.ods", {f"Hoja {i}": sheet_rows(p) for i, p in enumerate(pages, start=1)})
     files["ods, 10 sheets x 50 rows"] = (folder / "libro.ods", SHEETS)
 
@@ -69,6 +72,8 @@ def make_files(folder: Path) -> dict[str, tuple[Path, int]]:
         ws.append([f"Persona {r}", "Operario", "Venezolana", r, 3.5, "Sí", "Turno A", "Planta"])
     big.save(folder / "grande.xlsx")
     files["xlsx, 1 sheet x 5,000 rows (cap)"] = (folder / "grande.xlsx", 1)
+    big_xls = convert_with_libreoffice(folder / "grande.xlsx", "xls", folder)
+    files["xls, 1 sheet x 5,000 rows (cap)"] = (big_xls, 1)
 
     from xml.sax.saxutils import escape
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import zipfile
 import zlib
 from pathlib import Path
 
 from extractors import defaults
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "detect_mime", "claimed_kind",
-    "DOCX_MIME", "XLSX_MIME", "ODS_MIME", "ODT_MIME", "ZIP_MIME", "EMAIL_MIME",
+    "DOCX_MIME", "XLSX_MIME", "ODS_MIME", "ODT_MIME", "ZIP_MIME", "EMAIL_MIME", "DOC_MIME",
+    "XLS_MIME", "OLE_SIGNATURE",
 ]  # fmt: skip
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -19,21 +23,22 @@ ODS_MIME = "application/vnd.oasis.opendocument.spreadsheet"
 ODT_MIME = "application/vnd.oasis.opendocument.text"
 ZIP_MIME = "application/zip"
 EMAIL_MIME = "message/rfc822"
+DOC_MIME = "application/msword"
+XLS_MIME = "application/vnd.ms-excel"
 _OOXML_OR_ZIP = {
     ZIP_MIME, "application/x-zip-compressed", "application/octet-stream",
     DOCX_MIME, XLSX_MIME, ODS_MIME, ODT_MIME,
 }  # fmt: skip
-#: What libmagic says of an OLE file whose directory lies past the bytes it was given.
+#: The first bytes of every OLE2 compound file (DOC, XLS, encrypted DOCX, Outlook MSG...).
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: What libmagic says of an OLE file it cannot place: its directory lies past the bytes it was
+#: given, or is damaged (a truncated copy).
 _OLE_UNSURE = {"application/x-ole-storage", "application/CDFV2"}
-#: What libmagic says of bytes it cannot tell anything about (random bytes, a truncated header).
-_UNKNOWN = {"application/octet-stream", "application/x-empty"}
-#: Kinds a file's name can claim, by suffix: only to word the error of bytes nothing reads
-#: (a random-bytes "informe.pdf" is a damaged PDF), never to choose a parser.
-_CLAIMED_KINDS = {
-    ".pdf": "PDF", ".docx": "DOCX", ".doc": "DOC", ".odt": "ODT", ".rtf": "RTF",
-    ".xlsx": "XLSX", ".ods": "ODS", ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG",
-    ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIC", ".zip": "ZIP", ".eml": "EML",
-}  # fmt: skip
+#: The stream at an OLE file's root that makes it a document of one kind ("Book": Excel 5/95).
+_OLE_MAIN_STREAM = {"WordDocument": DOC_MIME, "Workbook": XLS_MIME, "Book": XLS_MIME}
+#: What libmagic says of bytes it cannot tell anything about (random bytes, a truncated header),
+#: and of an OLE file whose directory cannot be read: both are damaged under a claiming name.
+_UNKNOWN = {"application/octet-stream", "application/x-empty", *_OLE_UNSURE}
 #: Entries that make a ZIP an Office Open XML document of one kind.
 _OOXML_MAIN_PART = {"word/document.xml": DOCX_MIME, "xl/workbook.xml": XLSX_MIME}
 
@@ -41,11 +46,13 @@ _OOXML_MAIN_PART = {"word/document.xml": DOCX_MIME, "xl/workbook.xml": XLSX_MIME
 def detect_mime(path: str | Path) -> str:
     """MIME type of a file from its content.
 
-    libmagic is asked first; three cases it gets wrong are settled by looking further: an OLE file
-    (DOC) whose directory lies past the first bytes, a ZIP whose
-    entries make it an office document (libmagic says zip or octet-stream when the entries are
-    not in the order it expects, as some generators write them), and a PDF with
-    junk before its ``%PDF-`` header (readers accept it within the first 1024 bytes).
+    libmagic is asked first; three cases it gets wrong are settled by looking further: an OLE
+    file, by the stream at its root (libmagic places one by its summary's application name or
+    class id before its streams, and says only "OLE" of one whose directory lies past the
+    first bytes), a ZIP whose entries make it an office document (libmagic says zip or
+    octet-stream when the entries are not in the order it expects, as some generators write
+    them), and a PDF with junk before its ``%PDF-`` header (readers accept it within the first
+    1024 bytes).
     """
     import magic
 
@@ -55,10 +62,12 @@ def detect_mime(path: str | Path) -> str:
     if not head:
         return "application/x-empty"
     mime = magic.from_buffer(head, mime=True)
-    if mime in _OLE_UNSURE:
-        # an OLE container (DOC, XLS, encrypted DOCX) keeps its directory anywhere in the file:
-        # from the first 64 KB libmagic can only say "OLE"; it reads what it needs from the file
-        mime = magic.from_file(str(path), mime=True)
+    if head.startswith(OLE_SIGNATURE):
+        flavour = _ole_flavour(path)
+        if flavour is not None:
+            return flavour
+        if mime in _OLE_UNSURE:  # its directory lies anywhere in the file: libmagic reads it
+            mime = magic.from_file(str(path), mime=True)
     if mime in _OOXML_OR_ZIP and head.startswith(b"PK"):
         return _zip_flavour(path)
     if mime == "application/octet-stream" and b"%PDF-" in head[:1024]:
@@ -84,6 +93,21 @@ def _zip_flavour(path: Path) -> str:
     return ZIP_MIME
 
 
+def _ole_flavour(path: Path) -> str | None:
+    """DOC and XLS by the stream at the compound file's root; None for other OLE files
+    (encrypted DOCX, Outlook messages) and for one whose directory cannot be read."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            for stream, mime in _OLE_MAIN_STREAM.items():
+                if ole.exists(stream) and ole.get_type(stream) == olefile.STGTY_STREAM:
+                    return mime
+    except Exception as exc:  # noqa: BLE001 - any broken directory: a kind neither stream tells
+        log.info("OLE directory of %s unreadable: %r", path.name, exc)
+    return None
+
+
 def claimed_kind(name: str | Path, mime: str) -> str | None:
     """The kind of document a file's name says it is ("PDF"), when its bytes are not
     recognisable as anything (``mime`` unknown to libmagic); else None.
@@ -92,6 +116,8 @@ def claimed_kind(name: str | Path, mime: str) -> str | None:
     that are nothing at all under a name that says PDF are a PDF that got damaged on the way
     (a failed download, a truncated copy), and the applicant should be told so.
     """
+    from extractors.registry import kind_of_suffix
+
     if mime not in _UNKNOWN:
         return None
-    return _CLAIMED_KINDS.get(Path(str(name)).suffix.lower())
+    return kind_of_suffix(Path(str(name)).suffix)

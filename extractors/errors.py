@@ -7,6 +7,8 @@ that tells the user what happened and how to fix it. They become exit codes (CLI
 
 from __future__ import annotations
 
+from extractors.registry import accepted_formats_text
+
 __all__ = [
     "EvidenciaError",
     "ExtractionError",
@@ -51,11 +53,7 @@ class EmptyFileError(ExtractionError):
 
 class UnsupportedTypeError(ExtractionError):
     code = "unsupported_type"
-    default_message = (
-        "Tipo de archivo no soportado. Se aceptan PDF; documentos Word (DOCX, DOC), "
-        "OpenDocument (ODT) y RTF; planillas Excel (XLSX) y OpenDocument (ODS); páginas web "
-        "(HTML); correos (EML); fotos y escaneos (JPG, PNG, TIFF, HEIC); texto y archivos ZIP."
-    )
+    default_message = "Tipo de archivo no soportado. " + accepted_formats_text()
 
 
 class EncryptedError(ExtractionError):

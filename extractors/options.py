@@ -60,6 +60,8 @@ class ExtractOptions:
     spreadsheet_max_cells: int = defaults.SPREADSHEET_MAX_CELLS
     #: Uncompressed bytes of a spreadsheet's parts, checked before the reader inflates them.
     spreadsheet_max_uncompressed_bytes: int = defaults.SPREADSHEET_MAX_UNCOMPRESSED_BYTES
+    #: File size of a legacy Excel (XLS) file, read whole when it is opened.
+    spreadsheet_max_xls_bytes: int = defaults.SPREADSHEET_MAX_XLS_BYTES
     #: Seconds one LibreOffice conversion (DOC, RTF) may take before it is killed.
     libreoffice_timeout: float = defaults.LIBREOFFICE_TIMEOUT
     #: LibreOffice conversions running at once on the machine, all processes together.

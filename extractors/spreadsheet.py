@@ -1,8 +1,10 @@
-"""Spreadsheets (XLSX, ODS): every visible sheet, a row per line, cells as the classifier reads.
+"""Spreadsheets (XLSX, XLS, ODS): every visible sheet, a row per line, cells as the classifier
+reads them.
 
 Read with python-calamine (Rust, cached formula values, sheet visibility) rather than openpyxl
-(pure Python, ~10x slower, XLSX only). Layout of a sheet's page text, so an attendance list or a
-committee roster kept as a spreadsheet reads like the same table in a DOCX:
+(pure Python, ~10x slower, XLSX only); it reads legacy Excel 97-2003 (BIFF8 in an OLE2
+compound file) too, with the same layout. Layout of a sheet's page text, so an attendance list
+or a committee roster kept as a spreadsheet reads like the same table in a DOCX:
 
     Hoja «Nómina»
 
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from extractors import defaults
+from extractors.detect import OLE_SIGNATURE
 from extractors.document import ExtractedDocument, Page
 from extractors.errors import CorruptFileError, EncryptedError, TooLargeError
 from extractors.normalize import normalize_text
@@ -67,7 +70,7 @@ def parse_spreadsheet(
         SheetVisibleEnum,
     )
 
-    _check_uncompressed_size(path, options.spreadsheet_max_uncompressed_bytes)
+    _check_size(path, options)
     warnings: list[str] = []
     pages: list[Page] = []
     budget = options.spreadsheet_max_cells
@@ -98,11 +101,13 @@ def parse_spreadsheet(
             detail=repr(exc),
         ) from exc
     except CalamineError as exc:
-        raise CorruptFileError(
-            "La planilla está dañada o incompleta y no se pudo leer. Vuelva a guardarla desde "
-            "Excel o LibreOffice.",
-            detail=repr(exc),
-        ) from exc
+        raise _corrupt(exc) from exc
+    except BaseException as exc:
+        # calamine panics on some damaged files (a truncated XLS's directory); pyo3 raises the
+        # panic as a BaseException, which must not pass for an interruption
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise _corrupt(exc) from None
     if not pages:
         pages = [Page(number=1, text="", method="spreadsheet")]
     if not any(p.text for p in pages):
@@ -145,24 +150,36 @@ def _n(number: int) -> str:
     return f"{number:,}".replace(",", ".")
 
 
-def _check_uncompressed_size(path: Path, limit: int) -> None:
-    """A spreadsheet is a ZIP of XML parts read whole into memory: refuse one whose parts add up
-    to more than the cap before the reader inflates them (a 100 MB file may hold gigabytes)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            total = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise CorruptFileError(
-            "La planilla está dañada o incompleta y no se pudo leer. Vuelva a guardarla desde "
-            "Excel o LibreOffice.",
-            detail=repr(exc),
-        ) from exc
+def _corrupt(exc: BaseException) -> CorruptFileError:
+    return CorruptFileError(
+        "La planilla está dañada o incompleta y no se pudo leer. Vuelva a guardarla desde "
+        "Excel o LibreOffice.",
+        detail=repr(exc),
+    )
+
+
+def _check_size(path: Path, options: ExtractOptions) -> None:
+    """Refuse a spreadsheet too large to hold in memory before the reader does. An XLSX or ODS
+    is a ZIP of XML parts read whole: their uncompressed sizes are added up (a 100 MB file may
+    hold gigabytes). An XLS is not compressed, but the reader parses every cell of it when it
+    opens it: its file size is what is counted, against a cap of its own."""
+    with open(path, "rb") as handle:
+        legacy = handle.read(len(OLE_SIGNATURE)) == OLE_SIGNATURE
+    if legacy:
+        total, limit = path.stat().st_size, options.spreadsheet_max_xls_bytes
+    else:
+        limit = options.spreadsheet_max_uncompressed_bytes
+        try:
+            with zipfile.ZipFile(path) as zf:
+                total = sum(info.file_size for info in zf.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise _corrupt(exc) from exc
     if total > limit:
         raise TooLargeError(
             "La planilla es demasiado grande para leerla "
-            f"({total / 1_048_576:.0f} MB de datos sin comprimir). Divídala en varios archivos o "
-            "suba solo las hojas que son evidencia.",
-            detail=f"{total} uncompressed bytes > {limit}",
+            f"({total / 1_048_576:.0f} MB de datos{'' if legacy else ' sin comprimir'}). "
+            "Divídala en varios archivos o suba solo las hojas que son evidencia.",
+            detail=f"{total} {'file' if legacy else 'uncompressed'} bytes > {limit}",
         )
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 
+from extractors.registry import accepted_formats_text
 from service.api.deps import (
     CurrentReviewer,
     SessionDep,
@@ -209,9 +210,8 @@ def list_submissions(
     responses={**_ERRORS, **_IDEMPOTENCY_ERRORS,
                413: {"model": ErrorBody, "description": "Demasiados archivos"}},
     summary="Subir archivos",
-    description="Uno o varios archivos en el campo multipart `files` (repetible): PDF, "
-    "Word (DOCX, DOC), OpenDocument (ODT, ODS), RTF, Excel (XLSX), HTML, correos (EML), "
-    "fotos (JPG, PNG, TIFF, HEIC…), texto y ZIP. Cada ZIP y cada correo se abre: cada "
+    description="Uno o varios archivos en el campo multipart `files` (repetible). "
+    + accepted_formats_text() + " Cada ZIP y cada correo se abre: cada "
     "archivo que contiene es un documento. Responde 202 de inmediato; el procesamiento sigue "
     "en segundo plano (`GET /api/submissions/{id}`). Un archivo ilegible queda en `error` con "
     "su motivo en español sin afectar a los demás. Los documentos y la respuesta se guardan "

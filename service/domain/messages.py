@@ -51,7 +51,7 @@ __all__ = [
     "rule_descriptions",
     "rule_families",
     "accepted_types",
-    "ACCEPT_EXTENSIONS",
+    "accept_list",
 ]
 
 # --- the domain's vocabulary ------------------------------------------------------------------
@@ -583,20 +583,24 @@ def rule_families(pattern_ids: Iterable[str]) -> list[str]:
 
 
 def accepted_types(legacy_word: bool) -> str:
-    """What the upload pages say they accept; DOC and RTF only where LibreOffice converts them
-    (the lean container image leaves it out)."""
-    word = ("documentos Word (DOCX, DOC), OpenDocument (ODT) y RTF" if legacy_word
-            else "documentos Word (DOCX) y OpenDocument (ODT)")
-    return (f"Se aceptan PDF; {word}; planillas Excel (XLSX) y OpenDocument (ODS); páginas web "
-            "guardadas (HTML); correos con sus adjuntos (EML); fotos o escaneos (JPG, PNG, TIFF, "
-            "HEIC de iPhone); texto y archivos ZIP con carpetas.")
+    """What the upload pages say they accept (extractors.registry.FORMATS); DOC and RTF only
+    where LibreOffice converts them (the lean container image leaves it out)."""
+    from extractors.registry import accepted_formats_text
+
+    return accepted_formats_text(libreoffice=legacy_word)
 
 
-#: The file picker's ``accept`` list; DOC and RTF are added where LibreOffice is installed.
-ACCEPT_EXTENSIONS = (
-    ".pdf,.docx,.odt,.xlsx,.ods,.htm,.html,.eml,.jpg,.jpeg,.png,.tif,.tiff,.heic,.heif,.txt,"
-    ".zip,application/pdf,application/zip,image/*,text/plain"
-)
+#: What the file picker offers besides the extensions: browsers that map some file's
+#: extension to no type still show PDFs, ZIPs, pictures and text.
+_ACCEPT_TYPES = ("application/pdf", "application/zip", "image/*", "text/plain")
+
+
+def accept_list(legacy_word: bool) -> str:
+    """The file picker's ``accept`` attribute: every accepted format's extensions
+    (extractors.registry.FORMATS), DOC and RTF only where LibreOffice converts them."""
+    from extractors.registry import accepted_extensions
+
+    return ",".join((*accepted_extensions(libreoffice=legacy_word), *_ACCEPT_TYPES))
 
 
 def yes_no(value: bool) -> str:

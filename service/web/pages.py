@@ -49,14 +49,9 @@ def _legacy_word() -> bool:
     return soffice_path() is not None
 
 
-def _accept_list() -> str:
-    legacy = ",.doc,.rtf" if _legacy_word() else ""
-    return messages.ACCEPT_EXTENSIONS.replace(".docx,", f".docx{legacy},", 1)
-
-
 templates.env.globals.update(
     accepted_types=lambda: messages.accepted_types(_legacy_word()),
-    accept_list=_accept_list,
+    accept_list=lambda: messages.accept_list(_legacy_word()),
     COMMITMENT_IDS=COMMITMENT_IDS,
     commitment_name=messages.commitment_name,
     commitment_short=messages.commitment_short,

@@ -2,8 +2,10 @@
 
 XLSX are written with openpyxl; openpyxl stores formulas without the value a spreadsheet program
 would cache, so ``xlsx`` writes the cached values into the sheet XML the way Excel and LibreOffice
-save them. ODS and ODT are written as the OpenDocument XML LibreOffice produces (the packaged
-LibreOffice has no Calc to write them). DOC and RTF come from a DOCX through LibreOffice itself.
+save them. ODS and ODT are written as the OpenDocument XML LibreOffice produces. DOC and RTF come
+from a DOCX, and XLS (Excel 97-2003) from an XLSX, through LibreOffice itself (Writer and Calc,
+which scripts/setup installs for the tests); an XLS with a password through a LibreOffice Basic
+macro, since ``--convert-to`` takes none.
 """
 
 from __future__ import annotations
@@ -201,7 +203,7 @@ def word_document(
 
 
 def convert_with_libreoffice(source: Path, target_format: str, outdir: Path) -> Path:
-    """DOCX -> DOC or RTF with the LibreOffice that scripts/setup installs."""
+    """DOCX -> DOC or RTF, XLSX -> XLS with the LibreOffice that scripts/setup installs."""
     profile = outdir / "perfil-prueba"
     subprocess.run(
         ["soffice", "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
@@ -209,6 +211,52 @@ def convert_with_libreoffice(source: Path, target_format: str, outdir: Path) -> 
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     return outdir / f"{source.stem}.{target_format}"
+
+
+def roster_xls(path: Path, **roster) -> Path:
+    """``nomina-comite.xls``: ``roster_xlsx`` saved by LibreOffice Calc as Excel 97-2003 (its
+    hidden sheet stays hidden, its formula keeps its value)."""
+    source = roster_xlsx(path.with_suffix(".xlsx"), **roster)
+    converted = convert_with_libreoffice(source, "xls", path.parent)
+    return converted if converted == path else converted.rename(path)
+
+
+#: A LibreOffice Basic module that saves a spreadsheet as Excel 97-2003 with a password (the
+#: file is then encrypted: RC4, a FILEPASS record at the start of the workbook stream).
+_SAVE_WITH_PASSWORD = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">
+<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1"
+ script:language="StarBasic">
+Sub SaveWithPassword(source As String, target As String, password As String)
+  Dim load(0) As New com.sun.star.beans.PropertyValue
+  load(0).Name = &quot;Hidden&quot;
+  load(0).Value = True
+  doc = StarDesktop.loadComponentFromURL(ConvertToURL(source), &quot;_blank&quot;, 0, load())
+  Dim store(1) As New com.sun.star.beans.PropertyValue
+  store(0).Name = &quot;FilterName&quot;
+  store(0).Value = &quot;MS Excel 97&quot;
+  store(1).Name = &quot;Password&quot;
+  store(1).Value = password
+  doc.storeToURL(ConvertToURL(target), store())
+  doc.close(True)
+End Sub
+</script:module>
+"""
+
+
+def encrypted_xls(source: Path, target: Path, password: str) -> Path:
+    """``source`` (a spreadsheet) saved by LibreOffice as an XLS protected by ``password``: a
+    throw-away profile is made, its Standard Basic library given the macro above, then run."""
+    profile = target.parent / "perfil-macro"
+    soffice = ["soffice", "--headless", "--norestore",
+               f"-env:UserInstallation={profile.as_uri()}"]  # fmt: skip
+    subprocess.run([*soffice, "--terminate_after_init"], check=True, capture_output=True,
+                   timeout=120)  # fmt: skip
+    (profile / "user/basic/Standard/Module1.xba").write_text(_SAVE_WITH_PASSWORD)
+    macro = f'macro:///Standard.Module1.SaveWithPassword("{source}","{target}","{password}")'
+    subprocess.run([*soffice, macro], check=True, capture_output=True, timeout=120)
+    assert target.exists(), "LibreOffice did not save the encrypted XLS"
+    return target
 
 
 def heic_photo(path: Path, upright, *, exif_orientation: int) -> Path:

@@ -1,5 +1,5 @@
 """The formats applicants send besides PDF, DOCX and photos, each on a file the test makes:
-spreadsheets (XLSX, ODS), OpenDocument text, legacy Word and RTF through LibreOffice, saved web
+spreadsheets (XLSX, XLS, ODS), OpenDocument text, legacy Word and RTF through LibreOffice, saved web
 pages, and iPhone photos (HEIC)."""
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ import extractors
 from classifiers.units import split_blocks
 from extractors import ExtractOptions, defaults
 from extractors.archive import is_container, open_archive
-from extractors.detect import ODS_MIME, ODT_MIME, XLSX_MIME
+from extractors.detect import DOC_MIME, ODS_MIME, ODT_MIME, XLS_MIME, XLSX_MIME
 from extractors.errors import (
     ConverterUnavailableError,
+    CorruptFileError,
+    DamagedFileError,
+    EncryptedError,
     ExtractionError,
     TooLargeError,
     UnsupportedTypeError,
@@ -29,9 +32,11 @@ from tests.extractors.format_makers import (
     ROSTER_TITLE,
     convert_with_libreoffice,
     email_with_attachments,
+    encrypted_xls,
     heic_photo,
     odt,
     roster_ods,
+    roster_xls,
     roster_xlsx,
     word_document,
 )
@@ -160,6 +165,140 @@ def test_damaged_spreadsheet_is_a_clear_error(tmp_path):
     with pytest.raises(ExtractionError) as info:
         extractors.extract(broken)
     assert "dañada" in info.value.message
+
+
+# --- legacy Excel (XLS) ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def xls_files(tmp_path_factory):
+    """Real Excel 97-2003 files saved by LibreOffice Calc: the roster, a long attendance list
+    (its OLE directory past the bytes libmagic is first given) and the roster with a password."""
+    import openpyxl
+
+    folder = tmp_path_factory.mktemp("xls")
+    roster = roster_xls(folder / "nomina-comite.xls")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Asistencia"
+    ws.append(["Nombre", "Nacionalidad", "Asistió"])
+    for i in range(1, 3000):
+        ws.append([f"Persona {i}", "Venezolana" if i % 2 else "Chilena", "Sí"])
+    wb.save(folder / "asistencia.xlsx")
+    long = convert_with_libreoffice(folder / "asistencia.xlsx", "xls", folder)
+    locked = encrypted_xls(folder / "nomina-comite.xlsx", folder / "cifrada.xls", "secreto")
+    return {"roster": roster, "long": long, "encrypted": locked}
+
+
+def test_xls_roster_reads_like_the_xlsx(xls_files):
+    doc = extractors.extract(xls_files["roster"])
+    assert doc.mime == XLS_MIME
+    assert doc.extractor.startswith("spreadsheet:calamine/")
+    assert doc.pages[0].text == ROSTER_PAGE  # the formula's saved value, dates as dd-mm-aaaa
+    assert doc.pages[1].text.splitlines()[2:] == [
+        "Fila 1 | Sesión | Fecha | Asistentes | Horas",
+        "Fila 2 | Constitución del comité | 15-03-2024 | 5 | 1,5",
+        "Fila 3 | Plan de trabajo anual | 02-04-2024 09:30 | 4 | 2",
+    ]
+    assert len(doc.pages) == 2 and "Colombiana" not in doc.text  # the hidden sheet skipped...
+    assert any(HIDDEN_SHEET_WARNING in w for w in doc.warnings)  # ...and the reviewer told
+
+
+def test_xls_is_told_from_doc_by_its_stream_not_its_name(xls_files, legacy_word_files, tmp_path):
+    """libmagic says only "OLE" of an XLS whose directory lies past the bytes it is given; the
+    compound file's root stream ("Workbook", "WordDocument") says which it is."""
+    import magic
+
+    long = xls_files["long"]
+    assert long.stat().st_size > defaults.MAGIC_SNIFF_BYTES
+    head = long.read_bytes()[: defaults.MAGIC_SNIFF_BYTES]
+    assert magic.from_buffer(head, mime=True) == "application/x-ole-storage"
+    for path, mime in [(long, XLS_MIME), (legacy_word_files["doc"], DOC_MIME)]:
+        renamed = tmp_path / f"archivo{mime[-3:]}.doc"  # a name that says DOC either way
+        renamed.write_bytes(path.read_bytes())
+        assert extractors.detect_mime(renamed) == mime
+    doc = extractors.extract(long)
+    assert doc.pages[0].text.splitlines()[:3] == [
+        "Hoja «Asistencia», filas 1 a 200", "", "Fila 1 | Nombre | Nacionalidad | Asistió",
+    ]  # fmt: skip
+    assert "Fila 3000 | Persona 2999 | Venezolana | Sí" in doc.text
+
+
+def test_encrypted_xls_asks_for_the_file_without_password(xls_files):
+    with pytest.raises(EncryptedError) as info:
+        extractors.extract(xls_files["encrypted"])
+    assert info.value.message.startswith("La planilla está protegida con contraseña")
+
+
+def test_truncated_xls_is_a_damaged_xls(xls_files, tmp_path):
+    """LibreOffice and Excel write the compound file's directory last: a truncated copy has
+    none, and only its name says what it was."""
+    data = xls_files["roster"].read_bytes()
+    broken = tmp_path / "nomina-cortada.xls"
+    broken.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DamagedFileError) as info:
+        extractors.extract(broken)
+    assert info.value.kind == "XLS"
+    assert info.value.message.startswith("El archivo XLS está dañado o incompleto")
+
+
+def test_xls_with_a_damaged_workbook_stream_is_corrupt(xls_files, tmp_path):
+    data = xls_files["roster"].read_bytes()
+    broken = tmp_path / "nomina-dañada.xls"
+    broken.write_bytes(data[:512] + b"\xff" * 512 + data[1024:])  # the workbook's first records
+    assert extractors.detect_mime(broken) == XLS_MIME
+    with pytest.raises(CorruptFileError) as info:
+        extractors.extract(broken)
+    assert info.value.message.startswith("La planilla está dañada o incompleta")
+
+
+def test_xls_cut_inside_its_directory_is_an_error_not_a_crash(xls_files, tmp_path):
+    """Cut inside a directory entry, calamine 0.37 panics; pyo3 raises the panic as a
+    BaseException, which must become the file's error, not stop the worker."""
+    import olefile
+
+    data = xls_files["roster"].read_bytes()
+    with olefile.OleFileIO(xls_files["roster"]) as ole:
+        directory = (ole.first_dir_sector + 1) * ole.sectorsize
+    broken = tmp_path / "nomina-cortada.xls"
+    outcomes = set()
+    for end in range(directory, len(data), 24):
+        broken.write_bytes(data[:end])
+        try:
+            extractors.extract(broken)
+            outcomes.add("read")
+        except CorruptFileError as exc:
+            outcomes.add(type(exc).__name__)
+    assert "CorruptFileError" in outcomes, outcomes
+
+
+def test_xls_is_bounded_by_its_file_size_and_the_cell_budget(xls_files):
+    path = xls_files["roster"]
+    doc = extractors.extract(path, options=ExtractOptions(spreadsheet_max_cells=12))
+    assert "Fila 4 |" in doc.text and "Fila 5 |" not in doc.text
+    assert any("no se leyó la hoja «Sesiones»" in w for w in doc.warnings)
+    with pytest.raises(TooLargeError) as info:
+        extractors.extract(path, options=ExtractOptions(spreadsheet_max_xls_bytes=4096))
+    assert "demasiado grande" in info.value.message
+    assert extractors.extract(path, options=ExtractOptions(spreadsheet_max_uncompressed_bytes=1))
+
+
+def test_xls_in_a_zip_and_attached_to_an_email(xls_files, tmp_path):
+    xls = xls_files["roster"].read_bytes()
+    mail = email_with_attachments(
+        "Adjunto la nómina.", None, [("nomina-comite.xls", "application/vnd.ms-excel", xls)]
+    )
+    archive = tmp_path / "evidencias.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("comite/nomina-comite.xls", xls)
+        zf.writestr("correo.eml", mail)
+    with open_archive(archive) as listing:
+        members = {m.name: m for m in listing}
+        assert set(members) == {"comite/nomina-comite.xls", "correo.eml/mensaje.txt",
+                                "correo.eml/nomina-comite.xls"}  # fmt: skip
+        for name in ("comite/nomina-comite.xls", "correo.eml/nomina-comite.xls"):
+            assert members[name].error is None
+            assert extractors.extract_bytes(members[name].read()).pages[0].text == ROSTER_PAGE
 
 
 # --- OpenDocument text ----------------------------------------------------------------------------

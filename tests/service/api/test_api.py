@@ -329,3 +329,34 @@ def test_the_matrix_is_rebuilt_when_a_decision_or_a_result_lands(
     assert decided.status_code == 200
     assert decided.json()["commitments"][2]["status"] == "rejected"
     assert decided.json() == client.get(url, headers=_bearer(sub["token"])).json()
+
+
+def test_xls_roster_upload_is_read_and_its_rows_are_evidence(client, run_worker_burst, tmp_path):
+    """An attendance list or roster kept in Excel 97-2003 (saved here by LibreOffice Calc) is
+    read like its XLSX: done, each row a line with its number, the committee row the evidence."""
+    from tests.extractors.format_makers import roster_xls
+
+    sub = _create(client)
+    roster = roster_xls(tmp_path / "nomina-comite.xls").read_bytes()
+    r = client.post(f"/api/submissions/{sub['id']}/documents",
+                    files=[("files", ("Nómina comité.xls", roster, "application/vnd.ms-excel"))],
+                    headers=_bearer(sub["token"]))  # fmt: skip
+    assert r.status_code == 202, r.text
+    [doc] = r.json()["documents"]
+    assert doc["status"] == "queued"
+
+    run_worker_burst()
+
+    status = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
+    assert [(d["name"], d["status"]) for d in status["documents"]] == [
+        ("Nómina comité.xls", "done")
+    ], status["documents"]
+    detail = client.get(f"/api/submissions/{sub['id']}/documents/{doc['id']}",
+                        headers=_bearer(sub["token"])).json()
+    assert detail["pages"][0]["text"].startswith("Hoja «Nómina»")
+    assert "Fila 4 | María Fernanda López | Presidenta | Venezolana | 15-03-2024" in detail["text"]
+    assert "Colombiana" not in detail["text"]  # the hidden sheet
+    matrix = client.get(f"/api/submissions/{sub['id']}/matrix",
+                        headers=_bearer(sub["token"])).json()
+    c5 = next(c for c in matrix["commitments"] if c["id"] == "c5")
+    assert c5["supported"] and c5["evidence"][0]["document"] == "Nómina comité.xls"
