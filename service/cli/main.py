@@ -299,7 +299,9 @@ def _report(command: str, exc: BaseException) -> int:
     else:
         log.error("evidencia %s failed", command, exc_info=exc)
         message, exit_code = error_message("internal"), ErrorCode.internal.exit_code
-    if command in _RESUMABLE and exit_code in (130, ErrorCode.database_unavailable.exit_code):
+    stopped_midway = isinstance(exc, KeyboardInterrupt | OperationalError | ProgrammingError) or (
+        isinstance(exc, EvidenciaError) and fault_of(exc) is ErrorCode.database_unavailable)
+    if command in _RESUMABLE and stopped_midway:  # not a usage error: it would only repeat
         message += " " + error_message("resume")
     print(f"evidencia {command}: {message}", file=sys.stderr)
     return exit_code

@@ -393,7 +393,7 @@ ERROR_MESSAGES: dict[str, str] = {
     ),
     "csv_needed": "Con --org-from csv indique el archivo con --csv ARCHIVO.",
     "no_csv": "No existe el CSV: {path}",
-    "bad_rut_in_csv": "RUT inválido en {path}: {rut!r}",
+    "bad_rut_in_csv": "RUT inválido en {path}: {rut!r}. Corrija esa fila y vuelva a ejecutar.",
     "bad_date": "Fecha inválida {text!r}: use AAAA-MM-DD.",
     "no_documents_in_scope": "No hay documentos con texto extraído en ese alcance.",
     "no_corpus": "No se encontró {path}: CORPUS debe ser una carpeta generada por "

@@ -30,6 +30,27 @@ def test_errors_become_exit_codes_and_one_spanish_line(service_env, capsys, tmp_
     assert "continuar donde quedó" in capsys.readouterr().err  # a batch resumes
 
 
+def test_a_batch_usage_error_does_not_promise_to_resume(service_env, capsys, tmp_path):
+    """QA 2026-12-06: every exit 2 of `evidencia batch` (a bad RUT in the CSV, --csv missing)
+    ended "Lo cargado quedó guardado: vuelva a ejecutar el mismo comando para continuar donde
+    quedó", which would only fail again, before anything was loaded."""
+    from service.cli import main
+
+    folder = tmp_path / "Fundación Sol"
+    folder.mkdir()
+    (folder / "acta.txt").write_text("Acta del comité de inclusión.", encoding="utf-8")
+    assert main(["batch", str(tmp_path), "--org-from", "csv"]) == 2
+    err = capsys.readouterr().err
+    assert "--csv" in err and "continuar donde quedó" not in err
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("ruta,organizacion,rut\nFundación Sol,Fundación Sol,12.345.678-0\n",
+                    encoding="utf-8")
+    assert main(["batch", str(tmp_path), "--org-from", "csv", "--csv", str(orgs)]) == 2
+    err = capsys.readouterr().err
+    assert "RUT inválido" in err and "'12.345.678-0'. Corrija esa fila" in err
+    assert "continuar donde quedó" not in err
+
+
 #: Words that give away an English help line (whole words; none is also Spanish, and none is
 #: a choice the options take, such as `all`).
 _ENGLISH = re.compile(
