@@ -38,7 +38,7 @@ from service.domain.models import (
     Submission,
 )
 from service.domain.storage import path_for, store_bytes, store_stream
-from service.domain.text import CONTROL_CHARACTERS
+from service.domain.text import BIDI_CONTROLS, CONTROL_CHARACTERS
 from service.domain.workflow import ReviewStatus, initial_status
 from service.settings import get_settings
 
@@ -291,14 +291,15 @@ def _store(upload: _Upload, mimes: dict[str, str]) -> Iterator[_Entry]:
 
 def _upload_name(raw: str | None) -> tuple[str, tuple[str, str] | None]:
     """The name an uploaded file is shown under, and the problem when the name itself is
-    hostile: control characters (a NUL byte…), a path that is absolute or climbs (``..``), or
+    hostile: control characters (a NUL byte…, or a bidirectional control that disguises
+    its extension), a path that is absolute or climbs (``..``), or
     longer than ``MAX_NAME_CHARS``. Such a file becomes a document in error saying so; the
     rest of the upload goes on."""
     raw = (raw or "").replace("\\", "/")
     parts = [p for p in _shown(raw).strip().split("/") if p not in ("", ".")]
     shown = "/".join(p for p in parts if p != "..") or "archivo"
     problem = None
-    if CONTROL_CHARACTERS.search(raw):
+    if CONTROL_CHARACTERS.search(raw) or BIDI_CONTROLS.search(raw):
         problem = "invalid_name", error_message("invalid_name")
     elif ".." in parts or raw.startswith("/") or re.match(r"[A-Za-z]:/", raw):
         problem = "invalid_name", error_message("invalid_name")
@@ -308,8 +309,8 @@ def _upload_name(raw: str | None) -> tuple[str, tuple[str, str] | None]:
 
 
 def _shown(name: str) -> str:
-    """A name fit to show and store: control characters as ``?``."""
-    return CONTROL_CHARACTERS.sub("?", name)
+    """A name fit to show and store: control characters (bidirectional ones too) as ``?``."""
+    return BIDI_CONTROLS.sub("?", CONTROL_CHARACTERS.sub("?", name))
 
 
 def _fit(name: str, limit: int) -> str:

@@ -153,3 +153,24 @@ def test_hostile_names_fail_alone_in_spanish_while_the_rest_proceeds(client, tex
     for _name, data in files[:5]:  # bytes under a refused name are not kept
         assert not path_for(sha256_bytes(data)).exists()
 
+
+
+def test_a_name_that_disguises_its_extension_is_refused(client):
+    """QA 2026-12-06: "acta\u202efdp.bat" (a right-to-left override) was accepted as a text
+    file and shown as "actatab.pdf" on the pages, while its download kept the .bat name; in a
+    ZIP the member's name shows the control as "?"."""
+    from service.domain.storage import path_for, sha256_bytes
+
+    script = b"Acta del comite de inclusion.\r\ndel /q %USERPROFILE%\\Documents\r\n"
+    sub = client.post("/api/submissions", json={"organization": "Fundación Puentes del Sur",
+                                                "rut": "76.543.210-3"}).json()
+    r = client.post(f"/api/submissions/{sub['id']}/documents",
+                    headers={"Authorization": f"Bearer {sub['token']}"}, files=[
+                        ("files", ("acta\u202efdp.bat", script)),
+                        ("files", ("actas.zip", make_zip({"acta\u2067fdp.cmd": script + b"2"}))),
+                    ])
+    assert r.status_code == 202, r.text
+    named, member = r.json()["documents"]
+    assert (named["status"], named["error_code"]) == ("error", "invalid_name")
+    assert "\u202e" not in named["name"] and not path_for(sha256_bytes(script)).exists()
+    assert member["name"] == "actas.zip/acta?fdp.cmd"
