@@ -142,11 +142,38 @@ _ORIGINAL_HEADERS = {
 }
 
 
+#: Extensions a downloaded original may keep: the document types uploads accept (opened by a
+#: viewer, never run). Any other name gets one of these added from the type its bytes are
+#: (``_TYPE_EXTENSIONS``), else ``.bin``: a text file named "acta.bat" or an HTML page named
+#: "acta.hta" would run on a double click under Windows.
+_DOCUMENT_EXTENSIONS = frozenset({
+    ".pdf", ".docx", ".doc", ".rtf", ".odt", ".xlsx", ".ods", ".htm", ".html", ".eml", ".jpg",
+    ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".txt", ".zip",
+})
+_TYPE_EXTENSIONS = {
+    "application/pdf": ".pdf", "text/plain": ".txt", "text/html": ".html", "image/jpeg": ".jpg",
+    "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp", "image/tiff": ".tif",
+    "image/bmp": ".bmp", "message/rfc822": ".eml", "application/zip": ".zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+}
+
+
+def download_name(name: str, mime: str | None) -> str:
+    """The file name a downloaded original is saved under: its own, with a document type's
+    extension added when its own extension is not one (``acta.bat`` → ``acta.bat.txt``)."""
+    base = name.rsplit("/", 1)[-1] or "archivo"
+    suffix = Path(base).suffix.lower()
+    if suffix in _DOCUMENT_EXTENSIONS:
+        return base
+    return base + _TYPE_EXTENSIONS.get(mime or "", ".bin")
+
+
 def original_file_response(path: Path, name: str, mime: str | None) -> FileResponse:
     """The uploaded bytes as an attachment with an inert type: a stored HTML or SVG file must
-    never run script on this origin (a reviewer's session could act for the uploader)."""
+    never run script on this origin (a reviewer's session could act for the uploader), and
+    its name never one Windows would run (:func:`download_name`)."""
     media_type = mime if mime in INERT_TYPES else "application/octet-stream"
-    filename = quote(name.rsplit("/", 1)[-1] or "archivo")
+    filename = quote(download_name(name, mime))
     return FileResponse(  # streamed from the store, not read into memory
         path,
         media_type=media_type,
@@ -165,7 +192,8 @@ def original_file_response(path: Path, name: str, mime: str | None) -> FileRespo
     description="Los bytes tal como se subieron, siempre como descarga y con un tipo inerte: "
     "PDF, DOCX, imágenes y texto conservan el suyo; cualquier otro (HTML, XML…) se entrega "
     "como `application/octet-stream`, para que un archivo ajeno nunca se ejecute en el "
-    "navegador del revisor.",
+    "navegador del revisor. Un nombre cuya extensión no es de documento recibe la de su tipo "
+    "(«acta.bat» se descarga como «acta.bat.txt»).",
 )
 def get_file(document_id: DocumentId, access: SubmissionAccess, session: SessionDep) -> Response:
     from service.domain.storage import path_for

@@ -174,3 +174,19 @@ def test_a_name_that_disguises_its_extension_is_refused(client):
     assert (named["status"], named["error_code"]) == ("error", "invalid_name")
     assert "\u202e" not in named["name"] and not path_for(sha256_bytes(script)).exists()
     assert member["name"] == "actas.zip/acta?fdp.cmd"
+
+
+def test_a_download_never_keeps_a_name_windows_would_run(client, reviewer):
+    """QA 2026-12-06: a text file named "acta.bat" (or an HTML page named "acta.hta") was
+    accepted, read, and downloaded under that name: a double click on the reviewer's Windows
+    machine would run it. The download now adds its type's extension."""
+    script = b"Acta del comite de inclusion.\r\ndel /q %USERPROFILE%\\Documents\r\n"
+    sub, docs = _upload(client, {"acta.bat": script, "acta.hta": HTML_PAGE.encode(),
+                                 "nota.TXT": b"Nota del comite de inclusion."})
+    names = []
+    for doc in docs:
+        r = client.get(f"/api/submissions/{sub['id']}/documents/{doc['id']}/file",
+                       auth=reviewer)
+        assert_inert_attachment(r)
+        names.append(r.headers["content-disposition"].split("''", 1)[1])
+    assert names == ["acta.bat.txt", "acta.hta.html", "nota.TXT"]
