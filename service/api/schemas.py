@@ -559,8 +559,12 @@ def uploaded_public(documents) -> dict:
     ]}
 
 
-def decision_public(d: DecisionEntry) -> dict:
-    return _body(DecisionPublic, d)
+def decision_public(d: DecisionEntry, *, for_reviewer: bool = True) -> dict:
+    """An applicant is not told which reviewer decided (as in :func:`review_public`)."""
+    body = _body(DecisionPublic, d)
+    if not for_reviewer:
+        body["reviewer"] = None
+    return body
 
 
 def progress_public(p: SubmissionProgress, review=None, outcomes=()) -> dict:
@@ -600,7 +604,11 @@ def outcomes_public(m: SubmissionMatrix, state: ReviewState) -> list[dict]:
     ]
 
 
-def _commitment_public(c: CommitmentRow) -> dict:
+def _commitment_public(c: CommitmentRow, *, for_reviewer: bool = True) -> dict:
+    """An applicant reads the comment of the decision in force, as on their page; comments a
+    reviewer saved alone are the reviewers' notes."""
+    comments = c.comments if for_reviewer else [
+        d for d in c.comments if c.decision is not None and d.id == c.decision.id]
     return _body(
         CommitmentPublic, c,
         status=c.status.value,
@@ -609,18 +617,19 @@ def _commitment_public(c: CommitmentRow) -> dict:
             _body(CellPublic, cell, evidence=[_body(EvidencePublic, p) for p in cell.passages])
             for cell in c.cells
         ],
-        decision=decision_public(c.decision) if c.decision else None,
-        comments=[decision_public(d) for d in c.comments],
+        decision=(decision_public(c.decision, for_reviewer=for_reviewer) if c.decision
+                  else None),
+        comments=[decision_public(d, for_reviewer=for_reviewer) for d in comments],
         flags=[_body(FlagPublic, f) for f in c.flags],
     )
 
 
-def matrix_public(m: SubmissionMatrix) -> dict:
+def matrix_public(m: SubmissionMatrix, *, for_reviewer: bool = True) -> dict:
     return _body(
         MatrixPublic, m,
         documents=[document_public(d) for d in m.documents],
         pending=m.n_pending,
-        commitments=[_commitment_public(c) for c in m.commitments],
+        commitments=[_commitment_public(c, for_reviewer=for_reviewer) for c in m.commitments],
     )
 
 

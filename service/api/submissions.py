@@ -335,7 +335,8 @@ _answers = _Answers()
 
 def _build_matrix(session, access, version: int) -> tuple[object, bytes]:
     data = load_matrix(session, access.submission.id)
-    return data, MatrixPublic.model_validate(matrix_public(data)).model_dump_json().encode()
+    body = matrix_public(data, for_reviewer=access.is_reviewer)
+    return data, MatrixPublic.model_validate(body).model_dump_json().encode()
 
 
 def _build_status(session, access, version: int) -> tuple[object, bytes]:
@@ -373,13 +374,14 @@ async def _answer(request: Request, access, kind: str) -> tuple[object, bytes, s
     current version; otherwise built once in a thread (database reads, on a turn of its own)
     and kept, the requests that missed meanwhile waiting for it (as long as for a turn: then
     503 ``busy``). The status differs for reviewers (who took each review step), so it is kept
-    per role.
+    per role, and so does the matrix (an applicant is not shown who decided, nor the
+    reviewers' own notes).
 
     The version was read before the rows: a change landing in between gives newer rows under
     an older version, which the next request rebuilds, never the reverse.
     """
     submission_id, version = access.submission.id, access.submission.version
-    role = access.is_reviewer and kind == "status"
+    role = access.is_reviewer
     key = (submission_id, kind, role)
     cached = _answers.get(key, version)
     while cached is None:
@@ -429,7 +431,8 @@ def _json(request: Request, body: bytes, etag: str) -> Response:
     description="Los cinco compromisos (c1…c5) por documento: si hay evidencia, los pasajes "
     "con su página y confianza, la decisión vigente del revisor y los compromisos que nadie "
     "cubre (`missing`). Lleva `ETag`: con `If-None-Match` responde 304 si nada cambió. "
-    "`format=csv` o `format=xlsx` la entrega como planilla.",
+    "`format=csv` o `format=xlsx` la entrega como planilla. Con el token de la organización "
+    "no dice qué revisor decidió ni incluye las notas que los revisores guardan solas.",
 )
 async def matrix(
     request: Request,
@@ -448,7 +451,7 @@ def _download(access, data, format: str) -> Response:  # noqa: A002
 
     filename = f"matriz-{access.submission.id[:8]}.{format}"
     if format == "csv":
-        body = matrix_csv(data)
+        body = matrix_csv(data, for_reviewer=access.is_reviewer)
     else:  # the decision history is for reviewers only
         body = matrix_xlsx(data, with_history=access.is_reviewer)
     return Response(

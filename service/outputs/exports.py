@@ -67,7 +67,9 @@ def _safe_row(values: Iterable) -> list:
     return [_safe(v) for v in values]
 
 
-def _matrix_row(m: SubmissionMatrix, c: CommitmentRow) -> list:
+def _matrix_row(m: SubmissionMatrix, c: CommitmentRow, for_reviewer: bool = True) -> list:
+    """For an applicant (``for_reviewer=False``) without the reviewer's name and with the
+    comment of the decision in force only, as on their page."""
     decision = c.decision
     shown = c.shown_passage
     document = ""
@@ -83,30 +85,33 @@ def _matrix_row(m: SubmissionMatrix, c: CommitmentRow) -> list:
         (shown.page if shown else None) or "",
         shown.text if shown else "",
         decision.action_label if decision else "",
-        (decision.reviewer if decision else None) or "",
+        (decision.reviewer if decision and for_reviewer else None) or "",
         (clock.iso(decision.created_at) if decision else None) or "",
-        c.comment_text,  # every comment, saved alone or with a decision
+        # every comment, saved alone or with a decision; an applicant the decision's
+        c.comment_text if for_reviewer else ((decision.comment if decision else None) or ""),
     ]
 
 
-def matrix_rows(m: SubmissionMatrix) -> list[list]:
-    return [_safe_row(_matrix_row(m, c)) for c in m.commitments]
+def matrix_rows(m: SubmissionMatrix, *, for_reviewer: bool = True) -> list[list]:
+    return [_safe_row(_matrix_row(m, c, for_reviewer)) for c in m.commitments]
 
 
-def matrix_csv(m: SubmissionMatrix) -> bytes:
+def matrix_csv(m: SubmissionMatrix, *, for_reviewer: bool = True) -> bytes:
     """UTF-8 with BOM and ``;`` separators: what Excel in a Spanish locale opens correctly."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";")
     writer.writerow(MATRIX_HEADERS)
-    writer.writerows(matrix_rows(m))
+    writer.writerows(matrix_rows(m, for_reviewer=for_reviewer))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def matrix_xlsx(m: SubmissionMatrix, *, with_history: bool = False) -> bytes:
+    """``with_history``: a reviewer's copy, with the decision history, who decided and every
+    comment (an applicant's has the comment of each decision in force only)."""
     from openpyxl import Workbook
 
     wb = Workbook()
-    _matrix_sheet(wb.active, m)
+    _matrix_sheet(wb.active, m, for_reviewer=with_history)
     _evidence_sheet(wb.create_sheet("Evidencias"), m)
     if with_history:
         _history_sheet(wb.create_sheet("Historial"), m)
@@ -115,13 +120,13 @@ def matrix_xlsx(m: SubmissionMatrix, *, with_history: bool = False) -> bytes:
     return out.getvalue()
 
 
-def _matrix_sheet(ws, m: SubmissionMatrix) -> None:
+def _matrix_sheet(ws, m: SubmissionMatrix, *, for_reviewer: bool) -> None:
     from openpyxl.styles import Alignment, Font
 
     ws.title = "Matriz"
     ws.append(_safe_row([f"Organización: {m.organization}", f"RUT: {m.rut or ''}"]))
     ws.append(MATRIX_HEADERS)
-    for row in matrix_rows(m):
+    for row in matrix_rows(m, for_reviewer=for_reviewer):
         ws.append(row)
     for cell in ws[2]:
         cell.font = Font(bold=True)

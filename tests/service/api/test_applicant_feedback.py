@@ -99,3 +99,44 @@ def test_the_history_times_carry_chiles_offset(client):
     assert at.utcoffset() is not None
     assert clock.display(at) == shown
     assert at == datetime.fromisoformat(sent["submitted_at"]).replace(microsecond=0)
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_the_applicant_reads_neither_reviewer_names_nor_their_notes(
+        client, reviewer, run_worker_burst):
+    """QA 2026-12-06: the applicant's page and review history name no reviewer and show only
+    the comment of a decision, but the matrix the applicant's token reads (JSON, CSV, XLSX)
+    carried each decision's reviewer and the comments reviewers save alone as notes."""
+    import io
+
+    from openpyxl import load_workbook
+
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    note = ("files", ("politica.docx", (DEMO / "politica-inclusion.docx").read_bytes()))
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    client.post(f"/api/submissions/{sub['id']}/documents", files=[note], headers=applicant)
+    run_worker_burst()
+    decisions = f"/api/submissions/{sub['id']}/decisions"
+    for body in ({"commitment": "c3", "action": "comment", "comment": "Nota: llamar a RR. HH."},
+                 {"commitment": "c3", "action": "reject", "comment": "No está firmada."}):
+        assert client.post(decisions, auth=reviewer, json=body).status_code == 201
+    matrix = f"/api/submissions/{sub['id']}/matrix"
+    name = reviewer[0]
+
+    mine = client.get(matrix, headers=applicant).json()["commitments"][2]
+    assert mine["decision"]["reviewer"] is None
+    assert [c["comment"] for c in mine["comments"]] == ["No está firmada."]
+    theirs = client.get(matrix, auth=reviewer).json()["commitments"][2]
+    assert theirs["decision"]["reviewer"] == name
+    assert [c["comment"] for c in theirs["comments"]] == ["Nota: llamar a RR. HH.",
+                                                           "No está firmada."]
+
+    csv_text = client.get(matrix, params={"format": "csv"}, headers=applicant).text
+    assert name not in csv_text and "llamar" not in csv_text and "No está firmada." in csv_text
+    assert "llamar" in client.get(matrix, params={"format": "csv"}, auth=reviewer).text
+    book = load_workbook(io.BytesIO(client.get(matrix, params={"format": "xlsx"},
+                                               headers=applicant).content))
+    cells = {str(v) for row in book["Matriz"].iter_rows(values_only=True) for v in row}
+    assert name not in cells and not any("llamar" in v for v in cells)
+    assert "No está firmada." in cells
