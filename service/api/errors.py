@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from extractors.errors import EvidenciaError
 from service.domain.errors import ErrorCode, fault_of
-from service.domain.messages import error_message
+from service.domain.messages import error_message, validation_problem
 from service.settings import get_settings
 
 __all__ = ["install", "HtmlErrorPage"]
@@ -67,12 +67,18 @@ def _answer(request: Request, exc: Exception) -> tuple[int, str, str, dict, dict
         log.warning("invalid data for the database on %s %s: %s", request.method,
                     request.url.path, str(exc).splitlines()[0][:300])
         return 422, "validation", error_message("unstorable_input"), {}, None
-    if isinstance(exc, RequestValidationError):
+    if isinstance(exc, RequestValidationError):  # each problem in Spanish, the first named
         errors = [
-            {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")}
+            {"loc": list(e.get("loc", ())), "type": e.get("type"),
+             "msg": validation_problem(e.get("type"), e.get("ctx"))}
             for e in exc.errors()
         ]
-        return 422, "validation", error_message("validation"), {"errors": errors}, None
+        message = error_message("validation")
+        if errors:  # "body"/"query" first, then the field's name (numbers: list items, offsets)
+            field = ".".join(p for p in errors[0]["loc"][1:] if isinstance(p, str))
+            message = error_message("validation_field" if field else "validation_problem",
+                                    field=field, problem=errors[0]["msg"])
+        return 422, "validation", message, {"errors": errors}, None
     if isinstance(exc, StarletteHTTPException):
         code = _HTTP_CODES.get(exc.status_code)
         message = str(exc.detail) if code is None else error_message(code)

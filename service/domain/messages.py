@@ -200,6 +200,8 @@ EMAIL_LABELS: dict[str, str] = {
 #: Messages for codes raised by the service itself (extractor codes carry their own message).
 ERROR_MESSAGES: dict[str, str] = {
     "validation": "Los datos enviados no son válidos.",
+    "validation_field": "Los datos enviados no son válidos: «{field}»: {problem}",
+    "validation_problem": "Los datos enviados no son válidos: {problem}",
     "weak_password": "La contraseña no cumple la política de contraseñas.",
     "invalid_rut": "El RUT no es válido. Escríbalo como 76.543.210-3 (con dígito verificador).",
     "missing_rut": "Ingrese el RUT de la organización.",
@@ -463,6 +465,46 @@ NOTICES: dict[str, str] = {
         "(«{given}») quedó anotado para la revisión; el nombre registrado no cambia."
     ),
 }
+
+#: What a request's field got wrong, by pydantic's error type (``errors[].type`` of a 422
+#: ``validation``), with its context's values (``{min_length}``…); others: "default".
+VALIDATION_PROBLEMS: dict[str, str] = {
+    "missing": "falta.",
+    "json_invalid": "el cuerpo no es un JSON válido.",
+    "model_attributes_type": "debe ser un objeto JSON.",
+    "dict_type": "debe ser un objeto JSON.",
+    "string_type": "debe ser un texto.",
+    "string_too_short": "debe tener al menos {min_length} carácter(es).",
+    "string_too_long": "debe tener como máximo {max_length} caracteres.",
+    "string_pattern_mismatch": "no tiene el formato esperado.",
+    "int_type": "debe ser un número entero.",
+    "int_parsing": "debe ser un número entero.",
+    "int_from_float": "debe ser un número entero.",
+    "bool_type": "debe ser verdadero o falso.",
+    "bool_parsing": "debe ser verdadero o falso.",
+    "list_type": "debe ser una lista.",
+    "greater_than": "debe ser mayor que {gt}.",
+    "greater_than_equal": "debe ser al menos {ge}.",
+    "less_than": "debe ser menor que {lt}.",
+    "less_than_equal": "debe ser como máximo {le}.",
+    "literal_error": "debe ser uno de estos valores: {expected}.",
+    "enum": "debe ser uno de estos valores: {expected}.",
+    "extra_forbidden": "no es un campo de esta operación.",
+    "default": "no es válido.",
+}
+
+
+def validation_problem(kind: str | None, context: dict | None = None) -> str:
+    """Spanish for one field's problem in a 422 ``validation`` (see ``VALIDATION_PROBLEMS``)."""
+    template = VALIDATION_PROBLEMS.get(kind or "", VALIDATION_PROBLEMS["default"])
+    context = dict(context or {})
+    if isinstance(context.get("expected"), str):  # pydantic's "'csv' or 'xlsx'"
+        context["expected"] = context["expected"].replace(" or ", " o ")
+    try:
+        return template.format(**context)
+    except (KeyError, IndexError, ValueError):
+        return VALIDATION_PROBLEMS["default"]
+
 
 #: Headings of the HTML error pages, by code first, then by HTTP status.
 ERROR_TITLES: dict[str | int, str] = {

@@ -244,7 +244,25 @@ def test_unknown_route_and_bad_json_answer_in_spanish(client):
     r = client.post("/api/submissions", content=b"{no json", headers={
         "content-type": "application/json"})
     assert r.status_code == 422
-    assert r.json()["detail"]["message"] == "Los datos enviados no son válidos."
+    assert r.json()["detail"]["message"] == (
+        "Los datos enviados no son válidos: el cuerpo no es un JSON válido.")
+    # QA 2026-12-06: each field's problem came in pydantic's English ("String should have at
+    # least 1 character"), and the message did not say which field
+    r = client.post("/api/submissions", json={"organization": "", "rut": "76.543.210-3",
+                                              "email": 123})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert detail["message"] == ("Los datos enviados no son válidos: «organization»: debe tener "
+                                 "al menos 1 carácter(es).")
+    assert [(e["loc"], e["type"], e["msg"]) for e in detail["errors"]] == [
+        (["body", "organization"], "string_too_short", "debe tener al menos 1 carácter(es)."),
+        (["body", "email"], "string_type", "debe ser un texto.")]
+    sub = client.post("/api/submissions", json={"organization": "Fundación Acoge",
+                                                "rut": "76.543.210-3"}).json()
+    r = client.get(f"/api/submissions/{sub['id']}/matrix", params={"format": "pdf"},
+                   headers={"Authorization": f"Bearer {sub['token']}"})
+    assert r.json()["detail"]["errors"][0]["msg"] == (
+        "debe ser uno de estos valores: 'json', 'csv' o 'xlsx'.")
 
 
 def test_uploads_survive_redis_being_down(client, monkeypatch, service_env, run_worker_burst,
