@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 from service.cli.progress import Progress, bar, wait_for
@@ -118,13 +117,12 @@ def _load(session, items, paths: list[str]) -> BatchStats:
 
 
 def _write_summary(session, args, sub_ids: list[str]) -> None:
-    from service.outputs.exports import write_batch_summary
+    from service.outputs.exports import new_report_path, write_batch_summary
     from service.settings import get_settings
 
     matrices = summarize(session, sub_ids)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    target = Path(args.summary) if args.summary else (
-        get_settings().data_dir / f"resumen-lote-{stamp}.csv")
+    target = Path(args.summary) if args.summary else new_report_path(
+        get_settings().data_dir, "resumen-lote")
     write_batch_summary(target, matrices)
     pending = sum(m.n_pending for m in matrices)
     print(f"Resumen: {target}" + (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -161,6 +161,7 @@ def _parse_date(text: str) -> date:
 
 def run(args) -> int:
     from service.db import SessionLocal
+    from service.outputs.exports import new_report_path
     from service.settings import get_settings
 
     since = _parse_date(args.since) if args.since else None
@@ -170,9 +171,8 @@ def run(args) -> int:
             print(error_message("no_documents_in_scope"), file=sys.stderr)
             return 0
         result = reprocess(session, ids, dry_run=args.dry_run, inline=args.inline, show=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    report = Path(args.report) if args.report else (
-        get_settings().data_dir / f"cambios-reproceso-{stamp}.csv")
+    report = Path(args.report) if args.report else new_report_path(
+        get_settings().data_dir, "cambios-reproceso")
     write_report(report, result.flips or [])
     _print_summary(result, report)
     return 1 if result.failed else 0

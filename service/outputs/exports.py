@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from classifiers.result import COMMITMENT_IDS
@@ -26,6 +28,7 @@ __all__ = [
     "matrix_xlsx",
     "write_batch_summary",
     "write_flip_report",
+    "new_report_path",
 ]
 
 MATRIX_HEADERS = [
@@ -154,6 +157,22 @@ def _history_sheet(ws, m: SubmissionMatrix) -> None:
             d.action_label, m.document_name(d.document_id), d.page, d.excerpt, d.comment,
             d.classifier_version,
         )))
+
+
+def new_report_path(folder: Path, prefix: str, now: datetime | None = None) -> Path:
+    """``<folder>/<prefix>-<UTC stamp>.csv``, or ``…-2.csv``, ``…-3.csv`` when a report of the
+    same second is there: two commands in one second (a dry run, then the run) must not write
+    over each other's report. The name is reserved by creating the file."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        path = folder / (f"{prefix}-{stamp}.csv" if n == 1 else f"{prefix}-{stamp}-{n}.csv")
+        try:
+            path.open("x").close()
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")
 
 
 def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable]) -> Path:

@@ -202,3 +202,24 @@ def test_reprocess_as_queued_jobs_and_from_the_command_line(
         assert {r["documento"] for r in csv.DictReader(fh)} >= {"feria.txt", "informe.txt"}
     assert session.scalar(select(func.count(Classification.id)).where(
         Classification.classifier_version == changed_classifier.version)) == 5
+
+
+def test_reports_of_the_same_second_do_not_overwrite_each_other(processed, tmp_path):
+    """QA 2026-12-06: `reprocess --all` then `reprocess --org … --dry-run` in the same second
+    wrote the same cambios-reproceso-<stamp>.csv: the run's report of flipped cells was lost.
+    The batch summary's default name had the same fault."""
+    from datetime import UTC, datetime
+
+    from service.cli.reprocess import run
+    from service.outputs.exports import new_report_path
+    from service.settings import get_settings
+
+    now = datetime(2026, 12, 6, 19, 45, 58, tzinfo=UTC)
+    names = [new_report_path(tmp_path, "cambios-reproceso", now).name for _ in range(3)]
+    assert names == ["cambios-reproceso-20261206-194558.csv",
+                     "cambios-reproceso-20261206-194558-2.csv",
+                     "cambios-reproceso-20261206-194558-3.csv"]
+
+    args = Namespace(all=True, org=None, since=None, dry_run=True, inline=True, report=None)
+    assert run(args) == 0 and run(args) == 0
+    assert len(list(get_settings().data_dir.glob("cambios-reproceso-*.csv"))) == 2
