@@ -69,6 +69,29 @@ def test_z_undoes_the_newest_decision_and_a_comment_is_saved_alone(page, submiss
         "Detectado, pendiente de revisión")
 
 
+def test_a_refused_decision_is_explained_on_the_matrix(page, submission):
+    """QA 2026-12-06: htmx 2 does not swap a 4xx answer, so "C" on a commitment with no
+    evidence, or an invented excerpt attached from the matrix, did nothing visible: the 422
+    page with its Spanish reason was dropped."""
+    page.goto(submission.url)
+    status = _row(page, "c5").locator("[data-status]")
+    expect(status).to_have_text("Sin evidencia, pendiente de revisión")
+    page.keyboard.press("5")
+    page.keyboard.press("c")
+    expect(page.locator("#revision [role=alert]")).to_have_text(re.compile(
+        r"^No se puede confirmar «Participación de personas extranjeras»"))
+    expect(status).to_have_text("Sin evidencia, pendiente de revisión")
+    expect(_row(page, "c5")).to_be_focused()  # the refusal keeps it selected
+
+    row = _row(page, "c5")
+    row.locator("[data-attach] summary").click()
+    row.get_by_label("Extracto").fill("Nómina del comité: 4 de 9 integrantes son migrantes.")
+    row.get_by_role("button", name="Adjuntar y marcar como cumplido").click()
+    expect(page.locator("#revision [role=alert]")).to_have_text(re.compile(
+        r"^El extracto no aparece en el texto de «acta\.txt»"))
+    expect(status).to_have_text("Sin evidencia, pendiente de revisión")
+
+
 def test_an_invented_excerpt_is_refused_in_the_document_view(page, submission):
     page.goto(submission.url)
     page.locator(".documents a.doc-link", has_text="acta.txt").click()
