@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 NOTE = "Acta de reunión del comité. Se acordó revisar el calendario de turnos.".encode()
 
@@ -382,3 +383,12 @@ def test_xls_roster_upload_is_read_and_its_rows_are_evidence(client, run_worker_
                         headers=_bearer(sub["token"])).json()
     c5 = next(c for c in matrix["commitments"] if c["id"] == "c5")
     assert c5["supported"] and c5["evidence"][0]["document"] == "Nómina comité.xls"
+
+
+def test_the_pages_name_an_icon_that_exists(client):
+    """QA 2026-12-06: no page named an icon, so every browser asked for /favicon.ico: a 404 in
+    its console and in the access log on each visit."""
+    for url in ("/", "/revision/ingresar", "/recuperar"):
+        href = re.search(r'<link rel="icon" href="([^"]+)"', client.get(url).text).group(1)
+        icon = client.get(href)
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg")
