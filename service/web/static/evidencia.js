@@ -56,6 +56,20 @@
     if (window.htmx) window.htmx.process(fresh);
   }
 
+  function serverMessage(xhr) {
+    try {
+      var detail = JSON.parse(xhr.responseText).detail;
+      return (detail && typeof detail.message === "string") ? detail.message : "";
+    } catch (e) { return ""; }
+  }
+
+  function showError(box, text) {  // as text: a message never becomes markup
+    var alert = document.createElement("div");
+    alert.className = "alert error";
+    alert.textContent = text;
+    box.replaceChildren(alert);
+  }
+
   function upload(form) {
     var input = $("input[type=file]", form);
     var errorBox = $("[data-upload-error]", form);
@@ -88,10 +102,10 @@
           var out = $("#archivos-elegidos");
           if (out) out.textContent = "Se recibieron " + n + " archivo(s). Puede agregar más cuando quiera.";
         }
-      } else if (xhr.status === 413) {
-        errorBox.innerHTML = '<div class="alert error">Los archivos superan el tamaño permitido para una subida.</div>';
-      } else {
-        errorBox.innerHTML = '<div class="alert error">No se pudo subir (error ' + xhr.status + '). Intente de nuevo.</div>';
+      } else {  // the server's Spanish reason when it gave one (expired page, lost link, busy…)
+        showError(errorBox, serverMessage(xhr) || (xhr.status === 413
+          ? "Los archivos superan el tamaño permitido para una subida."
+          : "No se pudo subir (error " + xhr.status + "). Intente de nuevo."));
       }
       setTimeout(function () { wrap.hidden = true; }, 1500);
     });

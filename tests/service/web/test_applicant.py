@@ -160,6 +160,20 @@ def test_bad_files_rejected_with_reason_while_others_go_on_without_javascript(
         context.close()
 
 
+def test_a_refused_upload_says_why(browser_page):
+    """QA 2026-12-06: an upload the server refused for a reason of its own (the page expired:
+    CSRF; the link no longer valid; busy) said only "No se pudo subir (error 403)", dropping
+    the Spanish reason the answer carried."""
+    page = browser_page
+    _create_submission(page, "Fundación Página Vieja", "76.543.210-3")
+    page.evaluate("document.querySelector('meta[name=csrf-token]').content = 'caducado'")
+    page.set_input_files("#archivos", [_payload("acta-comite-paritario.txt")])
+    page.get_by_role("button", name="Subir archivos").click()
+    expect(page.locator("[data-upload-error]")).to_contain_text(
+        "Vuelva a cargar la página e intente de nuevo.")
+    expect(page.locator("[data-upload-error]")).not_to_contain_text("error 403")
+
+
 def test_secret_link_is_required(browser_page, processed_submission):
     page = browser_page
     page.goto(f"/s/{processed_submission.id}?t=token-equivocado")
