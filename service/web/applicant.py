@@ -197,9 +197,14 @@ def applicant_submit(
     return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': done})}", 303)
 
 
+def _mail_off() -> str | None:
+    """What "Perdí el enlace" says instead of its form on a server that sends no e-mail."""
+    return None if mail.sending_enabled() else notice("link_not_sendable")
+
+
 @router.get("/recuperar", response_class=HTMLResponse)
 def lost_link_form(request: Request) -> HTMLResponse:
-    return render(request, "lost_link.html", values={}, done=None)
+    return render(request, "lost_link.html", values={}, done=None, mail_off=_mail_off())
 
 
 @router.post("/recuperar", response_class=HTMLResponse)
@@ -213,8 +218,7 @@ def lost_link(
     limit_link_requests(client_address(request))
     mail.request_link(session, rut, correo)
     return render(request, "lost_link.html", values={"rut": rut, "correo": correo},
-                  done=notice("link_requested" if mail.sending_enabled()
-                              else "link_not_sendable"))
+                  done=notice("link_requested"), mail_off=_mail_off())
 
 
 @router.post("/s/{submission_id}/documentos/{document_id}/eliminar")

@@ -179,7 +179,8 @@ def test_a_lost_link_is_not_replaced_when_no_email_can_carry_it(client, monkeypa
     assert client.get(f"/api/submissions/{sub['id']}", headers=mine).status_code == 200
     assert _outbox() == []
     form = client.get("/recuperar").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert "no envía correos" in form and "Enviar un enlace nuevo" not in form  # said first
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', form).group(1)
     page = client.post("/recuperar", data={"rut": "76.543.210-3", "correo": ADDRESS,
                                            "csrf_token": csrf})
     assert page.status_code == 200 and "no envía correos" in page.text
