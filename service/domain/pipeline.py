@@ -276,9 +276,10 @@ def reclassify_document(session: Session, document: Document, version: str | Non
     version = version or current_version()
     if document.extraction_id is None:
         return False
-    if results.find_classification(session, document.id, version) is not None:
+    if results.classified_documents(session, [document.id], version):
         return False
     twin = results.twin_classification(session, document, version)
+    results.forget_classifications(session, results.superseded(session, [document.id], version))
     if twin is not None:
         row = results.copy_classification(session, document, twin)
     else:
@@ -345,6 +346,9 @@ def _reclassify_in_bulk(session: Session, ids: list[str], version: str, counts: 
     counts["skipped"] += len(ids) - len(todo)
     extraction_ids = {r.extraction_id for r in todo}
     known = results.twin_results(session, extraction_ids, version)
+    # a version taken back: its old rows (read above as twins) go, stored again as the newest
+    results.forget_classifications(
+        session, results.superseded(session, [r.id for r in todo], version))
     texts = results.texts_of(session, extraction_ids - set(known))
     items = []
     for row in todo:

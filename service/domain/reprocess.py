@@ -329,8 +329,8 @@ def dry_run_results(session: Session, document_ids: list[str], version: str,
                      progress=None) -> tuple[dict[str, dict[str, bool]], Counter]:
     """What the current classifier says, computed in memory and never stored."""
     import classifiers
-    from service.domain.models import Classification, Document
-    from service.domain.results import load_extracted
+    from service.domain.models import Document
+    from service.domain.results import classified_documents, load_extracted
     from service.settings import get_settings
 
     settings = get_settings()
@@ -341,11 +341,7 @@ def dry_run_results(session: Session, document_ids: list[str], version: str,
     counts: Counter = Counter()
     for doc_id in document_ids:
         document = session.get(Document, doc_id)
-        has_current = session.scalar(
-            select(Classification.id).where(Classification.document_id == doc_id,
-                                            Classification.classifier_version == version)
-        )
-        if has_current is not None:
+        if classified_documents(session, [doc_id], version):
             counts["skipped"] += 1
         else:
             try:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,8 @@ __all__ = [
     "text_of",
     "texts_of",
     "classified_documents",
+    "superseded",
+    "forget_classifications",
     "twin_results",
     "result_values",
     "store_classifications",
@@ -197,11 +199,39 @@ def texts_of(session: Session, extraction_ids: Iterable[int]) -> dict[int, Extra
 
 
 def classified_documents(session: Session, document_ids: Iterable[str], version: str) -> set[str]:
-    """Which of these documents already have a classification under ``version``."""
+    """Which of these documents already show a classification under ``version``: their newest
+    (the one the matrix counts) is under it. A document classified under ``version`` before a
+    later version (a classifier taken back) is not among them: see :func:`superseded`."""
     return set(session.scalars(select(Classification.document_id).where(
-        Classification.document_id.in_(list(document_ids)),
+        Classification.id.in_(_newest_ids(document_ids)),
         Classification.classifier_version == version,
     )))
+
+
+def superseded(session: Session, document_ids: Iterable[str], version: str) -> list[int]:
+    """Classifications under ``version`` of these documents that a later version's hides (the
+    classifier went back to ``version``): reclassifying deletes them and stores the result
+    again, newest, so the matrix shows the version in force."""
+    return list(session.scalars(select(Classification.id).where(
+        Classification.document_id.in_(list(document_ids)),
+        Classification.classifier_version == version,
+        Classification.id.not_in(_newest_ids(document_ids)),
+    )))
+
+
+def forget_classifications(session: Session, classification_ids: list[int]) -> None:
+    """Delete these classifications and their results (not committed)."""
+    if classification_ids:
+        session.execute(delete(CommitmentResult).where(
+            CommitmentResult.classification_id.in_(classification_ids)))
+        session.execute(delete(Classification).where(Classification.id.in_(classification_ids)))
+
+
+def _newest_ids(document_ids: Iterable[str]):
+    """The id of each document's newest classification (a subquery)."""
+    return (select(func.max(Classification.id))
+            .where(Classification.document_id.in_(list(document_ids)))
+            .group_by(Classification.document_id))
 
 
 def twin_results(session: Session, extraction_ids: Iterable[int], version: str

@@ -223,3 +223,50 @@ def test_reports_of_the_same_second_do_not_overwrite_each_other(processed, tmp_p
     args = Namespace(all=True, org=None, since=None, dry_run=True, inline=True, report=None)
     assert run(args) == 0 and run(args) == 0
     assert len(list(get_settings().data_dir.glob("cambios-reproceso-*.csv"))) == 2
+
+
+def test_reprocess_back_to_an_earlier_version_shows_it_again(processed, session):
+    """QA 2026-12-06, 1,245 archive documents: after a classifier change was taken back (a
+    pattern change reverted), `reprocess --all` said "0 reclasificados, 1245 ya estaban en esta
+    versión" and reported 55 flipped cells and a flagged decision, yet every matrix kept showing
+    the reverted version's results: the earlier version's rows existed, so nothing was stored,
+    and the matrix counts the newest row."""
+    import classifiers
+    from service.cli.reprocess import reprocess
+    from service.domain.matrix import current_classification
+    from service.domain.models import Document
+    from service.domain.reprocess import select_documents
+
+    old_version = classifiers.CLASSIFIER_VERSION
+    ids = select_documents(session, all_documents=True)
+    mp = pytest.MonkeyPatch()
+    try:
+        double = ChangedClassifier(classifiers.classify, old_version + "+prueba")
+        mp.setattr(classifiers, "classify", double)
+        mp.setattr(classifiers, "CLASSIFIER_VERSION", double.version)
+        changed = reprocess(session, ids, inline=True)
+    finally:
+        mp.undo()
+    assert changed.reclassified == 5
+    changed_flips = {(f.level, f.document_id, f.commitment) for f in changed.flips}
+    assert changed_flips
+
+    dry = reprocess(session, ids, dry_run=True)
+    assert (dry.reclassified, dry.up_to_date) == (5, 0)
+    back = reprocess(session, ids, inline=True)
+    assert (back.reclassified, back.up_to_date) == (5, 0)
+    assert {(f.level, f.document_id, f.commitment) for f in back.flips} == changed_flips
+    assert all(f.old_version == double.version and f.new_version == old_version
+               and f.new_supported is not f.old_supported for f in back.flips)
+    assert [(f.document_id, f.commitment) for f in back.flips] == [
+        (f.document_id, f.commitment) for f in dry.flips]
+
+    session.expire_all()
+    shown = {current_classification(d).classifier_version for d in session.scalars(
+        select(Document))}
+    assert shown == {old_version}
+    assert _counts(session)["classifications"] == 10  # one row per version and document
+
+    again = reprocess(session, ids, inline=True)
+    assert (again.reclassified, again.up_to_date) == (0, 5)
+    assert _counts(session)["classifications"] == 10
