@@ -97,7 +97,8 @@ def _inputs(args):
     for raw in args.paths:
         if not Path(raw).exists():
             raise UsageError(error_message("no_such_path", path=raw))
-    return iter_items(args.paths, args.org_from, csv_map)
+    return iter_items(args.paths, args.org_from, csv_map,
+                      args.csv_file if args.org_from == "csv" else None)
 
 
 def _load(session, items, paths: list[str]) -> BatchStats:
@@ -111,7 +112,9 @@ def _load(session, items, paths: list[str]) -> BatchStats:
         shown.update()
 
     try:
-        return load_batch(session, items, on_item=progress)
+        stats = load_batch(session, items, on_item=progress)
+        shown.total = shown.n  # the estimate counted files that are no documents (the CSV)
+        return stats
     finally:
         shown.close()
 

@@ -204,7 +204,8 @@ def _zip_by_top_entry(zip_path: Path, default: BatchSource) -> Iterator[BatchIte
 
 
 def iter_items(
-    paths: Iterable[str | Path], org_from: str = "folder", csv_map: dict | None = None
+    paths: Iterable[str | Path], org_from: str = "folder", csv_map: dict | None = None,
+    csv_path: str | Path | None = None,
 ) -> Iterator[BatchItem]:
     """Expand the inputs into documents, each assigned to its organisation.
 
@@ -213,7 +214,8 @@ def iter_items(
     ZIP given as PATH splits by its top folders (and top-level ZIPs). ``archive``: each ZIP
     found is one organisation, the ZIPs nested in it included; loose files go by their folder.
     ``csv``: organisation and RUT come from the CSV row whose path is the longest prefix of the
-    file's path.
+    file's path; the CSV itself (``csv_path``), often kept beside the folders it maps, is not
+    a document.
     A RUT written in a folder or archive name ("Fundación Sol 76.123.456-7") is picked up.
     """
     for raw in paths:
@@ -221,7 +223,7 @@ def iter_items(
         if not root.exists():
             raise UsageError(error_message("no_such_path", path=raw))
         if org_from == "csv":
-            yield from _csv_items(root, csv_map or {})
+            yield from _csv_items(root, csv_map or {}, csv_path)
         elif org_from == "archive":
             yield from _archive_mode_items(root)
         else:
@@ -330,13 +332,17 @@ def _not_in_csv(name: str, shown: str) -> BatchItem:
                      shown=shown)
 
 
-def _csv_items(root: Path, csv_map: dict[str, BatchSource]) -> Iterator[BatchItem]:
+def _csv_items(root: Path, csv_map: dict[str, BatchSource], csv_path: str | Path | None = None
+               ) -> Iterator[BatchItem]:
     from extractors.archive import is_container
 
     files = [root] if root.is_file() else _walk(root)
     base = root.resolve() if root.is_dir() else root.resolve().parent
+    mapping = os.path.normpath(Path(csv_path).resolve()) if csv_path else None
     for f in files:
         resolved = os.path.normpath(f.resolve())
+        if resolved == mapping:
+            continue
         rel = Path(resolved).relative_to(base).as_posix()
         if is_container(f):
             for member, data, error in _archive_members(f):

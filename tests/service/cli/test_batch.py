@@ -280,3 +280,27 @@ def test_archive_mode_one_organisation_per_zip(service_env, session, tmp_path):
         "ONG Puentes": ["anexos.zip/feria.txt", "politica.txt"],
         "historico": ["leeme.txt"],
     }
+
+
+def test_csv_kept_beside_the_folders_it_maps_is_not_a_document(
+    service_env, session, tmp_path, capsys
+):
+    """QA 2026-12-06: staff keep organizaciones.csv in the archive folder it maps; `batch
+    --org-from csv --csv archivo/organizaciones.csv archivo` listed the CSV itself as "no
+    figura en el CSV de organizaciones" and ended with exit 1, every document loaded."""
+    from service.cli.batch import run
+    from service.domain.models import Document
+
+    root = write_tree(tmp_path / "archivo", {"sol": {"acta.txt": ACTA},
+                                             "andina": {"plan.txt": PLAN}})
+    mapping = root / "organizaciones.csv"
+    mapping.write_text(f"ruta,organizacion,rut\nsol,Fundación Sol,{RUT_SOL}\n"
+                       "andina,Cooperativa Andina,\n", encoding="utf-8")
+    args = Namespace(paths=[str(root)], org_from="csv", csv_file=str(mapping), wait=False,
+                     summary=str(tmp_path / "resumen.csv"))
+    assert run(args) == 0
+    captured = capsys.readouterr()
+    assert "Sin errores." in captured.out
+    assert "2 organización(es), 2 archivo(s): 2 nuevo(s)" in captured.err
+    assert "2/2" in captured.err.replace("\r", "\n").splitlines()[-2]  # the bar ends full
+    assert sorted(session.scalars(select(Document.name))) == ["andina/plan.txt", "sol/acta.txt"]
