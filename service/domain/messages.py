@@ -46,6 +46,7 @@ __all__ = [
     "notice",
     "format_datetime",
     "yes_no",
+    "found_word",
     "CONFIDENCE_LABELS",
     "confidence_label",
     "rule_descriptions",
@@ -647,6 +648,12 @@ def accept_list(legacy_word: bool) -> str:
 
 def yes_no(value: bool) -> str:
     return "sí" if value else "no"
+
+
+def found_word(supported: bool, reading: bool) -> str:
+    """A commitment in the batch summary: "sí", "no", or "pendiente" while nothing supports it
+    yet and documents are still being read (not known to be missing)."""
+    return "pendiente" if reading and not supported else yes_no(supported)
 
 
 def _pipeline_messages() -> dict[str, str]:

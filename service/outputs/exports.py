@@ -186,12 +186,13 @@ def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable
 
 
 def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix]) -> Path:
-    """One row per submission: which commitments its documents support ("sí"/"no"),
-    documents, finished, pending and failed, by organisation."""
+    """One row per submission: which commitments its documents support ("sí", "no", or
+    "pendiente" while documents are still being read), documents, finished, pending and
+    failed, by organisation."""
     ordered = sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
     return _write_csv(path, SUMMARY_HEADERS, (
         [m.organization, m.rut or "", m.id,
-         *(messages.yes_no(c.supported) for c in m.commitments),
+         *(messages.found_word(c.supported, not m.complete) for c in m.commitments),
          len(m.counted), m.n_done, m.n_pending, m.n_errors]
         for m in ordered
     ))

@@ -304,3 +304,30 @@ def test_csv_kept_beside_the_folders_it_maps_is_not_a_document(
     assert "2 organización(es), 2 archivo(s): 2 nuevo(s)" in captured.err
     assert "2/2" in captured.err.replace("\r", "\n").splitlines()[-2]  # the bar ends full
     assert sorted(session.scalars(select(Document.name))) == ["andina/plan.txt", "sol/acta.txt"]
+
+
+def test_summary_written_before_the_workers_say_pending_not_no(
+    service_env, session, tmp_path, run_worker_burst
+):
+    """QA 2026-12-06: `batch` without --wait wrote the summary while every document was queued,
+    and each commitment read "no" (not supported) though nothing had been read yet."""
+    from service.cli.batch import run
+
+    root = write_tree(tmp_path / "archivo", {"Org Comité": {"acta.txt": ACTA}})
+    summary = tmp_path / "resumen.csv"
+    args = Namespace(paths=[str(root)], org_from="folder", csv_file=None, wait=False,
+                     summary=str(summary))
+
+    def cells() -> dict:
+        with summary.open(encoding="utf-8") as fh:
+            row = next(csv.DictReader(fh))
+        return {c: row[c] for c in ("c1", "c2", "c3", "c4", "c5", "pendientes")}
+
+    assert run(args) == 0
+    assert cells() == {"c1": "pendiente", "c2": "pendiente", "c3": "pendiente",
+                       "c4": "pendiente", "c5": "pendiente", "pendientes": "1"}
+    run_worker_burst()
+    assert run(args) == 0
+    done = cells()
+    assert done.pop("pendientes") == "0" and done["c1"] == "sí"  # the committee's minutes
+    assert set(done.values()) <= {"sí", "no"}
