@@ -30,11 +30,13 @@ class Progress:
         return self.done >= self.total
 
 
-def bar(total: int, desc: str, *, show: bool = True):
+def bar(total: int, desc: str, *, show: bool = True, initial: int = 0):
+    """A progress bar on stderr; ``initial``: work already done before it started, shown but
+    not counted in its rate and time left."""
     from tqdm import tqdm
 
     return tqdm(total=total, unit="doc", desc=desc, file=sys.stderr, disable=not show,
-                dynamic_ncols=True)
+                dynamic_ncols=True, initial=initial)
 
 
 def wait_for(
@@ -55,7 +57,8 @@ def wait_for(
     from service.domain.dispatch import get_dispatcher
 
     progress = poll()
-    shown = bar(progress.total, desc, show=show)
+    # what was finished before (a resumed batch) is not this wait's speed
+    shown = bar(progress.total, desc, show=show, initial=progress.done)
     started = time.monotonic()
     warned = False
     pause = interval if first_interval is None else min(first_interval, interval)

@@ -331,3 +331,23 @@ def test_summary_written_before_the_workers_say_pending_not_no(
     done = cells()
     assert done.pop("pendientes") == "0" and done["c1"] == "sí"  # the committee's minutes
     assert set(done.values()) <= {"sí", "no"}
+
+
+def test_waiting_on_a_resumed_batch_does_not_count_finished_documents_as_speed(capsys):
+    """QA 2026-12-06, 1,018 archive files: `batch --wait` run again after a stop found 280
+    documents finished and its bar said "279.14doc/s", 2 s left, then 56 s left at 30 %: the
+    remaining 737 documents took 6 minutes. The rate counted the documents finished before."""
+    from service.cli.progress import Progress, wait_for
+
+    finished = iter(range(990, 1001, 2))
+
+    def poll() -> Progress:
+        return Progress(min(next(finished, 1000), 1000), 1000)
+
+    wait_for(poll, desc="Procesando", no_workers="", interval=0.05)
+    lines = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines()
+             if "doc/s" in line]
+    assert lines and "990/1000" in lines[0]
+    rates = [float(line.split("doc/s")[0].rsplit(" ", 1)[-1]) for line in lines
+             if "?doc/s" not in line]
+    assert rates and max(rates) < 200  # 2 documents every 0.05 s at most, not 990 at once
