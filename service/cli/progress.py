@@ -71,7 +71,7 @@ def wait_for(
             if progress.finished or (timeout is not None and elapsed > timeout):
                 return progress
             if not warned and elapsed > _WORKER_GRACE and not get_dispatcher().workers_alive():
-                shown.write(no_workers)
+                shown.write(no_workers, file=sys.stderr)  # beside the bar, not in the output
                 warned = True
             time.sleep(pause)
             pause = min(pause * 1.5, interval)

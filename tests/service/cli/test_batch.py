@@ -351,3 +351,17 @@ def test_waiting_on_a_resumed_batch_does_not_count_finished_documents_as_speed(c
     rates = [float(line.split("doc/s")[0].rsplit(" ", 1)[-1]) for line in lines
              if "?doc/s" not in line]
     assert rates and max(rates) < 200  # 2 documents every 0.05 s at most, not 990 at once
+
+
+def test_no_worker_warning_goes_to_the_terminal_not_the_output(service_env, monkeypatch, capsys):
+    """QA 2026-12-06: `batch --wait > lote.txt` with the only worker stopped: the bar (stderr)
+    stood still and "No hay workers activos" went into lote.txt (stdout), unseen."""
+    from service.cli import progress
+
+    monkeypatch.setattr(progress, "_WORKER_GRACE", 0)  # no worker runs in this Redis database
+    polls = iter([0, 0, 0, 1])
+    progress.wait_for(lambda: progress.Progress(next(polls), 1), desc="Procesando",
+                      no_workers="No hay workers activos.", interval=0.01)
+    captured = capsys.readouterr()
+    assert "No hay workers activos." in captured.err
+    assert "No hay workers activos." not in captured.out
