@@ -37,7 +37,8 @@ def _status_counts(session, submission_ids: list[str]) -> Counter:
     for start in range(0, len(submission_ids), 500):
         rows = session.execute(
             select(Document.status, func.count())
-            .where(Document.submission_id.in_(submission_ids[start : start + 500]))
+            .where(Document.submission_id.in_(submission_ids[start : start + 500]),
+                   Document.removed_at.is_(None))
             .group_by(Document.status)
         )
         for status, n in rows:

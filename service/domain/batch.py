@@ -413,7 +413,7 @@ def _existing_documents(session, submission_id: str) -> tuple[dict[str, list[tup
 
     rows = session.execute(
         select(Document.id, Document.name, Document.sha256, Document.status).where(
-            Document.submission_id == submission_id
+            Document.submission_id == submission_id, Document.removed_at.is_(None)
         )
     )
     found: dict[str, list[tuple[str, str | None, str]]] = defaultdict(list)
@@ -434,6 +434,11 @@ def _record_error_document(session, submission, name: str, code: str, message: s
     lifecycle.fail(document, code, message, finished=False)
     session.add(document)
     session.commit()
+
+
+class _RefusedAgain(Exception):
+    """A file refused before its bytes could be kept is refused again for the same reason:
+    nothing new to record."""
 
 
 class _Loader:
@@ -471,6 +476,8 @@ class _Loader:
             return self._store(submission, name, item)
         except OSError as exc:
             log.warning("cannot read %s: %s", item.shown, exc)
+            if self.known[submission.id].get(name):  # recorded (or stored) by an earlier run
+                return "skipped"
             return self._error(submission, name, "unreadable", error_message("unreadable"))
         except SQLAlchemyError:
             raise  # the database is gone: stop, a rerun resumes
@@ -496,18 +503,48 @@ class _Loader:
         existing = self.known[submission.id].get(name, [])
         data = item.read()
         sha = sha256_bytes(data) if data else None
-        # same bytes stored before; or recorded as failed before its bytes could be kept (no
-        # sha256 to compare); or expanded by add_files into members
-        if any(s == sha or s is None for _id, s, _st in existing) or (
+        # same bytes stored before; or expanded by add_files into members
+        if any(s == sha for _id, s, _st in existing if s is not None) or (
                 not existing and name in self.expanded[submission.id]):
             return "skipped"
-        docs = add_files(self.session, submission, [(name, data)], queue_name=Lane.batch)
+        # copies refused before their bytes could be kept (empty, unsupported type): no sha256
+        # to compare, so the file is offered again; refused again for the same reason it is
+        # skipped, else (re-exported, fixed) it takes their place
+        refused = [doc_id for doc_id, s, _st in existing if s is None]
+        try:
+            docs = add_files(self.session, submission, [(name, data)], queue_name=Lane.batch,
+                             before_commit=lambda new: self._supersede(refused, new))
+        except _RefusedAgain:
+            self.session.rollback()
+            return "skipped"
+        if refused:
+            self.known[submission.id][name] = [e for e in existing if e[1] is not None]
         for doc in docs:
             self.known[submission.id][doc.name].append((doc.id, doc.sha256, doc.status))
             self.stats.stored_ids.add(doc.id)
             if doc.name != name:  # add_files expanded it (an archive)
                 self.expanded[submission.id].add(name)
         return "error" if any(doc.status == "error" for doc in docs) else "stored"
+
+    def _supersede(self, refused_ids: list[str], new_docs: list) -> None:
+        """Before the new documents commit: raise _RefusedAgain when they are refused for a
+        reason already recorded, else take the refused copies out (``removed_at``; the rows
+        stay), in the same transaction."""
+        from datetime import UTC, datetime
+
+        from service.domain.lifecycle import DocumentStatus
+        from service.domain.models import Document
+
+        old = [d for d in (self.session.get(Document, i) for i in refused_ids if i) if d]
+        if not old:
+            return
+        codes = {d.error_code for d in old}
+        if all(d.sha256 is None and d.status == DocumentStatus.error and d.error_code in codes
+               for d in new_docs):
+            raise _RefusedAgain
+        now = datetime.now(UTC)
+        for d in old:
+            d.removed_at = now
 
     def _error(self, submission, name: str, code: str, message: str) -> str:
         self.session.rollback()
@@ -525,7 +562,10 @@ def load_batch(
 
     A document already stored under the same name with the same sha256 is skipped; a file whose
     bytes changed since is stored as a new document beside the old one (nothing is overwritten);
-    one recorded as failed before its bytes could be kept (empty, unreadable) is not retried.
+    one refused before its bytes could be kept (empty, unsupported type) is offered again:
+    refused again for the same reason it is skipped, fixed (re-exported) it takes the refused
+    copy's place (that row marked removed, so it counts nowhere); a file that cannot be read
+    (permissions) is recorded once.
     ``on_item(item, outcome, stats)`` is called after each item with outcome ``stored``,
     ``skipped``, ``error`` or ``unassigned`` (the progress bar; tests inject interruptions here).
     """
@@ -579,7 +619,7 @@ def errors_by_reason(session, submission_ids: Iterable[str],
             .join(Submission, Document.submission_id == Submission.id)
             .join(Organization, Submission.organization_id == Organization.id)
             .where(Document.submission_id.in_(ids[start : start + 500]),
-                   Document.status == "error")
+                   Document.status == "error", Document.removed_at.is_(None))
             .order_by(Organization.name, Document.name)
         )
         for message, code, name, org in rows:

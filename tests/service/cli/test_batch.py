@@ -365,3 +365,47 @@ def test_no_worker_warning_goes_to_the_terminal_not_the_output(service_env, monk
     captured = capsys.readouterr()
     assert "No hay workers activos." in captured.err
     assert "No hay workers activos." not in captured.out
+
+
+def test_file_refused_at_load_then_fixed_is_loaded_on_the_rerun(
+    service_env, session, tmp_path, capsys, run_worker_burst
+):
+    """QA 2026-12-06: an empty acta.pdf was refused ("El archivo está vacío (0 bytes). Vuelva a
+    exportarlo…"); re-exported and the batch run again, it counted as "ya cargado" and the
+    error stayed: the file was never read. The same refusal again is still nothing new."""
+    from service.cli.batch import run
+    from service.domain.models import Document
+
+    org = tmp_path / "archivo" / "Org Vacía"
+    write_tree(org, {"acta.pdf": b"", "datos.jsonl": b'{"a": 1}\n', "plan.txt": PLAN})
+    summary = tmp_path / "resumen.csv"
+    args = Namespace(paths=[str(tmp_path / "archivo")], org_from="folder", csv_file=None,
+                     wait=False, summary=str(summary))
+
+    def live() -> dict:
+        session.expire_all()
+        return {d.name: (d.status, d.error_code) for d in session.scalars(select(Document))
+                if d.removed_at is None}
+
+    assert run(args) == 1
+    first = live()
+    assert first["acta.pdf"] == ("error", "empty_file")
+    assert first["datos.jsonl"] == ("error", "unsupported_type")
+
+    capsys.readouterr()
+    assert run(args) == 1  # unchanged: the same refusals, nothing new
+    assert "0 nuevo(s), 3 ya cargado(s)" in capsys.readouterr().err
+    assert session.scalar(select(func.count(Document.id))) == 3
+
+    (org / "acta.pdf").write_bytes(one_page_pdf(ACTA))  # re-exported
+    assert run(args) == 1  # datos.jsonl still refused
+    captured = capsys.readouterr()
+    assert "1 nuevo(s), 2 ya cargado(s)" in captured.err
+    assert "acta.pdf" not in captured.out and "datos.jsonl" in captured.out
+    run_worker_burst()
+    assert live() == {"acta.pdf": ("done", None), "datos.jsonl": ("error", "unsupported_type"),
+                      "plan.txt": ("done", None)}
+    assert run(args) == 1
+    with summary.open(encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    assert (row["documentos"], row["listos"], row["errores"]) == ("3", "2", "1")
