@@ -283,7 +283,7 @@ def _print_human(report: dict, out=None) -> None:
 
 
 def _print_confusions(w, confusions: list[dict]) -> None:
-    marks = {"false_positive": "✓ falso", "false_negative": "✗ falso",
+    marks = {"false_positive": "✓ falso positivo", "false_negative": "✗ falso negativo",
              "wrong_excerpt": "≠ extracto"}
     errors = [c for c in confusions if c["kind_of_error"] != "wrong_excerpt"]
     w(f"confusiones ({len(errors)}; más {len(confusions) - len(errors)} detecciones correctas "
