@@ -24,7 +24,7 @@ from service.api.schemas import (
     uploaded_public,
 )
 from service.domain import documents as documents_domain
-from service.domain.dispatch import retry_documents
+from service.domain.dispatch import documents_in_error, retry_documents
 from service.domain.documents import live_document
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
 from service.domain.lifecycle import DocumentStatus
@@ -255,11 +255,7 @@ def retry_document(
 def retry_submission(
     reviewer: CurrentReviewer, access: SubmissionAccess, session: SessionDep
 ) -> dict:
-    from sqlalchemy import select
-
-    ids = session.scalars(select(Document.id).where(
-        Document.submission_id == access.submission.id,
-        Document.status == DocumentStatus.error.value)).all()
+    ids = documents_in_error(session, access.submission.id)
     return retry_public(retry_documents(session, ids))
 
 

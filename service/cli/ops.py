@@ -86,22 +86,16 @@ def requeue(args) -> int:
 def retry(args) -> int:
     """Documents in ``error`` back to the queue (``service.domain.dispatch.retry_documents``):
     the ones named, a submission's, or every one."""
-    from sqlalchemy import select
-
     from service.db import SessionLocal
-    from service.domain.dispatch import retry_documents
-    from service.domain.lifecycle import DocumentStatus
-    from service.domain.models import Document
+    from service.domain.dispatch import documents_in_error, retry_documents
     from service.domain.submissions import get_submission
 
     with SessionLocal() as session:
         ids = list(args.documents)
         if not ids:
-            query = select(Document.id).where(Document.status == DocumentStatus.error.value)
             if args.submission:
                 get_submission(session, args.submission)  # a mistyped id is said, exit 1
-                query = query.where(Document.submission_id == args.submission)
-            ids = list(session.scalars(query))
+            ids = documents_in_error(session, args.submission)
         outcome = retry_documents(session, ids)
     print(f"Documentos reintentados: {len(outcome.queued)}")
     for document_id, reason in outcome.refused.items():

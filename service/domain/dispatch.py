@@ -34,6 +34,7 @@ __all__ = [
     "requeue_lost",
     "hand_back",
     "RetryOutcome",
+    "documents_in_error",
     "retry_documents",
 ]
 
@@ -245,6 +246,22 @@ class RetryOutcome:
     refused: dict[str, str]
 
 
+def documents_in_error(session: Session, submission_id: str | None = None, *,
+                       stored_only: bool = False) -> list[str]:
+    """The documents in ``error`` that still count (not removed or replaced), of one
+    submission or of all: what "retry every document in error" retries. ``stored_only``:
+    only those whose bytes were kept (the others have nothing to read again)."""
+    from service.domain.models import Document
+
+    query = select(Document.id).where(Document.status == lifecycle.DocumentStatus.error.value,
+                                      Document.removed_at.is_(None))
+    if submission_id is not None:
+        query = query.where(Document.submission_id == submission_id)
+    if stored_only:
+        query = query.where(Document.sha256.is_not(None))
+    return list(session.scalars(query))
+
+
 def retry_documents(session: Session, document_ids: Iterable[str]) -> RetryOutcome:
     """A reviewer's retry: documents in ``error`` go back to the queue for a fresh start.
 
@@ -264,7 +281,8 @@ def retry_documents(session: Session, document_ids: Iterable[str]) -> RetryOutco
     ids = list(dict.fromkeys(document_ids))
     rows = {r.id: r for r in session.execute(
         select(Document.id, Document.status, Document.sha256, Document.queue_name,
-               Document.error).where(Document.id.in_(ids))).all()} if ids else {}
+               Document.error).where(Document.id.in_(ids), Document.removed_at.is_(None))
+    ).all()} if ids else {}
     session.rollback()  # end the read: each change below is its own transaction
     queued: list[str] = []
     refused: dict[str, str] = {}

@@ -267,14 +267,10 @@ def reviewer_retry_document(
 def reviewer_retry_submission(
     request: Request, session: SessionDep, reviewer: CurrentReviewer, submission_id: str
 ) -> Response:
-    from sqlalchemy import select
-
-    from service.domain.lifecycle import DocumentStatus
+    from service.domain.dispatch import documents_in_error
 
     submission = get_submission(session, submission_id)  # 404 for an unknown one
-    ids = list(session.scalars(select(Document.id).where(
-        Document.submission_id == submission.id, Document.status == DocumentStatus.error.value,
-        Document.sha256.is_not(None))))
+    ids = documents_in_error(session, submission.id, stored_only=True)
     return _retried(request, session, reviewer, submission_id, ids)
 
 

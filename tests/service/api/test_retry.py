@@ -128,6 +128,42 @@ def test_evidencia_retry(service_env, capsys):
     assert main(["retry", "--submission", submission_id]) == 0
 
 
+def test_removed_documents_in_error_are_not_retried(service_env, client, reviewer, capsys):
+    """QA 2026-12-06: `evidencia retry --all` put back in the queue (or listed as "nothing to
+    retry") documents in error the applicant had removed or a batch rerun had replaced: they
+    count nowhere, and a removed one came back to life in the queue."""
+    from service.cli.main import main
+    from service.db import SessionLocal
+    from service.domain.documents import remove_document
+    from service.domain.submissions import add_files, create_submission
+
+    with SessionLocal() as session:
+        submission, _ = create_submission(session, "Fundación Ñandú", None)
+        submission_id = submission.id
+        gone, empty, kept = (d.id for d in add_files(session, submission, [
+            ("acta.txt", NOTE), ("vacio.pdf", b""), ("otra.txt", NOTE + b" Otra.")]))
+    _interrupted(gone)
+    _interrupted(kept)
+    with SessionLocal() as session:
+        from service.domain.models import Submission
+
+        submission = session.get(Submission, submission_id)
+        remove_document(session, submission, gone)
+        remove_document(session, submission, empty)
+
+    r = client.post(f"/api/submissions/{submission_id}/retry", auth=reviewer)
+    assert r.status_code == 202, r.text
+    assert r.json()["queued"] == [kept] and r.json()["refused"] == []
+    _interrupted(kept)
+    assert main(["retry", "--all"]) == 0
+    captured = capsys.readouterr()
+    assert "Documentos reintentados: 1" in captured.out
+    assert gone not in captured.err and empty not in captured.err
+    assert _document(gone).status == DocumentStatus.error
+    assert main(["retry", gone]) == 1
+    assert f"{gone}: " in capsys.readouterr().err
+
+
 def test_the_view_of_a_document_that_could_not_be_read(client, reviewer, run_worker_burst):
     """QA 2026-12-06: the view of a PDF in error said "Página 1 de 1" of a document with no
     page, that "this type of document has no page image" (a PDF), and ended its reason
