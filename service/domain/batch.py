@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from service.domain.errors import UsageError, ValidationError
-from service.domain.lifecycle import Lane
+from service.domain.lifecycle import DocumentStatus, Lane
 from service.domain.messages import error_message
 
 log = logging.getLogger(__name__)
@@ -507,18 +507,18 @@ class _Loader:
         if any(s == sha for _id, s, _st in existing if s is not None) or (
                 not existing and name in self.expanded[submission.id]):
             return "skipped"
-        # copies refused before their bytes could be kept (empty, unsupported type): no sha256
-        # to compare, so the file is offered again; refused again for the same reason it is
-        # skipped, else (re-exported, fixed) it takes their place
-        refused = [doc_id for doc_id, s, _st in existing if s is None]
+        # new bytes under the name of copies that failed (refused before their bytes could be
+        # kept, e.g. empty; or unreadable by the workers, e.g. damaged): the re-exported file
+        # takes their place; refused again for the same reason, it is nothing new
+        failed = [doc_id for doc_id, _s, status in existing if status == DocumentStatus.error]
         try:
             docs = add_files(self.session, submission, [(name, data)], queue_name=Lane.batch,
-                             before_commit=lambda new: self._supersede(refused, new))
+                             before_commit=lambda new: self._supersede(failed, new))
         except _RefusedAgain:
             self.session.rollback()
             return "skipped"
-        if refused:
-            self.known[submission.id][name] = [e for e in existing if e[1] is not None]
+        if failed:
+            self.known[submission.id][name] = [e for e in existing if e[0] not in failed]
         for doc in docs:
             self.known[submission.id][doc.name].append((doc.id, doc.sha256, doc.status))
             self.stats.stored_ids.add(doc.id)
@@ -526,19 +526,18 @@ class _Loader:
                 self.expanded[submission.id].add(name)
         return "error" if any(doc.status == "error" for doc in docs) else "stored"
 
-    def _supersede(self, refused_ids: list[str], new_docs: list) -> None:
-        """Before the new documents commit: raise _RefusedAgain when they are refused for a
-        reason already recorded, else take the refused copies out (``removed_at``; the rows
-        stay), in the same transaction."""
+    def _supersede(self, failed_ids: list[str], new_docs: list) -> None:
+        """Before the new documents commit: raise _RefusedAgain when they are refused (no
+        bytes kept) for a reason already recorded, else take the failed copies out
+        (``removed_at``; the rows stay), in the same transaction."""
         from datetime import UTC, datetime
 
-        from service.domain.lifecycle import DocumentStatus
         from service.domain.models import Document
 
-        old = [d for d in (self.session.get(Document, i) for i in refused_ids if i) if d]
+        old = [d for d in (self.session.get(Document, i) for i in failed_ids if i) if d]
         if not old:
             return
-        codes = {d.error_code for d in old}
+        codes = {d.error_code for d in old if d.sha256 is None}
         if all(d.sha256 is None and d.status == DocumentStatus.error and d.error_code in codes
                for d in new_docs):
             raise _RefusedAgain
@@ -562,10 +561,10 @@ def load_batch(
 
     A document already stored under the same name with the same sha256 is skipped; a file whose
     bytes changed since is stored as a new document beside the old one (nothing is overwritten);
-    one refused before its bytes could be kept (empty, unsupported type) is offered again:
-    refused again for the same reason it is skipped, fixed (re-exported) it takes the refused
-    copy's place (that row marked removed, so it counts nowhere); a file that cannot be read
-    (permissions) is recorded once.
+    one that failed (refused before its bytes could be kept, e.g. empty; or unreadable by the
+    workers, e.g. damaged) and is then fixed (re-exported) takes the failed copy's place (that
+    row marked removed, so it counts nowhere), and refused again for the same reason it is
+    skipped; a file that cannot be read (permissions) is recorded once.
     ``on_item(item, outcome, stats)`` is called after each item with outcome ``stored``,
     ``skipped``, ``error`` or ``unassigned`` (the progress bar; tests inject interruptions here).
     """

@@ -409,3 +409,37 @@ def test_file_refused_at_load_then_fixed_is_loaded_on_the_rerun(
     with summary.open(encoding="utf-8") as fh:
         row = next(csv.DictReader(fh))
     assert (row["documentos"], row["listos"], row["errores"]) == ("3", "2", "1")
+
+
+def test_damaged_file_re_exported_takes_the_failed_copys_place(
+    service_env, session, tmp_path, capsys, run_worker_burst
+):
+    """QA 2026-12-06: a truncated reglamento.pdf failed ("no es un PDF válido o está dañado…
+    Vuelva a exportarlo"); re-exported and the batch run again, the good copy was loaded beside
+    the failed one, whose error stayed in the summary and the listing (exit 1) for good."""
+    from service.cli.batch import run
+    from service.domain.models import Document
+
+    good = one_page_pdf(ACTA)
+    org = tmp_path / "archivo" / "Org Dañada"
+    write_tree(org, {"reglamento.pdf": good[: len(good) // 3], "plan.txt": PLAN})
+    summary = tmp_path / "resumen.csv"
+    args = Namespace(paths=[str(tmp_path / "archivo")], org_from="folder", csv_file=None,
+                     wait=False, summary=str(summary))
+    run(args)
+    run_worker_burst()
+    session.expire_all()
+    damaged = session.scalar(select(Document).where(Document.name == "reglamento.pdf"))
+    assert damaged.status == "error" and damaged.sha256 is not None
+
+    (org / "reglamento.pdf").write_bytes(good)  # re-exported
+    run(args)
+    run_worker_burst()
+    capsys.readouterr()
+    assert run(args) == 0
+    assert "Sin errores." in capsys.readouterr().out
+    with summary.open(encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    assert (row["documentos"], row["listos"], row["errores"], row["c1"]) == ("2", "2", "0", "sí")
+    session.expire_all()
+    assert session.get(Document, damaged.id).removed_at is not None  # the row stays
