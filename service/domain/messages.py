@@ -399,6 +399,8 @@ ERROR_MESSAGES: dict[str, str] = {
     "bad_rut_in_csv": "RUT inválido en {path}: {rut!r}. Corrija esa fila y vuelva a ejecutar.",
     "bad_date": "Fecha inválida {text!r}: use AAAA-MM-DD.",
     "no_documents_in_scope": "No hay documentos con texto extraído en ese alcance.",
+    "org_not_found": "No se encontró la organización {names}: escriba su nombre completo "
+                     "(sin importar mayúsculas ni tildes) o su RUT.",
     "no_corpus": "No se encontró {path}: CORPUS debe ser una carpeta generada por "
                  "scripts/render_corpus.py.",
     "internal_load": "Error interno al cargar el archivo; revise el registro del servidor.",

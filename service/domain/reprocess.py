@@ -86,7 +86,8 @@ def select_documents(
 ) -> list[str]:
     """Ids of documents with stored extracted text in the scope, oldest first.
 
-    ``orgs`` match an organisation's name (case-insensitive) or RUT; ``since`` takes whole
+    ``orgs`` match an organisation's name (case-insensitive) or RUT, each at least one (else
+    UsageError: a mistyped name is said, not taken for an empty scope); ``since`` takes whole
     submissions created on or after that day, or that received documents since then.
     """
     from service.domain.models import Document, Organization, Submission
@@ -99,12 +100,21 @@ def select_documents(
         .order_by(Submission.created_at, Document.created_at, Document.id)
     )
     if orgs:
-        wanted = {_org_key(o) for o in orgs if o.strip()}
-        org_ids = [
-            org_id for org_id, name, rut in session.execute(
-                select(Organization.id, Organization.name, Organization.rut))
-            if _org_key(name) in wanted or (rut and _org_key(rut) in wanted)
-        ]
+        wanted = {_org_key(o): o for o in orgs if o.strip()}
+        org_ids, found = [], set()
+        for org_id, name, rut in session.execute(
+                select(Organization.id, Organization.name, Organization.rut)):
+            keys = {_org_key(name), _org_key(rut) if rut else None} & wanted.keys()
+            if keys:
+                org_ids.append(org_id)
+                found |= keys
+        missing = [shown for key, shown in wanted.items() if key not in found]
+        if missing:
+            from service.domain.errors import UsageError
+            from service.domain.messages import error_message
+
+            raise UsageError(error_message("org_not_found",
+                                           names=", ".join(f"«{m}»" for m in missing)))
         query = query.where(Organization.id.in_(org_ids))
     elif since is not None:
         start = datetime(since.year, since.month, since.day, tzinfo=UTC)

@@ -270,3 +270,16 @@ def test_reprocess_back_to_an_earlier_version_shows_it_again(processed, session)
     again = reprocess(session, ids, inline=True)
     assert (again.reclassified, again.up_to_date) == (0, 5)
     assert _counts(session)["classifications"] == 10
+
+
+def test_a_mistyped_organisation_is_said(processed, capsys):
+    """QA 2026-12-06: `reprocess --org "Minera Cerro Blanco"` (the organisation is "Minera
+    Cerro Blanco SpA") answered "No hay documentos con texto extraído en ese alcance." with
+    exit 0, as if the organisation had nothing to reprocess."""
+    from service.cli.main import main
+
+    assert main(["reprocess", "--org", "org feria", "Org Ferias", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "No se encontró la organización «Org Ferias»" in err and "RUT" in err
+    assert main(["reprocess", "--org", "ORG FERIA", "org mixta", "--dry-run"]) == 0
+    assert "5 documento(s) con texto guardado" in capsys.readouterr().out
