@@ -88,7 +88,8 @@ def select_documents(
 
     ``orgs`` match an organisation's name (case-insensitive) or RUT, each at least one (else
     UsageError: a mistyped name is said, not taken for an empty scope); ``since`` takes whole
-    submissions created on or after that day, or that received documents since then.
+    submissions created on or after that day (Chile's, as every page shows times), or that
+    received documents since then.
     """
     from service.domain.models import Document, Organization, Submission
 
@@ -117,7 +118,9 @@ def select_documents(
                                            names=", ".join(f"«{m}»" for m in missing)))
         query = query.where(Organization.id.in_(org_ids))
     elif since is not None:
-        start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+        from service.domain.clock import CHILE
+
+        start = datetime(since.year, since.month, since.day, tzinfo=CHILE).astimezone(UTC)
         recent = select(Document.submission_id).where(Document.created_at >= start)
         query = query.where(or_(Submission.created_at >= start, Submission.id.in_(recent)))
     elif not all_documents:

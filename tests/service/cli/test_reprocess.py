@@ -283,3 +283,22 @@ def test_a_mistyped_organisation_is_said(processed, capsys):
     assert "No se encontró la organización «Org Ferias»" in err and "RUT" in err
     assert main(["reprocess", "--org", "ORG FERIA", "org mixta", "--dry-run"]) == 0
     assert "5 documento(s) con texto guardado" in capsys.readouterr().out
+
+
+def test_since_is_a_day_in_chile(processed, session):
+    """QA 2026-12-06: `reprocess --since 2026-12-06` started at midnight UTC, 21:00 of the 5th
+    in Chile, so it took in what the pages show as uploaded on the 5th."""
+    from datetime import UTC, date, datetime
+
+    from service.domain.reprocess import select_documents
+
+    times = {"Org Feria": datetime(2026, 12, 6, 1, 30, tzinfo=UTC),  # 22:30 of the 5th in Chile
+             "Org Mixta": datetime(2026, 12, 6, 3, 30, tzinfo=UTC)}  # 00:30 of the 6th
+    for name, submission in processed.items():
+        submission.created_at = times[name]
+        for document in submission.documents:
+            document.created_at = times[name]
+    session.commit()
+    mixta = {d.id for d in processed["Org Mixta"].documents}
+    assert set(select_documents(session, since=date(2026, 12, 6))) == mixta
+    assert len(select_documents(session, since=date(2026, 12, 5))) == 5
