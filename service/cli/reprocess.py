@@ -129,7 +129,12 @@ def _print_summary(result: ReprocessResult, report: Path | None, out=None) -> No
     if not flips:
         out.write("Ninguna celda cambió.\n")
     else:
-        out.write(f"Celdas que cambiaron: {len(docs)} de documento, {len(subs)} de postulación.\n")
+        before = ", ".join(sorted({f.old_version for f in flips}))
+        out.write(f"Celdas que cambiaron desde la versión anterior ({before}): {len(docs)} de "
+                  f"documento, {len(subs)} de postulación.\n")
+        if not result.reclassified:
+            out.write("Esta ejecución no reclasificó ningún documento: son los cambios que ya "
+                      "aplicó una anterior.\n")
         for c in sorted({f.commitment for f in flips}):
             gained = sum(1 for f in subs if f.commitment == c and f.new_supported)
             lost = sum(1 for f in subs if f.commitment == c and not f.new_supported)

@@ -302,3 +302,21 @@ def test_since_is_a_day_in_chile(processed, session):
     mixta = {d.id for d in processed["Org Mixta"].documents}
     assert set(select_documents(session, since=date(2026, 12, 6))) == mixta
     assert len(select_documents(session, since=date(2026, 12, 5))) == 5
+
+
+def test_a_rerun_says_its_changes_were_made_before(processed, changed_classifier, capsys):
+    """QA 2026-12-06: `reprocess --all` run again said "0 reclasificados" and then "Celdas que
+    cambiaron: 47 de documento, 8 de postulación" and "marcadas para revisión" once more, as if
+    the classifier had changed them again; they were the first run's changes."""
+    from service.cli.main import main
+
+    old_version = changed_classifier.version.removesuffix("+prueba")
+    assert main(["reprocess", "--all", "--inline"]) == 0
+    first = capsys.readouterr().out
+    assert f"Celdas que cambiaron desde la versión anterior ({old_version}):" in first
+    assert "Esta ejecución no reclasificó" not in first
+    assert main(["reprocess", "--all", "--inline"]) == 0
+    again = capsys.readouterr().out
+    assert "0 reclasificados" in again
+    assert "Esta ejecución no reclasificó ningún documento: son los cambios que ya aplicó una " \
+           "anterior." in again
