@@ -148,6 +148,8 @@ def run(args) -> int:
             f"{stats.errors} con error al cargar.",
             file=sys.stderr,
         )
+        if stats.unqueued:
+            print(error_message("batch_unqueued", n=stats.unqueued), file=sys.stderr)
         if args.wait and sub_ids:
             wait_for_workers(session, sub_ids)
         _write_summary(session, args, sub_ids)

@@ -296,15 +296,41 @@ def _report(command: str, exc: BaseException) -> int:
         message, exit_code = error_message(code, reason=reason), code.exit_code
     elif isinstance(exc, EvidenciaError):
         message, exit_code = exc.message, fault_of(exc).exit_code
+    elif _queue_down(exc):
+        from service.settings import get_settings
+
+        log.debug("Redis unreachable", exc_info=exc)
+        message = error_message("queue_down", url=_shown_url(get_settings().redis_url))
+        exit_code = ErrorCode.unavailable.exit_code
     else:
         log.error("evidencia %s failed", command, exc_info=exc)
         message, exit_code = error_message("internal"), ErrorCode.internal.exit_code
     stopped_midway = isinstance(exc, KeyboardInterrupt | OperationalError | ProgrammingError) or (
-        isinstance(exc, EvidenciaError) and fault_of(exc) is ErrorCode.database_unavailable)
+        isinstance(exc, EvidenciaError) and fault_of(exc) is ErrorCode.database_unavailable
+    ) or _queue_down(exc)
     if command in _RESUMABLE and stopped_midway:  # not a usage error: it would only repeat
         message += " " + error_message("resume")
     print(f"evidencia {command}: {message}", file=sys.stderr)
     return exit_code
+
+
+def _queue_down(exc: BaseException) -> bool:
+    """Redis could not be reached (refused, timed out, gone mid-command)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+
+
+def _shown_url(url: str) -> str:
+    """A URL as it may be printed: without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    return urlunsplit(parts)
 
 
 #: What a shell reports for a command stopped by SIGPIPE (128 + 13).

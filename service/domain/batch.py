@@ -84,6 +84,7 @@ class BatchStats:
     skipped: int = 0  # already stored by an earlier run
     requeued: int = 0  # stored earlier, never finished: enqueued again
     errors: int = 0  # could not be stored (error documents recorded, or not assigned)
+    unqueued: int = 0  # stored and queued in the database, but Redis refused the job
     stored_ids: set[str] = field(default_factory=set)  # documents enqueued by this run
     submission_ids: dict[str, str] = field(default_factory=dict)  # source key -> submission id
     unassigned: list[BatchItem] = field(default_factory=list)
@@ -513,7 +514,8 @@ class _Loader:
         failed = [doc_id for doc_id, _s, status in existing if status == DocumentStatus.error]
         try:
             docs = add_files(self.session, submission, [(name, data)], queue_name=Lane.batch,
-                             before_commit=lambda new: self._supersede(failed, new))
+                             before_commit=lambda new: self._supersede(failed, new),
+                             on_unqueued=self._unqueued)
         except _RefusedAgain:
             self.session.rollback()
             return "skipped"
@@ -525,6 +527,11 @@ class _Loader:
             if doc.name != name:  # add_files expanded it (an archive)
                 self.expanded[submission.id].add(name)
         return "error" if any(doc.status == "error" for doc in docs) else "stored"
+
+    def _unqueued(self, document, exc: Exception) -> None:
+        """Redis refused the document's job: it stays queued in the database, for the sweep."""
+        log.debug("could not enqueue document %s: %r", document.id, exc)
+        self.stats.unqueued += 1
 
     def _supersede(self, failed_ids: list[str], new_docs: list) -> None:
         """Before the new documents commit: raise _RefusedAgain when they are refused (no

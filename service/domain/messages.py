@@ -391,6 +391,13 @@ ERROR_MESSAGES: dict[str, str] = {
         "No se pudo reintentar: la cola de trabajos no responde. Intente en unos minutos."
     ),
     "queue_unreachable": "No se pudo reencolar: la cola de trabajos no responde ({reason}).",
+    "queue_down": "La cola de trabajos (Redis, {url}) no responde: revise que Redis esté en "
+                  "marcha.",
+    "batch_unqueued": (
+        "Redis no respondió: {n} documento(s) quedaron guardados y en cola en la base de datos "
+        "sin llegar a la cola de trabajos; los workers los tomarán solos cuando Redis vuelva "
+        "(no hace falta cargarlos de nuevo)."
+    ),
     "csv_columns": (
         "El CSV debe tener las columnas «ruta» y «organizacion» (y opcionalmente «rut»)."
     ),

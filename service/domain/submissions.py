@@ -207,11 +207,15 @@ def add_files(
     *,
     queue_name: str = Lane.interactive,
     before_commit: Callable[[list[Document]], None] | None = None,
+    on_unqueued: Callable[[Document, Exception], None] | None = None,
 ) -> list[Document]:
     """Store files (ZIPs expanded) as documents of ``submission``, commit, then enqueue them.
 
     ``before_commit`` adds to the transaction of the documents (the answer kept for an
     idempotency key): what the client is told and what was created are durable together.
+    ``on_unqueued(document, exc)`` is told of each document committed as queued that the
+    queue refused (Redis down; the workers' sweep queues it later) instead of the log
+    (``evidencia batch`` says it once, in Spanish).
 
     Archives are counted from their directory before anything is expanded, then each member is
     streamed into the file store (never held whole in memory). Raises LimitError only for the
@@ -234,7 +238,7 @@ def add_files(
     if before_commit is not None:
         before_commit(documents)
     session.commit()
-    _enqueue(documents)
+    _enqueue(documents, on_unqueued)
     return documents
 
 
@@ -370,16 +374,20 @@ def _mark_error(document: Document, code: str, message: str | None) -> None:
     lifecycle.fail(document, code, message or error_message(code), finished=False)
 
 
-def _enqueue(documents: list[Document]) -> None:
+def _enqueue(documents: list[Document],
+             on_unqueued: Callable[[Document, Exception], None] | None = None) -> None:
     dispatcher = get_dispatcher()
     for document in documents:
         if document.status != DocumentStatus.queued:
             continue
         try:
             dispatcher.enqueue_document(document.id, Lane(document.queue_name))
-        except Exception:  # Redis down: the row is committed as queued; requeue picks it up
-            log.warning("could not enqueue document %s; `evidencia requeue` will", document.id,
-                        exc_info=True)
+        except Exception as exc:  # Redis down: the row is committed as queued; requeue picks it up
+            if on_unqueued is not None:
+                on_unqueued(document, exc)
+            else:
+                log.warning("could not enqueue document %s; `evidencia requeue` will",
+                            document.id, exc_info=True)
 
 
 def _detect_mime(path: Path) -> str:

@@ -443,3 +443,41 @@ def test_damaged_file_re_exported_takes_the_failed_copys_place(
     assert (row["documentos"], row["listos"], row["errores"], row["c1"]) == ("2", "2", "0", "sí")
     session.expire_all()
     assert session.get(Document, damaged.id).removed_at is not None  # the row stays
+
+
+def test_redis_unreachable_is_said_once_in_spanish(
+    service_env, session, tmp_path, capsys, caplog, monkeypatch, run_worker_burst
+):
+    """QA 2026-12-06: `evidencia batch` with Redis down printed, for every file, an English
+    warning with a whole traceback ("could not enqueue document …; `evidencia requeue`
+    will"): 232 lines for 5 files. Run again, it stopped with "Ocurrió un error interno al
+    procesar el documento… puede intentar subirlo de nuevo"."""
+    from service.cli.main import main
+    from service.domain.models import Document
+    from service.settings import get_settings
+
+    root = write_tree(tmp_path / "archivo", {"Org Cola": {
+        "acta.txt": ACTA, "plan.txt": PLAN, "politica.txt": POLITICA}})
+    command = ["batch", str(root), "--summary", str(tmp_path / "resumen.csv")]
+    monkeypatch.setenv("EVIDENCIA_REDIS_URL", "redis://:secreto@127.0.0.1:1/0")  # nobody there
+    get_settings.cache_clear()
+
+    assert main(command) == 0
+    err = capsys.readouterr().err
+    assert "3 nuevo(s)" in err
+    assert "Redis no respondió: 3 documento(s) quedaron guardados y en cola" in err
+    assert "Traceback" not in err
+    assert not [r for r in caplog.records if "could not enqueue" in r.getMessage()]
+
+    assert main(command) == 1  # the rerun cannot ask Redis what is still waiting
+    err = capsys.readouterr().err
+    assert "La cola de trabajos (Redis, redis://:***@127.0.0.1:1/0) no responde" in err
+    assert "vuelva a ejecutar el mismo comando" in err and "secreto" not in err
+
+    monkeypatch.setenv("EVIDENCIA_REDIS_URL", service_env.redis_url)  # Redis is back
+    get_settings.cache_clear()
+    assert main(command) == 0
+    assert "3 reencolado(s)" in capsys.readouterr().err
+    run_worker_burst()
+    session.expire_all()
+    assert {d.status for d in session.scalars(select(Document))} == {"done"}
