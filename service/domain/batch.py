@@ -14,6 +14,7 @@ time (archives member by member), so an archive of thousands never sits in memor
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 import re
@@ -270,7 +271,8 @@ def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
     """Read the CSV ``ruta,organizacion,rut`` (English headers accepted) into prefix -> source.
 
     Relative paths are taken from the CSV's own folder. Rows with the same RUT (or, without a
-    RUT, the same organisation name) share one submission.
+    RUT, the same organisation name) share one submission. UTF-8 (with or without BOM), else
+    Windows-1252: what Excel saves as "CSV (delimitado por comas)" on a Spanish Windows.
     """
     csv_path = Path(csv_path)
     if not csv_path.is_file():
@@ -281,7 +283,7 @@ def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
         "organization": "organization", "nombre": "organization",
         "rut": "rut",
     }
-    with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(_csv_text(csv_path.read_bytes()), newline="") as fh:
         sample = fh.read(4096)
         fh.seek(0)
         try:
@@ -306,6 +308,16 @@ def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
                 key=f"csv:{ident}", organization=values["organization"], rut=rut
             )
     return mapping
+
+
+def _csv_text(data: bytes) -> str:
+    """The CSV's text: UTF-8, else Windows-1252 (Excel's), else Latin-1 (never fails)."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
 
 
 def _valid_rut(raw: str, where: Path) -> str | None:

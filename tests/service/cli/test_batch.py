@@ -481,3 +481,20 @@ def test_redis_unreachable_is_said_once_in_spanish(
     run_worker_burst()
     session.expire_all()
     assert {d.status for d in session.scalars(select(Document))} == {"done"}
+
+
+def test_organisations_csv_saved_by_excel_on_windows(service_env, session, tmp_path):
+    """QA 2026-12-06: the mapping CSV saved by Excel on a Spanish Windows ("CSV (delimitado por
+    comas)": Windows-1252, ";", CRLF) stopped `batch --org-from csv` with a UnicodeDecodeError
+    traceback and "Ocurrió un error interno al procesar el documento"."""
+    from service.domain.batch import read_org_csv
+    from service.domain.models import Submission
+
+    root = write_tree(tmp_path / "entrada", {"camara": {"acta.txt": ACTA}})
+    mapping = tmp_path / "organizaciones.csv"
+    mapping.write_bytes("Ruta;Organización;RUT\r\nentrada/camara;Cámara de Comercio Barrio Estación "
+                        f"A.G.;{RUT_SOL}\r\n".encode("cp1252"))
+    stats = _load([root], "csv", read_org_csv(mapping))
+    assert stats.stored == 1 and not stats.unassigned
+    submission = session.scalar(select(Submission))
+    assert submission.organization.name == "Cámara de Comercio Barrio Estación A.G."
