@@ -492,8 +492,8 @@ def test_organisations_csv_saved_by_excel_on_windows(service_env, session, tmp_p
 
     root = write_tree(tmp_path / "entrada", {"camara": {"acta.txt": ACTA}})
     mapping = tmp_path / "organizaciones.csv"
-    mapping.write_bytes("Ruta;Organización;RUT\r\nentrada/camara;Cámara de Comercio Barrio Estación "
-                        f"A.G.;{RUT_SOL}\r\n".encode("cp1252"))
+    mapping.write_bytes("Ruta;Organización;RUT\r\nentrada/camara;Cámara de Comercio Barrio "
+                        f"Estación A.G.;{RUT_SOL}\r\n".encode("cp1252"))
     stats = _load([root], "csv", read_org_csv(mapping))
     assert stats.stored == 1 and not stats.unassigned
     submission = session.scalar(select(Submission))
