@@ -19,13 +19,15 @@ _ERRORS = {
     404: {"model": ErrorBody, "description": "La postulación o el documento no existe"},
     422: {"model": ErrorBody, "description": "Compromiso, acción o datos no válidos"},
 }
+_LOCKED = {409: {"model": ErrorBody, "description": "La postulación ya tiene su resultado "
+                 "final (aprobada o no aprobada): sus decisiones están cerradas"}}
 
 
 @router.post(
     "/{submission_id}/decisions",
     status_code=201,
     response_model=DecisionPublic,
-    responses=_ERRORS,
+    responses=_ERRORS | _LOCKED,
     summary="Registrar una decisión",
     description="Un revisor confirma (`confirm`), rechaza (`reject`) o adjunta (`attach`) la "
     "evidencia de un compromiso (c1…c5), opcionalmente con un documento, un extracto, su página "
@@ -35,7 +37,8 @@ _ERRORS = {
     "pasaje detectado o un extracto adjuntado; un extracto debe estar en el texto extraído del "
     "documento (sin importar mayúsculas, tildes ni espacios) y se guarda con la página donde "
     "está; la página debe existir. Nada se sobrescribe: cada entrada queda en el historial con "
-    "quién y cuándo.",
+    "quién y cuándo. Con el resultado final de la revisión (aprobada o no aprobada) las "
+    "decisiones quedan cerradas: 409 `decisions_locked`.",
 )
 def create_decision(
     body: DecisionCreate, reviewer: CurrentReviewer, access: SubmissionAccess, session: SessionDep

@@ -38,6 +38,7 @@ from service.domain.models import (
 )
 from service.domain.submissions import get_submission
 from service.domain.text import clean, fold
+from service.domain.workflow import check_decisions
 
 __all__ = ["MAX_PAGE", "record_decision", "decision_history", "locate_excerpt"]
 
@@ -58,7 +59,8 @@ def record_decision(
     comment: str | None = None,
 ) -> Decision:
     """Append a reviewer's entry on one commitment; raises ValidationError (422, Spanish) when
-    it would record something the documents do not show.
+    it would record something the documents do not show, and ServiceError
+    ``decisions_locked`` (409) once the submission has a final verdict.
 
     A decision also resolves the commitment's open review flags (reprocessing flipped a
     decided cell); an undo or a comment does not.
@@ -67,6 +69,7 @@ def record_decision(
     if page is not None and not 1 <= page <= MAX_PAGE:
         raise ValidationError(code="invalid_page", field="page")
     submission = get_submission(session, submission_id)
+    check_decisions(submission)
     if commitment not in COMMITMENT_IDS:
         raise ValidationError(code="invalid_commitment")
     if action not in DecisionAction.__members__:

@@ -123,6 +123,7 @@ class ErrorCode(enum.StrEnum):
     illegal_transition = _request("illegal_transition", 409)
     not_assignee = _request("not_assignee", 409)  # another reviewer holds it
     closed_for_upload = _request("closed_for_upload", 409)  # in review or decided
+    decisions_locked = _request("decisions_locked", 409)  # a final verdict was given
 
     error = _document("error", 400)
     extraction_failed = _document("extraction_failed")

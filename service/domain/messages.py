@@ -240,6 +240,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "La postulación está «{current}»: no se pueden agregar documentos ahora. Podrá "
         "hacerlo si el equipo revisor la devuelve con observaciones."
     ),
+    "decisions_locked": (
+        "La postulación ya tiene su resultado final («{current}»): sus decisiones quedaron "
+        "cerradas y no se pueden registrar otras."
+    ),
     "admin_only": "Solo un administrador puede reasignar postulaciones.",
     "unknown_reviewer": "No existe un revisor con ese usuario.",
     "unauthorized": "Debe identificarse para continuar.",

@@ -52,6 +52,7 @@ __all__ = [
     "assign",
     "claim_next",
     "check_upload",
+    "check_decisions",
     "review_state",
     "review_states",
     "queue_age",
@@ -227,6 +228,15 @@ def check_upload(submission: Submission) -> None:
         raise ServiceError(code="closed_for_upload", current=current.label)
 
 
+def check_decisions(submission: Submission) -> None:
+    """A final verdict locks the submission's decisions: what the applicant was told stays
+    what the matrix shows (409). No step leads out of a final status, so nothing reopens
+    them."""
+    current = ReviewStatus(submission.status)
+    if current in FINAL:
+        raise ServiceError(code="decisions_locked", current=current.label)
+
+
 # --- the rules ----------------------------------------------------------------------------------
 
 
@@ -353,6 +363,11 @@ class ReviewState:
     @property
     def open_to_applicant(self) -> bool:
         return self.status in OPEN_TO_APPLICANT
+
+    @property
+    def decisions_open(self) -> bool:
+        """Reviewers may still record decisions (:func:`check_decisions`)."""
+        return self.status not in FINAL
 
     def next_statuses(self) -> list[ReviewStatus]:
         """What a reviewer may move it to now."""

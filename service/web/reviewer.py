@@ -223,7 +223,7 @@ def reviewer_decision(
     pagina: Annotated[str, Form()] = "",
     extracto: Annotated[str, Form()] = "",
 ) -> Response:
-    message = None
+    message, status_code = None, 200
     try:
         record_decision(
             session, submission_id, compromiso, accion, reviewer,
@@ -235,11 +235,11 @@ def reviewer_decision(
         if exc.code == ErrorCode.submission_not_found:
             raise  # the error page, not the matrix
         session.rollback()
-        message = exc.message
+        message, status_code = exc.message, exc.status_code
     if not is_htmx(request) and message is None:
         return RedirectResponse(f"/revision/s/{submission_id}#{compromiso}", 303)
     return _matrix_page(request, reviewer, load_matrix(session, submission_id),
-                        status_code=422 if message else 200, message=message, focus=compromiso,
+                        status_code=status_code, message=message, focus=compromiso,
                         session=session)
 
 
@@ -311,6 +311,7 @@ def _document_page(request: Request, session, reviewer, doc: Document, pagina: i
         attach_error=attach_error, values=values or {}, ocr_error=ocr_error,
         can_force_ocr=(not row.pending and row.sha256 is not None
                        and documents.ocr_applies(row.mime)),
+        decisions_open=workflow.review_state(session, doc.submission_id).decisions_open,
         **_highlights(row, page, pagina, compromiso),
     )
 
@@ -359,7 +360,8 @@ def reviewer_attach_selection(
         session.rollback()
         values = {"extracto": extracto, "compromiso": compromiso, "comentario": comentario}
         return _document_page(request, session, reviewer, doc, page or 1, compromiso,
-                              status_code=422, attach_error=exc.message, values=values)
+                              status_code=exc.status_code, attach_error=exc.message,
+                              values=values)
     return RedirectResponse(f"/revision/s/{doc.submission_id}#{compromiso}", 303)
 
 

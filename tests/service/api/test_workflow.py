@@ -197,3 +197,46 @@ def test_lost_link_requests_are_limited_per_address(client, monkeypatch):
     assert r.json()["detail"]["code"] == "too_many_link_requests"
     assert "demasiados enlaces" in r.json()["detail"]["message"]
     assert int(r.headers["Retry-After"]) > 0
+
+
+def test_a_final_verdict_locks_the_decisions(client):
+    """After «Aprobada» (or «No aprobada») no decision, undo or comment is recorded: the
+    applicant's "Aprobada" never sits beside a later "No acreditado". The reviewer's pages show
+    the matrix read-only (no step of the workflow reopens a final verdict)."""
+    import re
+
+    ana, _, _ = _users()
+    for verdict, message in (("aprobada", ""), ("no_aprobada", "No acredita el compromiso 3.")):
+        sub = _create(client, email=None)
+        url, app = f"/api/submissions/{sub['id']}", _bearer(sub["token"])
+        assert client.post(f"{url}/documents", files=[NOTE], headers=app).status_code == 202
+        client.post(f"{url}/submit", headers=app)
+        client.post(f"{url}/review", auth=ana, json={"status": "en_revision"})
+        r = client.post(f"{url}/decisions", auth=ana,
+                        json={"commitment": "c1", "action": "comment", "comment": "Antes."})
+        assert r.status_code == 201  # in review: decisions are open
+        page = client.get(f"/revision/s/{sub['id']}", auth=ana).text
+        assert 'class="decide"' in page and "data-decisions-locked" not in page
+        r = client.post(f"{url}/review", auth=ana, json={"status": verdict, "message": message})
+        assert r.status_code == 200, r.text
+
+        for body in ({"commitment": "c1", "action": "reject"},
+                     {"commitment": "c1", "action": "undo"},
+                     {"commitment": "c1", "action": "comment", "comment": "Después."}):
+            r = client.post(f"{url}/decisions", auth=ana, json=body)
+            assert r.status_code == 409, r.text
+            assert r.json()["detail"]["code"] == "decisions_locked"
+            assert "resultado final" in r.json()["detail"]["message"]
+        history = client.get(f"{url}/decisions", auth=ana).json()
+        assert [d["action"] for d in history] == ["comment"]
+        assert client.get(url, headers=app).json()["commitments"][0]["status"] != "rejected"
+
+        page = client.get(f"/revision/s/{sub['id']}", auth=ana).text
+        assert "data-decisions-locked" in page and "solo lectura" in page
+        assert 'class="decide"' not in page and 'class="attach"' not in page
+        assert 'class="undo"' not in page
+        # a form left open in another tab is refused on the page, in Spanish
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        r = client.post(f"/revision/s/{sub['id']}/decision", auth=ana,
+                        data={"csrf_token": token, "compromiso": "c2", "accion": "reject"})
+        assert r.status_code == 409 and "resultado final" in r.text
