@@ -23,6 +23,7 @@ from service.domain.access import Access, check_access
 from service.domain.errors import NotFoundError, ServiceError
 from service.domain.matrix import load_matrix
 from service.domain.messages import notice
+from service.domain.models import Document
 from service.domain.submissions import (
     add_files,
     create_submission,
@@ -31,7 +32,7 @@ from service.domain.submissions import (
 )
 from service.settings import get_settings
 from service.throttle import client_address, limit_link_requests, limit_submissions
-from service.web.pages import is_htmx, render
+from service.web.pages import is_htmx, link_notice, notice_url, render
 
 __all__ = ["router"]
 
@@ -121,6 +122,13 @@ def _applicant_page(request: Request, session: Session, access: Access, *, statu
     )
 
 
+def _document_name(session: Session, submission_id: str, document_id: str) -> str | None:
+    """A document's name for a notice: one of this submission's, removed ones included (the
+    notice says it was removed or replaced)."""
+    document = session.get(Document, document_id)
+    return document.name if document and document.submission_id == submission_id else None
+
+
 @router.get("/s/{submission_id}", response_class=HTMLResponse)
 def applicant_page(
     request: Request, session: SessionDep, submission_id: str, t: str | None = None
@@ -128,7 +136,8 @@ def applicant_page(
     access = _access(request, session, submission_id, t)
     response = _applicant_page(
         request, session, access, secret_link=applicant_url(submission_id, access.token),
-        notice=request.query_params.get("aviso"),
+        notice=link_notice(request, lambda document_id: _document_name(
+            session, access.submission.id, document_id)),
     )
     _remember_token(response, submission_id, access.token)
     return response
@@ -172,8 +181,8 @@ def applicant_upload(  # sync: expanding ZIPs, hashing and storing must not bloc
                       review=workflow.review_state(session, submission_id))
     if problem:
         return _applicant_page(request, session, access, status_code=422, upload_error=problem)
-    received = notice("files_received", count=len(items))
-    return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': received})}", 303)
+    return RedirectResponse(notice_url(f"/s/{submission_id}", "files_received", len(items)),
+                            303)
 
 
 @router.post("/s/{submission_id}/enviar")
@@ -193,8 +202,8 @@ def applicant_submit(
         return _applicant_page(request, session, access, status_code=exc.status_code,
                                submit_error=exc.message)
     emailed = _emailed(workflow.review_state(session, submission_id))
-    done = notice("submitted" if emailed else "submitted_not_emailed")
-    return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': done})}", 303)
+    done = "submitted" if emailed else "submitted_not_emailed"
+    return RedirectResponse(notice_url(f"/s/{submission_id}", done), 303)
 
 
 def _mail_off() -> str | None:
@@ -235,8 +244,8 @@ def applicant_remove(
         session.rollback()
         return _applicant_page(request, session, access, status_code=exc.status_code,
                                upload_error=exc.message)
-    done = notice("document_removed", name=removed.name)
-    return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': done})}", 303)
+    return RedirectResponse(
+        notice_url(f"/s/{submission_id}", "document_removed", removed.id), 303)
 
 
 @router.post("/s/{submission_id}/documentos/{document_id}/reemplazar")
@@ -252,7 +261,6 @@ def applicant_replace(
                                upload_error=notice("select_files"))
     data = archivo.file.read(get_settings().max_file_bytes + 1)
     try:
-        old = documents.live_document(session, submission_id, document_id).name
         documents.replace_document(session, access.submission, document_id, archivo.filename,
                                    data)
     except EvidenciaError as exc:
@@ -260,5 +268,5 @@ def applicant_replace(
         status = exc.status_code if isinstance(exc, ServiceError) else 422
         return _applicant_page(request, session, access, status_code=status,
                                upload_error=exc.message)
-    done = notice("document_replaced", name=old)
-    return RedirectResponse(f"/s/{submission_id}?{urlencode({'aviso': done})}", 303)
+    return RedirectResponse(
+        notice_url(f"/s/{submission_id}", "document_replaced", document_id), 303)

@@ -6,7 +6,9 @@ for codes); extracted text and file names go through Jinja's autoescape.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -20,7 +22,8 @@ from service.domain.rut import format_rut
 from service.security import template_context
 from service.web import hints
 
-__all__ = ["templates", "render", "error_page", "is_htmx"]
+__all__ = ["templates", "render", "error_page", "is_htmx", "LINK_NOTICES", "notice_url",
+           "link_notice"]
 
 #: Every page gets ``csrf_token`` (the meta tag htmx and fetch read) and ``csrf_field`` (the
 #: hidden input each POST form carries): see ``service.security``.
@@ -76,6 +79,56 @@ def render(request: Request, name: str, status_code: int = 200, *, reviewer=None
     return templates.TemplateResponse(
         request, name, {"reviewer": reviewer, **context}, status_code=status_code
     )
+
+
+#: Notices a page shows after a redirect, and the kind of their one parameter. The link names
+#: a notice by its code (``?aviso=files_received&n=2``), never by its words: an unknown code
+#: shows nothing, so nobody can put text on a page through a link. A parameter is read back as
+#: its kind (a number, a workflow status, a document of the submission by its id).
+LINK_NOTICES: dict[str, str | None] = {
+    "files_received": "count",
+    "submitted": None,
+    "submitted_not_emailed": None,
+    "reviewed": "status",
+    "nothing_pending": None,
+    "document_removed": "document",
+    "document_replaced": "document",
+}
+#: Each kind of parameter: its field in the link and its name in the notice's template.
+_LINK_PARAMS = {"count": ("n", "count"), "status": ("estado", "status"),
+                "document": ("documento", "name")}
+
+
+def notice_url(path: str, code: str, value: object = None) -> str:
+    """The link that shows notice ``code`` (with its parameter ``value``) on the page ``path``."""
+    kind = LINK_NOTICES[code]
+    query = {"aviso": code}
+    if kind is not None:
+        query[_LINK_PARAMS[kind][0]] = str(value)
+    return f"{path}?{urlencode(query)}"
+
+
+def link_notice(request: Request,
+                document_name: Callable[[str], str | None] | None = None) -> str | None:
+    """The notice the link asks for, in its fixed Spanish words; None for an unknown code or a
+    parameter that is not of its kind. ``document_name``: a document id of the page's
+    submission → its name (None if it is not one)."""
+    code = request.query_params.get("aviso")
+    if code not in LINK_NOTICES:
+        return None
+    kind = LINK_NOTICES[code]
+    if kind is None:
+        return messages.notice(code)
+    field, name = _LINK_PARAMS[kind]
+    raw = request.query_params.get(field) or ""
+    if kind == "count":
+        value = int(raw) if raw.isdigit() and 0 < int(raw) <= 100_000 else None
+    elif kind == "status":
+        known = raw in workflow.ReviewStatus.__members__
+        value = workflow.ReviewStatus(raw).label if known else None
+    else:
+        value = document_name(raw) if document_name and raw else None
+    return None if value is None else messages.notice(code, **{name: value})
 
 
 def is_htmx(request: Request) -> bool:

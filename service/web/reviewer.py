@@ -24,13 +24,12 @@ from service.domain.decisions import record_decision
 from service.domain.dispatch import retry_documents
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
 from service.domain.matrix import SubmissionMatrix, load_matrix
-from service.domain.messages import notice
 from service.domain.models import Document, User
 from service.domain.results import extraction_page
 from service.domain.submissions import get_submission
 from service.web.highlight import highlight_boxes, highlight_text
 from service.web.page_images import page_png, renderable
-from service.web.pages import is_htmx, render
+from service.web.pages import is_htmx, link_notice, notice_url, render
 
 __all__ = ["router"]
 
@@ -102,7 +101,7 @@ def reviewer_list(
     return render(request, "review_list.html", reviewer=reviewer, rows=rows, total=total, q=q,
                   pages=max(1, -(-total // PAGE_SIZE)), link=q.link, excerpts=found,
                   reviews=workflow.review_states(session, [r.id for r in rows]),
-                  notice=request.query_params.get("aviso"))
+                  notice=link_notice(request))
 
 
 @router.get("/revision/panel", response_class=HTMLResponse)
@@ -126,7 +125,7 @@ def _matrix_page(request: Request, reviewer, view: SubmissionMatrix, *, status_c
                   aliases=_aliases(session, view.id) if session is not None else (),
                   reviewers=_reviewers(session) if review and reviewer.role == "admin" else (),
                   workflow_error=workflow_error, values=values or {},
-                  notice=request.query_params.get("aviso"))
+                  notice=link_notice(request))
 
 
 def _aliases(session, submission_id: str) -> list:
@@ -175,10 +174,8 @@ def reviewer_review(
         return _matrix_page(request, reviewer, load_matrix(session, submission_id),
                             status_code=exc.status_code, session=session,
                             workflow_error=exc.message, values=values)
-    label = workflow.ReviewStatus(estado).label
     return RedirectResponse(
-        f"/revision/s/{submission_id}?{urlencode({'aviso': notice('reviewed', status=label)})}"
-        "#flujo", 303)
+        notice_url(f"/revision/s/{submission_id}", "reviewed", estado) + "#flujo", 303)
 
 
 @router.post("/revision/s/{submission_id}/asignar")
@@ -205,8 +202,7 @@ def reviewer_next(session: SessionDep, reviewer: CurrentReviewer) -> Response:
     """"Siguiente pendiente": claim the oldest waiting submission and open it."""
     submission = workflow.claim_next(session, reviewer)
     if submission is None:
-        return RedirectResponse(f"/revision?{urlencode({'aviso': notice('nothing_pending')})}",
-                                303)
+        return RedirectResponse(notice_url("/revision", "nothing_pending"), 303)
     return RedirectResponse(f"/revision/s/{submission.id}", 303)
 
 

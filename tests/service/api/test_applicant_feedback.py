@@ -67,8 +67,7 @@ def test_no_email_is_promised_when_none_will_be_sent(client, monkeypatch):
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         sent = client.post(f"/s/{sub['id']}/enviar", data={"csrf_token": csrf})
         assert sent.status_code == 200 and 'data-review-status="enviada"' in sent.text
-        assert "correo" not in sent.url.params["aviso"]
-        assert "El resultado aparecerá en esta página" in sent.url.params["aviso"]
+        assert sent.url.params["aviso"] == "submitted_not_emailed"  # a code, never words
         assert "Le avisaremos" not in sent.text
         assert "El resultado aparecerá en esta página" in sent.text
 
@@ -140,3 +139,49 @@ def test_the_applicant_reads_neither_reviewer_names_nor_their_notes(
     cells = {str(v) for row in book["Matriz"].iter_rows(values_only=True) for v in row}
     assert name not in cells and not any("llamar" in v for v in cells)
     assert "No está firmada." in cells
+
+
+def _alerts(html: str) -> list[str]:
+    return [" ".join(a.split()) for a in re.findall(r'<div class="alert ok"[^>]*>(.*?)</div>',
+                                                     html, re.S)]
+
+
+def test_a_link_names_a_notice_by_its_code_and_cannot_put_words_on_a_page(client, reviewer):
+    """QA 2026-12-06: any text given as ``?aviso=`` was shown on the applicant's and the
+    reviewers' pages, in the site's own green notice (content spoofing)."""
+    subs = [client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+        for _ in range(2)]
+    sub, other = subs
+    note = ("files", ("acta.txt", "Acta de constitución del comité.".encode(), "text/plain"))
+    docs = [client.post(f"/api/submissions/{s['id']}/documents", files=[note],
+                        headers={"Authorization": f"Bearer {s['token']}"}).json()["documents"]
+            for s in subs]
+    page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    removed = client.post(f"/s/{sub['id']}/documentos/{docs[0][0]['id']}/eliminar",
+                          data={"csrf_token": csrf})
+    assert removed.status_code == 200
+    assert dict(removed.url.params) == {"aviso": "document_removed",
+                                        "documento": docs[0][0]["id"]}
+    assert _alerts(removed.text) == ["Se eliminó «acta.txt»: ya no cuenta en la postulación."]
+
+    url = f"/s/{sub['id']}"
+    spoofed = "Su postulación fue rechazada. Pague en http://estafa.example"
+    for params in ({"aviso": spoofed}, {"aviso": "files_received", "n": spoofed},
+                   {"aviso": "files_received", "n": "-3"}, {"aviso": "reviewed", "estado": "x"},
+                   {"aviso": "document_removed", "documento": docs[1][0]["id"]},  # not its own
+                   {"aviso": "document_removed"}, {"aviso": "NOTICES"}):
+        html = client.get(url, params=params).text
+        assert _alerts(html) == [] and "estafa" not in html, params
+    assert _alerts(client.get(url, params={"aviso": "files_received", "n": "2"}).text) == [
+        "Se recibieron 2 archivo(s)."]
+    assert _alerts(client.get(url, params={"aviso": "submitted_not_emailed"}).text)
+
+    review = f"/revision/s/{other['id']}"
+    assert _alerts(client.get(review, params={"aviso": spoofed}, auth=reviewer).text) == []
+    assert _alerts(client.get(review, params={"aviso": "reviewed", "estado": "observada"},
+                              auth=reviewer).text) == ["Estado actualizado: Observada: se solicitan cambios."]
+    assert _alerts(client.get("/revision", params={"aviso": spoofed}, auth=reviewer).text) == []
+    assert _alerts(client.get("/revision", params={"aviso": "nothing_pending"},
+                              auth=reviewer).text) == ["No hay postulaciones pendientes para usted."]
