@@ -25,6 +25,8 @@ __all__ = [
     "MATRIX_HEADERS",
     "matrix_rows",
     "matrix_csv",
+    "CsvDialect",
+    "CSV_ENCODING",
     "matrix_xlsx",
     "write_batch_summary",
     "write_flip_report",
@@ -99,13 +101,29 @@ def matrix_rows(m: SubmissionMatrix, *, for_reviewer: bool = True) -> list[list]
     return [_safe_row(_matrix_row(m, c, for_reviewer)) for c in m.commitments]
 
 
+class CsvDialect(csv.excel):
+    """The one dialect of every CSV the product writes for people (the matrix, the batch
+    summary, the reprocess change report): ``;`` separators, and the files are UTF-8 with a BOM
+    (:data:`CSV_ENCODING`), what Excel in a Spanish locale opens correctly (with ``,`` and no
+    BOM it puts each row in one cell and garbles the accents)."""
+
+    delimiter = ";"
+
+
+#: The encoding of those files: UTF-8 with its BOM.
+CSV_ENCODING = "utf-8-sig"
+
+
+def _csv_rows(fh, headers: Sequence[str], rows: Iterable[Iterable]) -> None:
+    writer = csv.writer(fh, dialect=CsvDialect)
+    writer.writerow(headers)
+    writer.writerows(_safe_row(row) for row in rows)
+
+
 def matrix_csv(m: SubmissionMatrix, *, for_reviewer: bool = True) -> bytes:
-    """UTF-8 with BOM and ``;`` separators: what Excel in a Spanish locale opens correctly."""
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";")
-    writer.writerow(MATRIX_HEADERS)
-    writer.writerows(matrix_rows(m, for_reviewer=for_reviewer))
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    _csv_rows(buf, MATRIX_HEADERS, matrix_rows(m, for_reviewer=for_reviewer))
+    return buf.getvalue().encode(CSV_ENCODING)
 
 
 def matrix_xlsx(m: SubmissionMatrix, *, with_history: bool = False) -> bytes:
@@ -178,10 +196,8 @@ def new_report_path(folder: Path, prefix: str, now: datetime | None = None) -> P
 def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(headers)
-        writer.writerows(_safe_row(row) for row in rows)
+    with path.open("w", newline="", encoding=CSV_ENCODING) as fh:
+        _csv_rows(fh, headers, rows)
     return path
 
 

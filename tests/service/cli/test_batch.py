@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from service.outputs.exports import CSV_ENCODING, CsvDialect
 from tests.documents import (
     ACTA,
     COMITE,
@@ -168,8 +169,10 @@ def test_corrupt_member_does_not_stop_the_archive(
     assert run(args) == 1
     out = capsys.readouterr().out
     assert "Errores por motivo" in out and "2-roto.pdf" in out and "3-vacio.pdf" in out
-    with summary.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    with summary.open(encoding=CSV_ENCODING, newline="") as fh:
+        rows = list(csv.DictReader(fh, dialect=CsvDialect))
+    # the matrix CSV's dialect, what Excel in Spanish opens in columns, accents intact
+    assert summary.read_bytes().startswith("\ufefforganizacion;rut;".encode())
     assert len(rows) == 1 and rows[0]["organizacion"] == "Org Rota"
     assert int(rows[0]["documentos"]) == len(docs) and int(rows[0]["errores"]) == len(failed)
     # each cell says what the stored classifications of the finished documents say
@@ -319,8 +322,8 @@ def test_summary_written_before_the_workers_say_pending_not_no(
                      summary=str(summary))
 
     def cells() -> dict:
-        with summary.open(encoding="utf-8") as fh:
-            row = next(csv.DictReader(fh))
+        with summary.open(encoding=CSV_ENCODING, newline="") as fh:
+            row = next(csv.DictReader(fh, dialect=CsvDialect))
         return {c: row[c] for c in ("c1", "c2", "c3", "c4", "c5", "pendientes")}
 
     assert run(args) == 0
@@ -406,8 +409,8 @@ def test_file_refused_at_load_then_fixed_is_loaded_on_the_rerun(
     assert live() == {"acta.pdf": ("done", None), "datos.jsonl": ("error", "unsupported_type"),
                       "plan.txt": ("done", None)}
     assert run(args) == 1
-    with summary.open(encoding="utf-8") as fh:
-        row = next(csv.DictReader(fh))
+    with summary.open(encoding=CSV_ENCODING, newline="") as fh:
+        row = next(csv.DictReader(fh, dialect=CsvDialect))
     assert (row["documentos"], row["listos"], row["errores"]) == ("3", "2", "1")
 
 
@@ -438,8 +441,8 @@ def test_damaged_file_re_exported_takes_the_failed_copys_place(
     capsys.readouterr()
     assert run(args) == 0
     assert "Sin errores." in capsys.readouterr().out
-    with summary.open(encoding="utf-8") as fh:
-        row = next(csv.DictReader(fh))
+    with summary.open(encoding=CSV_ENCODING, newline="") as fh:
+        row = next(csv.DictReader(fh, dialect=CsvDialect))
     assert (row["documentos"], row["listos"], row["errores"], row["c1"]) == ("2", "2", "0", "sí")
     session.expire_all()
     assert session.get(Document, damaged.id).removed_at is not None  # the row stays

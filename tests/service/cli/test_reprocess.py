@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from service.outputs.exports import CSV_ENCODING, CsvDialect
 from tests.documents import ACTA, FERIA, PLAN, write_tree
 
 MARKER = "feria intercultural"
@@ -160,8 +161,10 @@ def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
 
         # the change report lists every flipped cell
         report = write_report(tmp_path / "cambios.csv", result.flips)
-        with report.open(encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+        with report.open(encoding=CSV_ENCODING, newline="") as fh:
+            rows = list(csv.DictReader(fh, dialect=CsvDialect))
+        # the matrix CSV's dialect, what Excel in Spanish opens in columns, accents intact
+        assert report.read_bytes().startswith("\ufeffnivel;organizacion;".encode())
         assert len(rows) == len(result.flips)
         assert {r["documento"] for r in rows if r["nivel"] == "documento"} == {
             "feria.txt", "informe.txt", "copia-feria.txt"}
@@ -198,8 +201,9 @@ def test_reprocess_as_queued_jobs_and_from_the_command_line(
     assert changed_classifier.version in out
     assert "4 reclasificados, 1 ya estaban en esta versión" in out
     assert "marcadas para revisión" in out
-    with report.open(encoding="utf-8") as fh:
-        assert {r["documento"] for r in csv.DictReader(fh)} >= {"feria.txt", "informe.txt"}
+    with report.open(encoding=CSV_ENCODING, newline="") as fh:
+        documents = {r["documento"] for r in csv.DictReader(fh, dialect=CsvDialect)}
+    assert documents >= {"feria.txt", "informe.txt"}
     assert session.scalar(select(func.count(Classification.id)).where(
         Classification.classifier_version == changed_classifier.version)) == 5
 
