@@ -36,8 +36,8 @@ _HANDLERS = {
     "reprocess": "service.cli.reprocess:run",
     "train": "service.cli.train:run",
 }
-#: commands whose work is kept when stopped: running them again continues
-_RESUMABLE = {"batch"}
+#: commands whose work is kept when stopped: what running them again does
+_RESUMABLE = {"batch": "resume", "reprocess": "resume_reprocess"}
 
 
 class _SpanishFormatter(argparse.HelpFormatter):
@@ -309,7 +309,7 @@ def _report(command: str, exc: BaseException) -> int:
         isinstance(exc, EvidenciaError) and fault_of(exc) is ErrorCode.database_unavailable
     ) or _queue_down(exc)
     if command in _RESUMABLE and stopped_midway:  # not a usage error: it would only repeat
-        message += " " + error_message("resume")
+        message += " " + error_message(_RESUMABLE[command])
     print(f"evidencia {command}: {message}", file=sys.stderr)
     return exit_code
 

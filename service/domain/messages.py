@@ -420,6 +420,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "Lo cargado quedó guardado: vuelva a ejecutar el mismo comando para continuar donde "
         "quedó."
     ),
+    "resume_reprocess": (
+        "Lo reclasificado quedó guardado y los trabajos ya encolados siguen en los workers: "
+        "vuelva a ejecutar el mismo comando para terminar y obtener el informe de cambios."
+    ),
 }
 
 #: Why ``EVIDENCIA_SECRET_KEY`` is refused (``Settings.secret_key_problem``).

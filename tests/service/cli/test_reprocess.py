@@ -324,3 +324,25 @@ def test_a_rerun_says_its_changes_were_made_before(processed, changed_classifier
     assert "0 reclasificados" in again
     assert "Esta ejecución no reclasificó ningún documento: son los cambios que ya aplicó una " \
            "anterior." in again
+
+
+def test_ctrl_c_while_the_workers_reclassify_says_what_happens_next(
+    processed, changed_classifier, capsys, monkeypatch, run_worker_burst
+):
+    """QA 2026-12-06: Ctrl-C while `reprocess --all` waited for the workers said only
+    "Interrumpido.": nothing about the jobs left queued, nor how to get the change report."""
+    from service.cli import progress
+    from service.cli.main import main
+
+    def ctrl_c(_seconds):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(progress.time, "sleep", ctrl_c)  # the key pressed while it waits
+        assert main(["reprocess", "--all"]) == 130
+    assert ("Interrumpido. Lo reclasificado quedó guardado y los trabajos ya encolados siguen "
+            "en los workers: vuelva a ejecutar el mismo comando") in capsys.readouterr().err
+    run_worker_burst()  # the queued jobs run
+    assert main(["reprocess", "--all", "--inline"]) == 0
+    out = capsys.readouterr().out
+    assert "0 reclasificados" in out and "Celdas que cambiaron" in out
