@@ -35,12 +35,13 @@ from service.domain.models import (
     Submission,
     User,
 )
-from service.domain.workflow import ReviewStatus, queue_age
+from service.domain.workflow import IN_QUEUE, ReviewStatus, queue_age
 
 __all__ = ["WAITING", "Dashboard", "ReviewerWeek", "load_dashboard"]
 
-#: Statuses a reviewer still has to act on: their age in the queue is the backlog's.
-WAITING = frozenset({ReviewStatus.enviada, ReviewStatus.en_revision})
+#: Statuses a reviewer still has to act on (the workflow's queue, what the list's "Pendientes
+#: de revisión" shows): their age in the queue is the backlog's.
+WAITING = IN_QUEUE
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ __all__ = ["ListFilter", "ListOrder", "ListQuery", "ListRow", "list_submissions"
 
 class ListFilter(enum.StrEnum):
     all = "all"
-    pending_review = "pending_review"  # has documents, not every commitment decided
+    pending_review = "pending_review"  # sent for review, awaiting a verdict (workflow.IN_QUEUE)
     missing = "missing"  # a commitment no document supports
     errors = "errors"  # a document failed
     mine = "mine"  # assigned to ``ListQuery.reviewer_id``, still open (workflow)
@@ -178,18 +178,9 @@ class _Grouped:
 def _conditions(session: Session, q: ListQuery, grouped: _Grouped) -> list:
     conditions = []
     if q.filter == ListFilter.pending_review:
-        decided = in_force_query().subquery("in_force")
-        fully_decided = (
-            select(decided.c.submission_id)
-            .group_by(decided.c.submission_id)
-            .having(func.count(distinct(decided.c.commitment)) >= len(COMMITMENT_IDS))
-        )
-        conditions += [
-            Submission.id.in_(
-                select(Document.submission_id).where(Document.removed_at.is_(None))
-            ),
-            Submission.id.not_in(fully_decided),
-        ]
+        # the workflow's status, not the decisions: a draft nobody sent is not pending, and a
+        # submission is pending until its verdict, however many commitments are decided
+        conditions.append(Submission.status.in_([s.value for s in workflow.IN_QUEUE]))
     elif q.filter == ListFilter.missing:
         conditions.append(func.coalesce(grouped("detected").c.n, 0) < len(COMMITMENT_IDS))
     elif q.filter == ListFilter.errors:

@@ -22,8 +22,7 @@ def test_list_counts_filters_sorts_and_pages_in_sql(db_session, seeded):
         return [r.organization for r in found if r.organization in by_name]
 
     assert names(filter=ListFilter.errors) == ["Beta"]
-    assert "Alfa" not in names(filter=ListFilter.pending_review)
-    assert "Beta" in names(filter=ListFilter.pending_review)
+    assert names(filter=ListFilter.pending_review) == []  # three drafts nobody sent
     assert set(names(filter=ListFilter.missing)) >= {"Beta", "Gamma"}
     assert "Alfa" not in names(filter=ListFilter.missing)
     assert names(order=ListOrder.organization, desc=False)[:3] == ["Alfa", "Beta", "Gamma"]
@@ -81,5 +80,28 @@ def test_undo_and_comments_count_as_the_matrix_says(db_session, seeded):
         "rejected", "confirmed", "detected", "confirmed", "confirmed"]
     assert (row.n_confirmed, row.n_decided) == (m.n_confirmed, 4) == (3, 4)
     assert [e.comment for e in m.commitment("c2").comments] == ["Revisar la firma."]
-    found, _ = list_submissions(session, ListQuery(filter=ListFilter.pending_review))
-    assert sid in {r.id for r in found}
+
+
+def test_pending_review_is_the_workflows_queue_and_the_dashboard_agrees(db_session, seeded):
+    """QA 2026-12-06: "Pendientes de revisión" listed drafts nobody had sent (it counted
+    undecided commitments); it lists what was sent for review and awaits a verdict, decided
+    commitments or not, and the dashboard's "Esperan a un revisor" is the same number."""
+    from service.domain.dashboard import load_dashboard
+
+    session = db_session
+    gamma = seeded["empty"]
+    session.add(type(gamma)(organization=type(gamma.organization)(name="Delta"),
+                            token_hash="0" * 64, status="observada"))
+    for key, status in (("full", "en_revision"), ("error", "enviada"), ("empty", "borrador")):
+        seeded[key].status = status  # Alfa: every commitment decided, still in review
+    session.commit()
+
+    def pending():
+        rows, total = list_submissions(session, ListQuery(filter=ListFilter.pending_review))
+        assert total == len(rows) == load_dashboard(session).waiting
+        return sorted(r.organization for r in rows)
+
+    assert pending() == ["Alfa", "Beta"]
+    seeded["full"].status = "aprobada"  # a verdict: no longer pending
+    session.commit()
+    assert pending() == ["Beta"]
