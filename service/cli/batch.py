@@ -120,13 +120,12 @@ def _load(session, items, paths: list[str]) -> BatchStats:
         shown.close()
 
 
-def _write_summary(session, args, sub_ids: list[str]) -> None:
+def _write_summary(session, target: Path | None, sub_ids: list[str]) -> None:
     from service.outputs.exports import new_report_path, write_batch_summary
     from service.settings import get_settings
 
     matrices = summarize(session, sub_ids)
-    target = Path(args.summary) if args.summary else new_report_path(
-        get_settings().data_dir, "resumen-lote")
+    target = target or new_report_path(get_settings().data_dir, "resumen-lote")
     write_batch_summary(target, matrices)
     pending = sum(m.n_pending for m in matrices)
     print(f"Resumen: {target}" + (
@@ -136,8 +135,10 @@ def _write_summary(session, args, sub_ids: list[str]) -> None:
 
 def run(args) -> int:
     from service.db import SessionLocal
+    from service.outputs.exports import given_report_path
 
     items = _inputs(args)
+    target = given_report_path(args.summary, "resumen-lote") if args.summary else None
     with SessionLocal() as session:
         stats = _load(session, items, args.paths)
         sub_ids = list(stats.submission_ids.values())
@@ -152,7 +153,7 @@ def run(args) -> int:
             print(error_message("batch_unqueued", n=stats.unqueued), file=sys.stderr)
         if args.wait and sub_ids:
             wait_for_workers(session, sub_ids)
-        _write_summary(session, args, sub_ids)
+        _write_summary(session, target, sub_ids)
         grouped = errors_by_reason(session, sub_ids, stats.unassigned)
         _print_errors(grouped)
         return 1 if grouped else 0

@@ -166,18 +166,18 @@ def _parse_date(text: str) -> date:
 
 def run(args) -> int:
     from service.db import SessionLocal
-    from service.outputs.exports import new_report_path
+    from service.outputs.exports import given_report_path, new_report_path
     from service.settings import get_settings
 
     since = _parse_date(args.since) if args.since else None
+    given = given_report_path(args.report, "cambios-reproceso") if args.report else None
     with SessionLocal() as session:
         ids = select_documents(session, all_documents=args.all, orgs=args.org, since=since)
         if not ids:
             print(error_message("no_documents_in_scope"), file=sys.stderr)
             return 0
         result = reprocess(session, ids, dry_run=args.dry_run, inline=args.inline, show=True)
-    report = Path(args.report) if args.report else new_report_path(
-        get_settings().data_dir, "cambios-reproceso")
+    report = given or new_report_path(get_settings().data_dir, "cambios-reproceso")
     write_report(report, result.flips or [])
     _print_summary(result, report)
     return 1 if result.failed else 0

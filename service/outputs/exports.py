@@ -31,6 +31,7 @@ __all__ = [
     "write_batch_summary",
     "write_flip_report",
     "new_report_path",
+    "given_report_path",
 ]
 
 MATRIX_HEADERS = [
@@ -191,6 +192,25 @@ def new_report_path(folder: Path, prefix: str, now: datetime | None = None) -> P
             continue
         return path
     raise AssertionError("unreachable")
+
+
+def given_report_path(given: str | Path, prefix: str) -> Path:
+    """Where a report named on the command line (``--summary``, ``--report``) goes, checked
+    before the work starts (a long batch must not end unable to write it): a folder gets a
+    new ``<prefix>-<stamp>.csv`` inside; a file must be writable (its folders are made).
+    UsageError, in Spanish, when it cannot be written."""
+    from service.domain.errors import UsageError
+
+    path = Path(given)
+    try:
+        if path.is_dir():
+            return new_report_path(path, prefix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.open("a").close()
+    except OSError as exc:
+        raise UsageError(messages.error_message(
+            "report_not_writable", path=given, reason=exc.strerror or exc)) from None
+    return path
 
 
 def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable]) -> Path:

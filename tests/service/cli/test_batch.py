@@ -501,3 +501,30 @@ def test_organisations_csv_saved_by_excel_on_windows(service_env, session, tmp_p
     assert stats.stored == 1 and not stats.unassigned
     submission = session.scalar(select(Submission))
     assert submission.organization.name == "Cámara de Comercio Barrio Estación A.G."
+
+
+def test_summary_given_as_a_folder_or_where_it_cannot_be_written(
+    service_env, session, tmp_path, capsys
+):
+    """QA 2026-12-06: `batch … --summary out` (a folder) loaded everything, waited, and only
+    then stopped with IsADirectoryError and "Ocurrió un error interno al procesar el
+    documento"; a summary path that cannot be written did the same."""
+    from service.cli.main import main
+    from service.domain.models import Document
+
+    root = write_tree(tmp_path / "archivo", {"Org Uno": {"acta.txt": ACTA}})
+    out = tmp_path / "salidas"
+    out.mkdir()
+    assert main(["batch", str(root), "--summary", str(out)]) == 0
+    written = list(out.glob("resumen-lote-*.csv"))
+    assert len(written) == 1 and f"Resumen: {written[0]}" in capsys.readouterr().out
+
+    blocked = tmp_path / "bloqueado"
+    blocked.write_text("un archivo, no una carpeta")
+    assert main(["batch", str(root), "--summary", str(blocked / "resumen.csv")]) == 2
+    err = capsys.readouterr().err
+    assert f"No se puede escribir el informe en {blocked / 'resumen.csv'}" in err
+    assert "error interno" not in err
+    assert main(["reprocess", "--all", "--dry-run", "--report", str(blocked / "c.csv")]) == 2
+    assert "No se puede escribir el informe" in capsys.readouterr().err
+    assert session.scalar(select(func.count(Document.id))) == 1  # nothing loaded twice
