@@ -50,6 +50,8 @@ __all__ = [
 
 #: Cookie (web pages) that carries the same session token as an API bearer token.
 SESSION_COOKIE = "evidencia_session"
+#: Cookie that keeps an applicant's secret token, scoped to the path of their submission.
+APPLICANT_COOKIE = "evidencia_t"
 #: Marks a reviewer's session token apart from an applicant's (both travel as bearer tokens):
 #: ``.`` never occurs in ``token_urlsafe`` output, so an applicant's token costs no lookup.
 _SESSION_PREFIX = "rv."

@@ -19,7 +19,7 @@ from extractors.errors import EvidenciaError
 from service.api.deps import OptionalReviewer, SessionDep
 from service.api.submissions import applicant_url
 from service.domain import documents, mail, organizations, workflow
-from service.domain.access import Access, check_access
+from service.domain.access import APPLICANT_COOKIE, Access, check_access
 from service.domain.errors import NotFoundError, ServiceError
 from service.domain.matrix import load_matrix
 from service.domain.messages import notice
@@ -38,7 +38,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_TOKEN_COOKIE = "evidencia_t"
 #: Form field names of the fields the domain's validation names.
 _FORM_FIELDS = {"organization": "organizacion", "rut": "rut", "email": "correo"}
 
@@ -76,14 +75,14 @@ def _access(request: Request, session: Session, submission_id: str, t: str | Non
     try:
         submission = get_submission(session, submission_id)
         return check_access(submission, reviewer=None,
-                            token=t or request.cookies.get(_TOKEN_COOKIE))
+                            token=t or request.cookies.get(APPLICANT_COOKIE))
     except ServiceError:
         raise NotFoundError(code="invalid_link") from None
 
 
 def _remember_token(response: Response, submission_id: str, token: str) -> None:
     response.set_cookie(
-        _TOKEN_COOKIE,
+        APPLICANT_COOKIE,
         token,
         max_age=90 * 24 * 3600,
         httponly=True,

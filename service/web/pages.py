@@ -6,6 +6,7 @@ for codes); extracted text and file names go through Jinja's autoescape.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
@@ -137,5 +138,60 @@ def is_htmx(request: Request) -> bool:
 
 def error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
     """The HTML error page; the app's one error boundary (``service.api.errors``) calls it."""
+    href, label = _way_back(request)
     return render(request, "error.html", status_code=status,
-                  title=messages.error_title(code, status), message=message)
+                  title=messages.error_title(code, status), message=message,
+                  back_href=href, back_label=label)
+
+
+#: An applicant's pages: ``/s/<submission id>`` and what lies under it.
+_APPLICANT_PATH = re.compile(r"/s/([0-9a-f]{32})(?:/|$)")
+
+
+def _way_back(request: Request) -> tuple[str | None, str | None]:
+    """Where an error page leads back to: a reviewer to their panel; an applicant (a page of a
+    submission's secret link) to their submission when the link they hold opens it, else
+    nowhere in particular (not to the home page, which creates a new submission); anyone else
+    to the home page."""
+    path = request.url.path
+    if path == "/revision" or path.startswith("/revision/"):
+        return "/revision", "Volver al panel de revisión"
+    found = _APPLICANT_PATH.match(path)
+    if found:
+        if _holds_link(request, found.group(1)):
+            return f"/s/{found.group(1)}", "Volver a su postulación"
+        return None, None
+    if _is_reviewer(request):
+        return "/revision", "Volver al panel de revisión"
+    return "/", "Volver al inicio"
+
+
+def _holds_link(request: Request, submission_id: str) -> bool:
+    """The request carries the submission's token (its link's ``t`` or the cookie it left)."""
+    from service.db import SessionLocal
+    from service.domain.access import APPLICANT_COOKIE, check_submission_token
+    from service.domain.models import Submission
+
+    token = request.query_params.get("t") or request.cookies.get(APPLICANT_COOKIE)
+    if not token:
+        return False
+    try:
+        with SessionLocal() as session:
+            submission = session.get(Submission, submission_id)
+            return submission is not None and check_submission_token(submission, token)
+    except Exception:  # noqa: BLE001 — the database may be why this page is shown
+        return False
+
+
+def _is_reviewer(request: Request) -> bool:
+    from service.db import SessionLocal
+    from service.domain.access import SESSION_COOKIE, load_session
+
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return False
+    try:
+        with SessionLocal() as session:
+            return load_session(session, token) is not None
+    except Exception:  # noqa: BLE001 — the database may be why this page is shown
+        return False

@@ -185,3 +185,40 @@ def test_a_link_names_a_notice_by_its_code_and_cannot_put_words_on_a_page(client
     assert _alerts(client.get("/revision", params={"aviso": spoofed}, auth=reviewer).text) == []
     assert _alerts(client.get("/revision", params={"aviso": "nothing_pending"},
                               auth=reviewer).text) == ["No hay postulaciones pendientes para usted."]
+
+
+def _back(html: str) -> str:
+    return " ".join(re.search(r'<p[^>]*data-back[^>]*>.*?</p>|<p><a [^>]*data-back.*?</p>',
+                              html, re.S).group(0).split())
+
+
+def test_error_pages_lead_an_applicant_back_to_their_submission(client, reviewer):
+    """QA 2026-12-06: every HTML error page said "Volver al inicio", the home page's form that
+    creates a new submission, to an applicant who had followed their own link."""
+    html = {"Accept": "text/html"}
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    sid = sub["id"]
+
+    # the link's token (then the cookie it leaves): back to their submission
+    r = client.get(f"/s/{sid}/no-existe", params={"t": sub["token"]}, headers=html)
+    assert r.status_code == 404
+    assert f'<a href="/s/{sid}" data-back>Volver a su postulación</a>' in _back(r.text)
+    assert client.get(f"/s/{sid}", params={"t": sub["token"]}).status_code == 200
+    r = client.get(f"/s/{sid}/no-existe", headers=html)  # the cookie scoped to /s/<id>
+    assert "Volver a su postulación" in _back(r.text)
+
+    # a link that does not open it: neutral, never the form that creates a new submission
+    client.cookies.clear()
+    r = client.get(f"/s/{sid}", params={"t": "otro-token"}, headers=html)
+    assert r.status_code == 404
+    back = _back(r.text)
+    assert 'href="/"' not in back and "Volver al inicio" not in back
+    assert 'href="/recuperar"' in back and f'href="/s/{sid}"' not in back
+
+    # a reviewer to their panel; anyone else, elsewhere, to the home page
+    r = client.get(f"/revision/s/{'0' * 32}", auth=reviewer, headers=html)
+    assert r.status_code == 404
+    assert '<a href="/revision" data-back>Volver al panel de revisión</a>' in _back(r.text)
+    r = client.get("/no-existe", headers=html)
+    assert r.status_code == 404 and '<a href="/" data-back>Volver al inicio</a>' in _back(r.text)
