@@ -15,7 +15,9 @@ The rules, each said once:
   inside a ZIP) count once, the later copies listed apart as duplicates of the first;
 - a commitment is supported in a submission when at least one document supports it; its
   confidence is the best supporting document's, else the weakest "no";
-- passages are ordered by score, then by their document's confidence;
+- passages are ordered by score, then by their document's confidence; the same excerpt on
+  the same page of a document (case, accents and spaces aside) is one passage, its best-scored
+  copy with the rules of every copy (:func:`_distinct_passages`);
 - the newest decision per commitment not undone is in force (:func:`in_force`): ``undo``
   takes back the newest one not yet undone, ``comment`` decides nothing; ``confirm`` and
   ``attach`` count as fulfilled.
@@ -49,6 +51,7 @@ from service.domain.models import (
     ReviewFlag,
     Submission,
 )
+from service.domain.text import fold
 
 __all__ = [
     "CellStatus",
@@ -478,12 +481,29 @@ def document_entry(document: Document) -> DocumentEntry:
     return _document_entry(document, with_results=False)
 
 
+def _distinct_passages(passages: Iterable[Passage]) -> tuple[Passage, ...]:
+    """Each excerpt of a document once: copies with the same page and text (case, accents and
+    spaces aside; two rules matched the same sentence) are one passage, the best-scored copy
+    with every copy's rules after its own. Best first."""
+    kept: dict[tuple, Passage] = {}
+    for p in passages:
+        key = (p.document_id, p.page, " ".join(fold(p.text).split()))
+        other = kept.get(key)
+        if other is None:
+            kept[key] = p
+            continue
+        best, rest = (p, other) if p.score > other.score else (other, p)
+        kept[key] = replace(best, pattern_ids=tuple(dict.fromkeys(
+            best.pattern_ids + rest.pattern_ids)))
+    return tuple(sorted(kept.values(), key=lambda p: p.score, reverse=True))
+
+
 def _cells_of(document: Document, classification: Classification | None) -> dict[str, Cell]:
     if classification is None:
         return {}
     cells = {}
     for result in classification.results:
-        passages = tuple(
+        passages = _distinct_passages(
             Passage(
                 document_id=document.id,
                 document=document.name,

@@ -78,3 +78,43 @@ def test_one_wording_per_cell_status():
     assert len(set(labels.values())) == 5
     assert "pendiente de revisión" in labels[CellStatus.detected]
     assert "pendiente de revisión" in labels[CellStatus.missing]
+
+
+def test_the_same_passage_on_the_same_page_is_shown_once(db_session, seeded):
+    """QA 2026-12-06: one commitment showed the same excerpt of the same page of a document
+    twice (two rules matched the sentence). The matrix, which every surface reads, keeps the
+    best-scored copy with both rules; the same words on another page, or in another document,
+    stay."""
+    from sqlalchemy import select
+
+    from service.domain.models import Classification, CommitmentResult, Document
+
+    sid = seeded["full"].id
+    doc = db_session.scalar(select(Document).where(Document.submission_id == sid))
+    other = Document(submission_id=sid, name="b.pdf", status="done", stage="done")
+    db_session.add(other)
+    db_session.flush()
+    sentence = "El comité de inclusión sesiona cada mes."
+    classification = Classification(document_id=doc.id, classifier_version="v3",
+                                    doc_type="acta")
+    classification.results = [CommitmentResult(
+        commitment="c1", supported=True, confidence=0.9, evidence=[
+            {"text": sentence, "page": 2, "score": 0.6, "pattern_ids": ["c1.acta"]},
+            {"text": " el Comite de INCLUSION  sesiona cada mes. ", "page": 2, "score": 0.8,
+             "pattern_ids": ["c1.comite"]},
+            {"text": sentence, "page": 3, "score": 0.5, "pattern_ids": ["c1.acta"]},
+            {"text": sentence, "page": 2, "score": 0.7, "pattern_ids": ["c1.acta"]},
+        ])]
+    second = Classification(document_id=other.id, classifier_version="v3", doc_type="acta")
+    second.results = [CommitmentResult(
+        commitment="c1", supported=True, confidence=0.7, evidence=[
+            {"text": sentence, "page": 2, "score": 0.4, "pattern_ids": ["c1.acta"]}])]
+    db_session.add_all([classification, second])
+    db_session.commit()
+
+    c1 = load_matrix(db_session, sid).commitment("c1")
+    cell = next(c for c in c1.cells if c.document_id == doc.id)
+    assert [(p.page, p.score, p.pattern_ids) for p in cell.passages] == [
+        (2, 0.8, ("c1.comite", "c1.acta")), (3, 0.5, ("c1.acta",))]
+    assert [(p.document, p.page, p.score) for p in c1.passages] == [
+        ("a.pdf", 2, 0.8), ("a.pdf", 3, 0.5), ("b.pdf", 2, 0.4)]
