@@ -95,18 +95,51 @@ def reprocess(
         finally:
             shown.close()
     else:
+        before = _showing(session, document_ids, version)
         tickets = enqueue_reclassify(document_ids, version)
         if on_enqueued is not None:
             on_enqueued(tickets)
         counts, new_results = wait_reclassify(tickets, show), None
+        session.commit()  # end the read snapshot: see what the workers stored
+        counts = _as_stored(session, document_ids, version, before, counts, result)
     result.reclassified = counts["reclassified"]
     result.up_to_date = counts["skipped"]
     result.failed = counts["failed"]
     session.commit()  # end the read snapshot: see what the workers stored
+    if result.other_version:  # only what the matrices show under this version changed
+        document_ids = sorted(_showing(session, document_ids, version))
     result.flips = compute_flips(session, document_ids, version, new_results)
     if not dry_run:
         result.flags_created = flag_decided_flips(session, result.flips)
     return result
+
+
+def _showing(session: Session, document_ids: list[str], version: str) -> set[str]:
+    """The documents whose matrix shows ``version`` (their newest classification)."""
+    from service.domain.results import classified_documents
+
+    return {d for start in range(0, len(document_ids), 500)
+            for d in classified_documents(session, document_ids[start : start + 500], version)}
+
+
+def _as_stored(session: Session, document_ids: list[str], version: str, before: set[str],
+               reported: Counter, result: ReprocessResult) -> Counter:
+    """The counts of a queued run read from what is stored, not from what the workers said:
+    a worker not restarted since the classifier changed runs the old version, finds the
+    documents "up to date" with it and reclassifies none (``result.other_version``, and the
+    versions they show instead in ``result.worker_versions``)."""
+    from service.domain.matrix import current_classification
+    from service.domain.models import Document
+
+    after = _showing(session, document_ids, version)
+    counts = Counter(reclassified=len(after - before), skipped=len(before),
+                     failed=reported["failed"])
+    behind = [d for d in document_ids if d not in after]
+    result.other_version = max(0, len(behind) - reported["failed"])
+    if result.other_version:
+        shown = (current_classification(session.get(Document, d)) for d in behind[:50])
+        result.worker_versions = frozenset(c.classifier_version for c in shown if c)
+    return counts
 
 
 def write_report(path: str | Path, flips: Iterable[Flip]) -> Path:
@@ -124,6 +157,9 @@ def _print_summary(result: ReprocessResult, report: Path | None, out=None) -> No
         f"guardado: {result.reclassified} {verb}, {result.up_to_date} ya estaban en esta versión"
         + (f", {result.failed} con error" if result.failed else "") + ".\n"
     )
+    if result.other_version:
+        out.write(error_message("workers_other_version", n=result.other_version,
+                                versions=", ".join(sorted(result.worker_versions))) + "\n")
     docs = [f for f in flips if f.level == LEVEL_DOCUMENT]
     subs = [f for f in flips if f.level == LEVEL_SUBMISSION]
     if not flips:
@@ -180,4 +216,4 @@ def run(args) -> int:
     report = given or new_report_path(get_settings().data_dir, "cambios-reproceso")
     write_report(report, result.flips or [])
     _print_summary(result, report)
-    return 1 if result.failed else 0
+    return 1 if result.failed or result.other_version else 0

@@ -395,6 +395,11 @@ ERROR_MESSAGES: dict[str, str] = {
         "No se pudo reintentar: la cola de trabajos no responde. Intente en unos minutos."
     ),
     "queue_unreachable": "No se pudo reencolar: la cola de trabajos no responde ({reason}).",
+    "workers_other_version": (
+        "{n} documento(s) no se reclasificaron: los workers usan otra versión del clasificador "
+        "({versions}). Reinícielos para que carguen la versión actual y vuelva a ejecutar el "
+        "comando, o use --inline."
+    ),
     "report_not_writable": "No se puede escribir el informe en {path} ({reason}): indique "
                            "otro archivo o una carpeta.",
     "queue_down": "La cola de trabajos (Redis, {url}) no responde: revise que Redis esté en "

@@ -68,6 +68,10 @@ class ReprocessResult:
     reclassified: int = 0
     up_to_date: int = 0
     failed: int = 0
+    #: sent to workers that run another classifier version (not restarted since it changed):
+    #: these documents do not show ``version``; the versions they show instead
+    other_version: int = 0
+    worker_versions: frozenset[str] = frozenset()
     flips: list[Flip] | None = None
     flags_created: int = 0
     dry_run: bool = False

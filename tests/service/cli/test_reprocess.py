@@ -346,3 +346,38 @@ def test_ctrl_c_while_the_workers_reclassify_says_what_happens_next(
     assert main(["reprocess", "--all", "--inline"]) == 0
     out = capsys.readouterr().out
     assert "0 reclasificados" in out and "Celdas que cambiaron" in out
+
+
+def test_workers_not_restarted_after_a_classifier_change_are_said(
+    processed, session, tmp_path, capsys, run_worker_burst
+):
+    """QA 2026-12-06: with the classifier changed and the workers not restarted, `reprocess
+    --all` said "0 reclasificados, 1017 ya estaban en esta versión" and reported 47 changed
+    cells: the workers had reclassified nothing (they run the old version) and the matrices
+    showed none of those changes."""
+    import classifiers
+    from service.cli.reprocess import _print_summary, reprocess
+    from service.domain.models import ReviewFlag
+    from service.domain.reprocess import select_documents
+
+    old_version, real_classify = classifiers.CLASSIFIER_VERSION, classifiers.classify
+    ids = select_documents(session, all_documents=True)
+
+    def workers_on_the_old_version(_tickets):
+        with pytest.MonkeyPatch.context() as old:  # the worker processes were not restarted
+            old.setattr(classifiers, "classify", real_classify)
+            old.setattr(classifiers, "CLASSIFIER_VERSION", old_version)
+            run_worker_burst()
+
+    with pytest.MonkeyPatch.context() as mp:
+        double = ChangedClassifier(real_classify, old_version + "+prueba")
+        mp.setattr(classifiers, "classify", double)
+        mp.setattr(classifiers, "CLASSIFIER_VERSION", double.version)
+        result = reprocess(session, ids, inline=False, on_enqueued=workers_on_the_old_version)
+        _print_summary(result, None)
+    assert (result.reclassified, result.up_to_date, result.other_version) == (0, 0, 5)
+    assert result.worker_versions == {old_version}
+    assert result.flips == [] and session.scalar(select(func.count(ReviewFlag.id))) == 0
+    out = capsys.readouterr().out
+    assert (f"5 documento(s) no se reclasificaron: los workers usan otra versión del "
+            f"clasificador ({old_version}). Reinícielos") in out
