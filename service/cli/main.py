@@ -244,9 +244,12 @@ def _archive_commands(sub) -> None:
         help="De dónde sale cada organización: folder, una carpeta por organización (por "
              "defecto); archive, un ZIP por organización; csv, el archivo de --csv.",
     )
-    b.add_argument("--csv", dest="csv_file", metavar="ARCHIVO", help="CSV ruta→organización,RUT.")
+    b.add_argument("--csv", dest="csv_file", metavar="ARCHIVO",
+                   help="CSV con las columnas ruta, organizacion y rut (una fila por carpeta, "
+                        "archivo o ZIP; rutas relativas a la carpeta del CSV).")
     b.add_argument("--wait", action="store_true", help="Espera a que los workers terminen.")
-    b.add_argument("--summary", metavar="ARCHIVO", help="CSV de resumen (por defecto en data/).")
+    b.add_argument("--summary", metavar="ARCHIVO",
+                   help="CSV de resumen, o una carpeta donde crearlo (por defecto en data/).")
 
     r = sub.add_parser("reprocess", help="Reclasifica el texto ya extraído, sin OCR.")
     scope = r.add_mutually_exclusive_group(required=True)
@@ -259,7 +262,8 @@ def _archive_commands(sub) -> None:
     r.add_argument("--dry-run", action="store_true",
                    help="Muestra qué cambiaría sin guardar nada.")
     r.add_argument("--inline", action="store_true", help="Sin cola: en este proceso.")
-    r.add_argument("--report", metavar="ARCHIVO", help="CSV de cambios.")
+    r.add_argument("--report", metavar="ARCHIVO",
+                   help="CSV de cambios, o una carpeta donde crearlo (por defecto en data/).")
 
 
 #: commands that run for a long time and whose logs are read by operators

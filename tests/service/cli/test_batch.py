@@ -528,3 +528,15 @@ def test_summary_given_as_a_folder_or_where_it_cannot_be_written(
     assert main(["reprocess", "--all", "--dry-run", "--report", str(blocked / "c.csv")]) == 2
     assert "No se puede escribir el informe" in capsys.readouterr().err
     assert session.scalar(select(func.count(Document.id))) == 1  # nothing loaded twice
+
+
+def test_help_says_the_csv_columns_and_that_a_folder_takes_the_summary(capsys):
+    """QA 2026-12-06: `batch --help` said "CSV ruta→organización,RUT." (which columns?) and
+    "--summary ARCHIVO" only, though a folder is taken too."""
+    from service.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "CSV con las columnas ruta, organizacion y rut" in text
+    assert "CSV de resumen, o una carpeta donde crearlo" in text
