@@ -243,7 +243,7 @@ def _folder_mode_items(root: Path) -> Iterator[BatchItem]:
         return
     loose = _source("folder", str(root.resolve()), root.resolve().name)
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or entry.name.lower() in _CLUTTER:
             continue
         if entry.is_dir():
             source = _source("folder", str(entry.resolve()), entry.name)

@@ -540,3 +540,20 @@ def test_help_says_the_csv_columns_and_that_a_folder_takes_the_summary(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "CSV con las columnas ruta, organizacion y rut" in text
     assert "CSV de resumen, o una carpeta donde crearlo" in text
+
+
+def test_system_clutter_beside_the_organisation_folders_is_not_loaded(
+    service_env, session, tmp_path
+):
+    """QA 2026-12-06: a Thumbs.db or desktop.ini that Windows leaves at the top of the archive
+    folder became a document in error of an organisation named after the folder, though the
+    same files inside an organisation's folder were skipped."""
+    from service.domain.models import Document
+
+    root = write_tree(tmp_path / "archivo", {"Thumbs.db": b"\xd0\xcf\x11\xe0 miniaturas",
+                                             "desktop.ini": b"[.ShellClassInfo]\r\n",
+                                             "Org Uno": {"acta.txt": ACTA}})
+    stats = _load([root])
+    assert (stats.seen, stats.stored, stats.errors) == (1, 1, 0)
+    assert list(session.scalars(select(Document.name))) == ["acta.txt"]
+
