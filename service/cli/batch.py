@@ -141,6 +141,8 @@ def run(args) -> int:
     target = given_report_path(args.summary, "resumen-lote") if args.summary else None
     with SessionLocal() as session:
         stats = _load(session, items, args.paths)
+        if not stats.seen:  # a wrong folder, most likely: not a successful load
+            raise UsageError(error_message("batch_no_files", paths=", ".join(args.paths)))
         sub_ids = list(stats.submission_ids.values())
         stats.requeued = requeue_unfinished(session, sub_ids, stats.stored_ids)
         print(

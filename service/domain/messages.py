@@ -400,6 +400,7 @@ ERROR_MESSAGES: dict[str, str] = {
         "({versions}). Reinícielos para que carguen la versión actual y vuelva a ejecutar el "
         "comando, o use --inline."
     ),
+    "batch_no_files": "No se encontraron archivos que cargar en {paths}.",
     "report_not_writable": "No se puede escribir el informe en {path} ({reason}): indique "
                            "otro archivo o una carpeta.",
     "queue_down": "La cola de trabajos (Redis, {url}) no responde: revise que Redis esté en "

@@ -557,3 +557,16 @@ def test_system_clutter_beside_the_organisation_folders_is_not_loaded(
     assert (stats.seen, stats.stored, stats.errors) == (1, 1, 0)
     assert list(session.scalars(select(Document.name))) == ["acta.txt"]
 
+
+def test_a_folder_with_no_files_is_said(service_env, tmp_path, capsys):
+    """QA 2026-12-06: `batch` on an empty folder (the wrong one) said "0 organización(es), 0
+    archivo(s)", wrote an empty summary and "Sin errores.", exit 0: a load that loaded
+    nothing looked like a success."""
+    from service.cli.main import main
+
+    empty = tmp_path / "archivo"
+    (empty / ".oculta").mkdir(parents=True)  # only what the walk skips
+    (empty / "Thumbs.db").write_bytes(b"x")
+    assert main(["batch", str(empty), "--summary", str(tmp_path / "r.csv")]) == 2
+    assert f"No se encontraron archivos que cargar en {empty}." in capsys.readouterr().err
+    assert not (tmp_path / "r.csv").exists() or not (tmp_path / "r.csv").read_text().strip()
