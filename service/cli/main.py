@@ -1,9 +1,10 @@
 """The ``evidencia`` command: its arguments, its handlers and its one error boundary.
 
 Only argparse is imported at start-up: each subcommand imports what it needs when it runs, so
-``--help`` and usage errors answer at once. Exit codes: 0 success, 1 some file or job failed,
-2 usage or configuration error, 130 interrupted; an error's code says which
-(``service.domain.errors.ErrorCode.exit_code``), told in Spanish by :func:`_report` alone.
+``--help`` and usage errors answer at once. Exit codes: 0 success, 1 some file or job failed
+or an unexpected error (a bug: its traceback logged on stderr), 2 usage or configuration error,
+130 interrupted; an error's code says which (``service.domain.errors.ErrorCode.exit_code``),
+told in Spanish by :func:`_report` alone.
 """
 
 from __future__ import annotations
@@ -307,8 +308,11 @@ def _report(command: str, exc: BaseException) -> int:
         message = error_message("queue_down", url=_shown_url(get_settings().redis_url))
         exit_code = ErrorCode.unavailable.exit_code
     else:
-        log.error("evidencia %s failed", command, exc_info=exc)
-        message, exit_code = error_message("internal"), ErrorCode.internal.exit_code
+        log.error("evidencia %s failed", command, exc_info=exc)  # the traceback, on stderr
+        # staff ran the command: where its traceback is, not the applicant's "upload it again"
+        shown = "internal_command" if log.isEnabledFor(logging.ERROR) else (
+            "internal_command_hidden")
+        message, exit_code = error_message(shown), ErrorCode.internal.exit_code
     stopped_midway = isinstance(exc, KeyboardInterrupt | OperationalError | ProgrammingError) or (
         isinstance(exc, EvidenciaError) and fault_of(exc) is ErrorCode.database_unavailable
     ) or _queue_down(exc)

@@ -423,6 +423,17 @@ ERROR_MESSAGES: dict[str, str] = {
     "no_corpus": "No se encontró {path}: CORPUS debe ser una carpeta generada por "
                  "scripts/render_corpus.py.",
     "internal_load": "Error interno al cargar el archivo; revise el registro del servidor.",
+    # a command's unexpected failure (a bug), told to the staff who ran it (service.cli.main)
+    "internal_command": (
+        "Error interno del programa (no de los archivos ni de los argumentos). El detalle "
+        "técnico (traceback) está en las líneas anteriores de esta salida de errores: "
+        "guárdelo y envíelo al equipo técnico."
+    ),
+    "internal_command_hidden": (
+        "Error interno del programa (no de los archivos ni de los argumentos). Para ver el "
+        "detalle técnico (traceback), ejecute de nuevo el comando con EVIDENCIA_LOG_LEVEL=ERROR "
+        "y envíelo al equipo técnico."
+    ),
     "command_interrupted": "Interrumpido.",
     "resume": (
         "Lo cargado quedó guardado: vuelva a ejecutar el mismo comando para continuar donde "

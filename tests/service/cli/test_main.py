@@ -4,6 +4,7 @@ every command and option helped in Spanish, argparse's own words too; ``--versio
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 
 import pytest
@@ -136,3 +137,42 @@ def test_output_piped_into_a_reader_that_leaves(tmp_path):
     err = err.decode()
     assert proc.returncode == 141, err
     assert "Traceback" not in err and "error interno" not in err and "BrokenPipe" not in err
+
+
+class _BuggyDispatcher:
+    """A dispatcher with a bug: any document it is asked about raises (an unexpected error)."""
+
+    def job_id(self, document_id):
+        raise RuntimeError("un defecto del programa")
+
+
+def test_an_unexpected_error_speaks_to_staff(service_env, capsys, caplog):
+    """QA 2026-12-06: a command's crash ended with the applicant's wording ("Ocurrió un error
+    interno al procesar el documento… puede intentar subirlo de nuevo más tarde"); staff need
+    to know it is the program's fault and where its traceback is."""
+    from service.cli import main
+    from service.db import SessionLocal
+    from service.domain import dispatch, lifecycle
+    from service.domain.models import Document
+    from service.domain.submissions import add_files, create_submission
+
+    with SessionLocal() as session:
+        submission, _ = create_submission(session, "Fundación Ñandú", None)
+        (document,) = add_files(session, submission, [("acta.txt", b"Acta del comite.")])
+        lifecycle.fail(session.get(Document, document.id), "interrupted", "Interrumpido.")
+        session.commit()
+    previous = dispatch.install(_BuggyDispatcher())
+    try:
+        assert main(["retry", "--all"]) == 1  # ErrorCode.internal, as README says
+        err = capsys.readouterr().err
+        assert err.startswith("evidencia retry: Error interno del programa")
+        assert "líneas anteriores" in err and "subirlo de nuevo" not in err
+        (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert record.exc_info and "un defecto del programa" in str(record.exc_info[1])
+
+        caplog.set_level(logging.CRITICAL)  # EVIDENCIA_LOG_LEVEL=CRITICAL: no traceback shown
+        assert main(["retry", "--all"]) == 1
+        assert "ejecute de nuevo el comando con EVIDENCIA_LOG_LEVEL=ERROR" in (
+            capsys.readouterr().err)
+    finally:
+        dispatch.install(previous)
