@@ -280,6 +280,33 @@ def _configure_logging(command: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if command not in _SERVICE_COMMANDS:  # staff at a terminal: their notices in Spanish
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_StaffNotices(command))
+
+
+class _StaffNotices(logging.Filter):
+    """A short command's terminal: a classifier artefact refused (a stale calibration or
+    model) is said once in Spanish (``messages.classifier_fallback``) instead of its English
+    log record; the service commands' logs keep the records."""
+
+    def __init__(self, command: str):
+        super().__init__()
+        self.command = command
+        self.said: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING or not record.name.startswith("classifiers."):
+            return True
+        from service.domain.messages import classifier_fallback
+
+        notice = classifier_fallback(record.name, record.getMessage())
+        if notice is None:
+            return True
+        if notice not in self.said:
+            self.said.add(notice)
+            print(f"evidencia {self.command}: {notice}", file=sys.stderr)
+        return False
 
 
 def _report(command: str, exc: BaseException) -> int:

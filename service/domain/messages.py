@@ -31,6 +31,9 @@ __all__ = [
     "ERROR_MESSAGES",
     "ERROR_TITLES",
     "NOTICES",
+    "CLASSIFIER_FALLBACKS",
+    "ARTEFACT_PROBLEMS",
+    "classifier_fallback",
     "RUT_PROBLEMS",
     "SECRET_KEY_PROBLEMS",
     "PASSWORD_PROBLEMS",
@@ -444,6 +447,49 @@ ERROR_MESSAGES: dict[str, str] = {
         "vuelva a ejecutar el mismo comando para terminar y obtener el informe de cambios."
     ),
 }
+
+#: The classifier's artefacts it refused to use (their log records, in English, name the file
+#: and why), said to staff at the terminal: the artefact's logger -> what the classifier does
+#: instead and what to do about it.
+CLASSIFIER_FALLBACKS: dict[str, str] = {
+    "classifiers.calibration": (
+        "Aviso: la calibración del clasificador ({path}) {problem}: se clasifica sin calibrar "
+        "(las confianzas son aproximadas y la versión termina en «.uncal»). Vuelva a calibrar "
+        "con «python -m classifiers.train CORPUS»."
+    ),
+    "classifiers.second_stage": (
+        "Aviso: el modelo aprendido ({path}) {problem}: se clasifica solo con las reglas (la "
+        "versión termina en «.nomodel»). Entrene uno nuevo con «evidencia train CORPUS»."
+    ),
+}
+
+#: Why an artefact was refused, by the words of the classifier's reason (calibration.py,
+#: second_stage.py), first match wins.
+ARTEFACT_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("is stale", "está desactualizado: se hizo para otras reglas, otro código u otro modelo de "
+                 "spaCy"),
+    ("has another format", "tiene otro formato"),
+    ("corrupt", "está dañado"),
+    ("no calibration artefact", "no existe"),
+    ("no model artefact", "no existe"),
+)
+
+
+def classifier_fallback(logger: str, reason: str) -> str | None:
+    """The Spanish notice for a classifier artefact refused (``logger``: its module's logger;
+    ``reason``: the classifier's English reason), None for other records."""
+    import re
+
+    template = CLASSIFIER_FALLBACKS.get(logger)
+    if template is None:
+        return None
+    problem = next((said for words, said in ARTEFACT_PROBLEMS if words in reason),
+                   "no se puede usar")
+    found = re.search(r"(\S+\.json)", reason)
+    if found is None:
+        template = template.replace(" ({path})", "")
+    return template.format(path=found.group(1) if found else "", problem=problem)
+
 
 #: Why ``EVIDENCIA_SECRET_KEY`` is refused (``Settings.secret_key_problem``).
 SECRET_KEY_PROBLEMS: dict[str, str] = {

@@ -381,3 +381,41 @@ def test_workers_not_restarted_after_a_classifier_change_are_said(
     out = capsys.readouterr().out
     assert (f"5 documento(s) no se reclasificaron: los workers usan otra versión del "
             f"clasificador ({old_version}). Reinícielos") in out
+
+
+def test_a_stale_model_is_said_in_spanish_at_the_terminal(service_env, session, tmp_path,
+                                                           run_worker_burst):
+    """QA 2026-12-06: `evidencia reprocess` printed the classifier's English log record
+    ("… WARNING classifiers.second_stage: second-stage model refused, classifying with rules
+    alone: model artefact … is stale …") on the staff member's terminal. A real process with a
+    promoted model trained for other rules in the data folder."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from classifiers import defaults
+    from classifiers.second_stage import _checksum
+    from service.domain.batch import iter_items, load_batch
+    from tests.conftest import REPO
+
+    load_batch(session, iter_items([write_tree(tmp_path / "archivo", {"Org": {"a.txt": ACTA}})]))
+    run_worker_burst()
+    body = json.loads(defaults.SECOND_STAGE_FILE.read_text(encoding="utf-8"))
+    body["fingerprint"] = "otras-reglas"
+    body["checksum"] = _checksum(body)
+    promoted = service_env.data_dir / "model" / "second_stage.json"
+    promoted.parent.mkdir(parents=True, exist_ok=True)
+    promoted.write_text(json.dumps(body), encoding="utf-8")
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "service.cli", "reprocess", "--all", "--dry-run", "--inline",
+         "--report", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    assert "second-stage model refused" not in proc.stderr and "WARNING" not in proc.stderr
+    notice = f"evidencia reprocess: Aviso: el modelo aprendido ({promoted}) está desactualizado"
+    assert proc.stderr.count(notice) == 1, proc.stderr
+    assert "se clasifica solo con las reglas" in proc.stderr
+    assert ".nomodel" in proc.stdout
