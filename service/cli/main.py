@@ -261,7 +261,8 @@ def _archive_commands(sub) -> None:
                        help="Solo postulaciones creadas o con documentos desde esta fecha "
                             "(AAAA-MM-DD).")
     r.add_argument("--dry-run", action="store_true",
-                   help="Muestra qué cambiaría sin guardar nada.")
+                   help="Muestra qué cambiaría sin tocar la base de datos (el informe de "
+                        "cambios sí se escribe).")
     r.add_argument("--inline", action="store_true", help="Sin cola: en este proceso.")
     r.add_argument("--report", metavar="ARCHIVO",
                    help="CSV de cambios, o una carpeta donde crearlo (por defecto en data/).")

@@ -187,10 +187,12 @@ def _print_summary(result: ReprocessResult, report: Path | None, out=None) -> No
             for f in flagged[:10]:
                 arrow = "sí → no" if f.old_supported else "no → sí"
                 out.write(f"  - {f.organization} {f.commitment} ({f.decision}): {arrow}\n")
-    if report is not None:
+    if result.dry_run:  # the report is written all the same: say so, not "nothing saved"
+        out.write("Simulación (--dry-run): no se reclasificó ni se marcó nada en la base de "
+                  "datos" + (f"; el informe de cambios se escribió en {report}" if report
+                             else "") + ".\n")
+    elif report is not None:
         out.write(f"Informe de cambios: {report}\n")
-    if result.dry_run:
-        out.write("Simulación (--dry-run): no se guardó nada.\n")
 
 
 def _parse_date(text: str) -> date:

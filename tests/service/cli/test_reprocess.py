@@ -229,6 +229,24 @@ def test_reports_of_the_same_second_do_not_overwrite_each_other(processed, tmp_p
     assert len(list(get_settings().data_dir.glob("cambios-reproceso-*.csv"))) == 2
 
 
+def test_a_dry_run_says_truthfully_what_it_wrote(processed, session, capsys):
+    """QA 2026-12-06: `reprocess --dry-run` ended "Simulación (--dry-run): no se guardó nada."
+    right under the change report it had just written."""
+    from service.cli.main import main
+    from service.domain.models import Classification
+    from service.settings import get_settings
+
+    rows = session.scalar(select(func.count(Classification.id)))
+    assert main(["reprocess", "--all", "--dry-run", "--inline"]) == 0
+    out = capsys.readouterr().out
+    (report,) = get_settings().data_dir.glob("cambios-reproceso-*.csv")
+    assert "no se guardó nada" not in out
+    assert ("Simulación (--dry-run): no se reclasificó ni se marcó nada en la base de datos; "
+            f"el informe de cambios se escribió en {report}.") in out
+    session.expire_all()
+    assert session.scalar(select(func.count(Classification.id))) == rows
+
+
 def test_reprocess_back_to_an_earlier_version_shows_it_again(processed, session):
     """QA 2026-12-06, 1,245 archive documents: after a classifier change was taken back (a
     pattern change reverted), `reprocess --all` said "0 reclasificados, 1245 ya estaban en esta
