@@ -127,7 +127,7 @@ def _write_summary(session, target: Path | None, sub_ids: list[str]) -> None:
     matrices = summarize(session, sub_ids)
     target = target or new_report_path(get_settings().data_dir, "resumen-lote")
     write_batch_summary(target, matrices)
-    pending = sum(m.n_pending for m in matrices)
+    pending = sum(m.n_counted_pending for m in matrices)  # as the summary's pendientes
     print(f"Resumen: {target}" + (
         f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
         if pending else ""))

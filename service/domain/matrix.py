@@ -367,6 +367,12 @@ class SubmissionProgress:
         return sum(1 for d in self.documents if d.pending)
 
     @property
+    def n_counted_pending(self) -> int:
+        """Counted documents still being read (copies aside): with :attr:`n_done` and
+        :attr:`n_errors` they add up to ``len(counted)``, as the batch summary's columns do."""
+        return sum(1 for d in self.counted if d.pending)
+
+    @property
     def n_errors(self) -> int:
         return sum(1 for d in self.counted if d.status == DocumentStatus.error)
 

@@ -224,12 +224,13 @@ def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable
 def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix]) -> Path:
     """One row per submission: which commitments its documents support ("sí", "no", or
     "pendiente" while documents are still being read), documents, finished, pending and
-    failed, by organisation."""
+    failed, by organisation. Every count is of the documents the matrix counts (the same
+    bytes sent twice are one document), so listos + pendientes + errores = documentos."""
     ordered = sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
     return _write_csv(path, SUMMARY_HEADERS, (
         [m.organization, m.rut or "", m.id,
-         *(messages.found_word(c.supported, not m.complete) for c in m.commitments),
-         len(m.counted), m.n_done, m.n_pending, m.n_errors]
+         *(messages.found_word(c.supported, m.n_counted_pending > 0) for c in m.commitments),
+         len(m.counted), m.n_done, m.n_counted_pending, m.n_errors]
         for m in ordered
     ))
 

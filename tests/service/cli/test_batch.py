@@ -336,6 +336,32 @@ def test_summary_written_before_the_workers_say_pending_not_no(
     assert set(done.values()) <= {"sí", "no"}
 
 
+def test_summary_counts_a_duplicate_copy_once_in_every_column(
+    service_env, session, tmp_path, capsys, run_worker_burst
+):
+    """QA 2026-12-06: the summary's `documentos` left out a second copy of the same bytes (the
+    matrix counts it once) while `pendientes` counted it: 2 documents, 3 pending."""
+    from service.cli.batch import run
+
+    root = write_tree(tmp_path / "archivo", {"Org Copias": {
+        "acta.txt": ACTA, "acta-copia.txt": ACTA, "plan.txt": PLAN}})
+    summary = tmp_path / "resumen.csv"
+    args = Namespace(paths=[str(root)], org_from="folder", csv_file=None, wait=False,
+                     summary=str(summary))
+
+    def counts() -> tuple:
+        with summary.open(encoding=CSV_ENCODING, newline="") as fh:
+            row = next(csv.DictReader(fh, dialect=CsvDialect))
+        return tuple(int(row[c]) for c in ("documentos", "listos", "pendientes", "errores"))
+
+    assert run(args) == 0
+    assert counts() == (2, 0, 2, 0)
+    assert "(2 documento(s) aún en proceso; use --wait" in capsys.readouterr().out
+    run_worker_burst()
+    assert run(args) == 0
+    assert counts() == (2, 2, 0, 0)
+
+
 def test_waiting_on_a_resumed_batch_does_not_count_finished_documents_as_speed(capsys):
     """QA 2026-12-06, 1,018 archive files: `batch --wait` run again after a stop found 280
     documents finished and its bar said "279.14doc/s", 2 s left, then 56 s left at 30 %: the
