@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from service.cli.grouped import print_by_reason
 from service.cli.progress import Progress, bar, wait_for
 from service.domain.batch import (
     BatchItem,
@@ -73,19 +74,12 @@ def summarize(session, submission_ids) -> list:
     return sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
 
 
-def _print_errors(grouped: dict[str, list[str]], out=None, examples: int = 5) -> None:
+def _print_errors(grouped: dict[str, list[str]], out=None) -> None:
     out = out or sys.stdout
     if not grouped:
         out.write("Sin errores.\n")
         return
-    total = sum(len(v) for v in grouped.values())
-    out.write(f"Errores por motivo ({total} archivo(s)):\n")
-    for reason, names in grouped.items():
-        out.write(f"  {len(names):>5}  {reason}\n")
-        for name in names[:examples]:
-            out.write(f"         - {name}\n")
-        if len(names) > examples:
-            out.write(f"         … y {len(names) - examples} más\n")
+    print_by_reason(grouped, "Errores por motivo ({total} archivo(s)):", out)
 
 
 def _inputs(args):

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from service.cli.grouped import print_by_reason
 from service.domain.messages import error_message
 
 __all__ = [
@@ -97,10 +98,27 @@ def retry(args) -> int:
                 get_submission(session, args.submission)  # a mistyped id is said, exit 1
             ids = documents_in_error(session, args.submission)
         outcome = retry_documents(session, ids)
+        names = _document_names(session, list(outcome.refused))
     print(f"Documentos reintentados: {len(outcome.queued)}")
-    for document_id, reason in outcome.refused.items():
-        print(f"  {document_id}: {reason}", file=sys.stderr)
+    if outcome.refused:  # thousands at archive volume: by reason, a few names each
+        grouped: dict[str, list[str]] = {}
+        for document_id, reason in outcome.refused.items():
+            shown = f"{document_id} ({names[document_id]})" if document_id in names else (
+                document_id)
+            grouped.setdefault(reason, []).append(shown)
+        print_by_reason(grouped, "No se reintentaron {total} documento(s), por motivo:",
+                        sys.stderr)
     return 1 if outcome.refused and args.documents else 0
+
+
+def _document_names(session, document_ids: list[str]) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from service.domain.models import Document
+
+    return {i: n for start in range(0, len(document_ids), 500)
+            for i, n in session.execute(select(Document.id, Document.name).where(
+                Document.id.in_(document_ids[start : start + 500])))}
 
 
 def _new_password(given: str | None) -> str:

@@ -121,11 +121,36 @@ def test_evidencia_retry(service_env, capsys):
     assert _document(note).status == DocumentStatus.queued
     assert main(["retry", note, empty]) == 1  # named ones that cannot be: said, exit 1
     err = capsys.readouterr().err
-    assert f"{note}: Solo se reintentan" in err and f"{empty}: El archivo no se guardó" in err
+    assert "No se reintentaron 2 documento(s), por motivo:" in err
+    assert "1  Solo se reintentan documentos con error" in err and f"- {note} (acta.txt)" in err
+    assert "1  El archivo no se guardó" in err and f"- {empty} (vacio.pdf)" in err
     # QA 2026-12-06: a mistyped submission said "Documentos reintentados: 0" and exit 0
     assert main(["retry", "--submission", "no-existe"]) == 2
     assert "No se encontró la postulación." in capsys.readouterr().err
     assert main(["retry", "--submission", submission_id]) == 0
+
+
+def test_retry_all_groups_the_refused_by_reason(service_env, capsys):
+    """QA 2026-12-06: `evidencia retry --all` printed every refused file's whole reason, one
+    line each: thousands at archive volume. By reason, with counts and a few names."""
+    from service.cli.grouped import EXAMPLES
+    from service.cli.main import main
+    from service.db import SessionLocal
+    from service.domain.submissions import add_files, create_submission
+
+    empties = [(f"vacio-{i}.pdf", b"") for i in range(EXAMPLES + 3)]
+    with SessionLocal() as session:
+        submission, _ = create_submission(session, "Fundación Ñandú", None)
+        ids = [d.id for d in add_files(session, submission, [("acta.txt", NOTE), *empties])]
+    _interrupted(ids[0])
+    assert main(["retry", "--all"]) == 0  # nothing named: the refused are not a failure
+    captured = capsys.readouterr()
+    assert "Documentos reintentados: 1" in captured.out
+    err = captured.err.splitlines()
+    assert err[0] == f"No se reintentaron {EXAMPLES + 3} documento(s), por motivo:"
+    assert err[1].split()[0] == str(EXAMPLES + 3) and "El archivo no se guardó" in err[1]
+    assert len([line for line in err if line.lstrip().startswith("- ")]) == EXAMPLES
+    assert err[-1].strip() == "… y 3 más" and len(err) == EXAMPLES + 3
 
 
 def test_removed_documents_in_error_are_not_retried(service_env, client, reviewer, capsys):
@@ -161,7 +186,7 @@ def test_removed_documents_in_error_are_not_retried(service_env, client, reviewe
     assert gone not in captured.err and empty not in captured.err
     assert _document(gone).status == DocumentStatus.error
     assert main(["retry", gone]) == 1
-    assert f"{gone}: " in capsys.readouterr().err
+    assert f"- {gone} (acta.txt)" in capsys.readouterr().err
 
 
 def test_the_view_of_a_document_that_could_not_be_read(client, reviewer, run_worker_burst):
