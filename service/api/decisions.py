@@ -38,7 +38,8 @@ _LOCKED = {409: {"model": ErrorBody, "description": "La postulación ya tiene su
     "documento (sin importar mayúsculas, tildes ni espacios) y se guarda con la página donde "
     "está; la página debe existir. Nada se sobrescribe: cada entrada queda en el historial con "
     "quién y cuándo. Con el resultado final de la revisión (aprobada o no aprobada) las "
-    "decisiones quedan cerradas: 409 `decisions_locked`.",
+    "decisiones quedan cerradas: 409 `decisions_locked`, hasta que un administrador la "
+    "reabra (vuelve a `en_revision`).",
 )
 def create_decision(
     body: DecisionCreate, reviewer: CurrentReviewer, access: SubmissionAccess, session: SessionDep

@@ -1,8 +1,9 @@
 """``/api/submissions/...``: the review workflow (``service.domain.workflow``) over HTTP.
 
 The applicant submits with its token; reviewers claim, request changes, approve or not; an
-admin reassigns; "next pending" claims the oldest waiting submission; a lost link is sent
-again by e-mail. Illegal steps are 409s with the Spanish reason.
+admin reassigns, and reopens a final verdict (``review`` with ``en_revision`` and the reason);
+"next pending" claims the oldest waiting submission; a lost link is sent again by e-mail.
+Illegal steps are 409s with the Spanish reason.
 """
 
 from __future__ import annotations
@@ -105,8 +106,11 @@ def submit(access: SubmissionAccess, session: SessionDep) -> dict:
     description="Solo revisores. `en_revision` toma una postulación enviada (queda asignada "
     "a quien llama); luego quien la tiene (o un administrador) la deja `observada` (con un "
     "mensaje general o por compromiso: la organización puede agregar documentos y "
-    "reenviarla), `aprobada` o `no_aprobada` (con la razón). Cada paso queda en el historial "
-    "y, si la organización dio un correo, se le avisa del resultado.",
+    "reenviarla), `aprobada` o `no_aprobada` (con la razón). Un resultado final cierra las "
+    "decisiones; solo un administrador la reabre: `en_revision` desde `aprobada` o "
+    "`no_aprobada`, con la razón en `message` (sigue asignada a quien la tenía y las decisiones "
+    "se abren de nuevo; no se envía correo). Cada paso queda en el historial y, si la "
+    "organización dio un correo, se le avisa de `observada`, `aprobada` y `no_aprobada`.",
 )
 def review(body: ReviewCreate, reviewer: CurrentReviewer, access: SubmissionAccess,
            session: SessionDep) -> dict:

@@ -481,11 +481,14 @@ class ReviewCreate(RequestBody):
          "commitments": {"c2": "El plan no indica fechas ni asistentes.",
                          "c5": "Envíe la nómina del comité con nacionalidades."}},
         {"status": "no_aprobada", "message": "No se acreditó ninguna estructura interna."},
+        {"status": "en_revision",
+         "message": "Se aprobó por error: falta verificar el compromiso 3."},
     ]})
 
     status: Literal["en_revision", "observada", "aprobada", "no_aprobada"] = Field(
-        description="en_revision (tomarla), observada (pedir cambios: requiere mensaje), "
-                    "aprobada o no_aprobada (requiere la razón)")
+        description="en_revision (tomarla; un administrador, desde aprobada o no_aprobada: "
+                    "reabrirla, con la razón en message), observada (pedir cambios: requiere "
+                    "mensaje), aprobada o no_aprobada (requiere la razón)")
     message: str = Field(default="", max_length=5000,
                          description="Mensaje general para la organización")
     commitments: dict[Literal["c1", "c2", "c3", "c4", "c5"], str] = Field(

@@ -118,6 +118,8 @@ class ErrorCode(enum.StrEnum):
     message_required = _request("message_required")  # observada, no_aprobada need words
     nothing_to_submit = _request("nothing_to_submit")  # no document uploaded yet
     admin_only = _request("admin_only", 403)
+    admin_only_reopen = _request("admin_only_reopen", 403)  # a final verdict: admins reopen it
+    reason_required = _request("reason_required")  # reopening says why
     unknown_reviewer = _request("unknown_reviewer")
     # the review workflow (service.domain.workflow): a step the submission's state forbids
     illegal_transition = _request("illegal_transition", 409)

@@ -158,8 +158,14 @@ TRANSITION_HINTS: dict[str, str] = {
     "enviada": "Espera que un revisor la tome para revisarla.",
     "en_revision": "Un revisor la está revisando.",
     "observada": "Espera que la organización agregue documentos y la vuelva a enviar.",
-    "aprobada": "La revisión terminó: la decisión es final.",
-    "no_aprobada": "La revisión terminó: la decisión es final.",
+    "aprobada": (
+        "La revisión terminó: la decisión es final. Solo un administrador puede reabrirla "
+        "(vuelve a «En revisión»)."
+    ),
+    "no_aprobada": (
+        "La revisión terminó: la decisión es final. Solo un administrador puede reabrirla "
+        "(vuelve a «En revisión»)."
+    ),
 }
 
 #: E-mails to applicants, by kind: subject, then the opening line of the body. The rest of the
@@ -245,9 +251,16 @@ ERROR_MESSAGES: dict[str, str] = {
     ),
     "decisions_locked": (
         "La postulación ya tiene su resultado final («{current}»): sus decisiones quedaron "
-        "cerradas y no se pueden registrar otras."
+        "cerradas y no se pueden registrar otras, salvo que un administrador la reabra."
     ),
     "admin_only": "Solo un administrador puede reasignar postulaciones.",
+    "admin_only_reopen": (
+        "Solo un administrador puede reabrir una postulación que ya tiene su resultado final."
+    ),
+    "reason_required": (
+        "Escriba la razón para reabrir la postulación «{current}»: queda en el historial de la "
+        "revisión."
+    ),
     "unknown_reviewer": "No existe un revisor con ese usuario.",
     "unauthorized": "Debe identificarse para continuar.",
     "forbidden": "No tiene permiso para ver esta postulación.",

@@ -3,15 +3,22 @@
 ::
 
     borrador ──submit──► enviada ──claim──► en_revision ──► aprobada        (final)
-                            ▲                    │ ├──────► no_aprobada     (final, reason)
-                            │                    │ └──────► observada       (message)
-                            └──── resubmit ──────┴─────────────┘
+                            ▲                 ▲  │ ├──────► no_aprobada     (final, reason)
+                            │                 │  │ └──────► observada       (message)
+                            └──── resubmit ───┼──┴─────────────┘
+                                              └──── reopen (admin, reason) ◄── aprobada, no_aprobada
 
 The applicant submits (``borrador → enviada``) and, after changes were requested, adds documents
 and resubmits (``observada → enviada``). A resubmission goes back to ``enviada``, not straight
 to ``en_revision``: the reviewer sees it waiting again (in "next pending" and "assigned to me",
 since the assignment is kept) and claims it when they start reading, so "en revisión" always
 means someone is reading it now, and the age in the queue restarts from the resubmission.
+
+A final verdict locks the decisions (:func:`check_decisions`). A mistaken one is corrected by
+an admin reopening it (``aprobada``/``no_aprobada → en_revision``, with the reason, kept by the
+reviewer it was assigned to): the decisions open again and the applicant's page says "en
+revisión" again, without the withdrawn verdict's message. Like the claim (the other step into
+``en_revision``), it sends no e-mail: the applicant hears of the next outcome.
 
 :data:`TRANSITIONS` is the one table of what may follow what, and who may take the step; only
 this module assigns ``Submission.status`` and ``assigned_to_id``, each change with a
@@ -78,6 +85,7 @@ class ReviewStatus(enum.StrEnum):
 class Actor(enum.StrEnum):
     applicant = "applicant"  # the holder of the submission's secret token
     reviewer = "reviewer"
+    admin = "admin"  # a reviewer with the role ``admin`` (``evidencia user add --role admin``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,8 @@ class Transition:
     by: Actor
     #: a general message or one per commitment is required (what the applicant must read)
     needs_message: bool = False
+    #: a general message is required: why the step is taken (reopening a final verdict)
+    needs_reason: bool = False
 
 
 _S = ReviewStatus
@@ -100,6 +110,9 @@ TRANSITIONS: Mapping[tuple[ReviewStatus, ReviewStatus], Transition] = {
         Transition(_S.en_revision, _S.observada, Actor.reviewer, needs_message=True),
         Transition(_S.en_revision, _S.aprobada, Actor.reviewer),
         Transition(_S.en_revision, _S.no_aprobada, Actor.reviewer, needs_message=True),
+        # reopened: a mistaken final verdict is corrected
+        *(Transition(final, _S.en_revision, Actor.admin, needs_reason=True)
+          for final in (_S.aprobada, _S.no_aprobada)),
     )
 }
 #: Outcomes the applicant is told of by e-mail.
@@ -145,18 +158,23 @@ def review(
     commitments: Mapping[str, str] | None = None,
 ) -> ReviewEvent:
     """A reviewer's step: claim (``en_revision``), request changes (``observada``), approve
-    or not. Claiming assigns the submission to the reviewer; the other steps are the
-    assignee's (or an admin's). Commits, then queues the outcome e-mail."""
+    or not; an admin's: reopen a final verdict (``en_revision``, with the reason). Claiming
+    assigns the submission to the reviewer; the other steps are the assignee's (or an
+    admin's), and reopening keeps the assignee. Commits, then queues the outcome e-mail."""
     try:
         target = ReviewStatus(status)
     except ValueError:
         raise ValidationError(code="invalid_review_status", field="status") from None
     text, per_commitment = _clean_messages(message, commitments)
-    transition = _check(submission, target, Actor.reviewer)
+    transition = _check(submission, target, _actor(reviewer))
     _check_assignee(submission, reviewer)
     if transition.needs_message and not (text or per_commitment):
         raise ValidationError(code="message_required", field="message", what=target.label)
-    assigned = reviewer.id if target == _S.en_revision else submission.assigned_to_id
+    if transition.needs_reason and not text:
+        raise ValidationError(code="reason_required", field="message",
+                              current=transition.source.label)
+    claimed = target == _S.en_revision and transition.by == Actor.reviewer
+    assigned = reviewer.id if claimed else submission.assigned_to_id
     event = _move(session, submission, target, actor=reviewer, assigned_to_id=assigned,
                   message=text, commitments=per_commitment)
     outbox = None
@@ -230,8 +248,8 @@ def check_upload(submission: Submission) -> None:
 
 def check_decisions(submission: Submission) -> None:
     """A final verdict locks the submission's decisions: what the applicant was told stays
-    what the matrix shows (409). No step leads out of a final status, so nothing reopens
-    them."""
+    what the matrix shows (409). Only an admin's reopening (back to ``en_revision``) opens
+    them again."""
     current = ReviewStatus(submission.status)
     if current in FINAL:
         raise ServiceError(code="decisions_locked", current=current.label)
@@ -246,10 +264,23 @@ def _illegal(current: ReviewStatus, target: ReviewStatus) -> ServiceError:
                         detail=f"{current} -> {target}")
 
 
+def _actor(user: User) -> Actor:
+    return Actor.admin if user.role == "admin" else Actor.reviewer
+
+
+def _allowed(step: Actor, by: Actor) -> bool:
+    """An admin is a reviewer too: takes the reviewers' steps and the admins' own."""
+    return step == by or (step == Actor.reviewer and by == Actor.admin)
+
+
 def _check(submission: Submission, target: ReviewStatus, by: Actor) -> Transition:
     current = ReviewStatus(submission.status)
     transition = TRANSITIONS.get((current, target))
-    if transition is None or transition.by != by:
+    if transition is None:
+        raise _illegal(current, target)
+    if transition.by == Actor.admin and by == Actor.reviewer:
+        raise PermissionDeniedError(code="admin_only_reopen")
+    if not _allowed(transition.by, by):
         raise _illegal(current, target)
     return transition
 
@@ -327,6 +358,11 @@ class HistoryEntry:
     def reassignment(self) -> bool:
         return self.status == self.from_status
 
+    @property
+    def reopening(self) -> bool:
+        """An admin took back a final verdict."""
+        return self.from_status in FINAL and self.status not in FINAL
+
 
 @dataclass(frozen=True, slots=True)
 class ReviewState:
@@ -345,8 +381,14 @@ class ReviewState:
     @property
     def outcome(self) -> HistoryEntry | None:
         """The reviewers' latest word to the applicant (observada, aprobada, no_aprobada):
-        still shown after a resubmission, until the next one."""
-        return next((h for h in reversed(self.history) if h.status in NOTIFIED), None)
+        still shown after a resubmission, until the next one; a reopened verdict is withdrawn
+        (None until the next outcome)."""
+        for h in reversed(self.history):
+            if h.reopening:
+                return None
+            if h.status in NOTIFIED:
+                return h
+        return None
 
     @property
     def message(self) -> str | None:
@@ -365,14 +407,19 @@ class ReviewState:
         return self.status in OPEN_TO_APPLICANT
 
     @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    @property
     def decisions_open(self) -> bool:
         """Reviewers may still record decisions (:func:`check_decisions`)."""
         return self.status not in FINAL
 
-    def next_statuses(self) -> list[ReviewStatus]:
-        """What a reviewer may move it to now."""
+    def next_statuses(self, role: str = "reviewer") -> list[ReviewStatus]:
+        """What a reviewer (``role``: reviewer or admin) may move it to now."""
+        by = Actor.admin if role == "admin" else Actor.reviewer
         return [t.target for (s, _), t in TRANSITIONS.items()
-                if s == self.status and t.by == Actor.reviewer]
+                if s == self.status and _allowed(t.by, by)]
 
 
 def _entry(event: ReviewEvent) -> HistoryEntry:

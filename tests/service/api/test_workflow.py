@@ -115,9 +115,11 @@ def test_the_whole_cycle_and_every_refusal(client):
     r = review(luis, "aprobada", "Cumple los cinco compromisos.")
     assert r.status_code == 200 and r.json()["status"] == "aprobada"
 
-    # aprobada is final
-    for status in ("en_revision", "observada", "aprobada", "no_aprobada"):
+    # aprobada is final: only an admin reopens it
+    for status in ("observada", "aprobada", "no_aprobada"):
         refused(review(luis, status, "x"), 409, "illegal_transition")
+    message = refused(review(luis, "en_revision", "x"), 403, "admin_only_reopen")
+    assert message.startswith("Solo un administrador puede reabrir")
     refused(client.post(f"{url}/submit", headers=app), 409, "illegal_transition")
     refused(client.post(f"{url}/assign", auth=jefa, json={"reviewer": "ana"}), 409,
             "illegal_transition")
@@ -202,7 +204,7 @@ def test_lost_link_requests_are_limited_per_address(client, monkeypatch):
 def test_a_final_verdict_locks_the_decisions(client):
     """After «Aprobada» (or «No aprobada») no decision, undo or comment is recorded: the
     applicant's "Aprobada" never sits beside a later "No acreditado". The reviewer's pages show
-    the matrix read-only (no step of the workflow reopens a final verdict)."""
+    the matrix read-only (only an admin's reopening opens them again)."""
     import re
 
     ana, _, _ = _users()
@@ -240,3 +242,90 @@ def test_a_final_verdict_locks_the_decisions(client):
         r = client.post(f"/revision/s/{sub['id']}/decision", auth=ana,
                         data={"csrf_token": token, "compromiso": "c2", "accion": "reject"})
         assert r.status_code == 409 and "resultado final" in r.text
+
+
+def _outbox_kinds(submission_id):
+    from sqlalchemy import select
+
+    from service.db import SessionLocal
+    from service.domain.models import OutboxEmail
+
+    with SessionLocal() as session:
+        return list(session.scalars(select(OutboxEmail.kind)
+                                    .where(OutboxEmail.submission_id == submission_id)
+                                    .order_by(OutboxEmail.id)))
+
+
+def test_an_admin_reopens_a_final_verdict_with_a_reason(client):
+    """A mistaken verdict is corrected: an admin takes it back to «En revisión» with the reason
+    (the history keeps it), the decisions open again, the applicant no longer reads
+    «Aprobada» nor the withdrawn verdict's message, and no e-mail goes out for it."""
+    ana, luis, jefa = _users()
+    for verdict, message in (("aprobada", "Cumple los cinco compromisos."),
+                             ("no_aprobada", "No acredita el compromiso 3.")):
+        sub = _create(client)
+        sid, app = sub["id"], _bearer(sub["token"])
+        url = f"/api/submissions/{sid}"
+        assert client.post(f"{url}/documents", files=[NOTE], headers=app).status_code == 202
+        client.post(f"{url}/submit", headers=app)
+        assert client.post(f"{url}/review", auth=ana,
+                           json={"status": "en_revision"}).status_code == 200
+        r = client.post(f"{url}/review", auth=ana, json={"status": verdict, "message": message})
+        assert r.status_code == 200, r.text
+        assert _outbox_kinds(sid) == [verdict]
+
+        # reviewers see no "Reabrir"; an admin does
+        page = client.get(f"/revision/s/{sid}", auth=ana).text
+        assert "data-reopen" not in page and "Reabrir" not in page
+        page = client.get(f"/revision/s/{sid}", auth=jefa).text
+        assert "data-reopen" in page and ">Reabrir</button>" in page
+        # the reason is required, in Spanish; a reviewer who is not an admin may not reopen
+        for body in ({"status": "en_revision"},
+                     {"status": "en_revision", "message": "   "},
+                     {"status": "en_revision", "commitments": {"c3": "Revisar."}}):
+            r = client.post(f"{url}/review", auth=jefa, json=body)
+            assert r.status_code == 422, r.text
+            assert r.json()["detail"]["code"] == "reason_required"
+            assert r.json()["detail"]["message"].startswith("Escriba la razón para reabrir")
+        r = client.post(f"{url}/review", auth=luis,
+                        json={"status": "en_revision", "message": "Error."})
+        assert r.status_code == 403 and r.json()["detail"]["code"] == "admin_only_reopen"
+        assert client.get(url, headers=app).json()["review"]["status"] == verdict
+
+        reason = "Se registró por error: falta verificar el compromiso 3."
+        r = client.post(f"{url}/review", auth=jefa,
+                        json={"status": "en_revision", "message": reason})
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "en_revision" and r.json()["assigned_to"] == "ana"
+        assert _outbox_kinds(sid) == [verdict]  # no e-mail, as for the claim
+
+        # the history keeps the step, who took it and why
+        history = client.get(url, auth=ana).json()["review"]["history"]
+        assert (history[-1]["from_status"], history[-1]["status"], history[-1]["by"],
+                history[-1]["message"]) == (verdict, "en_revision", "jefa", reason)
+        page = client.get(f"/revision/s/{sid}", auth=ana).text
+        assert "data-reopen" not in page and reason in page
+        # decisions are open again, for the assignee
+        assert 'class="decide"' in page and "data-decisions-locked" not in page
+        r = client.post(f"{url}/decisions", auth=ana,
+                        json={"commitment": "c3", "action": "comment", "comment": "Reviso."})
+        assert r.status_code == 201, r.text
+
+        # the applicant no longer reads the verdict nor its message
+        review_block = client.get(url, headers=app).json()["review"]
+        assert review_block["status"] == "en_revision"
+        assert review_block["status_label"] == "En revisión"
+        assert review_block["message"] is None and review_block["messages"] == {}
+        page = client.get(f"/s/{sid}", params={"t": sub["token"]}).text
+        assert 'data-review-status="en_revision"' in page
+        assert "El equipo revisor está revisando su postulación." in page
+        assert "data-review-message" not in page
+        assert "El equipo revisor aprobó" not in page and "no aprobó" not in page
+
+        # a new verdict locks again and is told by e-mail
+        r = client.post(f"{url}/review", auth=ana, json={"status": "aprobada"})
+        assert r.status_code == 200 and r.json()["status"] == "aprobada"
+        assert _outbox_kinds(sid) == [verdict, "aprobada"]
+        r = client.post(f"{url}/decisions", auth=ana,
+                        json={"commitment": "c3", "action": "comment", "comment": "Tarde."})
+        assert r.status_code == 409 and r.json()["detail"]["code"] == "decisions_locked"
