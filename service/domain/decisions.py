@@ -38,7 +38,7 @@ from service.domain.models import (
 )
 from service.domain.submissions import get_submission
 from service.domain.text import clean, fold
-from service.domain.workflow import check_decisions
+from service.domain.workflow import check_decisions, lock
 
 __all__ = ["MAX_PAGE", "record_decision", "decision_history", "locate_excerpt"]
 
@@ -60,7 +60,9 @@ def record_decision(
 ) -> Decision:
     """Append a reviewer's entry on one commitment; raises ValidationError (422, Spanish) when
     it would record something the documents do not show, and ServiceError
-    ``decisions_locked`` (409) once the submission has a final verdict.
+    ``decisions_locked`` (409) once the submission has a final verdict. The submission's row
+    lock is held to the commit: a verdict given at the same instant comes before (409) or
+    after this entry, never beside it.
 
     A decision also resolves the commitment's open review flags (reprocessing flipped a
     decided cell); an undo or a comment does not.
@@ -68,7 +70,7 @@ def record_decision(
     excerpt, comment = clean(excerpt), clean(comment)  # forms reach here too
     if page is not None and not 1 <= page <= MAX_PAGE:
         raise ValidationError(code="invalid_page", field="page")
-    submission = get_submission(session, submission_id)
+    submission = lock(session, get_submission(session, submission_id))  # vs. a verdict
     check_decisions(submission)
     if commitment not in COMMITMENT_IDS:
         raise ValidationError(code="invalid_commitment")

@@ -21,10 +21,11 @@ revisión" again, without the withdrawn verdict's message. Like the claim (the o
 ``en_revision``), it sends no e-mail: the applicant hears of the next outcome.
 
 :data:`TRANSITIONS` is the one table of what may follow what, and who may take the step; only
-this module assigns ``Submission.status`` and ``assigned_to_id``, each change with a
-compare-and-set on the status (two reviewers clicking at once: one wins, the other gets the
-409), and every step appends a :class:`~service.domain.models.ReviewEvent` (who, when, from, to,
-message, messages per commitment) in the same transaction. An outcome the applicant must hear
+this module assigns ``Submission.status`` and ``assigned_to_id``, each change under the
+submission's row lock (:func:`lock`, which a decision takes too) with a compare-and-set on the
+status (two reviewers clicking at once: one wins, the other gets the 409), and every step
+appends a :class:`~service.domain.models.ReviewEvent` (who, when, from, to, message, messages
+per commitment) in the same transaction. An outcome the applicant must hear
 of (``observada``, ``aprobada``, ``no_aprobada``) writes its e-mail to the outbox in that
 transaction too (``service.domain.mail``): the transition is never lost to a mail failure.
 """
@@ -60,6 +61,7 @@ __all__ = [
     "claim_next",
     "check_upload",
     "check_decisions",
+    "lock",
     "review_state",
     "review_states",
     "queue_age",
@@ -137,6 +139,7 @@ def submit(session: Session, submission: Submission) -> ReviewEvent:
     """The applicant sends the submission to review (first time, or after ``observada``).
     Commits; raises ``illegal_transition`` (409) or ``nothing_to_submit`` (422)."""
     target = _S.enviada
+    lock(session, submission)
     _check(submission, target, Actor.applicant)
     has_documents = session.scalar(
         select(Document.id).where(Document.submission_id == submission.id).limit(1)
@@ -166,6 +169,7 @@ def review(
     except ValueError:
         raise ValidationError(code="invalid_review_status", field="status") from None
     text, per_commitment = _clean_messages(message, commitments)
+    lock(session, submission)
     transition = _check(submission, target, _actor(reviewer))
     _check_assignee(submission, reviewer)
     if transition.needs_message and not (text or per_commitment):
@@ -201,6 +205,7 @@ def assign(session: Session, submission: Submission, admin: User,
         assignee = session.scalar(select(User).where(User.username == username.strip()))
         if assignee is None or not assignee.active:
             raise ValidationError(code="unknown_reviewer", field="reviewer")
+    lock(session, submission)
     current = ReviewStatus(submission.status)
     if current in FINAL:
         raise _illegal(current, current)
@@ -249,10 +254,30 @@ def check_upload(submission: Submission) -> None:
 def check_decisions(submission: Submission) -> None:
     """A final verdict locks the submission's decisions: what the applicant was told stays
     what the matrix shows (409). Only an admin's reopening (back to ``en_revision``) opens
-    them again."""
+    them again. The caller holds the submission's row lock (:func:`lock`), so a verdict
+    committed meanwhile is seen, not raced."""
     current = ReviewStatus(submission.status)
     if current in FINAL:
         raise ServiceError(code="decisions_locked", current=current.label)
+
+
+def lock(session: Session, submission: Submission) -> Submission:
+    """Take the submission's row lock for the rest of the transaction and re-read it: a status
+    step and a decision on the same submission serialize, each seeing what the other
+    committed (a verdict and a decision sent in the same instant: the decision comes first or
+    gets the 409). PostgreSQL: ``SELECT … FOR UPDATE``. SQLite has no row locks and reads
+    outside a transaction, so the check would still race the write that follows it: there, a
+    no-op write on the row first takes the database's one write lock (waiting, like any
+    writer, up to ``busy_timeout``)."""
+    if session.get_bind().dialect.name == "sqlite":
+        table = Submission.__table__
+        session.connection().execute(  # not through the ORM: the version stays as it is
+            update(table).where(table.c.id == submission.id).values(version=table.c.version))
+    session.scalar(
+        select(Submission).where(Submission.id == submission.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return submission
 
 
 # --- the rules ----------------------------------------------------------------------------------
