@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import stat
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,11 +57,16 @@ def atomic_write(path: Path, data: bytes) -> None:
     place: a reader finds the whole entry or none, and two writers of one entry each leave a
     whole one. On any failure (a full disk, an interruption) the temporary file is removed and
     the error raised. The folder is made when missing."""
+    tmp = path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+    # os.open with 0o666, not tempfile.mkstemp: mkstemp makes the file 0600, so an entry the
+    # worker wrote could not be read by staff running ``reprocess`` as another user; this way
+    # the entry gets the umask's mode, like the readings created in place
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
+        fd = os.open(tmp, flags, 0o666)
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
+        fd = os.open(tmp, flags, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

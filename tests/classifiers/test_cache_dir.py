@@ -5,6 +5,7 @@ else, and the atomic writer leaves no temporary file behind when it fails."""
 from __future__ import annotations
 
 import os
+import stat
 import time
 
 import pytest
@@ -147,6 +148,17 @@ def test_the_atomic_writer_writes_whole_entries_and_makes_the_folder(tmp_path):
     atomic_write(path, b"second")
     assert path.read_bytes() == b"second"
     assert [p.name for p in path.parent.iterdir()] == ["entry.spacy"]
+
+
+def test_an_entry_gets_the_umask_mode_so_another_user_can_read_it(tmp_path):
+    """A worker writes, staff reprocess as another user: the entry is not private (0600)."""
+    path = tmp_path / "ab" / "entry.spacy"
+    previous = os.umask(0o022)
+    try:
+        atomic_write(path, b"entry")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 @pytest.mark.parametrize("failure", ["rename", "write", "interrupted"])
