@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from extractors.archive import ArchiveMember, iter_archive
-from extractors.detect import EMAIL_MIME, ZIP_MIME, claimed_kind, detect_mime
+from extractors.detect import EMAIL_MIME, ZIP_MIME, detect_mime
 from extractors.document import DocumentSummary, ExtractedDocument, Page, Word
 from extractors.errors import (
     CorruptFileError,
@@ -32,7 +32,7 @@ from extractors.errors import (
     UnsupportedTypeError,
 )
 from extractors.options import DEFAULT_OPTIONS, ExtractOptions
-from extractors.registry import parser_for
+from extractors.registry import claimed_kind, parser_for
 
 __all__ = [
     "EXTRACTOR_VERSION",

@@ -12,7 +12,7 @@ from extractors import defaults
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "detect_mime", "claimed_kind",
+    "detect_mime", "UNRECOGNISED_MIMES",
     "DOCX_MIME", "XLSX_MIME", "ODS_MIME", "ODT_MIME", "ZIP_MIME", "EMAIL_MIME", "DOC_MIME",
     "XLS_MIME", "OLE_SIGNATURE",
 ]  # fmt: skip
@@ -37,8 +37,9 @@ _OLE_UNSURE = {"application/x-ole-storage", "application/CDFV2"}
 #: The stream at an OLE file's root that makes it a document of one kind ("Book": Excel 5/95).
 _OLE_MAIN_STREAM = {"WordDocument": DOC_MIME, "Workbook": XLS_MIME, "Book": XLS_MIME}
 #: What libmagic says of bytes it cannot tell anything about (random bytes, a truncated header),
-#: and of an OLE file whose directory cannot be read: both are damaged under a claiming name.
-_UNKNOWN = {"application/octet-stream", "application/x-empty", *_OLE_UNSURE}
+#: and of an OLE file whose directory cannot be read: both are damaged under a claiming name
+#: (``registry.claimed_kind``).
+UNRECOGNISED_MIMES = {"application/octet-stream", "application/x-empty", *_OLE_UNSURE}
 #: Entries that make a ZIP an Office Open XML document of one kind.
 _OOXML_MAIN_PART = {"word/document.xml": DOCX_MIME, "xl/workbook.xml": XLSX_MIME}
 
@@ -106,18 +107,3 @@ def _ole_flavour(path: Path) -> str | None:
     except Exception as exc:  # noqa: BLE001 - any broken directory: a kind neither stream tells
         log.info("OLE directory of %s unreadable: %r", path.name, exc)
     return None
-
-
-def claimed_kind(name: str | Path, mime: str) -> str | None:
-    """The kind of document a file's name says it is ("PDF"), when its bytes are not
-    recognisable as anything (``mime`` unknown to libmagic); else None.
-
-    Bytes recognisably of another type (an executable, an SVG) are simply not supported; bytes
-    that are nothing at all under a name that says PDF are a PDF that got damaged on the way
-    (a failed download, a truncated copy), and the applicant should be told so.
-    """
-    from extractors.registry import kind_of_suffix
-
-    if mime not in _UNKNOWN:
-        return None
-    return kind_of_suffix(Path(str(name)).suffix)

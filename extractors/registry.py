@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from extractors.detect import (
     DOC_MIME,
@@ -27,6 +28,7 @@ from extractors.detect import (
     EMAIL_MIME,
     ODS_MIME,
     ODT_MIME,
+    UNRECOGNISED_MIMES,
     XLS_MIME,
     XLSX_MIME,
     ZIP_MIME,
@@ -34,7 +36,7 @@ from extractors.detect import (
 
 __all__ = [
     "Parser", "PARSERS", "parser_for", "register",
-    "Format", "FORMATS", "accepted_extensions", "accepted_formats_text", "kind_of_suffix",
+    "Format", "FORMATS", "accepted_extensions", "accepted_formats_text", "claimed_kind",
 ]  # fmt: skip
 
 
@@ -165,8 +167,17 @@ def accepted_formats_text(*, libreoffice: bool = True) -> str:
     return f"Se aceptan {', '.join(named[:-1])} y {named[-1]}."
 
 
-def kind_of_suffix(suffix: str) -> str | None:
-    """The kind a damaged file's name claims by its suffix (".XLS" -> "XLS"), or None."""
-    suffix = suffix.lower()
+def claimed_kind(name: str | PurePath, mime: str) -> str | None:
+    """The kind of document a file's name says it is ("PDF"), when its bytes are not
+    recognisable as anything (``mime`` unknown to libmagic); else None.
+
+    Bytes recognisably of another type (an executable, an SVG) are simply not supported; bytes
+    that are nothing at all under a name that says PDF are a PDF that got damaged on the way
+    (a failed download, a truncated copy), and the applicant should be told so. Text is never
+    claimed (any bytes may say they are text: a ZIP polyglot named "acta.html").
+    """
+    if mime not in UNRECOGNISED_MIMES:
+        return None
+    suffix = PurePath(str(name)).suffix.lower()
     claims = (f.kind for f in FORMATS if f.claimed_when_damaged and suffix in f.extensions)
     return next(claims, None)

@@ -399,8 +399,8 @@ def _detect_mime(path: Path) -> str:
 def _refusal(name: str, mime: str | None) -> EvidenciaError:
     """Why bytes no extractor reads are refused: a damaged file when they are nothing at all
     under a name that says what they should be ("informe.pdf"), else an unsupported type."""
-    from extractors.detect import claimed_kind
     from extractors.errors import DamagedFileError, UnsupportedTypeError
+    from extractors.registry import claimed_kind
 
     kind = claimed_kind(name, mime or "application/octet-stream")
     if kind is not None:

@@ -3,13 +3,13 @@ exist (PARSERS) agree, and every list shown to people derives from FORMATS."""
 
 from __future__ import annotations
 
-from extractors.detect import EMAIL_MIME, ZIP_MIME, claimed_kind
+from extractors.detect import EMAIL_MIME, ZIP_MIME
 from extractors.errors import UnsupportedTypeError
 from extractors.registry import (
     FORMATS,
     accepted_extensions,
     accepted_formats_text,
-    kind_of_suffix,
+    claimed_kind,
     parser_for,
 )
 
@@ -33,8 +33,9 @@ def test_lists_shown_to_people_derive_from_the_formats():
 
 
 def test_a_name_claims_a_kind_only_for_bytes_nothing_reads():
-    assert kind_of_suffix(".XLS") == "XLS" and kind_of_suffix(".exe") is None
-    assert kind_of_suffix(".html") is None  # any bytes may claim to be text
+    assert claimed_kind("NOMINA.XLS", "application/octet-stream") == "XLS"
+    assert claimed_kind("programa.exe", "application/octet-stream") is None
+    assert claimed_kind("acta.html", "application/octet-stream") is None  # any bytes may be text
     assert claimed_kind("nomina.xls", "application/x-ole-storage") == "XLS"  # OLE, no directory
     assert claimed_kind("nomina.xls", "application/octet-stream") == "XLS"
     assert claimed_kind("nomina.xls", "application/x-dosexec") is None  # another type: unsupported
