@@ -1,4 +1,5 @@
-"""The reprocess caches' folders on disk: generations, the atomic writer, the listing, the prune.
+"""The reprocess caches' folders on disk: generations, the atomic writer, the listing, the prune
+(which caches there are: ``service/cli/ops.py``, ``reprocess_caches``).
 
 Two caches make ``evidencia reprocess`` fast: the annotation cache (``annotation_cache.py``:
 spaCy's annotations per text) and the reading cache (``readings.py``: what the rules read of
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["GENERATION_CHARS", "TMP_PREFIX", "ORPHAN_SECONDS", "Cache", "Generation", "Pruned",
-           "generation_name", "atomic_write", "caches", "generations", "orphans", "prune"]
+           "generation_name", "atomic_write", "generations", "orphans", "prune"]
 
 #: hex digits of the key base that name a generation's folder (64 bits: two versions of the
 #: code never share one)
@@ -83,16 +84,6 @@ class Cache:
     name: str  # "annotations" or "readings"
     root: Path
     current: str  # the generation the code in force reads and writes
-
-
-def caches(folder: Path) -> list[Cache]:
-    """The caches kept under ``folder``, each with its current generation (computed from the
-    code and model installed; neither spaCy nor the patterns are loaded)."""
-    from classifiers import annotation_cache, readings
-
-    folder = Path(folder)
-    return [Cache("annotations", folder, annotation_cache.generation()),
-            Cache("readings", folder / readings.FOLDER, readings.generation())]
 
 
 @dataclass(frozen=True, slots=True)

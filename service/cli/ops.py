@@ -181,16 +181,28 @@ _CACHE_NAMES = {"annotations": "Caché de anotaciones (spaCy)",
                 "readings": "Caché de lecturas (reglas y rasgos)"}
 
 
+def reprocess_caches(folder: Path):
+    """The caches kept under ``folder`` (the annotations, and the readings in its ``readings``
+    folder), each with its current generation, computed from the code and model installed
+    (neither spaCy nor the patterns are loaded)."""
+    from classifiers import annotation_cache, readings
+    from classifiers.cache_dir import Cache
+
+    folder = Path(folder)
+    return [Cache("annotations", folder, annotation_cache.generation()),
+            Cache("readings", folder / readings.FOLDER, readings.generation())]
+
+
 def cache(args) -> int:
     """The reprocess caches' generations (entries, size on disk, which is in force); with
     ``--prune`` the old ones and the orphan temporary files removed, and what that freed.
     Exit 1 when something could not be removed (told on stderr)."""
-    from classifiers.cache_dir import caches, generations, orphans, prune
+    from classifiers.cache_dir import generations, orphans, prune
     from service.domain.messages import format_size
     from service.settings import get_settings
 
     old = old_bytes = tmp_files = tmp_bytes = 0
-    found = caches(get_settings().annotations_dir)
+    found = reprocess_caches(get_settings().annotations_dir)
     for c in found:
         print(f"{_CACHE_NAMES[c.name]}: {c.root}")
         print(f"  {'generación':<20} {'entradas':>10} {'en disco':>10}")

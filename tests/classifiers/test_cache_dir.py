@@ -40,7 +40,9 @@ def test_each_cache_writes_under_the_generation_of_its_key_base(classify, tmp_pa
     (reading,) = tmp_path.rglob("*.json.z")
     assert reading.relative_to(tmp_path).parts == (
         readings.FOLDER, rules, reading.name[:2], reading.name)
-    listed = {c.name: generations(c) for c in cache_dir.caches(tmp_path)}
+    listed = {c.name: generations(c) for c in (
+        Cache("annotations", tmp_path, annotations),
+        Cache("readings", tmp_path / readings.FOLDER, rules))}
     assert [(g.name, g.entries, g.current) for g in listed["annotations"]] == [
         (annotations, 1, True)]
     assert [(g.name, g.entries, g.current) for g in listed["readings"]] == [(rules, 1, True)]

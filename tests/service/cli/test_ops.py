@@ -192,6 +192,7 @@ def test_ops_cache_lists_the_generations_and_prune_frees_the_old_ones(tmp_path, 
     `--prune`: the old ones removed with the orphan temporary files, what that freed told."""
     from classifiers import annotation_cache, cache_dir, readings
     from service.cli import main
+    from service.cli.ops import reprocess_caches
     from service.domain.messages import format_size
     from service.settings import get_settings
 
@@ -207,9 +208,9 @@ def test_ops_cache_lists_the_generations_and_prune_frees_the_old_ones(tmp_path, 
     orphan.write_bytes(b"y" * 100)
     then = time.time() - cache_dir.ORPHAN_SECONDS - 60
     os.utime(orphan, (then, then))
-    sizes = {g.name: format_size(g.bytes) for c in cache_dir.caches(nlp)
+    sizes = {g.name: format_size(g.bytes) for c in reprocess_caches(nlp)
              for g in cache_dir.generations(c)}
-    old_bytes = sum(g.bytes for c in cache_dir.caches(nlp) for g in cache_dir.generations(c)
+    old_bytes = sum(g.bytes for c in reprocess_caches(nlp) for g in cache_dir.generations(c)
                     if not g.current)
     (orphan_bytes,) = [size for _path, size in cache_dir.orphans(nlp / current)]
     monkeypatch.setenv("EVIDENCIA_DATA_DIR", str(tmp_path / "data"))
