@@ -92,7 +92,9 @@ def test_reviewer_flow_from_login_to_confirmed_matrix(
     expect(history).to_have_count(4)
     expect(history.first).to_contain_text(reviewer.username)
     expect(page.locator("table.history")).to_contain_text("Plan aprobado por gerencia")
-    confirmed = page.locator("tr.commit-row.status-confirmed").count()
+    # expected, not counted off the page: a count() does not wait for the last swap to settle
+    confirmed = len({first, "c2", "c3"})
+    expect(page.locator("tr.commit-row.status-confirmed")).to_have_count(confirmed)
     expect(page.locator("#revision .summary")).to_contain_text(f"confirmados {confirmed}/5")
     screenshot(page, "07-revisor-matriz-decidida")
 
