@@ -138,7 +138,8 @@ def is_htmx(request: Request) -> bool:
 
 def error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
     """The HTML error page; the app's one error boundary (``service.api.errors``) calls it."""
-    href, label = _way_back(request)
+    # a 5xx may be the database itself (down, or its pool exhausted): no second wait for it
+    href, label = _way_back(request, ask_database=status < 500)
     return render(request, "error.html", status_code=status,
                   title=messages.error_title(code, status), message=message,
                   back_href=href, back_label=label)
@@ -148,20 +149,20 @@ def error_page(request: Request, status: int, code: str, message: str) -> HTMLRe
 _APPLICANT_PATH = re.compile(r"/s/([0-9a-f]{32})(?:/|$)")
 
 
-def _way_back(request: Request) -> tuple[str | None, str | None]:
+def _way_back(request: Request, *, ask_database: bool = True) -> tuple[str | None, str | None]:
     """Where an error page leads back to: a reviewer to their panel; an applicant (a page of a
     submission's secret link) to their submission when the link they hold opens it, else
     nowhere in particular (not to the home page, which creates a new submission); anyone else
-    to the home page."""
+    to the home page. Without ``ask_database`` the link and the session are not checked."""
     path = request.url.path
     if path == "/revision" or path.startswith("/revision/"):
         return "/revision", "Volver al panel de revisión"
     found = _APPLICANT_PATH.match(path)
     if found:
-        if _holds_link(request, found.group(1)):
+        if ask_database and _holds_link(request, found.group(1)):
             return f"/s/{found.group(1)}", "Volver a su postulación"
         return None, None
-    if _is_reviewer(request):
+    if ask_database and _is_reviewer(request):
         return "/revision", "Volver al panel de revisión"
     return "/", "Volver al inicio"
 

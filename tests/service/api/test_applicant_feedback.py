@@ -223,3 +223,22 @@ def test_error_pages_lead_an_applicant_back_to_their_submission(client, reviewer
     assert '<a href="/revision" data-back>Volver al panel de revisión</a>' in _back(r.text)
     r = client.get("/no-existe", headers=html)
     assert r.status_code == 404 and '<a href="/" data-back>Volver al inicio</a>' in _back(r.text)
+
+
+def test_a_5xx_error_page_does_not_ask_the_database_again(client):
+    """A 5xx may be the database itself (down, or its pool exhausted): the error page does not
+    wait on it a second time to check the applicant's link; it leads nowhere in particular."""
+    from starlette.requests import Request
+
+    from service.web.pages import error_page
+
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    scope = {"type": "http", "method": "GET", "path": f"/s/{sub['id']}/documentos",
+             "query_string": f"t={sub['token']}".encode(), "headers": [], "app": client.app}
+
+    def back(status: int) -> str:
+        return error_page(Request(scope), status, "internal", "x").body.decode()
+
+    assert f'href="/s/{sub["id"]}" data-back' in back(404)  # the link checked out
+    assert f'href="/s/{sub["id"]}"' not in back(503)  # not checked: neutral
