@@ -134,7 +134,7 @@ FORMATS: tuple[Format, ...] = (
     Format("XLSX", (".xlsx",), "planillas Excel", XLSX_MIME),
     Format("XLS", (".xls",), "planillas Excel", XLS_MIME),
     Format("ODS", (".ods",), "planillas OpenDocument", ODS_MIME),
-    Format("HTML", (".htm", ".html"), "páginas web guardadas", "text/html",
+    Format("HTML", (".html", ".htm"), "páginas web guardadas", "text/html",
            claimed_when_damaged=False),
     Format("EML", (".eml",), "correos con sus adjuntos", EMAIL_MIME),
     Format("JPG", (".jpg", ".jpeg"), "fotos o escaneos", "image/jpeg"),

@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 
+from extractors.registry import FORMATS, accepted_extensions
 from service.api.deps import CurrentReviewer, SessionDep, SubmissionAccess
 from service.api.schemas import (
     DocumentDetail,
@@ -142,20 +143,14 @@ _ORIGINAL_HEADERS = {
 }
 
 
-#: Extensions a downloaded original may keep: the document types uploads accept (opened by a
-#: viewer, never run). Any other name gets one of these added from the type its bytes are
-#: (``_TYPE_EXTENSIONS``), else ``.bin``: a text file named "acta.bat" or an HTML page named
-#: "acta.hta" would run on a double click under Windows.
-_DOCUMENT_EXTENSIONS = frozenset({
-    ".pdf", ".docx", ".doc", ".rtf", ".odt", ".xlsx", ".ods", ".htm", ".html", ".eml", ".jpg",
-    ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".txt", ".zip",
-})
-_TYPE_EXTENSIONS = {
-    "application/pdf": ".pdf", "text/plain": ".txt", "text/html": ".html", "image/jpeg": ".jpg",
-    "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp", "image/tiff": ".tif",
-    "image/bmp": ".bmp", "message/rfc822": ".eml", "application/zip": ".zip",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-}
+#: Extensions a downloaded original may keep: the document types uploads accept
+#: (``extractors.registry.FORMATS``; the pictures ``images.py`` reads too), opened by a viewer,
+#: never run. Any other name gets its type's first extension added (``_TYPE_EXTENSIONS``),
+#: else ``.bin``: a text file named "acta.bat" or an HTML page named "acta.hta" would run on a
+#: double click under Windows.
+_PICTURES_NOT_OFFERED = {"image/gif": ".gif", "image/bmp": ".bmp", "image/webp": ".webp"}
+_DOCUMENT_EXTENSIONS = frozenset(accepted_extensions()) | set(_PICTURES_NOT_OFFERED.values())
+_TYPE_EXTENSIONS = {f.mime: f.extensions[0] for f in FORMATS} | _PICTURES_NOT_OFFERED
 
 
 def download_name(name: str, mime: str | None) -> str:

@@ -190,3 +190,17 @@ def test_a_download_never_keeps_a_name_windows_would_run(client, reviewer):
         assert_inert_attachment(r)
         names.append(r.headers["content-disposition"].split("''", 1)[1])
     assert names == ["acta.bat.txt", "acta.hta.html", "nota.TXT"]
+
+
+def test_every_accepted_format_downloads_under_its_own_name():
+    """The extensions a download keeps derive from the accepted formats (a list written apart
+    missed XLS: "nomina.xls" downloaded as "nomina.xls.bin")."""
+    from extractors.registry import FORMATS
+    from service.api.documents import download_name
+
+    for fmt in FORMATS:
+        for ext in fmt.extensions:
+            assert download_name(f"carpeta/nomina{ext.upper()}", fmt.mime) == f"nomina{ext.upper()}"
+        assert download_name("nomina", fmt.mime) == f"nomina{fmt.extensions[0]}"
+    assert download_name("acta.hta", "text/html") == "acta.hta.html"
+    assert download_name("programa.exe", "application/x-dosexec") == "programa.exe.bin"
