@@ -4,14 +4,12 @@ real workers (in-process), resumable after a stop."""
 
 from __future__ import annotations
 
-import csv
 from argparse import Namespace
 from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
-from service.outputs.exports import CSV_ENCODING, CsvDialect
 from tests.documents import (
     ACTA,
     COMITE,
@@ -22,6 +20,7 @@ from tests.documents import (
     one_page_pdf,
     write_tree,
 )
+from tests.service.cli.reports import report_rows
 
 
 def _archive_tree() -> dict:
@@ -169,8 +168,7 @@ def test_corrupt_member_does_not_stop_the_archive(
     assert run(args) == 1
     out = capsys.readouterr().out
     assert "Errores por motivo" in out and "2-roto.pdf" in out and "3-vacio.pdf" in out
-    with summary.open(encoding=CSV_ENCODING, newline="") as fh:
-        rows = list(csv.DictReader(fh, dialect=CsvDialect))
+    rows = report_rows(summary)
     # the matrix CSV's dialect, what Excel in Spanish opens in columns, accents intact
     assert summary.read_bytes().startswith("\ufefforganizacion;rut;".encode())
     assert len(rows) == 1 and rows[0]["organizacion"] == "Org Rota"
@@ -322,8 +320,7 @@ def test_summary_written_before_the_workers_say_pending_not_no(
                      summary=str(summary))
 
     def cells() -> dict:
-        with summary.open(encoding=CSV_ENCODING, newline="") as fh:
-            row = next(csv.DictReader(fh, dialect=CsvDialect))
+        row = report_rows(summary)[0]
         return {c: row[c] for c in ("c1", "c2", "c3", "c4", "c5", "pendientes")}
 
     assert run(args) == 0
@@ -350,8 +347,7 @@ def test_summary_counts_a_duplicate_copy_once_in_every_column(
                      summary=str(summary))
 
     def counts() -> tuple:
-        with summary.open(encoding=CSV_ENCODING, newline="") as fh:
-            row = next(csv.DictReader(fh, dialect=CsvDialect))
+        row = report_rows(summary)[0]
         return tuple(int(row[c]) for c in ("documentos", "listos", "pendientes", "errores"))
 
     assert run(args) == 0
@@ -435,8 +431,7 @@ def test_file_refused_at_load_then_fixed_is_loaded_on_the_rerun(
     assert live() == {"acta.pdf": ("done", None), "datos.jsonl": ("error", "unsupported_type"),
                       "plan.txt": ("done", None)}
     assert run(args) == 1
-    with summary.open(encoding=CSV_ENCODING, newline="") as fh:
-        row = next(csv.DictReader(fh, dialect=CsvDialect))
+    row = report_rows(summary)[0]
     assert (row["documentos"], row["listos"], row["errores"]) == ("3", "2", "1")
 
 
@@ -467,8 +462,7 @@ def test_damaged_file_re_exported_takes_the_failed_copys_place(
     capsys.readouterr()
     assert run(args) == 0
     assert "Sin errores." in capsys.readouterr().out
-    with summary.open(encoding=CSV_ENCODING, newline="") as fh:
-        row = next(csv.DictReader(fh, dialect=CsvDialect))
+    row = report_rows(summary)[0]
     assert (row["documentos"], row["listos"], row["errores"], row["c1"]) == ("2", "2", "0", "sí")
     session.expire_all()
     assert session.get(Document, damaged.id).removed_at is not None  # the row stays

@@ -8,15 +8,14 @@ the real classifier says about the documents.
 
 from __future__ import annotations
 
-import csv
 from argparse import Namespace
 from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
-from service.outputs.exports import CSV_ENCODING, CsvDialect
 from tests.documents import ACTA, FERIA, PLAN, write_tree
+from tests.service.cli.reports import report_rows
 
 MARKER = "feria intercultural"
 
@@ -161,8 +160,7 @@ def test_reprocess_records_new_version_reports_flips_and_flags_decided_cells(
 
         # the change report lists every flipped cell
         report = write_report(tmp_path / "cambios.csv", result.flips)
-        with report.open(encoding=CSV_ENCODING, newline="") as fh:
-            rows = list(csv.DictReader(fh, dialect=CsvDialect))
+        rows = report_rows(report)
         # the matrix CSV's dialect, what Excel in Spanish opens in columns, accents intact
         assert report.read_bytes().startswith("\ufeffnivel;organizacion;".encode())
         assert len(rows) == len(result.flips)
@@ -201,8 +199,7 @@ def test_reprocess_as_queued_jobs_and_from_the_command_line(
     assert changed_classifier.version in out
     assert "4 reclasificados, 1 ya estaban en esta versión" in out
     assert "marcadas para revisión" in out
-    with report.open(encoding=CSV_ENCODING, newline="") as fh:
-        documents = {r["documento"] for r in csv.DictReader(fh, dialect=CsvDialect)}
+    documents = {r["documento"] for r in report_rows(report)}
     assert documents >= {"feria.txt", "informe.txt"}
     assert session.scalar(select(func.count(Classification.id)).where(
         Classification.classifier_version == changed_classifier.version)) == 5
