@@ -1,5 +1,5 @@
-"""The reprocess caches' folders on disk: generations, the atomic writer, the listing, the prune
-(which caches there are: ``service/cli/ops.py``, ``reprocess_caches``).
+"""The reprocess caches' folders on disk: generations, the listing, the prune (which caches
+there are: ``service/cli/ops.py``, ``reprocess_caches``).
 
 Two caches make ``evidencia reprocess`` fast: the annotation cache (``annotation_cache.py``:
 spaCy's annotations per text) and the reading cache (``readings.py``: what the rules read of
@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# the caches write through the project's one atomic writer (shared with the file store); it is
+# named here so the caches' modules, whose own code keys their entries, import it unchanged
+from extractors.files import TMP_PREFIX, atomic_write
 
 __all__ = ["GENERATION_CHARS", "TMP_PREFIX", "ORPHAN_SECONDS", "Cache", "Generation", "Pruned",
            "generation_name", "atomic_write", "generations", "orphans", "prune"]
@@ -37,8 +40,6 @@ __all__ = ["GENERATION_CHARS", "TMP_PREFIX", "ORPHAN_SECONDS", "Cache", "Generat
 #: hex digits of the key base that name a generation's folder (64 bits: two versions of the
 #: code never share one)
 GENERATION_CHARS = 16
-#: how the atomic writer's temporary files begin (a writer killed mid-write leaves one behind)
-TMP_PREFIX = ".tmp-"
 #: a temporary file older than this (seconds) is an orphan, never a write in progress (an entry
 #: is written in milliseconds): the prune removes it. Kept here, not in ``defaults.py``, which is
 #: fingerprinted: a file-handling value must not stale the calibration.
@@ -51,30 +52,6 @@ _BEFORE_GENERATIONS = re.compile(r"[0-9a-f]{2}")  # the entry folders of the ear
 def generation_name(key_base: bytes) -> str:
     """The folder of the generation whose entries' keys start from ``key_base``."""
     return key_base.hex()[:GENERATION_CHARS]
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it (``.tmp-…``) renamed into
-    place: a reader finds the whole entry or none, and two writers of one entry each leave a
-    whole one. On any failure (a full disk, an interruption) the temporary file is removed and
-    the error raised. The folder is made when missing."""
-    tmp = path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-    # os.open with 0o666, not tempfile.mkstemp: mkstemp makes the file 0600, so an entry the
-    # worker wrote could not be read by staff running ``reprocess`` as another user; this way
-    # the entry gets the umask's mode, like the readings created in place
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(tmp, flags, 0o666)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, flags, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True, slots=True)

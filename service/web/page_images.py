@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from service.domain.storage import atomic_write, path_for
+from extractors.files import atomic_write
+from service.domain.storage import path_for
 from service.settings import get_settings
 
 __all__ = ["MAX_SIDE", "renderable", "page_png"]

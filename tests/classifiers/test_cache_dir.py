@@ -1,17 +1,16 @@
 """The reprocess caches on disk (``classifiers/cache_dir.py``): each cache writes one folder per
 generation, the prune removes whole old generations and orphan temporary files and nothing
-else, and the atomic writer leaves no temporary file behind when it fails."""
+else, and a failed entry write leaves no temporary file behind."""
 
 from __future__ import annotations
 
 import os
-import stat
 import time
 
 import pytest
 
 from classifiers import annotation_cache, cache_dir, readings
-from classifiers.cache_dir import Cache, atomic_write, generations, prune
+from classifiers.cache_dir import Cache, generations, prune
 
 from .conftest import make_doc
 
@@ -141,51 +140,8 @@ def test_a_missing_cache_lists_its_current_generation_empty(tmp_path):
     assert prune(cache).bytes == 0
 
 
-# ------------------------------------------------------------------------ the atomic writer
-
-
-def test_the_atomic_writer_writes_whole_entries_and_makes_the_folder(tmp_path):
-    path = tmp_path / "gen" / "ab" / "entry.spacy"
-    atomic_write(path, b"first")
-    atomic_write(path, b"second")
-    assert path.read_bytes() == b"second"
-    assert [p.name for p in path.parent.iterdir()] == ["entry.spacy"]
-
-
-def test_an_entry_gets_the_umask_mode_so_another_user_can_read_it(tmp_path):
-    """A worker writes, staff reprocess as another user: the entry is not private (0600)."""
-    path = tmp_path / "ab" / "entry.spacy"
-    previous = os.umask(0o022)
-    try:
-        atomic_write(path, b"entry")
-    finally:
-        os.umask(previous)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
-
-
-@pytest.mark.parametrize("failure", ["rename", "write", "interrupted"])
-def test_the_atomic_writer_removes_its_temporary_file_on_any_failure(tmp_path, monkeypatch,
-                                                                      failure):
-    path = tmp_path / "ab" / "entry.spacy"
-    atomic_write(path, b"old entry")
-    data = b"new entry"
-    if failure == "rename":
-        def full(src, dst):
-            raise OSError(28, "No space left on device")
-        monkeypatch.setattr(cache_dir.os, "replace", full)
-        expected = OSError
-    elif failure == "write":
-        data = "not bytes"  # the write itself fails, after the temporary file was made
-        expected = TypeError
-    else:
-        def interrupted(src, dst):
-            raise KeyboardInterrupt
-        monkeypatch.setattr(cache_dir.os, "replace", interrupted)
-        expected = KeyboardInterrupt
-    with pytest.raises(expected):
-        atomic_write(path, data)
-    assert [p.name for p in path.parent.iterdir()] == ["entry.spacy"]
-    assert path.read_bytes() == b"old entry"
+# ------------------------------------------------------------------------ a failed write
+# (the atomic writer itself: tests/extractors/test_files.py)
 
 
 def test_a_failed_annotation_cache_write_is_logged_and_leaves_nothing(classify, tmp_path,
