@@ -115,11 +115,11 @@ def _load(session, items, paths: list[str]) -> BatchStats:
 
 
 def _write_summary(session, target: Path | None, sub_ids: list[str]) -> None:
-    from service.outputs.exports import new_report_path, write_batch_summary
+    from service.outputs.exports import report_path, write_batch_summary
     from service.settings import get_settings
 
     matrices = summarize(session, sub_ids)
-    target = target or new_report_path(get_settings().data_dir, "resumen-lote")
+    target = report_path(target, get_settings().data_dir, "resumen-lote")
     write_batch_summary(target, matrices)
     pending = sum(m.n_counted_pending for m in matrices)  # as the summary's pendientes
     print(f"Resumen: {target}" + (

@@ -204,7 +204,7 @@ def _parse_date(text: str) -> date:
 
 def run(args) -> int:
     from service.db import SessionLocal
-    from service.outputs.exports import given_report_path, new_report_path
+    from service.outputs.exports import given_report_path, report_path
     from service.settings import get_settings
 
     since = _parse_date(args.since) if args.since else None
@@ -215,7 +215,7 @@ def run(args) -> int:
             print(error_message("no_documents_in_scope"), file=sys.stderr)
             return 0
         result = reprocess(session, ids, dry_run=args.dry_run, inline=args.inline, show=True)
-    report = given or new_report_path(get_settings().data_dir, "cambios-reproceso")
+    report = report_path(given, get_settings().data_dir, "cambios-reproceso")
     write_report(report, result.flips or [])
     _print_summary(result, report)
     return 1 if result.failed or result.other_version else 0

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from classifiers.result import COMMITMENT_IDS
+from extractors.files import atomic_file
 from service.domain import clock, messages
 from service.domain.matrix import CommitmentRow, SubmissionMatrix
 from service.domain.text import clean
@@ -32,6 +33,7 @@ __all__ = [
     "write_flip_report",
     "new_report_path",
     "given_report_path",
+    "report_path",
 ]
 
 MATRIX_HEADERS = [
@@ -181,7 +183,8 @@ def _history_sheet(ws, m: SubmissionMatrix) -> None:
 def new_report_path(folder: Path, prefix: str, now: datetime | None = None) -> Path:
     """``<folder>/<prefix>-<UTC stamp>.csv``, or ``…-2.csv``, ``…-3.csv`` when a report of the
     same second is there: two commands in one second (a dry run, then the run) must not write
-    over each other's report. The name is reserved by creating the file."""
+    over each other's report. The name is reserved by creating the file: call it only when the
+    report is about to be written (``report_path``)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)
     for n in itertools.count(1):
@@ -196,28 +199,57 @@ def new_report_path(folder: Path, prefix: str, now: datetime | None = None) -> P
 
 def given_report_path(given: str | Path, prefix: str) -> Path:
     """Where a report named on the command line (``--summary``, ``--report``) goes, checked
-    before the work starts (a long batch must not end unable to write it): a folder gets a
-    new ``<prefix>-<stamp>.csv`` inside; a file must be writable (its folders are made).
+    before the work starts (a long batch must not end unable to write it) without leaving
+    anything behind (an interrupted or failed run must not leave an empty CSV): a folder is
+    probed with a temporary file removed at once, and its report named when it is written
+    (``report_path``); a file is opened for appending if it exists, else the nearest folder
+    that exists is probed (the missing ones are made when the report is written).
     UsageError, in Spanish, when it cannot be written."""
     from service.domain.errors import UsageError
 
     path = Path(given)
     try:
         if path.is_dir():
-            return new_report_path(path, prefix)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.open("a").close()
+            _probe(path)
+        elif path.exists():
+            path.open("a").close()  # an existing file: nothing is created or changed
+        else:
+            _probe(next(p for p in path.parents if p.exists()))
     except OSError as exc:
         raise UsageError(messages.error_message(
             "report_not_writable", path=given, reason=exc.strerror or exc)) from None
     return path
 
 
+def _probe(folder: Path) -> None:
+    """Raise OSError unless a file can be created in ``folder``: the file is made and removed,
+    a real write rather than a permission bits check (ACLs, read-only mounts, NFS)."""
+    if not folder.is_dir():
+        raise NotADirectoryError(20, "No es una carpeta", str(folder))
+    with atomic_file(folder):
+        pass  # never committed: removed on leaving
+
+
+def report_path(given: Path | None, default_folder: Path, prefix: str) -> Path:
+    """The file a report is written to, chosen when it is written: the file named on the
+    command line, else a new ``<prefix>-<stamp>.csv`` in the folder named, or in
+    ``default_folder``."""
+    if given is not None and not given.is_dir():
+        return given
+    return new_report_path(given or default_folder, prefix)
+
+
 def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable]) -> Path:
+    """Write the report; on any failure (a full disk, an interruption) the file is removed,
+    never left empty or half written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding=CSV_ENCODING) as fh:
-        _csv_rows(fh, headers, rows)
+    try:
+        with path.open("w", newline="", encoding=CSV_ENCODING) as fh:
+            _csv_rows(fh, headers, rows)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -589,4 +589,35 @@ def test_a_folder_with_no_files_is_said(service_env, tmp_path, capsys):
     (empty / "Thumbs.db").write_bytes(b"x")
     assert main(["batch", str(empty), "--summary", str(tmp_path / "r.csv")]) == 2
     assert f"No se encontraron archivos que cargar en {empty}." in capsys.readouterr().err
-    assert not (tmp_path / "r.csv").exists() or not (tmp_path / "r.csv").read_text().strip()
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_a_failed_or_interrupted_batch_leaves_no_empty_summary(
+    service_env, tmp_path, capsys, monkeypatch
+):
+    """Hygiene 2026-12-06: checking that --summary could be written created it, empty, before
+    the load: a batch that failed (nothing to load) or was interrupted (Ctrl-C) left an empty
+    resumen.csv, or an empty resumen-lote-<stamp>.csv in the folder named, behind."""
+    from service.cli import batch
+    from service.cli.main import main
+
+    work = tmp_path / "trabajo"  # tmp_path holds the service's data too
+    out = work / "salidas"
+    out.mkdir(parents=True)
+    summaries = [work / "resumen.csv", work / "nuevas" / "resumen.csv", out]
+    empty = work / "vacio"
+    (empty / ".oculta").mkdir(parents=True)
+    for summary in summaries:
+        assert main(["batch", str(empty), "--summary", str(summary)]) == 2
+
+    root = write_tree(work / "archivo", {"Org Uno": {"acta.txt": ACTA}})
+
+    def ctrl_c(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "load_batch", ctrl_c)  # the key pressed while it loads
+    for summary in summaries:
+        assert main(["batch", str(root), "--summary", str(summary)]) == 130
+    assert "Interrumpido" in capsys.readouterr().err
+    assert sorted(p.name for p in work.iterdir()) == ["archivo", "salidas", "vacio"]
+    assert list(out.iterdir()) == []

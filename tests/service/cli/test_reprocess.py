@@ -363,6 +363,32 @@ def test_ctrl_c_while_the_workers_reclassify_says_what_happens_next(
     assert "0 reclasificados" in out and "Celdas que cambiaron" in out
 
 
+def test_an_interrupted_reprocess_leaves_no_empty_report(
+    processed, changed_classifier, capsys, monkeypatch, tmp_path
+):
+    """Hygiene 2026-12-06: checking that --report could be written created it, empty, before
+    the work: Ctrl-C (or no document in scope) left an empty CSV, or an empty
+    cambios-reproceso-<stamp>.csv in the folder named, behind."""
+    from service.cli import progress
+    from service.cli.main import main
+
+    folder = tmp_path / "informes"
+    folder.mkdir()
+    reports = [tmp_path / "cambios.csv", folder]
+
+    def ctrl_c(_seconds):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(progress.time, "sleep", ctrl_c)
+        for report in reports:
+            assert main(["reprocess", "--all", "--report", str(report)]) == 130
+    for report in reports:  # nothing in scope: no report
+        assert main(["reprocess", "--since", "2999-01-01", "--report", str(report)]) == 0
+    capsys.readouterr()
+    assert not (tmp_path / "cambios.csv").exists() and list(folder.iterdir()) == []
+
+
 def test_workers_not_restarted_after_a_classifier_change_are_said(
     processed, session, tmp_path, capsys, run_worker_burst
 ):
