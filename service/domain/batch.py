@@ -7,12 +7,14 @@ document on the ``batch`` queue, so any number of workers share the work.
 
 Resumable by construction: a submission is found again by its ``source_key`` and a document by
 its (submission, name) and sha256, so a rerun after Ctrl-C or a crash skips what is stored,
-re-enqueues what was stored but never finished, and loads the rest. Files are read one at a
+re-enqueues what was stored but never finished, and loads the rest; two runs over the same
+archive at once load each organisation in turn (a lock per source key). Files are read one at a
 time (archives member by member), so an archive of thousands never sits in memory at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -456,7 +458,14 @@ class _RefusedAgain(Exception):
 
 class _Loader:
     """One run's view of the submissions it writes to, each found again by its source key:
-    which names they hold (with sha256 and status) and which archives were expanded in them."""
+    which names they hold (with sha256 and status) and which archives were expanded in them.
+
+    An organisation is loaded holding its lock (``locks.held``, per source key): a second run
+    over the same archive at the same time (another staff member, a second terminal) waits,
+    then reads what the first stored and skips it, instead of creating the submission twice
+    (an IntegrityError on its source key) or storing every file twice. One lock at a time: a
+    run moving to the next organisation releases the previous one, so two runs never wait on
+    each other in a circle."""
 
     def __init__(self, session, stats: BatchStats):
         self.session = session
@@ -464,8 +473,28 @@ class _Loader:
         self.submissions: dict[str, object] = {}
         self.known: dict[str, dict] = {}
         self.expanded: dict[str, set[str]] = {}
+        self._lock = contextlib.ExitStack()
+        self._locked: str | None = None  # the source key whose lock is held
+
+    def close(self) -> None:
+        self._lock.close()
+        self._locked = None
+
+    def _hold(self, source: BatchSource) -> None:
+        """Hold ``source``'s lock (waiting for another run loading it), releasing the one held;
+        what this run knew of the submission is read again: another run may have added to it."""
+        from service.domain import locks
+
+        if source.key == self._locked:
+            return
+        self.close()
+        self.session.rollback()  # no transaction (no snapshot) kept open while waiting
+        self._lock.enter_context(locks.held(f"batch-source:{source.key}"))
+        self._locked = source.key
+        self.submissions.pop(source.key, None)
 
     def submission(self, source: BatchSource):
+        self._hold(source)
         submission = self.submissions.get(source.key)
         if submission is None:
             submission = _submission_for(self.session, source)
@@ -589,21 +618,24 @@ def load_batch(
     """
     stats = BatchStats()
     loader = _Loader(session, stats)
-    for item in items:
-        stats.seen += 1
-        if item.source is None:
-            stats.unassigned.append(item)
-            outcome = "unassigned"
-        else:
-            outcome = loader.load(item)
-        if outcome == "stored":
-            stats.stored += 1
-        elif outcome == "skipped":
-            stats.skipped += 1
-        else:
-            stats.errors += 1
-        if on_item is not None:
-            on_item(item, outcome, stats)
+    try:
+        for item in items:
+            stats.seen += 1
+            if item.source is None:
+                stats.unassigned.append(item)
+                outcome = "unassigned"
+            else:
+                outcome = loader.load(item)
+            if outcome == "stored":
+                stats.stored += 1
+            elif outcome == "skipped":
+                stats.skipped += 1
+            else:
+                stats.errors += 1
+            if on_item is not None:
+                on_item(item, outcome, stats)
+    finally:
+        loader.close()
     return stats
 
 

@@ -621,3 +621,51 @@ def test_a_failed_or_interrupted_batch_leaves_no_empty_summary(
     assert "Interrumpido" in capsys.readouterr().err
     assert sorted(p.name for p in work.iterdir()) == ["archivo", "salidas", "vacio"]
     assert list(out.iterdir()) == []
+
+
+def _two_batches_at_once(root, cwd) -> list[tuple[int, str, str]]:
+    """Two `evidencia batch ROOT` processes started together: (exit code, stdout, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    runs = [subprocess.Popen([sys.executable, "-m", "service.cli", "batch", str(root)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd,
+                             text=True) for _ in range(2)]
+    outcomes = [(run.wait(timeout=300), *run.communicate()) for run in runs]
+    for code, out, err in outcomes:
+        assert code == 0, err
+        assert "Traceback" not in err and "error interno" not in err, err
+        assert "Resumen:" in out
+    return outcomes
+
+
+def _stored(outcomes) -> int:
+    """New documents both runs said they stored ("…: N nuevo(s)")."""
+    return sum(int(err.split(" nuevo(s)")[0].rsplit(" ", 1)[1]) for _code, _out, err in outcomes)
+
+
+def test_two_batches_started_together_over_one_archive(service_env, session, tmp_path):
+    """Hygiene 2026-12-06: two `evidencia batch` runs over the same folder, started at once (two
+    staff members, or a run started again in a second terminal), as real processes on the real
+    database and Redis. The second stopped with an IntegrityError on the submission's source key
+    and a traceback; over an archive loaded before, both stored every new file (duplicates).
+    Now each organisation is one submission, each file one document, Spanish words only."""
+    from service.domain.models import Document, Submission
+
+    def tree(first: int, last: int) -> dict:
+        return {f"Organización {o}": {f"acta-{n:02}.txt": f"{ACTA}\nActa número {o}-{n}."
+                                      for n in range(first, last)} for o in "ABC"}
+
+    root = write_tree(tmp_path / "archivo", tree(0, 12))
+    assert _stored(_two_batches_at_once(root, tmp_path)) == 36
+    write_tree(root, tree(12, 24))  # new files in the organisations loaded before
+    assert _stored(_two_batches_at_once(root, tmp_path)) == 36
+
+    assert session.scalar(select(func.count(Submission.id))) == 3
+    assert session.scalar(select(func.count(Document.id))) == 72
+    names = Counter(session.scalars(select(Document.name).where(Document.removed_at.is_(None))))
+    assert len(names) == 24 and set(names.values()) == {3}  # each name in each organisation once
