@@ -274,7 +274,7 @@ def retry_documents(session: Session, document_ids: Iterable[str]) -> RetryOutco
     UnavailableError, leaving the documents not yet queued in ``error``.
     """
     from service.domain.errors import UnavailableError
-    from service.domain.messages import error_message, status_label
+    from service.domain.messages import error_message, not_in_error_message
     from service.domain.models import Document
 
     dispatcher = get_dispatcher()
@@ -291,14 +291,13 @@ def retry_documents(session: Session, document_ids: Iterable[str]) -> RetryOutco
         if row is None:
             refused[document_id] = error_message("document_not_found")
         elif row.status != lifecycle.DocumentStatus.error:
-            refused[document_id] = error_message("not_in_error", status=status_label(row.status))
+            refused[document_id] = not_in_error_message(row.status)
         elif row.sha256 is None:
             refused[document_id] = error_message("nothing_stored",
                                                  reason=(row.error or "").rstrip("."))
         elif not lifecycle.retry_if_error(session, document_id, dispatcher.job_id(document_id)):
             session.rollback()  # someone retried it meanwhile
-            refused[document_id] = error_message("not_in_error",
-                                                 status=status_label("queued"))
+            refused[document_id] = not_in_error_message("queued")
         else:
             try:
                 dispatcher.enqueue_document(document_id, Lane(row.queue_name or "interactive"))

@@ -41,6 +41,7 @@ __all__ = [
     "commitment_short",
     "doc_type_name",
     "status_label",
+    "not_in_error_message",
     "stage_label",
     "cell_status_label",
     "action_label",
@@ -107,6 +108,14 @@ STATUS_LABELS: dict[str, str] = {
     "processing": "procesando",
     "done": "listo",
     "error": "error",
+}
+
+#: what a document not in error is doing, for "Sin error, nada que reintentar: …" (words that
+#: read the same for one document or a group of them)
+NOT_IN_ERROR_STATES: dict[str, str] = {
+    "queued": "en cola, a la espera de un worker",
+    "processing": "en lectura por un worker en este momento",
+    "done": "lectura terminada («listo»)",
 }
 
 STAGE_LABELS: dict[str, str] = {
@@ -391,9 +400,9 @@ ERROR_MESSAGES: dict[str, str] = {
     "redis_server_missing": "Redis no responde y falta redis-server (paquete redis-server).",
     "redis_did_not_start": "Redis no arrancó; vea {log}",
     "api_did_not_start": "La API no arrancó; vea los mensajes anteriores.",
-    "not_in_error": (
-        "Solo se reintentan documentos con error: este está «{status}»."
-    ),
+    # read by staff as a group heading (`evidencia retry`: "2  Sin error, …") as well as about
+    # one document (the API, the reviewer pages): no word that agrees in number ("este está")
+    "not_in_error": "Sin error, nada que reintentar: {status}.",
     "nothing_stored": (
         "El archivo no se guardó porque se rechazó al subirlo ({reason}): no hay nada que "
         "reintentar. Súbalo de nuevo, corregido."
@@ -641,6 +650,12 @@ def doc_type_name(code: str | None) -> str:
 
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
+
+
+def not_in_error_message(status: str) -> str:
+    """Why a document whose ``status`` is not ``error`` is not retried."""
+    return error_message("not_in_error",
+                         status=NOT_IN_ERROR_STATES.get(status) or status_label(status))
 
 
 def stage_label(stage: str, detail: str | None = None) -> str:

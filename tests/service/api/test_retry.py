@@ -69,7 +69,8 @@ def test_a_reviewer_retries_documents_in_error_through_the_api(
     # not in error any more, or never stored: a Spanish 409
     again = client.post(f"{base}/documents/{note['id']}/retry", auth=reviewer)
     assert again.status_code == 409 and again.json()["detail"]["code"] == "not_in_error"
-    assert "Solo se reintentan documentos con error" in again.json()["detail"]["message"]
+    assert again.json()["detail"]["message"] == (
+        "Sin error, nada que reintentar: lectura terminada («listo»).")
     never = client.post(f"{base}/documents/{empty['id']}/retry", auth=reviewer)
     assert never.status_code == 409 and never.json()["detail"]["code"] == "nothing_stored"
     assert "no hay nada que reintentar" in never.json()["detail"]["message"]
@@ -100,7 +101,7 @@ def test_the_retry_buttons_on_the_reviewer_pages(client, reviewer, run_worker_bu
     assert r.status_code == 303 and r.headers["location"].startswith(f"/revision/s/{sub['id']}")
     assert _document(note["id"]).status == DocumentStatus.queued
     r = client.post(url, data={"csrf_token": token}, auth=reviewer)  # twice: said in Spanish
-    assert r.status_code == 409 and "Solo se reintentan documentos con error" in r.text
+    assert r.status_code == 409 and "Sin error, nada que reintentar: en cola" in r.text
     run_worker_burst()
     assert _document(note["id"]).status == DocumentStatus.done
 
@@ -122,7 +123,10 @@ def test_evidencia_retry(service_env, capsys):
     assert main(["retry", note, empty]) == 1  # named ones that cannot be: said, exit 1
     err = capsys.readouterr().err
     assert "No se reintentaron 2 documento(s), por motivo:" in err
-    assert "1  Solo se reintentan documentos con error" in err and f"- {note} (acta.txt)" in err
+    # QA (hygiene) 2026-12-06: the group read "Solo se reintentan documentos con error: este
+    # está «en cola»." ("este" over a list of documents; what happens to them unsaid)
+    assert "1  Sin error, nada que reintentar: en cola, a la espera de un worker." in err
+    assert f"- {note} (acta.txt)" in err
     assert "1  El archivo no se guardó" in err and f"- {empty} (vacio.pdf)" in err
     # QA 2026-12-06: a mistyped submission said "Documentos reintentados: 0" and exit 0
     assert main(["retry", "--submission", "no-existe"]) == 2
