@@ -15,7 +15,8 @@ together are compressed beyond reason or exceed the byte budget (a bomb made of 
 members). OS clutter (``__MACOSX/``, ``.DS_Store``, ``Thumbs.db``) and directories are skipped.
 
 Other containers (an e-mail and its attachments) plug in through ``CONTAINERS``: a ``sniff`` of
-the first bytes and a ``lister`` that yields ``ArchiveMember`` values the same way.
+the first bytes and a ``lister`` that yields ``ArchiveMember`` values the same way (the members'
+vocabulary and the shared budget live in ``members.py``, below every lister).
 """
 
 from __future__ import annotations
@@ -29,17 +30,24 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from extractors import defaults
+from extractors.email_message import list_email, sniff_email
 from extractors.errors import (
     CorruptFileError,
     EncryptedError,
     ExtractionError,
     TooLargeError,
     UnsafeArchiveError,
+)
+from extractors.members import (
+    SILENT,
+    ArchiveMember,
+    Container,
+    ListingContext,
+    bomb,
 )
 from extractors.options import DEFAULT_OPTIONS, ExtractOptions
 
@@ -54,93 +62,6 @@ __all__ = [
     "is_container",
 ]
 
-#: Bytes copied per read when a member is streamed (bounded memory whatever the member's size).
-CHUNK_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class ArchiveMember:
-    """One document inside a container, or the reason it cannot be read (``error``)."""
-
-    name: str  # relative to the outer container, nested ones expanded: "inner.zip/file.pdf"
-    size: int = 0  # uncompressed bytes, as declared by the container's directory
-    error: ExtractionError | None = None
-    opener: Callable[[], BinaryIO] | None = field(default=None, repr=False, compare=False)
-
-    def open(self) -> BinaryIO:
-        """The member's bytes as a stream (read it in chunks); valid while its Archive is open.
-
-        Reading raises CorruptFileError (damaged data, CRC mismatch) or UnsafeArchiveError (more
-        bytes than declared): a caller storing the stream records that member's error, goes on.
-        """
-        if self.opener is None:
-            raise self.error or ExtractionError(detail=f"member {self.name!r} has no content")
-        return self.opener()
-
-    def read(self) -> bytes:
-        """The whole member in memory: only for callers that need bytes (bounded by
-        ``max_file_bytes``); prefer ``open`` and stream."""
-        with self.open() as stream:
-            return stream.read()
-
-
-@dataclass(slots=True)
-class ListingContext:
-    """What a container lister needs: the limits, the budget shared by all nesting levels, and
-    a temporary folder (removed with the Archive) where nested containers are spooled."""
-
-    options: ExtractOptions
-    tmpdir: Path
-    stack: contextlib.ExitStack
-    members: int = 0
-    total_bytes: int = 0
-    over_count_reported: bool = False
-    _spooled: int = 0
-
-    def keep_open(self, resource):
-        """Keep a container's reader open until the Archive closes (members read from it)."""
-        return self.stack.enter_context(resource)
-
-    def spool(self, stream: BinaryIO, size: int) -> Path:
-        """Copy a member stream to a file of the temporary folder (never whole in memory)."""
-        self._spooled += 1
-        target = self.tmpdir / f"member-{self._spooled:05d}"
-        with open(target, "wb") as out:
-            _copy_capped(stream, out, size)
-        return target
-
-    def count(self, name: str, size: int) -> ExtractionError | None:
-        """Charge one member to the shared budget; the error once the budget is spent."""
-        self.members += 1
-        if self.members > self.options.max_archive_members:
-            if self.over_count_reported:
-                return _SILENT
-            self.over_count_reported = True
-            return UnsafeArchiveError(
-                f"El ZIP contiene más de {self.options.max_archive_members} archivos; no se "
-                "procesaron los restantes. Divídalo en varios ZIP más pequeños.",
-                detail="too many members",
-            )
-        if self.total_bytes + size > self.options.max_archive_total_bytes:
-            return _bomb(f"total uncompressed size above {self.options.max_archive_total_bytes}")
-        self.total_bytes += size
-        return None
-
-
-#: Marker for members past the count limit after the one reported: they are left out silently.
-_SILENT = UnsafeArchiveError(detail="past the member limit (already reported)")
-
-Lister = Callable[[Path, str, int, ListingContext], Iterator[ArchiveMember]]
-
-
-@dataclass(frozen=True, slots=True)
-class Container:
-    """A kind of file that holds documents: how to recognise it and how to list its members."""
-
-    name: str
-    sniff: Callable[[bytes, Path | None], bool]  # (first bytes, spooled file if any)
-    lister: Lister  # (path, name prefix, depth, context) -> members
-
 
 class Archive:
     """The members of one container file, listed from its directory; open while in ``with``."""
@@ -152,7 +73,7 @@ class Archive:
             tmp = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="evidencia-zip-"))
             context = ListingContext(options, Path(tmp), self._stack)
             self.members: tuple[ArchiveMember, ...] = tuple(
-                m for m in _list(path, "", 0, context) if m.error is not _SILENT
+                m for m in _list(path, "", 0, context) if m.error is not SILENT
             )
         except BaseException:
             self._stack.close()
@@ -304,7 +225,7 @@ def _many_small_bombs(
     packed = sum(i.compress_size for i in infos)
     limit = context.options.max_compression_ratio
     if total >= defaults.RATIO_MIN_BYTES and total > limit * max(packed, 1):
-        return _bomb(f"whole-archive ratio {total}/{packed}", whole=True)
+        return bomb(f"whole-archive ratio {total}/{packed}", whole=True)
     return None
 
 
@@ -345,7 +266,7 @@ class _CappedStream(io.RawIOBase):
                 "Un archivo dentro del ZIP está dañado y no se pudo leer.", detail=repr(exc)
             ) from exc
         if len(data) > self._left:
-            raise _bomb("member larger than its declared size")
+            raise bomb("member larger than its declared size")
         self._left -= len(data)
         buffer[: len(data)] = data
         return len(data)
@@ -355,15 +276,6 @@ class _CappedStream(io.RawIOBase):
             self._raw.close()
         finally:
             super().close()
-
-
-def _copy_capped(stream: BinaryIO, out: BinaryIO, size: int) -> None:
-    copied = 0
-    while chunk := stream.read(CHUNK_BYTES):
-        copied += len(chunk)
-        if copied > size:
-            raise _bomb("member larger than its declared size")
-        out.write(chunk)
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
@@ -427,42 +339,13 @@ def _check_member(
         info.file_size >= defaults.RATIO_MIN_BYTES
         and info.file_size > options.max_compression_ratio * max(info.compress_size, 1)
     ):
-        return _bomb(f"ratio {info.file_size}/{info.compress_size}")
+        return bomb(f"ratio {info.file_size}/{info.compress_size}")
     return None
-
-
-def _bomb(detail: str, *, whole: bool = False) -> UnsafeArchiveError:
-    if whole:
-        return UnsafeArchiveError(
-            "El ZIP se rechazó: su contenido descomprimido es anómalamente grande para su tamaño "
-            "(posible 'bomba ZIP'). Comprima los documentos originales en un ZIP nuevo.",
-            detail=detail,
-        )
-    return UnsafeArchiveError(
-        "Un archivo dentro del ZIP tiene una compresión anómala (posible 'bomba ZIP') y se omitió.",
-        detail=detail,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# E-mail (extractors.email_message, imported on first use: it imports this module)
-
-
-def _sniff_email(head: bytes, path: Path | None) -> bool:
-    from extractors.email_message import sniff_email
-
-    return sniff_email(head, path)
-
-
-def _list_email(path: Path, prefix: str, depth: int, context: ListingContext):
-    from extractors.email_message import list_email
-
-    return list_email(path, prefix, depth, context)
 
 
 CONTAINERS: tuple[Container, ...] = (
     Container("zip", _sniff_zip, _list_zip),
-    Container("email", _sniff_email, _list_email),
+    Container("email", sniff_email, list_email),
 )
 
 

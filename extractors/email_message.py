@@ -25,8 +25,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from extractors import defaults
-from extractors.archive import ArchiveMember, ListingContext
 from extractors.errors import CorruptFileError, TooLargeError
+from extractors.members import ArchiveMember, ListingContext
 
 __all__ = ["sniff_email", "list_email", "message_text", "BODY_NAME"]
 
