@@ -6,7 +6,7 @@ deployment); these are the values that follow from how rq and the pipeline behav
 
 from dataclasses import dataclass
 
-from service.domain.lifecycle import Lane
+from service.domain.codes import Lane
 
 #: Applicants wait on this one: every worker serves it before BATCH.
 INTERACTIVE = Lane.interactive.value

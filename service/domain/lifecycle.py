@@ -11,14 +11,28 @@
     done, error ──reread()──► queued         (a reviewer asked for a new reading: forced OCR)
 
 Only the functions here assign ``Document.status`` and ``Document.stage``; everything else reads
-the enums. The codes are stored as strings (``StrEnum`` compares equal to them); their Spanish
-wording lives in ``service.domain.messages``.
+the enums. The codes are stored as strings (``StrEnum`` compares equal to them); they are
+defined in ``service.domain.codes``, below the tables that store them (``models.py``), and
+exported here too, beside the transitions; their Spanish wording lives in
+``service.domain.messages``.
 """
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
+
+from sqlalchemy import update
+
+from service.domain.codes import (
+    DECIDING_ACTIONS,
+    PENDING_STATUSES,
+    POSITIVE_ACTIONS,
+    DecisionAction,
+    DocumentStatus,
+    Lane,
+    Stage,
+)
+from service.domain.models import Document
 
 __all__ = [
     "DocumentStatus",
@@ -41,56 +55,6 @@ __all__ = [
     "fail_if_processing",
     "hand_back_if_processing",
 ]
-
-
-class DocumentStatus(enum.StrEnum):
-    """Coarse status in the API contract."""
-
-    queued = "queued"
-    processing = "processing"
-    done = "done"
-    error = "error"
-
-
-class Stage(enum.StrEnum):
-    """Fine-grained progress; ``ocr`` comes with ``Document.stage_detail`` "n/m"."""
-
-    queued = "queued"
-    extracting = "extracting"
-    ocr = "ocr"
-    classifying = "classifying"
-    done = "done"
-    error = "error"
-
-
-class Lane(enum.StrEnum):
-    """Which queue a document waits in: workers serve ``interactive`` before ``batch``."""
-
-    interactive = "interactive"  # an applicant is watching the page
-    batch = "batch"  # archives of past submissions: thousands of jobs that may wait
-
-
-class DecisionAction(enum.StrEnum):
-    """What a reviewer recorded on one commitment of a submission (every entry is appended).
-
-    ``confirm``, ``reject`` and ``attach`` decide; ``undo`` takes back the newest decision not
-    yet undone (the commitment shows what it showed before); ``comment`` only adds words.
-    """
-
-    confirm = "confirm"
-    reject = "reject"
-    attach = "attach"  # supported by a document or excerpt the reviewer names
-    undo = "undo"  # undoes the newest decision of the commitment not yet undone
-    comment = "comment"  # a comment saved on its own: decides nothing
-
-
-#: Statuses whose document still has work ahead of it.
-PENDING_STATUSES = frozenset({DocumentStatus.queued, DocumentStatus.processing})
-#: Decisions that make a commitment count as fulfilled.
-POSITIVE_ACTIONS = frozenset({DecisionAction.confirm, DecisionAction.attach})
-#: Entries that decide a commitment (what ``undo`` can take back).
-DECIDING_ACTIONS = frozenset({DecisionAction.confirm, DecisionAction.reject,
-                              DecisionAction.attach})
 
 
 def is_pending(status: str) -> bool:
@@ -203,8 +167,6 @@ def hand_back_if_processing(session, document_id: str, job_id: str) -> bool:
     again (compare-and-set: only while still ``processing``), and that start is not counted
     among the interrupted ones (:func:`interrupted_too_often`). Not committed: the caller
     commits with the enqueue."""
-    from service.domain.models import Document
-
     return _compare_and_set(session, document_id, {DocumentStatus.processing},
                             {**_queued(job_id), "attempts": Document.attempts - 1})
 
@@ -219,10 +181,6 @@ def retry_if_error(session, document_id: str, job_id: str) -> bool:
 
 
 def _compare_and_set(session, document_id: str, statuses, values: dict) -> bool:
-    from sqlalchemy import update
-
-    from service.domain.models import Document
-
     return bool(session.execute(
         update(Document)
         .where(Document.id == document_id, Document.status.in_([s.value for s in statuses]))

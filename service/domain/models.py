@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from service.domain.lifecycle import DocumentStatus, Lane, Stage
+from service.domain.codes import DocumentStatus, Lane, Stage
 
 __all__ = [
     "IdempotencyKey",
