@@ -34,8 +34,9 @@ from pathlib import Path
 # named here so the caches' modules, whose own code keys their entries, import it unchanged
 from extractors.files import TMP_PREFIX, atomic_write
 
-__all__ = ["GENERATION_CHARS", "TMP_PREFIX", "ORPHAN_SECONDS", "Cache", "Generation", "Pruned",
-           "generation_name", "atomic_write", "generations", "orphans", "prune"]
+__all__ = ["GENERATION_CHARS", "TMP_PREFIX", "ORPHAN_SECONDS", "MARKS_FOLDER", "Cache",
+           "Generation", "Mark", "Pruned", "generation_name", "atomic_write", "generations",
+           "orphans", "prune", "validation_marks", "prune_marks"]
 
 #: hex digits of the key base that name a generation's folder (64 bits: two versions of the
 #: code never share one)
@@ -44,6 +45,13 @@ GENERATION_CHARS = 16
 #: is written in milliseconds): the prune removes it. Kept here, not in ``defaults.py``, which is
 #: fingerprinted: a file-handling value must not stale the calibration.
 ORPHAN_SECONDS = 3600
+
+#: the folder, under the annotation cache's root, where ``engine.py`` remembers that spaCy
+#: validated the patterns: one empty file named by their fingerprint (``RuleSet.fingerprint``),
+#: so one more each time the patterns or spaCy change. Named again here, not imported:
+#: ``engine.py`` is fingerprinted, this module is not (tests/classifiers/test_cache_dir.py checks
+#: that the two agree).
+MARKS_FOLDER = "patterns-validated"
 
 _GENERATION = re.compile(rf"[0-9a-f]{{{GENERATION_CHARS}}}")
 _BEFORE_GENERATIONS = re.compile(r"[0-9a-f]{2}")  # the entry folders of the earlier layout
@@ -107,10 +115,55 @@ def orphans(folder: Path, *, now: float | None = None) -> list[tuple[Path, int]]
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A remembered validation of the patterns whose fingerprint is ``path.name``."""
+
+    path: Path
+    current: bool  # of the patterns (and spaCy) installed
+
+
+def validation_marks(root: Path, current: str | None) -> list[Mark]:
+    """The validation marks under ``root`` (the annotation cache's), the current one first,
+    then the others by name. ``current``: the installed patterns' fingerprint (None when they
+    cannot be loaded: then no mark is current, and none is pruned)."""
+    try:
+        paths = [p for p in (root / MARKS_FOLDER).iterdir() if not p.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted((Mark(p, p.name == current) for p in paths),
+                  key=lambda m: (not m.current, m.path.name))
+
+
+def prune_marks(root: Path, current: str | None) -> Pruned:
+    """Remove the validation marks of other patterns than the installed ones (a mark is
+    written once per fingerprint and never read again once the patterns change); the current
+    one is kept, so the next start needs no spaCy to validate them. Nothing is removed when
+    ``current`` is None (the installed patterns could not be read)."""
+    done = Pruned()
+    if current is None:
+        return done
+    for mark in validation_marks(root, current):
+        if mark.current:
+            continue
+        try:
+            size = _disk_bytes(mark.path.stat())
+            mark.path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            done.failed.append((mark.path, exc.strerror or str(exc)))
+            continue
+        done.marks += 1
+        done.bytes += size
+    return done
+
+
 @dataclass
 class Pruned:
     generations: list[Generation] = field(default_factory=list)  # removed whole
     tmp_files: int = 0  # orphans removed from the current generation
+    marks: int = 0  # stale validation marks removed
     bytes: int = 0  # freed on disk
     #: what could not be removed, with the reason (a permission, a writer of the old code
     #: adding to a generation while it was removed)

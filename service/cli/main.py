@@ -226,14 +226,17 @@ def _admin_commands(sub) -> None:
     c = osub.add_parser(
         "cache",
         help="Lista las generaciones de las cachés de reproceso (anotaciones y lecturas): "
-             "entradas, tamaño en disco y cuál es la vigente.",
+             "entradas, tamaño en disco y cuál es la vigente; y las validaciones de patrones "
+             "recordadas.",
         description="Las cachés de anotaciones y de lecturas (en la carpeta de datos, nlp/) "
                     "hacen rápido el reproceso. Cada versión del clasificador o de spaCy "
-                    "escribe su propia generación; las anteriores ya no se leen.",
+                    "escribe su propia generación; las anteriores ya no se leen. Cada versión de "
+                    "los patrones deja además una marca de que spaCy los validó.",
     )
     c.add_argument("--prune", action="store_true",
-                   help="Borra las generaciones que no son la vigente y los archivos "
-                        "temporales huérfanos, y muestra el espacio liberado.")
+                   help="Borra las generaciones que no son la vigente, los archivos "
+                        "temporales huérfanos y las validaciones de patrones antiguas (la "
+                        "vigente se conserva), y muestra el espacio liberado.")
 
 
 def _archive_commands(sub) -> None:

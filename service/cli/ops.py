@@ -193,16 +193,38 @@ def reprocess_caches(folder: Path):
             Cache("readings", folder / readings.FOLDER, readings.generation())]
 
 
+def current_patterns_mark() -> str | None:
+    """The fingerprint naming the installed patterns' validation mark (the patterns read, not
+    spaCy: ~0.2 s); None when they cannot be read, so no mark is taken for stale."""
+    from classifiers.rules import load_rules
+
+    try:
+        return load_rules().fingerprint()
+    except Exception:  # a listing must not fail on the patterns
+        log.warning("patterns not readable: no validation mark counts as stale", exc_info=True)
+        return None
+
+
 def cache(args) -> int:
-    """The reprocess caches' generations (entries, size on disk, which is in force); with
-    ``--prune`` the old ones and the orphan temporary files removed, and what that freed.
-    Exit 1 when something could not be removed (told on stderr)."""
-    from classifiers.cache_dir import generations, orphans, prune
+    """The reprocess caches' generations (entries, size on disk, which is in force) and the
+    patterns' validation marks; with ``--prune`` the old generations, the orphan temporary
+    files and the stale marks removed, and what that freed. Exit 1 when something could not be
+    removed (told on stderr)."""
+    from classifiers.cache_dir import (
+        GENERATION_CHARS,
+        MARKS_FOLDER,
+        generations,
+        orphans,
+        prune,
+        prune_marks,
+        validation_marks,
+    )
     from service.domain.messages import format_size
     from service.settings import get_settings
 
     old = old_bytes = tmp_files = tmp_bytes = 0
-    found = reprocess_caches(get_settings().annotations_dir)
+    root = get_settings().annotations_dir
+    found = reprocess_caches(root)
     for c in found:
         print(f"{_CACHE_NAMES[c.name]}: {c.root}")
         print(f"  {'generación':<20} {'entradas':>10} {'en disco':>10}")
@@ -215,27 +237,36 @@ def cache(args) -> int:
                 tmp_files, tmp_bytes = tmp_files + len(left), tmp_bytes + sum(b for _, b in left)
             else:
                 old, old_bytes = old + 1, old_bytes + gen.bytes
+    current_mark = current_patterns_mark()
+    marks = validation_marks(root, current_mark)
+    stale = 0 if current_mark is None else sum(not m.current for m in marks)
+    print(f"Validaciones de patrones recordadas: {root / MARKS_FOLDER}")
+    for mark in marks:
+        state = "vigente" if mark.current else "antigua"
+        print(f"  {mark.path.name[:GENERATION_CHARS]:<20} {state}")
     if not args.prune:
-        hint = "; «evidencia ops cache --prune» las borra." if old or tmp_files else "."
+        hint = "; «evidencia ops cache --prune» las borra." if old or tmp_files or stale else "."
         print(f"Antiguas: {_plural(old, 'generación', 'generaciones')} "
               f"({format_size(old_bytes)}); {_plural(tmp_files, *_ORPHANS)} "
-              f"({format_size(tmp_bytes)}){hint}")
+              f"({format_size(tmp_bytes)}); {_plural(stale, *_MARKS)}{hint}")
         return 0
     removed = removed_tmp = freed = 0
     failed: list = []
-    for c in found:
-        done = prune(c)
+    done_marks = prune_marks(root, current_mark)
+    for done in [*(prune(c) for c in found), done_marks]:
         removed += len(done.generations)
         removed_tmp += done.tmp_files
         freed += done.bytes
         failed += done.failed
-    print(f"Borradas: {_plural(removed, 'generación', 'generaciones')} y "
-          f"{_plural(removed_tmp, *_ORPHANS)}; liberados {format_size(freed)}.")
+    print(f"Borradas: {_plural(removed, 'generación', 'generaciones')}, "
+          f"{_plural(removed_tmp, *_ORPHANS)} y {_plural(done_marks.marks, *_MARKS)}; "
+          f"liberados {format_size(freed)}.")
     for path, reason in failed:
         print(f"  no se pudo borrar {path}: {reason}", file=sys.stderr)
     return 1 if failed else 0
 
 
+_MARKS = ("validación de patrones", "validaciones de patrones")
 _ORPHANS = ("archivo temporal huérfano", "archivos temporales huérfanos")
 
 

@@ -160,3 +160,37 @@ def test_a_failed_annotation_cache_write_is_logged_and_leaves_nothing(classify, 
         annotation_cache.use_annotation_cache(None)
     assert "could not write the annotation cache" in caplog.text
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+# ------------------------------------------------------------------------ validation marks
+
+
+def test_the_validation_mark_is_where_the_engine_writes_it(tmp_path):
+    """``MARKS_FOLDER`` names again the folder ``engine.py`` (fingerprinted, so not edited to
+    import it) writes the marks in: the two must agree, or the prune would miss them."""
+    from classifiers import engine
+    from classifiers.rules import load_rules
+
+    ruleset = load_rules()
+    annotation_cache.use_annotation_cache(tmp_path)
+    try:
+        marker = engine._validated(ruleset)
+    finally:
+        annotation_cache.use_annotation_cache(None)
+    assert marker == tmp_path / cache_dir.MARKS_FOLDER / ruleset.fingerprint()
+
+
+def test_stale_validation_marks_are_pruned_and_the_current_one_kept(tmp_path):
+    marks = tmp_path / cache_dir.MARKS_FOLDER
+    marks.mkdir()
+    for name in ("a" * 64, "b" * 64, "c" * 64):
+        (marks / name).touch()
+    listed = cache_dir.validation_marks(tmp_path, "b" * 64)
+    assert [(m.path.name[0], m.current) for m in listed] == [("b", True), ("a", False),
+                                                             ("c", False)]
+    assert cache_dir.prune_marks(tmp_path, None).marks == 0  # patterns unreadable: keep all
+    assert len(list(marks.iterdir())) == 3
+    done = cache_dir.prune_marks(tmp_path, "b" * 64)
+    assert (done.marks, done.failed) == (2, [])
+    assert [p.name for p in marks.iterdir()] == ["b" * 64]
+    assert cache_dir.validation_marks(tmp_path / "ninguna", "b" * 64) == []

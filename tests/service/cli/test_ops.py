@@ -188,11 +188,13 @@ def test_demo_is_loaded_once(service_env, tmp_path):
 
 def test_ops_cache_lists_the_generations_and_prune_frees_the_old_ones(tmp_path, monkeypatch,
                                                                       capsys):
-    """`evidencia ops cache`: each cache's generations with entries, size and which is in force;
-    `--prune`: the old ones removed with the orphan temporary files, what that freed told."""
+    """`evidencia ops cache`: each cache's generations with entries, size and which is in force,
+    and the patterns' validation marks; `--prune`: the old generations removed with the orphan
+    temporary files and the stale marks (one was left per change of the patterns: hygiene
+    2026-12-06), the current mark kept, what that freed told."""
     from classifiers import annotation_cache, cache_dir, readings
     from service.cli import main
-    from service.cli.ops import reprocess_caches
+    from service.cli.ops import current_patterns_mark, reprocess_caches
     from service.domain.messages import format_size
     from service.settings import get_settings
 
@@ -204,6 +206,11 @@ def test_ops_cache_lists_the_generations_and_prune_frees_the_old_ones(tmp_path, 
             entry = folder / f"{i:02x}" / f"{i:02x}{'0' * 62}.spacy"
             entry.parent.mkdir(parents=True, exist_ok=True)
             entry.write_bytes(b"x" * 5000)
+    marks = nlp / cache_dir.MARKS_FOLDER
+    marks.mkdir()
+    mark = current_patterns_mark()
+    for name in (mark, "1" * 64, "2" * 64):
+        (marks / name).touch()
     orphan = nlp / current / "00" / ".tmp-killed"
     orphan.write_bytes(b"y" * 100)
     then = time.time() - cache_dir.ORPHAN_SECONDS - 60
@@ -234,17 +241,25 @@ def test_ops_cache_lists_the_generations_and_prune_frees_the_old_ones(tmp_path, 
         "generación entradas en disco",
         f"{rules} 1 {sizes[rules]} vigente",
         f"fedcba9876543210 5 {sizes['fedcba9876543210']} antigua",
+        f"Validaciones de patrones recordadas: {marks}",
+        f"{mark[:16]} vigente",
+        f"{'1' * 16} antigua",
+        f"{'2' * 16} antigua",
         f"Antiguas: 2 generaciones ({format_size(old_bytes)}); 1 archivo temporal huérfano "
-        f"({format_size(orphan_bytes)}); «evidencia ops cache --prune» las borra.",
+        f"({format_size(orphan_bytes)}); 2 validaciones de patrones; «evidencia ops cache "
+        "--prune» las borra.",
     ]
     assert pruned.splitlines()[-1] == (
-        "Borradas: 2 generaciones y 1 archivo temporal huérfano; liberados "
-        f"{format_size(old_bytes + orphan_bytes)}.")
-    assert sorted(p.name for p in nlp.iterdir()) == sorted([current, "readings"])
+        "Borradas: 2 generaciones, 1 archivo temporal huérfano y 2 validaciones de patrones; "
+        f"liberados {format_size(old_bytes + orphan_bytes)}.")  # empty marks: no block
+    assert [p.name for p in marks.iterdir()] == [mark]
+    assert sorted(p.name for p in nlp.iterdir()) == sorted([current, "readings",
+                                                            cache_dir.MARKS_FOLDER])
     assert [p.name for p in (nlp / "readings").iterdir()] == [rules]
     assert not orphan.exists() and len(list(nlp.rglob("*.spacy"))) == 3
     assert after.splitlines()[-1] == (
-        "Antiguas: 0 generaciones (0 B); 0 archivos temporales huérfanos (0 B).")
+        "Antiguas: 0 generaciones (0 B); 0 archivos temporales huérfanos (0 B); 0 validaciones "
+        "de patrones.")
 
 
 def test_ops_cache_prune_exits_1_when_something_stays(tmp_path, monkeypatch, capsys):
@@ -268,5 +283,5 @@ def test_ops_cache_prune_exits_1_when_something_stays(tmp_path, monkeypatch, cap
     finally:
         get_settings.cache_clear()
     out, err = capsys.readouterr()
-    assert "Borradas: 0 generaciones y 0 archivos temporales huérfanos" in out
+    assert "Borradas: 0 generaciones, 0 archivos temporales huérfanos y 0 validaciones" in out
     assert err.strip() == f"no se pudo borrar {old.parent}: Permiso denegado"
