@@ -5,8 +5,9 @@ process), ``CLASSIFIER_VERSION`` and ``stage_description()``. Importing this pac
 import spaCy.
 
 Two stages: the rules (patterns as data, engine.py) find candidate passages and score them; when
-a valid second-stage model is installed (second_stage.py), it decides per passage and per
-document, and the rules' pattern ids stay the explanation shown with each excerpt. Without one,
+a valid second-stage model is installed (second_stage.py), it ranks the passages, and the mean of
+its document probability and the rules' calibrated one decides; the rules' pattern ids stay the
+explanation shown with each excerpt. Without one,
 the rules decide through their calibration (calibration.py). The model in force is the packaged
 one unless ``load(options=...)`` names another (a model promoted by ``evidencia train``, kept in
 the data folder); ``CLASSIFIER_VERSION`` follows the model in force.
@@ -158,22 +159,18 @@ def _decide_with_rules(reading) -> list[CommitmentResult]:
 
 
 def _decide_with_model(reading) -> list[CommitmentResult]:
-    """The model's document probability decides (or, for a commitment where the rules decided
-    better in cross-validation, the rules' calibrated probability); its passage probabilities
-    rank the excerpts, each explained by the patterns that proposed it (those that held, else
-    those that matched)."""
-    from classifiers.second_stage import shown_passages
+    """The mean of the rules' calibrated probability and the model's document probability
+    decides (``second_stage.combine``); the passage probabilities rank the excerpts, each
+    explained by the patterns that proposed it (those that held, else those that matched)."""
+    from classifiers.second_stage import combine, shown_passages
 
     decisions = second_stage_model.decide(reading)
     results = []
     for cid in COMMITMENT_IDS:
         passages = decisions[cid].passages
-        probability = decisions[cid].probability
-        if second_stage_model.deciders.get(cid) == "rules":  # the passage model only ranks
-            probability = calibrator.probability(cid, reading.scores[cid])
-            supported = bool(reading.evidence[cid]) and probability >= 0.5
-        else:
-            supported = bool(passages) and probability >= 0.5
+        probability = combine(calibrator.probability(cid, reading.scores[cid]),
+                              decisions[cid].probability)
+        supported = bool(passages) and probability >= 0.5
         shown = [passages[i]
                  for i in shown_passages([d.probability for d in passages], supported)]
         evidence = tuple(

@@ -22,7 +22,8 @@ from classifiers import defaults
 from classifiers.result import COMMITMENT_IDS
 from extractors.errors import EvidenciaError
 
-__all__ = ["Calibrator", "CalibrationError", "fit_isotonic", "load_calibrator", "save_calibration"]
+__all__ = ["Calibrator", "CalibrationError", "fit_isotonic", "fitted_calibrator", "load_calibrator",
+           "save_calibration"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,14 @@ def fit_isotonic(scores: list[float], labels: list[bool]) -> tuple[list[float], 
     if not xs:
         return [0.0], [0.5]
     return xs, ps
+
+
+def fitted_calibrator(scores: dict, labels: dict) -> Calibrator:
+    """A calibrator fitted in memory (``scores`` and ``labels``: per commitment, one per
+    document), as the artefact's would be: how cross-validation calibrates the rules without the
+    organisations it scores."""
+    return Calibrator({cid: _Curve(*map(tuple, fit_isotonic(scores[cid], labels[cid])))
+                       for cid in scores}, calibrated=True)
 
 
 def save_calibration(curves: dict, fingerprint: str, meta: dict, path: Path | None = None) -> None:

@@ -73,10 +73,3 @@ EVIDENCE_MIN_PROBABILITY = 0.5
 #: ``after:`` conditions look this many units ahead: a body elected in one sentence and dissolved
 #: two sentences later is not a body that exists.
 AFTER_UNITS = 3
-
-#: The learned document model decides a commitment only where, in cross-validation by
-#: organisation on the dev split, it beat the rules' F1 AND won on significantly more texts than
-#: it lost (one-sided exact sign test, p at most this). Declared before measuring: a win of two
-#: or three texts is noise, and a document model that won that little on dev lost 0.3 of c3 F1
-#: on the held-out register (issue 10: "keep rules alone if it does not beat them").
-MODEL_DECIDES_MAX_P = 0.05

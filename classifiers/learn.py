@@ -7,8 +7,9 @@ same shape). ``prepare`` runs the rules once per document and keeps each candida
 ``fit`` trains, per commitment, a passage model (is this candidate one of the labelled passages?)
 and a document model on out-of-fold passage probabilities (stacking, so the document model never
 sees a passage model that was trained on the same document); ``cross_validate`` measures the
-whole pipeline against the rules alone with folds of whole organisations, so that no
-organisation's wording is both learned and scored.
+whole pipeline (the mean of the rules' calibrated probability and the document model's, as
+classify() decides) against the rules alone with folds of whole organisations, the calibration
+refitted per fold too, so that no organisation's wording is both learned and scored.
 
 Reproducible: documents are sorted, folds are deterministic (GroupKFold), the solver is
 deterministic (lbfgs), weights are rounded in the artefact: same data, same bytes. scikit-learn
@@ -26,7 +27,7 @@ from classifiers import defaults
 from classifiers.evaluate import matches_any
 from classifiers.features import candidate_features, document_features
 from classifiers.result import COMMITMENT_IDS
-from classifiers.second_stage import Linear, shown_passages
+from classifiers.second_stage import Linear, combine, shown_passages
 
 __all__ = ["Example", "Params", "prepare", "fit", "cross_validate", "data_fingerprint",
            "train_artefact", "score_model"]
@@ -212,17 +213,18 @@ def fit(examples: list[Example], params: Params) -> tuple[dict, dict]:
 
 
 def _predict(ex: Example, cid: str, passage: Linear, document: Linear,
-             rules_decide: bool = False):
-    """(supported, shown candidates best first) as classify() would decide them; with
-    ``rules_decide`` the rules decide whether the document supports the commitment and the
-    passage model only ranks the excerpts."""
+             p_rules: float | None = None):
+    """(supported, shown candidates best first) as classify() would decide them: by the mean
+    of ``p_rules`` (the rules' calibrated probability) and the document model's probability
+    (``second_stage.combine``), or by the document model alone when ``p_rules`` is None (how
+    the model alone is measured beside the rules)."""
     cands = ex.candidates[cid]
     probs = [passage.probability(c.features) for c in cands]
-    if rules_decide:
-        supported = ex.rules_supported[cid]
-    else:
-        doc_f = document_features(probs, ex.scores[cid], len(cands), ex.doc_type)
-        supported = bool(cands) and document.probability(doc_f) >= 0.5
+    doc_f = document_features(probs, ex.scores[cid], len(cands), ex.doc_type)
+    probability = document.probability(doc_f)
+    if p_rules is not None:
+        probability = combine(p_rules, probability)
+    supported = bool(cands) and probability >= 0.5
     order = sorted(range(len(cands)), key=lambda i: (-probs[i], -cands[i].score, i))
     shown = shown_passages([probs[i] for i in order], supported)
     return supported, [cands[order[i]] for i in shown]
@@ -265,60 +267,66 @@ def score_predictions(examples: list[Example], predictions: dict) -> dict:
 
 
 def score_model(examples: list[Example], model) -> dict:
-    """Scores (as ``score_predictions``) of a second stage (``second_stage.SecondStage``), or of
-    the rules alone when ``model`` is None, on prepared examples: how ``evidencia train`` puts a
-    candidate and the model in force side by side on the same held-out documents."""
+    """Scores (as ``score_predictions``) of a second stage (``second_stage.SecondStage``, with
+    the calibration in force), or of the rules alone when ``model`` is None, on prepared
+    examples: how ``evidencia train`` puts a candidate and the model in force side by side on
+    the same held-out documents."""
+    import classifiers
+
     predictions = {}
     for ex in examples:
         for cid in ex.labels:
             predictions[(ex.key, cid)] = (
                 (ex.rules_supported[cid], _rules_shown(ex, cid)) if model is None
                 else _predict(ex, cid, model.passage[cid], model.document[cid],
-                              model.deciders.get(cid) == "rules"))
+                              classifiers.calibrator.probability(cid, ex.scores[cid])))
     return score_predictions(examples, predictions)
 
 
+def _calibrator(examples: list[Example]):
+    """The rules' calibration fitted on ``examples`` only (as ``train.calibrate`` fits it)."""
+    from classifiers.calibration import fitted_calibrator
+
+    return fitted_calibrator(
+        {c: [ex.scores[c] for ex in examples] for c in COMMITMENT_IDS},
+        {c: [bool(ex.labels.get(c, False)) for ex in examples] for c in COMMITMENT_IDS})
+
+
 def cross_validate(examples: list[Example], params: Params) -> dict:
-    """The whole pipeline (passage + stacked document model) against the rules alone, on folds of
-    whole organisations: each fold is scored by models trained without its organisations."""
+    """The rules alone, the document model alone and the stage as classify() decides (the mean
+    of both, ranked by the passage model), on folds of whole organisations: each fold is scored
+    by models and a calibration fitted without its organisations."""
     examples = sorted(examples, key=lambda e: e.key)
-    model_pred, rules_pred, ranked_pred = {}, {}, {}
+    model_pred, rules_pred, stage_pred = {}, {}, {}
     folds = _folds(examples, params.folds)
     for train_idx, test_idx in folds:
         train = [examples[i] for i in train_idx]
         passage, document = fit(train, params)
+        calibrator = _calibrator(train)
         for i in test_idx:
             ex = examples[i]
             for cid in ex.labels:
-                model_pred[(ex.key, cid)] = _predict(ex, cid, passage[cid], document[cid])
-                rules_pred[(ex.key, cid)] = (ex.rules_supported[cid], _rules_shown(ex, cid))
-                ranked_pred[(ex.key, cid)] = _predict(ex, cid, passage[cid], document[cid], True)
-    model, rules = score_predictions(examples, model_pred), score_predictions(examples, rules_pred)
-    duel = {cid: _duel(examples, cid, model_pred, rules_pred) for cid in COMMITMENT_IDS}
-    deciders = {
-        cid: "model" if (model["commitments"][cid]["f1"] or 0) > (
-            rules["commitments"][cid]["f1"] or 0)
-        and duel[cid]["p"] <= defaults.MODEL_DECIDES_MAX_P else "rules"
-        for cid in COMMITMENT_IDS
-    }
-    stage_pred = {k: (model_pred if deciders[k[1]] == "model" else ranked_pred)[k]
-                  for k in model_pred}
+                key = (ex.key, cid)
+                p_rules = calibrator.probability(cid, ex.scores[cid])
+                held = any(c.score > 0 for c in ex.candidates[cid])
+                rules_pred[key] = (held and p_rules >= 0.5, _rules_shown(ex, cid))
+                model_pred[key] = _predict(ex, cid, passage[cid], document[cid])
+                stage_pred[key] = _predict(ex, cid, passage[cid], document[cid], p_rules)
     return {
         "folds": len(folds),
         "groups": len({ex.group for ex in examples}),
-        "model": model,
-        "rules": rules,
-        "deciders": deciders,
-        "duel": duel,
+        "model": score_predictions(examples, model_pred),
+        "rules": score_predictions(examples, rules_pred),
         "stage": score_predictions(examples, stage_pred),
+        "duel": {cid: _duel(examples, cid, stage_pred, rules_pred) for cid in COMMITMENT_IDS},
     }
 
 
 def _duel(examples: list[Example], cid: str, model_pred: dict, rules_pred: dict) -> dict:
-    """Texts on which the model's document decision was right more often than the rules' (wins)
-    and the reverse (losses), out of fold, and the one-sided exact sign-test p-value of that many
-    wins if both were equally good. Counted per source text, not per rendering: the renderings
-    of one text are not independent evidence."""
+    """Texts on which the stage's decision (``model_pred``) was right more often than the rules'
+    (wins) and the reverse (losses), out of fold, and the one-sided exact sign-test p-value of
+    that many wins if both were equally good (reported, not a gate). Counted per source text,
+    not per rendering: the renderings of one text are not independent evidence."""
     right: dict[str, list[int]] = {}
     for ex in examples:
         key = (ex.key, cid)
@@ -356,4 +364,4 @@ def train_artefact(examples: list[Example], params: Params, fingerprint: str,
         "metrics": {"cross_validation": cv},
         **(extra_meta or {}),
     }
-    return artefact(passage, document, meta, fingerprint, cv.get("deciders"))
+    return artefact(passage, document, meta, fingerprint)

@@ -7,12 +7,10 @@ held-out organisations and the held-out registers stay out of every fitted numbe
 1. ``model/calibration.json``: the rules' raw score of each commitment (engine.score) mapped to
    P(supported) by isotonic regression with a Laplace prior; what decides when no second stage is
    installed.
-2. ``model/second_stage.json``: the learned second stage (classifiers/learn.py): per commitment,
-   the document model decides only where, in cross-validation by organisation, it scored a higher
-   F1 than the rules AND won on significantly more texts than it lost (one-sided sign test,
-   ``defaults.MODEL_DECIDES_MAX_P``, declared before measuring); elsewhere the rules decide and
-   the passage model only ranks the excerpts; written
-   only when that stage beats the rules alone in the same cross-validation
+2. ``model/second_stage.json``: the learned second stage (classifiers/learn.py): the passage
+   model ranks the excerpts, and the mean of the rules' calibrated probability and the document
+   model's decides each cell (``second_stage.combine``; classifiers/QUALITY.md, eighth round);
+   written only when that stage beats the rules alone in cross-validation by organisation
    (``--force-model`` writes it anyway; ``--no-model`` leaves the second stage as it is).
 
 Reproducible: the same corpus, patterns and code give byte-identical artefacts. Re-run it after
@@ -123,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     body = train_model(examples)
     cv = body["meta"]["metrics"]["cross_validation"]
     duel = ", ".join(f"{c} +{d['wins']}/-{d['losses']} p={d['p']}" for c, d in cv["duel"].items())
-    print(f"document model vs rules, texts won/lost out of fold: {duel}")
-    print(f"deciders per commitment (higher F1 and sign test p <= "
-          f"{defaults.MODEL_DECIDES_MAX_P}): {cv['deciders']}")
+    print(f"stage (mean of rules and model) vs rules, texts won/lost out of fold: {duel}")
     for who in ("rules", "model", "stage"):
         m = cv[who]
         per = ", ".join(f"{c} {m['commitments'][c]['f1']}" for c in COMMITMENT_IDS)

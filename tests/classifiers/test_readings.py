@@ -45,13 +45,10 @@ def _reference(doc, use_model: bool = True) -> Classification:
                 ranked.append((_probability(model.passage[cid], f), c))
             ranked.sort(key=lambda pc: (-pc[0], -pc[1].score, pc[1].unit.index))
             probs = [p for p, _c in ranked]
-            probability = _probability(model.document[cid], document_features(
-                probs, analysis.scores[cid], len(ranked), analysis.doc_type))
-            if model.deciders.get(cid) == "rules":
-                probability = calibrator.probability(cid, analysis.scores[cid])
-                supported = bool(analysis.evidence[cid]) and probability >= 0.5
-            else:
-                supported = bool(ranked) and probability >= 0.5
+            probability = (calibrator.probability(cid, analysis.scores[cid]) + _probability(
+                model.document[cid], document_features(
+                    probs, analysis.scores[cid], len(ranked), analysis.doc_type))) / 2
+            supported = bool(ranked) and probability >= 0.5
             evidence = tuple(
                 Evidence(text=c.unit.text, page=c.unit.page,
                          pattern_ids=tuple(c.valid or c.matched), score=round(p, 4))
@@ -134,11 +131,11 @@ def test_a_new_model_is_applied_to_cached_readings_without_the_rules(
     weights = {cid: Linear(m.intercept + 0.5, {k: -v for k, v in m.weights.items()})
                for cid, m in old.passage.items()}
     monkeypatch.setattr(classifiers, "second_stage_model",
-                        SecondStage(weights, old.document, old.meta, old.deciders))
+                        SecondStage(weights, old.document, old.meta))
     from_cache = classify(doc)
     monkeypatch.undo()
     monkeypatch.setattr(classifiers, "second_stage_model",
-                        SecondStage(weights, old.document, old.meta, old.deciders))
+                        SecondStage(weights, old.document, old.meta))
     readings.use_reading_cache(None)
     assert from_cache == _reference(doc)
 
