@@ -491,6 +491,7 @@ ARTEFACT_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("is stale", "está desactualizado: se hizo para otras reglas, otro código u otro modelo de "
                  "spaCy"),
     ("has another format", "tiene otro formato"),
+    ("another decision rule", "se entrenó para otra regla de decisión"),
     ("corrupt", "está dañado"),
     ("no calibration artefact", "no existe"),
     ("no model artefact", "no existe"),

@@ -34,3 +34,13 @@ def test_rule_families_are_said_once_in_order_and_unknown_rules_by_commitment():
 def test_confidence_is_said_in_words_never_as_a_bare_percentage():
     words = [messages.confidence_label(confidence_level(p)) for p in (0.99, 0.85, 0.7, 0.6, 0.2)]
     assert words == ["alta", "alta", "media", "media", "baja"]
+
+
+def test_a_model_trained_for_another_decision_rule_is_said_in_spanish():
+    """second_stage.read_model refuses an artefact whose decision rule is not the code's."""
+    said = messages.classifier_fallback(
+        "classifiers.second_stage",
+        "model artefact /datos/model/second_stage.json was trained for another decision rule "
+        "({'rule': 'x', 'version': 1}, this code decides by ...); re-run ...")
+    assert said.startswith("Aviso: el modelo aprendido (/datos/model/second_stage.json) se "
+                           "entrenó para otra regla de decisión: se clasifica solo con las reglas")
