@@ -284,12 +284,14 @@ def score_model(examples: list[Example], model) -> dict:
 
 
 def _calibrator(examples: list[Example]):
-    """The rules' calibration fitted on ``examples`` only (as ``train.calibrate`` fits it)."""
+    """The rules' calibration fitted on ``examples`` only (as ``train.calibrate`` fits it on
+    the corpus), each commitment on the documents whose truth is known for it (a reviewer's
+    decision labels one commitment)."""
     from classifiers.calibration import fitted_calibrator
 
     return fitted_calibrator(
-        {c: [ex.scores[c] for ex in examples] for c in COMMITMENT_IDS},
-        {c: [bool(ex.labels.get(c, False)) for ex in examples] for c in COMMITMENT_IDS})
+        {c: [ex.scores[c] for ex in examples if c in ex.labels] for c in COMMITMENT_IDS},
+        {c: [ex.labels[c] for ex in examples if c in ex.labels] for c in COMMITMENT_IDS})
 
 
 def cross_validate(examples: list[Example], params: Params) -> dict:
