@@ -21,7 +21,7 @@ from classifiers import defaults
 from classifiers.calibration import load_calibrator
 from classifiers.options import ClassifierOptions
 from classifiers.result import COMMITMENT_IDS, Classification, CommitmentResult, Evidence
-from classifiers.second_stage import load_second_stage, model_fingerprint
+from classifiers.second_stage import load_in_force, load_second_stage, model_fingerprint
 from classifiers.version import compute_version, fingerprint
 
 __all__ = ["CLASSIFIER_VERSION", "ClassifierOptions", "classify", "classify_analysis", "load",
@@ -49,8 +49,9 @@ def use_options(options: ClassifierOptions) -> None:
     seen = (path, _stat(path))
     if seen == _model_seen:
         return
-    second_stage_model, second_stage_refusal = load_second_stage(model_fingerprint(), path)
-    CLASSIFIER_VERSION = compute_version(calibrator.calibrated, bool(second_stage_refusal), path)
+    second_stage_model, second_stage_refusal, in_force = load_in_force(model_fingerprint(), path)
+    CLASSIFIER_VERSION = compute_version(calibrator.calibrated, bool(second_stage_refusal),
+                                         in_force)
     _model_seen = seen
 
 

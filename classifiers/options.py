@@ -14,7 +14,8 @@ __all__ = ["ClassifierOptions"]
 @dataclass(frozen=True, slots=True)
 class ClassifierOptions:
     #: The second-stage model promoted by ``evidencia train`` (in the data folder). While no
-    #: file is there, the model shipped with the package (``classifiers/model/``) is used.
+    #: file is there, or while the one there is refused (stale after an upgrade), the model
+    #: shipped with the package (``classifiers/model/``) is used (``second_stage.load_in_force``).
     second_stage_file: Path | None = None
 
     def model_path(self) -> Path:

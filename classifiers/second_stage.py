@@ -18,8 +18,8 @@ weights, so the same training data gives the same bytes. It carries its format, 
 version, the fingerprint of the rules and feature code it was trained on, the fingerprint of its
 training data, its hyper-parameters and its metrics, and a checksum of all that. A missing
 artefact means rules alone (by choice); a stale, corrupt or foreign one is refused with a logged
-warning, and the classifier falls back to rules alone with a ``.nomodel`` version suffix, never
-silently using it.
+warning, never silently used: a model promoted by ``evidencia train`` gives way to the packaged
+one (``load_in_force``), the packaged one to the rules alone, with a ``.nomodel`` version suffix.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from classifiers.result import COMMITMENT_IDS
 __all__ = [
     "FORMAT", "DECISION", "combine", "ModelError", "Linear", "SecondStage", "PassageDecision",
     "CommitmentDecision", "artefact", "save_model", "read_model", "load_second_stage",
-    "model_fingerprint", "shown_passages",
+    "load_in_force", "model_fingerprint", "shown_passages",
 ]
 
 log = logging.getLogger(__name__)
@@ -247,3 +247,24 @@ def load_second_stage(fingerprint: str, path: Path | None = None) -> tuple[Secon
     except ModelError as exc:
         log.warning("second-stage model refused, classifying with rules alone: %s", exc)
         return None, str(exc)
+
+
+def load_in_force(fingerprint: str, promoted: Path) -> tuple[SecondStage | None, str, Path]:
+    """(model, refusal, the artefact the version is derived from) for a deployment whose model
+    ``evidencia train`` promoted to ``promoted``. Refused (stale after an upgrade of the rules or
+    the features, or of another format), it gives way to the packaged model, which is fitted to
+    this code and decides better than the rules alone (QUALITY.md, eighth round), rather than to
+    the rules; the rules alone only when the packaged one is refused too."""
+    packaged = defaults.SECOND_STAGE_FILE
+    if promoted == packaged or not promoted.exists():
+        return *load_second_stage(fingerprint, packaged), packaged
+    try:
+        return read_model(fingerprint, promoted), "", promoted
+    except ModelError as exc:
+        refused = exc
+    model, refusal = load_second_stage(fingerprint, packaged)
+    if model is None:
+        log.warning("second-stage model refused, classifying with rules alone: %s", refused)
+        return None, str(refused), packaged
+    log.warning("second-stage model refused, classifying with the packaged model: %s", refused)
+    return model, "", packaged

@@ -32,6 +32,7 @@ __all__ = [
     "ERROR_TITLES",
     "NOTICES",
     "CLASSIFIER_FALLBACKS",
+    "PROMOTED_MODEL_FALLBACK",
     "ARTEFACT_PROBLEMS",
     "classifier_fallback",
     "RUT_PROBLEMS",
@@ -485,6 +486,14 @@ CLASSIFIER_FALLBACKS: dict[str, str] = {
     ),
 }
 
+#: A model promoted by ``evidencia train`` refused gives way to the packaged one
+#: (``second_stage.load_in_force``), not to the rules alone.
+PROMOTED_MODEL_FALLBACK = (
+    "Aviso: el modelo aprendido ({path}) {problem}: se clasifica con el modelo incluido en el "
+    "programa, sin lo aprendido de las decisiones de los revisores. Entrene uno nuevo con "
+    "«evidencia train CORPUS»."
+)
+
 #: Why an artefact was refused, by the words of the classifier's reason (calibration.py,
 #: second_stage.py), first match wins.
 ARTEFACT_PROBLEMS: tuple[tuple[str, str], ...] = (
@@ -504,6 +513,8 @@ def classifier_fallback(logger: str, reason: str) -> str | None:
     import re
 
     template = CLASSIFIER_FALLBACKS.get(logger)
+    if logger == "classifiers.second_stage" and "with the packaged model" in reason:
+        template = PROMOTED_MODEL_FALLBACK
     if template is None:
         return None
     problem = next((said for words, said in ARTEFACT_PROBLEMS if words in reason),

@@ -95,6 +95,37 @@ def test_stale_corrupt_and_foreign_artefacts_are_refused(examples, tmp_path):
     assert second_stage.load_second_stage("fp-test", path) == (None, "")
 
 
+def test_a_refused_promoted_model_gives_way_to_the_packaged_one(examples, tmp_path,
+                                                                monkeypatch):
+    """A deployment's promoted model goes stale with every upgrade of the rules or features:
+    the packaged model, fitted to this code, decides then (it beats the rules alone, QUALITY.md
+    eighth round); the rules alone only when the packaged one is refused too."""
+    from classifiers import defaults
+
+    packaged = tmp_path / "packaged.json"
+    promoted = tmp_path / "promoted.json"
+    second_stage.save_model(_train(examples), packaged)
+    second_stage.save_model(_train(examples), promoted)
+    monkeypatch.setattr(defaults, "SECOND_STAGE_FILE", packaged)
+
+    model, refusal, in_force = second_stage.load_in_force("fp-test", promoted)
+    assert model is not None and refusal == "" and in_force == promoted
+
+    body = json.loads(promoted.read_text())
+    body["fingerprint"] = "fp-other"  # trained before an upgrade
+    body["checksum"] = second_stage._checksum(body)
+    promoted.write_text(json.dumps(body))
+    model, refusal, in_force = second_stage.load_in_force("fp-test", promoted)
+    assert model is not None and refusal == "" and in_force == packaged
+
+    packaged.write_text(json.dumps(body))  # the packaged one stale as well: rules alone
+    model, refusal, in_force = second_stage.load_in_force("fp-test", promoted)
+    assert model is None and "stale" in refusal
+
+    promoted.unlink()  # nothing promoted: the packaged artefact, refused or not
+    assert second_stage.load_in_force("fp-test", promoted)[0] is None
+
+
 def test_classify_with_the_model_keeps_the_pattern_ids(examples, classify, monkeypatch, tmp_path):
     import classifiers
 

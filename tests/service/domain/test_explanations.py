@@ -44,3 +44,15 @@ def test_a_model_trained_for_another_decision_rule_is_said_in_spanish():
         "({'rule': 'x', 'version': 1}, this code decides by ...); re-run ...")
     assert said.startswith("Aviso: el modelo aprendido (/datos/model/second_stage.json) se "
                            "entrenó para otra regla de decisión: se clasifica solo con las reglas")
+
+
+def test_a_promoted_model_refused_says_the_packaged_one_decides():
+    """second_stage.load_in_force: the promoted model gives way to the packaged one."""
+    said = messages.classifier_fallback(
+        "classifiers.second_stage",
+        "second-stage model refused, classifying with the packaged model: model artefact "
+        "/datos/model/second_stage.json is stale: trained for other patterns, features or code")
+    assert said.startswith("Aviso: el modelo aprendido (/datos/model/second_stage.json) está "
+                           "desactualizado")
+    assert "se clasifica con el modelo incluido en el programa" in said
+    assert "solo con las reglas" not in said
