@@ -213,12 +213,15 @@ def _collect(errors: list):
 
 
 def _usage(folder: Path) -> tuple[int, int]:
-    """(entries, bytes on disk) under ``folder``; temporary files are not entries."""
+    """(entries, bytes on disk) under ``folder``: an entry is a file in a two-digit folder;
+    temporary files, and what a cache keeps beside its entries (the reading cache's snapshots
+    of pattern sets, ``pattern_sets.py``), are not entries but count in the bytes."""
     entries = 0
     size = _disk_bytes(folder.stat())
     for path, st in _walk(folder, folders=True):
         size += _disk_bytes(st)
-        if not path.name.startswith(TMP_PREFIX) and not _is_dir(st):
+        if (not path.name.startswith(TMP_PREFIX) and not _is_dir(st)
+                and _BEFORE_GENERATIONS.fullmatch(path.parent.name)):
             entries += 1
     return entries, size
 

@@ -7,19 +7,30 @@ each candidate passage's text, page, index, rule ids, score and second-stage fea
 computed or read back.
 
 The reading cache keeps one Reading per document text, keyed by the text (page numbers, OCR
-flags and texts) and by ``second_stage.model_fingerprint()`` (the patterns, the priors, the
-rule, unit, scope, token and feature code, the spaCy model) plus this module's code and the
-commitment and document-type ids (``result.py``). A new decision alone (a model promoted by
-``evidencia train``, a new calibration) leaves that key as it is: ``evidencia reprocess`` then
-re-scores the stored features without tagging, matching or featurising any text again. Any
-change to the rules or the features gives new keys, and every text is analysed again (and its
-annotations read from the annotation cache, ``nlp.py``).
+flags and texts) and by the code that reads it (``version.code_fingerprint()``: the rule, unit,
+scope and token code, the spaCy model; the feature code and version; this module, the diff's
+``pattern_sets.py`` and the commitment and document-type ids, ``result.py``). A new decision
+alone (a model promoted by ``evidencia train``, a new calibration) leaves that key as it is:
+``evidencia reprocess`` then re-scores the stored features without tagging, matching or
+featurising any text again. A change of that code gives new keys, and every text is analysed
+again (its annotations read from the annotation cache, ``nlp.py``).
 
-Entries are zlib-compressed JSON (floats read back bit for bit, strings as written) under
-``readings/`` in the annotation cache's folder, turned on by ``use_reading_cache`` (``load``
-does it beside the annotation cache), in the generation of the key's base
-(``cache_dir.py``): ``readings/<generation>/<ab>/<key>.json.z``. An unreadable entry is
-analysed again and rewritten.
+The pattern data is not in the key: each entry is stamped with the fingerprint of the pattern
+files it was read with, and keeps what was seen in the text (``seen_in``: the rules that
+matched, the cue labels, the distinct (norm, lemma) pairs of its tokens). Under other patterns
+the entry is still exact when no edited rule can match in the text (``pattern_sets.py`` says
+why and how that is decided): it is reused and stamped with the patterns in force; otherwise
+the text is analysed again and the entry rewritten.
+
+An entry is ``EVR2``, the 64 hex digits of its patterns' fingerprint, the length of the reading
+(4 bytes) and two zlib-compressed JSON parts: the reading (floats read back bit for bit,
+strings as written), then what was seen (pairs ``null``: unknown, a long document read a chunk
+at a time).
+Entries live under ``readings/`` in the annotation cache's folder, turned on by
+``use_reading_cache`` (``load`` does it beside the annotation cache), in the generation of the
+key's base (``cache_dir.py``): ``readings/<generation>/<ab>/<key>.json.z``, with the snapshots
+of the pattern sets they were stamped with in ``readings/<generation>/patterns/``. An
+unreadable entry is analysed again and rewritten.
 
 One file per entry, as the annotation cache: entries need no lock, two workers writing the same
 text at once each keep or rewrite a whole entry (``tests/classifiers/test_readings.py``), and
@@ -37,17 +48,19 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifiers import defaults
+from classifiers import defaults, pattern_sets
 from classifiers.cache_dir import atomic_write, generation_name
 from classifiers.result import COMMITMENT_IDS
 
-__all__ = ["FORMAT", "FOLDER", "Passage", "Reading", "read", "reading_of", "use_reading_cache",
-           "reading_dir", "generation"]
+__all__ = ["FORMAT", "FOLDER", "Passage", "Reading", "read", "reading_of", "seen_in",
+           "use_reading_cache", "reading_dir", "generation"]
 
 log = logging.getLogger(__name__)
 
 #: entry layout; an entry of another format is analysed again
-FORMAT = 1
+FORMAT = 2
+_MAGIC = b"EVR2"
+_HEAD = len(_MAGIC) + 64 + 4  # the magic, the patterns' fingerprint, the reading's length
 #: the reading cache's folder inside the annotation cache's (``classifiers.load``)
 FOLDER = "readings"
 #: documents longer than this (characters of text) are not kept: their entries would be tens of
@@ -135,9 +148,10 @@ def generation() -> str:
 
 def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
     """The Reading of ``doc`` (an ExtractedDocument): from the reading cache when it holds this
-    text under these rules, else analysed (and kept, with its features, when the cache is on).
-    ``features=False``: the decision needs none (the rules decide), so a reading that is not
-    kept is taken without them."""
+    text under this code and either these patterns or patterns whose edit cannot touch it,
+    else analysed (and kept, with its features, when the cache is on). ``features=False``: the
+    decision needs none (the rules decide), so a reading that is not kept is taken without
+    them."""
     if _reading_dir is None or sum(len(p.text) for p in doc.pages) > MAX_CACHED_CHARS:
         return _analysed(doc, ocr, features)
     path = _path(doc, ocr)
@@ -147,15 +161,84 @@ def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
         data = None
     if data is not None:
         try:
-            return _from_bytes(data)
+            reading = _still_exact(path, data)
         except Exception:  # a truncated or foreign file: analyse again and overwrite it
             log.warning("unreadable reading cache entry %s; analysing again", path)
-    reading = _analysed(doc, ocr)
+        else:
+            if reading is not None:
+                return reading
+    from classifiers.engine import analyse
+
+    analysis = analyse(doc)
+    reading = read(analysis, ocr)
     try:
-        _write(path, _to_bytes(reading), replace=data is not None)
+        pattern_sets.keep_snapshot(path.parents[1])
+        _write(path, _to_bytes(reading, seen_in(analysis)), replace=data is not None)
     except OSError:
         log.warning("could not write the reading cache at %s", path, exc_info=True)
     return reading
+
+
+def _still_exact(path: Path, data: bytes) -> Reading | None:
+    """The entry's Reading when it holds under the patterns in force (stamped with them, or
+    with patterns whose edit cannot touch this text: then stamped again); else None."""
+    stamp, body, seen = _parts(data)
+    current = pattern_sets.fingerprint()
+    if stamp == current:
+        return _from_bytes(body)
+    change = pattern_sets.change_since(path.parents[1], stamp)
+    if change is None or change.everything:
+        return None
+    reading = _from_bytes(body)
+    if change.touches(json.loads(zlib.decompress(seen)), reading.doc_type):
+        return None
+    try:
+        pattern_sets.keep_snapshot(path.parents[1])
+        atomic_write(path, _MAGIC + current.encode("ascii") + data[len(_MAGIC) + 64:])
+    except OSError:  # checked again next time
+        log.warning("could not stamp the reading cache entry %s", path, exc_info=True)
+    return reading
+
+
+def _parts(data: bytes) -> tuple[str, bytes, bytes]:
+    """(the patterns' fingerprint, the reading, what was seen) of an entry, the last two as
+    written (compressed)."""
+    if data[:len(_MAGIC)] != _MAGIC or len(data) < _HEAD:
+        raise ValueError("another format")
+    size = int.from_bytes(data[_HEAD - 4:_HEAD], "big")
+    return data[len(_MAGIC):_HEAD - 4].decode("ascii"), data[_HEAD:_HEAD + size], \
+        data[_HEAD + size:]
+
+
+def seen_in(analysis) -> dict:
+    """What an edit of the patterns is checked against (``pattern_sets.Change.touches``):
+    ``rules``, the commitment and document-type rules with a match in a unit; ``labels``, the
+    cue labels of its units; ``pairs``, the distinct (norm, lemma) pairs of the tokens the rules
+    matched on, flat (norm, lemma, norm, …): those of every tagged block that gave a unit (the
+    matches of the others are never read); None for a document read a chunk at a time (its
+    tokens spilled)."""
+    from classifiers.tokens import LEMMA, NORM
+    from classifiers.units import SpilledSpan
+
+    ctx = analysis.context
+    rules = sorted({rule_id for unit in ctx.units for rule_id, _s, _e in unit.matches})
+    seen = {"rules": rules, "labels": sorted(ctx.doc_labels), "pairs": None}
+    docs = {}
+    for unit in ctx.units:
+        ref = unit.ref
+        if type(ref) is SpilledSpan:
+            return seen
+        docs[id(ref.doc)] = ref.doc
+    ids: set = set()
+    strings = None
+    for doc in docs.values():
+        if len(doc):
+            strings = doc.vocab.strings
+            ids.update(zip(*doc.to_array([NORM, LEMMA]).T.tolist(), strict=True))
+    pairs = seen["pairs"] = []
+    for norm, lemma in ids:
+        pairs += (strings[norm], strings[lemma])
+    return seen
 
 
 def _write(path: Path, data: bytes, replace: bool) -> None:
@@ -187,15 +270,19 @@ _key_base: bytes | None = None
 
 
 def _rules_key() -> bytes:
-    """What a reading depends on besides the text: computed once per process (the files it
-    hashes are the package's own)."""
+    """What a reading depends on besides the text and the pattern data: computed once per
+    process (the files it hashes are the package's own)."""
     global _key_base
     if _key_base is None:
-        from classifiers.second_stage import model_fingerprint
+        from classifiers.features import FEATURE_VERSION
+        from classifiers.version import code_fingerprint
 
         h = hashlib.sha256(f"readings-{FORMAT}".encode())
-        h.update(model_fingerprint().encode())
-        for path in (Path(__file__), defaults.PACKAGE_DIR / "result.py"):  # this code, the ids
+        h.update(code_fingerprint().encode())
+        h.update(f"features-{FEATURE_VERSION}".encode())
+        # this code, the diff of the patterns, the ids, the features' code
+        for path in (Path(__file__), defaults.PACKAGE_DIR / "pattern_sets.py",
+                     defaults.PACKAGE_DIR / "result.py", defaults.PACKAGE_DIR / "features.py"):
             h.update(path.read_bytes())
         _key_base = h.digest()
     return _key_base
@@ -211,9 +298,11 @@ def _path(doc, ocr: bool) -> Path:
     return _reading_dir / generation() / key[:2] / f"{key}.json.z"
 
 
-def _to_bytes(reading: Reading) -> bytes:
-    """The entry of ``reading``: each unit once (its text, page and features), the passages and
-    evidence naming their unit by index. A unit's features are written as their names joined
+def _to_bytes(reading: Reading, seen: dict | None = None) -> bytes:
+    """The entry of ``reading`` stamped with the patterns in force, with what was ``seen`` in
+    the text (``seen_in``; None: nothing known, any edit analyses it again). The reading: each
+    unit once (its text, page and features), the passages and evidence naming their unit by
+    index. A unit's features are written as their names joined
     by a newline and the values that are not 1.0 by position (nearly all are 1.0): decoding is
     then a few strings per unit instead of a list per feature."""
     units: dict[int, list] = {}
@@ -232,7 +321,10 @@ def _to_bytes(reading: Reading) -> bytes:
             "evidence": {cid: [[e[0], e[3], e[4]] for e in entries]
                          for cid, entries in reading.evidence.items()},
             "units": list(units.values()), "passages": passages}
-    return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
+    data = zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
+    found = zlib.compress(json.dumps(seen, separators=(",", ":")).encode(), 1)
+    return (_MAGIC + pattern_sets.fingerprint().encode("ascii") + len(data).to_bytes(4, "big")
+            + data + found)
 
 
 def _packed(features: tuple[list, list]) -> list:

@@ -15,7 +15,7 @@ from pathlib import Path
 from classifiers import defaults
 from classifiers.nlp import model_version as _model_version
 
-__all__ = ["fingerprint", "compute_version"]
+__all__ = ["fingerprint", "code_fingerprint", "pattern_files", "compute_version"]
 
 #: the Python files whose logic turns text into scores (a change makes the calibration stale);
 #: not the annotation cache's files (``annotation_cache.py``, ``cache_dir.py``): file handling
@@ -30,7 +30,8 @@ _LOGIC_FILES = ("units.py", "scope.py", "rules.py", "engine.py", "nlp.py", "toke
 model_version = cache(_model_version)
 
 
-def _pattern_files():
+def pattern_files() -> list[Path]:
+    """The pattern data (``*.jsonl`` and ``*.json`` of the patterns folder), by name."""
     return sorted(
         p for p in defaults.PATTERNS_DIR.iterdir() if p.suffix in (".jsonl", ".json")
     )
@@ -41,9 +42,22 @@ def fingerprint() -> str:
     h = hashlib.sha256()
     h.update(defaults.VERSION_BASE.encode())
     h.update(model_version().encode())
-    for path in _pattern_files():
+    for path in pattern_files():
         h.update(path.name.encode())
         h.update(path.read_bytes())
+    for name in _LOGIC_FILES:
+        h.update(name.encode())
+        h.update((defaults.PACKAGE_DIR / name).read_bytes())
+    return h.hexdigest()
+
+
+def code_fingerprint() -> str:
+    """Hash of what produces the raw scores except the pattern data: the code and the spaCy
+    model. The reading cache keys its entries by it and diffs the pattern data instead
+    (``pattern_sets.py``): a change of this code still analyses every text again."""
+    h = hashlib.sha256(b"code-")
+    h.update(defaults.VERSION_BASE.encode())
+    h.update(model_version().encode())
     for name in _LOGIC_FILES:
         h.update(name.encode())
         h.update((defaults.PACKAGE_DIR / name).read_bytes())

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from classifiers import annotation_cache, cache_dir, readings
+from classifiers import annotation_cache, cache_dir, pattern_sets, readings
 from classifiers.cache_dir import Cache, generations, prune
 
 from .conftest import make_doc
@@ -46,6 +46,11 @@ def test_each_cache_writes_under_the_generation_of_its_key_base(classify, tmp_pa
         (annotations, 1, True)]
     assert [(g.name, g.entries, g.current) for g in listed["readings"]] == [(rules, 1, True)]
     assert listed["annotations"][0].bytes >= entry.stat().st_size
+    # beside it, the snapshot of the patterns it was read with: no entry, but in the bytes
+    (snapshot,) = tmp_path.rglob("*.patterns.z")
+    assert snapshot.relative_to(tmp_path).parts == (
+        readings.FOLDER, rules, pattern_sets.FOLDER, snapshot.name)
+    assert listed["readings"][0].bytes >= reading.stat().st_size + snapshot.stat().st_size
 
 
 def _entries(folder, n: int, size: int = 3000) -> None:

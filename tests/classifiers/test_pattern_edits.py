@@ -1,0 +1,395 @@
+"""After an edit of the patterns, the readings reused from the cache are the ones a full analysis
+gives (issue 12, reprocess at archive speed).
+
+The reading cache (``readings.py``) keeps a text's reading across an edit of the pattern data
+when no edited rule can match in the text (``pattern_sets.py``). Here every kind of edit is
+applied to a copy of the patterns (a record removed, renamed or added, a weight, an ``IN`` list,
+a regular expression, a cue, an external name, a scope record, a document type, the priors, the
+conditions, a reorder, a pattern that may match anywhere, a comment) and, when the repository's
+history is at hand, the last commits of the patterns; on a sample of the corpus sources the
+readings and the decisions taken through the cache must equal those of a full analysis under
+the edited patterns, and the texts the edit cannot touch must not be analysed again.
+
+``EVIDENCIA_PATTERN_EDITS_ALL=1`` runs every corpus source instead of the sample.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from classifiers import defaults, engine, pattern_sets, readings
+from extractors.document import ExtractedDocument, Page
+
+from ..conftest import SAMPLES
+from .conftest import PAGE_BREAK
+
+#: every how many corpus sources one is taken (all of them with EVIDENCIA_PATTERN_EDITS_ALL)
+_EVERY = 1 if os.environ.get("EVIDENCIA_PATTERN_EDITS_ALL") else 12
+#: the last commits that edited the patterns, replayed when the history is at hand
+_COMMITS = ("da0bbaf", "51c6381", "261d349")
+
+
+def _sources() -> list[ExtractedDocument]:
+    docs = []
+    for k, path in enumerate(sorted((SAMPLES / "corpus").glob("org*/*.md"))):
+        if k % _EVERY:
+            continue
+        _, _front, body = path.read_text(encoding="utf-8").split("+++", 2)
+        pages = tuple(Page(n, text) for n, text in enumerate(body.split(PAGE_BREAK), 1))
+        docs.append(ExtractedDocument(mime="text/markdown", extractor="test", pages=pages))
+    return docs
+
+
+# ------------------------------------------------------------------------------ the edits
+
+
+def _lines(folder, name: str) -> list[str]:
+    return (folder / name).read_text(encoding="utf-8").splitlines()
+
+
+def _write(folder, name: str, lines: list[str]) -> None:
+    (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _edit_record(folder, name: str, which, change) -> None:
+    """``change(record)`` on the first record of ``name`` for which ``which(record)`` holds;
+    ``change`` returns the new record, None to remove it, or a list of records."""
+    lines = _lines(folder, name)
+    for k, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("//"):
+            continue
+        record = json.loads(line)
+        if which(record):
+            new = change(record)
+            new = [] if new is None else new if isinstance(new, list) else [new]
+            lines[k:k + 1] = [json.dumps(r, ensure_ascii=False) for r in new]
+            _write(folder, name, lines)
+            return
+    raise AssertionError(f"no record to edit in {name}")
+
+
+def _tokens(record) -> list:
+    return record["pattern"] if isinstance(record["pattern"], list) else []
+
+
+def _has_in(record) -> bool:
+    return any(isinstance(v, dict) and "IN" in v for t in _tokens(record) for v in t.values())
+
+
+def _has_regex(record) -> bool:
+    return any("REGEX" in t for t in _tokens(record))
+
+
+def _add_to_in(word: str):
+    def change(record):
+        for tok in record["pattern"]:
+            for value in tok.values():
+                if isinstance(value, dict) and "IN" in value:
+                    value["IN"].append(word)
+                    return record
+    return change
+
+
+def _widen_regex(extra: str):
+    def change(record):
+        tok = next(t for t in record["pattern"] if "REGEX" in t)
+        tok["REGEX"] = f"(?:{tok['REGEX']})|^{extra}$"
+        return record
+    return change
+
+
+def _set(field: str, value):
+    def change(record):
+        record[field] = value
+        return record
+    return change
+
+
+def _first(record) -> bool:
+    return True
+
+
+def _by_id(rule_id: str):
+    return lambda record: record["id"] == rule_id
+
+
+def _append(name: str, record: dict):
+    def edit(folder):
+        _write(folder, name, [*_lines(folder, name), json.dumps(record, ensure_ascii=False)])
+    return edit
+
+
+def _swap_first_two(name: str):
+    def edit(folder):
+        lines = _lines(folder, name)
+        at = [k for k, line in enumerate(lines) if line.strip() and not line.startswith("//")]
+        a, b = at[0], at[1]
+        lines[a], lines[b] = lines[b], lines[a]
+        _write(folder, name, lines)
+    return edit
+
+
+def _swap_rules(name: str):
+    """The first two rules of ``name`` (different ids) swapped."""
+    def edit(folder):
+        lines = _lines(folder, name)
+        at = [k for k, line in enumerate(lines) if line.strip() and not line.startswith("//")]
+        ids = [json.loads(lines[k])["id"] for k in at]
+        a, b = at[0], at[ids.index(next(i for i in ids if i != ids[0]))]
+        lines[a], lines[b] = lines[b], lines[a]
+        _write(folder, name, lines)
+    return edit
+
+
+def _move_to_end(name: str, rule_id: str):
+    def edit(folder):
+        lines = _lines(folder, name)
+        k = next(k for k, line in enumerate(lines) if f'"id": "{rule_id}"' in line)
+        _write(folder, name, [*lines[:k], *lines[k + 1:], lines[k]])
+    return edit
+
+
+def _priors(change):
+    def edit(folder):
+        data = json.loads((folder / "priors.json").read_text(encoding="utf-8"))
+        change(data)
+        (folder / "priors.json").write_text(json.dumps(data, ensure_ascii=False),
+                                            encoding="utf-8")
+    return edit
+
+
+def _record(name, which, change):
+    return lambda folder: _edit_record(folder, name, which, change)
+
+
+def _rename(record):
+    record["id"] += "_renamed"
+    return record
+
+
+def _alternative(record):
+    return [record, {"id": record["id"], "label": record["label"],
+                     "pattern": [{"LEMMA": "constituir"}, {"NORM": "el"}]}]
+
+
+def _priors_acta(data):
+    data["doc_type_prior"]["acta"]["c1"] = 0.75
+
+
+def _priors_new_key(data):
+    data["scale"] = 1.0
+
+
+#: name -> (edit of a copy of the patterns folder, whether it must touch every text)
+EDITS = {
+    "c1 record removed": (_record("c1.jsonl", _first, lambda r: None), False),
+    "c3 weight changed": (_record("c3.jsonl", _first, _set("weight", 0.7)), False),
+    "c2 IN list, a common word added": (_record("c2.jsonl", _has_in, _add_to_in("realizar")),
+                                        False),
+    "c4 IN list, a rare word added": (_record("c4.jsonl", _has_in, _add_to_in("zarzuela")),
+                                      False),
+    "c4 regular expression widened": (_record("c4.jsonl", _has_regex, _widen_regex("taller")),
+                                      False),
+    "c5 conditions dropped": (_record("c5.jsonl", _first, _set("requires", [])), False),
+    "c2 excludes dropped": (_record("c2.jsonl", _first, _set("excludes", [])), False),
+    "c3 id renamed": (_record("c3.jsonl", _first, _rename), False),
+    "c1 alternative pattern added": (_record("c1.jsonl", _first, _alternative), False),
+    "c4 rule added": (_append("c4.jsonl", {"id": "c4.test_fair", "label": "c4", "weight": 1.2,
+                                           "pattern": [{"LEMMA": "feria"}]}), False),
+    "MIGRANT cue removed": (_record("cues.jsonl", _by_id("cue.migrant.word"), lambda r: None),
+                            False),
+    "cue regular expression edited": (
+        _record("cues.jsonl", _by_id("cue.migrant.foreigner"), _widen_regex("foraneos?")),
+        False),
+    "external name removed": (_record("external_names.jsonl", _by_id("ext.sermig"),
+                                      lambda r: None), False),
+    "external name added": (_append("external_names.jsonl", {
+        "id": "ext.test", "label": "EXTERNAL", "pattern": "comité de inclusión"}), False),
+    "NEG scope record removed": (_record("scope.jsonl", _by_id("neg.not_yet"), lambda r: None),
+                                 False),
+    "doctype weight changed": (_record("doctypes.jsonl", _first, _set("weight", 0.5)), False),
+    "acta's prior changed": (_priors(_priors_acta), False),
+    "comment added": (lambda folder: _write(folder, "c1.jsonl", [
+        "// a note for people", *_lines(folder, "c1.jsonl")]), False),
+    "priors gain another key": (_priors(_priors_new_key), True),
+    "a c5 rule's two lines swapped": (_swap_first_two("c5.jsonl"), False),
+    "two rules swapped": (_swap_rules("c3.jsonl"), False),
+    "a cue moved to the end": (_move_to_end("cues.jsonl", "cue.migrant.foreigner"), False),
+    "a cue on POS alone": (_append("cues.jsonl", {"id": "cue.test.pos", "label": "TESTPOS",
+                                                  "pattern": [{"POS": "PROPN"}]}), True),
+}
+
+
+# ------------------------------------------------------------------------------ the checks
+
+
+@pytest.fixture(scope="module")
+def corpus(classify, tmp_path_factory):
+    """The sample, tagged once (an annotation cache of the module's own)."""
+    from classifiers.annotation_cache import annotation_dir, use_annotation_cache
+
+    before = annotation_dir()
+    use_annotation_cache(tmp_path_factory.mktemp("annotations"))
+    docs = _sources()
+    for doc in docs:
+        engine.analyse(doc)
+    yield docs
+    use_annotation_cache(before)
+
+
+@pytest.fixture
+def use_patterns(monkeypatch):
+    """Switch the patterns in force to a folder's (the rules and priors loaded again)."""
+    def use(folder):
+        monkeypatch.setattr(defaults, "PATTERNS_DIR", folder)
+        monkeypatch.setattr(engine, "_ruleset", None)
+        monkeypatch.setattr(engine, "_priors", None)
+        pattern_sets.forget()
+    yield use
+    monkeypatch.undo()
+    engine._ruleset = engine._priors = None
+    pattern_sets.forget()
+
+
+def _through_cache(docs, cache, monkeypatch) -> tuple[list, int]:
+    """The readings ``reading_of`` gives with the cache in ``cache``, and how many texts it
+    analysed."""
+    analysed = 0
+    analyse = engine.analyse
+
+    def counting(doc):
+        nonlocal analysed
+        analysed += 1
+        return analyse(doc)
+
+    monkeypatch.setattr(engine, "analyse", counting)
+    readings.use_reading_cache(cache)
+    try:
+        return [readings.reading_of(d, False) for d in docs], analysed
+    finally:
+        readings.use_reading_cache(None)
+        monkeypatch.setattr(engine, "analyse", analyse)
+
+
+def _full(docs) -> list:
+    return [readings.read(engine.analyse(d), False) for d in docs]
+
+
+def _as_kept(reading_list) -> list:
+    """The readings as the cache gives them back (its JSON has lists where a fresh reading has
+    tuples): what is compared."""
+    return [readings._from_bytes(readings._parts(readings._to_bytes(r))[1])
+            for r in reading_list]
+
+
+def _decisions(reading_list) -> list:
+    import classifiers
+
+    return [(classifiers._decide(r, True), classifiers._decide(r, False)) for r in reading_list]
+
+
+def _check(docs, base_dir, edited_dir, use_patterns, monkeypatch, tmp_path) -> dict:
+    """Fill a cache under ``base_dir``, switch to ``edited_dir``: the cache's readings must be
+    the full analysis's. Returns what was analysed again and what changed."""
+    cache = tmp_path / "readings"
+    use_patterns(base_dir)
+    before, analysed = _through_cache(docs, cache, monkeypatch)
+    assert analysed == len(docs)
+    use_patterns(edited_dir)
+    after, analysed = _through_cache(docs, cache, monkeypatch)
+    expected = _full(docs)
+    changed = sum(a != b for a, b in zip(_as_kept(before), _as_kept(expected), strict=True))
+    assert _as_kept(after) == _as_kept(expected)
+    assert _decisions(after) == _decisions(expected)
+    again, analysed_again = _through_cache(docs, cache, monkeypatch)  # stamped: all reused
+    assert _as_kept(again) == _as_kept(expected) and analysed_again == 0
+    return {"analysed": analysed, "changed": changed}
+
+
+def _copy_patterns(tmp_path, name: str):
+    folder = tmp_path / name
+    shutil.copytree(defaults.PATTERNS_DIR, folder)
+    return folder
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_readings_kept_across_an_edit_equal_a_full_analysis(
+        name, corpus, use_patterns, monkeypatch, tmp_path):
+    edit, everything = EDITS[name]
+    base = _copy_patterns(tmp_path, "base")
+    edited = _copy_patterns(tmp_path, "edited")
+    edit(edited)
+    found = _check(corpus, base, edited, use_patterns, monkeypatch, tmp_path)
+    print(f"{name}: {found['analysed']}/{len(corpus)} analysed again, "
+          f"{found['changed']} readings changed")
+    assert found["analysed"] >= found["changed"]
+    if everything:
+        assert found["analysed"] == len(corpus)
+    elif name == "comment added":
+        assert found["analysed"] == 0
+
+
+def test_edits_one_after_another_and_back(corpus, use_patterns, monkeypatch, tmp_path):
+    """Entries stamped by one edit are diffed against the next, and a revert is an edit."""
+    names = ("c4 rule added", "MIGRANT cue removed", "acta's prior changed")
+    folders = [_copy_patterns(tmp_path, "p0")]
+    for k in range(len(names)):
+        folder = _copy_patterns(tmp_path, f"p{k + 1}")
+        for done in names[:k + 1]:
+            EDITS[done][0](folder)
+        folders.append(folder)
+    folders.append(folders[0])  # back to the start
+    cache = tmp_path / "readings"
+    for folder in folders:
+        use_patterns(folder)
+        through, _analysed = _through_cache(corpus, cache, monkeypatch)
+        assert _as_kept(through) == _as_kept(_full(corpus))
+        assert _decisions(through) == _decisions(_full(corpus))
+
+
+def test_a_missing_snapshot_analyses_every_text_again(
+        corpus, use_patterns, monkeypatch, tmp_path):
+    docs = corpus[:5]
+    base, edited = _copy_patterns(tmp_path, "base"), _copy_patterns(tmp_path, "edited")
+    EDITS["comment added"][0](edited)
+    cache = tmp_path / "readings"
+    use_patterns(base)
+    _through_cache(docs, cache, monkeypatch)
+    for snapshot in cache.rglob(f"{pattern_sets.FOLDER}/*"):
+        snapshot.unlink()
+    use_patterns(edited)
+    after, analysed = _through_cache(docs, cache, monkeypatch)
+    assert analysed == len(docs)
+    assert _as_kept(after) == _as_kept(_full(docs))
+
+
+def _git_patterns(commit: str, folder) -> bool:
+    """The patterns folder as of ``commit`` into ``folder``; False without the history."""
+    try:
+        names = subprocess.run(
+            ["git", "ls-tree", "--name-only", commit, "classifiers/patterns/"], cwd=SAMPLES.parent,
+            capture_output=True, text=True, check=True).stdout.split()
+        folder.mkdir()
+        for name in names:
+            data = subprocess.run(["git", "show", f"{commit}:{name}"], cwd=SAMPLES.parent,
+                                  capture_output=True, check=True).stdout
+            (folder / name.rsplit("/", 1)[1]).write_bytes(data)
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("commit", _COMMITS)
+def test_a_past_commit_of_the_patterns(commit, corpus, use_patterns, monkeypatch, tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    if not (_git_patterns(f"{commit}^", old) and _git_patterns(commit, new)):
+        pytest.skip("the repository's history is not at hand")
+    found = _check(corpus, old, new, use_patterns, monkeypatch, tmp_path)
+    print(f"{commit}: {found['analysed']}/{len(corpus)} analysed again, "
+          f"{found['changed']} readings changed")
+
