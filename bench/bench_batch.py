@@ -12,6 +12,12 @@ command, as in a deployment) on a real Redis and database:
   reading cache emptied: every text's rules run again, from its cached annotations), then as
   after a change of the decision alone (a promoted model or calibration: the readings the
   first pass kept are re-scored);
+* then ``reprocess --inline`` after edits of the patterns alone (the code unchanged): the
+  last ``--pattern-commits`` commits that touched ``classifiers/patterns`` replayed in order
+  (the first pass ran with the patterns before the oldest of them), then two small edits of
+  the last set (an external name added; one rule's exclusions widened). The reading cache
+  keeps the readings an edit cannot touch (``classifiers/pattern_sets.py``): each step reports
+  the share of texts analysed again, and CPU and wall time a document against the first pass;
 * peak memory (RSS) of a worker: of one process, and of a worker with its work horse and
   Tesseract children together.
 
@@ -23,8 +29,8 @@ command, as in a deployment) on a real Redis and database:
 straight into the database as stored extractions (as if extracted), the first pass classifies
 them (the pipeline's ``process_document``, reusing the stored text: spaCy's whole pipeline,
 results stored) in two processes, then ``reprocess --all --inline`` runs over all N in one,
-twice (rules changed, then the decision alone, as above); each is reported per document for
-one process (wall and CPU seconds).
+twice (rules changed, then the decision alone, as above), then after each edit of the patterns
+(as above); each is reported per document for one process (wall and CPU seconds).
 
 That first pass is classification alone, the strictest yardstick. The first pass a document
 really gets after an upload (the issue's measurement: upload → extract → classify) is also
@@ -60,6 +66,19 @@ REPO = Path(__file__).resolve().parents[1]
 # the code of this tree, not whichever the virtual environment's editable install points at
 sys.path.insert(0, str(REPO))
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+#: the patterns folder every process this script starts uses (None: the tree's own); set once
+#: the pattern history is read (``pattern_steps``), changed per edit
+PATTERNS: Path | None = None
+#: run first in every Python process this script starts: the patterns in force are
+#: BENCH_PATTERNS_DIR's (after the classifier's import, so the calibration and the model stay
+#: in force as after a retrain: the decision's cost is the real one)
+_PATTERNS_HOOK = """
+import os
+if os.environ.get("BENCH_PATTERNS_DIR"):
+    from pathlib import Path
+    from classifiers import defaults
+    defaults.PATTERNS_DIR = Path(os.environ["BENCH_PATTERNS_DIR"])
+"""
 
 # --------------------------------------------------------------------------------------------
 # Synthetic archive
@@ -309,6 +328,8 @@ def _env(data_dir: Path, db_url: str, redis_url: str, version_suffix: str = "") 
     env = {**os.environ, "EVIDENCIA_DATA_DIR": str(data_dir), "EVIDENCIA_DATABASE_URL": db_url,
            "EVIDENCIA_REDIS_URL": redis_url, "OMP_THREAD_LIMIT": "1",
            "EVIDENCIA_LOG_LEVEL": "WARNING", "BENCH_VERSION_SUFFIX": version_suffix}
+    if PATTERNS is not None:
+        env["BENCH_PATTERNS_DIR"] = str(PATTERNS)
     return env
 
 
@@ -561,6 +582,116 @@ def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path,
 
 
 # --------------------------------------------------------------------------------------------
+# Edits of the patterns alone
+
+
+def _git(*args: str, binary: bool = False):
+    out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, check=True).stdout
+    return out if binary else out.decode()
+
+
+def _patterns_at(commit: str, folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in _git("ls-tree", "--name-only", commit, "classifiers/patterns/").split():
+        (folder / name.rsplit("/", 1)[1]).write_bytes(_git("show", f"{commit}:{name}",
+                                                           binary=True))
+    return folder
+
+
+def _edit_line(folder: Path, name: str, which, change) -> None:
+    """``change`` the first record of pattern file ``name`` that ``which`` accepts."""
+    path = folder / name
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for k, line in enumerate(lines):
+        if line.strip() and not line.lstrip().startswith("//") and which(json.loads(line)):
+            lines[k] = json.dumps(change(json.loads(line)), ensure_ascii=False)
+            break
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _add_external_name(folder: Path) -> None:
+    path = folder / "external_names.jsonl"
+    record = {"id": "ext.bench_programme", "label": "EXTERNAL",
+              "pattern": "programa nacional de integración laboral"}
+    path.write_text(path.read_text(encoding="utf-8") + json.dumps(record, ensure_ascii=False)
+                    + "\n", encoding="utf-8")
+
+
+def _widen_exclusions(folder: Path) -> None:
+    def change(record):
+        record["excludes"] = [*record.get("excludes", []), "doctype:reglamento"]
+        return record
+    _edit_line(folder, "c2.jsonl", lambda r: bool(r.get("excludes")), change)
+
+
+#: small edits of the last pattern set, applied one after the other: (what, edit)
+SMALL_EDITS = (("an external name added", _add_external_name),
+               ("a c2 rule's exclusions widened", _widen_exclusions))
+
+
+def pattern_steps(work: Path, commits: int) -> list[tuple[str, Path]]:
+    """The pattern sets the run goes through: the one before the oldest of the last
+    ``commits`` commits that touched ``classifiers/patterns`` (the first pass's), after each of
+    them, then after each of ``SMALL_EDITS``. Empty without the repository's history."""
+    if not commits:
+        return []
+    try:
+        log = _git("log", f"-{commits}", "--format=%h %s", "--", "classifiers/patterns")
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    history = [line.split(" ", 1) for line in reversed(log.splitlines())]
+    root = work / "patterns"
+    steps = [(f"before {history[0][0]}", _patterns_at(f"{history[0][0]}^", root / "p0"))]
+    for k, (commit, subject) in enumerate(history, 1):
+        steps.append((f"commit {commit}: {subject[:60]}", _patterns_at(commit, root / f"p{k}")))
+    for k, (what, edit) in enumerate(SMALL_EDITS, len(steps)):
+        folder = root / f"p{k}"
+        shutil.copytree(steps[-1][1], folder)
+        edit(folder)
+        steps.append((what, folder))
+    return steps
+
+
+def reprocess_pattern_edits(steps: list, data_dir: Path, db_url: str, redis_url: str,
+                            work: Path, docs: int, first: dict) -> list[dict]:
+    """``reprocess --all --inline`` under each pattern set of ``steps`` after the first (the
+    code unchanged), with the share of texts analysed again; ``first``: the first pass's
+    ``seconds_per_doc`` and ``cpu_seconds_per_doc``."""
+    global PATTERNS
+    out = []
+    for k, (what, folder) in enumerate(steps[1:], 1):
+        PATTERNS = folder
+        counted = work / f"analysed-{k}.txt"
+        env = {**_env(data_dir, db_url, redis_url, f"+bench-patterns{k}"),
+               "BENCH_COUNT_FILE": str(counted)}
+        t0 = time.perf_counter()
+        before = os.times()
+        proc = _evidencia(["reprocess", "--all", "--inline", "--report",
+                           str(work / f"cambios-patrones-{k}.csv")], env,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        text, _ = proc.communicate()
+        seconds = time.perf_counter() - t0
+        cpu = _children_cpu(before)
+        analysed = int(counted.read_text()) if counted.exists() else None
+        step = {"edit": what, "documents": docs, "analysed_again": analysed,
+                "share_analysed": round(analysed / docs, 3) if analysed is not None else None,
+                "seconds": round(seconds, 2), "seconds_per_doc": round(seconds / docs, 5),
+                "cpu_seconds_per_doc": round(cpu / docs, 5),
+                "speedup_wall": round(first["seconds_per_doc"] / (seconds / docs), 1),
+                "speedup_cpu": round(first["cpu_seconds_per_doc"] / (cpu / docs), 1)
+                if first.get("cpu_seconds_per_doc") else None,
+                "output": text.strip()[-200:]}
+        print(f"reprocess inline, patterns edited ({what}): {analysed}/{docs} analysed again, "
+              f"{step['seconds_per_doc'] * 1000:.2f} ms wall, "
+              f"{step['cpu_seconds_per_doc'] * 1000:.2f} ms CPU a document: "
+              f"{step['speedup_wall']}× wall, {step['speedup_cpu']}× CPU against the first "
+              f"pass; load {os.getloadavg()[0]:.1f}", flush=True)
+        out.append(step)
+    PATTERNS = steps[0][1] if steps else None
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Synthetic: generated text in the database
 
 
@@ -628,7 +759,7 @@ def populate_synthetic(db_url: str, docs: int, seed: int = 11) -> list[str]:
     return ids
 
 
-_FIRST_PASS = """
+_FIRST_PASS = _PATTERNS_HOOK + """
 import json, sys, time
 from service.domain import pipeline
 from evidencia_queue.worker import warm_up
@@ -641,7 +772,7 @@ print(json.dumps({"done": done, "seconds": time.perf_counter() - t0,
 """
 
 
-_FIRST_PASS_FILES = """
+_FIRST_PASS_FILES = _PATTERNS_HOOK + """
 import json, sys, time, uuid
 from service.db import SessionLocal
 from service.domain import pipeline
@@ -703,8 +834,10 @@ def first_pass_files(count: int, db_kind: str, work: Path, redis_url: str) -> di
             "cpu_seconds_per_doc": round(sum(o["cpu"] for o in outs) / done, 4)}
 
 
-def synthetic(docs: int, db_kind: str, work: Path, redis_url: str, files: int = 300) -> dict:
-    """First pass (2 processes) and inline reprocess (1 process) of generated text."""
+def synthetic(docs: int, db_kind: str, work: Path, redis_url: str, files: int = 300,
+              steps: list | None = None) -> dict:
+    """First pass (2 processes) and inline reprocess (1 process) of generated text; then the
+    pattern edits of ``steps`` (``pattern_steps``)."""
     data_dir = work / "data-synthetic"
     db_url, pg_name = _fresh_db(db_kind, work, "synthetic")
     env = _env(data_dir, db_url, redis_url)
@@ -757,6 +890,11 @@ def synthetic(docs: int, db_kind: str, work: Path, redis_url: str, files: int = 
                 first["seconds_per_doc_one_process"] / again["seconds_per_doc"], 1)
             out[f"speedup_per_document_cpu_{key}"] = round(
                 first["cpu_seconds_per_doc"] / again["cpu_seconds_per_doc"], 1)
+        if steps:
+            out["reprocess_inline_patterns_edited"] = reprocess_pattern_edits(
+                steps, data_dir, db_url, redis_url, work, docs,
+                {"seconds_per_doc": first["seconds_per_doc_one_process"],
+                 "cpu_seconds_per_doc": first["cpu_seconds_per_doc"]})
     finally:
         _drop_db(pg_name)
     if files:
@@ -770,6 +908,14 @@ def synthetic(docs: int, db_kind: str, work: Path, redis_url: str, files: int = 
                 real["seconds_per_doc_one_process"] / again["seconds_per_doc"], 1)
             out[f"speedup_per_document_files_cpu_{key}"] = round(
                 real["cpu_seconds_per_doc"] / again["cpu_seconds_per_doc"], 1)
+        for step in out.get("reprocess_inline_patterns_edited", ()):
+            step["speedup_wall_files"] = round(
+                real["seconds_per_doc_one_process"] / step["seconds_per_doc"], 1)
+            step["speedup_cpu_files"] = round(
+                real["cpu_seconds_per_doc"] / step["cpu_seconds_per_doc"], 1)
+            print(f"  patterns edited ({step['edit']}): against the first pass of the same "
+                  f"texts as uploaded files {step['speedup_wall_files']}× wall, "
+                  f"{step['speedup_cpu_files']}× CPU", flush=True)
     return out
 
 
@@ -789,7 +935,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--files", type=int, default=300,
                    help="with --synthetic: how many of them also go through the first pass as "
                         "real PDF files (upload, extraction, classification); 0 for none")
+    p.add_argument("--pattern-commits", type=int, default=3,
+                   help="replay this many of the last commits of classifiers/patterns after "
+                        "the first pass (which runs with the patterns before them); 0: none")
     args = p.parse_args(argv)
+    global PATTERNS
     if args.redis_db == 0:
         p.error("Redis database 0 is the application's: choose another")
     redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
@@ -797,10 +947,13 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": {"cpus": os.cpu_count()}, "db": args.db}
     phases = []
+    steps = pattern_steps(work, args.pattern_commits)
+    PATTERNS = steps[0][1] if steps else None
+    results["pattern_steps"] = [what for what, _folder in steps]
     if args.synthetic:
         try:
             results["synthetic"] = found = synthetic(args.synthetic, args.db, work, redis_url,
-                                                     args.files)
+                                                     args.files, steps)
             for key in ("rules_changed", "decision_changed"):
                 print(f"synthetic reprocess speed-up per document, {key.replace('_', ' ')} "
                       f"(target ≥ 50×): against the first pass of stored text "
@@ -866,6 +1019,12 @@ def main(argv: list[str] | None = None) -> int:
                     last["steady_seconds_per_doc"] / queued["steady_seconds_per_doc"], 1)
         results["speedup_per_document"] = ratios
         print(f"reprocess speed-up per document (target ≥ 50×): {ratios}", flush=True)
+        if steps and 1 in by_workers:
+            one = by_workers[1]
+            docs = one["documents"] - one["counts"]["status"].get("error", 0)
+            results["reprocess_inline_patterns_edited"] = reprocess_pattern_edits(
+                steps, Path(last["data_dir"]), last["db_url"], redis_url, work, docs,
+                {"seconds_per_doc": one["seconds_per_doc"]})
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
     finally:
@@ -879,7 +1038,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cli(argv: list[str]) -> int:
-    """``evidencia`` with BENCH_VERSION_SUFFIX appended to the classifier version."""
+    """``evidencia`` with BENCH_VERSION_SUFFIX appended to the classifier version, the patterns
+    of BENCH_PATTERNS_DIR, and with BENCH_COUNT_FILE the number of texts analysed (rather
+    than read from the reading cache) written there at exit."""
+    exec(_PATTERNS_HOOK, {})
+    count_file = os.environ.get("BENCH_COUNT_FILE")
+    if count_file:
+        import atexit
+
+        from classifiers import engine
+
+        analyse, counted = engine.analyse, [0]
+
+        def counting(doc):
+            counted[0] += 1
+            return analyse(doc)
+
+        engine.analyse = counting
+        atexit.register(lambda: Path(count_file).write_text(str(counted[0])))
     suffix = os.environ.get("BENCH_VERSION_SUFFIX", "")
     if suffix:
         import classifiers
