@@ -76,8 +76,9 @@ _PATTERNS_HOOK = """
 import os
 if os.environ.get("BENCH_PATTERNS_DIR"):
     from pathlib import Path
-    from classifiers import defaults
+    from classifiers import defaults, pattern_sets
     defaults.PATTERNS_DIR = Path(os.environ["BENCH_PATTERNS_DIR"])
+    pattern_sets.forget()  # the reading cache's stamp: these patterns' fingerprint
 """
 
 # --------------------------------------------------------------------------------------------

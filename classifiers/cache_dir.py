@@ -3,8 +3,9 @@ there are: ``service/cli/ops.py``, ``reprocess_caches``).
 
 Two caches make ``evidencia reprocess`` fast: the annotation cache (``annotation_cache.py``:
 spaCy's annotations per text) and the reading cache (``readings.py``: what the rules read of
-each text). An entry's key is a hash of a *key base* (what every entry of one classifier or
-pipeline version shares: the code, the patterns, the spaCy model) and of the text. Each cache
+each text). An entry's key is a hash of a *key base* (what every entry of one version of the
+code shares: the code, the spaCy model; the pattern data is not in the reading cache's, which
+diffs it instead, ``pattern_sets.py``) and of the text. Each cache
 writes under a folder named by its key base's first ``GENERATION_CHARS`` hex digits, its
 *generation*::
 

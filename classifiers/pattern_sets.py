@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -48,7 +49,9 @@ from classifiers import defaults
 from classifiers.cache_dir import atomic_write
 
 __all__ = ["FOLDER", "Change", "fingerprint", "snapshot", "keep_snapshot", "change_since",
-           "forget"]
+           "forget", "PatternsChanged"]
+
+log = logging.getLogger(__name__)
 
 #: the snapshots' folder inside a generation of the reading cache
 FOLDER = "patterns"
@@ -56,32 +59,32 @@ _FORMAT = 1
 _NORM, _LEMMA = 0, 1
 _ATTRS = (("NORM", _NORM), ("LEMMA", _LEMMA))
 
-_fingerprint: str | None = None
 _snapshot: dict | None = None
 _kept: set[Path] = set()
 _changes: dict[tuple[Path, str], Change | None] = {}
 
 
+class PatternsChanged(OSError):
+    """The pattern files changed under a running process: what it reads is no longer what its
+    fingerprint says, so it keeps no reading (an OSError: the cache's writes are skipped)."""
+
+
 def forget() -> None:
     """Read the pattern files again (after they changed under a running process: tests)."""
-    global _fingerprint, _snapshot
-    _fingerprint = _snapshot = None
+    from classifiers import version
+
+    global _snapshot
+    version._patterns_seen = _snapshot = None
     _kept.clear()
     _changes.clear()
 
 
 def fingerprint() -> str:
-    """Hash of the pattern files in force (their bytes: a comment counts), once a process."""
-    global _fingerprint
-    if _fingerprint is None:
-        from classifiers.version import pattern_files
+    """Hash of the pattern files as the process read them for its classifier version (at the
+    import: ``version.patterns_fingerprint``), a comment included."""
+    from classifiers.version import patterns_fingerprint
 
-        h = hashlib.sha256(b"patterns-")
-        for path in pattern_files():
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-        _fingerprint = h.hexdigest()
-    return _fingerprint
+    return patterns_fingerprint()
 
 
 def snapshot() -> dict:
@@ -91,7 +94,9 @@ def snapshot() -> dict:
     global _snapshot
     if _snapshot is None:
         from classifiers.rules import load_rules
+        from classifiers.version import patterns_fingerprint
 
+        _unchanged(patterns_fingerprint(now=True))
         ruleset = load_rules(defaults.PATTERNS_DIR)
         rules = []
         for rule_id, rule in ruleset.rules.items():
@@ -103,9 +108,17 @@ def snapshot() -> dict:
             rules.append([rule_id, rule.label, digest, patterns])
         priors = json.loads((defaults.PATTERNS_DIR / "priors.json").read_text(encoding="utf-8"))
         rest = {k: v for k, v in priors.items() if k not in ("about", "doc_type_prior")}
+        _unchanged(patterns_fingerprint(now=True))
         _snapshot = {"format": _FORMAT, "rules": rules, "priors": priors["doc_type_prior"],
                      "other": json.dumps(rest, sort_keys=True)}
     return _snapshot
+
+
+def _unchanged(now: str) -> None:
+    if now != fingerprint():
+        log.warning("the pattern files changed under this process: no reading is kept "
+                    "until it is restarted")
+        raise PatternsChanged("the pattern files changed")
 
 
 def _path(folder: Path, fp: str) -> Path:

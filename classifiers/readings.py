@@ -162,6 +162,8 @@ def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
     if data is not None:
         try:
             reading = _still_exact(path, data)
+        except pattern_sets.PatternsChanged:  # said once: analysed, and not kept
+            reading = None
         except Exception:  # a truncated or foreign file: analyse again and overwrite it
             log.warning("unreadable reading cache entry %s; analysing again", path)
         else:
@@ -174,6 +176,8 @@ def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
     try:
         pattern_sets.keep_snapshot(path.parents[1])
         _write(path, _to_bytes(reading, seen_in(analysis)), replace=data is not None)
+    except pattern_sets.PatternsChanged:
+        pass
     except OSError:
         log.warning("could not write the reading cache at %s", path, exc_info=True)
     return reading

@@ -15,7 +15,8 @@ from pathlib import Path
 from classifiers import defaults
 from classifiers.nlp import model_version as _model_version
 
-__all__ = ["fingerprint", "code_fingerprint", "pattern_files", "compute_version"]
+__all__ = ["fingerprint", "code_fingerprint", "patterns_fingerprint", "pattern_files",
+           "compute_version"]
 
 #: the Python files whose logic turns text into scores (a change makes the calibration stale);
 #: not the annotation cache's files (``annotation_cache.py``, ``cache_dir.py``): file handling
@@ -37,14 +38,38 @@ def pattern_files() -> list[Path]:
     )
 
 
+#: ``patterns_fingerprint()`` as read by the first ``fingerprint()`` (the classifier's import)
+_patterns_seen: str | None = None
+
+
+def patterns_fingerprint(now: bool = False) -> str:
+    """Hash of the pattern files alone (the reading cache stamps its entries with it): as they
+    were read for the process's classifier version (its import), or ``now``."""
+    if _patterns_seen is None and not now:
+        fingerprint()
+    if now or _patterns_seen is None:
+        h = hashlib.sha256(b"patterns-")
+        for path in pattern_files():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+        return h.hexdigest()
+    return _patterns_seen
+
+
 def fingerprint() -> str:
     """Hash of what produces the raw scores (everything except the calibration itself)."""
+    global _patterns_seen
     h = hashlib.sha256()
     h.update(defaults.VERSION_BASE.encode())
     h.update(model_version().encode())
+    patterns = hashlib.sha256(b"patterns-")
     for path in pattern_files():
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
+        data = path.read_bytes()
+        for digest in (h, patterns):
+            digest.update(path.name.encode())
+            digest.update(data)
+    if _patterns_seen is None:
+        _patterns_seen = patterns.hexdigest()
     for name in _LOGIC_FILES:
         h.update(name.encode())
         h.update((defaults.PACKAGE_DIR / name).read_bytes())

@@ -393,3 +393,19 @@ def test_a_past_commit_of_the_patterns(commit, corpus, use_patterns, monkeypatch
     print(f"{commit}: {found['analysed']}/{len(corpus)} analysed again, "
           f"{found['changed']} readings changed")
 
+
+
+def test_patterns_edited_under_a_running_process_are_not_kept(
+        corpus, use_patterns, monkeypatch, tmp_path):
+    """A process stamps readings with the patterns it read at its start: once the files differ
+    from those, it keeps nothing (its readings would be stamped with patterns they were not
+    read with)."""
+    docs = corpus[:3]
+    folder = _copy_patterns(tmp_path, "patterns")
+    use_patterns(folder)
+    pattern_sets.fingerprint()  # as at the classifier's import
+    EDITS["c4 rule added"][0](folder)  # then the files are edited
+    through, analysed = _through_cache(docs, tmp_path / "readings", monkeypatch)
+    assert analysed == len(docs)
+    assert _as_kept(through) == _as_kept(_full(docs))
+    assert not list((tmp_path / "readings").rglob("*.json.z"))
