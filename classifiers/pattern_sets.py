@@ -249,11 +249,11 @@ class Change:
                                            for col, kind, value in tests]))
         return bit
 
-    def touches(self, seen: dict | None, doc_type: str) -> bool:
-        """Whether this edit may change the reading of a text read as ``doc_type`` where
-        ``seen`` (``readings.seen_in``: ``rules``, ``labels``, ``pairs``, a flat list norm,
-        lemma, norm, …, or None when unknown) was found."""
-        if self.everything or doc_type in self.doc_types or seen is None:
+    def touches(self, seen: dict | None) -> bool:
+        """Whether this edit may change the reading of a text where ``seen`` was found
+        (``readings.seen_in``: ``doc_type``, ``rules``, ``labels``, ``pairs``, a flat list
+        norm, lemma, norm, …, or None when unknown; None: nothing is known)."""
+        if self.everything or seen is None or seen["doc_type"] in self.doc_types:
             return True
         if not self.triggers:
             return False

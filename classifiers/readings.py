@@ -159,6 +159,7 @@ def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
         data = path.read_bytes()
     except OSError:
         data = None
+    stale = False  # an entry read under patterns whose edit touches this text
     if data is not None:
         try:
             reading = _still_exact(path, data)
@@ -169,13 +170,17 @@ def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
         else:
             if reading is not None:
                 return reading
+            stale = True
     from classifiers.engine import analyse
 
     analysis = analyse(doc)
     reading = read(analysis, ocr)
     try:
         pattern_sets.keep_snapshot(path.parents[1])
-        _write(path, _to_bytes(reading, seen_in(analysis)), replace=data is not None)
+        entry = _to_bytes(reading, seen_in(analysis))
+        if stale:  # removed, then created as a new one: a replace by rename costs ~1 ms here
+            path.unlink(missing_ok=True)
+        _write(path, entry, replace=data is not None and not stale)
     except pattern_sets.PatternsChanged:
         pass
     except OSError:
@@ -193,9 +198,9 @@ def _still_exact(path: Path, data: bytes) -> Reading | None:
     change = pattern_sets.change_since(path.parents[1], stamp)
     if change is None or change.everything:
         return None
-    reading = _from_bytes(body)
-    if change.touches(json.loads(zlib.decompress(seen)), reading.doc_type):
+    if change.touches(json.loads(zlib.decompress(seen))):
         return None
+    reading = _from_bytes(body)
     try:
         pattern_sets.keep_snapshot(path.parents[1])
         _stamp(path, data, current)
@@ -230,17 +235,18 @@ def _parts(data: bytes) -> tuple[str, bytes, bytes]:
 
 def seen_in(analysis) -> dict:
     """What an edit of the patterns is checked against (``pattern_sets.Change.touches``):
-    ``rules``, the commitment and document-type rules with a match in a unit; ``labels``, the
-    cue labels of its units; ``pairs``, the distinct (norm, lemma) pairs of the tokens the rules
-    matched on, flat (norm, lemma, norm, …): those of every tagged block that gave a unit (the
-    matches of the others are never read); None for a document read a chunk at a time (its
-    tokens spilled)."""
+    ``doc_type``; ``rules``, the commitment and document-type rules with a match in a unit;
+    ``labels``, the cue labels of its units; ``pairs``, the distinct (norm, lemma) pairs of the
+    tokens the rules matched on, flat (norm, lemma, norm, …): those of every tagged block that
+    gave a unit (the matches of the others are never read); None for a document read a chunk at
+    a time (its tokens spilled)."""
     from classifiers.tokens import LEMMA, NORM
     from classifiers.units import SpilledSpan
 
     ctx = analysis.context
     rules = sorted({rule_id for unit in ctx.units for rule_id, _s, _e in unit.matches})
-    seen = {"rules": rules, "labels": sorted(ctx.doc_labels), "pairs": None}
+    seen = {"doc_type": analysis.doc_type, "rules": rules, "labels": sorted(ctx.doc_labels),
+            "pairs": None}
     docs = {}
     for unit in ctx.units:
         ref = unit.ref
