@@ -8,7 +8,7 @@ command, as in a deployment) on a real Redis and database:
 * documents per minute of the first pass (``evidencia batch ARCHIVE --wait``) with 1 and with
   2 workers (fresh database each);
 * documents per minute of ``reprocess`` (inline, and queued with 2 workers) over the same
-  stored text, under a new classifier version: first as after a change of the rules (the
+  stored text, under a new classifier version: first as after a change of the rules' code (the
   reading cache emptied: every text's rules run again, from its cached annotations), then as
   after a change of the decision alone (a promoted model or calibration: the readings the
   first pass kept are re-scored);
