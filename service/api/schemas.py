@@ -316,6 +316,9 @@ class EvidencePublic(BaseModel):
     score: float = 0.0
     pattern_ids: list[str] = []
     confidence: float = 0.0
+    supports: bool = Field(
+        default=True, description="La celda de su documento respalda el compromiso: es evidencia; "
+        "si no, es un pasaje considerado, no suficiente")
 
 
 class CellPublic(BaseModel):
@@ -389,6 +392,9 @@ class CommitmentPublic(BaseModel):
     confidence: float
     evidence: list[EvidencePublic] = Field(
         description="Los mejores pasajes de los documentos que lo respaldan")
+    considered: list[EvidencePublic] = Field(
+        default=[], description="Pasajes de documentos que no lo respaldan: considerados, no "
+        "suficientes (el clasificador los leyó y no le bastaron)")
     documents: list[CellPublic]
     status: Literal["confirmed", "rejected", "detected", "pending", "missing"] = Field(
         description="Estado de la celda: confirmed (confirmado), rejected (rechazado), detected "
@@ -616,6 +622,7 @@ def _commitment_public(c: CommitmentRow, *, for_reviewer: bool = True) -> dict:
         CommitmentPublic, c,
         status=c.status.value,
         evidence=[_body(EvidencePublic, p) for p in c.passages[:SUMMARY_PASSAGES]],
+        considered=[_body(EvidencePublic, p) for p in c.considered[:SUMMARY_PASSAGES]],
         documents=[
             _body(CellPublic, cell, evidence=[_body(EvidencePublic, p) for p in cell.passages])
             for cell in c.cells

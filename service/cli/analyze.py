@@ -158,7 +158,8 @@ def _analyze(path: str, sha: str, password: str | None, *, file: Path, options
             "supported": c.supported,
             "confidence": round(c.confidence, 3),
             "evidence": [
-                {"text": e.text, "page": e.page, "pattern_ids": list(e.pattern_ids)}
+                {"text": e.text, "page": e.page, "pattern_ids": list(e.pattern_ids),
+                 "supports": c.supported}  # else considered, not enough (as the API says)
                 for e in c.evidence
             ],
         }
@@ -203,8 +204,20 @@ def _summary(reports: list[DocumentReport]) -> dict:
     return {"supported": found, "missing": [c for c in COMMITMENT_IDS if c not in found]}
 
 
+def _considered(reports: list[DocumentReport], cid: str) -> str:
+    """Where a passage was read for a commitment no document supports ("plan.docx, pág. 2"):
+    shown apart, never as evidence."""
+    from pathlib import PurePath
+
+    return "; ".join(
+        f"{PurePath(r.path).name}, pág. {c['evidence'][0]['page']}"
+        for r in reports for c in r.commitments
+        if c["id"] == cid and not c["supported"] and c["evidence"]
+    )
+
+
 def _print_matrix(reports: list[DocumentReport], summary: dict, out=sys.stdout) -> None:
-    from service.domain.messages import commitment_name, doc_type_name
+    from service.domain.messages import commitment_name, doc_type_name, passage_role
 
     cids = ["c1", "c2", "c3", "c4", "c5"]
     width = min(max([len("Documento")] + [len(r.path) for r in reports]), 60)
@@ -226,6 +239,9 @@ def _print_matrix(reports: list[DocumentReport], summary: dict, out=sys.stdout) 
         out.write("Compromisos sin evidencia en ningún documento:\n")
         for cid in summary["missing"]:
             out.write(f"  {cid}: {commitment_name(cid)}\n")
+            near = _considered(reports, cid)
+            if near:
+                out.write(f"      pasaje {passage_role(False)}: {near}\n")
     else:
         out.write("Los cinco compromisos tienen evidencia.\n")
     errors = sum(r.status == "error" for r in reports)

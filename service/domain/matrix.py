@@ -15,6 +15,10 @@ The rules, each said once:
   inside a ZIP) count once, the later copies listed apart as duplicates of the first;
 - a commitment is supported in a submission when at least one document supports it; its
   confidence is the best supporting document's, else the weakest "no";
+- a passage is evidence only in a cell that supports its commitment; in a cell that does not
+  (the decision, since the eighth round the mean of the rules and the learned model, said no)
+  its passages are what was considered and found not enough (:attr:`Passage.supports`,
+  :attr:`CommitmentRow.considered`), never shown as evidence;
 - passages are ordered by score, then by their document's confidence; the same excerpt on
   the same page of a document (case, accents and spaces aside) is one passage, its best-scored
   copy with the rules of every copy (:func:`_distinct_passages`);
@@ -148,7 +152,9 @@ def _short(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """One evidence excerpt: the sentence or table row that proves the point, with its page."""
+    """One excerpt with its page: the sentence or table row that proves the point when its
+    document's cell supports the commitment (``supports``), else a passage the classifier
+    considered and found not enough."""
 
     document_id: str
     document: str
@@ -157,10 +163,16 @@ class Passage:
     score: float
     pattern_ids: tuple[str, ...]
     confidence: float  # of its document's cell
+    supports: bool = True  # its document's cell supports the commitment: evidence
 
     @property
     def short_document(self) -> str:
         return _short(self.document)
+
+    @property
+    def role(self) -> str:
+        """"evidencia" or "considerado, no suficiente", as every surface says it."""
+        return messages.passage_role(self.supports)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +198,16 @@ class Cell:
     def pattern_ids(self) -> tuple[str, ...]:
         """The rules that matched its passages, best passage's first: the explanation."""
         return tuple(dict.fromkeys(pid for p in self.passages for pid in p.pattern_ids))
+
+    @property
+    def evidence(self) -> tuple[Passage, ...]:
+        """Its passages when it supports the commitment, else none."""
+        return self.passages if self.supported else ()
+
+    @property
+    def considered(self) -> tuple[Passage, ...]:
+        """Its passages when it does not support the commitment: read, not enough."""
+        return () if self.supported else self.passages
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +320,8 @@ class CommitmentRow:
     #: the newest excerpt a reviewer verified and no undo took back (attach, or confirm with
     #: an excerpt): evidence a confirmation may stand on
     attached: DecisionEntry | None = None
+    #: passages of the documents that do not support it, best first: considered, not enough
+    considered: tuple[Passage, ...] = ()
 
     @property
     def label(self) -> str:
@@ -518,6 +542,7 @@ def _cells_of(document: Document, classification: Classification | None) -> dict
                 score=float(ev.get("score") or 0.0),
                 pattern_ids=tuple(ev.get("pattern_ids") or ()),
                 confidence=float(result.confidence),
+                supports=bool(result.supported),
             )
             for ev in (result.evidence or [])
         )
@@ -559,18 +584,15 @@ def _commitment_row(
         confidence = max(c.confidence for c in supporting)
     else:  # not detected anywhere: how sure we are it is absent (the weakest "no")
         confidence = min((c.confidence for c in cells), default=0.0)
-    passages = sorted(
-        (p for c in supporting for p in c.passages),
-        key=lambda p: (p.score, p.confidence),
-        reverse=True,
-    )
+    passages = _best_first(p for c in supporting for p in c.passages)
     is_supported = supported(c.supported for c in cells)
     return CommitmentRow(
         id=cid,
         supported=is_supported,
         confidence=round(float(confidence), 4),
         cells=cells,
-        passages=tuple(passages),
+        passages=passages,
+        considered=_best_first(p for c in cells for p in c.considered),
         status=cell_status(is_supported, decision.action if decision else None,
                            processing=processing),
         decision=decision,
@@ -578,6 +600,10 @@ def _commitment_row(
         comments=comments,
         attached=attached,
     )
+
+
+def _best_first(passages: Iterable[Passage]) -> tuple[Passage, ...]:
+    return tuple(sorted(passages, key=lambda p: (p.score, p.confidence), reverse=True))
 
 
 def build_matrix(

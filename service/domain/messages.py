@@ -56,6 +56,7 @@ __all__ = [
     "confidence_label",
     "rule_descriptions",
     "rule_families",
+    "passage_role",
     "accepted_types",
     "accept_list",
 ]
@@ -137,6 +138,11 @@ CELL_STATUS_LABELS: dict[str, str] = {
     "pending": "En proceso: aún se leen documentos",
     "missing": "Sin evidencia, pendiente de revisión",
 }
+
+#: What a passage is in its cell (``matrix.Passage.role``): evidence where the document supports
+#: the commitment; where it does not (the mean of the rules and the learned model said no), a
+#: passage the classifier read and found not enough, which a reviewer may still want to see.
+PASSAGE_ROLES: dict[bool, str] = {True: "evidencia", False: "considerado, no suficiente"}
 
 #: How sure the classifier is (``service.domain.matrix.confidence_level``), in words: pages
 #: never print a bare percentage, which reads as "99 % there" next to "not found".
@@ -766,6 +772,10 @@ def accept_list(legacy_word: bool) -> str:
     from extractors.registry import accepted_extensions
 
     return ",".join((*accepted_extensions(libreoffice=legacy_word), *_ACCEPT_TYPES))
+
+
+def passage_role(supports: bool) -> str:
+    return PASSAGE_ROLES[bool(supports)]
 
 
 def yes_no(value: bool) -> str:

@@ -50,7 +50,9 @@ MATRIX_HEADERS = [
     "Fecha decisión",
     "Comentario",
 ]
-EVIDENCE_HEADERS = ["Compromiso", "Documento", "Página", "Extracto", "Puntaje", "Patrones"]
+#: "Uso": evidence, or considered and not enough (a document that does not support the
+#: commitment; ``matrix.Passage.role``)
+EVIDENCE_HEADERS = ["Compromiso", "Documento", "Página", "Extracto", "Puntaje", "Patrones", "Uso"]
 HISTORY_HEADERS = ["Fecha", "Revisor", "Compromiso", "Decisión", "Documento", "Página",
                    "Extracto", "Comentario", "Versión del clasificador"]
 SUMMARY_HEADERS = ["organizacion", "rut", "postulacion", *COMMITMENT_IDS,
@@ -167,7 +169,7 @@ def _evidence_sheet(ws, m: SubmissionMatrix) -> None:
         for cell in c.cells:
             for p in cell.passages:
                 ws.append(_safe_row((c.id, p.document, p.page, p.text, round(p.score, 3),
-                                     ", ".join(p.pattern_ids))))
+                                     ", ".join(p.pattern_ids), p.role)))
 
 
 def _history_sheet(ws, m: SubmissionMatrix) -> None:

@@ -271,10 +271,12 @@ def reviewer_retry_submission(
 
 
 def _highlights(row, page, pagina: int, compromiso: str) -> dict:
-    """The evidence on this page (of one commitment, or all): boxes on the image, marks in the
-    text, and the pages that hold evidence at all."""
+    """The passages on this page (of one commitment, or all): boxes on the image, marks in the
+    text, and the pages that hold any; each passage evidence or, in a cell that does not
+    support its commitment, considered and not enough (``Passage.supports``), said apart."""
     passages: list[str] = []
     passage_commitments: list[str] = []
+    passage_supports: list[bool] = []
     for cid, cell in row.cells.items():
         if compromiso and cid != compromiso:
             continue
@@ -282,13 +284,22 @@ def _highlights(row, page, pagina: int, compromiso: str) -> dict:
             if (p.page or 0) == pagina and p.text:
                 passages.append(p.text)
                 passage_commitments.append(cid)
+                passage_supports.append(p.supports)
     boxes, segments = [], []
     if page is not None:
         boxes = highlight_boxes(page.words or [], passages, page.width, page.height)
         segments = highlight_text(page.text or "", passages)
-    evidence_pages = sorted({(p.page or 0) for c in row.cells.values() for p in c.passages} - {0})
+
+    def pages(supports: bool) -> list[int]:
+        return sorted({(p.page or 0) for c in row.cells.values() for p in c.passages
+                       if p.supports == supports} - {0})
+
+    shown = list(zip(passage_commitments, passage_supports, strict=True))
     return {"boxes": boxes, "segments": segments, "passage_commitments": passage_commitments,
-            "evidence_pages": evidence_pages}
+            "passage_supports": passage_supports,
+            "evidence_of": list(dict.fromkeys(cid for cid, ok in shown if ok)),
+            "considered_of": list(dict.fromkeys(cid for cid, ok in shown if not ok)),
+            "evidence_pages": pages(True), "considered_pages": pages(False)}
 
 
 def _document_page(request: Request, session, reviewer, doc: Document, pagina: int,

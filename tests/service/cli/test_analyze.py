@@ -110,6 +110,25 @@ def test_human_output_names_missing_commitments(tmp_path):
     assert "c5" in proc.stdout
 
 
+def test_a_passage_of_an_unsupported_cell_is_said_considered_not_evidence(tmp_path):
+    """QA 2026-12-06: org61's induction plan (dev), c2 "no" with a passage kept: the JSON
+    listed it as any evidence, the text said only "sin evidencia"."""
+    from tests.rendered import rendered
+
+    plan = tmp_path / "plan-induccion.docx"
+    plan.write_bytes(rendered("org61-fundacion-hogar-los-olivos/"
+                              "plan-induccion-personal-nuevo-2025.md", "docx"))
+    proc = _evidencia("analyze", "--json", str(plan))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    c2 = json.loads(proc.stdout)["documents"][0]["commitments"][1]
+    assert c2["supported"] is False and c2["evidence"]
+    assert {e["supports"] for e in c2["evidence"]} == {False}
+    proc = _evidencia("analyze", str(plan))
+    said = proc.stdout[proc.stdout.index("  c2:"):proc.stdout.index("  c3:")]
+    assert (f"pasaje considerado, no suficiente: plan-induccion.docx, pág. "
+            f"{c2['evidence'][0]['page']}") in said
+
+
 def test_usage_errors_exit_2(tmp_path):
     assert _evidencia("analyze", str(tmp_path / "no-existe.pdf")).returncode == 2
     assert _evidencia("analyze").returncode == 2

@@ -1,0 +1,69 @@
+"""QA 2026-12-06 (eighth round): a cell the decision (the mean of the rules and the learned model)
+says is not supported may still carry passages. Every surface showed them as evidence (the
+document page highlighted them under "Resaltada la evidencia de", the XLSX evidence sheet listed
+them like any other) or hid them (the reviewer matrix said "Ningún documento analizado muestra
+evidencia"). Now they are one thing everywhere: considered, not enough.
+
+The real corpus file that showed it, rendered from its source byte for byte as in /tmp/corpus:
+org61's induction plan (dev organisation), c2 "no" with confidence 0.939 and one passage on
+page 1. Real HTTP API, the real Redis and both databases, the worker in-process.
+"""
+
+from __future__ import annotations
+
+import io
+
+from tests.rendered import rendered
+
+#: c2 "no" (confidence 0.939) with one passage kept: the passage model found it likely
+INDUCTION_PLAN = "org61-fundacion-hogar-los-olivos/plan-induccion-personal-nuevo-2025.md"
+
+
+def test_a_passage_of_an_unsupported_cell_is_considered_not_evidence_on_every_surface(
+        client, reviewer, run_worker_burst):
+    from openpyxl import load_workbook
+
+    sub = client.post("/api/submissions", json={
+        "organization": "Fundación Hogar Los Olivos", "rut": "65.104.778-1"}).json()
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    r = client.post(f"/api/submissions/{sub['id']}/documents", headers=applicant,
+                    files=[("files", ("plan-induccion.docx", rendered(INDUCTION_PLAN, "docx")))])
+    assert r.status_code == 202, r.text
+    run_worker_burst()
+    matrix = f"/api/submissions/{sub['id']}/matrix"
+
+    c2 = client.get(matrix, auth=reviewer).json()["commitments"][1]
+    [cell] = c2["documents"]
+    assert (c2["supported"], c2["status"], c2["evidence"]) == (False, "missing", [])
+    assert cell["evidence"], "the classifier no longer keeps a passage for this cell"
+    assert {e["supports"] for e in cell["evidence"]} == {False}
+    assert [e["text"] for e in c2["considered"]] == [e["text"] for e in cell["evidence"]]
+    page = cell["evidence"][0]["page"]
+
+    # the reviewer's matrix: not "no evidence", not evidence either; the rules that proposed it
+    html = client.get(f"/revision/s/{sub['id']}", auth=reviewer).text
+    row = html[html.index('id="c2"'):html.index('id="c3"')]
+    assert "basta como evidencia: 1 pasaje(s) considerado(s), no suficiente(s)" in row
+    assert "muestra evidencia" not in row and "data-considered" in row
+    assert "Reglas que los propusieron:" in row and f"pág. {page}" in row
+
+    # the document page: highlighted as considered, never as evidence
+    doc = client.get(f"/revision/d/{cell['document_id']}",
+                     params={"pagina": page, "compromiso": "c2"}, auth=reviewer).text
+    assert "Resaltado lo considerado, no suficiente" in doc
+    assert "Resaltada la evidencia de" not in doc and "Páginas con evidencia" not in doc
+    assert 'class="hl-c2 considered"' in doc
+
+    # the exports: the matrix says no passage; the evidence sheet says what the passage is
+    csv_row = client.get(matrix, params={"format": "csv"}, auth=reviewer).text.splitlines()[2]
+    assert csv_row.startswith("c2;") and cell["evidence"][0]["text"][:40] not in csv_row
+    book = load_workbook(io.BytesIO(client.get(matrix, params={"format": "xlsx"},
+                                               headers=applicant).content))
+    rows = [r for r in book["Evidencias"].iter_rows(values_only=True) if r[0] == "c2"]
+    assert rows and {r[-1] for r in rows} == {"considerado, no suficiente"}
+
+    # the applicant: missing, with the passage that was read and why it does not count
+    mine = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    item = mine[mine.index('id="compromiso-c2"'):mine.index('id="compromiso-c3"')]
+    assert "Falta evidencia" in item and "Qué lo cubriría" in item
+    assert f"plan-induccion.docx, página {page}, pero no basta para darlo por cubierto" in item
