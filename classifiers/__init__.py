@@ -169,11 +169,13 @@ def _decide_with_model(reading) -> list[CommitmentResult]:
     results = []
     for cid in COMMITMENT_IDS:
         passages = decisions[cid].passages
-        probability = combine(calibrator.probability(cid, reading.scores[cid]),
-                              decisions[cid].probability)
+        p_rules = calibrator.probability(cid, reading.scores[cid])
+        probability = combine(p_rules, decisions[cid].probability)
         supported = bool(passages) and probability >= 0.5
         shown = [passages[i]
                  for i in shown_passages([d.probability for d in passages], supported)]
+        if not supported and reading.evidence[cid] and p_rules >= 0.5:
+            shown += _rules_best(passages, reading.evidence[cid][0][0], shown)
         evidence = tuple(
             Evidence(text=d.candidate.text, page=d.candidate.page,
                      pattern_ids=tuple(d.candidate.valid or d.candidate.matched),
@@ -182,3 +184,10 @@ def _decide_with_model(reading) -> list[CommitmentResult]:
         )
         results.append(_result(cid, probability, evidence))
     return results
+
+
+def _rules_best(passages, unit_index: int, shown) -> list:
+    """The passage the rules alone would have decided "supported" on, when the mean says no:
+    kept (after those shown, with its passage probability) so that a reviewer sees what was
+    considered and found not enough, instead of nothing."""
+    return [d for d in passages if d.candidate.index == unit_index and d not in shown][:1]

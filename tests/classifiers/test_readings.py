@@ -45,14 +45,21 @@ def _reference(doc, use_model: bool = True) -> Classification:
                 ranked.append((_probability(model.passage[cid], f), c))
             ranked.sort(key=lambda pc: (-pc[0], -pc[1].score, pc[1].unit.index))
             probs = [p for p, _c in ranked]
-            probability = (calibrator.probability(cid, analysis.scores[cid]) + _probability(
+            p_rules = calibrator.probability(cid, analysis.scores[cid])
+            probability = (p_rules + _probability(
                 model.document[cid], document_features(
                     probs, analysis.scores[cid], len(ranked), analysis.doc_type))) / 2
             supported = bool(ranked) and probability >= 0.5
+            shown = shown_passages(probs, supported)
+            if not supported and analysis.evidence[cid] and p_rules >= 0.5:
+                # the rules alone would say yes: their best passage is kept, considered
+                best_unit = analysis.evidence[cid][0].unit.index
+                shown += [i for i, (_p, c) in enumerate(ranked)
+                          if c.unit.index == best_unit and i not in shown][:1]
             evidence = tuple(
                 Evidence(text=c.unit.text, page=c.unit.page,
                          pattern_ids=tuple(c.valid or c.matched), score=round(p, 4))
-                for p, c in (ranked[i] for i in shown_passages(probs, supported)))
+                for p, c in (ranked[i] for i in shown))
         else:
             best = analysis.evidence[cid]
             floor = best[0].score * defaults.EVIDENCE_RELATIVE_MIN if best else 0.0

@@ -246,3 +246,25 @@ def test_the_sign_test_counts_texts_not_renderings():
     assert duel(8, 5, renderings=3) == {"wins": 3, "losses": 0, "p": 0.125}
     assert duel(10, 5)["p"] <= 0.05 < duel(8, 5)["p"]
     assert duel(5, 5) == {"wins": 0, "losses": 0, "p": 1.0}
+
+
+def test_a_cell_the_mean_overturns_keeps_the_rules_passage_as_considered(classify, tmp_path):
+    """QA 2026-12-06: where the rules alone say "supported" and the mean says no (5 of the 498
+    dev files), the rules' passage was dropped: reviewers saw "no evidence" and nothing of what
+    the rules found. It is kept (the surfaces show it "considerado, no suficiente"); the
+    decision is unchanged. The very dev file that showed it, rendered as in /tmp/corpus."""
+    import classifiers
+    from extractors import extract
+    from tests.rendered import rendered
+
+    mail = tmp_path / "correo.txt"
+    mail.write_bytes(rendered("org63-fundacion-educacional-altamar/"
+                              "correo-reenvio-noticia-sello-migrante-comuna.md", "txt"))
+    doc = extract(mail)
+    rules = classify(doc, use_model=False).commitment("c4")
+    if classifiers.second_stage_model is None:
+        pytest.skip("no second-stage model in force")
+    mean = classify(doc).commitment("c4")
+    assert rules.supported and not mean.supported  # the case itself
+    assert [e.text for e in mean.evidence] == [rules.evidence[0].text]
+    assert mean.evidence[0].pattern_ids  # the rules stay its explanation
