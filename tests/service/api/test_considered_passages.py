@@ -44,6 +44,7 @@ def test_a_passage_of_an_unsupported_cell_is_considered_not_evidence_on_every_su
     html = client.get(f"/revision/s/{sub['id']}", auth=reviewer).text
     row = html[html.index('id="c2"'):html.index('id="c3"')]
     assert "basta como evidencia: 1 pasaje(s) considerado(s), no suficiente(s)" in row
+    assert "en que falta" in row  # the confidence is the "no"'s
     assert "muestra evidencia" not in row and "data-considered" in row
     assert "Reglas que los propusieron:" in row and f"pág. {page}" in row
 
