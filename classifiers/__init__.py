@@ -134,13 +134,14 @@ def _decide(reading, use_model: bool):
     return _decide_with_rules(reading)
 
 
-def _result(cid: str, p_supported: float, evidence: tuple[Evidence, ...]) -> CommitmentResult:
+def _result(cid: str, p_supported: float, evidence: tuple[Evidence, ...],
+            rules_supported: bool | None = None) -> CommitmentResult:
     supported = bool(evidence) and p_supported >= 0.5
     # confidence = probability that the decision shown is the right one
     confidence = p_supported if supported else 1.0 - p_supported
     return CommitmentResult(id=cid, supported=supported,
                             confidence=round(min(max(confidence, 0.0), 1.0), 3),
-                            evidence=evidence)
+                            evidence=evidence, rules_supported=rules_supported)
 
 
 def _decide_with_rules(reading) -> list[CommitmentResult]:
@@ -182,7 +183,9 @@ def _decide_with_model(reading) -> list[CommitmentResult]:
                      score=round(d.probability, 4))
             for d in shown
         )
-        results.append(_result(cid, probability, evidence))
+        # the rules alone: a passage held and their calibrated probability (_decide_with_rules)
+        rules_supported = bool(reading.evidence[cid]) and p_rules >= 0.5
+        results.append(_result(cid, probability, evidence, rules_supported))
     return results
 
 

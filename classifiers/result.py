@@ -35,6 +35,9 @@ class CommitmentResult:
     supported: bool
     confidence: float  # 0..1, calibrated: probability that `supported` is right
     evidence: tuple[Evidence, ...] = ()  # best first
+    #: what the rules alone decide (with the learned model in force the mean decides, and may
+    #: overturn them: reviewers are told); None where the rules alone decided
+    rules_supported: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class Classification:
                     id=c["id"],
                     supported=c["supported"],
                     confidence=c["confidence"],
+                    rules_supported=c.get("rules_supported"),
                     evidence=tuple(
                         Evidence(**{**e, "pattern_ids": tuple(e.get("pattern_ids", ()))})
                         for e in c.get("evidence", ())

@@ -157,6 +157,7 @@ def _analyze(path: str, sha: str, password: str | None, *, file: Path, options
             "id": c.id,
             "supported": c.supported,
             "confidence": round(c.confidence, 3),
+            "rules_supported": c.rules_supported,  # the rules alone, where the model took part
             "evidence": [
                 {"text": e.text, "page": e.page, "pattern_ids": list(e.pattern_ids),
                  "supports": c.supported}  # else considered, not enough (as the API says)

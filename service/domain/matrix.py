@@ -185,10 +185,22 @@ class Cell:
     confidence: float
     classifier_version: str
     passages: tuple[Passage, ...]  # best first
+    #: what the rules alone decided, where the learned model took part; None when not known
+    rules_supported: bool | None = None
 
     @property
     def best(self) -> Passage | None:
         return self.passages[0] if self.passages else None
+
+    @property
+    def overturned(self) -> bool:
+        """The learned model took the decision the other way from the rules alone."""
+        return self.rules_supported is not None and self.rules_supported != self.supported
+
+    @property
+    def overturned_note(self) -> str | None:
+        """What a reviewer is told of it, in Spanish; None when not overturned."""
+        return messages.overturned_note(self.supported) if self.overturned else None
 
     @property
     def confidence_level(self) -> str:
@@ -553,6 +565,7 @@ def _cells_of(document: Document, classification: Classification | None) -> dict
             confidence=float(result.confidence),
             classifier_version=classification.classifier_version,
             passages=passages,
+            rules_supported=result.rules_supported,
         )
     return cells
 

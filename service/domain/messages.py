@@ -57,6 +57,7 @@ __all__ = [
     "rule_descriptions",
     "rule_families",
     "passage_role",
+    "overturned_note",
     "accepted_types",
     "accept_list",
 ]
@@ -772,6 +773,19 @@ def accept_list(legacy_word: bool) -> str:
     from extractors.registry import accepted_extensions
 
     return ",".join((*accepted_extensions(libreoffice=legacy_word), *_ACCEPT_TYPES))
+
+
+#: A cell where the learned model overturned what the rules alone decided (``matrix.Cell.
+#: overturned``), by the cell's decision: the rule families shown explain the passages, not the
+#: decision, and the reviewer is told so.
+OVERTURNED_NOTES: dict[bool, str] = {
+    True: "Las reglas solas no lo daban por cumplido; el modelo aprendido inclinó la decisión.",
+    False: "Las reglas solas lo daban por cumplido; con el modelo aprendido no alcanza.",
+}
+
+
+def overturned_note(supported: bool) -> str:
+    return OVERTURNED_NOTES[bool(supported)]
 
 
 def passage_role(supports: bool) -> str:

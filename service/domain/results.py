@@ -257,7 +257,7 @@ def twin_results(session: Session, extraction_ids: Iterable[int], version: str
             .order_by(CommitmentResult.commitment)):
         rows[r.classification_id].append({
             "commitment": r.commitment, "supported": r.supported, "confidence": r.confidence,
-            "evidence": list(r.evidence or [])})
+            "rules_supported": r.rules_supported, "evidence": list(r.evidence or [])})
     for extraction_id, (cid, doc_type) in first.items():
         out[extraction_id] = (doc_type, rows[cid])
     return out
@@ -267,6 +267,7 @@ def result_values(result: ClassificationResult) -> list[dict]:
     """A classifier result's commitment rows as plain values (for bulk inserts)."""
     return [
         {"commitment": c.id, "supported": c.supported, "confidence": c.confidence,
+         "rules_supported": c.rules_supported,
          "evidence": [{"text": e.text, "page": e.page, "pattern_ids": list(e.pattern_ids),
                        "score": e.score} for e in c.evidence]}
         for c in result.commitments
@@ -387,7 +388,8 @@ def copy_classification(session: Session, document: Document, source: Classifica
         doc_type=source.doc_type,
         results=[
             CommitmentResult(commitment=r.commitment, supported=r.supported,
-                             confidence=r.confidence, evidence=list(r.evidence or []))
+                             confidence=r.confidence, evidence=list(r.evidence or []),
+                             rules_supported=r.rules_supported)
             for r in source.results
         ],
     )

@@ -37,6 +37,7 @@ def _reference(doc, use_model: bool = True) -> Classification:
     model, calibrator = classifiers.second_stage_model, classifiers.calibrator
     results = []
     for cid in COMMITMENT_IDS:
+        rules_supported = None
         if use_model and model is not None:
             cache: dict = {}
             ranked = []
@@ -50,6 +51,7 @@ def _reference(doc, use_model: bool = True) -> Classification:
                 model.document[cid], document_features(
                     probs, analysis.scores[cid], len(ranked), analysis.doc_type))) / 2
             supported = bool(ranked) and probability >= 0.5
+            rules_supported = bool(analysis.evidence[cid]) and p_rules >= 0.5
             shown = shown_passages(probs, supported)
             if not supported and analysis.evidence[cid] and p_rules >= 0.5:
                 # the rules alone would say yes: their best passage is kept, considered
@@ -71,7 +73,7 @@ def _reference(doc, use_model: bool = True) -> Classification:
         supported = bool(evidence) and probability >= 0.5
         confidence = probability if supported else 1.0 - probability
         results.append(CommitmentResult(cid, supported, round(min(max(confidence, 0.0), 1.0), 3),
-                                        evidence))
+                                        evidence, rules_supported))
     return Classification(classifier_version=classifiers.CLASSIFIER_VERSION,
                           doc_type=analysis.doc_type, commitments=tuple(results))
 

@@ -17,6 +17,9 @@ from tests.rendered import rendered
 
 #: c2 "no" (confidence 0.939) with one passage kept: the passage model found it likely
 INDUCTION_PLAN = "org61-fundacion-hogar-los-olivos/plan-induccion-personal-nuevo-2025.md"
+#: c4: the rules alone "supported" (passage score 2.0), the mean "no" (0.526): overturned
+FORWARDED_NEWS = ("org63-fundacion-educacional-altamar/"
+                  "correo-reenvio-noticia-sello-migrante-comuna.md")
 
 
 def test_a_passage_of_an_unsupported_cell_is_considered_not_evidence_on_every_surface(
@@ -47,6 +50,7 @@ def test_a_passage_of_an_unsupported_cell_is_considered_not_evidence_on_every_su
     assert "en que falta" in row  # the confidence is the "no"'s
     assert "muestra evidencia" not in row and "data-considered" in row
     assert "Reglas que los propusieron:" in row and f"pág. {page}" in row
+    assert cell["rules_supported"] is False and "data-overturned" not in row  # rules said no too
 
     # the document page: highlighted as considered, never as evidence
     doc = client.get(f"/revision/d/{cell['document_id']}",
@@ -68,3 +72,27 @@ def test_a_passage_of_an_unsupported_cell_is_considered_not_evidence_on_every_su
     item = mine[mine.index('id="compromiso-c2"'):mine.index('id="compromiso-c3"')]
     assert "Falta evidencia" in item and "Qué lo cubriría" in item
     assert f"plan-induccion.docx, página {page}, pero no basta para darlo por cubierto" in item
+
+
+def test_a_cell_the_learned_model_overturned_says_so_with_the_rules_passage_considered(
+        client, reviewer, run_worker_burst):
+    """org63's forwarded news (dev): the rules alone found c4 (a passage scoring 2.0) and the
+    mean says no. The reviewer sees the rules' passage, considered and not enough, and that the
+    rules alone would have counted it: the rule families explain the passage, not the no."""
+    sub = client.post("/api/submissions", json={
+        "organization": "Fundación Educacional Altamar", "rut": "65.104.778-1"}).json()
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    r = client.post(f"/api/submissions/{sub['id']}/documents", headers=applicant,
+                    files=[("files", ("correo.txt", rendered(FORWARDED_NEWS, "txt")))])
+    assert r.status_code == 202, r.text
+    run_worker_burst()
+    c4 = client.get(f"/api/submissions/{sub['id']}/matrix", auth=reviewer).json()["commitments"][3]
+    [cell] = c4["documents"]
+    assert (c4["status"], cell["supported"], cell["rules_supported"]) == ("missing", False, True)
+    assert cell["overturned_note"] == ("Las reglas solas lo daban por cumplido; con el modelo "
+                                       "aprendido no alcanza.")
+    assert [e["supports"] for e in cell["evidence"]] == [False]
+    html = client.get(f"/revision/s/{sub['id']}", auth=reviewer).text
+    row = html[html.index('id="c4"'):html.index('id="c5"')]
+    assert "1 pasaje(s) considerado(s), no suficiente(s)" in row
+    assert cell["overturned_note"] in row and "Reglas que los propusieron:" in row
