@@ -9,11 +9,12 @@ from functools import cache
 
 from tests.conftest import REPO
 
-__all__ = ["rendered"]
+__all__ = ["renderer", "rendered"]
 
 
 @cache
-def _renderer():
+def renderer():
+    """``scripts/render_corpus.py`` as a module (it is a script, not a package's)."""
     path = REPO / "scripts" / "render_corpus.py"
     spec = importlib.util.spec_from_file_location("render_corpus", path)
     module = importlib.util.module_from_spec(spec)
@@ -25,7 +26,7 @@ def _renderer():
 def rendered(source: str, kind: str) -> bytes:
     """``source``: the path under samples/corpus (``orgNN-…/name.md``); ``kind``: ``docx`` or
     ``txt`` (the renders that need no external program)."""
-    module = _renderer()
+    module = renderer()
     root = REPO / "samples" / "corpus"
     return {"docx": module.render_docx, "txt": module.render_txt}[kind](
         module.read_source(root / source, root))

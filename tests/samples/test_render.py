@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.rendered import renderer
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SOURCES = REPO / "samples" / "demo-sources"
 CORPUS = REPO / "samples" / "corpus"
 
 
-def _load_renderer():
-    path = REPO / "scripts" / "render_corpus.py"
-    spec = importlib.util.spec_from_file_location("render_corpus", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["render_corpus"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-render_corpus = _load_renderer()
+render_corpus = renderer()
 
 SOURCE = """+++
 org = "Constructora Andes Sur SpA"
