@@ -187,6 +187,7 @@ def test_stored_result_values_equal_the_dataclass_fields(classify):
     assert any(c.evidence for c in result.commitments)
     assert result_values(result) == [
         {"commitment": c.id, "supported": c.supported, "confidence": c.confidence,
+         "rules_supported": c.rules_supported,
          "evidence": [{**asdict(e), "pattern_ids": list(e.pattern_ids)} for e in c.evidence]}
         for c in result.commitments
     ]
