@@ -517,6 +517,17 @@ def _case(rules_changed: bool) -> tuple[str, str]:
     return (("-rules", "rules changed") if rules_changed else ("", "decision changed"))
 
 
+def _timed_inline_reprocess(env: dict, report: Path) -> tuple[str, float, float]:
+    """``evidencia reprocess --all --inline`` in a process of its own: (its output, wall
+    seconds, CPU seconds of the process and its children)."""
+    t0 = time.perf_counter()
+    before = os.times()
+    proc = _evidencia(["reprocess", "--all", "--inline", "--report", str(report)], env,
+                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out, _ = proc.communicate()
+    return out, time.perf_counter() - t0, _children_cpu(before)
+
+
 def reprocess_inline(phase: dict, redis_url: str, work: Path, rules_changed: bool = False
                      ) -> dict:
     tag, words = _case(rules_changed)
@@ -524,14 +535,7 @@ def reprocess_inline(phase: dict, redis_url: str, work: Path, rules_changed: boo
     env = _env(Path(phase["data_dir"]), phase["db_url"], redis_url, suffix)
     if rules_changed:
         _forget_readings(Path(phase["data_dir"]))
-    t0 = time.perf_counter()
-    before = os.times()
-    proc = _evidencia(["reprocess", "--all", "--inline", "--report",
-                       str(work / f"cambios-inline{tag}.csv")], env, stdout=subprocess.PIPE,
-                      stderr=subprocess.DEVNULL, text=True)
-    out, _ = proc.communicate()
-    seconds = time.perf_counter() - t0
-    cpu = _children_cpu(before)
+    out, seconds, cpu = _timed_inline_reprocess(env, work / f"cambios-inline{tag}.csv")
     docs = phase["documents"] - phase["counts"]["status"].get("error", 0)
     busy, busy_docs = _steady_seconds(phase["db_url"], suffix)
     return {"mode": f"inline (1 process), {words}", "documents": docs,
@@ -665,14 +669,7 @@ def reprocess_pattern_edits(steps: list, data_dir: Path, db_url: str, redis_url:
         counted = work / f"analysed-{k}.txt"
         env = {**_env(data_dir, db_url, redis_url, f"+bench-patterns{k}"),
                "BENCH_COUNT_FILE": str(counted)}
-        t0 = time.perf_counter()
-        before = os.times()
-        proc = _evidencia(["reprocess", "--all", "--inline", "--report",
-                           str(work / f"cambios-patrones-{k}.csv")], env,
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        text, _ = proc.communicate()
-        seconds = time.perf_counter() - t0
-        cpu = _children_cpu(before)
+        text, seconds, cpu = _timed_inline_reprocess(env, work / f"cambios-patrones-{k}.csv")
         analysed = int(counted.read_text()) if counted.exists() else None
         step = {"edit": what, "documents": docs, "analysed_again": analysed,
                 "share_analysed": round(analysed / docs, 3) if analysed is not None else None,
@@ -870,14 +867,8 @@ def synthetic(docs: int, db_kind: str, work: Path, redis_url: str, files: int = 
             if rules_changed:
                 _forget_readings(data_dir)
             renv = _env(data_dir, db_url, redis_url, f"+bench-synthetic{tag}")
-            t0 = time.perf_counter()
-            before = os.times()
-            proc = _evidencia(["reprocess", "--all", "--inline", "--report",
-                               str(work / f"cambios-sintetico{tag}.csv")], renv,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            text, _ = proc.communicate()
-            seconds = time.perf_counter() - t0
-            cpu = _children_cpu(before)
+            text, seconds, cpu = _timed_inline_reprocess(
+                renv, work / f"cambios-sintetico{tag}.csv")
             counts = _db_counts(db_url)
             again = {"case": words, "documents": docs, "seconds": round(seconds, 1),
                      "seconds_per_doc": round(seconds / docs, 5),

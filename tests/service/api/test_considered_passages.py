@@ -22,17 +22,25 @@ FORWARDED_NEWS = ("org63-fundacion-educacional-altamar/"
                   "correo-reenvio-noticia-sello-migrante-comuna.md")
 
 
+def _submitted(client, run_worker_burst, organization: str, name: str, content: bytes) -> dict:
+    """A new submission with one file, read by the worker: its id and applicant token."""
+    sub = client.post("/api/submissions", json={
+        "organization": organization, "rut": "65.104.778-1"}).json()
+    r = client.post(f"/api/submissions/{sub['id']}/documents",
+                    headers={"Authorization": f"Bearer {sub['token']}"},
+                    files=[("files", (name, content))])
+    assert r.status_code == 202, r.text
+    run_worker_burst()
+    return sub
+
+
 def test_a_passage_of_an_unsupported_cell_is_considered_not_evidence_on_every_surface(
         client, reviewer, run_worker_burst):
     from openpyxl import load_workbook
 
-    sub = client.post("/api/submissions", json={
-        "organization": "Fundación Hogar Los Olivos", "rut": "65.104.778-1"}).json()
+    sub = _submitted(client, run_worker_burst, "Fundación Hogar Los Olivos",
+                     "plan-induccion.docx", rendered(INDUCTION_PLAN, "docx"))
     applicant = {"Authorization": f"Bearer {sub['token']}"}
-    r = client.post(f"/api/submissions/{sub['id']}/documents", headers=applicant,
-                    files=[("files", ("plan-induccion.docx", rendered(INDUCTION_PLAN, "docx")))])
-    assert r.status_code == 202, r.text
-    run_worker_burst()
     matrix = f"/api/submissions/{sub['id']}/matrix"
 
     c2 = client.get(matrix, auth=reviewer).json()["commitments"][1]
@@ -79,13 +87,8 @@ def test_a_cell_the_learned_model_overturned_says_so_with_the_rules_passage_cons
     """org63's forwarded news (dev): the rules alone found c4 (a passage scoring 2.0) and the
     mean says no. The reviewer sees the rules' passage, considered and not enough, and that the
     rules alone would have counted it: the rule families explain the passage, not the no."""
-    sub = client.post("/api/submissions", json={
-        "organization": "Fundación Educacional Altamar", "rut": "65.104.778-1"}).json()
-    applicant = {"Authorization": f"Bearer {sub['token']}"}
-    r = client.post(f"/api/submissions/{sub['id']}/documents", headers=applicant,
-                    files=[("files", ("correo.txt", rendered(FORWARDED_NEWS, "txt")))])
-    assert r.status_code == 202, r.text
-    run_worker_burst()
+    sub = _submitted(client, run_worker_burst, "Fundación Educacional Altamar", "correo.txt",
+                     rendered(FORWARDED_NEWS, "txt"))
     c4 = client.get(f"/api/submissions/{sub['id']}/matrix", auth=reviewer).json()["commitments"][3]
     [cell] = c4["documents"]
     assert (c4["status"], cell["supported"], cell["rules_supported"]) == ("missing", False, True)
