@@ -56,6 +56,9 @@ HELDOUT_ORGS = frozenset({
     # written blind on 2026-12-06 by a writer who read nothing under classifiers/ beyond this
     # block and ran no classifier on them: the fifth fresh set
     "org87", "org88", "org89", "org90", "org91", "org92",
+    # written blind on 2026-12-07 by a writer who read nothing under classifiers/ beyond this
+    # block and ran no classifier on them: the sixth fresh set
+    "org93", "org94", "org95", "org96", "org97", "org98",
 })
 #: what ``evidencia eval --split`` accepts: ``dev`` (dev organisations, registers other than the
 #: held-out ones), ``heldout`` (held-out organisations, same registers), ``register`` (the
