@@ -68,6 +68,14 @@ class Example:
     rules_supported: dict = field(default_factory=dict)  # the rules' own decision
     candidates: dict = field(default_factory=dict)  # cid -> [_Cand]
 
+    def passages_known(self, cid: str) -> bool:
+        """Whether its candidates for ``cid`` are labelled: a document that does not support
+        the commitment (none proves it), or one that does with its proving passages known. A
+        reviewer's confirmation of a document whose passages were only considered, not shown as
+        evidence, says the document supports it, not which passage proves it: that document
+        teaches the document model only. (Every supported corpus label names its passages.)"""
+        return cid in self.labels and (not self.labels[cid] or bool(self.evidence.get(cid)))
+
 
 def prepare(doc, key: str, group: str, source: str, labels: dict, evidence: dict) -> Example:
     """Run the rules on ``doc`` and keep what training needs (features, labels, rules' view)."""
@@ -144,7 +152,7 @@ def _vocabulary(examples: list[Example], cid: str, min_sources: int):
 
 
 def _fit_passage(examples: list[Example], cid: str, params: Params) -> Linear:
-    known = [ex for ex in examples if cid in ex.labels]
+    known = [ex for ex in examples if ex.passages_known(cid)]
     rows = [cand.features for ex in known for cand in ex.candidates[cid]]
     ys = [cand.positive for ex in known for cand in ex.candidates[cid]]
     return _logistic(rows, ys, params.passage_c, _vocabulary(known, cid, params.min_sources))
@@ -251,7 +259,7 @@ def score_predictions(examples: list[Example], predictions: dict) -> dict:
             tp += supported and gold
             fp += supported and not gold
             fn += gold and not supported
-            if supported and gold:
+            if supported and gold and ex.passages_known(cid):
                 for cand in shown[:3]:
                     excerpts += 1
                     matched += cand.positive

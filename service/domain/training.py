@@ -2,13 +2,22 @@
 model in force and promotes it only when it is better.
 
 Every decision in force (the newest per commitment of a submission, as in the matrix) is a label
-on the documents it covers:
+on the documents it covers, read from the submission's matrix (the one rule of what was shown as
+evidence and what only as considered, ``matrix.Cell.evidence``):
 
-- ``confirm``: the documents the classifier showed as supporting the commitment (or the one the
-  decision names) support it, and the excerpts shown are the proof;
-- ``reject``: those documents do not support it;
+- ``confirm``: the documents the matrix showed as supporting the commitment, and the document of
+  the excerpt a reviewer verified (given with the confirmation, or attached earlier and in
+  force), support it; or the one document the decision names;
+- ``reject``: the documents shown as supporting it (or the one named) do not support it;
 - ``attach``: the named document (or the submission's documents whose text holds the attached
-  excerpt) supports it, and the excerpt is the proof.
+  excerpt) supports it.
+
+A passage is a positive only when a reviewer saw it as evidence: shown as evidence in a
+supporting cell, or an excerpt a reviewer verified. The passages of a cell that did not support
+the commitment were shown as "considerado, no suficiente": a confirmation of that document says
+the document supports the commitment, not that those passages prove it, so such a document is a
+positive with its proving passages unknown (``classifiers.learn.Example.passages_known``): it
+teaches the document model, not the passage model.
 
 Organisations are split once, by a hash of their id, into training and held-out decisions, so no
 organisation's wording is both learned and scored. The candidate learns from the corpus' dev
@@ -74,39 +83,61 @@ def _current(document: Document):
     return max(document.classifications, key=lambda c: c.id)
 
 
-def _shown(document: Document, cid: str) -> tuple[bool, list[str]]:
-    """Whether the document's classification showed ``cid`` as supported, and its excerpts."""
-    classification = _current(document)
-    for result in classification.results if classification else ():
-        if result.commitment == cid:
-            return bool(result.supported), [e["text"] for e in result.evidence or ()]
-    return False, []
-
-
 def _holds(document_text: str, excerpt: str) -> bool:
     from classifiers.nlp import fold
 
     return " ".join(fold(excerpt).split()) in " ".join(fold(document_text).split())
 
 
-def _labels_of(decision: Decision, documents: list[Document], texts: dict) -> dict:
-    """{document id: (supported, evidence passages)} for the documents the decision covers."""
-    cid = decision.commitment
-    named = [d for d in documents if d.id == decision.document_id]
-    if decision.action == DecisionAction.attach:
-        excerpt = (decision.excerpt or "").strip()
-        covered = named or [d for d in documents if excerpt and _holds(texts[d.id], excerpt)]
-        return {d.id: (True, [excerpt] if excerpt else _shown(d, cid)[1]) for d in covered}
-    shown = named or [d for d in documents if _shown(d, cid)[0]]
-    if decision.action == DecisionAction.confirm:
-        return {d.id: (True, _shown(d, cid)[1]) for d in shown}
-    return {d.id: (False, []) for d in shown}
+def _labels_of(row, texts: dict) -> dict:
+    """{document id: (supported, proving passages)} for the documents the decision in force on
+    ``row`` (a ``matrix.CommitmentRow``) covers, among the documents read (``texts``). An empty
+    list of a supported document: its proving passages are not known (see the module)."""
+    decision = row.decision
+    cells = {c.document_id: c for c in row.cells if c.document_id in texts}
+    if decision.document_id is not None and decision.document_id not in cells:
+        return {}  # removed, a duplicate, or not read: counts nowhere
+    shown = [d for d, c in cells.items() if c.supported]
+    if decision.action == DecisionAction.reject:
+        return {d: (False, []) for d in ([decision.document_id] if decision.document_id
+                                         else shown)}
+    # the excerpt a reviewer verified that the decision stands on, and its document
+    verified = decision.excerpt or (
+        row.attached.excerpt if decision.action == DecisionAction.confirm and row.attached
+        else None)
+    verified_in = (row.attached.document_id if verified and not decision.excerpt
+                   else decision.document_id)
+
+    def holds_verified(document_id: str) -> bool:
+        if not verified:
+            return False
+        return (document_id == verified_in if verified_in is not None
+                else _holds(texts[document_id], verified))
+
+    def proof(document_id: str) -> list[str]:
+        """What was shown as evidence (a confirmation endorses it; an attached excerpt is the
+        proof alone), and the verified excerpt where it is."""
+        shown_as_evidence = [p.text for p in cells[document_id].evidence]
+        if not holds_verified(document_id):
+            return shown_as_evidence
+        if decision.action == DecisionAction.attach:
+            return [verified]
+        return list(dict.fromkeys([*shown_as_evidence, verified]))
+
+    if decision.document_id is not None:
+        covered = [decision.document_id]
+    elif decision.action == DecisionAction.attach:
+        covered = [d for d in cells if holds_verified(d)]
+    else:
+        covered = shown + [d for d in cells if d not in shown and holds_verified(d)]
+    return {d: (True, proof(d)) for d in covered}
 
 
 def decision_examples(session: Session) -> tuple[list, list]:
     """(training examples, held-out examples) from the decisions in force, one example per
     decided document with the commitments decided on it."""
     from classifiers.learn import prepare
+    from service.domain.matrix import load_matrix
     from service.domain.results import load_extracted
 
     per_document: dict[str, dict] = {}
@@ -116,6 +147,7 @@ def decision_examples(session: Session) -> tuple[list, list]:
         by_submission.setdefault(decision.submission_id, []).append(decision)
     for submission_id, decisions in by_submission.items():
         submission = session.get(Submission, submission_id)
+        matrix = load_matrix(session, submission_id)
         docs = [d for d in session.scalars(
             select(Document).where(Document.submission_id == submission_id)
             .options(selectinload(Document.classifications))
@@ -123,7 +155,8 @@ def decision_examples(session: Session) -> tuple[list, list]:
         extracted = {d.id: load_extracted(session, d.extraction_id) for d in docs}
         texts = {k: "\n".join(p.text for p in v.pages) for k, v in extracted.items()}
         for decision in decisions:
-            for doc_id, (supported, evidence) in _labels_of(decision, docs, texts).items():
+            row = matrix.commitment(decision.commitment)
+            for doc_id, (supported, evidence) in _labels_of(row, texts).items():
                 entry = per_document.setdefault(doc_id, {"labels": {}, "evidence": {}})
                 entry["labels"][decision.commitment] = supported
                 if supported and evidence:

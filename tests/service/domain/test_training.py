@@ -170,3 +170,79 @@ def test_train_promotes_a_better_candidate_records_both_scores_and_reprocess_app
     rows = session.scalars(select(ModelTraining).order_by(ModelTraining.id)).all()
     assert [r.promoted for r in rows] == [True, False]
     assert not (settings.model_dir / "candidate.json").exists()
+
+
+#: org61's induction plan (dev organisation): c2 "no" (0.939) with one passage considered, not
+#: enough (tests/service/api/test_considered_passages.py)
+_INDUCTION_PLAN = "org61-fundacion-hogar-los-olivos/plan-induccion-personal-nuevo-2025.md"
+#: a sentence of that plan a reviewer may verify, other than the considered passage
+_INDUCTION_EXCERPT = ("Toda persona que ingrese al equipo de cuidados, aseo o cocina realizará "
+                      "durante su primer mes una inducción de 14 horas")
+
+
+def test_a_confirmation_of_a_cell_whose_passages_were_only_considered_labels_the_document_not_them(
+        client, reviewer, run_worker_burst, session):
+    """Bug: ``evidencia train`` turned the passages of the cell a reviewer confirmed into positive
+    passage labels even when they had been shown as "considerado, no suficiente". Now a passage
+    is a positive only when it was shown as evidence or a reviewer verified it; a document whose
+    passages were only considered is a positive with its proving passages unknown."""
+    from service.domain.training import decision_examples
+    from tests.documents import TRAINING_PLAN_TEXT
+    from tests.rendered import rendered
+
+    induction = rendered(_INDUCTION_PLAN, "docx")
+    cases = {}  # organisation number -> decision body (the induction plan's id filled in)
+    for n, extra in ((20, True), (21, False), (22, False)):
+        sub = client.post("/api/submissions", json={"organization": f"Org {n}",
+                                                    "rut": _rut(n)}).json()
+        files = [("files", ("plan-induccion.docx", induction))]
+        if extra:  # a training plan the classifier shows as c2's evidence
+            files.append(("files", ("plan-capacitacion.txt", TRAINING_PLAN_TEXT.encode(),
+                                    "text/plain")))
+        r = client.post(f"/api/submissions/{sub['id']}/documents", files=files,
+                        headers={"Authorization": f"Bearer {sub['token']}"})
+        assert r.status_code == 202, r.text
+        cases[n] = sub
+    run_worker_burst()
+
+    considered, plan_evidence, plan_ids = set(), set(), {}
+    for n, sub in cases.items():
+        c2 = client.get(f"/api/submissions/{sub['id']}/matrix",
+                        auth=reviewer).json()["commitments"][1]
+        cells = {c["document"]: c for c in c2["documents"]}
+        plan = cells["plan-induccion.docx"]
+        assert not plan["supported"] and plan["evidence"], "no longer a considered passage"
+        considered |= {e["text"] for e in plan["evidence"]}
+        plan_ids[n] = plan["document_id"]
+        if n == 20:
+            assert cells["plan-capacitacion.txt"]["supported"]
+            plan_evidence = {e["text"] for e in cells["plan-capacitacion.txt"]["evidence"]}
+            assert plan_evidence
+    bodies = {
+        # the reviewer confirms c2 naming the induction plan (its passage only considered)
+        20: {"commitment": "c2", "action": "confirm", "document_id": plan_ids[20]},
+        # ... with a sentence of it the reviewer verified
+        21: {"commitment": "c2", "action": "confirm", "excerpt": _INDUCTION_EXCERPT},
+        # attaches the document itself, no excerpt
+        22: {"commitment": "c2", "action": "attach", "document_id": plan_ids[22]},
+    }
+    for n, body in bodies.items():
+        r = client.post(f"/api/submissions/{cases[n]['id']}/decisions", json=body,
+                        auth=reviewer)
+        assert r.status_code == 201, r.text
+
+    train, held_out = decision_examples(session)
+    by_key = {ex.key: ex for ex in train + held_out}
+    assert set(by_key) == {f"decision:{plan_ids[n]}" for n in bodies}  # the plan: not named
+    for n in bodies:
+        ex = by_key[f"decision:{plan_ids[n]}"]
+        assert ex.labels == {"c2": True}
+        assert not considered & set(ex.evidence.get("c2", [])), n
+        assert not any(c.positive for c in ex.candidates["c2"] if c.text in considered), n
+    # a document positive whose proof nobody saw: the document model learns it, the passage
+    # model does not (its candidates are neither positives nor negatives)
+    for n in (20, 22):
+        ex = by_key[f"decision:{plan_ids[n]}"]
+        assert "c2" not in ex.evidence and not ex.passages_known("c2")
+    verified = by_key[f"decision:{plan_ids[21]}"]
+    assert verified.evidence == {"c2": [_INDUCTION_EXCERPT]} and verified.passages_known("c2")
