@@ -349,6 +349,11 @@ class CommitmentRow:
         return messages.commitment_name(self.id)
 
     @property
+    def considered_note(self) -> str:
+        """Its passages considered and not enough, in one line (exports); "" when none."""
+        return messages.considered_note([(p.short_document, p.page) for p in self.considered])
+
+    @property
     def best(self) -> Passage | None:
         return self.passages[0] if self.passages else None
 

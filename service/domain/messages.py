@@ -10,7 +10,7 @@ sentences; the pipeline's error classes carry their default message, which
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 
@@ -57,6 +57,7 @@ __all__ = [
     "rule_descriptions",
     "rule_families",
     "passage_role",
+    "considered_note",
     "overturned_note",
     "accepted_types",
     "accept_list",
@@ -790,6 +791,24 @@ def overturned_note(supported: bool) -> str:
 
 def passage_role(supports: bool) -> str:
     return PASSAGE_ROLES[bool(supports)]
+
+
+#: places a one-line note of considered passages names before "y N más"
+CONSIDERED_PLACES = 3
+
+
+def considered_note(places: Sequence[tuple[str, int | None]]) -> str:
+    """Passages considered and not enough (``matrix.CommitmentRow.considered``: the passages
+    of the documents that do not support the commitment), as one line of an export: how many,
+    and where, document and page, best first; "" when there are none."""
+    if not places:
+        return ""
+    named = list(dict.fromkeys(f"{document}, pág. {page}" if page else document
+                               for document, page in places))
+    more = (f" y {len(named) - CONSIDERED_PLACES} más" if len(named) > CONSIDERED_PLACES
+            else "")
+    return (f"{len(places)} pasaje(s) considerado(s), no suficiente(s): "
+            f"{'; '.join(named[:CONSIDERED_PLACES])}{more}")
 
 
 def yes_no(value: bool) -> str:

@@ -49,6 +49,7 @@ MATRIX_HEADERS = [
     "Revisor",
     "Fecha decisión",
     "Comentario",
+    "Considerados",  # passages of documents that do not support it (CommitmentRow.considered)
 ]
 #: "Uso": evidence, or considered and not enough (a document that does not support the
 #: commitment; ``matrix.Passage.role``)
@@ -99,6 +100,7 @@ def _matrix_row(m: SubmissionMatrix, c: CommitmentRow, for_reviewer: bool = True
         (clock.iso(decision.created_at) if decision else None) or "",
         # every comment, saved alone or with a decision; an applicant the decision's
         c.comment_text if for_reviewer else ((decision.comment if decision else None) or ""),
+        c.considered_note,
     ]
 
 
@@ -156,7 +158,7 @@ def _matrix_sheet(ws, m: SubmissionMatrix, *, for_reviewer: bool) -> None:
         ws.append(row)
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    for col, width in zip("ABCDEFGHIJKL", (11, 40, 24, 10, 10, 30, 8, 80, 22, 16, 22, 40),
+    for col, width in zip("ABCDEFGHIJKLM", (11, 40, 24, 10, 10, 30, 8, 80, 22, 16, 22, 40, 50),
                           strict=True):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=3):

@@ -1,10 +1,11 @@
 """Printable PDF report of a submission's review (reportlab), for the file and for signatures.
 
 It states, per commitment, what the classifier detected (with the best excerpts, document and
-page) and what the reviewer decided last, followed by the full decision history and the
-documents that could not be read. Text from documents is escaped before it reaches reportlab's
-paragraph markup, and a Unicode TrueType font is used when the system has one (DejaVu), so
-any extracted character prints.
+page; the passages of documents that do not support it as considered, not enough: the matrix's
+``CommitmentRow.considered``) and what the reviewer decided last, followed by the full
+decision history and the documents that could not be read. Text from documents is escaped
+before it reaches reportlab's paragraph markup, and a Unicode TrueType font is used when the
+system has one (DejaVu), so any extracted character prints.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class _Styles:
         self.quote = ParagraphStyle("quote", parent=self.body, fontSize=9, leading=12,
                                     leftIndent=8, borderPadding=(2, 4, 2, 6),
                                     backColor=colors.HexColor("#f1f6f2"))
+        #: a passage considered and not enough: quoted like evidence, never tinted like it
+        self.considered = ParagraphStyle("considered", parent=self.quote,
+                                         backColor=colors.HexColor("#f2f2f2"))
         self.h1 = ParagraphStyle("h1", parent=base["Title"], fontName=self.bold, fontSize=17,
                                  leading=21, alignment=TA_LEFT, spaceAfter=4)
         self.h2 = ParagraphStyle("h2", parent=base["Heading2"], fontName=self.bold,
@@ -173,14 +177,25 @@ def _commitment_detail(m: SubmissionMatrix, c: CommitmentRow, i: int, st: _Style
         block.append(_p("Evidencia detectada:", st.body))
         for p in c.passages[:_MAX_EXCERPTS]:
             block.append(_p(f"«{_clip(p.text)}»", st.quote))
-            block.append(_p(f"{p.document}, página {p.page}", st.small))
+            block.append(_p(_where(p), st.small))
+    elif c.considered:
+        block.append(_p("Ningún documento analizado basta como evidencia.", st.body))
     else:
         block.append(_p("No se encontró evidencia en los documentos.", st.body))
+    if c.considered:  # the passages of the documents that do not support it
+        block.append(_p(f"{c.considered_note}.", st.body))
+        for p in c.considered[:_MAX_EXCERPTS]:
+            block.append(_p(f"«{_clip(p.text)}»", st.considered))
+            block.append(_p(f"{_where(p)} — {p.role}", st.small))
     for f in c.flags:
         block.append(_p(
             f"Aviso: el reprocesamiento ({f.old_version} → {f.new_version}) cambió la "
             "detección de este compromiso; la decisión debe revisarse.", st.small))
     return [KeepTogether(block[:4]), *block[4:]]
+
+
+def _where(p) -> str:
+    return ", ".join(filter(None, [p.document, f"página {p.page}" if p.page else ""]))
 
 
 def _documents(m: SubmissionMatrix, st: _Styles) -> list:

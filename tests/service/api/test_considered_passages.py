@@ -67,13 +67,34 @@ def test_a_passage_of_an_unsupported_cell_is_considered_not_evidence_on_every_su
     assert "Resaltada la evidencia de" not in doc and "Páginas con evidencia" not in doc
     assert 'class="hl-c2 considered"' in doc
 
-    # the exports: the matrix says no passage; the evidence sheet says what the passage is
-    csv_row = client.get(matrix, params={"format": "csv"}, auth=reviewer).text.splitlines()[2]
+    # the exports: the matrix's one-line row shows no passage as its excerpt, and says in its
+    # last column what was considered and where; the evidence sheet says what the passage is
+    lines = client.get(matrix, params={"format": "csv"}, auth=reviewer).text.splitlines()
+    assert lines[0].endswith(";Comentario;Considerados")
+    csv_row = lines[2]
     assert csv_row.startswith("c2;") and cell["evidence"][0]["text"][:40] not in csv_row
+    assert csv_row.endswith(
+        f";1 pasaje(s) considerado(s), no suficiente(s): plan-induccion.docx, pág. {page}")
+    assert lines[1].startswith("c1;") and lines[1].endswith(";")  # nothing considered
     book = load_workbook(io.BytesIO(client.get(matrix, params={"format": "xlsx"},
                                                headers=applicant).content))
     rows = [r for r in book["Evidencias"].iter_rows(values_only=True) if r[0] == "c2"]
     assert rows and {r[-1] for r in rows} == {"considerado, no suficiente"}
+
+    # the PDF report: not "no evidence found", not evidence either; the passage, considered
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(client.get(f"/revision/s/{sub['id']}/informe.pdf",
+                                           auth=reviewer).content)
+    text = " ".join(" ".join(page.get_textpage().get_text_range() for page in pdf).split())
+    start = text.index("2. Plan de capacitación y sensibilización —")
+    part = text[start:text.index("3. Políticas", start)]
+    assert "Ningún documento analizado basta como evidencia." in part
+    assert "No se encontró evidencia" not in part and "Evidencia detectada" not in part
+    assert (f"1 pasaje(s) considerado(s), no suficiente(s): plan-induccion.docx, pág. {page}."
+            in part)
+    assert f"plan-induccion.docx, página {page} — considerado, no suficiente" in part
+    assert " ".join(cell["evidence"][0]["text"].split())[:60] in part
 
     # the applicant: missing, with the passage that was read and why it does not count
     mine = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
