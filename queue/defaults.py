@@ -34,6 +34,13 @@ FAILURE_TTL = 7 * 24 * 3600
 #: Job ids are derived from the document id, so a document is never queued twice at once.
 JOB_ID_PREFIX = "evidencia-doc-"
 
+#: When this Redis first saw each code's stamp (``evidencia_queue.stamps``): which of two codes
+#: is newer during a rolling upgrade.
+STAMPS_KEY = "evidencia:stamps"
+#: Seconds a worker waits after it found again a job it had left for newer code (it went round
+#: every such job in its queues): a lone old worker does not spin on them.
+LEFT_JOBS_PAUSE = 1.0
+
 # --- recovery without an operator (a killed worker, a flushed or restarted Redis) ------------
 #
 # A worker's parent process marks each document it runs (``RUNNING_KEY_PREFIX``, kept alive by

@@ -3,7 +3,9 @@
 ``RqDispatcher`` is what ``service.domain.dispatch`` reaches when it queues work or asks what
 runs (``EVIDENCIA_DISPATCHER`` names it). A document's job id is derived from its id and
 enqueued as unique, so queueing twice (an upload and a concurrent requeue) queues it once. Jobs
-carry ids only; the worker reads everything else from the database and the file store.
+carry ids only; the worker reads everything else from the database and the file store. A
+document's job is stamped with the code that enqueued it (``evidencia_queue.stamps``): a worker
+running older code leaves it for one that runs it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from functools import lru_cache
 
+from evidencia_queue import stamps
 from evidencia_queue.defaults import (
     BATCH,
     FAILURE_TTL,
@@ -92,6 +95,8 @@ class RqDispatcher:
             if settings.job_retries
             else None
         )
+        stamp = stamps.own()
+        stamps.announce(connection, stamp)
         for _ in range(2):
             try:
                 queue.enqueue_call(
@@ -104,6 +109,7 @@ class RqDispatcher:
                     failure_ttl=FAILURE_TTL,
                     retry=retry,
                     description=f"process document {document_id}",
+                    meta={stamps.STAMP_META: stamp},
                 )
                 return job_id
             except DuplicateJobError:

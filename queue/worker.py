@@ -23,8 +23,8 @@ import shutil
 import signal
 import time
 
-from evidencia_queue import jobs
-from evidencia_queue.defaults import QUEUES, RECONNECT_MAX_WAIT, pace
+from evidencia_queue import jobs, stamps
+from evidencia_queue.defaults import LEFT_JOBS_PAUSE, QUEUES, RECONNECT_MAX_WAIT, pace
 from evidencia_queue.dispatch import document_id_of, get_queue, redis_connection, running_key
 from evidencia_queue.recovery import sweep
 from redis import Redis
@@ -107,6 +107,8 @@ class _Recovering:
     - Work horses of an earlier run of this process (Redis went away mid-job) are "adopted":
       their marks are kept alive until they exit, so their document is not started twice.
     - A Redis failure while tearing down does not hide the reason the worker stopped.
+    - A document job stamped by newer code than the worker's is left for a worker that runs it
+      (a rolling upgrade; ``evidencia_queue.stamps``): an old worker never stores stale results.
     """
 
     adopted: dict[int, str]
@@ -116,6 +118,7 @@ class _Recovering:
         self.adopted = adopted if adopted is not None else {}
         self._next_sweep = 0.0
         self.pace = pace()
+        self._left: set[str] = set()  # jobs left for newer code (``_may_run``)
 
     def request_stop(self, signum, frame):
         self.stopping = True
@@ -142,7 +145,47 @@ class _Recovering:
             log.warning("could not hand document %s back; the sweep will requeue it",
                         document_id, exc_info=True)
 
+    def work(self, *args, burst: bool = False, **kwargs):
+        self._burst = burst
+        return super().work(*args, burst=burst, **kwargs)
+
+    def _may_run(self, job, queue) -> bool:
+        """A document job stamped by newer code than this worker's is left for a worker that
+        runs it: handed back to the end of its queue, nothing stored (``evidencia_queue.stamps``).
+        Found again (the worker went round every such job), a burst worker stops; another
+        waits a moment before it takes the next job."""
+        stamp = (job.meta or {}).get(stamps.STAMP_META)
+        if stamp is None:
+            return True
+        mine = stamps.own()
+        verdict = stamps.judge(self.connection, stamp, mine)
+        if verdict is stamps.Verdict.older:
+            log.info("worker %s: job %s was stamped by older code (%s); it runs with this "
+                     "worker's (%s), whose results supersede it", self.name, job.id, stamp, mine)
+        if verdict.runs:
+            return True
+        with self.connection.pipeline() as pipe:
+            pipe.lrem(queue.intermediate_queue_key, 1, job.id)
+            queue.push_job_id(job.id, pipeline=pipe)
+            pipe.execute()
+        again = job.id in self._left
+        if len(self._left) > 10_000:
+            self._left.clear()
+        self._left.add(job.id)
+        (log.debug if again else log.warning)(
+            "worker %s runs older code (%s) than job %s was stamped with (%s): left in queue "
+            "%s for a worker that runs it; nothing stored", self.name, mine, job.id, stamp,
+            queue.name)
+        if again and getattr(self, "_burst", False):
+            log.info("worker %s: only jobs for newer code are left; stopping (burst)", self.name)
+            self._stop_requested = True
+        elif again:
+            time.sleep(LEFT_JOBS_PAUSE)
+        return False
+
     def execute_job(self, job, queue):
+        if not self._may_run(job, queue):
+            return
         document_id = document_id_of(job.id)
         if document_id is not None:
             self.connection.set(running_key(document_id), self.name, ex=self.pace.running_ttl)
