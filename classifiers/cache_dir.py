@@ -37,7 +37,7 @@ from extractors.files import TMP_PREFIX, atomic_write
 
 __all__ = ["GENERATION_CHARS", "TMP_PREFIX", "ORPHAN_SECONDS", "MARKS_FOLDER", "Cache",
            "Generation", "Mark", "Pruned", "generation_name", "atomic_write", "generations",
-           "orphans", "prune", "validation_marks", "prune_marks"]
+           "orphans", "prune", "prune_orphans", "validation_marks", "prune_marks"]
 
 #: hex digits of the key base that name a generation's folder (64 bits: two versions of the
 #: code never share one)
@@ -163,7 +163,7 @@ def prune_marks(root: Path, current: str | None) -> Pruned:
 @dataclass
 class Pruned:
     generations: list[Generation] = field(default_factory=list)  # removed whole
-    tmp_files: int = 0  # orphans removed from the current generation
+    tmp_files: int = 0  # orphans removed from the current generation (or a folder's)
     marks: int = 0  # stale validation marks removed
     bytes: int = 0  # freed on disk
     #: what could not be removed, with the reason (a permission, a writer of the old code
@@ -179,16 +179,7 @@ def prune(cache: Cache, *, now: float | None = None) -> Pruned:
     done = Pruned()
     for gen in generations(cache):
         if gen.current:
-            for path, size in orphans(cache.root / gen.name, now=now):
-                try:
-                    path.unlink()
-                except FileNotFoundError:
-                    continue  # renamed into place or removed meanwhile
-                except OSError as exc:
-                    done.failed.append((path, exc.strerror or str(exc)))
-                    continue
-                done.tmp_files += 1
-                done.bytes += size
+            _remove_orphans(cache.root / gen.name, now, done)
             continue
         errors: list[tuple[Path, str]] = []
         for path in gen.paths:
@@ -201,6 +192,28 @@ def prune(cache: Cache, *, now: float | None = None) -> Pruned:
             done.generations.append(gen)
             done.bytes += gen.bytes
     return done
+
+
+def prune_orphans(folder: Path, *, now: float | None = None) -> Pruned:
+    """Remove the orphan temporary files under ``folder`` (``orphans``), anything else left as
+    it is: the file store's and the page renders' folders, whose writers, the same atomic
+    writer, leave them when killed mid-write (``evidencia ops cache --prune``)."""
+    done = Pruned()
+    _remove_orphans(folder, now, done)
+    return done
+
+
+def _remove_orphans(folder: Path, now: float | None, done: Pruned) -> None:
+    for path, size in orphans(folder, now=now):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue  # renamed into place or removed meanwhile
+        except OSError as exc:
+            done.failed.append((path, exc.strerror or str(exc)))
+            continue
+        done.tmp_files += 1
+        done.bytes += size
 
 
 def _collect(errors: list):

@@ -202,6 +202,11 @@ class Settings(BaseSettings):
         return self.data_dir / "files"
 
     @property
+    def renders_dir(self) -> Path:
+        """Page images of the reviewers' document view, rendered once."""
+        return self.data_dir / "renders"
+
+    @property
     def annotations_dir(self) -> Path:
         """spaCy annotations kept per text, so reprocessing skips the neural pipeline."""
         return self.data_dir / "nlp"

@@ -193,6 +193,17 @@ def reprocess_caches(folder: Path):
             Cache("readings", folder / readings.FOLDER, readings.generation())]
 
 
+def store_folders() -> list[Path]:
+    """The folders the service writes through the atomic writer besides the caches: the
+    content-addressed file store and the page renders. A writer killed mid-write (SIGKILL, a
+    machine gone) leaves a temporary file there that nothing else removes: ``cache --prune`` is
+    their one owner, with the caches' age rule (``cache_dir.ORPHAN_SECONDS``)."""
+    from service.settings import get_settings
+
+    settings = get_settings()
+    return [settings.files_dir, settings.renders_dir]
+
+
 def current_patterns_mark() -> str | None:
     """The fingerprint naming the installed patterns' validation mark (the patterns read, not
     spaCy: ~0.2 s); None when they cannot be read, so no mark is taken for stale."""
@@ -206,10 +217,11 @@ def current_patterns_mark() -> str | None:
 
 
 def cache(args) -> int:
-    """The reprocess caches' generations (entries, size on disk, which is in force) and the
-    patterns' validation marks; with ``--prune`` the old generations, the orphan temporary
-    files and the stale marks removed, and what that freed. Exit 1 when something could not be
-    removed (told on stderr)."""
+    """The reprocess caches' generations (entries, size on disk, which is in force), the orphan
+    temporary files of the file store and the page renders, and the patterns' validation marks;
+    with ``--prune`` the old generations, the orphan temporary files (of the caches' current
+    generations and of the store) and the stale marks removed, and what that freed. Exit 1 when
+    something could not be removed (told on stderr)."""
     from classifiers.cache_dir import (
         GENERATION_CHARS,
         MARKS_FOLDER,
@@ -217,6 +229,7 @@ def cache(args) -> int:
         orphans,
         prune,
         prune_marks,
+        prune_orphans,
         validation_marks,
     )
     from service.domain.messages import format_size
@@ -237,6 +250,11 @@ def cache(args) -> int:
                 tmp_files, tmp_bytes = tmp_files + len(left), tmp_bytes + sum(b for _, b in left)
             else:
                 old, old_bytes = old + 1, old_bytes + gen.bytes
+    stored = store_folders()
+    left = [o for folder in stored for o in orphans(folder)]
+    print(f"Almacén de archivos y páginas dibujadas: {', '.join(map(str, stored))}: "
+          f"{_plural(len(left), *_ORPHANS)} ({format_size(sum(b for _, b in left))})")
+    tmp_files, tmp_bytes = tmp_files + len(left), tmp_bytes + sum(b for _, b in left)
     current_mark = current_patterns_mark()
     marks = validation_marks(root, current_mark)
     stale = 0 if current_mark is None else sum(not m.current for m in marks)
@@ -253,7 +271,7 @@ def cache(args) -> int:
     removed = removed_tmp = freed = 0
     failed: list = []
     done_marks = prune_marks(root, current_mark)
-    for done in [*(prune(c) for c in found), done_marks]:
+    for done in [*(prune(c) for c in found), *(prune_orphans(f) for f in stored), done_marks]:
         removed += len(done.generations)
         removed_tmp += done.tmp_files
         freed += done.bytes

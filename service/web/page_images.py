@@ -29,7 +29,7 @@ def renderable(mime: str | None) -> bool:
 
 
 def _cache_path(sha256: str, page: int, rotation: int) -> Path:
-    root = get_settings().data_dir / "renders" / sha256[:2]
+    root = get_settings().renders_dir / sha256[:2]
     return root / f"{sha256}-v{RENDER_VERSION}-p{page}-r{rotation}-{MAX_SIDE}.png"
 
 

@@ -241,6 +241,8 @@ def test_ops_cache_lists_the_generations_and_prune_frees_the_old_ones(tmp_path, 
         "generación entradas en disco",
         f"{rules} 1 {sizes[rules]} vigente",
         f"fedcba9876543210 5 {sizes['fedcba9876543210']} antigua",
+        f"Almacén de archivos y páginas dibujadas: {tmp_path / 'data' / 'files'}, "
+        f"{tmp_path / 'data' / 'renders'}: 0 archivos temporales huérfanos (0 B)",
         f"Validaciones de patrones recordadas: {marks}",
         f"{mark[:16]} vigente",
         f"{'1' * 16} antigua",
@@ -285,3 +287,78 @@ def test_ops_cache_prune_exits_1_when_something_stays(tmp_path, monkeypatch, cap
     out, err = capsys.readouterr()
     assert "Borradas: 0 generaciones, 0 archivos temporales huérfanos y 0 validaciones" in out
     assert err.strip() == f"no se pudo borrar {old.parent}: Permiso denegado"
+
+
+_SLOW_UPLOAD = """
+import sys, time
+from pathlib import Path
+from service.domain.storage import store_stream
+
+class Slow:
+    sent = False
+    def read(self, n):
+        if self.sent:
+            time.sleep(3600)  # the client stalls: killed here, mid-write
+        self.sent = True
+        return b"%PDF-1.7 half of an upload" * 1000
+
+store_stream(Slow(), Path(sys.argv[1]))
+"""
+
+
+def test_ops_cache_prune_removes_the_file_stores_orphans_of_a_writer_killed_mid_write(
+        tmp_path, monkeypatch, capsys):
+    """Bug: a process SIGKILLed while it wrote to the content-addressed store (an upload, a ZIP
+    member) left its `.tmp-` file in `files/` for ever; nothing listed or removed it. Now
+    `evidencia ops cache` counts them with the caches' orphans and `--prune` removes those
+    older than the caches' age rule (an hour), and the page renders' too; a younger one (a write
+    in progress) and every stored file are left."""
+    from classifiers import cache_dir
+    from service.cli import main
+    from service.domain.messages import format_size
+    from service.domain.storage import store_bytes
+    from service.settings import get_settings
+
+    files, renders = tmp_path / "data" / "files", tmp_path / "data" / "renders"
+    stored = store_bytes(b"an uploaded file, whole", files)
+    writer = subprocess.Popen([sys.executable, "-c", _SLOW_UPLOAD, str(files)], cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        deadline = time.monotonic() + 30
+        while not [p for p in files.iterdir() if p.name.startswith(cache_dir.TMP_PREFIX)]:
+            assert writer.poll() is None and time.monotonic() < deadline, "no write began"
+            time.sleep(0.05)
+        time.sleep(0.2)  # its first chunk written
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(10)
+    [killed] = [p for p in files.iterdir() if p.name.startswith(cache_dir.TMP_PREFIX)]
+    assert killed.stat().st_size > 0
+    render = renders / "ab" / f"{cache_dir.TMP_PREFIX}0123456789abcdef"
+    render.parent.mkdir(parents=True)
+    render.write_bytes(b"half a png")
+    young = files / "ab" / f"{cache_dir.TMP_PREFIX}fedcba9876543210"
+    young.parent.mkdir(parents=True)
+    young.write_bytes(b"a write in progress")
+    then = time.time() - cache_dir.ORPHAN_SECONDS - 60  # an hour later, as the prune sees it
+    for path in (killed, render):
+        os.utime(path, (then, then))
+    size = sum(b for folder in (files, renders) for _p, b in cache_dir.orphans(folder))
+
+    monkeypatch.setenv("EVIDENCIA_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        assert main(["ops", "cache"]) == 0
+        listing = capsys.readouterr().out.splitlines()
+        assert main(["ops", "cache", "--prune"]) == 0
+        pruned = capsys.readouterr().out.splitlines()
+    finally:
+        get_settings.cache_clear()
+    assert (f"Almacén de archivos y páginas dibujadas: {files}, {renders}: 2 archivos "
+            f"temporales huérfanos ({format_size(size)})") in listing
+    assert listing[-1].startswith("Antiguas: 0 generaciones (0 B); 2 archivos temporales "
+                                  f"huérfanos ({format_size(size)}); ")
+    assert pruned[-1] == ("Borradas: 0 generaciones, 2 archivos temporales huérfanos y 0 "
+                          f"validaciones de patrones; liberados {format_size(size)}.")
+    assert not killed.exists() and not render.exists() and young.exists()
+    assert (files / stored[:2] / stored[2:4] / stored).read_bytes() == b"an uploaded file, whole"
