@@ -21,7 +21,6 @@ from service.domain.batch import (
     iter_items,
     load_batch,
     read_org_csv,
-    requeue_unfinished,
 )
 from service.domain.errors import UsageError
 from service.domain.messages import error_message
@@ -138,7 +137,6 @@ def run(args) -> int:
         if not stats.seen:  # a wrong folder, most likely: not a successful load
             raise UsageError(error_message("batch_no_files", paths=", ".join(args.paths)))
         sub_ids = list(stats.submission_ids.values())
-        stats.requeued = requeue_unfinished(session, sub_ids, stats.stored_ids)
         print(
             f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
             f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "

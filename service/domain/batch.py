@@ -465,7 +465,11 @@ class _Loader:
     then reads what the first stored and skips it, instead of creating the submission twice
     (an IntegrityError on its source key) or storing every file twice. One lock at a time: a
     run moving to the next organisation releases the previous one, so two runs never wait on
-    each other in a circle."""
+    each other in a circle. Before it releases one, it enqueues again that organisation's
+    documents stored by an earlier run and never finished (``requeue_unfinished``): under the
+    lock, so never a document another run over the same organisation has just stored and is
+    about to enqueue itself (its row committed, its job not yet in Redis), which it would
+    otherwise queue a second time and count as its own."""
 
     def __init__(self, session, stats: BatchStats):
         self.session = session
@@ -476,7 +480,12 @@ class _Loader:
         self._lock = contextlib.ExitStack()
         self._locked: str | None = None  # the source key whose lock is held
 
-    def close(self) -> None:
+    def close(self, *, requeue: bool = False) -> None:
+        """Release the lock held; with ``requeue``, first enqueue again the unfinished documents
+        of its organisation that this run did not store."""
+        if requeue and self._locked is not None and self._locked in self.submissions:
+            self.stats.requeued += requeue_unfinished(
+                self.session, [self.submissions[self._locked].id], self.stats.stored_ids)
         self._lock.close()
         self._locked = None
 
@@ -487,7 +496,7 @@ class _Loader:
 
         if source.key == self._locked:
             return
-        self.close()
+        self.close(requeue=True)
         self.session.rollback()  # no transaction (no snapshot) kept open while waiting
         self._lock.enter_context(locks.held(f"batch-source:{source.key}"))
         self._locked = source.key
@@ -612,12 +621,15 @@ def load_batch(
     one that failed (refused before its bytes could be kept, e.g. empty; or unreadable by the
     workers, e.g. damaged) and is then fixed (re-exported) takes the failed copy's place (that
     row marked removed, so it counts nowhere), and refused again for the same reason it is
-    skipped; a file that cannot be read (permissions) is recorded once.
+    skipped; a file that cannot be read (permissions) is recorded once. The documents of
+    each organisation stored by an earlier run and never finished are enqueued again
+    (``stats.requeued``) while its lock is held, before the run moves on.
     ``on_item(item, outcome, stats)`` is called after each item with outcome ``stored``,
     ``skipped``, ``error`` or ``unassigned`` (the progress bar; tests inject interruptions here).
     """
     stats = BatchStats()
     loader = _Loader(session, stats)
+    finished = False
     try:
         for item in items:
             stats.seen += 1
@@ -634,8 +646,9 @@ def load_batch(
                 stats.errors += 1
             if on_item is not None:
                 on_item(item, outcome, stats)
+        finished = True
     finally:
-        loader.close()
+        loader.close(requeue=finished)  # interrupted: the rerun (or the sweep) requeues
     return stats
 
 

@@ -41,13 +41,11 @@ def _archive_tree() -> dict:
 
 def _load(paths, org_from="folder", csv_map=None, on_item=None):
     from service.db import SessionLocal
-    from service.domain.batch import iter_items, load_batch, requeue_unfinished
+    from service.domain.batch import iter_items, load_batch
 
     s = SessionLocal()
     try:
-        stats = load_batch(s, iter_items(paths, org_from, csv_map), on_item=on_item)
-        stats.requeued = requeue_unfinished(s, stats.submission_ids.values())
-        return stats
+        return load_batch(s, iter_items(paths, org_from, csv_map), on_item=on_item)
     finally:
         s.close()
 
@@ -669,3 +667,78 @@ def test_two_batches_started_together_over_one_archive(service_env, session, tmp
     assert session.scalar(select(func.count(Document.id))) == 72
     names = Counter(session.scalars(select(Document.name).where(Document.removed_at.is_(None))))
     assert len(names) == 24 and set(names.values()) == {3}  # each name in each organisation once
+
+
+class _PausingDispatcher:
+    """The real dispatcher (rq, the real Redis), pausing a run as it enqueues the document of a
+    given name, after its row is committed and before its job is in Redis: where a run is when
+    another over the same organisation looks at what is unfinished."""
+
+    def __init__(self, real, pauses: dict):
+        self.real, self.pauses = real, pauses  # name -> (reached, go) threading.Events
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def enqueue_document(self, document_id, lane):
+        from service.db import SessionLocal
+        from service.domain.models import Document
+
+        with SessionLocal() as s:
+            name = s.get(Document, document_id).name
+        if name in self.pauses:
+            reached, go = self.pauses[name]
+            reached.set()
+            assert go.wait(60), "never released"
+        return self.real.enqueue_document(document_id, lane)
+
+
+def test_two_batches_over_overlapping_paths_queue_each_document_once(
+        service_env, session, tmp_path, capsys):
+    """Hygiene: run B loaded organisation P, then Q; run A, over the same archive, stored a new
+    file of P meanwhile. B looked for P's unfinished documents after its whole load, outside
+    P's lock, found A's file committed but not yet enqueued, queued it itself and said it had
+    requeued one ("1 reencolado(s)"), while A queued it too (a second job once a worker had
+    finished the first). Now a run requeues an organisation's unfinished documents before it
+    releases that organisation's lock: B never sees A's document half-queued."""
+    import threading
+
+    from evidencia_queue.dispatch import get_queue
+
+    from service.cli import main
+    from service.domain import dispatch
+
+    root = write_tree(tmp_path / "archivo", {"Organización P": {"a.txt": ACTA},
+                                             "Organización Q": {"q.txt": FERIA}})
+    pauses = {name: (threading.Event(), threading.Event()) for name in ("q.txt", "b.txt")}
+    previous = dispatch.install(_PausingDispatcher(dispatch.get_dispatcher(), pauses))
+    codes = {}
+
+    def run(who: str) -> None:
+        codes[who] = main(["batch", str(root)])
+
+    try:
+        b = threading.Thread(target=run, args=("B",))
+        b.start()
+        assert pauses["q.txt"][0].wait(60)  # B is on Q: P's lock released
+        (root / "Organización P" / "b.txt").write_text(PLAN, encoding="utf-8")
+        a = threading.Thread(target=run, args=("A",))
+        a.start()
+        assert pauses["b.txt"][0].wait(60)  # A stored b.txt in P: committed, not enqueued
+        pauses["q.txt"][1].set()
+        b.join(60)
+        pauses["b.txt"][1].set()
+        a.join(60)
+    finally:
+        for _reached, go in pauses.values():
+            go.set()
+        dispatch.install(previous)
+    assert codes == {"A": 0, "B": 0}
+    lines = [line for line in capsys.readouterr().err.splitlines() if "organización(es)" in line]
+    assert sorted(lines) == [
+        "2 organización(es), 2 archivo(s): 2 nuevo(s), 0 ya cargado(s), 0 reencolado(s), 0 con "
+        "error al cargar.",
+        "2 organización(es), 3 archivo(s): 1 nuevo(s), 2 ya cargado(s), 0 reencolado(s), 0 con "
+        "error al cargar.",
+    ]
+    assert get_queue("batch").count == 3  # a.txt, q.txt and b.txt: one job each
