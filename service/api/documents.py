@@ -25,10 +25,10 @@ from service.api.schemas import (
     uploaded_public,
 )
 from service.domain import documents as documents_domain
+from service.domain.codes import DocumentStatus
 from service.domain.dispatch import documents_in_error, retry_documents
 from service.domain.documents import live_document
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
-from service.domain.lifecycle import DocumentStatus
 from service.domain.matrix import current_classification, document_entry
 from service.domain.models import Document
 from service.settings import get_settings

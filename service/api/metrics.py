@@ -34,7 +34,7 @@ class EvidenciaCollector(Collector):
 
     def _documents(self):
         from service.db import SessionLocal
-        from service.domain.lifecycle import DocumentStatus
+        from service.domain.codes import DocumentStatus
         from service.domain.models import Document
 
         session = SessionLocal()

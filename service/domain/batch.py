@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from service.domain.codes import DocumentStatus, Lane
 from service.domain.errors import UsageError, ValidationError
-from service.domain.lifecycle import DocumentStatus, Lane
 from service.domain.messages import error_message
 
 log = logging.getLogger(__name__)

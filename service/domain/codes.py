@@ -1,8 +1,9 @@
 """The stable codes the rows hold: a document's status, stage and lane, a reviewer's action.
 
 Below the tables that store them (``models.py``) and the transitions that assign them
-(``lifecycle.py``, which exports them too): both import these, and neither the other the wrong
-way. Stored as strings (``StrEnum`` compares equal to them); their Spanish wording lives in
+(``lifecycle.py``): both import these, and neither the other the wrong way. This module is their
+one owner: every reader imports them from here (``lifecycle.py`` does not export them again).
+Stored as strings (``StrEnum`` compares equal to them); their Spanish wording lives in
 ``service.domain.messages``.
 """
 

@@ -20,12 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from classifiers.result import COMMITMENT_IDS
 from service.domain import clock, messages
-from service.domain.lifecycle import (
-    DECIDING_ACTIONS,
-    PENDING_STATUSES,
-    DecisionAction,
-    DocumentStatus,
-)
+from service.domain.codes import DECIDING_ACTIONS, PENDING_STATUSES, DecisionAction, DocumentStatus
 from service.domain.matrix import cell_status, in_force_query
 from service.domain.models import (
     Classification,

@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from classifiers.result import COMMITMENT_IDS
+from service.domain.codes import DECIDING_ACTIONS, DecisionAction
 from service.domain.errors import NotFoundError, ValidationError
-from service.domain.lifecycle import DECIDING_ACTIONS, DecisionAction
 from service.domain.matrix import load_matrix
 from service.domain.messages import commitment_short
 from service.domain.models import (

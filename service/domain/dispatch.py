@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.domain import lifecycle
-from service.domain.lifecycle import PENDING_STATUSES, Lane
+from service.domain.codes import PENDING_STATUSES, DocumentStatus, Lane
 
 __all__ = [
     "Ticket",
@@ -253,7 +253,7 @@ def documents_in_error(session: Session, submission_id: str | None = None, *,
     only those whose bytes were kept (the others have nothing to read again)."""
     from service.domain.models import Document
 
-    query = select(Document.id).where(Document.status == lifecycle.DocumentStatus.error.value,
+    query = select(Document.id).where(Document.status == DocumentStatus.error.value,
                                       Document.removed_at.is_(None))
     if submission_id is not None:
         query = query.where(Document.submission_id == submission_id)
@@ -290,7 +290,7 @@ def retry_documents(session: Session, document_ids: Iterable[str]) -> RetryOutco
         row = rows.get(document_id)
         if row is None:
             refused[document_id] = error_message("document_not_found")
-        elif row.status != lifecycle.DocumentStatus.error:
+        elif row.status != DocumentStatus.error:
             refused[document_id] = not_in_error_message(row.status)
         elif row.sha256 is None:
             refused[document_id] = error_message("nothing_stored",

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from service.domain import lifecycle, workflow
+from service.domain.codes import Lane
 from service.domain.dispatch import get_dispatcher
 from service.domain.errors import NotFoundError, ServiceError
-from service.domain.lifecycle import Lane
 from service.domain.models import Document, Submission
 
 __all__ = [

@@ -12,9 +12,8 @@
 
 Only the functions here assign ``Document.status`` and ``Document.stage``; everything else reads
 the enums. The codes are stored as strings (``StrEnum`` compares equal to them); they are
-defined in ``service.domain.codes``, below the tables that store them (``models.py``), and
-exported here too, beside the transitions; their Spanish wording lives in
-``service.domain.messages``.
+defined, and imported from, ``service.domain.codes`` alone (their one owner, below the tables
+that store them, ``models.py``); their Spanish wording lives in ``service.domain.messages``.
 """
 
 from __future__ import annotations
@@ -23,25 +22,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import update
 
-from service.domain.codes import (
-    DECIDING_ACTIONS,
-    PENDING_STATUSES,
-    POSITIVE_ACTIONS,
-    DecisionAction,
-    DocumentStatus,
-    Lane,
-    Stage,
-)
+from service.domain.codes import PENDING_STATUSES, DocumentStatus, Stage
 from service.domain.models import Document
 
 __all__ = [
-    "DocumentStatus",
-    "Stage",
-    "Lane",
-    "DecisionAction",
-    "PENDING_STATUSES",
-    "POSITIVE_ACTIONS",
-    "DECIDING_ACTIONS",
     "is_pending",
     "interrupted_too_often",
     "queue",

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from classifiers.result import COMMITMENT_IDS
 from service.domain import search, workflow
-from service.domain.lifecycle import PENDING_STATUSES, POSITIVE_ACTIONS, DocumentStatus
+from service.domain.codes import PENDING_STATUSES, POSITIVE_ACTIONS, DocumentStatus
 from service.domain.matrix import in_force_query
 from service.domain.models import (
     Classification,

@@ -40,14 +40,9 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
 from service.domain import messages
+from service.domain.codes import DECIDING_ACTIONS, POSITIVE_ACTIONS, DecisionAction, DocumentStatus
 from service.domain.errors import NotFoundError
-from service.domain.lifecycle import (
-    DECIDING_ACTIONS,
-    POSITIVE_ACTIONS,
-    DecisionAction,
-    DocumentStatus,
-    is_pending,
-)
+from service.domain.lifecycle import is_pending
 from service.domain.models import (
     Classification,
     Decision,

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from extractors.document import ExtractedDocument
 from service.domain import lifecycle, locks, results
+from service.domain.codes import Stage
 from service.domain.errors import ErrorCode, fault_of
-from service.domain.lifecycle import Stage
 from service.domain.messages import error_message
 from service.domain.models import Document, Extraction
 

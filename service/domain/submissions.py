@@ -27,9 +27,9 @@ from extractors.options import ExtractOptions
 from service.domain import clock, lifecycle, organizations, text
 from service.domain import rut as rut_module
 from service.domain.access import SubmissionStamp, hash_token, new_token
+from service.domain.codes import DocumentStatus, Lane
 from service.domain.dispatch import get_dispatcher
 from service.domain.errors import LimitError, NotFoundError, ValidationError
-from service.domain.lifecycle import DocumentStatus, Lane
 from service.domain.mail import normalize_email
 from service.domain.messages import RUT_PROBLEMS, error_message
 from service.domain.models import (

@@ -39,7 +39,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service.domain.lifecycle import DecisionAction, DocumentStatus
+from service.domain.codes import DecisionAction, DocumentStatus
 from service.domain.models import Decision, Document, ModelTraining, Submission
 
 __all__ = ["TrainingOutcome", "decision_examples", "held_out_organisation", "train"]

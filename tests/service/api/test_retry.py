@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from service.domain.lifecycle import DocumentStatus
+from service.domain.codes import DocumentStatus
 
 NOTE = "Acta del comité de inclusión. Se aprobó el plan de capacitación del personal.".encode()
 CORRUPT_PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ngarbage\x00\xff"
