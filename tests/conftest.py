@@ -1,7 +1,8 @@
 """Shared fixtures: the real Redis and PostgreSQL this machine runs.
 
 Redis tests use one dedicated database number (``EVIDENCIA_TEST_REDIS_DB``, default 15), flushed
-before and after each test, as rq's own suite does. PostgreSQL tests get a fresh database created
+before and after each test, as rq's own suite does; under pytest-xdist (``scripts/test`` runs two
+processes) each worker takes its own pair, two below the previous worker's (see ``REDIS_TEST_DB``). PostgreSQL tests get a fresh database created
 for the test session and dropped afterwards, so parallel runs never see each other's rows.
 """
 
@@ -21,7 +22,12 @@ PEERS = SHARED / "corpus" / "peers"
 SAMPLES = REPO / "samples"
 
 REDIS_HOST_URL = os.environ.get("EVIDENCIA_TEST_REDIS", "redis://127.0.0.1:6379")
-REDIS_TEST_DB = int(os.environ.get("EVIDENCIA_TEST_REDIS_DB", "15"))
+#: pytest-xdist's worker number (0 without xdist): gw0 uses databases 15 and 14 (the browser tests'
+#: server, tests/service/web/conftest.py), gw1 13 and 12, and so on; a flush never reaches
+#: another worker's jobs.
+XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+REDIS_TEST_DB = int(os.environ.get("EVIDENCIA_TEST_REDIS_DB", "15")) - 2 * XDIST_WORKER
+assert REDIS_TEST_DB > 1, "never run tests against Redis DB 0: too many xdist workers for this base"
 PG_ADMIN_URL = os.environ.get(
     "EVIDENCIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -3,7 +3,7 @@
 One test session starts, in subprocesses with the same ``EVIDENCIA_*`` environment,
 ``evidencia serve`` (API + web pages) on a free localhost port and ``evidencia worker`` (rq, the
 real extractor and classifier); both use a temporary SQLite database (built by the Alembic
-migrations) and the Redis database just below ``EVIDENCIA_TEST_REDIS_DB`` (flushed before
+migrations) and the Redis database just below the test one (``tests.conftest.REDIS_TEST_DB``, flushed before
 and after): the worker lives for the whole session, so on the other tests' database it would
 take their jobs. Playwright drives ``/usr/bin/chromium``; no browser is downloaded. Screenshots
 go to ``artifacts/screenshots/``.
@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import free_port, stop_process, wait_http
+from tests.conftest import REDIS_TEST_DB, free_port, stop_process, wait_http
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "samples"
@@ -56,7 +56,7 @@ def web_server(tmp_path_factory):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     redis_host = os.environ.get("EVIDENCIA_TEST_REDIS", "redis://127.0.0.1:6379")
-    redis_db = int(os.environ.get("EVIDENCIA_TEST_REDIS_DB", "15")) - 1
+    redis_db = REDIS_TEST_DB - 1
     assert redis_db > 0, "never run tests against Redis DB 0"
     redis_url = f"{redis_host}/{redis_db}"
     from tests.smtp import SmtpSink
