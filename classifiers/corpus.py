@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -104,14 +105,23 @@ class CorpusEntry:
     @property
     def org(self) -> str:
         """``orgNN`` from the id (the unit of cross-validation), or the id's first folder."""
-        return self.id.split("/", 1)[0][:5] if self.id.startswith("org") else self.id.split("/")[0]
+        return org_of(self.id)
+
+
+def org_of(source_id: str) -> str:
+    """``org07``, ``org117``: the organisation of a source id (``org117-slug/doc``); the first
+    folder when it names none. Numbers have two digits or more: never cut at five characters,
+    or org100..org109 would all be org10."""
+    first = source_id.split("/", 1)[0]
+    found = re.match(r"org\d+(?=-|$)", first)
+    return found.group(0) if found else first
 
 
 def _split(label: dict) -> str:
     """The organisation's split of a label line: as rendered, but ``dev`` for an organisation
     moved out of the held-out ones after its corpus was rendered (``FORMER_HELDOUT_ORGS``)."""
     split = label.get("split", "dev")
-    org = label.get("id", label["file"]).split("/", 1)[0][:5]
+    org = org_of(label.get("id", label["file"]))
     return "dev" if split == "heldout" and org in FORMER_HELDOUT_ORGS else split
 
 

@@ -224,7 +224,7 @@ def validate(source: Source) -> None:
     if meta.get("register", DEFAULT_REGISTER) not in REGISTERS:
         problems.append(f"register {meta.get('register')!r} not in {REGISTERS}")
     org_dir = source.id.split("/")[0] if "/" in source.id else ""
-    org_match = re.match(r"^(org\d\d)-[a-z0-9-]+$", org_dir)
+    org_match = re.match(r"^(org\d{2,})-[a-z0-9-]+$", org_dir)
     if org_match:
         wanted = "heldout" if org_match.group(1) in HELDOUT_ORGS else "dev"
         if meta["split"] != wanted:
@@ -753,7 +753,7 @@ def find_sources(root: Path, only: str | None, orgs: set[int] | None = None) -> 
 
 
 def _org_number(rel: str) -> int | None:
-    found = re.match(r"^org(\d\d)-", rel)
+    found = re.match(r"^org(\d{2,})-", rel)
     return int(found.group(1)) if found else None
 
 
@@ -808,7 +808,7 @@ def print_stats(sources: list[Source]) -> None:
         return f"{part}/{whole} = {part / max(1, whole):.0%}"
 
     n = len(sources)
-    orgs = Counter(s.id.split("/")[0][:5] for s in sources)
+    orgs = Counter(s.id.split("/")[0].split("-", 1)[0] for s in sources)
     print(f"documents: {n} from {len(orgs)} organisations")
     show("documents by org", orgs)
     show("documents by register", Counter(register_of(s) for s in sources), REGISTERS)
