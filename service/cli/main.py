@@ -86,6 +86,15 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {_spanish(message)}\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        # A subcommand refuses what it does not know itself, with its own usage line: argparse
+        # hands a subcommand's unknown options up to the top parser, whose usage ("uso:
+        # evidencia [-h] [--version] COMANDO ...") says nothing of the command's options.
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and self.prog != "evidencia":
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
 
 class _Version(argparse.Action):
     """``--version``: the installed package's version (looked up only when asked)."""

@@ -117,6 +117,26 @@ def test_version_usage_and_argparse_errors_in_spanish(capsys):
         assert said in err and err.startswith("uso: evidencia"), err
 
 
+@pytest.mark.parametrize("argv", [
+    ["batch", "--bogus", "carpeta"], ["reprocess", "--all", "--bogus"],
+    ["retry", "--all", "--bogus"], ["ops", "cache", "--bogus"], ["user", "add", "ana", "--bogus"],
+    ["eval", "--bogus", "corpus"],
+])
+def test_an_unknown_option_is_told_with_its_commands_usage(argv, capsys):
+    """QA 2026-12-07: `evidencia ops cache --bogus` (any command's unknown option) printed the top
+    parser's usage, "uso: evidencia [-h] [--version] COMANDO ...", and "evidencia: error:",
+    which shows none of the options the command does take."""
+    from service.cli import main
+
+    command = " ".join(argv[:2] if argv[0] in ("ops", "user") else argv[:1])
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"uso: evidencia {command} "), err
+    assert f"evidencia {command}: error: argumentos desconocidos: --bogus" in err, err
+
+
 def test_output_piped_into_a_reader_that_leaves(tmp_path):
     """QA 2026-12-06: `evidencia analyze --json … | head -c 600` ended in a traceback and "Ocurrió
     un error interno al procesar el documento…" once head had read enough. A real process
