@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from extractors.errors import EvidenciaError
 from service.domain.errors import ErrorCode, fault_of
-from service.domain.messages import error_message, validation_problem
+from service.domain.messages import error_message, format_limit, validation_problem
 from service.settings import get_settings
 
 __all__ = ["install", "HtmlErrorPage"]
@@ -84,7 +84,7 @@ def _answer(request: Request, exc: Exception) -> tuple[int, str, str, dict, dict
         message = str(exc.detail) if code is None else error_message(code)
         if exc.status_code == 413:
             limit = getattr(exc, "limit", None) or get_settings().request_limit
-            message = error_message("request_too_large", limit_mb=max(1, limit // 2**20))
+            message = error_message("request_too_large", limit=format_limit(limit))
         return exc.status_code, str(code or "error"), message, {}, getattr(exc, "headers", None)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return 500, "internal", error_message("internal_request"), {}, None

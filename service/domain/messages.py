@@ -28,6 +28,7 @@ __all__ = [
     "EMAILS",
     "format_age",
     "format_size",
+    "format_limit",
     "ERROR_MESSAGES",
     "ERROR_TITLES",
     "NOTICES",
@@ -317,7 +318,7 @@ ERROR_MESSAGES: dict[str, str] = {
     ),
     "no_files": "No se recibió ningún archivo. Adjunte uno o más archivos en el campo «files».",
     "request_too_large": (
-        "La solicitud supera el máximo de {limit_mb} MB por envío. Si sube varios archivos, "
+        "La solicitud supera el máximo de {limit} por envío. Si sube varios archivos, "
         "envíelos en partes."
     ),
     "invalid_name": (
@@ -333,7 +334,7 @@ ERROR_MESSAGES: dict[str, str] = {
         "corríjalos e intente de nuevo."
     ),
     "method_not_allowed": "Esta dirección no admite esa operación (método HTTP).",
-    "too_large": "El archivo supera el tamaño máximo permitido ({limit_mb} MB).",
+    "too_large": "El archivo supera el tamaño máximo permitido ({limit}).",
     "invalid_commitment": "El compromiso indicado no existe (use c1, c2, c3, c4 o c5).",
     "invalid_action": "La acción debe ser confirm, reject, attach, undo o comment.",
     "confirm_needs_evidence": (
@@ -720,6 +721,20 @@ def format_size(n: int | None) -> str:
     if n < 1024 ** 3:
         return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
     return f"{n / 1024 ** 3:.1f} GB".replace(".", ",")
+
+
+def format_limit(n: int) -> str:
+    """A size limit as people read it, never said as more room than there is (rounded down):
+    "100 MB", "1,9 MB", "500 KB". A 2,000,000-byte limit said as "1 MB" refused a 1.5 MB file
+    the page said fits nowhere, and accepted one it said did not fit."""
+    mib = n / (1024 * 1024)
+    if n < 1024:
+        return f"{n} B"
+    if mib < 1:
+        return f"{n // 1024} KB"
+    if mib < 10:
+        return f"{int(mib * 10) / 10:g} MB".replace(".", ",")
+    return f"{int(mib)} MB"
 
 
 def action_label(action: str | None) -> str:

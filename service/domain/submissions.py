@@ -31,7 +31,7 @@ from service.domain.codes import DocumentStatus, Lane
 from service.domain.dispatch import get_dispatcher
 from service.domain.errors import LimitError, NotFoundError, ValidationError
 from service.domain.mail import normalize_email
-from service.domain.messages import RUT_PROBLEMS, error_message
+from service.domain.messages import RUT_PROBLEMS, error_message, format_limit
 from service.domain.models import (
     Document,
     StoredFile,
@@ -325,7 +325,7 @@ def _size_problem(size: int, max_bytes: int) -> tuple[str, str] | None:
     if not size:
         return "empty_file", error_message("empty_file")
     if size > max_bytes:
-        return "too_large", error_message("too_large", limit_mb=max_bytes // (1024 * 1024))
+        return "too_large", error_message("too_large", limit=format_limit(max_bytes))
     return None
 
 

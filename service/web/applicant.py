@@ -22,7 +22,7 @@ from service.domain import documents, mail, organizations, workflow
 from service.domain.access import APPLICANT_COOKIE, Access, check_access
 from service.domain.errors import NotFoundError, ServiceError
 from service.domain.matrix import load_matrix
-from service.domain.messages import notice
+from service.domain.messages import format_limit, notice
 from service.domain.models import Document
 from service.domain.submissions import (
     add_files,
@@ -115,8 +115,9 @@ def _applicant_page(request: Request, session: Session, access: Access, *, statu
         notice=notice,
         upload_error=upload_error,
         submit_error=submit_error,
-        max_mb=settings.max_file_bytes // (1024 * 1024),  # request_limit: this + the form
+        max_size=format_limit(settings.max_file_bytes),  # request_limit: this + the form
         max_bytes=settings.request_limit,
+        max_file_bytes=settings.max_file_bytes,
         max_files=settings.max_files_per_upload,
     )
 

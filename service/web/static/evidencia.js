@@ -70,20 +70,48 @@
     box.replaceChildren(alert);
   }
 
+  // A size as service.domain.messages.format_limit says it ("1,9 MB", "48 KB"); a limit is
+  // rounded down and a file's size up, so a file said to fit does.
+  function sizeText(bytes, round) {
+    var r = round === "up" ? Math.ceil : Math.floor;
+    if (bytes < 1024) return bytes + " B";
+    if (bytes < 1048576) return r(bytes / 1024) + " KB";
+    var mb = bytes / 1048576;
+    return (mb < 10 ? String(r(mb * 10) / 10).replace(".", ",") : String(r(mb))) + " MB";
+  }
+
   function upload(form) {
     var input = $("input[type=file]", form);
     var errorBox = $("[data-upload-error]", form);
     errorBox.textContent = "";
     if (!input.files.length) { errorBox.innerHTML = '<div class="alert error">Seleccione al menos un archivo para subir.</div>'; return; }
+    // A file over the per-file limit would only come back refused, and with it in the request
+    // the whole selection could pass the request limit: it is left out and named, the rest go.
+    var fileLimit = parseInt(form.getAttribute("data-max-file-bytes") || "0", 10);
+    var chosen = Array.prototype.slice.call(input.files);
+    var sending = chosen.filter(function (f) { return !fileLimit || f.size <= fileLimit; });
+    var tooBig = chosen.filter(function (f) { return sending.indexOf(f) < 0; });
+    if (tooBig.length) {
+      showError(errorBox, (tooBig.length === 1 ? "No se subió " : "No se subieron ") +
+        tooBig.map(function (f) { return "«" + f.name + "» (" + sizeText(f.size, "up") + ")"; }).join(", ") +
+        ": el máximo por archivo es " + sizeText(fileLimit, "down") + ". Divida el documento o " +
+        "redúzcalo (por ejemplo, escanee a menor resolución) y súbalo de nuevo." +
+        (sending.length ? " Los demás archivos se suben igual." : ""));
+      if (!sending.length) return;
+    }
     var total = 0, limit = parseInt(form.getAttribute("data-max-bytes") || "0", 10);
-    for (var i = 0; i < input.files.length; i++) total += input.files[i].size;
+    sending.forEach(function (f) { total += f.size; });
     if (limit && total > limit) {  // the server would refuse it (413) once the bytes arrive
-      errorBox.innerHTML = '<div class="alert error">Los archivos elegidos suman ' + Math.ceil(total / 1048576) + ' MB y el máximo por envío es ' + Math.floor(limit / 1048576) + ' MB: súbalos en varias partes.</div>';
+      showError(errorBox, "Los archivos elegidos suman " + sizeText(total, "up") + " y el máximo por envío es " + sizeText(limit, "down") + ": súbalos en varias partes.");
       return;
     }
     var wrap = $("[data-progress]", form), bar = $("progress", wrap), text = $("[data-progress-text]", wrap);
     var button = $("button[type=submit]", form);
     var data = new FormData(form);
+    if (tooBig.length) {
+      data.delete(input.name);
+      sending.forEach(function (f) { data.append(input.name, f, f.name); });
+    }
     var xhr = new XMLHttpRequest();
     wrap.hidden = false; bar.value = 0; text.textContent = "0 %"; button.disabled = true;
     xhr.upload.addEventListener("progress", function (e) {
@@ -97,7 +125,7 @@
       if (xhr.status === 200 || xhr.status === 422) {
         replaceStatus(xhr.responseText);
         if (xhr.status === 200) {
-          var n = input.files.length;
+          var n = sending.length;
           form.reset();
           var out = $("#archivos-elegidos");
           if (out) out.textContent = "Se recibieron " + n + " archivo(s). Puede agregar más cuando quiera.";

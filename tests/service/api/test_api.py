@@ -193,6 +193,27 @@ def test_upload_limits_and_types(client, monkeypatch, service_env):
     assert r.status_code == 422 and r.json()["detail"]["code"] == "no_files"
 
 
+def test_a_size_limit_is_said_as_it_is(client, monkeypatch, service_env):
+    """QA 2026-12-07: with EVIDENCIA_MAX_FILE_BYTES=2000000 (1.9 MiB) a file over it was refused
+    with "supera el tamaño máximo permitido (1 MB)" and the upload page offered "1 MB por envío",
+    though a 1.5 MB file went in: MB were rounded down to the unit."""
+    from service.settings import get_settings
+
+    monkeypatch.setenv("EVIDENCIA_MAX_FILE_BYTES", "2000000")
+    get_settings.cache_clear()
+    sub = _create(client)
+    r = client.post(f"/api/submissions/{sub['id']}/documents", headers=_bearer(sub["token"]),
+                    files=[("files", ("escaneo.txt", b"a" * 2_000_001, "text/plain")),
+                           ("files", ("nota.txt", NOTE, "text/plain"))])
+    assert r.status_code == 202, r.text
+    big, note = r.json()["documents"]
+    assert big["error_code"] == "too_large"
+    assert big["error"] == "El archivo supera el tamaño máximo permitido (1,9 MB)."
+    assert note["status"] == "queued"  # the rest of the upload goes on
+    page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    assert "1,9 MB por envío" in page and 'data-max-file-bytes="2000000"' in page
+
+
 def test_health_readiness_metrics_and_openapi(client, run_worker_burst, training_plan_pdf,
                                               monkeypatch, reviewer):
     from service.settings import get_settings

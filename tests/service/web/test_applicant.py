@@ -174,6 +174,27 @@ def test_a_refused_upload_says_why(browser_page):
     expect(page.locator("[data-upload-error]")).not_to_contain_text("error 403")
 
 
+def test_a_file_over_the_size_limit_does_not_stop_the_others(browser_page):
+    """QA 2026-12-07: eight files chosen, one of them over the per-file limit: the page refused
+    the whole choice ("Los archivos elegidos suman 4 MB y el máximo por envío es 2 MB: súbalos
+    en varias partes"), naming no file, though no split sends the big one. It is left out and
+    named with its size and the limit; the others are uploaded."""
+    page = browser_page
+    _create_submission(page, "Fundación Archivo Pesado", "76.543.210-3")
+    page.evaluate("document.querySelector('#subida').dataset.maxFileBytes = '50000'")
+    big = {"name": "escaneo-enorme.pdf", "mimeType": "application/pdf",
+           "buffer": b"%PDF-1.4\n" + bytes(60_000)}
+    page.set_input_files("#archivos", [big, _payload("acta-comite-paritario.txt")])
+    page.get_by_role("button", name="Subir archivos").click()
+    error = page.locator("[data-upload-error]")
+    expect(error).to_contain_text("No se subió «escaneo-enorme.pdf» (59 KB)")
+    expect(error).to_contain_text("el máximo por archivo es 48 KB")
+    expect(page.locator("#archivos-elegidos")).to_have_text(
+        "Se recibieron 1 archivo(s). Puede agregar más cuando quiera.")
+    expect(page.locator("[data-document]", has_text="acta-comite-paritario.txt")).to_have_count(1)
+    expect(page.locator("[data-document]", has_text="escaneo-enorme.pdf")).to_have_count(0)
+
+
 def test_secret_link_is_required(browser_page, processed_submission):
     page = browser_page
     page.goto(f"/s/{processed_submission.id}?t=token-equivocado")
