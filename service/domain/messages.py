@@ -9,6 +9,7 @@ sentences; the pipeline's error classes carry their default message, which
 
 from __future__ import annotations
 
+import errno
 import tomllib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -29,6 +30,7 @@ __all__ = [
     "format_age",
     "format_size",
     "format_limit",
+    "os_reason",
     "ERROR_MESSAGES",
     "ERROR_TITLES",
     "NOTICES",
@@ -735,6 +737,27 @@ def format_limit(n: int) -> str:
     if mib < 10:
         return f"{int(mib * 10) / 10:g} MB".replace(".", ",")
     return f"{int(mib)} MB"
+
+
+#: why the system refused a file operation, as the user reads it (errno -> Spanish); the C
+#: library's own words (``strerror``) are English under the locales servers run with
+OS_REASONS = {
+    errno.ENOENT: "no existe o no se puede crear ahí",
+    errno.EACCES: "sin permiso para escribir ahí",
+    errno.EPERM: "operación no permitida",
+    errno.EROFS: "el disco es de solo lectura",
+    errno.ENOSPC: "no queda espacio en el disco",
+    errno.EDQUOT: "se agotó la cuota de disco",
+    errno.ENOTDIR: "una parte de la ruta no es una carpeta",
+    errno.EISDIR: "es una carpeta",
+    errno.ENAMETOOLONG: "el nombre es demasiado largo",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError's reason in Spanish ("sin permiso para escribir ahí"); an errno the table
+    does not know keeps the system's words."""
+    return OS_REASONS.get(exc.errno, exc.strerror or str(exc))
 
 
 def action_label(action: str | None) -> str:

@@ -10,6 +10,7 @@ names come from users.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import itertools
 from collections.abc import Iterable, Sequence
@@ -221,7 +222,7 @@ def given_report_path(given: str | Path, prefix: str) -> Path:
             _probe(next(p for p in path.parents if p.exists()))
     except OSError as exc:
         raise UsageError(messages.error_message(
-            "report_not_writable", path=given, reason=exc.strerror or exc)) from None
+            "report_not_writable", path=given, reason=messages.os_reason(exc))) from None
     return path
 
 
@@ -229,7 +230,7 @@ def _probe(folder: Path) -> None:
     """Raise OSError unless a file can be created in ``folder``: the file is made and removed,
     a real write rather than a permission bits check (ACLs, read-only mounts, NFS)."""
     if not folder.is_dir():
-        raise NotADirectoryError(20, "No es una carpeta", str(folder))
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(folder))
     with atomic_file(folder):
         pass  # never committed: removed on leaving
 

@@ -542,7 +542,12 @@ def test_summary_given_as_a_folder_or_where_it_cannot_be_written(
     assert main(["batch", str(root), "--summary", str(blocked / "resumen.csv")]) == 2
     err = capsys.readouterr().err
     assert f"No se puede escribir el informe en {blocked / 'resumen.csv'}" in err
+    assert "(una parte de la ruta no es una carpeta)" in err
     assert "error interno" not in err
+    # QA 2026-12-07: the system's reason came in English, "(No such file or directory)"
+    assert main(["batch", str(root), "--summary", "/proc/resumen.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "(no existe o no se puede crear ahí)" in err and "No such file" not in err, err
     assert main(["reprocess", "--all", "--dry-run", "--report", str(blocked / "c.csv")]) == 2
     assert "No se puede escribir el informe" in capsys.readouterr().err
     assert session.scalar(select(func.count(Document.id))) == 1  # nothing loaded twice
@@ -742,3 +747,17 @@ def test_two_batches_over_overlapping_paths_queue_each_document_once(
         "error al cargar.",
     ]
     assert get_queue("batch").count == 3  # a.txt, q.txt and b.txt: one job each
+
+
+def test_the_systems_reasons_are_said_in_spanish():
+    """QA 2026-12-07: `--summary` in a folder the user may not write said "(Permission
+    denied)": strerror is English under the servers' C locale."""
+    import errno
+
+    from service.domain.messages import os_reason
+
+    assert os_reason(PermissionError(errno.EACCES, "Permission denied")) == (
+        "sin permiso para escribir ahí")
+    assert os_reason(OSError(errno.ENOSPC, "No space left on device")) == (
+        "no queda espacio en el disco")
+    assert os_reason(OSError(errno.EIO, "Input/output error")) == "Input/output error"
