@@ -131,9 +131,9 @@ def _analysis_commands(sub) -> None:
     a.add_argument("paths", nargs="+", metavar="RUTA",
                    help="Archivos, carpetas, ZIP o correos (EML) a analizar.")
     a.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
-    a.add_argument("--password", help="Contraseña para PDF protegidos.")
+    a.add_argument("--password", metavar="CONTRASEÑA", help="Contraseña para PDF protegidos.")
     a.add_argument(
-        "--jobs", type=int, default=None,
+        "--jobs", type=int, default=None, metavar="N",
         help="Procesos en paralelo (por defecto 1; 2 con 6 archivos o más).",
     )
 
@@ -156,7 +156,7 @@ def _analysis_commands(sub) -> None:
     )
     t.add_argument("corpus", metavar="CORPUS",
                    help="Corpus etiquetado generado por scripts/render_corpus.py.")
-    t.add_argument("--jobs", type=int, default=2,
+    t.add_argument("--jobs", type=int, default=2, metavar="N",
                    help="Procesos para extraer el corpus (por defecto 2).")
     t.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
 
@@ -216,7 +216,8 @@ def _admin_commands(sub) -> None:
     ua = usub.add_parser("add", help="Crea o actualiza un revisor (cambiar la contraseña "
                          "cierra sus sesiones).")
     ua.add_argument("username", metavar="USUARIO", help="Nombre de usuario del revisor.")
-    ua.add_argument("--password", help="Si se omite, se pide (o se lee de la entrada estándar).")
+    ua.add_argument("--password", metavar="CONTRASEÑA",
+                    help="Si se omite, se pide (o se lee de la entrada estándar).")
     ua.add_argument("--role", choices=["reviewer", "admin"], default="reviewer",
                     help="reviewer: revisa postulaciones; admin: además administra "
                          "(por defecto %(default)s).")
@@ -267,7 +268,7 @@ def _archive_commands(sub) -> None:
     r = sub.add_parser("reprocess", help="Reclasifica el texto ya extraído, sin OCR.")
     scope = r.add_mutually_exclusive_group(required=True)
     scope.add_argument("--all", action="store_true", help="Todos los documentos.")
-    scope.add_argument("--org", nargs="+", metavar="ORG",
+    scope.add_argument("--org", nargs="+", metavar="ORGANIZACIÓN",
                        help="Solo estas organizaciones (nombre o RUT).")
     scope.add_argument("--since", metavar="FECHA",
                        help="Solo postulaciones creadas o con documentos desde esta fecha "

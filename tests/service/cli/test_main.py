@@ -196,3 +196,20 @@ def test_an_unexpected_error_speaks_to_staff(service_env, capsys, caplog):
             capsys.readouterr().err)
     finally:
         dispatch.install(previous)
+
+
+def test_no_option_shows_argparse_english_placeholder(capsys):
+    """QA 2026-12-07: `analyze --help` showed "--password PASSWORD" and "--jobs JOBS",
+    `user add` "--password PASSWORD", `train` "--jobs JOBS": argparse's placeholder, the
+    option's English name in capitals, where every other option says CONTRASEÑA, N, ARCHIVO."""
+    from service.cli import main
+
+    commands = [["analyze"], ["eval"], ["train"], ["serve"], ["worker"], ["up"], ["requeue"],
+                ["retry"], ["user", "add"], ["user", "remove"], ["db", "upgrade"],
+                ["ops", "cache"], ["batch"], ["reprocess"]]
+    for command in commands:
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        out = capsys.readouterr().out
+        for option, shown in re.findall(r"(--[a-z][a-z-]*) ([A-Z_]{2,})\b", out):
+            assert shown != option[2:].upper().replace("-", "_"), (command, option, shown)
