@@ -325,7 +325,19 @@
     if (ev.target.matches && ev.target.matches("select[data-autosubmit]") && ev.target.form) ev.target.form.submit();
   });
 
-  function init() { setupUpload(); setupShortcuts(); setupSelection(); }
+  /* A notice after a step ("Su postulación fue enviada a revisión", "Estado actualizado: …")
+     comes in the link (?aviso=…, service/web/pages.notice_url): shown once, it is taken out of
+     the address, so a reload or a bookmark days later does not say it again above a status that
+     has moved on ("…fue enviada a revisión" above "Aprobada"). */
+  function forgetNotice() {
+    if (!window.URL || !window.history || !history.replaceState) return;
+    var url = new URL(window.location.href);
+    if (!url.searchParams.has("aviso")) return;
+    ["aviso", "n", "estado", "documento"].forEach(function (name) { url.searchParams.delete(name); });
+    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  }
+
+  function init() { forgetNotice(); setupUpload(); setupShortcuts(); setupSelection(); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();

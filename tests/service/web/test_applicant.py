@@ -195,6 +195,28 @@ def test_a_file_over_the_size_limit_does_not_stop_the_others(browser_page):
     expect(page.locator("[data-document]", has_text="escaneo-enorme.pdf")).to_have_count(0)
 
 
+def test_a_notice_is_said_once_not_again_on_reload(browser_page, wait_processed):
+    """QA 2026-12-07: after a step the address kept its notice (?aviso=…): the applicant
+    reloading the page after "Volver a enviar a revisión", once the verdict came, read "Su
+    postulación fue enviada a revisión" above "Estado de la revisión: Aprobada". Here with
+    "Eliminar" (a submission sent to review would be claimed by other tests' reviewers)."""
+    page = browser_page
+    submission_id = _create_submission(page, "Fundación Aviso Único", "76.543.210-3")
+    page.set_input_files("#archivos", [_payload("acta-comite-paritario.txt")])
+    page.get_by_role("button", name="Subir archivos").click()
+    expect(page.locator("#archivos-elegidos")).to_contain_text("Se recibieron 1 archivo(s)")
+    wait_processed(submission_id)
+    page.reload()
+    page.locator("[data-document]", has_text="acta-comite-paritario.txt").get_by_role(
+        "button", name="Eliminar").click()
+    removed = page.get_by_role("status").filter(has_text="Se eliminó")
+    expect(removed).to_have_count(1)
+    page.wait_for_function("!location.search.includes('aviso')")
+    page.reload()
+    expect(page.locator("[data-review-status]").first).to_have_text("Borrador")
+    expect(removed).to_have_count(0)
+
+
 def test_secret_link_is_required(browser_page, processed_submission):
     page = browser_page
     page.goto(f"/s/{processed_submission.id}?t=token-equivocado")
