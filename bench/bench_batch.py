@@ -670,9 +670,13 @@ def reprocess_pattern_edits(steps: list, data_dir: Path, db_url: str, redis_url:
         env = {**_env(data_dir, db_url, redis_url, f"+bench-patterns{k}"),
                "BENCH_COUNT_FILE": str(counted)}
         text, seconds, cpu = _timed_inline_reprocess(env, work / f"cambios-patrones-{k}.csv")
-        analysed = int(counted.read_text()) if counted.exists() else None
+        analysed = rematched = None
+        if counted.exists():
+            analysed, rematched, *_ = [int(n) for n in counted.read_text().split()] + [None]
         step = {"edit": what, "documents": docs, "analysed_again": analysed,
                 "share_analysed": round(analysed / docs, 3) if analysed is not None else None,
+                "rematched": rematched,
+                "share_rematched": round(rematched / docs, 3) if rematched is not None else None,
                 "seconds": round(seconds, 2), "seconds_per_doc": round(seconds / docs, 5),
                 "cpu_seconds_per_doc": round(cpu / docs, 5),
                 "speedup_wall": round(first["seconds_per_doc"] / (seconds / docs), 1),
@@ -680,6 +684,7 @@ def reprocess_pattern_edits(steps: list, data_dir: Path, db_url: str, redis_url:
                 if first.get("cpu_seconds_per_doc") else None,
                 "output": text.strip()[-200:]}
         print(f"reprocess inline, patterns edited ({what}): {analysed}/{docs} analysed again, "
+              f"{rematched}/{docs} checked by matching the edited rules again, "
               f"{step['seconds_per_doc'] * 1000:.2f} ms wall, "
               f"{step['cpu_seconds_per_doc'] * 1000:.2f} ms CPU a document: "
               f"{step['speedup_wall']}× wall, {step['speedup_cpu']}× CPU against the first "
@@ -1038,16 +1043,21 @@ def _cli(argv: list[str]) -> int:
     if count_file:
         import atexit
 
-        from classifiers import engine
+        from classifiers import engine, pattern_sets
 
-        analyse, counted = engine.analyse, [0]
+        analyse, same_matches, counted = engine.analyse, pattern_sets.Change.same_matches, [0, 0]
 
         def counting(doc):
             counted[0] += 1
             return analyse(doc)
 
+        def rematching(self, doc, rule_ids):
+            counted[1] += 1
+            return same_matches(self, doc, rule_ids)
+
         engine.analyse = counting
-        atexit.register(lambda: Path(count_file).write_text(str(counted[0])))
+        pattern_sets.Change.same_matches = rematching
+        atexit.register(lambda: Path(count_file).write_text(f"{counted[0]} {counted[1]}"))
     suffix = os.environ.get("BENCH_VERSION_SUFFIX", "")
     if suffix:
         import classifiers

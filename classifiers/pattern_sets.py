@@ -25,14 +25,34 @@ texts it can change. Why that is exact, read off ``engine.py`` and ``rules.py``:
   edit of one type's priors touches the texts read as that type; anything else in it touches
   every text;
 * a pattern with no mandatory string test (POS or morphology alone, ``NOT_IN`` alone) may match
-  anywhere: an edit of its rule touches every text.
+  anywhere: an edit of its rule touches every text;
+* an edit of a rule's conditions alone (``requires``, ``excludes``; its label, weight, kinds,
+  tolerated cues, patterns and place unchanged) changes nothing but whether the conditions hold
+  where it matched. A condition all of whose forms need a cue absent from the text, or from what
+  its scope reads (the title, headings and header rows, lists' lead-in sentences: kept per
+  text), or a document type other than the text's, holds nowhere in it: such conditions are
+  dropped from the old and the new lists, and the rule touches the text only where it matched
+  and the lists still differ (``_Conditions``). The real rounds of rule edits are mostly
+  exclusions added for a new cue (``"excludes": [..., "THIRD_PARTY_ORG"]``): a text without
+  that cue keeps its reading. The cue labels are the old reading's: were another edit to change
+  them, that edit touches the text itself. A cue's conditions, weight and kinds are never read:
+  an edit of them alone touches nothing;
+* an edit of a rule's patterns alone (its place, label and the rest unchanged), a rule added or
+  a cue removed: a rule's matches do not depend on the other rules' (``RuleSet.match``: the
+  longest match per rule and start token), so where its trigger fires, its old and new versions
+  (the snapshots keep both) are matched again on the text's tokens, read from the annotation
+  cache (``Change.same_matches``): when they match alike (nearly always: a new cue or a widened
+  pattern finds nothing new in most texts) every match, label and so the reading is as before,
+  and the text is not analysed again. A few tenths of a millisecond instead of a full analysis.
 
 ``tests/classifiers/test_pattern_edits.py`` replays edits of every kind (and past commits of
 the patterns) and checks that the readings reused are the ones a full analysis gives.
 
-A *snapshot* of a pattern set (each rule's content hash and patterns, the priors) is kept per
-fingerprint of the pattern files in the reading cache's generation, under ``patterns/``: a few
-tens of kilobytes per pattern set a reading was ever stamped with, pruned with the generation.
+A *snapshot* of a pattern set (each rule's content hash, patterns and conditions, the priors;
+format 1 had no conditions: still diffed, each edited rule counting where it matched, as
+before) is kept per fingerprint of the pattern files in the reading cache's generation, under
+``patterns/``: a few tens of kilobytes per pattern set a reading was ever stamped with, pruned
+with the generation.
 """
 
 from __future__ import annotations
@@ -55,7 +75,9 @@ log = logging.getLogger(__name__)
 
 #: the snapshots' folder inside a generation of the reading cache
 FOLDER = "patterns"
-_FORMAT = 1
+_FORMAT = 2
+#: snapshots of these formats are diffed (1: without the rules' conditions)
+_READABLE = (1, 2)
 _NORM, _LEMMA = 0, 1
 _ATTRS = (("NORM", _NORM), ("LEMMA", _LEMMA))
 
@@ -88,9 +110,9 @@ def fingerprint() -> str:
 
 
 def snapshot() -> dict:
-    """The pattern set in force as a snapshot: ``rules``, [id, label, content hash, patterns]
-    in load order; ``priors``, the document-type priors; ``other``, the rest of priors.json
-    (as JSON)."""
+    """The pattern set in force as a snapshot: ``rules``, [id, label, content hash, patterns,
+    requires, excludes, hash of the label, weight, kinds and tolerated cues] in load order;
+    ``priors``, the document-type priors; ``other``, the rest of priors.json (as JSON)."""
     global _snapshot
     if _snapshot is None:
         from classifiers.rules import load_rules
@@ -105,7 +127,11 @@ def snapshot() -> dict:
                        list(rule.excludes), sorted(rule.kinds), sorted(rule.tolerates), patterns]
             digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False)
                                     .encode()).hexdigest()[:24]
-            rules.append([rule_id, rule.label, digest, patterns])
+            core = hashlib.sha256(json.dumps(
+                [rule.label, rule.weight, sorted(rule.kinds), sorted(rule.tolerates)],
+                sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:24]
+            rules.append([rule_id, rule.label, digest, patterns,
+                          [list(g) for g in rule.requires], list(rule.excludes), core])
         priors = json.loads((defaults.PATTERNS_DIR / "priors.json").read_text(encoding="utf-8"))
         rest = {k: v for k, v in priors.items() if k not in ("about", "doc_type_prior")}
         _unchanged(patterns_fingerprint(now=True))
@@ -145,7 +171,7 @@ def change_since(folder: Path, fp: str) -> Change | None:
     if key not in _changes:
         try:
             old = json.loads(zlib.decompress(_path(folder, fp).read_bytes()))
-            if old.get("format") != _FORMAT:
+            if old.get("format") not in _READABLE:
                 raise ValueError("another format")
         except (OSError, ValueError, zlib.error):
             _changes[key] = None
@@ -167,20 +193,56 @@ def _diff(old: dict, new: dict) -> Change:
         was, now = before.get(rule_id), after.get(rule_id)
         if was is not None and now is not None and was[2] == now[2] and rule_id not in moved:
             continue
-        if was is not None:  # where the old version matched
-            _rule_id, label, _digest, patterns = was
-            if label.isupper():
-                change.add_where(None, label, patterns)
-            else:
-                change.add_where(rule_id, None, None)
-        if now is not None:  # where the new version can match, unless it matches as before
-            _rule_id, label, _digest, patterns = now
-            if was is None or (was[1], was[3]) != (label, patterns):
-                change.add_where(None, None, patterns)
+        if not _diff_exactly(change, rule_id, was, now, moved):
+            _diff_where(change, rule_id, was, now)
     old_priors, new_priors = old["priors"], new["priors"]
     change.doc_types = frozenset(t for t in {*old_priors, *new_priors}
                                  if old_priors.get(t) != new_priors.get(t))
     return change
+
+
+def _diff_where(change: Change, rule_id: str, was: list | None, now: list | None) -> None:
+    """An edited, added or removed rule: the texts where its old version matched and where its
+    new one can match are analysed again."""
+    if was is not None:  # where the old version matched
+        label, patterns = was[1], was[3]
+        if label.isupper():
+            change.add_where(None, label, patterns)
+        else:
+            change.add_where(rule_id, None, None)
+    if now is not None:  # where the new version can match, unless it matches as before
+        label, patterns = now[1], now[3]
+        if was is None or (was[1], was[3]) != (label, patterns):
+            change.add_where(None, None, patterns)
+
+
+def _diff_exactly(change: Change, rule_id: str, was: list | None, now: list | None,
+                  moved: set) -> bool:
+    """The edits told more exactly than where the rule matched or can match (format 2 on both
+    sides, the rule in its place, its label, weight, kinds and tolerated cues unchanged): its
+    conditions alone (``_Conditions``), its patterns (its old and new versions matched again
+    on the text, ``Change.same_matches``), or a cue's conditions (never read). False: not
+    one of these."""
+    if was is not None and len(was) < 7 or now is not None and len(now) < 7:
+        return False
+    if was is not None and now is not None:
+        if rule_id in moved or was[1] != now[1]:
+            return False
+        if not now[1].isupper():  # a cue's weight, kinds and conditions are never read
+            if was[6] != now[6]:
+                return False
+            if (was[4], was[5]) != (now[4], now[5]):
+                change.conditional.append(_Conditions(
+                    rule_id, "otro" if now[1].startswith("doctype:") else None,
+                    was[4], was[5], now[4], now[5]))
+        if was[3] != now[3]:
+            change.add_rematch(rule_id, now[1], was[3], now[3])
+        return True
+    if was is not None and not was[1].isupper():
+        return False  # a commitment or document-type rule removed: it matched where it did
+    label = (was or now)[1]
+    change.add_rematch(rule_id, label, was and was[3], now and now[3])
+    return True
 
 
 def _moved(before: list[str], after: list[str]) -> set[str]:
@@ -198,6 +260,9 @@ class Change:
     """An edit of the pattern data, as the texts it can touch: a text is touched when it is
     read as one of ``doc_types`` or any of ``triggers`` fires.
 
+    A conditional trigger (``_Conditions``) fires where its rule matched and its conditions
+    may hold differently.
+
     A trigger (rule id, label, needs) fires when the rule id is among the text's matched rules,
     the label among its cue labels and, with needs, one pattern's needs are among the bits of
     the text's (norm, lemma) pairs (None stands for no test). Each mandatory string spec of a
@@ -207,19 +272,39 @@ class Change:
     everything: bool = False
     doc_types: frozenset = frozenset()
     triggers: list = field(default_factory=list)
+    conditional: list = field(default_factory=list)  # _Conditions
+    rematch: dict = field(default_factory=dict)  # rule id -> (label, old patterns, new ones)
+    _versions: object = None  # the RuleSet of their old and new versions
     _specs: dict = field(default_factory=dict)  # spec's tests (as JSON) -> bit
     _equal: tuple = field(default_factory=lambda: ({}, {}))  # column -> string -> bits
     _tested: list = field(default_factory=list)  # (bit, tests) not answered by _equal
     _pairs: dict = field(default_factory=dict)  # (norm, lemma) -> bits
 
-    def add_where(self, rule_id: str | None, label: str | None, patterns: list | None) -> None:
-        """A trigger; ``patterns``: where they can match (None: anywhere)."""
+    def add_where(self, rule_id: str | None, label: str | None, patterns: list | None,
+                  rematch: str | None = None) -> None:
+        """A trigger; ``patterns``: where they can match (None: anywhere). ``rematch``: the
+        rule whose versions are matched again where it fires (``same_matches``) rather than
+        the text analysed again."""
         needs = None if patterns is None else [self._needs(p) for p in patterns]
-        if needs is not None and 0 in needs:  # a pattern that may match in any text
+        if needs is not None and 0 in needs:  # a pattern that may match anywhere
             needs = None
-        if rule_id is None and label is None and needs is None:
+        if rule_id is None and label is None and needs is None and rematch is None:
             self.everything = True
-        self.triggers.append((rule_id, label, needs))
+        self.triggers.append((rule_id, label, needs, rematch))
+
+    def add_rematch(self, rule_id: str, label: str, old: list | None, new: list | None
+                    ) -> None:
+        """A rule whose patterns alone changed (``old``, ``new``: its versions' patterns; None
+        when it was added or removed): where its old version may have matched or its new one
+        may match, both are matched again on the text's tokens."""
+        self.rematch[rule_id] = (label, old, new)
+        if old is not None:
+            if label.isupper():
+                self.add_where(None, label, old, rematch=rule_id)
+            else:
+                self.add_where(rule_id, None, None, rematch=rule_id)
+        if new is not None:
+            self.add_where(None, None, new, rematch=rule_id)
 
     def _needs(self, pattern: list) -> int:
         from classifiers.rules import _quantifier
@@ -249,30 +334,85 @@ class Change:
                                            for col, kind, value in tests]))
         return bit
 
-    def touches(self, seen: dict | None) -> bool:
+    def touches(self, seen: dict | None) -> bool | frozenset:
         """Whether this edit may change the reading of a text where ``seen`` was found
-        (``readings.seen_in``: ``doc_type``, ``rules``, ``labels``, ``pairs``, a flat list
-        norm, lemma, norm, …, or None when unknown; None: nothing is known)."""
+        (``readings.seen_in``: ``doc_type``, ``rules``, ``labels``, ``scoped``, ``pairs``, a
+        flat list norm, lemma, norm, …, or None when unknown; None: nothing is known): True,
+        False, or the rules whose old and new versions must be matched again on its tokens
+        (``same_matches``) to tell (a frozenset: the text is touched unless they match
+        alike)."""
         if self.everything or seen is None or seen["doc_type"] in self.doc_types:
             return True
-        if not self.triggers:
+        if not self.triggers and not self.conditional:
             return False
         rules, labels = set(seen["rules"]), set(seen["labels"])
+        if self.conditional:
+            scoped = {scope: set(found) for scope, found in (seen.get("scoped") or {}).items()}
+            known: dict = {}  # condition -> its truth in this text, for the rules sharing it
+            for edit in self.conditional:
+                if edit.rule_id in rules and edit.differ(labels, scoped, seen["doc_type"],
+                                                         known):
+                    return True
         have = None
-        for rule_id, label, needs in self.triggers:
+        again = set()
+        for rule_id, label, needs, rematch in self.triggers:
+            if rematch is not None and rematch in again:
+                continue
             if rule_id is not None and rule_id not in rules:
                 continue
             if label is not None and label not in labels:
                 continue
-            if needs is None:
-                return True
-            if have is None:
-                have = self._have(seen["pairs"])
+            if needs is not None:
                 if have is None:
-                    return True
-            if any(need & have == need for need in needs):
+                    have = self._have(seen["pairs"])
+                if have is not None and not any(need & have == need for need in needs):
+                    continue
+            if rematch is None:
                 return True
-        return False
+            again.add(rematch)
+        return frozenset(again) if again else False
+
+    def same_matches(self, doc, rule_ids) -> bool:
+        """Whether the old and the new versions of the rules ``rule_ids`` (of ``rematch``)
+        match alike in ``doc`` (an ExtractedDocument): the same (rule, start, end) in each
+        of its tagged blocks, tagged as ``engine.analyse`` tags them (from the annotation
+        cache). Then every other match is as before, and so are the units' labels and the
+        reading: a rule's matches do not depend on the other rules (``RuleSet.match``: the
+        longest match per rule and start token; ordered by start, then load order, which the
+        rules kept in place keep)."""
+        from classifiers.engine import _chunks
+        from classifiers.nlp import tag_texts
+        from classifiers.units import split_blocks
+
+        versions = self._versions_ruleset()
+        ids = frozenset(rule_ids)
+        for chunk in _chunks(split_blocks(doc.pages), defaults.TAG_CHUNK_CHARS):
+            for tagged in tag_texts([block.text for block in chunk]):
+                found: tuple = ([], [])
+                for rule_id, start, end in versions.match(tagged):
+                    which, _, original = rule_id.partition("\x00")
+                    if original in ids:
+                        found[which == "new"].append((original, start, end))
+                if sorted(found[0]) != sorted(found[1]):
+                    return False
+        return True
+
+    def _versions_ruleset(self):
+        """One RuleSet of the old and the new versions of the rules of ``rematch`` (their ids
+        prefixed ``old\x00``, ``new\x00``): the text is walked once for both."""
+        if self._versions is None:
+            from classifiers.rules import Rule, RuleSet
+
+            ruleset = RuleSet()
+            for k, which in ((1, "old"), (2, "new")):
+                for rule_id, version in self.rematch.items():
+                    if version[k] is not None:
+                        name = f"{which}\x00{rule_id}"
+                        ruleset.rules[name] = Rule(name, version[0])
+                        ruleset.patterns[name] = version[k]
+            ruleset.build_matcher()  # both were validated when they were in force
+            self._versions = ruleset
+        return self._versions
 
     def _have(self, pairs: list | None) -> int | None:
         """The bits of a text's pairs (None: its pairs are unknown)."""
@@ -295,6 +435,85 @@ class Change:
             if all(test(strings[col]) for col, _kind, test in tests):
                 bits |= bit
         return bits
+
+
+@dataclass(frozen=True, slots=True)
+class _Conditions:
+    """An edit of one rule's conditions alone: the old and the new ``requires`` and
+    ``excludes``. ``doc_type``: the document type they are judged under when it is not the
+    text's ("otro" for a document-type rule: ``engine.detect_doc_type`` judges them before the
+    type is set)."""
+
+    rule_id: str
+    doc_type: str | None
+    old_requires: list
+    old_excludes: list
+    new_requires: list
+    new_excludes: list
+
+    def differ(self, labels: set, scoped: dict, doc_type: str, known: dict | None = None
+               ) -> bool:
+        """Whether the conditions may hold differently at a unit of a text with these cue
+        labels (``scoped``: those of some scopes, ``readings._scoped_labels``; a scope not in it
+        reads ``labels``) and document type (``engine._Context.failure``; ``known``: the
+        truth of conditions already told, for this text and document type): the requirements
+        as the set of their groups, each the set of its alternatives that may hold (a group
+        with one that surely holds left out), and the exclusions, in order, that may hold (up
+        to the first that surely holds), the same on both sides: then every unit fails them
+        for the same reason or holds them."""
+        if self.doc_type is not None and self.doc_type != doc_type:
+            doc_type, known = self.doc_type, None
+        text = (labels, scoped, doc_type, {} if known is None else known)
+        return (_excludes(self.old_excludes, *text) != _excludes(self.new_excludes, *text)
+                or _requires(self.old_requires, *text) != _requires(self.new_requires, *text))
+
+
+def _requires(groups: list, labels: set, scoped: dict, doc_type: str, memo: dict
+              ) -> frozenset:
+    out = set()
+    for group in groups:
+        known = [_known(cond, labels, scoped, doc_type, memo) for cond in group]
+        if True in known:
+            continue
+        out.add(frozenset(c for c, v in zip(group, known, strict=True) if v is None))
+    return frozenset(out)
+
+
+def _excludes(conds: list, labels: set, scoped: dict, doc_type: str, memo: dict) -> list:
+    out = []
+    for cond in conds:
+        known = _known(cond, labels, scoped, doc_type, memo)
+        if known is False:
+            continue
+        out.append(cond)
+        if known:
+            break
+    return out
+
+
+def _known(cond: str, labels: set, scoped: dict, doc_type: str, memo: dict) -> bool | None:
+    try:
+        return memo[cond]
+    except KeyError:
+        value = memo[cond] = _value(cond, labels, scoped, doc_type)
+        return value
+
+
+def _value(cond: str, labels: set, scoped: dict, doc_type: str) -> bool | None:
+    """A condition's truth at every unit of a text (``engine._Context.holds``), when the
+    text's cue labels and document type tell it: every scope reads the labels of some unit, so
+    a cue absent from the text (or from what its scope reads) holds nowhere; None when it
+    depends on the unit."""
+    if "&" in cond:
+        parts = [_value(part, labels, scoped, doc_type) for part in cond.split("&")]
+        return False if False in parts else True if all(parts) else None
+    if cond.startswith("!"):
+        inner = _value(cond[1:], labels, scoped, doc_type)
+        return None if inner is None else not inner
+    scope, _, name = cond.rpartition(":")
+    if scope == "doctype":
+        return doc_type == name
+    return False if name not in scoped.get(scope, labels) else None
 
 
 def _string_tests(spec: dict) -> list:

@@ -162,7 +162,7 @@ def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
     stale = False  # an entry read under patterns whose edit touches this text
     if data is not None:
         try:
-            reading = _still_exact(path, data)
+            reading = _still_exact(path, data, doc)
         except pattern_sets.PatternsChanged:  # said once: analysed, and not kept
             reading = None
         except Exception:  # a truncated or foreign file: analyse again and overwrite it
@@ -188,9 +188,10 @@ def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
     return reading
 
 
-def _still_exact(path: Path, data: bytes) -> Reading | None:
+def _still_exact(path: Path, data: bytes, doc) -> Reading | None:
     """The entry's Reading when it holds under the patterns in force (stamped with them, or
-    with patterns whose edit cannot touch this text: then stamped again); else None."""
+    with patterns whose edit cannot touch this text, ``doc``: then stamped again); else
+    None."""
     stamp, body, seen = _parts(data)
     current = pattern_sets.fingerprint()
     if stamp == current:
@@ -198,7 +199,8 @@ def _still_exact(path: Path, data: bytes) -> Reading | None:
     change = pattern_sets.change_since(path.parents[1], stamp)
     if change is None or change.everything:
         return None
-    if change.touches(json.loads(zlib.decompress(seen))):
+    touched = change.touches(json.loads(zlib.decompress(seen)))
+    if touched is True or touched and not change.same_matches(doc, touched):
         return None
     reading = _from_bytes(body)
     try:
@@ -236,7 +238,8 @@ def _parts(data: bytes) -> tuple[str, bytes, bytes]:
 def seen_in(analysis) -> dict:
     """What an edit of the patterns is checked against (``pattern_sets.Change.touches``):
     ``doc_type``; ``rules``, the commitment and document-type rules with a match in a unit;
-    ``labels``, the cue labels of its units; ``pairs``, the distinct (norm, lemma) pairs of the
+    ``labels``, the cue labels of its units; ``scoped``, those a condition of a narrower scope
+    reads (``_scoped_labels``); ``pairs``, the distinct (norm, lemma) pairs of the
     tokens the rules matched on, flat (norm, lemma, norm, …): those of every tagged block that
     gave a unit (the matches of the others are never read); None for a document read a chunk at
     a time (its tokens spilled)."""
@@ -246,7 +249,7 @@ def seen_in(analysis) -> dict:
     ctx = analysis.context
     rules = sorted({rule_id for unit in ctx.units for rule_id, _s, _e in unit.matches})
     seen = {"doc_type": analysis.doc_type, "rules": rules, "labels": sorted(ctx.doc_labels),
-            "pairs": None}
+            "scoped": _scoped_labels(ctx), "pairs": None}
     docs = {}
     for unit in ctx.units:
         ref = unit.ref
@@ -263,6 +266,27 @@ def seen_in(analysis) -> dict:
     for norm, lemma in ids:
         pairs += (strings[norm], strings[lemma])
     return seen
+
+
+def _scoped_labels(ctx) -> dict[str, list[str]]:
+    """The labels a condition of scope ``title``, ``section``, ``header`` or ``lead`` can find
+    anywhere in the text (``engine._Context.holds``): the title's, those of every heading and
+    table header row, of every header row, and of every list's lead-in sentence."""
+    sections: set = set()
+    for found in (*ctx.heading_labels.values(), *ctx.header_labels.values()):
+        sections.update(found)
+    headers: set = set()
+    for found in ctx.header_labels.values():
+        headers.update(found)
+    leads: set = set()
+    lead = None
+    for unit in ctx.units:
+        if unit.kind != "item":
+            lead = unit
+        elif lead is not None:
+            leads.update(ctx.labels[lead.index])
+    return {"title": sorted(ctx.title_labels), "section": sorted(sections),
+            "header": sorted(headers), "lead": sorted(leads)}
 
 
 def _write(path: Path, data: bytes, replace: bool) -> None:

@@ -8,7 +8,11 @@ a regular expression, a cue, an external name, a scope record, a document type, 
 conditions, a reorder, a pattern that may match anywhere, a comment) and, when the repository's
 history is at hand, the last commits of the patterns; on a sample of the corpus sources the
 readings and the decisions taken through the cache must equal those of a full analysis under
-the edited patterns, and the texts the edit cannot touch must not be analysed again.
+the edited patterns, and the texts the edit cannot touch must not be analysed again. Edits of
+the conditions alone (exclusions added or reworded, requirements, by document type, a
+document-type rule's) are told per text by the cue labels it holds; edits of the patterns alone
+by matching the old and new versions of the edited rules again on the text's tokens: both are
+checked here the same way.
 
 ``EVIDENCIA_PATTERN_EDITS_ALL=1`` runs every corpus source instead of the sample.
 """
@@ -185,6 +189,47 @@ def _priors_new_key(data):
     data["scale"] = 1.0
 
 
+def _add_exclusion(*conds: str):
+    def change(record):
+        record["excludes"] = [*record.get("excludes", []), *conds]
+        return record
+    return change
+
+
+def _reword_exclusion(old: str, new: str):
+    def change(record):
+        record["excludes"] = [new if c == old else c for c in record["excludes"]]
+        return record
+    return change
+
+
+def _add_alternative_requirement(record):
+    record["requires"] = [[*([g] if isinstance(g, str) else g), "MIGRANT"]
+                          for g in record["requires"]]
+    return record
+
+
+def _has(field: str, value=None):
+    return lambda record: bool(record.get(field)) and (value is None or value in record[field])
+
+
+def _exclusions_of_every(name: str, *conds: str):
+    """Every rule of ``name`` excludes ``conds`` too (as the real rounds of rule edits do)."""
+    def edit(folder):
+        lines = _lines(folder, name)
+        for k, line in enumerate(lines):
+            if line.strip() and not line.lstrip().startswith("//"):
+                lines[k] = json.dumps(_add_exclusion(*conds)(json.loads(line)),
+                                      ensure_ascii=False)
+        _write(folder, name, lines)
+    return edit
+
+
+def _pattern_and_exclusions(record):
+    record = _widen_regex("taller")(record)
+    return _add_exclusion("AWARD")(record)
+
+
 #: name -> (edit of a copy of the patterns folder, whether it must touch every text)
 EDITS = {
     "c1 record removed": (_record("c1.jsonl", _first, lambda r: None), False),
@@ -222,6 +267,28 @@ EDITS = {
     "a cue moved to the end": (_move_to_end("cues.jsonl", "cue.migrant.foreigner"), False),
     "a cue on POS alone": (_append("cues.jsonl", {"id": "cue.test.pos", "label": "TESTPOS",
                                                   "pattern": [{"POS": "PROPN"}]}), True),
+    # the conditions alone (``pattern_sets._Conditions``), as the real rounds edit them
+    "every c4 rule excludes a cue": (_exclusions_of_every("c4.jsonl", "THIRD_PARTY_ORG"),
+                                     False),
+    "every c4 rule excludes a lead-in": (_exclusions_of_every("c4.jsonl", "lead:INTENT&!PAST"),
+                                         False),
+    "every c3 rule excludes a section": (_exclusions_of_every("c3.jsonl", "section:NEG"),
+                                         False),
+    "a c2 exclusion reworded": (_record("c2.jsonl", _has("excludes", "STUDENTS&!WORKER"),
+                                       _reword_exclusion("STUDENTS&!WORKER", "STUDENTS")),
+                                False),
+    "a c3 exclusion by document type": (_record("c3.jsonl", _first,
+                                                _add_exclusion("!doctype:politica")), False),
+    "a c1 requirement gains an alternative": (
+        _record("c1.jsonl", _has("requires"), _add_alternative_requirement), False),
+    # a document-type rule's conditions are judged before the type is known ("otro")
+    "a document-type rule excludes the type otro": (
+        _record("doctypes.jsonl", _first, _add_exclusion("doctype:otro")), False),
+    "a cue's conditions and weight": (_record("cues.jsonl", _by_id("cue.migrant.word"),
+                                              lambda r: {**r, "weight": 3.0,
+                                                         "excludes": ["NEG"]}), False),
+    "a c4 rule's pattern and exclusions": (_record("c4.jsonl", _has_regex,
+                                                   _pattern_and_exclusions), False),
 }
 
 
@@ -256,24 +323,36 @@ def use_patterns(monkeypatch):
     pattern_sets.forget()
 
 
+#: texts whose edited rules were matched again (``Change.same_matches``) by ``_through_cache``
+_rematched = [0]
+
+
 def _through_cache(docs, cache, monkeypatch) -> tuple[list, int]:
     """The readings ``reading_of`` gives with the cache in ``cache``, and how many texts it
-    analysed."""
+    analysed (``_rematched``: how many it checked by matching the edited rules again)."""
     analysed = 0
     analyse = engine.analyse
+    same_matches = pattern_sets.Change.same_matches
 
     def counting(doc):
         nonlocal analysed
         analysed += 1
         return analyse(doc)
 
+    def rematching(self, doc, rule_ids):
+        _rematched[0] += 1
+        return same_matches(self, doc, rule_ids)
+
+    _rematched[0] = 0
     monkeypatch.setattr(engine, "analyse", counting)
+    monkeypatch.setattr(pattern_sets.Change, "same_matches", rematching)
     readings.use_reading_cache(cache)
     try:
         return [readings.reading_of(d, False) for d in docs], analysed
     finally:
         readings.use_reading_cache(None)
         monkeypatch.setattr(engine, "analyse", analyse)
+        monkeypatch.setattr(pattern_sets.Change, "same_matches", same_matches)
 
 
 def _full(docs) -> list:
@@ -302,13 +381,14 @@ def _check(docs, base_dir, edited_dir, use_patterns, monkeypatch, tmp_path) -> d
     assert analysed == len(docs)
     use_patterns(edited_dir)
     after, analysed = _through_cache(docs, cache, monkeypatch)
+    rematched = _rematched[0]
     expected = _full(docs)
     changed = sum(a != b for a, b in zip(_as_kept(before), _as_kept(expected), strict=True))
     assert _as_kept(after) == _as_kept(expected)
     assert _decisions(after) == _decisions(expected)
     again, analysed_again = _through_cache(docs, cache, monkeypatch)  # stamped: all reused
     assert _as_kept(again) == _as_kept(expected) and analysed_again == 0
-    return {"analysed": analysed, "changed": changed}
+    return {"analysed": analysed, "rematched": rematched, "changed": changed}
 
 
 def _copy_patterns(tmp_path, name: str):
@@ -326,12 +406,13 @@ def test_readings_kept_across_an_edit_equal_a_full_analysis(
     edit(edited)
     found = _check(corpus, base, edited, use_patterns, monkeypatch, tmp_path)
     print(f"{name}: {found['analysed']}/{len(corpus)} analysed again, "
+          f"{found['rematched']} checked by matching the edited rules again, "
           f"{found['changed']} readings changed")
     assert found["analysed"] >= found["changed"]
     if everything:
-        assert found["analysed"] == len(corpus)
-    elif name == "comment added":
-        assert found["analysed"] == 0
+        assert found["analysed"] + found["rematched"] >= len(corpus)
+    elif name in ("comment added", "a cue's conditions and weight"):
+        assert found["analysed"] == found["rematched"] == 0
 
 
 def test_edits_one_after_another_and_back(corpus, use_patterns, monkeypatch, tmp_path):
@@ -391,8 +472,45 @@ def test_a_past_commit_of_the_patterns(commit, corpus, use_patterns, monkeypatch
         pytest.skip("the repository's history is not at hand")
     found = _check(corpus, old, new, use_patterns, monkeypatch, tmp_path)
     print(f"{commit}: {found['analysed']}/{len(corpus)} analysed again, "
+          f"{found['rematched']} checked by matching the edited rules again, "
           f"{found['changed']} readings changed")
+    assert found["analysed"] >= found["changed"]
 
+
+
+def test_snapshots_and_entries_of_the_format_before_still_serve(
+        corpus, use_patterns, monkeypatch, tmp_path):
+    """A snapshot of format 1 (no conditions) and entries without ``scoped`` labels, as the
+    cache held them before the conditions were diffed: an edit is told as before (where the
+    edited rules matched), and the readings still equal a full analysis."""
+    import zlib
+
+    docs = corpus
+    base, edited = _copy_patterns(tmp_path, "base"), _copy_patterns(tmp_path, "edited")
+    EDITS["every c4 rule excludes a cue"][0](edited)
+    cache = tmp_path / "readings"
+    use_patterns(base)
+    seen_in = readings.seen_in
+
+    def without_scoped(analysis):
+        seen = seen_in(analysis)
+        del seen["scoped"]
+        return seen
+
+    monkeypatch.setattr(readings, "seen_in", without_scoped)
+    _through_cache(docs, cache, monkeypatch)
+    monkeypatch.setattr(readings, "seen_in", seen_in)
+    for path in cache.rglob(f"{pattern_sets.FOLDER}/*"):
+        old = json.loads(zlib.decompress(path.read_bytes()))
+        old["format"] = 1
+        old["rules"] = [rule[:4] for rule in old["rules"]]
+        path.write_bytes(zlib.compress(json.dumps(old).encode()))
+    use_patterns(edited)
+    after, analysed = _through_cache(docs, cache, monkeypatch)
+    assert _as_kept(after) == _as_kept(_full(docs))
+    change = next(iter(pattern_sets._changes.values()))
+    assert change is not None and not change.conditional  # told as before
+    assert 0 < analysed < len(docs)
 
 
 def test_patterns_edited_under_a_running_process_are_not_kept(
