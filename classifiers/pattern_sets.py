@@ -464,8 +464,24 @@ class _Conditions:
         if self.doc_type is not None and self.doc_type != doc_type:
             doc_type, known = self.doc_type, None
         text = (labels, scoped, doc_type, {} if known is None else known)
+        added = self._added_exclusions()
+        if added is not None:  # exclusions added or removed, the others as they were
+            return any(_known(cond, *text) is not False for cond in added)
         return (_excludes(self.old_excludes, *text) != _excludes(self.new_excludes, *text)
                 or _requires(self.old_requires, *text) != _requires(self.new_requires, *text))
+
+    def _added_exclusions(self) -> list | None:
+        """The exclusions on one side only, when the requirements are the same and the
+        exclusions on both keep their order (then the lists differ once those that cannot hold
+        are dropped only if one of these may hold); None otherwise."""
+        if self.old_requires != self.new_requires:
+            return None
+        old, new = self.old_excludes, self.new_excludes
+        both = set(old) & set(new)
+        if len(set(old)) != len(old) or len(set(new)) != len(new) or \
+                [c for c in old if c in both] != [c for c in new if c in both]:
+            return None
+        return [c for c in (*old, *new) if c not in both]
 
 
 def _requires(groups: list, labels: set, scoped: dict, doc_type: str, memo: dict
