@@ -17,7 +17,9 @@ command, as in a deployment) on a real Redis and database:
   (the first pass ran with the patterns before the oldest of them), then two small edits of
   the last set (an external name added; one rule's exclusions widened). The reading cache
   keeps the readings an edit cannot touch (``classifiers/pattern_sets.py``): each step reports
-  the share of texts analysed again, and CPU and wall time a document against the first pass;
+  the share of texts analysed again, the share checked by matching the edited rules' old and
+  new versions again on the cached tokens (reused when they match alike, else analysed), and
+  CPU and wall time a document against the first pass;
 * peak memory (RSS) of a worker: of one process, and of a worker with its work horse and
   Tesseract children together.
 
