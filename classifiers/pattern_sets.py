@@ -82,7 +82,7 @@ _NORM, _LEMMA = 0, 1
 _ATTRS = (("NORM", _NORM), ("LEMMA", _LEMMA))
 
 _snapshot: dict | None = None
-_kept: set[Path] = set()
+_kept: set[tuple[Path, str]] = set()  # (folder, fingerprint) whose snapshot is written
 _changes: dict[tuple[Path, str], Change | None] = {}
 
 
@@ -154,14 +154,15 @@ def _path(folder: Path, fp: str) -> Path:
 def keep_snapshot(folder: Path) -> None:
     """Write the snapshot of the pattern set in force into ``folder`` (a generation of the
     reading cache) unless it is there: before any reading is stamped with its fingerprint."""
-    path = _path(folder, fingerprint())
-    if path in _kept:
+    key = (folder, fingerprint())
+    if key in _kept:
         return
+    path = _path(*key)
     if not path.exists():
         data = zlib.compress(json.dumps(snapshot(), separators=(",", ":"),
                                         ensure_ascii=False).encode(), 6)
         atomic_write(path, data)
-    _kept.add(path)
+    _kept.add(key)
 
 
 def change_since(folder: Path, fp: str) -> Change | None:
@@ -234,7 +235,8 @@ def _diff_exactly(change: Change, rule_id: str, was: list | None, now: list | No
             if (was[4], was[5]) != (now[4], now[5]):
                 change.conditional.append(_Conditions(
                     rule_id, "otro" if now[1].startswith("doctype:") else None,
-                    was[4], was[5], now[4], now[5]))
+                    was[4], was[5], now[4], now[5],
+                    _added_exclusions(was[4], was[5], now[4], now[5])))
         if was[3] != now[3]:
             change.add_rematch(rule_id, now[1], was[3], now[3])
         return True
@@ -450,6 +452,7 @@ class _Conditions:
     old_excludes: list
     new_requires: list
     new_excludes: list
+    added: list | None  # ``_added_exclusions``
 
     def differ(self, labels: set, scoped: dict, doc_type: str, known: dict | None = None
                ) -> bool:
@@ -464,24 +467,24 @@ class _Conditions:
         if self.doc_type is not None and self.doc_type != doc_type:
             doc_type, known = self.doc_type, None
         text = (labels, scoped, doc_type, {} if known is None else known)
-        added = self._added_exclusions()
-        if added is not None:  # exclusions added or removed, the others as they were
-            return any(_known(cond, *text) is not False for cond in added)
+        if self.added is not None:  # exclusions added or removed, the others as they were
+            return any(_known(cond, *text) is not False for cond in self.added)
         return (_excludes(self.old_excludes, *text) != _excludes(self.new_excludes, *text)
                 or _requires(self.old_requires, *text) != _requires(self.new_requires, *text))
 
-    def _added_exclusions(self) -> list | None:
-        """The exclusions on one side only, when the requirements are the same and the
-        exclusions on both keep their order (then the lists differ once those that cannot hold
-        are dropped only if one of these may hold); None otherwise."""
-        if self.old_requires != self.new_requires:
-            return None
-        old, new = self.old_excludes, self.new_excludes
-        both = set(old) & set(new)
-        if len(set(old)) != len(old) or len(set(new)) != len(new) or \
-                [c for c in old if c in both] != [c for c in new if c in both]:
-            return None
-        return [c for c in (*old, *new) if c not in both]
+
+def _added_exclusions(old_requires: list, old: list, new_requires: list, new: list
+                      ) -> list | None:
+    """The exclusions on one side only, when the requirements are the same and the exclusions
+    on both keep their order (then the lists differ once those that cannot hold are dropped
+    only if one of these may hold); None otherwise."""
+    if old_requires != new_requires:
+        return None
+    both = set(old) & set(new)
+    if len(set(old)) != len(old) or len(set(new)) != len(new) or \
+            [c for c in old if c in both] != [c for c in new if c in both]:
+        return None
+    return [c for c in (*old, *new) if c not in both]
 
 
 def _requires(groups: list, labels: set, scoped: dict, doc_type: str, memo: dict
