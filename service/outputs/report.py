@@ -175,9 +175,9 @@ def _commitment_detail(m: SubmissionMatrix, c: CommitmentRow, i: int, st: _Style
                         f"{_clip(note.comment or '', 600)}", st.small))
     if c.passages:
         block.append(_p("Evidencia detectada:", st.body))
-        for p in c.passages[:_MAX_EXCERPTS]:
-            block.append(_p(f"«{_clip(p.text)}»", st.quote))
-            block.append(_p(_where(p), st.small))
+        for p in c.passages[:_MAX_EXCERPTS]:  # a quote and where it is: never a page apart
+            block.append(KeepTogether([_p(f"«{_clip(p.text)}»", st.quote),
+                                       _p(_where(p), st.small)]))
     elif c.considered:
         block.append(_p("Ningún documento analizado basta como evidencia.", st.body))
     else:
@@ -185,8 +185,8 @@ def _commitment_detail(m: SubmissionMatrix, c: CommitmentRow, i: int, st: _Style
     if c.considered:  # the passages of the documents that do not support it
         block.append(_p(f"{c.considered_note}.", st.body))
         for p in c.considered[:_MAX_EXCERPTS]:
-            block.append(_p(f"«{_clip(p.text)}»", st.considered))
-            block.append(_p(f"{_where(p)} — {p.role}", st.small))
+            block.append(KeepTogether([_p(f"«{_clip(p.text)}»", st.considered),
+                                       _p(f"{_where(p)} — {p.role}", st.small)]))
     for f in c.flags:
         block.append(_p(
             f"Aviso: el reprocesamiento ({f.old_version} → {f.new_version}) cambió la "
