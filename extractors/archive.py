@@ -41,6 +41,7 @@ from extractors.errors import (
     ExtractionError,
     TooLargeError,
     UnsafeArchiveError,
+    format_limit,
 )
 from extractors.members import (
     SILENT,
@@ -332,7 +333,7 @@ def _check_member(
     if info.file_size > options.max_file_bytes:
         return TooLargeError(
             f"Un archivo dentro del ZIP supera el tamaño máximo "
-            f"({options.max_file_bytes // (1024 * 1024)} MB).",
+            f"({format_limit(options.max_file_bytes)}).",
             detail=f"member {info.file_size} bytes",
         )
     if (

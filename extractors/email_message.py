@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from extractors import defaults
-from extractors.errors import CorruptFileError, TooLargeError
+from extractors.errors import CorruptFileError, TooLargeError, format_limit
 from extractors.members import ArchiveMember, ListingContext
 
 __all__ = ["sniff_email", "list_email", "message_text", "BODY_NAME"]
@@ -73,7 +73,7 @@ def list_email(
         if problem is None and size > context.options.max_file_bytes:
             problem = TooLargeError(
                 f"Un adjunto del correo supera el tamaño máximo "
-                f"({context.options.max_file_bytes // (1024 * 1024)} MB).",
+                f"({format_limit(context.options.max_file_bytes)}).",
                 detail=f"attachment of about {size} bytes",
             )
         yield ArchiveMember(member, size, problem, None if problem else _part_opener(part))

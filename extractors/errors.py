@@ -23,6 +23,7 @@ __all__ = [
     "ConverterUnavailableError",
     "UnsupportedEncryptionError",
     "WrongPasswordError",
+    "format_limit",
 ]
 
 
@@ -135,3 +136,18 @@ class ConverterUnavailableError(EvidenciaError):
         "LibreOffice, que no está instalado. Guarde el documento como DOCX o PDF y súbalo de "
         "nuevo."
     )
+
+
+def format_limit(n: int) -> str:
+    """A size limit as people read it, never said as more room than there is (rounded down):
+    "100 MB", "1,9 MB", "500 KB". A 2,000,000-byte limit said as "1 MB" refused a 1.5 MB file
+    the page said fits nowhere, and accepted one it said did not fit. The one wording: the
+    service's messages (``service.domain.messages.format_limit``) say limits with it too."""
+    mib = n / (1024 * 1024)
+    if n < 1024:
+        return f"{n} B"
+    if mib < 1:
+        return f"{n // 1024} KB"
+    if mib < 10:
+        return f"{int(mib * 10) / 10:g} MB".replace(".", ",")
+    return f"{int(mib)} MB"

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 
+from extractors.errors import format_limit
+
 __all__ = [
     "COMMITMENT_NAMES",
     "COMMITMENT_SHORT",
@@ -723,20 +725,6 @@ def format_size(n: int | None) -> str:
     if n < 1024 ** 3:
         return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
     return f"{n / 1024 ** 3:.1f} GB".replace(".", ",")
-
-
-def format_limit(n: int) -> str:
-    """A size limit as people read it, never said as more room than there is (rounded down):
-    "100 MB", "1,9 MB", "500 KB". A 2,000,000-byte limit said as "1 MB" refused a 1.5 MB file
-    the page said fits nowhere, and accepted one it said did not fit."""
-    mib = n / (1024 * 1024)
-    if n < 1024:
-        return f"{n} B"
-    if mib < 1:
-        return f"{n // 1024} KB"
-    if mib < 10:
-        return f"{int(mib * 10) / 10:g} MB".replace(".", ",")
-    return f"{int(mib)} MB"
 
 
 #: why the system refused a file operation, as the user reads it (errno -> Spanish); the C

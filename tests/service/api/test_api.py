@@ -210,6 +210,16 @@ def test_a_size_limit_is_said_as_it_is(client, monkeypatch, service_env):
     assert big["error_code"] == "too_large"
     assert big["error"] == "El archivo supera el tamaño máximo permitido (1,9 MB)."
     assert note["status"] == "queued"  # the rest of the upload goes on
+    # a ZIP's member over it says the same limit (it said "(1 MB)" too)
+    from tests.documents import make_zip
+
+    zipped = make_zip({"acta.txt": b"acta " * 400_001})
+    r = client.post(f"/api/submissions/{sub['id']}/documents", headers=_bearer(sub["token"]),
+                    files=[("files", ("actas.zip", zipped, "application/zip"))])
+    assert r.status_code == 202, r.text
+    (member,) = r.json()["documents"]
+    assert member["name"] == "actas.zip/acta.txt" and member["error_code"] == "too_large"
+    assert member["error"] == "Un archivo dentro del ZIP supera el tamaño máximo (1,9 MB)."
     page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
     assert "1,9 MB por envío" in page and 'data-max-file-bytes="2000000"' in page
 
