@@ -30,6 +30,7 @@ from extractors.errors import (
     ExtractionError,
     TooLargeError,
     UnsupportedTypeError,
+    format_limit,
 )
 from extractors.options import DEFAULT_OPTIONS, ExtractOptions
 from extractors.registry import claimed_kind, parser_for
@@ -106,8 +107,9 @@ def iter_pages(
         raise EmptyFileError(detail=str(path))
     if size > limit:
         raise TooLargeError(
-            f"El archivo pesa {size / 1_048_576:.1f} MB y supera el máximo permitido de "
-            f"{limit / 1_048_576:.0f} MB. Divídalo o comprímalo antes de subirlo.",
+            f"El archivo pesa {f'{size / 1_048_576:.1f}'.replace('.', ',')} MB y supera el "
+            f"máximo permitido de {format_limit(limit)}. Divídalo o comprímalo antes de "
+            "subirlo.",
             detail=f"{size} bytes > {limit}",
         )
     mime = detect_mime(path)

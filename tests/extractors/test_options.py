@@ -30,3 +30,16 @@ def test_two_callers_in_one_process_keep_their_own_limits(tmp_path):
         extractors.extract(path, options=ExtractOptions(max_file_bytes=10))
     assert extractors.extract(path).pages[0].text.startswith("Acta")
     assert defaults.MAX_FILE_BYTES == ExtractOptions().max_file_bytes
+
+
+def test_a_file_over_the_limit_is_told_both_sizes_as_they_are(tmp_path):
+    """QA 2026-12-07: `evidencia analyze` with a 2,000,000-byte limit (1.9 MiB) said of a 3 MB
+    file "pesa 2.9 MB y supera el máximo permitido de 2 MB": a decimal point, not Spanish's
+    comma, and a limit rounded up, so a 1.95 MB file "under 2 MB" was refused."""
+    path = tmp_path / "escaneo.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + bytes(3_000_000))
+    with pytest.raises(TooLargeError) as refused:
+        extractors.extract(path, options=ExtractOptions(max_file_bytes=2_000_000))
+    assert refused.value.message == (
+        "El archivo pesa 2,9 MB y supera el máximo permitido de 1,9 MB. Divídalo o comprímalo "
+        "antes de subirlo.")
