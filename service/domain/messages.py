@@ -259,7 +259,8 @@ ERROR_MESSAGES: dict[str, str] = {
         "por compromiso)."
     ),
     "nothing_to_submit": (
-        "Suba al menos un documento antes de enviar la postulación a revisión."
+        "Suba al menos un documento antes de enviar la postulación a revisión (no cuentan "
+        "los archivos rechazados al subirlos ni los eliminados)."
     ),
     "illegal_transition": (
         "La postulación está «{current}»: no puede pasar a «{target}». {hint}"

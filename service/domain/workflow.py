@@ -141,8 +141,12 @@ def submit(session: Session, submission: Submission) -> ReviewEvent:
     target = _S.enviada
     lock(session, submission)
     _check(submission, target, Actor.applicant)
-    has_documents = session.scalar(
-        select(Document.id).where(Document.submission_id == submission.id).limit(1)
+    has_documents = session.scalar(  # one that counts: stored (not refused at upload), not removed
+        select(Document.id).where(
+            Document.submission_id == submission.id,
+            Document.sha256.is_not(None),
+            Document.removed_at.is_(None),
+        ).limit(1)
     )
     if has_documents is None:
         raise ValidationError(code="nothing_to_submit")

@@ -329,3 +329,27 @@ def test_an_admin_reopens_a_final_verdict_with_a_reason(client):
         r = client.post(f"{url}/decisions", auth=ana,
                         json={"commitment": "c3", "action": "comment", "comment": "Tarde."})
         assert r.status_code == 409 and r.json()["detail"]["code"] == "decisions_locked"
+
+
+def test_only_a_document_that_counts_lets_a_submission_be_sent(client, run_worker_burst):
+    """QA 2026-12-07: a submission whose one file was refused at upload (an empty PDF, never
+    stored) was sent to review, and so was one whose only document the applicant had removed:
+    reviewers got a submission with nothing to read."""
+    sub = _create(client)
+    url, app = f"/api/submissions/{sub['id']}", _bearer(sub["token"])
+    r = client.post(f"{url}/documents", headers=app,
+                    files=[("files", ("vacio.pdf", b"", "application/pdf"))])
+    assert r.status_code == 202 and r.json()["documents"][0]["error_code"] == "empty_file"
+    r = client.post(f"{url}/submit", headers=app)
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "nothing_to_submit", r.text
+    assert "no cuentan los archivos rechazados" in r.json()["detail"]["message"]
+
+    (doc,) = client.post(f"{url}/documents", files=[NOTE], headers=app).json()["documents"]
+    run_worker_burst()
+    assert client.delete(f"{url}/documents/{doc['id']}", headers=app).status_code == 204
+    r = client.post(f"{url}/submit", headers=app)
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "nothing_to_submit", r.text
+
+    assert client.post(f"{url}/documents", files=[NOTE], headers=app).status_code == 202
+    r = client.post(f"{url}/submit", headers=app)
+    assert r.status_code == 200 and r.json()["status"] == "enviada", r.text
