@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings", "PLACEHOLDER_SECRET_KEYS", "MIN_SECRET_KEY_LENGTH"]
@@ -23,6 +24,8 @@ __all__ = ["Settings", "get_settings", "PLACEHOLDER_SECRET_KEYS", "MIN_SECRET_KE
 PLACEHOLDER_SECRET_KEYS = frozenset({
     "", "cambie-esta-clave-en-produccion", "change-me", "changeme", "secret", "dev", "test",
 })
+#: The levels ``EVIDENCIA_LOG_LEVEL`` may name (any case), the standard library's.
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Shorter keys are guessable offline from one stored session digest.
 MIN_SECRET_KEY_LENGTH = 16
 
@@ -128,6 +131,14 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _no_spaces(cls, v: str) -> str:
+        return v.strip()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, v: str) -> str:
+        # checked here, not by logging.basicConfig, whose ValueError was a traceback
+        if v.strip() and v.strip().upper() not in _LOG_LEVELS:
+            raise PydanticCustomError("log_level", "unknown log level")
         return v.strip()
 
     @property

@@ -401,8 +401,31 @@ def _freeze_start_up() -> None:
     gc.freeze()
 
 
+def _settings_problem() -> str | None:
+    """Why the settings the environment gives cannot be used, in Spanish (None if they can):
+    read before anything else, so that a bad value is one line and exit 2, not a traceback."""
+    from pydantic import ValidationError
+
+    from service.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        from service.domain.messages import error_message, validation_problem
+
+        first = exc.errors()[0]
+        name = "EVIDENCIA_" + "_".join(str(part) for part in first["loc"]).upper()
+        return error_message("bad_setting", name=name, value=first.get("input"),
+                             problem=validation_problem(first["type"], first.get("ctx")))
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    problem = _settings_problem()
+    if problem is not None:
+        print(f"evidencia {args.command}: {problem}", file=sys.stderr)
+        return 2
     # The start-up's imports (settings, SQLAlchemy, the command's module) make tens of thousands
     # of objects that live as long as the process: the collector, run dozens of times while
     # they are made, frees none of them (~8 % of the imports' CPU); frozen (once a process),

@@ -441,6 +441,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "comando, o use --inline."
     ),
     "batch_no_files": "No se encontraron archivos que cargar en {paths}.",
+    "bad_setting": (
+        "La variable de entorno {name} no es válida (se dio «{value}»): {problem} Corríjala y "
+        "vuelva a ejecutar."
+    ),
     "report_not_writable": "No se puede escribir el informe en {path} ({reason}): indique "
                            "otro archivo o una carpeta.",
     "queue_down": "La cola de trabajos (Redis, {url}) no responde: revise que Redis esté en "
@@ -621,6 +625,7 @@ VALIDATION_PROBLEMS: dict[str, str] = {
     "literal_error": "debe ser uno de estos valores: {expected}.",
     "enum": "debe ser uno de estos valores: {expected}.",
     "extra_forbidden": "no es un campo de esta operación.",
+    "log_level": "use DEBUG, INFO, WARNING, ERROR o CRITICAL.",
     "default": "no es válido.",
 }
 

@@ -213,3 +213,29 @@ def test_no_option_shows_argparse_english_placeholder(capsys):
         out = capsys.readouterr().out
         for option, shown in re.findall(r"(--[a-z][a-z-]*) ([A-Z_]{2,})\b", out):
             assert shown != option[2:].upper().replace("-", "_"), (command, option, shown)
+
+
+@pytest.mark.parametrize("variable, value, said", [
+    ("EVIDENCIA_MAX_FILE_BYTES", "abc", "(se dio «abc»): debe ser un número entero."),
+    ("EVIDENCIA_MAX_FILE_BYTES", "-5", "(se dio «-5»): debe ser mayor que 0."),
+    ("EVIDENCIA_LOG_LEVEL", "verbose",
+     "(se dio «verbose»): use DEBUG, INFO, WARNING, ERROR o CRITICAL."),
+])
+def test_a_bad_setting_is_one_spanish_line_and_exit_2(variable, value, said, service_env,
+                                                        monkeypatch, capsys, tmp_path):
+    """QA 2026-12-07: `EVIDENCIA_MAX_FILE_BYTES=abc evidencia reprocess --all` ended in
+    pydantic's English traceback and exit 1; `EVIDENCIA_LOG_LEVEL=verbose` in logging's
+    "ValueError: Unknown level: 'VERBOSE'"."""
+    from service.cli import main
+    from service.settings import get_settings
+
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        assert main(["analyze", str(tmp_path)]) == 2
+    finally:
+        monkeypatch.delenv(variable)
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err == (f"evidencia analyze: La variable de entorno {variable} no es válida {said} "
+                   "Corríjala y vuelva a ejecutar.\n"), err
