@@ -60,6 +60,7 @@ _ARGPARSE_ERRORS = (
      r"el argumento \1 necesita al menos un valor"),
     (r"argument (\S+): ignored explicit argument (.*)",
      r"el argumento \1 no lleva valor (se dio \2)"),
+    (r"argument (\S+): (.*)", r"argumento \1: \2"),  # a type's own (Spanish) reason
 )
 
 
@@ -94,6 +95,29 @@ class _Parser(argparse.ArgumentParser):
         if extras and self.prog != "evidencia":
             self.error(f"unrecognized arguments: {' '.join(extras)}")
         return namespace, extras
+
+
+def _count(text: str) -> int:
+    """A number of processes or pages at once: a whole number from 1 (0 or -2 ran, or failed
+    later with a traceback)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"valor no válido: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"debe ser 1 o más (se dio {value})")
+    return value
+
+
+def _port(text: str) -> int:
+    """A TCP port: 1 to 65535 (99999 was taken, and the API listened on another port)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"valor no válido: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"debe estar entre 1 y 65535 (se dio {value})")
+    return value
 
 
 class _Version(argparse.Action):
@@ -133,7 +157,7 @@ def _analysis_commands(sub) -> None:
     a.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
     a.add_argument("--password", metavar="CONTRASEÑA", help="Contraseña para PDF protegidos.")
     a.add_argument(
-        "--jobs", type=int, default=None, metavar="N",
+        "--jobs", type=_count, default=None, metavar="N",
         help="Procesos en paralelo (por defecto 1; 2 con 6 archivos o más).",
     )
 
@@ -156,7 +180,7 @@ def _analysis_commands(sub) -> None:
     )
     t.add_argument("corpus", metavar="CORPUS",
                    help="Corpus etiquetado generado por scripts/render_corpus.py.")
-    t.add_argument("--jobs", type=int, default=2, metavar="N",
+    t.add_argument("--jobs", type=_count, default=2, metavar="N",
                    help="Procesos para extraer el corpus (por defecto 2).")
     t.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")
 
@@ -164,7 +188,7 @@ def _analysis_commands(sub) -> None:
 def _service_commands(sub) -> None:
     s = sub.add_parser("serve", help="Inicia la API y las páginas web.")
     _listen_arguments(s)
-    s.add_argument("--workers", type=int, default=None, metavar="N",
+    s.add_argument("--workers", type=_count, default=None, metavar="N",
                    help="Procesos de la API (por defecto EVIDENCIA_API_WORKERS: uno por núcleo "
                         "además del primero, hasta 2).")
 
@@ -173,7 +197,7 @@ def _service_commands(sub) -> None:
     w.add_argument("--queues", nargs="+", default=["interactive", "batch"], metavar="COLA",
                    help="Colas que atiende, en orden (por defecto: interactive batch).")
     w.add_argument(
-        "--ocr-threads", type=int, default=None, metavar="N",
+        "--ocr-threads", type=_count, default=None, metavar="N",
         help="Páginas en OCR a la vez por documento (con varios workers por máquina, use 1).",
     )
 
@@ -188,7 +212,7 @@ def _listen_arguments(parser) -> None:
     parser.add_argument("--host", default="127.0.0.1", metavar="DIRECCIÓN",
                         help="Dirección en que escucha la API (por defecto %(default)s; "
                              "0.0.0.0 para toda la red).")
-    parser.add_argument("--port", type=int, default=8000, metavar="PUERTO",
+    parser.add_argument("--port", type=_port, default=8000, metavar="PUERTO",
                         help="Puerto de la API (por defecto %(default)s).")
 
 

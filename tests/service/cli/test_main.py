@@ -239,3 +239,24 @@ def test_a_bad_setting_is_one_spanish_line_and_exit_2(variable, value, said, ser
     err = capsys.readouterr().err
     assert err == (f"evidencia analyze: La variable de entorno {variable} no es válida {said} "
                    "Corríjala y vuelva a ejecutar.\n"), err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["serve", "--port", "99999"], "argumento --port: debe estar entre 1 y 65535 (se dio 99999)"),
+    (["up", "--port", "0"], "argumento --port: debe estar entre 1 y 65535 (se dio 0)"),
+    (["serve", "--workers", "-1"], "argumento --workers: debe ser 1 o más (se dio -1)"),
+    (["worker", "--ocr-threads", "-2"], "argumento --ocr-threads: debe ser 1 o más (se dio -2)"),
+    (["analyze", "--jobs", "0", "x"], "argumento --jobs: debe ser 1 o más (se dio 0)"),
+    (["train", "--jobs", "abc", "x"], "argumento --jobs: valor no válido: 'abc'"),
+])
+def test_a_count_or_a_port_out_of_range_is_a_usage_error(argv, said, capsys):
+    """QA 2026-12-07: `serve --port 99999` said "Uvicorn running on http://127.0.0.1:99999"
+    (it listened elsewhere); `serve --workers -1` ran; `worker --ocr-threads -2` ended in a
+    traceback and "Error interno del programa"."""
+    from service.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"uso: evidencia {argv[0]} ") and f"error: {said}\n" in err, err
