@@ -60,3 +60,18 @@ def rules(classify):
         return {c.id for c in result.commitments if c.supported}
 
     return run
+
+
+@pytest.fixture
+def found(classify):
+    """The commitments for which the rules find a passage of evidence in a document of the given
+    lines, whatever the calibration then decides: what the rules own. A one-sentence document's
+    decision rests with the learned calibration, which moves as the dev pool grows (tenth round:
+    a lone c4 passage of strength 1.8 in an untyped text is a positive 40 % of the time)."""
+    from classifiers.engine import analyse
+
+    def run(*lines: str) -> set[str]:
+        analysis = analyse(make_doc("\n".join(lines) + "\n"))
+        return {cid for cid, evidence in analysis.evidence.items() if evidence}
+
+    return run

@@ -119,8 +119,8 @@ def test_not_an_intercultural_action(rules, lines):
     assert "c4" not in rules(*lines)
 
 
-def test_material_published_in_several_languages_is_c4(rules):
-    assert "c4" in rules(
+def test_material_published_in_several_languages_is_c4_evidence(found):
+    assert "c4" in found(
         "Correo", "",
         "La cartilla de derechos laborales ya está publicada: la subimos a la intranet el 4 de "
         "agosto de 2025 en español, creole y francés.",
