@@ -2,8 +2,9 @@
 
 Redis tests use one dedicated database number (``EVIDENCIA_TEST_REDIS_DB``, default 15), flushed
 before and after each test, as rq's own suite does; under pytest-xdist (``scripts/test`` runs two
-processes) each worker takes its own pair, two below the previous worker's (see ``REDIS_TEST_DB``). PostgreSQL tests get a fresh database created
-for the test session and dropped afterwards, so parallel runs never see each other's rows.
+processes) each worker takes its own pair, two below the previous worker's (see
+``REDIS_TEST_DB``). PostgreSQL tests get a fresh database created for the test session and
+dropped afterwards, so parallel runs never see each other's rows.
 """
 
 from __future__ import annotations
@@ -38,6 +39,27 @@ os.environ.setdefault("EVIDENCIA_SECRET_KEY", "clave-de-pruebas-" + uuid.uuid4()
 #: tests count the database turns of one process and SIGKILL the API as one process. The
 #: several-process server has its own test (tests/service/api/test_concurrency.py).
 os.environ.setdefault("EVIDENCIA_API_WORKERS", "1")
+
+
+@pytest.fixture(autouse=True)
+def _classifier_state_restored():
+    """What a test changes of the classifier's process-wide state is put back after it: the
+    annotation and reading caches' folders and the second-stage model in force. A test that runs
+    the pipeline in this process (an in-process worker, ``evidencia reprocess --inline``) loads
+    the classifier with its data folder and its promoted model, and the next test in the process
+    would inherit them (a cached reading instead of an analysis; another model): under
+    pytest-xdist the files a process runs, and their order, differ from run to run."""
+    import classifiers  # cheap (the model and spaCy load later, on demand)
+    from classifiers import annotation_cache, readings
+
+    saved = (annotation_cache.annotation_dir(), readings.reading_dir(),
+             classifiers.second_stage_model, classifiers.second_stage_refusal,
+             classifiers.CLASSIFIER_VERSION, classifiers._model_seen)
+    yield
+    annotation_cache.use_annotation_cache(saved[0])
+    readings.use_reading_cache(saved[1])
+    (classifiers.second_stage_model, classifiers.second_stage_refusal,
+     classifiers.CLASSIFIER_VERSION, classifiers._model_seen) = saved[2:]
 
 
 def free_port() -> int:

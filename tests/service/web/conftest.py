@@ -3,10 +3,10 @@
 One test session starts, in subprocesses with the same ``EVIDENCIA_*`` environment,
 ``evidencia serve`` (API + web pages) on a free localhost port and ``evidencia worker`` (rq, the
 real extractor and classifier); both use a temporary SQLite database (built by the Alembic
-migrations) and the Redis database just below the test one (``tests.conftest.REDIS_TEST_DB``, flushed before
-and after): the worker lives for the whole session, so on the other tests' database it would
-take their jobs. Playwright drives ``/usr/bin/chromium``; no browser is downloaded. Screenshots
-go to ``artifacts/screenshots/``.
+migrations) and the Redis database just below the test one (``tests.conftest.REDIS_TEST_DB``,
+flushed before and after): the worker lives for the whole session, so on the other tests'
+database it would take their jobs. Playwright drives ``/usr/bin/chromium``; no browser is
+downloaded. Screenshots go to ``artifacts/screenshots/``.
 """
 
 from __future__ import annotations
