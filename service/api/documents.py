@@ -305,13 +305,16 @@ def replace_document(
     status_code=202,
     response_model=DocumentPublic,
     responses={**_ERRORS, 409: {"model": ErrorBody,
-                                "description": "Aún se procesa, o no es PDF ni imagen"}},
+                                "description": "La postulación tiene su resultado final, "
+                                "el documento aún se procesa, o no es PDF ni imagen"}},
     summary="Volver a leer un documento con OCR",
     description="Solo revisores. Encola el documento para leer todas sus páginas con OCR, "
     "sin usar la capa de texto del PDF (útil cuando esa capa está dañada o no corresponde a "
     "lo que se ve). El documento vuelve a `queued` y luego a `done` con el texto nuevo; sus "
-    "evidencias se reemplazan. Responde 409 si aún se está procesando o si no es PDF ni "
-    "imagen.",
+    "evidencias se reemplazan. Responde 409 `reread_locked` si la postulación ya tiene su "
+    "resultado final (aprobada o no aprobada: los pasajes en que se basan sus decisiones "
+    "cerradas no cambian, salvo que un administrador la reabra), y 409 si aún se está "
+    "procesando o si no es PDF ni imagen.",
 )
 def force_ocr(document_id: DocumentId, access: SubmissionAccess, reviewer: CurrentReviewer,
               session: SessionDep) -> dict:

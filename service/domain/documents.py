@@ -8,7 +8,8 @@ where another document may share them. Replacing is removing plus an upload, in 
 
 Forcing OCR sends the document back through the queue like any job (``queued`` → ``done``):
 the pipeline reads every page with OCR, stores that reading apart from the normal one (its own
-extractor version) and classifies the document again from it.
+extractor version) and classifies the document again from it. A final verdict refuses it
+(``workflow.check_reread``): the passages under its closed decisions stay as they were.
 """
 
 from __future__ import annotations
@@ -85,11 +86,14 @@ def replace_document(
 
 def force_ocr(session: Session, document_id: str) -> Document:
     """Queue the document to be read again with every page through OCR (a reviewer's call
-    when the text layer is wrong); 409 while it is still being read or for a type OCR does not
-    read."""
+    when the text layer is wrong); 409 once its submission has a final verdict (the passages
+    its closed decisions rest on stay as they are until an admin reopens it), while it is still
+    being read, or for a type OCR does not read. The submission's row lock is held to the
+    commit: a verdict given at the same instant comes before (409) or after, never beside."""
     document = session.get(Document, document_id)
     if document is None or document.removed_at:
         raise NotFoundError(code="document_not_found")
+    workflow.check_reread(workflow.lock(session, document.submission))
     if lifecycle.is_pending(document.status):
         raise ServiceError(code="document_busy")
     if document.sha256 is None or not ocr_applies(document.mime):

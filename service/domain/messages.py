@@ -277,6 +277,11 @@ ERROR_MESSAGES: dict[str, str] = {
         "La postulación ya tiene su resultado final («{current}»): sus decisiones quedaron "
         "cerradas y no se pueden registrar otras, salvo que un administrador la reabra."
     ),
+    "reread_locked": (
+        "La postulación ya tiene su resultado final («{current}»): sus documentos no se pueden "
+        "volver a leer con OCR, porque cambiarían los pasajes detectados en que se basan sus "
+        "decisiones cerradas. Para hacerlo, un administrador debe reabrirla primero."
+    ),
     "admin_only": "Solo un administrador puede reasignar postulaciones.",
     "admin_only_reopen": (
         "Solo un administrador puede reabrir una postulación que ya tiene su resultado final."

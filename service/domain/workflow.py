@@ -14,7 +14,9 @@ to ``en_revision``: the reviewer sees it waiting again (in "next pending" and "a
 since the assignment is kept) and claims it when they start reading, so "en revisión" always
 means someone is reading it now, and the age in the queue restarts from the resubmission.
 
-A final verdict locks the decisions (:func:`check_decisions`). A mistaken one is corrected by
+A final verdict locks the decisions (:func:`check_decisions`) and what they rest on: a forced
+OCR reading, which would replace the passages detected, is refused too (:func:`check_reread`).
+A mistaken one is corrected by
 an admin reopening it (``aprobada``/``no_aprobada → en_revision``, with the reason, kept by the
 reviewer it was assigned to): the decisions open again and the applicant's page says "en
 revisión" again, without the withdrawn verdict's message. Like the claim (the other step into
@@ -61,6 +63,7 @@ __all__ = [
     "claim_next",
     "check_upload",
     "check_decisions",
+    "check_reread",
     "lock",
     "review_state",
     "review_states",
@@ -263,6 +266,16 @@ def check_decisions(submission: Submission) -> None:
     current = ReviewStatus(submission.status)
     if current in FINAL:
         raise ServiceError(code="decisions_locked", current=current.label)
+
+
+def check_reread(submission: Submission) -> None:
+    """A final verdict also locks the readings its decisions rest on: a forced OCR reading would
+    replace the passages detected in the document under a closed decision (409
+    ``reread_locked``). Only an admin's reopening allows it again, as for the decisions. The
+    caller holds the submission's row lock (:func:`lock`)."""
+    current = ReviewStatus(submission.status)
+    if current in FINAL:
+        raise ServiceError(code="reread_locked", current=current.label)
 
 
 def lock(session: Session, submission: Submission) -> Submission:

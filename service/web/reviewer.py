@@ -307,6 +307,9 @@ def _document_page(request: Request, session, reviewer, doc: Document, pagina: i
                    values: dict | None = None, ocr_error: str | None = None) -> HTMLResponse:
     view = load_matrix(session, doc.submission_id)
     row = view.document(doc.id)
+    decisions_open = workflow.review_state(session, doc.submission_id).decisions_open
+    rereadable = (not row.pending and row.sha256 is not None
+                  and documents.ocr_applies(row.mime))
     page = None
     if doc.extraction_id is not None:
         pagina = min(max(pagina, 1), max(row.pages, 1))
@@ -316,9 +319,9 @@ def _document_page(request: Request, session, reviewer, doc: Document, pagina: i
         doc=row, page=page, pagina=pagina, n_pages=row.pages, compromiso=compromiso,
         has_image=renderable(row.mime) and doc.sha256 is not None and page is not None,
         attach_error=attach_error, values=values or {}, ocr_error=ocr_error,
-        can_force_ocr=(not row.pending and row.sha256 is not None
-                       and documents.ocr_applies(row.mime)),
-        decisions_open=workflow.review_state(session, doc.submission_id).decisions_open,
+        can_force_ocr=decisions_open and rereadable,
+        reread_locked=not decisions_open and rereadable,
+        decisions_open=decisions_open,
         **_highlights(row, page, pagina, compromiso),
     )
 
@@ -377,7 +380,8 @@ def reviewer_force_ocr(
     request: Request, session: SessionDep, reviewer: CurrentReviewer, document_id: str
 ) -> Response:
     """Read the document again with every page through OCR (queued like any job); a refusal
-    (still being read, not a PDF or an image) comes back on the document page in Spanish."""
+    (a final verdict, still being read, not a PDF or an image) comes back on the document page
+    in Spanish."""
     doc = _document(session, document_id)
     try:
         documents.force_ocr(session, doc.id)
@@ -385,8 +389,8 @@ def reviewer_force_ocr(
         if exc.code == ErrorCode.document_not_found:
             raise
         session.rollback()
-        return _document_page(request, session, reviewer, doc, 1, "", status_code=409,
-                              ocr_error=exc.message)
+        return _document_page(request, session, reviewer, doc, 1, "",
+                              status_code=exc.status_code, ocr_error=exc.message)
     return RedirectResponse(f"/revision/d/{doc.id}", 303)
 
 

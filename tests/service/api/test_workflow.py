@@ -353,3 +353,64 @@ def test_only_a_document_that_counts_lets_a_submission_be_sent(client, run_worke
     assert client.post(f"{url}/documents", files=[NOTE], headers=app).status_code == 202
     r = client.post(f"{url}/submit", headers=app)
     assert r.status_code == 200 and r.json()["status"] == "enviada", r.text
+
+
+def test_a_final_verdict_refuses_a_forced_ocr_reading(client, run_worker_burst,
+                                                      training_plan_pdf):
+    """QA 2026-12-07: «Volver a leer con OCR» on an approved submission's document queued a new
+    reading, which replaced the passages detected under its closed decisions. A final verdict
+    refuses it (409 ``reread_locked``) in the API and on the document view, for a reviewer and
+    an admin alike, until an admin reopens the submission."""
+    import re
+
+    ana, _, jefa = _users()
+    sub = _create(client, email=None)
+    url, app = f"/api/submissions/{sub['id']}", _bearer(sub["token"])
+    r = client.post(f"{url}/documents", headers=app,
+                    files=[("files", ("plan.pdf", training_plan_pdf, "application/pdf"))])
+    assert r.status_code == 202, r.text
+    [doc] = r.json()["documents"]
+    run_worker_burst()
+    assert client.post(f"{url}/submit", headers=app).status_code == 200
+    assert client.post(f"{url}/review", auth=ana, json={"status": "en_revision"}).status_code == 200
+    assert client.post(f"{url}/review", auth=ana, json={"status": "aprobada"}).status_code == 200
+
+    doc_url = f"{url}/documents/{doc['id']}"
+
+    def reading():
+        body = client.get(doc_url, auth=ana).json()
+        return (body["status"], body["extractor_version"],
+                sorted((e["commitment"], e["page"], e["text"]) for e in body["evidence"]))
+
+    before = reading()
+    assert before[0] == "done" and not before[1].endswith("+ocr") and before[2]
+    for who in (ana, jefa):
+        r = client.post(f"{doc_url}/ocr", auth=who)
+        assert r.status_code == 409, r.text
+        assert r.json()["detail"]["code"] == "reread_locked"
+        assert r.json()["detail"]["message"].startswith(
+            "La postulación ya tiene su resultado final («Aprobada»): sus documentos no se "
+            "pueden volver a leer con OCR")
+    run_worker_burst()  # nothing was queued
+    assert reading() == before
+
+    # the document view: no button, the reason instead; a form left open is refused in Spanish
+    page = client.get(f"/revision/d/{doc['id']}", auth=ana).text
+    assert f'action="/revision/d/{doc["id"]}/ocr"' not in page and "data-reread-locked" in page
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    r = client.post(f"/revision/d/{doc['id']}/ocr", auth=ana, data={"csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code == 409 and "no se pueden volver a leer con OCR" in r.text
+    run_worker_burst()
+    assert reading() == before
+
+    # reopened by an admin, the document may be read again
+    r = client.post(f"{url}/review", auth=jefa,
+                    json={"status": "en_revision", "message": "Revisar la lectura del plan."})
+    assert r.status_code == 200, r.text
+    page = client.get(f"/revision/d/{doc['id']}", auth=ana).text
+    assert f'action="/revision/d/{doc["id"]}/ocr"' in page and "data-reread-locked" not in page
+    r = client.post(f"{doc_url}/ocr", auth=ana)
+    assert r.status_code == 202 and r.json()["status"] == "queued", r.text
+    run_worker_burst()
+    assert reading()[1].endswith("+ocr")
