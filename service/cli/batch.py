@@ -2,7 +2,9 @@
 
 The loading itself is ``service.domain.batch`` (resumable: a rerun continues where a stopped
 one left off); this command shows its progress, optionally waits for the workers, writes the
-summary CSV (the matrix of each submission) and lists the failed files by reason.
+summary CSV (the matrix of each submission) and lists the failed files by reason. What it
+noticed and loaded anyway is said too: a folder or archive whose name holds a RUT with a wrong
+check digit (a line, and the organisation's ``avisos`` in the summary).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from service.domain.batch import (
     iter_items,
     load_batch,
     read_org_csv,
+    rut_warning,
 )
 from service.domain.errors import UsageError
 from service.domain.messages import error_message
@@ -95,6 +98,13 @@ def _inputs(args):
                       args.csv_file if args.org_from == "csv" else None)
 
 
+def _print_notices(warnings: list[str], out=None) -> None:
+    """What the run noticed and loaded anyway, one Spanish line each, before the errors."""
+    out = out or sys.stdout
+    for line in warnings:
+        out.write(line + "\n")
+
+
 def _load(session, items, paths: list[str]) -> BatchStats:
     shown = bar(estimate_total(paths), "Cargando")
 
@@ -113,13 +123,14 @@ def _load(session, items, paths: list[str]) -> BatchStats:
         shown.close()
 
 
-def _write_summary(session, target: Path | None, sub_ids: list[str]) -> None:
+def _write_summary(session, target: Path | None, sub_ids: list[str],
+                   notes: dict[str, list[str]] | None = None) -> None:
     from service.outputs.exports import report_path, write_batch_summary
     from service.settings import get_settings
 
     matrices = summarize(session, sub_ids)
     target = report_path(target, get_settings().data_dir, "resumen-lote")
-    write_batch_summary(target, matrices)
+    write_batch_summary(target, matrices, notes)
     pending = sum(m.n_counted_pending for m in matrices)  # as the summary's pendientes
     print(f"Resumen: {target}" + (
         f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
@@ -145,9 +156,14 @@ def run(args) -> int:
         )
         if stats.unqueued:
             print(error_message("batch_unqueued", n=stats.unqueued), file=sys.stderr)
+        notes: dict[str, list[str]] = {}
+        for key, source in stats.bad_ruts.items():
+            if key in stats.submission_ids:
+                notes.setdefault(stats.submission_ids[key], []).append(rut_warning(source))
+        _print_notices([line for lines in notes.values() for line in lines])
         if args.wait and sub_ids:
             wait_for_workers(session, sub_ids)
-        _write_summary(session, target, sub_ids)
+        _write_summary(session, target, sub_ids, notes)
         grouped = errors_by_reason(session, sub_ids, stats.unassigned)
         _print_errors(grouped)
         return 1 if grouped else 0

@@ -37,6 +37,7 @@ __all__ = [
     "BatchItem",
     "BatchStats",
     "iter_items",
+    "rut_warning",
     "estimate_total",
     "read_org_csv",
     "load_batch",
@@ -57,6 +58,9 @@ class BatchSource:
     key: str  # e.g. "folder:/abs/archivo/Fundación Sol" or "archive:/abs/2019/org.zip"
     organization: str
     rut: str | None = None
+    #: a RUT written in the folder or archive name whose check digit does not match, as
+    #: written: not the organisation's RUT, left in its name, and said (:func:`rut_warning`)
+    bad_rut: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,25 +95,35 @@ class BatchStats:
     stored_ids: set[str] = field(default_factory=set)  # documents enqueued by this run
     submission_ids: dict[str, str] = field(default_factory=dict)  # source key -> submission id
     unassigned: list[BatchItem] = field(default_factory=list)
+    #: source key -> the source, for each organisation whose name held a RUT with a wrong
+    #: check digit (first seen first)
+    bad_ruts: dict[str, BatchSource] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
 # Walking the inputs
 
 
-def _split_rut(label: str) -> tuple[str, str | None]:
-    """'Fundación Sol 76.123.456-7' -> ('Fundación Sol', '76123456-7')."""
+def _split_rut(label: str) -> tuple[str, str | None, str | None]:
+    """'Fundación Sol 76.123.456-7' -> ('Fundación Sol', '76123456-7', None). A RUT written as
+    one (with its dots, hyphen or a final K) whose check digit does not match stays in the
+    name and comes back third, to be said: 'Sol 76.123.456-0' -> ('Sol 76.123.456-0', None,
+    '76.123.456-0'). Bare digits that only look like a RUT (a date such as 20190312) stay in
+    the name, unsaid."""
+    from service.domain import rut as rut_module
+
     match = _RUT_RE.search(label)
     if not match:
-        return label.strip(), None
-    from service.domain.submissions import normalize_rut
-
+        return label.strip(), None, None
+    written = match.group(1)
     try:
-        rut = normalize_rut(match.group(1))
-    except ValidationError:  # digits that only look like a RUT: keep them in the name
-        return label.strip(), None
+        rut = rut_module.normalize_rut(written)
+    except rut_module.RutError as exc:
+        looks_like_rut = "-" in written or "." in written or written[-1] in "kK"
+        bad = written if exc.reason == "check_digit" and looks_like_rut else None
+        return label.strip(), None, bad
     name = (label[: match.start()] + label[match.end() :]).strip(" -_,()[]")
-    return (name or label.strip()), rut
+    return (name or label.strip()), rut, None
 
 
 def _doc_name(name: str) -> str:
@@ -119,8 +133,23 @@ def _doc_name(name: str) -> str:
 
 
 def _source(kind: str, key_path: str, label: str) -> BatchSource:
-    name, rut = _split_rut(label)
-    return BatchSource(key=f"{kind}:{key_path}", organization=name, rut=rut)
+    name, rut, bad_rut = _split_rut(label)
+    return BatchSource(key=f"{kind}:{key_path}", organization=name, rut=rut, bad_rut=bad_rut)
+
+
+def rut_warning(source: BatchSource) -> str:
+    """The Spanish line for a folder or archive whose name held a RUT with a wrong check
+    digit: which one, which RUT, and that its documents were loaded all the same."""
+    kind, _, path = source.key.partition(":")
+    if kind == "folder":
+        where = error_message("batch_where_folder", path=path)
+    elif "#" in path:  # a top folder (or ZIP) inside a ZIP given as PATH
+        path, _, top = path.rpartition("#")
+        where = error_message("batch_where_in_archive", top=top, path=path)
+    else:
+        where = error_message("batch_where_archive", path=path)
+    return error_message("batch_bad_rut", where=where, rut=source.bad_rut,
+                         organization=source.organization)
 
 
 def _is_zip(path: Path) -> bool:
@@ -633,6 +662,8 @@ def load_batch(
     try:
         for item in items:
             stats.seen += 1
+            if item.source is not None and item.source.bad_rut:
+                stats.bad_ruts.setdefault(item.source.key, item.source)
             if item.source is None:
                 stats.unassigned.append(item)
                 outcome = "unassigned"

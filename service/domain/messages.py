@@ -446,6 +446,14 @@ ERROR_MESSAGES: dict[str, str] = {
         "comando, o use --inline."
     ),
     "batch_no_files": "No se encontraron archivos que cargar en {paths}.",
+    "batch_bad_rut": (
+        "Aviso: {where} trae en su nombre el RUT {rut}, cuyo dígito verificador no "
+        "corresponde: no se tomó como RUT y sus documentos se cargaron igual, sin RUT, como "
+        "«{organization}». Revise el RUT de esa organización."
+    ),
+    "batch_where_folder": "la carpeta «{path}»",
+    "batch_where_archive": "el archivo «{path}»",
+    "batch_where_in_archive": "la carpeta «{top}» de «{path}»",
     "bad_setting": (
         "La variable de entorno {name} no es válida (se dio «{value}»): {problem} Corríjala y "
         "vuelva a ejecutar."

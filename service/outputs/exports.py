@@ -13,7 +13,7 @@ import csv
 import errno
 import io
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,7 +58,7 @@ EVIDENCE_HEADERS = ["Compromiso", "Documento", "Página", "Extracto", "Puntaje",
 HISTORY_HEADERS = ["Fecha", "Revisor", "Compromiso", "Decisión", "Documento", "Página",
                    "Extracto", "Comentario", "Versión del clasificador"]
 SUMMARY_HEADERS = ["organizacion", "rut", "postulacion", *COMMITMENT_IDS,
-                   "documentos", "listos", "pendientes", "errores"]
+                   "documentos", "listos", "pendientes", "errores", "avisos"]
 FLIP_HEADERS = ["nivel", "organizacion", "rut", "postulacion", "documento_id", "documento",
                 "compromiso", "version_anterior", "version_nueva", "antes", "despues",
                 "decision_revisor", "marcado_para_revision"]
@@ -258,16 +258,21 @@ def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable
     return path
 
 
-def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix]) -> Path:
+def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix],
+                        notes: Mapping[str, Iterable[str]] | None = None) -> Path:
     """One row per submission: which commitments its documents support ("sí", "no", or
     "pendiente" while documents are still being read), documents, finished, pending and
     failed, by organisation. Every count is of the documents the matrix counts (the same
-    bytes sent twice are one document), so listos + pendientes + errores = documentos."""
+    bytes sent twice are one document), so listos + pendientes + errores = documentos.
+    ``notes`` (submission id -> Spanish lines) fill ``avisos``: what the run noticed about
+    the organisation and loaded anyway (a RUT with a wrong check digit in a folder name)."""
     ordered = sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
+    notes = notes or {}
     return _write_csv(path, SUMMARY_HEADERS, (
         [m.organization, m.rut or "", m.id,
          *(messages.found_word(c.supported, m.n_counted_pending > 0) for c in m.commitments),
-         len(m.counted), m.n_done, m.n_counted_pending, m.n_errors]
+         len(m.counted), m.n_done, m.n_counted_pending, m.n_errors,
+         " ".join(notes.get(m.id, ()))]
         for m in ordered
     ))
 

@@ -761,3 +761,50 @@ def test_the_systems_reasons_are_said_in_spanish():
     assert os_reason(OSError(errno.ENOSPC, "No space left on device")) == (
         "no queda espacio en el disco")
     assert os_reason(OSError(errno.EIO, "Input/output error")) == "Input/output error"
+
+
+def test_a_folder_rut_with_a_wrong_check_digit_is_said_and_loaded(
+    service_env, session, tmp_path, capsys
+):
+    """QA 2026-12-07: a folder named "Fundación Sol 76.543.210-4" (check digit 3, not 4)
+    became the organisation "Fundación Sol 76.543.210-4" without RUT, and nothing said so.
+    The documents are still loaded (nothing is lost), and the run says which folder and
+    which RUT, in its output and in the organisation's `avisos` in the summary; a date in a
+    folder's name (digits that only look like a RUT) stays unsaid."""
+    from service.cli.main import main
+    from service.domain.models import Document, Submission
+
+    root = write_tree(tmp_path / "archivo", {
+        "Fundación Sol 76.543.210-4": {"acta.txt": ACTA},
+        "Corporación Norte 12.345.678-9.zip": {"plan.txt": PLAN},
+        "ONG Puentes 20190312": {"politica.txt": POLITICA},
+    })
+    summary = tmp_path / "resumen.csv"
+    for run in ("first", "resumed"):
+        assert main(["batch", str(root), "--summary", str(summary)]) == 0
+        captured = capsys.readouterr()
+        lines = [line for line in captured.out.splitlines() if line.startswith("Aviso:")]
+        assert lines == [
+            f"Aviso: el archivo «{root / 'Corporación Norte 12.345.678-9.zip'}» trae en su "
+            "nombre el RUT 12.345.678-9, cuyo dígito verificador no corresponde: no se tomó "
+            "como RUT y sus documentos se cargaron igual, sin RUT, como «Corporación Norte "
+            "12.345.678-9». Revise el RUT de esa organización.",
+            f"Aviso: la carpeta «{root / 'Fundación Sol 76.543.210-4'}» trae en su nombre el "
+            "RUT 76.543.210-4, cuyo dígito verificador no corresponde: no se tomó como RUT y "
+            "sus documentos se cargaron igual, sin RUT, como «Fundación Sol 76.543.210-4». "
+            "Revise el RUT de esa organización.",
+        ], (run, captured.out)  # in the order the folders are walked
+        assert "Sin errores." in captured.out
+        rows = {row["organizacion"]: row for row in report_rows(summary)}
+        assert set(rows) == {"Fundación Sol 76.543.210-4", "Corporación Norte 12.345.678-9",
+                             "ONG Puentes 20190312"}
+        assert rows["Corporación Norte 12.345.678-9"]["avisos"] == lines[0]
+        assert rows["Fundación Sol 76.543.210-4"]["avisos"] == lines[1]
+        assert rows["ONG Puentes 20190312"]["avisos"] == ""
+        assert {row["rut"] for row in rows.values()} == {""}
+    assert {s.organization.name: s.organization.rut
+            for s in session.scalars(select(Submission))} == {
+        "Fundación Sol 76.543.210-4": None, "Corporación Norte 12.345.678-9": None,
+        "ONG Puentes 20190312": None}
+    assert session.scalar(select(func.count(Document.id))) == 3  # each loaded once
+
