@@ -4,13 +4,16 @@ The loading itself is ``service.domain.batch`` (resumable: a rerun continues whe
 one left off); this command shows its progress, optionally waits for the workers, writes the
 summary CSV (the matrix of each submission) and lists the failed files by reason. What it
 noticed and loaded anyway is said too: a folder or archive whose name holds a RUT with a wrong
-check digit (a line, and the organisation's ``avisos`` in the summary).
+check digit (a line, and the organisation's ``avisos`` in the summary), and with ``--org-from
+csv`` the rows no file went to (a line each, and their count).
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from service.cli.grouped import print_by_reason
@@ -18,12 +21,14 @@ from service.cli.progress import Progress, bar, wait_for
 from service.domain.batch import (
     BatchItem,
     BatchStats,
+    CsvRow,
     errors_by_reason,
     estimate_total,
     iter_items,
     load_batch,
-    read_org_csv,
+    read_org_csv_rows,
     rut_warning,
+    unmatched_rows,
 )
 from service.domain.errors import UsageError
 from service.domain.messages import error_message
@@ -84,25 +89,38 @@ def _print_errors(grouped: dict[str, list[str]], out=None) -> None:
     print_by_reason(grouped, "Errores por motivo ({total} archivo(s)):", out)
 
 
-def _inputs(args):
+@dataclass
+class _Inputs:
+    items: Iterator[BatchItem]  # lazy: the CSV paths matched are known once it is spent
+    csv_rows: list[CsvRow] = field(default_factory=list)
+    matched: set[str] = field(default_factory=set)  # CSV paths a file went to, once spent
+
+
+def _inputs(args) -> _Inputs:
     """The items to load, after checking the arguments (UsageError, exit code 2)."""
-    csv_map = None
+    csv_map, rows, matched = None, [], set()
     if args.org_from == "csv":
         if not args.csv_file:
             raise UsageError(error_message("csv_needed"))
-        csv_map = read_org_csv(args.csv_file)
+        rows = read_org_csv_rows(args.csv_file)
+        csv_map = {row.prefix: row.source for row in rows}
     for raw in args.paths:
         if not Path(raw).exists():
             raise UsageError(error_message("no_such_path", path=raw))
-    return iter_items(args.paths, args.org_from, csv_map,
-                      args.csv_file if args.org_from == "csv" else None)
+    items = iter_items(args.paths, args.org_from, csv_map,
+                       args.csv_file if args.org_from == "csv" else None, matched)
+    return _Inputs(items, rows, matched)
 
 
-def _print_notices(warnings: list[str], out=None) -> None:
+def _print_notices(warnings: list[str], unmatched: list[str], out=None) -> None:
     """What the run noticed and loaded anyway, one Spanish line each, before the errors."""
     out = out or sys.stdout
     for line in warnings:
         out.write(line + "\n")
+    if unmatched:
+        out.write(error_message("batch_csv_rows_unmatched", n=len(unmatched)) + "\n")
+        for line in unmatched:
+            out.write(f"  - {line}\n")
 
 
 def _load(session, items, paths: list[str]) -> BatchStats:
@@ -141,17 +159,19 @@ def run(args) -> int:
     from service.db import SessionLocal
     from service.outputs.exports import given_report_path
 
-    items = _inputs(args)
+    inputs = _inputs(args)
     target = given_report_path(args.summary, "resumen-lote") if args.summary else None
     with SessionLocal() as session:
-        stats = _load(session, items, args.paths)
+        stats = _load(session, inputs.items, args.paths)
         if not stats.seen:  # a wrong folder, most likely: not a successful load
             raise UsageError(error_message("batch_no_files", paths=", ".join(args.paths)))
         sub_ids = list(stats.submission_ids.values())
+        unmatched = [line for _row, line in unmatched_rows(inputs.csv_rows, inputs.matched)]
         print(
             f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
             f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "
-            f"{stats.errors} con error al cargar.",
+            f"{stats.errors} con error al cargar"
+            + (f"; {len(unmatched)} fila(s) del CSV sin ningún archivo." if unmatched else "."),
             file=sys.stderr,
         )
         if stats.unqueued:
@@ -160,7 +180,7 @@ def run(args) -> int:
         for key, source in stats.bad_ruts.items():
             if key in stats.submission_ids:
                 notes.setdefault(stats.submission_ids[key], []).append(rut_warning(source))
-        _print_notices([line for lines in notes.values() for line in lines])
+        _print_notices([line for lines in notes.values() for line in lines], unmatched)
         if args.wait and sub_ids:
             wait_for_workers(session, sub_ids)
         _write_summary(session, target, sub_ids, notes)

@@ -39,7 +39,10 @@ __all__ = [
     "iter_items",
     "rut_warning",
     "estimate_total",
+    "CsvRow",
     "read_org_csv",
+    "read_org_csv_rows",
+    "unmatched_rows",
     "load_batch",
     "requeue_unfinished",
     "errors_by_reason",
@@ -238,7 +241,7 @@ def _zip_by_top_entry(zip_path: Path, default: BatchSource) -> Iterator[BatchIte
 
 def iter_items(
     paths: Iterable[str | Path], org_from: str = "folder", csv_map: dict | None = None,
-    csv_path: str | Path | None = None,
+    csv_path: str | Path | None = None, matched: set[str] | None = None,
 ) -> Iterator[BatchItem]:
     """Expand the inputs into documents, each assigned to its organisation.
 
@@ -248,7 +251,8 @@ def iter_items(
     found is one organisation, the ZIPs nested in it included; loose files go by their folder.
     ``csv``: organisation and RUT come from the CSV row whose path is the longest prefix of the
     file's path; the CSV itself (``csv_path``), often kept beside the folders it maps, is not
-    a document.
+    a document; ``matched`` collects the CSV paths (``csv_map``'s keys) some file went to, so
+    the rows no file went to are said once the items are spent (:func:`unmatched_rows`).
     A RUT written in a folder or archive name ("Fundación Sol 76.123.456-7") is picked up.
     """
     for raw in paths:
@@ -256,7 +260,7 @@ def iter_items(
         if not root.exists():
             raise UsageError(error_message("no_such_path", path=raw))
         if org_from == "csv":
-            yield from _csv_items(root, csv_map or {}, csv_path)
+            yield from _csv_items(root, csv_map or {}, csv_path, matched)
         elif org_from == "archive":
             yield from _archive_mode_items(root)
         else:
@@ -298,8 +302,26 @@ def _archive_mode_items(root: Path) -> Iterator[BatchItem]:
             yield from _file_items(_source("folder", str(parent), parent.name), f, f.name)
 
 
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    """One row of the organisations' CSV: where it is, its ``ruta`` as written, that path
+    resolved (the prefix files are matched against) and the organisation it names."""
+
+    line: int  # the row's line in the CSV (the header is line 1)
+    path: str
+    prefix: str
+    source: BatchSource
+
+
 def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
-    """Read the CSV ``ruta,organizacion,rut`` (English headers accepted) into prefix -> source.
+    """Read the CSV ``ruta,organizacion,rut`` (English headers accepted) into prefix -> source
+    (:func:`read_org_csv_rows`; of two rows with the same path, the last)."""
+    return {row.prefix: row.source for row in read_org_csv_rows(csv_path)}
+
+
+def read_org_csv_rows(csv_path: str | Path) -> list[CsvRow]:
+    """Read the CSV ``ruta,organizacion,rut`` (English headers accepted), row by row; rows
+    without a path or an organisation are skipped.
 
     Relative paths are taken from the CSV's own folder. Rows with the same RUT (or, without a
     RUT, the same organisation name) share one submission. UTF-8 (with or without BOM), else
@@ -325,7 +347,7 @@ def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
         headers = {h: aliases.get((h or "").strip().lower()) for h in reader.fieldnames or []}
         if "path" not in headers.values() or "organization" not in headers.values():
             raise UsageError(error_message("csv_columns"))
-        mapping: dict[str, BatchSource] = {}
+        rows: list[CsvRow] = []
         for row in reader:
             values = {headers[k]: (v or "").strip() for k, v in row.items() if headers.get(k)}
             if not values.get("path") or not values.get("organization"):
@@ -335,10 +357,27 @@ def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
                 prefix = csv_path.parent / prefix
             rut = _valid_rut(values.get("rut") or "", csv_path)
             ident = rut or values["organization"].casefold()
-            mapping[os.path.normpath(prefix.resolve())] = BatchSource(
-                key=f"csv:{ident}", organization=values["organization"], rut=rut
-            )
-    return mapping
+            rows.append(CsvRow(
+                line=reader.line_num, path=values["path"],
+                prefix=os.path.normpath(prefix.resolve()),
+                source=BatchSource(key=f"csv:{ident}", organization=values["organization"],
+                                   rut=rut),
+            ))
+    return rows
+
+
+def unmatched_rows(rows: Iterable[CsvRow], matched: set[str]) -> list[tuple[CsvRow, str]]:
+    """The CSV rows no file went to in a run (``matched``: the prefixes that took a file, from
+    :func:`iter_items`), each with the Spanish line that says so: its path does not exist,
+    or holds no file of the paths loaded (or only files that a longer row's path took)."""
+    found = []
+    for row in rows:
+        if row.prefix in matched:
+            continue
+        code = "csv_row_no_path" if not os.path.exists(row.prefix) else "csv_row_no_files"
+        found.append((row, error_message(code, line=row.line, path=row.path,
+                                         organization=row.source.organization)))
+    return found
 
 
 def _csv_text(data: bytes) -> str:
@@ -362,12 +401,15 @@ def _valid_rut(raw: str, where: Path) -> str | None:
         raise UsageError(error_message("bad_rut_in_csv", path=where, rut=raw)) from None
 
 
-def _match_csv(shown: str, csv_map: dict[str, BatchSource]) -> BatchSource | None:
-    best, best_len = None, -1
+def _match_csv(shown: str, csv_map: dict[str, BatchSource],
+               matched: set[str] | None = None) -> BatchSource | None:
+    best, best_prefix = None, None
     for prefix, source in csv_map.items():
         inside = shown == prefix or shown.startswith(prefix.rstrip("/") + "/")
-        if inside and len(prefix) > best_len:
-            best, best_len = source, len(prefix)
+        if inside and (best_prefix is None or len(prefix) > len(best_prefix)):
+            best, best_prefix = source, prefix
+    if matched is not None and best_prefix is not None:
+        matched.add(best_prefix)
     return best
 
 
@@ -376,8 +418,8 @@ def _not_in_csv(name: str, shown: str) -> BatchItem:
                      shown=shown)
 
 
-def _csv_items(root: Path, csv_map: dict[str, BatchSource], csv_path: str | Path | None = None
-               ) -> Iterator[BatchItem]:
+def _csv_items(root: Path, csv_map: dict[str, BatchSource], csv_path: str | Path | None = None,
+               matched: set[str] | None = None) -> Iterator[BatchItem]:
     from extractors.archive import is_container
 
     files = [root] if root.is_file() else _walk(root)
@@ -391,7 +433,7 @@ def _csv_items(root: Path, csv_map: dict[str, BatchSource], csv_path: str | Path
         if is_container(f):
             for member, data, error in _archive_members(f):
                 shown = f"{resolved}/{member}" if member else resolved
-                source = _match_csv(shown, csv_map)
+                source = _match_csv(shown, csv_map, matched)
                 name = f"{rel}/{member}" if member else rel
                 if source is None:
                     yield _not_in_csv(name, shown)
@@ -401,7 +443,7 @@ def _csv_items(root: Path, csv_map: dict[str, BatchSource], csv_path: str | Path
                 else:
                     yield BatchItem(source, name, data=data, shown=shown)
         else:
-            source = _match_csv(resolved, csv_map)
+            source = _match_csv(resolved, csv_map, matched)
             if source is None:
                 yield _not_in_csv(rel, resolved)
             else:

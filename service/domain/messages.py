@@ -472,6 +472,16 @@ ERROR_MESSAGES: dict[str, str] = {
     ),
     "csv_needed": "Con --org-from csv indique el archivo con --csv ARCHIVO.",
     "no_csv": "No existe el CSV: {path}",
+    "csv_row_no_path": (
+        "Fila {line} del CSV (ruta «{path}», {organization}): esa ruta no existe; ningún "
+        "archivo se cargó para ella. Corrija la ruta y vuelva a ejecutar."
+    ),
+    "csv_row_no_files": (
+        "Fila {line} del CSV (ruta «{path}», {organization}): ningún archivo de las rutas "
+        "cargadas le correspondió (está fuera de ellas, vacía, o una fila de ruta más larga "
+        "tomó sus archivos)."
+    ),
+    "batch_csv_rows_unmatched": "{n} fila(s) del CSV sin ningún archivo:",
     "bad_rut_in_csv": "RUT inválido en {path}: {rut!r}. Corrija esa fila y vuelva a ejecutar.",
     "bad_date": "Fecha inválida {text!r}: use AAAA-MM-DD.",
     "no_documents_in_scope": "No hay documentos con texto extraído en ese alcance.",

@@ -808,3 +808,41 @@ def test_a_folder_rut_with_a_wrong_check_digit_is_said_and_loaded(
         "ONG Puentes 20190312": None}
     assert session.scalar(select(func.count(Document.id))) == 3  # each loaded once
 
+
+def test_a_csv_row_no_file_went_to_is_said(service_env, session, tmp_path, capsys):
+    """QA 2026-12-07: `batch --org-from csv` ignored, unsaid, a row whose `ruta` held a typo
+    ("andian" for "andina") or lay outside the folders given: an organisation missing from the
+    load looked like a full load. Each such row is said (its line, path and organisation), and
+    counted in the line of totals; the rows that took files are not."""
+    from service.cli.main import main
+    from service.domain.models import Document
+
+    write_tree(tmp_path / "2020" / "norte", {"acta.txt": ACTA})  # not among the PATHs given
+    root = write_tree(tmp_path / "archivo", {"sol": {"acta.txt": ACTA},
+                                             "andina": {"plan.txt": PLAN}})
+    mapping = root / "organizaciones.csv"
+    mapping.write_text(f"ruta,organizacion,rut\nsol,Fundación Sol,{RUT_SOL}\n"
+                       "andina,Cooperativa Andina,\n"
+                       "andian,ONG Puentes,\n"
+                       "../2020/norte,Corporación Norte,\n", encoding="utf-8")
+    assert main(["batch", "--org-from", "csv", "--csv", str(mapping), str(root),
+                 "--summary", str(tmp_path / "resumen.csv")]) == 0
+    captured = capsys.readouterr()
+    assert ("2 organización(es), 2 archivo(s): 2 nuevo(s), 0 ya cargado(s), 0 reencolado(s), "
+            "0 con error al cargar; 2 fila(s) del CSV sin ningún archivo.") in captured.err
+    assert ("2 fila(s) del CSV sin ningún archivo:\n"
+            "  - Fila 4 del CSV (ruta «andian», ONG Puentes): esa ruta no existe; ningún "
+            "archivo se cargó para ella. Corrija la ruta y vuelva a ejecutar.\n"
+            "  - Fila 5 del CSV (ruta «../2020/norte», Corporación Norte): ningún archivo de "
+            "las rutas cargadas le correspondió") in captured.out, captured.out
+    assert "Fila 2 " not in captured.out and "Fila 3 " not in captured.out
+    assert "Sin errores." in captured.out  # nothing lost: every file went to a row
+    assert sorted(session.scalars(select(Document.name))) == ["andina/plan.txt", "sol/acta.txt"]
+
+    # every row took a file: nothing said
+    mapping.write_text(f"ruta,organizacion,rut\nsol,Fundación Sol,{RUT_SOL}\n"
+                       "andina,Cooperativa Andina,\n", encoding="utf-8")
+    assert main(["batch", "--org-from", "csv", "--csv", str(mapping), str(root),
+                 "--summary", str(tmp_path / "resumen.csv")]) == 0
+    captured = capsys.readouterr()
+    assert "fila(s) del CSV" not in captured.out + captured.err
