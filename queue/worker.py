@@ -36,7 +36,8 @@ from extractors.options import ExtractOptions
 from service.db import get_engine
 from service.domain import dispatch
 
-__all__ = ["check_ocr", "warm_up", "run_worker", "EvidenciaWorker", "EvidenciaSimpleWorker"]
+__all__ = ["check_ocr", "warm_up", "run_worker", "BoundedExit", "EvidenciaWorker",
+           "EvidenciaSimpleWorker"]
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,21 @@ def _requeue_lost() -> None:
         get_engine().dispose()
 
 
-class _Recovering:
+class BoundedExit:
+    """An rq worker that exits at once after its last job (mixed into rq's worker classes)."""
+
+    def unsubscribe(self):
+        """rq waits without a bound for its pubsub thread to end, and that thread (redis-py 8)
+        may sit in a 60 s read when told to: a worker then took up to a minute to exit after
+        its last job. The wait is bounded here; the thread, a daemon, closes its own
+        connection when its read ends."""
+        thread = getattr(self, "pubsub_thread", None)
+        if thread is not None:
+            self.pubsub.unsubscribe()
+            _stop_listening(thread)
+
+
+class _Recovering(BoundedExit):
     """What makes a worker recover on its own (mixed into rq's worker classes).
 
     - Each document job is marked running in Redis while its work horse lives (the parent
@@ -244,15 +259,6 @@ class _Recovering:
             log.warning("worker %s: Redis unreachable while stopping", self.name)
             _stop_listening(getattr(self, "pubsub_thread", None))
 
-    def unsubscribe(self):
-        """rq waits without a bound for its pubsub thread to end, and that thread (redis-py 8)
-        may sit in a 60 s read when told to: a worker then took up to a minute to exit after
-        its last job. The wait is bounded here; the thread, a daemon, closes its own
-        connection when its read ends."""
-        thread = getattr(self, "pubsub_thread", None)
-        if thread is not None:
-            self.pubsub.unsubscribe()
-            _stop_listening(thread)
 
 
 def _stop_listening(thread, wait: float = 1.0) -> None:

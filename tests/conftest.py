@@ -221,15 +221,20 @@ def run_worker_burst(service_env):
 
     def run(max_jobs: int | None = None, requeue: bool = False) -> None:
         from evidencia_queue.dispatch import get_queue, redis_connection
-        from evidencia_queue.worker import run_worker
+        from evidencia_queue.worker import BoundedExit, run_worker
         from rq import SimpleWorker
 
         if max_jobs is None:
             run_worker(simple=True, burst=True, with_scheduler=False, do_requeue=requeue)
             return
+
+        class Worker(BoundedExit, SimpleWorker):
+            """rq's own, without the recovery's sweep, exiting at once (a bare SimpleWorker
+            once took 60 s to leave: test_redis_flushed_midway in the suite)."""
+
         connection = redis_connection()
         queues = [get_queue(q, connection) for q in ("interactive", "batch")]
-        SimpleWorker(queues, connection=connection).work(burst=True, max_jobs=max_jobs)
+        Worker(queues, connection=connection).work(burst=True, max_jobs=max_jobs)
 
     return run
 
