@@ -26,6 +26,7 @@ from service.domain.batch import (
     estimate_total,
     iter_items,
     load_batch,
+    org_csv_map,
     read_org_csv_rows,
     rut_warning,
     unmatched_rows,
@@ -103,7 +104,7 @@ def _inputs(args) -> _Inputs:
         if not args.csv_file:
             raise UsageError(error_message("csv_needed"))
         rows = read_org_csv_rows(args.csv_file)
-        csv_map = {row.prefix: row.source for row in rows}
+        csv_map = org_csv_map(rows)
     for raw in args.paths:
         if not Path(raw).exists():
             raise UsageError(error_message("no_such_path", path=raw))

@@ -42,6 +42,7 @@ __all__ = [
     "CsvRow",
     "read_org_csv",
     "read_org_csv_rows",
+    "org_csv_map",
     "unmatched_rows",
     "load_batch",
     "requeue_unfinished",
@@ -315,8 +316,14 @@ class CsvRow:
 
 def read_org_csv(csv_path: str | Path) -> dict[str, BatchSource]:
     """Read the CSV ``ruta,organizacion,rut`` (English headers accepted) into prefix -> source
-    (:func:`read_org_csv_rows`; of two rows with the same path, the last)."""
-    return {row.prefix: row.source for row in read_org_csv_rows(csv_path)}
+    (:func:`read_org_csv_rows`, :func:`org_csv_map`)."""
+    return org_csv_map(read_org_csv_rows(csv_path))
+
+
+def org_csv_map(rows: Iterable[CsvRow]) -> dict[str, BatchSource]:
+    """Prefix -> source, what :func:`iter_items` matches files against; of two rows with the
+    same path, the last."""
+    return {row.prefix: row.source for row in rows}
 
 
 def read_org_csv_rows(csv_path: str | Path) -> list[CsvRow]:
