@@ -119,7 +119,7 @@ def _print_notices(warnings: list[str], unmatched: list[str], out=None) -> None:
     for line in warnings:
         out.write(line + "\n")
     if unmatched:
-        out.write(error_message("batch_csv_rows_unmatched", n=len(unmatched)) + "\n")
+        out.write(error_message("batch_csv_rows_unmatched", n=len(unmatched)) + ":\n")
         for line in unmatched:
             out.write(f"  - {line}\n")
 
@@ -172,7 +172,8 @@ def run(args) -> int:
             f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
             f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "
             f"{stats.errors} con error al cargar"
-            + (f"; {len(unmatched)} fila(s) del CSV sin ningún archivo." if unmatched else "."),
+            + (f"; {error_message('batch_csv_rows_unmatched', n=len(unmatched))}."
+               if unmatched else "."),
             file=sys.stderr,
         )
         if stats.unqueued:

@@ -481,7 +481,9 @@ ERROR_MESSAGES: dict[str, str] = {
         "cargadas le correspondió (está fuera de ellas, vacía, o una fila de ruta más larga "
         "tomó sus archivos)."
     ),
-    "batch_csv_rows_unmatched": "{n} fila(s) del CSV sin ningún archivo:",
+    # the count in the line of totals ("…; 2 fila(s) del CSV sin ningún archivo.") and the
+    # heading of the rows' lines ("2 fila(s) del CSV sin ningún archivo:"): one wording
+    "batch_csv_rows_unmatched": "{n} fila(s) del CSV sin ningún archivo",
     "bad_rut_in_csv": "RUT inválido en {path}: {rut!r}. Corrija esa fila y vuelva a ejecutar.",
     "bad_date": "Fecha inválida {text!r}: use AAAA-MM-DD.",
     "no_documents_in_scope": "No hay documentos con texto extraído en ese alcance.",

@@ -815,6 +815,7 @@ def test_a_csv_row_no_file_went_to_is_said(service_env, session, tmp_path, capsy
     load looked like a full load. Each such row is said (its line, path and organisation), and
     counted in the line of totals; the rows that took files are not."""
     from service.cli.main import main
+    from service.domain.messages import error_message
     from service.domain.models import Document
 
     write_tree(tmp_path / "2020" / "norte", {"acta.txt": ACTA})  # not among the PATHs given
@@ -836,6 +837,9 @@ def test_a_csv_row_no_file_went_to_is_said(service_env, session, tmp_path, capsy
             "  - Fila 5 del CSV (ruta «../2020/norte», Corporación Norte): ningún archivo de "
             "las rutas cargadas le correspondió") in captured.out, captured.out
     assert "Fila 2 " not in captured.out and "Fila 3 " not in captured.out
+    # the totals' count and the rows' heading are the catalogue's one wording
+    phrase = error_message("batch_csv_rows_unmatched", n=2)
+    assert f"; {phrase}." in captured.err and f"{phrase}:\n" in captured.out
     assert "Sin errores." in captured.out  # nothing lost: every file went to a row
     assert sorted(session.scalars(select(Document.name))) == ["andina/plan.txt", "sol/acta.txt"]
 
