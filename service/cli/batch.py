@@ -5,14 +5,14 @@ one left off); this command shows its progress, optionally waits for the workers
 summary CSV (the matrix of each submission) and lists the failed files by reason. What it
 noticed and loaded anyway is said too: a folder or archive whose name holds a RUT with a wrong
 check digit (a line, and the organisation's ``avisos`` in the summary), and with ``--org-from
-csv`` the rows no file went to (a line each, and their count).
+csv`` the rows no file went to (a line each, their count, and a row each in the summary).
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,13 +143,15 @@ def _load(session, items, paths: list[str]) -> BatchStats:
 
 
 def _write_summary(session, target: Path | None, sub_ids: list[str],
-                   notes: dict[str, list[str]] | None = None) -> None:
+                   notes: dict[str, list[str]] | None = None,
+                   unmatched: Iterable[tuple[CsvRow, str]] = ()) -> None:
     from service.outputs.exports import report_path, write_batch_summary
     from service.settings import get_settings
 
     matrices = summarize(session, sub_ids)
     target = report_path(target, get_settings().data_dir, "resumen-lote")
-    write_batch_summary(target, matrices, notes)
+    write_batch_summary(target, matrices, notes, [
+        (row.source.organization, row.source.rut, line) for row, line in unmatched])
     pending = sum(m.n_counted_pending for m in matrices)  # as the summary's pendientes
     print(f"Resumen: {target}" + (
         f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
@@ -167,7 +169,7 @@ def run(args) -> int:
         if not stats.seen:  # a wrong folder, most likely: not a successful load
             raise UsageError(error_message("batch_no_files", paths=", ".join(args.paths)))
         sub_ids = list(stats.submission_ids.values())
-        unmatched = [line for _row, line in unmatched_rows(inputs.csv_rows, inputs.matched)]
+        unmatched = unmatched_rows(inputs.csv_rows, inputs.matched)
         print(
             f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
             f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "
@@ -182,10 +184,11 @@ def run(args) -> int:
         for key, source in stats.bad_ruts.items():
             if key in stats.submission_ids:
                 notes.setdefault(stats.submission_ids[key], []).append(rut_warning(source))
-        _print_notices([line for lines in notes.values() for line in lines], unmatched)
+        _print_notices([line for lines in notes.values() for line in lines],
+                       [line for _row, line in unmatched])
         if args.wait and sub_ids:
             wait_for_workers(session, sub_ids)
-        _write_summary(session, target, sub_ids, notes)
+        _write_summary(session, target, sub_ids, notes, unmatched)
         grouped = errors_by_reason(session, sub_ids, stats.unassigned)
         _print_errors(grouped)
         return 1 if grouped else 0

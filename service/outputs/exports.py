@@ -259,22 +259,31 @@ def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable
 
 
 def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix],
-                        notes: Mapping[str, Iterable[str]] | None = None) -> Path:
+                        notes: Mapping[str, Iterable[str]] | None = None,
+                        unloaded: Iterable[tuple[str, str | None, str]] = ()) -> Path:
     """One row per submission: which commitments its documents support ("sí", "no", or
     "pendiente" while documents are still being read), documents, finished, pending and
     failed, by organisation. Every count is of the documents the matrix counts (the same
     bytes sent twice are one document), so listos + pendientes + errores = documentos.
     ``notes`` (submission id -> Spanish lines) fill ``avisos``: what the run noticed about
-    the organisation and loaded anyway (a RUT with a wrong check digit in a folder name)."""
+    the organisation and loaded anyway (a RUT with a wrong check digit in a folder name).
+
+    ``unloaded`` (organisation, RUT, Spanish line): what a run of ``--org-from csv`` named and
+    loaded nothing for (a CSV row no file went to), after the organisations, one row each: no
+    ``postulacion`` (what a reader filters them by), no commitment judged, no document, the
+    line in ``avisos``."""
     ordered = sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
     notes = notes or {}
-    return _write_csv(path, SUMMARY_HEADERS, (
+    return _write_csv(path, SUMMARY_HEADERS, itertools.chain((
         [m.organization, m.rut or "", m.id,
          *(messages.found_word(c.supported, m.n_counted_pending > 0) for c in m.commitments),
          len(m.counted), m.n_done, m.n_counted_pending, m.n_errors,
          " ".join(notes.get(m.id, ()))]
         for m in ordered
-    ))
+    ), (
+        [organization, rut or "", "", *("" for _ in COMMITMENT_IDS), 0, 0, 0, 0, line]
+        for organization, rut, line in unloaded
+    )))
 
 
 def write_flip_report(path: str | Path, flips: Iterable) -> Path:

@@ -824,7 +824,7 @@ def test_a_csv_row_no_file_went_to_is_said(service_env, session, tmp_path, capsy
     mapping = root / "organizaciones.csv"
     mapping.write_text(f"ruta,organizacion,rut\nsol,Fundación Sol,{RUT_SOL}\n"
                        "andina,Cooperativa Andina,\n"
-                       "andian,ONG Puentes,\n"
+                       "andian,ONG Puentes,65.432.109-4\n"
                        "../2020/norte,Corporación Norte,\n", encoding="utf-8")
     assert main(["batch", "--org-from", "csv", "--csv", str(mapping), str(root),
                  "--summary", str(tmp_path / "resumen.csv")]) == 0
@@ -842,6 +842,21 @@ def test_a_csv_row_no_file_went_to_is_said(service_env, session, tmp_path, capsy
     assert f"; {phrase}." in captured.err and f"{phrase}:\n" in captured.out
     assert "Sin errores." in captured.out  # nothing lost: every file went to a row
     assert sorted(session.scalars(select(Document.name))) == ["andina/plan.txt", "sol/acta.txt"]
+    # QA 2026-12-07: the summary CSV left them out. A row each, after the organisations, that
+    # a reader filters by its empty postulacion: no commitment judged, no document, the line
+    rows = report_rows(tmp_path / "resumen.csv")
+    assert [(r["organizacion"], bool(r["postulacion"])) for r in rows] == [
+        ("Cooperativa Andina", True), ("Fundación Sol", True),
+        ("ONG Puentes", False), ("Corporación Norte", False)]
+    puentes, norte = rows[2:]
+    assert puentes["rut"] == "65432109-4" and norte["rut"] == ""
+    for row, said in ((puentes, "Fila 4 del CSV (ruta «andian», ONG Puentes): esa ruta no "
+                                "existe"),
+                      (norte, "Fila 5 del CSV (ruta «../2020/norte», Corporación Norte): "
+                              "ningún archivo")):
+        assert row["avisos"].startswith(said) and row["avisos"] in captured.out
+        assert [row[c] for c in ("c1", "c2", "c3", "c4", "c5")] == [""] * 5
+        assert [row[c] for c in ("documentos", "listos", "pendientes", "errores")] == ["0"] * 4
 
     # every row took a file: nothing said
     mapping.write_text(f"ruta,organizacion,rut\nsol,Fundación Sol,{RUT_SOL}\n"
@@ -850,3 +865,4 @@ def test_a_csv_row_no_file_went_to_is_said(service_env, session, tmp_path, capsy
                  "--summary", str(tmp_path / "resumen.csv")]) == 0
     captured = capsys.readouterr()
     assert "fila(s) del CSV" not in captured.out + captured.err
+    assert all(r["postulacion"] for r in report_rows(tmp_path / "resumen.csv"))
