@@ -68,8 +68,8 @@ from pathlib import Path
 from classifiers import defaults
 from classifiers.cache_dir import atomic_write
 
-__all__ = ["FOLDER", "Change", "fingerprint", "snapshot", "keep_snapshot", "change_since",
-           "forget", "PatternsChanged"]
+__all__ = ["FOLDER", "Change", "Touch", "fingerprint", "snapshot", "keep_snapshot",
+           "change_since", "forget", "PatternsChanged"]
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +257,21 @@ def _moved(before: list[str], after: list[str]) -> set[str]:
     return set(before) - stay
 
 
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """What an edit may do to one text's reading (``Change.touches``): ``surely`` touch it (the
+    text is analysed again), or touch it unless the old and new versions of the rules
+    ``rematch`` match alike on its tokens (``Change.same_matches``); neither: the reading
+    holds as it is."""
+
+    surely: bool = False
+    rematch: frozenset = frozenset()
+
+
+_SURELY = Touch(surely=True)
+_UNTOUCHED = Touch()
+
+
 @dataclass(eq=False)
 class Change:
     """An edit of the pattern data, as the texts it can touch: a text is touched when it is
@@ -336,17 +351,16 @@ class Change:
                                            for col, kind, value in tests]))
         return bit
 
-    def touches(self, seen: dict | None) -> bool | frozenset:
+    def touches(self, seen: dict | None) -> Touch:
         """Whether this edit may change the reading of a text where ``seen`` was found
         (``readings.seen_in``: ``doc_type``, ``rules``, ``labels``, ``scoped``, ``pairs``, a
-        flat list norm, lemma, norm, …, or None when unknown; None: nothing is known): True,
-        False, or the rules whose old and new versions must be matched again on its tokens
-        (``same_matches``) to tell (a frozenset: the text is touched unless they match
-        alike)."""
+        flat list norm, lemma, norm, …, or None when unknown; None: nothing is known): surely,
+        not at all, or unless the rules ``Touch.rematch`` match alike on its tokens
+        (``same_matches``)."""
         if self.everything or seen is None or seen["doc_type"] in self.doc_types:
-            return True
+            return _SURELY
         if not self.triggers and not self.conditional:
-            return False
+            return _UNTOUCHED
         rules, labels = set(seen["rules"]), set(seen["labels"])
         if self.conditional:
             scoped = {scope: set(found) for scope, found in (seen.get("scoped") or {}).items()}
@@ -354,7 +368,7 @@ class Change:
             for edit in self.conditional:
                 if edit.rule_id in rules and edit.differ(labels, scoped, seen["doc_type"],
                                                          known):
-                    return True
+                    return _SURELY
         have = None
         again = set()
         for rule_id, label, needs, rematch in self.triggers:
@@ -370,9 +384,9 @@ class Change:
                 if have is not None and not any(need & have == need for need in needs):
                     continue
             if rematch is None:
-                return True
+                return _SURELY
             again.add(rematch)
-        return frozenset(again) if again else False
+        return Touch(rematch=frozenset(again)) if again else _UNTOUCHED
 
     def same_matches(self, doc, rule_ids) -> bool:
         """Whether the old and the new versions of the rules ``rule_ids`` (of ``rematch``)

@@ -199,8 +199,8 @@ def _still_exact(path: Path, data: bytes, doc) -> Reading | None:
     change = pattern_sets.change_since(path.parents[1], stamp)
     if change is None or change.everything:
         return None
-    touched = change.touches(json.loads(zlib.decompress(seen)))
-    if touched is True or touched and not change.same_matches(doc, touched):
+    touch = change.touches(json.loads(zlib.decompress(seen)))
+    if touch.surely or touch.rematch and not change.same_matches(doc, touch.rematch):
         return None
     reading = _from_bytes(body)
     try:

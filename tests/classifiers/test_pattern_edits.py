@@ -333,6 +333,12 @@ def _through_cache(docs, cache, monkeypatch) -> tuple[list, int]:
     analysed = 0
     analyse = engine.analyse
     same_matches = pattern_sets.Change.same_matches
+    touches = pattern_sets.Change.touches
+
+    def judged(self, seen):  # one honest answer: surely, not, or unless these match alike
+        touch = touches(self, seen)
+        assert isinstance(touch, pattern_sets.Touch) and not (touch.surely and touch.rematch)
+        return touch
 
     def counting(doc):
         nonlocal analysed
@@ -346,6 +352,7 @@ def _through_cache(docs, cache, monkeypatch) -> tuple[list, int]:
     _rematched[0] = 0
     monkeypatch.setattr(engine, "analyse", counting)
     monkeypatch.setattr(pattern_sets.Change, "same_matches", rematching)
+    monkeypatch.setattr(pattern_sets.Change, "touches", judged)
     readings.use_reading_cache(cache)
     try:
         return [readings.reading_of(d, False) for d in docs], analysed
@@ -353,6 +360,7 @@ def _through_cache(docs, cache, monkeypatch) -> tuple[list, int]:
         readings.use_reading_cache(None)
         monkeypatch.setattr(engine, "analyse", analyse)
         monkeypatch.setattr(pattern_sets.Change, "same_matches", same_matches)
+        monkeypatch.setattr(pattern_sets.Change, "touches", touches)
 
 
 def _full(docs) -> list:
