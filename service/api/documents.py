@@ -25,10 +25,9 @@ from service.api.schemas import (
     uploaded_public,
 )
 from service.domain import documents as documents_domain
-from service.domain.codes import DocumentStatus
 from service.domain.dispatch import documents_in_error, retry_documents
 from service.domain.documents import live_document
-from service.domain.errors import ErrorCode, NotFoundError, ServiceError
+from service.domain.errors import NotFoundError
 from service.domain.matrix import current_classification, document_entry
 from service.domain.models import Document
 from service.settings import get_settings
@@ -202,8 +201,9 @@ def get_file(document_id: DocumentId, access: SubmissionAccess, session: Session
 _RETRY_ERRORS = {
     401: {"model": ErrorBody, "description": "Solo revisores"},
     404: _ERRORS[404],
-    409: {"model": ErrorBody, "description": "El documento no está con error, o su archivo "
-          "se rechazó al subirlo y no se guardó"},
+    409: {"model": ErrorBody, "description": "El documento no está con error, su archivo "
+          "se rechazó al subirlo y no se guardó, o la postulación ya tiene su resultado final "
+          "(`retry_locked`)"},
     503: {"model": ErrorBody, "description": "La cola de trabajos no responde"},
 }
 
@@ -211,7 +211,9 @@ _RETRY_RULE = (
     "Cualquier error puede reintentarse (lo decide el revisor): un archivo dañado "
     "probablemente falle igual, pero uno interrumpido por falta de memoria, o que falló antes de "
     "una mejora del lector o de instalar el OCR, puede leerse ahora. No se reintenta un "
-    "archivo rechazado al subirlo, porque no se guardó."
+    "archivo rechazado al subirlo, porque no se guardó, ni un documento de una postulación "
+    "con resultado final (aprobada o no aprobada: lo leído cambiaría la matriz en que se basan "
+    "sus decisiones cerradas), salvo que un administrador la reabra."
 )
 
 
@@ -232,9 +234,7 @@ def retry_document(
     document = _document(session, access, document_id)
     outcome = retry_documents(session, [document.id])
     if document.id in outcome.refused:
-        code = (ErrorCode.not_in_error if document.status != DocumentStatus.error
-                else ErrorCode.nothing_stored)
-        raise ServiceError(outcome.refused[document.id], code=code)
+        raise outcome.refused[document.id]
     return retry_public(outcome)
 
 

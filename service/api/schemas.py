@@ -291,7 +291,7 @@ class RetryAccepted(BaseModel):
 def retry_public(outcome) -> dict:
     """A ``service.domain.dispatch.RetryOutcome`` as the API answers it."""
     return {"queued": list(outcome.queued),
-            "refused": [{"id": i, "reason": r} for i, r in outcome.refused.items()]}
+            "refused": [{"id": i, "reason": r.message} for i, r in outcome.refused.items()]}
 
 
 class UploadAccepted(BaseModel):

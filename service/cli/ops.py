@@ -102,10 +102,10 @@ def retry(args) -> int:
     print(f"Documentos reintentados: {len(outcome.queued)}")
     if outcome.refused:  # thousands at archive volume: by reason, a few names each
         grouped: dict[str, list[str]] = {}
-        for document_id, reason in outcome.refused.items():
+        for document_id, refusal in outcome.refused.items():
             shown = f"{document_id} ({names[document_id]})" if document_id in names else (
                 document_id)
-            grouped.setdefault(reason, []).append(shown)
+            grouped.setdefault(refusal.message, []).append(shown)
         print_by_reason(grouped, "No se reintentaron {total} documento(s), por motivo:",
                         sys.stderr)
     return 1 if outcome.refused and args.documents else 0

@@ -38,7 +38,7 @@ from service.domain.models import (
 )
 from service.domain.submissions import get_submission
 from service.domain.text import clean, fold
-from service.domain.workflow import check_decisions, lock
+from service.domain.workflow import VerdictLock, check_unlocked, lock
 
 __all__ = ["MAX_PAGE", "record_decision", "decision_history", "locate_excerpt"]
 
@@ -71,7 +71,7 @@ def record_decision(
     if page is not None and not 1 <= page <= MAX_PAGE:
         raise ValidationError(code="invalid_page", field="page")
     submission = lock(session, get_submission(session, submission_id))  # vs. a verdict
-    check_decisions(submission)
+    check_unlocked(submission, VerdictLock.decisions)
     if commitment not in COMMITMENT_IDS:
         raise ValidationError(code="invalid_commitment")
     if action not in DecisionAction.__members__:

@@ -9,7 +9,7 @@ where another document may share them. Replacing is removing plus an upload, in 
 Forcing OCR sends the document back through the queue like any job (``queued`` → ``done``):
 the pipeline reads every page with OCR, stores that reading apart from the normal one (its own
 extractor version) and classifies the document again from it. A final verdict refuses it
-(``workflow.check_reread``): the passages under its closed decisions stay as they were.
+(``workflow.VerdictLock``): the passages under its closed decisions stay as they were.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def force_ocr(session: Session, document_id: str) -> Document:
     document = session.get(Document, document_id)
     if document is None or document.removed_at:
         raise NotFoundError(code="document_not_found")
-    workflow.check_reread(workflow.lock(session, document.submission))
+    workflow.check_unlocked(workflow.lock(session, document.submission),
+                            workflow.VerdictLock.reread)
     if lifecycle.is_pending(document.status):
         raise ServiceError(code="document_busy")
     if document.sha256 is None or not ocr_applies(document.mime):

@@ -127,6 +127,7 @@ class ErrorCode(enum.StrEnum):
     closed_for_upload = _request("closed_for_upload", 409)  # in review or decided
     decisions_locked = _request("decisions_locked", 409)  # a final verdict was given
     reread_locked = _request("reread_locked", 409)  # a forced OCR under a final verdict
+    retry_locked = _request("retry_locked", 409)  # a retry under a final verdict
 
     error = _document("error", 400)
     extraction_failed = _document("extraction_failed")

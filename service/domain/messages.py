@@ -282,6 +282,12 @@ ERROR_MESSAGES: dict[str, str] = {
         "volver a leer con OCR, porque cambiarían los pasajes detectados en que se basan sus "
         "decisiones cerradas. Para hacerlo, un administrador debe reabrirla primero."
     ),
+    # read as a group heading too (`evidencia retry --all`: documents of several submissions)
+    "retry_locked": (
+        "La postulación ya tiene su resultado final («{current}»): sus documentos con error no "
+        "se pueden reintentar, porque lo que se leyera de ellos cambiaría la matriz en que se "
+        "basan sus decisiones cerradas. Para hacerlo, un administrador debe reabrirla primero."
+    ),
     "admin_only": "Solo un administrador puede reasignar postulaciones.",
     "admin_only_reopen": (
         "Solo un administrador puede reabrir una postulación que ya tiene su resultado final."

@@ -14,9 +14,10 @@ to ``en_revision``: the reviewer sees it waiting again (in "next pending" and "a
 since the assignment is kept) and claims it when they start reading, so "en revisión" always
 means someone is reading it now, and the age in the queue restarts from the resubmission.
 
-A final verdict locks the decisions (:func:`check_decisions`) and what they rest on: a forced
-OCR reading, which would replace the passages detected, is refused too (:func:`check_reread`).
-A mistaken one is corrected by
+A final verdict locks the decisions and what they rest on (:class:`VerdictLock`, the one list,
+checked by :func:`check_unlocked`): a forced OCR reading, which would replace the passages
+detected, and a retry of a document in error, which would bring its passages in, are refused
+too. A mistaken verdict is corrected by
 an admin reopening it (``aprobada``/``no_aprobada → en_revision``, with the reason, kept by the
 reviewer it was assigned to): the decisions open again and the applicant's page says "en
 revisión" again, without the withdrawn verdict's message. Like the claim (the other step into
@@ -62,8 +63,8 @@ __all__ = [
     "assign",
     "claim_next",
     "check_upload",
-    "check_decisions",
-    "check_reread",
+    "VerdictLock",
+    "check_unlocked",
     "lock",
     "review_state",
     "review_states",
@@ -258,24 +259,26 @@ def check_upload(submission: Submission) -> None:
         raise ServiceError(code="closed_for_upload", current=current.label)
 
 
-def check_decisions(submission: Submission) -> None:
-    """A final verdict locks the submission's decisions: what the applicant was told stays
-    what the matrix shows (409). Only an admin's reopening (back to ``en_revision``) opens
-    them again. The caller holds the submission's row lock (:func:`lock`), so a verdict
-    committed meanwhile is seen, not raced."""
-    current = ReviewStatus(submission.status)
-    if current in FINAL:
-        raise ServiceError(code="decisions_locked", current=current.label)
+class VerdictLock(enum.StrEnum):
+    """What a final verdict locks until an admin reopens the submission, each with the code
+    of its refusal (409, Spanish reason): what the applicant was told stays what the matrix
+    shows. The decisions (a decision, undo or comment), and the readings they rest on: a
+    forced OCR reading would replace the passages detected in a document, a retry of a
+    document in error would bring its passages into the matrix."""
+
+    decisions = "decisions_locked"
+    reread = "reread_locked"
+    retry = "retry_locked"
 
 
-def check_reread(submission: Submission) -> None:
-    """A final verdict also locks the readings its decisions rest on: a forced OCR reading would
-    replace the passages detected in the document under a closed decision (409
-    ``reread_locked``). Only an admin's reopening allows it again, as for the decisions. The
-    caller holds the submission's row lock (:func:`lock`)."""
+def check_unlocked(submission: Submission, what: VerdictLock) -> None:
+    """Refuse ``what`` once the submission has a final verdict (:class:`VerdictLock`); only an
+    admin's reopening (back to ``en_revision``) allows it again. The caller holds the
+    submission's row lock (:func:`lock`), so a verdict committed meanwhile is seen, not
+    raced."""
     current = ReviewStatus(submission.status)
     if current in FINAL:
-        raise ServiceError(code="reread_locked", current=current.label)
+        raise ServiceError(code=VerdictLock(what).value, current=current.label)
 
 
 def lock(session: Session, submission: Submission) -> Submission:
@@ -454,7 +457,8 @@ class ReviewState:
 
     @property
     def decisions_open(self) -> bool:
-        """Reviewers may still record decisions (:func:`check_decisions`)."""
+        """Nothing a final verdict locks is refused yet (:class:`VerdictLock`): reviewers may
+        record decisions, read a document again with OCR, retry one in error."""
         return self.status not in FINAL
 
     def next_statuses(self, role: str = "reviewer") -> list[ReviewStatus]:

@@ -242,13 +242,13 @@ def reviewer_decision(
 def _retried(request: Request, session, reviewer, submission_id: str, ids: list[str]
              ) -> Response:
     """Back to the submission's page once the documents are queued again; a refusal (not in
-    error any more, bytes never stored) is shown there in Spanish."""
+    error any more, bytes never stored, a final verdict) is shown there in Spanish."""
     outcome = retry_documents(session, ids)
     if not outcome.refused:
         return RedirectResponse(f"/revision/s/{submission_id}#documentos-titulo", 303)
-    message = " ".join(dict.fromkeys(outcome.refused.values()))
+    message = " ".join(dict.fromkeys(r.message for r in outcome.refused.values()))
     return _matrix_page(request, reviewer, load_matrix(session, submission_id),
-                        status_code=409, message=message)
+                        status_code=409, message=message, session=session)
 
 
 @router.post("/revision/d/{document_id}/reintentar")

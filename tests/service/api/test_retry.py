@@ -209,3 +209,74 @@ def test_the_view_of_a_document_that_could_not_be_read(client, reviewer, run_wor
     assert "Ninguna página leída" in view and "Página 1 de 1" not in view
     assert "no tiene imagen de página" not in view
     assert f'action="/revision/d/{broken["id"]}/reintentar"' in view
+
+
+def test_a_final_verdict_refuses_a_retry(service_env, client, reviewer, run_worker_burst,
+                                         capsys):
+    """A retry of a document in error under a final verdict was still queued, while a forced
+    OCR reading was refused (409 ``reread_locked``): read, its passages would change the matrix
+    under the closed decisions. Refused the same way (``workflow.VerdictLock``), 409
+    ``retry_locked`` in Spanish, in the API, on the reviewer's pages and by ``evidencia
+    retry``, until an admin reopens the submission."""
+    from service.cli.main import main
+    from service.db import SessionLocal
+    from service.domain.access import create_user
+
+    with SessionLocal() as session:
+        create_user(session, "jefa", "clave-de-jefa-2026", "admin")
+    admin = ("jefa", "clave-de-jefa-2026")
+    sub, (note, other) = _upload(client, {"acta.txt": NOTE, "otra.txt": NOTE + b" Otra."})
+    _interrupted(note["id"])
+    _interrupted(other["id"])
+    run_worker_burst()
+    base = f"/api/submissions/{sub['id']}"
+    assert client.post(f"{base}/submit",
+                       headers={"Authorization": f"Bearer {sub['token']}"}).status_code == 200
+    for status in ("en_revision", "aprobada"):
+        r = client.post(f"{base}/review", auth=reviewer, json={"status": status})
+        assert r.status_code == 200, r.text
+    said = ("La postulación ya tiene su resultado final («Aprobada»): sus documentos con error "
+            "no se pueden reintentar")
+
+    # the API: one document (409), and the submission's (each refused, with the reason)
+    for who in (reviewer, admin):
+        r = client.post(f"{base}/documents/{note['id']}/retry", auth=who)
+        assert r.status_code == 409 and r.json()["detail"]["code"] == "retry_locked", r.text
+        assert r.json()["detail"]["message"].startswith(said)
+    r = client.post(f"{base}/retry", auth=reviewer)
+    assert r.status_code == 202 and r.json()["queued"] == []
+    assert {x["id"] for x in r.json()["refused"]} == {note["id"], other["id"]}
+    assert all(x["reason"].startswith(said) for x in r.json()["refused"])
+
+    # the pages: no button, the reason instead; a form left open is refused in Spanish
+    page = client.get(f"/revision/s/{sub['id']}", auth=reviewer).text
+    assert "/reintentar" not in page and "data-retry-locked" in page
+    view = client.get(f"/revision/d/{note['id']}", auth=reviewer).text
+    assert "/reintentar" not in view and "data-retry-locked" in view
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    for url in (f"/revision/d/{note['id']}/reintentar", f"/revision/s/{sub['id']}/reintentar"):
+        r = client.post(url, data={"csrf_token": token}, auth=reviewer, follow_redirects=False)
+        assert r.status_code == 409 and said in r.text
+
+    # the command line: named, exit 1; --all, the refused told by reason, exit 0
+    assert main(["retry", note["id"]]) == 1
+    err = capsys.readouterr().err
+    assert f"1  {said}" in err and f"- {note['id']} (acta.txt)" in err
+    assert main(["retry", "--all"]) == 0
+    captured = capsys.readouterr()
+    assert "Documentos reintentados: 0" in captured.out and f"2  {said}" in captured.err
+    run_worker_burst()
+    assert {_document(d["id"]).status for d in (note, other)} == {DocumentStatus.error}
+
+    # reopened by an admin, they may be retried
+    r = client.post(f"{base}/review", auth=admin,
+                    json={"status": "en_revision", "message": "Reintentar las actas."})
+    assert r.status_code == 200, r.text
+    assert f'action="/revision/d/{note["id"]}/reintentar"' in client.get(
+        f"/revision/d/{note['id']}", auth=reviewer).text
+    r = client.post(f"{base}/documents/{note['id']}/retry", auth=reviewer)
+    assert (r.status_code, r.json()) == (202, {"queued": [note["id"]], "refused": []})
+    assert main(["retry", "--submission", sub["id"]]) == 0
+    assert "Documentos reintentados: 1" in capsys.readouterr().out
+    run_worker_burst()
+    assert {_document(d["id"]).status for d in (note, other)} == {DocumentStatus.done}
