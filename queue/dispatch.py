@@ -4,8 +4,8 @@
 runs (``EVIDENCIA_DISPATCHER`` names it). A document's job id is derived from its id and
 enqueued as unique, so queueing twice (an upload and a concurrent requeue) queues it once. Jobs
 carry ids only; the worker reads everything else from the database and the file store. A
-document's job is stamped with the code that enqueued it (``evidencia_queue.stamps``): a worker
-running older code leaves it for one that runs it.
+document's job and a reclassify job are stamped with the code that enqueued them
+(``evidencia_queue.stamps``): a worker running older code leaves them for one that runs it.
 """
 
 from __future__ import annotations
@@ -167,15 +167,40 @@ class RqDispatcher:
             connection.exists(RQScheduler.get_locking_key(origin.decode())))
 
     def enqueue_reclassify(self, document_ids: Sequence[str], description: str) -> Ticket:
-        job = get_queue(BATCH).enqueue_call(
+        connection = redis_connection()
+        stamp = stamps.own()
+        stamps.announce(connection, stamp)
+        job = get_queue(BATCH, connection).enqueue_call(
             "evidencia_queue.jobs.reclassify_documents",
             args=(list(document_ids),),
             timeout=get_settings().job_timeout,
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
             description=description,
+            meta={stamps.STAMP_META: stamp},
         )
         return Ticket(job.id, len(document_ids))
+
+    def left_for_newer(self, tickets: Sequence[Ticket]) -> frozenset[tuple[str, str]]:
+        """The code (classifier version, extractor version) of the workers that left these
+        jobs, still waiting, for a worker that runs the code that stamped them."""
+        connection = redis_connection()
+        pipe = connection.pipeline(transaction=False)
+        for ticket in tickets:
+            pipe.hmget(Job.key_for(ticket.id), "status", "meta")
+        mark = stamps.LEFT_META.encode()
+        waiting = [t for t, (status, meta) in zip(tickets, pipe.execute(), strict=True)
+                   if status is not None and status.decode() in _WAITING
+                   and meta is not None and mark in meta]  # read whole only when marked
+        left = set()
+        for ticket in waiting:
+            try:
+                meta = Job.fetch(ticket.id, connection=connection).meta or {}
+            except NoSuchJobError:
+                continue
+            if meta.get(stamps.LEFT_META):
+                left.add(stamps.versions(meta[stamps.LEFT_META]))
+        return frozenset(left)
 
     def finished(self, tickets: Sequence[Ticket]) -> dict[str, dict | None]:
         connection = redis_connection()

@@ -1,9 +1,11 @@
-"""Which code a document job was enqueued by, and whether a worker's code may run it.
+"""Which code a job was enqueued by, and whether a worker's code may run it.
 
 During a rolling upgrade two codes run side by side: an old worker may take a job that new code
 enqueued (and the reverse). Stored results carry the versions of the code that made them (the
 classification its classifier version, the extraction its extractor version), so an old worker
-that ran a new job would store stale results stamped as its own. To prevent it, every document
+that ran a new job would store stale results stamped as its own (a reclassify job of
+``evidencia reprocess`` run by an old worker finds its documents "up to date" with the old
+classifier and reclassifies none). To prevent it, every job of a document and every reclassify
 job carries a stamp, the classifier and extractor versions of the code that enqueued it
 (:func:`own`, in the job's meta under :data:`STAMP_META`), and the worker judges it before
 running it (:func:`judge`):
@@ -12,7 +14,8 @@ running it (:func:`judge`):
 - an older stamp: it runs, and its results (newer code) supersede what the enqueuer would have
   made: nothing stale is stored;
 - a newer stamp: the worker leaves the job for a worker that runs that code (handed back, at
-  the end of its queue, untouched: nothing is stored);
+  the end of its queue, nothing stored), and marks it with its own stamp (:data:`LEFT_META`),
+  so whoever waits for the job can tell why it waits (:func:`versions`);
 - no stamp (enqueued before stamps existed), or a stamp this Redis never saw announced (its
   record was flushed): it runs, rather than waiting for an order nobody can tell.
 
@@ -32,10 +35,12 @@ import time
 from evidencia_queue.defaults import STAMPS_KEY
 from redis import Redis
 
-__all__ = ["STAMP_META", "Verdict", "own", "announce", "judge"]
+__all__ = ["STAMP_META", "LEFT_META", "Verdict", "own", "versions", "announce", "judge"]
 
 #: The key of a job's meta that holds its stamp.
 STAMP_META = "evidencia_stamp"
+#: The key of a job's meta that holds the stamp of the last worker that left it for newer code.
+LEFT_META = "evidencia_left_by"
 
 
 class Verdict(enum.StrEnum):
@@ -55,6 +60,12 @@ def own() -> str:
     from service.domain.pipeline import current_version
 
     return f"classifier={current_version()};extractor={extractors.EXTRACTOR_VERSION}"
+
+
+def versions(stamp: str) -> tuple[str, str]:
+    """(classifier version, extractor version) of a stamp :func:`own` made."""
+    parts = dict(part.partition("=")[::2] for part in stamp.split(";"))
+    return parts.get("classifier", ""), parts.get("extractor", "")
 
 
 def announce(connection: Redis, stamp: str, pipeline=None) -> None:

@@ -122,8 +122,9 @@ class _Recovering(BoundedExit):
     - Work horses of an earlier run of this process (Redis went away mid-job) are "adopted":
       their marks are kept alive until they exit, so their document is not started twice.
     - A Redis failure while tearing down does not hide the reason the worker stopped.
-    - A document job stamped by newer code than the worker's is left for a worker that runs it
-      (a rolling upgrade; ``evidencia_queue.stamps``): an old worker never stores stale results.
+    - A job (a document's, a reclassify chunk) stamped by newer code than the worker's is left
+      for a worker that runs it (a rolling upgrade; ``evidencia_queue.stamps``): an old worker
+      never stores stale results.
     """
 
     adopted: dict[int, str]
@@ -165,8 +166,9 @@ class _Recovering(BoundedExit):
         return super().work(*args, burst=burst, **kwargs)
 
     def _may_run(self, job, queue) -> bool:
-        """A document job stamped by newer code than this worker's is left for a worker that
-        runs it: handed back to the end of its queue, nothing stored (``evidencia_queue.stamps``).
+        """A job stamped by newer code than this worker's is left for a worker that runs it:
+        handed back to the end of its queue, nothing stored, marked with this worker's stamp
+        (``evidencia_queue.stamps``: who waits for it can tell why).
         Found again (the worker went round every such job), a burst worker stops; another
         waits a moment before it takes the next job."""
         stamp = (job.meta or {}).get(stamps.STAMP_META)
@@ -179,6 +181,9 @@ class _Recovering(BoundedExit):
                      "worker's (%s), whose results supersede it", self.name, job.id, stamp, mine)
         if verdict.runs:
             return True
+        if job.meta.get(stamps.LEFT_META) != mine:
+            job.meta[stamps.LEFT_META] = mine
+            job.save_meta()
         with self.connection.pipeline() as pipe:
             pipe.lrem(queue.intermediate_queue_key, 1, job.id)
             queue.push_job_id(job.id, pipeline=pipe)

@@ -48,12 +48,14 @@ def wait_for(
     interval: float = 1.0,
     first_interval: float | None = None,
     timeout: float | None = None,
+    stalled: Callable[[], str | None] | None = None,
 ) -> Progress:
     """Call ``poll`` every ``interval`` seconds until it says the work is finished (or
     ``timeout`` passes); warn once, with ``no_workers``, if no worker serves the queue.
     ``first_interval``: start polling that often and wait half as long again each time, up to
     ``interval`` (work that ends in a fraction of a second is not left waiting a whole
-    interval; a long wait is polled every ``interval`` as before)."""
+    interval; a long wait is polled every ``interval`` as before). ``stalled``: asked at each
+    poll until it answers, why the work waits though workers run (said once; still waiting)."""
     from service.domain.dispatch import get_dispatcher
 
     progress = poll()
@@ -73,6 +75,9 @@ def wait_for(
             if not warned and elapsed > _WORKER_GRACE and not get_dispatcher().workers_alive():
                 shown.write(no_workers, file=sys.stderr)  # beside the bar, not in the output
                 warned = True
+            if stalled is not None and (why := stalled()):
+                shown.write(why, file=sys.stderr)
+                stalled = None
             time.sleep(pause)
             pause = min(pause * 1.5, interval)
             progress = poll()

@@ -59,10 +59,19 @@ def wait_reclassify(tickets: list, show: bool = True) -> Counter:
                 counts["failed"] += ticket.size
         return Progress(total - sum(t.size for t in pending.values()), total)
 
+    def stalled() -> str | None:
+        """Workers of older code leave the jobs for one of this code: said, with theirs."""
+        left = dispatcher.left_for_newer(list(pending.values()))
+        if not left:
+            return None
+        return error_message("reclassify_left_for_newer", versions=", ".join(
+            f"clasificador {classifier}, lector {extractor}"
+            for classifier, extractor in sorted(left)))
+
     wait_for(poll, desc="Reclasificando", show=show, interval=POLL_SECONDS,
              first_interval=FIRST_POLL_SECONDS,
              no_workers="No hay workers activos: inicie uno con «evidencia worker» o use "
-                        "--inline.")
+                        "--inline.", stalled=stalled)
     return counts
 
 

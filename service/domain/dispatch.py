@@ -83,6 +83,11 @@ class Dispatcher(Protocol):
     def finished(self, tickets: Sequence[Ticket]) -> dict[str, dict | None]:
         """Ticket id -> counts the job returned (None if it failed), for the ones that ended."""
 
+    def left_for_newer(self, tickets: Sequence[Ticket]) -> frozenset[tuple[str, str]]:
+        """The code (classifier version, extractor version) of the workers that left these
+        jobs, still waiting, for a worker that runs newer code (a rolling upgrade, or workers
+        not restarted since the code changed): empty while nothing was left."""
+
     def workers_alive(self) -> bool:
         """Some worker serves the queues (a hint for people waiting on the command line)."""
 

@@ -446,6 +446,11 @@ ERROR_MESSAGES: dict[str, str] = {
         "No se pudo reintentar: la cola de trabajos no responde. Intente en unos minutos."
     ),
     "queue_unreachable": "No se pudo reencolar: la cola de trabajos no responde ({reason}).",
+    "reclassify_left_for_newer": (
+        "Los workers en marcha ejecutan una versión anterior ({versions}) y dejan la "
+        "reclasificación en la cola para uno que ejecute la actual: reinícielos para que la "
+        "carguen (se sigue esperando), o interrumpa con Ctrl-C y use --inline."
+    ),
     "workers_other_version": (
         "{n} documento(s) no se reclasificaron: los workers usan otra versión del clasificador "
         "({versions}). Reinícielos para que carguen la versión actual y vuelva a ejecutar el "

@@ -395,7 +395,12 @@ def test_workers_not_restarted_after_a_classifier_change_are_said(
     """QA 2026-12-06: with the classifier changed and the workers not restarted, `reprocess
     --all` said "0 reclasificados, 1017 ya estaban en esta versión" and reported 47 changed
     cells: the workers had reclassified nothing (they run the old version) and the matrices
-    showed none of those changes."""
+    showed none of those changes. Stamped, the jobs wait for restarted workers (the test
+    below); here the stamps' record was deleted (``redis-cli DEL evidencia:stamps``, after a
+    version was taken back), so the old workers run them, as before stamps."""
+    from evidencia_queue.defaults import STAMPS_KEY
+    from evidencia_queue.dispatch import redis_connection
+
     import classifiers
     from service.cli.reprocess import _print_summary, reprocess
     from service.domain.models import ReviewFlag
@@ -405,6 +410,7 @@ def test_workers_not_restarted_after_a_classifier_change_are_said(
     ids = select_documents(session, all_documents=True)
 
     def workers_on_the_old_version(_tickets):
+        redis_connection().delete(STAMPS_KEY)
         with pytest.MonkeyPatch.context() as old:  # the worker processes were not restarted
             old.setattr(classifiers, "classify", real_classify)
             old.setattr(classifiers, "CLASSIFIER_VERSION", old_version)
@@ -422,6 +428,61 @@ def test_workers_not_restarted_after_a_classifier_change_are_said(
     out = capsys.readouterr().out
     assert (f"5 documento(s) no se reclasificaron: los workers usan otra versión del "
             f"clasificador ({old_version}). Reinícielos") in out
+
+
+def test_old_workers_leave_a_reprocess_to_restarted_ones(
+    processed, session, capsys, monkeypatch, run_worker_burst
+):
+    """Reclassify jobs carried no stamp while document jobs did: a worker not restarted since
+    the classifier changed ran them with the old classifier (and reclassified nothing). They
+    are stamped now, as document jobs are (``evidencia_queue.stamps``): the old workers leave
+    them, storing nothing; the command, still waiting, says why once, with the workers'
+    version; restarted, the workers run them and the flips are flagged as usual."""
+    from evidencia_queue.dispatch import get_queue, redis_connection
+    from evidencia_queue.stamps import LEFT_META, STAMP_META
+
+    import classifiers
+    from service.cli import progress
+    from service.cli.reprocess import reprocess
+    from service.domain.models import ReviewFlag
+    from service.domain.reprocess import select_documents
+    from service.domain.results import classified_documents
+
+    old_version, real_classify = classifiers.CLASSIFIER_VERSION, classifiers.classify
+    ids = select_documents(session, all_documents=True)
+    real_sleep, restarted = progress.time.sleep, []
+
+    def restart_the_workers_once(seconds):  # while the command waits
+        if restarted:
+            return real_sleep(seconds)
+        restarted.append(True)
+        run_worker_burst()
+
+    def workers_not_restarted(tickets):
+        with pytest.MonkeyPatch.context() as old:
+            old.setattr(classifiers, "classify", real_classify)
+            old.setattr(classifiers, "CLASSIFIER_VERSION", old_version)
+            mine = f"classifier={old_version};"
+            run_worker_burst()
+        jobs = [get_queue("batch", redis_connection()).fetch_job(t.id) for t in tickets]
+        assert all(f"classifier={new_version};" in job.meta[STAMP_META]
+                   and job.meta[LEFT_META].startswith(mine) for job in jobs)
+        assert classified_documents(session, ids, new_version) == set()  # nothing stored
+        monkeypatch.setattr(progress.time, "sleep", restart_the_workers_once)
+
+    with pytest.MonkeyPatch.context() as mp:
+        double = ChangedClassifier(real_classify, old_version + "+prueba")
+        new_version = double.version
+        mp.setattr(classifiers, "classify", double)
+        mp.setattr(classifiers, "CLASSIFIER_VERSION", new_version)
+        result = reprocess(session, ids, inline=False, on_enqueued=workers_not_restarted)
+    assert restarted
+    err = capsys.readouterr().err
+    assert err.count("Los workers en marcha ejecutan una versión anterior") == 1
+    assert (f"(clasificador {old_version}, lector " in err
+            and "dejan la reclasificación en la cola para uno que ejecute la actual" in err)
+    assert (result.reclassified, result.up_to_date, result.other_version) == (5, 0, 0)
+    assert result.flips and session.scalar(select(func.count(ReviewFlag.id))) == 1
 
 
 def test_a_stale_model_is_said_in_spanish_at_the_terminal(service_env, session, tmp_path,
