@@ -414,3 +414,34 @@ def test_a_final_verdict_refuses_a_forced_ocr_reading(client, run_worker_burst,
     assert r.status_code == 202 and r.json()["status"] == "queued", r.text
     run_worker_burst()
     assert reading()[1].endswith("+ocr")
+
+
+def test_what_would_cover_a_commitment_is_told_only_while_the_applicant_can_upload(
+        client, run_worker_burst):
+    """Tried as an applicant 2026-12-07: an approved submission's page still told, under each
+    commitment without evidence, «Qué lo cubriría: Suba un documento que…», with the upload
+    form gone (uploads are refused once submitted, until changes are requested). The hint is
+    shown while the applicant can upload (borrador, observada), not while it waits for the
+    reviewers or after a final verdict."""
+    ana, _, _ = _users()
+    sub = _create(client, email=None)
+    url, app = f"/api/submissions/{sub['id']}", _bearer(sub["token"])
+    assert client.post(f"{url}/documents", files=[NOTE], headers=app).status_code == 202
+    run_worker_burst()
+
+    def hints() -> int:
+        page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+        assert ('id="subida"' in page) == (page.count("Qué lo cubriría") > 0)  # with the form
+        return page.count("Qué lo cubriría")
+
+    assert hints() >= 4  # borrador: the note covers one commitment at most
+    assert client.post(f"{url}/submit", headers=app).status_code == 200
+    assert hints() == 0  # enviada
+    for status, message in (("en_revision", ""), ("observada", "Falta la política.")):
+        r = client.post(f"{url}/review", auth=ana, json={"status": status, "message": message})
+        assert r.status_code == 200, r.text
+    assert hints() >= 4  # observada: the applicant adds documents
+    assert client.post(f"{url}/submit", headers=app).status_code == 200
+    for status in ("en_revision", "aprobada"):
+        assert client.post(f"{url}/review", auth=ana, json={"status": status}).status_code == 200
+    assert hints() == 0
