@@ -48,8 +48,9 @@ GENERATION_CHARS = 16
 ORPHAN_SECONDS = 3600
 
 #: the folder, under the annotation cache's root, where ``engine.py`` remembers that spaCy
-#: validated the patterns: one empty file named by their fingerprint (``RuleSet.fingerprint``),
-#: so one more each time the patterns or spaCy change. Named again here, not imported:
+#: validated the patterns (or ``pattern_check.py`` that spaCy surely would): one empty file
+#: named by their fingerprint (``RuleSet.fingerprint``), so one more each time the patterns or
+#: spaCy change. Named again here, not imported:
 #: ``engine.py`` is fingerprinted, this module is not (tests/classifiers/test_cache_dir.py checks
 #: that the two agree).
 MARKS_FOLDER = "patterns-validated"

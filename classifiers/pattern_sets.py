@@ -69,7 +69,7 @@ from classifiers import defaults
 from classifiers.cache_dir import atomic_write
 
 __all__ = ["FOLDER", "Change", "Touch", "fingerprint", "snapshot", "keep_snapshot",
-           "change_since", "forget", "PatternsChanged"]
+           "change_since", "forget", "vouch", "PatternsChanged"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ _ATTRS = (("NORM", _NORM), ("LEMMA", _LEMMA))
 _snapshot: dict | None = None
 _kept: set[tuple[Path, str]] = set()  # (folder, fingerprint) whose snapshot is written
 _changes: dict[tuple[Path, str], Change | None] = {}
+_vouched = False  # ``vouch`` ran
 
 
 class PatternsChanged(OSError):
@@ -95,8 +96,9 @@ def forget() -> None:
     """Read the pattern files again (after they changed under a running process: tests)."""
     from classifiers import version
 
-    global _snapshot
+    global _snapshot, _vouched
     version._patterns_seen = _snapshot = None
+    _vouched = False
     _kept.clear()
     _changes.clear()
 
@@ -138,6 +140,25 @@ def snapshot() -> dict:
         _snapshot = {"format": _FORMAT, "rules": rules, "priors": priors["doc_type_prior"],
                      "other": json.dumps(rest, sort_keys=True)}
     return _snapshot
+
+
+def vouch() -> None:
+    """Before a process's first analysis: when it has read the pattern set in force (its
+    snapshot, to diff an edit), mark that set valid if every pattern surely passes spaCy's
+    validation (``pattern_check``), so that loading it for the analysis needs no spaCy. Else,
+    or once marked, ``engine.get_ruleset`` does as before (a process that diffed no edit
+    mostly analyses under patterns already marked: the code changed)."""
+    global _vouched
+    if _vouched or _snapshot is None:
+        return
+    _vouched = True
+    from classifiers.annotation_cache import annotation_dir
+    from classifiers.cache_dir import MARKS_FOLDER
+    from classifiers.pattern_check import remember_valid
+
+    root = annotation_dir()
+    remember_valid({rule[0]: rule[3] for rule in _snapshot["rules"]},
+                   None if root is None else root / MARKS_FOLDER)
 
 
 def _unchanged(now: str) -> None:

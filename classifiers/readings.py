@@ -173,6 +173,7 @@ def reading_of(doc, ocr: bool, features: bool = True) -> Reading:
             stale = True
     from classifiers.engine import analyse
 
+    pattern_sets.vouch()
     analysis = analyse(doc)
     reading = read(analysis, ocr)
     try:
