@@ -14,19 +14,20 @@ before the whole listing is known; an attachment is decoded when its member is o
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 import mimetypes
 import posixpath
 import re
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from extractors import defaults
 from extractors.errors import CorruptFileError, TooLargeError, format_limit
 from extractors.members import ArchiveMember, ListingContext
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 __all__ = ["sniff_email", "list_email", "message_text", "BODY_NAME"]
 
@@ -54,6 +55,9 @@ def list_email(
     path: Path, prefix: str, depth: int, context: ListingContext
 ) -> Iterator[ArchiveMember]:
     """The message as ``mensaje.txt``, then every attachment, as container members."""
+    import email.policy  # here, not at the top: every command imports the archive reader (the
+    # errors' package), few read mail
+
     try:
         with open(path, "rb") as handle:
             message = email.message_from_binary_file(handle, policy=email.policy.default)
@@ -186,6 +190,8 @@ def _opener(data: bytes):
 def _part_opener(part):
     def opener():
         if part.get_content_type() == "message/rfc822":  # a forwarded e-mail, as its own EML
+            import email.policy
+
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) else payload
             return io.BytesIO(inner.as_bytes(policy=email.policy.default))
