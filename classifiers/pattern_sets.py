@@ -39,7 +39,10 @@ texts it can change. Why that is exact, read off ``engine.py`` and ``rules.py``:
   an edit of them alone touches nothing;
 * an edit of a rule's patterns alone (its place, label and the rest unchanged), a rule added or
   a cue removed: a rule's matches do not depend on the other rules' (``RuleSet.match``: the
-  longest match per rule and start token), so where its trigger fires, its old and new versions
+  longest match per rule and start token), and a pattern of both versions matches alike in
+  both (only a line added, removed or edited can make them differ: its trigger is that line's
+  mandatory tokens, and for a commitment rule's old line also that the rule matched), so where
+  its trigger fires, its old and new versions
   (the snapshots keep both) are matched again on the text's tokens, read from the annotation
   cache (``Change.same_matches``): when they match alike (nearly always: a new cue or a widened
   pattern finds nothing new in most texts) every match, label and so the reading is as before,
@@ -336,13 +339,18 @@ class Change:
         when it was added or removed): where its old version may have matched or its new one
         may match, both are matched again on the text's tokens."""
         self.rematch[rule_id] = (label, old, new)
-        if old is not None:
+        # a pattern of both versions matches alike in both: the rule's matches (the longest per
+        # start token of its patterns' matches) can differ only where one of the others
+        # matches (a pattern added as an alternative, a line of the rule removed or edited)
+        gone = [] if old is None else old if new is None else [p for p in old if p not in new]
+        added = [] if new is None else new if old is None else [p for p in new if p not in old]
+        if gone:
             if label.isupper():
-                self.add_where(None, label, old, rematch=rule_id)
+                self.add_where(None, label, gone, rematch=rule_id)
             else:
-                self.add_where(rule_id, None, None, rematch=rule_id)
-        if new is not None:
-            self.add_where(None, None, new, rematch=rule_id)
+                self.add_where(rule_id, None, gone, rematch=rule_id)
+        if added:
+            self.add_where(None, None, added, rematch=rule_id)
 
     def _needs(self, pattern: list) -> int:
         from classifiers.rules import _quantifier

@@ -158,6 +158,16 @@ def _move_to_end(name: str, rule_id: str):
     return edit
 
 
+def _later_line_removed(name: str, rule_id: str):
+    """The second line of a rule of several lines removed (the rule keeps its place)."""
+    def edit(folder):
+        lines = _lines(folder, name)
+        at = [k for k, line in enumerate(lines) if f'"id": "{rule_id}"' in line]
+        assert len(at) > 1, f"{rule_id} has one line"
+        _write(folder, name, [*lines[:at[1]], *lines[at[1] + 1:]])
+    return edit
+
+
 def _priors(change):
     def edit(folder):
         data = json.loads((folder / "priors.json").read_text(encoding="utf-8"))
@@ -244,6 +254,13 @@ EDITS = {
     "c2 excludes dropped": (_record("c2.jsonl", _first, _set("excludes", [])), False),
     "c3 id renamed": (_record("c3.jsonl", _first, _rename), False),
     "c1 alternative pattern added": (_record("c1.jsonl", _first, _alternative), False),
+    "c4 second line of a rule removed": (_later_line_removed("c4.jsonl", "c4.community_event"),
+                                         False),
+    "a cue gains an alternative pattern": (_append("cues.jsonl", {
+        "id": "cue.migrant.word", "label": "MIGRANT", "pattern": [{"NORM": "afuerino"}]}),
+        False),
+    "a cue loses its second line": (_later_line_removed("cues.jsonl", "cue.award_given"),
+                                    False),
     "c4 rule added": (_append("c4.jsonl", {"id": "c4.test_fair", "label": "c4", "weight": 1.2,
                                            "pattern": [{"LEMMA": "feria"}]}), False),
     "MIGRANT cue removed": (_record("cues.jsonl", _by_id("cue.migrant.word"), lambda r: None),
