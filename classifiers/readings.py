@@ -299,10 +299,11 @@ def _write(path: Path, data: bytes, replace: bool) -> None:
         atomic_write(path, data)
         return
     try:
-        fh = open(path, "xb")
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "xb")
+        try:
+            fh = open(path, "xb")
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(path, "xb")  # another process may have made it meanwhile
     except FileExistsError:
         return
     with fh:

@@ -234,3 +234,23 @@ def test_two_processes_writing_the_same_readings_at_once(classify, tmp_path):
         assert [classify(d) for d in docs] == expected
     finally:
         readings.use_reading_cache(None)
+
+
+def test_a_new_entry_another_process_writes_while_its_folder_is_made_is_left_to_it(
+        tmp_path, monkeypatch):
+    """Two first-pass processes (bench_batch.py --synthetic, 2026-12-07) read the same new text:
+    one found the entry's folder missing, made it, and the other had written the entry by then.
+    The second was a warning with a traceback (FileExistsError); now the entry is left to the
+    process that wrote it, as when the folder was there."""
+    from pathlib import Path
+
+    path = tmp_path / "ab" / "entry.json.z"
+    make_folder = Path.mkdir
+
+    def the_other_process_writes_meanwhile(self, *args, **kwargs):
+        make_folder(self, *args, **kwargs)
+        path.write_bytes(b"theirs")
+
+    monkeypatch.setattr(Path, "mkdir", the_other_process_writes_meanwhile)
+    readings._write(path, b"ours", replace=False)
+    assert path.read_bytes() == b"theirs"
