@@ -5,9 +5,10 @@ process), ``CLASSIFIER_VERSION`` and ``stage_description()``. Importing this pac
 import spaCy.
 
 Two stages: the rules (patterns as data, engine.py) find candidate passages and score them; when
-a valid second-stage model is installed (second_stage.py), it ranks the passages, and the mean of
-its document probability and the rules' calibrated one decides; the rules' pattern ids stay the
-explanation shown with each excerpt. Without one,
+a valid second-stage model is installed (second_stage.py), it ranks the passages, and the
+decision rule in force (``second_stage.DECISION``: today the mean) over its document probability
+and the rules' calibrated one decides; the rules' pattern ids stay the explanation shown with
+each excerpt. Without one,
 the rules decide through their calibration (calibration.py). The model in force is the packaged
 one unless ``load(options=...)`` names another (a model promoted by ``evidencia train``, kept in
 the data folder); ``CLASSIFIER_VERSION`` follows the model in force.
@@ -161,9 +162,10 @@ def _decide_with_rules(reading) -> list[CommitmentResult]:
 
 
 def _decide_with_model(reading) -> list[CommitmentResult]:
-    """The mean of the rules' calibrated probability and the model's document probability
-    decides (``second_stage.combine``); the passage probabilities rank the excerpts, each
-    explained by the patterns that proposed it (those that held, else those that matched)."""
+    """The decision rule in force over the rules' calibrated probability and the model's
+    document probability decides (``second_stage.combine``); the passage probabilities rank the
+    excerpts, each explained by the patterns that proposed it (those that held, else those that
+    matched)."""
     from classifiers.second_stage import combine, shown_passages
 
     decisions = second_stage_model.decide(reading)
@@ -190,7 +192,7 @@ def _decide_with_model(reading) -> list[CommitmentResult]:
 
 
 def _rules_best(passages, unit_index: int, shown) -> list:
-    """The passage the rules alone would have decided "supported" on, when the mean says no:
-    kept (after those shown, with its passage probability) so that a reviewer sees what was
-    considered and found not enough, instead of nothing."""
+    """The passage the rules alone would have decided "supported" on, when the decision rule
+    says no: kept (after those shown, with its passage probability) so that a reviewer sees what
+    was considered and found not enough, instead of nothing."""
     return [d for d in passages if d.candidate.index == unit_index and d not in shown][:1]

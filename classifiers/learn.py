@@ -7,9 +7,10 @@ same shape). ``prepare`` runs the rules once per document and keeps each candida
 ``fit`` trains, per commitment, a passage model (is this candidate one of the labelled passages?)
 and a document model on out-of-fold passage probabilities (stacking, so the document model never
 sees a passage model that was trained on the same document); ``cross_validate`` measures the
-whole pipeline (the mean of the rules' calibrated probability and the document model's, as
-classify() decides) against the rules alone with folds of whole organisations, the calibration
-refitted per fold too, so that no organisation's wording is both learned and scored.
+whole pipeline (the decision rule in force, ``second_stage.DECISION``, over the rules' calibrated
+probability and the document model's, as classify() decides) against the rules alone and the
+document model alone with folds of whole organisations, the calibration refitted per fold too,
+so that no organisation's wording is both learned and scored.
 
 Reproducible: documents are sorted, folds are deterministic (GroupKFold), the solver is
 deterministic (lbfgs), weights are rounded in the artefact: same data, same bytes. scikit-learn
@@ -27,7 +28,7 @@ from classifiers import defaults
 from classifiers.evaluate import matches_any
 from classifiers.features import candidate_features, document_features
 from classifiers.result import COMMITMENT_IDS
-from classifiers.second_stage import Linear, combine, shown_passages
+from classifiers.second_stage import Linear, combine, decision_rule, shown_passages
 
 __all__ = ["Example", "Params", "prepare", "fit", "cross_validate", "data_fingerprint",
            "train_artefact", "score_model"]
@@ -222,18 +223,15 @@ def fit(examples: list[Example], params: Params) -> tuple[dict, dict]:
 # --------------------------------------------------------------------------- measuring
 
 
-def _predict(ex: Example, cid: str, passage: Linear, document: Linear,
-             p_rules: float | None = None):
-    """(supported, shown candidates best first) as classify() would decide them: by the mean
-    of ``p_rules`` (the rules' calibrated probability) and the document model's probability
-    (``second_stage.combine``), or by the document model alone when ``p_rules`` is None (how
-    the model alone is measured beside the rules)."""
+def _predict(ex: Example, cid: str, passage: Linear, document: Linear, p_rules: float,
+             rule: dict | None = None):
+    """(supported, shown candidates best first) as classify() would decide them: by ``rule``
+    (``second_stage.combine``; the rule in force by default) over ``p_rules`` (the rules'
+    calibrated probability) and the document model's probability."""
     cands = ex.candidates[cid]
     probs = [passage.probability(c.features) for c in cands]
     doc_f = document_features(probs, ex.scores[cid], len(cands), ex.doc_type)
-    probability = document.probability(doc_f)
-    if p_rules is not None:
-        probability = combine(p_rules, probability)
+    probability = combine(p_rules, document.probability(doc_f), rule)
     supported = bool(cands) and probability >= 0.5
     order = sorted(range(len(cands)), key=lambda i: (-probs[i], -cands[i].score, i))
     shown = shown_passages([probs[i] for i in order], supported)
@@ -244,6 +242,10 @@ def _rules_shown(ex: Example, cid: str) -> list[_Cand]:
     held = sorted((c for c in ex.candidates[cid] if c.score > 0), key=lambda c: -c.score)
     floor = held[0].score * defaults.EVIDENCE_RELATIVE_MIN if held else 0.0
     return [c for c in held[: defaults.MAX_EVIDENCE] if c.score >= floor]
+
+
+#: how the document model alone is measured beside the rules and the stage
+_MODEL_ALONE = decision_rule("model_alone")
 
 
 def score_predictions(examples: list[Example], predictions: dict) -> dict:
@@ -305,9 +307,9 @@ def _calibrator(examples: list[Example]):
 
 
 def cross_validate(examples: list[Example], params: Params) -> dict:
-    """The rules alone, the document model alone and the stage as classify() decides (the mean
-    of both, ranked by the passage model), on folds of whole organisations: each fold is scored
-    by models and a calibration fitted without its organisations."""
+    """The rules alone, the document model alone and the stage as classify() decides (by the
+    decision rule in force, ranked by the passage model), on folds of whole organisations: each
+    fold is scored by models and a calibration fitted without its organisations."""
     examples = sorted(examples, key=lambda e: e.key)
     model_pred, rules_pred, stage_pred = {}, {}, {}
     folds = _folds(examples, params.folds)
@@ -322,7 +324,8 @@ def cross_validate(examples: list[Example], params: Params) -> dict:
                 p_rules = calibrator.probability(cid, ex.scores[cid])
                 held = any(c.score > 0 for c in ex.candidates[cid])
                 rules_pred[key] = (held and p_rules >= 0.5, _rules_shown(ex, cid))
-                model_pred[key] = _predict(ex, cid, passage[cid], document[cid])
+                model_pred[key] = _predict(ex, cid, passage[cid], document[cid], p_rules,
+                                           _MODEL_ALONE)
                 stage_pred[key] = _predict(ex, cid, passage[cid], document[cid], p_rules)
     return {
         "folds": len(folds),

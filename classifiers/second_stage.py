@@ -7,11 +7,12 @@ over ``features.document_features`` (the passage probabilities, the rules' score
 type). Inference is a dot product over named weights, in pure Python: no scikit-learn import and
 no second spaCy pass at classification time.
 
-What decides a cell is the artefact's decision rule (``DECISION``): the mean of the rules'
-calibrated probability and the document model's, supported at 0.5 when the rules proposed a
-passage (``combine``). It was chosen among three candidates out of fold on the dev organisations
-no round of rules had read, then measured once on the untuned sets (classifiers/QUALITY.md,
-eighth round); an artefact with another rule, or none, is refused.
+What decides a cell is the decision rule in force (``DECISION``), one of ``DECISION_RULES``: a
+weighted mean of the rules' calibrated probability and the document model's, supported at 0.5
+when the rules proposed a passage (``combine``). In force: the plain mean, chosen among three
+candidates out of fold on the dev organisations no round of rules had read, then measured once
+on the untuned sets (classifiers/QUALITY.md, eighth round). The artefact names the rule it was
+trained and measured for; an artefact with another rule, or none, is refused.
 
 The artefact (``model/second_stage.json``) is plain JSON, written with sorted keys and rounded
 weights, so the same training data gives the same bytes. It carries its format, the feature
@@ -36,26 +37,47 @@ from classifiers.features import FEATURE_VERSION, document_features
 from classifiers.result import COMMITMENT_IDS
 
 __all__ = [
-    "FORMAT", "DECISION", "combine", "ModelError", "Linear", "SecondStage", "PassageDecision",
-    "CommitmentDecision", "artefact", "save_model", "read_model", "load_second_stage",
-    "load_in_force", "model_fingerprint", "shown_passages",
+    "FORMAT", "DECISION_RULES", "DECISION", "decision_rule", "combine", "ModelError", "Linear",
+    "SecondStage", "PassageDecision", "CommitmentDecision", "artefact", "save_model",
+    "read_model", "load_second_stage", "load_in_force", "model_fingerprint", "shown_passages",
 ]
 
 log = logging.getLogger(__name__)
 
 #: artefact layout; another number is refused (2: the decision rule is part of the artefact)
 FORMAT = 2
-#: how a cell is decided, by name and version (``combine``); an artefact saying otherwise is
-#: refused, so a model trained for another rule is never read under this one
-DECISION = {"rule": "mean_of_rules_and_model", "version": 1}
+#: the decision rules a cell can be decided by, as data: P(supported) is the weighted mean
+#: (rules × p_rules + model × p_model) / (rules + model) of the rules' calibrated probability and
+#: the document model's, supported at 0.5 when the rules proposed a passage. A name keeps its
+#: weights for good (another weighting is another name, or a new version), so that an artefact's
+#: rule is known by its name and version alone.
+DECISION_RULES = {
+    # (a) neither decides alone (eighth round)
+    "mean_of_rules_and_model": {"version": 1, "rules": 1, "model": 1},
+    # (c) the document model alone, the rules only proposing the passages (twelfth round)
+    "model_alone": {"version": 1, "rules": 0, "model": 1},
+    # (d) the model weighs three times the rules (twelfth round)
+    "weighted_rules_1_model_3": {"version": 1, "rules": 1, "model": 3},
+}
 
 
-def combine(p_rules: float, p_model: float) -> float:
-    """P(supported) of a commitment in a document: the mean of the rules' calibrated
-    probability and the document model's. Neither decides alone: on the dev organisations no
-    round had read, the mean erred on 21 cells out of fold where the rules erred on 24, and on
-    the 415 tuned files it kept the rules' accuracy (31 against 32); see QUALITY.md."""
-    return (p_rules + p_model) / 2
+def decision_rule(name: str) -> dict:
+    """The stamp of the rule ``name`` (one of ``DECISION_RULES``), as an artefact carries it."""
+    return {"rule": name, "version": DECISION_RULES[name]["version"]}
+
+
+#: the rule in force; an artefact stamped with another is refused, so a model trained and
+#: measured for one rule is never read under another
+DECISION = decision_rule("mean_of_rules_and_model")
+
+
+def combine(p_rules: float, p_model: float, rule: dict | None = None) -> float:
+    """P(supported) of a commitment in a document by ``rule`` (a stamp, ``decision_rule``; the
+    rule in force by default). In force, the mean: on the dev organisations no round had read it
+    erred on 21 cells out of fold where the rules erred on 24, and on the 415 tuned files it kept
+    the rules' accuracy (31 against 32); see QUALITY.md, eighth round."""
+    w = DECISION_RULES[(rule or DECISION)["rule"]]
+    return (w["rules"] * p_rules + w["model"] * p_model) / (w["rules"] + w["model"])
 
 
 class ModelError(ValueError):

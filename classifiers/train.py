@@ -8,8 +8,9 @@ held-out organisations and the held-out registers stay out of every fitted numbe
    P(supported) by isotonic regression with a Laplace prior; what decides when no second stage is
    installed.
 2. ``model/second_stage.json``: the learned second stage (classifiers/learn.py): the passage
-   model ranks the excerpts, and the mean of the rules' calibrated probability and the document
-   model's decides each cell (``second_stage.combine``; classifiers/QUALITY.md, eighth round);
+   model ranks the excerpts, and the decision rule in force (``second_stage.DECISION``) over the
+   rules' calibrated probability and the document model's decides each cell
+   (``second_stage.combine``; classifiers/QUALITY.md, eighth and twelfth rounds);
    written only when that stage beats the rules alone in cross-validation by organisation
    (``--force-model`` writes it anyway; ``--no-model`` leaves the second stage as it is).
 
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     body = train_model(examples)
     cv = body["meta"]["metrics"]["cross_validation"]
     duel = ", ".join(f"{c} +{d['wins']}/-{d['losses']} p={d['p']}" for c, d in cv["duel"].items())
-    print(f"stage (mean of rules and model) vs rules, texts won/lost out of fold: {duel}")
+    rule = body["decision"]["rule"]
+    print(f"stage ({rule}) vs rules, texts won/lost out of fold: {duel}")
     for who in ("rules", "model", "stage"):
         m = cv[who]
         per = ", ".join(f"{c} {m['commitments'][c]['f1']}" for c in COMMITMENT_IDS)

@@ -183,48 +183,97 @@ def test_options_put_a_promoted_model_in_force_and_pick_up_a_new_one(examples, t
     assert classifiers.CLASSIFIER_VERSION == packaged
 
 
-def test_the_mean_of_the_rules_and_the_model_decides(examples, classify, monkeypatch, tmp_path):
-    """QUALITY.md, eighth round: neither the rules nor the document model decides alone; the
-    mean of the rules' calibrated probability and the model's does, and it is the confidence
-    shown. The passage model still orders the excerpts."""
+@pytest.mark.parametrize("rule", sorted(second_stage.DECISION_RULES))
+def test_each_decision_rule_decides_as_its_weights_say(rule, examples, classify, monkeypatch,
+                                                       tmp_path):
+    """QUALITY.md, eighth and twelfth rounds: the rule in force weighs the rules' calibrated
+    probability and the document model's, and its result is the confidence shown; the passage
+    model still orders the excerpts. Each rule, put in force with an artefact stamped for it,
+    tips the cell exactly where its weights put 0.5."""
     import math
 
     import classifiers
 
+    monkeypatch.setattr(second_stage, "DECISION", second_stage.decision_rule(rule))
     body = _train(examples)
-    assert {"rules", "model", "stage"} <= set(body["meta"]["metrics"]["cross_validation"])
+    assert body["decision"] == {"rule": rule, "version": 1}
     passage = {c: second_stage.Linear.from_dict(body["commitments"][c]["passage"])
                for c in body["commitments"]}
     doc = make_doc(_POSITIVE.format(city="Chillán", org="Viña Itata"))
     rules = classifiers.classify(doc, use_model=False).commitment("c1")
     assert rules.supported
     p_rules = rules.confidence
-    for q, expected in ((min(1 - p_rules + 0.02, 0.999), True),
-                        (max(1 - p_rules - 0.02, 1e-6), False)):
+    w = second_stage.DECISION_RULES[rule]
+    for target, expected in ((0.51, True), (0.49, False)):
+        q = (target * (w["rules"] + w["model"]) - w["rules"] * p_rules) / w["model"]
+        assert 0 < q < 1
         fixed = second_stage.Linear(math.log(q / (1 - q)), {})  # the model says q, always
-        path = tmp_path / f"{q}.json"
+        path = tmp_path / f"{rule}-{target}.json"
         second_stage.save_model(second_stage.artefact(
             passage, dict.fromkeys(passage, fixed), {}, "fp-test"), path)
         monkeypatch.setattr(classifiers, "second_stage_model",
                             second_stage.read_model("fp-test", path))
         c1 = classifiers.classify(doc).commitment("c1")
         assert c1.supported is expected
-        mean = (p_rules + q) / 2
-        assert abs(c1.confidence - (mean if expected else 1 - mean)) < 0.002
+        assert abs(c1.confidence - (target if expected else 1 - target)) < 0.002
         assert c1.evidence[0].text.startswith("En Chillán") or not expected
-    assert second_stage.combine(0.9, 0.2) == pytest.approx(0.55)
-    assert second_stage.combine(0.6, 0.3) < 0.5
 
 
-def test_an_artefact_trained_for_another_decision_rule_is_refused(examples, tmp_path):
+def test_the_decision_rules_as_data():
+    """The mean is in force (until a round's selection says otherwise); each rule is a weighted
+    mean of the rules' probability and the model's, named with its version."""
+    assert second_stage.DECISION == {"rule": "mean_of_rules_and_model", "version": 1}
+    mean, alone, weighted = (second_stage.decision_rule(n) for n in (
+        "mean_of_rules_and_model", "model_alone", "weighted_rules_1_model_3"))
+    assert second_stage.combine(0.9, 0.2) == second_stage.combine(0.9, 0.2, mean)
+    assert second_stage.combine(0.9, 0.2, mean) == pytest.approx(0.55)
+    assert second_stage.combine(0.6, 0.3, mean) < 0.5
+    assert second_stage.combine(0.9, 0.2, alone) == 0.2  # the rules weigh nothing
+    assert second_stage.combine(0.9, 0.2, weighted) == pytest.approx(0.375)
+    assert second_stage.combine(0.2, 0.7, weighted) >= 0.5 > second_stage.combine(0.2, 0.7, mean)
+    with pytest.raises(KeyError):
+        second_stage.decision_rule("rules_decide_model_ranks")
+
+
+@pytest.mark.parametrize("trained, in_force", [
+    ("mean_of_rules_and_model", "model_alone"),
+    ("model_alone", "weighted_rules_1_model_3"),
+    ("weighted_rules_1_model_3", "mean_of_rules_and_model"),
+])
+def test_an_artefact_trained_for_another_decision_rule_is_refused(trained, in_force, examples,
+                                                                  tmp_path, monkeypatch):
+    """A model trained and measured for one rule is never read under another: the rule in force
+    refuses it, and reads it again once its own rule is in force."""
+    path = tmp_path / "second_stage.json"
+    monkeypatch.setattr(second_stage, "DECISION", second_stage.decision_rule(trained))
+    second_stage.save_model(_train(examples), path)
+    assert second_stage.load_second_stage("fp-test", path) == (
+        second_stage.read_model("fp-test", path), "")
+    monkeypatch.setattr(second_stage, "DECISION", second_stage.decision_rule(in_force))
+    model, reason = second_stage.load_second_stage("fp-test", path)
+    assert model is None and "decision rule" in reason and trained in reason
+
+
+def test_an_artefact_of_an_unknown_or_older_rule_is_refused(examples, tmp_path):
     path = tmp_path / "second_stage.json"
     body = _train(examples)
-    assert body["decision"] == second_stage.DECISION
-    body["decision"] = {"rule": "rules_decide_model_ranks", "version": 1}
-    body["checksum"] = second_stage._checksum(body)  # consistent, but for another rule
-    second_stage.save_model(body, path)
-    model, reason = second_stage.load_second_stage("fp-test", path)
-    assert model is None and "decision rule" in reason
+    for decision in ({"rule": "rules_decide_model_ranks", "version": 1},
+                     {**second_stage.DECISION, "version": 0}, None):
+        body["decision"] = decision
+        body["checksum"] = second_stage._checksum(body)  # consistent, but for another rule
+        second_stage.save_model(body, path)
+        model, reason = second_stage.load_second_stage("fp-test", path)
+        assert model is None and "decision rule" in reason
+
+
+def test_cross_validation_scores_the_stage_by_the_rule_in_force(examples, monkeypatch):
+    """Training measures the stage as classify() decides: under the model alone the stage is
+    the document model's own score."""
+    cv = _train(examples)["meta"]["metrics"]["cross_validation"]
+    monkeypatch.setattr(second_stage, "DECISION", second_stage.decision_rule("model_alone"))
+    alone = _train(examples)["meta"]["metrics"]["cross_validation"]
+    assert alone["stage"] == alone["model"] == cv["model"]
+    assert alone["rules"] == cv["rules"]
 
 
 def test_the_sign_test_counts_texts_not_renderings():
