@@ -64,6 +64,9 @@ HELDOUT_ORGS = frozenset({
     # written blind on 2026-12-07 by a writer who read nothing under classifiers/ beyond this
     # block and ran no classifier on them: the ninth fresh set
     "org165", "org166", "org167", "org168", "org169", "org170",
+    # written blind on 2026-12-07 by a writer who read nothing under classifiers/ beyond this
+    # block and ran no classifier on them: the tenth fresh set
+    "org171", "org172", "org173", "org174", "org175", "org176",
 })
 #: held-out organisations moved to dev (ninth round, classifiers/QUALITY.md): the first two blind
 #: sets, written blind on 2026-12-05 (org45..org50) and that evening (org51..org56), were
