@@ -115,6 +115,23 @@ DESKEW_INK_CONTRAST = 30
 DESKEW_PITCH_WINDOW_PX = 130
 #: Ink pixels (on the reduced copy) below which there is too little text to measure a tilt.
 DESKEW_MIN_INK_PIXELS = 200
+#: Flatten a photographed sheet before OCR (``deskew.flatten``): its outline against the desk
+#: mapped onto a rectangle, so a table's borders, slanted by the phone's perspective, are
+#: straight again and found as a grid.
+OCR_FLATTEN_PHOTOS = True
+#: A photographed sheet's outline is looked for on a copy reduced to about this long side.
+SHEET_SAMPLE_PX = 600
+#: Gray levels between the sheet and the ground around it (Otsu's two classes) below which no
+#: sheet stands out (a scan: white page, white lid; a dark desk is 60-150 against 200-250).
+SHEET_MIN_CONTRAST = 50
+#: Pixels of the reduced copy a sheet's side must keep from the frame's border (one touching it
+#: runs out of the photo: its corner is unknown).
+SHEET_MIN_MARGIN = 3
+#: Share of a side's light-to-dark transitions (the middle of each side) that must lie within
+#: 2 px of one straight line: a sheet's edge is straight, a hand or a shadow is not.
+SHEET_MIN_INLIERS = 0.8
+#: A sheet covers at least this share of the photo (smaller: a card, a screen, not a page).
+SHEET_MIN_AREA = 0.25
 #: Between two words of an OCR'd line with no vertical rule between them, a gap wider than this
 #: many line heights (tight glyph boxes) is a cell break. Wider than CELL_GAP_FACTOR for text
 #: layers: a justified line of a narrow column spreads its words 1.5-1.6 heights apart.

@@ -22,7 +22,16 @@ from PIL import Image, ImageFilter
 
 from extractors import defaults
 
-__all__ = ["Rules", "estimate_skew", "level", "measure", "remove_rules", "unlevel_box"]
+__all__ = [
+    "Rules",
+    "estimate_skew",
+    "flatten",
+    "level",
+    "measure",
+    "remove_rules",
+    "unflatten_box",
+    "unlevel_box",
+]
 
 
 def estimate_skew(gray: Image.Image) -> float:
@@ -185,3 +194,158 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
         _shift_or(out, out.copy(), step, axis)
         done += step
     return out
+
+
+# --- A photographed sheet: its outline found and the page flattened ------------------------------
+
+
+def flatten(gray: Image.Image) -> tuple[Image.Image, tuple[float, ...] | None]:
+    """``gray`` cropped to the sheet it shows and its perspective undone, and the coefficients
+    that map a point of the flattened page back into ``gray`` (``unflatten_box``); the same
+    image and None when no sheet's outline stands out (a scan, a page filling the frame).
+
+    A phone held over a desk sees the page as a trapezoid (the far edge narrower) turned a few
+    degrees: levelling turns it, but its side borders stay slanted against each other, so a
+    table's vertical rules are not found as a grid and its wrapped cells fall apart into rows.
+    The sheet is lighter than the desk around it: its four edges are fitted on a reduced copy
+    (the first and last light pixel of each row and column, the middle of each side only, a
+    line fitted and refitted without its outliers) and the page mapped onto a rectangle as wide
+    and tall as its longer sides, its light made even, as a document scanner app does.
+    """
+    corners = _sheet_corners(gray)
+    if corners is None:
+        return gray, None
+    corners, inset = corners
+    (tl, tr, br, bl) = corners
+    width = round(max(math.dist(tl, tr), math.dist(bl, br)))
+    height = round(max(math.dist(tl, bl), math.dist(tr, br)))
+    # the page's own border stays out of the flattened page (a dark line down its side would
+    # be taken for a ruling line): the rectangle is cut ``inset`` pixels inside the fitted edges
+    box = [(-inset, -inset), (width - inset, -inset), (width - inset, height - inset),
+           (-inset, height - inset)]  # fmt: skip
+    coefficients = _perspective(box, corners)
+    flat = gray.transform((width - 2 * inset, height - 2 * inset), Image.Transform.PERSPECTIVE,
+                          coefficients, Image.Resampling.BILINEAR, fillcolor=255)  # fmt: skip
+    return _even_light(flat), coefficients
+
+
+def _even_light(gray: Image.Image) -> Image.Image:
+    """The sheet with its light made even: each pixel divided by the paper's brightness around
+    it (the lightest level nearby, smoothed). Without the dark desk around it, a sheet lit from
+    one side is one broad hump of grays, and Tesseract's global threshold cuts through its
+    shaded half (a heading read "¡Espec Edicion Conilista Forida")."""
+    factor = 8
+    small = gray.reduce(factor)
+    paper = small.filter(ImageFilter.MaxFilter(5)).filter(ImageFilter.BoxBlur(3))
+    paper = paper.resize(gray.size, Image.Resampling.BILINEAR)
+    pixels = np.asarray(gray, dtype=np.float32)
+    light = np.maximum(np.asarray(paper, dtype=np.float32), 1.0)
+    return Image.fromarray(np.clip(pixels * (255.0 / light), 0, 255).astype(np.uint8))
+
+
+def unflatten_box(box: tuple[float, float, float, float], coefficients: tuple[float, ...]):
+    """A word box read on the flattened page -> the box around it in the image as given."""
+    a, b, c, d, e, f, g, h = coefficients
+    xs, ys = [], []
+    for x, y in ((box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3])):
+        w = g * x + h * y + 1
+        xs.append((a * x + b * y + c) / w)
+        ys.append((d * x + e * y + f) / w)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _sheet_corners(gray: Image.Image):
+    """The corners (top-left, top-right, bottom-right, bottom-left) of a light sheet on a darker
+    ground, in ``gray``'s pixels, and how far they may be off (pixels), or None."""
+    factor = max(1, round(max(gray.size) / defaults.SHEET_SAMPLE_PX))
+    small = gray.reduce(factor) if factor > 1 else gray
+    small = small.filter(ImageFilter.BoxBlur(2))  # the desk's grain and the JPEG's noise
+    pixels = np.asarray(small)
+    threshold, contrast = _otsu(pixels)
+    if contrast < defaults.SHEET_MIN_CONTRAST:
+        return None
+    light = pixels > threshold
+    rows_h, cols_w = light.shape
+    margin = defaults.SHEET_MIN_MARGIN
+    sides = []
+    for mask in (light, light.T):  # left and right edges on rows, then top and bottom on columns
+        filled = mask.sum(axis=1) > 0.25 * mask.shape[1]
+        lines = np.nonzero(filled)[0]
+        if len(lines) < 20:
+            return None
+        first = np.argmax(mask, axis=1)
+        last = mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+        span = lines[-1] - lines[0]
+        middle = lines[(lines > lines[0] + 0.15 * span) & (lines < lines[-1] - 0.15 * span)]
+        for edge in (first, last):
+            fit = _fit_line(middle, edge[middle].astype(np.float64))
+            if fit is None:
+                return None
+            sides.append(fit)
+    (left, right, top, bottom) = sides
+    # a side on the frame's border is the photo's edge, not the sheet's: no outline to undo
+    for slope, offset in (left, right):
+        xs = (offset, slope * rows_h + offset)
+        if min(xs) < margin or max(xs) > cols_w - 1 - margin:
+            return None
+    for slope, offset in (top, bottom):
+        ys = (offset, slope * cols_w + offset)
+        if min(ys) < margin or max(ys) > rows_h - 1 - margin:
+            return None
+    corners = [_cross(left, top), _cross(right, top), _cross(right, bottom), _cross(left, bottom)]
+    area = 0.5 * abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1)
+                         in zip(corners, corners[1:] + corners[:1], strict=True)))  # fmt: skip
+    if area < defaults.SHEET_MIN_AREA * rows_h * cols_w:
+        return None
+    return [(x * factor, y * factor) for x, y in corners], 2 * factor
+
+
+def _otsu(pixels: np.ndarray) -> tuple[float, float]:
+    """Otsu's threshold of an 8-bit image and the gap between the means of its two classes."""
+    counts = np.bincount(pixels.ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    weight = np.cumsum(counts)
+    total = weight[-1]
+    mass = np.cumsum(counts * levels)
+    below = weight[:-1]
+    above = total - below
+    valid = (below > 0) & (above > 0)
+    mean_below = np.where(valid, mass[:-1] / np.maximum(below, 1), 0)
+    mean_above = np.where(valid, (mass[-1] - mass[:-1]) / np.maximum(above, 1), 0)
+    between = np.where(valid, below * above * (mean_above - mean_below) ** 2, -1)
+    t = int(np.argmax(between))
+    return float(t), float(mean_above[t] - mean_below[t])
+
+
+def _fit_line(at: np.ndarray, values: np.ndarray) -> tuple[float, float] | None:
+    """values ~ slope * at + offset, fitted, then fitted again on the points within 2 px; None
+    when fewer than ``SHEET_MIN_INLIERS`` of them lie on it (no straight edge there)."""
+    if len(at) < 10:
+        return None
+    keep = np.ones(len(at), dtype=bool)
+    for _ in range(3):
+        slope, offset = np.polyfit(at[keep], values[keep], 1)
+        keep = np.abs(values - (slope * at + offset)) <= 2.0
+        if keep.sum() < 10:
+            return None
+    if keep.mean() < defaults.SHEET_MIN_INLIERS or abs(slope) > 0.25:
+        return None
+    return float(slope), float(offset)
+
+
+def _cross(vertical: tuple[float, float], horizontal: tuple[float, float]) -> tuple[float, float]:
+    """Where x = a*y + b meets y = c*x + d."""
+    a, b = vertical
+    c, d = horizontal
+    y = (c * b + d) / (1 - a * c)
+    return a * y + b, y
+
+
+def _perspective(output, source) -> tuple[float, ...]:
+    """Coefficients for Pillow's PERSPECTIVE transform taking ``output`` points to ``source``."""
+    matrix, rhs = [], []
+    for (x, y), (u, v) in zip(output, source, strict=True):
+        matrix.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        matrix.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    return tuple(float(c) for c in np.linalg.solve(np.array(matrix), np.array(rhs)))

@@ -5,8 +5,9 @@ PGM files, because encoding PNG costs 0.3-1.9 s per page and Tesseract reads PGM
 module runs one single-threaded Tesseract process per core (``OMP_THREAD_LIMIT=1``: its OpenMP
 threads are 7-9x slower here), each page under a timeout that becomes a page error, never a hang.
 
-Each page is prepared first (``deskew``): levelled when tilted (a phone photo), its ruling lines
-painted out (a table's grid). Tesseract then reads it as sparse text (``--psm 11``), and the
+Each page is prepared first (``deskew``): a photographed sheet flattened (its outline against
+the desk mapped onto a rectangle), levelled when tilted, its ruling lines painted out (a
+table's grid). Tesseract then reads it as sparse text (``--psm 11``), and the
 reading order is rebuilt here from the word boxes: visual rows top to bottom, the cells of a
 table row joined by " | " (a vertical rule between two words, or a wide gap), as the text layer
 of a born-digital PDF gives them, so a roster row stays one evidence unit. A page read with low
@@ -196,8 +197,8 @@ def ocr_images(
 
 def _ocr_one(image: OcrImage, *, lang: str, timeout: float) -> OcrResult:
     try:
-        angle, size, rules = _prepare(image.path)
-        page = {"angle": angle, "size": size, "rules": rules}
+        angle, size, rules, warp = _prepare(image.path)
+        page = {"angle": angle, "size": size, "rules": rules, "warp": warp}
         result = _run_tesseract(image, lang=lang, timeout=timeout, **page)
         if (
             result.confidence is not None
@@ -218,8 +219,9 @@ def _ocr_one(image: OcrImage, *, lang: str, timeout: float) -> OcrResult:
 
 
 def _prepare(path: Path):
-    """Level a tilted page image and paint out its ruling lines, in place (``deskew``):
-    (degrees turned, image size, the rules found or None)."""
+    """Flatten a photographed sheet, level a tilted page image and paint out its ruling lines,
+    in place (``deskew``): (degrees turned, size of the image turned, the rules found or None,
+    the flattening's coefficients or None)."""
     from PIL import Image
 
     try:
@@ -227,19 +229,20 @@ def _prepare(path: Path):
             gray.load()
     except (OSError, ValueError) as exc:  # Tesseract reports its own error on such a file
         log.warning("cannot read %s to level it: %r", path.name, exc)
-        return 0.0, (0, 0), None
-    levelled, angle, pitch = deskew.level(gray)
+        return 0.0, (0, 0), None, None
+    flat, warp = deskew.flatten(gray) if defaults.OCR_FLATTEN_PHOTOS else (gray, None)
+    levelled, angle, pitch = deskew.level(flat)
     rules = None
     if defaults.OCR_REMOVE_RULES:
         levelled, rules = deskew.remove_rules(levelled, pitch)
-    if angle or rules is not None:
+    if angle or rules is not None or warp is not None:
         write_pgm(levelled, path)
-    return angle, gray.size, rules
+    return angle, flat.size, rules, warp
 
 
 def _run_tesseract(
     image: OcrImage, *, lang: str, timeout: float, angle: float = 0.0, size=(0, 0),
-    rules=None, psm: int | None = None,
+    rules=None, warp=None, psm: int | None = None,
 ) -> OcrResult:
     started = time.perf_counter()
     cmd = [
@@ -271,7 +274,7 @@ def _run_tesseract(
         )  # fmt: skip
     text, words, confidence, rotation = _parse_tsv(
         proc.stdout.decode("utf-8", "replace"), image.points_per_px_x, image.points_per_px_y,
-        angle=angle, size=size, rules=rules,
+        angle=angle, size=size, rules=rules, warp=warp,
     )
     return OcrResult(
         image.index, text, words, confidence, rotation, seconds=time.perf_counter() - started
@@ -279,10 +282,11 @@ def _run_tesseract(
 
 
 def _parse_tsv(
-    tsv: str, sx: float, sy: float, *, angle: float = 0.0, size=(0, 0), rules=None
+    tsv: str, sx: float, sy: float, *, angle: float = 0.0, size=(0, 0), rules=None, warp=None
 ) -> tuple[str, tuple[Word, ...], float | None, int]:
     """Tesseract TSV -> (text in reading order, words in points, mean conf, rotation); boxes read
-    on an image levelled by ``angle`` degrees are turned back into the image as given."""
+    on an image levelled by ``angle`` degrees (and flattened by ``warp``) are turned back into
+    the image as given."""
     lines: dict[tuple[int, int, int], list[tuple[str, float, float, float, float]]] = {}
     blocks_order: list[tuple[int, int, int]] = []
     confs: list[float] = []
@@ -316,6 +320,8 @@ def _parse_tsv(
         for token, x0, y0, x1, y1 in entries:
             if angle:
                 x0, y0, x1, y1 = deskew.unlevel_box((x0, y0, x1, y1), angle, size)
+            if warp is not None:
+                x0, y0, x1, y1 = deskew.unflatten_box((x0, y0, x1, y1), warp)
             words.append(Word(token, round(x0 * sx, 2), round(y0 * sy, 2),
                               round(x1 * sx, 2), round(y1 * sy, 2)))  # fmt: skip
         if len(entries) >= 2:

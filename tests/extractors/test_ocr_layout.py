@@ -177,3 +177,83 @@ def test_rules_are_painted_out_and_text_kept():
     columns = np.nonzero(down.any(axis=0))[0]
     assert len(np.split(columns, np.nonzero(np.diff(columns) > 3)[0] + 1)) == 4
     assert deskew.remove_rules(page.crop((0, 0, 1600, 250)), pitch)[1] is None
+
+
+WRAPPED = [
+    ("Nombre", "Nacionalidad", "Cargo en el comité"),
+    ("Rodrigo Alfaro Tapia", "Chilena", "Presidente del comité de inclusión laboral"),
+    ("Edwin Choque Flores", "Boliviana", "Secretario de actas y de correspondencia"),
+    ("Yulimar Pérez Rojas", "Venezolana", "Tesorera y encargada de la capacitación"),
+]
+
+
+def wrapped_roster_pdf() -> bytes:
+    """A ruled roster whose roles wrap onto a second line inside their cells."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    cells = [[Paragraph(text, styles["BodyText"]) for text in row] for row in WRAPPED]
+    table = Table(cells, colWidths=[150, 100, 150])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    story = [Paragraph("Acta de constitución del Comité de Inclusión", styles["Heading1"]), table]
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=A4).build(story)
+    return out.getvalue()
+
+
+def photographed_at_an_angle(page: Image.Image, degrees: float, squeeze: float) -> Image.Image:
+    """The page on a dark desk seen from a phone held at an angle: its far edge narrower by
+    ``squeeze`` of its width (keystone), the whole turned ``degrees``, unevenly lit and soft."""
+    w, h = page.size
+    out_w, out_h = int(w * 1.2), int(h * 1.2)
+    ox, oy, cut = (out_w - w) / 2, (out_h - h) / 2, w * squeeze
+    corners = [(ox + cut, oy), (ox + w - cut, oy), (ox + w, oy + h), (ox, oy + h)]
+    a, b, c, d, e, f, g, hh = deskew._perspective(corners, [(0, 0), (w, 0), (w, h), (0, h)])
+    # the desk is where the inverse mapping leaves the page
+    sheet = page.convert("L").transform((out_w, out_h), Image.Transform.PERSPECTIVE,
+                                        (a, b, c, d, e, f, g, hh), Image.Resampling.BICUBIC,
+                                        fillcolor=70)  # fmt: skip
+    mask = Image.new("L", (out_w, out_h), 0)
+    ImageDraw.Draw(mask).polygon(corners, fill=255)
+    desk = Image.composite(sheet, Image.new("L", sheet.size, 70), mask)
+    turned = desk.rotate(degrees, resample=Image.Resampling.BICUBIC, fillcolor=70)
+    light = Image.linear_gradient("L").resize(turned.size).point(lambda v: 255 - v // 4)
+    lit = Image.composite(turned, Image.new("L", turned.size, 40), light)
+    return lit.filter(ImageFilter.GaussianBlur(0.7)).convert("RGB")
+
+
+def test_photo_at_an_angle_keeps_wrapped_cells_in_their_rows(tmp_path):
+    """A phone's perspective slants a table's side borders against each other: levelled only,
+    the grid was not found and each wrapped role fell apart into a row of its own."""
+    path = tmp_path / "acta-foto-en-angulo.jpg"
+    photographed_at_an_angle(raster(wrapped_roster_pdf(), 150), -3.0, 0.05).save(path, quality=82)
+    doc = extractors.extract(path)
+    text = doc.pages[0].text
+    for name, nationality, role in WRAPPED[1:]:
+        line = next((ln for ln in text.splitlines() if nationality in ln), "")
+        assert re.search(rf"{name.split()[-1]} \| {nationality} \| ", line), text
+        assert role.split()[-1] in line, text  # the role's second line stays in its cell
+    # the words' boxes land on the sheet as photographed, not on the flattened page
+    boxes = [w for w in doc.pages[0].words if w.text == "Venezolana"]
+    assert boxes
+    photo = Image.open(path).convert("L")
+    sx, sy = photo.width / doc.pages[0].width, photo.height / doc.pages[0].height
+    box = boxes[0]
+    crop = photo.crop((int(box.x0 * sx), int(box.top * sy), int(box.x1 * sx) + 1,
+                       int(box.bottom * sy) + 1))  # fmt: skip
+    assert np.asarray(crop).min() < 100  # ink under the box
+
+
+def test_a_sheet_is_flattened_only_when_its_outline_stands_out():
+    page = raster(wrapped_roster_pdf(), 150)
+    flat, warp = deskew.flatten(photographed_at_an_angle(page, 2.0, 0.04).convert("L"))
+    assert warp is not None
+    assert abs(flat.width / flat.height - page.width / page.height) < 0.03
+    # a scan (white page to the frame's edges) and a page filling the photo are left as given
+    assert deskew.flatten(page)[1] is None
+    dark_edge = page.copy()
+    ImageDraw.Draw(dark_edge).rectangle((0, 0, 40, page.height), fill=60)
+    assert deskew.flatten(dark_edge)[1] is None
