@@ -138,6 +138,16 @@ SHEET_MIN_AREA = 0.25
 OCR_CELL_GAP_FACTOR = 2.5
 #: Paint out ruling lines before OCR (table grids, underlines, the scanner lid's dark edge).
 OCR_REMOVE_RULES = True
+#: Read again the ruled cells with ink where sparse text found no word (``ocr``): it drops a
+#: lone character, a roster's item number "1".
+OCR_REREAD_EMPTY_CELLS = True
+#: Ink pixels (darker than the cell's paper) that make a cell worth reading again: a "1" of
+#: 9 pt at 150 dpi is ~40; specks and a rule's remains are fewer.
+OCR_CELL_MIN_INK_PX = 20
+#: Cells read again per page at most (one small Tesseract run for them all).
+OCR_MAX_CELLS_REREAD = 120
+#: Words read in those cells below this confidence are dropped (a signature's scrawl).
+OCR_CELL_MIN_CONF = 60
 #: A thin dark run is a ruling line, not a glyph, when it is longer than this share of the
 #: image's short side (75-85 px on a page at 150-200 dpi: an "l" of 10-12 pt is 20-30 px, a
 #: ruled table of a header and two rows 110-130 px) ...

@@ -272,9 +272,13 @@ def _run_tesseract(
             error="No se pudo aplicar el reconocimiento de texto (OCR) a esta página.",
             seconds=time.perf_counter() - started,
         )  # fmt: skip
+    tsv = proc.stdout.decode("utf-8", "replace")
+    extra = None
+    if rules is not None and (psm or defaults.OCR_PSM) == 11 and defaults.OCR_REREAD_EMPTY_CELLS:
+        extra = _read_empty_cells(image.path, tsv, rules, lang=lang, timeout=timeout)
     text, words, confidence, rotation = _parse_tsv(
-        proc.stdout.decode("utf-8", "replace"), image.points_per_px_x, image.points_per_px_y,
-        angle=angle, size=size, rules=rules, warp=warp,
+        tsv, image.points_per_px_x, image.points_per_px_y,
+        angle=angle, size=size, rules=rules, warp=warp, extra=extra,
     )
     return OcrResult(
         image.index, text, words, confidence, rotation, seconds=time.perf_counter() - started
@@ -282,7 +286,8 @@ def _run_tesseract(
 
 
 def _parse_tsv(
-    tsv: str, sx: float, sy: float, *, angle: float = 0.0, size=(0, 0), rules=None, warp=None
+    tsv: str, sx: float, sy: float, *, angle: float = 0.0, size=(0, 0), rules=None, warp=None,
+    extra=None,
 ) -> tuple[str, tuple[Word, ...], float | None, int]:
     """Tesseract TSV -> (text in reading order, words in points, mean conf, rotation); boxes read
     on an image levelled by ``angle`` degrees (and flattened by ``warp``) are turned back into
@@ -307,6 +312,9 @@ def _parse_tsv(
             lines[key] = []
             blocks_order.append(key)
         lines[key].append((token, left, top, left + width, top + height))
+    for number, entries in enumerate(extra or ()):  # cells read again: a line each
+        lines[(-1, number, 0)] = entries
+        blocks_order.append((-1, number, 0))
     words: list[Word] = []
     text_lines: list[str] = []
     votes = {0: 0, 90: 0, 180: 0, 270: 0}
@@ -429,13 +437,9 @@ def _grid_tables(lines, rules: deskew.Rules, slope: float) -> list[pdf_layout.Ta
     levelled by ``slope`` like the runs they replace."""
     tables = []
     words = [e for entries in lines for e in entries if not _RULE.match(e[0])]
-    for x_rules, top, bottom in _column_rules(rules.down):
+    for x_rules, edges in _grids(rules):
         left, right = x_rules[0][0], x_rules[-1][0]
-        band = rules.across[max(0, top - 3) : bottom + 4, int(left) : int(right) + 1]
-        across = np.nonzero(band.sum(axis=1) >= 0.5 * (right - left))[0] + max(0, top - 3)
-        edges = [int(g.mean()) for g in np.split(across, np.nonzero(np.diff(across) > 2)[0] + 1)
-                 if len(g)]  # fmt: skip
-        if len(edges) < 2 or any(
+        if any(
             edges[0] < (w[2] + w[4]) / 2 < edges[-1] and not left < (w[1] + w[3]) / 2 < right
             for w in words
         ):
@@ -459,6 +463,86 @@ def _grid_tables(lines, rules: deskew.Rules, slope: float) -> list[pdf_layout.Ta
             tables.append(pdf_layout.Table(left, edges[0] - slope * mid, right,
                                            edges[-1] - slope * mid, table_lines))  # fmt: skip
     return tables
+
+
+def _read_empty_cells(path: Path, tsv: str, rules: deskew.Rules, *, lang: str, timeout: float):
+    """The ruled cells with ink in which sparse text found no word, read again together: each
+    cell's ink cut out and stacked in one small image read as a block (``--psm 6``); a line of
+    (word, box in the page's pixels) per cell read. Tesseract's sparse text drops a lone
+    character (an item number "1", a tick "X" in its cell: tesseract-ocr/tesseract#2389), which
+    loses a roster row's first cell; a block of text reads it."""
+    from PIL import Image
+
+    boxes = []
+    for row in tsv.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) >= 12 and cols[0] == "5" and cols[11].strip() and float(cols[10]) >= 0:
+            left, top, width, height = (int(c) for c in cols[6:10])
+            boxes.append((left + width / 2, top + height / 2))
+    try:
+        with Image.open(path) as page:
+            pixels = np.asarray(page.convert("L"))
+    except (OSError, ValueError):
+        return None
+    pad = defaults.RULE_MAX_THICKNESS + 2
+    crops = []
+    for x_rules, edges in _grids(rules):
+        for top, bottom in zip(edges, edges[1:], strict=False):
+            cy = (top + bottom) / 2
+            columns = [x for x, y0, y1 in x_rules if y0 <= cy <= y1]
+            for x0, x1 in zip(columns, columns[1:], strict=False):
+                if any(x0 < bx < x1 and top < by < bottom for bx, by in boxes):
+                    continue
+                cell = pixels[int(top) + pad : int(bottom) - pad, int(x0) + pad : int(x1) - pad]
+                if cell.size == 0:
+                    continue
+                ink = cell < min(160, int(np.median(cell)) - defaults.DESKEW_INK_CONTRAST)
+                if ink.sum() < defaults.OCR_CELL_MIN_INK_PX:
+                    continue
+                ys, xs = np.nonzero(ink)
+                box = (int(x0) + pad + xs.min(), int(top) + pad + ys.min(),
+                       int(x0) + pad + xs.max() + 1, int(top) + pad + ys.max() + 1)  # fmt: skip
+                crops.append(box)
+    if not crops or len(crops) > defaults.OCR_MAX_CELLS_REREAD:
+        return None
+    gap = max(b[3] - b[1] for b in crops) + 10
+    sheet = Image.new("L", (max(b[2] - b[0] for b in crops) + 40, gap * len(crops) + 20), 255)
+    for number, (x0, y0, x1, y1) in enumerate(crops):
+        sheet.paste(Image.fromarray(pixels[y0:y1, x0:x1]), (20, 10 + number * gap))
+    stacked = path.with_suffix(".cells.pgm")
+    write_pgm(sheet, stacked)
+    cmd = ["tesseract", str(stacked), "stdout", "-l", lang, "--psm", "6", "tsv"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False,
+                              env={**os.environ, **defaults.OCR_ENV})  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    finally:
+        stacked.unlink(missing_ok=True)
+    read: dict[int, list[str]] = {}
+    for row in proc.stdout.decode("utf-8", "replace").splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) < 12 or cols[0] != "5" or not cols[11].strip():
+            continue
+        if float(cols[10]) < defaults.OCR_CELL_MIN_CONF:
+            continue
+        number = int((int(cols[7]) + int(cols[9]) / 2 - 10) // gap)
+        if 0 <= number < len(crops):
+            read.setdefault(number, []).append(cols[11].strip())
+    return [[(" ".join(tokens), *crops[number])] for number, tokens in sorted(read.items())]
+
+
+def _grids(rules: deskew.Rules):
+    """The ruled tables of a page as (vertical rules [(x, top, bottom)], rows' edges [y]) in the
+    pixels of the image read: three rules down or more, two rules across at least."""
+    for x_rules, top, bottom in _column_rules(rules.down):
+        left, right = x_rules[0][0], x_rules[-1][0]
+        band = rules.across[max(0, top - 3) : bottom + 4, int(left) : int(right) + 1]
+        across = np.nonzero(band.sum(axis=1) >= 0.5 * (right - left))[0] + max(0, top - 3)
+        edges = [int(g.mean()) for g in np.split(across, np.nonzero(np.diff(across) > 2)[0] + 1)
+                 if len(g)]  # fmt: skip
+        if len(edges) >= 2:
+            yield x_rules, edges
 
 
 def _column_rules(down: np.ndarray):

@@ -180,15 +180,15 @@ def test_rules_are_painted_out_and_text_kept():
 
 
 WRAPPED = [
-    ("Nombre", "Nacionalidad", "Cargo en el comité"),
-    ("Rodrigo Alfaro Tapia", "Chilena", "Presidente del comité de inclusión laboral"),
-    ("Edwin Choque Flores", "Boliviana", "Secretario de actas y de correspondencia"),
-    ("Yulimar Pérez Rojas", "Venezolana", "Tesorera y encargada de la capacitación"),
+    ("N°", "Nombre", "Nacionalidad", "Cargo en el comité"),
+    ("1", "Rodrigo Alfaro Tapia", "Chilena", "Presidente del comité de inclusión laboral"),
+    ("2", "Edwin Choque Flores", "Boliviana", "Secretario de actas y de correspondencia"),
+    ("3", "Yulimar Pérez Rojas", "Venezolana", "Tesorera y encargada de la capacitación"),
 ]
 
 
 def wrapped_roster_pdf() -> bytes:
-    """A ruled roster whose roles wrap onto a second line inside their cells."""
+    """A ruled roster whose roles wrap onto a second line inside their cells, its rows numbered."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
@@ -196,7 +196,7 @@ def wrapped_roster_pdf() -> bytes:
 
     styles = getSampleStyleSheet()
     cells = [[Paragraph(text, styles["BodyText"]) for text in row] for row in WRAPPED]
-    table = Table(cells, colWidths=[150, 100, 150])
+    table = Table(cells, colWidths=[30, 140, 90, 140])
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
     story = [Paragraph("Acta de constitución del Comité de Inclusión", styles["Heading1"]), table]
     out = io.BytesIO()
@@ -229,10 +229,10 @@ def test_photo_at_an_angle_keeps_wrapped_cells_in_their_rows(tmp_path):
     """A phone's perspective slants a table's side borders against each other: levelled only,
     the grid was not found and each wrapped role fell apart into a row of its own."""
     path = tmp_path / "acta-foto-en-angulo.jpg"
-    photographed_at_an_angle(raster(wrapped_roster_pdf(), 150), -3.0, 0.05).save(path, quality=82)
+    photographed_at_an_angle(raster(wrapped_roster_pdf(), 150), -3.0, 0.07).save(path, quality=82)
     doc = extractors.extract(path)
     text = doc.pages[0].text
-    for name, nationality, role in WRAPPED[1:]:
+    for _number, name, nationality, role in WRAPPED[1:]:
         line = next((ln for ln in text.splitlines() if nationality in ln), "")
         assert re.search(rf"{name.split()[-1]} \| {nationality} \| ", line), text
         assert role.split()[-1] in line, text  # the role's second line stays in its cell
@@ -245,6 +245,17 @@ def test_photo_at_an_angle_keeps_wrapped_cells_in_their_rows(tmp_path):
     crop = photo.crop((int(box.x0 * sx), int(box.top * sy), int(box.x1 * sx) + 1,
                        int(box.bottom * sy) + 1))  # fmt: skip
     assert np.asarray(crop).min() < 100  # ink under the box
+
+
+def test_item_numbers_alone_in_their_cells_are_read(tmp_path):
+    """Once a grid is painted out, a roster's item number stands alone in its cell, and
+    Tesseract's sparse text drops a lone character (tesseract-ocr/tesseract#2389): the row
+    lost its first cell. Such cells are read again."""
+    path = image_pdf(tmp_path / "nomina-escaneada.pdf", [raster(wrapped_roster_pdf(), 200)])
+    text = extractors.extract(path).pages[0].text
+    for number, name, nationality, _role in WRAPPED[1:]:
+        line = next((ln for ln in text.splitlines() if nationality in ln), "")
+        assert line.startswith(f"{number} | {name} | {nationality} | "), text
 
 
 def test_a_sheet_is_flattened_only_when_its_outline_stands_out():
