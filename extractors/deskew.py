@@ -158,7 +158,17 @@ def _thin_runs(dark: np.ndarray, around: np.ndarray, length: int, axis: int) -> 
     thick = thin.copy()  # a line tilted by a degree steps aside a pixel every ~60
     _shift_or(thick, thin, 1, other)
     _shift_or(thick, thin, -1, other)
-    return _runs(thick, length, axis)
+    # where a rule crosses another its sides are dark for the other's width: a dark gap that
+    # short is bridged, or a narrow column's rules (an item number's, 55-85 px between
+    # crossings) fall apart into pieces shorter than ``length`` and stay on the page; the light
+    # gaps between a bold line's letters are not
+    bridged = thick.copy()
+    for step in range(1, gap + 2):
+        ahead, behind = np.zeros_like(thick), np.zeros_like(thick)
+        _shift_or(ahead, thick, step, axis)
+        _shift_or(behind, thick, -step, axis)
+        bridged |= ahead & behind & dark
+    return _runs(bridged, length, axis)
 
 
 def _shift_or(out: np.ndarray, mask: np.ndarray, step: int, axis: int) -> None:
