@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 #: Bump whenever the output for the same input changes (readers, triage rules, OCR settings).
-EXTRACTOR_VERSION = "1.5.0"
+EXTRACTOR_VERSION = "1.6.0"
 
 log = logging.getLogger(__name__)
 
