@@ -128,8 +128,9 @@ SHEET_MIN_CONTRAST = 50
 #: runs out of the photo: its corner is unknown).
 SHEET_MIN_MARGIN = 3
 #: Share of a side's light-to-dark transitions (the middle of each side) that must lie within
-#: 2 px of one straight line: a sheet's edge is straight, a hand or a shadow is not.
-SHEET_MIN_INLIERS = 0.8
+#: 2 px of one straight line: a sheet's edge is straight, a hand or a shadow is not (a shadow
+#: over a corner bends up to a third of a side away).
+SHEET_MIN_INLIERS = 0.6
 #: A sheet covers at least this share of the photo (smaller: a card, a screen, not a page).
 SHEET_MIN_AREA = 0.25
 #: Between two words of an OCR'd line with no vertical rule between them, a gap wider than this

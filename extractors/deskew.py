@@ -328,16 +328,27 @@ def _otsu(pixels: np.ndarray) -> tuple[float, float]:
 
 
 def _fit_line(at: np.ndarray, values: np.ndarray) -> tuple[float, float] | None:
-    """values ~ slope * at + offset, fitted, then fitted again on the points within 2 px; None
-    when fewer than ``SHEET_MIN_INLIERS`` of them lie on it (no straight edge there)."""
-    if len(at) < 10:
+    """values ~ slope * at + offset: of the lines through pairs of points half the side apart,
+    the one most points lie on (within 2 px), refitted on those; None when fewer than
+    ``SHEET_MIN_INLIERS`` of them do (no straight edge there). A shadow or a hand over part of
+    a side bends its points away; the rest still lie on the sheet's edge."""
+    count = len(at)
+    if count < 10:
         return None
-    keep = np.ones(len(at), dtype=bool)
-    for _ in range(3):
-        slope, offset = np.polyfit(at[keep], values[keep], 1)
-        keep = np.abs(values - (slope * at + offset)) <= 2.0
+    half = count // 2
+    best = None
+    for i in range(0, count - half, max(1, (count - half) // 40)):
+        j = i + half
+        slope = (values[j] - values[i]) / (at[j] - at[i]) if at[j] != at[i] else 0.0
+        keep = np.abs(values - (slope * at + values[i] - slope * at[i])) <= 2.0
+        if best is None or keep.sum() > best.sum():
+            best = keep
+    keep = best
+    for _ in range(2):
         if keep.sum() < 10:
             return None
+        slope, offset = np.polyfit(at[keep], values[keep], 1)
+        keep = np.abs(values - (slope * at + offset)) <= 2.0
     if keep.mean() < defaults.SHEET_MIN_INLIERS or abs(slope) > 0.25:
         return None
     return float(slope), float(offset)
