@@ -57,4 +57,6 @@ def test_a_document_analysed_in_chunks_gives_the_same_analysis_and_result(
     assert set(chunked[-1]) == {SpilledSpan}, "every unit's tokens were moved out of memory"
     assert chunked[:-1] == whole[:-1]
     assert chunked_result == whole_result
-    assert {"c1", "c4"} <= {c.id for c in whole_result.commitments if c.supported}  # not empty
+    # not empty: the rules found c1 and c4 (what they own), and something is supported
+    assert {"c1", "c4"} <= {cid for cid, cands in whole[4].items() if cands}
+    assert any(c.supported for c in whole_result.commitments)
