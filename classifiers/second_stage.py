@@ -68,7 +68,7 @@ def decision_rule(name: str) -> dict:
 
 #: the rule in force; an artefact stamped with another is refused, so a model trained and
 #: measured for one rule is never read under another
-DECISION = decision_rule("mean_of_rules_and_model")
+DECISION = decision_rule("weighted_rules_1_model_3")
 
 
 def combine(p_rules: float, p_model: float, rule: dict | None = None) -> float:
