@@ -172,12 +172,12 @@ def test_train_promotes_a_better_candidate_records_both_scores_and_reprocess_app
     assert not (settings.model_dir / "candidate.json").exists()
 
 
-#: org61's induction plan (dev organisation): c2 "no" (0.939) with one passage considered, not
+#: org66's internal bulletin (dev organisation): c2 "no" with one passage considered, not
 #: enough (tests/service/api/test_considered_passages.py)
-_INDUCTION_PLAN = "org61-fundacion-hogar-los-olivos/plan-induccion-personal-nuevo-2025.md"
-#: a sentence of that plan a reviewer may verify, other than the considered passage
-_INDUCTION_EXCERPT = ("Toda persona que ingrese al equipo de cuidados, aseo o cocina realizará "
-                      "durante su primer mes una inducción de 14 horas")
+_INDUCTION_PLAN = "org66-cooperativa-ahorro-horizonte/boletin-interno-agosto-2025.md"
+#: a sentence of that bulletin a reviewer may verify, other than the considered passage
+_INDUCTION_EXCERPT = ("Dos trabajadoras de la sucursal Temuco Centro asistieron por su cuenta y "
+                      "comentaron que se habló mucho del trabajo agrícola de temporada")
 
 
 def test_a_confirmation_of_a_cell_whose_passages_were_only_considered_labels_the_document_not_them(
@@ -190,12 +190,12 @@ def test_a_confirmation_of_a_cell_whose_passages_were_only_considered_labels_the
     from tests.documents import TRAINING_PLAN_TEXT
     from tests.rendered import rendered
 
-    induction = rendered(_INDUCTION_PLAN, "docx")
+    induction = rendered(_INDUCTION_PLAN, "txt")
     cases = {}  # organisation number -> decision body (the induction plan's id filled in)
     for n, extra in ((20, True), (21, False), (22, False)):
         sub = client.post("/api/submissions", json={"organization": f"Org {n}",
                                                     "rut": _rut(n)}).json()
-        files = [("files", ("plan-induccion.docx", induction))]
+        files = [("files", ("boletin.txt", induction))]
         if extra:  # a training plan the classifier shows as c2's evidence
             files.append(("files", ("plan-capacitacion.txt", TRAINING_PLAN_TEXT.encode(),
                                     "text/plain")))
@@ -210,7 +210,7 @@ def test_a_confirmation_of_a_cell_whose_passages_were_only_considered_labels_the
         c2 = client.get(f"/api/submissions/{sub['id']}/matrix",
                         auth=reviewer).json()["commitments"][1]
         cells = {c["document"]: c for c in c2["documents"]}
-        plan = cells["plan-induccion.docx"]
+        plan = cells["boletin.txt"]
         assert not plan["supported"] and plan["evidence"], "no longer a considered passage"
         considered |= {e["text"] for e in plan["evidence"]}
         plan_ids[n] = plan["document_id"]
