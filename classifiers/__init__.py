@@ -6,7 +6,8 @@ import spaCy.
 
 Two stages: the rules (patterns as data, engine.py) find candidate passages and score them; when
 a valid second-stage model is installed (second_stage.py), it ranks the passages, and the
-decision rule in force (``second_stage.DECISION``: today the mean) over its document probability
+decision rule in force (``second_stage.DECISION``: since the thirteenth round a weighted mean,
+a quarter the rules' and three quarters the model's) over its document probability
 and the rules' calibrated one decides; the rules' pattern ids stay the explanation shown with
 each excerpt. Without one,
 the rules decide through their calibration (calibration.py). The model in force is the packaged

@@ -35,8 +35,8 @@ class CommitmentResult:
     supported: bool
     confidence: float  # 0..1, calibrated: probability that `supported` is right
     evidence: tuple[Evidence, ...] = ()  # best first
-    #: what the rules alone decide (with the learned model in force the mean decides, and may
-    #: overturn them: reviewers are told); None where the rules alone decided
+    #: what the rules alone decide (with the learned model in force its decision rule decides,
+    #: and may overturn them: reviewers are told); None where the rules alone decided
     rules_supported: bool | None = None
 
 

@@ -333,7 +333,7 @@ class CellPublic(BaseModel):
     evidence: list[EvidencePublic]
     rules_supported: bool | None = Field(
         default=None, description="El veredicto de las reglas solas, si el modelo aprendido "
-        "participó (la media de ambos decide); null si no se sabe")
+        "participó en la decisión; null si no se sabe")
     overturned_note: str | None = Field(
         default=None, description="Si el modelo aprendido dio vuelta el veredicto de las reglas "
         "solas, el aviso en español")

@@ -16,7 +16,7 @@ The rules, each said once:
 - a commitment is supported in a submission when at least one document supports it; its
   confidence is the best supporting document's, else the weakest "no";
 - a passage is evidence only in a cell that supports its commitment; in a cell that does not
-  (the decision, since the eighth round the mean of the rules and the learned model, said no)
+  (the decision, since the eighth round the learned model's, said no)
   its passages are what was considered and found not enough (:attr:`Passage.supports`,
   :attr:`CommitmentRow.considered`), never shown as evidence;
 - passages are ordered by score, then by their document's confidence; the same excerpt on

@@ -147,7 +147,7 @@ CELL_STATUS_LABELS: dict[str, str] = {
 }
 
 #: What a passage is in its cell (``matrix.Passage.role``): evidence where the document supports
-#: the commitment; where it does not (the mean of the rules and the learned model said no), a
+#: the commitment; where it does not (the decision, the learned model's, said no), a
 #: passage the classifier read and found not enough, which a reviewer may still want to see.
 PASSAGE_ROLES: dict[bool, str] = {True: "evidencia", False: "considerado, no suficiente"}
 

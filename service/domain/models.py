@@ -246,7 +246,7 @@ class CommitmentResult(Base):
     confidence: Mapped[float] = mapped_column(Float)
     #: [{"text", "page", "pattern_ids", "score"}, ...] best first
     evidence: Mapped[list] = mapped_column(JSON, default=list)
-    #: what the rules alone decided where the learned model took part (the mean decides and
+    #: what the rules alone decided where the learned model took part (its decision rule decides and
     #: may overturn them); None where the rules alone decided, or stored before it was kept
     rules_supported: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     classification: Mapped[Classification] = relationship(back_populates="results")

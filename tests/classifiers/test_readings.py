@@ -30,7 +30,7 @@ def _reference(doc, use_model: bool = True) -> Classification:
     from classifiers import defaults
     from classifiers.engine import analyse
     from classifiers.features import candidate_features, document_features
-    from classifiers.second_stage import shown_passages
+    from classifiers.second_stage import combine, shown_passages
 
     analysis = analyse(doc)
     ocr = any(p.ocr for p in doc.pages)
@@ -47,9 +47,9 @@ def _reference(doc, use_model: bool = True) -> Classification:
             ranked.sort(key=lambda pc: (-pc[0], -pc[1].score, pc[1].unit.index))
             probs = [p for p, _c in ranked]
             p_rules = calibrator.probability(cid, analysis.scores[cid])
-            probability = (p_rules + _probability(
+            probability = combine(p_rules, _probability(  # the decision rule in force
                 model.document[cid], document_features(
-                    probs, analysis.scores[cid], len(ranked), analysis.doc_type))) / 2
+                    probs, analysis.scores[cid], len(ranked), analysis.doc_type)))
             supported = bool(ranked) and probability >= 0.5
             rules_supported = bool(analysis.evidence[cid]) and p_rules >= 0.5
             shown = shown_passages(probs, supported)

@@ -220,12 +220,12 @@ def test_each_decision_rule_decides_as_its_weights_say(rule, examples, classify,
 
 
 def test_the_decision_rules_as_data():
-    """The mean is in force (until a round's selection says otherwise); each rule is a weighted
-    mean of the rules' probability and the model's, named with its version."""
-    assert second_stage.DECISION == {"rule": "mean_of_rules_and_model", "version": 1}
+    """The weighted rule is in force (the thirteenth round); each rule is a weighted mean of the
+    rules' probability and the model's, named with its version."""
+    assert second_stage.DECISION == {"rule": "weighted_rules_1_model_3", "version": 1}
     mean, alone, weighted = (second_stage.decision_rule(n) for n in (
         "mean_of_rules_and_model", "model_alone", "weighted_rules_1_model_3"))
-    assert second_stage.combine(0.9, 0.2) == second_stage.combine(0.9, 0.2, mean)
+    assert second_stage.combine(0.9, 0.2) == second_stage.combine(0.9, 0.2, weighted)
     assert second_stage.combine(0.9, 0.2, mean) == pytest.approx(0.55)
     assert second_stage.combine(0.6, 0.3, mean) < 0.5
     assert second_stage.combine(0.9, 0.2, alone) == 0.2  # the rules weigh nothing
@@ -269,6 +269,8 @@ def test_an_artefact_of_an_unknown_or_older_rule_is_refused(examples, tmp_path):
 def test_cross_validation_scores_the_stage_by_the_rule_in_force(examples, monkeypatch):
     """Training measures the stage as classify() decides: under the model alone the stage is
     the document model's own score."""
+    monkeypatch.setattr(second_stage, "DECISION",
+                        second_stage.decision_rule("mean_of_rules_and_model"))
     cv = _train(examples)["meta"]["metrics"]["cross_validation"]
     monkeypatch.setattr(second_stage, "DECISION", second_stage.decision_rule("model_alone"))
     alone = _train(examples)["meta"]["metrics"]["cross_validation"]
