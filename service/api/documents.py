@@ -25,11 +25,11 @@ from service.api.schemas import (
     uploaded_public,
 )
 from service.domain import documents as documents_domain
-from service.domain.dispatch import documents_in_error, retry_documents
 from service.domain.documents import live_document
 from service.domain.errors import NotFoundError
 from service.domain.matrix import current_classification, document_entry
 from service.domain.models import Document
+from service.domain.retry import documents_in_error, retry_documents
 from service.settings import get_settings
 
 __all__ = ["router", "document_detail", "original_file_response", "INERT_TYPES"]

@@ -289,7 +289,7 @@ class RetryAccepted(BaseModel):
 
 
 def retry_public(outcome) -> dict:
-    """A ``service.domain.dispatch.RetryOutcome`` as the API answers it."""
+    """A ``service.domain.retry.RetryOutcome`` as the API answers it."""
     return {"queued": list(outcome.queued),
             "refused": [{"id": i, "reason": r.message} for i, r in outcome.refused.items()]}
 

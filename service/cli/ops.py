@@ -85,10 +85,10 @@ def requeue(args) -> int:
 
 
 def retry(args) -> int:
-    """Documents in ``error`` back to the queue (``service.domain.dispatch.retry_documents``):
+    """Documents in ``error`` back to the queue (``service.domain.retry.retry_documents``):
     the ones named, a submission's, or every one."""
     from service.db import SessionLocal
-    from service.domain.dispatch import documents_in_error, retry_documents
+    from service.domain.retry import documents_in_error, retry_documents
     from service.domain.submissions import get_submission
 
     with SessionLocal() as session:

@@ -21,11 +21,11 @@ from sqlalchemy import select
 from service.api.deps import CurrentReviewer, SessionDep
 from service.domain import documents, listing, organizations, search, workflow
 from service.domain.decisions import record_decision
-from service.domain.dispatch import retry_documents
 from service.domain.errors import ErrorCode, NotFoundError, ServiceError
 from service.domain.matrix import SubmissionMatrix, load_matrix
 from service.domain.models import Document, User
 from service.domain.results import extraction_page
+from service.domain.retry import retry_documents
 from service.domain.submissions import get_submission
 from service.web.highlight import highlight_boxes, highlight_text
 from service.web.page_images import page_png, renderable
@@ -263,7 +263,7 @@ def reviewer_retry_document(
 def reviewer_retry_submission(
     request: Request, session: SessionDep, reviewer: CurrentReviewer, submission_id: str
 ) -> Response:
-    from service.domain.dispatch import documents_in_error
+    from service.domain.retry import documents_in_error
 
     submission = get_submission(session, submission_id)  # 404 for an unknown one
     ids = documents_in_error(session, submission.id, stored_only=True)

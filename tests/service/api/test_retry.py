@@ -1,5 +1,5 @@
 """Issue 12: a reviewer retries documents in ``error`` (API, pages, command line), one domain
-function behind them (``service.domain.dispatch.retry_documents``). Any error may be retried;
+function behind them (``service.domain.retry.retry_documents``). Any error may be retried;
 bytes refused at upload were never stored and cannot be."""
 
 from __future__ import annotations
