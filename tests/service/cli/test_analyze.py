@@ -111,21 +111,23 @@ def test_human_output_names_missing_commitments(tmp_path):
 
 
 def test_a_passage_of_an_unsupported_cell_is_said_considered_not_evidence(tmp_path):
-    """QA 2026-12-06: org61's induction plan (dev), c2 "no" with a passage kept: the JSON
-    listed it as any evidence, the text said only "sin evidencia"."""
+    """QA 2026-12-06: a dev document whose c2 is "no" with a passage kept (then org61's
+    induction plan, supported since the thirteenth round; now org66's August bulletin, as in
+    test_considered_passages): the JSON listed it as any evidence, the text said only "sin
+    evidencia"."""
     from tests.rendered import rendered
 
-    plan = tmp_path / "plan-induccion.docx"
-    plan.write_bytes(rendered("org61-fundacion-hogar-los-olivos/"
-                              "plan-induccion-personal-nuevo-2025.md", "docx"))
-    proc = _evidencia("analyze", "--json", str(plan))
+    bulletin = tmp_path / "boletin-agosto.docx"
+    bulletin.write_bytes(rendered("org66-cooperativa-ahorro-horizonte/"
+                                  "boletin-interno-agosto-2025.md", "docx"))
+    proc = _evidencia("analyze", "--json", str(bulletin))
     assert proc.returncode == 0, proc.stderr[-2000:]
     c2 = json.loads(proc.stdout)["documents"][0]["commitments"][1]
     assert c2["supported"] is False and c2["evidence"]
     assert {e["supports"] for e in c2["evidence"]} == {False}
-    proc = _evidencia("analyze", str(plan))
+    proc = _evidencia("analyze", str(bulletin))
     said = proc.stdout[proc.stdout.index("  c2:"):proc.stdout.index("  c3:")]
-    assert (f"pasaje considerado, no suficiente: plan-induccion.docx, pág. "
+    assert (f"pasaje considerado, no suficiente: boletin-agosto.docx, pág. "
             f"{c2['evidence'][0]['page']}") in said
 
 
