@@ -10,7 +10,7 @@ held-out organisations and the held-out registers stay out of every fitted numbe
 2. ``model/second_stage.json``: the learned second stage (classifiers/learn.py): the passage
    model ranks the excerpts, and the decision rule in force (``second_stage.DECISION``) over the
    rules' calibrated probability and the document model's decides each cell
-   (``second_stage.combine``; classifiers/QUALITY.md, eighth and twelfth rounds);
+   (``second_stage.combine``; classifiers/QUALITY.md, eighth, twelfth and thirteenth rounds);
    written only when that stage beats the rules alone in cross-validation by organisation
    (``--force-model`` writes it anyway; ``--no-model`` leaves the second stage as it is).
 
