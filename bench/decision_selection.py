@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pool_selection  # noqa: E402  (bench/, next to this file: the ninth round's machinery)
-from pool_selection import level_one, macro_f1, wrong  # noqa: E402
+from pool_selection import level_one, print_scores, wrong  # noqa: E402
 
 #: the dev organisations whose text no change of rules ever followed (the protocol's list; the
 #: blind sets among these numbers are held out, so never in the dev pool)
@@ -80,12 +80,6 @@ def decisions(level1: dict) -> dict:
     return out
 
 
-def false_missed(subset: list, pred: dict) -> tuple[int, int]:
-    cells = [(pred[(ex.key, c)], ex.labels[c]) for ex in subset for c in ex.labels
-             if (ex.key, c) in pred]
-    return sum(s and not g for s, g in cells), sum(g and not s for s, g in cells)
-
-
 def chosen(wrong_cells: dict) -> str:
     """The protocol's rule: (c) or (d) only with at least MARGIN wrong cells fewer than (a) on
     the never-read organisations; of two that do, the one with fewer; a tie to (c)."""
@@ -127,12 +121,7 @@ def main() -> int:
         "other dev organisations (reported only)": [e for e in pool if e.group not in NEVER_READ],
         "whole dev pool": pool,
     }
-    for name, subset in subsets.items():
-        print(f"\n{name}: {len(subset)} files, {len({e.group for e in subset})} organisations")
-        for who, pred in preds.items():
-            f, m = false_missed(subset, pred)
-            print(f"  {who:42s} wrong cells {wrong(subset, pred):4d} ({f} / {m})  "
-                  f"macro-F1 {macro_f1(subset, pred):.3f}")
+    print_scores(subsets, preds, organisations=True, split=True)
     selection = subsets["never-read dev organisations (selection)"]
     chosen_name = chosen({n: wrong(selection, preds[n]) for n in CANDIDATES})
     print(f"\nthe protocol's rule chooses {chosen_name}: {CANDIDATES[chosen_name]}")

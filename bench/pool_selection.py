@@ -96,6 +96,26 @@ def wrong(examples, pred: dict) -> int:
                if (ex.key, cid) in pred)
 
 
+def false_missed(examples, pred: dict) -> tuple[int, int]:
+    """(false, missed) cells of ``pred`` against the examples' labels: ``wrong`` split."""
+    cells = [(pred[(ex.key, cid)], ex.labels[cid]) for ex in examples for cid in ex.labels
+             if (ex.key, cid) in pred]
+    return sum(s and not g for s, g in cells), sum(g and not s for s, g in cells)
+
+
+def print_scores(subsets: dict, decisions: dict, *, organisations: bool = False,
+                 split: bool = False) -> None:
+    """Each subset's wrong cells and macro-F1 per decision: the selection scripts' table
+    (``organisations``: count them; ``split``: false / missed beside the wrong cells)."""
+    for name, subset in subsets.items():
+        orgs = f", {len({e.group for e in subset})} organisations" if organisations else ""
+        print(f"\n{name}: {len(subset)} files{orgs}")
+        for who, pred in decisions.items():
+            parts = " ({} / {})".format(*false_missed(subset, pred)) if split else ""
+            print(f"  {who:42s} wrong cells {wrong(subset, pred):4d}{parts}  "
+                  f"macro-F1 {macro_f1(subset, pred):.3f}")
+
+
 def macro_f1(examples, pred: dict) -> float:
     from classifiers.result import COMMITMENT_IDS
 
@@ -201,11 +221,7 @@ def main() -> int:
         "nine untuned dev organisations": [ex for ex in dev if ex.group in UNTUNED],
         "tuned dev organisations": [ex for ex in dev if ex.group not in UNTUNED],
     }
-    for name, subset in subsets.items():
-        print(f"\n{name}: {len(subset)} files")
-        for who, pred in decisions.items():
-            print(f"  {who:42s} wrong cells {wrong(subset, pred):4d}  "
-                  f"macro-F1 {macro_f1(subset, pred):.3f}")
+    print_scores(subsets, decisions)
     print(f"\n{time.process_time() - t0:.0f} s CPU in this process, "
           f"{time.time() - t_wall:.0f} s wall")
     return 0

@@ -4,15 +4,14 @@ Public surface: ``classify(doc)``, ``load()`` (warm the spaCy model and patterns
 process), ``CLASSIFIER_VERSION`` and ``stage_description()``. Importing this package does not
 import spaCy.
 
-Two stages: the rules (patterns as data, engine.py) find candidate passages and score them; when
-a valid second-stage model is installed (second_stage.py), it ranks the passages, and the
-decision rule in force (``second_stage.DECISION``: since the thirteenth round a weighted mean,
-a quarter the rules' and three quarters the model's) over its document probability
-and the rules' calibrated one decides; the rules' pattern ids stay the explanation shown with
-each excerpt. Without one,
-the rules decide through their calibration (calibration.py). The model in force is the packaged
-one unless ``load(options=...)`` names another (a model promoted by ``evidencia train``, kept in
-the data folder); ``CLASSIFIER_VERSION`` follows the model in force.
+Two stages: the rules (patterns as data, engine.py) find candidate passages and score them; when a
+valid second-stage model is installed (second_stage.py), it ranks the passages, and the decision
+rule in force (``second_stage.DECISION``: since the thirteenth round a weighted mean, a quarter the
+rules' calibrated probability and three quarters its document probability) decides; the rules'
+pattern ids stay the explanation shown with each excerpt. Without one, the rules decide through
+their calibration (calibration.py). The model in force is the packaged one unless
+``load(options=...)`` names another (a model promoted by ``evidencia train``, kept in the data
+folder); ``CLASSIFIER_VERSION`` follows the model in force.
 """
 
 from __future__ import annotations
