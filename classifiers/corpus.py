@@ -67,6 +67,9 @@ HELDOUT_ORGS = frozenset({
     # written blind on 2026-12-07 by a writer who read nothing under classifiers/ beyond this
     # block and ran no classifier on them: the tenth fresh set
     "org171", "org172", "org173", "org174", "org175", "org176",
+    # written blind on 2026-12-07 by a writer who read nothing under classifiers/ beyond this
+    # block and ran no classifier on them: the eleventh fresh set
+    "org177", "org178", "org179", "org180", "org181", "org182",
 })
 #: held-out organisations moved to dev (ninth round, classifiers/QUALITY.md): the first two blind
 #: sets, written blind on 2026-12-05 (org45..org50) and that evening (org51..org56), were
