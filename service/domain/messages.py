@@ -52,6 +52,8 @@ __all__ = [
     "cell_status_label",
     "action_label",
     "error_message",
+    "CLOSED_DOCUMENT_ERRORS",
+    "document_error",
     "error_title",
     "notice",
     "format_datetime",
@@ -912,6 +914,25 @@ def error_message(code: str, **params: object) -> str:
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
+
+#: A document's error as the applicant reads it once the submission takes no more uploads (sent
+#: for review, or decided), by code: the words stored with the document (the extractor's,
+#: ``Document.error``) tell how to upload the file again, which the page no longer offers. A
+#: code not here keeps its stored words; the stored row is never rewritten, so the same
+#: document reads as stored again if the reviewers return the submission with observations.
+CLOSED_DOCUMENT_ERRORS: dict[str, str] = {
+    "encrypted": "El archivo está protegido con contraseña y no se pudo leer.",
+    "encryption_unsupported": "El PDF usa un cifrado no soportado y no se pudo leer.",
+}
+
+
+def document_error(code: str | None, stored: str | None, *, closed: bool = False) -> str | None:
+    """A document's error for the applicant: ``stored`` (its row's words), or, when the
+    submission is ``closed`` to uploads, the wording of :data:`CLOSED_DOCUMENT_ERRORS`."""
+    if closed and code in CLOSED_DOCUMENT_ERRORS:
+        return CLOSED_DOCUMENT_ERRORS[code]
+    return stored
 
 
 def error_title(code: str, status: int) -> str:

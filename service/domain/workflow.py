@@ -55,6 +55,7 @@ __all__ = [
     "TRANSITIONS",
     "NOTIFIED",
     "FINAL",
+    "OPEN_TO_APPLICANT",
     "HistoryEntry",
     "ReviewState",
     "initial_status",

@@ -242,3 +242,59 @@ def test_a_5xx_error_page_does_not_ask_the_database_again(client):
 
     assert f'href="/s/{sub["id"]}" data-back' in back(404)  # the link checked out
     assert f'href="/s/{sub["id"]}"' not in back(503)  # not checked: neutral
+
+
+def _document_errors(html: str) -> list[str]:
+    return [" ".join(e.split()) for e in re.findall(r'<p class="doc-error" data-error>(.*?)</p>',
+                                                    html, re.S)]
+
+
+def test_a_password_protected_file_is_not_to_be_uploaded_again_once_uploads_are_closed(
+        client, reviewer, run_worker_burst):
+    """Closing note of 2026-12-07: a PDF with a password kept telling its applicant "Súbalo sin
+    contraseña" after the submission was sent and decided, when the page no longer takes
+    uploads. The stored words stay; the applicant's page, its status fragment and the
+    applicant's JSON word the error for a closed submission (reviewers read it as stored)."""
+    from service.db import SessionLocal
+    from service.domain.messages import CLOSED_DOCUMENT_ERRORS
+    from service.domain.models import Document
+    from tests.conftest import PEERS
+
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    sid, token = sub["id"], sub["token"]
+    applicant = {"Authorization": f"Bearer {token}"}
+    locked = ("files", ("acta-cifrada.pdf",
+                        (PEERS / "pdfplumber-encrypted-password-test.pdf").read_bytes()))
+    client.post(f"/api/submissions/{sid}/documents", files=[locked], headers=applicant)
+    run_worker_burst()
+    with SessionLocal() as session:
+        (document,) = session.query(Document).filter_by(submission_id=sid).all()
+        assert (document.status, document.error_code) == ("error", "encrypted")
+        stored = document.error
+    assert "Súbalo sin contraseña" in stored
+    closed = CLOSED_DOCUMENT_ERRORS["encrypted"]
+
+    def applicant_reads() -> list[str]:
+        page = client.get(f"/s/{sid}", params={"t": token}).text
+        fragment = client.get(f"/s/{sid}/estado", params={"t": token}).text
+        status = client.get(f"/api/submissions/{sid}", headers=applicant).json()
+        matrix = client.get(f"/api/submissions/{sid}/matrix", headers=applicant).json()
+        return [*_document_errors(page), *_document_errors(fragment),
+                status["documents"][0]["error"], matrix["documents"][0]["error"]]
+
+    assert applicant_reads() == [stored] * 4  # a draft: upload it again, as it says
+
+    assert client.post(f"/api/submissions/{sid}/submit", headers=applicant).status_code == 200
+    assert applicant_reads() == [closed] * 4  # sent: nothing can be uploaded now
+    review = f"/api/submissions/{sid}/review"
+    for status in ("en_revision", "aprobada"):
+        r = client.post(review, auth=reviewer, json={"status": status})
+        assert r.status_code == 200, r.text
+    assert applicant_reads() == [closed] * 4
+    assert "Súbalo" not in client.get(f"/s/{sid}", params={"t": token}).text
+
+    theirs = client.get(f"/api/submissions/{sid}", auth=reviewer).json()
+    assert theirs["documents"][0]["error"] == stored
+    with SessionLocal() as session:
+        assert session.get(Document, document.id).error == stored  # no row rewritten
