@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pool_selection import print_scores  # noqa: E402  (bench/, next to this file)
+
 UNTUNED = {"org58", "org60", "org62", "org64", "org66", "org68", "org70", "org72", "org74"}
 BAND = (0.2, 0.8)
 
@@ -72,7 +74,6 @@ def main() -> int:
     p.add_argument("--examples", type=Path, default=Path("/tmp/blend-dev-examples.pkl"))
     args = p.parse_args()
     from classifiers.learn import _folds
-    from classifiers.result import COMMITMENT_IDS
 
     t0 = time.process_time()
     if args.examples.exists():
@@ -118,23 +119,7 @@ def main() -> int:
         "tuned dev organisations": [ex for ex in examples if ex.group not in UNTUNED],
         "all dev": examples,
     }
-    for name, subset in subsets.items():
-        print(f"\n{name}: {len(subset)} files")
-        for who, pred in decisions.items():
-            wrong, f1s = 0, []
-            for cid in COMMITMENT_IDS:
-                tp = fp = fn = 0
-                for ex in subset:
-                    if (ex.key, cid) not in pred:
-                        continue
-                    s, g = pred[(ex.key, cid)], ex.labels[cid]
-                    tp += s and g
-                    fp += s and not g
-                    fn += g and not s
-                wrong += fp + fn
-                if tp + fp + fn:
-                    f1s.append(2 * tp / (2 * tp + fp + fn))
-            print(f"  {who:32s} wrong cells {wrong:4d}  macro-F1 {sum(f1s) / len(f1s):.3f}")
+    print_scores(subsets, decisions, width=32)
     print(f"\n{time.process_time() - t0:.0f} s CPU")
     return 0
 

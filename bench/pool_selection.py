@@ -104,15 +104,16 @@ def false_missed(examples, pred: dict) -> tuple[int, int]:
 
 
 def print_scores(subsets: dict, decisions: dict, *, organisations: bool = False,
-                 split: bool = False) -> None:
+                 split: bool = False, width: int = 42) -> None:
     """Each subset's wrong cells and macro-F1 per decision: the selection scripts' table
-    (``organisations``: count them; ``split``: false / missed beside the wrong cells)."""
+    (``organisations``: count them; ``split``: false / missed beside the wrong cells;
+    ``width``: of the decisions' column)."""
     for name, subset in subsets.items():
         orgs = f", {len({e.group for e in subset})} organisations" if organisations else ""
         print(f"\n{name}: {len(subset)} files{orgs}")
         for who, pred in decisions.items():
             parts = " ({} / {})".format(*false_missed(subset, pred)) if split else ""
-            print(f"  {who:42s} wrong cells {wrong(subset, pred):4d}{parts}  "
+            print(f"  {who:{width}s} wrong cells {wrong(subset, pred):4d}{parts}  "
                   f"macro-F1 {macro_f1(subset, pred):.3f}")
 
 
