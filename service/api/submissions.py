@@ -355,10 +355,11 @@ def _build_status(session, access, version: int) -> tuple[object, bytes]:
     """The documents' progress, the review and each commitment's outcome (from the matrix
     built at the same version); a reviewer also sees who took each review step."""
     sid = access.submission.id
-    matrix = _answers.get((sid, "matrix", False), version)
+    key = (sid, "matrix", access.is_reviewer)  # the caller's matrix: a reviewer's names them
+    matrix = _answers.get(key, version)
     if matrix is None:
         matrix = _build_matrix(session, access, version)
-        _answers.put((sid, "matrix", False), version, *matrix)
+        _answers.put(key, version, *matrix)
     state = workflow.review_state(session, sid)
     data = load_progress(session, sid)
     body = progress_public(data, review=review_public(state, for_reviewer=access.is_reviewer),

@@ -100,6 +100,18 @@ def test_the_history_times_carry_chiles_offset(client):
     assert at == datetime.fromisoformat(sent["submitted_at"]).replace(microsecond=0)
 
 
+def _read_policy(client, run_worker_burst) -> tuple[dict, dict]:
+    """A submission whose applicant uploaded the demo's policy, read by the worker: the
+    submission as created and the applicant's headers."""
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    note = ("files", ("politica.docx", (DEMO / "politica-inclusion.docx").read_bytes()))
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    client.post(f"/api/submissions/{sub['id']}/documents", files=[note], headers=applicant)
+    run_worker_burst()
+    return sub, applicant
+
+
 @pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
 def test_the_applicant_reads_neither_reviewer_names_nor_their_notes(
         client, reviewer, run_worker_burst):
@@ -110,12 +122,7 @@ def test_the_applicant_reads_neither_reviewer_names_nor_their_notes(
 
     from openpyxl import load_workbook
 
-    sub = client.post("/api/submissions", json={
-        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
-    note = ("files", ("politica.docx", (DEMO / "politica-inclusion.docx").read_bytes()))
-    applicant = {"Authorization": f"Bearer {sub['token']}"}
-    client.post(f"/api/submissions/{sub['id']}/documents", files=[note], headers=applicant)
-    run_worker_burst()
+    sub, applicant = _read_policy(client, run_worker_burst)
     decisions = f"/api/submissions/{sub['id']}/decisions"
     for body in ({"commitment": "c3", "action": "comment", "comment": "Nota: llamar a RR. HH."},
                  {"commitment": "c3", "action": "reject", "comment": "No está firmada."}):
@@ -139,6 +146,23 @@ def test_the_applicant_reads_neither_reviewer_names_nor_their_notes(
     cells = {str(v) for row in book["Matriz"].iter_rows(values_only=True) for v in row}
     assert name not in cells and not any("llamar" in v for v in cells)
     assert "No está firmada." in cells
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_a_reviewers_status_request_does_not_hand_the_applicant_the_reviewers_matrix(
+        client, reviewer, run_worker_burst):
+    """Found 2026-12-07: the status builds the matrix at the same version and kept it as the
+    applicant's whoever asked, so after a reviewer's status request the applicant's matrix
+    JSON carried the reviewers' notes and names."""
+    sub, applicant = _read_policy(client, run_worker_burst)
+    r = client.post(f"/api/submissions/{sub['id']}/decisions", auth=reviewer,
+                    json={"commitment": "c3", "action": "comment", "comment": "Nota interna."})
+    assert r.status_code == 201, r.text
+    assert client.get(f"/api/submissions/{sub['id']}", auth=reviewer).status_code == 200
+    mine = client.get(f"/api/submissions/{sub['id']}/matrix", headers=applicant)
+    assert "Nota interna." not in mine.text and reviewer[0] not in mine.text
+    theirs = client.get(f"/api/submissions/{sub['id']}/matrix", auth=reviewer).text
+    assert "Nota interna." in theirs and reviewer[0] in theirs
 
 
 def _alerts(html: str) -> list[str]:
