@@ -89,9 +89,9 @@ def main() -> int:
         cpu.append(time.process_time() - c0)
         words.append(n_words)
 
-    from classifiers.annotation_cache import use_annotation_cache
+    from classifiers.annotation_cache import tag_texts, use_annotation_cache
     from classifiers.engine import get_ruleset
-    from classifiers.nlp import get_nlp, tag_texts
+    from classifiers.nlp import get_nlp
     from classifiers.units import split_blocks
 
     nlp = get_nlp()

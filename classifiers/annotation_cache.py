@@ -11,10 +11,11 @@ module (the entry's format). A different model, pipeline, format or text gives a
 so a stale entry is never read. Entries live in the generation of that pipeline key
 (``cache_dir.py``): ``<folder>/<generation>/<ab>/<key>.spacy``, written atomically.
 
-File handling only: what the pipeline sets and the rules read is ``nlp.py``'s
-(``_CACHED_ATTRS``), and what is read back is checked against spaCy's own reader
-(``tests/classifiers/test_annotation_cache.py``, ``test_tokens.py``), so this module is not in
-the classifier's fingerprint (``version.py``).
+File handling only, and the read-through the classifier tags its texts with
+(:func:`tag_texts`: the pipeline, ``nlp.tag``, only for texts it does not hold): what the
+pipeline sets and the rules read is ``nlp.py``'s (``_CACHED_ATTRS``), and what is read back is
+checked against spaCy's own reader (``tests/classifiers/test_annotation_cache.py``,
+``test_tokens.py``), so this module is not in the classifier's fingerprint (``version.py``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from pathlib import Path
 
 from classifiers import defaults
 from classifiers.cache_dir import atomic_write, generation_name
+from classifiers.nlp import _CACHED_ATTRS, get_vocab, tag
+from classifiers.version import model_version
 
-__all__ = ["use_annotation_cache", "annotation_dir", "generation", "read", "write"]
+__all__ = ["use_annotation_cache", "annotation_dir", "generation", "tag_texts", "read", "write"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,17 @@ def annotation_dir() -> Path | None:
 def generation() -> str:
     """The generation the pipeline installed reads and writes."""
     return generation_name(_pipeline_key())
+
+
+def tag_texts(texts: list[str]) -> list:
+    """Tagged docs for ``texts``: from the cache when it holds them (``tokens.TokenDoc``
+    objects, without spaCy), else spaCy ``Doc`` objects from the pipeline (``nlp.tag``), then
+    kept in the cache when it is on."""
+    docs = read(texts)
+    if docs is None:
+        docs = tag(texts)
+        write(texts, docs)
+    return docs
 
 
 def read(texts: list[str]) -> list | None:
@@ -101,7 +115,6 @@ def _entry_bytes(docs: list) -> bytes:
     import srsly
     from spacy.tokens import DocBin
 
-    from classifiers.nlp import _CACHED_ATTRS
     from classifiers.tokens import symbols
 
     data = DocBin(_CACHED_ATTRS, docs=docs, store_user_data=False).to_bytes()
@@ -126,7 +139,6 @@ def _read_entry(data: bytes) -> list:
 
     import srsly
 
-    from classifiers.nlp import get_vocab
     from classifiers.tokens import read_entry
 
     # an object_pairs_hook skips the registry (an entry has no numpy or other extension type)
@@ -178,8 +190,6 @@ def _text_length(doc) -> int:
 def _pipeline_key() -> bytes:
     """What makes annotations differ besides the text: model, exclusions, the pipeline's code
     (``nlp.py``) and the entry's format (this module)."""
-    from classifiers.version import model_version
-
     h = hashlib.sha256()
     h.update(model_version().encode())
     h.update(",".join(defaults.SPACY_EXCLUDE).encode())

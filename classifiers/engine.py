@@ -15,8 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from classifiers import defaults
-from classifiers.annotation_cache import annotation_dir
-from classifiers.nlp import get_vocab, tag_texts
+from classifiers.annotation_cache import annotation_dir, tag_texts
+from classifiers.nlp import get_vocab
 from classifiers.result import COMMITMENT_IDS, DOC_TYPES
 from classifiers.rules import EXTERNAL_LABEL, Rule, RuleSet, load_rules
 from classifiers.scope import SCOPE_CUES, clause_ids

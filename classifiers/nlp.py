@@ -9,9 +9,10 @@ The network's matrix products go to numpy's OpenBLAS, single-threaded, instead o
 default BLIS: 1.7 times faster tagging here with identical annotations (checked on every token
 of the corpus's dev organisations).
 
-Text whose annotations are cached (``annotation_cache.py``, the files) is read back as token
-arrays (``tokens.TokenDoc``): reprocessing stored text imports neither spaCy nor its pipeline
-unless some text is new.
+Text whose annotations are cached (``annotation_cache.py``, the files, and its ``tag_texts``,
+which asks :func:`tag` here only for what it does not hold) is read back as token arrays
+(``tokens.TokenDoc``): reprocessing stored text imports neither spaCy nor its pipeline unless
+some text is new.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from functools import lru_cache
 
 from classifiers import defaults
 
-__all__ = ["fold", "get_nlp", "get_vocab", "model_version", "pipeline_loaded", "tag_texts"]
+__all__ = ["fold", "get_nlp", "get_vocab", "model_version", "pipeline_loaded", "tag"]
 
 _lock = threading.Lock()
 _nlp = None
@@ -116,17 +117,10 @@ def _load():
     return nlp
 
 
-def tag_texts(texts: list[str]) -> list:
-    """Tagged docs for ``texts``: from the annotation cache when it holds them
-    (``tokens.TokenDoc`` objects, without spaCy), else spaCy ``Doc`` objects from the pipeline
-    (then kept in the cache when it is on: ``annotation_cache.py``)."""
-    from classifiers import annotation_cache
-
-    docs = annotation_cache.read(texts)
-    if docs is None:
-        docs = list(get_nlp().pipe(texts, batch_size=_BATCH))
-        annotation_cache.write(texts, docs)
-    return docs
+def tag(texts: list[str]) -> list:
+    """spaCy ``Doc`` objects of ``texts`` from the pipeline (``annotation_cache.tag_texts``
+    reads them from the cache instead when it holds them)."""
+    return list(get_nlp().pipe(texts, batch_size=_BATCH))
 
 
 def model_version() -> str:

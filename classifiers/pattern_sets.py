@@ -425,8 +425,8 @@ class Change:
         reading: a rule's matches do not depend on the other rules (``RuleSet.match``: the
         longest match per rule and start token; ordered by start, then load order, which the
         rules kept in place keep)."""
+        from classifiers.annotation_cache import tag_texts
         from classifiers.engine import _chunks
-        from classifiers.nlp import tag_texts
         from classifiers.units import split_blocks
 
         versions = self._versions_ruleset()

@@ -27,7 +27,7 @@ from .conftest import dev_source_documents
 def analysed(classify, tmp_path_factory):
     """(document, its blocks, their tagged docs, its analysis) per dev source; the analysis
     reads the tags back from an annotation cache, as reprocessing does."""
-    from classifiers import annotation_cache, nlp
+    from classifiers import annotation_cache
     from classifiers.engine import analyse
 
     annotation_cache.use_annotation_cache(tmp_path_factory.mktemp("annotations"))
@@ -35,7 +35,7 @@ def analysed(classify, tmp_path_factory):
         out = []
         for doc in dev_source_documents():
             blocks = split_blocks(doc.pages)
-            tagged = nlp.tag_texts([b.text for b in blocks])
+            tagged = annotation_cache.tag_texts([b.text for b in blocks])
             out.append((doc, blocks, tagged, analyse(doc)))
         return out
     finally:
