@@ -128,7 +128,7 @@ def main(argv=None) -> int:
                                                     ("Oflag", o, False, False)):
             items.append((variant, key, e.org, e.id, e.labels, e.evidence, unit_ocr,
                           feature_ocr))
-    items = sorted(set(items), key=lambda t: (t[0], t[1]))
+    items = sorted({(t[0], t[1]): t for t in items}.values(), key=lambda t: (t[0], t[1]))
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         variants = {(v, k): ex for v, k, ex in pool.map(_job, items, chunksize=8)}
     print(f"{len(variants)} variants prepared", file=sys.stderr)
