@@ -194,6 +194,11 @@ def service_env(request, tmp_path, redis_url, monkeypatch):
     monkeypatch.setenv("EVIDENCIA_DATA_DIR", str(data_dir))
     monkeypatch.setenv("EVIDENCIA_PUBLIC_URL", "http://testserver")
     monkeypatch.setenv("OMP_THREAD_LIMIT", "1")
+    # no SMTP server unless the test asks for one (the ``smtp`` fixtures): the browser tests'
+    # session-wide server sets these in the process for their own worker
+    for key in ("EVIDENCIA_SMTP_HOST", "EVIDENCIA_SMTP_PORT", "EVIDENCIA_SMTP_TLS",
+                "EVIDENCIA_SMTP_FROM"):
+        monkeypatch.delenv(key, raising=False)
     get_settings.cache_clear()
     upgrade(url)
     yield SimpleNamespace(url=url, redis_url=redis_url, data_dir=data_dir, kind=request.param)
