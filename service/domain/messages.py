@@ -923,7 +923,15 @@ def error_message(code: str, **params: object) -> str:
 #: document reads as stored again if the reviewers return the submission with observations.
 CLOSED_DOCUMENT_ERRORS: dict[str, str] = {
     "encrypted": "El archivo está protegido con contraseña y no se pudo leer.",
+    "wrong_password": "El archivo está protegido con contraseña y no se pudo leer.",
     "encryption_unsupported": "El PDF usa un cifrado no soportado y no se pudo leer.",
+    "empty_file": "El archivo está vacío (0 bytes) y no se pudo leer.",
+    "corrupt": "El archivo está dañado o incompleto y no se pudo leer.",
+    "too_large": "El archivo supera el tamaño que se puede leer y no se leyó.",
+    "unsafe_archive": "El archivo comprimido se rechazó por seguridad y no se leyó.",
+    "unsupported_type": "Este tipo de archivo no se puede leer.",
+    "converter_unavailable": "El documento está en un formato (DOC, RTF u otro) que no se pudo "
+                             "convertir para leerlo.",
 }
 
 

@@ -73,3 +73,20 @@ def test_service_errors_carry_their_status_and_exit_code():
     assert (e.status_code, e.code.exit_code) == (422, 2) and "RUT" in e.message
     assert NotFoundError(code="submission_not_found").status_code == 404
     assert ErrorCode.too_many_files.http_status == 413  # the request; a too large file is 422
+
+
+def test_every_error_that_asks_for_a_new_upload_has_words_for_a_closed_submission():
+    """Once a submission takes no uploads, the applicant must not read "súbalo de nuevo":
+    every pipeline error whose stored words ask for an upload has closed-submission words."""
+    import re
+
+    from service.domain.messages import CLOSED_DOCUMENT_ERRORS, document_error
+
+    asks_upload = re.compile(r"\bs[uú]b[ae]|\bsuba\b|vuelva a (exportar|subir)", re.IGNORECASE)
+    asking = [c for c in _pipeline_error_classes() if asks_upload.search(c.default_message)]
+    assert asking, "the pattern no longer finds the upload wording"
+    for cls in asking:
+        closed = document_error(cls.code, cls.default_message, closed=True)
+        assert cls.code in CLOSED_DOCUMENT_ERRORS, cls.__name__
+        assert not asks_upload.search(closed), (cls.__name__, closed)
+        assert document_error(cls.code, cls.default_message) == cls.default_message
