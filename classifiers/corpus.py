@@ -76,6 +76,9 @@ HELDOUT_ORGS = frozenset({
     # written blind on 2026-12-07 by a writer who read nothing under classifiers/ beyond this
     # block and ran no classifier on them: the thirteenth fresh set
     "org207", "org208", "org209", "org210", "org211", "org212",
+    # written blind on 2026-12-07 by a writer who read nothing under classifiers/ beyond this
+    # block and ran no classifier on them: the fourteenth fresh set
+    "org261", "org262", "org263", "org264", "org265", "org266",
 })
 #: held-out organisations moved to dev (ninth round, classifiers/QUALITY.md): the first two blind
 #: sets, written blind on 2026-12-05 (org45..org50) and that evening (org51..org56), were
