@@ -16,8 +16,12 @@ texts it can change. Why that is exact, read off ``engine.py`` and ``rules.py``:
   ``{n,…}`` with n ≥ 1) must be some token of the text, whose NORM and LEMMA pass the spec's
   string tests (equality, ``IN``, ``REGEX``: the very strings and tests the matcher uses); the
   text's distinct (norm, lemma) pairs are kept (only the blocks that gave units: the matches
-  of the others are never read). An external name drops only the matches inside its own, so
-  its edit is a cue's;
+  of the others are never read), and the sequence of its tokens as those pairs: the tested
+  tokens of a match stand in the pattern's order, each within the number of tokens the steps
+  between them can take (two ``OP`` 1 steps side by side: adjacent tokens; ``{0,6}`` between:
+  one to seven tokens apart), so a pattern whose tokens the text holds only elsewhere cannot
+  match in it (``_placed``: "querer" and "que" in a text, never side by side). An external name
+  drops only the matches inside its own, so its edit is a cue's;
 * matches at one token come out in the rules' load order: a rule whose place among the others
   changed (a line moved, or the first line of its id removed) is an edited rule, which counts
   where it matched;
@@ -331,7 +335,8 @@ class Change:
             needs = None
         if rule_id is None and label is None and needs is None and rematch is None:
             self.everything = True
-        self.triggers.append((rule_id, label, needs, rematch))
+        chains = None if needs is None else [self._chain(p) for p in patterns]
+        self.triggers.append((rule_id, label, needs, chains, rematch))
 
     def add_rematch(self, rule_id: str, label: str, old: list | None, new: list | None
                     ) -> None:
@@ -364,6 +369,29 @@ class Change:
             if tests:
                 need |= self._bit(tests)
         return need
+
+    def _chain(self, pattern: list) -> tuple:
+        """Where a pattern's tested tokens must stand in a text for it to match: its mandatory
+        steps with string tests, in order, as (bit, least, most), ``least`` and ``most`` the
+        tokens a match can take from the previous such step's first token to this one's (the
+        previous step's own repetitions and those of the steps between; unbounded for ``*``,
+        ``+`` and ``!``); the first step's bounds are not read. A pattern can match only where
+        its tested steps' tokens stand so; ``_placed`` looks for such places in a text's token
+        sequence."""
+        from classifiers.rules import _quantifier
+
+        chain = []
+        least = most = 0
+        for spec in pattern:
+            bounds = _quantifier(spec.get("OP", "1"))
+            lo, hi = (0, float("inf")) if bounds is None else bounds
+            tests = _string_tests(spec) if lo >= 1 else None
+            if tests:
+                chain.append((self._bit(tests), least, most))
+                least, most = lo, hi
+            else:
+                least, most = least + lo, most + hi
+        return tuple(chain)
 
     def _bit(self, tests: list) -> int:
         key = json.dumps(tests, sort_keys=True, ensure_ascii=False)
@@ -398,9 +426,9 @@ class Change:
                 if edit.rule_id in rules and edit.differ(labels, scoped, seen["doc_type"],
                                                          known):
                     return _SURELY
-        have = None
+        have = bits = places = None
         again = set()
-        for rule_id, label, needs, rematch in self.triggers:
+        for rule_id, label, needs, chains, rematch in self.triggers:
             if rematch is not None and rematch in again:
                 continue
             if rule_id is not None and rule_id not in rules:
@@ -409,9 +437,15 @@ class Change:
                 continue
             if needs is not None:
                 if have is None:
-                    have = self._have(seen["pairs"])
-                if have is not None and not any(need & have == need for need in needs):
-                    continue
+                    have, bits = self._have(seen["pairs"])
+                if have is not None:
+                    fit = [k for k, need in enumerate(needs) if need & have == need]
+                    if not fit:
+                        continue
+                    if places is None:
+                        places = _places(seen.get("seq"), bits)
+                    if places and not any(_placed(chains[k], places) for k in fit):
+                        continue
             if rematch is None:
                 return _SURELY
             again.add(rematch)
@@ -459,19 +493,22 @@ class Change:
             self._versions = ruleset
         return self._versions
 
-    def _have(self, pairs: list | None) -> int | None:
-        """The bits of a text's pairs (None: its pairs are unknown)."""
+    def _have(self, pairs: list | None) -> tuple[int | None, list | None]:
+        """The bits of a text's pairs together, and each pair's (None: its pairs are
+        unknown)."""
         if pairs is None:
-            return None
+            return None, None
         known = self._pairs
         have = 0
+        each = []
         it = iter(pairs)
         for norm, lemma in zip(it, it, strict=True):
             bits = known.get((norm, lemma))
             if bits is None:
                 bits = known[(norm, lemma)] = self._bits(norm, lemma)
             have |= bits
-        return have
+            each.append(bits)
+        return have, each
 
     def _bits(self, norm: str, lemma: str) -> int:
         strings = (norm, lemma)
@@ -480,6 +517,40 @@ class Change:
             if all(test(strings[col]) for col, _kind, test in tests):
                 bits |= bit
         return bits
+
+
+def _places(seq: list | None, bits: list) -> list | bool:
+    """The bits of each token of a text in order (``readings.seen_in``'s ``seq``: each token's
+    pair, ``-1`` between two tagged blocks, which holds no bit and so no tested step); False
+    when the sequence is not known (an entry written before it was kept, or too long): an edit
+    is then judged by the pairs alone."""
+    if not seq:
+        return False
+    return [bits[k] if k >= 0 else 0 for k in seq]
+
+
+def _placed(chain: tuple, places: list) -> bool:
+    """Whether a pattern's tested steps (``Change._chain``) can stand in this token sequence:
+    a token passing each step's tests, each at ``least`` to ``most`` tokens after a token that
+    passed the step before (a necessary condition of a match; its other tests, POS,
+    morphology, ``NOT_IN``, are left to the matcher)."""
+    from bisect import bisect_left
+
+    if not chain:
+        return True
+    bit = chain[0][0]
+    found = [i for i, have in enumerate(places) if have & bit == bit]
+    for bit, least, most in chain[1:]:
+        if not found:
+            return False
+        after = []
+        for i, have in enumerate(places):
+            if have & bit == bit:
+                k = bisect_left(found, i - most)  # the first place not too far before i
+                if k < len(found) and found[k] <= i - least:
+                    after.append(i)
+        found = after
+    return bool(found)
 
 
 @dataclass(frozen=True, slots=True)

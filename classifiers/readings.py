@@ -17,10 +17,10 @@ again (its annotations read from the annotation cache, ``nlp.py``).
 
 The pattern data is not in the key: each entry is stamped with the fingerprint of the pattern
 files it was read with, and keeps what was seen in the text (``seen_in``: the rules that
-matched, the cue labels, the distinct (norm, lemma) pairs of its tokens). Under other patterns
-the entry is still exact when no edited rule can match in the text (``pattern_sets.py`` says
-why and how that is decided): it is reused and stamped with the patterns in force; otherwise
-the text is analysed again and the entry rewritten.
+matched, the cue labels, the distinct (norm, lemma) pairs of its tokens and their sequence).
+Under other patterns the entry is still exact when no edited rule can match in the text
+(``pattern_sets.py`` says why and how that is decided): it is reused and stamped with the
+patterns in force; otherwise the text is analysed again and the entry rewritten.
 
 An entry is ``EVR2``, the 64 hex digits of its patterns' fingerprint, the length of the reading
 (4 bytes) and two zlib-compressed JSON parts: the reading (floats read back bit for bit,
@@ -66,6 +66,9 @@ FOLDER = "readings"
 #: documents longer than this (characters of text) are not kept: their entries would be tens of
 #: megabytes (a 2,000-page document where every sentence is a candidate)
 MAX_CACHED_CHARS = 1_000_000
+#: tokens beyond which an entry keeps no token sequence (``seen_in``): an edit is then judged by
+#: the pairs alone, as before the sequence was kept (~5 bytes a token compressed)
+MAX_SEQ = 100_000
 
 
 @dataclass(slots=True)
@@ -242,8 +245,11 @@ def seen_in(analysis) -> dict:
     ``labels``, the cue labels of its units; ``scoped``, those a condition of a narrower scope
     reads (``_scoped_labels``); ``pairs``, the distinct (norm, lemma) pairs of the
     tokens the rules matched on, flat (norm, lemma, norm, …): those of every tagged block that
-    gave a unit (the matches of the others are never read); None for a document read a chunk at
-    a time (its tokens spilled)."""
+    gave a unit (the matches of the others are never read); ``seq``, those blocks' tokens in
+    order, each as the index of its pair (``-1`` between two blocks), so that an edited pattern
+    is judged by where its tokens stand, not only by whether the text holds them
+    (``pattern_sets.Change.touches``; None beyond ``MAX_SEQ`` tokens); None for a document
+    read a chunk at a time (its tokens spilled)."""
     from classifiers.tokens import LEMMA, NORM
     from classifiers.units import SpilledSpan
 
@@ -257,15 +263,23 @@ def seen_in(analysis) -> dict:
         if type(ref) is SpilledSpan:
             return seen
         docs[id(ref.doc)] = ref.doc
-    ids: set = set()
+    ids: dict = {}  # (norm id, lemma id) -> its index among the pairs
+    seq: list = []
     strings = None
     for doc in docs.values():
         if len(doc):
             strings = doc.vocab.strings
-            ids.update(zip(*doc.to_array([NORM, LEMMA]).T.tolist(), strict=True))
+            if seq:
+                seq.append(-1)  # no match spans two tagged blocks
+            for pair in zip(*doc.to_array([NORM, LEMMA]).T.tolist(), strict=True):
+                k = ids.get(pair)
+                if k is None:
+                    k = ids[pair] = len(ids)
+                seq.append(k)
     pairs = seen["pairs"] = []
     for norm, lemma in ids:
         pairs += (strings[norm], strings[lemma])
+    seen["seq"] = seq if len(seq) <= MAX_SEQ else None
     return seen
 
 

@@ -26,9 +26,37 @@ _LOGIC_FILES = ("units.py", "scope.py", "rules.py", "engine.py", "nlp.py", "toke
                 "defaults.py")
 
 
-#: the installed spaCy model's version, looked up once per process (a metadata look-up scans every
-#: installed distribution: ~5 ms, and the fingerprint is taken several times at start-up)
-model_version = cache(_model_version)
+@cache
+def model_version() -> str:
+    """The installed spaCy model's version (``nlp.model_version``), looked up once per process:
+    read from the model's ``dist-info`` folder in the first ``sys.path`` entry holding one, as
+    ``importlib.metadata`` finds it, without importing ``importlib.metadata`` (its import and a
+    look-up, which scans every installed distribution, cost ~40 ms of each command's start);
+    the metadata look-up itself when that folder is not found as one plain folder."""
+    import os
+    import sys
+
+    prefix = defaults.SPACY_MODEL.replace("-", "_").lower() + "-"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        found = [n for n in names if n.lower().startswith(prefix) and n.endswith(".dist-info")]
+        if not found:
+            continue
+        if len(found) == 1:
+            try:
+                with open(Path(entry or ".") / found[0] / "METADATA", encoding="utf-8") as fh:
+                    for line in fh:
+                        if line.startswith("Version:"):
+                            return f"{defaults.SPACY_MODEL}-{line.split(':', 1)[1].strip()}"
+                        if not line.strip():
+                            break
+            except OSError:
+                pass
+        break
+    return _model_version()
 
 
 def pattern_files() -> list[Path]:

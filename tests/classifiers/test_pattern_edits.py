@@ -552,3 +552,41 @@ def test_patterns_edited_under_a_running_process_are_not_kept(
     assert analysed == len(docs)
     assert _as_kept(through) == _as_kept(_full(docs))
     assert not list((tmp_path / "readings").rglob("*.json.z"))
+
+
+def test_where_tokens_stand_never_rules_out_a_match(corpus, use_patterns, monkeypatch):
+    """The token sequence an entry keeps (``readings.seen_in``) rules an edited pattern out of
+    a text only where it cannot match (``pattern_sets._placed``): on every sampled source, every
+    rule of the patterns in force that matches in a block that gave a unit has a pattern whose
+    tested tokens stand as its chain says, and the check does rule out patterns whose tokens
+    the text holds apart (else it would save nothing). ``EVIDENCIA_PATTERN_EDITS_ALL=1``: every
+    corpus source."""
+    use_patterns(defaults.PATTERNS_DIR)
+    ruleset = engine.get_ruleset()
+    change = pattern_sets.Change()
+    chains = {rule_id: [change._chain(p) for p in pats]
+              for rule_id, pats in ruleset.patterns.items()}
+    needs = {rule_id: [change._needs(p) for p in pats]
+             for rule_id, pats in ruleset.patterns.items()}
+    held_apart = checked = 0
+    for doc in corpus:
+        analysis = engine.analyse(doc)
+        seen = readings.seen_in(analysis)
+        assert seen["seq"] is not None
+        have, bits = change._have(seen["pairs"])
+        places = pattern_sets._places(seen["seq"], bits)
+        tagged = {id(unit.ref.doc): unit.ref.doc for unit in analysis.context.units}
+        matched = {rule_id for block in tagged.values()
+                   for rule_id, _start, _end in ruleset.match(block)}
+        for rule_id in matched:
+            checked += 1
+            assert any(need & have == need and pattern_sets._placed(chain, places)
+                       for need, chain in zip(needs[rule_id], chains[rule_id], strict=True)
+                       ), (rule_id, doc.pages[0].text[:80])
+        for rule_id, rule_chains in chains.items():
+            for need, chain in zip(needs[rule_id], rule_chains, strict=True):
+                if need and need & have == need and not pattern_sets._placed(chain, places):
+                    held_apart += 1
+    print(f"{checked} matching rules placed; {held_apart} patterns whose tokens the texts "
+          f"hold apart ruled out")
+    assert checked and held_apart
