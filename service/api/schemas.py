@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from service.domain import clock, messages
+from service.domain import clock
 from service.domain.matrix import (
     CommitmentRow,
     DecisionEntry,
@@ -561,11 +561,10 @@ def _body(schema: type[BaseModel], value, **computed) -> dict:
     }
 
 
-def document_public(d: DocumentEntry, *, closed: bool = False) -> dict:
-    """``closed``: read by the applicant of a submission that takes no more uploads, whose
-    error is worded for it (``messages.document_error``)."""
-    return _body(DocumentPublic, d,
-                 error=messages.document_error(d.error_code, d.error, closed=closed))
+def document_public(d: DocumentEntry) -> dict:
+    """Its ``error`` as the read model words it for the submission's state
+    (``DocumentEntry.error``)."""
+    return _body(DocumentPublic, d)
 
 
 def uploaded_public(documents) -> dict:
@@ -585,10 +584,9 @@ def decision_public(d: DecisionEntry, *, for_reviewer: bool = True) -> dict:
     return body
 
 
-def progress_public(p: SubmissionProgress, review=None, outcomes=(), *,
-                    closed: bool = False) -> dict:
+def progress_public(p: SubmissionProgress, review=None, outcomes=()) -> dict:
     return _body(SubmissionPublic, p, counts=p.counts(),
-                 documents=[document_public(d, closed=closed) for d in p.documents],
+                 documents=[document_public(d) for d in p.documents],
                  review=review, commitments=list(outcomes))
 
 
@@ -644,11 +642,10 @@ def _commitment_public(c: CommitmentRow, *, for_reviewer: bool = True) -> dict:
     )
 
 
-def matrix_public(m: SubmissionMatrix, *, for_reviewer: bool = True,
-                  closed: bool = False) -> dict:
+def matrix_public(m: SubmissionMatrix, *, for_reviewer: bool = True) -> dict:
     return _body(
         MatrixPublic, m,
-        documents=[document_public(d, closed=closed) for d in m.documents],
+        documents=[document_public(d) for d in m.documents],
         pending=m.n_pending,
         commitments=[_commitment_public(c, for_reviewer=for_reviewer) for c in m.commitments],
     )

@@ -40,7 +40,6 @@ from service.domain.dispatch import requeue_lost
 from service.domain.errors import LimitError, UnavailableError, ValidationError
 from service.domain.matrix import load_matrix, load_progress
 from service.domain.messages import error_message
-from service.domain.models import Submission
 from service.domain.submissions import add_files, create_submission
 from service.settings import get_settings
 from service.throttle import client_address, limit_submissions
@@ -334,20 +333,9 @@ class _Answers:
 _answers = _Answers()
 
 
-def _closed_to_applicant(session, access) -> bool:
-    """Whether the caller is the applicant of a submission that takes no more uploads (its
-    documents' errors are worded for it). The row is in the session once the read model is
-    loaded: no query of its own."""
-    if access.is_reviewer:
-        return False
-    submission = session.get(Submission, access.submission.id)
-    return workflow.ReviewStatus(submission.status) not in workflow.OPEN_TO_APPLICANT
-
-
 def _build_matrix(session, access, version: int) -> tuple[object, bytes]:
     data = load_matrix(session, access.submission.id)
-    body = matrix_public(data, for_reviewer=access.is_reviewer,
-                         closed=_closed_to_applicant(session, access))
+    body = matrix_public(data, for_reviewer=access.is_reviewer)
     return data, MatrixPublic.model_validate(body).model_dump_json().encode()
 
 
@@ -363,8 +351,7 @@ def _build_status(session, access, version: int) -> tuple[object, bytes]:
     state = workflow.review_state(session, sid)
     data = load_progress(session, sid)
     body = progress_public(data, review=review_public(state, for_reviewer=access.is_reviewer),
-                           outcomes=outcomes_public(matrix[0], state),
-                           closed=not access.is_reviewer and not state.open_to_applicant)
+                           outcomes=outcomes_public(matrix[0], state))
     return data, SubmissionPublic.model_validate(body).model_dump_json().encode()
 
 

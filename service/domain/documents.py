@@ -46,7 +46,7 @@ def documents_editable(submission: Submission) -> bool:
     """The applicant may remove or replace documents: while drafting (``borrador``) or after
     the reviewers asked for changes (``observada``), the statuses in which the review workflow
     lets them upload (``workflow.OPEN_TO_APPLICANT``)."""
-    return workflow.ReviewStatus(submission.status) in workflow.OPEN_TO_APPLICANT
+    return workflow.open_to_applicant(submission.status)
 
 
 def live_document(session: Session, submission_id: str, document_id: str) -> Document:

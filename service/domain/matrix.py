@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
-from service.domain import messages
+from service.domain import messages, workflow
 from service.domain.codes import DECIDING_ACTIONS, POSITIVE_ACTIONS, DecisionAction, DocumentStatus
 from service.domain.errors import NotFoundError
 from service.domain.lifecycle import is_pending
@@ -225,7 +225,9 @@ class DocumentEntry:
     stage: str
     stage_detail: str | None
     error_code: str | None
-    error: str | None
+    #: the words stored with the document (``Document.error``), written for a submission that
+    #: takes uploads; shown through :attr:`error`
+    stored_error: str | None
     mime: str | None
     size: int
     doc_type: str | None
@@ -238,6 +240,16 @@ class DocumentEntry:
     cells: Mapping[str, Cell] = field(default_factory=lambda: MappingProxyType({}))
     #: the first document of the submission with the same bytes: this one is listed apart
     duplicate_of: str | None = None
+    #: its submission takes no more uploads (``workflow.open_to_applicant``)
+    uploads_closed: bool = False
+
+    @property
+    def error(self) -> str | None:
+        """Its error as every surface shows it, to the applicant and to reviewers alike:
+        :func:`messages.document_error` of the stored words and the submission's state, so
+        none tells to upload the file again once nothing can be uploaded."""
+        return messages.document_error(self.error_code, self.stored_error,
+                                       closed=self.uploads_closed)
 
     @property
     def pending(self) -> bool:
@@ -479,7 +491,8 @@ class SubmissionMatrix(SubmissionProgress):
 # --- building it ----------------------------------------------------------------------------------
 
 
-def _document_entry(document: Document, *, with_results: bool) -> DocumentEntry:
+def _document_entry(document: Document, submission: Submission, *,
+                    with_results: bool) -> DocumentEntry:
     """``with_results``: classifications and extraction are loaded (else progress only)."""
     extraction = document.extraction if with_results else None
     classification = current_classification(document) if with_results else None
@@ -491,7 +504,7 @@ def _document_entry(document: Document, *, with_results: bool) -> DocumentEntry:
         stage=document.stage,
         stage_detail=document.stage_detail,
         error_code=document.error_code,
-        error=document.error,
+        stored_error=document.error,
         mime=document.mime,
         size=document.size or 0,
         doc_type=document.doc_type or (classification.doc_type if classification else None),
@@ -501,6 +514,7 @@ def _document_entry(document: Document, *, with_results: bool) -> DocumentEntry:
         created_at=document.created_at,
         updated_at=document.updated_at,
         cells=MappingProxyType(dict(cells)),
+        uploads_closed=not workflow.open_to_applicant(submission.status),
     )
 
 
@@ -520,7 +534,7 @@ def _mark_duplicates(documents: Iterable[DocumentEntry]) -> tuple[DocumentEntry,
 
 def document_entry(document: Document) -> DocumentEntry:
     """One document's progress, without reading its classifications."""
-    return _document_entry(document, with_results=False)
+    return _document_entry(document, document.submission, with_results=False)
 
 
 def _distinct_passages(passages: Iterable[Passage]) -> tuple[Passage, ...]:
@@ -624,7 +638,7 @@ def build_matrix(
 ) -> SubmissionMatrix:
     """The matrix of a loaded submission (documents, classifications and results loaded)."""
     documents = _mark_duplicates(
-        _document_entry(d, with_results=True) for d in submission.documents
+        _document_entry(d, submission, with_results=True) for d in submission.documents
         if d.removed_at is None
     )
     counted = [d for d in documents if d.duplicate_of is None]
@@ -692,7 +706,8 @@ def load_progress(session: Session, submission_id: str) -> SubmissionProgress:
         .where(Document.submission_id == submission_id, Document.removed_at.is_(None))
         .order_by(Document.created_at)
     )
-    documents = _mark_duplicates(_document_entry(d, with_results=False) for d in rows)
+    documents = _mark_duplicates(_document_entry(d, submission, with_results=False)
+                                 for d in rows)
     return SubmissionProgress(**_header(submission), documents=documents)
 
 

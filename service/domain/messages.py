@@ -916,11 +916,13 @@ def error_message(code: str, **params: object) -> str:
         return template
 
 
-#: A document's error as the applicant reads it once the submission takes no more uploads (sent
-#: for review, or decided), by code: the words stored with the document (the extractor's,
-#: ``Document.error``) tell how to upload the file again, which the page no longer offers. A
-#: code not here keeps its stored words; the stored row is never rewritten, so the same
-#: document reads as stored again if the reviewers return the submission with observations.
+#: A document's error as it reads once the submission takes no more uploads (sent for review,
+#: or decided), by code: the words stored with the document (the extractor's,
+#: ``Document.error``) tell how to upload the file again, which the page no longer offers. Every
+#: surface (pages, JSON, the PDF report; applicant and reviewers alike) reads it through
+#: ``matrix.DocumentEntry.error``. A code not here keeps its stored words; the stored row is
+#: never rewritten, so the same document reads as stored again if the reviewers return the
+#: submission with observations.
 CLOSED_DOCUMENT_ERRORS: dict[str, str] = {
     "encrypted": "El archivo está protegido con contraseña y no se pudo leer.",
     "wrong_password": "El archivo está protegido con contraseña y no se pudo leer.",
@@ -936,8 +938,9 @@ CLOSED_DOCUMENT_ERRORS: dict[str, str] = {
 
 
 def document_error(code: str | None, stored: str | None, *, closed: bool = False) -> str | None:
-    """A document's error for the applicant: ``stored`` (its row's words), or, when the
-    submission is ``closed`` to uploads, the wording of :data:`CLOSED_DOCUMENT_ERRORS`."""
+    """A document's error as shown: ``stored`` (its row's words), or, when the submission is
+    ``closed`` to uploads (``workflow.open_to_applicant``), the wording of
+    :data:`CLOSED_DOCUMENT_ERRORS`."""
     if closed and code in CLOSED_DOCUMENT_ERRORS:
         return CLOSED_DOCUMENT_ERRORS[code]
     return stored

@@ -56,6 +56,7 @@ __all__ = [
     "NOTIFIED",
     "FINAL",
     "OPEN_TO_APPLICANT",
+    "open_to_applicant",
     "HistoryEntry",
     "ReviewState",
     "initial_status",
@@ -129,6 +130,13 @@ FINAL = frozenset({_S.aprobada, _S.no_aprobada})
 IN_QUEUE = frozenset({_S.enviada, _S.en_revision})
 #: Statuses in which the applicant may add documents.
 OPEN_TO_APPLICANT = frozenset({_S.borrador, _S.observada})
+
+
+def open_to_applicant(status: str | ReviewStatus) -> bool:
+    """Whether a submission in ``status`` takes the applicant's uploads (and removals): the one
+    answer, read by the upload check, the document changes, the pages and the wording of
+    documents' errors (``matrix.DocumentEntry.error``), so none decides it apart."""
+    return ReviewStatus(status) in OPEN_TO_APPLICANT
 
 
 def initial_status(source: str) -> ReviewStatus:
@@ -255,9 +263,9 @@ def claim_next(session: Session, reviewer: User) -> Submission | None:
 def check_upload(submission: Submission) -> None:
     """Applicants add documents while drafting or after changes were requested; in review or
     decided, the documents under review stay as they are (409)."""
-    current = ReviewStatus(submission.status)
-    if current not in OPEN_TO_APPLICANT:
-        raise ServiceError(code="closed_for_upload", current=current.label)
+    if not open_to_applicant(submission.status):
+        raise ServiceError(code="closed_for_upload",
+                           current=ReviewStatus(submission.status).label)
 
 
 class VerdictLock(enum.StrEnum):
@@ -450,7 +458,7 @@ class ReviewState:
 
     @property
     def open_to_applicant(self) -> bool:
-        return self.status in OPEN_TO_APPLICANT
+        return open_to_applicant(self.status)
 
     @property
     def final(self) -> bool:

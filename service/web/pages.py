@@ -62,7 +62,6 @@ templates.env.globals.update(
     confidence_label=messages.confidence_label,
     rule_families=messages.rule_families,
     doc_type_name=messages.doc_type_name,
-    document_error=messages.document_error,
     missing_hint=hints.missing_hint,
     example_documents=lambda cid: hints.EXAMPLE_DOCUMENTS.get(cid, ()),
     stage_text=_stage_text,

@@ -4,6 +4,7 @@ the page as served)."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -273,12 +274,35 @@ def _document_errors(html: str) -> list[str]:
                                                     html, re.S)]
 
 
-def test_a_password_protected_file_is_not_to_be_uploaded_again_once_uploads_are_closed(
+def _reviewer_page_errors(html: str) -> list[str]:
+    """The reviewers' submission page: each document in error's words ("Con error")."""
+    return [" ".join(unescape(e).split()) for e in re.findall(
+        r'<li class="doc status-error"><div class="doc-name">.*?</div>'
+        r'<p class="doc-error">(.*?)</p>', html, re.S)]
+
+
+def _document_page_error(html: str) -> str:
+    """The reviewers' document view of a document with no text: "Sin texto extraído: …"."""
+    found = re.search(r'<p class="hint">Sin texto extraído: (.*?)</p>', html, re.S)
+    return " ".join(unescape(found.group(1)).split())
+
+
+def _report_text(pdf: bytes) -> str:
+    import pypdfium2
+
+    return " ".join(" ".join(page.get_textpage().get_text_range()
+                             for page in pypdfium2.PdfDocument(pdf)).split())
+
+
+def test_a_file_that_failed_is_not_to_be_uploaded_again_once_uploads_are_closed(
         client, reviewer, run_worker_burst):
     """Closing note of 2026-12-07: a PDF with a password kept telling its applicant "Súbalo sin
     contraseña" after the submission was sent and decided, when the page no longer takes
-    uploads. The stored words stay; the applicant's page, its status fragment and the
-    applicant's JSON word the error for a closed submission (reviewers read it as stored)."""
+    uploads; then the reviewers' JSON, pages and PDF report, and the single document's JSON,
+    still did (the report goes in the file). The stored words stay; every surface, for the
+    applicant and for reviewers alike, words the error for the submission's state, and reads
+    the stored words again once the reviewers return it with observations. A real
+    password-protected PDF and a real PDF cut in half (a failed download), read by the worker."""
     from service.db import SessionLocal
     from service.domain.messages import CLOSED_DOCUMENT_ERRORS
     from service.domain.models import Document
@@ -288,37 +312,71 @@ def test_a_password_protected_file_is_not_to_be_uploaded_again_once_uploads_are_
         "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
     sid, token = sub["id"], sub["token"]
     applicant = {"Authorization": f"Bearer {token}"}
-    locked = ("files", ("acta-cifrada.pdf",
-                        (PEERS / "pdfplumber-encrypted-password-test.pdf").read_bytes()))
-    client.post(f"/api/submissions/{sid}/documents", files=[locked], headers=applicant)
+    report = (DEMO / "informe-actividades-2025.pdf").read_bytes()
+    files = [("files", ("acta-cifrada.pdf",
+                        (PEERS / "pdfplumber-encrypted-password-test.pdf").read_bytes())),
+             ("files", ("informe-descarga-cortada.pdf", report[:len(report) // 2]))]
+    client.post(f"/api/submissions/{sid}/documents", files=files, headers=applicant)
     run_worker_burst()
     with SessionLocal() as session:
-        (document,) = session.query(Document).filter_by(submission_id=sid).all()
-        assert (document.status, document.error_code) == ("error", "encrypted")
-        stored = document.error
-    assert "Súbalo sin contraseña" in stored
-    closed = CLOSED_DOCUMENT_ERRORS["encrypted"]
+        documents = sorted(session.query(Document).filter_by(submission_id=sid).all(),
+                           key=lambda d: d.name)
+        assert [(d.name, d.status, d.error_code) for d in documents] == [
+            ("acta-cifrada.pdf", "error", "encrypted"),
+            ("informe-descarga-cortada.pdf", "error", "corrupt")]
+        ids = [d.id for d in documents]
+        stored = sorted(d.error for d in documents)
+    assert "Súbalo sin contraseña" in stored[0] and "Vuelva a exportarlo" in stored[1]
+    closed = sorted([CLOSED_DOCUMENT_ERRORS["encrypted"], CLOSED_DOCUMENT_ERRORS["corrupt"]])
 
-    def applicant_reads() -> list[str]:
-        page = client.get(f"/s/{sid}", params={"t": token}).text
-        fragment = client.get(f"/s/{sid}/estado", params={"t": token}).text
-        status = client.get(f"/api/submissions/{sid}", headers=applicant).json()
-        matrix = client.get(f"/api/submissions/{sid}/matrix", headers=applicant).json()
-        return [*_document_errors(page), *_document_errors(fragment),
-                status["documents"][0]["error"], matrix["documents"][0]["error"]]
+    def one_document(document_id: str, **who) -> str:
+        r = client.get(f"/api/submissions/{sid}/documents/{document_id}", **who)
+        assert r.status_code == 200, r.text
+        return r.json()["error"]
 
-    assert applicant_reads() == [stored] * 4  # a draft: upload it again, as it says
+    def reads() -> dict[str, list[str]]:
+        """Each surface's words for the two documents, sorted."""
+        seen = {}
+        for role, who in (("applicant", {"headers": applicant}), ("reviewer", {"auth": reviewer})):
+            status = client.get(f"/api/submissions/{sid}", **who).json()
+            matrix = client.get(f"/api/submissions/{sid}/matrix", **who).json()
+            seen[f"{role} status"] = [d["error"] for d in status["documents"]]
+            seen[f"{role} matrix"] = [d["error"] for d in matrix["documents"]]
+            seen[f"{role} document"] = [one_document(i, **who) for i in ids]
+        seen["applicant page"] = _document_errors(
+            client.get(f"/s/{sid}", params={"t": token}).text)
+        seen["applicant fragment"] = _document_errors(
+            client.get(f"/s/{sid}/estado", params={"t": token}).text)
+        seen["reviewer page"] = _reviewer_page_errors(
+            client.get(f"/revision/s/{sid}", auth=reviewer).text)
+        seen["reviewer document page"] = [
+            _document_page_error(client.get(f"/revision/d/{i}", auth=reviewer).text)
+            for i in ids]
+        pdf = _report_text(client.get(f"/revision/s/{sid}/informe.pdf", auth=reviewer).content)
+        seen["report"] = [words for words in {*stored, *closed} if words in pdf]
+        return {surface: sorted(words) for surface, words in seen.items()}
 
+    def everywhere(words: list[str]) -> None:
+        seen = reads()
+        assert len(seen) == 11 and seen == dict.fromkeys(seen, words), seen
+
+    everywhere(stored)  # a draft: upload them again, as they say
     assert client.post(f"/api/submissions/{sid}/submit", headers=applicant).status_code == 200
-    assert applicant_reads() == [closed] * 4  # sent: nothing can be uploaded now
+    everywhere(closed)  # sent: nothing can be uploaded now
     review = f"/api/submissions/{sid}/review"
+    assert client.post(review, auth=reviewer, json={"status": "en_revision"}).status_code == 200
+    everywhere(closed)
+    r = client.post(review, auth=reviewer, json={
+        "status": "observada", "message": "Envíe el acta sin contraseña."})
+    assert r.status_code == 200, r.text
+    everywhere(stored)  # returned with observations: they may be uploaded again
+    assert client.post(f"/api/submissions/{sid}/submit", headers=applicant).status_code == 200
     for status in ("en_revision", "aprobada"):
         r = client.post(review, auth=reviewer, json={"status": status})
         assert r.status_code == 200, r.text
-    assert applicant_reads() == [closed] * 4
+    everywhere(closed)
     assert "Súbalo" not in client.get(f"/s/{sid}", params={"t": token}).text
-
-    theirs = client.get(f"/api/submissions/{sid}", auth=reviewer).json()
-    assert theirs["documents"][0]["error"] == stored
+    assert "Súbalo" not in _report_text(
+        client.get(f"/revision/s/{sid}/informe.pdf", auth=reviewer).content)
     with SessionLocal() as session:
-        assert session.get(Document, document.id).error == stored  # no row rewritten
+        assert sorted(session.get(Document, i).error for i in ids) == stored  # no row rewritten
