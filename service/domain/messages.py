@@ -934,6 +934,15 @@ CLOSED_DOCUMENT_ERRORS: dict[str, str] = {
     "unsupported_type": "Este tipo de archivo no se puede leer.",
     "converter_unavailable": "El documento está en un formato (DOC, RTF u otro) que no se pudo "
                              "convertir para leerlo.",
+    # the service's own: refused at upload for its name, or ended by its job
+    "invalid_name": "El nombre del archivo no es válido (caracteres de control o una ruta de "
+                    "carpetas) y el archivo no se leyó.",
+    "name_too_long": "El nombre del archivo es demasiado largo y el archivo no se leyó.",
+    "timeout": "El documento tardó más que el máximo permitido en procesarse y no se pudo leer.",
+    "interrupted": "El procesamiento de este archivo se interrumpió varias veces sin terminar "
+                   "y no se pudo leer.",
+    "internal": "Ocurrió un error interno al procesar el documento y no se pudo leer. El "
+                "equipo fue notificado.",
 }
 
 

@@ -302,7 +302,8 @@ def test_a_file_that_failed_is_not_to_be_uploaded_again_once_uploads_are_closed(
     still did (the report goes in the file). The stored words stay; every surface, for the
     applicant and for reviewers alike, words the error for the submission's state, and reads
     the stored words again once the reviewers return it with observations. A real
-    password-protected PDF and a real PDF cut in half (a failed download), read by the worker."""
+    password-protected PDF and a real PDF cut in half (a failed download), read by the worker,
+    and a file refused at upload for its name (a path that climbs)."""
     from service.db import SessionLocal
     from service.domain.messages import CLOSED_DOCUMENT_ERRORS
     from service.domain.models import Document
@@ -315,19 +316,22 @@ def test_a_file_that_failed_is_not_to_be_uploaded_again_once_uploads_are_closed(
     report = (DEMO / "informe-actividades-2025.pdf").read_bytes()
     files = [("files", ("acta-cifrada.pdf",
                         (PEERS / "pdfplumber-encrypted-password-test.pdf").read_bytes())),
-             ("files", ("informe-descarga-cortada.pdf", report[:len(report) // 2]))]
+             ("files", ("informe-descarga-cortada.pdf", report[:len(report) // 2])),
+             ("files", ("../../acta-comite.txt",
+                        (DEMO / "acta-comite-paritario.txt").read_bytes()))]
     client.post(f"/api/submissions/{sid}/documents", files=files, headers=applicant)
     run_worker_burst()
     with SessionLocal() as session:
         documents = sorted(session.query(Document).filter_by(submission_id=sid).all(),
-                           key=lambda d: d.name)
-        assert [(d.name, d.status, d.error_code) for d in documents] == [
-            ("acta-cifrada.pdf", "error", "encrypted"),
-            ("informe-descarga-cortada.pdf", "error", "corrupt")]
+                           key=lambda d: d.error_code)
+        assert [(d.status, d.error_code) for d in documents] == [
+            ("error", "corrupt"), ("error", "encrypted"), ("error", "invalid_name")]
         ids = [d.id for d in documents]
-        stored = sorted(d.error for d in documents)
-    assert "Súbalo sin contraseña" in stored[0] and "Vuelva a exportarlo" in stored[1]
-    closed = sorted([CLOSED_DOCUMENT_ERRORS["encrypted"], CLOSED_DOCUMENT_ERRORS["corrupt"]])
+        words = [d.error for d in documents]
+        closed = sorted(CLOSED_DOCUMENT_ERRORS[d.error_code] for d in documents)
+    assert "Vuelva a exportarlo" in words[0] and "Súbalo sin contraseña" in words[1]
+    assert "súbalo de nuevo" in words[2]
+    stored = sorted(words)
 
     def one_document(document_id: str, **who) -> str:
         r = client.get(f"/api/submissions/{sid}/documents/{document_id}", **who)
@@ -335,7 +339,7 @@ def test_a_file_that_failed_is_not_to_be_uploaded_again_once_uploads_are_closed(
         return r.json()["error"]
 
     def reads() -> dict[str, list[str]]:
-        """Each surface's words for the two documents, sorted."""
+        """Each surface's words for the three documents, sorted."""
         seen = {}
         for role, who in (("applicant", {"headers": applicant}), ("reviewer", {"auth": reviewer})):
             status = client.get(f"/api/submissions/{sid}", **who).json()
@@ -375,8 +379,8 @@ def test_a_file_that_failed_is_not_to_be_uploaded_again_once_uploads_are_closed(
         r = client.post(review, auth=reviewer, json={"status": status})
         assert r.status_code == 200, r.text
     everywhere(closed)
-    assert "Súbalo" not in client.get(f"/s/{sid}", params={"t": token}).text
-    assert "Súbalo" not in _report_text(
-        client.get(f"/revision/s/{sid}/informe.pdf", auth=reviewer).content)
+    for text in (client.get(f"/s/{sid}", params={"t": token}).text,
+                 _report_text(client.get(f"/revision/s/{sid}/informe.pdf", auth=reviewer).content)):
+        assert "Súbalo" not in text and "súbalo" not in text
     with SessionLocal() as session:
         assert sorted(session.get(Document, i).error for i in ids) == stored  # no row rewritten

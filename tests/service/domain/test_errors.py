@@ -76,17 +76,26 @@ def test_service_errors_carry_their_status_and_exit_code():
 
 
 def test_every_error_that_asks_for_a_new_upload_has_words_for_a_closed_submission():
-    """Once a submission takes no uploads, the applicant must not read "súbalo de nuevo":
-    every pipeline error whose stored words ask for an upload has closed-submission words."""
+    """Once a submission takes no uploads, nobody must read "súbalo de nuevo": every error a
+    document can end with whose stored words ask for an upload has closed-submission words;
+    the pipeline's, and the service's own (a hostile name refused at upload; a timeout, an
+    interrupted or an internal failure of its job, ``pipeline._on_failure``), which said
+    "súbalo de nuevo" or "puede intentar subirlo de nuevo" after the verdict."""
     import re
 
     from service.domain.messages import CLOSED_DOCUMENT_ERRORS, document_error
 
-    asks_upload = re.compile(r"\bs[uú]b[ae]|\bsuba\b|vuelva a (exportar|subir)", re.IGNORECASE)
-    asking = [c for c in _pipeline_error_classes() if asks_upload.search(c.default_message)]
-    assert asking, "the pattern no longer finds the upload wording"
-    for cls in asking:
-        closed = document_error(cls.code, cls.default_message, closed=True)
-        assert cls.code in CLOSED_DOCUMENT_ERRORS, cls.__name__
-        assert not asks_upload.search(closed), (cls.__name__, closed)
-        assert document_error(cls.code, cls.default_message) == cls.default_message
+    asks_upload = re.compile(r"\bs[uú]b[ae]|\bsuba\b|\bsubir|vuelva a (exportar|subir)",
+                             re.IGNORECASE)
+    service_codes = [c for c in ErrorCode if c.document_fault] + [
+        ErrorCode.timeout, ErrorCode.interrupted, ErrorCode.internal]
+    stored = [(c.code, c.default_message) for c in _pipeline_error_classes()] + [
+        (c.value, error_message(c, attempts=5, limit=255)) for c in service_codes]
+    asking = [(code, words) for code, words in stored if asks_upload.search(words)]
+    assert {"encrypted", "invalid_name", "internal"} <= {code for code, _ in asking}, (
+        "the pattern no longer finds the upload wording")
+    for code, words in asking:
+        closed = document_error(code, words, closed=True)
+        assert code in CLOSED_DOCUMENT_ERRORS, code
+        assert not asks_upload.search(closed), (code, closed)
+        assert document_error(code, words) == words
