@@ -307,6 +307,14 @@ def _archive_commands(sub) -> None:
 
 #: commands that run for a long time and whose logs are read by operators
 _SERVICE_COMMANDS = {"serve", "worker"}
+#: Commands left with OpenBLAS's own thread count. numpy's import starts OpenBLAS's threads,
+#: one per core, and they spin a while: ~40 ms of CPU on 2 cores (more on more cores) in every
+#: process that reads a cached token array (``reprocess`` after an edit of the patterns), a
+#: tenth of such a command. Nothing else computes with BLAS (spaCy multiplies with blis; the
+#: deskew solves 3 x 3 systems), so every other command runs it on one thread
+#: (``OPENBLAS_NUM_THREADS``, an operator's own value kept); ``train`` fits scikit-learn's
+#: logistic regressions, whose floats must not depend on it.
+_BLAS_THREADS_KEPT = {"train"}
 
 
 def _configure_logging(command: str) -> None:
@@ -446,22 +454,27 @@ def _settings_problem() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    problem = _settings_problem()
-    if problem is not None:
-        print(f"evidencia {args.command}: {problem}", file=sys.stderr)
-        return 2
+    if args.command not in _BLAS_THREADS_KEPT:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # The start-up's imports (settings, SQLAlchemy, the command's module) make tens of thousands
     # of objects that live as long as the process: the collector, run dozens of times while
     # they are made, frees none of them (~8 % of the imports' CPU); frozen (once a process),
     # the command's own collections do not walk them again.
+    problem = None
     gc.disable()
     try:
-        _configure_logging(args.command)
-        module_name, func_name = _HANDLERS[args.command].split(":")
-        handler = getattr(importlib.import_module(module_name), func_name)
+        problem = _settings_problem()
+        if problem is None:
+            _configure_logging(args.command)
+            module_name, func_name = _HANDLERS[args.command].split(":")
+            handler = getattr(importlib.import_module(module_name), func_name)
     finally:
-        _freeze_start_up()
+        if problem is None:
+            _freeze_start_up()
         gc.enable()
+    if problem is not None:
+        print(f"evidencia {args.command}: {problem}", file=sys.stderr)
+        return 2
     try:
         return int(handler(args) or 0)
     except (Exception, KeyboardInterrupt) as exc:

@@ -260,3 +260,25 @@ def test_a_count_or_a_port_out_of_range_is_a_usage_error(argv, said, capsys):
     assert done.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"uso: evidencia {argv[0]} ") and f"error: {said}\n" in err, err
+
+
+def test_a_command_starts_numpy_without_blas_threads(service_env, tmp_path):
+    """Issue 12 (reprocess at archive speed): numpy's import started OpenBLAS's threads, one a
+    core, spinning a while (~40 ms of CPU on 2 cores) in each `evidencia reprocess` that read a
+    cached token array; no command but `train` computes with BLAS. A real process."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = ("import os\n"
+            "from service.cli import main\n"
+            "main(['ops', 'cache'])\n"
+            "import numpy\n"
+            "print(len(os.listdir('/proc/self/task')))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "1"  # the main thread alone

@@ -522,3 +522,43 @@ def test_a_stale_model_is_said_in_spanish_at_the_terminal(service_env, session, 
     # the promoted model gives way to the packaged one, not to the rules alone
     assert "se clasifica con el modelo incluido en el programa" in proc.stderr
     assert ".nomodel" not in proc.stdout
+
+
+#: what only other commands use (the web surface, the reports, the queue, the readers, mail),
+#: and what a reprocess needs only when it reads cached tokens or tags a text (numpy, spaCy)
+_NOT_FOR_A_NEW_DECISION = ("fastapi", "starlette", "jinja2", "uvicorn", "openpyxl",
+                           "reportlab", "rq", "redis", "argon2", "PIL", "pypdfium2", "pdfminer",
+                           "docx", "smtplib", "numpy", "spacy", "thinc")
+
+
+def test_an_inline_reprocess_of_cached_text_loads_only_what_it_uses(service_env, session,
+                                                                     tmp_path, run_worker_burst):
+    """Issue 12 (reprocess at archive speed): the process's start-up is most of an archive's
+    reprocess, so `evidencia reprocess --inline` over text the workers already read imports
+    neither the web surface, the reports' libraries, the queue nor the readers, and after a
+    change of the decision alone (a promoted model: the kept readings re-scored) neither numpy
+    nor spaCy. A real process, the classifier's version changed in it as a new model does."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from service.domain.batch import iter_items, load_batch
+    from tests.conftest import REPO
+
+    load_batch(session, iter_items([write_tree(tmp_path / "archivo", {
+        "Org": {"acta.txt": ACTA, "feria.txt": FERIA}})]))
+    run_worker_burst()
+    code = (
+        "import json, sys, classifiers\n"
+        "classifiers.CLASSIFIER_VERSION += '+otro-modelo'\n"
+        "from service.cli import main\n"
+        f"code = main(['reprocess', '--all', '--inline', '--report', {str(tmp_path)!r}])\n"
+        f"print(json.dumps([code, sorted({{m.split('.')[0] for m in sys.modules}} "
+        f"& set({list(_NOT_FOR_A_NEW_DECISION)!r}))]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    assert "2 reclasificados" in proc.stdout, proc.stdout
+    code, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (code, loaded) == (0, [])
