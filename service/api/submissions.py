@@ -33,6 +33,7 @@ from service.api.schemas import (
     outcomes_public,
     progress_public,
     review_public,
+    uploaded_public,
 )
 from service.db import SessionLocal
 from service.domain import clock, idempotency, listing, organizations, search, workflow
@@ -245,29 +246,14 @@ def upload(
             return _replay(answer)
 
     def keep(documents) -> None:
-        idempotency.remember(session, scope, key, request_id, 202, _accepted(documents))
+        idempotency.remember(session, scope, key, request_id, 202, uploaded_public(documents))
 
     try:
         documents = add_files(session, access.submission, payload, queue_name="interactive",
                               before_commit=keep if key else None)
     except IntegrityError:  # a concurrent retry with the same key committed first
         return _replay_after_race(session, scope, key, request_id)
-    return _accepted(documents)
-
-
-def _accepted(documents) -> dict:
-    return {
-        "documents": [
-            {
-                "id": d.id,
-                "name": d.name,
-                "status": d.status,
-                "error_code": d.error_code,
-                "error": d.error,
-            }
-            for d in documents
-        ]
-    }
+    return uploaded_public(documents)
 
 
 def _enqueue_unfinished(session, submission_id: str) -> None:
