@@ -280,7 +280,8 @@ class RetryAccepted(BaseModel):
         "queued": ["a1b2c3d4e5f60718293a4b5c6d7e8f90"],
         "refused": [{"id": "5e4d3c2b1a09f8e7d6c5b4a392817160",
                      "reason": "El archivo no se guardó porque se rechazó al subirlo (…): no "
-                               "hay nada que reintentar. Súbalo de nuevo, corregido."}],
+                               "hay nada que reintentar. Solo la organización puede subirlo "
+                               "de nuevo, corregido."}],
     }]})
 
     queued: list[str] = Field(description="Documentos que vuelven a la cola (quedan `queued`)")

@@ -433,7 +433,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_in_error": "Sin error, nada que reintentar: {status}.",
     "nothing_stored": (
         "El archivo no se guardó porque se rechazó al subirlo ({reason}): no hay nada que "
-        "reintentar. Súbalo de nuevo, corregido."
+        "reintentar. Solo la organización puede subirlo de nuevo, corregido."
     ),
     "invalid_page": "La página indicada no existe (use un número de 1 a 100.000).",
     "invalid_idempotency_key": (

@@ -74,6 +74,8 @@ def test_a_reviewer_retries_documents_in_error_through_the_api(
     never = client.post(f"{base}/documents/{empty['id']}/retry", auth=reviewer)
     assert never.status_code == 409 and never.json()["detail"]["code"] == "nothing_stored"
     assert "no hay nada que reintentar" in never.json()["detail"]["message"]
+    assert never.json()["detail"]["message"].endswith(  # who can act, told to the reviewer
+        "Solo la organización puede subirlo de nuevo, corregido.")
 
     # the whole submission: the damaged file is allowed another try, and fails the same way
     r = client.post(f"{base}/retry", auth=reviewer)
