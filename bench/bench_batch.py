@@ -21,11 +21,11 @@ command, as in a deployment) on a real Redis and database:
   new versions again on the cached tokens (only texts where an edited line's words stand as its
   steps allow; reused when they match alike, else analysed), and CPU and wall time a document
   against the first pass (2026-12-07, 4,000 documents at load 5–13: 0.88–1.24 ms CPU, 40–56×
-  the PDFs' first pass; on this archive, ``--docs 100 --workers 1``, 10:35–10:48 at load
-  1.2–2.8, paired runs of the command at 7a57c93: 0.60–0.64 s CPU a step that reads no cached
-  token, 0.70–0.75 s where 34 texts are matched again, 0.80–0.81 s where 3 are analysed,
-  against a first pass of 0.355–0.435 s a document: 44–73×, 50× not reliably met; README,
-  "Measured speed");
+  the PDFs' first pass; on this archive, ``--docs 100 --workers 1``, 12:34–12:50 at load
+  0.7–2.5, paired runs of the command at e82e82c, quietest round: 0.58–0.60 s CPU a step that
+  reads no cached token, 0.62 s where 34 texts are matched again (their tokens read without
+  numpy or srsly), 0.75 s where 3 are analysed, against a first pass of 0.348 s a document:
+  46–60×, 50× not met where a text is analysed; README, "Measured speed");
 * peak memory (RSS) of a worker: of one process, and of a worker with its work horse and
   Tesseract children together.
 

@@ -48,9 +48,11 @@ texts it can change. Why that is exact, read off ``engine.py`` and ``rules.py``:
   mandatory tokens, and for a commitment rule's old line also that the rule matched), so where
   its trigger fires, its old and new versions
   (the snapshots keep both) are matched again on the text's tokens, read from the annotation
-  cache (``Change.same_matches``): when they match alike (nearly always: a new cue or a widened
-  pattern finds nothing new in most texts) every match, label and so the reading is as before,
-  and the text is not analysed again. A few tenths of a millisecond instead of a full analysis.
+  cache (``Change.same_matches``; by ``token_rows.py``, without srsly or numpy, whose imports
+  cost more than the matching on an archive's few texts): when they match alike (nearly always:
+  a new cue or a widened pattern finds nothing new in most texts) every match, label and so the
+  reading is as before, and the text is not analysed again. A few tenths of a millisecond
+  instead of a full analysis.
 
 ``tests/classifiers/test_pattern_edits.py`` replays edits of every kind (and past commits of
 the patterns) and checks that the readings reused are the ones a full analysis gives.
@@ -459,6 +461,7 @@ class Change:
         reading: a rule's matches do not depend on the other rules (``RuleSet.match``: the
         longest match per rule and start token; ordered by start, then load order, which the
         rules kept in place keep)."""
+        from classifiers import token_rows
         from classifiers.annotation_cache import tag_texts
         from classifiers.engine import _chunks
         from classifiers.units import split_blocks
@@ -466,7 +469,12 @@ class Change:
         versions = self._versions_ruleset()
         ids = frozenset(rule_ids)
         for chunk in _chunks(split_blocks(doc.pages), defaults.TAG_CHUNK_CHARS):
-            for tagged in tag_texts([block.text for block in chunk]):
+            texts = [block.text for block in chunk]
+            # the cached tokens read and matched without srsly or numpy (token_rows.py), else
+            # as engine.analyse tags them
+            docs = token_rows.read(texts) if versions.fallback is None else None
+            docs = tag_texts(texts) if docs is None else map(token_rows.MatchView, docs)
+            for tagged in docs:
                 found: tuple = ([], [])
                 for rule_id, start, end in versions.match(tagged):
                     which, _, original = rule_id.partition("\x00")

@@ -1,0 +1,359 @@
+"""Annotation cache entries read back as token arrays without numpy or srsly, for the matcher.
+
+After an edit of the patterns alone, a reprocess matches the edited rules' old and new versions
+again on the cached tokens of the texts the edit may touch (``pattern_sets.Change.
+same_matches``). Reading those tokens imported srsly to unpack each entry (~40 ms: its registry,
+YAML, pickle and JSON modules) and numpy to cut its rows (~60 ms): more than the matching itself
+on an archive of a hundred documents, where most steps read no token at all. An entry is small
+(a few hundred tokens of seven attributes, a few hundred strings), so it is unpacked here in
+plain Python (``unpackb``: the MessagePack that DocBin and ``annotation_cache._entry_bytes``
+write), its rows kept as Python lists (``Rows``), and the matcher reads them through
+``MatchView`` (``RuleSet.match`` reads a doc's length, vocabulary and ``to_array``, which
+``tokens.TokenDoc`` builds with numpy). The values are the ones ``annotation_cache.read``
+gives (``tests/classifiers/test_token_rows.py`` compares both on every dev source, and the
+matches of the installed rules on them).
+
+File handling only, as ``annotation_cache.py``: not in the classifier's fingerprint. An entry
+this module does not read (no ids, user data, categories, span groups, a MessagePack extension,
+a token naming a string the entry does not hold) is left to ``annotation_cache``.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import zlib
+from array import array
+
+from classifiers import tokens
+
+__all__ = ["MatchView", "Rows", "read", "read_entry", "unpackb"]
+
+#: what a DocBin stores for a Doc without span groups (msgpack's empty array, or nothing)
+_NO_SPANS = (b"", b"\x90")
+#: the columns a TokenDoc must be able to name by string (``tokens._NAMED``)
+_NAMED = (tokens.ORTH, tokens.NORM, tokens.LEMMA, tokens.MORPH)
+
+_U16 = struct.Struct(">H").unpack_from
+_U32 = struct.Struct(">I").unpack_from
+_U64 = struct.Struct(">Q").unpack_from
+_I8 = struct.Struct(">b").unpack_from
+_I16 = struct.Struct(">h").unpack_from
+_I32 = struct.Struct(">i").unpack_from
+_I64 = struct.Struct(">q").unpack_from
+_F32 = struct.Struct(">f").unpack_from
+_F64 = struct.Struct(">d").unpack_from
+
+
+class Unsupported(ValueError):
+    """A MessagePack form this reader does not take (an extension type): the entry is left to
+    srsly."""
+
+
+def unpackb(data: bytes):
+    """``srsly.msgpack.unpackb(data, raw=False, use_list=True, object_pairs_hook=dict)`` for
+    the forms a cache entry holds: nil, booleans, integers, floats, strings (UTF-8), binary,
+    arrays and maps. An extension type raises ``Unsupported``; a truncated or trailing input a
+    ValueError."""
+    try:
+        obj, end = _decode(data, 0)
+    except (IndexError, struct.error) as exc:
+        raise ValueError("truncated MessagePack") from exc
+    if end != len(data):
+        raise ValueError("extra data after the MessagePack object")
+    return obj
+
+
+def _decode(b: bytes, i: int):
+    t = b[i]
+    i += 1
+    if t <= 0x7F:
+        return t, i
+    if t >= 0xE0:
+        return t - 0x100, i
+    if t >= 0xA0 and t <= 0xBF:
+        n = t & 0x1F
+        return _str(b, i, n)
+    if t >= 0x90 and t <= 0x9F:
+        return _array(b, i, t & 0x0F)
+    if t >= 0x80 and t <= 0x8F:
+        return _map(b, i, t & 0x0F)
+    if t == 0xC0:
+        return None, i
+    if t == 0xC2:
+        return False, i
+    if t == 0xC3:
+        return True, i
+    if t == 0xCC:
+        return b[i], i + 1
+    if t == 0xCD:
+        return _U16(b, i)[0], i + 2
+    if t == 0xCE:
+        return _U32(b, i)[0], i + 4
+    if t == 0xCF:
+        return _U64(b, i)[0], i + 8
+    if t == 0xD0:
+        return _I8(b, i)[0], i + 1
+    if t == 0xD1:
+        return _I16(b, i)[0], i + 2
+    if t == 0xD2:
+        return _I32(b, i)[0], i + 4
+    if t == 0xD3:
+        return _I64(b, i)[0], i + 8
+    if t == 0xCA:
+        return _F32(b, i)[0], i + 4
+    if t == 0xCB:
+        return _F64(b, i)[0], i + 8
+    if t == 0xD9:
+        return _str(b, i + 1, b[i])
+    if t == 0xDA:
+        return _str(b, i + 2, _U16(b, i)[0])
+    if t == 0xDB:
+        return _str(b, i + 4, _U32(b, i)[0])
+    if t == 0xC4:
+        return _bin(b, i + 1, b[i])
+    if t == 0xC5:
+        return _bin(b, i + 2, _U16(b, i)[0])
+    if t == 0xC6:
+        return _bin(b, i + 4, _U32(b, i)[0])
+    if t == 0xDC:
+        return _array(b, i + 2, _U16(b, i)[0])
+    if t == 0xDD:
+        return _array(b, i + 4, _U32(b, i)[0])
+    if t == 0xDE:
+        return _map(b, i + 2, _U16(b, i)[0])
+    if t == 0xDF:
+        return _map(b, i + 4, _U32(b, i)[0])
+    if t == 0xC1:
+        raise ValueError("0xc1 is not a MessagePack type")
+    raise Unsupported(f"MessagePack extension type 0x{t:02x}")
+
+
+def _str(b: bytes, i: int, n: int):
+    end = i + n
+    if end > len(b):
+        raise ValueError("truncated MessagePack string")
+    return b[i:end].decode("utf-8"), end
+
+
+def _bin(b: bytes, i: int, n: int):
+    end = i + n
+    if end > len(b):
+        raise ValueError("truncated MessagePack binary")
+    return b[i:end], end
+
+
+def _array(b: bytes, i: int, n: int):
+    out = []
+    append = out.append
+    for _ in range(n):
+        # the strings and ids of an entry: its longest arrays, of one form each
+        t = b[i]
+        if t >= 0xA0 and t <= 0xBF:
+            end = i + 1 + (t & 0x1F)
+            if end > len(b):
+                raise ValueError("truncated MessagePack string")
+            append(b[i + 1:end].decode("utf-8"))
+            i = end
+        elif t == 0xCF:
+            append(_U64(b, i + 1)[0])
+            i += 9
+        else:
+            value, i = _decode(b, i)
+            append(value)
+    return out, i
+
+
+def _map(b: bytes, i: int, n: int):
+    out = {}
+    for _ in range(n):
+        key, i = _decode(b, i)
+        out[key], i = _decode(b, i)  # a repeated key: the last value, as dict(pairs)
+    return out, i
+
+
+class Column(list):
+    """One column of a ``Rows`` table (numpy's 1-D array, for what is read of it)."""
+
+    __slots__ = ()
+
+    def tolist(self) -> list[int]:
+        return list(self)
+
+    def ravel(self) -> Column:
+        return self
+
+
+class _Transposed:
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Rows):
+        self._rows = rows
+
+    def tolist(self) -> list[list[int]]:
+        return [list(column) for column in self._rows.columns]
+
+    def __array__(self, dtype=None, copy=None):
+        return self._rows.__array__(dtype).T
+
+
+class Rows:
+    """A table of token attribute values held as one list per column: what ``TokenDoc`` and the
+    code that reads it ask of the numpy uint64 table ``tokens.read_entry`` gives, ``rows[i,
+    j]``, ``rows[:, j]``, ``rows[:, [j, …]]``, ``rows[a:b]``, ``.T``, ``.ravel()``,
+    ``.tolist()``, ``.shape``, each giving the same Python ints; ``numpy.asarray(rows)`` gives
+    the table itself (spaCy's ``Doc.from_array`` reads it so, ``TokenDoc.to_spacy``)."""
+
+    __slots__ = ("columns", "length")
+
+    def __init__(self, columns: list[list[int]], length: int):
+        self.columns = columns
+        self.length = length
+
+    @property
+    def dtype(self):
+        """numpy's uint64 (spaCy's ``Doc.from_array`` checks it)."""
+        import numpy
+
+        return numpy.dtype("uint64")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.length, len(self.columns))
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            kept = range(self.length)[key]
+            return Rows([c[key] for c in self.columns], len(kept))
+        rows, cols = key
+        if not isinstance(rows, slice):
+            if isinstance(cols, int):
+                return self.columns[cols][rows]
+            raise TypeError("a single row is not read")
+        if isinstance(cols, int):
+            return Column(self.columns[cols][rows])
+        if isinstance(cols, list):
+            return Rows([self.columns[j][rows] for j in cols], len(range(self.length)[rows]))
+        raise TypeError(f"unsupported index {key!r}")
+
+    @property
+    def T(self) -> _Transposed:  # noqa: N802 (numpy's name)
+        return _Transposed(self)
+
+    def ravel(self) -> Column:
+        columns = self.columns
+        if len(columns) == 1:
+            return Column(columns[0])
+        return Column(value for row in zip(*columns, strict=True) for value in row)
+
+    def tolist(self) -> list[list[int]]:
+        return [list(row) for row in zip(*self.columns, strict=True)]
+
+    def __array__(self, dtype=None, copy=None):
+        """The numpy table (for spaCy's ``Doc.from_array``, ``TokenDoc.to_spacy``)."""
+        import numpy
+
+        out = numpy.array(self.tolist() if self.length else [], dtype="uint64")
+        out = out.reshape((self.length, len(self.columns)))
+        return out if dtype is None else out.astype(dtype)
+
+    def __reduce__(self):
+        return (Rows, (self.columns, self.length))
+
+
+def read_entry(data: bytes) -> list | None:
+    """The ``tokens.TokenDoc`` objects of a cache entry (its bytes as written), the values
+    ``tokens.read_entry`` reads, or None when the entry is not of the plain form this module
+    reads (then ``annotation_cache``'s reader decides, as before). A TokenDoc's rows are
+    ``Rows``."""
+    if sys.byteorder != "little" or array("Q").itemsize != 8 or array("i").itemsize != 4:
+        return None  # DocBin's arrays are written in the machine's order
+    try:
+        msg = unpackb(zlib.decompress(data))
+    except (ValueError, zlib.error):  # UnicodeDecodeError is a ValueError
+        return None
+    if not isinstance(msg, dict):
+        return None
+    try:
+        if (msg.get("user_data") or any(msg["cats"])
+                or any(g not in _NO_SPANS for g in msg.get("span_groups") or ())):
+            return None
+        ids, attrs, strings = msg.get("ids"), msg["attrs"], msg["strings"]
+        if ids is None or len(ids) != len(strings) or not set(_NAMED) <= set(attrs):
+            return None
+        lengths = array("i")
+        lengths.frombytes(msg["lengths"])
+        if not len(lengths):
+            return []
+        width = len(attrs)
+        values = array("Q")
+        values.frombytes(msg["tokens"])
+        spaces = msg["spaces"]
+        total = sum(lengths)
+        if len(values) != total * width or len(spaces) != total or min(lengths) < 0:
+            return None
+        named = dict(zip(ids, strings, strict=True))
+        named.update(msg.get("symbols") or {})
+        named[0] = ""
+        columns = [values[j::width].tolist() for j in range(width)]
+        for attr in _NAMED:
+            if not named.keys() >= set(columns[attrs.index(attr)]):
+                return None
+        flags = msg.get("flags") or [{} for _ in lengths]
+        if any(flag.get("has_unknown_spaces") for flag in flags):
+            return None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    tokens._STRINGS.update(named)
+    docs = []
+    start = 0
+    for n in lengths:
+        end = start + n
+        docs.append(tokens.TokenDoc(Rows([c[start:end] for c in columns], n), attrs,
+                                    list(map(bool, spaces[start:end]))))
+        start = end
+    return docs
+
+
+def read(texts: list[str]) -> list | None:
+    """The cached tokens of ``texts`` (``tokens.TokenDoc`` objects, ``Rows`` their rows), as
+    ``annotation_cache.read`` finds them; None when the cache is off, holds no entry for them or
+    one this module does not read (then ``annotation_cache.tag_texts`` decides, as before)."""
+    from classifiers import annotation_cache
+
+    if annotation_cache.annotation_dir() is None:
+        return None
+    try:
+        data = annotation_cache._annotation_path(texts).read_bytes()
+    except OSError:
+        return None
+    docs = read_entry(data)
+    if docs is None or [d.text_length() for d in docs] != [len(t) for t in texts]:
+        return None  # the key is a hash of the texts: lengths catch a foreign file
+    return docs
+
+
+class MatchView:
+    """A ``tokens.TokenDoc`` as ``RuleSet.match`` reads it: its length, vocabulary and
+    ``to_array`` (the columns a pattern tests), the columns as lists: the values
+    ``TokenDoc.to_array`` gives (``IS_PUNCT`` from the token's text, as ``TokenDoc`` computes
+    it), without numpy. Not for a RuleSet with spaCy's Matcher as a fallback (it reads spaCy
+    Docs)."""
+
+    __slots__ = ("doc",)
+
+    vocab = tokens.TokenDoc.vocab
+
+    def __init__(self, doc):
+        self.doc = doc
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def to_array(self, attrs: list[int]) -> Rows:
+        doc = self.doc
+        return Rows([doc._punct() if attr == tokens.IS_PUNCT else doc.column(attr)
+                     for attr in attrs], len(doc))
