@@ -12,6 +12,13 @@ probability and the document model's, as classify() decides) against the rules a
 document model alone with folds of whole organisations, the calibration refitted per fold too,
 so that no organisation's wording is both learned and scored.
 
+A document reviewers decided on counts ``DECISION_WEIGHT`` times as much as a corpus document in
+both models' fits (its sample weight, ``Example.weight``): the corpus holds thousands of the
+project's own documents and a deployment's first decisions a few hundred real ones, which at one
+each taught the model nothing that holds on fresh real pages (classifiers/QUALITY.md, nineteenth
+and twentieth rounds). A corpus alone (every weight 1) is fitted without sample weights, exactly
+as before they existed.
+
 Reproducible: documents are sorted, folds are deterministic (GroupKFold), the solver is
 deterministic (lbfgs), weights are rounded in the artefact: same data, same bytes. scikit-learn
 is imported here only; classification never needs it.
@@ -30,8 +37,13 @@ from classifiers.features import candidate_features, document_features
 from classifiers.result import COMMITMENT_IDS
 from classifiers.second_stage import Linear, combine, decision_rule, shown_passages
 
-__all__ = ["Example", "Params", "prepare", "fit", "cross_validate", "data_fingerprint",
-           "train_artefact", "score_model"]
+__all__ = ["Example", "Params", "DECISION_WEIGHT", "prepare", "fit", "cross_validate",
+           "data_fingerprint", "train_artefact", "score_model"]
+
+#: how many corpus documents one document reviewers decided on counts as in fitting: chosen of
+#: 1, 3 and 10 on real set D, measured once on fresh real set E (72 -> 61 wrong cells against
+#: the corpus alone, macro-F1 0.245 -> 0.389; classifiers/QUALITY.md, twentieth round)
+DECISION_WEIGHT = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +82,7 @@ class Example:
     scores: dict = field(default_factory=dict)  # the rules' raw score per commitment
     rules_supported: dict = field(default_factory=dict)  # the rules' own decision
     candidates: dict = field(default_factory=dict)  # cid -> [_Cand]
+    weight: float = 1.0  # its sample weight in fitting (DECISION_WEIGHT for a decided document)
 
     def passages_known(self, cid: str) -> bool:
         """Whether its candidates for ``cid`` are labelled: a document that does not support
@@ -121,9 +134,11 @@ def data_fingerprint(examples: list[Example]) -> str:
 # --------------------------------------------------------------------------- fitting
 
 
-def _logistic(rows: list[dict], ys: list[bool], c: float, keep) -> Linear:
-    """An L2 logistic regression over the named features ``keep`` admits; a constant model (the
-    smoothed base rate) when one class is missing."""
+def _logistic(rows: list[dict], ys: list[bool], c: float, keep,
+              weights: list[float] | None = None) -> Linear:
+    """An L2 logistic regression over the named features ``keep`` admits, each row counting
+    its weight (none given, or all 1: unweighted, the fit of a corpus alone unchanged); a
+    constant model (the smoothed base rate) when one class is missing."""
     positives = sum(ys)
     if positives == 0 or positives == len(ys):
         rate = (positives + 1) / (len(ys) + 2)
@@ -135,7 +150,9 @@ def _logistic(rows: list[dict], ys: list[bool], c: float, keep) -> Linear:
     vec = DictVectorizer(sort=True)
     x = vec.fit_transform(rows)
     model = LogisticRegression(C=c, solver="lbfgs", max_iter=5000, tol=1e-6)
-    model.fit(x, ys)
+    if weights is not None and all(w == 1.0 for w in weights):
+        weights = None
+    model.fit(x, ys, sample_weight=weights)
     names = vec.get_feature_names_out()
     return Linear(float(model.intercept_[0]),
                   {str(n): float(w) for n, w in zip(names, model.coef_[0], strict=True)})
@@ -158,7 +175,9 @@ def _fit_passage(examples: list[Example], cid: str, params: Params) -> Linear:
     known = [ex for ex in examples if ex.passages_known(cid)]
     rows = [cand.features for ex in known for cand in ex.candidates[cid]]
     ys = [cand.positive for ex in known for cand in ex.candidates[cid]]
-    return _logistic(rows, ys, params.passage_c, _vocabulary(known, cid, params.min_sources))
+    weights = [ex.weight for ex in known for _cand in ex.candidates[cid]]
+    return _logistic(rows, ys, params.passage_c, _vocabulary(known, cid, params.min_sources),
+                     weights)
 
 
 def _folds(examples: list[Example], k: int) -> list[tuple[list[int], list[int]]]:
@@ -216,7 +235,7 @@ def fit(examples: list[Example], params: Params) -> tuple[dict, dict]:
         oof = _out_of_fold_passages(known, cid, params)
         rows = _document_rows(known, cid, oof)
         document[cid] = _logistic(rows, [ex.labels[cid] for ex in known], params.document_c,
-                                  lambda k: True)
+                                  lambda k: True, [ex.weight for ex in known])
     return passage, document
 
 

@@ -21,7 +21,9 @@ teaches the document model, not the passage model.
 
 Organisations are split once, by a hash of their id, into training and held-out decisions, so no
 organisation's wording is both learned and scored. The candidate learns from the corpus' dev
-split plus the training decisions; the candidate and the model in force (or the rules alone when
+split plus the training decisions, each decided document counting as ``learn.DECISION_WEIGHT``
+corpus documents (real documents are what the corpus cannot teach; the weight is recorded in the
+artefact); the candidate and the model in force (or the rules alone when
 none is) are scored on the held-out decisions and on the corpus' held-out organisations. The
 candidate is promoted when it is at least as good on both and better on one; every run is
 recorded (``ModelTraining``) with both scores, promoted or not. The promoted artefact is written
@@ -136,7 +138,7 @@ def _labels_of(row, texts: dict) -> dict:
 def decision_examples(session: Session) -> tuple[list, list]:
     """(training examples, held-out examples) from the decisions in force, one example per
     decided document with the commitments decided on it."""
-    from classifiers.learn import prepare
+    from classifiers.learn import DECISION_WEIGHT, prepare
     from service.domain.matrix import load_matrix
     from service.domain.results import load_extracted
 
@@ -172,6 +174,7 @@ def decision_examples(session: Session) -> tuple[list, list]:
         example = prepare(entry["doc"], key=f"decision:{doc_id}", group=entry["org"],
                           source=documents[doc_id].sha256 or doc_id, labels=entry["labels"],
                           evidence=entry["evidence"])
+        example.weight = DECISION_WEIGHT  # a real decision counts more than a corpus document
         (held_out if held_out_organisation(entry["org"]) else train).append(example)
     return train, held_out
 
@@ -206,7 +209,7 @@ def train(session: Session, corpus: Path, *, jobs: int = 2) -> TrainingOutcome:
     """Build a candidate from the corpus and the reviewers' decisions, score it against the
     model in force, promote it when better, and record the run."""
     import classifiers
-    from classifiers.learn import Params, score_model, train_artefact
+    from classifiers.learn import DECISION_WEIGHT, Params, score_model, train_artefact
     from classifiers.second_stage import model_fingerprint, read_model, save_model
     from service.settings import get_settings
 
@@ -220,7 +223,8 @@ def train(session: Session, corpus: Path, *, jobs: int = 2) -> TrainingOutcome:
     corpus_held_out = _corpus_examples(corpus, "heldout", jobs)
     decided_train, decided_held_out = decision_examples(session)
     body = train_artefact(corpus_train + decided_train, Params(), model_fingerprint(),
-                          {"source": "corpus dev split + reviewers' decisions"})
+                          {"source": "corpus dev split + reviewers' decisions",
+                           "decision_weight": DECISION_WEIGHT})
     candidate_model = read_model(body["fingerprint"], _write_tmp(body, settings.model_dir))
     held_out = {"decisions": decided_held_out, "corpus": corpus_held_out}
     candidate = {k: score_model(v, candidate_model) for k, v in held_out.items()}

@@ -70,6 +70,29 @@ def test_a_relabelled_document_changes_the_data_fingerprint(examples):
     assert learn.data_fingerprint(changed) != learn.data_fingerprint(examples)
 
 
+def test_a_decided_document_counts_as_its_weight_and_a_corpus_alone_fits_as_before(examples):
+    """A reviewer-decided document of weight 3 is fitted as three copies of it, in the passage
+    and the document models; weights of 1 everywhere (a corpus alone) fit, byte for byte, as
+    no weights at all."""
+    import dataclasses
+
+    params = learn.Params(min_sources=1, folds=2)
+    ones = [dataclasses.replace(ex, weight=1.0) for ex in examples]
+    assert second_stage.dumps(_train(ones)) == second_stage.dumps(_train(examples))
+
+    decided = examples[-1]  # a document that does not support c1, as a reviewer said
+    weighted = learn.fit([*examples[:-1], dataclasses.replace(decided, weight=3.0)], params)
+    copies = [dataclasses.replace(decided, key=f"{decided.key}#{n}") for n in range(3)]
+    tripled = learn.fit([*examples[:-1], *copies], params)
+    plain = learn.fit(examples, params)
+    for models in (0, 1):  # passage, then document models
+        w, t, p = (fitted[models]["c1"] for fitted in (weighted, tripled, plain))
+        assert w.weights.keys() == t.weights.keys()
+        assert w.intercept == pytest.approx(t.intercept, abs=1e-3)
+        assert all(w.weights[k] == pytest.approx(t.weights[k], abs=1e-3) for k in w.weights)
+        assert w.intercept != pytest.approx(p.intercept, abs=1e-3)  # the weight changed it
+
+
 def test_stale_corrupt_and_foreign_artefacts_are_refused(examples, tmp_path):
     path = tmp_path / "second_stage.json"
     second_stage.save_model(_train(examples), path)

@@ -122,6 +122,10 @@ def test_decisions_through_the_api_become_labels(decided, session):
     assert {ex.group for ex in examples} == {ex.group for ex in train} | {
         ex.group for ex in held_out}
     assert not {ex.group for ex in train} & {ex.group for ex in held_out}  # whole organisations
+    # a real decision counts as DECISION_WEIGHT corpus documents in the fits
+    from classifiers.learn import DECISION_WEIGHT
+
+    assert DECISION_WEIGHT > 1 and {ex.weight for ex in examples} == {DECISION_WEIGHT}
 
 
 def test_train_promotes_a_better_candidate_records_both_scores_and_reprocess_applies_it(
@@ -151,7 +155,9 @@ def test_train_promotes_a_better_candidate_records_both_scores_and_reprocess_app
     assert first.counts["corpus_files"] == 18 and first.counts["corpus_held_out_files"] == 9
     assert first.counts["decided_documents"] + first.counts["held_out_decided_documents"] == 12
     promoted = settings.classifier_options().second_stage_file
-    assert json.loads(promoted.read_text())["checksum"] == first.candidate_checksum
+    body = json.loads(promoted.read_text())
+    assert body["checksum"] == first.candidate_checksum
+    assert body["meta"]["decision_weight"] == 3.0  # how much each decided document counted
     assert current_version() == first.version_after == classifiers.CLASSIFIER_VERSION
 
     # reprocess applies the promoted model to what was processed before
