@@ -5,13 +5,13 @@ again on the cached tokens of the texts the edit may touch (``pattern_sets.Chang
 same_matches``). Reading those tokens imported srsly to unpack each entry (~40 ms: its registry,
 YAML, pickle and JSON modules) and numpy to cut its rows (~60 ms): more than the matching itself
 on an archive of a hundred documents, where most steps read no token at all. An entry is small
-(a few hundred tokens of seven attributes, a few hundred strings), so it is unpacked here in
-plain Python (``unpackb``: the MessagePack that DocBin and ``annotation_cache._entry_bytes``
-write), its rows kept as Python lists (``Rows``), and the matcher reads them through
-``MatchView`` (``RuleSet.match`` reads a doc's length, vocabulary and ``to_array``, which
-``tokens.TokenDoc`` builds with numpy). The values are the ones ``annotation_cache.read``
-gives (``tests/classifiers/test_token_rows.py`` compares both on every dev source, and the
-matches of the installed rules on them).
+(a few hundred tokens of seven attributes, a few hundred strings), so it is unpacked by the
+``msgpack`` package alone (``unpackb``: the MessagePack that DocBin and
+``annotation_cache._entry_bytes`` write), its rows kept as Python lists (``Rows``), and the
+matcher reads them through ``MatchView`` (``RuleSet.match`` reads a doc's length, vocabulary
+and ``to_array``, which ``tokens.TokenDoc`` builds with numpy). The values are the ones
+``annotation_cache.read`` gives (``tests/classifiers/test_token_rows.py`` compares both on every
+dev source, and the matches of the installed rules on them).
 
 File handling only, as ``annotation_cache.py``: not in the classifier's fingerprint. An entry
 this module does not read (no ids, user data, categories, span groups, a MessagePack extension,
@@ -20,7 +20,6 @@ a token naming a string the entry does not hold) is left to ``annotation_cache``
 
 from __future__ import annotations
 
-import struct
 import sys
 import zlib
 from array import array
@@ -34,142 +33,25 @@ _NO_SPANS = (b"", b"\x90")
 #: the columns a TokenDoc must be able to name by string (``tokens._NAMED``)
 _NAMED = (tokens.ORTH, tokens.NORM, tokens.LEMMA, tokens.MORPH)
 
-_U16 = struct.Struct(">H").unpack_from
-_U32 = struct.Struct(">I").unpack_from
-_U64 = struct.Struct(">Q").unpack_from
-_I8 = struct.Struct(">b").unpack_from
-_I16 = struct.Struct(">h").unpack_from
-_I32 = struct.Struct(">i").unpack_from
-_I64 = struct.Struct(">q").unpack_from
-_F32 = struct.Struct(">f").unpack_from
-_F64 = struct.Struct(">d").unpack_from
-
-
 class Unsupported(ValueError):
     """A MessagePack form this reader does not take (an extension type): the entry is left to
     srsly."""
 
 
 def unpackb(data: bytes):
-    """``srsly.msgpack.unpackb(data, raw=False, use_list=True, object_pairs_hook=dict)`` for
-    the forms a cache entry holds: nil, booleans, integers, floats, strings (UTF-8), binary,
-    arrays and maps. An extension type raises ``Unsupported``; a truncated or trailing input a
-    ValueError."""
-    try:
-        obj, end = _decode(data, 0)
-    except (IndexError, struct.error) as exc:
-        raise ValueError("truncated MessagePack") from exc
-    if end != len(data):
-        raise ValueError("extra data after the MessagePack object")
-    return obj
+    """``srsly.msgpack.unpackb(data, raw=False, use_list=True, object_pairs_hook=dict)`` by the
+    standalone ``msgpack`` package, the C unpacker srsly vendors without srsly's registry, YAML,
+    pickle and JSON modules (its import ~3 ms against srsly's ~40): nil, booleans, integers,
+    floats, strings (UTF-8), binary, arrays and maps. An extension type (srsly's hooks read
+    numpy arrays from them) raises ``Unsupported``; truncated or trailing input a ValueError."""
+    import msgpack
+
+    return msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=False,
+                           ext_hook=_refuse_extension)
 
 
-def _decode(b: bytes, i: int):
-    t = b[i]
-    i += 1
-    if t <= 0x7F:
-        return t, i
-    if t >= 0xE0:
-        return t - 0x100, i
-    if t >= 0xA0 and t <= 0xBF:
-        n = t & 0x1F
-        return _str(b, i, n)
-    if t >= 0x90 and t <= 0x9F:
-        return _array(b, i, t & 0x0F)
-    if t >= 0x80 and t <= 0x8F:
-        return _map(b, i, t & 0x0F)
-    if t == 0xC0:
-        return None, i
-    if t == 0xC2:
-        return False, i
-    if t == 0xC3:
-        return True, i
-    if t == 0xCC:
-        return b[i], i + 1
-    if t == 0xCD:
-        return _U16(b, i)[0], i + 2
-    if t == 0xCE:
-        return _U32(b, i)[0], i + 4
-    if t == 0xCF:
-        return _U64(b, i)[0], i + 8
-    if t == 0xD0:
-        return _I8(b, i)[0], i + 1
-    if t == 0xD1:
-        return _I16(b, i)[0], i + 2
-    if t == 0xD2:
-        return _I32(b, i)[0], i + 4
-    if t == 0xD3:
-        return _I64(b, i)[0], i + 8
-    if t == 0xCA:
-        return _F32(b, i)[0], i + 4
-    if t == 0xCB:
-        return _F64(b, i)[0], i + 8
-    if t == 0xD9:
-        return _str(b, i + 1, b[i])
-    if t == 0xDA:
-        return _str(b, i + 2, _U16(b, i)[0])
-    if t == 0xDB:
-        return _str(b, i + 4, _U32(b, i)[0])
-    if t == 0xC4:
-        return _bin(b, i + 1, b[i])
-    if t == 0xC5:
-        return _bin(b, i + 2, _U16(b, i)[0])
-    if t == 0xC6:
-        return _bin(b, i + 4, _U32(b, i)[0])
-    if t == 0xDC:
-        return _array(b, i + 2, _U16(b, i)[0])
-    if t == 0xDD:
-        return _array(b, i + 4, _U32(b, i)[0])
-    if t == 0xDE:
-        return _map(b, i + 2, _U16(b, i)[0])
-    if t == 0xDF:
-        return _map(b, i + 4, _U32(b, i)[0])
-    if t == 0xC1:
-        raise ValueError("0xc1 is not a MessagePack type")
-    raise Unsupported(f"MessagePack extension type 0x{t:02x}")
-
-
-def _str(b: bytes, i: int, n: int):
-    end = i + n
-    if end > len(b):
-        raise ValueError("truncated MessagePack string")
-    return b[i:end].decode("utf-8"), end
-
-
-def _bin(b: bytes, i: int, n: int):
-    end = i + n
-    if end > len(b):
-        raise ValueError("truncated MessagePack binary")
-    return b[i:end], end
-
-
-def _array(b: bytes, i: int, n: int):
-    out = []
-    append = out.append
-    for _ in range(n):
-        # the strings and ids of an entry: its longest arrays, of one form each
-        t = b[i]
-        if t >= 0xA0 and t <= 0xBF:
-            end = i + 1 + (t & 0x1F)
-            if end > len(b):
-                raise ValueError("truncated MessagePack string")
-            append(b[i + 1:end].decode("utf-8"))
-            i = end
-        elif t == 0xCF:
-            append(_U64(b, i + 1)[0])
-            i += 9
-        else:
-            value, i = _decode(b, i)
-            append(value)
-    return out, i
-
-
-def _map(b: bytes, i: int, n: int):
-    out = {}
-    for _ in range(n):
-        key, i = _decode(b, i)
-        out[key], i = _decode(b, i)  # a repeated key: the last value, as dict(pairs)
-    return out, i
+def _refuse_extension(code: int, data: bytes):
+    raise Unsupported(f"MessagePack extension type {code}")
 
 
 class Column(list):
