@@ -695,8 +695,10 @@ def reprocess_pattern_edits(steps: list, data_dir: Path, db_url: str, redis_url:
               f"{rematched}/{docs} checked by matching the edited rules again, "
               f"{step['seconds_per_doc'] * 1000:.2f} ms wall, "
               f"{step['cpu_seconds_per_doc'] * 1000:.2f} ms CPU a document: "
-              f"{step['speedup_wall']}× wall, {step['speedup_cpu']}× CPU against the first "
-              f"pass; load {os.getloadavg()[0]:.1f}", flush=True)
+              f"{step['speedup_wall']}× wall, "
+              + (f"{step['speedup_cpu']}× CPU" if step["speedup_cpu"] is not None else
+                 "CPU not compared (the first pass ran on workers, whose CPU is not read)")
+              + f" against the first pass; load {os.getloadavg()[0]:.1f}", flush=True)
         out.append(step)
     PATTERNS = steps[0][1] if steps else None
     return out
