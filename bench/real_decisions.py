@@ -30,9 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 CIDS = ("c1", "c2", "c3", "c4", "c5")
-#: (name, (rules weight, model weight)); "installed" and "rules" are classify's own decisions
-RULES = (("installed", None), ("1:3", (1, 3)), ("1:2", (1, 2)), ("1:1", (1, 1)),
-         ("2:1", (2, 1)), ("rules", None))
+#: (name, decision): a (rules weight, model weight) pair, or the name of classify's own decision
+#: kept with each cell ("installed", "rules")
+RULES = (("installed", "installed"), ("1:3", (1, 3)), ("1:2", (1, 2)), ("1:1", (1, 1)),
+         ("2:1", (2, 1)), ("rules", "rules"))
 IN_FORCE = (1, 3)
 
 
@@ -87,10 +88,10 @@ def cells(folder: Path) -> list[dict]:
     return rows
 
 
-def decide(cell: dict, name: str, weights) -> bool:
-    if weights is None:
-        return cell[name]
-    r, m = weights
+def decide(cell: dict, decision) -> bool:
+    if isinstance(decision, str):
+        return cell[decision]
+    r, m = decision
     return cell["has"] and (r * cell["p_rules"] + m * cell["p_model"]) / (r + m) >= 0.5
 
 
@@ -108,8 +109,8 @@ def macro_f1(pairs) -> float | None:
 def report(rows: list[dict], title: str) -> None:
     rows = [r for r in rows if "cells" in r]
     print(f"{title} ({len(rows)} files)")
-    for name, weights in RULES:
-        pairs = [(cid, decide(r["cells"][cid], name, weights), r["cells"][cid]["label"])
+    for name, decision in RULES:
+        pairs = [(cid, decide(r["cells"][cid], decision), r["cells"][cid]["label"])
                  for r in rows for cid in CIDS]
         false = sum(p and not g for _c, p, g in pairs)
         missed = sum(g and not p for _c, p, g in pairs)
@@ -157,7 +158,7 @@ def main(argv=None) -> int:
     every = []
     for folder in args.folders:
         rows = cells(folder)
-        differ = sum(decide(r["cells"][cid], "", IN_FORCE) != r["cells"][cid]["installed"]
+        differ = sum(decide(r["cells"][cid], IN_FORCE) != r["cells"][cid]["installed"]
                      for r in rows if "cells" in r for cid in CIDS)
         print(f"{folder}: the rule in force decides {differ} cells otherwise than classify")
         for r in rows:

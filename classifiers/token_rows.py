@@ -33,9 +33,10 @@ _NO_SPANS = (b"", b"\x90")
 #: the columns a TokenDoc must be able to name by string (``tokens._NAMED``)
 _NAMED = (tokens.ORTH, tokens.NORM, tokens.LEMMA, tokens.MORPH)
 
+
 class Unsupported(ValueError):
     """A MessagePack form this reader does not take (an extension type): the entry is left to
-    srsly."""
+    ``annotation_cache``'s reader (srsly)."""
 
 
 def unpackb(data: bytes):
