@@ -14,6 +14,13 @@ from service.domain.messages import error_message
 __all__ = ["run"]
 
 _SETS = {"decisions": "decisiones reservadas", "corpus": "corpus reservado"}
+#: which sets decided the promotion (``training.promotion_rule``)
+_RULES = {
+    "decisions": "Deciden las decisiones reservadas (en el corpus el candidato puede perder "
+                 "hasta {tolerance} de macro-F1).\n",
+    "every set": "Aún hay pocas decisiones reservadas: el candidato debe igualar o superar "
+                 "al vigente en ambos conjuntos.\n",
+}
 
 
 def _fmt(x) -> str:
@@ -22,7 +29,7 @@ def _fmt(x) -> str:
 
 def run(args) -> int:
     from service.db import SessionLocal
-    from service.domain.training import train
+    from service.domain.training import CORPUS_TOLERANCE, train
 
     corpus = Path(args.corpus)
     if not (corpus / "labels.jsonl").is_file():
@@ -45,6 +52,7 @@ def run(args) -> int:
             f"{_fmt(cur['macro_f1'])}; precisión @3 candidato "
             f"{_fmt(cand['evidence_precision_at_3'])} / vigente "
             f"{_fmt(cur['evidence_precision_at_3'])}\n")
+    out(_RULES[outcome.rule].format(tolerance=f"{CORPUS_TOLERANCE:.2f}".replace(".", ",")))
     if outcome.promoted:
         out(f"El candidato es mejor: adoptado ({outcome.model_path}). Versión del clasificador "
             f"{outcome.version_before} → {outcome.version_after}; aplíquela a lo ya procesado "

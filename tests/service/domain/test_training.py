@@ -172,6 +172,7 @@ def test_train_promotes_a_better_candidate_records_both_scores_and_reprocess_app
 
     again = train(session, corpus, jobs=1)
     assert not again.promoted and again.version_after == again.version_before
+    assert again.rule == "every set"  # 12 decided documents: too few to decide alone
     assert again.candidate == again.current
     rows = session.scalars(select(ModelTraining).order_by(ModelTraining.id)).all()
     assert [r.promoted for r in rows] == [True, False]
@@ -252,3 +253,28 @@ def test_a_confirmation_of_a_cell_whose_passages_were_only_considered_labels_the
         assert "c2" not in ex.evidence and not ex.passages_known("c2")
     verified = by_key[f"decision:{plan_ids[21]}"]
     assert verified.evidence == {"c2": [_INDUCTION_EXCERPT]} and verified.passages_known("c2")
+
+
+def test_enough_held_out_decisions_decide_a_promotion_and_the_corpus_only_guards_it():
+    """A deployment's own decided documents outweigh the project's corpus once there are enough
+    of them; the corpus may then lose at most CORPUS_TOLERANCE (the twentieth round's model:
+    real pages 0.25 -> 0.39, corpus 0.934 -> 0.928, refused by the old rule)."""
+    from service.domain.training import (CORPUS_TOLERANCE, DECISIONS_DECIDE_FROM, promotes,
+                                         promotion_rule)
+
+    def scores(decisions: float, corpus: float) -> dict:
+        return {"decisions": {"macro_f1": decisions, "evidence_precision_at_3": 0.5},
+                "corpus": {"macro_f1": corpus, "evidence_precision_at_3": 0.9}}
+
+    current, taught = scores(0.25, 0.934), scores(0.39, 0.928)
+    assert promotion_rule(DECISIONS_DECIDE_FROM) == "decisions"
+    assert promotion_rule(DECISIONS_DECIDE_FROM - 1) == "every set"
+    assert promotes(taught, current, "decisions")
+    assert not promotes(taught, current, "every set")
+    collapsed = scores(0.39, 0.934 - CORPUS_TOLERANCE - 0.005)
+    assert not promotes(collapsed, current, "decisions")
+    corpus_only = scores(0.25, 0.95)  # better on the corpus alone
+    assert not promotes(corpus_only, current, "decisions")
+    assert promotes(corpus_only, current, "every set")
+    no_corpus = {"decisions": taught["decisions"], "corpus": {"macro_f1": None}}
+    assert promotes(no_corpus, {**current, "corpus": {"macro_f1": None}}, "decisions")
