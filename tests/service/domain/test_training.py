@@ -259,8 +259,12 @@ def test_enough_held_out_decisions_decide_a_promotion_and_the_corpus_only_guards
     """A deployment's own decided documents outweigh the project's corpus once there are enough
     of them; the corpus may then lose at most CORPUS_TOLERANCE (the twentieth round's model:
     real pages 0.25 -> 0.39, corpus 0.934 -> 0.928, refused by the old rule)."""
-    from service.domain.training import (CORPUS_TOLERANCE, DECISIONS_DECIDE_FROM, promotes,
-                                         promotion_rule)
+    from service.domain.training import (
+        CORPUS_TOLERANCE,
+        DECISIONS_DECIDE_FROM,
+        promotes,
+        promotion_rule,
+    )
 
     def scores(decisions: float, corpus: float) -> dict:
         return {"decisions": {"macro_f1": decisions, "evidence_precision_at_3": 0.5},
