@@ -14,8 +14,11 @@ held-out organisations and the held-out registers stay out of every fitted numbe
    written only when that stage beats the rules alone in cross-validation by organisation
    (``--force-model`` writes it anyway; ``--no-model`` leaves the second stage as it is).
 
-Reproducible: the same corpus, patterns and code give byte-identical artefacts. Re-run it after
-any pattern or feature change: a stale artefact is refused (``.uncal`` / ``.nomodel`` suffix).
+Reproducible: the same corpus, patterns and code give byte-identical artefacts. The dev sources
+they learn from are pinned in ``model/training_pool.txt`` (dev writing added since joins only when
+a round that trains on it lands: ``--pool all`` trains on the whole dev split, ``--pool FILE`` on
+another list), so a clean checkout trains the artefacts in force again. Re-run it after any
+pattern or feature change: a stale artefact is refused (``.uncal`` / ``.nomodel`` suffix).
 """
 
 from __future__ import annotations
@@ -27,13 +30,25 @@ from pathlib import Path
 from classifiers.calibration import fit_isotonic, save_calibration
 from classifiers.result import COMMITMENT_IDS
 
-__all__ = ["calibrate", "corpus_examples", "train_model", "better", "main"]
+__all__ = ["TRAINING_POOL", "calibrate", "corpus_examples", "read_pool", "train_model", "better",
+           "main"]
 
 
-def _dev_documents(corpus: Path, jobs: int):
+#: the dev sources (label ``id``s) the artefacts in force learned from, one a line
+TRAINING_POOL = Path(__file__).parent / "model" / "training_pool.txt"
+
+
+def read_pool(path: Path) -> frozenset[str]:
+    """The source ids a pool file lists (``#`` starts a comment)."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text("utf-8").splitlines())
+    return frozenset(line for line in lines if line)
+
+
+def _dev_documents(corpus: Path, jobs: int, pool: frozenset[str] | None = None):
     from classifiers.corpus import extract_all, load_labels
 
-    entries = [e for e in load_labels(corpus) if e.eval_split == "dev"]
+    entries = [e for e in load_labels(corpus)
+               if e.eval_split == "dev" and (pool is None or e.id in pool)]
     docs = extract_all(corpus, entries, jobs=jobs)
     return [(e, docs[e.file]) for e in entries if hasattr(docs[e.file], "pages")]
 
@@ -66,13 +81,14 @@ def calibrate(examples: list) -> dict:
     return {"meta": meta, "curves": curves}
 
 
-def corpus_examples(corpus: Path, jobs: int = 2) -> list:
-    """Every readable dev-split file as a training example (organisation = CV group)."""
+def corpus_examples(corpus: Path, jobs: int = 2, pool: frozenset[str] | None = None) -> list:
+    """Every readable dev-split file (of ``pool``'s sources, when given) as a training example
+    (organisation = CV group)."""
     from classifiers.learn import prepare
 
     return [prepare(doc, key=entry.file, group=entry.org, source=entry.id,
                     labels=entry.labels, evidence=entry.evidence)
-            for entry, doc in _dev_documents(corpus, jobs)]
+            for entry, doc in _dev_documents(corpus, jobs, pool)]
 
 
 def better(candidate: dict, current: dict) -> bool:
@@ -100,14 +116,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-model", action="store_true", help="fit the calibration only")
     p.add_argument("--force-model", action="store_true",
                    help="install the second stage even if it does not beat the rules")
+    p.add_argument("--pool", default=str(TRAINING_POOL),
+                   help="file of the dev sources to learn from, or 'all' for the whole dev split "
+                        "(default: the pool of the artefacts in force)")
     args = p.parse_args(argv)
     if not (args.corpus / "labels.jsonl").is_file():
         print(f"{args.corpus}/labels.jsonl not found", file=sys.stderr)
         return 2
+    pool = None if args.pool == "all" else read_pool(Path(args.pool))
     import classifiers
 
     classifiers.load()
-    examples = corpus_examples(args.corpus, args.jobs)  # one rules pass per dev file
+    examples = corpus_examples(args.corpus, args.jobs, pool)  # one rules pass per dev file
+    if pool is not None:
+        found = {ex.source for ex in examples}
+        print(f"pool {args.pool}: {len(found)} of its {len(pool)} sources found in the dev split")
     out = calibrate(examples)
     print(f"calibrated on {out['meta']['files']} dev files; positives {out['meta']['positives']}")
     for cid, (xs, ps) in out["curves"].items():

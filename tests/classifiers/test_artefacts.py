@@ -33,6 +33,40 @@ def test_the_shipped_artefacts_are_in_force():
     assert not classifiers.CLASSIFIER_VERSION.endswith((".uncal", ".nomodel"))
 
 
+def test_the_training_pool_is_what_the_shipped_model_learned_from():
+    """``model/training_pool.txt`` pins the dev sources of the artefacts in force, so a clean
+    checkout trains them again byte for byte: as many sources as the model's meta counts, each
+    a dev source of samples/corpus."""
+    from classifiers.train import TRAINING_POOL, read_pool
+
+    pool = read_pool(TRAINING_POOL)
+    meta = json.loads(defaults.SECOND_STAGE_FILE.read_text("utf-8"))["meta"]
+    assert len(pool) == meta["training_data"]["texts"]
+    corpus = defaults.PACKAGE_DIR.parent / "samples" / "corpus"
+    sources = {p.relative_to(corpus).with_suffix("").as_posix() for p in corpus.glob("*/*.*")}
+    assert pool <= sources
+
+
+def test_training_learns_from_the_pool_alone(tmp_path, classify):
+    from classifiers.train import corpus_examples, read_pool
+
+    lines = []
+    for org in ("org70-uno", "org71-dos"):
+        (tmp_path / org).mkdir()
+        (tmp_path / org / "acta.txt").write_text(
+            "Acta de constitución del Comité de Inclusión y No Discriminación.", "utf-8")
+        lines.append(json.dumps({"file": f"{org}/acta.txt", "id": f"{org}/acta", "split": "dev",
+                                 "render": "txt", "register": "interno",
+                                 "labels": {"c1": True}}))
+    (tmp_path / "labels.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    (tmp_path / "pool.txt").write_text("# a comment\norg71-dos/acta  # the second\n", "utf-8")
+
+    pool = read_pool(tmp_path / "pool.txt")
+    assert pool == {"org71-dos/acta"}
+    assert [ex.source for ex in corpus_examples(tmp_path, 1, pool)] == ["org71-dos/acta"]
+    assert len(corpus_examples(tmp_path, 1)) == 2
+
+
 def test_version_changes_when_a_pattern_changes(tmp_path, monkeypatch):
     copy = tmp_path / "patterns"
     shutil.copytree(defaults.PATTERNS_DIR, copy)
