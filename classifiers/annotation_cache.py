@@ -68,7 +68,9 @@ def tag_texts(texts: list[str]) -> list:
 def read(texts: list[str]) -> list | None:
     """The cached docs of ``texts`` (``tokens.TokenDoc``, or spaCy Docs for an entry the token
     arrays cannot read), or None: no cache, no entry, or an unreadable one (then annotated
-    again and overwritten by ``write``)."""
+    again and overwritten by ``write``). A plain entry is read by ``token_rows.read_entry``,
+    without srsly or numpy (their imports, ~0.1 s, cost more than analysing the few texts a
+    reprocess after an edit of the patterns reads again); any other by ``_read_entry``."""
     if _annotation_dir is None:
         return None
     path = _annotation_path(texts)
@@ -79,8 +81,12 @@ def read(texts: list[str]) -> list | None:
     except OSError:
         log.warning("could not read the annotation cache entry %s; re-annotating", path)
         return None
+    from classifiers import token_rows
+
     try:
-        docs = _read_entry(data)
+        docs = token_rows.read_entry(data)
+        if docs is None:
+            docs = _read_entry(data)
         if [_text_length(d) for d in docs] == [len(t) for t in texts]:
             return docs  # the key is a hash of the texts: lengths catch a foreign file
     except Exception:  # a truncated or foreign file: annotate again and overwrite it

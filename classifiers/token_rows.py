@@ -1,4 +1,4 @@
-"""Annotation cache entries read back as token arrays without numpy or srsly, for the matcher.
+"""Annotation cache entries read back as token arrays without numpy or srsly.
 
 After an edit of the patterns alone, a reprocess matches the edited rules' old and new versions
 again on the cached tokens of the texts the edit may touch (``pattern_sets.Change.
@@ -9,9 +9,11 @@ on an archive of a hundred documents, where most steps read no token at all. An 
 ``msgpack`` package alone (``unpackb``: the MessagePack that DocBin and
 ``annotation_cache._entry_bytes`` write), its rows kept as Python lists (``Rows``), and the
 matcher reads them through ``MatchView`` (``RuleSet.match`` reads a doc's length, vocabulary
-and ``to_array``, which ``tokens.TokenDoc`` builds with numpy). The values are the ones
-``annotation_cache.read`` gives (``tests/classifiers/test_token_rows.py`` compares both on every
-dev source, and the matches of the installed rules on them).
+and ``to_array``). ``annotation_cache.read`` reads every plain entry here too, so a text
+analysed again from its cached tokens imports neither (``TokenDoc.to_array`` of ``Rows`` gives
+``Rows``). The values are the ones ``annotation_cache._read_entry`` gives with srsly and numpy
+(``tests/classifiers/test_token_rows.py`` compares both on every dev source: the tokens, the
+installed rules' matches and whole analyses).
 
 File handling only, as ``annotation_cache.py``: not in the classifier's fingerprint. An entry
 this module does not read (no ids, user data, categories, span groups, a MessagePack extension,

@@ -100,7 +100,7 @@ class TokenDoc:
     vocab = _VOCAB
 
     def __init__(self, rows, attrs: list[int], spaces: list[bool]):
-        self._rows = rows  # numpy uint64 array, one row a token
+        self._rows = rows  # numpy uint64 array, one row a token, or token_rows.Rows
         self._attrs = {attr: k for k, attr in enumerate(attrs)}
         self._spaces = spaces
         self._texts: list[str] | None = None
@@ -110,11 +110,19 @@ class TokenDoc:
         return len(self._spaces)
 
     def to_array(self, attrs):
-        """``Doc.to_array``: a column per attribute (one attribute: a flat array)."""
-        import numpy
-
+        """``Doc.to_array``: a column per attribute (one attribute: a flat array). Rows held
+        as lists (``token_rows.Rows``, how the annotation cache reads an entry) give ``Rows``
+        of the same values, without numpy (its import, ~60 ms, cost more than analysing the
+        few texts a reprocess after an edit of the patterns reads again)."""
         if isinstance(attrs, int):
             return self.to_array([attrs])[:, 0]
+        columns = getattr(self._rows, "columns", None)
+        if columns is not None:
+            return type(self._rows)([self._punct() if attr == IS_PUNCT
+                                     else list(columns[self._attrs[attr]]) for attr in attrs],
+                                    len(self))
+        import numpy
+
         if IS_PUNCT not in attrs:
             return self._rows[:, [self._attrs[a] for a in attrs]]
         out = numpy.zeros((len(self), len(attrs)), dtype="uint64")

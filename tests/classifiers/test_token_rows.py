@@ -214,3 +214,48 @@ def test_matching_edited_rules_again_imports_neither_numpy_nor_srsly(classify, t
         env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [True, []]
+
+
+def _analysis_facts(analysis) -> tuple:
+    """What an analysis decides from (the reading, with features) and what it matched."""
+    from classifiers.readings import read
+
+    return (read(analysis, False), [(u.index, u.kind, u.text, u.matches)
+                                    for u in analysis.context.units])
+
+
+@pytest.mark.parametrize("chunk_chars", [None, 3_000])
+def test_an_analysis_of_cached_tokens_is_the_same_without_numpy(classify, tmp_path,
+                                                                 monkeypatch, chunk_chars):
+    """Issue 12: the annotation cache reads a plain entry's tokens as lists (``token_rows``)
+    and ``TokenDoc.to_array`` gives lists of them, without numpy. Every dev source analysed
+    from its cached tokens so gives the reading and matches that the numpy tables
+    (``annotation_cache._read_entry``) give; with small chunks too, where a long document's
+    tagged chunks go through a ``units.Spill``."""
+    from classifiers import annotation_cache, defaults, engine, token_rows
+    from classifiers.token_rows import Rows
+
+    if chunk_chars is not None:
+        monkeypatch.setattr(defaults, "TAG_CHUNK_CHARS", chunk_chars)
+    docs = dev_source_documents()
+    read_entry, read_as_lists = token_rows.read_entry, []
+
+    def spying(data):
+        found = read_entry(data)
+        read_as_lists.append(found is not None and all(type(d._rows) is Rows for d in found))
+        return found
+
+    try:
+        annotation_cache.use_annotation_cache(tmp_path)
+        for doc in docs:
+            engine.analyse(doc)  # tagged by spaCy and kept
+        monkeypatch.setattr(token_rows, "read_entry", spying)
+        as_lists = [_analysis_facts(engine.analyse(doc)) for doc in docs]
+        assert read_as_lists and all(read_as_lists)
+        monkeypatch.setattr(token_rows, "read_entry", lambda data: None)
+        as_tables = [_analysis_facts(engine.analyse(doc)) for doc in docs]
+    finally:
+        annotation_cache.use_annotation_cache(None)
+    assert as_lists == as_tables
+    assert sum(len(facts[0].passages[cid]) for facts in as_lists
+               for cid in facts[0].passages) > 100
