@@ -342,3 +342,56 @@ def test_a_cell_the_mean_overturns_keeps_the_rules_passage_as_considered(classif
     assert rules.supported and not mean.supported  # the case itself
     assert [e.text for e in mean.evidence] == [rules.evidence[0].text]
     assert mean.evidence[0].pattern_ids  # the rules stay its explanation
+
+
+def test_the_written_checksum_is_checked_as_the_canonical_one(examples, tmp_path):
+    """Issue 12: ``read_model`` hashes the artefact's own text made compact instead of
+    serialising the model again; it says yes where ``_checksum`` does on what ``save_model``
+    writes (the packaged artefact too), no on any change of a weight, a key or a layout it does
+    not know (then ``_checksum`` decides), and the artefact so refused or read is the same."""
+    from classifiers import defaults
+
+    path = tmp_path / "second_stage.json"
+    second_stage.save_model(_train(examples), path)
+    for artefact in (path, defaults.SECOND_STAGE_FILE):
+        text = artefact.read_text(encoding="utf-8")
+        body = json.loads(text)
+        assert body["checksum"] == second_stage._checksum(body)
+        assert second_stage._written_checksum_holds(text, body)
+    text = path.read_text(encoding="utf-8")
+    body = json.loads(text)
+    weight = next(iter(body["commitments"]["c1"]["passage"]["weights"].values()))
+    edited = text.replace(repr(weight), repr(weight + 0.5), 1)
+    assert edited != text and not second_stage._written_checksum_holds(edited, json.loads(edited))
+    path.write_text(edited, encoding="utf-8")
+    assert "checksum" in second_stage.load_second_stage("fp-test", path)[1]
+    # another layout of the same content: the canonical checksum decides, and it holds
+    compact = json.dumps(body)
+    assert not second_stage._written_checksum_holds(compact, body)
+    path.write_text(compact, encoding="utf-8")
+    assert second_stage.read_model("fp-test", path).passage["c1"].weights
+    # a quote inside a string: not tried, and still read
+    body["meta"]["note"] = 'dijo "sí": listo'
+    body["checksum"] = second_stage._checksum(body)
+    text = second_stage.dumps(body)
+    assert not second_stage._written_checksum_holds(text, body)
+    path.write_text(text, encoding="utf-8")
+    assert second_stage.read_model("fp-test", path).meta["note"] == 'dijo "sí": listo'
+
+
+@pytest.mark.parametrize("weights, kept", [
+    ({"a": 0.5, "b": -1.25}, {"a": 0.5, "b": -1.25}),
+    ({"a": 1, "b": True}, {"a": 1.0, "b": 1.0}),
+    ({"a": "0.5"}, {"a": 0.5}),
+    ({"a": 1e308, "b": 1e308}, {"a": 1e308, "b": 1e308}),  # a sum that overflows, finite each
+    ({}, {}),
+])
+def test_weights_are_read_as_floats(weights, kept):
+    linear = second_stage.Linear.from_dict({"intercept": 0.25, "weights": weights})
+    assert linear.weights == kept and all(type(v) is float for v in linear.weights.values())
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), "x", None])
+def test_a_weight_that_is_no_finite_number_is_refused(bad):
+    with pytest.raises((ValueError, TypeError)):
+        second_stage.Linear.from_dict({"intercept": 0.0, "weights": {"a": 0.5, "b": bad}})
