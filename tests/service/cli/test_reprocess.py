@@ -524,37 +524,56 @@ def test_a_stale_model_is_said_in_spanish_at_the_terminal(service_env, session, 
     assert ".nomodel" not in proc.stdout
 
 
-#: what only other commands use (the web surface, the reports, the queue, the readers, mail),
-#: and what a reprocess needs only when it reads cached tokens or tags a text (numpy, spaCy)
+#: what only other commands use (the web surface, the reports, the queue, the readers, the
+#: archive and e-mail readers, mail), what a reprocess needs only to tag a text (spaCy, and
+#: srsly and numpy to keep its tokens), and what the settings no longer import
 _NOT_FOR_A_NEW_DECISION = ("fastapi", "starlette", "jinja2", "uvicorn", "openpyxl",
                            "reportlab", "rq", "redis", "argon2", "PIL", "pypdfium2", "pdfminer",
-                           "docx", "smtplib", "numpy", "spacy", "thinc")
+                           "docx", "smtplib", "numpy", "spacy", "thinc", "srsly",
+                           "pydantic_settings", "extractors.archive", "extractors.email_message")
 
 
+@pytest.mark.parametrize("readings_kept", [True, False])
 def test_an_inline_reprocess_of_cached_text_loads_only_what_it_uses(service_env, session,
-                                                                     tmp_path, run_worker_burst):
+                                                                     tmp_path, run_worker_burst,
+                                                                     readings_kept):
     """Issue 12 (reprocess at archive speed): the process's start-up is most of an archive's
     reprocess, so `evidencia reprocess --inline` over text the workers already read imports
-    neither the web surface, the reports' libraries, the queue nor the readers, and after a
-    change of the decision alone (a promoted model: the kept readings re-scored) neither numpy
-    nor spaCy. A real process, the classifier's version changed in it as a new model does."""
+    neither the web surface, the reports' libraries, the queue, the readers nor
+    pydantic-settings; after a change of the decision alone (a promoted model: the kept
+    readings re-scored) neither numpy nor spaCy, and where the texts are analysed again (the
+    readings gone, as after a change of the rules) from their cached tokens, neither spaCy,
+    numpy nor srsly. A real process, the classifier's version changed in it as a new model
+    does."""
     import json
     import os
     import subprocess
     import sys
 
     from service.domain.batch import iter_items, load_batch
+    from service.settings import get_settings
     from tests.conftest import REPO
 
     load_batch(session, iter_items([write_tree(tmp_path / "archivo", {
         "Org": {"acta.txt": ACTA, "feria.txt": FERIA}})]))
     run_worker_burst()
+    readings = get_settings().annotations_dir / "readings"
+    assert readings.is_dir()
+    if not readings_kept:
+        from classifiers import engine
+
+        readings.rename(readings.with_name("readings-aside"))
+        # the patterns' validation remembered, as a worker that loaded them with this cache
+        # leaves it (this test process loaded them before)
+        marks = get_settings().annotations_dir / "patterns-validated"
+        marks.mkdir(exist_ok=True)
+        (marks / engine.get_ruleset().fingerprint()).touch()
     code = (
         "import json, sys, classifiers\n"
         "classifiers.CLASSIFIER_VERSION += '+otro-modelo'\n"
         "from service.cli import main\n"
         f"code = main(['reprocess', '--all', '--inline', '--report', {str(tmp_path)!r}])\n"
-        f"print(json.dumps([code, sorted({{m.split('.')[0] for m in sys.modules}} "
+        f"print(json.dumps([code, sorted({{n for m in sys.modules for n in (m, m.split('.')[0])}} "
         f"& set({list(_NOT_FOR_A_NEW_DECISION)!r}))]))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
