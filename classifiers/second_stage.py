@@ -139,8 +139,7 @@ class Linear:
         # finite sum says each is finite (a NaN or an infinity makes it not); else each one is
         # converted and checked
         if not (type(weights) is dict and set(map(type, weights.values())) <= {float}
-                and all(type(k) is str for k in weights)
-                and math.isfinite(sum(weights.values()))):
+                and set(map(type, weights)) <= {str} and math.isfinite(sum(weights.values()))):
             weights = {str(k): float(v) for k, v in weights.items()}
             if not all(math.isfinite(v) for v in weights.values()):
                 raise ValueError("non-finite weight")

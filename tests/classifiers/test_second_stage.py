@@ -395,3 +395,8 @@ def test_weights_are_read_as_floats(weights, kept):
 def test_a_weight_that_is_no_finite_number_is_refused(bad):
     with pytest.raises((ValueError, TypeError)):
         second_stage.Linear.from_dict({"intercept": 0.0, "weights": {"a": 0.5, "b": bad}})
+
+
+def test_weight_names_are_read_as_text():
+    linear = second_stage.Linear.from_dict({"intercept": 0.0, "weights": {1: 0.5, "b": 0.25}})
+    assert linear.weights == {"1": 0.5, "b": 0.25}
