@@ -525,12 +525,12 @@ def test_a_stale_model_is_said_in_spanish_at_the_terminal(service_env, session, 
 
 
 #: what only other commands use (the web surface, the reports, the queue, the readers, the
-#: archive and e-mail readers, mail), what a reprocess needs only to tag a text (spaCy, and
-#: srsly and numpy to keep its tokens), and what the settings no longer import
+#: archive and e-mail readers, mail), and what a reprocess needs only to tag a text (spaCy, and
+#: srsly and numpy to keep its tokens)
 _NOT_FOR_A_NEW_DECISION = ("fastapi", "starlette", "jinja2", "uvicorn", "openpyxl",
                            "reportlab", "rq", "redis", "argon2", "PIL", "pypdfium2", "pdfminer",
                            "docx", "smtplib", "numpy", "spacy", "thinc", "srsly",
-                           "pydantic_settings", "extractors.archive", "extractors.email_message")
+                           "extractors.archive", "extractors.email_message")
 
 
 @pytest.mark.parametrize("readings_kept", [True, False])
@@ -539,9 +539,8 @@ def test_an_inline_reprocess_of_cached_text_loads_only_what_it_uses(service_env,
                                                                      readings_kept):
     """Issue 12 (reprocess at archive speed): the process's start-up is most of an archive's
     reprocess, so `evidencia reprocess --inline` over text the workers already read imports
-    neither the web surface, the reports' libraries, the queue, the readers nor
-    pydantic-settings; after a change of the decision alone (a promoted model: the kept
-    readings re-scored) neither numpy nor spaCy, and where the texts are analysed again (the
+    neither the web surface, the reports' libraries, the queue nor the readers; after a change
+    of the decision alone (a promoted model: the kept readings re-scored) neither numpy nor spaCy, and where the texts are analysed again (the
     readings gone, as after a change of the rules) from their cached tokens, neither spaCy,
     numpy nor srsly. A real process, the classifier's version changed in it as a new model
     does."""
