@@ -36,7 +36,7 @@ def test_each_cache_writes_under_the_generation_of_its_key_base(classify, tmp_pa
     assert len(annotations) == len(rules) == cache_dir.GENERATION_CHARS
     (entry,) = tmp_path.rglob("*.spacy")
     assert entry.relative_to(tmp_path).parts == (annotations, entry.name[:2], entry.name)
-    (reading,) = tmp_path.rglob("*.json.z")
+    (reading,) = tmp_path.rglob("*.msgpack.z")
     assert reading.relative_to(tmp_path).parts == (
         readings.FOLDER, rules, reading.name[:2], reading.name)
     listed = {c.name: generations(c) for c in (

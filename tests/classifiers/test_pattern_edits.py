@@ -385,7 +385,7 @@ def _full(docs) -> list:
 
 
 def _as_kept(reading_list) -> list:
-    """The readings as the cache gives them back (its JSON has lists where a fresh reading has
+    """The readings as the cache gives them back (its MessagePack has lists where a fresh reading has
     tuples): what is compared."""
     return [readings._from_bytes(readings._parts(readings._to_bytes(r))[1])
             for r in reading_list]
@@ -551,7 +551,7 @@ def test_patterns_edited_under_a_running_process_are_not_kept(
     through, analysed = _through_cache(docs, tmp_path / "readings", monkeypatch)
     assert analysed == len(docs)
     assert _as_kept(through) == _as_kept(_full(docs))
-    assert not list((tmp_path / "readings").rglob("*.json.z"))
+    assert not list((tmp_path / "readings").rglob("*.msgpack.z"))
 
 
 def test_where_tokens_stand_never_rules_out_a_match(corpus, use_patterns, monkeypatch):

@@ -106,7 +106,7 @@ def test_decisions_from_readings_equal_the_decisions_from_the_analysis(classify,
     readings.use_reading_cache(tmp_path)
     try:
         written = [classify(d) for d in docs]
-        assert len(list(tmp_path.rglob("*.json.z"))) == len({_key(d) for d in docs})
+        assert len(list(tmp_path.rglob("*.msgpack.z"))) == len({_key(d) for d in docs})
         read_back = [(classify(d), classify(d, use_model=False)) for d in docs]
     finally:
         readings.use_reading_cache(None)
@@ -166,8 +166,10 @@ def test_the_reading_key_follows_the_text_its_pages_and_ocr(reading_cache):
 def test_a_corrupt_reading_is_analysed_again_and_rewritten(classify, reading_cache):
     doc = make_doc("Se constituye el Comité de Inclusión e Interculturalidad de la empresa.")
     expected = classify(doc)
-    (entry,) = reading_cache.rglob("*.json.z")
-    for junk in (b"not zlib", readings.zlib.compress(b'{"format": 99}')):
+    (entry,) = reading_cache.rglob("*.msgpack.z")
+    for junk in (b"not zlib", readings.zlib.compress(b'{"format": 99}'),
+                 readings._MAGIC + b"0" * 64 + (4).to_bytes(4, "big") + readings._pack(
+                     {"format": 99})):
         entry.write_bytes(junk)
         assert classify(doc) == expected
         assert entry.read_bytes() != junk, "the entry is rewritten"
@@ -179,12 +181,46 @@ def test_packed_features_read_back_exactly():
              [("p", float("inf")), ("position", 0.1 + 0.2)]]
     for pairs in cases:
         names, values = [k for k, _v in pairs], [v for _k, v in pairs]
-        back_names, back_values = readings._unpacked(*readings.json.loads(readings.json.dumps(
+        back_names, back_values = readings._unpacked(*readings._unpack(readings._pack(
             readings._packed((names, values)))))
         assert back_names == names
         for v, w in zip(back_values, values, strict=True):
             assert v == w and type(v) is type(w)
             assert math.copysign(1, v) == math.copysign(1, w)
+
+
+def test_entries_read_back_as_the_json_entries_of_format_2_did(classify):
+    """MessagePack (format 3) reads back every dev source's reading and what was seen in it
+    exactly as format 2's JSON did: the same values, of the same types, floats bit for bit."""
+    import json
+    import struct
+
+    from classifiers.engine import analyse
+
+    def as_json(value):
+        return json.loads(json.dumps(value, separators=(",", ":")))
+
+    def exact(a, b) -> bool:
+        if type(a) is not type(b):
+            return False
+        if type(a) is float:
+            return struct.pack("<d", a) == struct.pack("<d", b)
+        if type(a) is dict:
+            return list(a) == list(b) and all(exact(a[k], b[k]) for k in a)
+        if type(a) is list:
+            return len(a) == len(b) and all(exact(x, y) for x, y in zip(a, b, strict=True))
+        return a == b
+
+    for doc in dev_source_documents():
+        analysis = analyse(doc)
+        seen = readings.seen_in(analysis)
+        entry = readings._to_bytes(readings.read(analysis, False), seen)
+        _stamp, body, found = readings._parts(entry)
+        assert exact(readings._unpack(found), as_json(seen))
+        unpacked = readings._unpack(body)
+        assert exact(unpacked, as_json(unpacked))
+        assert readings._from_bytes(body) == readings._from_bytes(readings._pack(as_json(
+            unpacked)))
 
 
 def test_a_reading_without_features_is_not_scored_by_the_model(classify):
@@ -226,7 +262,7 @@ def test_two_processes_writing_the_same_readings_at_once(classify, tmp_path):
     assert outputs[1] == expected
     readings.use_reading_cache(tmp_path)
     try:
-        entries = list(tmp_path.rglob("*.json.z"))
+        entries = list(tmp_path.rglob("*.msgpack.z"))
         assert len(entries) == len({_key(d) for d in docs})
         for entry in entries:
             readings._from_bytes(readings._parts(entry.read_bytes())[1])  # none torn
@@ -244,7 +280,7 @@ def test_a_new_entry_another_process_writes_while_its_folder_is_made_is_left_to_
     process that wrote it, as when the folder was there."""
     from pathlib import Path
 
-    path = tmp_path / "ab" / "entry.json.z"
+    path = tmp_path / "ab" / "entry.msgpack.z"
     make_folder = Path.mkdir
 
     def the_other_process_writes_meanwhile(self, *args, **kwargs):
