@@ -174,6 +174,9 @@ def test_linear_partial_sums_are_the_sum_over_the_merged_features():
         for cut in range(len(items) + 1):
             total = model.partial_sum(items[cut:], model.partial_sum(items[:cut]))
             assert model.of_sum(total) == _probability(model, f)
+            named = model.partial_sum(items[cut:], model.named_sum(
+                [k for k, _v in items[:cut]], [v for _k, v in items[:cut]]))
+            assert named.hex() == total.hex()
 
 
 def test_stored_result_values_equal_the_dataclass_fields(classify):
