@@ -385,8 +385,8 @@ def _full(docs) -> list:
 
 
 def _as_kept(reading_list) -> list:
-    """The readings as the cache gives them back (its MessagePack has lists where a fresh reading has
-    tuples): what is compared."""
+    """The readings as the cache gives them back (its MessagePack has lists where a fresh reading
+    has tuples): what is compared."""
     return [readings._from_bytes(readings._parts(readings._to_bytes(r))[1])
             for r in reading_list]
 

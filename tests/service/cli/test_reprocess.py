@@ -540,10 +540,10 @@ def test_an_inline_reprocess_of_cached_text_loads_only_what_it_uses(service_env,
     """Issue 12 (reprocess at archive speed): the process's start-up is most of an archive's
     reprocess, so `evidencia reprocess --inline` over text the workers already read imports
     neither the web surface, the reports' libraries, the queue nor the readers; after a change
-    of the decision alone (a promoted model: the kept readings re-scored) neither numpy nor spaCy, and where the texts are analysed again (the
-    readings gone, as after a change of the rules) from their cached tokens, neither spaCy,
-    numpy nor srsly. A real process, the classifier's version changed in it as a new model
-    does."""
+    of the decision alone (a promoted model: the kept readings re-scored) neither numpy nor
+    spaCy, and where the texts are analysed again (the readings gone, as after a change of the
+    rules) from their cached tokens, neither spaCy, numpy nor srsly. A real process, the
+    classifier's version changed in it as a new model does."""
     import json
     import os
     import subprocess
