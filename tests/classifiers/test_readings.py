@@ -99,7 +99,7 @@ def test_decisions_from_readings_equal_the_decisions_from_the_analysis(classify,
     import classifiers
 
     assert classifiers.second_stage_model is not None, "the packaged second stage is in force"
-    docs = dev_source_documents()
+    docs = dev_source_documents(every=2)
     assert len(docs) > 100
     expected = [(_reference(d), _reference(d, use_model=False)) for d in docs]
     plain = [(classify(d), classify(d, use_model=False)) for d in docs]
@@ -211,7 +211,7 @@ def test_entries_read_back_as_the_json_entries_of_format_2_did(classify):
             return len(a) == len(b) and all(exact(x, y) for x, y in zip(a, b, strict=True))
         return a == b
 
-    for doc in dev_source_documents():
+    for doc in dev_source_documents(every=2):
         analysis = analyse(doc)
         seen = readings.seen_in(analysis)
         entry = readings._to_bytes(readings.read(analysis, False), seen)

@@ -33,7 +33,7 @@ def analysed(classify, tmp_path_factory):
     annotation_cache.use_annotation_cache(tmp_path_factory.mktemp("annotations"))
     try:
         out = []
-        for doc in dev_source_documents():
+        for doc in dev_source_documents(every=2):
             blocks = split_blocks(doc.pages)
             tagged = annotation_cache.tag_texts([b.text for b in blocks])
             out.append((doc, blocks, tagged, analyse(doc)))
