@@ -30,7 +30,8 @@ from classifiers.cache_dir import atomic_write, generation_name
 from classifiers.nlp import _CACHED_ATTRS, get_vocab, tag
 from classifiers.version import model_version
 
-__all__ = ["use_annotation_cache", "annotation_dir", "generation", "tag_texts", "read", "write"]
+__all__ = ["use_annotation_cache", "annotation_dir", "generation", "tag_texts", "read",
+           "read_plain", "write"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,25 @@ def read(texts: list[str]) -> list | None:
         pass
     log.warning("unreadable annotation cache entry %s; re-annotating", path)
     return None
+
+
+def read_plain(texts: list[str]) -> list | None:
+    """The cached tokens of ``texts`` when their entry is plain (``token_rows.read_entry``:
+    ``tokens.TokenDoc`` objects, ``Rows`` their rows), else None: no cache, no entry, or one
+    only srsly or spaCy reads (then ``tag_texts`` decides, as before). What a reprocess matches
+    edited rules against without srsly's or numpy's import."""
+    if _annotation_dir is None:
+        return None
+    try:
+        data = _annotation_path(texts).read_bytes()
+    except OSError:
+        return None
+    from classifiers import token_rows
+
+    docs = token_rows.read_entry(data)
+    if docs is None or [d.text_length() for d in docs] != [len(t) for t in texts]:
+        return None  # the key is a hash of the texts: lengths catch a foreign file
+    return docs
 
 
 def write(texts: list[str], docs: list) -> None:

@@ -462,7 +462,7 @@ class Change:
         longest match per rule and start token; ordered by start, then load order, which the
         rules kept in place keep)."""
         from classifiers import token_rows
-        from classifiers.annotation_cache import tag_texts
+        from classifiers.annotation_cache import read_plain, tag_texts
         from classifiers.engine import _chunks
         from classifiers.units import split_blocks
 
@@ -472,7 +472,7 @@ class Change:
             texts = [block.text for block in chunk]
             # the cached tokens read and matched without srsly or numpy (token_rows.py), else
             # as engine.analyse tags them
-            docs = token_rows.read(texts) if versions.fallback is None else None
+            docs = read_plain(texts) if versions.fallback is None else None
             docs = tag_texts(texts) if docs is None else map(token_rows.MatchView, docs)
             for tagged in docs:
                 found: tuple = ([], [])

@@ -28,7 +28,7 @@ from array import array
 
 from classifiers import tokens
 
-__all__ = ["MatchView", "Rows", "read", "read_entry", "unpackb"]
+__all__ = ["MatchView", "Rows", "read_entry", "unpackb"]
 
 #: what a DocBin stores for a Doc without span groups (msgpack's empty array, or nothing)
 _NO_SPANS = (b"", b"\x90")
@@ -200,24 +200,6 @@ def read_entry(data: bytes) -> list | None:
         docs.append(tokens.TokenDoc(Rows([c[start:end] for c in columns], n), attrs,
                                     list(map(bool, spaces[start:end]))))
         start = end
-    return docs
-
-
-def read(texts: list[str]) -> list | None:
-    """The cached tokens of ``texts`` (``tokens.TokenDoc`` objects, ``Rows`` their rows), as
-    ``annotation_cache.read`` finds them; None when the cache is off, holds no entry for them or
-    one this module does not read (then ``annotation_cache.tag_texts`` decides, as before)."""
-    from classifiers import annotation_cache
-
-    if annotation_cache.annotation_dir() is None:
-        return None
-    try:
-        data = annotation_cache._annotation_path(texts).read_bytes()
-    except OSError:
-        return None
-    docs = read_entry(data)
-    if docs is None or [d.text_length() for d in docs] != [len(t) for t in texts]:
-        return None  # the key is a hash of the texts: lengths catch a foreign file
     return docs
 
 

@@ -155,15 +155,15 @@ def test_an_entry_it_does_not_read_is_left_to_the_cache(entries, tmp_path):
         other = zlib.compress(srsly.msgpack.packb({**msg, **change}, use_bin_type=True))
         assert token_rows.read_entry(other) is None, change
     texts = _dev_block_texts()[0]
-    assert token_rows.read(texts) is None  # no cache in use
+    assert annotation_cache.read_plain(texts) is None  # no cache in use
     try:
         annotation_cache.use_annotation_cache(tmp_path)
-        assert token_rows.read(texts) is None  # no entry
+        assert annotation_cache.read_plain(texts) is None  # no entry
         annotation_cache.write(texts, annotation_cache.tag_texts(texts))
-        assert [d.texts() for d in token_rows.read(texts)] == [
+        assert [d.texts() for d in annotation_cache.read_plain(texts)] == [
             d.texts() for d in annotation_cache.read(texts)]
         annotation_cache._annotation_path(texts).write_bytes(entries[1])  # another text's
-        assert token_rows.read(texts) is None
+        assert annotation_cache.read_plain(texts) is None
     finally:
         annotation_cache.use_annotation_cache(None)
 
