@@ -12,8 +12,8 @@ matcher reads them through ``MatchView`` (``RuleSet.match`` reads a doc's length
 and ``to_array``). ``annotation_cache.read`` reads every plain entry here too, so a text
 analysed again from its cached tokens imports neither (``TokenDoc.to_array`` of ``Rows`` gives
 ``Rows``). The values are the ones ``annotation_cache._read_entry`` gives with srsly and numpy
-(``tests/classifiers/test_token_rows.py`` compares both on every dev source: the tokens, the
-installed rules' matches and whole analyses).
+(``tests/classifiers/test_token_rows.py`` compares both on every other dev source: the tokens,
+the installed rules' matches and whole analyses).
 
 File handling only, as ``annotation_cache.py``: not in the classifier's fingerprint. An entry
 this module does not read (no ids, user data, categories, span groups, a MessagePack extension,

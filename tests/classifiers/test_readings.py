@@ -190,7 +190,7 @@ def test_packed_features_read_back_exactly():
 
 
 def test_entries_read_back_as_the_json_entries_of_format_2_did(classify):
-    """MessagePack (format 3) reads back every dev source's reading and what was seen in it
+    """MessagePack (format 3) reads back every other dev source's reading and what was seen in it
     exactly as format 2's JSON did: the same values, of the same types, floats bit for bit."""
     import json
     import struct

@@ -228,8 +228,8 @@ def _analysis_facts(analysis) -> tuple:
 def test_an_analysis_of_cached_tokens_is_the_same_without_numpy(classify, tmp_path,
                                                                  monkeypatch, chunk_chars):
     """Issue 12: the annotation cache reads a plain entry's tokens as lists (``token_rows``)
-    and ``TokenDoc.to_array`` gives lists of them, without numpy. Every dev source analysed
-    from its cached tokens so gives the reading and matches that the numpy tables
+    and ``TokenDoc.to_array`` gives lists of them, without numpy. Every other dev source
+    analysed from its cached tokens so gives the reading and matches that the numpy tables
     (``annotation_cache._read_entry``) give; with small chunks too, where a long document's
     tagged chunks go through a ``units.Spill``."""
     from classifiers import annotation_cache, defaults, engine, token_rows
