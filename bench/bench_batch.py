@@ -25,7 +25,7 @@ command, as in a deployment) on a real Redis and database:
   0.7–2.5, paired runs of the command at e82e82c, quietest round: 0.58–0.60 s CPU a step that
   reads no cached token, 0.62 s where 34 texts are matched again (their tokens read without
   numpy or srsly), 0.75 s where 3 are analysed, against a first pass of 0.348 s a document:
-  46–60×, 50× not met where a text is analysed; README, "Measured speed");
+  46–60×, 50× not met where a text is analysed; bench/HISTORY.md, the 100-document archive);
 * peak memory (RSS) of a worker: of one process, and of a worker with its work horse and
   Tesseract children together.
 
