@@ -237,21 +237,30 @@ def _old_and_new(
     new_results: dict[str, dict[str, bool]] | None,
 ) -> dict[str, tuple[str | None, dict[str, bool], dict[str, bool]]]:
     """document -> (previous version or None, previous result, new result), in input order."""
+    from sqlalchemy import func
+
     from service.domain.models import Classification
 
     previous: dict[str, tuple[int, str]] = {}  # doc -> (classification id, version)
     current: dict[str, int] = {}
     for chunk in _chunks(document_ids):
+        # the two rows compared, not every version's: the one under ``version`` and the newest
+        # under another (the highest id), however many versions each document has
+        newest_other = (select(func.max(Classification.id))
+                        .where(Classification.document_id.in_(chunk),
+                               Classification.classifier_version != version)
+                        .group_by(Classification.document_id))
         for cid, doc_id, ver in session.execute(
             select(Classification.id, Classification.document_id,
                    Classification.classifier_version)
-            .where(Classification.document_id.in_(chunk))
-            .order_by(Classification.id)
+            .where(or_(Classification.id.in_(newest_other),
+                       (Classification.document_id.in_(chunk))
+                       & (Classification.classifier_version == version)))
         ):
             if ver == version:
                 current[doc_id] = cid
             else:
-                previous[doc_id] = (cid, ver)  # ordered by id: the newest wins
+                previous[doc_id] = (cid, ver)
     results = _supported_by_classification(
         session, [c for c, _v in previous.values()] + list(current.values())
     )

@@ -77,3 +77,87 @@ def test_bulk_reprocess_writes_what_one_document_at_a_time_writes(
     assert set(bulk) == set(ids[:3])
     assert bulk == single
     assert bulk[ids[0]] == bulk[ids[2]] != bulk[ids[1]]
+
+
+def _old_and_new_reading_every_version(session, document_ids, version, new_results):
+    """``reprocess._old_and_new`` as it read before (every version's rows of each document,
+    ordered by id, the newest other version winning): the reference of the test below."""
+    from service.domain.reprocess import _chunks, _supported_by_classification
+
+    previous, current = {}, {}
+    for chunk in _chunks(document_ids):
+        for cid, doc_id, ver in session.execute(
+            select(Classification.id, Classification.document_id,
+                   Classification.classifier_version)
+            .where(Classification.document_id.in_(chunk)).order_by(Classification.id)
+        ):
+            if ver == version:
+                current[doc_id] = cid
+            else:
+                previous[doc_id] = (cid, ver)
+    results = _supported_by_classification(
+        session, [c for c, _v in previous.values()] + list(current.values()))
+    out = {}
+    for doc_id in document_ids:
+        if new_results is not None and doc_id in new_results:
+            new = new_results[doc_id]
+        else:
+            new = results.get(current[doc_id]) if doc_id in current else None
+        if new is None:
+            continue
+        if doc_id in previous:
+            old_cid, old_version = previous[doc_id]
+            out[doc_id] = (old_version, results.get(old_cid, {}), new)
+        else:
+            old = results.get(current[doc_id], new) if doc_id in current else new
+            out[doc_id] = (None, old, new)
+    return out
+
+
+def test_the_flips_read_the_two_rows_they_compare_as_reading_every_version_did(
+    service_env, session, monkeypatch
+):
+    """Issue 12 item 3: the flips read, per document, the row under the new version and the
+    newest under another (not every version's rows): the same pairs as before, with many
+    versions, a version taken back (its row older than another's), a document only ever
+    classified under the new version and one never classified; and twins' results are read
+    from the lowest classification id, as the join that scanned every version read them."""
+    import classifiers
+    from service.domain import pipeline, results
+    from service.domain.models import CommitmentResult
+    from service.domain.reprocess import _old_and_new
+
+    ids = _documents(session)
+    versions = ["v1", "v2", "v3"]
+    for k, version in enumerate(versions):
+        monkeypatch.setattr(classifiers, "CLASSIFIER_VERSION", version)
+        pipeline.reclassify_documents(ids[: 3 - (k == 2)])  # ids[2] has no v3
+        # vary the stored results, so that each version differs from the one before
+        for r in session.scalars(select(CommitmentResult).join(Classification).where(
+                Classification.classifier_version == version)):
+            r.supported = (r.classification_id + int(r.commitment[1])) % 2 == 0
+        session.commit()
+    monkeypatch.setattr(classifiers, "CLASSIFIER_VERSION", "v1")  # taken back to v1
+    results.forget_classifications(session, results.superseded(session, ids[:1], "v1"))
+    session.commit()
+    pipeline.reclassify_documents(ids[:1])
+    monkeypatch.setattr(classifiers, "CLASSIFIER_VERSION", "v4")
+    pipeline.reclassify_documents(ids[1:2])  # only ever v4 besides the others: a fifth row
+    session.expire_all()
+
+    for version in (*versions, "v4", "v5"):
+        for new_results in (None, {ids[1]: {"c1": True}}, {ids[3]: {"c2": True}}):
+            assert _old_and_new(session, ids, version, new_results) == \
+                _old_and_new_reading_every_version(session, ids, version, new_results)
+
+    extraction_ids = {session.get(Document, d).extraction_id for d in ids[:3]}
+    for version in (*versions, "v4"):
+        twins = results.twin_results(session, extraction_ids, version)
+        for extraction_id, (doc_type, rows) in twins.items():
+            lowest = session.scalar(
+                select(Classification).join(Document).where(
+                    Document.extraction_id == extraction_id,
+                    Classification.classifier_version == version)
+                .order_by(Classification.id).limit(1))
+            assert doc_type == lowest.doc_type
+            assert [r["supported"] for r in rows] == [r.supported for r in lowest.results]
