@@ -262,8 +262,12 @@ def twin_results(session: Session, extraction_ids: Iterable[int], version: str
     for extraction_id, classification_id, doc_type in found:
         first.setdefault(extraction_id, (classification_id, doc_type))
     rows: dict[int, list[dict]] = {cid: [] for cid, _t in first.values()}
-    for r in session.scalars(select(CommitmentResult).where(
-            CommitmentResult.classification_id.in_(list(rows)))
+    # columns, not ORM objects: a chunk of twins is hundreds of rows
+    for r in session.execute(select(
+            CommitmentResult.classification_id, CommitmentResult.commitment,
+            CommitmentResult.supported, CommitmentResult.confidence,
+            CommitmentResult.rules_supported, CommitmentResult.evidence)
+            .where(CommitmentResult.classification_id.in_(list(rows)))
             .order_by(CommitmentResult.commitment)):
         rows[r.classification_id].append({
             "commitment": r.commitment, "supported": r.supported, "confidence": r.confidence,

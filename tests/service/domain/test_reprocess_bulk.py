@@ -160,4 +160,8 @@ def test_the_flips_read_the_two_rows_they_compare_as_reading_every_version_did(
                     Classification.classifier_version == version)
                 .order_by(Classification.id).limit(1))
             assert doc_type == lowest.doc_type
-            assert [r["supported"] for r in rows] == [r.supported for r in lowest.results]
+            assert rows == [
+                {"commitment": r.commitment, "supported": r.supported,
+                 "confidence": r.confidence, "rules_supported": r.rules_supported,
+                 "evidence": list(r.evidence or [])} for r in lowest.results]
+            assert rows and all(type(r["supported"]) is bool for r in rows)
