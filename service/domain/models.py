@@ -202,7 +202,9 @@ class Document(Base):
     wait_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # queued → started
     extract_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # 0 when reused
     classify_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    extraction_id: Mapped[int | None] = mapped_column(ForeignKey("extractions.id"), nullable=True)
+    extraction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("extractions.id"), nullable=True, index=True
+    )
     #: the applicant removed (or replaced) it: it no longer counts; the row stays for history
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     #: a reviewer asked for every page to be read with OCR (``service.domain.documents``)
