@@ -86,6 +86,32 @@ def _probability(model, features: dict) -> float:
 # ------------------------------------------------------------------------------ the checks
 
 
+@pytest.fixture(scope="module")
+def _tagged():
+    """Texts tagged by the pipeline in this module: the spaCy Docs of each chunk's texts."""
+    return {}
+
+
+@pytest.fixture
+def tag_once(_tagged, monkeypatch):
+    """Each text tagged by the real pipeline once in this module, its spaCy Docs given again to
+    every later analysis of it (``annotation_cache.tag``; the pipeline tags a text the same every
+    time, and nothing the rules do changes a Doc). Tagging is ~80 % of an analysis, and these
+    tests analyse every other dev source five times over; what they compare (the decisions read
+    from the analysis, fresh or through the reading cache) is all computed again each time."""
+    from classifiers import annotation_cache
+
+    tag = annotation_cache.tag
+
+    def tagged_once(texts):
+        key = tuple(texts)
+        if key not in _tagged:
+            _tagged[key] = tag(texts)
+        return _tagged[key]
+
+    monkeypatch.setattr(annotation_cache, "tag", tagged_once)
+
+
 @pytest.fixture
 def reading_cache(tmp_path):
     readings.use_reading_cache(tmp_path)
@@ -95,7 +121,8 @@ def reading_cache(tmp_path):
         readings.use_reading_cache(None)
 
 
-def test_decisions_from_readings_equal_the_decisions_from_the_analysis(classify, tmp_path):
+def test_decisions_from_readings_equal_the_decisions_from_the_analysis(classify, tmp_path,
+                                                                      tag_once):
     import classifiers
 
     assert classifiers.second_stage_model is not None, "the packaged second stage is in force"
@@ -189,7 +216,7 @@ def test_packed_features_read_back_exactly():
             assert math.copysign(1, v) == math.copysign(1, w)
 
 
-def test_entries_read_back_as_the_json_entries_of_format_2_did(classify):
+def test_entries_read_back_as_the_json_entries_of_format_2_did(classify, tag_once):
     """MessagePack (format 3) reads back every other dev source's reading and what was seen in it
     exactly as format 2's JSON did: the same values, of the same types, floats bit for bit."""
     import json
