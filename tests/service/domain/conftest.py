@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import drop_database, migrated_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_session(request, tmp_path):
-    """A session on a migrated database of its own: a SQLite file, or a new PostgreSQL one."""
-    from sqlalchemy import create_engine, text
-
+    """A session on a migrated database of its own: a SQLite file, or a new PostgreSQL one
+    (copies of the migrated one, ``tests.conftest.migrated_database``)."""
     from service.db import engine_for
-    from service.migrate import upgrade
 
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'evidencia.db'}"
-    else:
-        pg_name = f"evidencia_dom_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{pg_name}"
-    upgrade(url)
+    url, pg_name = migrated_database(request, request.param, tmp_path / "evidencia.db",
+                                     "evidencia_dom_")
     session = sessionmaker(bind=engine_for(url))()
     yield session
     session.close()
     engine_for(url).dispose()
     if pg_name:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(pg_name)
 
 
 def seed(session) -> dict:
