@@ -41,6 +41,48 @@ os.environ.setdefault("EVIDENCIA_SECRET_KEY", "clave-de-pruebas-" + uuid.uuid4()
 os.environ.setdefault("EVIDENCIA_API_WORKERS", "1")
 
 
+#: The heaviest test files, heaviest first (pytest's own seconds per file on this machine, the
+#: full suite under ``scripts/test``): collected first, so that pytest-xdist hands them out
+#: first and the light files fill in around them. ``--dist loadfile`` gives whole files to the
+#: two processes in collection order (``pytest_configure`` below turns off xdist's own reorder,
+#: by number of tests, which left a one-test file of three minutes for last: one process
+#: idled while the other ran it).
+HEAVY_FILES = (
+    "tests/classifiers/test_pattern_edits.py",
+    "tests/classifiers/test_matcher_differential.py",
+    "tests/queue/test_recovery.py",
+    "tests/classifiers/test_token_rows.py",
+    "tests/extractors/test_peer_corpus.py",
+    "tests/classifiers/test_tokens.py",
+    "tests/classifiers/test_token_arrays_differential.py",
+    "tests/service/api/test_applicant_feedback.py",
+    "tests/service/api/test_report.py",
+    "tests/service/api/test_api.py",
+    "tests/service/api/test_fuzz.py",
+    "tests/classifiers/test_readings.py",
+    "tests/service/cli/test_batch.py",
+    "tests/service/domain/test_training.py",
+    "tests/service/cli/test_reprocess.py",
+    "tests/service/api/test_login_limits.py",
+)
+
+
+def pytest_configure(config) -> None:
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist's: keep the order below
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The files of ``HEAVY_FILES`` first, in its order; the rest as collected."""
+    rank = {name: k for k, name in enumerate(HEAVY_FILES)}
+
+    def heavy_first(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return rank.get(path, len(rank))
+
+    items.sort(key=heavy_first)  # stable: each file's tests keep their order
+
+
 @pytest.fixture(autouse=True)
 def _classifier_state_restored():
     """What a test changes of the classifier's process-wide state is put back after it: the
