@@ -247,9 +247,8 @@ def twin_results(session: Session, extraction_ids: Iterable[int], version: str
     if not ids:
         return out
     # the documents with these texts first, then their classifications through the index on
-    # (document, version): a join on ``documents.extraction_id`` (no index) scanned every
-    # version's classifications once per chunk on SQLite. The lowest id first, as that scan
-    # read them.
+    # (document, version): the plain join let SQLite scan every version's classifications once
+    # per chunk. The lowest id first, as that scan read them.
     found = session.execute(
         select(Document.extraction_id, Classification.id, Classification.doc_type)
         .join(Classification, Classification.document_id == Document.id)
