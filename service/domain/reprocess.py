@@ -237,11 +237,37 @@ def _old_and_new(
     new_results: dict[str, dict[str, bool]] | None,
 ) -> dict[str, tuple[str | None, dict[str, bool], dict[str, bool]]]:
     """document -> (previous version or None, previous result, new result), in input order."""
+    previous, current = _compared_rows(session, document_ids, version)
+    results = _supported_by_classification(
+        session, [c for c, _v in previous.values()] + list(current.values())
+    )
+    out = {}
+    for doc_id in document_ids:
+        if new_results is not None and doc_id in new_results:
+            new = new_results[doc_id]
+        else:
+            new = results.get(current[doc_id]) if doc_id in current else None
+        if new is None:
+            continue
+        if doc_id in previous:
+            old_cid, old_version = previous[doc_id]
+            out[doc_id] = (old_version, results.get(old_cid, {}), new)
+        else:
+            old = results.get(current[doc_id], new) if doc_id in current else new
+            out[doc_id] = (None, old, new)
+    return out
+
+
+def _compared_rows(
+    session: Session, document_ids: list[str], version: str
+) -> tuple[dict[str, tuple[int, str]], dict[str, int]]:
+    """The classifications a flip compares: document -> (id, version) of the newest under
+    another version, and document -> id of the one under ``version``."""
     from sqlalchemy import func
 
     from service.domain.models import Classification
 
-    previous: dict[str, tuple[int, str]] = {}  # doc -> (classification id, version)
+    previous: dict[str, tuple[int, str]] = {}
     current: dict[str, int] = {}
     for chunk in _chunks(document_ids):
         # the two rows compared, not every version's: the one under ``version`` and the newest
@@ -261,24 +287,7 @@ def _old_and_new(
                 current[doc_id] = cid
             else:
                 previous[doc_id] = (cid, ver)
-    results = _supported_by_classification(
-        session, [c for c, _v in previous.values()] + list(current.values())
-    )
-    out = {}
-    for doc_id in document_ids:
-        if new_results is not None and doc_id in new_results:
-            new = new_results[doc_id]
-        else:
-            new = results.get(current[doc_id]) if doc_id in current else None
-        if new is None:
-            continue
-        if doc_id in previous:
-            old_cid, old_version = previous[doc_id]
-            out[doc_id] = (old_version, results.get(old_cid, {}), new)
-        else:
-            old = results.get(current[doc_id], new) if doc_id in current else new
-            out[doc_id] = (None, old, new)
-    return out
+    return previous, current
 
 
 def _document_flips(pairs: dict, rows: dict, version: str, decisions: dict) -> list[Flip]:

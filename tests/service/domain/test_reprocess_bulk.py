@@ -79,10 +79,10 @@ def test_bulk_reprocess_writes_what_one_document_at_a_time_writes(
     assert bulk[ids[0]] == bulk[ids[2]] != bulk[ids[1]]
 
 
-def _old_and_new_reading_every_version(session, document_ids, version, new_results):
-    """``reprocess._old_and_new`` as it read before (every version's rows of each document,
-    ordered by id, the newest other version winning): the reference of the test below."""
-    from service.domain.reprocess import _chunks, _supported_by_classification
+def _rows_reading_every_version(session, document_ids, version):
+    """``reprocess._compared_rows`` as the flips read them before (every version's rows of each
+    document, ordered by id, the newest other version winning): the reference of the test below."""
+    from service.domain.reprocess import _chunks
 
     previous, current = {}, {}
     for chunk in _chunks(document_ids):
@@ -95,23 +95,7 @@ def _old_and_new_reading_every_version(session, document_ids, version, new_resul
                 current[doc_id] = cid
             else:
                 previous[doc_id] = (cid, ver)
-    results = _supported_by_classification(
-        session, [c for c, _v in previous.values()] + list(current.values()))
-    out = {}
-    for doc_id in document_ids:
-        if new_results is not None and doc_id in new_results:
-            new = new_results[doc_id]
-        else:
-            new = results.get(current[doc_id]) if doc_id in current else None
-        if new is None:
-            continue
-        if doc_id in previous:
-            old_cid, old_version = previous[doc_id]
-            out[doc_id] = (old_version, results.get(old_cid, {}), new)
-        else:
-            old = results.get(current[doc_id], new) if doc_id in current else new
-            out[doc_id] = (None, old, new)
-    return out
+    return previous, current
 
 
 def test_the_flips_read_the_two_rows_they_compare_as_reading_every_version_did(
@@ -125,7 +109,7 @@ def test_the_flips_read_the_two_rows_they_compare_as_reading_every_version_did(
     import classifiers
     from service.domain import pipeline, results
     from service.domain.models import CommitmentResult
-    from service.domain.reprocess import _old_and_new
+    from service.domain.reprocess import _compared_rows
 
     ids = _documents(session)
     versions = ["v1", "v2", "v3"]
@@ -146,9 +130,8 @@ def test_the_flips_read_the_two_rows_they_compare_as_reading_every_version_did(
     session.expire_all()
 
     for version in (*versions, "v4", "v5"):
-        for new_results in (None, {ids[1]: {"c1": True}}, {ids[3]: {"c2": True}}):
-            assert _old_and_new(session, ids, version, new_results) == \
-                _old_and_new_reading_every_version(session, ids, version, new_results)
+        assert _compared_rows(session, ids, version) == \
+            _rows_reading_every_version(session, ids, version)
 
     extraction_ids = {session.get(Document, d).extraction_id for d in ids[:3]}
     for version in (*versions, "v4"):
