@@ -467,6 +467,24 @@ def _steady_seconds(db_url: str, version_suffix: str | None = None) -> tuple[flo
     return (_dt(hi) - _dt(lo)).total_seconds(), int(n)
 
 
+def _jobs_busy_seconds(redis_url: str) -> float:
+    """First start to last end of the batch queue's finished jobs (a reprocess's reclassify
+    jobs: since a job writes its results in one transaction, the rows' timestamps no longer
+    tell its span), 0.0 when none."""
+    import redis
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import FinishedJobRegistry
+
+    conn = redis.Redis.from_url(redis_url)
+    registry = FinishedJobRegistry(queue=Queue("batch", connection=conn))
+    jobs = [j for j in Job.fetch_many(registry.get_job_ids(), connection=conn) if j]
+    spans = [(j.started_at, j.ended_at) for j in jobs if j.started_at and j.ended_at]
+    if not spans:
+        return 0.0
+    return (max(e for _s, e in spans) - min(s for s, _e in spans)).total_seconds()
+
+
 # --------------------------------------------------------------------------------------------
 # Phases
 
@@ -580,15 +598,16 @@ def reprocess_queued(phase: dict, workers: int, redis_url: str, work: Path,
                           env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         out, _ = proc.communicate()
         seconds = time.perf_counter() - t0
+        busy = _jobs_busy_seconds(redis_url)
     finally:
         _stop_workers(procs)
         watch.stop()
     docs = phase["documents"] - phase["counts"]["status"].get("error", 0)
-    busy, busy_docs = _steady_seconds(phase["db_url"], suffix)
+    busy_docs = docs if busy else 0
     return {"mode": f"queued ({workers} workers), {words}", "documents": docs,
             "steady_docs_per_minute": round(busy_docs / busy * 60, 1) if busy else None,
             "steady_seconds_per_doc": round(busy / busy_docs, 4) if busy_docs else None,
-            "seconds": round(seconds, 1), "docs_per_minute": round(docs / seconds * 60, 1),
+            "seconds": round(seconds, 2), "docs_per_minute": round(docs / seconds * 60, 1),
             "seconds_per_doc": round(seconds / docs, 4), "output": out.strip(),
             "peak_process_mb": round(watch.peak_process_kb / 1024),
             "peak_worker_tree_mb": round(watch.peak_tree_kb / 1024)}

@@ -11,6 +11,7 @@ document's job and a reclassify job are stamped with the code that enqueued them
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -28,10 +29,12 @@ from evidencia_queue.defaults import (
     RUNNING_KEY_PREFIX,
 )
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry, Worker
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.results import Result
 
 from service.domain.dispatch import QueueStats, Ticket
 from service.domain.errors import UnavailableError
@@ -217,11 +220,31 @@ class RqDispatcher:
                 out[ticket.id] = value if isinstance(value, dict) else None
         return out
 
+    def wait(self, tickets: Sequence[Ticket], seconds: float) -> None:
+        """Blocks on the jobs' result streams: rq adds a job's result (success or failure) there
+        in the transaction that marks it ended. Read from each stream's start, so a result added
+        since the last poll wakes it at once. A job that ends without a result (deleted,
+        expired) is left to the next poll; so is Redis being unreachable, after the pause."""
+        if not tickets or seconds <= 0:
+            return
+        streams = {Result.get_key(ticket.id): "0-0" for ticket in tickets}
+        try:
+            redis_connection().xread(streams, count=1, block=max(1, round(seconds * 1000)))
+        except RedisError:
+            time.sleep(seconds)
+
     def workers_alive(self) -> bool:
         try:
             return bool(Worker.all(connection=redis_connection()))
         except Exception:  # Redis down: a "no workers" warning would mislead, stay quiet
             return True
+
+    def reclassify_workers(self) -> int:
+        try:
+            connection = redis_connection()
+            return Worker.count(connection=connection, queue=get_queue(BATCH, connection))
+        except RedisError:
+            return 0
 
     def ping(self) -> None:
         redis_connection().ping()

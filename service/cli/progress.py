@@ -49,13 +49,18 @@ def wait_for(
     first_interval: float | None = None,
     timeout: float | None = None,
     stalled: Callable[[], str | None] | None = None,
+    pause: Callable[[float], None] | None = None,
 ) -> Progress:
     """Call ``poll`` every ``interval`` seconds until it says the work is finished (or
     ``timeout`` passes); warn once, with ``no_workers``, if no worker serves the queue.
     ``first_interval``: start polling that often and wait half as long again each time, up to
     ``interval`` (work that ends in a fraction of a second is not left waiting a whole
     interval; a long wait is polled every ``interval`` as before). ``stalled``: asked at each
-    poll until it answers, why the work waits though workers run (said once; still waiting)."""
+    poll until it answers, why the work waits though workers run (said once; still waiting).
+    ``pause(seconds)``: how to wait between polls (``time.sleep`` by default); one that
+    returns when the work may have ended (the queue's
+    :meth:`~service.domain.dispatch.Dispatcher.wait`) makes the next poll see the end as it
+    happens."""
     from service.domain.dispatch import get_dispatcher
 
     progress = poll()
@@ -63,7 +68,7 @@ def wait_for(
     shown = bar(progress.total, desc, show=show, initial=progress.done)
     started = time.monotonic()
     warned = False
-    pause = interval if first_interval is None else min(first_interval, interval)
+    seconds = interval if first_interval is None else min(first_interval, interval)
     try:
         while True:
             shown.total = progress.total
@@ -78,8 +83,8 @@ def wait_for(
             if stalled is not None and (why := stalled()):
                 shown.write(why, file=sys.stderr)
                 stalled = None
-            time.sleep(pause)
-            pause = min(pause * 1.5, interval)
+            (pause or time.sleep)(seconds)
+            seconds = min(seconds * 1.5, interval)
             progress = poll()
     finally:
         shown.close()

@@ -35,8 +35,9 @@ from service.domain.reprocess import (
 __all__ = ["run", "reprocess", "wait_reclassify", "write_report"]
 
 #: Seconds between polls while the workers reclassify, once the first polls (every
-#: FIRST_POLL_SECONDS, then half as long again each time) found them still at work: a small
-#: reprocess is seen to end within a third of its time instead of up to half a second late.
+#: FIRST_POLL_SECONDS, then half as long again each time) found them still at work. Between
+#: polls the command waits on the queue (``Dispatcher.wait``), which wakes it when a job ends:
+#: the end of a small reprocess is seen as it happens, not at the next poll.
 POLL_SECONDS = 0.5
 FIRST_POLL_SECONDS = 0.02
 
@@ -71,7 +72,8 @@ def wait_reclassify(tickets: list, show: bool = True) -> Counter:
     wait_for(poll, desc="Reclasificando", show=show, interval=POLL_SECONDS,
              first_interval=FIRST_POLL_SECONDS,
              no_workers="No hay workers activos: inicie uno con «evidencia worker» o use "
-                        "--inline.", stalled=stalled)
+                        "--inline.", stalled=stalled,
+             pause=lambda seconds: dispatcher.wait(list(pending.values()), seconds))
     return counts
 
 

@@ -77,6 +77,10 @@ class Dispatcher(Protocol):
     def finished(self, tickets: Sequence[Ticket]) -> dict[str, dict | None]:
         """Ticket id -> counts the job returned (None if it failed), for the ones that ended."""
 
+    def wait(self, tickets: Sequence[Ticket], seconds: float) -> None:
+        """Return as soon as one of these jobs has ended, or after ``seconds``: a poll of
+        ``finished`` right after it sees the end when it happens, not at the next tick."""
+
     def left_for_newer(self, tickets: Sequence[Ticket]) -> frozenset[tuple[str, str]]:
         """The code (classifier version, extractor version) of the workers that left these
         jobs, still waiting, for a worker that runs newer code (a rolling upgrade, or workers
@@ -84,6 +88,10 @@ class Dispatcher(Protocol):
 
     def workers_alive(self) -> bool:
         """Some worker serves the queues (a hint for people waiting on the command line)."""
+
+    def reclassify_workers(self) -> int:
+        """How many workers serve reclassify jobs (0 when none, or none can be counted): how
+        many jobs a reprocess shares its documents among."""
 
     def ping(self) -> None:
         """Raise if the queue cannot be reached (``/readyz``)."""

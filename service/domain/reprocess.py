@@ -26,17 +26,19 @@ __all__ = [
     "select_documents",
     "reclassify_inline",
     "enqueue_reclassify",
+    "job_size",
     "dry_run_results",
     "compute_flips",
     "flag_decided_flips",
 ]
 
-#: Documents per reclassify job: each job reads its chunk's text in two queries and writes its
-#: results in one transaction, and rq's per-job cost (a fork, bookkeeping) is that of several
-#: documents, so a job carries many; few enough that the workers share them.
-CHUNK = 50
-#: Documents per transaction when reclassifying in this process (``--inline``).
+#: Documents per transaction when reclassifying in this process (``--inline``), and at most
+#: per reclassify job: each reads its chunk's text in two queries and writes its results in one
+#: transaction, so this bounds what one holds.
 INLINE_CHUNK = 200
+#: Documents at least per reclassify job: a job's own cost (a fork, rq's bookkeeping, the
+#: chunk's queries) is that of a few dozen documents whose readings are kept.
+MIN_JOB_DOCUMENTS = 50
 
 LEVEL_DOCUMENT = "documento"
 LEVEL_SUBMISSION = "postulacion"
@@ -162,11 +164,20 @@ def enqueue_reclassify(document_ids: list[str], version: str) -> list:
     from service.domain.dispatch import get_dispatcher
 
     dispatcher = get_dispatcher()
+    size = job_size(len(document_ids), dispatcher.reclassify_workers())
     return [
         dispatcher.enqueue_reclassify(
             chunk, f"reclassify {len(chunk)} documents with {version}")
-        for chunk in (document_ids[s : s + CHUNK] for s in range(0, len(document_ids), CHUNK))
+        for chunk in (document_ids[s : s + size] for s in range(0, len(document_ids), size))
     ]
+
+
+def job_size(documents: int, workers: int) -> int:
+    """Documents per reclassify job: the documents shared out among the workers, so each has
+    work from the start and none pays for more jobs than that (a hundred documents and one
+    worker: one job, not two), between ``MIN_JOB_DOCUMENTS`` and ``INLINE_CHUNK``."""
+    share = -(-documents // max(1, workers))
+    return max(MIN_JOB_DOCUMENTS, min(INLINE_CHUNK, share))
 
 
 # --------------------------------------------------------------------------------------------

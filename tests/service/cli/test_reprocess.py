@@ -205,6 +205,63 @@ def test_reprocess_as_queued_jobs_and_from_the_command_line(
         Classification.classifier_version == changed_classifier.version)) == 5
 
 
+def test_the_command_waits_on_the_queue_and_wakes_when_a_job_ends(
+        processed, session, changed_classifier, run_worker_burst):
+    """Between polls, a queued reprocess waits on the jobs' results in Redis, not on a clock:
+    it wakes when a job ends (a small reprocess was seen to end up to a poll late, ~0.1 s of
+    a 100-document archive's 1.3 s), and at once for a job that ended before it waited."""
+    import threading
+
+    from service.domain.dispatch import get_dispatcher
+    from service.domain.reprocess import enqueue_reclassify, select_documents
+
+    dispatcher = get_dispatcher()
+    tickets = enqueue_reclassify(select_documents(session, all_documents=True),
+                                 changed_classifier.version)
+
+    def waiting(seconds: float) -> threading.Thread:
+        waiter = threading.Thread(target=dispatcher.wait, args=(tickets, seconds), daemon=True)
+        waiter.start()
+        return waiter
+
+    waiter = waiting(600)
+    waiter.join(0.5)
+    assert waiter.is_alive()  # nothing ended yet: it waits
+    run_worker_burst()
+    waiter.join(60)
+    assert not waiter.is_alive()  # woken by the end, not by its ten minutes
+    assert set(dispatcher.finished(tickets)) == {t.id for t in tickets}
+    again = waiting(600)
+    again.join(60)
+    assert not again.is_alive()
+
+
+def test_reclassify_jobs_share_the_documents_among_the_workers(service_env):
+    """One job per worker serving the batch queue (a job's own cost, a fork and rq's
+    bookkeeping, paid no more often than that), at least 50 documents and at most 200 (what a
+    job holds) each; with no worker counted, as with one."""
+    from evidencia_queue.dispatch import get_queue, redis_connection
+    from rq import Worker
+
+    from service.domain.dispatch import get_dispatcher
+    from service.domain.reprocess import job_size
+
+    assert [job_size(100, w) for w in (0, 1, 2, 3)] == [100, 100, 50, 50]
+    assert job_size(30, 2) == 50 and job_size(10_000, 2) == 200 and job_size(1, 1) == 50
+    dispatcher = get_dispatcher()
+    assert dispatcher.reclassify_workers() == 0
+    connection = redis_connection()
+    workers = [Worker([get_queue(lane, connection)], connection=connection)
+               for lane in ("batch", "batch", "interactive")]
+    for worker in workers:
+        worker.register_birth()
+    try:
+        assert dispatcher.reclassify_workers() == 2  # the interactive-only one serves none
+    finally:
+        for worker in workers:
+            worker.register_death()
+
+
 def test_reports_of_the_same_second_do_not_overwrite_each_other(processed, tmp_path):
     """QA 2026-12-06: `reprocess --all` then `reprocess --org … --dry-run` in the same second
     wrote the same cambios-reproceso-<stamp>.csv: the run's report of flipped cells was lost.
@@ -346,14 +403,15 @@ def test_ctrl_c_while_the_workers_reclassify_says_what_happens_next(
 ):
     """QA 2026-12-06: Ctrl-C while `reprocess --all` waited for the workers said only
     "Interrumpido.": nothing about the jobs left queued, nor how to get the change report."""
-    from service.cli import progress
+    from evidencia_queue.dispatch import RqDispatcher
+
     from service.cli.main import main
 
-    def ctrl_c(_seconds):
+    def ctrl_c(_dispatcher, _tickets, _seconds):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as mp:
-        mp.setattr(progress.time, "sleep", ctrl_c)  # the key pressed while it waits
+        mp.setattr(RqDispatcher, "wait", ctrl_c)  # the key pressed while it waits
         assert main(["reprocess", "--all"]) == 130
     assert ("Interrumpido. Lo reclasificado quedó guardado y los trabajos ya encolados siguen "
             "en los workers: vuelva a ejecutar el mismo comando") in capsys.readouterr().err
@@ -369,18 +427,19 @@ def test_an_interrupted_reprocess_leaves_no_empty_report(
     """Hygiene 2026-12-06: checking that --report could be written created it, empty, before
     the work: Ctrl-C (or no document in scope) left an empty CSV, or an empty
     cambios-reproceso-<stamp>.csv in the folder named, behind."""
-    from service.cli import progress
+    from evidencia_queue.dispatch import RqDispatcher
+
     from service.cli.main import main
 
     folder = tmp_path / "informes"
     folder.mkdir()
     reports = [tmp_path / "cambios.csv", folder]
 
-    def ctrl_c(_seconds):
+    def ctrl_c(_dispatcher, _tickets, _seconds):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as mp:
-        mp.setattr(progress.time, "sleep", ctrl_c)
+        mp.setattr(RqDispatcher, "wait", ctrl_c)
         for report in reports:
             assert main(["reprocess", "--all", "--report", str(report)]) == 130
     for report in reports:  # nothing in scope: no report
@@ -438,11 +497,10 @@ def test_old_workers_leave_a_reprocess_to_restarted_ones(
     are stamped now, as document jobs are (``evidencia_queue.stamps``): the old workers leave
     them, storing nothing; the command, still waiting, says why once, with the workers'
     version; restarted, the workers run them and the flips are flagged as usual."""
-    from evidencia_queue.dispatch import get_queue, redis_connection
+    from evidencia_queue.dispatch import RqDispatcher, get_queue, redis_connection
     from evidencia_queue.stamps import LEFT_META, STAMP_META
 
     import classifiers
-    from service.cli import progress
     from service.cli.reprocess import reprocess
     from service.domain.models import ReviewFlag
     from service.domain.reprocess import select_documents
@@ -450,11 +508,11 @@ def test_old_workers_leave_a_reprocess_to_restarted_ones(
 
     old_version, real_classify = classifiers.CLASSIFIER_VERSION, classifiers.classify
     ids = select_documents(session, all_documents=True)
-    real_sleep, restarted = progress.time.sleep, []
+    real_wait, restarted = RqDispatcher.wait, []
 
-    def restart_the_workers_once(seconds):  # while the command waits
+    def restart_the_workers_once(dispatcher, tickets, seconds):  # while the command waits
         if restarted:
-            return real_sleep(seconds)
+            return real_wait(dispatcher, tickets, seconds)
         restarted.append(True)
         run_worker_burst()
 
@@ -468,7 +526,7 @@ def test_old_workers_leave_a_reprocess_to_restarted_ones(
         assert all(f"classifier={new_version};" in job.meta[STAMP_META]
                    and job.meta[LEFT_META].startswith(mine) for job in jobs)
         assert classified_documents(session, ids, new_version) == set()  # nothing stored
-        monkeypatch.setattr(progress.time, "sleep", restart_the_workers_once)
+        monkeypatch.setattr(RqDispatcher, "wait", restart_the_workers_once)
 
     with pytest.MonkeyPatch.context() as mp:
         double = ChangedClassifier(real_classify, old_version + "+prueba")
