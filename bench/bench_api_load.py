@@ -250,7 +250,8 @@ def main() -> int:
     ap.add_argument("--documents", type=int, default=12)
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     ap.add_argument("--api-workers", type=int, default=None,
-                    help="evidencia serve --workers (default: serve's own, one per core up to 2)")
+                    help="evidencia serve --workers (default: serve's own, one per core beyond "
+                         "the first, at most 2)")
     ap.add_argument("--workers", type=int, default=2, help="evidencia worker processes")
     ap.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     ap.add_argument("--json", action="store_true")

@@ -95,7 +95,7 @@ def retry(args) -> int:
         ids = list(args.documents)
         if not ids:
             if args.submission:
-                get_submission(session, args.submission)  # a mistyped id is said, exit 1
+                get_submission(session, args.submission)  # a mistyped id is said, exit 2
             ids = documents_in_error(session, args.submission)
         outcome = retry_documents(session, ids)
         names = _document_names(session, list(outcome.refused))
