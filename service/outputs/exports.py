@@ -122,10 +122,18 @@ class CsvDialect(csv.excel):
 CSV_ENCODING = "utf-8-sig"
 
 
+def _csv_value(value):
+    """A cell as the CSV spells it: a fraction with a decimal comma ("0,853"), as Excel in a
+    Spanish locale reads numbers (there "0.853" is 853, the dot a thousands separator)."""
+    if isinstance(value, float):
+        return repr(value).replace(".", ",")
+    return value
+
+
 def _csv_rows(fh, headers: Sequence[str], rows: Iterable[Iterable]) -> None:
     writer = csv.writer(fh, dialect=CsvDialect)
     writer.writerow(headers)
-    writer.writerows(_safe_row(row) for row in rows)
+    writer.writerows([_csv_value(v) for v in _safe_row(row)] for row in rows)
 
 
 def matrix_csv(m: SubmissionMatrix, *, for_reviewer: bool = True) -> bytes:

@@ -423,3 +423,29 @@ def test_the_pages_name_an_icon_that_exists(client):
         href = re.search(r'<link rel="icon" href="([^"]+)"', client.get(url).text).group(1)
         icon = client.get(href)
         assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg")
+
+
+def test_matrix_csv_writes_confidence_with_a_decimal_comma(client, run_worker_burst):
+    """The matrix CSV is made for Excel in a Spanish locale (``;``, BOM), where "0.853" reads
+    as 853 (the dot groups thousands): the confidence is written "0,853", as that Excel and
+    LibreOffice read a fraction. Seen on the demo's training plan, exported by a reviewer."""
+    from tests.conftest import SAMPLES
+
+    sub = _create(client)
+    plan = (SAMPLES / "demo" / "plan-capacitacion-2025.pdf").read_bytes()
+    r = client.post(f"/api/submissions/{sub['id']}/documents",
+                    files=[("files", ("plan-capacitacion-2025.pdf", plan, "application/pdf"))],
+                    headers=_bearer(sub["token"]))
+    assert r.status_code == 202, r.text
+    run_worker_burst()
+
+    matrix = client.get(f"/api/submissions/{sub['id']}/matrix",
+                        headers=_bearer(sub["token"])).json()
+    csv = client.get(f"/api/submissions/{sub['id']}/matrix?format=csv",
+                     headers=_bearer(sub["token"]))
+    header, *rows = [line.split(";") for line in csv.content.decode("utf-8-sig").splitlines()]
+    column = header.index("Confianza")
+    for row, commitment in zip(rows, matrix["commitments"], strict=True):
+        written = row[column]
+        assert "." not in written and "," in written, written
+        assert float(written.replace(",", ".")) == round(commitment["confidence"], 3)
