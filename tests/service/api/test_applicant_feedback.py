@@ -384,3 +384,49 @@ def test_a_file_that_failed_is_not_to_be_uploaded_again_once_uploads_are_closed(
         assert "Súbalo" not in text and "súbalo" not in text
     with SessionLocal() as session:
         assert sorted(session.get(Document, i).error for i in ids) == stored  # no row rewritten
+
+
+def _item(html: str, cid: str) -> str:
+    """The checklist item of one commitment, as its words."""
+    found = re.search(rf'<li class="check-item[^"]*" id="compromiso-{cid}".*?</li>', html, re.S)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", found.group(0))).split())
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_the_checklist_follows_the_reviewers_decision_not_the_detection(
+        client, reviewer, run_worker_burst):
+    """QA 2026-12-07, as an applicant of the demo's policy while drafting: a commitment the
+    reviewer confirmed with an excerpt they attached read "Confirmado por el equipo revisor"
+    and, under it, «Qué lo cubriría: Suba un documento que…» (the classifier had found
+    nothing), while one the reviewer rejected showed the passage it had found as its proof,
+    with no word of what would cover it. The item now follows the checklist's tick: a
+    confirmed one shows the excerpt the reviewer verified, a rejected one what would cover it."""
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    policy = ("files", ("politica-inclusion.docx",
+                        (DEMO / "politica-inclusion.docx").read_bytes()))
+    assert client.post(f"/api/submissions/{sub['id']}/documents", files=[policy],
+                       headers=applicant).status_code == 202
+    run_worker_burst()
+    matrix = client.get(f"/api/submissions/{sub['id']}/matrix", headers=applicant).json()
+    detected = [c["id"] for c in matrix["commitments"] if c["supported"]]
+    missing = [c["id"] for c in matrix["commitments"] if not c["supported"]]
+    assert "c3" in detected and missing
+
+    decisions = f"/api/submissions/{sub['id']}/decisions"
+    excerpt = "En los procesos de selección se aceptan los títulos y la experiencia obtenidos"
+    r = client.post(decisions, auth=reviewer, json={
+        "commitment": missing[0], "action": "attach", "excerpt": excerpt})
+    assert r.status_code == 201, r.text
+    r = client.post(decisions, auth=reviewer, json={"commitment": "c3", "action": "reject"})
+    assert r.status_code == 201, r.text
+
+    page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    confirmed = _item(page, missing[0])
+    assert "Confirmado por el equipo revisor" in confirmed
+    assert "Qué lo cubriría" not in confirmed
+    assert excerpt in confirmed and "politica-inclusion.docx, página 1" in confirmed
+    rejected = _item(page, "c3")
+    assert "No acreditado por el equipo revisor" in rejected
+    assert "Qué lo cubriría" in rejected and "«" not in rejected
