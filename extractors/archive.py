@@ -61,6 +61,7 @@ __all__ = [
     "open_archive",
     "iter_archive",
     "is_container",
+    "is_clutter",
 ]
 
 
@@ -200,7 +201,7 @@ def _list_zip(path: Path, prefix: str, depth: int, context: ListingContext):
         return
     context.keep_open(zf)
     entries = [(i, _member_name(i).replace("\\", "/")) for i in infos]
-    entries = [(i, n) for i, n in entries if not i.is_dir() and not _is_clutter(n)]
+    entries = [(i, n) for i, n in entries if not i.is_dir() and not is_clutter(n)]
     checked = [
         (info, prefix + name, _check_member(info, name, context.options))
         for info, name in entries
@@ -295,12 +296,15 @@ def _member_name(info: zipfile.ZipInfo) -> str:
         return raw.decode("cp850", errors="replace")
 
 
-def _is_clutter(name: str) -> bool:
+def is_clutter(name: str) -> bool:
+    """Whether a file (its path inside an archive or a folder, ``/``-separated) is what an
+    operating system leaves beside documents: the one answer for ZIPs, ``analyze`` and
+    ``batch``, so none counts a Thumbs.db as a failed document."""
     base = posixpath.basename(name)
     return (
         name.startswith(defaults.ARCHIVE_SKIP_PREFIXES)
         or "/__MACOSX/" in name
-        or base in defaults.ARCHIVE_SKIP_NAMES
+        or base.lower() in defaults.ARCHIVE_SKIP_NAMES
         or base.startswith("._")
     )
 

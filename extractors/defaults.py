@@ -211,8 +211,9 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_MIN_BYTES = 64 * 1024
 #: Nested archive depth ("a.zip/b.zip/c.zip/file.pdf").
 MAX_ARCHIVE_DEPTH = 3
-#: Names skipped silently: OS metadata, not documents.
-ARCHIVE_SKIP_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+#: Names skipped silently, in archives and folders alike, case aside: OS metadata, not documents
+#: (a Windows folder carries Thumbs.db and desktop.ini, a Mac one .DS_Store).
+ARCHIVE_SKIP_NAMES = frozenset({".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini"})
 ARCHIVE_SKIP_PREFIXES = ("__MACOSX/",)
 
 # --- DOCX ---------------------------------------------------------------------------------------

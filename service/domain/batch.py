@@ -49,9 +49,6 @@ __all__ = [
     "errors_by_reason",
 ]
 
-#: Files that operating systems leave in folders; not documents.
-_CLUTTER = {"thumbs.db", "desktop.ini", "ehthumbs.db"}
-
 _RUT_RE = re.compile(r"(?<![\dA-Za-z])(\d{1,2}\.?\d{3}\.?\d{3}-?[\dkK])(?![\dA-Za-z])")
 
 
@@ -168,11 +165,13 @@ def _is_zip(path: Path) -> bool:
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    """Files under ``root`` in a stable order, hidden files skipped, lazily."""
+    """Files under ``root`` in a stable order, hidden files and OS clutter skipped, lazily."""
+    from extractors.archive import is_clutter
+
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if not name.startswith(".") and name.lower() not in _CLUTTER:
+            if not name.startswith(".") and not is_clutter(name):
                 yield Path(dirpath) / name
 
 
@@ -269,6 +268,8 @@ def iter_items(
 
 
 def _folder_mode_items(root: Path) -> Iterator[BatchItem]:
+    from extractors.archive import is_clutter
+
     if root.is_file():
         if _is_zip(root):
             default = _source("archive", str(root.resolve()), root.stem)
@@ -279,7 +280,7 @@ def _folder_mode_items(root: Path) -> Iterator[BatchItem]:
         return
     loose = _source("folder", str(root.resolve()), root.resolve().name)
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.name.lower() in _CLUTTER:
+        if entry.name.startswith(".") or is_clutter(entry.name):
             continue
         if entry.is_dir():
             source = _source("folder", str(entry.resolve()), entry.name)

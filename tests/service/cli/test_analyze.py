@@ -155,3 +155,22 @@ main(["analyze", {str(tmp_path)!r}, "--json", "--jobs", "1"])
     zipped = [d for d in docs.values() if "lote.zip/" in d["path"]]
     assert len(zipped) == 450 and all("bomba ZIP" in d["error"] for d in zipped)
     assert peak < 700, f"peak RSS {peak:.0f} MB"  # spaCy included; 3.5 GB before
+
+
+def test_the_clutter_of_a_windows_folder_is_no_failed_document(tmp_path):
+    """QA 2026-12-07: `analyze` on a folder copied from Windows listed its Thumbs.db and a
+    subfolder's desktop.ini as "ERROR: Tipo de archivo no soportado" and exited 1, while
+    `batch` and the ZIPs skip them (and a .git folder's files were analysed one by one). They
+    are skipped here too, by the same rule (``extractors.archive.is_clutter``)."""
+    folder = tmp_path / "carpeta"
+    (folder / "actas").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    policy = DEMO / "politica-inclusion.docx"
+    (folder / policy.name).write_bytes(policy.read_bytes())
+    (folder / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    (folder / "actas" / "desktop.ini").write_text("[.ShellClassInfo]\r\nIconResource=x\r\n")
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    proc = _evidencia("analyze", str(folder), "--json")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    paths = [Path(d["path"]).name for d in json.loads(proc.stdout)["documents"]]
+    assert paths == ["politica-inclusion.docx"]
