@@ -4,8 +4,9 @@ The loading itself is ``service.domain.batch`` (resumable: a rerun continues whe
 one left off); this command shows its progress, optionally waits for the workers, writes the
 summary CSV (the matrix of each submission) and lists the failed files by reason. What it
 noticed and loaded anyway is said too: a folder or archive whose name holds a RUT with a wrong
-check digit (a line, and the organisation's ``avisos`` in the summary), and with ``--org-from
-csv`` the rows no file went to (a line each, their count, and a row each in the summary).
+check digit (a line, and the organisation's ``avisos`` in the summary), an organisation's
+folder or ZIP with no file to load, and with ``--org-from csv`` the rows no file went to (a
+line each, their count, and a row each in the summary).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from service.domain.batch import (
     BatchItem,
     BatchStats,
     CsvRow,
+    empty_warning,
     errors_by_reason,
     estimate_total,
     iter_items,
@@ -95,11 +97,12 @@ class _Inputs:
     items: Iterator[BatchItem]  # lazy: the CSV paths matched are known once it is spent
     csv_rows: list[CsvRow] = field(default_factory=list)
     matched: set[str] = field(default_factory=set)  # CSV paths a file went to, once spent
+    empty: list = field(default_factory=list)  # organisations with no file, once spent
 
 
 def _inputs(args) -> _Inputs:
     """The items to load, after checking the arguments (UsageError, exit code 2)."""
-    csv_map, rows, matched = None, [], set()
+    csv_map, rows, matched, empty = None, [], set(), []
     if args.org_from == "csv":
         if not args.csv_file:
             raise UsageError(error_message("csv_needed"))
@@ -109,8 +112,8 @@ def _inputs(args) -> _Inputs:
         if not Path(raw).exists():
             raise UsageError(error_message("no_such_path", path=raw))
     items = iter_items(args.paths, args.org_from, csv_map,
-                       args.csv_file if args.org_from == "csv" else None, matched)
-    return _Inputs(items, rows, matched)
+                       args.csv_file if args.org_from == "csv" else None, matched, empty)
+    return _Inputs(items, rows, matched, empty)
 
 
 def _print_notices(warnings: list[str], unmatched: list[str], out=None) -> None:
@@ -144,14 +147,13 @@ def _load(session, items, paths: list[str]) -> BatchStats:
 
 def _write_summary(session, target: Path | None, sub_ids: list[str],
                    notes: dict[str, list[str]] | None = None,
-                   unmatched: Iterable[tuple[CsvRow, str]] = ()) -> None:
+                   unloaded: Iterable[tuple[str, str | None, str]] = ()) -> None:
     from service.outputs.exports import report_path, write_batch_summary
     from service.settings import get_settings
 
     matrices = summarize(session, sub_ids)
     target = report_path(target, get_settings().data_dir, "resumen-lote")
-    write_batch_summary(target, matrices, notes, [
-        (row.source.organization, row.source.rut, line) for row, line in unmatched])
+    write_batch_summary(target, matrices, notes, unloaded)
     pending = sum(m.n_counted_pending for m in matrices)  # as the summary's pendientes
     print(f"Resumen: {target}" + (
         f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
@@ -170,12 +172,15 @@ def run(args) -> int:
             raise UsageError(error_message("batch_no_files", paths=", ".join(args.paths)))
         sub_ids = list(stats.submission_ids.values())
         unmatched = unmatched_rows(inputs.csv_rows, inputs.matched)
+        empty = [(source, empty_warning(source)) for source in inputs.empty]
         print(
             f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
             f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "
             f"{stats.errors} con error al cargar"
-            + (f"; {error_message('batch_csv_rows_unmatched', n=len(unmatched))}."
-               if unmatched else "."),
+            + (f"; {error_message('batch_csv_rows_unmatched', n=len(unmatched))}"
+               if unmatched else "")
+            + (f"; {error_message('batch_empty_sources', n=len(empty))}" if empty else "")
+            + ".",
             file=sys.stderr,
         )
         if stats.unqueued:
@@ -184,11 +189,14 @@ def run(args) -> int:
         for key, source in stats.bad_ruts.items():
             if key in stats.submission_ids:
                 notes.setdefault(stats.submission_ids[key], []).append(rut_warning(source))
-        _print_notices([line for lines in notes.values() for line in lines],
+        _print_notices([line for lines in notes.values() for line in lines]
+                       + [line for _source, line in empty],
                        [line for _row, line in unmatched])
         if args.wait and sub_ids:
             wait_for_workers(session, sub_ids)
-        _write_summary(session, target, sub_ids, notes, unmatched)
+        _write_summary(session, target, sub_ids, notes, [
+            (row.source.organization, row.source.rut, line) for row, line in unmatched
+        ] + [(source.organization, source.rut, line) for source, line in empty])
         grouped = errors_by_reason(session, sub_ids, stats.unassigned)
         _print_errors(grouped)
         return 1 if grouped else 0

@@ -38,6 +38,7 @@ __all__ = [
     "BatchStats",
     "iter_items",
     "rut_warning",
+    "empty_warning",
     "estimate_total",
     "CsvRow",
     "read_org_csv",
@@ -138,18 +139,28 @@ def _source(kind: str, key_path: str, label: str) -> BatchSource:
     return BatchSource(key=f"{kind}:{key_path}", organization=name, rut=rut, bad_rut=bad_rut)
 
 
+def _where(source: BatchSource) -> str:
+    """Where an organisation's material is, as a line names it: "la carpeta «…»"."""
+    kind, _, path = source.key.partition(":")
+    if kind == "folder":
+        return error_message("batch_where_folder", path=path)
+    if "#" in path:  # a top folder (or ZIP) inside a ZIP given as PATH
+        path, _, top = path.rpartition("#")
+        return error_message("batch_where_in_archive", top=top, path=path)
+    return error_message("batch_where_archive", path=path)
+
+
 def rut_warning(source: BatchSource) -> str:
     """The Spanish line for a folder or archive whose name held a RUT with a wrong check
     digit: which one, which RUT, and that its documents were loaded all the same."""
-    kind, _, path = source.key.partition(":")
-    if kind == "folder":
-        where = error_message("batch_where_folder", path=path)
-    elif "#" in path:  # a top folder (or ZIP) inside a ZIP given as PATH
-        path, _, top = path.rpartition("#")
-        where = error_message("batch_where_in_archive", top=top, path=path)
-    else:
-        where = error_message("batch_where_archive", path=path)
-    return error_message("batch_bad_rut", where=where, rut=source.bad_rut,
+    return error_message("batch_bad_rut", where=_where(source), rut=source.bad_rut,
+                         organization=source.organization)
+
+
+def empty_warning(source: BatchSource) -> str:
+    """The Spanish line for an organisation's folder or archive with no file to load: no
+    submission was made for it (a folder left empty, or the wrong one copied)."""
+    return error_message("batch_empty_source", where=_where(source),
                          organization=source.organization)
 
 
@@ -242,6 +253,7 @@ def _zip_by_top_entry(zip_path: Path, default: BatchSource) -> Iterator[BatchIte
 def iter_items(
     paths: Iterable[str | Path], org_from: str = "folder", csv_map: dict | None = None,
     csv_path: str | Path | None = None, matched: set[str] | None = None,
+    empty: list[BatchSource] | None = None,
 ) -> Iterator[BatchItem]:
     """Expand the inputs into documents, each assigned to its organisation.
 
@@ -253,8 +265,12 @@ def iter_items(
     file's path; the CSV itself (``csv_path``), often kept beside the folders it maps, is not
     a document; ``matched`` collects the CSV paths (``csv_map``'s keys) some file went to, so
     the rows no file went to are said once the items are spent (:func:`unmatched_rows`).
+    ``empty`` collects, as they are walked, the organisations (a folder or ZIP inside a PATH,
+    a ZIP of ``archive``) that held no file to load, so they are said (:func:`empty_warning`)
+    instead of vanishing from the run without a submission or a line.
     A RUT written in a folder or archive name ("Fundación Sol 76.123.456-7") is picked up.
     """
+    empty = [] if empty is None else empty
     for raw in paths:
         root = Path(raw)
         if not root.exists():
@@ -262,12 +278,23 @@ def iter_items(
         if org_from == "csv":
             yield from _csv_items(root, csv_map or {}, csv_path, matched)
         elif org_from == "archive":
-            yield from _archive_mode_items(root)
+            yield from _archive_mode_items(root, empty)
         else:
-            yield from _folder_mode_items(root)
+            yield from _folder_mode_items(root, empty)
 
 
-def _folder_mode_items(root: Path) -> Iterator[BatchItem]:
+def _or_empty(items: Iterable[BatchItem], source: BatchSource,
+              empty: list[BatchSource]) -> Iterator[BatchItem]:
+    """``items`` of one organisation; ``source`` is added to ``empty`` when there were none."""
+    seen = False
+    for item in items:
+        seen = True
+        yield item
+    if not seen:
+        empty.append(source)
+
+
+def _folder_mode_items(root: Path, empty: list[BatchSource]) -> Iterator[BatchItem]:
     from extractors.archive import is_clutter
 
     if root.is_file():
@@ -284,21 +311,21 @@ def _folder_mode_items(root: Path) -> Iterator[BatchItem]:
             continue
         if entry.is_dir():
             source = _source("folder", str(entry.resolve()), entry.name)
-            for f in _walk(entry):
-                yield from _file_items(source, f, f.relative_to(entry).as_posix())
+            yield from _or_empty((item for f in _walk(entry) for item in _file_items(
+                source, f, f.relative_to(entry).as_posix())), source, empty)
         elif _is_zip(entry):
             source = _source("archive", str(entry.resolve()), entry.stem)
-            yield from _file_items(source, entry, entry.name)
+            yield from _or_empty(_file_items(source, entry, entry.name), source, empty)
         else:
             yield from _file_items(loose, entry, entry.name)
 
 
-def _archive_mode_items(root: Path) -> Iterator[BatchItem]:
+def _archive_mode_items(root: Path, empty: list[BatchSource]) -> Iterator[BatchItem]:
     files = [root] if root.is_file() else _walk(root)
     for f in files:
         if _is_zip(f):  # the whole archive, nested ZIPs included, is one organisation
             source = _source("archive", str(f.resolve()), f.stem)
-            yield from _file_items(source, f, "")
+            yield from _or_empty(_file_items(source, f, ""), source, empty)
         else:
             parent = f.resolve().parent
             yield from _file_items(_source("folder", str(parent), parent.name), f, f.name)

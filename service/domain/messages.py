@@ -464,6 +464,12 @@ ERROR_MESSAGES: dict[str, str] = {
         "corresponde: no se tomó como RUT y sus documentos se cargaron igual, sin RUT, como "
         "«{organization}». Revise el RUT de esa organización."
     ),
+    "batch_empty_source": (
+        "Aviso: {where} no tiene ningún documento que cargar (nada, o solo archivos ocultos "
+        "o del sistema): no se creó postulación para «{organization}». Revise si faltó "
+        "copiar sus documentos."
+    ),
+    "batch_empty_sources": "{n} carpeta(s) o ZIP de organización sin ningún archivo",
     "batch_where_folder": "la carpeta «{path}»",
     "batch_where_archive": "el archivo «{path}»",
     "batch_where_in_archive": "la carpeta «{top}» de «{path}»",

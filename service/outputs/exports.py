@@ -276,10 +276,10 @@ def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix],
     ``notes`` (submission id -> Spanish lines) fill ``avisos``: what the run noticed about
     the organisation and loaded anyway (a RUT with a wrong check digit in a folder name).
 
-    ``unloaded`` (organisation, RUT, Spanish line): what a run of ``--org-from csv`` named and
-    loaded nothing for (a CSV row no file went to), after the organisations, one row each: no
-    ``postulacion`` (what a reader filters them by), no commitment judged, no document, the
-    line in ``avisos``."""
+    ``unloaded`` (organisation, RUT, Spanish line): what a run named and loaded nothing for (a
+    CSV row no file went to, a folder or ZIP with no file), after the organisations, one row
+    each: no ``postulacion`` (what a reader filters them by), no commitment judged, no
+    document, the line in ``avisos``."""
     ordered = sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
     notes = notes or {}
     return _write_csv(path, SUMMARY_HEADERS, itertools.chain((

@@ -595,6 +595,37 @@ def test_a_folder_with_no_files_is_said(service_env, tmp_path, capsys):
     assert not (tmp_path / "r.csv").exists()
 
 
+def test_an_organisation_folder_with_no_files_is_said(service_env, tmp_path, capsys):
+    """QA 2026-12-07: in an archive of six organisation folders, one left empty (its documents
+    never copied: only Thumbs.db) and one empty ZIP vanished from the run: "1 organización(es)",
+    no submission, no line, no summary row; staff could not tell an organisation was missing.
+    Each is now said (a line, the count, a summary row without a submission), as a CSV row no
+    file went to is."""
+    from service.cli.main import main
+    from tests.conftest import SAMPLES
+
+    policy = (SAMPLES / "demo" / "politica-inclusion.docx").read_bytes()
+    root = write_tree(tmp_path / "archivo", {
+        "Fundación Sol": {"politica-inclusion.docx": policy},
+        "Org Vacía": {"Thumbs.db": b"\xd0\xcf\x11\xe0 miniaturas", ".oculto.txt": "x"},
+        "Cooperativa Andina.zip": {},
+    })
+    summary = tmp_path / "resumen.csv"
+    assert main(["batch", str(root), "--summary", str(summary)]) == 0
+    captured = capsys.readouterr()
+    assert "1 organización(es), 1 archivo(s)" in captured.err
+    assert "2 carpeta(s) o ZIP de organización sin ningún archivo" in captured.err
+    assert (f"Aviso: la carpeta «{root / 'Org Vacía'}» no tiene ningún documento que cargar"
+            in captured.out)
+    assert f"Aviso: el archivo «{root / 'Cooperativa Andina.zip'}» no tiene" in captured.out
+    rows = {row["organizacion"]: row for row in report_rows(summary)}
+    assert set(rows) == {"Fundación Sol", "Org Vacía", "Cooperativa Andina"}
+    assert rows["Fundación Sol"]["postulacion"]
+    for name in ("Org Vacía", "Cooperativa Andina"):
+        assert rows[name]["postulacion"] == "" and rows[name]["documentos"] == "0"
+        assert "no se creó postulación" in rows[name]["avisos"]
+
+
 def test_a_failed_or_interrupted_batch_leaves_no_empty_summary(
     service_env, tmp_path, capsys, monkeypatch
 ):
