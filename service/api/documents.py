@@ -285,7 +285,10 @@ def delete_document(document_id: DocumentId, access: SubmissionAccess,
     description="Sube el archivo del campo multipart `file` en lugar del documento indicado, "
     "con las mismas condiciones que eliminarlo (borrador u observada; si no, 409). El "
     "documento anterior deja de contar y el nuevo se procesa como cualquier carga (un ZIP "
-    "se abre en sus archivos); responde 202 con los documentos nuevos.",
+    "se abre en sus archivos); responde 202 con los documentos nuevos. Si el archivo nuevo se "
+    "rechaza al recibirlo (vacío, demasiado grande, de un tipo que no se lee, un ZIP "
+    "ilegible), responde 422 `replacement_refused` con el motivo y el documento anterior se "
+    "mantiene.",
 )
 def replace_document(
     document_id: DocumentId,

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from service.domain import lifecycle, workflow
-from service.domain.codes import Lane
+from service.domain.codes import DocumentStatus, Lane
 from service.domain.dispatch import get_dispatcher
-from service.domain.errors import NotFoundError, ServiceError
+from service.domain.errors import NotFoundError, ServiceError, ValidationError
 from service.domain.models import Document, Submission
 
 __all__ = [
@@ -75,13 +75,24 @@ def replace_document(
     session: Session, submission: Submission, document_id: str, name: str, data: bytes
 ) -> list[Document]:
     """Remove a document and upload its replacement (a ZIP gives its members), committed
-    together; returns the new documents, queued."""
+    together; returns the new documents, queued. A replacement refused as it arrives (empty,
+    too large, of a type not read, an unreadable ZIP: nothing of it stored) raises
+    ValidationError ``replacement_refused`` before anything is committed, so the document it
+    was meant to replace stays: a wrong file picked must not cost the applicant a good one."""
     from service.domain.submissions import add_files
 
     _check_editable(submission)
     document = live_document(session, submission.id, document_id)
     document.removed_at = datetime.now(UTC)  # committed by add_files with the new rows
-    return add_files(session, submission, [(name, data)], queue_name=Lane.interactive)
+
+    def _refuse_if_nothing_stored(new: list[Document]) -> None:
+        if new and all(d.status == DocumentStatus.error for d in new):
+            reason = new[0].error or ""
+            raise ValidationError(code="replacement_refused", name=document.name,
+                                  reason=reason[:1].lower() + reason[1:])
+
+    return add_files(session, submission, [(name, data)], queue_name=Lane.interactive,
+                     before_commit=_refuse_if_nothing_stored)
 
 
 def force_ocr(session: Session, document_id: str) -> Document:

@@ -92,6 +92,7 @@ class ErrorCode(enum.StrEnum):
     request_too_large = _request("request_too_large", 413)
     # documents after upload (service.domain.documents)
     documents_locked = _request("documents_locked", 409)  # in review or decided
+    replacement_refused = _request("replacement_refused")  # the new file refused at the door
     document_busy = _request("document_busy", 409)  # still being read
     ocr_not_applicable = _request("ocr_not_applicable", 409)  # not a PDF or an image
     usage = _request("usage", 400)

@@ -328,6 +328,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "o ya fue decidida. Se pueden cambiar mientras es un borrador o cuando el equipo "
         "revisor solicita cambios."
     ),
+    "replacement_refused": (
+        "No se reemplazó «{name}»: {reason} El documento anterior se mantiene en la "
+        "postulación; elija otro archivo para reemplazarlo."
+    ),
     "document_busy": (
         "El documento aún se está leyendo. Espere a que termine para volver a leerlo con OCR."
     ),

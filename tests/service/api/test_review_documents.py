@@ -190,6 +190,43 @@ def test_an_applicant_removes_and_replaces_documents(
     assert client.delete(url, headers=_bearer(sub["token"])).status_code == 204
 
 
+def test_a_refused_replacement_keeps_the_document_it_was_meant_to_replace(
+        client, run_worker_burst):
+    """QA 2026-12-07, as an applicant: "Reemplazar…" on the demo's training plan with the wrong
+    file picked (an empty PDF, a program) removed the plan, left an error document in its place
+    and said «Se reemplazó «plan-capacitacion-2025.pdf»: el archivo nuevo se está procesando»;
+    c2 went from covered to missing. A replacement refused as it arrives is now refused as a
+    whole (422, in Spanish, on the page and in the API) and the plan stays."""
+    from tests.conftest import SAMPLES
+
+    sub = _create(client)
+    plan_bytes = (SAMPLES / "demo" / "plan-capacitacion-2025.pdf").read_bytes()
+    [plan] = _upload(client, sub, {"plan-capacitacion-2025.pdf": plan_bytes})
+    run_worker_burst()
+    assert _status_of(_matrix(client, sub), "c2") == "detected"
+
+    page = client.get(f"/s/{sub['id']}?t={sub['token']}").text
+    r = client.post(f"/s/{sub['id']}/documentos/{plan['id']}/reemplazar",
+                    data={"csrf_token": _csrf(page)},
+                    files={"archivo": ("plan-corregido.pdf", b"", "application/pdf")},
+                    follow_redirects=False)
+    assert r.status_code == 422, r.headers.get("location")
+    assert "No se reemplazó «plan-capacitacion-2025.pdf»: el archivo está vacío" in r.text
+    assert "El documento anterior se mantiene" in r.text
+
+    url = f"/api/submissions/{sub['id']}/documents/{plan['id']}"
+    r = client.put(url, files={"file": ("plan.exe", b"MZ\x90\x00" + bytes(200),
+                                        "application/octet-stream")},
+                   headers=_bearer(sub["token"]))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]["code"] == "replacement_refused"
+    assert ": tipo de archivo no soportado." in r.json()["detail"]["message"]
+
+    body = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
+    assert [(d["id"], d["status"]) for d in body["documents"]] == [(plan["id"], "done")]
+    assert _status_of(_matrix(client, sub), "c2") == "detected"
+
+
 def test_a_reviewer_has_a_document_read_again_with_forced_ocr(
     client, reviewer, run_worker_burst, training_plan_pdf
 ):
