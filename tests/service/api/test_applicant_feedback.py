@@ -430,3 +430,26 @@ def test_the_checklist_follows_the_reviewers_decision_not_the_detection(
     rejected = _item(page, "c3")
     assert "No acreditado por el equipo revisor" in rejected
     assert "Qué lo cubriría" in rejected and "«" not in rejected
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_a_refused_upload_is_said_once(client, monkeypatch):
+    """QA 2026-12-07, as an applicant without JavaScript: a refused upload (too many files at
+    once; also a refused removal or replacement) came back with the same red message twice,
+    inside the upload form and again at the top of the status area below it."""
+    from service.settings import get_settings
+
+    monkeypatch.setenv("EVIDENCIA_MAX_FILES_PER_UPLOAD", "2")
+    get_settings.cache_clear()
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    files = [("files", (name, (DEMO / name).read_bytes()))
+             for name in ("politica-inclusion.docx", "informe-actividades-2025.pdf",
+                          "acta-comite-paritario.txt")]
+    r = client.post(f"/s/{sub['id']}/archivos", data={"csrf_token": csrf}, files=files)
+    assert r.status_code == 422
+    errors = re.findall(r'<div class="alert error"[^>]*>(.*?)</div>', r.text, re.S)
+    assert errors == ["Se enviaron demasiados archivos en una sola carga (máximo 2)."]
+    get_settings.cache_clear()
