@@ -242,9 +242,10 @@ def _admin_commands(sub) -> None:
     ua.add_argument("username", metavar="USUARIO", help="Nombre de usuario del revisor.")
     ua.add_argument("--password", metavar="CONTRASEÑA",
                     help="Si se omite, se pide (o se lee de la entrada estándar).")
-    ua.add_argument("--role", choices=["reviewer", "admin"], default="reviewer",
-                    help="reviewer: revisa postulaciones; admin: además administra "
-                         "(por defecto %(default)s).")
+    ua.add_argument("--role", choices=["reviewer", "admin"], default=None,
+                    help="reviewer: revisa postulaciones; admin: además administra (por "
+                         "defecto reviewer para un usuario nuevo; uno existente conserva "
+                         "el suyo).")
     ur = usub.add_parser("remove", help="Da de baja a un revisor y cierra sus sesiones "
                          "(sus decisiones se conservan).")
     ur.add_argument("username", metavar="USUARIO", help="Nombre de usuario del revisor.")

@@ -153,9 +153,36 @@ def user(args) -> int:
         return 0
     password = _new_password(args.password)
     with SessionLocal() as session:
-        create_user(session, args.username, password, args.role)
-    print(f"Usuario «{args.username}» ({args.role}) listo.")
+        before = _account(session, args.username)
+        user = create_user(session, args.username, password, args.role)
+        print(_user_outcome(before, user.username, user.role))
     return 0
+
+
+def _account(session, username: str) -> tuple[str, bool] | None:
+    """(role, active) of an existing account, None for a new name."""
+    from sqlalchemy import select
+
+    from service.domain.models import User
+
+    found = session.execute(select(User.role, User.active)
+                            .where(User.username == username.strip())).first()
+    return None if found is None else (found.role, found.active)
+
+
+def _user_outcome(before: tuple[str, bool] | None, username: str, role: str) -> str:
+    """What ``user add`` did, said apart: an account created, or an existing one whose
+    password was replaced (its sessions closed), with its role change or reactivation, so a
+    staff member who meant to create one learns they reset someone's password."""
+    if before is None:
+        return f"Usuario «{username}» ({role}) creado."
+    old_role, was_active = before
+    changes = ["contraseña nueva; sus sesiones abiertas quedaron cerradas"]
+    if old_role != role:
+        changes.append(f"rol cambiado de {old_role} a {role}")
+    if not was_active:
+        changes.append("reactivado")
+    return f"Usuario «{username}» ({role}) ya existía: " + "; ".join(changes) + "."
 
 
 def db(args) -> int:

@@ -99,22 +99,25 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def create_user(session: Session, username: str, password: str, role: str = "reviewer") -> User:
+def create_user(session: Session, username: str, password: str,
+                role: str | None = "reviewer") -> User:
     """Create the reviewer, or reset the password and role of an existing one (which ends its
-    sessions and reactivates a removed account). The password must meet the policy
-    (``service.domain.password_policy``: ``ValidationError`` saying why)."""
-    if role not in ROLES:
+    sessions and reactivates a removed account); ``role=None``: a new one is a reviewer, an
+    existing one keeps its role (a password reset must not demote an admin). The password
+    must meet the policy (``service.domain.password_policy``: ``ValidationError`` saying why)."""
+    if role is not None and role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     if not username.strip() or not password:
         raise ValueError("username and password are required")
     check_password(password, username)
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
-        user = User(username=username.strip(), password_hash=hash_password(password), role=role)
+        user = User(username=username.strip(), password_hash=hash_password(password),
+                    role=role or "reviewer")
         session.add(user)
     else:
         user.password_hash = hash_password(password)
-        user.role = role
+        user.role = role or user.role
         user.active = True
         _end_sessions_of(session, user)
     session.commit()

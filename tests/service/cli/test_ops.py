@@ -168,6 +168,33 @@ def test_cli_db_upgrade_and_user_add(service_env, capsys):
     assert "carla" in capsys.readouterr().out
 
 
+def test_user_add_on_an_existing_admin_resets_the_password_and_keeps_the_role(
+        service_env, capsys):
+    """QA 2026-12-07, as programme staff: `evidencia user add jefa` to give the admin a new
+    password also made her a plain reviewer (--role defaulted to reviewer) and said only
+    "Usuario «jefa» (reviewer) listo.", as for a new account. Without --role an existing
+    account keeps its role, and the command says whether it created an account or replaced
+    an existing one's password (closing its sessions), with any change of role."""
+    from service.cli import main
+    from service.db import SessionLocal
+    from service.domain.access import authenticate
+
+    assert main(["user", "add", "jefa", "--role", "admin",
+                 "--password", "mesa verde junto al rio 1"]) == 0
+    assert capsys.readouterr().out == "Usuario «jefa» (admin) creado.\n"
+    assert main(["user", "add", "jefa", "--password", "mesa verde junto al rio 2"]) == 0
+    assert capsys.readouterr().out == (
+        "Usuario «jefa» (admin) ya existía: contraseña nueva; sus sesiones abiertas quedaron "
+        "cerradas.\n")
+    with SessionLocal() as session:
+        assert authenticate(session, "jefa", "mesa verde junto al rio 2").role == "admin"
+    assert main(["user", "add", "jefa", "--role", "reviewer",
+                 "--password", "mesa verde junto al rio 3"]) == 0
+    assert "rol cambiado de admin a reviewer" in capsys.readouterr().out
+    with SessionLocal() as session:
+        assert authenticate(session, "jefa", "mesa verde junto al rio 3").role == "reviewer"
+
+
 def test_demo_is_loaded_once(service_env, tmp_path):
     from service.cli.ops import load_demo
     from service.db import SessionLocal
