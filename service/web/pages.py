@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -139,8 +140,9 @@ def is_htmx(request: Request) -> bool:
 def error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
     """The HTML error page; the app's one error boundary (``service.api.errors``) calls it."""
     # a 5xx may be the database itself (down, or its pool exhausted): no second wait for it
-    href, label = _way_back(request, ask_database=status < 500)
-    return render(request, "error.html", status_code=status,
+    reviewer = _reviewer(request) if status < 500 else None
+    href, label = _way_back(request, reviewer, ask_database=status < 500)
+    return render(request, "error.html", status_code=status, reviewer=reviewer,
                   title=messages.error_title(code, status), message=message,
                   back_href=href, back_label=label)
 
@@ -149,7 +151,8 @@ def error_page(request: Request, status: int, code: str, message: str) -> HTMLRe
 _APPLICANT_PATH = re.compile(r"/s/([0-9a-f]{32})(?:/|$)")
 
 
-def _way_back(request: Request, *, ask_database: bool = True) -> tuple[str | None, str | None]:
+def _way_back(request: Request, reviewer=None, *, ask_database: bool = True
+              ) -> tuple[str | None, str | None]:
     """Where an error page leads back to: a reviewer to their panel; an applicant (a page of a
     submission's secret link) to their submission when the link they hold opens it, else
     nowhere in particular (not to the home page, which creates a new submission); anyone else
@@ -162,7 +165,7 @@ def _way_back(request: Request, *, ask_database: bool = True) -> tuple[str | Non
         if ask_database and _holds_link(request, found.group(1)):
             return f"/s/{found.group(1)}", "Volver a su postulación"
         return None, None
-    if ask_database and _is_reviewer(request):
+    if reviewer is not None:
         return "/revision", "Volver al panel de revisión"
     return "/", "Volver al inicio"
 
@@ -184,15 +187,20 @@ def _holds_link(request: Request, submission_id: str) -> bool:
         return False
 
 
-def _is_reviewer(request: Request) -> bool:
+def _reviewer(request: Request) -> SimpleNamespace | None:
+    """The reviewer logged in on this browser (their session cookie), for the error page's
+    header and way back: a reviewer who meets an error on their pages still sees themselves
+    logged in, not the applicants' "Ingreso revisores" as if their session had ended."""
     from service.db import SessionLocal
     from service.domain.access import SESSION_COOKIE, load_session
 
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
-        return False
+        return None
     try:
         with SessionLocal() as session:
-            return load_session(session, token) is not None
+            user = load_session(session, token)
+            return None if user is None else SimpleNamespace(
+                id=user.id, username=user.username, role=user.role)
     except Exception:  # noqa: BLE001 — the database may be why this page is shown
-        return False
+        return None

@@ -102,3 +102,21 @@ def test_sessions_expire(client, reviewer):
     _login(client, reviewer)  # a new login purges the expired rows
     with SessionLocal() as session:
         assert len(session.scalars(select(ReviewerSession)).all()) == 1
+
+
+def test_an_error_page_shows_the_reviewer_still_logged_in(client, reviewer):
+    """QA 2026-12-07, as a reviewer: a document link that no longer opens (a document the
+    applicant removed) or a mistyped page number gave an error page whose header offered
+    "Nueva postulación · Ingreso revisores", as if the session had ended; it had not. The
+    error page's header now names the reviewer, with "Cerrar sesión", as every reviewer's
+    page does."""
+    _login(client, reviewer)
+    for path in ("/revision/d/no-existe", "/revision?pagina=abc", "/no-existe"):
+        r = client.get(path, headers={"Accept": "text/html"})
+        assert r.status_code in (404, 422), path
+        assert f'<span class="who">{reviewer[0]}</span>' in r.text, path
+        assert "Cerrar sesión" in r.text and "Ingreso revisores" not in r.text, path
+        assert 'href="/revision"' in r.text, path
+    client.cookies.clear()
+    r = client.get("/no-existe", headers={"Accept": "text/html"})
+    assert "Ingreso revisores" in r.text and "Cerrar sesión" not in r.text
