@@ -453,3 +453,21 @@ def test_a_refused_upload_is_said_once(client, monkeypatch):
     errors = re.findall(r'<div class="alert error"[^>]*>(.*?)</div>', r.text, re.S)
     assert errors == ["Se enviaron demasiados archivos en una sola carga (máximo 2)."]
     get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_one_confirmed_commitment_is_said_in_the_singular(client, reviewer, run_worker_burst):
+    """QA 2026-12-07, as an applicant after a reviewer confirmed the demo policy's commitment:
+    the summary read "1 de 5 compromisos con evidencia (1 confirmados por el equipo revisor)"."""
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    policy = ("files", ("politica-inclusion.docx",
+                        (DEMO / "politica-inclusion.docx").read_bytes()))
+    client.post(f"/api/submissions/{sub['id']}/documents", files=[policy],
+                headers={"Authorization": f"Bearer {sub['token']}"})
+    run_worker_burst()
+    r = client.post(f"/api/submissions/{sub['id']}/decisions", auth=reviewer,
+                    json={"commitment": "c3", "action": "confirm"})
+    assert r.status_code == 201, r.text
+    page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    assert "(1 confirmado por el equipo revisor)" in _summary(page)
