@@ -434,9 +434,9 @@ async def matrix(
 
 
 def _download(access, data, format: str) -> Response:  # noqa: A002
-    from service.outputs.exports import matrix_csv, matrix_xlsx
+    from service.outputs.exports import download_name, matrix_csv, matrix_xlsx
 
-    filename = f"matriz-{access.submission.id[:8]}.{format}"
+    filename = download_name("matriz", data, format)
     if format == "csv":
         body = matrix_csv(data, for_reviewer=access.is_reviewer)
     else:  # the decision history is for reviewers only

@@ -13,6 +13,7 @@ import csv
 import errno
 import io
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from classifiers.result import COMMITMENT_IDS
 from extractors.files import atomic_file
 from service.domain import clock, messages
 from service.domain.matrix import CommitmentRow, SubmissionMatrix
-from service.domain.text import clean
+from service.domain.text import clean, fold
 
 __all__ = [
     "MATRIX_HEADERS",
@@ -35,6 +36,7 @@ __all__ = [
     "new_report_path",
     "given_report_path",
     "report_path",
+    "download_name",
 ]
 
 MATRIX_HEADERS = [
@@ -62,6 +64,14 @@ SUMMARY_HEADERS = ["organizacion", "rut", "postulacion", *COMMITMENT_IDS,
 FLIP_HEADERS = ["nivel", "organizacion", "rut", "postulacion", "documento_id", "documento",
                 "compromiso", "version_anterior", "version_nueva", "antes", "despues",
                 "decision_revisor", "marcado_para_revision"]
+
+
+def download_name(prefix: str, m: SubmissionMatrix, extension: str) -> str:
+    """The file name a download is saved under: the organisation, then the submission, so a
+    reviewer who exports several finds each by name ("matriz-fundacion-nandu-63fbe89c.csv"),
+    in ASCII (accents folded), safe in any header and on any disk."""
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(m.organization or "")).strip("-")[:60].strip("-")
+    return f"{prefix}-{slug + '-' if slug else ''}{m.id[:8]}.{extension}"
 
 
 def _safe(value):

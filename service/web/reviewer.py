@@ -418,12 +418,14 @@ def reviewer_page_image(
 @router.get("/revision/s/{submission_id}/informe.pdf")
 def reviewer_report(session: SessionDep, reviewer: CurrentReviewer, submission_id: str
                     ) -> Response:
+    from service.outputs.exports import download_name
     from service.outputs.report import build_report
 
-    pdf = build_report(load_matrix(session, submission_id), generated_by=reviewer.username)
+    view = load_matrix(session, submission_id)
+    pdf = build_report(view, generated_by=reviewer.username)
     return Response(
         pdf,
         media_type="application/pdf",
         headers={"Content-Disposition":
-                 f'attachment; filename="informe-{submission_id[:8]}.pdf"'},
+                 f'attachment; filename="{download_name("informe", view, "pdf")}"'},
     )

@@ -449,3 +449,26 @@ def test_matrix_csv_writes_confidence_with_a_decimal_comma(client, run_worker_bu
         written = row[column]
         assert "." not in written and "," in written, written
         assert float(written.replace(",", ".")) == round(commitment["confidence"], 3)
+
+
+def test_downloads_are_named_after_the_organisation(client, reviewer, run_worker_burst):
+    """QA 2026-12-07, as a reviewer exporting several submissions: every download was named by
+    the submission's id alone ("matriz-63fbe89c.csv", "informe-63fbe89c.pdf"), so a folder of
+    exports could not be told apart without opening each. The organisation comes first, in
+    ASCII."""
+    from tests.conftest import SAMPLES
+
+    sub = _create(client, organization="Fundación Ñandú (Sede Quilicura)")
+    report = (SAMPLES / "demo" / "informe-actividades-2025.pdf").read_bytes()
+    client.post(f"/api/submissions/{sub['id']}/documents",
+                files=[("files", ("informe-actividades-2025.pdf", report, "application/pdf"))],
+                headers=_bearer(sub["token"]))
+    run_worker_burst()
+    stem = f"fundacion-nandu-sede-quilicura-{sub['id'][:8]}"
+    for fmt in ("csv", "xlsx"):
+        r = client.get(f"/api/submissions/{sub['id']}/matrix?format={fmt}",
+                       headers=_bearer(sub["token"]))
+        assert r.headers["content-disposition"] == f'attachment; filename="matriz-{stem}.{fmt}"'
+    r = client.get(f"/revision/s/{sub['id']}/informe.pdf", auth=reviewer)
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == f'attachment; filename="informe-{stem}.pdf"'
