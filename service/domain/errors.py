@@ -111,6 +111,7 @@ class ErrorCode(enum.StrEnum):
     invalid_link = _request("invalid_link", 404)
     not_in_error = _request("not_in_error", 409)  # a retry of a document that did not fail
     nothing_stored = _request("nothing_stored", 409)  # a retry of bytes refused at upload
+    nothing_stored_batch = _request("nothing_stored_batch", 409)  # … refused by `batch`
     invalid_idempotency_key = _request("invalid_idempotency_key")
     invalid_page = _request("invalid_page")
     idempotency_conflict = _request("idempotency_conflict", 409)  # same key, another request

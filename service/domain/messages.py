@@ -439,6 +439,13 @@ ERROR_MESSAGES: dict[str, str] = {
         "El archivo no se guardó porque se rechazó al subirlo ({reason}): no hay nada que "
         "reintentar. Solo la organización puede subirlo de nuevo, corregido."
     ),
+    # the same, for a file of an archive loaded with `evidencia batch`: no organisation uploads
+    # it again; staff correct it where the archive is and run the load again (it resumes)
+    "nothing_stored_batch": (
+        "El archivo no se guardó porque se rechazó al cargarlo en lote ({reason}): no hay nada "
+        "que reintentar. Corríjalo en el archivo de origen y vuelva a ejecutar «evidencia "
+        "batch» sobre él: se carga lo corregido y lo ya cargado se omite."
+    ),
     "invalid_page": "La página indicada no existe (use un número de 1 a 100.000).",
     "invalid_idempotency_key": (
         "La cabecera Idempotency-Key no es válida: use de 1 a 200 letras, dígitos, «-», «_», "

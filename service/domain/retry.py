@@ -83,9 +83,11 @@ def retry_documents(session: Session, document_ids: Iterable[str]) -> RetryOutco
         elif row.status != DocumentStatus.error:
             refused[document_id] = ServiceError(not_in_error_message(row.status),
                                                 code="not_in_error")
-        elif row.sha256 is None:
-            refused[document_id] = ServiceError(code="nothing_stored",
-                                                reason=(row.error or "").rstrip("."))
+        elif row.sha256 is None:  # refused at the door: who can send it again, said
+            batch = row.queue_name == Lane.batch  # loaded by `evidencia batch`
+            refused[document_id] = ServiceError(
+                code="nothing_stored_batch" if batch else "nothing_stored",
+                reason=(row.error or "").rstrip("."))
         elif (locked := _verdict_lock(session, row.submission_id)) is not None:
             session.rollback()
             refused[document_id] = locked

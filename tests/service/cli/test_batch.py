@@ -626,6 +626,32 @@ def test_an_organisation_folder_with_no_files_is_said(service_env, tmp_path, cap
         assert "no se creó postulación" in rows[name]["avisos"]
 
 
+def test_retrying_a_file_refused_by_batch_tells_staff_to_load_it_again(
+        service_env, tmp_path, capsys):
+    """QA 2026-12-07, as programme staff: `evidencia retry --all` after a batch answered, for a
+    file of the archive refused as it was loaded (an empty PDF), "Solo la organización puede
+    subirlo de nuevo, corregido": no organisation uploads a past archive. It now says to
+    correct it at its source and run the batch again, which loads it (and skips the rest)."""
+    from service.cli.main import main
+    from tests.conftest import SAMPLES
+
+    plan = SAMPLES / "demo" / "plan-capacitacion-2025.pdf"
+    report = (SAMPLES / "demo" / "informe-actividades-2025.pdf").read_bytes()
+    root = write_tree(tmp_path / "archivo", {"Fundación Sol": {"plan.pdf": b"",
+                                                               "informe.pdf": report}})
+    summary = tmp_path / "resumen.csv"
+    assert main(["batch", str(root), "--summary", str(summary)]) == 1
+    capsys.readouterr()
+    assert main(["retry", "--all"]) == 0
+    err = capsys.readouterr().err
+    assert "se rechazó al cargarlo en lote (El archivo está vacío (0 bytes)" in err
+    assert "vuelva a ejecutar «evidencia batch»" in err and "Solo la organización" not in err
+
+    (root / "Fundación Sol" / "plan.pdf").write_bytes(plan.read_bytes())
+    assert main(["batch", str(root), "--summary", str(summary)]) == 0
+    assert "1 nuevo(s), 1 ya cargado(s)" in capsys.readouterr().err
+
+
 def test_a_failed_or_interrupted_batch_leaves_no_empty_summary(
     service_env, tmp_path, capsys, monkeypatch
 ):
