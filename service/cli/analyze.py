@@ -68,7 +68,7 @@ class DocumentReport:
 def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
     """Expand files, folders (recursively, sorted) and containers (ZIP archives, e-mails) into
     documents; members are streamed to files under ``spool_dir`` (disk, never whole in memory)."""
-    from extractors.archive import is_clutter, is_container, iter_archive
+    from extractors.archive import is_container, iter_archive
     from extractors.errors import EvidenciaError
     from service.domain.errors import UsageError
 
@@ -79,7 +79,7 @@ def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for f in files:
             shown = str(f)
-            if root.is_dir() and _left_out(f.relative_to(root).as_posix(), is_clutter):
+            if root.is_dir() and _left_out(f.relative_to(root).as_posix()):
                 continue
             try:
                 container = is_container(f)
@@ -102,10 +102,12 @@ def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
                 yield InputDocument(path=shown, file=f)
 
 
-def _left_out(relative: str, is_clutter) -> bool:
+def _left_out(relative: str) -> bool:
     """A file in a folder that is no document: hidden (itself or a folder above it, such as
     ``.git/``) or what an operating system leaves there (Thumbs.db, desktop.ini), skipped as
     ``evidencia batch`` and the ZIPs skip them."""
+    from extractors.archive import is_clutter
+
     return any(part.startswith(".") for part in relative.split("/")) or is_clutter(relative)
 
 
