@@ -21,15 +21,23 @@ def _tokens(text: str) -> list[str]:
     return [fold(t) for t in _TOKEN.findall(text)]
 
 
-def highlight_boxes(words: list, passages: list[str], width: float, height: float) -> list[dict]:
+def highlight_boxes(words: list, passages: list[str], width: float, height: float,
+                    rotation: int = 0) -> list[dict]:
     """Boxes (in % of the page) of the words that make up each passage.
 
-    ``words`` are ``[text, x0, top, x1, bottom]`` in points from the top-left. Passages are
-    matched as token sequences (accents and case ignored, OCR slips tolerated by difflib), so
-    a passage found on the page lights up even when a word or two were misread.
+    ``words`` are ``[text, x0, top, x1, bottom]`` in points from the top-left of the page as
+    given (``width`` × ``height``). Passages are matched as token sequences (accents and case
+    ignored, OCR slips tolerated by difflib), so a passage found on the page lights up even when
+    a word or two were misread. ``rotation`` is the clockwise angle OCR found makes the page
+    upright (``Page.rotation``): the page image is shown turned by it
+    (``page_images.page_png``), so the boxes are turned the same way.
     """
     if not words or not width or not height:
         return []
+    if rotation % 360:
+        words = [[w[0], *_turned(w[1:5], width, height, rotation)] for w in words]
+        if rotation % 180:
+            width, height = height, width
     word_tokens = []
     for i, w in enumerate(words):
         toks = _tokens(str(w[0]))
@@ -57,6 +65,20 @@ def highlight_boxes(words: list, passages: list[str], width: float, height: floa
                 }
             )
     return boxes
+
+
+def _turned(box, width: float, height: float, rotation: int) -> tuple[float, ...]:
+    """A box (x0, top, x1, bottom) of a ``width`` × ``height`` page, on that page turned
+    ``rotation`` degrees clockwise."""
+    x0, top, x1, bottom = (float(v) for v in box)
+    turn = rotation % 360
+    if turn == 90:
+        return height - bottom, x0, height - top, x1
+    if turn == 180:
+        return width - x1, height - bottom, width - x0, height - top
+    if turn == 270:
+        return top, width - x1, bottom, width - x0
+    return x0, top, x1, bottom
 
 
 def highlight_text(text: str, passages: list[str]) -> list[tuple[str, int | None]]:

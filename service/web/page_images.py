@@ -72,8 +72,9 @@ def _render_image(source: Path, page_number: int) -> bytes:
 def page_png(sha256: str, mime: str, page_number: int, rotation: int = 0) -> Path:
     """Path of the cached PNG of one page, rendering it on first use.
 
-    ``rotation`` is the clockwise angle the extractor applied to make the page upright; the
-    image is turned the same way so the word boxes (measured on the upright page) fit.
+    ``rotation`` is the clockwise angle OCR found makes the page upright: the image is shown
+    turned by it, and ``highlight.highlight_boxes`` turns the word boxes (measured on the page
+    as given) the same way.
     """
     target = _cache_path(sha256, page_number, rotation)
     if target.exists():

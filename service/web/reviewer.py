@@ -287,7 +287,8 @@ def _highlights(row, page, pagina: int, compromiso: str) -> dict:
                 passage_supports.append(p.supports)
     boxes, segments = [], []
     if page is not None:
-        boxes = highlight_boxes(page.words or [], passages, page.width, page.height)
+        boxes = highlight_boxes(page.words or [], passages, page.width, page.height,
+                                page.rotation or 0)
         segments = highlight_text(page.text or "", passages)
 
     def pages(supports: bool) -> list[int]:
