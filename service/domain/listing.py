@@ -29,7 +29,7 @@ from service.domain.models import (
     Submission,
 )
 
-__all__ = ["ListFilter", "ListOrder", "ListQuery", "ListRow", "list_submissions"]
+__all__ = ["ListFilter", "ListOrder", "ListQuery", "ListRow", "is_duplicate", "list_submissions"]
 
 
 class ListFilter(enum.StrEnum):
@@ -123,9 +123,10 @@ def _confirmed_per_submission(ids=None):
     return q.subquery("confirmed")
 
 
-def _is_duplicate():
+def is_duplicate():
     """The document repeats the bytes of an earlier one of its submission (the matrix's
-    ``_mark_duplicates`` in SQL): it is listed, not counted."""
+    ``_mark_duplicates`` in SQL): it is listed, not counted (the reviewers' list, the change
+    report of ``reprocess``)."""
     earlier = aliased(Document)
     return (
         select(earlier.id)
@@ -142,7 +143,7 @@ def _is_duplicate():
 
 def _documents_per_submission(ids=None):
     pending = [s.value for s in PENDING_STATUSES]
-    counted = ~_is_duplicate()
+    counted = ~is_duplicate()
     q = select(
         Document.submission_id.label("sid"),
         func.sum(case((counted, 1), else_=0)).label("n"),

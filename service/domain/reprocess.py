@@ -218,6 +218,16 @@ def _document_rows(session: Session, document_ids: list[str]) -> dict[str, tuple
     return out
 
 
+def _duplicates(session: Session, document_ids: list[str]) -> set[str]:
+    """The documents that repeat the bytes of an earlier one of their submission: the matrix
+    counts them nowhere (``listing.is_duplicate``), so no flip of theirs is a document's."""
+    from service.domain.listing import is_duplicate
+    from service.domain.models import Document
+
+    return {d for chunk in _chunks(document_ids) for d in session.scalars(
+        select(Document.id).where(Document.id.in_(chunk), is_duplicate()))}
+
+
 def compute_flips(
     session: Session,
     document_ids: list[str],
@@ -229,14 +239,17 @@ def compute_flips(
     A document's previous result is its newest classification under another version. The new
     result is the stored one under ``version``, or ``new_results`` (document id -> commitment ->
     supported) for a dry run. Submission cells compare the matrix before (each document's
-    previous result, or its only one) with the matrix after, by the matrix's own rule.
+    previous result, or its only one) with the matrix after, by the matrix's own rule; a copy
+    of a document sent again in its submission has no cell of its own (``_duplicates``).
     """
     from service.domain.matrix import decisions_in_force
 
     pairs = _old_and_new(session, document_ids, version, new_results)
     rows = _document_rows(session, list(pairs))
     decisions = decisions_in_force(session, {rows[d][1] for d in pairs})
-    flips = _document_flips(pairs, rows, version, decisions)
+    copies = _duplicates(session, list(pairs))
+    flips = _document_flips({d: p for d, p in pairs.items() if d not in copies}, rows, version,
+                            decisions)
     flips += _submission_flips(pairs, rows, version, decisions)
     return sorted(flips, key=lambda f: (f.organization.casefold(), f.submission_id,
                                         f.level != LEVEL_SUBMISSION, f.document or "",

@@ -14,6 +14,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import SAMPLES
 from tests.documents import ACTA, FERIA, PLAN, write_tree
 from tests.service.cli.reports import report_rows
 
@@ -21,11 +22,12 @@ MARKER = "feria intercultural"
 
 
 class ChangedClassifier:
-    """The real classifier plus one changed rule: c4 is inverted where MARKER appears."""
+    """The real classifier plus one changed rule: c4 is inverted where ``marker`` appears."""
 
-    def __init__(self, real_classify, version: str):
+    def __init__(self, real_classify, version: str, marker: str = MARKER):
         self.real_classify = real_classify
         self.version = version
+        self.marker = marker
         self.calls = 0
 
     def __call__(self, doc):
@@ -33,7 +35,7 @@ class ChangedClassifier:
 
         self.calls += 1
         result = self.real_classify(doc)
-        hit = MARKER in doc.text.lower()
+        hit = self.marker in doc.text.lower()
         commitments = tuple(
             replace(c, supported=not c.supported) if hit and c.id == "c4" else c
             for c in result.commitments
@@ -346,6 +348,52 @@ def test_reprocess_back_to_an_earlier_version_shows_it_again(processed, session)
     again = reprocess(session, ids, inline=True)
     assert (again.reclassified, again.up_to_date) == (0, 5)
     assert _counts(session)["classifications"] == 10
+
+
+def test_a_file_sent_twice_in_a_submission_is_one_document_in_the_change_report(
+        service_env, session, tmp_path, run_worker_burst, capsys):
+    """QA 2026-12-07: an organisation's folder held the demo's activity report twice (the
+    browser's "informe (1).pdf"); the matrix counts it once ("Duplicado de …"), but a reprocess
+    whose new classifier changed it reported two flipped documents, "c4: … documentos +2", and
+    a row for each copy in the change report."""
+    import classifiers
+    from service.cli.main import main
+    from service.domain.batch import iter_items, load_batch
+    from service.domain.matrix import load_matrix
+    from service.domain.models import Submission
+    from service.settings import get_settings
+
+    report = (SAMPLES / "demo" / "informe-actividades-2025.pdf").read_bytes()
+    root = write_tree(tmp_path / "archivo", {
+        "Transportes Cordillera": {"informe.pdf": report, "informe (1).pdf": report}})
+    load_batch(session, iter_items([root]))
+    run_worker_burst()
+    submission = session.scalar(select(Submission))
+    view = load_matrix(session, submission.id)
+    [first] = view.counted
+    assert [d.duplicate_of for d in view.duplicates] == [first.id]
+
+    mp = pytest.MonkeyPatch()
+    try:
+        double = ChangedClassifier(classifiers.classify,
+                                   classifiers.CLASSIFIER_VERSION + "+prueba",
+                                   marker="clases de español")
+        mp.setattr(classifiers, "classify", double)
+        mp.setattr(classifiers, "CLASSIFIER_VERSION", double.version)
+        for dry in (["--dry-run"], []):
+            assert main(["reprocess", "--all", "--inline", *dry]) == 0
+            out = capsys.readouterr().out
+            assert "2 documento(s) con texto guardado" in out  # both read by the new version
+            assert "Celdas que cambiaron desde la versión anterior" in out
+            assert "1 de documento, 1 de postulación" in out, out
+            assert "c4: postulaciones +0 −1; documentos +0 −1" in out, out
+            newest = max(get_settings().data_dir.glob("cambios-reproceso-*.csv"),
+                         key=lambda p: p.stat().st_mtime_ns)
+            rows = [r for r in report_rows(newest) if r["nivel"] == "documento"]
+            assert [(r["documento_id"], r["documento"], r["compromiso"]) for r in rows] == [
+                (first.id, first.name, "c4")]
+    finally:
+        mp.undo()
 
 
 def test_a_mistyped_organisation_is_said(processed, capsys):
