@@ -137,6 +137,14 @@ def _read_text(file: Path, password: str | None, options):
     return ExtractedDocument(stream.mime, pages, stream.extractor, stream.warnings)
 
 
+#: A PDF's password refused or missing: the extractor's advice suits an upload page; this
+#: command takes the password with --password.
+_PDF_PASSWORD_WORDS = {
+    "encrypted": error_message("encrypted_analyze"),
+    "wrong_password": error_message("wrong_password_analyze"),
+}
+
+
 def _analyze(path: str, sha: str, password: str | None, *, file: Path, options
              ) -> DocumentReport:
     """Extract and classify one document; a bad file becomes an error report, never an
@@ -149,17 +157,19 @@ def _analyze(path: str, sha: str, password: str | None, *, file: Path, options
         doc = _read_text(file, password, options)
         result = classify(doc)
     except Exception as exc:  # this file fails alone, with its reason
-        if isinstance(exc, EvidenciaError):
-            log.info("%s: %s (%s)", path, exc.code, exc.detail or exc.message)
-            message = exc.message
-        else:  # a bug or an unforeseen library failure
-            log.exception("unexpected failure analysing %s", path)
-            message = error_message("internal")
         mime = "application/octet-stream"
         try:
             mime = detect_mime(file)
         except OSError:
             pass
+        if isinstance(exc, EvidenciaError):
+            log.info("%s: %s (%s)", path, exc.code, exc.detail or exc.message)
+            message = exc.message
+            if mime == "application/pdf":
+                message = _PDF_PASSWORD_WORDS.get(exc.code, message)
+        else:  # a bug or an unforeseen library failure
+            log.exception("unexpected failure analysing %s", path)
+            message = error_message("internal")
         return _error_report(path, sha, mime, message)
     commitments = tuple(
         {

@@ -446,6 +446,16 @@ ERROR_MESSAGES: dict[str, str] = {
         "que reintentar. Corríjalo en el archivo de origen y vuelva a ejecutar «evidencia "
         "batch» sobre él: se carga lo corregido y lo ya cargado se omite."
     ),
+    # a PDF with a password, to `evidencia analyze`, which opens it given --password (the
+    # extractor's own words ask an applicant to upload it without one)
+    "encrypted_analyze": (
+        "El PDF está protegido con contraseña. Indíquela con --password, o analice una copia "
+        "sin contraseña (por ejemplo, imprimiéndolo a un PDF nuevo)."
+    ),
+    "wrong_password_analyze": (
+        "La contraseña dada con --password no abre este PDF. Revísela, o analice una copia "
+        "sin contraseña."
+    ),
     "invalid_page": "La página indicada no existe (use un número de 1 a 100.000).",
     "invalid_idempotency_key": (
         "La cabecera Idempotency-Key no es válida: use de 1 a 200 letras, dígitos, «-», «_», "

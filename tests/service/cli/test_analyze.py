@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.bombs import docx_bomb, png_bomb, run_measured, zip_of_zeros
-from tests.conftest import REPO, SAMPLES
+from tests.conftest import PEERS, REPO, SAMPLES
 
 DEMO = SAMPLES / "demo"
 
@@ -174,3 +174,26 @@ def test_the_clutter_of_a_windows_folder_is_no_failed_document(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:]
     paths = [Path(d["path"]).name for d in json.loads(proc.stdout)["documents"]]
     assert paths == ["politica-inclusion.docx"]
+
+
+def test_a_pdf_with_a_password_says_to_give_it_with_password(tmp_path):
+    """QA 2026-12-07: `evidencia analyze` of pdfplumber's encrypted test PDF (user password
+    "test") said "Súbalo sin contraseña (por ejemplo, imprimiéndolo a un PDF nuevo)", the
+    upload page's advice, never that this command reads it given --password; a wrong one said
+    "suba el PDF sin contraseña"."""
+    locked = PEERS / "pdfplumber-encrypted-password-test.pdf"
+    proc = _evidencia("analyze", str(locked), "--json")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    [doc] = json.loads(proc.stdout)["documents"]
+    assert doc["status"] == "error" and "--password" in doc["error"], doc["error"]
+    assert "Súbalo" not in doc["error"]
+
+    proc = _evidencia("analyze", str(locked), "--password", "no-es-esta")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "La contraseña dada con --password no abre este PDF" in proc.stdout
+    assert "suba" not in proc.stdout.lower()
+
+    proc = _evidencia("analyze", str(locked), "--password", "test", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [doc] = json.loads(proc.stdout)["documents"]
+    assert doc["status"] == "ok" and doc["pages"] == 4
