@@ -357,8 +357,10 @@ class CommitmentRow:
 
     @property
     def considered_note(self) -> str:
-        """Its passages considered and not enough, in one line (exports); "" when none."""
-        return messages.considered_note([(p.short_document, p.page) for p in self.considered])
+        """Its passages considered and not enough, in one line (exports); "" when none. Each
+        document by its full name, as the exports' "Documento" column and quotes name it: two
+        "boletin.txt" of an archive's folders are two places."""
+        return messages.considered_note([(p.document, p.page) for p in self.considered])
 
     @property
     def best(self) -> Passage | None:

@@ -122,3 +122,41 @@ def test_a_cell_the_learned_model_overturned_says_so_with_the_rules_passage_cons
     row = html[html.index('id="c4"'):html.index('id="c5"')]
     assert "1 pasaje(s) considerado(s), no suficiente(s)" in row
     assert cell["overturned_note"] in row and "Reglas que los propusieron:" in row
+
+
+def test_considered_passages_name_their_documents_in_full_in_the_exports(
+        client, reviewer, run_worker_burst):
+    """QA 2026-12-07: an archive kept by year ("2023/boletin.txt", "2024/boletin.txt", the
+    second re-exported with a line more). The exports' "Considerados" column named each
+    document by its last part only, beside a "Documento" column of full names, and two
+    documents so named on the same page became one: "2 pasaje(s) considerado(s), no
+    suficiente(s): boletin.txt, pág. 1", one place for two passages. The PDF report said the
+    same above its quotes, which named them in full."""
+    from tests.documents import make_zip
+
+    bulletin = rendered(BULLETIN, "txt")
+    archive = make_zip({"2023/boletin.txt": bulletin,
+                        "2024/boletin.txt": bulletin + "\nFin del boletín.\n".encode()})
+    sub = _submitted(client, run_worker_burst, "Cooperativa de Ahorro Horizonte",
+                     "archivo.zip", archive)
+    matrix = f"/api/submissions/{sub['id']}/matrix"
+    c2 = client.get(matrix, auth=reviewer).json()["commitments"][1]
+    assert c2["status"] == "missing" and not c2["evidence"]
+    places = sorted({(e["document"], e["page"]) for e in c2["considered"]})
+    assert [d for d, _ in places] == ["archivo.zip/2023/boletin.txt",
+                                      "archivo.zip/2024/boletin.txt"], places
+    note = (f"{len(c2['considered'])} pasaje(s) considerado(s), no suficiente(s): "
+            + "; ".join(f"{d}, pág. {p}" for d, p in places))
+
+    import csv
+
+    rows = list(csv.reader(io.StringIO(client.get(matrix, params={"format": "csv"},
+                                                  auth=reviewer).text), delimiter=";"))
+    assert rows[2][0] == "c2" and rows[2][-1] == note, rows[2]
+
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(client.get(f"/revision/s/{sub['id']}/informe.pdf",
+                                           auth=reviewer).content)
+    text = " ".join(" ".join(page.get_textpage().get_text_range() for page in pdf).split())
+    assert f"{note}." in text
