@@ -99,7 +99,12 @@ def retry(args) -> int:
             ids = documents_in_error(session, args.submission)
         outcome = retry_documents(session, ids)
         names = _document_names(session, list(outcome.refused))
-    print(f"Documentos reintentados: {len(outcome.queued)}")
+        copies = _copies(session, list(outcome.queued))
+    # a copy of a document sent again in its submission counts nowhere (the matrix, the
+    # status): read again with the rest, said apart
+    print(f"Documentos reintentados: {len(outcome.queued) - copies}"
+          + (f", más {copies} copia(s) repetida(s) en su postulación (no cuentan aparte)"
+             if copies else ""))
     if outcome.refused:  # thousands at archive volume: by reason, a few names each
         grouped: dict[str, list[str]] = {}
         for document_id, refusal in outcome.refused.items():
@@ -109,6 +114,19 @@ def retry(args) -> int:
         print_by_reason(grouped, "No se reintentaron {total} documento(s), por motivo:",
                         sys.stderr)
     return 1 if outcome.refused and args.documents else 0
+
+
+def _copies(session, document_ids: list[str]) -> int:
+    """How many of ``document_ids`` repeat the bytes of an earlier document of their
+    submission (``listing.is_duplicate``)."""
+    from sqlalchemy import func, select
+
+    from service.domain.listing import is_duplicate
+    from service.domain.models import Document
+
+    return sum(session.scalar(select(func.count(Document.id)).where(
+        Document.id.in_(document_ids[start : start + 500]), is_duplicate())) or 0
+        for start in range(0, len(document_ids), 500))
 
 
 def _document_names(session, document_ids: list[str]) -> dict[str, str]:

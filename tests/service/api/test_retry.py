@@ -282,3 +282,26 @@ def test_a_final_verdict_refuses_a_retry(service_env, client, reviewer, run_work
     assert "Documentos reintentados: 1" in capsys.readouterr().out
     run_worker_burst()
     assert {_document(d["id"]).status for d in (note, other)} == {DocumentStatus.done}
+
+
+def test_a_damaged_file_sent_twice_is_retried_as_one_document(service_env, client, capsys,
+                                                              run_worker_burst):
+    """QA 2026-12-07: OCRmyPDF's header-only PDF sent twice in a submission ("acta.pdf" and
+    the browser's "acta (1).pdf"): the status, the matrix and the reviewers' list count one
+    document in error (the copy is "Duplicado de acta.pdf"), but `evidencia retry` said
+    "Documentos reintentados: 2". Both are read again; the copy is said as such."""
+    from service.cli.main import main
+    from tests.conftest import PEERS
+
+    damaged = (PEERS / "ocrmypdf-header-only-invalid.pdf").read_bytes()
+    sub, docs = _upload(client, {"acta.pdf": damaged, "acta (1).pdf": damaged})
+    run_worker_burst()
+    status = client.get(f"/api/submissions/{sub['id']}",
+                        headers={"Authorization": f"Bearer {sub['token']}"}).json()
+    assert status["counts"]["error"] == 1
+    assert [d["duplicate_of"] for d in status["documents"]] == [None, docs[0]["id"]]
+
+    assert main(["retry", "--submission", sub["id"]]) == 0
+    out = capsys.readouterr().out
+    assert "Documentos reintentados: 1, más 1 copia(s) repetida(s) en su postulación " in out, out
+    assert {_document(d["id"]).status for d in docs} == {DocumentStatus.queued}
