@@ -360,7 +360,18 @@ def _path(doc, ocr: bool) -> Path:
         h.update(f"\x00{page.number}\x00{int(bool(getattr(page, 'ocr', False)))}\x00".encode())
         h.update(page.text.encode("utf-8", "surrogatepass"))
     key = h.hexdigest()
-    return _reading_dir / generation() / key[:2] / f"{key}.msgpack.z"
+    return _generation_dir() / f"{key[:2]}/{key}.msgpack.z"
+
+
+_generation_at: tuple = (None, None)  # (the reading cache's folder, its generation's folder)
+
+
+def _generation_dir() -> Path:
+    """The current generation's folder in the reading cache, joined once per folder."""
+    global _generation_at
+    if _generation_at[0] is not _reading_dir:
+        _generation_at = (_reading_dir, _reading_dir / generation())
+    return _generation_at[1]
 
 
 def _to_bytes(reading: Reading, seen: dict | None = None) -> bytes:
