@@ -188,9 +188,9 @@ def _run_matcher(units, tagged, ruleset: RuleSet, same: dict | None = None
         k, last = 0, len(doc_units) - 1
         for rule_id, start, end in found:
             label = label_of[rule_id]
-            if names and label != EXTERNAL_LABEL and any(
-                (s <= start and end <= e) if label.isupper() else (s <= start < e or s < end <= e)
-                for s, e in names
+            if names and label != EXTERNAL_LABEL and (
+                any(s <= start and end <= e for s, e in names) if is_cue[rule_id]
+                else any(s <= start < e or s < end <= e for s, e in names)
             ):
                 continue
             while k < last and starts[k + 1] <= start:

@@ -291,30 +291,44 @@ class _Compiled:
     def supports(pattern: list) -> bool:
         return "OP" not in pattern[0] and all(_Step.supports(tok) for tok in pattern)
 
-    def longest_end(self, start: int, keys, cols, strings) -> int | None:
-        """End of the longest match starting at ``start`` (whose first token passed), or None.
+    def longest_end(self, start: int, keys, cols, strings, n: int | None = None
+                    ) -> int | None:
+        """End of the longest match starting at ``start`` (whose first token passed), or None;
+        ``n``: the tokens' count (``len(keys)`` when not given).
 
         Every way of matching is followed, as spaCy's Matcher does (it returns them all); a
         greedy walk with backtracking can stop at a shorter one."""
-        n = len(keys)
+        if n is None:
+            n = len(keys)
         if self.fixed:
             j = start + 1
             for step in self.rest:
-                if j >= n or not step.ok(j, keys, cols, strings):
+                if j >= n:
+                    return None
+                ok = step._lex.get(keys[j])  # lexical_ok's memo, read here: most tries end
+                if ok is None:
+                    ok = step.lexical_ok(keys[j], strings)
+                if not ok or step.other and not step.other_ok(j, cols, strings):
                     return None
                 j += 1
             return j
         ends = {start + 1}
         for step in self.rest:
             following = set()
+            lex, other, lo, hi = step._lex, step.other, step.lo, step.hi
             for j in ends:
                 count = 0
-                if step.lo == 0:
+                if lo == 0:
                     following.add(j)
-                while count < step.hi and j < n and step.ok(j, keys, cols, strings):
+                while count < hi and j < n:
+                    ok = lex.get(keys[j])
+                    if ok is None:
+                        ok = step.lexical_ok(keys[j], strings)
+                    if not ok or other and not step.other_ok(j, cols, strings):
+                        break
                     count += 1
                     j += 1
-                    if count >= step.lo:
+                    if count >= lo:
                         following.add(j)
             if not following:
                 return None
@@ -340,6 +354,9 @@ class RuleSet:
     _scan: tuple = ()
     _lexical: dict = field(default_factory=dict)  # (norm, lemma) -> patterns its anchor passes
     _first: dict = field(default_factory=dict)  # (norm, lemma, pos, morph) -> patterns to try
+    #: (a token's key, the next token's (norm, lemma)) -> of its patterns to try, those whose
+    #: second token can be that next one (``_after``)
+    _pairs: dict = field(default_factory=dict)
 
     def build_matcher(self, vocab=None) -> None:
         """Validate every pattern with spaCy's Matcher (``vocab``: a Vocab or a Language; None
@@ -394,7 +411,7 @@ class RuleSet:
         self._by_string, self._scan = by_string, tuple(scan)
         self._screens = tuple(
             (col, _screen_buckets(pats)) for col, pats in enumerate(screened) if pats)
-        self._lexical, self._first = {}, {}
+        self._lexical, self._first, self._pairs = {}, {}, {}
 
     def validate(self, vocab) -> None:
         """Every pattern checked by spaCy's Matcher (``validate=True``); a PatternError names
@@ -446,6 +463,21 @@ class RuleSet:
         self._first[key] = out
         return out
 
+    def _after(self, candidates: tuple, following, strings, pair: tuple) -> tuple:
+        """Of ``candidates`` (a token's, ``_candidates``), those whose mandatory second token
+        passes its norm and lemma tests on the ``following`` token's (norm, lemma) (None: no
+        token follows), and those anchored on their second token; remembered per ``pair`` (the
+        token's key and the following pair): most tries ended at the second token, and a text
+        repeats its word pairs."""
+        out = tuple(
+            p for p in candidates
+            if p.at or p.second is None
+            or following is not None and p.second.lexical_ok(following, strings))
+        if len(self._pairs) >= _CACHE_LIMIT:
+            self._pairs.clear()
+        self._pairs[pair] = out
+        return out
+
     def match(self, doc) -> list[tuple[str, int, int]]:
         """(rule id, start, end) of every rule matching in ``doc``: for each rule and start
         token the longest match, ordered by start token, then by the rules' load order.
@@ -463,29 +495,28 @@ class RuleSet:
             cols[n] = values
         keys = list(zip(cols[0], cols[1], strict=True))
         n = len(keys)
-        first = self._first
+        keys.append(None)  # after the last token: no second token
+        first, pairs = self._first, self._pairs
         best: dict[tuple[str, int], tuple[int, int]] = {}  # (rule, start) -> (order, end)
         for i, key in enumerate(zip(cols[0], cols[1], cols[2], cols[3], strict=True)):
             candidates = first.get(key)
             if candidates is None:
                 candidates = self._candidates(key, strings)
-            for pattern in candidates:
+            if not candidates:
+                continue
+            pair = (key, keys[i + 1])
+            tried = pairs.get(pair)
+            if tried is None:
+                tried = self._after(candidates, pair[1], strings, pair)
+            for pattern in tried:
                 anchor = pattern.anchor
                 if anchor.position and not anchor.position_ok(i, cols):
                     continue
                 start = i - pattern.at
-                if start < 0:
-                    continue
-                if pattern.at:  # anchored on the second token: the first is checked now
-                    if not pattern.first.ok(start, keys, cols, strings):
-                        continue
-                else:
-                    second = pattern.second
-                    if second is not None and (
-                        i + 1 == n or not second.lexical_ok(keys[i + 1], strings)
-                    ):
-                        continue
-                end = pattern.longest_end(start, keys, cols, strings) if pattern.rest \
+                if pattern.at and (start < 0
+                                   or not pattern.first.ok(start, keys, cols, strings)):
+                    continue  # anchored on the second token: the first is checked now
+                end = pattern.longest_end(start, keys, cols, strings, n) if pattern.rest \
                     else start + 1
                 if end is None:
                     continue
@@ -493,8 +524,9 @@ class RuleSet:
                 found = best.get(k)
                 if found is None or found[1] < end:  # one match per rule and start: the longest
                     best[k] = (pattern.order, end)
-        out = [(rule_id, start, end) for (rule_id, start), (_order, end) in
-               sorted(best.items(), key=lambda item: (item[0][1], item[1][0]))]
+        out = [(rule_id, start, end) for (start, _order, rule_id), end in
+               sorted(((start, order, rule_id), end)
+                      for (rule_id, start), (order, end) in best.items())]
         if self.fallback is not None:
             out = self._merge_fallback(doc, out)
         return out
