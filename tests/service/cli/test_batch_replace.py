@@ -1,0 +1,168 @@
+"""`evidencia batch` mirrors an organisation's folder: a file re-exported under the same name
+(same path, other bytes) replaces the document loaded from that path, as a replacement through
+the API does (``service.domain.documents.replace_document``). Real demo files, the real Redis
+and both databases, the worker in-process.
+
+QA 2026-12-07, as programme staff reprocessing past archives: a folder loaded again after one
+of its files was re-exported got the new file as a new document beside the old one: the
+organisation showed two documents of that name (11 against 10 files on disk), the matrix kept
+evidence from a version no longer on disk, and the run said only "1 nuevo(s)"."""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import select
+
+from tests.conftest import SAMPLES
+from tests.documents import write_tree
+from tests.service.cli.reports import report_rows
+
+DEMO = SAMPLES / "demo"
+#: bytes that are no format at all under a name that says PDF: refused as damaged at the door
+RANDOM_BYTES = random.Random(11).randbytes(6000)
+
+
+def _folder(tmp_path):
+    """An organisation's folder: minutes (no commitment), a policy (c3), a training plan (c2)."""
+    root = write_tree(tmp_path / "archivo", {"Transportes Cordillera": {
+        "acta.txt": (DEMO / "acta-comite-paritario.txt").read_bytes(),
+        "politica.docx": (DEMO / "politica-inclusion.docx").read_bytes(),
+        "plan.pdf": (DEMO / "plan-capacitacion-2025.pdf").read_bytes(),
+    }})
+    return root, root / "Transportes Cordillera"
+
+
+def _batch(root, summary, capsys) -> tuple[int, str, str]:
+    from service.cli.main import main
+
+    code = main(["batch", str(root), "--summary", str(summary)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _totals(err: str) -> str:
+    return next(line for line in err.splitlines() if "organización(es)" in line)
+
+
+def _live(session) -> dict[str, list[tuple[str, str]]]:
+    from service.domain.models import Document
+
+    session.expire_all()
+    found: dict[str, list[tuple[str, str]]] = {}
+    for d in session.scalars(select(Document).where(Document.removed_at.is_(None))
+                             .order_by(Document.created_at)):
+        found.setdefault(d.name, []).append((d.id, d.status))
+    return found
+
+
+def _cells(row: dict) -> dict:
+    return {c: row[c] for c in ("c1", "c2", "c3", "c4", "c5")}
+
+
+def test_a_re_exported_file_replaces_the_document_loaded_from_its_path(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    from service.domain.models import Document
+
+    root, org = _folder(tmp_path)
+    summary = tmp_path / "resumen.csv"
+    assert _batch(root, summary, capsys)[0] == 0
+    run_worker_burst()
+    before = _live(session)
+    [(old_plan, _status)] = before["plan.pdf"]
+    assert _batch(root, summary, capsys)[0] == 0
+    row = report_rows(summary)[0]
+    assert (row["c2"], row["c4"], row["reemplazados"]) == ("sí", "no", "0")
+
+    # plan.pdf re-exported: now the activities report (c1, c4), no longer the training plan
+    (org / "plan.pdf").write_bytes((DEMO / "informe-actividades-2025.pdf").read_bytes())
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 0, out
+    assert _totals(err) == ("1 organización(es), 3 archivo(s): 0 nuevo(s), 1 reemplazado(s), "
+                            "2 ya cargado(s), 0 reencolado(s), 0 con error al cargar.")
+    row = report_rows(summary)[0]
+    assert row["reemplazados"] == "1"
+    assert row["avisos"] == ("Se reemplazó «plan.pdf»: el archivo cambió desde la carga "
+                             "anterior; el documento anterior dejó de contar.")
+    assert row["avisos"] in out
+    live = _live(session)
+    assert set(live) == {"acta.txt", "politica.docx", "plan.pdf"}
+    [(new_plan, status)] = live["plan.pdf"]  # one document per file on disk, not two
+    assert new_plan != old_plan and status == "queued"
+    session.expire_all()
+    old = session.get(Document, old_plan)
+    assert old.removed_at is not None and old.queue_name == "batch"  # its row stays
+    assert session.get(Document, new_plan).queue_name == "batch"
+
+    run_worker_burst()
+    code, _out, err = _batch(root, summary, capsys)
+    assert code == 0
+    assert "0 nuevo(s), 0 reemplazado(s), 3 ya cargado(s)" in _totals(err)  # unchanged now
+    row = report_rows(summary)[0]
+    assert (row["documentos"], row["listos"], row["errores"], row["reemplazados"]) == (
+        "3", "3", "0", "0")
+    assert _cells(row) == {"c1": "sí", "c2": "no", "c3": "sí", "c4": "sí", "c5": "no"}
+    assert row["avisos"] == ""
+
+
+def test_a_re_exported_file_refused_at_the_door_keeps_the_good_document(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    """The API's rule (422 ``replacement_refused``): new bytes refused as they arrive (empty,
+    nothing a PDF reader can open) never cost the good document; the row says why."""
+    root, org = _folder(tmp_path)
+    summary = tmp_path / "resumen.csv"
+    assert _batch(root, summary, capsys)[0] == 0
+    run_worker_burst()
+    before = _live(session)
+
+    (org / "plan.pdf").write_bytes(b"")  # an export that failed
+    (org / "politica.docx").write_bytes(RANDOM_BYTES)  # a copy that came out as garbage
+    for _run in ("first", "again"):  # said on every run while the folder holds them
+        code, out, err = _batch(root, summary, capsys)
+        assert code == 1
+        assert _totals(err) == ("1 organización(es), 3 archivo(s): 0 nuevo(s), "
+                                "0 reemplazado(s), 1 ya cargado(s), 0 reencolado(s), "
+                                "2 con error al cargar.")
+        assert _live(session) == before  # nothing removed, nothing added
+        row = report_rows(summary)[0]
+        assert (row["documentos"], row["listos"], row["errores"], row["reemplazados"]) == (
+            "3", "3", "0", "0")
+        assert (row["c2"], row["c3"]) == ("sí", "sí")
+        notes = row["avisos"]
+        assert ("No se reemplazó «plan.pdf»: el archivo nuevo está vacío (0 bytes) y no se "
+                "pudo leer. Se mantiene el documento cargado antes; corrija el archivo y "
+                "vuelva a ejecutar el lote.") in notes
+        assert "No se reemplazó «politica.docx»: el archivo nuevo " in notes
+        assert "Transportes Cordillera: plan.pdf" in out  # listed with the failed files
+        assert "Transportes Cordillera: politica.docx" in out
+
+
+def test_a_re_exported_file_under_a_final_verdict_is_not_replaced(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    """A final verdict locks what its decisions rest on, as a replacement through the API is
+    refused then (409): the document stays and the row says why and what to do."""
+    from service.domain.models import Submission
+
+    root, org = _folder(tmp_path)
+    summary = tmp_path / "resumen.csv"
+    assert _batch(root, summary, capsys)[0] == 0
+    run_worker_burst()
+    submission = session.scalar(select(Submission))
+    submission.status = "aprobada"
+    session.commit()
+    before = _live(session)
+
+    (org / "plan.pdf").write_bytes((DEMO / "informe-actividades-2025.pdf").read_bytes())
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 1
+    assert "0 nuevo(s), 0 reemplazado(s), 2 ya cargado(s), 0 reencolado(s), 1 con error" in (
+        _totals(err))
+    assert _live(session) == before
+    row = report_rows(summary)[0]
+    assert (row["c2"], row["c4"], row["reemplazados"]) == ("sí", "no", "0")
+    assert row["avisos"] == (
+        "No se reemplazó «plan.pdf», que cambió desde la carga anterior: la postulación ya "
+        "tiene su resultado final («Aprobada»), y sus documentos no cambian salvo que un "
+        "administrador la reabra; después, vuelva a ejecutar el lote. Se mantiene el "
+        "documento cargado antes.")
+    assert "Transportes Cordillera: plan.pdf" in out
