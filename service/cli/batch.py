@@ -2,11 +2,13 @@
 
 The loading itself is ``service.domain.batch`` (resumable: a rerun continues where a stopped
 one left off); this command shows its progress, optionally waits for the workers, writes the
-summary CSV (the matrix of each submission) and lists the failed files by reason. What it
-noticed and loaded anyway is said too: a folder or archive whose name holds a RUT with a wrong
-check digit (a line, and the organisation's ``avisos`` in the summary), an organisation's
-folder or ZIP with no file to load, and with ``--org-from csv`` the rows no file went to (a
-line each, their count, and a row each in the summary).
+summary CSV (the matrix of each submission) and lists the failed files by reason. A file
+re-exported since an earlier run replaces its document (counted, and named in the
+organisation's ``avisos``); one whose new bytes could not replace it is listed with the failed
+files and named there too. What it noticed and loaded anyway is said too: a folder or archive
+whose name holds a RUT with a wrong check digit (a line, and the organisation's ``avisos`` in
+the summary), an organisation's folder or ZIP with no file to load, and with ``--org-from csv``
+the rows no file went to (a line each, their count, and a row each in the summary).
 """
 
 from __future__ import annotations
@@ -133,8 +135,8 @@ def _load(session, items, paths: list[str]) -> BatchStats:
     def progress(_item: BatchItem, _outcome: str, stats: BatchStats) -> None:
         if shown.n + 1 > shown.total:
             shown.total = shown.n + 1
-        shown.set_postfix(nuevos=stats.stored, ya_cargados=stats.skipped, errores=stats.errors,
-                          refresh=False)
+        shown.set_postfix(nuevos=stats.stored, reemplazados=stats.replaced,
+                          ya_cargados=stats.skipped, errores=stats.errors, refresh=False)
         shown.update()
 
     try:
@@ -147,13 +149,14 @@ def _load(session, items, paths: list[str]) -> BatchStats:
 
 def _write_summary(session, target: Path | None, sub_ids: list[str],
                    notes: dict[str, list[str]] | None = None,
-                   unloaded: Iterable[tuple[str, str | None, str]] = ()) -> None:
+                   unloaded: Iterable[tuple[str, str | None, str]] = (),
+                   replaced: dict[str, int] | None = None) -> None:
     from service.outputs.exports import report_path, write_batch_summary
     from service.settings import get_settings
 
     matrices = summarize(session, sub_ids)
     target = report_path(target, get_settings().data_dir, "resumen-lote")
-    write_batch_summary(target, matrices, notes, unloaded)
+    write_batch_summary(target, matrices, notes, unloaded, replaced)
     pending = sum(m.n_counted_pending for m in matrices)  # as the summary's pendientes
     print(f"Resumen: {target}" + (
         f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
@@ -175,7 +178,8 @@ def run(args) -> int:
         empty = [(source, empty_warning(source)) for source in inputs.empty]
         print(
             f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
-            f"{stats.skipped} ya cargado(s), {stats.requeued} reencolado(s), "
+            f"{stats.replaced} reemplazado(s), {stats.skipped} ya cargado(s), "
+            f"{stats.requeued} reencolado(s), "
             f"{stats.errors} con error al cargar"
             + (f"; {error_message('batch_csv_rows_unmatched', n=len(unmatched))}"
                if unmatched else "")
@@ -189,6 +193,8 @@ def run(args) -> int:
         for key, source in stats.bad_ruts.items():
             if key in stats.submission_ids:
                 notes.setdefault(stats.submission_ids[key], []).append(rut_warning(source))
+        for sub_id, lines in stats.row_notes.items():  # files replaced, or changed and kept
+            notes.setdefault(sub_id, []).extend(lines)
         _print_notices([line for lines in notes.values() for line in lines]
                        + [line for _source, line in empty],
                        [line for _row, line in unmatched])
@@ -196,7 +202,8 @@ def run(args) -> int:
             wait_for_workers(session, sub_ids)
         _write_summary(session, target, sub_ids, notes, [
             (row.source.organization, row.source.rut, line) for row, line in unmatched
-        ] + [(source.organization, source.rut, line) for source, line in empty])
-        grouped = errors_by_reason(session, sub_ids, stats.unassigned)
+        ] + [(source.organization, source.rut, line) for source, line in empty],
+            stats.replaced_in)
+        grouped = errors_by_reason(session, sub_ids, stats.unassigned, stats.kept)
         _print_errors(grouped)
         return 1 if grouped else 0

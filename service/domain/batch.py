@@ -8,7 +8,9 @@ document on the ``batch`` queue, so any number of workers share the work.
 Resumable by construction: a submission is found again by its ``source_key`` and a document by
 its (submission, name) and sha256, so a rerun after Ctrl-C or a crash skips what is stored,
 re-enqueues what was stored but never finished, and loads the rest; two runs over the same
-archive at once load each organisation in turn (a lock per source key). Files are read one at a
+archive at once load each organisation in turn (a lock per source key). A rerun mirrors the
+folder: a file whose bytes changed at the same path (re-exported) replaces the document loaded
+from it, through the one replacement (``documents.replace_document``). Files are read one at a
 time (archives member by member), so an archive of thousands never sits in memory at once.
 """
 
@@ -90,6 +92,7 @@ class BatchStats:
 
     seen: int = 0
     stored: int = 0  # new documents stored and enqueued
+    replaced: int = 0  # files re-exported (same path, other bytes) that replaced their document
     skipped: int = 0  # already stored by an earlier run
     requeued: int = 0  # stored earlier, never finished: enqueued again
     errors: int = 0  # could not be stored (error documents recorded, or not assigned)
@@ -100,6 +103,14 @@ class BatchStats:
     #: source key -> the source, for each organisation whose name held a RUT with a wrong
     #: check digit (first seen first)
     bad_ruts: dict[str, BatchSource] = field(default_factory=dict)
+    #: submission id -> documents this run replaced in it (the summary's ``reemplazados``)
+    replaced_in: dict[str, int] = field(default_factory=dict)
+    #: submission id -> Spanish lines for its row (``avisos``): each file that replaced its
+    #: document, and each changed file that could not (refused at the door, final verdict)
+    row_notes: dict[str, list[str]] = field(default_factory=dict)
+    #: (Spanish reason, "Organisation: name") of each changed file that could not replace its
+    #: document: listed with the failed files (:func:`errors_by_reason`)
+    kept: list[tuple[str, str]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -664,6 +675,12 @@ class _Loader:
         if any(s == sha for _id, s, _st in existing if s is not None) or (
                 not existing and name in self.expanded[submission.id]):
             return "skipped"
+        # other bytes at the path of a document that was read or is being read: re-exported,
+        # it replaces that document (the newest, if an earlier run left two)
+        loaded = [doc_id for doc_id, _s, status in existing
+                  if doc_id and status != DocumentStatus.error]
+        if loaded:
+            return self._replace(submission, name, loaded[-1], data)
         # new bytes under the name of copies that failed (refused before their bytes could be
         # kept, e.g. empty; or unreadable by the workers, e.g. damaged): the re-exported file
         # takes their place; refused again for the same reason, it is nothing new
@@ -683,6 +700,51 @@ class _Loader:
             if doc.name != name:  # add_files expanded it (an archive)
                 self.expanded[submission.id].add(name)
         return "error" if any(doc.status == "error" for doc in docs) else "stored"
+
+    def _replace(self, submission, name: str, document_id: str, data: bytes) -> str:
+        """The file at ``name`` changed: it replaces the document loaded from it, as a
+        replacement through the API does (``documents.replace_document``: the old document
+        stops counting, its row and decisions stay for the history). Refused at the door
+        (``replacement_refused``) or under a final verdict (``replace_locked``), the document
+        stays and the organisation's row says why; counted as an error."""
+        from service.domain.documents import replace_document
+        from service.domain.errors import ServiceError
+
+        try:
+            docs = replace_document(self.session, submission, document_id, name, data,
+                                    queue_name=Lane.batch, on_unqueued=self._unqueued,
+                                    from_archive=True)
+        except ServiceError as exc:
+            self.session.rollback()
+            if exc.code not in ("replacement_refused", "replace_locked"):
+                raise
+            return self._kept(submission, name, exc)
+        known = self.known[submission.id]
+        known[name] = [e for e in known[name] if e[0] != document_id]
+        for doc in docs:
+            known[doc.name].append((doc.id, doc.sha256, doc.status))
+            self.stats.stored_ids.add(doc.id)
+        self.stats.replaced_in[submission.id] = self.stats.replaced_in.get(submission.id, 0) + 1
+        self._note(submission, error_message("batch_replaced", name=name))
+        return "replaced"
+
+    def _kept(self, submission, name: str, exc) -> str:
+        """A changed file that did not replace its document: the row's line and the reason
+        it is listed under with the failed files."""
+        if exc.code == "replace_locked":
+            current = exc.params.get("current", "")
+            line = error_message("batch_replace_locked", name=name, current=current)
+            reason = error_message("batch_replace_locked_reason", current=current)
+        else:
+            why = str(exc.params.get("reason", ""))
+            line = error_message("batch_replacement_refused", name=name, reason=why)
+            reason = error_message("batch_replacement_refused_reason", reason=why)
+        self._note(submission, line)
+        self.stats.kept.append((reason, f"{submission.organization.name}: {name}"))
+        return "error"
+
+    def _note(self, submission, line: str) -> None:
+        self.stats.row_notes.setdefault(submission.id, []).append(line)
 
     def _unqueued(self, document, exc: Exception) -> None:
         """Redis refused the document's job: it stays queued in the database, for the sweep."""
@@ -723,15 +785,18 @@ def load_batch(
     """Store and enqueue ``items``; skip what an earlier run stored; never stop on a bad file.
 
     A document already stored under the same name with the same sha256 is skipped; a file whose
-    bytes changed since is stored as a new document beside the old one (nothing is overwritten);
-    one that failed (refused before its bytes could be kept, e.g. empty; or unreadable by the
-    workers, e.g. damaged) and is then fixed (re-exported) takes the failed copy's place (that
-    row marked removed, so it counts nowhere), and refused again for the same reason it is
-    skipped; a file that cannot be read (permissions) is recorded once. The documents of
-    each organisation stored by an earlier run and never finished are enqueued again
-    (``stats.requeued``) while its lock is held, before the run moves on.
-    ``on_item(item, outcome, stats)`` is called after each item with outcome ``stored``,
-    ``skipped``, ``error`` or ``unassigned`` (the progress bar; tests inject interruptions here).
+    bytes changed since replaces the document loaded from that name
+    (``documents.replace_document``; ``stats.replaced``), unless its new bytes are refused at
+    the door or the submission has a final verdict: then the document stays, the reason is in
+    ``stats.row_notes`` and ``stats.kept``, and the file counts as an error. One that failed
+    (refused before its bytes could be kept, e.g. empty; or unreadable by the workers, e.g.
+    damaged) and is then fixed (re-exported) takes the failed copy's place (that row marked
+    removed, so it counts nowhere), and refused again for the same reason it is skipped; a file
+    that cannot be read (permissions) is recorded once. The documents of each organisation
+    stored by an earlier run and never finished are enqueued again (``stats.requeued``) while
+    its lock is held, before the run moves on. ``on_item(item, outcome, stats)`` is called
+    after each item with outcome ``stored``, ``replaced``, ``skipped``, ``error`` or
+    ``unassigned`` (the progress bar; tests inject interruptions here).
     """
     stats = BatchStats()
     loader = _Loader(session, stats)
@@ -748,6 +813,8 @@ def load_batch(
                 outcome = loader.load(item)
             if outcome == "stored":
                 stats.stored += 1
+            elif outcome == "replaced":
+                stats.replaced += 1
             elif outcome == "skipped":
                 stats.skipped += 1
             else:
@@ -776,8 +843,11 @@ def requeue_unfinished(session, submission_ids: Iterable[str], skip: set[str] = 
 
 
 def errors_by_reason(session, submission_ids: Iterable[str],
-                     unassigned: Iterable[BatchItem] = ()) -> dict[str, list[str]]:
-    """Spanish reason -> ["Organisation: document name", ...] for every failed document."""
+                     unassigned: Iterable[BatchItem] = (),
+                     kept: Iterable[tuple[str, str]] = ()) -> dict[str, list[str]]:
+    """Spanish reason -> ["Organisation: document name", ...] for every failed document, the
+    files no organisation took (``unassigned``) and the changed files that did not replace
+    their document (``kept``: ``BatchStats.kept``)."""
     from sqlalchemy import select
 
     from service.domain.models import Document, Organization, Submission
@@ -797,4 +867,6 @@ def errors_by_reason(session, submission_ids: Iterable[str],
             grouped[message or error_message(code or "internal")].append(f"{org}: {name}")
     for item in unassigned:
         grouped[item.error or error_message("not_in_csv")].append(item.shown or item.name)
+    for reason, where in kept:
+        grouped[reason].append(where)
     return dict(sorted(grouped.items(), key=lambda kv: -len(kv[1])))

@@ -15,6 +15,7 @@ extractor version) and classifies the document again from it. A final verdict re
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -72,16 +73,31 @@ def remove_document(session: Session, submission: Submission, document_id: str) 
 
 
 def replace_document(
-    session: Session, submission: Submission, document_id: str, name: str, data: bytes
+    session: Session, submission: Submission, document_id: str, name: str, data: bytes, *,
+    queue_name: str = Lane.interactive,
+    on_unqueued: Callable[[Document, Exception], None] | None = None,
+    from_archive: bool = False,
 ) -> list[Document]:
     """Remove a document and upload its replacement (a ZIP gives its members), committed
     together; returns the new documents, queued. A replacement refused as it arrives (empty,
     too large, of a type not read, an unreadable ZIP: nothing of it stored) raises
     ValidationError ``replacement_refused`` before anything is committed, so the document it
-    was meant to replace stays: a wrong file picked must not cost the applicant a good one."""
+    was meant to replace stays: a wrong file picked must not cost the applicant a good one.
+
+    ``from_archive``: ``evidencia batch`` found the file at the document's path re-exported
+    (other bytes). The archive is the programme's own record of what the organisation sent, so
+    its replacement is taken in any status of the review (a batch load starts ``enviada``), as
+    a reviewer's upload is, except under a final verdict: then, as for the applicant, the
+    document stays (409 ``replace_locked``, ``workflow.VerdictLock.replace``), checked before
+    anything is stored and again under the submission's row lock before the commit, so a
+    verdict given meanwhile comes before (refused) or after, never beside. ``queue_name`` and
+    ``on_unqueued`` are ``add_files``'s."""
     from service.domain.submissions import add_files
 
-    _check_editable(submission)
+    if from_archive:
+        workflow.check_unlocked(submission, workflow.VerdictLock.replace)
+    else:
+        _check_editable(submission)
     document = live_document(session, submission.id, document_id)
     document.removed_at = datetime.now(UTC)  # committed by add_files with the new rows
 
@@ -90,9 +106,12 @@ def replace_document(
             reason = new[0].error or ""
             raise ValidationError(code="replacement_refused", name=document.name,
                                   reason=reason[:1].lower() + reason[1:])
+        if from_archive:
+            workflow.check_unlocked(workflow.lock(session, submission),
+                                    workflow.VerdictLock.replace)
 
-    return add_files(session, submission, [(name, data)], queue_name=Lane.interactive,
-                     before_commit=_refuse_if_nothing_stored)
+    return add_files(session, submission, [(name, data)], queue_name=queue_name,
+                     before_commit=_refuse_if_nothing_stored, on_unqueued=on_unqueued)
 
 
 def force_ocr(session: Session, document_id: str) -> Document:

@@ -130,6 +130,7 @@ class ErrorCode(enum.StrEnum):
     decisions_locked = _request("decisions_locked", 409)  # a final verdict was given
     reread_locked = _request("reread_locked", 409)  # a forced OCR under a final verdict
     retry_locked = _request("retry_locked", 409)  # a retry under a final verdict
+    replace_locked = _request("replace_locked", 409)  # a batch replacement under a final verdict
 
     error = _document("error", 400)
     extraction_failed = _document("extraction_failed")
@@ -208,6 +209,8 @@ class ServiceError(EvidenciaError):
             self.code = ErrorCode(code)
         #: the form field at fault, when a page shows the message next to it
         self.field = field
+        #: what the message was worded with, for a surface that words it its own way
+        self.params = params
         super().__init__(message or error_message(self.code, **params), detail=detail)
 
     @property

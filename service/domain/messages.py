@@ -328,6 +328,11 @@ ERROR_MESSAGES: dict[str, str] = {
         "o ya fue decidida. Se pueden cambiar mientras es un borrador o cuando el equipo "
         "revisor solicita cambios."
     ),
+    "replace_locked": (
+        "La postulación ya tiene su resultado final («{current}»): sus documentos no se pueden "
+        "reemplazar, porque cambiaría la matriz en que se basan sus decisiones cerradas. Para "
+        "hacerlo, un administrador debe reabrirla primero."
+    ),
     "replacement_refused": (
         "No se reemplazó «{name}»: {reason} El documento anterior se mantiene en la "
         "postulación; elija otro archivo para reemplazarlo."
@@ -489,6 +494,29 @@ ERROR_MESSAGES: dict[str, str] = {
         "Aviso: {where} no tiene ningún documento que cargar (nada, o solo archivos ocultos "
         "o del sistema): no se creó postulación para «{organization}». Revise si faltó "
         "copiar sus documentos."
+    ),
+    "batch_replaced": (
+        "Se reemplazó «{name}»: el archivo cambió desde la carga anterior; el documento "
+        "anterior dejó de contar."
+    ),
+    "batch_replacement_refused": (
+        "No se reemplazó «{name}»: {reason} Se mantiene el documento cargado antes; corrija "
+        "el archivo y vuelva a ejecutar el lote."
+    ),
+    "batch_replacement_refused_reason": (
+        "Cambió desde la carga anterior y el archivo nuevo se rechazó: {reason} Se mantiene el "
+        "documento cargado antes; corrija el archivo y vuelva a ejecutar el lote."
+    ),
+    "batch_replace_locked": (
+        "No se reemplazó «{name}», que cambió desde la carga anterior: la postulación ya tiene "
+        "su resultado final («{current}»), y sus documentos no cambian salvo que un "
+        "administrador la reabra; después, vuelva a ejecutar el lote. Se mantiene el "
+        "documento cargado antes."
+    ),
+    "batch_replace_locked_reason": (
+        "Cambió desde la carga anterior y no se reemplazó: la postulación ya tiene su "
+        "resultado final («{current}»), y sus documentos no cambian salvo que un "
+        "administrador la reabra; después, vuelva a ejecutar el lote."
     ),
     "batch_empty_sources": "{n} carpeta(s) o ZIP de organización sin ningún archivo",
     "batch_where_folder": "la carpeta «{path}»",

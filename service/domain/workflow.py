@@ -273,11 +273,14 @@ class VerdictLock(enum.StrEnum):
     of its refusal (409, Spanish reason): what the applicant was told stays what the matrix
     shows. The decisions (a decision, undo or comment), and the readings they rest on: a
     forced OCR reading would replace the passages detected in a document, a retry of a
-    document in error would bring its passages into the matrix."""
+    document in error would bring its passages into the matrix, a document replaced by its
+    re-exported file (``evidencia batch``; the applicant's replacements stop earlier, at
+    ``enviada``) would take its passages out and bring others in."""
 
     decisions = "decisions_locked"
     reread = "reread_locked"
     retry = "retry_locked"
+    replace = "replace_locked"
 
 
 def check_unlocked(submission: Submission, what: VerdictLock) -> None:

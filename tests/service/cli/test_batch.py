@@ -417,13 +417,13 @@ def test_file_refused_at_load_then_fixed_is_loaded_on_the_rerun(
 
     capsys.readouterr()
     assert run(args) == 1  # unchanged: the same refusals, nothing new
-    assert "0 nuevo(s), 3 ya cargado(s)" in capsys.readouterr().err
+    assert "0 nuevo(s), 0 reemplazado(s), 3 ya cargado(s)" in capsys.readouterr().err
     assert session.scalar(select(func.count(Document.id))) == 3
 
     (org / "acta.pdf").write_bytes(one_page_pdf(ACTA))  # re-exported
     assert run(args) == 1  # datos.jsonl still refused
     captured = capsys.readouterr()
-    assert "1 nuevo(s), 2 ya cargado(s)" in captured.err
+    assert "1 nuevo(s), 0 reemplazado(s), 2 ya cargado(s)" in captured.err
     assert "acta.pdf" not in captured.out and "datos.jsonl" in captured.out
     run_worker_burst()
     assert live() == {"acta.pdf": ("done", None), "datos.jsonl": ("error", "unsupported_type"),
@@ -649,7 +649,7 @@ def test_retrying_a_file_refused_by_batch_tells_staff_to_load_it_again(
 
     (root / "Fundación Sol" / "plan.pdf").write_bytes(plan.read_bytes())
     assert main(["batch", str(root), "--summary", str(summary)]) == 0
-    assert "1 nuevo(s), 1 ya cargado(s)" in capsys.readouterr().err
+    assert "1 nuevo(s), 0 reemplazado(s), 1 ya cargado(s)" in capsys.readouterr().err
 
 
 def test_a_failed_or_interrupted_batch_leaves_no_empty_summary(
@@ -798,10 +798,10 @@ def test_two_batches_over_overlapping_paths_queue_each_document_once(
     assert codes == {"A": 0, "B": 0}
     lines = [line for line in capsys.readouterr().err.splitlines() if "organización(es)" in line]
     assert sorted(lines) == [
-        "2 organización(es), 2 archivo(s): 2 nuevo(s), 0 ya cargado(s), 0 reencolado(s), 0 con "
-        "error al cargar.",
-        "2 organización(es), 3 archivo(s): 1 nuevo(s), 2 ya cargado(s), 0 reencolado(s), 0 con "
-        "error al cargar.",
+        "2 organización(es), 2 archivo(s): 2 nuevo(s), 0 reemplazado(s), 0 ya cargado(s), 0 "
+        "reencolado(s), 0 con error al cargar.",
+        "2 organización(es), 3 archivo(s): 1 nuevo(s), 0 reemplazado(s), 2 ya cargado(s), 0 "
+        "reencolado(s), 0 con error al cargar.",
     ]
     assert get_queue("batch").count == 3  # a.txt, q.txt and b.txt: one job each
 
@@ -886,8 +886,9 @@ def test_a_csv_row_no_file_went_to_is_said(service_env, session, tmp_path, capsy
     assert main(["batch", "--org-from", "csv", "--csv", str(mapping), str(root),
                  "--summary", str(tmp_path / "resumen.csv")]) == 0
     captured = capsys.readouterr()
-    assert ("2 organización(es), 2 archivo(s): 2 nuevo(s), 0 ya cargado(s), 0 reencolado(s), "
-            "0 con error al cargar; 2 fila(s) del CSV sin ningún archivo.") in captured.err
+    assert ("2 organización(es), 2 archivo(s): 2 nuevo(s), 0 reemplazado(s), 0 ya cargado(s), "
+            "0 reencolado(s), 0 con error al cargar; 2 fila(s) del CSV sin ningún archivo.") in (
+        captured.err)
     assert ("2 fila(s) del CSV sin ningún archivo:\n"
             "  - Fila 4 del CSV (ruta «andian», ONG Puentes): esa ruta no existe; ningún "
             "archivo se cargó para ella. Corrija la ruta y vuelva a ejecutar.\n"

@@ -129,10 +129,10 @@ def test_a_re_exported_file_refused_at_the_door_keeps_the_good_document(
             "3", "3", "0", "0")
         assert (row["c2"], row["c3"]) == ("sí", "sí")
         notes = row["avisos"]
-        assert ("No se reemplazó «plan.pdf»: el archivo nuevo está vacío (0 bytes) y no se "
-                "pudo leer. Se mantiene el documento cargado antes; corrija el archivo y "
-                "vuelva a ejecutar el lote.") in notes
-        assert "No se reemplazó «politica.docx»: el archivo nuevo " in notes
+        assert notes.startswith("No se reemplazó «plan.pdf»: el archivo está vacío (0 bytes).")
+        assert "No se reemplazó «politica.docx»: el archivo DOCX está dañado" in notes, notes
+        assert notes.count("Se mantiene el documento cargado antes; corrija el archivo y "
+                           "vuelva a ejecutar el lote.") == 2
         assert "Transportes Cordillera: plan.pdf" in out  # listed with the failed files
         assert "Transportes Cordillera: politica.docx" in out
 
