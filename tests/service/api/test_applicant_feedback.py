@@ -199,8 +199,9 @@ def test_a_link_names_a_notice_by_its_code_and_cannot_put_words_on_a_page(client
                    {"aviso": "document_removed"}, {"aviso": "NOTICES"}):
         html = client.get(url, params=params).text
         assert _alerts(html) == [] and "estafa" not in html, params
-    assert _alerts(client.get(url, params={"aviso": "files_received", "n": "2"}).text) == [
-        "Se recibieron 2 archivo(s)."]
+    assert _alerts(client.get(url, params={"aviso": "files_received", "n": "2",
+                                           "archivos": "1"}).text) == [
+        "Se recibieron 2 documentos de 1 archivo."]
     assert _alerts(client.get(url, params={"aviso": "submitted_not_emailed"}).text)
 
     review = f"/revision/s/{other['id']}"
@@ -471,3 +472,37 @@ def test_one_confirmed_commitment_is_said_in_the_singular(client, reviewer, run_
     assert r.status_code == 201, r.text
     page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
     assert "(1 confirmado por el equipo revisor)" in _summary(page)
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_the_upload_notice_counts_the_documents_a_zip_became(client):
+    """QA 2026-12-07, as an applicant: a ZIP of three demo documents uploaded from the page
+    said "Se recibieron 1 archivo(s)", though three documents appeared below it. The notice
+    says how many documents came from how many files, in the singular or plural, with the
+    plain form (a redirect) and with the page's script (the status area it receives)."""
+    from tests.documents import make_zip
+
+    sub = client.post("/api/submissions", json={
+        "organization": "Transportes Cordillera", "rut": "76.543.210-3"}).json()
+    page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    archive = make_zip({name: (DEMO / name).read_bytes() for name in (
+        "politica-inclusion.docx", "informe-actividades-2025.pdf", "acta-comite-paritario.txt")})
+    r = client.post(f"/s/{sub['id']}/archivos", data={"csrf_token": csrf},
+                    files=[("files", ("evidencias.zip", archive))])
+    assert r.status_code == 200 and r.url.params["aviso"] == "files_received"
+    assert _alerts(r.text) == ["Se recibieron 3 documentos de 1 archivo."]
+
+    note = (DEMO / "acta-comite-paritario.txt").read_bytes().replace(b"acta", b"nota")
+    r = client.post(f"/s/{sub['id']}/archivos", files=[("files", ("nota.txt", note))],
+                    headers={"X-Requested-With": "fetch", "X-CSRF-Token": csrf})
+    assert r.status_code == 200
+    assert 'data-received="Se recibió 1 documento."' in r.text
+
+    url = f"/s/{sub['id']}"
+    for params, said in (({"n": "2", "archivos": "2"}, "Se recibieron 2 documentos."),
+                         ({"n": "1", "archivos": "1"}, "Se recibió 1 documento."),
+                         ({"n": "4", "archivos": "3"}, "Se recibieron 4 documentos de 3 archivos."),
+                         ({"n": "2"}, None), ({"n": "1", "archivos": "2"}, None)):
+        assert _alerts(client.get(url, params={"aviso": "files_received", **params}).text) == (
+            [said] if said else []), params

@@ -104,6 +104,26 @@ def test_the_same_file_sent_again_and_in_a_zip_counts_once(
     assert applicant.count("Duplicado de plan.pdf: no se cuenta dos veces.") == 2
 
 
+def test_an_upload_says_which_document_a_copy_duplicates(client, training_plan_pdf):
+    """QA 2026-12-07: the upload's answer gave a copy of a document already sent status
+    "queued" and nothing more, while the submission lists it as a duplicate that counts
+    once: a client could not tell it apart from a new document. The answer now names the
+    original (``duplicate_of``), as the submission's listing does, within one upload too."""
+    sub = _create(client)
+    [first] = _upload(client, sub, {"plan.pdf": training_plan_pdf})
+    assert first["duplicate_of"] is None
+    again = _upload(client, sub, {"nota.txt": b"Nota nueva del comit\xc3\xa9.",
+                                  "plan-copia.pdf": training_plan_pdf,
+                                  "anexos.zip": make_zip({"nota-copia.txt":
+                                                          "Nota nueva del comité.".encode()})})
+    assert [(d["name"], d["duplicate_of"]) for d in again] == [
+        ("nota.txt", None), ("plan-copia.pdf", first["id"]),
+        ("anexos.zip/nota-copia.txt", again[0]["id"])]
+    body = client.get(f"/api/submissions/{sub['id']}", headers=_bearer(sub["token"])).json()
+    assert {d["id"]: d["duplicate_of"] for d in body["documents"]} == {
+        d["id"]: d["duplicate_of"] for d in [first, *again]}
+
+
 def _csrf(html: str) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 

@@ -85,7 +85,8 @@ def test_applicant_flow_from_upload_to_filled_checklist(browser_page, screenshot
         + [{"name": "presupuesto-roto.pdf", "mimeType": "application/pdf",
             "buffer": CORRUPT_PDF}],
     )
-    expect(page.locator("#archivos-elegidos")).to_contain_text("Se recibieron 4 archivo(s)")
+    expect(page.locator("#archivos-elegidos")).to_have_text(
+        "Se recibieron 4 documentos. Puede agregar más cuando quiera.")
     expect(page.locator("[data-document]")).to_have_count(4)
     assert page.evaluate("document.querySelector('#progreso').value") == 100
 
@@ -143,7 +144,8 @@ def test_bad_files_rejected_with_reason_while_others_go_on_without_javascript(
         )
         page.get_by_role("button", name="Subir archivos").click()
         page.wait_for_url(re.compile(rf"/s/{submission_id}\?aviso="))
-        expect(page.locator(".alert.ok")).to_contain_text("Se recibieron 3 archivo(s)")
+        expect(page.locator(".alert.ok")).to_contain_text(
+            "Se recibieron 4 documentos de 3 archivos.")
         expect(page.locator("[data-document]")).to_have_count(4)  # the ZIP gives two
         wait_processed(submission_id)
         page.reload()
@@ -190,7 +192,7 @@ def test_a_file_over_the_size_limit_does_not_stop_the_others(browser_page):
     expect(error).to_contain_text("No se subió «escaneo-enorme.pdf» (59 KB)")
     expect(error).to_contain_text("el máximo por archivo es 48 KB")
     expect(page.locator("#archivos-elegidos")).to_have_text(
-        "Se recibieron 1 archivo(s). Puede agregar más cuando quiera.")
+        "Se recibió 1 documento. Puede agregar más cuando quiera.")
     expect(page.locator("[data-document]", has_text="acta-comite-paritario.txt")).to_have_count(1)
     expect(page.locator("[data-document]", has_text="escaneo-enorme.pdf")).to_have_count(0)
 
@@ -204,7 +206,7 @@ def test_a_notice_is_said_once_not_again_on_reload(browser_page, wait_processed)
     submission_id = _create_submission(page, "Fundación Aviso Único", "76.543.210-3")
     page.set_input_files("#archivos", [_payload("acta-comite-paritario.txt")])
     page.get_by_role("button", name="Subir archivos").click()
-    expect(page.locator("#archivos-elegidos")).to_contain_text("Se recibieron 1 archivo(s)")
+    expect(page.locator("#archivos-elegidos")).to_contain_text("Se recibió 1 documento.")
     wait_processed(submission_id)
     page.reload()
     page.locator("[data-document]", has_text="acta-comite-paritario.txt").get_by_role(
