@@ -30,6 +30,7 @@ from service.domain.errors import NotFoundError
 from service.domain.matrix import current_classification, document_entry
 from service.domain.models import Document
 from service.domain.retry import documents_in_error, retry_documents
+from service.domain.submissions import duplicates_of
 from service.settings import get_settings
 
 __all__ = ["router", "document_detail", "original_file_response", "INERT_TYPES"]
@@ -300,7 +301,7 @@ def replace_document(
     new = documents_domain.replace_document(
         session, access.submission, document_id, file.filename or "archivo", data
     )
-    return uploaded_public(new)
+    return uploaded_public(new, duplicates_of(session, new))
 
 
 @router.post(

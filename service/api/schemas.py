@@ -7,6 +7,7 @@ or removed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -266,6 +267,10 @@ class UploadedDocument(BaseModel):
     status: Literal["queued", "processing", "done", "error"]
     error_code: str | None = None
     error: str | None = None
+    duplicate_of: str | None = Field(
+        default=None, description="Si es el mismo archivo (mismos bytes) que un documento "
+        "anterior de la postulación, o que otro de esta misma carga, el id de ese documento: "
+        "se lista aparte y no se cuenta dos veces")
 
 
 class RetryRefusal(BaseModel):
@@ -298,12 +303,16 @@ def retry_public(outcome) -> dict:
 class UploadAccepted(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"documents": [
         {"id": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "name": "politica-inclusion.pdf",
-         "status": "queued", "error_code": None, "error": None},
+         "status": "queued", "error_code": None, "error": None, "duplicate_of": None},
         {"id": "0f9e8d7c6b5a49382716a5b4c3d2e1f0", "name": "actas.zip/acta-comite.docx",
-         "status": "queued", "error_code": None, "error": None},
+         "status": "queued", "error_code": None, "error": None, "duplicate_of": None},
+        {"id": "7c6b5a4938271605f4e3d2c1b0a99887", "name": "actas.zip/politica-inclusion.pdf",
+         "status": "queued", "error_code": None, "error": None,
+         "duplicate_of": "a1b2c3d4e5f60718293a4b5c6d7e8f90"},
         {"id": "5e4d3c2b1a09f8e7d6c5b4a392817160", "name": "logo.svg", "status": "error",
          "error_code": "unsupported_type",
-         "error": "Tipo de archivo no soportado. Se aceptan PDF; documentos Word (DOCX, DOC), …"},
+         "error": "Tipo de archivo no soportado. Se aceptan PDF; documentos Word (DOCX, DOC), …",
+         "duplicate_of": None},
     ]}]})
 
     documents: list[UploadedDocument]
@@ -568,11 +577,13 @@ def document_public(d: DocumentEntry) -> dict:
     return _body(DocumentPublic, d)
 
 
-def uploaded_public(documents) -> dict:
-    """Documents just stored (``UploadAccepted``), straight from their rows."""
+def uploaded_public(documents, duplicates: Mapping[str, str] | None = None) -> dict:
+    """Documents just stored (``UploadAccepted``), straight from their rows; ``duplicates``
+    (``submissions.duplicates_of``) names the document each copy repeats."""
+    duplicates = duplicates or {}
     return {"documents": [
         {"id": d.id, "name": d.name, "status": d.status, "error_code": d.error_code,
-         "error": d.error}
+         "error": d.error, "duplicate_of": duplicates.get(d.id)}
         for d in documents
     ]}
 

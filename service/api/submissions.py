@@ -41,7 +41,7 @@ from service.domain.dispatch import requeue_lost
 from service.domain.errors import LimitError, UnavailableError, ValidationError
 from service.domain.matrix import load_matrix, load_progress
 from service.domain.messages import error_message
-from service.domain.submissions import add_files, create_submission
+from service.domain.submissions import add_files, create_submission, duplicates_of
 from service.settings import get_settings
 from service.throttle import client_address, limit_submissions
 
@@ -246,14 +246,15 @@ def upload(
             return _replay(answer)
 
     def keep(documents) -> None:
-        idempotency.remember(session, scope, key, request_id, 202, uploaded_public(documents))
+        idempotency.remember(session, scope, key, request_id, 202,
+                             uploaded_public(documents, duplicates_of(session, documents)))
 
     try:
         documents = add_files(session, access.submission, payload, queue_name="interactive",
                               before_commit=keep if key else None)
     except IntegrityError:  # a concurrent retry with the same key committed first
         return _replay_after_race(session, scope, key, request_id)
-    return uploaded_public(documents)
+    return uploaded_public(documents, duplicates_of(session, documents))
 
 
 def _enqueue_unfinished(session, submission_id: str) -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "get_submission",
     "read_stamp",
     "add_files",
+    "duplicates_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,28 @@ def add_files(
     session.commit()
     _enqueue(documents, on_unqueued)
     return documents
+
+
+def duplicates_of(session: Session, documents: Iterable[Document]) -> dict[str, str]:
+    """Each of ``documents`` that is a later copy (the same bytes) of a document of its
+    submission, mapped to that first document's id: the matrix's rule (the earliest
+    ``created_at``, then id, among the documents not removed: ``matrix._mark_duplicates``,
+    ``listing.is_duplicate``), so an upload's answer says what the listing will say."""
+    documents = [d for d in documents if d.sha256]
+    if not documents:
+        return {}
+    session.flush()  # the new rows' created_at, as the listing will read them
+    firsts: dict[tuple[str, str], str] = {}
+    for submission_id in {d.submission_id for d in documents}:
+        rows = session.execute(
+            select(Document.id, Document.sha256).where(
+                Document.submission_id == submission_id, Document.removed_at.is_(None),
+                Document.sha256.in_({d.sha256 for d in documents}))
+            .order_by(Document.created_at, Document.id))
+        for doc_id, sha in rows:
+            firsts.setdefault((submission_id, sha), doc_id)
+    found = {d.id: firsts.get((d.submission_id, d.sha256), d.id) for d in documents}
+    return {doc_id: first for doc_id, first in found.items() if first != doc_id}
 
 
 def _open_upload(
