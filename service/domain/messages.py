@@ -666,7 +666,9 @@ PASSWORD_PROBLEMS: dict[str, str] = {
 #: Short notices of the pages.
 NOTICES: dict[str, str] = {
     "select_files": "Seleccione al menos un archivo para subir.",
-    "files_received": "Se recibieron {count} archivo(s).",
+    # an upload: the documents received, and from how many files when a ZIP made them more
+    "files_received": "{verb} {documents}.",
+    "files_received_from": "{verb} {documents} de {files}.",
     "reassigned": "Reasignada a {username}.",
     "unassigned": "Devuelta a las postulaciones sin asignar.",
     "submitted": "Su postulación fue enviada a revisión. Le avisaremos por correo el resultado.",
@@ -1018,6 +1020,22 @@ def error_title(code: str, status: int) -> str:
 
 def notice(key: str, **params: object) -> str:
     return NOTICES[key].format(**params)
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    return f"1 {one}" if n == 1 else f"{n} {many}"
+
+
+def files_received(documents: int, files: int) -> str:
+    """The notice after an upload: the documents received and, when a ZIP (or an e-mail) made
+    them more than the files sent, from how many files; singular or plural as the numbers say
+    ("Se recibió 1 documento.", "Se recibieron 3 documentos de 1 archivo.")."""
+    verb = "Se recibió" if documents == 1 else "Se recibieron"
+    counted = _counted(documents, "documento", "documentos")
+    if documents == files:
+        return notice("files_received", verb=verb, documents=counted)
+    return notice("files_received_from", verb=verb, documents=counted,
+                  files=_counted(files, "archivo", "archivos"))
 
 
 def format_datetime(value: datetime | None) -> str:

@@ -22,7 +22,7 @@ from service.domain import documents, mail, organizations, workflow
 from service.domain.access import APPLICANT_COOKIE, Access, check_access
 from service.domain.errors import NotFoundError, ServiceError
 from service.domain.matrix import load_matrix
-from service.domain.messages import format_limit, notice
+from service.domain.messages import files_received, format_limit, notice
 from service.domain.models import Document
 from service.domain.submissions import (
     add_files,
@@ -165,24 +165,25 @@ def applicant_upload(  # sync: expanding ZIPs, hashing and storing must not bloc
     limit = get_settings().max_file_bytes
     # read at most one byte past the limit: add_files records "too large" on the document
     items = [(u.filename, u.file.read(limit + 1)) for u in files or [] if u.filename]
-    problem = None
+    problem, received = None, 0
     if not items:
         problem = notice("select_files")
     else:
         try:
             workflow.check_upload(access.submission)
-            add_files(session, access.submission, items)
+            received = len(add_files(session, access.submission, items))  # a ZIP gives many
         except EvidenciaError as exc:
             session.rollback()
             problem = exc.message
     if is_htmx(request) or request.headers.get("X-Requested-With") == "fetch":
         return render(request, "_applicant_status.html", status_code=422 if problem else 200,
                       view=load_matrix(session, submission_id), upload_error=problem,
+                      received=None if problem else files_received(received, len(items)),
                       review=workflow.review_state(session, submission_id))
     if problem:
         return _applicant_page(request, session, access, status_code=422, upload_error=problem)
-    return RedirectResponse(notice_url(f"/s/{submission_id}", "files_received", len(items)),
-                            303)
+    return RedirectResponse(notice_url(f"/s/{submission_id}", "files_received",
+                                       (received, len(items))), 303)
 
 
 @router.post("/s/{submission_id}/enviar")

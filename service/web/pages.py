@@ -83,12 +83,13 @@ def render(request: Request, name: str, status_code: int = 200, *, reviewer=None
     )
 
 
-#: Notices a page shows after a redirect, and the kind of their one parameter. The link names
-#: a notice by its code (``?aviso=files_received&n=2``), never by its words: an unknown code
-#: shows nothing, so nobody can put text on a page through a link. A parameter is read back as
-#: its kind (a number, a workflow status, a document of the submission by its id).
+#: Notices a page shows after a redirect, and the kind of their parameter. The link names a
+#: notice by its code (``?aviso=files_received&n=3&archivos=1``), never by its words: an
+#: unknown code shows nothing, so nobody can put text on a page through a link. A parameter is
+#: read back as its kind (the documents received and the files they came from, a workflow
+#: status, a document of the submission by its id).
 LINK_NOTICES: dict[str, str | None] = {
-    "files_received": "count",
+    "files_received": "received",
     "submitted": None,
     "submitted_not_emailed": None,
     "reviewed": "status",
@@ -96,16 +97,28 @@ LINK_NOTICES: dict[str, str | None] = {
     "document_removed": "document",
     "document_replaced": "document",
 }
-#: Each kind of parameter: its field in the link and its name in the notice's template.
-_LINK_PARAMS = {"count": ("n", "count"), "status": ("estado", "status"),
+#: Each kind of parameter: its field in the link and its name in the notice's template
+#: (``received``: documents in ``n``, files in ``archivos``, worded by
+#: ``messages.files_received``).
+_LINK_PARAMS = {"received": ("n", "documents"), "status": ("estado", "status"),
                 "document": ("documento", "name")}
+_MAX_COUNT = 100_000
+
+
+def _count(raw: str | None) -> int | None:
+    raw = raw or ""
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= _MAX_COUNT else None
 
 
 def notice_url(path: str, code: str, value: object = None) -> str:
-    """The link that shows notice ``code`` (with its parameter ``value``) on the page ``path``."""
+    """The link that shows notice ``code`` (with its parameter ``value``; for ``received``, the
+    pair (documents, files)) on the page ``path``."""
     kind = LINK_NOTICES[code]
     query = {"aviso": code}
-    if kind is not None:
+    if kind == "received":
+        documents, files = value
+        query.update(n=str(documents), archivos=str(files))
+    elif kind is not None:
         query[_LINK_PARAMS[kind][0]] = str(value)
     return f"{path}?{urlencode(query)}"
 
@@ -123,9 +136,12 @@ def link_notice(request: Request,
         return messages.notice(code)
     field, name = _LINK_PARAMS[kind]
     raw = request.query_params.get(field) or ""
-    if kind == "count":
-        value = int(raw) if raw.isdigit() and 0 < int(raw) <= 100_000 else None
-    elif kind == "status":
+    if kind == "received":  # every file gives one document at least
+        documents, files = _count(raw), _count(request.query_params.get("archivos"))
+        if documents is None or files is None or files > documents:
+            return None
+        return messages.files_received(documents, files)
+    if kind == "status":
         known = raw in workflow.ReviewStatus.__members__
         value = workflow.ReviewStatus(raw).label if known else None
     else:

@@ -125,10 +125,11 @@
       if (xhr.status === 200 || xhr.status === 422) {
         replaceStatus(xhr.responseText);
         if (xhr.status === 200) {
-          var n = sending.length;
+          // the server's count: a ZIP becomes as many documents as it holds
+          var fresh = $("#estado"), received = fresh && fresh.getAttribute("data-received");
           form.reset();
           var out = $("#archivos-elegidos");
-          if (out) out.textContent = "Se recibieron " + n + " archivo(s). Puede agregar más cuando quiera.";
+          if (out && received) out.textContent = received + " Puede agregar más cuando quiera.";
         }
       } else {  // the server's Spanish reason when it gave one (expired page, lost link, busy…)
         showError(errorBox, serverMessage(xhr) || (xhr.status === 413
