@@ -110,7 +110,7 @@ def candidate_parts(cand, ctx, doc_type: str, ocr: bool, cache: dict | None = No
     extra = [(f"rule:{rule_id}", 1.0) for rule_id in cand.valid]
     extra += [(f"blocked:{rule_id}", 1.0) for rule_id in cand.matched
               if rule_id not in cand.valid]
-    extra += [(f"why:{why}", 1.0) for why in cand.blocked]
+    extra += [(f"why:{why}", 1.0) for why in sorted(cand.blocked)]  # a set: one order
     extra.append(("score", min(cand.score, 4.0) / 2.0))
     extra.append(("held", 1.0 if cand.valid else 0.0))
     if "quote:unit" in shared:
@@ -153,10 +153,12 @@ def _unit_features(unit, ctx, doc_type: str, ocr: bool, cache: dict | None = Non
         for label in ctx.labels[other.index]:
             if label.isupper():
                 f[f"near:{label}"] = 1.0
-    for label in ctx.heading_labels.get(unit.block.heading, ()):
+    # the section's and the title's labels are sets: sorted, so that a unit's features (kept in
+    # the reading cache, summed by the model) come in the same order in every process
+    for label in sorted(ctx.heading_labels.get(unit.block.heading, ())):
         if label.isupper():
             f[f"section:{label}"] = 1.0
-    for label in ctx.title_labels:
+    for label in sorted(ctx.title_labels):
         if label.isupper():
             f[f"title:{label}"] = 1.0
     f[f"doctype:{doc_type}"] = 1.0
