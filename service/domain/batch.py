@@ -10,8 +10,10 @@ its (submission, name) and sha256, so a rerun after Ctrl-C or a crash skips what
 re-enqueues what was stored but never finished, and loads the rest; two runs over the same
 archive at once load each organisation in turn (a lock per source key). A rerun mirrors the
 folder: a file whose bytes changed at the same path (re-exported) replaces the document loaded
-from it, through the one replacement (``documents.replace_document``). Files are read one at a
-time (archives member by member), so an archive of thousands never sits in memory at once.
+from it, through the one replacement (``documents.replace_document``). A submission with a final
+verdict takes nothing new (``workflow.VerdictLock``: neither a replacement nor a new file) until
+an admin reopens it. Files are read one at a time (archives member by member), so an archive of
+thousands never sits in memory at once.
 """
 
 from __future__ import annotations
@@ -106,10 +108,12 @@ class BatchStats:
     #: submission id -> documents this run replaced in it (the summary's ``reemplazados``)
     replaced_in: dict[str, int] = field(default_factory=dict)
     #: submission id -> Spanish lines for its row (``avisos``): each file that replaced its
-    #: document, and each changed file that could not (refused at the door, final verdict)
+    #: document, each changed file that could not (refused at the door, final verdict), and
+    #: each new file not added (final verdict)
     row_notes: dict[str, list[str]] = field(default_factory=dict)
     #: (Spanish reason, "Organisation: name") of each changed file that could not replace its
-    #: document: listed with the failed files (:func:`errors_by_reason`)
+    #: document and each new file not added: listed with the failed files
+    #: (:func:`errors_by_reason`)
     kept: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -638,6 +642,10 @@ class _Loader:
 
         submission = self.submission(item.source)
         name = _doc_name(item.name)
+        if self._new(submission, name):  # nothing read or stored under a final verdict
+            refusal = self._closed(submission)
+            if refusal is not None:
+                return self._kept(submission, name, refusal)
         try:
             if item.error is not None:
                 return self._failed_before(submission, name, item)
@@ -655,6 +663,27 @@ class _Loader:
             log.exception("unexpected failure storing %s", item.shown)
             return self._error(submission, name, "internal", error_message("internal_load"))
 
+    def _new(self, submission, name: str) -> bool:
+        """Nothing of the submission was loaded from ``name`` (as a file, or as the archive
+        its members came from)."""
+        return not (self.known[submission.id].get(name) or name in self.expanded[submission.id])
+
+    def _closed(self, submission, *, row_lock: bool = False):
+        """The refusal (ServiceError ``add_locked``) when the submission has a final verdict
+        and so takes no new document (``workflow.VerdictLock.add``), else None; with
+        ``row_lock``, checked under the submission's row lock (``workflow.lock``), so a verdict
+        committed meanwhile is seen."""
+        from service.domain import workflow
+        from service.domain.errors import ServiceError
+
+        if row_lock:
+            workflow.lock(self.session, submission)
+        try:
+            workflow.check_unlocked(submission, workflow.VerdictLock.add)
+        except ServiceError as exc:
+            return exc
+        return None
+
     def _failed_before(self, submission, name: str, item: BatchItem) -> str:
         """An item that could not even be read: recorded once, with its reason."""
         if self.known[submission.id].get(name):
@@ -665,6 +694,7 @@ class _Loader:
         return "error"
 
     def _store(self, submission, name: str, item: BatchItem) -> str:
+        from service.domain.errors import ServiceError
         from service.domain.storage import sha256_bytes
         from service.domain.submissions import add_files
 
@@ -683,15 +713,30 @@ class _Loader:
             return self._replace(submission, name, loaded[-1], data)
         # new bytes under the name of copies that failed (refused before their bytes could be
         # kept, e.g. empty; or unreadable by the workers, e.g. damaged): the re-exported file
-        # takes their place; refused again for the same reason, it is nothing new
+        # takes their place; refused again for the same reason, it is nothing new. A final
+        # verdict takes no new document (:meth:`load` checked a new name before reading it):
+        # checked again under the row lock before the commit, after the test for a file
+        # refused again (nothing new, nothing refused: an unchanged file whose copy failed
+        # before the verdict stays "ya cargado")
         failed = [doc_id for doc_id, _s, status in existing if status == DocumentStatus.error]
+
+        def before_commit(new) -> None:
+            self._supersede(failed, new)
+            refusal = self._closed(submission, row_lock=True)
+            if refusal is not None:
+                raise refusal
+
         try:
             docs = add_files(self.session, submission, [(name, data)], queue_name=Lane.batch,
-                             before_commit=lambda new: self._supersede(failed, new),
-                             on_unqueued=self._unqueued)
+                             before_commit=before_commit, on_unqueued=self._unqueued)
         except _RefusedAgain:
             self.session.rollback()
             return "skipped"
+        except ServiceError as exc:
+            if exc.code != "add_locked":
+                raise
+            self.session.rollback()
+            return self._kept(submission, name, exc)
         if failed:
             self.known[submission.id][name] = [e for e in existing if e[0] not in failed]
         for doc in docs:
@@ -729,9 +774,14 @@ class _Loader:
         return "replaced"
 
     def _kept(self, submission, name: str, exc) -> str:
-        """A changed file that did not replace its document: the row's line and the reason
-        it is listed under with the failed files."""
-        if exc.code == "replace_locked":
+        """A changed file that did not replace its document, or a new one not added under a
+        final verdict: the row's line and the reason it is listed under with the failed
+        files."""
+        if exc.code == "add_locked":
+            current = exc.params.get("current", "")
+            line = error_message("batch_add_locked", name=name, current=current)
+            reason = error_message("batch_add_locked_reason", current=current)
+        elif exc.code == "replace_locked":
             current = exc.params.get("current", "")
             line = error_message("batch_replace_locked", name=name, current=current)
             reason = error_message("batch_replace_locked_reason", current=current)
@@ -792,7 +842,10 @@ def load_batch(
     (refused before its bytes could be kept, e.g. empty; or unreadable by the workers, e.g.
     damaged) and is then fixed (re-exported) takes the failed copy's place (that row marked
     removed, so it counts nowhere), and refused again for the same reason it is skipped; a file
-    that cannot be read (permissions) is recorded once. The documents of each organisation
+    that cannot be read (permissions) is recorded once. A submission with a final verdict takes
+    no new document (``workflow.VerdictLock.add``): neither a new file nor a failed one fixed
+    (one refused again is still skipped); it is said like a replacement refused, and counts as
+    an error, until an admin reopens the submission. The documents of each organisation
     stored by an earlier run and never finished are enqueued again (``stats.requeued``) while
     its lock is held, before the run moves on. ``on_item(item, outcome, stats)`` is called
     after each item with outcome ``stored``, ``replaced``, ``skipped``, ``error`` or

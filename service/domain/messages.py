@@ -333,6 +333,11 @@ ERROR_MESSAGES: dict[str, str] = {
         "reemplazar, porque cambiaría la matriz en que se basan sus decisiones cerradas. Para "
         "hacerlo, un administrador debe reabrirla primero."
     ),
+    "add_locked": (
+        "La postulación ya tiene su resultado final («{current}»): no se le pueden agregar "
+        "documentos, porque cambiaría la matriz en que se basan sus decisiones cerradas. Para "
+        "hacerlo, un administrador debe reabrirla primero."
+    ),
     "replacement_refused": (
         "No se reemplazó «{name}»: {reason} El documento anterior se mantiene en la "
         "postulación; elija otro archivo para reemplazarlo."
@@ -517,6 +522,14 @@ ERROR_MESSAGES: dict[str, str] = {
         "Cambió desde la carga anterior y no se reemplazó: la postulación ya tiene su "
         "resultado final («{current}»), y sus documentos no cambian salvo que un "
         "administrador la reabra; después, vuelva a ejecutar el lote."
+    ),
+    "batch_add_locked": (
+        "No se agregó «{name}»: la postulación tiene veredicto final («{current}»); un "
+        "administrador debe reabrirla antes de volver a ejecutar el lote."
+    ),
+    "batch_add_locked_reason": (
+        "Archivo nuevo, no se agregó: la postulación tiene veredicto final («{current}»); un "
+        "administrador debe reabrirla antes de volver a ejecutar el lote."
     ),
     "batch_empty_sources": "{n} carpeta(s) o ZIP de organización sin ningún archivo",
     "batch_where_folder": "la carpeta «{path}»",

@@ -1,7 +1,8 @@
 """`evidencia batch` mirrors an organisation's folder: a file re-exported under the same name
 (same path, other bytes) replaces the document loaded from that path, as a replacement through
-the API does (``service.domain.documents.replace_document``). Real demo files, the real Redis
-and both databases, the worker in-process.
+the API does (``service.domain.documents.replace_document``); under a final verdict neither a
+re-exported file nor a new one changes the submission (``workflow.VerdictLock``). Real demo
+files, the real Redis and both databases, the worker in-process.
 
 QA 2026-12-07, as programme staff reprocessing past archives: a folder loaded again after one
 of its files was re-exported got the new file as a new document beside the old one: the
@@ -21,6 +22,10 @@ from tests.service.cli.reports import report_rows
 DEMO = SAMPLES / "demo"
 #: bytes that are no format at all under a name that says PDF: refused as damaged at the door
 RANDOM_BYTES = random.Random(11).randbytes(6000)
+
+
+#: the matrix of :func:`_folder` once read: c2 from the plan, c3 from the policy
+FOLDER_CELLS = {"c1": "no", "c2": "sí", "c3": "sí", "c4": "no", "c5": "no"}
 
 
 def _folder(tmp_path):
@@ -166,3 +171,145 @@ def test_a_re_exported_file_under_a_final_verdict_is_not_replaced(
         "administrador la reabra; después, vuelva a ejecutar el lote. Se mantiene el "
         "documento cargado antes.")
     assert "Transportes Cordillera: plan.pdf" in out
+
+
+def _verdict(session, status: str = "aprobada", message: str = ""):
+    """The submission taken to ``status`` through the workflow (claimed, then decided) by an
+    admin, who may reopen it afterwards (:func:`_reopen`)."""
+    from service.domain import workflow
+    from service.domain.models import Submission, User
+
+    admin = User(username="jefa", password_hash="x", role="admin")
+    session.add(admin)
+    session.commit()
+    submission = session.scalar(select(Submission))
+    workflow.review(session, submission, admin, "en_revision")
+    workflow.review(session, submission, admin, status, message)
+    return submission, admin
+
+
+def _reopen(session, submission, admin) -> None:
+    from service.domain import workflow
+
+    workflow.review(session, submission, admin, "en_revision", "Falta el informe de actividades.")
+
+
+def test_a_new_file_under_a_final_verdict_is_not_added(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    """A new file in the folder of an approved organisation was added to its submission on the
+    next run: the matrix the verdict was given on changed silently. Refused as a re-exported
+    file is (the same lock, ``workflow.check_unlocked``): not stored, said on the row and on
+    the terminal, counted as failed, exit 1, on every run; after an admin reopens the
+    submission, the next run adds it."""
+    root, org = _folder(tmp_path)
+    summary = tmp_path / "resumen.csv"
+    assert _batch(root, summary, capsys)[0] == 0
+    run_worker_burst()
+    submission, admin = _verdict(session)
+    before = _live(session)
+
+    # the activities report (c1, c4) found in the folder after the verdict
+    (org / "informe.pdf").write_bytes((DEMO / "informe-actividades-2025.pdf").read_bytes())
+    line = ("No se agregó «informe.pdf»: la postulación tiene veredicto final («Aprobada»); un "
+            "administrador debe reabrirla antes de volver a ejecutar el lote.")
+    for _run in ("first", "again"):  # said on every run while the folder holds it
+        code, out, err = _batch(root, summary, capsys)
+        assert code == 1
+        assert _totals(err) == ("1 organización(es), 4 archivo(s): 0 nuevo(s), "
+                                "0 reemplazado(s), 3 ya cargado(s), 0 reencolado(s), "
+                                "1 con error al cargar.")
+        assert _live(session) == before  # nothing stored, not even a document in error
+        run_worker_burst()
+        row = report_rows(summary)[0]
+        assert (row["documentos"], row["listos"], row["errores"], row["reemplazados"]) == (
+            "3", "3", "0", "0")
+        assert _cells(row) == FOLDER_CELLS
+        assert row["avisos"] == line
+        assert line in out  # on the terminal
+        assert "Transportes Cordillera: informe.pdf" in out  # listed with the failed files
+
+    _reopen(session, submission, admin)
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 0, out
+    assert "1 nuevo(s), 0 reemplazado(s), 3 ya cargado(s)" in _totals(err)
+    run_worker_burst()
+    live = _live(session)
+    assert set(live) == {"acta.txt", "politica.docx", "plan.pdf", "informe.pdf"}
+    assert {k: v for k, v in live.items() if k != "informe.pdf"} == before
+    code, out, _err = _batch(root, summary, capsys)
+    assert code == 0, out
+    row = report_rows(summary)[0]
+    assert (row["documentos"], row["listos"], row["avisos"]) == ("4", "4", "")
+    assert (row["c1"], row["c4"]) == ("sí", "sí")
+
+
+def test_a_failed_file_fixed_under_a_final_verdict_does_not_take_its_place(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    """A file that failed at loading (empty) and is re-exported whole would take the failed
+    copy's place and bring its passages into the matrix: under a final verdict it is refused
+    like a new file. Left as it was (still empty), it is nothing new: no line, no refusal."""
+    root, org = _folder(tmp_path)
+    (org / "informe.pdf").write_bytes(b"")  # an export that failed
+    summary = tmp_path / "resumen.csv"
+    assert _batch(root, summary, capsys)[0] == 1
+    run_worker_burst()
+    _verdict(session, "no_aprobada", "No acredita actividades.")
+    before = _live(session)
+
+    code, out, err = _batch(root, summary, capsys)  # nothing changed since the verdict
+    assert "0 nuevo(s), 0 reemplazado(s), 4 ya cargado(s), 0 reencolado(s), 0 con error" in (
+        _totals(err))
+    assert report_rows(summary)[0]["avisos"] == ""
+    assert code == 1  # the empty file is still listed with the failed files, as before
+
+    (org / "informe.pdf").write_bytes((DEMO / "informe-actividades-2025.pdf").read_bytes())
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 1
+    assert "0 nuevo(s), 0 reemplazado(s), 3 ya cargado(s), 0 reencolado(s), 1 con error" in (
+        _totals(err))
+    assert _live(session) == before
+    row = report_rows(summary)[0]
+    assert (_cells(row), row["documentos"], row["errores"]) == (FOLDER_CELLS, "4", "1")
+    assert row["avisos"] == (
+        "No se agregó «informe.pdf»: la postulación tiene veredicto final («No aprobada»); un "
+        "administrador debe reabrirla antes de volver a ejecutar el lote.")
+
+
+def test_a_verdict_given_while_a_new_file_is_stored_keeps_it_out(
+        service_env, session, tmp_path, capsys, run_worker_burst, monkeypatch):
+    """The verdict committed after the run checked the submission and before it committed the
+    new document (here, while its bytes go into the store): the check under the submission's
+    row lock, before the commit, sees it; nothing is added."""
+    from service.db import SessionLocal
+    from service.domain import submissions, workflow
+    from service.domain.models import Submission, User
+
+    root, org = _folder(tmp_path)
+    summary = tmp_path / "resumen.csv"
+    assert _batch(root, summary, capsys)[0] == 0
+    run_worker_burst()
+    admin = User(username="jefa", password_hash="x", role="admin")
+    session.add(admin)
+    session.commit()
+    workflow.review(session, session.scalar(select(Submission)), admin, "en_revision")
+    before = _live(session)
+
+    real = submissions.store_bytes
+
+    def store_then_approve(data: bytes) -> str:
+        sha = real(data)
+        with SessionLocal() as other:  # a reviewer's verdict, in the meantime
+            workflow.review(other, other.scalar(select(Submission)),
+                            other.get(User, admin.id), "aprobada")
+        monkeypatch.setattr(submissions, "store_bytes", real)
+        return sha
+
+    monkeypatch.setattr(submissions, "store_bytes", store_then_approve)
+    (org / "informe.pdf").write_bytes((DEMO / "informe-actividades-2025.pdf").read_bytes())
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 1
+    assert "0 nuevo(s), 0 reemplazado(s), 3 ya cargado(s), 0 reencolado(s), 1 con error" in (
+        _totals(err))
+    assert _live(session) == before
+    assert report_rows(summary)[0]["avisos"].startswith(
+        "No se agregó «informe.pdf»: la postulación tiene veredicto final («Aprobada»)")
