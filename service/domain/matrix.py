@@ -24,18 +24,20 @@ The rules, each said once:
   copy with the rules of every copy (:func:`_distinct_passages`);
 - the newest decision per commitment not undone is in force (:func:`in_force`): ``undo``
   takes back the newest one not yet undone, ``comment`` decides nothing; ``confirm`` and
-  ``attach`` count as fulfilled.
+  ``attach`` count as fulfilled; a decision about a document since removed or replaced is kept
+  in the history and no longer in force (what it rested on counts nowhere): the cell shows
+  the decision below it, or none, until a reviewer decides on what the submission holds now.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
@@ -645,7 +647,8 @@ def build_matrix(
     )
     counted = [d for d in documents if d.duplicate_of is None]
     history = tuple(DecisionEntry.of(d) for d in decisions)
-    stacks = decision_stacks(history)
+    removed = {d.id for d in submission.documents if d.removed_at is not None}
+    stacks = decision_stacks(history, removed)
     flags = tuple(_flag_entry(f) for f in open_flags)
     processing = any(d.pending for d in counted)
     commitments = tuple(
@@ -749,48 +752,60 @@ def load_matrices(session: Session, submission_ids: Iterable[str]) -> dict[str, 
     return out
 
 
-def decision_stacks(entries: Iterable) -> dict[str, list]:
-    """commitment -> its decisions not undone, oldest first, from a submission's entries
-    oldest first (anything with ``commitment`` and ``action``): each decision goes on its
-    commitment's stack, ``undo`` takes the top one off, ``comment`` is not a decision."""
+def decision_stacks(entries: Iterable, removed: Collection[str] = ()) -> dict[str, list]:
+    """commitment -> its decisions in force or below it, oldest first, from a submission's
+    entries oldest first (anything with ``commitment`` and ``action``, and ``undoes_id`` and
+    ``document_id`` when known): each decision goes on its commitment's stack, ``undo`` takes
+    off the one it names (the top, unless that one rested on a document since ``removed``),
+    ``comment`` is not a decision. Decisions about a ``removed`` document are left out."""
     stacks: dict[str, list] = {}
     for entry in entries:
         stack = stacks.setdefault(entry.commitment, [])
         if entry.action in DECIDING_ACTIONS:
             stack.append(entry)
         elif entry.action == DecisionAction.undo and stack:
-            stack.pop()
+            undoes = getattr(entry, "undoes_id", None)
+            named = [i for i, e in enumerate(stack) if undoes is not None and e.id == undoes]
+            stack.pop(named[-1] if named else -1)
+    if removed:
+        for cid, stack in stacks.items():
+            stacks[cid] = [e for e in stack if getattr(e, "document_id", None) not in removed]
     return stacks
 
 
-def in_force(entries: Iterable) -> dict:
+def in_force(entries: Iterable, removed: Collection[str] = ()) -> dict:
     """commitment -> the entry in force: the top of :func:`decision_stacks`. What
     :func:`in_force_query` says in SQL."""
-    return {cid: stack[-1] for cid, stack in decision_stacks(entries).items() if stack}
+    return {cid: stack[-1] for cid, stack in decision_stacks(entries, removed).items() if stack}
 
 
 def in_force_query():
     """The decisions in force (one per decided commitment) as a SELECT of ``Decision`` rows,
-    for aggregates in SQL (the reviewers' list and dashboard): a decision not undone with no
-    later decision not undone. An ``undo`` always names the newest entry not yet undone
-    (``undoes_id``), so this is :func:`in_force`'s stack top."""
+    for aggregates in SQL (the reviewers' list and dashboard): a decision not undone and not
+    about a removed document, with no later such decision. An ``undo`` names the entry it
+    takes back (``undoes_id``), so this is :func:`in_force`'s stack top."""
     deciding = [a.value for a in DECIDING_ACTIONS]
 
-    def not_undone(row):
+    def standing(row):
         undo = aliased(Decision)
-        return ~select(undo.id).where(undo.undoes_id == row.id).exists()
+        gone = aliased(Document)
+        return and_(
+            ~select(undo.id).where(undo.undoes_id == row.id).exists(),
+            ~select(gone.id).where(gone.id == row.document_id,
+                                   gone.removed_at.is_not(None)).exists(),
+        )
 
     later = aliased(Decision)
     return select(Decision).where(
         Decision.action.in_(deciding),
-        not_undone(Decision),
+        standing(Decision),
         ~select(later.id)
         .where(
             later.submission_id == Decision.submission_id,
             later.commitment == Decision.commitment,
             later.id > Decision.id,
             later.action.in_(deciding),
-            not_undone(later),
+            standing(later),
         )
         .exists(),
     )
@@ -802,14 +817,20 @@ def decisions_in_force(session: Session, submission_ids: Iterable[str]) -> dict[
     ids = list(dict.fromkeys(submission_ids))
     out: dict[tuple, str] = {}
     for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
         rows: dict[str, list] = {}
         for row in session.execute(
-            select(Decision.submission_id, Decision.commitment, Decision.action)
-            .where(Decision.submission_id.in_(ids[start : start + 500]))
+            select(Decision.id, Decision.submission_id, Decision.commitment, Decision.action,
+                   Decision.undoes_id, Decision.document_id)
+            .where(Decision.submission_id.in_(chunk))
             .order_by(Decision.id)
         ):
             rows.setdefault(row.submission_id, []).append(row)
+        removed = set(session.scalars(
+            select(Document.id).where(Document.submission_id.in_(chunk),
+                                      Document.removed_at.is_not(None))
+        ))
         for sub_id, entries in rows.items():
-            for commitment, entry in in_force(entries).items():
+            for commitment, entry in in_force(entries, removed).items():
                 out[(sub_id, commitment)] = entry.action
     return out

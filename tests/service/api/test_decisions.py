@@ -125,3 +125,47 @@ def test_the_pdf_report_names_the_verified_excerpts_document(client, reviewer, a
     text = "\n".join(page.get_textpage().get_text_range() for page in pdf)
     assert "Extracto verificado (acta.pdf, pág. 1): «calendario de turnos»" in text
     assert "Páginas" in text
+
+
+def test_an_excerpt_of_a_document_the_applicant_replaced_no_longer_confirms(
+        client, reviewer, acta, run_worker_burst, text_pdf):
+    """QA sweep 3: a reviewer attached an excerpt of acta.pdf to c5 and asked for changes; the
+    organisation replaced acta.pdf. The cell kept saying «Confirmado» on every surface, quoting
+    a document that counts nowhere any more (the CSV with an empty "Documento")."""
+    sid, url, doc = acta["id"], acta["url"], acta["document_id"]
+    applicant = {"Authorization": f"Bearer {acta['token']}"}
+    base = f"/api/submissions/{sid}"
+    assert client.post(f"{base}/submit", headers=applicant).status_code == 200
+    assert client.post(f"{base}/review", auth=reviewer,
+                       json={"status": "en_revision", "message": ""}).status_code == 200
+    attach = client.post(url, auth=reviewer, json={
+        "commitment": "c5", "action": "attach", "document_id": doc,
+        "excerpt": "calendario de turnos", "comment": "Sirve"})
+    assert attach.status_code == 201, attach.text
+    assert client.post(f"{base}/review", auth=reviewer, json={
+        "status": "observada", "message": "Envíe el acta firmada."}).status_code == 200
+
+    r = client.put(f"{base}/documents/{doc}", headers=applicant, files=[(
+        "file", ("acta-firmada.pdf", text_pdf([PAGE_2]), "application/pdf"))])
+    assert r.status_code == 202, r.text
+    run_worker_burst()
+
+    def c5(auth=None, headers=None):
+        body = client.get(base, auth=auth, headers=headers).json()
+        return next(c for c in body["commitments"] if c["id"] == "c5")
+
+    for seen in (c5(headers=applicant), c5(auth=reviewer)):
+        assert seen["status"] == "missing" and seen["decision"] is None, seen
+    matrix = client.get(f"{base}/matrix", auth=reviewer).json()["commitments"][4]
+    assert matrix["status"] == "missing" and matrix["decision"] is None
+    rows = list(_csv.reader(io.StringIO(
+        client.get(f"{base}/matrix?format=csv", auth=reviewer).text.lstrip("\ufeff")),
+        delimiter=";"))
+    assert rows[5][0] == "c5" and rows[5][2] != "Confirmado"
+    assert "calendario de turnos" not in rows[5][7]
+    missing = client.get("/api/dashboard", auth=reviewer).json()["missing"]
+    assert "c5" in [m["commitment"] for m in missing]
+    # nothing in force to take back; the history keeps the reviewer's entry
+    _refusal(client.post(url, auth=reviewer, json={"commitment": "c5", "action": "undo"}),
+             "nothing_to_undo")
+    assert [d["action"] for d in client.get(url, auth=reviewer).json()] == ["attach"]
