@@ -451,6 +451,16 @@ class SubmissionMatrix(SubmissionProgress):
 
     commitments: tuple[CommitmentRow, ...] = ()
     history: tuple[DecisionEntry, ...] = ()  # every decision, oldest first
+    #: id -> name of the documents removed or replaced, which count nowhere: only the history
+    #: names them (a decision about one of them)
+    removed: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def document_name(self, document_id: str | None) -> str:
+        """A document's name; one since removed or replaced said so (the history's)."""
+        name = SubmissionProgress.document_name(self, document_id)
+        if name or not document_id or document_id not in self.removed:
+            return name
+        return messages.removed_document(self.removed[document_id])
 
     @property
     def classifier_versions(self) -> list[str]:
@@ -647,7 +657,7 @@ def build_matrix(
     )
     counted = [d for d in documents if d.duplicate_of is None]
     history = tuple(DecisionEntry.of(d) for d in decisions)
-    removed = {d.id for d in submission.documents if d.removed_at is not None}
+    removed = {d.id: d.name for d in submission.documents if d.removed_at is not None}
     stacks = decision_stacks(history, removed)
     flags = tuple(_flag_entry(f) for f in open_flags)
     processing = any(d.pending for d in counted)
@@ -661,7 +671,8 @@ def build_matrix(
         for cid in COMMITMENT_IDS
     )
     return SubmissionMatrix(
-        **_header(submission), documents=documents, commitments=commitments, history=history
+        **_header(submission), documents=documents, commitments=commitments, history=history,
+        removed=MappingProxyType(removed),
     )
 
 

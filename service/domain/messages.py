@@ -48,6 +48,7 @@ __all__ = [
     "doc_type_name",
     "status_label",
     "not_in_error_message",
+    "removed_document",
     "stage_label",
     "cell_status_label",
     "action_label",
@@ -789,6 +790,11 @@ def doc_type_name(code: str | None) -> str:
 
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
+
+
+def removed_document(name: str) -> str:
+    """The name of a document removed or replaced since, where the history names it."""
+    return f"{name} (retirado de la postulación)"
 
 
 def not_in_error_message(status: str) -> str:

@@ -169,3 +169,28 @@ def test_an_excerpt_of_a_document_the_applicant_replaced_no_longer_confirms(
     _refusal(client.post(url, auth=reviewer, json={"commitment": "c5", "action": "undo"}),
              "nothing_to_undo")
     assert [d["action"] for d in client.get(url, auth=reviewer).json()] == ["attach"]
+
+
+def test_the_history_names_a_document_since_removed(client, reviewer, acta):
+    """QA sweep 3: once the organisation removed the document a reviewer had attached an
+    excerpt of, the decision history (the XLSX "Historial" sheet, the reviewer's page) no
+    longer said which document the excerpt was verified in: the column was empty."""
+    import openpyxl
+
+    sid, doc = acta["id"], acta["document_id"]
+    r = client.post(acta["url"], auth=reviewer, json={
+        "commitment": "c5", "action": "attach", "document_id": doc,
+        "excerpt": "calendario de turnos"})
+    assert r.status_code == 201, r.text
+    r = client.delete(f"/api/submissions/{sid}/documents/{doc}",
+                      headers={"Authorization": f"Bearer {acta['token']}"})
+    assert r.status_code == 204, r.text
+
+    book = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/api/submissions/{sid}/matrix?format=xlsx", auth=reviewer).content))
+    header, row = list(book["Historial"].iter_rows(values_only=True))
+    assert row[header.index("Decisión")] == "Adjuntó evidencia"
+    assert row[header.index("Documento")] == "acta.pdf (retirado de la postulación)"
+    page = client.get(f"/revision/s/{sid}", auth=reviewer).text
+    history = page[page.index('id="historial-titulo"'):]
+    assert "acta.pdf (retirado de la postulación), pág. 1" in history
