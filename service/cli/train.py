@@ -52,11 +52,17 @@ def run(args) -> int:
             f"{_fmt(cur['macro_f1'])}; precisión @3 candidato "
             f"{_fmt(cand['evidence_precision_at_3'])} / vigente "
             f"{_fmt(cur['evidence_precision_at_3'])}\n")
-    out(_RULES[outcome.rule].format(tolerance=f"{CORPUS_TOLERANCE:.2f}".replace(".", ",")))
+    # no held-out label in either set: nothing was compared, whatever the rule
+    nothing_held_out = all(outcome.candidate[key]["macro_f1"] is None for key in _SETS)
+    if not nothing_held_out:
+        out(_RULES[outcome.rule].format(tolerance=f"{CORPUS_TOLERANCE:.2f}".replace(".", ",")))
     if outcome.promoted:
         out(f"El candidato es mejor: adoptado ({outcome.model_path}). Versión del clasificador "
             f"{outcome.version_before} → {outcome.version_after}; aplíquela a lo ya procesado "
             "con «evidencia reprocess --all».\n")
+    elif nothing_held_out:
+        out("No hay con qué comparar: ni el corpus ni las decisiones tienen datos reservados; "
+            "no se adoptó. Use un corpus con sus organizaciones reservadas (split «heldout»).\n")
     else:
         out("El candidato no supera al modelo vigente: no se adoptó.\n")
     return 0

@@ -282,3 +282,21 @@ def test_enough_held_out_decisions_decide_a_promotion_and_the_corpus_only_guards
     assert promotes(corpus_only, current, "every set")
     no_corpus = {"decisions": taught["decisions"], "corpus": {"macro_f1": None}}
     assert promotes(no_corpus, {**current, "corpus": {"macro_f1": None}}, "decisions")
+
+
+def test_with_nothing_held_out_the_run_says_nothing_was_compared(
+    service_env, corpus, capsys, restore_packaged_model
+):
+    """QA sweep 3: a corpus rendered for a few dev organisations (``--orgs 1-3``) and no
+    held-out decisions yet: both scores were "—" and the run said "El candidato no supera al
+    modelo vigente", as if it had been measured and found worse."""
+    from service.cli.train import run
+
+    labels = corpus / "labels.jsonl"
+    labels.write_text(labels.read_text(encoding="utf-8").replace('"heldout"', '"dev"'),
+                      encoding="utf-8")
+    assert run(Namespace(corpus=str(corpus), jobs=1, json=False)) == 0
+    out = capsys.readouterr().out
+    assert "no supera" not in out
+    assert ("No hay con qué comparar: ni el corpus ni las decisiones tienen datos reservados; "
+            "no se adoptó.") in out
