@@ -228,6 +228,8 @@ def upload(
     settings = get_settings()
     if not access.is_reviewer:
         workflow.check_upload(access.submission)
+    else:  # taken in any status of the review but a final verdict's, as batch's new files
+        workflow.check_unlocked(access.submission, workflow.VerdictLock.add)
     if not files:
         raise ValidationError(code="no_files")
     if len(files) > settings.max_files_per_upload:

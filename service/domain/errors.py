@@ -131,7 +131,7 @@ class ErrorCode(enum.StrEnum):
     reread_locked = _request("reread_locked", 409)  # a forced OCR under a final verdict
     retry_locked = _request("retry_locked", 409)  # a retry under a final verdict
     replace_locked = _request("replace_locked", 409)  # a batch replacement under a final verdict
-    add_locked = _request("add_locked", 409)  # a batch's new file under a final verdict
+    add_locked = _request("add_locked", 409)  # a new document under a final verdict
 
     error = _document("error", 400)
     extraction_failed = _document("extraction_failed")

@@ -275,9 +275,9 @@ class VerdictLock(enum.StrEnum):
     forced OCR reading would replace the passages detected in a document, a retry of a
     document in error would bring its passages into the matrix, a document replaced by its
     re-exported file (``evidencia batch``; the applicant's replacements stop earlier, at
-    ``enviada``) would take its passages out and bring others in, and a document added by
-    ``evidencia batch`` (a new file in the organisation's folder, or a file that failed
-    re-exported to take the failed copy's place) would bring its passages in."""
+    ``enviada``) would take its passages out and bring others in, and a document added by a
+    reviewer's upload or by ``evidencia batch`` (a new file in the organisation's folder, or a
+    file that failed re-exported to take the failed copy's place) would bring its passages in."""
 
     decisions = "decisions_locked"
     reread = "reread_locked"

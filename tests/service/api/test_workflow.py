@@ -445,3 +445,33 @@ def test_what_would_cover_a_commitment_is_told_only_while_the_applicant_can_uplo
     for status in ("en_revision", "aprobada"):
         assert client.post(f"{url}/review", auth=ana, json={"status": status}).status_code == 200
     assert hints() == 0
+
+
+def test_a_final_verdict_refuses_a_reviewers_upload_until_reopened(client, run_worker_burst):
+    """A reviewer's upload is taken in any status of the review, but not under a final verdict:
+    the new document's passages would change the matrix the closed decisions rest on (as
+    ``evidencia batch`` refuses a new file there, 409 ``add_locked``), until an admin reopens."""
+    ana, _, jefa = _users()
+    sub = _create(client, email=None)
+    url, app = f"/api/submissions/{sub['id']}", _bearer(sub["token"])
+    assert client.post(f"{url}/documents", files=[NOTE], headers=app).status_code == 202
+    run_worker_burst()
+    assert client.post(f"{url}/submit", headers=app).status_code == 200
+    # in review, the reviewer adds a file the organisation sent another way
+    assert client.post(f"{url}/review", auth=ana, json={"status": "en_revision"}).status_code == 200
+    assert client.post(f"{url}/documents", files=[NOTE], auth=ana).status_code == 202
+    assert client.post(f"{url}/review", auth=ana, json={"status": "aprobada"}).status_code == 200
+    counted = client.get(url, auth=ana).json()["counts"]
+
+    for who in (ana, jefa):
+        r = client.post(f"{url}/documents", files=[NOTE], auth=who)
+        assert r.status_code == 409, r.text
+        assert r.json()["detail"]["code"] == "add_locked"
+        assert r.json()["detail"]["message"].startswith(
+            "La postulación ya tiene su resultado final («Aprobada»): no se le pueden agregar")
+    assert client.get(url, auth=ana).json()["counts"] == counted
+
+    r = client.post(f"{url}/review", auth=jefa,
+                    json={"status": "en_revision", "message": "Falta el plan firmado."})
+    assert r.status_code == 200, r.text
+    assert client.post(f"{url}/documents", files=[NOTE], auth=ana).status_code == 202
