@@ -475,3 +475,95 @@ def test_a_final_verdict_refuses_a_reviewers_upload_until_reopened(client, run_w
                     json={"status": "en_revision", "message": "Falta el plan firmado."})
     assert r.status_code == 200, r.text
     assert client.post(f"{url}/documents", files=[NOTE], auth=ana).status_code == 202
+
+
+_MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+           "septiembre", "octubre", "noviembre", "diciembre")
+
+
+def _file(name: str, text: str, field: str = "files"):
+    return (field, (name, text.encode(), "text/plain"))
+
+
+def test_the_reviewer_is_told_what_changed_in_the_documents_since_the_observation(
+        client, run_worker_burst):
+    """QA sweep 2026-12-07: after ``observada`` the applicant replaced and removed documents
+    and resubmitted, and nothing told the reviewer which: replacements and removals left no
+    entry in the review history. The reviewer's status and page now say what was added,
+    replaced (old name → new name) and removed since the last observation, and when."""
+    ana, _, _ = _users()
+    sub = _create(client, email=None)
+    sid, app = sub["id"], _bearer(sub["token"])
+    url = f"/api/submissions/{sid}"
+    docs = {}
+    for name, text in (("acta.pdf.txt", "Acta del comité de inclusión, sin firmas."),
+                       ("nomina.txt", "Nómina del comité: Ana Pérez, Luis Soto."),
+                       ("politica.txt", "Política de inclusión de personas migrantes.")):
+        r = client.post(f"{url}/documents", files=[_file(name, text)], headers=app)
+        assert r.status_code == 202, r.text
+        docs[name] = r.json()["documents"][0]["id"]
+    run_worker_burst()
+    assert client.post(f"{url}/submit", headers=app).status_code == 200
+    assert client.post(f"{url}/review", auth=ana,
+                       json={"status": "en_revision"}).status_code == 200
+
+    # a first round: nothing changed since it was sent
+    first = client.get(url, auth=ana).json()["review"]["document_changes"]
+    assert first["since_status"] == "enviada"
+    assert (first["added"], first["replaced"], first["removed"]) == ([], [], [])
+    assert first["summary"].startswith("Sin cambios en los documentos desde el envío del ")
+
+    r = client.post(f"{url}/review", auth=ana,
+                    json={"status": "observada", "message": "El acta no está firmada."})
+    assert r.status_code == 200, r.text
+    observed_at = r.json()["history"][-1]["at"]
+
+    # the applicant answers: replaces the act, removes the list, adds two, and one it regrets
+    r = client.put(f"{url}/documents/{docs['acta.pdf.txt']}", headers=app,
+                   files=[_file("acta-firmada.txt", "Acta del comité, firmada por todos.",
+                                "file")])
+    assert r.status_code == 202, r.text
+    assert client.delete(f"{url}/documents/{docs['nomina.txt']}", headers=app).status_code == 204
+    r = client.post(f"{url}/documents", headers=app,
+                    files=[_file("plan.txt", "Plan de capacitación en interculturalidad."),
+                           _file("fotos.txt", "Registro de la jornada con la comunidad."),
+                           _file("borrador.txt", "Un archivo subido por error.")])
+    assert r.status_code == 202, r.text
+    regretted = r.json()["documents"][2]["id"]
+    assert client.delete(f"{url}/documents/{regretted}", headers=app).status_code == 204
+    run_worker_burst()
+    assert client.post(f"{url}/submit", headers=app).status_code == 200
+
+    changes = client.get(url, auth=ana).json()["review"]["document_changes"]
+    assert changes["since_status"] == "observada" and changes["since"] == observed_at
+    assert sorted(a["name"] for a in changes["added"]) == ["fotos.txt", "plan.txt"]
+    assert [(c["old"], c["new"]) for c in changes["replaced"]] == [
+        ("acta.pdf.txt", ["acta-firmada.txt"])]
+    assert [c["name"] for c in changes["removed"]] == ["nomina.txt"]
+    for entry in (*changes["added"], *changes["replaced"], *changes["removed"]):
+        assert entry["at"] > observed_at and entry["at"][-6] in "+-"
+    day = f"{int(observed_at[8:10])} de {_MONTHS[int(observed_at[5:7]) - 1]}"
+    summary = (f"Cambios en los documentos desde la observación del {day}: 2 nuevos, "
+               "1 reemplazado (acta.pdf.txt → acta-firmada.txt), 1 retirado")
+    assert changes["summary"] == summary
+
+    # the applicant's view does not carry it
+    assert client.get(url, headers=app).json()["review"]["document_changes"] is None
+
+    # the reviewer's page says it, each change with its name and when
+    page = client.get(f"/revision/s/{sid}", auth=ana).text
+    assert summary.replace("→", "&rarr;") in page or summary in page
+    assert "data-document-changes" in page
+    for name in ("plan.txt", "fotos.txt", "acta-firmada.txt", "nomina.txt"):
+        assert name in page.split("data-document-changes", 1)[1].split("</section>", 1)[0]
+    assert "borrador.txt" not in page.split("data-document-changes", 1)[1].split(
+        "</section>", 1)[0]  # added and removed in the same round: nothing changed
+
+    # claimed again and observed again: the next round starts from the new observation
+    assert client.post(f"{url}/review", auth=ana,
+                       json={"status": "en_revision"}).status_code == 200
+    r = client.post(f"{url}/review", auth=ana, json={"status": "observada", "message": "x"})
+    assert r.status_code == 200
+    again = client.get(url, auth=ana).json()["review"]["document_changes"]
+    assert again["since"] == r.json()["history"][-1]["at"]
+    assert (again["added"], again["replaced"], again["removed"]) == ([], [], [])
