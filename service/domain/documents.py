@@ -4,7 +4,9 @@ again with OCR.
 Removing never deletes: the row gets ``removed_at`` and from then on it counts nowhere (the
 matrix, the reviewers' list, the search and the exports leave it out), while its results and
 any decision that named it stay for the history. Its bytes stay in the content-addressed store,
-where another document may share them. Replacing is removing plus an upload, in one commit.
+where another document may share them. Replacing is removing plus an upload, in one commit,
+each new document naming the one it replaced (``replaces_id``: the reviewer's
+``workflow.document_changes`` tells "acta.pdf → acta-firmada.pdf").
 
 Forcing OCR sends the document back through the queue like any job (``queued`` → ``done``):
 the pipeline reads every page with OCR, stores that reading apart from the normal one (its own
@@ -102,6 +104,8 @@ def replace_document(
     document.removed_at = datetime.now(UTC)  # committed by add_files with the new rows
 
     def _refuse_if_nothing_stored(new: list[Document]) -> None:
+        for replacement in new:  # what the reviewer is told: «acta.pdf → acta-firmada.pdf»
+            replacement.replaces_id = document.id
         if new and all(d.status == DocumentStatus.error for d in new):
             reason = new[0].error or ""
             raise ValidationError(code="replacement_refused", name=document.name,

@@ -207,6 +207,9 @@ class Document(Base):
     )
     #: the applicant removed (or replaced) it: it no longer counts; the row stays for history
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: the document this one replaced (``documents.replace_document``: every document a
+    #: replacing ZIP gives names it); None for an upload, and for replacements before 0013
+    replaces_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
     #: a reviewer asked for every page to be read with OCR (``service.domain.documents``)
     force_ocr: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
