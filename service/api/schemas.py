@@ -21,7 +21,7 @@ from service.domain.matrix import (
     SubmissionMatrix,
     SubmissionProgress,
 )
-from service.domain.workflow import ReviewState
+from service.domain.workflow import DocumentChanges, ReviewState
 
 __all__ = [
     "ErrorDetail",
@@ -186,6 +186,33 @@ class ReviewEventPublic(BaseModel):
     at: str | None = Field(description="Cuándo (ISO 8601 con la hora de Chile)")
 
 
+class AddedDocumentPublic(BaseModel):
+    name: str = Field(description="Nombre del documento agregado")
+    at: str = Field(description="Cuándo se agregó (ISO 8601 con la hora de Chile)")
+
+
+class ReplacedDocumentPublic(BaseModel):
+    old: str = Field(description="Nombre del documento que el equipo revisor había visto")
+    new: list[str] = Field(description="Lo que quedó en su lugar (un ZIP puede dar varios)")
+    at: str = Field(description="Cuándo se reemplazó (ISO 8601 con la hora de Chile)")
+
+
+class RemovedDocumentPublic(BaseModel):
+    name: str = Field(description="Nombre del documento retirado")
+    at: str = Field(description="Cuándo se retiró (ISO 8601 con la hora de Chile)")
+
+
+class DocumentChangesPublic(BaseModel):
+    since_status: Literal["observada", "enviada"] = Field(
+        description="Desde qué paso se cuentan: la última observación o, en una primera "
+                    "ronda, el primer envío")
+    since: str = Field(description="Cuándo fue ese paso (ISO 8601 con la hora de Chile)")
+    summary: str = Field(description="La frase para el equipo revisor, en español")
+    added: list[AddedDocumentPublic] = Field(description="Documentos nuevos")
+    replaced: list[ReplacedDocumentPublic] = Field(description="Documentos reemplazados")
+    removed: list[RemovedDocumentPublic] = Field(description="Documentos retirados")
+
+
 class ReviewPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "status": "observada", "status_label": "Observada: se solicitan cambios",
@@ -208,6 +235,10 @@ class ReviewPublic(BaseModel):
     messages: dict[str, str] = Field(
         default={}, description="Últimos mensajes del equipo revisor por compromiso")
     history: list[ReviewEventPublic] = Field(description="Cada paso, del más antiguo al último")
+    document_changes: DocumentChangesPublic | None = Field(
+        default=None, description="Solo para revisores, en el avance de la postulación: qué "
+        "documentos se agregaron, reemplazaron (nombre anterior → nuevo) y retiraron desde la "
+        "última observación (o desde el primer envío), y cuándo; vacío si nunca se envió")
 
 
 class CommitmentOutcome(BaseModel):
@@ -602,11 +633,26 @@ def progress_public(p: SubmissionProgress, review=None, outcomes=()) -> dict:
                  review=review, commitments=list(outcomes))
 
 
-def review_public(state: ReviewState, *, for_reviewer: bool) -> dict:
+def document_changes_public(changes: DocumentChanges | None) -> dict | None:
+    if changes is None:
+        return None
+    return {
+        "since_status": changes.since_status, "since": _plain(changes.since),
+        "summary": changes.summary,
+        "added": [_body(AddedDocumentPublic, a) for a in changes.added],
+        "replaced": [_body(ReplacedDocumentPublic, r) for r in changes.replaced],
+        "removed": [_body(RemovedDocumentPublic, r) for r in changes.removed],
+    }
+
+
+def review_public(state: ReviewState, *, for_reviewer: bool,
+                  changes: DocumentChanges | None = None) -> dict:
     """The review block; an applicant is not told which reviewer took each step, nor of the
-    reviewers' reassignments."""
+    reviewers' reassignments. ``changes`` (``workflow.document_changes``): given for a
+    reviewer's status only."""
     return _body(
         ReviewPublic, state, status=state.status.value,
+        document_changes=document_changes_public(changes) if for_reviewer else None,
         status_label=state.label, messages=dict(state.messages),
         history=[
             _body(ReviewEventPublic, h, status_label=h.label, commitments=dict(h.commitments),

@@ -330,7 +330,8 @@ def _build_matrix(session, access, version: int) -> tuple[object, bytes]:
 
 def _build_status(session, access, version: int) -> tuple[object, bytes]:
     """The documents' progress, the review and each commitment's outcome (from the matrix
-    built at the same version); a reviewer also sees who took each review step."""
+    built at the same version); a reviewer also sees who took each review step and what
+    changed in the documents since the last observation (``workflow.document_changes``)."""
     sid = access.submission.id
     key = (sid, "matrix", access.is_reviewer)  # the caller's matrix: a reviewer's names them
     matrix = _answers.get(key, version)
@@ -339,7 +340,10 @@ def _build_status(session, access, version: int) -> tuple[object, bytes]:
         _answers.put(key, version, *matrix)
     state = workflow.review_state(session, sid)
     data = load_progress(session, sid)
-    body = progress_public(data, review=review_public(state, for_reviewer=access.is_reviewer),
+    changes = (workflow.document_changes(session, sid, state) if access.is_reviewer
+               else None)  # one query, per version built: a repeated request reads the cache
+    review = review_public(state, for_reviewer=access.is_reviewer, changes=changes)
+    body = progress_public(data, review=review,
                            outcomes=outcomes_public(matrix[0], state))
     return data, SubmissionPublic.model_validate(body).model_dump_json().encode()
 

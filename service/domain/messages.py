@@ -1063,3 +1063,38 @@ def format_datetime(value: datetime | None) -> str:
     from service.domain.clock import display
 
     return display(value)
+
+
+MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+          "septiembre", "octubre", "noviembre", "diciembre")
+
+
+def format_day(value: datetime | None) -> str:
+    """A day as a sentence says it, on Chile's clock: "3 de diciembre"."""
+    from service.domain.clock import local
+
+    shown = local(value)
+    return f"{shown.day} de {MONTHS[shown.month - 1]}" if shown is not None else ""
+
+
+#: Since what the reviewer is told of the documents' changes (``workflow.DocumentChanges``).
+CHANGES_SINCE = {"observada": "la observación", "enviada": "el envío"}
+
+
+def document_changes_summary(since_status: str, since: datetime | None, added: int,
+                             replaced: Sequence[tuple[str, Sequence[str]]], removed: int) -> str:
+    """The reviewer's line on a resubmitted submission: "Cambios en los documentos desde la
+    observación del 3 de diciembre: 2 nuevos, 1 reemplazado (acta.pdf → acta-firmada.pdf),
+    1 retirado"; "Sin cambios en los documentos desde el envío del 3 de diciembre"."""
+    since_text = f"{CHANGES_SINCE.get(since_status, 'la observación')} del {format_day(since)}"
+    parts = []
+    if added:
+        parts.append(_counted(added, "nuevo", "nuevos"))
+    if replaced:
+        pairs = "; ".join(f"{old} → {', '.join(new)}" for old, new in replaced)
+        parts.append(f"{_counted(len(replaced), 'reemplazado', 'reemplazados')} ({pairs})")
+    if removed:
+        parts.append(_counted(removed, "retirado", "retirados"))
+    if not parts:
+        return f"Sin cambios en los documentos desde {since_text}"
+    return f"Cambios en los documentos desde {since_text}: {', '.join(parts)}"

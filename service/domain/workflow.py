@@ -31,6 +31,11 @@ appends a :class:`~service.domain.models.ReviewEvent` (who, when, from, to, mess
 per commitment) in the same transaction. An outcome the applicant must hear
 of (``observada``, ``aprobada``, ``no_aprobada``) writes its e-mail to the outbox in that
 transaction too (``service.domain.mail``): the transition is never lost to a mail failure.
+
+The documents are not steps of the history, but the reviewer reading a resubmission must know
+what the applicant changed in answer: :func:`document_changes` (one query) says what was added,
+replaced and removed since the last ``observada`` (or since it was first sent), read from the
+documents' own times and the link a replacement keeps to what it replaced.
 """
 
 from __future__ import annotations
@@ -71,6 +76,8 @@ __all__ = [
     "review_state",
     "review_states",
     "queue_age",
+    "DocumentChanges",
+    "document_changes",
 ]
 
 #: Longest message a reviewer may write (general or per commitment).
@@ -535,3 +542,113 @@ def queue_age(submitted_at: datetime | None, now: datetime | None = None) -> tim
     if submitted_at is None:
         return None
     return (now or clock.now()) - clock.aware(submitted_at)
+
+
+# --- what changed in the documents since the reviewers last looked -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AddedDocument:
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReplacedDocument:
+    old: str  # the name the reviewer saw
+    new: tuple[str, ...]  # what took its place (a replacing ZIP gives several)
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedDocument:
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChanges:
+    """What changed in a submission's documents since ``since``: the last ``observada`` step
+    (``since_status``), or, in a first round, its first sending (``enviada``). Net changes: a
+    document added then removed in the round is nothing, one added then replaced is added, a
+    replacement replaced again is one replacement, from the name the reviewer saw to the last."""
+
+    since_status: str
+    since: datetime
+    added: tuple[AddedDocument, ...]
+    replaced: tuple[ReplacedDocument, ...]
+    removed: tuple[RemovedDocument, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.replaced or self.removed)
+
+    @property
+    def summary(self) -> str:
+        return messages.document_changes_summary(
+            self.since_status, self.since, len(self.added),
+            [(r.old, r.new) for r in self.replaced], len(self.removed))
+
+
+def _changes_since(history: tuple[HistoryEntry, ...]) -> HistoryEntry | None:
+    """The step the changes count from: the last observation, else the first sending."""
+    steps = [h for h in history if not h.reassignment and h.at is not None]
+    for h in reversed(steps):
+        if h.status == _S.observada:
+            return h
+    return next((h for h in steps if h.status == _S.enviada), None)
+
+
+def document_changes(session: Session, submission_id: str,
+                     state: ReviewState) -> DocumentChanges | None:
+    """The documents added, replaced (``Document.replaces_id``) and removed since the last
+    ``observada`` of ``state`` (or the first sending), each with when: one query, the
+    documents created or removed since. None for a submission never sent (nothing to compare
+    with). For the reviewer's status (``GET /api/submissions/{id}``) and page."""
+    start = _changes_since(state.history)
+    if start is None:
+        return None
+    since = start.at
+    rows = {r.id: r for r in session.execute(
+        select(Document.id, Document.name, Document.created_at, Document.removed_at,
+               Document.replaces_id)
+        .where(Document.submission_id == submission_id,
+               or_(Document.created_at > since, Document.removed_at > since))
+    )}
+    after = clock.aware(since)
+
+    def new(row) -> bool:
+        return clock.aware(row.created_at) > after
+
+    added: list[AddedDocument] = []
+    replacing: dict[str, list] = {}  # a document the reviewer saw -> what stands in its place
+    for row in rows.values():
+        if row.removed_at is not None or not new(row):
+            continue
+        origin = row
+        while origin.replaces_id in rows and new(rows[origin.replaces_id]):
+            origin = rows[origin.replaces_id]  # replaced within the round: follow it back
+        seen = rows.get(origin.replaces_id)
+        if seen is not None and not new(seen):
+            replacing.setdefault(seen.id, []).append(row)
+        else:
+            added.append(AddedDocument(row.name, clock.aware(row.created_at)))
+    replaced = [
+        ReplacedDocument(rows[old].name, tuple(r.name for r in sorted(new_rows, key=_by_time)),
+                         max(clock.aware(r.created_at) for r in new_rows))
+        for old, new_rows in replacing.items()
+    ]
+    removed = [RemovedDocument(row.name, clock.aware(row.removed_at)) for row in rows.values()
+               if row.removed_at is not None and not new(row) and row.id not in replacing]
+    return DocumentChanges(
+        since_status=start.status, since=clock.aware(since),
+        added=tuple(sorted(added, key=_when)), replaced=tuple(sorted(replaced, key=_when)),
+        removed=tuple(sorted(removed, key=_when)))
+
+
+def _by_time(row) -> tuple:
+    return clock.aware(row.created_at), row.name
+
+
+def _when(change) -> tuple:
+    return change.at, getattr(change, "name", None) or getattr(change, "old", "")
