@@ -120,8 +120,10 @@ def _matrix_page(request: Request, reviewer, view: SubmissionMatrix, *, status_c
     """``session``: given, the review workflow's panel is shown too."""
     done = [d for d in view.counted if d.status == "done"]
     review = workflow.review_state(session, view.id) if session is not None else None
+    changes = workflow.document_changes(session, view.id, review) if review else None
     return render(request, "review_submission.html", status_code=status_code, reviewer=reviewer,
                   view=view, done_docs=done, message=message, focus=focus, review=review,
+                  document_changes=changes,
                   aliases=_aliases(session, view.id) if session is not None else (),
                   reviewers=_reviewers(session) if review and reviewer.role == "admin" else (),
                   workflow_error=workflow_error, values=values or {},
