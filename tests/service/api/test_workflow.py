@@ -567,3 +567,65 @@ def test_the_reviewer_is_told_what_changed_in_the_documents_since_the_observatio
     again = client.get(url, auth=ana).json()["review"]["document_changes"]
     assert again["since"] == r.json()["history"][-1]["at"]
     assert (again["added"], again["replaced"], again["removed"]) == ([], [], [])
+
+
+def test_what_changed_in_the_documents_costs_one_query(client):
+    """The reviewer's page and status read the changes with one statement, however many
+    documents the submission holds."""
+    from sqlalchemy import event
+
+    from service.db import SessionLocal
+    from service.domain import workflow
+
+    sub = _create(client, email=None)
+    url, app = f"/api/submissions/{sub['id']}", _bearer(sub["token"])
+    for k in range(4):
+        assert client.post(f"{url}/documents", headers=app,
+                           files=[_file(f"doc{k}.txt", f"Documento número {k}.")]
+                           ).status_code == 202
+    assert client.post(f"{url}/submit", headers=app).status_code == 200
+    with SessionLocal() as session:
+        state = workflow.review_state(session, sub["id"])
+        statements = []
+        engine = session.get_bind()
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            changes = workflow.document_changes(session, sub["id"], state)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+    assert len(statements) == 1, statements
+    assert changes.since_status == "enviada" and not changes.changed
+
+
+def test_what_changed_counts_net_changes_within_a_round(client):
+    """A document replaced twice in a round is one replacement, from the name the reviewer saw
+    to the last; one added and then replaced is an addition of the last."""
+    ana, _, _ = _users()
+    sub = _create(client, email=None)
+    url, app = f"/api/submissions/{sub['id']}", _bearer(sub["token"])
+    (acta,) = client.post(f"{url}/documents", headers=app,
+                          files=[_file("acta.txt", "Acta sin firmas.")]).json()["documents"]
+    assert client.post(f"{url}/submit", headers=app).status_code == 200
+    for status in ("en_revision", "observada"):
+        r = client.post(f"{url}/review", auth=ana, json={"status": status, "message": "Firmas."})
+        assert r.status_code == 200, r.text
+
+    def replace(doc_id, name, text):
+        r = client.put(f"{url}/documents/{doc_id}", headers=app,
+                       files=[_file(name, text, "file")])
+        assert r.status_code == 202, r.text
+        return r.json()["documents"][0]["id"]
+
+    second = replace(acta["id"], "acta-v2.txt", "Acta con una firma.")
+    replace(second, "acta-v3.txt", "Acta con todas las firmas.")
+    (plan,) = client.post(f"{url}/documents", headers=app,
+                          files=[_file("plan.txt", "Plan de trabajo.")]).json()["documents"]
+    replace(plan["id"], "plan-2027.txt", "Plan de trabajo 2027.")
+    assert client.post(f"{url}/submit", headers=app).status_code == 200
+
+    changes = client.get(url, auth=ana).json()["review"]["document_changes"]
+    assert [(c["old"], c["new"]) for c in changes["replaced"]] == [("acta.txt", ["acta-v3.txt"])]
+    assert [a["name"] for a in changes["added"]] == ["plan-2027.txt"]
+    assert changes["removed"] == []
+    assert changes["summary"].endswith(": 1 nuevo, 1 reemplazado (acta.txt → acta-v3.txt)")
