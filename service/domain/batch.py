@@ -819,6 +819,8 @@ class _Loader:
         now = datetime.now(UTC)
         for d in old:
             d.removed_at = now
+        for d in new_docs:  # what the reviewer is told replaced what (workflow.document_changes)
+            d.replaces_id = old[-1].id
 
     def _error(self, submission, name: str, code: str, message: str) -> str:
         self.session.rollback()

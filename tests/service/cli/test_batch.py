@@ -464,6 +464,9 @@ def test_damaged_file_re_exported_takes_the_failed_copys_place(
     assert (row["documentos"], row["listos"], row["errores"], row["c1"]) == ("2", "2", "0", "sí")
     session.expire_all()
     assert session.get(Document, damaged.id).removed_at is not None  # the row stays
+    [fixed] = session.scalars(select(Document).where(Document.name == damaged.name,
+                                                     Document.removed_at.is_(None)))
+    assert fixed.replaces_id == damaged.id  # the reviewer is told it replaced the failed copy
 
 
 def test_redis_unreachable_is_said_once_in_spanish(
