@@ -62,6 +62,7 @@ __all__ = [
     "iter_archive",
     "is_container",
     "is_clutter",
+    "is_hidden_or_clutter",
 ]
 
 
@@ -307,6 +308,13 @@ def is_clutter(name: str) -> bool:
         or base.lower() in defaults.ARCHIVE_SKIP_NAMES
         or base.startswith("._")
     )
+
+
+def is_hidden_or_clutter(path: str) -> bool:
+    """Whether a file of a folder (its ``/``-separated path under the folder) is no document:
+    hidden, itself or a folder above it (``.git/``), or OS clutter (:func:`is_clutter`); the
+    one answer for ``evidencia batch`` and ``analyze`` walking a folder."""
+    return any(part.startswith(".") for part in path.split("/")) or is_clutter(path)
 
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")

@@ -106,9 +106,9 @@ def _left_out(relative: str) -> bool:
     """A file in a folder that is no document: hidden (itself or a folder above it, such as
     ``.git/``) or what an operating system leaves there (Thumbs.db, desktop.ini), skipped as
     ``evidencia batch`` and the ZIPs skip them."""
-    from extractors.archive import is_clutter
+    from extractors.archive import is_hidden_or_clutter
 
-    return any(part.startswith(".") for part in relative.split("/")) or is_clutter(relative)
+    return is_hidden_or_clutter(relative)
 
 
 def _empty_commitments() -> tuple[dict, ...]:

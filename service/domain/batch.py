@@ -192,12 +192,12 @@ def _is_zip(path: Path) -> bool:
 
 def _walk(root: Path) -> Iterator[Path]:
     """Files under ``root`` in a stable order, hidden files and OS clutter skipped, lazily."""
-    from extractors.archive import is_clutter
+    from extractors.archive import is_hidden_or_clutter
 
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))  # pruned, not walked
         for name in sorted(filenames):
-            if not name.startswith(".") and not is_clutter(name):
+            if not is_hidden_or_clutter(name):
                 yield Path(dirpath) / name
 
 
@@ -310,7 +310,7 @@ def _or_empty(items: Iterable[BatchItem], source: BatchSource,
 
 
 def _folder_mode_items(root: Path, empty: list[BatchSource]) -> Iterator[BatchItem]:
-    from extractors.archive import is_clutter
+    from extractors.archive import is_hidden_or_clutter
 
     if root.is_file():
         if _is_zip(root):
@@ -322,7 +322,7 @@ def _folder_mode_items(root: Path, empty: list[BatchSource]) -> Iterator[BatchIt
         return
     loose = _source("folder", str(root.resolve()), root.resolve().name)
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or is_clutter(entry.name):
+        if is_hidden_or_clutter(entry.name):
             continue
         if entry.is_dir():
             source = _source("folder", str(entry.resolve()), entry.name)
