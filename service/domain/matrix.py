@@ -32,6 +32,7 @@ The rules, each said once:
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -59,6 +60,7 @@ __all__ = [
     "Passage",
     "Cell",
     "DocumentEntry",
+    "short_names",
     "DecisionEntry",
     "FlagEntry",
     "CommitmentRow",
@@ -147,6 +149,19 @@ def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
+def short_names(names: Iterable[str]) -> dict[str, str]:
+    """Each name of a submission's documents → how the pages show it: its last part where no
+    other document of the submission has the same, else the shortest end of its path that no
+    other name ends with ("2023/boletin.txt" beside "2024/boletin.txt"). The same name twice
+    (a file sent again) is one name here: no path tells the two apart, and the page lists the
+    later copy apart as a duplicate."""
+    parts = {name: tuple(name.split("/")) for name in set(names)}
+    ends = Counter(own[-k:] for own in parts.values() for k in range(1, len(own) + 1))
+    return {name: next(("/".join(own[-k:]) for k in range(1, len(own)) if ends[own[-k:]] == 1),
+                       name)
+            for name, own in parts.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class Passage:
     """One excerpt with its page: the sentence or table row that proves the point when its
@@ -161,10 +176,12 @@ class Passage:
     pattern_ids: tuple[str, ...]
     confidence: float  # of its document's cell
     supports: bool = True  # its document's cell supports the commitment: evidence
+    #: its document as the pages name it among the submission's (:func:`short_names`)
+    document_short: str = ""
 
     @property
     def short_document(self) -> str:
-        return _short(self.document)
+        return self.document_short or _short(self.document)
 
     @property
     def role(self) -> str:
@@ -184,6 +201,12 @@ class Cell:
     passages: tuple[Passage, ...]  # best first
     #: what the rules alone decided, where the learned model took part; None when not known
     rules_supported: bool | None = None
+    #: its document as the pages name it among the submission's (:func:`short_names`)
+    document_short: str = ""
+
+    @property
+    def short_document(self) -> str:
+        return self.document_short or _short(self.document)
 
     @property
     def best(self) -> Passage | None:
@@ -244,6 +267,8 @@ class DocumentEntry:
     duplicate_of: str | None = None
     #: its submission takes no more uploads (``workflow.open_to_applicant``)
     uploads_closed: bool = False
+    #: its name as the pages show it among the submission's (:func:`short_names`)
+    short: str = ""
 
     @property
     def error(self) -> str | None:
@@ -259,7 +284,7 @@ class DocumentEntry:
 
     @property
     def short_name(self) -> str:
-        return _short(self.name)
+        return self.short or _short(self.name)
 
     @property
     def status_label(self) -> str:
@@ -444,6 +469,12 @@ class SubmissionProgress:
         found = self.document(document_id) if document_id else None
         return found.name if found else ""
 
+    def short_document_name(self, document_id: str | None) -> str:
+        """A document's name as the pages show it (:func:`short_names`); the last part of
+        :meth:`document_name` for one not among :attr:`documents`."""
+        found = self.document(document_id) if document_id else None
+        return found.short_name if found else _short(self.document_name(document_id))
+
 
 @dataclass(frozen=True, slots=True)
 class SubmissionMatrix(SubmissionProgress):
@@ -542,6 +573,23 @@ def _mark_duplicates(documents: Iterable[DocumentEntry]) -> tuple[DocumentEntry,
     return tuple(
         replace(d, duplicate_of=first[d.sha256])
         if d.sha256 and first[d.sha256] != d.id else d
+        for d in documents
+    )
+
+
+def _with_short_names(documents: tuple[DocumentEntry, ...]) -> tuple[DocumentEntry, ...]:
+    """The documents, each (and its cells and passages) with its name as the pages show it
+    among the others (:func:`short_names`)."""
+    shown = short_names(d.name for d in documents)
+
+    def cell(c: Cell) -> Cell:
+        short = shown.get(c.document, "")
+        return replace(c, document_short=short, passages=tuple(
+            replace(p, document_short=short) for p in c.passages))
+
+    return tuple(
+        replace(d, short=shown[d.name],
+                cells=MappingProxyType({cid: cell(c) for cid, c in d.cells.items()}))
         for d in documents
     )
 
@@ -651,10 +699,10 @@ def build_matrix(
     submission: Submission, decisions: Iterable[Decision], open_flags: Iterable[ReviewFlag]
 ) -> SubmissionMatrix:
     """The matrix of a loaded submission (documents, classifications and results loaded)."""
-    documents = _mark_duplicates(
+    documents = _with_short_names(_mark_duplicates(
         _document_entry(d, submission, with_results=True) for d in submission.documents
         if d.removed_at is None
-    )
+    ))
     counted = [d for d in documents if d.duplicate_of is None]
     history = tuple(DecisionEntry.of(d) for d in decisions)
     removed = {d.id: d.name for d in submission.documents if d.removed_at is not None}
@@ -722,8 +770,8 @@ def load_progress(session: Session, submission_id: str) -> SubmissionProgress:
         .where(Document.submission_id == submission_id, Document.removed_at.is_(None))
         .order_by(Document.created_at)
     )
-    documents = _mark_duplicates(_document_entry(d, submission, with_results=False)
-                                 for d in rows)
+    documents = _with_short_names(_mark_duplicates(
+        _document_entry(d, submission, with_results=False) for d in rows))
     return SubmissionProgress(**_header(submission), documents=documents)
 
 

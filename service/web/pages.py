@@ -71,8 +71,7 @@ templates.env.globals.update(
     review_status_label=messages.review_status_label,
 )
 templates.env.filters.update(fecha=format_datetime, iso=clock.iso, tamano=messages.format_size,
-                             pct=_percent, rut=format_rut, duracion=messages.format_age,
-                             basename=lambda name: (name or "").rsplit("/", 1)[-1])
+                             pct=_percent, rut=format_rut, duracion=messages.format_age)
 
 
 def render(request: Request, name: str, status_code: int = 200, *, reviewer=None,

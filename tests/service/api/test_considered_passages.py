@@ -160,3 +160,61 @@ def test_considered_passages_name_their_documents_in_full_in_the_exports(
                                            auth=reviewer).content)
     text = " ".join(" ".join(page.get_textpage().get_text_range() for page in pdf).split())
     assert f"{note}." in text
+
+
+def test_documents_of_the_same_name_in_different_folders_show_apart_on_the_pages(
+        client, reviewer, run_worker_burst):
+    """QA 2026-12-07: the pages named a document by the last part of its name, so in an
+    archive kept by year "2023/boletin.txt" and "2024/boletin.txt" both read "boletin.txt":
+    the applicant's «También en:» dropped the second as the first again, and the reviewer's
+    matrix, its list of documents and the document page read as one document twice. Now a
+    name shared within the submission shows the end of its path that tells it apart; a name
+    of its own stays short."""
+    from tests.documents import make_zip
+
+    report = rendered("org01-minera-cerro-blanco/informe-trimestral-encargada-diversidad.md",
+                      "txt")
+    bulletin = rendered(BULLETIN, "txt")
+    archive = make_zip({"2023/boletin.txt": bulletin,
+                        "2024/boletin.txt": bulletin + "\nFin del boletín.\n".encode(),
+                        "2023/informe.txt": report,
+                        "2024/informe.txt": report + b"\nFin del informe.\n",
+                        "2024/otro/acta.txt": report + b"\nOtra copia.\n"})
+    sub = _submitted(client, run_worker_burst, "Cooperativa de Ahorro Horizonte",
+                     "archivo.zip", archive)
+    data = client.get(f"/api/submissions/{sub['id']}/matrix", auth=reviewer).json()
+    both = {"archivo.zip/2023/informe.txt", "archivo.zip/2024/informe.txt"}
+    shared = [c for c in data["commitments"]
+              if both <= {e["document"] for e in c["evidence"]}]
+    assert shared, "the report no longer supports a commitment"
+    cid = shared[0]["id"]
+    considered = {e["document"] for e in data["commitments"][1]["considered"]}
+    assert considered >= {"archivo.zip/2023/boletin.txt", "archivo.zip/2024/boletin.txt"}
+
+    # the reviewer's matrix: each cell, each considered block and the list of documents
+    html = client.get(f"/revision/s/{sub['id']}", auth=reviewer).text
+    row = html[html.index(f'id="{cid}"'):]
+    row = row[:row.index("</tr>")]
+    for name in ("2023/informe.txt", "2024/informe.txt"):
+        assert f'title="archivo.zip/{name}">{name}</a>' in row, name
+    c2 = html[html.index('id="c2"'):html.index('id="c3"')]
+    for name in ("2023/boletin.txt", "2024/boletin.txt"):
+        assert f'title="archivo.zip/{name}">{name}:' in c2, name
+    documents = html[html.index('id="documentos-titulo"'):]
+    for name in ("2023/boletin.txt", "2024/boletin.txt", "2023/informe.txt",
+                 "2024/informe.txt"):
+        assert f'class="doc-link">{name}</a>' in documents, name
+    assert 'class="doc-link">acta.txt</a>' in documents  # a name of its own stays short
+    assert 'class="doc-link">boletin.txt</a>' not in documents
+
+    # the document page names its document apart too
+    doc_id = next(e["document_id"] for e in data["commitments"][1]["considered"]
+                  if e["document"] == "archivo.zip/2024/boletin.txt")
+    page = client.get(f"/revision/d/{doc_id}", auth=reviewer).text
+    assert "<title>2024/boletin.txt" in page, page[:400]
+
+    # the applicant: the passage shown and «También en:» name two documents, not one twice
+    mine = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    item = mine[mine.index(f'id="compromiso-{cid}"'):].split('<li class="check-item')[0]
+    assert "También en:" in item, item[:2000]
+    assert "2023/informe.txt" in item and "2024/informe.txt" in item

@@ -118,3 +118,24 @@ def test_the_same_passage_on_the_same_page_is_shown_once(db_session, seeded):
         (2, 0.8, ("c1.comite", "c1.acta")), (3, 0.5, ("c1.acta",))]
     assert [(p.document, p.page, p.score) for p in c1.passages] == [
         ("a.pdf", 2, 0.8), ("a.pdf", 3, 0.5), ("b.pdf", 2, 0.4)]
+
+
+def test_short_names_keep_the_last_part_unless_another_document_shares_it():
+    """QA 2026-12-07: the pages named "2023/boletin.txt" and "2024/boletin.txt" both
+    "boletin.txt". Each shows the shortest end of its path no other name ends with."""
+    from service.domain.matrix import short_names
+
+    names = ["a.zip/2023/boletin.txt", "a.zip/2024/boletin.txt", "a.zip/2024/acta.pdf",
+             "b.zip/x/2024/plan.pdf", "c.zip/y/2024/plan.pdf", "plan2.pdf",
+             "boletin.txt/informe.pdf", "informe.pdf", "otra.pdf", "otra.pdf"]
+    assert short_names(names) == {
+        "a.zip/2023/boletin.txt": "2023/boletin.txt",
+        "a.zip/2024/boletin.txt": "2024/boletin.txt",
+        "a.zip/2024/acta.pdf": "acta.pdf",
+        "b.zip/x/2024/plan.pdf": "x/2024/plan.pdf",
+        "c.zip/y/2024/plan.pdf": "y/2024/plan.pdf",
+        "plan2.pdf": "plan2.pdf",
+        "boletin.txt/informe.pdf": "boletin.txt/informe.pdf",  # the other is all of itself
+        "informe.pdf": "informe.pdf",
+        "otra.pdf": "otra.pdf",  # the same name twice: a copy, one name
+    }
