@@ -61,6 +61,7 @@ __all__ = [
     "Cell",
     "DocumentEntry",
     "short_names",
+    "first_copies",
     "DecisionEntry",
     "FlagEntry",
     "CommitmentRow",
@@ -563,13 +564,21 @@ def _document_entry(document: Document, submission: Submission, *,
     )
 
 
-def _mark_duplicates(documents: Iterable[DocumentEntry]) -> tuple[DocumentEntry, ...]:
-    """Each later document with the same bytes (sha256) as an earlier one of the submission
-    points at the first (earliest ``created_at``, then id: ``listing`` says the same in SQL)."""
-    documents = tuple(documents)
+def first_copies(documents: Iterable) -> dict[str, str]:
+    """sha256 -> the id of the first of a submission's live documents with those bytes (the
+    earliest ``created_at``, then id; anything with ``id``, ``sha256`` and ``created_at``):
+    every later one is its duplicate. ``listing.is_duplicate`` says the same in SQL."""
     first: dict[str, str] = {}
     for d in sorted((d for d in documents if d.sha256), key=lambda d: (d.created_at, d.id)):
         first.setdefault(d.sha256, d.id)
+    return first
+
+
+def _mark_duplicates(documents: Iterable[DocumentEntry]) -> tuple[DocumentEntry, ...]:
+    """Each later document with the same bytes (sha256) as an earlier one of the submission
+    points at the first (:func:`first_copies`)."""
+    documents = tuple(documents)
+    first = first_copies(documents)
     return tuple(
         replace(d, duplicate_of=first[d.sha256])
         if d.sha256 and first[d.sha256] != d.id else d

@@ -245,9 +245,11 @@ def add_files(
 
 def duplicates_of(session: Session, documents: Iterable[Document]) -> dict[str, str]:
     """Each of ``documents`` that is a later copy (the same bytes) of a document of its
-    submission, mapped to that first document's id: the matrix's rule (the earliest
-    ``created_at``, then id, among the documents not removed: ``matrix._mark_duplicates``,
-    ``listing.is_duplicate``), so an upload's answer says what the listing will say."""
+    submission, mapped to that first document's id, by the matrix's rule
+    (``matrix.first_copies``), so an upload's answer says what the matrix and the listing will
+    say."""
+    from service.domain.matrix import first_copies
+
     documents = [d for d in documents if d.sha256]
     if not documents:
         return {}
@@ -255,12 +257,11 @@ def duplicates_of(session: Session, documents: Iterable[Document]) -> dict[str, 
     firsts: dict[tuple[str, str], str] = {}
     for submission_id in {d.submission_id for d in documents}:
         rows = session.execute(
-            select(Document.id, Document.sha256).where(
+            select(Document.id, Document.sha256, Document.created_at).where(
                 Document.submission_id == submission_id, Document.removed_at.is_(None),
-                Document.sha256.in_({d.sha256 for d in documents}))
-            .order_by(Document.created_at, Document.id))
-        for doc_id, sha in rows:
-            firsts.setdefault((submission_id, sha), doc_id)
+                Document.sha256.in_({d.sha256 for d in documents})))
+        for sha, doc_id in first_copies(rows).items():
+            firsts[(submission_id, sha)] = doc_id
     found = {d.id: firsts.get((d.submission_id, d.sha256), d.id) for d in documents}
     return {doc_id: first for doc_id, first in found.items() if first != doc_id}
 

@@ -548,7 +548,9 @@ def queue_age(submitted_at: datetime | None, now: datetime | None = None) -> tim
 
 
 @dataclass(frozen=True, slots=True)
-class AddedDocument:
+class DocumentEvent:
+    """A document added, or removed, and when."""
+
     name: str
     at: datetime
 
@@ -560,11 +562,6 @@ class ReplacedDocument:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class RemovedDocument:
-    name: str
-    at: datetime
-
 
 @dataclass(frozen=True, slots=True)
 class DocumentChanges:
@@ -575,9 +572,9 @@ class DocumentChanges:
 
     since_status: str
     since: datetime
-    added: tuple[AddedDocument, ...]
+    added: tuple[DocumentEvent, ...]
     replaced: tuple[ReplacedDocument, ...]
-    removed: tuple[RemovedDocument, ...]
+    removed: tuple[DocumentEvent, ...]
 
     @property
     def changed(self) -> bool:
@@ -620,7 +617,7 @@ def document_changes(session: Session, submission_id: str,
     def new(row) -> bool:
         return clock.aware(row.created_at) > after
 
-    added: list[AddedDocument] = []
+    added: list[DocumentEvent] = []
     replacing: dict[str, list] = {}  # a document the reviewer saw -> what stands in its place
     for row in rows.values():
         if row.removed_at is not None or not new(row):
@@ -632,13 +629,13 @@ def document_changes(session: Session, submission_id: str,
         if seen is not None and not new(seen):
             replacing.setdefault(seen.id, []).append(row)
         else:
-            added.append(AddedDocument(row.name, clock.aware(row.created_at)))
+            added.append(DocumentEvent(row.name, clock.aware(row.created_at)))
     replaced = [
         ReplacedDocument(rows[old].name, tuple(r.name for r in sorted(new_rows, key=_by_time)),
                          max(clock.aware(r.created_at) for r in new_rows))
         for old, new_rows in replacing.items()
     ]
-    removed = [RemovedDocument(row.name, clock.aware(row.removed_at)) for row in rows.values()
+    removed = [DocumentEvent(row.name, clock.aware(row.removed_at)) for row in rows.values()
                if row.removed_at is not None and not new(row) and row.id not in replacing]
     return DocumentChanges(
         since_status=start.status, since=clock.aware(since),
