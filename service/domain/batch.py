@@ -229,11 +229,21 @@ def _error_fields(exc: object) -> tuple[str, str]:
     return code, message
 
 
-def _file_items(source: BatchSource | None, path: Path, name: str) -> Iterator[BatchItem]:
-    """One file on disk: itself, or its members when it is a container (ZIP, e-mail)."""
+def _is_container(path: Path) -> bool:
+    """Whether ``path`` is a container (ZIP, e-mail); a file that cannot be opened (a dangling
+    link, no permission) is not: it goes to the loader as a file, whose read fails and is
+    recorded as that file's error (``unreadable``) instead of stopping the walk."""
     from extractors.archive import is_container
 
-    if not is_container(path):
+    try:
+        return is_container(path)
+    except OSError:
+        return False
+
+
+def _file_items(source: BatchSource | None, path: Path, name: str) -> Iterator[BatchItem]:
+    """One file on disk: itself, or its members when it is a container (ZIP, e-mail)."""
+    if not _is_container(path):
         yield BatchItem(source, name, path=path, shown=str(path))
         return
     for member, data, error in _archive_members(path):
@@ -470,8 +480,6 @@ def _not_in_csv(name: str, shown: str) -> BatchItem:
 
 def _csv_items(root: Path, csv_map: dict[str, BatchSource], csv_path: str | Path | None = None,
                matched: set[str] | None = None) -> Iterator[BatchItem]:
-    from extractors.archive import is_container
-
     files = [root] if root.is_file() else _walk(root)
     base = root.resolve() if root.is_dir() else root.resolve().parent
     mapping = os.path.normpath(Path(csv_path).resolve()) if csv_path else None
@@ -480,7 +488,7 @@ def _csv_items(root: Path, csv_map: dict[str, BatchSource], csv_path: str | Path
         if resolved == mapping:
             continue
         rel = Path(resolved).relative_to(base).as_posix()
-        if is_container(f):
+        if _is_container(f):
             for member, data, error in _archive_members(f):
                 shown = f"{resolved}/{member}" if member else resolved
                 source = _match_csv(shown, csv_map, matched)

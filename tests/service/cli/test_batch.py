@@ -927,3 +927,29 @@ def test_a_csv_row_no_file_went_to_is_said(service_env, session, tmp_path, capsy
     captured = capsys.readouterr()
     assert "fila(s) del CSV" not in captured.out + captured.err
     assert all(r["postulacion"] for r in report_rows(tmp_path / "resumen.csv"))
+
+
+def test_a_dangling_link_in_an_organisation_folder_is_a_failed_file_not_a_crash(
+        service_env, session, tmp_path, capsys):
+    """QA 2026-12-08: a shortcut left in an organisation's folder whose target was moved (a
+    dangling symbolic link, common on shared drives) stopped `evidencia batch` with a
+    traceback and "Error interno del programa" halfway through the archive: the check for a
+    container opened every file before the item reached the loader. It is now one failed file
+    with its reason, and the rest of the archive is loaded."""
+    from service.cli.main import main
+    from service.domain.models import Document
+
+    root = write_tree(tmp_path / "archivo", {"Fundación Sol": {"acta.txt": ACTA},
+                                             "ONG Puentes": {"plan.txt": PLAN}})
+    (root / "Fundación Sol" / "informe.pdf").symlink_to(tmp_path / "movido.pdf")
+    summary = tmp_path / "resumen.csv"
+    assert main(["batch", str(root), "--summary", str(summary)]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "Error interno" not in captured.err
+    assert "2 organización(es), 3 archivo(s): 2 nuevo(s)" in captured.err
+    assert "No se pudo abrir el archivo (permisos o ruta inválida)." in captured.out
+    assert "Fundación Sol: informe.pdf" in captured.out
+    names = sorted(session.scalars(select(Document.name).where(Document.sha256.is_not(None))))
+    assert names == ["acta.txt", "plan.txt"]
+    rows = {row["organizacion"]: row for row in report_rows(summary)}
+    assert rows["Fundación Sol"]["errores"] == "1" and rows["ONG Puentes"]["errores"] == "0"
