@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,6 +37,7 @@ __all__ = [
     "hash_password",
     "verify_password",
     "create_user",
+    "check_username",
     "authenticate",
     "new_token",
     "hash_token",
@@ -107,8 +109,9 @@ def create_user(session: Session, username: str, password: str,
     must meet the policy (``service.domain.password_policy``: ``ValidationError`` saying why)."""
     if role is not None and role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    if not username.strip() or not password:
-        raise ValueError("username and password are required")
+    if not password:
+        raise ValueError("a password is required")
+    check_username(username)
     check_password(password, username)
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
@@ -122,6 +125,25 @@ def create_user(session: Session, username: str, password: str,
         _end_sessions_of(session, user)
     session.commit()
     return user
+
+
+#: The longest user name: the column's, which the login form takes too.
+USERNAME_MAX = User.__table__.c.username.type.length
+
+
+def check_username(username: str) -> None:
+    """Refuse a user name nobody could log in with (``ValidationError``, Spanish, says why):
+    blank, longer than the login form takes, or with a control character (a tab, a line
+    break) that cannot be typed into it."""
+    from service.domain.errors import ValidationError
+    from service.domain.messages import error_message
+
+    name = username.strip()
+    problem = ("blank" if not name else "long" if len(name) > USERNAME_MAX
+               else "control" if any(unicodedata.category(c) == "Cc" for c in name) else None)
+    if problem is not None:
+        raise ValidationError(error_message(f"bad_username_{problem}", max=USERNAME_MAX),
+                              field="username")
 
 
 def remove_user(session: Session, username: str) -> User | None:

@@ -432,6 +432,12 @@ ERROR_MESSAGES: dict[str, str] = {
     "passwords_differ": "Las contraseñas no coinciden.",
     "empty_password": "La contraseña no puede estar vacía.",
     "no_such_user": "No existe el usuario «{username}».",
+    "bad_username_blank": "El nombre de usuario no puede estar vacío.",
+    "bad_username_long": "El nombre de usuario no puede tener más de {max} caracteres.",
+    "bad_username_control": (
+        "El nombre de usuario no puede llevar tabuladores, saltos de línea ni otros caracteres "
+        "de control: nadie podría escribirlo al ingresar."
+    ),
     "insecure_secret_key": (
         "El servicio no arranca así: EVIDENCIA_SECRET_KEY {problem}. Genere una clave con "
         "«openssl rand -hex 32» y defínala en el entorno (con compose, en .env). Para probar en "

@@ -195,6 +195,27 @@ def test_user_add_on_an_existing_admin_resets_the_password_and_keeps_the_role(
         assert authenticate(session, "jefa", "mesa verde junto al rio 3").role == "reviewer"
 
 
+@pytest.mark.parametrize("username", ["", "   ", "a" * 121, "ana\tlopez", "ana\nlopez"])
+def test_user_add_refuses_a_name_no_one_could_log_in_with(service_env, capsys, username):
+    """QA 2026-12-08: `evidencia user add ""` ended in a traceback and "Error interno del
+    programa" (a ValueError in English); a name longer than the column's 120 characters did
+    too on PostgreSQL (DataError) and was stored on SQLite, where no login could ever match it
+    (the login form takes 120); a name with a tab or a line break was stored, and nobody can
+    type it into the form. Each is now one Spanish line and exit 2, and no account is made."""
+    from sqlalchemy import func, select
+
+    from service.cli import main
+    from service.db import SessionLocal
+    from service.domain.models import User
+
+    assert main(["user", "add", username, "--password", "mesa verde junto al rio 1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evidencia user: El nombre de usuario ")
+    assert "Traceback" not in err and "Error interno" not in err
+    with SessionLocal() as session:
+        assert session.scalar(select(func.count(User.id))) == 0
+
+
 def test_demo_is_loaded_once(service_env, tmp_path):
     from service.cli.ops import load_demo
     from service.db import SessionLocal
