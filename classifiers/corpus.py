@@ -204,7 +204,11 @@ def _extract_one(args: tuple[str, str]) -> tuple[str, dict | None, str | None]:
     """Worker: (file, dict of the document without word boxes, or error message)."""
     file, full = args
     path = Path(full)
-    key = hashlib.sha256(path.read_bytes()).hexdigest() + "-" + _extractor_version()
+    try:
+        content = path.read_bytes()
+    except OSError as exc:  # a labelled file missing from the corpus (copied in part)
+        return file, None, f"{type(exc).__name__}: {exc}"
+    key = hashlib.sha256(content).hexdigest() + "-" + _extractor_version()
     cached = cache_dir() / f"{key}.json.gz"
     if cached.exists():
         try:

@@ -107,6 +107,23 @@ def test_eval_without_labels_is_a_usage_error(tmp_path, capsys):
     assert "labels.jsonl" in capsys.readouterr().err
 
 
+def test_a_labelled_file_missing_from_the_corpus_is_reported_not_a_crash(
+        corpus, capsys, monkeypatch, tmp_path):
+    """QA 2026-12-08: `evidencia eval` on a corpus copied in part (labels.jsonl with some
+    renderings left behind) ended in a traceback and "Error interno del programa": the file
+    was read for its cache key before the per-file guard ("every extraction failure is
+    reported per file, never fatal"). The missing file is now one of the report's errors, the
+    others are scored, exit 1."""
+    monkeypatch.setenv("EVIDENCIA_CACHE_DIR", str(tmp_path / "cache"))
+    (corpus / "a" / "factura.txt").unlink()
+    assert run(argparse.Namespace(corpus=str(corpus), json=True, split="all")) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [e["file"] for e in report["errors"]] == ["a/factura.txt"]
+    assert "FileNotFoundError" in report["errors"][0]["error"]
+    assert report["splits"]["dev"]["all"]["files"] == 1
+    assert report["splits"]["heldout"]["all"]["commitments"]["c3"]["tp"] == 1
+
+
 def test_token_overlap_tolerates_ocr_noise_and_table_pipes():
     gold = "Wilner Joseph | Haitiana | Operario de fileteo | Titular, elegido por los trabajadores"
     ocr = "Wilner Joseph Haitiana Operario de fileteo, planta Titular, elegido por los"
