@@ -256,11 +256,13 @@ def _file_items(source: BatchSource | None, path: Path, name: str) -> Iterator[B
 
 
 def _zip_by_top_entry(zip_path: Path, default: BatchSource) -> Iterator[BatchItem]:
-    """Members of a ZIP given as input: its top folders (or top-level archives) are orgs."""
+    """Members of a ZIP given as input: its top folders (or top-level archives) are orgs; a
+    member whose path climbs out or starts at the root (refused as unsafe) names none: it is
+    a failed file of the ZIP's own organisation."""
     resolved = zip_path.resolve()
     for member, data, error in _archive_members(zip_path):
         parts = PurePosixPath(member).parts if member else ()
-        if len(parts) > 1:
+        if len(parts) > 1 and parts[0] not in ("/", ".."):
             top = parts[0]
             label = top[:-4] if top.lower().endswith(".zip") else top
             source = _source("archive", f"{resolved}#{top}", label)

@@ -106,6 +106,31 @@ def test_zip_given_as_path_splits_by_top_folder(service_env, session, tmp_path):
     }
 
 
+def test_a_zip_members_unsafe_path_names_no_organisation(service_env, session, tmp_path):
+    """QA 2026-12-08: a ZIP given as PATH whose members include "../informe.txt" or
+    "/respaldo/acta.txt" (refused as unsafe, rightly) made organisations named ".." and "/",
+    each with a submission holding that one failed file. The refused member is now a failed
+    file of the ZIP's own organisation."""
+    from service.domain.models import Document, Organization, Submission
+
+    root = write_tree(tmp_path, {"2019.zip": {
+        "Fundación Sol/acta.txt": ACTA,
+        "../informe.txt": PLAN,
+        "/respaldo/acta.txt": ACTA,
+        "indice.txt": "Índice del archivo 2019.",
+    }})
+    stats = _load([root / "2019.zip"])
+    assert sorted(session.scalars(select(Organization.name))) == ["2019", "Fundación Sol"]
+    names = {s.organization.name: sorted((d.name, d.status) for d in s.documents)
+             for s in session.scalars(select(Submission))}
+    assert names["Fundación Sol"] == [("acta.txt", "queued")]
+    assert names["2019"] == [("../informe.txt", "error"), ("indice.txt", "queued"),
+                             ("respaldo/acta.txt", "error")]
+    assert stats.errors == 2
+    codes = set(session.scalars(select(Document.error_code).where(Document.status == "error")))
+    assert codes == {"unsafe_archive"}
+
+
 def test_csv_maps_paths_to_organisation_and_rut(service_env, session, tmp_path):
     from service.domain.batch import read_org_csv
     from service.domain.models import Submission
