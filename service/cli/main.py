@@ -120,6 +120,19 @@ def _port(text: str) -> int:
     return value
 
 
+def _queue(text: str) -> str:
+    """A queue a worker serves: one of the lanes (any other name was taken, and the worker
+    ended in a traceback once connected to Redis); the lanes are read only when the option is
+    given."""
+    from service.domain.codes import Lane
+
+    lanes = [lane.value for lane in Lane]
+    if text not in lanes:
+        raise argparse.ArgumentTypeError(
+            f"no hay una cola {text!r} (elija entre {', '.join(lanes)})")
+    return text
+
+
 class _Version(argparse.Action):
     """``--version``: the installed package's version (looked up only when asked)."""
 
@@ -194,7 +207,8 @@ def _service_commands(sub) -> None:
 
     w = sub.add_parser("worker", help="Inicia un worker de rq (interactive antes que batch).")
     w.add_argument("--burst", action="store_true", help="Termina cuando las colas quedan vacías.")
-    w.add_argument("--queues", nargs="+", default=["interactive", "batch"], metavar="COLA",
+    w.add_argument("--queues", nargs="+", type=_queue, default=["interactive", "batch"],
+                   metavar="COLA",
                    help="Colas que atiende, en orden (por defecto: interactive batch).")
     w.add_argument(
         "--ocr-threads", type=_count, default=None, metavar="N",

@@ -248,11 +248,14 @@ def test_a_bad_setting_is_one_spanish_line_and_exit_2(variable, value, said, ser
     (["worker", "--ocr-threads", "-2"], "argumento --ocr-threads: debe ser 1 o más (se dio -2)"),
     (["analyze", "--jobs", "0", "x"], "argumento --jobs: debe ser 1 o más (se dio 0)"),
     (["train", "--jobs", "abc", "x"], "argumento --jobs: valor no válido: 'abc'"),
+    (["worker", "--queues", "interactive", "lote"],
+     "argumento --queues: no hay una cola 'lote' (elija entre interactive, batch)"),
 ])
 def test_a_count_or_a_port_out_of_range_is_a_usage_error(argv, said, capsys):
     """QA 2026-12-07: `serve --port 99999` said "Uvicorn running on http://127.0.0.1:99999"
     (it listened elsewhere); `serve --workers -1` ran; `worker --ocr-threads -2` ended in a
-    traceback and "Error interno del programa"."""
+    traceback and "Error interno del programa". QA 2026-12-08: `worker --queues lote` too
+    (a ValueError in English, "unknown queue"), after connecting to Redis."""
     from service.cli import main
 
     with pytest.raises(SystemExit) as done:
