@@ -105,6 +105,8 @@ class _Inputs:
 def _inputs(args) -> _Inputs:
     """The items to load, after checking the arguments (UsageError, exit code 2)."""
     csv_map, rows, matched, empty = None, [], set(), []
+    if args.csv_file and args.org_from != "csv":  # it would be loaded as a document instead
+        raise UsageError(error_message("csv_without_csv_mode", org_from=args.org_from))
     if args.org_from == "csv":
         if not args.csv_file:
             raise UsageError(error_message("csv_needed"))

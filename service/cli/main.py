@@ -298,8 +298,9 @@ def _archive_commands(sub) -> None:
              "defecto); archive, un ZIP por organización; csv, el archivo de --csv.",
     )
     b.add_argument("--csv", dest="csv_file", metavar="ARCHIVO",
-                   help="CSV con las columnas ruta, organizacion y rut (una fila por carpeta, "
-                        "archivo o ZIP; rutas relativas a la carpeta del CSV).")
+                   help="Solo en el modo csv: CSV con las columnas ruta, organizacion y rut (una "
+                        "fila por carpeta, archivo o ZIP; rutas relativas a la carpeta del "
+                        "CSV).")
     b.add_argument("--wait", action="store_true", help="Espera a que los workers terminen.")
     b.add_argument("--summary", metavar="ARCHIVO",
                    help="CSV de resumen, o una carpeta donde crearlo (por defecto en data/).")

@@ -559,6 +559,11 @@ ERROR_MESSAGES: dict[str, str] = {
         "El CSV debe tener las columnas «ruta» y «organizacion» (y opcionalmente «rut»)."
     ),
     "csv_needed": "Con --org-from csv indique el archivo con --csv ARCHIVO.",
+    "csv_without_csv_mode": (
+        "--csv solo se usa con --org-from csv: agregue «--org-from csv» para tomar de él las "
+        "organizaciones y sus RUT (con --org-from {org_from} el CSV no se leería y se cargaría "
+        "como un documento más). No se cargó nada."
+    ),
     "no_csv": "No existe el CSV: {path}",
     "csv_row_no_path": (
         "Fila {line} del CSV (ruta «{path}», {organization}): esa ruta no existe; ningún "

@@ -978,3 +978,24 @@ def test_a_dangling_link_in_an_organisation_folder_is_a_failed_file_not_a_crash(
     assert names == ["acta.txt", "plan.txt"]
     rows = {row["organizacion"]: row for row in report_rows(summary)}
     assert rows["Fundación Sol"]["errores"] == "1" and rows["ONG Puentes"]["errores"] == "0"
+
+
+@pytest.mark.parametrize("org_from", [[], ["--org-from", "folder"], ["--org-from", "archive"]])
+def test_a_csv_given_without_csv_mode_is_refused_before_loading(
+        service_env, session, tmp_path, capsys, org_from):
+    """QA 2026-12-08: `evidencia batch archivo --csv orgs.csv` (without `--org-from csv`)
+    ignored the CSV without a word: every folder became an organisation under its folder's
+    name, without the RUTs, and the CSV itself was stored as a document. Staff who wrote the
+    CSV learn it only from the summary, with the submissions already made. The CSV now needs
+    `--org-from csv`: said before anything is loaded, exit 2."""
+    from service.cli.main import main
+    from service.domain.models import Submission
+
+    root = write_tree(tmp_path / "archivo", {"carpeta1": {"acta.txt": ACTA}})
+    orgs = root / "orgs.csv"
+    orgs.write_text(f"ruta,organizacion,rut\ncarpeta1,Fundación Sol,{RUT_SOL}\n",
+                    encoding="utf-8")
+    assert main(["batch", str(root), "--csv", str(orgs), *org_from]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evidencia batch: --csv solo se usa con --org-from csv")
+    assert session.scalar(select(func.count(Submission.id))) == 0
