@@ -82,8 +82,10 @@ class Record:
 
 
 def evaluate(corpus: Path, split: str = "all", jobs: int = 2, progress=None,
-             rules_only: bool = False) -> dict:
-    """Extract (cached), classify and score every file of the split; returns the report dict."""
+             rules_only: bool = False, options=None) -> dict:
+    """Extract (cached), classify and score every file of the split; returns the report dict.
+    ``options`` (``ClassifierOptions``): the deployment's model in force (the command passes
+    the data folder's); without them, the model already loaded (the packaged one at first)."""
     import classifiers
     from classifiers.corpus import extract_all, load_labels
 
@@ -91,7 +93,7 @@ def evaluate(corpus: Path, split: str = "all", jobs: int = 2, progress=None,
         raise ValueError(f"unknown split {split!r}; one of {EVAL_SPLITS}")
     entries = [e for e in load_labels(corpus) if split == "all" or e.eval_split == split]
     docs = extract_all(corpus, entries, jobs=jobs, progress=progress)
-    classifiers.load()
+    classifiers.load(options=options)
     records = []
     for entry in entries:
         doc = docs.get(entry.file)
@@ -304,7 +306,8 @@ def _short(text: str, n: int = 160) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def run(args) -> int:
+def run(args, options=None) -> int:
+    """The command (``service.cli.main`` calls it with the deployment's ``options``)."""
     corpus = Path(args.corpus)
     if not (corpus / "labels.jsonl").is_file():
         print(f"No se encontró {corpus / 'labels.jsonl'}: CORPUS debe ser una carpeta generada "
@@ -318,7 +321,7 @@ def run(args) -> int:
 
     try:
         report = evaluate(corpus, split=getattr(args, "split", "all"), progress=progress,
-                          rules_only=getattr(args, "rules_only", False))
+                          rules_only=getattr(args, "rules_only", False), options=options)
     except ValueError as exc:
         print(f"Corpus inválido: {exc}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 #: subcommand -> "module:function"; the function takes the parsed args and returns an exit code.
 _HANDLERS = {
     "analyze": "service.cli.analyze:run",
-    "eval": "classifiers.evaluate:run",
+    "eval": "service.cli.evaluate:run",
     "serve": "service.cli.ops:serve",
     "worker": "service.cli.ops:worker",
     "requeue": "service.cli.ops:requeue",
@@ -174,7 +174,8 @@ def _analysis_commands(sub) -> None:
         help="Procesos en paralelo (por defecto 1; 2 con 6 archivos o más).",
     )
 
-    e = sub.add_parser("eval", help="Mide la calidad del clasificador sobre un corpus etiquetado.")
+    e = sub.add_parser("eval", help="Mide la calidad del clasificador vigente (con el modelo "
+                                    "adoptado por train, si lo hay) sobre un corpus etiquetado.")
     e.add_argument("corpus", metavar="CORPUS",
                    help="Corpus etiquetado generado por scripts/render_corpus.py.")
     e.add_argument("--json", action="store_true", help="Un objeto JSON en la salida estándar.")

@@ -124,6 +124,42 @@ def test_a_labelled_file_missing_from_the_corpus_is_reported_not_a_crash(
     assert report["splits"]["heldout"]["all"]["commitments"]["c3"]["tp"] == 1
 
 
+def test_eval_measures_the_model_in_force_as_analyze_and_the_workers_use_it(corpus, tmp_path):
+    """QA 2026-12-08: after `evidencia train` promoted a model into the data folder, `evidencia
+    analyze`, `reprocess` and the workers classified with it, but `evidencia eval` still
+    measured the model packaged with the program (another classifier version in its report):
+    staff checking the promoted model read the figures of one nobody runs. Real processes,
+    a promoted model in the data folder."""
+    import os
+    import subprocess
+    import sys
+
+    from classifiers import defaults
+    from classifiers.second_stage import _checksum
+    from tests.conftest import REPO
+
+    body = json.loads(defaults.SECOND_STAGE_FILE.read_text(encoding="utf-8"))
+    body["commitments"]["c1"]["document"]["intercept"] += 1.0
+    body["checksum"] = _checksum(body)
+    promoted = tmp_path / "data" / "model" / "second_stage.json"
+    promoted.parent.mkdir(parents=True)
+    promoted.write_text(json.dumps(body), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "EVIDENCIA_DATA_DIR": str(tmp_path / "data"),
+           "EVIDENCIA_CACHE_DIR": str(tmp_path / "cache")}
+
+    def command(*argv: str) -> dict:
+        proc = subprocess.run([sys.executable, "-m", "service.cli", *argv, "--json"],
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    measured = command("eval", str(corpus), "--split", "dev")["classifier_version"]
+    in_force = command("analyze", str(corpus / "a" / "acta.txt"))["classifier_version"]
+    assert measured == in_force
+    env["EVIDENCIA_DATA_DIR"] = str(tmp_path / "otros-datos")  # no promoted model there
+    assert command("analyze", str(corpus / "a" / "acta.txt"))["classifier_version"] != in_force
+
+
 def test_token_overlap_tolerates_ocr_noise_and_table_pipes():
     gold = "Wilner Joseph | Haitiana | Operario de fileteo | Titular, elegido por los trabajadores"
     ocr = "Wilner Joseph Haitiana Operario de fileteo, planta Titular, elegido por los"
