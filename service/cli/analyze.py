@@ -76,15 +76,17 @@ def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
         root = Path(raw)
         if not root.exists():
             raise UsageError(error_message("no_such_path", path=raw))
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        # a dangling link is a file gone missing, said as one that cannot be opened
+        files = sorted(p for p in root.rglob("*") if p.is_file() or _dangling(p)) if (
+            root.is_dir()) else [root]
         for f in files:
             shown = str(f)
             if root.is_dir() and _left_out(f.relative_to(root).as_posix()):
                 continue
             try:
                 container = is_container(f)
-            except OSError as exc:
-                yield InputDocument(path=shown, file=f, error=exc)
+            except OSError:  # its read fails again, said as unreadable (``_analyze_input``)
+                yield InputDocument(path=shown, file=f)
                 continue
             if container:
                 for member in iter_archive(f):
@@ -100,6 +102,11 @@ def iter_inputs(paths: list[str], spool_dir: Path) -> Iterator[InputDocument]:
                     yield item
             else:
                 yield InputDocument(path=shown, file=f)
+
+
+def _dangling(path: Path) -> bool:
+    """A symbolic link whose target is gone."""
+    return path.is_symlink() and not path.exists()
 
 
 def _left_out(relative: str) -> bool:

@@ -87,6 +87,23 @@ def test_a_bad_file_fails_alone_with_a_spanish_reason(tmp_path):
         assert "Traceback" not in message
 
 
+def test_a_dangling_link_in_a_folder_is_said_not_skipped(tmp_path):
+    """QA 2026-12-08: a shortcut in the folder whose target was moved (a dangling symbolic
+    link) was left out of `analyze` without a word, exit 0, while `evidencia batch` records it
+    as a failed file: the matrix looked complete with a document missing. It is now a document
+    in error with its reason, exit 1."""
+    (tmp_path / "bien.txt").write_text(
+        "Política de inclusión. La empresa prohíbe toda discriminación por nacionalidad u origen "
+        "en la selección, la remuneración y el ascenso de sus trabajadores.", encoding="utf-8")
+    (tmp_path / "informe.pdf").symlink_to(tmp_path / "movido" / "informe.pdf")
+    proc = _evidencia("analyze", str(tmp_path), "--json")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    docs = {Path(d["path"]).name: d for d in json.loads(proc.stdout)["documents"]}
+    assert docs["bien.txt"]["status"] == "ok"
+    assert docs["informe.pdf"]["status"] == "error"
+    assert docs["informe.pdf"]["error"] == "No se pudo abrir el archivo (permisos o ruta inválida)."
+
+
 def test_zip_members_are_documents_named_inside_the_archive(tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
