@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -276,6 +277,18 @@ def _print_matrix(reports: list[DocumentReport], summary: dict, out=sys.stdout) 
         out.write(f"{errors} archivo(s) con error (ver arriba).\n")
 
 
+#: What a file name that is not UTF-8 brings into a ``str`` (Python's surrogate escapes).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_text(payload: dict) -> str:
+    """``payload`` as JSON that stays UTF-8: a file name that is not (its raw bytes carried as
+    surrogate escapes) is written as ``\\udcXX`` escapes, which a reader's ``os.fsencode``
+    turns back into the name on disk, instead of raw bytes no strict reader accepts."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}",
+                          json.dumps(payload, ensure_ascii=False))
+
+
 def run(args) -> int:
     with tempfile.TemporaryDirectory(prefix="evidencia-analyze-") as spool_dir:
         return _run(args, Path(spool_dir))
@@ -319,8 +332,7 @@ def _run(args, spool_dir: Path) -> int:
             "documents": [r.to_dict() for r in reports],
             "summary": summary,
         }
-        json.dump(payload, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(_json_text(payload) + "\n")
     else:
         _print_matrix(reports, summary)
     return 1 if any(r.status == "error" for r in reports) else 0

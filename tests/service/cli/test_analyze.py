@@ -104,6 +104,26 @@ def test_a_dangling_link_in_a_folder_is_said_not_skipped(tmp_path):
     assert docs["informe.pdf"]["error"] == "No se pudo abrir el archivo (permisos o ruta inválida)."
 
 
+def test_json_output_is_utf8_with_a_file_name_that_is_not(tmp_path):
+    """QA 2026-12-08: a file whose name is not UTF-8 (copied from an old Windows share or a
+    USB stick mounted as Latin-1: "acta-comit\xe9.txt") put that raw byte into `analyze
+    --json`'s output, which is then no UTF-8 and no JSON a strict reader accepts (Python's
+    ``json.loads`` of the bytes, ``subprocess.run(text=True)``). The name is now escaped
+    within the JSON, and read back it names the file on disk."""
+    folder = os.fsencode(tmp_path)
+    name = b"acta-comit\xe9.txt"
+    with open(os.path.join(folder, name), "wb") as fh:
+        fh.write("Acta de constitución del Comité de Inclusión e Interculturalidad.".encode())
+    proc = subprocess.run([sys.executable, "-m", "service.cli", "analyze", str(tmp_path),
+                           "--json"], cwd=REPO, capture_output=True, timeout=600,
+                          env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout.decode("utf-8"))  # strict: the output is UTF-8
+    [doc] = report["documents"]
+    assert doc["status"] == "ok"
+    assert os.fsencode(doc["path"]) == os.path.join(folder, name)
+
+
 def test_zip_members_are_documents_named_inside_the_archive(tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
