@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 from service.domain.codes import DocumentStatus, Lane
 from service.domain.errors import UsageError, ValidationError
 from service.domain.messages import error_message
+from service.domain.text import from_file_system
 
 log = logging.getLogger(__name__)
 
@@ -145,13 +146,14 @@ def _split_rut(label: str) -> tuple[str, str | None, str | None]:
 
 def _doc_name(name: str) -> str:
     """The name as ``add_files`` stores it, so a rerun finds the document again."""
-    name = (name or "").replace("\\", "/").strip().lstrip("/")
+    name = from_file_system(name or "").replace("\\", "/").strip().lstrip("/")
     return name[:1000] or "archivo"
 
 
 def _source(kind: str, key_path: str, label: str) -> BatchSource:
-    name, rut, bad_rut = _split_rut(label)
-    return BatchSource(key=f"{kind}:{key_path}", organization=name, rut=rut, bad_rut=bad_rut)
+    name, rut, bad_rut = _split_rut(from_file_system(label))
+    return BatchSource(key=f"{kind}:{from_file_system(key_path)}", organization=name, rut=rut,
+                       bad_rut=bad_rut)
 
 
 def _where(source: BatchSource) -> str:

@@ -999,3 +999,31 @@ def test_a_csv_given_without_csv_mode_is_refused_before_loading(
     err = capsys.readouterr().err
     assert err.startswith("evidencia batch: --csv solo se usa con --org-from csv")
     assert session.scalar(select(func.count(Submission.id))) == 0
+
+
+def test_names_that_are_not_utf8_are_read_as_windows_latin1(service_env, session, tmp_path,
+                                                            capsys):
+    """QA 2026-12-08: an archive copied from an old Windows share, its folder and file names in
+    Latin-1 ("Fundaci\\xf3n Sol/acta-comit\\xe9.txt", not UTF-8), stopped `evidencia batch` with
+    a traceback and "Error interno del programa" at its first such file: the database takes
+    no such name. The bytes are read as Windows-1252 (what such a name was written in), and a
+    rerun finds what the first run loaded."""
+    import os
+
+    from service.cli.main import main
+    from service.domain.models import Submission
+
+    root = tmp_path / "archivo"
+    folder = os.path.join(os.fsencode(root), "Fundaci\xf3n Sol".encode("cp1252"))
+    os.makedirs(folder)
+    with open(os.path.join(folder, "acta-comit\xe9.txt".encode("cp1252")), "wb") as fh:
+        fh.write(ACTA.encode("utf-8"))
+    summary = tmp_path / "resumen.csv"
+    assert main(["batch", str(root), "--summary", str(summary)]) == 0
+    assert "1 organización(es), 1 archivo(s): 1 nuevo(s)" in capsys.readouterr().err
+    [submission] = session.scalars(select(Submission))
+    assert submission.organization.name == "Fundación Sol"
+    assert [d.name for d in submission.documents] == ["acta-comité.txt"]
+    assert [row["organizacion"] for row in report_rows(summary)] == ["Fundación Sol"]
+    assert main(["batch", str(root), "--summary", str(summary)]) == 0
+    assert "0 nuevo(s), 0 reemplazado(s), 1 ya cargado(s)" in capsys.readouterr().err
