@@ -152,7 +152,7 @@ def _new_password(given: str | None) -> str:
             if password != getpass.getpass("Repita la contraseña: "):
                 raise UsageError(error_message("passwords_differ"))
         else:
-            password = sys.stdin.readline().rstrip("\n")
+            password = sys.stdin.readline().rstrip("\r\n")  # the line ending, LF or CR LF
     if not password:
         raise UsageError(error_message("empty_password"))
     return password

@@ -216,6 +216,24 @@ def test_user_add_refuses_a_name_no_one_could_log_in_with(service_env, capsys, u
         assert session.scalar(select(func.count(User.id))) == 0
 
 
+def test_user_add_reads_a_password_piped_from_a_windows_file(service_env, capsys, monkeypatch):
+    """QA 2026-12-08: `evidencia user add ana < clave.txt` with a file saved on Windows (its
+    line ending CR LF) kept the CR in the password: the account was created, and the reviewer
+    could not log in with the password written in the file. The line ending goes, whichever
+    it is; the password itself is kept as written."""
+    import io
+
+    from service.cli import main
+    from service.db import SessionLocal
+    from service.domain.access import authenticate
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(" mesa verde junto al rio \r\n"))
+    assert main(["user", "add", "ana"]) == 0
+    assert "Usuario «ana» (reviewer) creado." in capsys.readouterr().out
+    with SessionLocal() as session:
+        assert authenticate(session, "ana", " mesa verde junto al rio ") is not None
+
+
 def test_demo_is_loaded_once(service_env, tmp_path):
     from service.cli.ops import load_demo
     from service.db import SessionLocal
