@@ -10,7 +10,10 @@ its (submission, name) and sha256, so a rerun after Ctrl-C or a crash skips what
 re-enqueues what was stored but never finished, and loads the rest; two runs over the same
 archive at once load each organisation in turn (a lock per source key). A rerun mirrors the
 folder: a file whose bytes changed at the same path (re-exported) replaces the document loaded
-from it, through the one replacement (``documents.replace_document``). A submission with a final
+from it, through the one replacement (``documents.replace_document``); an archive is expanded
+into its members as an upload is (``add_files``'s names, «anexos.zip/plan.pdf»), so a
+re-exported archive is mirrored member by member, and one re-exported damaged keeps what it
+brought (said). A submission with a final
 verdict takes nothing new (``workflow.VerdictLock``: neither a replacement nor a new file) until
 an admin reopens it. Files are read one at a time (archives member by member), so an archive of
 thousands never sits in memory at once.
@@ -212,7 +215,10 @@ def _archive_members(zip_path: Path) -> Iterator[tuple[str, bytes | None, object
     try:
         for member in iter_archive(zip_path):
             if member.error is not None:
-                yield member.name, None, member.error
+                # the archive itself unreadable is reported under its own name: "" here, as
+                # add_files names it after the upload (not "anexos.zip/anexos.zip")
+                whole = member.name == zip_path.name
+                yield ("" if whole else member.name), None, member.error
                 continue
             try:
                 data = member.read()
@@ -697,8 +703,17 @@ class _Loader:
         return None
 
     def _failed_before(self, submission, name: str, item: BatchItem) -> str:
-        """An item that could not even be read: recorded once, with its reason."""
-        if self.known[submission.id].get(name):
+        """An item that could not even be read: recorded once, with its reason. At the name of
+        a document read before (an archive's member re-exported damaged), or as an archive
+        whose members were loaded before (re-exported unreadable whole), it is a re-export
+        refused at the door: what was loaded stays, and the row says why (:meth:`_kept`)."""
+        known = self.known[submission.id].get(name)
+        if any(status != DocumentStatus.error for _id, _s, status in known or ()) or (
+                not known and name in self.expanded[submission.id]):
+            reason = item.error or error_message(item.error_code or "internal")
+            return self._kept(submission, name, ValidationError(
+                code="replacement_refused", name=name, reason=reason[:1].lower() + reason[1:]))
+        if known:
             return "skipped"
         _record_error_document(self.session, submission, name, item.error_code or "error",
                                item.error)

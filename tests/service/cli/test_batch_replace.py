@@ -313,3 +313,80 @@ def test_a_verdict_given_while_a_new_file_is_stored_keeps_it_out(
     assert _live(session) == before
     assert report_rows(summary)[0]["avisos"].startswith(
         "No se agregó «informe.pdf»: la postulación tiene veredicto final («Aprobada»)")
+
+
+def _damaged_zip(members: dict[str, bytes], damaged: str) -> bytes:
+    """A ZIP (members stored, not compressed) with one byte of ``damaged``'s data flipped: its
+    CRC no longer matches, as in a copy cut or altered on its way."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    raw = buf.getvalue()
+    at = raw.index(members[damaged][:64]) + len(members[damaged]) // 2
+    return raw[:at] + bytes([raw[at] ^ 0xFF]) + raw[at + 1:]
+
+
+def test_a_re_exported_zip_replaces_what_it_brought_member_by_member(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    """A ZIP in an organisation's folder is expanded as an upload's is (``add_files``: one
+    document per member, named «anexos.zip/member»), so a re-exported ZIP is mirrored member
+    by member: a changed member replaces its document, a new one is added, an unchanged one is
+    skipped. QA 2026-12-07: a re-export whose member came out damaged (or the whole ZIP
+    unreadable) was counted «ya cargado», «Sin errores»: the run said nothing of a file it
+    could not read. The document loaded before stays, as for a loose file refused at the
+    door, and the row says why."""
+    from tests.documents import make_zip
+
+    plan = (DEMO / "plan-capacitacion-2025.pdf").read_bytes()
+    report = (DEMO / "informe-actividades-2025.pdf").read_bytes()
+    acta = (DEMO / "acta-comite-paritario.txt").read_bytes()
+    root = write_tree(tmp_path / "archivo", {"Transportes Cordillera": {
+        "anexos.zip": {"plan.pdf": plan, "acta.txt": acta}}})
+    archive = root / "Transportes Cordillera" / "anexos.zip"
+    summary = tmp_path / "resumen.csv"
+    assert _batch(root, summary, capsys)[0] == 0
+    run_worker_burst()
+    before = _live(session)
+    assert set(before) == {"anexos.zip/plan.pdf", "anexos.zip/acta.txt"}
+
+    # re-exported: the plan's member damaged
+    archive.write_bytes(_damaged_zip({"plan.pdf": report, "acta.txt": acta}, "plan.pdf"))
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 1, out
+    assert _totals(err) == ("1 organización(es), 2 archivo(s): 0 nuevo(s), 0 reemplazado(s), "
+                            "1 ya cargado(s), 0 reencolado(s), 1 con error al cargar.")
+    assert _live(session) == before
+    row = report_rows(summary)[0]
+    assert row["avisos"].startswith("No se reemplazó «anexos.zip/plan.pdf»: ")
+    assert "Se mantiene el documento cargado antes" in row["avisos"]
+    assert "Transportes Cordillera: anexos.zip/plan.pdf" in out
+
+    # the whole ZIP unreadable: what it brought stays, said once for the ZIP
+    archive.write_bytes(b"PK\x03\x04" + random.Random(5).randbytes(3000))
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 1, out
+    assert "0 nuevo(s), 0 reemplazado(s), 0 ya cargado(s), 0 reencolado(s), 1 con error" in (
+        _totals(err))
+    assert _live(session) == before
+    assert report_rows(summary)[0]["avisos"].startswith(
+        "No se reemplazó «anexos.zip»: el archivo ZIP está dañado")
+
+    # re-exported well: the changed member replaces its document, a new one is added
+    policy = (DEMO / "politica-inclusion.docx").read_bytes()
+    archive.write_bytes(make_zip({"plan.pdf": report, "acta.txt": acta, "politica.docx": policy}))
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 0, out
+    assert _totals(err) == ("1 organización(es), 3 archivo(s): 1 nuevo(s), 1 reemplazado(s), "
+                            "1 ya cargado(s), 0 reencolado(s), 0 con error al cargar.")
+    live = _live(session)
+    assert set(live) == {"anexos.zip/plan.pdf", "anexos.zip/acta.txt", "anexos.zip/politica.docx"}
+    assert live["anexos.zip/acta.txt"] == before["anexos.zip/acta.txt"]
+    assert live["anexos.zip/plan.pdf"] != before["anexos.zip/plan.pdf"]
+    run_worker_burst()
+    assert _batch(root, summary, capsys)[0] == 0
+    row = report_rows(summary)[0]
+    assert (row["c1"], row["c3"], row["c4"], row["documentos"]) == ("sí", "sí", "sí", "3")
