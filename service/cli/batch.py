@@ -5,7 +5,10 @@ one left off); this command shows its progress, optionally waits for the workers
 summary CSV (the matrix of each submission) and lists the failed files by reason. A file
 re-exported since an earlier run replaces its document (counted, and named in the
 organisation's ``avisos``); one whose new bytes could not replace it is listed with the failed
-files and named there too. What it noticed and loaded anyway is said too: a folder or archive
+files and named there too. A document whose file is no longer in the folder is counted
+(``ya_no_estan``) and named in ``avisos``, and keeps counting; ``--retire-missing`` retires it
+(``retirados``), except under a final verdict (listed with the failed files). What it noticed
+and loaded anyway is said too: a folder or archive
 whose name holds a RUT with a wrong check digit (a line, and the organisation's ``avisos`` in
 the summary), an organisation's folder or ZIP with no file to load, and with ``--org-from csv``
 the rows no file went to (a line each, their count, and a row each in the summary).
@@ -131,7 +134,7 @@ def _print_notices(warnings: list[str], unmatched: list[str], out=None) -> None:
             out.write(f"  - {line}\n")
 
 
-def _load(session, items, paths: list[str]) -> BatchStats:
+def _load(session, items, paths: list[str], retire_missing: bool = False) -> BatchStats:
     shown = bar(estimate_total(paths), "Cargando")
 
     def progress(_item: BatchItem, _outcome: str, stats: BatchStats) -> None:
@@ -142,7 +145,7 @@ def _load(session, items, paths: list[str]) -> BatchStats:
         shown.update()
 
     try:
-        stats = load_batch(session, items, on_item=progress)
+        stats = load_batch(session, items, on_item=progress, retire_missing=retire_missing)
         shown.total = shown.n  # the estimate counted files that are no documents (the CSV)
         return stats
     finally:
@@ -152,13 +155,15 @@ def _load(session, items, paths: list[str]) -> BatchStats:
 def _write_summary(session, target: Path | None, sub_ids: list[str],
                    notes: dict[str, list[str]] | None = None,
                    unloaded: Iterable[tuple[str, str | None, str]] = (),
-                   replaced: dict[str, int] | None = None) -> None:
+                   stats: BatchStats | None = None) -> None:
     from service.outputs.exports import report_path, write_batch_summary
     from service.settings import get_settings
 
     matrices = summarize(session, sub_ids)
     target = report_path(target, get_settings().data_dir, "resumen-lote")
-    write_batch_summary(target, matrices, notes, unloaded, replaced)
+    write_batch_summary(target, matrices, notes, unloaded, stats and stats.replaced_in,
+                        stats and {k: len(v) for k, v in stats.missing.items()},
+                        stats and {k: len(v) for k, v in stats.retired.items()})
     pending = sum(m.n_counted_pending for m in matrices)  # as the summary's pendientes
     print(f"Resumen: {target}" + (
         f" ({pending} documento(s) aún en proceso; use --wait para esperarlos)"
@@ -172,7 +177,7 @@ def run(args) -> int:
     inputs = _inputs(args)
     target = given_report_path(args.summary, "resumen-lote") if args.summary else None
     with SessionLocal() as session:
-        stats = _load(session, inputs.items, args.paths)
+        stats = _load(session, inputs.items, args.paths, args.retire_missing)
         if not stats.seen:  # a wrong folder, most likely: not a successful load
             raise UsageError(error_message("batch_no_files", paths=", ".join(args.paths)))
         sub_ids = list(stats.submission_ids.values())
@@ -186,6 +191,10 @@ def run(args) -> int:
             + (f"; {error_message('batch_csv_rows_unmatched', n=len(unmatched))}"
                if unmatched else "")
             + (f"; {error_message('batch_empty_sources', n=len(empty))}" if empty else "")
+            + (f"; {error_message('batch_missing_total', n=stats.n_missing)}"
+               if stats.n_missing else "")
+            + (f"; {error_message('batch_retired_total', n=stats.n_retired)}"
+               if stats.n_retired else "")
             + ".",
             file=sys.stderr,
         )
@@ -195,7 +204,8 @@ def run(args) -> int:
         for key, source in stats.bad_ruts.items():
             if key in stats.submission_ids:
                 notes.setdefault(stats.submission_ids[key], []).append(rut_warning(source))
-        for sub_id, lines in stats.row_notes.items():  # files replaced, or changed and kept
+        # files replaced, or changed and kept; documents whose file is gone, or retired
+        for sub_id, lines in stats.row_notes.items():
             notes.setdefault(sub_id, []).extend(lines)
         _print_notices([line for lines in notes.values() for line in lines]
                        + [line for _source, line in empty],
@@ -204,8 +214,7 @@ def run(args) -> int:
             wait_for_workers(session, sub_ids)
         _write_summary(session, target, sub_ids, notes, [
             (row.source.organization, row.source.rut, line) for row, line in unmatched
-        ] + [(source.organization, source.rut, line) for source, line in empty],
-            stats.replaced_in)
+        ] + [(source.organization, source.rut, line) for source, line in empty], stats)
         grouped = errors_by_reason(session, sub_ids, stats.unassigned, stats.kept)
         _print_errors(grouped)
         return 1 if grouped else 0

@@ -303,6 +303,13 @@ def _archive_commands(sub) -> None:
                         "fila por carpeta, archivo o ZIP; rutas relativas a la carpeta del "
                         "CSV).")
     b.add_argument("--wait", action="store_true", help="Espera a que los workers terminen.")
+    b.add_argument(
+        "--retire-missing", action="store_true",
+        help="Retira de su postulación los documentos cuyo archivo ya no está en la carpeta "
+             "o ZIP de la organización (dejan de contar; su historial se conserva). Sin esta "
+             "opción solo se informan («ya no están en la carpeta»). Nunca retira de una "
+             "postulación con veredicto final. No aplica a organizaciones tomadas de un CSV.",
+    )
     b.add_argument("--summary", metavar="ARCHIVO",
                    help="CSV de resumen, o una carpeta donde crearlo (por defecto en data/).")
 

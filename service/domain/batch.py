@@ -71,6 +71,13 @@ class BatchSource:
     #: a RUT written in the folder or archive name whose check digit does not match, as
     #: written: not the organisation's RUT, left in its name, and said (:func:`rut_warning`)
     bad_rut: str | None = None
+    #: how a run tells a document whose file is gone (:meth:`_Loader.find_missing`): ``all``,
+    #: the run walked the whole folder or archive, so a document it did not find is gone;
+    #: ``top``, it walked only the files directly in the folder (loose files beside the
+    #: organisations' folders), so one is gone only when its file (or the file or folder it
+    #: came from) is no longer on disk; ``none``, never (a CSV row's organisation may gather
+    #: files from paths this run was not given)
+    removals: str = "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +126,19 @@ class BatchStats:
     #: document and each new file not added: listed with the failed files
     #: (:func:`errors_by_reason`)
     kept: list[tuple[str, str]] = field(default_factory=list)
+    #: submission id -> names of its documents whose file is no longer in the folder or
+    #: archive (:meth:`_Loader.find_missing`), still counting: said, not retired
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    #: submission id -> names of the documents this run retired (``retire_missing``)
+    retired: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def n_missing(self) -> int:
+        return sum(len(names) for names in self.missing.values())
+
+    @property
+    def n_retired(self) -> int:
+        return sum(len(names) for names in self.retired.values())
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,10 +173,10 @@ def _doc_name(name: str) -> str:
     return name[:1000] or "archivo"
 
 
-def _source(kind: str, key_path: str, label: str) -> BatchSource:
+def _source(kind: str, key_path: str, label: str, removals: str = "all") -> BatchSource:
     name, rut, bad_rut = _split_rut(from_file_system(label))
     return BatchSource(key=f"{kind}:{from_file_system(key_path)}", organization=name, rut=rut,
-                       bad_rut=bad_rut)
+                       bad_rut=bad_rut, removals=removals)
 
 
 def _where(source: BatchSource) -> str:
@@ -338,9 +358,10 @@ def _folder_mode_items(root: Path, empty: list[BatchSource]) -> Iterator[BatchIt
             yield from _zip_by_top_entry(root, default)
         else:
             parent = root.resolve().parent
-            yield from _file_items(_source("folder", str(parent), parent.name), root, root.name)
+            yield from _file_items(_source("folder", str(parent), parent.name, "top"), root,
+                                   root.name)
         return
-    loose = _source("folder", str(root.resolve()), root.resolve().name)
+    loose = _source("folder", str(root.resolve()), root.resolve().name, "top")
     for entry in sorted(root.iterdir()):
         if is_hidden_or_clutter(entry.name):
             continue
@@ -363,7 +384,8 @@ def _archive_mode_items(root: Path, empty: list[BatchSource]) -> Iterator[BatchI
             yield from _or_empty(_file_items(source, f, ""), source, empty)
         else:
             parent = f.resolve().parent
-            yield from _file_items(_source("folder", str(parent), parent.name), f, f.name)
+            yield from _file_items(_source("folder", str(parent), parent.name, "top"), f,
+                                   f.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,7 +453,7 @@ def read_org_csv_rows(csv_path: str | Path) -> list[CsvRow]:
                 line=reader.line_num, path=values["path"],
                 prefix=os.path.normpath(prefix.resolve()),
                 source=BatchSource(key=f"csv:{ident}", organization=values["organization"],
-                                   rut=rut),
+                                   rut=rut, removals="none"),
             ))
     return rows
 
@@ -590,6 +612,14 @@ def _record_error_document(session, submission, name: str, code: str, message: s
     session.commit()
 
 
+#: :attr:`BatchSource.removals`, from the least cautious to the most
+_CAUTION = ("all", "top", "none")
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f"«{name}»" for name in names)
+
+
 class _RefusedAgain(Exception):
     """A file refused before its bytes could be kept is refused again for the same reason:
     nothing new to record."""
@@ -618,6 +648,10 @@ class _Loader:
         self.expanded: dict[str, set[str]] = {}
         self._lock = contextlib.ExitStack()
         self._locked: str | None = None  # the source key whose lock is held
+        #: submission id -> the names this run found in its folder or archive (as stored)
+        self.walked: dict[str, set[str]] = defaultdict(set)
+        #: submission id -> its source, the most cautious of its ``removals`` if two differ
+        self.sources: dict[str, BatchSource] = {}
 
     def close(self, *, requeue: bool = False) -> None:
         """Release the lock held; with ``requeue``, first enqueue again the unfinished documents
@@ -660,6 +694,11 @@ class _Loader:
 
         submission = self.submission(item.source)
         name = _doc_name(item.name)
+        self.walked[submission.id].add(name)
+        known_source = self.sources.get(submission.id)
+        if known_source is None or _CAUTION.index(item.source.removals) > _CAUTION.index(
+                known_source.removals):
+            self.sources[submission.id] = item.source
         if self._new(submission, name):  # nothing read or stored under a final verdict
             refusal = self._closed(submission)
             if refusal is not None:
@@ -854,12 +893,83 @@ class _Loader:
         _record_error_document(self.session, submission, name, code, message)
         return "error"
 
+    def mirror_removals(self, *, retire: bool) -> None:
+        """After the whole run: each organisation's documents whose file is gone from its
+        folder or archive (:meth:`find_missing`), under the organisation's lock. Said
+        (``stats.missing``), or with ``retire`` retired through the one removal path
+        (``documents.remove_document``, ``from_archive``): not under a final verdict
+        (``workflow.VerdictLock.remove``), said on the row and listed with the failed files."""
+        from service.domain.documents import remove_document
+        from service.domain.errors import ServiceError
+
+        for submission_id, source in list(self.sources.items()):
+            if not self.find_missing(submission_id, source):
+                continue
+            submission = self.submission(source)  # its lock held, what it holds read again
+            gone = self.find_missing(submission_id, source)
+            if not gone:
+                continue
+            if not retire:
+                self.stats.missing[submission_id] = [name for _id, name in gone]
+                self._note(submission, error_message(
+                    "batch_missing", n=len(gone), names=_quoted(name for _id, name in gone)))
+                continue
+            retired: list[str] = []
+            for doc_id, name in gone:
+                try:
+                    remove_document(self.session, submission, doc_id, from_archive=True)
+                except ServiceError as exc:
+                    self.session.rollback()
+                    if exc.code == "document_not_found":  # another run retired it meanwhile
+                        continue
+                    if exc.code != "remove_locked":
+                        raise
+                    self._retire_refused(submission, [g for g in gone if g[1] not in retired],
+                                         exc)
+                    break
+                retired.append(name)
+            if retired:
+                self.stats.retired[submission_id] = retired
+                self._note(submission, error_message("batch_retired", n=len(retired),
+                                                     names=_quoted(retired)))
+        self.close(requeue=True)
+
+    def find_missing(self, submission_id: str, source: BatchSource) -> list[tuple[str, str]]:
+        """(id, name) of the submission's documents, in force, whose file this run did not find
+        (nor the archive it came from, e.g. an archive unreadable now), by ``source.removals``
+        (:class:`BatchSource`)."""
+        if source.removals == "none":
+            return []
+        walked = self.walked[submission_id]
+        folder = Path(source.key.partition(":")[2])
+        gone = []
+        for name, entries in sorted(self.known[submission_id].items()):
+            parts = name.split("/")
+            if any("/".join(parts[:k]) in walked for k in range(1, len(parts) + 1)):
+                continue
+            if source.removals == "top" and (folder / parts[0]).exists():
+                continue
+            gone.extend((doc_id, name) for doc_id, _sha, _status in entries if doc_id)
+        return gone
+
+    def _retire_refused(self, submission, gone: list[tuple[str, str]], exc) -> None:
+        """Documents whose file is gone, not retired under a final verdict: the row's line and
+        the reason they are listed under with the failed files."""
+        current = exc.params.get("current", "")
+        names = [name for _id, name in gone]
+        self._note(submission, error_message("batch_retire_locked", n=len(names),
+                                             names=_quoted(names), current=current))
+        reason = error_message("batch_retire_locked_reason", current=current)
+        self.stats.kept.extend((reason, f"{submission.organization.name}: {name}")
+                               for name in names)
+
 
 def load_batch(
     session,
     items: Iterable[BatchItem],
     *,
     on_item: Callable[[BatchItem, str, BatchStats], None] | None = None,
+    retire_missing: bool = False,
 ) -> BatchStats:
     """Store and enqueue ``items``; skip what an earlier run stored; never stop on a bad file.
 
@@ -879,6 +989,13 @@ def load_batch(
     its lock is held, before the run moves on. ``on_item(item, outcome, stats)`` is called
     after each item with outcome ``stored``, ``replaced``, ``skipped``, ``error`` or
     ``unassigned`` (the progress bar; tests inject interruptions here).
+
+    Once every item is loaded (not after an interruption), each organisation's documents in
+    force whose file is no longer in its folder or archive are said (``stats.missing``, the
+    row's ``avisos``) and keep counting; with ``retire_missing`` they are retired
+    (``stats.retired``) through the one removal path (``documents.remove_document``), except
+    under a final verdict (said, and listed with the failed files, until an admin reopens
+    the submission). How a run tells a file gone: :attr:`BatchSource.removals`.
     """
     stats = BatchStats()
     loader = _Loader(session, stats)
@@ -903,6 +1020,7 @@ def load_batch(
                 stats.errors += 1
             if on_item is not None:
                 on_item(item, outcome, stats)
+        loader.mirror_removals(retire=retire_missing)
         finished = True
     finally:
         loader.close(requeue=finished)  # interrupted: the rerun (or the sweep) requeues

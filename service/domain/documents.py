@@ -65,9 +65,19 @@ def _check_editable(submission: Submission) -> None:
         raise ServiceError(code="documents_locked")
 
 
-def remove_document(session: Session, submission: Submission, document_id: str) -> Document:
-    """Take a document out of the submission (409 once it is under review or decided)."""
-    _check_editable(submission)
+def remove_document(session: Session, submission: Submission, document_id: str, *,
+                    from_archive: bool = False) -> Document:
+    """Take a document out of the submission (409 once it is under review or decided); its
+    row stays, marked removed, for the history.
+
+    ``from_archive``: ``evidencia batch --retire-missing`` found its file gone from the
+    organisation's folder. As for a replacement from the archive (:func:`replace_document`),
+    taken in any status of the review except under a final verdict (409 ``remove_locked``,
+    ``workflow.VerdictLock.remove``), checked under the submission's row lock."""
+    if from_archive:
+        workflow.check_unlocked(workflow.lock(session, submission), workflow.VerdictLock.remove)
+    else:
+        _check_editable(submission)
     document = live_document(session, submission.id, document_id)
     document.removed_at = datetime.now(UTC)
     session.commit()

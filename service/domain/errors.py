@@ -132,6 +132,7 @@ class ErrorCode(enum.StrEnum):
     retry_locked = _request("retry_locked", 409)  # a retry under a final verdict
     replace_locked = _request("replace_locked", 409)  # a batch replacement under a final verdict
     add_locked = _request("add_locked", 409)  # a new document under a final verdict
+    remove_locked = _request("remove_locked", 409)  # a batch retirement under a final verdict
 
     error = _document("error", 400)
     extraction_failed = _document("extraction_failed")

@@ -334,6 +334,11 @@ ERROR_MESSAGES: dict[str, str] = {
         "reemplazar, porque cambiaría la matriz en que se basan sus decisiones cerradas. Para "
         "hacerlo, un administrador debe reabrirla primero."
     ),
+    "remove_locked": (
+        "La postulación ya tiene su resultado final («{current}»): sus documentos no se pueden "
+        "retirar, porque cambiaría la matriz en que se basan sus decisiones cerradas. Para "
+        "hacerlo, un administrador debe reabrirla primero."
+    ),
     "add_locked": (
         "La postulación ya tiene su resultado final («{current}»): no se le pueden agregar "
         "documentos, porque cambiaría la matriz en que se basan sus decisiones cerradas. Para "
@@ -538,6 +543,25 @@ ERROR_MESSAGES: dict[str, str] = {
         "Archivo nuevo, no se agregó: la postulación tiene veredicto final («{current}»); un "
         "administrador debe reabrirla antes de volver a ejecutar el lote."
     ),
+    "batch_missing": (
+        "{n} documento(s) ya no están en la carpeta: {names}. Siguen contando en la "
+        "postulación; para retirarlos, vuelva a ejecutar el lote con --retire-missing."
+    ),
+    "batch_retired": (
+        "Se retiraron {n} documento(s) que ya no están en la carpeta: {names}; dejaron de "
+        "contar."
+    ),
+    "batch_retire_locked": (
+        "No se retiraron {n} documento(s) que ya no están en la carpeta: {names}. La "
+        "postulación tiene veredicto final («{current}»); un administrador debe reabrirla "
+        "antes de volver a ejecutar el lote. Siguen contando."
+    ),
+    "batch_retire_locked_reason": (
+        "Ya no está en la carpeta y no se retiró: la postulación tiene veredicto final "
+        "(«{current}»); un administrador debe reabrirla antes de volver a ejecutar el lote."
+    ),
+    "batch_missing_total": "{n} ya no están en la carpeta",
+    "batch_retired_total": "{n} retirado(s) por no estar ya en la carpeta",
     "batch_empty_sources": "{n} carpeta(s) o ZIP de organización sin ningún archivo",
     "batch_where_folder": "la carpeta «{path}»",
     "batch_where_archive": "el archivo «{path}»",

@@ -284,13 +284,16 @@ class VerdictLock(enum.StrEnum):
     re-exported file (``evidencia batch``; the applicant's replacements stop earlier, at
     ``enviada``) would take its passages out and bring others in, and a document added by a
     reviewer's upload or by ``evidencia batch`` (a new file in the organisation's folder, or a
-    file that failed re-exported to take the failed copy's place) would bring its passages in."""
+    file that failed re-exported to take the failed copy's place) would bring its passages in,
+    and a document retired by ``evidencia batch --retire-missing`` (its file no longer in the
+    folder) would take its passages out."""
 
     decisions = "decisions_locked"
     reread = "reread_locked"
     retry = "retry_locked"
     replace = "replace_locked"
     add = "add_locked"
+    remove = "remove_locked"
 
 
 def check_unlocked(submission: Submission, what: VerdictLock) -> None:

@@ -60,7 +60,8 @@ EVIDENCE_HEADERS = ["Compromiso", "Documento", "Página", "Extracto", "Puntaje",
 HISTORY_HEADERS = ["Fecha", "Revisor", "Compromiso", "Decisión", "Documento", "Página",
                    "Extracto", "Comentario", "Versión del clasificador"]
 SUMMARY_HEADERS = ["organizacion", "rut", "postulacion", *COMMITMENT_IDS,
-                   "documentos", "listos", "pendientes", "errores", "reemplazados", "avisos"]
+                   "documentos", "listos", "pendientes", "errores", "reemplazados",
+                   "ya_no_estan", "retirados", "avisos"]
 FLIP_HEADERS = ["nivel", "organizacion", "rut", "postulacion", "documento_id", "documento",
                 "compromiso", "version_anterior", "version_nueva", "antes", "despues",
                 "decision_revisor", "marcado_para_revision"]
@@ -279,7 +280,9 @@ def _write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Iterable
 def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix],
                         notes: Mapping[str, Iterable[str]] | None = None,
                         unloaded: Iterable[tuple[str, str | None, str]] = (),
-                        replaced: Mapping[str, int] | None = None) -> Path:
+                        replaced: Mapping[str, int] | None = None,
+                        missing: Mapping[str, int] | None = None,
+                        retired: Mapping[str, int] | None = None) -> Path:
     """One row per submission: which commitments its documents support ("sí", "no", or
     "pendiente" while documents are still being read), documents, finished, pending and
     failed, by organisation. Every count is of the documents the matrix counts (the same
@@ -287,22 +290,25 @@ def write_batch_summary(path: str | Path, matrices: Iterable[SubmissionMatrix],
     ``notes`` (submission id -> Spanish lines) fill ``avisos``: what the run noticed about
     the organisation (a RUT with a wrong check digit in a folder name, a file replaced by its
     re-exported version, one whose new version could not replace it). ``replaced``
-    (submission id -> count) fills ``reemplazados``: the documents this run replaced.
+    (submission id -> count) fills ``reemplazados``: the documents this run replaced;
+    ``missing`` fills ``ya_no_estan``: its documents whose file is no longer in the folder,
+    still counting (named in ``avisos``); ``retired`` fills ``retirados``: those this run
+    retired (``evidencia batch --retire-missing``), no longer counted.
 
     ``unloaded`` (organisation, RUT, Spanish line): what a run named and loaded nothing for (a
     CSV row no file went to, a folder or ZIP with no file), after the organisations, one row
     each: no ``postulacion`` (what a reader filters them by), no commitment judged, no
     document, the line in ``avisos``."""
     ordered = sorted(matrices, key=lambda m: (m.organization.casefold(), m.id))
-    notes, replaced = notes or {}, replaced or {}
+    notes, replaced, missing, retired = notes or {}, replaced or {}, missing or {}, retired or {}
     return _write_csv(path, SUMMARY_HEADERS, itertools.chain((
         [m.organization, m.rut or "", m.id,
          *(messages.found_word(c.supported, m.n_counted_pending > 0) for c in m.commitments),
          len(m.counted), m.n_done, m.n_counted_pending, m.n_errors, replaced.get(m.id, 0),
-         " ".join(notes.get(m.id, ()))]
+         missing.get(m.id, 0), retired.get(m.id, 0), " ".join(notes.get(m.id, ()))]
         for m in ordered
     ), (
-        [organization, rut or "", "", *("" for _ in COMMITMENT_IDS), 0, 0, 0, 0, 0, line]
+        [organization, rut or "", "", *("" for _ in COMMITMENT_IDS), 0, 0, 0, 0, 0, 0, 0, line]
         for organization, rut, line in unloaded
     )))
 

@@ -174,7 +174,7 @@ def test_corrupt_member_does_not_stop_the_archive(
     }})
     summary = tmp_path / "resumen.csv"
     args = Namespace(paths=[str(root)], org_from="folder", csv_file=None, wait=False,
-                     summary=str(summary))
+                     summary=str(summary), retire_missing=False)
     assert run(args) == 1  # some files failed
     run_worker_burst()
     session.expire_all()
@@ -321,7 +321,7 @@ def test_csv_kept_beside_the_folders_it_maps_is_not_a_document(
     mapping.write_text(f"ruta,organizacion,rut\nsol,Fundación Sol,{RUT_SOL}\n"
                        "andina,Cooperativa Andina,\n", encoding="utf-8")
     args = Namespace(paths=[str(root)], org_from="csv", csv_file=str(mapping), wait=False,
-                     summary=str(tmp_path / "resumen.csv"))
+                     summary=str(tmp_path / "resumen.csv"), retire_missing=False)
     assert run(args) == 0
     captured = capsys.readouterr()
     assert "Sin errores." in captured.out
@@ -340,7 +340,7 @@ def test_summary_written_before_the_workers_say_pending_not_no(
     root = write_tree(tmp_path / "archivo", {"Org Comité": {"acta.txt": ACTA}})
     summary = tmp_path / "resumen.csv"
     args = Namespace(paths=[str(root)], org_from="folder", csv_file=None, wait=False,
-                     summary=str(summary))
+                     summary=str(summary), retire_missing=False)
 
     def cells() -> dict:
         row = report_rows(summary)[0]
@@ -367,7 +367,7 @@ def test_summary_counts_a_duplicate_copy_once_in_every_column(
         "acta.txt": ACTA, "acta-copia.txt": ACTA, "plan.txt": PLAN}})
     summary = tmp_path / "resumen.csv"
     args = Namespace(paths=[str(root)], org_from="folder", csv_file=None, wait=False,
-                     summary=str(summary))
+                     summary=str(summary), retire_missing=False)
 
     def counts() -> tuple:
         row = report_rows(summary)[0]
@@ -428,7 +428,7 @@ def test_file_refused_at_load_then_fixed_is_loaded_on_the_rerun(
     write_tree(org, {"acta.pdf": b"", "datos.jsonl": b'{"a": 1}\n', "plan.txt": PLAN})
     summary = tmp_path / "resumen.csv"
     args = Namespace(paths=[str(tmp_path / "archivo")], org_from="folder", csv_file=None,
-                     wait=False, summary=str(summary))
+                     wait=False, summary=str(summary), retire_missing=False)
 
     def live() -> dict:
         session.expire_all()
@@ -472,7 +472,7 @@ def test_damaged_file_re_exported_takes_the_failed_copys_place(
     write_tree(org, {"reglamento.pdf": good[: len(good) // 3], "plan.txt": PLAN})
     summary = tmp_path / "resumen.csv"
     args = Namespace(paths=[str(tmp_path / "archivo")], org_from="folder", csv_file=None,
-                     wait=False, summary=str(summary))
+                     wait=False, summary=str(summary), retire_missing=False)
     run(args)
     run_worker_burst()
     session.expire_all()

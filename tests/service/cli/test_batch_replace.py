@@ -390,3 +390,108 @@ def test_a_re_exported_zip_replaces_what_it_brought_member_by_member(
     assert _batch(root, summary, capsys)[0] == 0
     row = report_rows(summary)[0]
     assert (row["c1"], row["c3"], row["c4"], row["documentos"]) == ("sí", "sí", "sí", "3")
+
+
+def _batch_args(args: list[str], capsys) -> tuple[int, str, str]:
+    from service.cli.main import main
+
+    code = main(["batch", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_file_gone_from_the_folder_is_said_and_retired_only_when_asked(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    """QA 2026-12-07: a file deleted from the organisation's folder (or a member left out of a
+    re-exported ZIP) kept counting in its submission, its passages in the matrix, and no run
+    said so. Now every run says it («N ya no están en la carpeta», the row's ``ya_no_estan``
+    and ``avisos``) and it keeps counting; ``--retire-missing`` retires it through the one
+    removal path (``documents.remove_document``), never under a final verdict."""
+    from service.domain.models import Document
+    from tests.documents import make_zip
+
+    root, org = _folder(tmp_path)
+    acta = (DEMO / "acta-comite-paritario.txt").read_bytes()
+    report = (DEMO / "informe-actividades-2025.pdf").read_bytes()
+    (org / "anexos.zip").write_bytes(make_zip({"acta-2.txt": acta + b"\n2", "informe.pdf": report}))
+    summary = tmp_path / "resumen.csv"
+    args = [str(root), "--summary", str(summary)]
+    assert _batch_args(args, capsys)[0] == 0
+    run_worker_burst()
+    before = _live(session)
+    [(plan_id, _status)] = before["plan.pdf"]
+
+    (org / "plan.pdf").unlink()  # the training plan (c2) deleted from the folder
+    (org / "anexos.zip").write_bytes(make_zip({"acta-2.txt": acta + b"\n2"}))  # report left out
+    line = ("2 documento(s) ya no están en la carpeta: «anexos.zip/informe.pdf», «plan.pdf». "
+            "Siguen contando en la postulación; para retirarlos, vuelva a ejecutar el lote con "
+            "--retire-missing.")
+    for _run in ("first", "again"):  # said on every run, nothing retired
+        code, out, err = _batch_args(args, capsys)
+        assert code == 0, out
+        assert _totals(err) == ("1 organización(es), 3 archivo(s): 0 nuevo(s), "
+                                "0 reemplazado(s), 3 ya cargado(s), 0 reencolado(s), 0 con "
+                                "error al cargar; 2 ya no están en la carpeta.")
+        assert line in out
+        assert _live(session) == before
+        row = report_rows(summary)[0]
+        assert (row["documentos"], row["ya_no_estan"], row["retirados"], row["avisos"]) == (
+            "5", "2", "0", line)
+        assert (row["c2"], row["c4"]) == ("sí", "sí")  # still counting
+
+    submission, admin = _verdict(session)
+    code, out, err = _batch_args([*args, "--retire-missing"], capsys)
+    assert code == 1, out  # listed with the failed files, as a new file refused is
+    assert _live(session) == before
+    row = report_rows(summary)[0]
+    assert row["avisos"] == (
+        "No se retiraron 2 documento(s) que ya no están en la carpeta: "
+        "«anexos.zip/informe.pdf», «plan.pdf». La postulación tiene veredicto final "
+        "(«Aprobada»); un administrador debe reabrirla antes de volver a ejecutar el lote. "
+        "Siguen contando.")
+    assert "Transportes Cordillera: plan.pdf" in out
+    assert (row["retirados"], row["c2"]) == ("0", "sí")
+
+    _reopen(session, submission, admin)
+    code, out, err = _batch_args([*args, "--retire-missing"], capsys)
+    assert code == 0, out
+    assert _totals(err).endswith(
+        "0 con error al cargar; 2 retirado(s) por no estar ya en la carpeta.")
+    live = _live(session)
+    assert set(live) == {"acta.txt", "politica.docx", "anexos.zip/acta-2.txt"}
+    session.expire_all()
+    assert session.get(Document, plan_id).removed_at is not None  # its row stays
+    row = report_rows(summary)[0]
+    assert (row["documentos"], row["ya_no_estan"], row["retirados"]) == ("3", "0", "2")
+    assert row["avisos"] == ("Se retiraron 2 documento(s) que ya no están en la carpeta: "
+                             "«anexos.zip/informe.pdf», «plan.pdf»; dejaron de contar.")
+    assert (row["c2"], row["c4"]) == ("no", "no")
+
+    code, out, err = _batch_args([*args, "--retire-missing"], capsys)
+    assert code == 0 and "ya no están" not in err + out
+    assert report_rows(summary)[0]["avisos"] == ""
+
+
+def test_a_run_over_one_organisations_folder_does_not_take_its_subfolders_for_gone(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    """The same folder given as PATH (``evidencia batch archivo/Org``) makes its loose files
+    the same organisation (the same source key) and its subfolders organisations of their
+    own: a document loaded from a subfolder by the run over ``archivo`` is not gone, its file
+    is still there. A loose file deleted is."""
+    acta = (DEMO / "acta-comite-paritario.txt").read_bytes()
+    root = write_tree(tmp_path / "archivo", {"Transportes Cordillera": {
+        "acta.txt": acta, "politica.docx": (DEMO / "politica-inclusion.docx").read_bytes(),
+        "2025": {"plan.pdf": (DEMO / "plan-capacitacion-2025.pdf").read_bytes()}}})
+    org = root / "Transportes Cordillera"
+    summary = tmp_path / "resumen.csv"
+    assert _batch_args([str(root), "--summary", str(summary)], capsys)[0] == 0
+    before = _live(session)
+
+    (org / "politica.docx").unlink()
+    code, out, err = _batch_args([str(org), "--summary", str(summary), "--retire-missing"],
+                                 capsys)
+    assert code == 0, out
+    assert "1 retirado(s) por no estar ya en la carpeta" in _totals(err)
+    live = _live(session)
+    assert "2025/plan.pdf" in live and live["2025/plan.pdf"] == before["2025/plan.pdf"]
+    assert "politica.docx" not in live
