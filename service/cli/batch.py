@@ -141,7 +141,9 @@ def _load(session, items, paths: list[str], retire_missing: bool = False) -> Bat
         if shown.n + 1 > shown.total:
             shown.total = shown.n + 1
         shown.set_postfix(nuevos=stats.stored, reemplazados=stats.replaced,
-                          ya_cargados=stats.skipped, errores=stats.errors, refresh=False)
+                          ya_cargados=stats.skipped,
+                          errores=stats.errors + stats.still_refused + stats.refused_copies,
+                          refresh=False)
         shown.update()
 
     try:
@@ -188,6 +190,10 @@ def run(args) -> int:
             f"{stats.replaced} reemplazado(s), {stats.skipped} ya cargado(s), "
             f"{stats.requeued} reencolado(s), "
             f"{stats.errors} con error al cargar"
+            + (f"; {error_message('batch_still_refused', n=stats.still_refused)}"
+               if stats.still_refused else "")
+            + (f"; {error_message('batch_refused_copies', n=stats.refused_copies)}"
+               if stats.refused_copies else "")
             + (f"; {error_message('batch_csv_rows_unmatched', n=len(unmatched))}"
                if unmatched else "")
             + (f"; {error_message('batch_empty_sources', n=len(empty))}" if empty else "")
@@ -215,6 +221,7 @@ def run(args) -> int:
         _write_summary(session, target, sub_ids, notes, [
             (row.source.organization, row.source.rut, line) for row, line in unmatched
         ] + [(source.organization, source.rut, line) for source, line in empty], stats)
-        grouped = errors_by_reason(session, sub_ids, stats.unassigned, stats.kept)
+        grouped = errors_by_reason(session, sub_ids, stats.unassigned, stats.kept,
+                                   stats.refused_as)
         _print_errors(grouped)
         return 1 if grouped else 0

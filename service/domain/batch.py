@@ -109,6 +109,11 @@ class BatchStats:
     skipped: int = 0  # already stored by an earlier run
     requeued: int = 0  # stored earlier, never finished: enqueued again
     errors: int = 0  # could not be stored (error documents recorded, or not assigned)
+    #: refused (or failed) before, unchanged since: nothing recorded again
+    still_refused: int = 0
+    #: the same bytes as a file refused earlier in this run, in the same organisation:
+    #: reported once, with its paths (``refused_as``)
+    refused_copies: int = 0
     unqueued: int = 0  # stored and queued in the database, but Redis refused the job
     stored_ids: set[str] = field(default_factory=set)  # documents enqueued by this run
     submission_ids: dict[str, str] = field(default_factory=dict)  # source key -> submission id
@@ -126,6 +131,10 @@ class BatchStats:
     #: document and each new file not added: listed with the failed files
     #: (:func:`errors_by_reason`)
     kept: list[tuple[str, str]] = field(default_factory=list)
+    #: (submission id, document name) -> what it was refused as in this run (the sha256 of
+    #: its bytes, or its name when none could be read): the failed files listed once per
+    #: content, with their paths (:func:`errors_by_reason`)
+    refused_as: dict[tuple[str, str], str] = field(default_factory=dict)
     #: submission id -> names of its documents whose file is no longer in the folder or
     #: archive (:meth:`_Loader.find_missing`), still counting: said, not retired
     missing: dict[str, list[str]] = field(default_factory=dict)
@@ -168,9 +177,12 @@ def _split_rut(label: str) -> tuple[str, str | None, str | None]:
 
 
 def _doc_name(name: str) -> str:
-    """The name as ``add_files`` stores it, so a rerun finds the document again."""
-    name = from_file_system(name or "").replace("\\", "/").strip().lstrip("/")
-    return name[:1000] or "archivo"
+    """The name as ``add_files`` stores it (``submissions.stored_name``), so a rerun finds the
+    document again: one refused for a path too long was stored shortened, and looked for
+    under its full path it was recorded again, a new error, on every run."""
+    from service.domain.submissions import stored_name
+
+    return stored_name(from_file_system(name or ""))
 
 
 def _source(kind: str, key_path: str, label: str, removals: str = "all") -> BatchSource:
@@ -652,6 +664,8 @@ class _Loader:
         self.walked: dict[str, set[str]] = defaultdict(set)
         #: submission id -> its source, the most cautious of its ``removals`` if two differ
         self.sources: dict[str, BatchSource] = {}
+        #: submission id -> the contents refused in this run (:meth:`_refused`)
+        self._refused_contents: dict[str, set[str]] = defaultdict(set)
 
     def close(self, *, requeue: bool = False) -> None:
         """Release the lock held; with ``requeue``, first enqueue again the unfinished documents
@@ -709,14 +723,19 @@ class _Loader:
             return self._store(submission, name, item)
         except OSError as exc:
             log.warning("cannot read %s: %s", item.shown, exc)
-            if self.known[submission.id].get(name):  # recorded (or stored) by an earlier run
+            known = self.known[submission.id].get(name)
+            if known and all(status == DocumentStatus.error for _id, _s, status in known):
+                return self._refused(submission, name, None, again=True)
+            if known:  # stored by an earlier run
                 return "skipped"
-            return self._error(submission, name, "unreadable", error_message("unreadable"))
+            self._error(submission, name, "unreadable", error_message("unreadable"))
+            return self._refused(submission, name, None, again=False)
         except SQLAlchemyError:
             raise  # the database is gone: stop, a rerun resumes
         except Exception as exc:  # one bad file never sinks the batch
             if isinstance(exc, EvidenciaError):
-                return self._error(submission, name, exc.code, exc.message)
+                self._error(submission, name, exc.code, exc.message)
+                return self._refused(submission, name, None, again=False)
             log.exception("unexpected failure storing %s", item.shown)
             return self._error(submission, name, "internal", error_message("internal_load"))
 
@@ -753,11 +772,11 @@ class _Loader:
             return self._kept(submission, name, ValidationError(
                 code="replacement_refused", name=name, reason=reason[:1].lower() + reason[1:]))
         if known:
-            return "skipped"
+            return self._refused(submission, name, None, again=True)
         _record_error_document(self.session, submission, name, item.error_code or "error",
                                item.error)
         self.known[submission.id][name].append(("", None, "error"))
-        return "error"
+        return self._refused(submission, name, None, again=False)
 
     def _store(self, submission, name: str, item: BatchItem) -> str:
         from service.domain.errors import ServiceError
@@ -767,9 +786,11 @@ class _Loader:
         existing = self.known[submission.id].get(name, [])
         data = item.read()
         sha = sha256_bytes(data) if data else None
-        # same bytes stored before; or expanded by add_files into members
-        if any(s == sha for _id, s, _st in existing if s is not None) or (
-                not existing and name in self.expanded[submission.id]):
+        # same bytes stored before (that failed: still refused); or expanded by add_files
+        same = [status for _id, s, status in existing if s is not None and s == sha]
+        if same and all(status == DocumentStatus.error for status in same):
+            return self._refused(submission, name, sha, again=True)
+        if same or (not existing and name in self.expanded[submission.id]):
             return "skipped"
         # other bytes at the path of a document that was read or is being read: re-exported,
         # it replaces that document (the newest, if an earlier run left two)
@@ -793,11 +814,13 @@ class _Loader:
                 raise refusal
 
         try:
-            docs = add_files(self.session, submission, [(name, data)], queue_name=Lane.batch,
+            # sent under its path as found, not as stored: one too long is refused for it
+            sent = item.name.replace("\\", "/").strip().lstrip("/")
+            docs = add_files(self.session, submission, [(sent, data)], queue_name=Lane.batch,
                              before_commit=before_commit, on_unqueued=self._unqueued)
         except _RefusedAgain:
             self.session.rollback()
-            return "skipped"
+            return self._refused(submission, name, sha, again=True)
         except ServiceError as exc:
             if exc.code != "add_locked":
                 raise
@@ -810,7 +833,9 @@ class _Loader:
             self.stats.stored_ids.add(doc.id)
             if doc.name != name:  # add_files expanded it (an archive)
                 self.expanded[submission.id].add(name)
-        return "error" if any(doc.status == "error" for doc in docs) else "stored"
+        if any(doc.status == "error" for doc in docs):
+            return self._refused(submission, name, sha, again=False)
+        return "stored"
 
     def _replace(self, submission, name: str, document_id: str, data: bytes) -> str:
         """The file at ``name`` changed: it replaces the document loaded from it, as a
@@ -858,6 +883,18 @@ class _Loader:
         self._note(submission, line)
         self.stats.kept.append((reason, f"{submission.organization.name}: {name}"))
         return "error"
+
+    def _refused(self, submission, name: str, sha: str | None, *, again: bool) -> str:
+        """A file refused (or failed) at ``name``: ``error`` the first time its content is
+        refused in this run, ``refused_copy`` for the same bytes at another path of the
+        organisation, and with ``again`` (refused before, unchanged since) ``still_refused``."""
+        content = sha or f"name:{name}"
+        first = content not in self._refused_contents[submission.id]
+        self._refused_contents[submission.id].add(content)
+        self.stats.refused_as[(submission.id, name)] = content
+        if not first:
+            return "refused_copy"
+        return "still_refused" if again else "error"
 
     def _note(self, submission, line: str) -> None:
         self.stats.row_notes.setdefault(submission.id, []).append(line)
@@ -987,8 +1024,12 @@ def load_batch(
     an error, until an admin reopens the submission. The documents of each organisation
     stored by an earlier run and never finished are enqueued again (``stats.requeued``) while
     its lock is held, before the run moves on. ``on_item(item, outcome, stats)`` is called
-    after each item with outcome ``stored``, ``replaced``, ``skipped``, ``error`` or
-    ``unassigned`` (the progress bar; tests inject interruptions here).
+    after each item with outcome ``stored``, ``replaced``, ``skipped``, ``error``,
+    ``still_refused``, ``refused_copy`` or ``unassigned`` (the progress bar; tests inject
+    interruptions here). A file refused (at the door, or by the workers) is reported once
+    per run: unchanged since an earlier run refused it, it is ``still_refused`` (nothing
+    recorded again); the same bytes at another path of the organisation in the same run are
+    a ``refused_copy``, listed with the first (``stats.refused_as``).
 
     Once every item is loaded (not after an interruption), each organisation's documents in
     force whose file is no longer in its folder or archive are said (``stats.missing``, the
@@ -1016,6 +1057,10 @@ def load_batch(
                 stats.replaced += 1
             elif outcome == "skipped":
                 stats.skipped += 1
+            elif outcome == "still_refused":
+                stats.still_refused += 1
+            elif outcome == "refused_copy":
+                stats.refused_copies += 1
             else:
                 stats.errors += 1
             if on_item is not None:
@@ -1044,27 +1089,45 @@ def requeue_unfinished(session, submission_ids: Iterable[str], skip: set[str] = 
 
 def errors_by_reason(session, submission_ids: Iterable[str],
                      unassigned: Iterable[BatchItem] = (),
-                     kept: Iterable[tuple[str, str]] = ()) -> dict[str, list[str]]:
+                     kept: Iterable[tuple[str, str]] = (),
+                     refused_as: dict[tuple[str, str], str] | None = None,
+                     ) -> dict[str, list[str]]:
     """Spanish reason -> ["Organisation: document name", ...] for every failed document, the
     files no organisation took (``unassigned``) and the changed files that did not replace
-    their document (``kept``: ``BatchStats.kept``)."""
+    their document (``kept``: ``BatchStats.kept``). The failed documents of one organisation
+    with the same content (the same stored bytes, or the same bytes refused in this run:
+    ``refused_as``, ``BatchStats.refused_as``) are one entry naming each path
+    ("Organisation: copia.pdf, informe.pdf")."""
     from sqlalchemy import select
 
     from service.domain.models import Document, Organization, Submission
 
+    refused_as = refused_as or {}
     ids = list(dict.fromkeys(submission_ids))
     grouped: dict[str, list[str]] = defaultdict(list)
+    failed: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)  # reason -> (org, names)
+    same: dict[tuple, list[str]] = {}  # (reason, submission, content) -> its names
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(Document.error, Document.error_code, Document.name, Organization.name)
+            select(Document.error, Document.error_code, Document.name, Organization.name,
+                   Document.submission_id, Document.sha256, Document.id)
             .join(Submission, Document.submission_id == Submission.id)
             .join(Organization, Submission.organization_id == Organization.id)
             .where(Document.submission_id.in_(ids[start : start + 500]),
                    Document.status == "error", Document.removed_at.is_(None))
             .order_by(Organization.name, Document.name)
         )
-        for message, code, name, org in rows:
-            grouped[message or error_message(code or "internal")].append(f"{org}: {name}")
+        for message, code, name, org, sub_id, sha, doc_id in rows:
+            reason = message or error_message(code or "internal")
+            content = sha or refused_as.get((sub_id, name)) or doc_id
+            names = same.get((reason, sub_id, content))
+            if names is None:
+                names = same[(reason, sub_id, content)] = [name]
+                failed[reason].append((org, names))
+            else:
+                names.append(name)
+    for reason, entries in failed.items():
+        grouped[reason] = [f"{org}: {', '.join(names)}" for org, names in entries]
     for item in unassigned:
         grouped[item.error or error_message("not_in_csv")].append(item.shown or item.name)
     for reason, where in kept:

@@ -561,6 +561,8 @@ ERROR_MESSAGES: dict[str, str] = {
         "(«{current}»); un administrador debe reabrirla antes de volver a ejecutar el lote."
     ),
     "batch_missing_total": "{n} ya no están en la carpeta",
+    "batch_still_refused": "{n} siguen rechazado(s), sin cambios desde la carga anterior",
+    "batch_refused_copies": "{n} copia(s) de un archivo ya rechazado en esta carga",
     "batch_retired_total": "{n} retirado(s) por no estar ya en la carpeta",
     "batch_empty_sources": "{n} carpeta(s) o ZIP de organización sin ningún archivo",
     "batch_where_folder": "la carpeta «{path}»",

@@ -52,6 +52,7 @@ __all__ = [
     "read_stamp",
     "add_files",
     "duplicates_of",
+    "stored_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -315,6 +316,14 @@ def _store(upload: _Upload, mimes: dict[str, str]) -> Iterator[_Entry]:
             yield _Entry(name, error_code=exc.code, error=exc.message)
             continue
         yield _Entry(name, sha, size, _mime_of(sha, mimes))
+
+
+def stored_name(raw: str | None) -> str:
+    """The name :func:`add_files` stores a file sent as ``raw`` under (control characters as
+    ``?``, empty and ``..`` parts dropped, shortened past ``MAX_NAME_CHARS``), so a caller
+    that finds its documents again by name (``evidencia batch``) asks for that one, even for
+    a file refused for its name."""
+    return _upload_name(raw)[0]
 
 
 def _upload_name(raw: str | None) -> tuple[str, tuple[str, str] | None]:

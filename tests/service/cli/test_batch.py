@@ -441,14 +441,17 @@ def test_file_refused_at_load_then_fixed_is_loaded_on_the_rerun(
     assert first["datos.jsonl"] == ("error", "unsupported_type")
 
     capsys.readouterr()
-    assert run(args) == 1  # unchanged: the same refusals, nothing new
-    assert "0 nuevo(s), 0 reemplazado(s), 3 ya cargado(s)" in capsys.readouterr().err
+    assert run(args) == 1  # unchanged: the same refusals, nothing new, said as such
+    assert ("0 nuevo(s), 0 reemplazado(s), 1 ya cargado(s), 0 reencolado(s), 0 con error al "
+            "cargar; 2 siguen rechazado(s), sin cambios desde la carga anterior.") in (
+        capsys.readouterr().err)
     assert session.scalar(select(func.count(Document.id))) == 3
 
     (org / "acta.pdf").write_bytes(one_page_pdf(ACTA))  # re-exported
     assert run(args) == 1  # datos.jsonl still refused
     captured = capsys.readouterr()
-    assert "1 nuevo(s), 0 reemplazado(s), 2 ya cargado(s)" in captured.err
+    assert ("1 nuevo(s), 0 reemplazado(s), 1 ya cargado(s), 0 reencolado(s), 0 con error al "
+            "cargar; 1 siguen rechazado(s)") in captured.err
     assert "acta.pdf" not in captured.out and "datos.jsonl" in captured.out
     run_worker_burst()
     assert live() == {"acta.pdf": ("done", None), "datos.jsonl": ("error", "unsupported_type"),

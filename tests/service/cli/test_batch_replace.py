@@ -15,7 +15,7 @@ import random
 
 from sqlalchemy import select
 
-from tests.conftest import SAMPLES
+from tests.conftest import PEERS, SAMPLES
 from tests.documents import write_tree
 from tests.service.cli.reports import report_rows
 
@@ -257,8 +257,9 @@ def test_a_failed_file_fixed_under_a_final_verdict_does_not_take_its_place(
     before = _live(session)
 
     code, out, err = _batch(root, summary, capsys)  # nothing changed since the verdict
-    assert "0 nuevo(s), 0 reemplazado(s), 4 ya cargado(s), 0 reencolado(s), 0 con error" in (
-        _totals(err))
+    assert _totals(err).endswith(
+        "0 nuevo(s), 0 reemplazado(s), 3 ya cargado(s), 0 reencolado(s), 0 con error al cargar; "
+        "1 siguen rechazado(s), sin cambios desde la carga anterior.")
     assert report_rows(summary)[0]["avisos"] == ""
     assert code == 1  # the empty file is still listed with the failed files, as before
 
@@ -495,3 +496,54 @@ def test_a_run_over_one_organisations_folder_does_not_take_its_subfolders_for_go
     live = _live(session)
     assert "2025/plan.pdf" in live and live["2025/plan.pdf"] == before["2025/plan.pdf"]
     assert "politica.docx" not in live
+
+
+def test_a_refused_file_is_reported_once_per_run_and_still_refused_on_a_rerun(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    """QA 2026-12-07 on a real archive: a corrupt PDF kept deep in an organisation's folders
+    (its path longer than a stored name, so refused at the door and stored under a shortened
+    name) was recorded again on every run, a new error row each time (the rerun looked for
+    it under its full name); the same refused bytes at two paths were two errors; and a rerun
+    said the refused files were «ya cargado». Now a refused file is reported once per run with
+    its paths, and a rerun says it is still refused and records nothing."""
+    from sqlalchemy import func
+
+    from service.domain.models import Document
+
+    garbage = RANDOM_BYTES  # bytes no reader opens, under a name that says PDF
+    deep = "/".join(f"Carpeta de documentos del año {year}" for year in range(2017, 2026))
+    assert len(deep) > 255
+    root = write_tree(tmp_path / "archivo", {"Transportes Cordillera": {
+        "acta.txt": (DEMO / "acta-comite-paritario.txt").read_bytes(),
+        "informe.pdf": garbage, "copia del informe.pdf": garbage,
+        "vacio.pdf": (PEERS / "pdfplumber-empty-zero-bytes.pdf").read_bytes()}})
+    org = root / "Transportes Cordillera"
+    (org / deep).mkdir(parents=True)
+    (org / deep / "invalido.pdf").write_bytes(
+        (PEERS / "ocrmypdf-header-only-invalid.pdf").read_bytes())
+    summary = tmp_path / "resumen.csv"
+
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 1
+    assert _totals(err) == ("1 organización(es), 5 archivo(s): 1 nuevo(s), 0 reemplazado(s), "
+                            "0 ya cargado(s), 0 reencolado(s), 3 con error al cargar; 1 copia(s) "
+                            "de un archivo ya rechazado en esta carga.")
+    assert "Errores por motivo (3 archivo(s))" in out
+    assert ("Transportes Cordillera: copia del informe.pdf, informe.pdf" in out), out
+    rows = session.scalar(select(func.count(Document.id)))
+    assert rows == 5
+
+    run_worker_burst()
+    for _run in ("again", "and again"):
+        code, out, err = _batch(root, summary, capsys)
+        assert code == 1
+        assert _totals(err) == ("1 organización(es), 5 archivo(s): 0 nuevo(s), "
+                                "0 reemplazado(s), 1 ya cargado(s), 0 reencolado(s), 0 con "
+                                "error al cargar; 3 siguen rechazado(s), sin cambios desde la "
+                                "carga anterior; 1 copia(s) de un archivo ya rechazado en esta "
+                                "carga.")
+        assert "Errores por motivo (3 archivo(s))" in out
+        assert "Transportes Cordillera: copia del informe.pdf, informe.pdf" in out
+        session.expire_all()
+        assert session.scalar(select(func.count(Document.id))) == rows  # nothing recorded
+        assert "ya no están" not in err  # the shortened name is the file's
