@@ -91,6 +91,8 @@ class BatchItem:
     error_code: str | None = None
     error: str | None = None  # Spanish
     shown: str = ""  # where it came from, for messages
+    #: the error is the whole archive's (unreadable): what it holds is unknown, not gone
+    whole: bool = False
 
     def read(self) -> bytes:
         if self.data is not None:
@@ -217,6 +219,10 @@ def empty_warning(source: BatchSource) -> str:
 
 
 def _is_zip(path: Path) -> bool:
+    """A ZIP by its bytes, or by its name: an organisation's ZIP re-exported damaged is still
+    that organisation's archive (unreadable, said), not a loose file of another one."""
+    if path.suffix.lower() == ".zip":
+        return True
     try:
         from extractors import detect_mime
 
@@ -281,16 +287,19 @@ def _is_container(path: Path) -> bool:
         return False
 
 
-def _file_items(source: BatchSource | None, path: Path, name: str) -> Iterator[BatchItem]:
-    """One file on disk: itself, or its members when it is a container (ZIP, e-mail)."""
-    if not _is_container(path):
+def _file_items(source: BatchSource | None, path: Path, name: str, *,
+                archive: bool = False) -> Iterator[BatchItem]:
+    """One file on disk: itself, or its members when it is a container (ZIP, e-mail); with
+    ``archive`` (an organisation's ZIP) its members, or one error when it is unreadable."""
+    if not archive and not _is_container(path):
         yield BatchItem(source, name, path=path, shown=str(path))
         return
     for member, data, error in _archive_members(path):
         full = f"{name}/{member}" if name and member else (member or name or path.name)
         if error is not None:
             code, message = _error_fields(error)
-            yield BatchItem(source, full, error_code=code, error=message, shown=f"{path}/{member}")
+            yield BatchItem(source, full, error_code=code, error=message, shown=f"{path}/{member}",
+                            whole=not member)
         else:
             yield BatchItem(source, full, data=data, shown=f"{path}/{member}")
 
@@ -312,7 +321,7 @@ def _zip_by_top_entry(zip_path: Path, default: BatchSource) -> Iterator[BatchIte
         if error is not None:
             code, message = _error_fields(error)
             yield BatchItem(source, name, error_code=code, error=message,
-                            shown=f"{zip_path}/{member}")
+                            shown=f"{zip_path}/{member}", whole=not member)
         else:
             yield BatchItem(source, name, data=data, shown=f"{zip_path}/{member}")
 
@@ -383,7 +392,8 @@ def _folder_mode_items(root: Path, empty: list[BatchSource]) -> Iterator[BatchIt
                 source, f, f.relative_to(entry).as_posix())), source, empty)
         elif _is_zip(entry):
             source = _source("archive", str(entry.resolve()), entry.stem)
-            yield from _or_empty(_file_items(source, entry, entry.name), source, empty)
+            yield from _or_empty(_file_items(source, entry, entry.name, archive=True), source,
+                                 empty)
         else:
             yield from _file_items(loose, entry, entry.name)
 
@@ -393,7 +403,7 @@ def _archive_mode_items(root: Path, empty: list[BatchSource]) -> Iterator[BatchI
     for f in files:
         if _is_zip(f):  # the whole archive, nested ZIPs included, is one organisation
             source = _source("archive", str(f.resolve()), f.stem)
-            yield from _or_empty(_file_items(source, f, ""), source, empty)
+            yield from _or_empty(_file_items(source, f, "", archive=True), source, empty)
         else:
             parent = f.resolve().parent
             yield from _file_items(_source("folder", str(parent), parent.name, "top"), f,
@@ -541,7 +551,8 @@ def _csv_items(root: Path, csv_map: dict[str, BatchSource], csv_path: str | Path
                     yield _not_in_csv(name, shown)
                 elif error is not None:
                     code, message = _error_fields(error)
-                    yield BatchItem(source, name, error_code=code, error=message, shown=shown)
+                    yield BatchItem(source, name, error_code=code, error=message, shown=shown,
+                                    whole=not member)
                 else:
                     yield BatchItem(source, name, data=data, shown=shown)
         else:
@@ -664,6 +675,9 @@ class _Loader:
         self.walked: dict[str, set[str]] = defaultdict(set)
         #: submission id -> its source, the most cautious of its ``removals`` if two differ
         self.sources: dict[str, BatchSource] = {}
+        #: submissions whose whole material is an archive this run could not read: what they
+        #: hold is unknown, so no document of theirs is taken for gone
+        self.unread: set[str] = set()
         #: submission id -> the contents refused in this run (:meth:`_refused`)
         self._refused_contents: dict[str, set[str]] = defaultdict(set)
 
@@ -766,8 +780,16 @@ class _Loader:
         whose members were loaded before (re-exported unreadable whole), it is a re-export
         refused at the door: what was loaded stays, and the row says why (:meth:`_kept`)."""
         known = self.known[submission.id].get(name)
+        whole_source = item.whole and item.source.key.startswith("archive:") and (
+            Path(item.source.key.partition(":")[2]).name == name)  # the organisation's ZIP
+        if whole_source:
+            self.unread.add(submission.id)
+        loaded = whole_source and any(status != DocumentStatus.error
+                                      for entries in self.known[submission.id].values()
+                                      for _i, _s, status in entries)
         if any(status != DocumentStatus.error for _id, _s, status in known or ()) or (
-                not known and name in self.expanded[submission.id]):
+                not known and (name in self.expanded[submission.id]
+                               or (whole_source and loaded))):
             reason = item.error or error_message(item.error_code or "internal")
             return self._kept(submission, name, ValidationError(
                 code="replacement_refused", name=name, reason=reason[:1].lower() + reason[1:]))
@@ -975,7 +997,7 @@ class _Loader:
         """(id, name) of the submission's documents, in force, whose file this run did not find
         (nor the archive it came from, e.g. an archive unreadable now), by ``source.removals``
         (:class:`BatchSource`)."""
-        if source.removals == "none":
+        if source.removals == "none" or submission_id in self.unread:
             return []
         walked = self.walked[submission_id]
         folder = Path(source.key.partition(":")[2])

@@ -547,3 +547,35 @@ def test_a_refused_file_is_reported_once_per_run_and_still_refused_on_a_rerun(
         session.expire_all()
         assert session.scalar(select(func.count(Document.id))) == rows  # nothing recorded
         assert "ya no están" not in err  # the shortened name is the file's
+
+
+def test_an_organisations_zip_re_exported_unreadable_keeps_what_it_brought(
+        service_env, session, tmp_path, capsys, run_worker_burst):
+    """With ``--org-from archive`` an organisation is one ZIP, its documents named by member
+    alone: the ZIP re-exported unreadable whole is not every member gone (nothing retired,
+    even with ``--retire-missing``) but a re-export refused, said on the row."""
+    from tests.documents import make_zip
+
+    acta = (DEMO / "acta-comite-paritario.txt").read_bytes()
+    root = write_tree(tmp_path / "archivo", {"Transportes Cordillera.zip": {
+        "acta.txt": acta, "plan.pdf": (DEMO / "plan-capacitacion-2025.pdf").read_bytes()}})
+    archive = root / "Transportes Cordillera.zip"
+    summary = tmp_path / "resumen.csv"
+    args = [str(root), "--org-from", "archive", "--summary", str(summary), "--retire-missing"]
+    assert _batch_args(args, capsys)[0] == 0
+    before = _live(session)
+    assert set(before) == {"acta.txt", "plan.pdf"}
+
+    archive.write_bytes(b"PK\x03\x04" + random.Random(5).randbytes(3000))
+    code, out, err = _batch_args(args, capsys)
+    assert code == 1, out
+    assert "retirado" not in err and "ya no están" not in err
+    assert _live(session) == before
+    assert report_rows(summary)[0]["avisos"].startswith(
+        "No se reemplazó «Transportes Cordillera.zip»: el archivo ZIP está dañado")
+
+    archive.write_bytes(make_zip({"acta.txt": acta}))  # re-exported without the plan
+    code, out, err = _batch_args(args, capsys)
+    assert code == 0, out
+    assert "1 retirado(s) por no estar ya en la carpeta" in _totals(err)
+    assert set(_live(session)) == {"acta.txt"}
