@@ -807,11 +807,12 @@ class _Loader:
 
         existing = self.known[submission.id].get(name, [])
         data = item.read()
-        sha = sha256_bytes(data) if data else None
+        digest = sha256_bytes(data)  # what a refusal is told apart by: empty files are one
+        sha = digest if data else None
         # same bytes stored before (that failed: still refused); or expanded by add_files
         same = [status for _id, s, status in existing if s is not None and s == sha]
         if same and all(status == DocumentStatus.error for status in same):
-            return self._refused(submission, name, sha, again=True)
+            return self._refused(submission, name, digest, again=True)
         if same or (not existing and name in self.expanded[submission.id]):
             return "skipped"
         # other bytes at the path of a document that was read or is being read: re-exported,
@@ -842,7 +843,7 @@ class _Loader:
                              before_commit=before_commit, on_unqueued=self._unqueued)
         except _RefusedAgain:
             self.session.rollback()
-            return self._refused(submission, name, sha, again=True)
+            return self._refused(submission, name, digest, again=True)
         except ServiceError as exc:
             if exc.code != "add_locked":
                 raise
@@ -856,7 +857,7 @@ class _Loader:
             if doc.name != name:  # add_files expanded it (an archive)
                 self.expanded[submission.id].add(name)
         if any(doc.status == "error" for doc in docs):
-            return self._refused(submission, name, sha, again=False)
+            return self._refused(submission, name, digest, again=False)
         return "stored"
 
     def _replace(self, submission, name: str, document_id: str, data: bytes) -> str:

@@ -516,7 +516,8 @@ def test_a_refused_file_is_reported_once_per_run_and_still_refused_on_a_rerun(
     root = write_tree(tmp_path / "archivo", {"Transportes Cordillera": {
         "acta.txt": (DEMO / "acta-comite-paritario.txt").read_bytes(),
         "informe.pdf": garbage, "copia del informe.pdf": garbage,
-        "vacio.pdf": (PEERS / "pdfplumber-empty-zero-bytes.pdf").read_bytes()}})
+        "vacio.pdf": (PEERS / "pdfplumber-empty-zero-bytes.pdf").read_bytes(),
+        "vacio-2.pdf": b""}})
     org = root / "Transportes Cordillera"
     (org / deep).mkdir(parents=True)
     (org / deep / "invalido.pdf").write_bytes(
@@ -525,22 +526,23 @@ def test_a_refused_file_is_reported_once_per_run_and_still_refused_on_a_rerun(
 
     code, out, err = _batch(root, summary, capsys)
     assert code == 1
-    assert _totals(err) == ("1 organización(es), 5 archivo(s): 1 nuevo(s), 0 reemplazado(s), "
-                            "0 ya cargado(s), 0 reencolado(s), 3 con error al cargar; 1 copia(s) "
+    assert _totals(err) == ("1 organización(es), 6 archivo(s): 1 nuevo(s), 0 reemplazado(s), "
+                            "0 ya cargado(s), 0 reencolado(s), 3 con error al cargar; 2 copia(s) "
                             "de un archivo ya rechazado en esta carga.")
     assert "Errores por motivo (3 archivo(s))" in out
-    assert ("Transportes Cordillera: copia del informe.pdf, informe.pdf" in out), out
+    assert "Transportes Cordillera: copia del informe.pdf, informe.pdf" in out, out
+    assert "Transportes Cordillera: vacio-2.pdf, vacio.pdf" in out  # no bytes: the same too
     rows = session.scalar(select(func.count(Document.id)))
-    assert rows == 5
+    assert rows == 6
 
     run_worker_burst()
     for _run in ("again", "and again"):
         code, out, err = _batch(root, summary, capsys)
         assert code == 1
-        assert _totals(err) == ("1 organización(es), 5 archivo(s): 0 nuevo(s), "
+        assert _totals(err) == ("1 organización(es), 6 archivo(s): 0 nuevo(s), "
                                 "0 reemplazado(s), 1 ya cargado(s), 0 reencolado(s), 0 con "
                                 "error al cargar; 3 siguen rechazado(s), sin cambios desde la "
-                                "carga anterior; 1 copia(s) de un archivo ya rechazado en esta "
+                                "carga anterior; 2 copia(s) de un archivo ya rechazado en esta "
                                 "carga.")
         assert "Errores por motivo (3 archivo(s))" in out
         assert "Transportes Cordillera: copia del informe.pdf, informe.pdf" in out
