@@ -784,12 +784,8 @@ class _Loader:
             Path(item.source.key.partition(":")[2]).name == name)  # the organisation's ZIP
         if whole_source:
             self.unread.add(submission.id)
-        loaded = whole_source and any(status != DocumentStatus.error
-                                      for entries in self.known[submission.id].values()
-                                      for _i, _s, status in entries)
         if any(status != DocumentStatus.error for _id, _s, status in known or ()) or (
-                not known and (name in self.expanded[submission.id]
-                               or (whole_source and loaded))):
+                not known and self._read_from(submission, "" if whole_source else name)):
             reason = item.error or error_message(item.error_code or "internal")
             return self._kept(submission, name, ValidationError(
                 code="replacement_refused", name=name, reason=reason[:1].lower() + reason[1:]))
@@ -906,6 +902,15 @@ class _Loader:
         self._note(submission, line)
         self.stats.kept.append((reason, f"{submission.organization.name}: {name}"))
         return "error"
+
+    def _read_from(self, submission, archive: str) -> bool:
+        """Whether a document of the submission, read or being read, came from ``archive``
+        (its name; "" for the organisation's own archive, whose members' names it is not
+        part of); a failed one does not count: an archive always unreadable brought nothing."""
+        prefix = f"{archive}/" if archive else ""
+        return any(status != DocumentStatus.error
+                   for name, entries in self.known[submission.id].items()
+                   if name.startswith(prefix) for _id, _sha, status in entries)
 
     def _refused(self, submission, name: str, sha: str | None, *, again: bool) -> str:
         """A file refused (or failed) at ``name``: ``error`` the first time its content is

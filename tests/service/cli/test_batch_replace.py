@@ -581,3 +581,25 @@ def test_an_organisations_zip_re_exported_unreadable_keeps_what_it_brought(
     assert code == 0, out
     assert "1 retirado(s) por no estar ya en la carpeta" in _totals(err)
     assert set(_live(session)) == {"acta.txt"}
+
+
+def test_a_zip_that_brought_only_failures_re_exported_unreadable_is_a_failure_not_kept(
+        service_env, session, tmp_path, capsys):
+    """A ZIP whose members all failed brought nothing to keep: re-exported unreadable whole, it
+    is a failed file of its own, not «No se reemplazó…: se mantiene el documento cargado
+    antes» (there is none)."""
+    from tests.documents import make_zip
+
+    root = write_tree(tmp_path / "archivo", {"Transportes Cordillera": {
+        "acta.txt": (DEMO / "acta-comite-paritario.txt").read_bytes(),
+        "anexos.zip": make_zip({"vacio.pdf": b""})}})
+    summary = tmp_path / "resumen.csv"
+    assert _batch(root, summary, capsys)[0] == 1
+    (root / "Transportes Cordillera" / "anexos.zip").write_bytes(
+        b"PK\x03\x04" + random.Random(5).randbytes(3000))
+    code, out, err = _batch(root, summary, capsys)
+    assert code == 1
+    assert "1 con error al cargar" in _totals(err)
+    assert report_rows(summary)[0]["avisos"] == ""
+    assert "Transportes Cordillera: anexos.zip\n" in out
+    assert set(_live(session)) == {"acta.txt", "anexos.zip/vacio.pdf", "anexos.zip"}
