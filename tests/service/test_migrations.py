@@ -80,3 +80,63 @@ def test_0013_links_a_replacement_to_what_it_replaced_and_keeps_older_rows(empty
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM documents")).scalar_one() == 2
     engine.dispose()
+
+
+def test_0014_records_what_a_decision_rests_on_and_keeps_older_decisions(empty_database):
+    """``decision_documents`` (the documents a confirmation naming none rests on): created over
+    decisions stored before (they have no record, so they keep holding as they did), each row
+    a decision and a document by foreign key, one row per pair; dropped by the downgrade with
+    the decisions intact."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from service.migrate import alembic_config, upgrade
+
+    url = empty_database
+    upgrade(url, "0013_document_replaces")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organizations (id, name, rut, created_at) "
+                          "VALUES ('o1', 'ONG', '76543210-3', CURRENT_TIMESTAMP)"))
+        conn.execute(text(
+            "INSERT INTO submissions (id, organization_id, token_hash, source, status, "
+            "version, created_at) VALUES ('s1', 'o1', 'h', 'upload', 'borrador', 1, "
+            "CURRENT_TIMESTAMP)"))
+        conn.execute(text(
+            "INSERT INTO documents (id, submission_id, name, size, status, stage, queue_name, "
+            "attempts, force_ocr, created_at, updated_at) VALUES ('d1', 's1', 'acta.pdf', 0, "
+            "'done', 'done', 'interactive', 0, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO users (id, username, password_hash, role, created_at) "
+                          "VALUES (1, 'ana', 'x', 'reviewer', CURRENT_TIMESTAMP)"))
+        conn.execute(text(
+            "INSERT INTO decisions (id, submission_id, commitment, action, reviewer_id, "
+            "created_at) VALUES (1, 's1', 'c1', 'confirm', 1, CURRENT_TIMESTAMP)"))
+    engine.dispose()
+
+    upgrade(url)
+    engine = create_engine(url)
+    assert {c["name"] for c in inspect(engine).get_columns("decision_documents")} == {
+        "decision_id", "document_id"}
+    assert sorted(inspect(engine).get_pk_constraint("decision_documents")[
+        "constrained_columns"]) == ["decision_id", "document_id"]
+    assert {(tuple(fk["constrained_columns"]), fk["referred_table"])
+            for fk in inspect(engine).get_foreign_keys("decision_documents")} == {
+        (("decision_id",), "decisions"), (("document_id",), "documents")}
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM decision_documents")).scalar_one() == 0
+        conn.execute(text("INSERT INTO decisions (id, submission_id, commitment, action, "
+                          "reviewer_id, created_at) VALUES (2, 's1', 'c1', 'confirm', 1, "
+                          "CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO decision_documents (decision_id, document_id) "
+                          "VALUES (2, 'd1')"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO decision_documents (decision_id, document_id) "
+                          "VALUES (2, 'd1')"))
+    engine.dispose()
+
+    command.downgrade(alembic_config(url), "0013_document_replaces")
+    engine = create_engine(url)
+    assert "decision_documents" not in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM decisions")).scalar_one() == 2
+    engine.dispose()

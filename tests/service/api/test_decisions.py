@@ -194,3 +194,146 @@ def test_the_history_names_a_document_since_removed(client, reviewer, acta):
     page = client.get(f"/revision/s/{sid}", auth=reviewer).text
     history = page[page.index('id="historial-titulo"'):]
     assert "acta.pdf (retirado de la postulación), pág. 1" in history
+
+
+_COMMITTEE = ("Acta de constitución\n\nEn {city}, a 3 de marzo de 2025, se constituye el Comité "
+              "de Interculturalidad de Fundación Puentes del Sur, encargado de promover la "
+              "inclusión de los trabajadores migrantes.\nAsisten seis integrantes.\n")
+_SAFETY = ("Acta del comité paritario\n\nEn Talca, a 3 de marzo de 2025, sesionó el Comité "
+           "Paritario de Higiene y Seguridad para revisar los elementos de protección "
+           "personal.\n")
+
+
+def _txt(name: str, text: str):
+    return ("files", (name, text.encode(), "text/plain"))
+
+
+@pytest.fixture
+def committee(client, reviewer, run_worker_burst):
+    """A draft submission whose two minutes (Talca's, Arica's) each support c1."""
+    sub = client.post("/api/submissions", json={
+        "organization": "Fundación Puentes del Sur", "rut": "76.543.210-3"}).json()
+    sub["headers"] = {"Authorization": f"Bearer {sub['token']}"}
+    sub["base"] = f"/api/submissions/{sub['id']}"
+    r = client.post(f"{sub['base']}/documents", headers=sub["headers"], files=[
+        _txt("acta-talca.txt", _COMMITTEE.format(city="Talca")),
+        _txt("acta-arica.txt", _COMMITTEE.format(city="Arica"))])
+    assert r.status_code == 202, r.text
+    run_worker_burst()
+    sub["docs"] = [d["id"] for d in r.json()["documents"]]
+    sub["url"] = f"{sub['base']}/decisions"
+    c1 = client.get(f"{sub['base']}/matrix", auth=reviewer).json()["commitments"][0]
+    assert c1["status"] == "detected" and len({e["document_id"] for e in c1["evidence"]}) == 2
+    return sub
+
+
+def _c1(client, sub, reviewer) -> dict:
+    return client.get(f"{sub['base']}/matrix", auth=reviewer).json()["commitments"][0]
+
+
+def _counted_confirmed(sid: str) -> tuple[int, int, bool]:
+    """(confirmed, decided) as the reviewers' list counts them in SQL for the submission, and
+    whether the dashboard (SQL too) lists c1 as missing there."""
+    from service.db import SessionLocal
+    from service.domain.dashboard import _in_force
+    from service.domain.listing import ListQuery, list_submissions
+
+    with SessionLocal() as session:
+        row = next(r for r in list_submissions(session, ListQuery())[0] if r.id == sid)
+        in_force = _in_force(session)
+    return row.n_confirmed, row.n_decided, (sid, "c1") in in_force
+
+
+def test_a_plain_confirm_no_longer_holds_once_the_applicant_replaces_what_it_endorsed(
+        client, reviewer, run_worker_burst):
+    """A reviewer confirmed c1 on the minutes the matrix showed, naming no document, and asked
+    for changes; the organisation replaced the minutes with a file that supports nothing. The
+    cell kept saying «Confirmado» everywhere (the matrix, the reviewers' list and dashboard,
+    the approved submission), resting on nothing that counts."""
+    sub = client.post("/api/submissions", json={
+        "organization": "Fundación Puentes del Sur", "rut": "76.543.210-3"}).json()
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    base = f"/api/submissions/{sub['id']}"
+    r = client.post(f"{base}/documents", headers=applicant,
+                    files=[_txt("acta.txt", _COMMITTEE.format(city="Talca"))])
+    doc = r.json()["documents"][0]["id"]
+    run_worker_burst()
+    assert client.post(f"{base}/submit", headers=applicant).status_code == 200
+    assert client.post(f"{base}/review", auth=reviewer,
+                       json={"status": "en_revision", "message": ""}).status_code == 200
+    confirm = client.post(f"{base}/decisions", auth=reviewer,
+                          json={"commitment": "c1", "action": "confirm"})
+    assert confirm.status_code == 201, confirm.text
+    assert confirm.json()["document_id"] is None and confirm.json()["endorsed_ids"] == [doc]
+    assert _counted_confirmed(sub["id"])[:2] == (1, 1)
+    assert client.post(f"{base}/review", auth=reviewer, json={
+        "status": "observada", "message": "Envíe el acta firmada."}).status_code == 200
+
+    r = client.put(f"{base}/documents/{doc}", headers=applicant, files=[
+        ("file", ("acta-firmada.txt", _SAFETY.encode(), "text/plain"))])
+    assert r.status_code == 202, r.text
+    run_worker_burst()
+
+    def c1(**kw):
+        body = client.get(base, **kw).json()
+        return next(c for c in body["commitments"] if c["id"] == "c1")
+
+    for seen in (c1(headers=applicant), c1(auth=reviewer)):
+        assert seen["status"] == "missing" and seen["decision"] is None, seen
+    matrix = client.get(f"{base}/matrix", auth=reviewer).json()["commitments"][0]
+    assert matrix["status"] == "missing" and matrix["decision"] is None
+    assert _counted_confirmed(sub["id"]) == (0, 0, False)
+    missing = client.get("/api/dashboard", auth=reviewer).json()["missing"]
+    assert "c1" in [m["commitment"] for m in missing]
+    # nothing in force to take back; the history keeps the entry, on the retired minutes
+    _refusal(client.post(f"{base}/decisions", auth=reviewer,
+                         json={"commitment": "c1", "action": "undo"}), "nothing_to_undo")
+    page = client.get(f"/revision/s/{sub['id']}", auth=reviewer).text
+    history = page[page.index('id="historial-titulo"'):]
+    assert "acta.txt (retirado de la postulación)" in history
+
+    # sent again and approved: the approved submission does not say c1 was confirmed
+    assert client.post(f"{base}/submit", headers=applicant).status_code == 200
+    assert client.post(f"{base}/review", auth=reviewer,
+                       json={"status": "en_revision", "message": ""}).status_code == 200
+    r = client.post(f"{base}/review", auth=reviewer, json={"status": "aprobada", "message": ""})
+    assert r.status_code == 200, r.text
+    assert c1(headers=applicant)["status"] == "missing"
+    rows = list(_csv.reader(io.StringIO(
+        client.get(f"{base}/matrix?format=csv", auth=reviewer).text.lstrip("\ufeff")),
+        delimiter=";"))
+    assert rows[1][0] == "c1" and rows[1][2] != "Confirmado"
+
+
+def test_a_plain_confirm_holds_while_one_document_it_endorsed_remains(
+        client, reviewer, run_worker_burst, committee):
+    """It rests on every document shown as supporting c1 when it was made: one removed, it
+    holds on the other; a document uploaded after it is not one it rests on."""
+    import openpyxl
+
+    sub, (talca, arica) = committee, committee["docs"]
+    r = client.post(sub["url"], auth=reviewer, json={"commitment": "c1", "action": "confirm"})
+    assert r.status_code == 201, r.text
+    assert sorted(r.json()["endorsed_ids"]) == sorted([talca, arica])
+    later = client.post(f"{sub['base']}/documents", headers=sub["headers"], files=[
+        _txt("acta-osorno.txt", _COMMITTEE.format(city="Osorno"))])
+    assert later.status_code == 202, later.text
+    run_worker_burst()
+
+    assert client.delete(f"{sub['base']}/documents/{talca}",
+                         headers=sub["headers"]).status_code == 204
+    assert _c1(client, sub, reviewer)["status"] == "confirmed"
+    assert _counted_confirmed(sub["id"])[:2] == (1, 1)
+
+    assert client.delete(f"{sub['base']}/documents/{arica}",
+                         headers=sub["headers"]).status_code == 204
+    c1 = _c1(client, sub, reviewer)  # Osorno's minutes support it: found, not confirmed
+    assert c1["status"] == "detected" and c1["decision"] is None
+    assert _counted_confirmed(sub["id"]) == (0, 0, False)
+    book = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"{sub['base']}/matrix?format=xlsx", auth=reviewer).content))
+    header, row = list(book["Historial"].iter_rows(values_only=True))
+    assert row[header.index("Decisión")] == "Confirmó"
+    assert row[header.index("Documento")] == (
+        "acta-arica.txt (retirado de la postulación), acta-talca.txt (retirado de la "
+        "postulación)")

@@ -82,6 +82,69 @@ def test_undo_and_comments_count_as_the_matrix_says(db_session, seeded):
     assert [e.comment for e in m.commitment("c2").comments] == ["Revisar la firma."]
 
 
+def test_a_confirm_resting_on_removed_documents_counts_as_the_matrix_says(db_session, seeded):
+    """A confirmation naming no document rests on the documents recorded with it: it holds
+    while one of them remains and, once all are removed or replaced, the decision below it is
+    in force. One with no record (made before migration 0014) holds as before. The matrix and
+    ``decisions_in_force`` (Python) agree with the list and the dashboard (SQL)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from service.domain.dashboard import _in_force
+    from service.domain.matrix import decisions_in_force
+    from service.domain.models import Decision, DecisionDocument, Document
+
+    session, sid = db_session, seeded["full"].id
+    reviewer_id = session.scalar(select(Decision.reviewer_id).limit(1))
+    a = session.scalar(select(Document).where(Document.submission_id == sid))
+    b = Document(submission_id=sid, name="b.pdf", status="done", stage="done")
+    session.add(b)
+    session.flush()
+
+    def entry(cid, action, *rests_on, undoes=None):
+        d = Decision(submission_id=sid, commitment=cid, action=action, reviewer_id=reviewer_id,
+                     undoes_id=undoes)
+        d.endorsements = [DecisionDocument(document_id=doc.id) for doc in rests_on]
+        session.add(d)
+        session.flush()
+        return d
+
+    def top(cid):
+        return session.scalars(select(Decision).where(
+            Decision.submission_id == sid, Decision.commitment == cid).order_by(Decision.id)
+        ).all()[-1]
+
+    entry("c1", "undo", undoes=top("c1").id)  # the seed's confirm undone: its reject below
+    entry("c1", "confirm", a)                 # a alone: falls back to the reject
+    entry("c2", "undo", undoes=top("c2").id)
+    entry("c2", "confirm", a, b)              # holds while b remains
+    # c3: the seed's confirm, no record: holds as before
+    entry("c4", "reject")
+    entry("c4", "confirm", a)                 # falls back to the reject
+    entry("c5", "confirm", a)
+    entry("c5", "undo", undoes=top("c5").id)  # undone: the seed's confirm holds
+    session.commit()
+
+    def agree():
+        m = load_matrix(session, sid)
+        row = next(r for r in list_submissions(session, ListQuery())[0] if r.id == sid)
+        assert (row.n_confirmed, row.n_decided) == (
+            m.n_confirmed, sum(1 for c in m.commitments if c.decision))
+        python = decisions_in_force(session, [sid])
+        assert python == {k: v for k, v in _in_force(session).items() if k[0] == sid}
+        assert python == {(sid, c.id): c.decision.action for c in m.commitments if c.decision}
+        return [c.status.value for c in m.commitments]
+
+    assert agree() == ["confirmed"] * 5
+    a.removed_at = datetime.now(UTC)
+    session.commit()
+    assert agree() == ["rejected", "confirmed", "confirmed", "rejected", "confirmed"]
+    b.removed_at = datetime.now(UTC)
+    session.commit()
+    assert agree() == ["rejected", "rejected", "confirmed", "rejected", "confirmed"]
+
+
 def test_pending_review_is_the_workflows_queue_and_the_dashboard_agrees(db_session, seeded):
     """QA 2026-12-06: "Pendientes de revisión" listed drafts nobody had sent (it counted
     undecided commitments); it lists what was sent for review and awaits a verdict, decided

@@ -255,6 +255,39 @@ def test_a_confirmation_of_a_cell_whose_passages_were_only_considered_labels_the
     assert verified.evidence == {"c2": [_INDUCTION_EXCERPT]} and verified.passages_known("c2")
 
 
+def test_a_plain_confirmation_labels_the_documents_it_rested_on_not_those_uploaded_after(
+        client, reviewer, run_worker_burst, session):
+    """Bug: a confirmation naming no document labelled the documents the matrix shows *now* as
+    supporting the commitment, so minutes uploaded after it, which the reviewer never saw, were
+    learned as reviewed positives. It labels the documents it rested on when it was made."""
+    from service.domain.training import decision_examples
+
+    sub = client.post("/api/submissions", json={"organization": "Org 30",
+                                                "rut": _rut(30)}).json()
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    base = f"/api/submissions/{sub['id']}"
+
+    def upload(name: str, city: str) -> str:
+        text = _ACTA.format(city=city, org="Empresa Número 30")
+        r = client.post(f"{base}/documents", headers=applicant,
+                        files=[("files", (name, text.encode(), "text/plain"))])
+        assert r.status_code == 202, r.text
+        run_worker_burst()
+        return r.json()["documents"][0]["id"]
+
+    seen = upload("acta.txt", "Talca")
+    r = client.post(f"{base}/decisions", auth=reviewer,
+                    json={"commitment": "c1", "action": "confirm"})
+    assert r.status_code == 201, r.text
+    unseen = upload("acta-abril.txt", "Arica")
+    c1 = client.get(f"{base}/matrix", auth=reviewer).json()["commitments"][0]
+    assert {e["document_id"] for e in c1["evidence"]} == {seen, unseen}
+
+    train, held_out = decision_examples(session)
+    assert [(ex.key, ex.labels) for ex in train + held_out] == [(f"decision:{seen}",
+                                                                  {"c1": True})]
+
+
 def test_enough_held_out_decisions_decide_a_promotion_and_the_corpus_only_guards_it():
     """A deployment's own decided documents outweigh the project's corpus once there are enough
     of them; the corpus may then lose at most CORPUS_TOLERANCE (the twentieth round's model:
