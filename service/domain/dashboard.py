@@ -71,14 +71,14 @@ def _documents(session: Session) -> dict[str, tuple[int, int]]:
             Document.submission_id,
             func.count(Document.id),
             func.sum(case((Document.status.in_(pending), 1), else_=0)),
-        ).group_by(Document.submission_id)
+        ).where(Document.removed_at.is_(None)).group_by(Document.submission_id)
     )
     return {sid: (int(n), int(p or 0)) for sid, n, p in rows}
 
 
 def _detected(session: Session) -> set[tuple[str, str]]:
     """(submission, commitment) some document supports, by its newest classification once
-    done (the matrix's rule)."""
+    done (the matrix's rule; a removed or replaced document counts nowhere)."""
     newer = aliased(Classification)
     rows = session.execute(
         select(Document.submission_id, CommitmentResult.commitment)
@@ -86,6 +86,7 @@ def _detected(session: Session) -> set[tuple[str, str]]:
         .join(CommitmentResult, CommitmentResult.classification_id == Classification.id)
         .where(
             Document.status == DocumentStatus.done.value,
+            Document.removed_at.is_(None),
             CommitmentResult.supported.is_(True),
             ~select(newer.id)
             .where(newer.document_id == Classification.document_id, newer.id > Classification.id)
