@@ -420,6 +420,12 @@ class DecisionPublic(BaseModel):
     reviewer: str | None
     created_at: str | None
     undoes_id: int | None = Field(description="En un «undo»: la decisión que deshizo")
+    endorsed_ids: list[str] = Field(
+        default_factory=list,
+        description="En un «confirm» sin documento: los documentos que la matriz mostraba como "
+        "evidencia del compromiso al confirmar. La confirmación sigue vigente mientras quede "
+        "alguno en la postulación; no abarca documentos subidos después. Vacío en las demás "
+        "decisiones y en las confirmaciones anteriores a este registro")
 
 
 class FlagPublic(BaseModel):

@@ -6,6 +6,9 @@ show it as the evidence that was verified:
 
 - ``confirm`` needs evidence: a passage the classifier found, an excerpt attached earlier and
   still in force, or an excerpt given with the confirmation;
+- a ``confirm`` naming no document records the documents it rests on, those the matrix the
+  reviewer saw showed as supporting the commitment (``matrix.CommitmentRow.rests_on``): it
+  holds while one of them remains in the submission, and speaks for none uploaded after it;
 - an excerpt must be in the document's extracted text (case, accents and spaces aside, as
   ``service.domain.text.fold`` compares), on the page given if one is; the page it was found on
   is stored with it;
@@ -31,6 +34,7 @@ from service.domain.messages import commitment_short
 from service.domain.models import (
     Classification,
     Decision,
+    DecisionDocument,
     Document,
     ExtractionPage,
     ReviewFlag,
@@ -103,6 +107,8 @@ def record_decision(
                                   commitment=commitment_short(commitment))
         decision.document_id = document.id if document else None
         decision.excerpt, decision.page = excerpt, page
+        if action == DecisionAction.confirm and document is None:
+            decision.endorsements = [DecisionDocument(document_id=d) for d in row.rests_on]
     session.add(decision)
     if action in DECIDING_ACTIONS:
         _resolve_flags(session, submission.id, commitment)

@@ -26,7 +26,11 @@ The rules, each said once:
   takes back the newest one not yet undone, ``comment`` decides nothing; ``confirm`` and
   ``attach`` count as fulfilled; a decision about a document since removed or replaced is kept
   in the history and no longer in force (what it rested on counts nowhere): the cell shows
-  the decision below it, or none, until a reviewer decides on what the submission holds now.
+  the decision below it, or none, until a reviewer decides on what the submission holds now;
+  so is a ``confirm`` naming no document once every document it rests on
+  (:attr:`CommitmentRow.rests_on` when it was made, :attr:`DecisionEntry.endorsed_ids`) is
+  removed or replaced; while one remains it holds. A confirmation stored before migration 0014
+  has no such record and holds as before.
 """
 
 from __future__ import annotations
@@ -36,9 +40,9 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
@@ -49,6 +53,7 @@ from service.domain.lifecycle import is_pending
 from service.domain.models import (
     Classification,
     Decision,
+    DecisionDocument,
     Document,
     ReviewFlag,
     Submission,
@@ -313,6 +318,10 @@ class DecisionEntry:
     reviewer: str | None
     created_at: datetime | None
     undoes_id: int | None = None
+    #: a ``confirm`` naming no document: the documents it rests on, those the matrix showed as
+    #: supporting the commitment when it was made (:attr:`CommitmentRow.rests_on`); it holds
+    #: while one of them is in the submission. Empty for other entries and older confirmations
+    endorsed_ids: tuple[str, ...] = ()
 
     @property
     def action_label(self) -> str:
@@ -336,6 +345,7 @@ class DecisionEntry:
             reviewer=decision.reviewer.username if decision.reviewer else None,
             created_at=decision.created_at,
             undoes_id=decision.undoes_id,
+            endorsed_ids=tuple(e.document_id for e in decision.endorsements),
         )
 
 
@@ -397,6 +407,18 @@ class CommitmentRow:
     @property
     def confidence_level(self) -> str:
         return confidence_level(self.confidence)
+
+    @property
+    def rests_on(self) -> tuple[str, ...]:
+        """The documents a confirmation naming none rests on, as the reviewer sees the cell:
+        each document shown as supporting the commitment, and the document of the verified
+        excerpt in force (:attr:`attached`) a confirmation may stand on. Recorded with the
+        confirmation, so that it stops holding once the applicant has removed or replaced them
+        all, and never extends to a document uploaded after it."""
+        ids = [c.document_id for c in self.cells if c.supported]
+        if self.attached is not None and self.attached.document_id:
+            ids.append(self.attached.document_id)
+        return tuple(dict.fromkeys(ids))
 
     @property
     def shown_passage(self) -> Passage | None:
@@ -493,6 +515,15 @@ class SubmissionMatrix(SubmissionProgress):
         if name or not document_id or document_id not in self.removed:
             return name
         return messages.removed_document(self.removed[document_id])
+
+    def decision_documents(self, entry: DecisionEntry) -> str:
+        """What the history says an entry is about: the document it names, else the documents
+        a confirmation naming none rests on, by name, each one since removed or replaced said
+        so (a confirmation whose documents all read so is no longer in force: the reviewer sees
+        why the cell no longer says «Confirmado»)."""
+        if entry.document_id:
+            return self.document_name(entry.document_id)
+        return ", ".join(sorted(filter(None, map(self.document_name, entry.endorsed_ids))))
 
     @property
     def classifier_versions(self) -> list[str]:
@@ -822,10 +853,11 @@ def load_matrices(session: Session, submission_ids: Iterable[str]) -> dict[str, 
 
 def decision_stacks(entries: Iterable, removed: Collection[str] = ()) -> dict[str, list]:
     """commitment -> its decisions in force or below it, oldest first, from a submission's
-    entries oldest first (anything with ``commitment`` and ``action``, and ``undoes_id`` and
-    ``document_id`` when known): each decision goes on its commitment's stack, ``undo`` takes
-    off the one it names (the top, unless that one rested on a document since ``removed``),
-    ``comment`` is not a decision. Decisions about a ``removed`` document are left out."""
+    entries oldest first (anything with ``commitment`` and ``action``, and ``undoes_id``,
+    ``document_id`` and ``endorsed_ids`` when known): each decision goes on its commitment's
+    stack, ``undo`` takes off the one it names (the top, unless that one rested on a document
+    since ``removed``), ``comment`` is not a decision. Decisions about a ``removed`` document,
+    and those whose ``endorsed_ids`` are all ``removed``, are left out."""
     stacks: dict[str, list] = {}
     for entry in entries:
         stack = stacks.setdefault(entry.commitment, [])
@@ -837,8 +869,15 @@ def decision_stacks(entries: Iterable, removed: Collection[str] = ()) -> dict[st
             stack.pop(named[-1] if named else -1)
     if removed:
         for cid, stack in stacks.items():
-            stacks[cid] = [e for e in stack if getattr(e, "document_id", None) not in removed]
+            stacks[cid] = [e for e in stack if not _rests_on_removed(e, removed)]
     return stacks
+
+
+def _rests_on_removed(entry, removed: Collection[str]) -> bool:
+    """The document an entry names is ``removed``, or every document it rests on is."""
+    endorsed = getattr(entry, "endorsed_ids", ())
+    return (getattr(entry, "document_id", None) in removed
+            or bool(endorsed) and all(d in removed for d in endorsed))
 
 
 def in_force(entries: Iterable, removed: Collection[str] = ()) -> dict:
@@ -849,18 +888,25 @@ def in_force(entries: Iterable, removed: Collection[str] = ()) -> dict:
 
 def in_force_query():
     """The decisions in force (one per decided commitment) as a SELECT of ``Decision`` rows,
-    for aggregates in SQL (the reviewers' list and dashboard): a decision not undone and not
-    about a removed document, with no later such decision. An ``undo`` names the entry it
-    takes back (``undoes_id``), so this is :func:`in_force`'s stack top."""
+    for aggregates in SQL (the reviewers' list and dashboard): a decision not undone, not
+    about a removed document and, when it rests on documents (``decision_documents``), with
+    one of them not removed, with no later such decision. An ``undo`` names the entry it takes
+    back (``undoes_id``), so this is :func:`in_force`'s stack top."""
     deciding = [a.value for a in DECIDING_ACTIONS]
 
     def standing(row):
         undo = aliased(Decision)
         gone = aliased(Document)
+        rests, live = aliased(DecisionDocument), aliased(Document)
         return and_(
             ~select(undo.id).where(undo.undoes_id == row.id).exists(),
             ~select(gone.id).where(gone.id == row.document_id,
                                    gone.removed_at.is_not(None)).exists(),
+            or_(~select(rests.decision_id).where(rests.decision_id == row.id).exists(),
+                select(rests.decision_id)
+                .join(live, live.id == rests.document_id)
+                .where(rests.decision_id == row.id, live.removed_at.is_(None))
+                .exists()),
         )
 
     later = aliased(Decision)
@@ -886,6 +932,13 @@ def decisions_in_force(session: Session, submission_ids: Iterable[str]) -> dict[
     out: dict[tuple, str] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
+        endorsed: dict[int, list[str]] = {}
+        for decision_id, document_id in session.execute(
+            select(DecisionDocument.decision_id, DecisionDocument.document_id)
+            .join(Decision, Decision.id == DecisionDocument.decision_id)
+            .where(Decision.submission_id.in_(chunk))
+        ):
+            endorsed.setdefault(decision_id, []).append(document_id)
         rows: dict[str, list] = {}
         for row in session.execute(
             select(Decision.id, Decision.submission_id, Decision.commitment, Decision.action,
@@ -893,7 +946,8 @@ def decisions_in_force(session: Session, submission_ids: Iterable[str]) -> dict[
             .where(Decision.submission_id.in_(chunk))
             .order_by(Decision.id)
         ):
-            rows.setdefault(row.submission_id, []).append(row)
+            rows.setdefault(row.submission_id, []).append(
+                SimpleNamespace(**row._asdict(), endorsed_ids=tuple(endorsed.get(row.id, ()))))
         removed = set(session.scalars(
             select(Document.id).where(Document.submission_id.in_(chunk),
                                       Document.removed_at.is_not(None))

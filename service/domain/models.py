@@ -48,6 +48,7 @@ __all__ = [
     "User",
     "ReviewerSession",
     "Decision",
+    "DecisionDocument",
     "ReviewFlag",
     "ReviewEvent",
     "OutboxEmail",
@@ -308,6 +309,24 @@ class Decision(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     reviewer: Mapped[User] = relationship()
+    #: for ``confirm`` naming no document: the documents it rests on (``DecisionDocument``);
+    #: empty for every other entry and for confirmations stored before migration 0014
+    endorsements: Mapped[list[DecisionDocument]] = relationship(
+        lazy="selectin", order_by=lambda: DecisionDocument.document_id)
+
+
+class DecisionDocument(Base):
+    """A document a confirmation rests on without naming it: each document the matrix showed
+    as supporting the commitment when the reviewer confirmed (and the document of the verified
+    excerpt in force it stood on). Written with the decision, never changed: the confirmation
+    holds while one of them is still in the submission (``matrix.decision_stacks``), and
+    ``evidencia train`` labels these documents, not the ones uploaded after it."""
+
+    __tablename__ = "decision_documents"
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("decisions.id", name="fk_decision_documents_decision_id"), primary_key=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", name="fk_decision_documents_document_id"), primary_key=True)
 
 
 class ReviewFlag(Base):

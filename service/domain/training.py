@@ -5,9 +5,12 @@ Every decision in force (the newest per commitment of a submission, as in the ma
 on the documents it covers, read from the submission's matrix (the one rule of what was shown as
 evidence and what only as considered, ``matrix.Cell.evidence``):
 
-- ``confirm``: the documents the matrix showed as supporting the commitment, and the document of
-  the excerpt a reviewer verified (given with the confirmation, or attached earlier and in
-  force), support it; or the one document the decision names;
+- ``confirm``: the documents the matrix showed as supporting the commitment when the reviewer
+  confirmed (recorded with the decision, ``matrix.DecisionEntry.endorsed_ids``: a document
+  uploaded after it was never reviewed; a confirmation stored before that record, the documents
+  shown now), and the document of the excerpt a reviewer verified (given with the
+  confirmation, or attached earlier and in force), support it; or the one document the
+  decision names;
 - ``reject``: the documents shown as supporting it (or the one named) do not support it;
 - ``attach``: the named document (or the submission's documents whose text holds the attached
   excerpt) supports it.
@@ -145,6 +148,8 @@ def _labels_of(row, texts: dict) -> dict:
         covered = [decision.document_id]
     elif decision.action == DecisionAction.attach:
         covered = [d for d in cells if holds_verified(d)]
+    elif decision.endorsed_ids:  # what the reviewer saw: none uploaded after the confirmation
+        covered = [d for d in decision.endorsed_ids if d in cells]
     else:
         covered = shown + [d for d in cells if d not in shown and holds_verified(d)]
     return {d: (True, proof(d)) for d in covered}

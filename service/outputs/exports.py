@@ -199,7 +199,7 @@ def _history_sheet(ws, m: SubmissionMatrix) -> None:
     for d in m.history:
         ws.append(_safe_row((
             clock.iso(d.created_at), d.reviewer, d.commitment,
-            d.action_label, m.document_name(d.document_id), d.page, d.excerpt, d.comment,
+            d.action_label, m.decision_documents(d), d.page, d.excerpt, d.comment,
             d.classifier_version,
         )))
 

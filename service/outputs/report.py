@@ -220,7 +220,9 @@ def _history(m: SubmissionMatrix, st: _Styles) -> list:
         return [*out, _p("Sin decisiones registradas.", st.body)]
     rows = [[_p(t, st.cell_bold) for t in ("Fecha", "Revisor", "Compromiso", "Decisión")]]
     for h in m.history:  # oldest first reads as a log
-        text = h.action_label + (f": {h.comment}" if h.comment else "")
+        on = m.decision_documents(h) if h.endorsed_ids else ""  # what a confirmation rests on
+        text = h.action_label + (f" (sobre {on})" if on else "") + (
+            f": {h.comment}" if h.comment else "")
         rows.append([_p(format_datetime(h.created_at), st.small), _p(h.reviewer, st.small),
                      _p(messages.commitment_short(h.commitment), st.small),
                      _p(_clip(text, 300), st.small)])
