@@ -310,6 +310,7 @@ def test_a_plain_confirm_holds_while_one_document_it_endorsed_remains(
     """It rests on every document shown as supporting c1 when it was made: one removed, it
     holds on the other; a document uploaded after it is not one it rests on."""
     import openpyxl
+    import pypdfium2
 
     sub, (talca, arica) = committee, committee["docs"]
     r = client.post(sub["url"], auth=reviewer, json={"commitment": "c1", "action": "confirm"})
@@ -324,6 +325,14 @@ def test_a_plain_confirm_holds_while_one_document_it_endorsed_remains(
                          headers=sub["headers"]).status_code == 204
     assert _c1(client, sub, reviewer)["status"] == "confirmed"
     assert _counted_confirmed(sub["id"])[:2] == (1, 1)
+    # the reviewer reads what it rests on, the retired one marked
+    on = "acta-arica.txt, acta-talca.txt (retirado de la postulación)"
+    page = client.get(f"/revision/s/{sub['id']}", auth=reviewer).text
+    assert f"Sobre {on}" in page[page.index('id="historial-titulo"'):]
+    pdf = pypdfium2.PdfDocument(client.get(f"/revision/s/{sub['id']}/informe.pdf",
+                                           auth=reviewer).content)
+    text = " ".join(" ".join(p.get_textpage().get_text_range().split()) for p in pdf)
+    assert f"Confirmó (sobre {on})" in text
 
     assert client.delete(f"{sub['base']}/documents/{arica}",
                          headers=sub["headers"]).status_code == 204
