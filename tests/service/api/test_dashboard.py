@@ -48,3 +48,45 @@ def test_dashboard_counts_statuses_backlog_missing_and_the_week(client, reviewer
     assert page.status_code == 200 and "Panel de revisión" in page.text
     assert "ana.revisora" in page.text and "Esperan a un revisor" in page.text
     assert 'href="/revision/panel"' in client.get("/revision", auth=reviewer).text
+
+
+def test_a_removed_document_counts_on_the_dashboard_as_on_the_matrix(client, reviewer,
+                                                                    run_worker_burst):
+    """QA 2026-12-08: after the applicant removed the only document supporting c3, the matrix
+    said c3 had no evidence while the dashboard still counted it covered; and a document
+    removed while still queued kept its submission out of "Compromisos que más faltan" for
+    good (the dashboard counted it as still being read)."""
+    from pathlib import Path
+
+    policy = Path(__file__).resolve().parents[3] / "samples" / "demo" / "politica-inclusion.docx"
+    sub = client.post("/api/submissions", json={
+        "organization": "Fundación Puentes del Sur", "rut": "76.543.210-3"}).json()
+    applicant = {"Authorization": f"Bearer {sub['token']}"}
+    docs = client.post(f"/api/submissions/{sub['id']}/documents", headers=applicant, files=[
+        ("files", ("politica.docx", policy.read_bytes())),
+        ("files", ("acta.txt", NOTE, "text/plain"))]).json()["documents"]
+    run_worker_burst()
+
+    def missing():
+        board = client.get("/api/dashboard", auth=reviewer).json()
+        return board["assessed"], {m["commitment"]: m["count"] for m in board["missing"]}
+
+    def matrix_missing():
+        status = client.get(f"/api/submissions/{sub['id']}", auth=reviewer).json()
+        return {c["id"] for c in status["commitments"] if c["status"] == "missing"}
+
+    assessed, counts = missing()
+    assert assessed == 1 and "c3" not in counts and "c3" not in matrix_missing()
+
+    policy_id = next(d["id"] for d in docs if d["name"] == "politica.docx")
+    assert client.delete(f"/api/submissions/{sub['id']}/documents/{policy_id}",
+                         headers=applicant).status_code == 204
+    assert "c3" in matrix_missing()
+    assessed, counts = missing()
+    assert assessed == 1 and counts.get("c3") == 1
+
+    late = client.post(f"/api/submissions/{sub['id']}/documents", headers=applicant, files=[
+        ("files", ("otra-acta.txt", NOTE + b" Segunda copia.", "text/plain"))]).json()
+    assert client.delete(f"/api/submissions/{sub['id']}/documents/{late['documents'][0]['id']}",
+                         headers=applicant).status_code == 204  # removed while still queued
+    assert missing() == (1, counts)
