@@ -44,7 +44,8 @@ _FORM_FIELDS = {"organization": "organizacion", "rut": "rut", "email": "correo"}
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, reviewer: OptionalReviewer) -> HTMLResponse:
-    return render(request, "home.html", reviewer=reviewer, errors={}, values={})
+    return render(request, "home.html", reviewer=reviewer, errors={}, values={},
+                  mail_on=mail.sending_enabled())
 
 
 @router.post("/s")
@@ -66,7 +67,8 @@ def create(
         errors = {_FORM_FIELDS.get(p.field or "", "organizacion"): p.message for p in problems}
         values = {"organizacion": organizacion, "rut": rut, "correo": correo}
         status = max(p.status_code for p in problems)  # 429 when over the limit, else 422
-        return render(request, "home.html", status_code=status, errors=errors, values=values)
+        return render(request, "home.html", status_code=status, errors=errors, values=values,
+                      mail_on=mail.sending_enabled())
     return RedirectResponse(f"/s/{submission.id}?{urlencode({'t': token})}", 303)
 
 

@@ -506,3 +506,30 @@ def test_the_upload_notice_counts_the_documents_a_zip_became(client):
                          ({"n": "2"}, None), ({"n": "1", "archivos": "2"}, None)):
         assert _alerts(client.get(url, params={"aviso": "files_received", **params}).text) == (
             [said] if said else []), params
+
+
+@pytest.mark.parametrize("service_env", ["sqlite"], indirect=True)
+def test_the_home_page_promises_no_email_when_none_will_be_sent(client, monkeypatch):
+    """QA 2026-12-08: on a server that sends no e-mail the home page still said of the contact
+    address "Le avisaremos aquí el resultado de la revisión, y podrá pedir de nuevo el enlace
+    secreto si lo pierde" and offered "Pida un enlace nuevo", which /recuperar then refused."""
+    from service.settings import get_settings
+
+    monkeypatch.delenv("EVIDENCIA_SMTP_HOST", raising=False)
+    get_settings.cache_clear()
+    home = client.get("/").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
+    refused = client.post("/s", data={"organizacion": "Transportes Cordillera",
+                                      "rut": "76.543.210-9", "correo": "postulacion@",
+                                      "csrf_token": csrf})
+    assert refused.status_code == 422
+    for page in (home, refused.text):
+        assert "Le avisaremos" not in page and "Pida un enlace nuevo" not in page
+        assert "guarde el enlace secreto" in page
+
+    monkeypatch.setenv("EVIDENCIA_SMTP_HOST", "127.0.0.1")
+    get_settings.cache_clear()
+    home = client.get("/").text
+    assert "Le avisaremos aquí el resultado de la revisión" in home
+    assert "Pida un enlace nuevo" in home
+    get_settings.cache_clear()
