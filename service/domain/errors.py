@@ -118,6 +118,7 @@ class ErrorCode(enum.StrEnum):
     invalid_email = _request("invalid_email")
     invalid_review_status = _request("invalid_review_status")
     message_required = _request("message_required")  # observada, no_aprobada need words
+    message_too_long = _request("message_too_long")  # over workflow.MAX_MESSAGE_CHARS
     nothing_to_submit = _request("nothing_to_submit")  # no document uploaded yet
     admin_only = _request("admin_only", 403)
     admin_only_reopen = _request("admin_only_reopen", 403)  # a final verdict: admins reopen it

@@ -261,6 +261,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "Escriba un mensaje para la organización: «{what}» necesita una explicación (general o "
         "por compromiso)."
     ),
+    "message_too_long": (
+        "El mensaje {where} no puede superar {max} caracteres (tiene {length}). Acórtelo o "
+        "repártalo entre el mensaje general y los mensajes por compromiso."
+    ),
     "nothing_to_submit": (
         "Suba al menos un documento antes de enviar la postulación a revisión (no cuentan "
         "los archivos rechazados al subirlos ni los eliminados)."

@@ -363,17 +363,30 @@ def _check_assignee(submission: Submission, reviewer: User) -> None:
     raise ServiceError(code="not_assignee", assignee=holder)
 
 
+def _message_text(value: str | None) -> str:
+    """A message as typed: line breaks as one character (a browser sends a textarea's as CRLF,
+    while its ``maxlength`` counted each as one), outer blanks trimmed."""
+    return (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _check_length(text: str, where: str) -> None:
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise ValidationError(code="message_too_long", field="message", where=where,
+                              max=f"{MAX_MESSAGE_CHARS:,}".replace(",", "."),
+                              length=f"{len(text):,}".replace(",", "."))
+
+
 def _clean_messages(message: str | None,
                     commitments: Mapping[str, str] | None) -> tuple[str | None, dict[str, str]]:
-    text = (message or "").strip() or None
+    text = _message_text(message) or None
+    _check_length(text or "", "para la organización")
     per_commitment = {}
     for cid, value in (commitments or {}).items():
         if cid not in COMMITMENT_IDS:
             raise ValidationError(code="invalid_commitment", field="commitments")
-        if value and value.strip():
-            per_commitment[cid] = value.strip()
-    if any(len(v) > MAX_MESSAGE_CHARS for v in [text or "", *per_commitment.values()]):
-        raise ValidationError(code="validation", field="message")
+        if _message_text(value):
+            per_commitment[cid] = _message_text(value)
+            _check_length(per_commitment[cid], f"de «{messages.commitment_short(cid)}»")
     return text, {cid: per_commitment[cid] for cid in COMMITMENT_IDS if cid in per_commitment}
 
 

@@ -3,6 +3,8 @@ and PostgreSQL (``service_env``), with the real Redis queue."""
 
 from __future__ import annotations
 
+import re
+
 NOTE = ("files", ("acta.txt", "Acta de constitución del comité de inclusión.".encode(),
                   "text/plain"))
 
@@ -629,3 +631,38 @@ def test_what_changed_counts_net_changes_within_a_round(client):
     assert [a["name"] for a in changes["added"]] == ["plan-2027.txt"]
     assert changes["removed"] == []
     assert changes["summary"].endswith(": 1 nuevo, 1 reemplazado (acta.txt → acta-v3.txt)")
+
+
+def test_a_message_too_long_says_the_limit_and_line_breaks_count_once(client):
+    """QA 2026-12-08: a reviewer's message over 5,000 characters on the review form was
+    refused with «Los datos enviados no son válidos.», which names neither the field nor the
+    limit; and a browser sends a textarea's line breaks as two characters (CRLF) while its
+    maxlength counted them as one, so a message the form let through could be refused."""
+    ana, _, _ = _users()
+    sub = _create(client)
+    url, app = f"/api/submissions/{sub['id']}", _bearer(sub["token"])
+    client.post(f"{url}/documents", files=[NOTE], headers=app)
+    client.post(f"{url}/submit", headers=app)
+    client.post(f"{url}/review", auth=ana, json={"status": "en_revision"})
+    form = f"/revision/s/{sub['id']}/estado"
+    page = client.get(f"/revision/s/{sub['id']}", auth=ana).text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+    too_long = ("Falta el acta. " * 334).strip()  # 5,009 characters
+    r = client.post(form, auth=ana,
+                    data={"estado": "observada", "mensaje": too_long, "csrf_token": token})
+    assert r.status_code == 422
+    assert "no puede superar 5.000 caracteres" in r.text and "tiene 5.009" in r.text
+    assert too_long in r.text  # what was typed is kept
+    r = client.post(f"{url}/review", auth=ana, json={
+        "status": "observada", "commitments": {"c5": too_long}})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "message_too_long"
+    assert "Participación de personas extranjeras" in r.json()["detail"]["message"]
+
+    typed = "\n".join(["Suba la nómina con la nacionalidad de cada integrante."] * 90)
+    assert len(typed) <= 5000 < len(typed.replace("\n", "\r\n"))
+    r = client.post(form, auth=ana, follow_redirects=False,
+                    data={"estado": "observada", "mensaje": typed.replace("\n", "\r\n"),
+                          "csrf_token": token})
+    assert r.status_code == 303, r.text
+    assert client.get(url, headers=app).json()["review"]["message"] == typed
