@@ -10,7 +10,7 @@ Spanish message the page shows next to the matrix when it refuses one.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -97,6 +97,10 @@ def reviewer_list(
                     pagina=min(max(pagina, 1), search.MAX_OFFSET // PAGE_SIZE),
                     buscar=search.clean_query(buscar))
     rows, total = listing.list_submissions(session, q.query(reviewer.id))
+    last = max(1, -(-total // PAGE_SIZE))
+    if q.pagina > last:  # the list shrank under the page (decisions, a verdict): its last page
+        q = replace(q, pagina=last)
+        rows, total = listing.list_submissions(session, q.query(reviewer.id))
     found = search.excerpts(session, q.buscar, [r.id for r in rows])
     return render(request, "review_list.html", reviewer=reviewer, rows=rows, total=total, q=q,
                   pages=max(1, -(-total // PAGE_SIZE)), link=q.link, excerpts=found,

@@ -168,3 +168,18 @@ def test_pending_review_is_the_workflows_queue_and_the_dashboard_agrees(db_sessi
     seeded["full"].status = "aprobada"  # a verdict: no longer pending
     session.commit()
     assert pending() == ["Beta"]
+
+
+def test_a_page_past_the_last_shows_the_last(client, reviewer):
+    """QA 2026-12-08: «/revision?pagina=5» with one page of submissions said «2 postulación(es)
+    · página 5 de 1» above «No hay postulaciones con este filtro.», with no link back: what a
+    reviewer reads after the list shrank under the page they were on (decisions, a verdict)."""
+    import re
+
+    for name, rut in (("Fundación Acoge", "76.543.210-3"), ("Panadería El Trigal", None)):
+        assert client.post("/api/submissions",
+                           json={"organization": name, "rut": rut}).status_code == 201
+    page = client.get("/revision", params={"pagina": 5}, auth=reviewer).text
+    assert re.search(r"2 postulación\(es\) · página 1 de 1", page)
+    assert "No hay postulaciones con este filtro" not in page
+    assert "Fundación Acoge" in page and "Panadería El Trigal" in page
