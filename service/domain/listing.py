@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from classifiers.result import COMMITMENT_IDS
@@ -35,7 +35,7 @@ __all__ = ["ListFilter", "ListOrder", "ListQuery", "ListRow", "is_duplicate", "l
 class ListFilter(enum.StrEnum):
     all = "all"
     pending_review = "pending_review"  # sent for review, awaiting a verdict (workflow.IN_QUEUE)
-    missing = "missing"  # a commitment no document supports
+    missing = "missing"  # a commitment not covered, as the matrix says (none found, rejected)
     errors = "errors"  # a document failed
     mine = "mine"  # assigned to ``ListQuery.reviewer_id``, still open (workflow)
     unassigned = "unassigned"  # sent for review, nobody assigned yet
@@ -76,8 +76,8 @@ class ListRow:
     n_decided: int
 
 
-def _detected_per_submission(ids=None):
-    """(sid, n) commitments found by each document's newest classification, grouped.
+def _detected_pairs(ids=None):
+    """(sid, cid) once per commitment some document supports by its newest classification.
 
     "Newest" is said with NOT EXISTS (no later classification of the same document), which
     both SQLite (index probe) and PostgreSQL (anti-join) answer in one pass.
@@ -86,7 +86,7 @@ def _detected_per_submission(ids=None):
     q = (
         select(
             Document.submission_id.label("sid"),
-            func.count(distinct(CommitmentResult.commitment)).label("n"),
+            CommitmentResult.commitment.label("cid"),
         )
         .join(Classification, Classification.document_id == Document.id)
         .join(CommitmentResult, CommitmentResult.classification_id == Classification.id)
@@ -98,11 +98,34 @@ def _detected_per_submission(ids=None):
             .where(newer.document_id == Classification.document_id, newer.id > Classification.id)
             .exists(),
         )
-        .group_by(Document.submission_id)
+        .distinct()
     )
     if ids is not None:
         q = q.where(Document.submission_id.in_(ids))
-    return q.subquery("detected")
+    return q
+
+
+def _detected_per_submission(ids=None):
+    """(sid, n) commitments found by each document's newest classification, grouped."""
+    pairs = _detected_pairs(ids).subquery()
+    return (select(pairs.c.sid, func.count().label("n"))
+            .group_by(pairs.c.sid).subquery("detected"))
+
+
+def _covered_per_submission(ids=None):
+    """(sid, n) commitments the matrix counts as covered (``matrix.cell_status``): a decision
+    in force that says fulfilled, else found by a document and not decided."""
+    decided = in_force_query().subquery("decided")
+    pairs = _detected_pairs(ids).subquery()
+    undecided = ~select(decided.c.id).where(decided.c.submission_id == pairs.c.sid,
+                                            decided.c.commitment == pairs.c.cid).exists()
+    positive = (select(decided.c.submission_id.label("sid"), decided.c.commitment.label("cid"))
+                .where(decided.c.action.in_([a.value for a in POSITIVE_ACTIONS])))
+    if ids is not None:
+        positive = positive.where(decided.c.submission_id.in_(ids))
+    covered = union_all(select(pairs.c.sid, pairs.c.cid).where(undecided), positive).subquery()
+    return (select(covered.c.sid, func.count().label("n"))
+            .group_by(covered.c.sid).subquery("covered"))
 
 
 def _confirmed_per_submission(ids=None):
@@ -161,6 +184,7 @@ _GROUPED = {
     "documents": _documents_per_submission,
     "detected": _detected_per_submission,
     "confirmed": _confirmed_per_submission,
+    "covered": _covered_per_submission,
 }
 
 
@@ -183,7 +207,7 @@ def _conditions(session: Session, q: ListQuery, grouped: _Grouped) -> list:
         # submission is pending until its verdict, however many commitments are decided
         conditions.append(Submission.status.in_([s.value for s in workflow.IN_QUEUE]))
     elif q.filter == ListFilter.missing:
-        conditions.append(func.coalesce(grouped("detected").c.n, 0) < len(COMMITMENT_IDS))
+        conditions.append(func.coalesce(grouped("covered").c.n, 0) < len(COMMITMENT_IDS))
     elif q.filter == ListFilter.errors:
         conditions.append(
             Submission.id.in_(

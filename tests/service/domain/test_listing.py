@@ -183,3 +183,43 @@ def test_a_page_past_the_last_shows_the_last(client, reviewer):
     assert re.search(r"2 postulación\(es\) · página 1 de 1", page)
     assert "No hay postulaciones con este filtro" not in page
     assert "Fundación Acoge" in page and "Panadería El Trigal" in page
+
+
+def test_missing_a_commitment_is_the_matrixs_and_the_dashboard_agrees(db_session, seeded):
+    """QA 2026-12-08: «Falta un compromiso» counted only what the documents support: a
+    submission whose commitment a reviewer rejected («No acreditado» on the applicant's page,
+    counted missing on the dashboard) was not listed, and one whose undetected commitment a
+    reviewer confirmed was. It follows the matrix's rule (``matrix.cell_status``)."""
+    from sqlalchemy import select
+
+    from service.domain.dashboard import load_dashboard
+    from service.domain.models import Decision
+
+    session = db_session
+    alfa = seeded["full"]  # five detected, five confirmed
+    reviewer_id = session.scalar(select(Decision.reviewer_id).limit(1))
+
+    def lacking():
+        rows, total = list_submissions(session, ListQuery(filter=ListFilter.missing))
+        assert total == len(rows)
+        return {r.organization for r in rows}
+
+    def matrix_lacks(sid):
+        return load_matrix(session, sid).n_covered < 5
+
+    assert "Alfa" not in lacking() and not matrix_lacks(alfa.id)
+    session.add(Decision(submission_id=alfa.id, commitment="c3", action="reject",
+                         reviewer_id=reviewer_id))
+    session.commit()
+    assert matrix_lacks(alfa.id)
+    assert dict(load_dashboard(session).missing).get("c3") == 1
+    assert "Alfa" in lacking()
+
+    gamma = seeded["empty"]  # no document: nothing detected, every commitment attached
+    for cid in ("c1", "c2", "c3", "c4", "c5"):
+        session.add(Decision(submission_id=gamma.id, commitment=cid, action="attach",
+                             excerpt="Acta del comité.", reviewer_id=reviewer_id))
+    session.commit()
+    assert not matrix_lacks(gamma.id)
+    assert "Gamma" not in lacking()
+    assert "Beta" in lacking()
