@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from extractors import defaults
 from extractors.errors import CorruptFileError, TooLargeError, format_limit
-from extractors.members import ArchiveMember, ListingContext
+from extractors.members import EMAIL_BODY_NAME, ArchiveMember, ListingContext
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["sniff_email", "list_email", "message_text", "BODY_NAME"]
 
 #: Name of the member that holds the message itself.
-BODY_NAME = "mensaje.txt"
+BODY_NAME = EMAIL_BODY_NAME
 
 #: Header fields that, with one of the others, make the first bytes an e-mail (RFC 5322).
 _HEADER = re.compile(rb"^([A-Za-z][A-Za-z0-9-]{0,40}):[ \t]", re.M)

@@ -20,10 +20,14 @@ from extractors.errors import ExtractionError, UnsafeArchiveError
 from extractors.options import ExtractOptions
 
 __all__ = ["CHUNK_BYTES", "SILENT", "ArchiveMember", "ListingContext", "Lister", "Container",
-           "copy_capped", "bomb"]
+           "copy_capped", "bomb", "EMAIL_BODY_NAME"]
 
 #: Bytes copied per read when a member is streamed (bounded memory whatever the member's size).
 CHUNK_BYTES = 1024 * 1024
+
+#: Name of the member that holds an e-mail's message itself (``email_message.py``): a name the
+#: extractor gives, which the pages show with its e-mail's ("correo.eml/mensaje.txt").
+EMAIL_BODY_NAME = "mensaje.txt"
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from classifiers.result import COMMITMENT_IDS
+from extractors.members import EMAIL_BODY_NAME
 from service.domain import messages, workflow
 from service.domain.codes import DECIDING_ACTIONS, POSITIVE_ACTIONS, DecisionAction, DocumentStatus
 from service.domain.errors import NotFoundError
@@ -152,20 +153,28 @@ def current_classification(document: Document) -> Classification | None:
 # --- the value ------------------------------------------------------------------------------------
 
 
+def _fewest_parts(own: Sequence[str]) -> int:
+    """An e-mail's text is a member the extractor names (``EMAIL_BODY_NAME``, "mensaje.txt"),
+    not the applicant: it is shown with its e-mail's name ("correo.eml/mensaje.txt")."""
+    return 2 if len(own) > 1 and own[-1] == EMAIL_BODY_NAME else 1
+
+
 def _short(name: str) -> str:
-    return name.rsplit("/", 1)[-1]
+    own = name.split("/")
+    return "/".join(own[-_fewest_parts(own):])
 
 
 def short_names(names: Iterable[str]) -> dict[str, str]:
     """Each name of a submission's documents → how the pages show it: its last part where no
     other document of the submission has the same, else the shortest end of its path that no
-    other name ends with ("2023/boletin.txt" beside "2024/boletin.txt"). The same name twice
-    (a file sent again) is one name here: no path tells the two apart, and the page lists the
-    later copy apart as a duplicate."""
+    other name ends with ("2023/boletin.txt" beside "2024/boletin.txt"); an e-mail's text
+    with its e-mail's name at least (:func:`_fewest_parts`). The same name twice (a file sent
+    again) is one name here: no path tells the two apart, and the page lists the later copy
+    apart as a duplicate."""
     parts = {name: tuple(name.split("/")) for name in set(names)}
     ends = Counter(own[-k:] for own in parts.values() for k in range(1, len(own) + 1))
-    return {name: next(("/".join(own[-k:]) for k in range(1, len(own)) if ends[own[-k:]] == 1),
-                       name)
+    return {name: next(("/".join(own[-k:]) for k in range(_fewest_parts(own), len(own))
+                        if ends[own[-k:]] == 1), name)
             for name, own in parts.items()}
 
 

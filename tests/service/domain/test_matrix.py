@@ -139,3 +139,23 @@ def test_short_names_keep_the_last_part_unless_another_document_shares_it():
         "informe.pdf": "informe.pdf",
         "otra.pdf": "otra.pdf",  # the same name twice: a copy, one name
     }
+
+
+def test_an_emails_message_is_named_with_its_email():
+    """QA 2026-12-08: the text of an e-mail, stored as «correo.eml/mensaje.txt», was quoted on
+    the applicant's checklist as «mensaje.txt, página 1» and listed so to reviewers: a name
+    nobody gave (the extractor's, ``email_message.BODY_NAME``). It keeps its e-mail's name;
+    attachments keep their own."""
+    from service.domain.matrix import Passage, short_names
+
+    assert short_names(["correo.eml/mensaje.txt", "correo.eml/nomina.xlsx", "acta.pdf"]) == {
+        "correo.eml/mensaje.txt": "correo.eml/mensaje.txt",
+        "correo.eml/nomina.xlsx": "nomina.xlsx",
+        "acta.pdf": "acta.pdf",
+    }
+    assert short_names(["actas.zip/2024/aviso.eml/mensaje.txt", "respuesta.eml/mensaje.txt"]
+                       ) == {"actas.zip/2024/aviso.eml/mensaje.txt": "aviso.eml/mensaje.txt",
+                             "respuesta.eml/mensaje.txt": "respuesta.eml/mensaje.txt"}
+    assert short_names(["mensaje.txt"]) == {"mensaje.txt": "mensaje.txt"}  # uploaded as such
+    quoted = Passage("d", "correo.eml/mensaje.txt", "Adjunto la nómina.", 1, 0.9, (), 0.9)
+    assert quoted.short_document == "correo.eml/mensaje.txt"
