@@ -138,6 +138,7 @@ class ErrorCode(enum.StrEnum):
     error = _document("error", 400)
     extraction_failed = _document("extraction_failed")
     empty_file = _document("empty_file")
+    empty_archive = _document("empty_archive")  # a ZIP or e-mail with no document in it
     unsupported_type = _document("unsupported_type")
     encrypted = _document("encrypted")
     wrong_password = _document("wrong_password")

@@ -261,6 +261,11 @@ ERROR_MESSAGES: dict[str, str] = {
         "Escriba un mensaje para la organización: «{what}» necesita una explicación (general o "
         "por compromiso)."
     ),
+    "empty_archive": (
+        "El archivo no contiene ningún documento: está vacío o solo tiene archivos ocultos o "
+        "del sistema (como «__MACOSX» o «.DS_Store»). Comprima de nuevo la carpeta con sus "
+        "documentos y súbala otra vez."
+    ),
     "message_too_long": (
         "El mensaje {where} no puede superar {max} caracteres (tiene {length}). Acórtelo o "
         "repártalo entre el mensaje general y los mensajes por compromiso."
@@ -1045,6 +1050,7 @@ CLOSED_DOCUMENT_ERRORS: dict[str, str] = {
     "wrong_password": "El archivo está protegido con contraseña y no se pudo leer.",
     "encryption_unsupported": "El PDF usa un cifrado no soportado y no se pudo leer.",
     "empty_file": "El archivo está vacío (0 bytes) y no se pudo leer.",
+    "empty_archive": "El archivo comprimido o correo no contiene ningún documento.",
     "corrupt": "El archivo está dañado o incompleto y no se pudo leer.",
     "too_large": "El archivo supera el tamaño que se puede leer y no se leyó.",
     "unsafe_archive": "El archivo comprimido se rechazó por seguridad y no se leyó.",

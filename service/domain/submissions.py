@@ -299,7 +299,9 @@ def _store(upload: _Upload, mimes: dict[str, str]) -> Iterator[_Entry]:
         sha = store_bytes(upload.data)
         yield _Entry(upload.name, sha, len(upload.data), _mime_of(sha, mimes))
         return
+    listed = False
     for member in upload.archive:
+        listed = True
         # the archive itself unreadable is reported under the temporary file's name
         name = _fit(upload.name if member.name == upload.archive_file
                     else f"{upload.name}/{_shown(member.name)}", MAX_STORED_NAME_CHARS)
@@ -316,6 +318,8 @@ def _store(upload: _Upload, mimes: dict[str, str]) -> Iterator[_Entry]:
             yield _Entry(name, error_code=exc.code, error=exc.message)
             continue
         yield _Entry(name, sha, size, _mime_of(sha, mimes))
+    if not listed:  # empty, or only hidden and system files: said, never nothing at all
+        yield _Entry(upload.name, error_code="empty_archive", error=error_message("empty_archive"))
 
 
 def stored_name(raw: str | None) -> str:

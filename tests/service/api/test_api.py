@@ -193,6 +193,34 @@ def test_upload_limits_and_types(client, monkeypatch, service_env):
     assert r.status_code == 422 and r.json()["detail"]["code"] == "no_files"
 
 
+def test_a_zip_without_documents_says_so_instead_of_nothing(client):
+    """QA 2026-12-08: a ZIP holding only what a Mac adds (``__MACOSX/``, ``.DS_Store``), or
+    an empty one, answered «Se recibieron 0 documentos de 1 archivo.» and left nothing on the
+    page: the applicant could believe the folder was sent. It becomes a document in error
+    that says what was in it and what to do, as an empty file does."""
+    from tests.documents import make_zip
+
+    sub = _create(client)
+    url = f"/api/submissions/{sub['id']}/documents"
+    junk = make_zip({"__MACOSX/._acta.pdf": b"\x00\x05\x16\x07",
+                     ".DS_Store": b"\x00\x00\x00\x01Bud1"})
+    empty = make_zip({})
+    r = client.post(url, headers=_bearer(sub["token"]), files=[
+        ("files", ("evidencias.zip", junk, "application/zip")),
+        ("files", ("vacio.zip", empty, "application/zip")),
+        ("files", ("acta.txt", NOTE, "text/plain"))])
+    assert r.status_code == 202
+    docs = {d["name"]: d for d in r.json()["documents"]}
+    assert set(docs) == {"evidencias.zip", "vacio.zip", "acta.txt"}
+    for name in ("evidencias.zip", "vacio.zip"):
+        assert docs[name]["status"] == "error" and docs[name]["error_code"] == "empty_archive"
+        assert "no contiene ningún documento" in docs[name]["error"]
+        assert "archivos ocultos o del sistema" in docs[name]["error"]
+
+    page = client.get(f"/s/{sub['id']}", params={"t": sub["token"]}).text
+    assert "3 documento(s), 1 en proceso, 2 con error" in " ".join(page.split())
+
+
 def test_a_size_limit_is_said_as_it_is(client, monkeypatch, service_env):
     """QA 2026-12-07: with EVIDENCIA_MAX_FILE_BYTES=2000000 (1.9 MiB) a file over it was refused
     with "supera el tamaño máximo permitido (1 MB)" and the upload page offered "1 MB por envío",
