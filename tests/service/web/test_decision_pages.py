@@ -115,3 +115,23 @@ def test_the_dashboard_has_no_axe_violations(page, submission):
     expect(page.get_by_role("heading", name="Panel de revisión")).to_be_visible()
     expect(page.locator("[data-reviewers]")).to_contain_text(REVIEWER[0])
     assert _axe_violations(page) == []
+
+
+def test_the_dashboard_tables_stay_inside_their_cards(page, submission):
+    """QA 2026-12-08: at a laptop's 1280 px the dashboard's «Compromisos que más faltan» and
+    «Decisiones por revisor esta semana» tables ran past the right edge of their cards: their
+    headers («Postulaciones sin evidencia», «Comentarios») were kept on one line."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    try:
+        page.goto("/revision/panel")
+        expect(page.locator(".dashboard [data-missing]")).to_be_visible()
+        past_the_edge = page.evaluate("""() =>
+            [...document.querySelectorAll('.dashboard .card')].flatMap(card => {
+                const edge = card.getBoundingClientRect().right;
+                return [...card.querySelectorAll('table')]
+                    .filter(t => t.getBoundingClientRect().right > edge + 0.5)
+                    .map(t => card.querySelector('h2').textContent);
+            })""")
+        assert past_the_edge == []
+    finally:
+        page.set_viewport_size({"width": 1366, "height": 768})
