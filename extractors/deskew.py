@@ -129,12 +129,17 @@ def remove_rules(gray: Image.Image, pitch: float | None = None) -> tuple[Image.I
     """
     pixels = np.asarray(gray)
     background = np.asarray(gray.filter(ImageFilter.BoxBlur(15)))
-    dark = pixels.astype(np.int16) < background.astype(np.int16) - defaults.DESKEW_INK_CONTRAST
-    length = int(max(defaults.RULE_MIN_PX, min(pixels.shape) * defaults.RULE_MIN_FRACTION,
+    # darker than its surroundings by the contrast, in bytes (no wider copy of a huge page)
+    floor = np.maximum(background, defaults.DESKEW_INK_CONTRAST)
+    floor -= defaults.DESKEW_INK_CONTRAST
+    dark = pixels < floor
+    del floor, pixels  # read again to paint: a copy, not held while the masks are built
+    length = int(max(defaults.RULE_MIN_PX, min(dark.shape) * defaults.RULE_MIN_FRACTION,
                      defaults.RULE_MIN_PITCHES * (pitch or 0)))  # fmt: skip
-    across = _thin_runs(dark, dark, length, 1)
-    down = _thin_runs(dark, dark & ~across, length, 0)
-    across |= _thin_runs(dark, dark & ~down, length, 1)
+    across = _thin_runs(dark, None, length, 1)
+    down = _thin_runs(dark, across, length, 0)
+    across |= _thin_runs(dark, down, length, 1)
+    del dark
     rules = across | down
     if not rules.any():
         return gray, None
@@ -142,32 +147,48 @@ def remove_rules(gray: Image.Image, pitch: float | None = None) -> tuple[Image.I
     for step in (1, 2, -1, -2):
         for axis in (0, 1):
             _shift_or(grown, rules, step, axis)
-    cleaned = Image.fromarray(np.where(grown, np.maximum(background, pixels), pixels))
+    del rules
+    pixels = np.asarray(gray)
+    painted = np.maximum(background, pixels)
+    np.copyto(painted, pixels, where=~grown)
+    cleaned = Image.fromarray(painted)
     return cleaned, (Rules(across, down) if down.any() else None)
 
 
-def _thin_runs(dark: np.ndarray, around: np.ndarray, length: int, axis: int) -> np.ndarray:
+def _thin_runs(dark: np.ndarray, taken: np.ndarray | None, length: int, axis: int) -> np.ndarray:
     """Pixels of runs along ``axis`` (1 across, 0 down) at least ``length`` long of dark pixels
-    with no ``around`` pixel ``RULE_MAX_THICKNESS`` away on either side."""
+    with no dark pixel outside ``taken`` ``RULE_MAX_THICKNESS`` away on either side."""
     other = 1 - axis
     gap = defaults.RULE_MAX_THICKNESS
-    beside = np.zeros_like(dark)
-    _shift_or(beside, around, gap, other)
-    _shift_or(beside, around, -gap, other)
-    thin = dark & ~beside
+    # page-sized masks made in place and dropped once used: a 40-MP page is 40 MB a mask
+    if taken is None:
+        around = dark
+    else:
+        around = np.logical_not(taken)
+        around &= dark
+    thin = np.zeros_like(dark)
+    _shift_or(thin, around, gap, other)
+    _shift_or(thin, around, -gap, other)
+    del around
+    np.logical_not(thin, out=thin)
+    thin &= dark
     thick = thin.copy()  # a line tilted by a degree steps aside a pixel every ~60
     _shift_or(thick, thin, 1, other)
     _shift_or(thick, thin, -1, other)
+    del thin
     # where a rule crosses another its sides are dark for the other's width: a dark gap that
     # short is bridged, or a narrow column's rules (an item number's, 55-85 px between
     # crossings) fall apart into pieces shorter than ``length`` and stay on the page; the light
     # gaps between a bold line's letters are not
     bridged = thick.copy()
-    for step in range(1, gap + 2):
-        ahead, behind = np.zeros_like(thick), np.zeros_like(thick)
-        _shift_or(ahead, thick, step, axis)
-        _shift_or(behind, thick, -step, axis)
-        bridged |= ahead & behind & dark
+    both = np.empty_like(thick)
+    for step in range(1, gap + 2):  # dark, with thick on both sides ``step`` away
+        both.fill(False)
+        _shift_or(both, thick, step, axis)
+        _shift_and(both, thick, -step, axis)
+        both &= dark
+        bridged |= both
+    del thick, both
     return _runs(bridged, length, axis)
 
 
@@ -182,10 +203,24 @@ def _shift_or(out: np.ndarray, mask: np.ndarray, step: int, axis: int) -> None:
     out[tuple(dst)] |= mask[tuple(src)]
 
 
+def _shift_and(out: np.ndarray, mask: np.ndarray, step: int, axis: int) -> None:
+    """out &= mask moved by ``step`` pixels along ``axis`` (False where nothing moves in)."""
+    src = [slice(None), slice(None)]
+    dst = [slice(None), slice(None)]
+    edge = [slice(None), slice(None)]
+    if step > 0:
+        src[axis], dst[axis], edge[axis] = slice(None, -step), slice(step, None), slice(None, step)
+    else:
+        src[axis], dst[axis], edge[axis] = slice(-step, None), slice(None, step), slice(step, None)
+    out[tuple(dst)] &= mask[tuple(src)]
+    out[tuple(edge)] = False
+
+
 def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     """The pixels of ``mask`` that belong to a run of at least ``length`` along ``axis``
-    (an opening by a 1 x length line, in log2(length) shifted ANDs and ORs)."""
-    starts = mask.copy()
+    (an opening by a 1 x length line, in log2(length) shifted ANDs and ORs). ``mask`` is
+    overwritten with the result."""
+    starts = mask
     done = 1
     while done < length:
         step = min(done, length - done)
@@ -198,10 +233,12 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
         starts[tuple(tail)] = False
         done += step
     out = starts
+    before = np.empty_like(out)
     done = 1
     while done < length:
         step = min(done, length - done)
-        _shift_or(out, out.copy(), step, axis)
+        np.copyto(before, out)
+        _shift_or(out, before, step, axis)
         done += step
     return out
 
