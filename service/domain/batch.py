@@ -834,7 +834,7 @@ class _Loader:
 
         try:
             # sent under its path as found, not as stored: one too long is refused for it
-            sent = item.name.replace("\\", "/").strip().lstrip("/")
+            sent = from_file_system(item.name).replace("\\", "/").strip().lstrip("/")
             docs = add_files(self.session, submission, [(sent, data)], queue_name=Lane.batch,
                              before_commit=before_commit, on_unqueued=self._unqueued)
         except _RefusedAgain:
