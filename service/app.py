@@ -93,9 +93,9 @@ def create_app() -> FastAPI:
     from service.api import (
         dashboard,
         decisions,
+        deps,
         documents,
         errors,
-        inputs,
         openapi,
         operations,
         reviews,
@@ -113,8 +113,7 @@ def create_app() -> FastAPI:
     dispatch.install(dispatch.load(settings.dispatcher))
     app = FastAPI(lifespan=_lifespan, title="evidencia", version=_version(),
                   description=_DESCRIPTION, openapi_tags=_TAGS, docs_url=None, redoc_url=None,
-                  dependencies=[Depends(security.csrf_protect),
-                                Depends(inputs.refuse_unstorable_input)])
+                  dependencies=[Depends(check) for check in deps.APP_CHECKS])
     errors.install(app, html_page=pages.error_page)
     _outermost(app, security.SecurityMiddleware)
     for module in (reviews, submissions, documents, decisions, dashboard, search, sessions,

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 import anyio
 from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 
 from extractors.registry import accepted_formats_text
@@ -20,6 +21,7 @@ from service.api.deps import (
     StampAccess,
     SubmissionAccess,
     database_turn,
+    resolve_stamp_access,
 )
 from service.api.schemas import (
     ErrorBody,
@@ -49,7 +51,42 @@ __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/submissions", tags=["postulaciones"])
+
+class _Route(APIRoute):
+    """This router's routes. Those marked :func:`_cached_read` (status, matrix: answered from
+    :class:`_Answers`) answer a request with no query string (the JSON answer, what a polling
+    client asks) without FastAPI's dependency resolution: :func:`~service.api.deps.
+    resolve_stamp_access` calls the same checks in the same order, then the route's own code
+    runs. Anything else (``?format=``, ``?token=``, every other route) goes through FastAPI's
+    handler. The generic resolution was the largest part of the CPU such a request costs
+    (``bench/HISTORY.md``, "The API under load")."""
+
+    def get_route_handler(self):
+        resolved = super().get_route_handler()
+        kind = getattr(self.endpoint, "cached_read", None)
+        if kind is None:
+            return resolved
+
+        async def handler(request: Request) -> Response:
+            if request.scope.get("query_string"):
+                return await resolved(request)
+            return await _json_answer(request, await resolve_stamp_access(request), kind)
+
+        return handler
+
+
+def _cached_read(kind: str) -> Callable:
+    """Mark a route that takes ``Request`` and ``StampAccess`` (any other parameter from the
+    query string) and, without a query string, answers :func:`_json_answer` of ``kind``."""
+
+    def mark(endpoint: Callable) -> Callable:
+        endpoint.cached_read = kind
+        return endpoint
+
+    return mark
+
+
+router = APIRouter(prefix="/api/submissions", tags=["postulaciones"], route_class=_Route)
 
 _ERRORS = {
     401: {"model": ErrorBody, "description": "Sin credenciales"},
@@ -280,9 +317,9 @@ def _enqueue_unfinished(session, submission_id: str) -> None:
     "compromiso, qué está confirmado, qué falta y la decisión vigente del revisor. Lleva "
     "`ETag`: con `If-None-Match` responde 304 si nada cambió.",
 )
+@_cached_read("status")
 async def status(request: Request, access: StampAccess) -> Response:
-    _data, body, etag = await _answer(request, access, "status")
-    return _json(request, body, etag)
+    return await _json_answer(request, access, "status")
 
 
 _DOWNLOADS = {
@@ -404,6 +441,11 @@ async def _build_once(request: Request, key: tuple, access, version: int) -> tup
         done.set()
 
 
+async def _json_answer(request: Request, access, kind: str) -> Response:
+    _data, body, etag = await _answer(request, access, kind)
+    return _json(request, body, etag)
+
+
 def _json(request: Request, body: bytes, etag: str) -> Response:
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if request.headers.get("if-none-match") == etag:
@@ -428,6 +470,7 @@ def _json(request: Request, body: bytes, etag: str) -> Response:
     "`format=csv` o `format=xlsx` la entrega como planilla. Con el token de la organización "
     "no dice qué revisor decidió ni incluye las notas que los revisores guardan solas.",
 )
+@_cached_read("matrix")
 async def matrix(
     request: Request,
     access: StampAccess,

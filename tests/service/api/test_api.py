@@ -500,3 +500,52 @@ def test_downloads_are_named_after_the_organisation(client, reviewer, run_worker
     r = client.get(f"/revision/s/{sub['id']}/informe.pdf", auth=reviewer)
     assert r.status_code == 200
     assert r.headers["content-disposition"] == f'attachment; filename="informe-{stem}.pdf"'
+
+
+def test_status_and_matrix_answer_alike_with_or_without_dependency_resolution(
+        client, reviewer, monkeypatch):
+    """Status and matrix without a query string are answered by calling the routes' checks
+    directly (``service.api.submissions._Route``); with one, by FastAPI's resolution of the
+    same dependencies. Every answer, error or not, is the same either way, and the first way
+    resolves nothing."""
+    import base64
+
+    import fastapi.routing
+
+    a, b = _create(client), _create(client, "Otra Organización", "77.214.538-1")
+    session = client.post("/api/session",
+                          json={"username": reviewer[0], "password": reviewer[1]}).json()
+    etag = client.get(f"/api/submissions/{a['id']}", headers=_bearer(a["token"])).headers["etag"]
+    malformed = "Basic " + base64.b64encode(b"sin-separador").decode()
+    cases = [
+        (a["id"], _bearer(a["token"])),
+        (a["id"], {**_bearer(a["token"]), "If-None-Match": etag}),
+        (a["id"], {"X-Submission-Token": a["token"]}),
+        (a["id"], _bearer(b["token"])),
+        (a["id"], {}),
+        (a["id"], _bearer(session["token"])),
+        (a["id"], {"Authorization": "Basic " + base64.b64encode(
+            f"{reviewer[0]}:{reviewer[1]}".encode()).decode()}),
+        (a["id"], {"Authorization": malformed}),
+        (a["id"], {"Authorization": "Token " + a["token"]}),
+        ("no-existe", _bearer(a["token"])),
+        ("no%00existe", _bearer(a["token"])),
+    ]
+    resolved = fastapi.routing.solve_dependencies
+    resolutions = []
+
+    async def counted(*args, **kwargs):
+        resolutions.append(1)
+        return await resolved(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    for submission_id, headers in cases:
+        for path, query in (("", "?x=1"), ("/matrix", "?format=json")):
+            url = f"/api/submissions/{submission_id}{path}"
+            direct = client.get(url, headers=headers)
+            assert not resolutions, (url, headers)
+            through = client.get(url + query, headers=headers)
+            assert resolutions, (url, headers)
+            resolutions.clear()
+            assert (direct.status_code, direct.content, dict(direct.headers)) == (
+                through.status_code, through.content, dict(through.headers)), (url, headers)
