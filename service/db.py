@@ -6,13 +6,14 @@ import os
 import time
 import weakref
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Dialect, Engine, Executable, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import get_settings
 
-__all__ = ["engine_for", "get_engine", "SessionLocal", "PING_AFTER_IDLE_SECONDS"]
+__all__ = ["engine_for", "get_engine", "SessionLocal", "PING_AFTER_IDLE_SECONDS", "fetch_one"]
 
 #: A pooled connection idle longer than this is pinged before it is handed out (the server
 #: may have restarted or dropped it meanwhile); one back in the pool for less is used as it
@@ -101,3 +102,49 @@ def _sessionmaker_for(engine: Engine) -> sessionmaker:
 
 def SessionLocal() -> Session:  # noqa: N802 - reads like the class it builds
     return _sessionmaker_for(get_engine())()
+
+
+def fetch_one(statement: Executable, parameters: dict[str, Any]) -> tuple | None:
+    """The first row of a lone ``SELECT``, on a pooled connection in autocommit (one round
+    trip: no BEGIN, no ROLLBACK), through the driver: SQLAlchemy's ``Connection``, execution
+    context and result cost as much CPU as the statement itself (0.3 of 0.6 ms, the cached
+    status and matrix answers' one statement). The pool is the same (its idle ping included),
+    and so are the errors: a driver error is raised as SQLAlchemy's (``OperationalError``:
+    503) and a connection found dead is invalidated."""
+    engine = get_engine()
+    dialect = engine.dialect
+    sql, names = _compiled(statement, dialect)
+    params = tuple(parameters[name] for name in names) if names is not None else parameters
+    try:
+        raw = engine.raw_connection()
+    except dialect.loaded_dbapi.Error as error:
+        raise _wrapped(error, sql, params, dialect) from error
+    cursor = None
+    try:
+        dialect.set_isolation_level(raw.dbapi_connection, "AUTOCOMMIT")
+        try:
+            cursor = raw.cursor()
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        finally:
+            dialect.reset_isolation_level(raw.dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, raw.dbapi_connection, cursor):
+            raw.invalidate(error)
+        raise _wrapped(error, sql, params, dialect) from error
+    finally:
+        if cursor is not None:
+            cursor.close()
+        raw.close()
+
+
+@lru_cache(maxsize=32)
+def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The statement's SQL for the dialect, and its parameters' order if they are positional."""
+    compiled = statement.compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup) if compiled.positional else None
+
+
+def _wrapped(error: Exception, sql: str, params, dialect: Dialect) -> exc.DBAPIError:
+    return exc.DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error,
+                                   dialect=dialect)

@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from extractors.archive import Archive, is_container, open_archive
 from extractors.errors import EvidenciaError
 from extractors.options import ExtractOptions
+from service.db import fetch_one
 from service.domain import clock, lifecycle, organizations, text
 from service.domain import rut as rut_module
 from service.domain.access import SubmissionStamp, hash_token, new_token
@@ -167,13 +168,14 @@ _STAMP = select(Submission.__table__.c.version, Submission.__table__.c.token_has
     Submission.__table__.c.id == bindparam("id"))
 
 
-def read_stamp(connection: Connection, submission_id: str) -> SubmissionStamp:
-    """The submission's version stamp and token digest: one indexed row, one statement (no ORM
-    session), for the reads answered from a cache kept per version."""
-    row = connection.execute(_STAMP, {"id": submission_id}).first()
+def read_stamp(submission_id: str) -> SubmissionStamp:
+    """The submission's version stamp and token digest: one indexed row, one statement in
+    autocommit (no ORM session, no SQLAlchemy ``Connection``: ``service.db.fetch_one``), for
+    the reads answered from a cache kept per version."""
+    row = fetch_one(_STAMP, {"id": submission_id})
     if row is None:
         raise NotFoundError(code="submission_not_found")
-    return SubmissionStamp(submission_id, row.version, row.token_hash)
+    return SubmissionStamp(submission_id, *row)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,3 +48,31 @@ def test_a_dropped_idle_connection_is_replaced_before_use(engine, monkeypatch):
         assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped}).scalar()
     admin.dispose()
     assert _backend(engine) != dropped  # no error reached the statement
+
+
+def test_fetch_one_reads_in_autocommit_and_hands_the_connection_back_as_it_was(service_env):
+    """``fetch_one`` (the cached answers' one statement) runs on the driver in autocommit; the
+    pooled connection goes back transactional (a session's rolled-back change stays undone),
+    and a driver error is raised as SQLAlchemy's, the pool still usable after it."""
+    from sqlalchemy import bindparam, exc, select
+    from sqlalchemy.sql import column, table
+
+    from service.db import SessionLocal, get_engine
+    from service.domain.submissions import create_submission, read_stamp
+
+    with SessionLocal() as session:
+        submission, _token = create_submission(session, "Fundación Puentes del Sur", None)
+    version = read_stamp(submission.id).version
+    assert get_engine().pool.checkedin() == 1  # the one connection, used by both
+    with SessionLocal() as session:
+        session.execute(text("UPDATE submissions SET version = version + 1"))
+        session.rollback()
+    assert read_stamp(submission.id).version == version
+
+    from service.db import fetch_one
+
+    missing = select(column("x")).select_from(table("no_such_table")).where(
+        column("x") == bindparam("x"))
+    with pytest.raises(exc.DBAPIError):
+        fetch_one(missing, {"x": 1})
+    assert read_stamp(submission.id).version == version
