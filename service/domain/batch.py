@@ -643,6 +643,24 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(f"«{name}»" for name in names)
 
 
+def _stops_the_run(exc: BaseException) -> bool:
+    """Whether ``exc`` is the run's and not one file's: the database or Redis unreachable or
+    gone mid-run (a lost connection), or the database not migrated. Anything else an item
+    raises (a value the database refuses, a bug) fails only that item."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, ProgrammingError
+
+    from service.domain.errors import ErrorCode, fault_of
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, ProgrammingError | RedisConnectionError | RedisTimeoutError):
+        return True
+    return fault_of(exc) in (ErrorCode.transient, ErrorCode.unavailable,
+                             ErrorCode.database_unavailable)
+
+
 class _RefusedAgain(Exception):
     """A file refused before its bytes could be kept is refused again for the same reason:
     nothing new to record."""
@@ -715,9 +733,17 @@ class _Loader:
         return submission
 
     def load(self, item: BatchItem) -> str:
-        """Store one item (or record why it cannot be); the outcome, for the counts."""
-        from sqlalchemy.exc import SQLAlchemyError
+        """Store one item (or record why it cannot be); the outcome, for the counts. One bad
+        file never sinks the batch: its unexpected error (a value the database refuses, a bug)
+        is that file's (:meth:`_failed`); only the run's own (:func:`_stops_the_run`) stops it."""
+        try:
+            return self._load(item)
+        except Exception as exc:
+            if _stops_the_run(exc):
+                raise  # the database or Redis is gone: stop, a rerun resumes
+            return self._failed(item, exc)
 
+    def _load(self, item: BatchItem) -> str:
         from extractors.errors import EvidenciaError
 
         submission = self.submission(item.source)
@@ -744,14 +770,35 @@ class _Loader:
                 return "skipped"
             self._error(submission, name, "unreadable", error_message("unreadable"))
             return self._refused(submission, name, None, again=False)
-        except SQLAlchemyError:
-            raise  # the database is gone: stop, a rerun resumes
-        except Exception as exc:  # one bad file never sinks the batch
-            if isinstance(exc, EvidenciaError):
-                self._error(submission, name, exc.code, exc.message)
-                return self._refused(submission, name, None, again=False)
-            log.exception("unexpected failure storing %s", item.shown)
-            return self._error(submission, name, "internal", error_message("internal_load"))
+        except EvidenciaError as exc:  # refused with its reason
+            self._error(submission, name, exc.code, exc.message)
+            return self._refused(submission, name, None, again=False)
+
+    def _failed(self, item: BatchItem, exc: Exception) -> str:
+        """An item whose loading failed unexpectedly: its transaction rolled back, the
+        traceback logged (English), and the file recorded as failed with a Spanish reason (the
+        error's own when it has one): a document in error when its submission exists, else
+        (the submission itself could not be made) listed with the failed files
+        (``stats.kept``). Recording it failing too, it is listed the same way."""
+        from extractors.errors import EvidenciaError
+
+        log.error("could not load %s", item.shown or item.name, exc_info=exc)
+        self.session.rollback()
+        name = _doc_name(item.name)
+        code, message = ((exc.code, exc.message) if isinstance(exc, EvidenciaError)
+                         else ("internal", error_message("internal_load")))
+        submission = self.submissions.get(item.source.key)
+        if submission is not None and self._locked == item.source.key:
+            try:
+                return self._error(submission, name, code, message)
+            except Exception as again:
+                if _stops_the_run(again):
+                    raise
+                log.error("could not record the failure of %s", item.shown or item.name,
+                          exc_info=again)
+                self.session.rollback()
+        self.stats.kept.append((message, f"{item.source.organization}: {name}"))
+        return "error"
 
     def _new(self, submission, name: str) -> bool:
         """Nothing of the submission was loaded from ``name`` (as a file, or as the archive

@@ -1031,3 +1031,89 @@ def test_names_that_are_not_utf8_are_read_as_windows_latin1(service_env, session
     assert [row["organizacion"] for row in report_rows(summary)] == ["Fundación Sol"]
     assert main(["batch", str(root), "--summary", str(summary)]) == 0
     assert "0 nuevo(s), 0 reemplazado(s), 1 ya cargado(s)" in capsys.readouterr().err
+
+
+def test_a_database_error_on_one_organisations_files_does_not_end_the_run(
+        service_env, session, tmp_path, capsys, caplog):
+    """QA 2026-12-08: a value the database refused for one file (undecodable names then) left
+    the session broken and ended `evidencia batch` with a traceback, the files after it never
+    loaded. Still reachable: an organisation folder whose absolute path is longer than the
+    1000 characters a submission's source key holds, which PostgreSQL refuses (SQLite stores
+    it). Each of its files is now that file's error (rolled back, said in Spanish, the
+    traceback in the log in English), the run goes on with the next file and the next
+    organisation, and the totals and the exit code say so."""
+    import logging
+
+    from service.cli.main import main
+    from service.domain.models import Document
+
+    deep = tmp_path / "respaldo"
+    for level in range(6):
+        deep = deep / f"{level}-{'carpeta de respaldo del programa ' * 6}".strip()
+    deep = write_tree(deep, {"Fundación Sol": {"acta.txt": ACTA, "plan.txt": PLAN}})
+    shallow = write_tree(tmp_path / "archivo", {"ONG Puentes": {"politica.txt": POLITICA}})
+    assert len(str(deep / "Fundación Sol")) > 1000
+    summary = tmp_path / "resumen.csv"
+    postgres = service_env.kind == "postgresql"
+
+    with caplog.at_level(logging.ERROR):
+        code = main(["batch", str(deep), str(shallow), "--summary", str(summary)])
+    captured = capsys.readouterr()
+    names = sorted(session.scalars(select(Document.name).where(Document.sha256.is_not(None))))
+    if not postgres:  # SQLite takes the long source key: nothing fails
+        assert code == 0
+        assert names == ["acta.txt", "plan.txt", "politica.txt"]
+        return
+    assert code == 1
+    assert "Traceback" not in captured.err
+    assert "1 organización(es), 3 archivo(s): 1 nuevo(s)" in captured.err
+    assert "2 con error al cargar" in captured.err
+    assert "Error interno al cargar el archivo" in captured.out
+    assert "Fundación Sol: acta.txt" in captured.out and "Fundación Sol: plan.txt" in captured.out
+    assert names == ["politica.txt"]
+    logged = [r for r in caplog.records if r.exc_info and "acta.txt" in r.getMessage()]
+    assert logged and "value too long" in str(logged[0].exc_info[1])
+    assert [row["organizacion"] for row in report_rows(summary)] == ["ONG Puentes"]
+
+
+
+def test_a_database_error_in_one_file_is_that_files_error_on_both_databases(
+        service_env, session, tmp_path, caplog):
+    """The per-file boundary, on SQLite and PostgreSQL alike: a file whose loading makes the
+    database refuse a write (here a NOT NULL constraint, the session left broken: on
+    PostgreSQL its transaction aborted) is rolled back and recorded as that file's error, in
+    Spanish, with the traceback in the log, and the next file of the same organisation loads."""
+    import dataclasses
+    import logging
+
+    from sqlalchemy import text
+
+    from service.db import SessionLocal
+    from service.domain.batch import BatchItem, iter_items, load_batch
+    from service.domain.models import Document
+
+    root = write_tree(tmp_path / "archivo", {"Fundación Sol": {"acta.txt": ACTA,
+                                                               "plan.txt": PLAN}})
+    loading = SessionLocal()
+
+    class Refused(BatchItem):  # read, it writes what the database refuses
+        __slots__ = ()
+
+        def read(self) -> bytes:
+            loading.execute(text("UPDATE submissions SET token_hash = NULL"))
+            return super().read()
+
+    first, second = iter_items([root])
+    first = Refused(**{f.name: getattr(first, f.name) for f in dataclasses.fields(first)})
+    try:
+        with caplog.at_level(logging.ERROR):
+            stats = load_batch(loading, [first, second])
+    finally:
+        loading.close()
+    assert (stats.stored, stats.errors) == (1, 1)
+    documents = {d.name: d for d in session.scalars(select(Document))}
+    assert documents["plan.txt"].sha256 is not None
+    assert documents["acta.txt"].status == "error"
+    assert documents["acta.txt"].error.startswith("Error interno al cargar el archivo")
+    [logged] = [r for r in caplog.records if r.exc_info and "acta.txt" in r.getMessage()]
+    assert "token_hash" in str(logged.exc_info[1])
