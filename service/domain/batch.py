@@ -345,9 +345,10 @@ def iter_items(
     a ZIP of ``archive``) that held no file to load, so they are said (:func:`empty_warning`)
     instead of vanishing from the run without a submission or a line.
     A RUT written in a folder or archive name ("Fundación Sol 76.123.456-7") is picked up.
+    A PATH given twice (however written: ``A A``, ``A ./A/``) is walked once.
     """
     empty = [] if empty is None else empty
-    for raw in paths:
+    for raw in _distinct(paths):
         root = Path(raw)
         if not root.exists():
             raise UsageError(error_message("no_such_path", path=raw))
@@ -357,6 +358,19 @@ def iter_items(
             yield from _archive_mode_items(root, empty)
         else:
             yield from _folder_mode_items(root, empty)
+
+
+def _distinct(paths: Iterable[str | Path]) -> list[str | Path]:
+    """``paths`` without a repeat (the same file or folder given twice, however written): each
+    walked once, so each file is counted once."""
+    seen: set[str] = set()
+    found = []
+    for raw in paths:
+        key = os.path.normpath(Path(raw).resolve())
+        if key not in seen:
+            seen.add(key)
+            found.append(raw)
+    return found
 
 
 def _or_empty(items: Iterable[BatchItem], source: BatchSource,
@@ -569,7 +583,7 @@ def estimate_total(paths: Iterable[str | Path]) -> int:
     Nested archives count as one until opened; the bar's total grows when they do.
     """
     total = 0
-    for raw in paths:
+    for raw in _distinct(paths):
         root = Path(raw)
         files = [root] if root.is_file() else _walk(root)
         for f in files:

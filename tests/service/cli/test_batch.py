@@ -1117,3 +1117,19 @@ def test_a_database_error_in_one_file_is_that_files_error_on_both_databases(
     assert documents["acta.txt"].error.startswith("Error interno al cargar el archivo")
     [logged] = [r for r in caplog.records if r.exc_info and "acta.txt" in r.getMessage()]
     assert "token_hash" in str(logged.exc_info[1])
+
+
+def test_the_same_folder_given_twice_counts_each_file_once(service_env, session, tmp_path,
+                                                          capsys):
+    """QA 2026-12-08: `evidencia batch A A` (the same folder given twice) counted each file
+    twice in its totals ("2 archivo(s): 1 nuevo(s), 1 ya cargado(s)" for one file). A PATH
+    given again (as written or by another spelling of it) is walked once."""
+    from service.cli.main import main
+    from service.domain.models import Document
+
+    root = write_tree(tmp_path / "archivo", {"Fundación Sol": {"acta.txt": ACTA}})
+    again = f"{tmp_path}/./archivo/"
+    assert main(["batch", str(root), str(root), again]) == 0
+    assert "1 organización(es), 1 archivo(s): 1 nuevo(s), 0 reemplazado(s), 0 ya cargado(s)" in (
+        capsys.readouterr().err)
+    assert session.scalar(select(func.count(Document.id))) == 1
