@@ -86,14 +86,23 @@ def requeue(args) -> int:
 
 def retry(args) -> int:
     """Documents in ``error`` back to the queue (``service.domain.retry.retry_documents``):
-    the ones named, a submission's, or every one."""
+    the ones named, a submission's, or every one. Exit 2 for an id that names no document or
+    no submission (a wrong argument: nothing retried), 1 when a document named could not be
+    retried (it exists: removed, not in error, under a final verdict...), else 0."""
     from service.db import SessionLocal
+    from service.domain.errors import UsageError
     from service.domain.retry import documents_in_error, retry_documents
     from service.domain.submissions import get_submission
 
     with SessionLocal() as session:
         ids = list(args.documents)
-        if not ids:
+        if ids:  # a mistyped id is said before anything is retried, exit 2 (as a submission's)
+            known = _document_names(session, ids)
+            unknown = [i for i in dict.fromkeys(ids) if i not in known]
+            if unknown:
+                raise UsageError(error_message("retry_unknown_documents",
+                                               ids=", ".join(f"«{i}»" for i in unknown)))
+        else:
             if args.submission:
                 get_submission(session, args.submission)  # a mistyped id is said, exit 2
             ids = documents_in_error(session, args.submission)

@@ -247,6 +247,8 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_found": "No se encontró el recurso solicitado.",
     "submission_not_found": "No se encontró la postulación.",
     "document_not_found": "No se encontró el documento.",
+    "retry_unknown_documents": "No existe ningún documento con el id {ids}. No se reintentó "
+                               "ninguno.",
     "invalid_link": (
         "No encontramos esta postulación o el enlace está incompleto. Use el enlace secreto "
         "completo que recibió al crearla (incluye «?t=…»)."

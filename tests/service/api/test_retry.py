@@ -136,6 +136,30 @@ def test_evidencia_retry(service_env, capsys):
     assert main(["retry", "--submission", submission_id]) == 0
 
 
+
+def test_an_unknown_document_id_is_a_usage_error_as_an_unknown_submission(service_env, capsys):
+    """QA 2026-12-08: `evidencia retry ID` with a mistyped document id exited 1 (as if a file
+    had failed) where a mistyped `--submission` exits 2, against REFERENCE's "0 done, 1 some
+    file or job failed, 2 usage or configuration error". An id that names no document, like
+    one that names no submission, is a wrong argument: said, nothing retried, exit 2; a
+    document that exists but cannot be retried still exits 1."""
+    from service.cli.main import main
+    from service.db import SessionLocal
+    from service.domain.submissions import add_files, create_submission
+
+    with SessionLocal() as session:
+        submission, _ = create_submission(session, "Fundación Ñandú", None)
+        [note] = (d.id for d in add_files(session, submission, [("acta.txt", NOTE)]))
+    _interrupted(note)
+    assert main(["retry", note, "no-existe"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("evidencia retry: No existe ningún documento con el id")
+    assert "«no-existe»" in captured.err and "No se reintentó ninguno." in captured.err
+    assert _document(note).status == DocumentStatus.error  # nothing retried
+    assert main(["retry", "--submission", "no-existe"]) == 2
+    assert main(["retry", note]) == 0
+    assert main(["retry", note]) == 1  # it exists, queued now: not retried, a failure
+
 def test_retry_all_groups_the_refused_by_reason(service_env, capsys):
     """QA 2026-12-06: `evidencia retry --all` printed every refused file's whole reason, one
     line each: thousands at archive volume. By reason, with counts and a few names."""
