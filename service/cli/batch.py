@@ -11,7 +11,9 @@ files and named there too. A document whose file is no longer in the folder is c
 and loaded anyway is said too: a folder or archive
 whose name holds a RUT with a wrong check digit (a line, and the organisation's ``avisos`` in
 the summary), an organisation's folder or ZIP with no file to load, and with ``--org-from csv``
-the rows no file went to (a line each, their count, and a row each in the summary).
+the rows no file went to (a line each, their count, and a row each in the summary). An
+organisation whose submission could not be made (an unexpected error, its traceback in the
+log) has its files listed with the failed files, a line, and a row in the summary.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from service.domain.batch import (
     org_csv_map,
     read_org_csv_rows,
     rut_warning,
+    unmade_warning,
     unmatched_rows,
 )
 from service.domain.errors import UsageError
@@ -185,6 +188,10 @@ def run(args) -> int:
         sub_ids = list(stats.submission_ids.values())
         unmatched = unmatched_rows(inputs.csv_rows, inputs.matched)
         empty = [(source, empty_warning(source)) for source in inputs.empty]
+        # organisations no submission could be made for: their files are among the failed
+        unmade = [(source, unmade_warning(source, reason, n))
+                  for source, (reason, n) in stats.unmade.items()
+                  if source.key not in stats.submission_ids]
         print(
             f"{len(sub_ids)} organización(es), {stats.seen} archivo(s): {stats.stored} nuevo(s), "
             f"{stats.replaced} reemplazado(s), {stats.skipped} ya cargado(s), "
@@ -214,13 +221,14 @@ def run(args) -> int:
         for sub_id, lines in stats.row_notes.items():
             notes.setdefault(sub_id, []).extend(lines)
         _print_notices([line for lines in notes.values() for line in lines]
-                       + [line for _source, line in empty],
+                       + [line for _source, line in empty + unmade],
                        [line for _row, line in unmatched])
         if args.wait and sub_ids:
             wait_for_workers(session, sub_ids)
         _write_summary(session, target, sub_ids, notes, [
             (row.source.organization, row.source.rut, line) for row, line in unmatched
-        ] + [(source.organization, source.rut, line) for source, line in empty], stats)
+        ] + [(source.organization, source.rut, line) for source, line in empty + unmade],
+            stats)
         grouped = errors_by_reason(session, sub_ids, stats.unassigned, stats.kept,
                                    stats.refused_as)
         _print_errors(grouped)

@@ -47,6 +47,7 @@ __all__ = [
     "iter_items",
     "rut_warning",
     "empty_warning",
+    "unmade_warning",
     "estimate_total",
     "CsvRow",
     "read_org_csv",
@@ -133,6 +134,10 @@ class BatchStats:
     #: document and each new file not added: listed with the failed files
     #: (:func:`errors_by_reason`)
     kept: list[tuple[str, str]] = field(default_factory=list)
+    #: each organisation whose submission could not be made (an unexpected error:
+    #: :meth:`_Loader._failed`) -> [the Spanish reason, how many of its files were not loaded]:
+    #: a row each in the summary (:func:`unmade_warning`)
+    unmade: dict[BatchSource, list] = field(default_factory=dict)
     #: (submission id, document name) -> what it was refused as in this run (the sha256 of
     #: its bytes, or its name when none could be read): the failed files listed once per
     #: content, with their paths (:func:`errors_by_reason`)
@@ -216,6 +221,13 @@ def empty_warning(source: BatchSource) -> str:
     submission was made for it (a folder left empty, or the wrong one copied)."""
     return error_message("batch_empty_source", where=_where(source),
                          organization=source.organization)
+
+
+def unmade_warning(source: BatchSource, reason: str, n: int) -> str:
+    """The Spanish line for an organisation whose submission could not be made (an
+    unexpected error, in the log): none of its files was loaded."""
+    return error_message("batch_unmade_source", where=_where(source), n=n,
+                         organization=source.organization, reason=reason.rstrip("."))
 
 
 def _is_zip(path: Path) -> bool:
@@ -812,6 +824,8 @@ class _Loader:
                           exc_info=again)
                 self.session.rollback()
         self.stats.kept.append((message, f"{item.source.organization}: {name}"))
+        if item.source.key not in self.stats.submission_ids:
+            self.stats.unmade.setdefault(item.source, [message, 0])[1] += 1
         return "error"
 
     def _new(self, submission, name: str) -> bool:

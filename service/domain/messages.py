@@ -518,6 +518,10 @@ ERROR_MESSAGES: dict[str, str] = {
         "corresponde: no se tomó como RUT y sus documentos se cargaron igual, sin RUT, como "
         "«{organization}». Revise el RUT de esa organización."
     ),
+    "batch_unmade_source": (
+        "Aviso: no se pudo crear la postulación de «{organization}» ({where}): sus {n} "
+        "archivo(s) no se cargaron ({reason}). Vuelva a ejecutar el lote una vez resuelto."
+    ),
     "batch_empty_source": (
         "Aviso: {where} no tiene ningún documento que cargar (nada, o solo archivos ocultos "
         "o del sistema): no se creó postulación para «{organization}». Revise si faltó "

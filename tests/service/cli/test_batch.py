@@ -1073,7 +1073,14 @@ def test_a_database_error_on_one_organisations_files_does_not_end_the_run(
     assert names == ["politica.txt"]
     logged = [r for r in caplog.records if r.exc_info and "acta.txt" in r.getMessage()]
     assert logged and "value too long" in str(logged[0].exc_info[1])
-    assert [row["organizacion"] for row in report_rows(summary)] == ["ONG Puentes"]
+    # the organisation no submission could be made for has a row, that says why
+    rows = {row["organizacion"]: row for row in report_rows(summary)}
+    assert rows.keys() == {"ONG Puentes", "Fundación Sol"}
+    assert rows["Fundación Sol"]["postulacion"] == ""
+    line = rows["Fundación Sol"]["avisos"]
+    assert line.startswith("Aviso: no se pudo crear la postulación de «Fundación Sol»")
+    assert "sus 2 archivo(s) no se cargaron" in line and "Error interno al cargar" in line
+    assert line in captured.out
 
 
 
