@@ -10,6 +10,7 @@ sentences; the pipeline's error classes carry their default message, which
 from __future__ import annotations
 
 import errno
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -25,6 +26,7 @@ __all__ = [
     "STAGE_LABELS",
     "CELL_STATUS_LABELS",
     "ACTION_LABELS",
+    "ACTION_MEANINGS",
     "REVIEW_STATUS_LABELS",
     "review_status_label",
     "transition_hint",
@@ -166,6 +168,22 @@ ACTION_LABELS: dict[str, str] = {
     "undo": "Deshizo la decisión anterior",
     "comment": "Comentó",
 }
+
+#: What each of the decision API's action values means, in Spanish: the values stay as the API
+#: takes them (English), and every message that lists them explains them with these words.
+ACTION_MEANINGS: dict[str, str] = {
+    "confirm": "confirmar",
+    "reject": "rechazar",
+    "attach": "adjuntar evidencia",
+    "undo": "deshacer la decisión vigente",
+    "comment": "comentar",
+}
+
+
+def _explained(value: str, quote: str = "") -> str:
+    """``confirm (confirmar)``: an API value followed by its meaning, when one is known."""
+    meaning = ACTION_MEANINGS.get(value)
+    return f"{quote}{value}{quote}" + (f" ({meaning})" if meaning else "")
 
 #: A submission's review status (``service.domain.workflow.ReviewStatus``), as pages, e-mails
 #: and the API's messages name it.
@@ -385,7 +403,9 @@ ERROR_MESSAGES: dict[str, str] = {
     "method_not_allowed": "Esta dirección no admite esa operación (método HTTP).",
     "too_large": "El archivo supera el tamaño máximo permitido ({limit}).",
     "invalid_commitment": "El compromiso indicado no existe (use c1, c2, c3, c4 o c5).",
-    "invalid_action": "La acción debe ser confirm, reject, attach, undo o comment.",
+    "invalid_action": "La acción debe ser "
+    + ", ".join(_explained(value) for value in list(ACTION_MEANINGS)[:-1])
+    + f" o {_explained(list(ACTION_MEANINGS)[-1])}.",
     "confirm_needs_evidence": (
         "No se puede confirmar «{commitment}»: ningún documento muestra un pasaje que lo "
         "respalde y no se ha adjuntado un extracto. Adjunte el extracto que lo prueba "
@@ -796,7 +816,9 @@ def validation_problem(kind: str | None, context: dict | None = None) -> str:
     template = VALIDATION_PROBLEMS.get(kind or "", VALIDATION_PROBLEMS["default"])
     context = dict(context or {})
     if isinstance(context.get("expected"), str):  # pydantic's "'csv' or 'xlsx'"
-        context["expected"] = context["expected"].replace(" or ", " o ")
+        context["expected"] = re.sub(  # an API value followed by its meaning, if known
+            r"'([^']*)'", lambda m: _explained(m.group(1), "'"),
+            context["expected"].replace(" or ", " o "))
     try:
         return template.format(**context)
     except (KeyError, IndexError, ValueError):

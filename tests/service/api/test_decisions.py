@@ -346,3 +346,23 @@ def test_a_plain_confirm_holds_while_one_document_it_endorsed_remains(
     assert row[header.index("Documento")] == (
         "acta-arica.txt (retirado de la postulación), acta-talca.txt (retirado de la "
         "postulación)")
+
+
+def test_an_unknown_action_is_refused_with_the_actions_explained_in_spanish(client, reviewer):
+    """QA sweep: the refusal listed the API's English action names (confirm, reject…) bare; each
+    value stays as the API takes it, followed by what it means in Spanish."""
+    sub = client.post("/api/submissions",
+                      json={"organization": "Fundación Puentes del Sur", "rut": "76.543.210-3"})
+    url = f"/api/submissions/{sub.json()['id']}/decisions"
+    message = _refusal(client.post(url, json={"commitment": "c1", "action": "aprobar"},
+                                   auth=reviewer), "validation")
+    for value, meaning in [("confirm", "confirmar"), ("reject", "rechazar"),
+                           ("attach", "adjuntar evidencia"), ("undo", "deshacer"),
+                           ("comment", "comentar")]:
+        assert f"'{value}' ({meaning}" in message, message
+
+    from service.domain.errors import ErrorCode
+    from service.domain.messages import error_message
+
+    message = error_message(ErrorCode.invalid_action)
+    assert "confirm (confirmar)" in message and "comment (comentar)" in message, message
