@@ -164,18 +164,25 @@ def _short(name: str) -> str:
     return "/".join(own[-_fewest_parts(own):])
 
 
-def short_names(names: Iterable[str]) -> dict[str, str]:
-    """Each name of a submission's documents → how the pages show it: its last part where no
-    other document of the submission has the same, else the shortest end of its path that no
-    other name ends with ("2023/boletin.txt" beside "2024/boletin.txt"); an e-mail's text
-    with its e-mail's name at least (:func:`_fewest_parts`). The same name twice (a file sent
-    again) is one name here: no path tells the two apart, and the page lists the later copy
-    apart as a duplicate."""
-    parts = {name: tuple(name.split("/")) for name in set(names)}
+def short_names(names: Sequence[str], *, whole: bool = False) -> list[str]:
+    """How the pages show each name of a submission's documents, given in upload order: its
+    last part where no other document of the submission has the same, else the shortest end of
+    its path that no other name ends with ("2023/boletin.txt" beside "2024/boletin.txt"); an
+    e-mail's text with its e-mail's name at least (:func:`_fewest_parts`). The same name
+    again (two files both uploaded as «acta.txt»: no path tells them apart) is numbered by
+    upload order from the second on, «acta.txt (2)». ``whole``: each name in full (the
+    exports'), only the same names numbered."""
+    parts = {name: tuple(name.split("/")) for name in names}
     ends = Counter(own[-k:] for own in parts.values() for k in range(1, len(own) + 1))
-    return {name: next(("/".join(own[-k:]) for k in range(_fewest_parts(own), len(own))
-                        if ends[own[-k:]] == 1), name)
-            for name, own in parts.items()}
+    shown = {name: name if whole else next(
+        ("/".join(own[-k:]) for k in range(_fewest_parts(own), len(own)) if ends[own[-k:]] == 1),
+        name) for name, own in parts.items()}
+    seen: Counter[str] = Counter()
+    out = []
+    for name in names:
+        seen[name] += 1
+        out.append(shown[name] + (f" ({seen[name]})" if seen[name] > 1 else ""))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +292,8 @@ class DocumentEntry:
     uploads_closed: bool = False
     #: its name as the pages show it among the submission's (:func:`short_names`)
     short: str = ""
+    #: its name in full as the exports show it, the same name again numbered (:func:`short_names`)
+    full: str = ""
 
     @property
     def error(self) -> str | None:
@@ -301,6 +310,10 @@ class DocumentEntry:
     @property
     def short_name(self) -> str:
         return self.short or _short(self.name)
+
+    @property
+    def full_name(self) -> str:
+        return self.full or self.name
 
     @property
     def status_label(self) -> str:
@@ -500,7 +513,7 @@ class SubmissionProgress:
 
     def document_name(self, document_id: str | None) -> str:
         found = self.document(document_id) if document_id else None
-        return found.name if found else ""
+        return found.full_name if found else ""
 
     def short_document_name(self, document_id: str | None) -> str:
         """A document's name as the pages show it (:func:`short_names`); the last part of
@@ -629,16 +642,20 @@ def _mark_duplicates(documents: Iterable[DocumentEntry]) -> tuple[DocumentEntry,
 
 def _with_short_names(documents: tuple[DocumentEntry, ...]) -> tuple[DocumentEntry, ...]:
     """The documents, each (and its cells and passages) with its name as the pages show it
-    among the others (:func:`short_names`)."""
-    shown = short_names(d.name for d in documents)
+    among the others and in full as the exports do (:func:`short_names`, in upload order)."""
+    ordered = sorted(documents, key=lambda d: (d.created_at is None, d.created_at or 0, d.id))
+    names = [d.name for d in ordered]
+    shown = dict(zip((d.id for d in ordered), zip(short_names(names),
+                                                  short_names(names, whole=True),
+                                                  strict=True), strict=True))
 
     def cell(c: Cell) -> Cell:
-        short = shown.get(c.document, "")
-        return replace(c, document_short=short, passages=tuple(
-            replace(p, document_short=short) for p in c.passages))
+        short, full = shown.get(c.document_id, ("", c.document))
+        return replace(c, document=full, document_short=short, passages=tuple(
+            replace(p, document=full, document_short=short) for p in c.passages))
 
     return tuple(
-        replace(d, short=shown[d.name],
+        replace(d, short=shown[d.id][0], full=shown[d.id][1],
                 cells=MappingProxyType({cid: cell(c) for cid, c in d.cells.items()}))
         for d in documents
     )

@@ -209,7 +209,7 @@ def _documents(m: SubmissionMatrix, st: _Styles) -> list:
             state = f"{d.status_label}: {d.error or ''}"
         else:
             state = "en proceso"
-        rows.append([_p(d.name, st.small), _p(d.doc_type_label or "—", st.small),
+        rows.append([_p(d.full_name, st.small), _p(d.doc_type_label or "—", st.small),
                      _p(str(d.pages or "—"), st.small), _p(state, st.small)])
     return [_p("Documentos", st.h2), _table(rows, (66, 32, 22, 50))]  # "Páginas" on one line
 

@@ -366,3 +366,28 @@ def test_an_unknown_action_is_refused_with_the_actions_explained_in_spanish(clie
 
     message = error_message(ErrorCode.invalid_action)
     assert "confirm (confirmar)" in message and "comment (comentar)" in message, message
+
+
+def test_two_files_with_the_same_name_are_told_apart_on_the_pages_and_in_the_exports(
+        client, reviewer, run_worker_burst):
+    """QA sweep: two different files both uploaded as «acta.txt» read the same in the matrix,
+    its exports and the report's list; the second is «acta.txt (2)» everywhere."""
+    sub = client.post("/api/submissions",
+                      json={"organization": "Fundación Puentes del Sur", "rut": "76.543.210-3"}
+                      ).json()
+    auth = {"Authorization": f"Bearer {sub['token']}"}
+    for text in (b"Acta uno: politica de inclusion laboral de personas migrantes.",
+                 b"Acta dos: capacitacion en derechos laborales para personas migrantes."):
+        client.post(f"/api/submissions/{sub['id']}/documents", headers=auth,
+                    files=[("files", ("acta.txt", text, "text/plain"))])
+    run_worker_burst()
+    matrix = client.get(f"/api/submissions/{sub['id']}/matrix", auth=reviewer).json()
+    documents = [d["id"] for d in matrix["documents"]]
+    page = client.get(f"/s/{sub['id']}?t={sub['token']}").text  # the applicant's page
+    assert "acta.txt (2)" in page, page
+    url = f"/api/submissions/{sub['id']}/decisions"
+    client.post(url, auth=reviewer, json={"commitment": "c5", "action": "attach",
+                                          "document_id": documents[1],
+                                          "excerpt": "capacitacion en derechos"})
+    csv = client.get(f"/api/submissions/{sub['id']}/matrix?format=csv", auth=reviewer)
+    assert "acta.txt (2)" in csv.content.decode("utf-8-sig"), csv.text

@@ -128,17 +128,32 @@ def test_short_names_keep_the_last_part_unless_another_document_shares_it():
     names = ["a.zip/2023/boletin.txt", "a.zip/2024/boletin.txt", "a.zip/2024/acta.pdf",
              "b.zip/x/2024/plan.pdf", "c.zip/y/2024/plan.pdf", "plan2.pdf",
              "boletin.txt/informe.pdf", "informe.pdf", "otra.pdf", "otra.pdf"]
-    assert short_names(names) == {
-        "a.zip/2023/boletin.txt": "2023/boletin.txt",
-        "a.zip/2024/boletin.txt": "2024/boletin.txt",
-        "a.zip/2024/acta.pdf": "acta.pdf",
-        "b.zip/x/2024/plan.pdf": "x/2024/plan.pdf",
-        "c.zip/y/2024/plan.pdf": "y/2024/plan.pdf",
-        "plan2.pdf": "plan2.pdf",
-        "boletin.txt/informe.pdf": "boletin.txt/informe.pdf",  # the other is all of itself
-        "informe.pdf": "informe.pdf",
-        "otra.pdf": "otra.pdf",  # the same name twice: a copy, one name
-    }
+    assert short_names(names) == [
+        "2023/boletin.txt",
+        "2024/boletin.txt",
+        "acta.pdf",
+        "x/2024/plan.pdf",
+        "y/2024/plan.pdf",
+        "plan2.pdf",
+        "boletin.txt/informe.pdf",  # the other is all of itself
+        "informe.pdf",
+        "otra.pdf",
+        "otra.pdf (2)",  # the same name again: numbered by upload order
+    ]
+
+
+def test_the_same_name_twice_is_numbered_by_upload_order():
+    """QA sweep: two different files both uploaded as «acta.txt» read the same on the pages
+    and in the exports. From the second on, each is numbered by upload order; the exports'
+    full names too."""
+    from service.domain.matrix import short_names
+
+    names = ["acta.txt", "a.zip/2024/acta.txt", "acta.txt", "acta.txt", "a.zip/2024/acta.txt"]
+    assert short_names(names) == ["acta.txt", "2024/acta.txt", "acta.txt (2)", "acta.txt (3)",
+                                  "2024/acta.txt (2)"]
+    assert short_names(names, whole=True) == [
+        "acta.txt", "a.zip/2024/acta.txt", "acta.txt (2)", "acta.txt (3)",
+        "a.zip/2024/acta.txt (2)"]
 
 
 def test_an_emails_message_is_named_with_its_email():
@@ -148,14 +163,10 @@ def test_an_emails_message_is_named_with_its_email():
     attachments keep their own."""
     from service.domain.matrix import Passage, short_names
 
-    assert short_names(["correo.eml/mensaje.txt", "correo.eml/nomina.xlsx", "acta.pdf"]) == {
-        "correo.eml/mensaje.txt": "correo.eml/mensaje.txt",
-        "correo.eml/nomina.xlsx": "nomina.xlsx",
-        "acta.pdf": "acta.pdf",
-    }
+    assert short_names(["correo.eml/mensaje.txt", "correo.eml/nomina.xlsx", "acta.pdf"]) == [
+        "correo.eml/mensaje.txt", "nomina.xlsx", "acta.pdf"]
     assert short_names(["actas.zip/2024/aviso.eml/mensaje.txt", "respuesta.eml/mensaje.txt"]
-                       ) == {"actas.zip/2024/aviso.eml/mensaje.txt": "aviso.eml/mensaje.txt",
-                             "respuesta.eml/mensaje.txt": "respuesta.eml/mensaje.txt"}
-    assert short_names(["mensaje.txt"]) == {"mensaje.txt": "mensaje.txt"}  # uploaded as such
+                       ) == ["aviso.eml/mensaje.txt", "respuesta.eml/mensaje.txt"]
+    assert short_names(["mensaje.txt"]) == ["mensaje.txt"]  # uploaded as such
     quoted = Passage("d", "correo.eml/mensaje.txt", "Adjunto la nómina.", 1, 0.9, (), 0.9)
     assert quoted.short_document == "correo.eml/mensaje.txt"
