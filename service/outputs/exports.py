@@ -22,6 +22,7 @@ from classifiers.result import COMMITMENT_IDS
 from extractors.files import atomic_file
 from service.domain import clock, messages
 from service.domain.matrix import CommitmentRow, SubmissionMatrix
+from service.domain.rut import format_rut
 from service.domain.text import clean, fold
 
 __all__ = [
@@ -172,7 +173,7 @@ def _matrix_sheet(ws, m: SubmissionMatrix, *, for_reviewer: bool) -> None:
     from openpyxl.styles import Alignment, Font
 
     ws.title = "Matriz"
-    ws.append(_safe_row([f"Organización: {m.organization}", f"RUT: {m.rut or ''}"]))
+    ws.append(_safe_row([f"Organización: {m.organization}", f"RUT: {format_rut(m.rut)}"]))
     ws.append(MATRIX_HEADERS)
     for row in matrix_rows(m, for_reviewer=for_reviewer):
         ws.append(row)

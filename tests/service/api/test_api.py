@@ -549,3 +549,16 @@ def test_status_and_matrix_answer_alike_with_or_without_dependency_resolution(
             resolutions.clear()
             assert (direct.status_code, direct.content, dict(direct.headers)) == (
                 through.status_code, through.content, dict(through.headers)), (url, headers)
+
+
+def test_the_xlsx_shows_the_rut_as_the_pages_do(client):
+    """QA sweep: the XLSX's heading showed «RUT: 76543210-3» where the pages show
+    «76.543.210-3»; one rule (``rut.format_rut``) for how a RUT is shown."""
+    from openpyxl import load_workbook
+
+    sub = _create(client)
+    page = client.get(f"/s/{sub['id']}?t={sub['token']}").text
+    xlsx = client.get(f"/api/submissions/{sub['id']}/matrix?format=xlsx",
+                      headers=_bearer(sub["token"]))
+    heading = load_workbook(io.BytesIO(xlsx.content))["Matriz"].cell(row=1, column=2).value
+    assert heading == "RUT: 76.543.210-3" and "RUT 76.543.210-3" in page, heading
