@@ -26,10 +26,19 @@ from pathlib import Path
 
 from classifiers.corpus import EVAL_SPLITS, REGISTERS, input_kind
 from classifiers.result import COMMITMENT_IDS
+from extractors.errors import EvidenciaError
 
-__all__ = ["run", "evaluate", "token_overlap", "matches_any", "MATCH_THRESHOLD"]
+__all__ = ["run", "evaluate", "CorpusError", "token_overlap", "matches_any", "MATCH_THRESHOLD"]
 
 MATCH_THRESHOLD = 0.6
+
+
+class CorpusError(EvidenciaError):
+    """CORPUS is not a labelled corpus: a usage error, told (and exit 2) by the command line's
+    one error boundary (``service.cli.main``) like every other command's."""
+
+    code = "usage"
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: (key, Spanish label) of the input-kind groups of each split
 _GROUPS = (
@@ -310,9 +319,8 @@ def run(args, options=None) -> int:
     """The command (``service.cli.main`` calls it with the deployment's ``options``)."""
     corpus = Path(args.corpus)
     if not (corpus / "labels.jsonl").is_file():
-        print(f"No se encontró {corpus / 'labels.jsonl'}: CORPUS debe ser una carpeta generada "
-              "por scripts/render_corpus.py.", file=sys.stderr)
-        return 2
+        raise CorpusError(f"No se encontró {corpus / 'labels.jsonl'}: CORPUS debe ser una "
+                          "carpeta generada por scripts/render_corpus.py.")
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty() or done == total:
@@ -323,8 +331,7 @@ def run(args, options=None) -> int:
         report = evaluate(corpus, split=getattr(args, "split", "all"), progress=progress,
                           rules_only=getattr(args, "rules_only", False), options=options)
     except ValueError as exc:
-        print(f"Corpus inválido: {exc}", file=sys.stderr)
-        return 2
+        raise CorpusError(f"Corpus inválido: {exc}") from exc
     if getattr(args, "json", False):
         json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")

@@ -102,9 +102,11 @@ def test_eval_human_output_is_spanish(corpus, capsys, monkeypatch, tmp_path):
     assert "reservado" not in out  # --split dev reports dev only
 
 
-def test_eval_without_labels_is_a_usage_error(tmp_path, capsys):
-    assert run(argparse.Namespace(corpus=str(tmp_path), json=False, split="all")) == 2
-    assert "labels.jsonl" in capsys.readouterr().err
+def test_eval_without_labels_is_a_usage_error(tmp_path):
+    from classifiers.evaluate import CorpusError
+
+    with pytest.raises(CorpusError, match="labels.jsonl"):
+        run(argparse.Namespace(corpus=str(tmp_path), json=False, split="all"))
 
 
 def test_a_labelled_file_missing_from_the_corpus_is_reported_not_a_crash(

@@ -285,3 +285,18 @@ def test_a_command_starts_numpy_without_blas_threads(service_env, tmp_path):
                           timeout=120, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "1"  # the main thread alone
+
+
+def test_eval_errors_carry_the_commands_prefix(service_env, capsys, tmp_path):
+    """QA sweep: `evidencia eval` printed its own errors bare («No se encontró …», «Corpus
+    inválido: …») where every other command says «evidencia <command>: …»; they now go
+    through the command line's one error boundary, exit 2 as before."""
+    from service.cli import main
+
+    assert main(["eval", str(tmp_path / "no-existe")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evidencia eval: No se encontró") and "labels.jsonl" in err, err
+    (tmp_path / "labels.jsonl").write_text('{"file": "x.txt", "split": "otro"}\n')
+    assert main(["eval", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evidencia eval: Corpus inválido") and "Traceback" not in err, err
