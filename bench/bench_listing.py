@@ -12,8 +12,10 @@ round. Rows are inserted through the reflected tables, so a checkout without
         [--database sqlite|postgresql|both] [--rounds 3] [--repeat 3]
         [--pg-admin postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
-Per round and checkout: the median of ``--repeat`` runs of each query, in milliseconds;
-the report gives each query's median over rounds (min-max) and the load average.
+Per round and checkout: the median of ``--repeat`` runs of each query, in milliseconds of wall
+time and of this process's CPU time (``[cpu]``: on SQLite all the query's work, steadier than
+wall time on a shared machine; on PostgreSQL the client's share only); the report gives each
+query's median over rounds (min-max) and the load average.
 """
 
 from __future__ import annotations
@@ -186,13 +188,16 @@ def measure(url: str, repeat: int) -> dict[str, float]:
     out: dict[str, float] = {}
 
     def timed(name, fn):
-        times = []
+        times, cpu = [], []
         for _ in range(repeat + 1):  # the first run warms caches and is not counted
             with Session(engine) as session:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 fn(session)
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
         out[name] = 1000 * statistics.median(times[1:])
+        # this process's CPU: all of SQLite's work, only the client's on PostgreSQL
+        out[f"{name} [cpu]"] = 1000 * statistics.median(cpu[1:])
 
     for name, q in _cases().items():
         timed(name, lambda s, q=q: list_submissions(s, q))
@@ -297,13 +302,13 @@ def main() -> int:
     for kind in kinds:
         print(f"\n{kind} (ms; median over {args.rounds} rounds of the median of {args.repeat}, "
               "min-max)")
-        print(f"{'':28}" + "".join(f"{Path(c).name:>24}" for c in checkouts))
+        print(f"{'':34}" + "".join(f"{Path(c).name:>24}" for c in checkouts))
         for name, per in results[kind].items():
             cells = []
             for c in checkouts:
                 v = per[c]
                 cells.append(f"{statistics.median(v):8.0f} ({min(v):.0f}-{max(v):.0f})")
-            print(f"{name:28}" + "".join(f"{cell:>24}" for cell in cells))
+            print(f"{name:34}" + "".join(f"{cell:>24}" for cell in cells))
     print(f"\nload average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f}")
     return 0
 
