@@ -115,14 +115,12 @@ def _detected_per_submission(ids=None):
 def _covered_per_submission(ids=None):
     """(sid, n) commitments the matrix counts as covered (``matrix.cell_status``): a decision
     in force that says fulfilled, else found by a document and not decided."""
-    decided = in_force_query().subquery("decided")
+    decided = in_force_query(ids).subquery("decided")
     pairs = _detected_pairs(ids).subquery()
     undecided = ~select(decided.c.id).where(decided.c.submission_id == pairs.c.sid,
                                             decided.c.commitment == pairs.c.cid).exists()
     positive = (select(decided.c.submission_id.label("sid"), decided.c.commitment.label("cid"))
                 .where(decided.c.action.in_([a.value for a in POSITIVE_ACTIONS])))
-    if ids is not None:
-        positive = positive.where(decided.c.submission_id.in_(ids))
     covered = union_all(select(pairs.c.sid, pairs.c.cid).where(undecided), positive).subquery()
     return (select(covered.c.sid, func.count().label("n"))
             .group_by(covered.c.sid).subquery("covered"))
@@ -130,7 +128,7 @@ def _covered_per_submission(ids=None):
 
 def _confirmed_per_submission(ids=None):
     """(sid, n) commitments whose decision in force says fulfilled, and (sid, decided)."""
-    decided = in_force_query().subquery("in_force")
+    decided = in_force_query(ids).subquery("in_force")
     q = (
         select(
             decided.c.submission_id.label("sid"),
@@ -141,8 +139,6 @@ def _confirmed_per_submission(ids=None):
         )
         .group_by(decided.c.submission_id)
     )
-    if ids is not None:
-        q = q.where(decided.c.submission_id.in_(ids))
     return q.subquery("confirmed")
 
 

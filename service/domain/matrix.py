@@ -913,13 +913,18 @@ def in_force(entries: Iterable, removed: Collection[str] = ()) -> dict:
     return {cid: stack[-1] for cid, stack in decision_stacks(entries, removed).items() if stack}
 
 
-def in_force_query():
+def in_force_query(submission_ids=None):
     """The decisions in force (one per decided commitment) as a SELECT of ``Decision`` rows,
     for aggregates in SQL (the reviewers' list and dashboard): a decision not undone, not
     about a removed document and, when it rests on documents (``decision_documents``), with
     one of them not removed, with no later such decision. An ``undo`` names the entry it takes
-    back (``undoes_id``), so this is :func:`in_force`'s stack top."""
+    back (``undoes_id``), so this is :func:`in_force`'s stack top. ``submission_ids`` limits it
+    to those submissions inside (a filter outside does not reach the window below)."""
     deciding = [a.value for a in DECIDING_ACTIONS]
+
+    # the decisions resting only on retired documents are few: said once (a CTE, which both
+    # databases compute once however often it is read) instead of for every decision twice
+    retired = _retired_decisions(submission_ids).cte("retired")
 
     def standing(row):
         undo = aliased(Decision)
@@ -928,11 +933,11 @@ def in_force_query():
             ~select(undo.id).where(undo.undoes_id == row.id).exists(),
             ~select(gone.id).where(gone.id == row.document_id,
                                    gone.removed_at.is_not(None)).exists(),
-            ~_rests_on_retired(row),
+            ~select(retired.c.decision_id).where(retired.c.decision_id == row.id).exists(),
         )
 
     later = aliased(Decision)
-    return select(Decision).where(
+    q = select(Decision).where(
         Decision.action.in_(deciding),
         standing(Decision),
         ~select(later.id)
@@ -945,6 +950,9 @@ def in_force_query():
         )
         .exists(),
     )
+    if submission_ids is not None:
+        q = q.where(Decision.submission_id.in_(submission_ids))
+    return q.add_cte(retired, nest_here=True)
 
 
 class _Entry(NamedTuple):
@@ -959,29 +967,29 @@ class _Entry(NamedTuple):
     endorsed_ids: tuple[str, ...]
 
 
-def _rests_on_retired(row):
-    """EXISTS: ``row`` (a ``Decision`` or an alias of it) rests on documents
+def _retired_decisions(submission_ids=None):
+    """The ids of the decisions (of ``submission_ids``, default all) that rest on documents
     (``decision_documents``) that have all since been removed or replaced: one of them is
-    removed and none is not. Said as one NOT EXISTS per level, each correlated with the level
-    just above, which PostgreSQL turns into anti-joins and SQLite answers by index probes (an
-    OR of "no record" and "one remains" made PostgreSQL plan the dashboard's query at a cost
-    that had it JIT-compiled, 2 s more; a NOT IN of the retired ones made the list page 5x
-    slower on SQLite)."""
+    removed and none is not. Said as one NOT EXISTS per level, which PostgreSQL turns into
+    anti-joins and SQLite answers by index probes (an OR of "no record" and "one remains" made
+    PostgreSQL plan the dashboard's query at a cost that had it JIT-compiled, 2 s more)."""
     rests, gone = aliased(DecisionDocument), aliased(Document)
     other, live = aliased(DecisionDocument), aliased(Document)
-    return (
+    q = (
         select(rests.decision_id)
         .join(gone, gone.id == rests.document_id)
         .where(
-            rests.decision_id == row.id,
             gone.removed_at.is_not(None),
             ~select(other.decision_id)
             .join(live, live.id == other.document_id)
             .where(other.decision_id == rests.decision_id, live.removed_at.is_(None))
             .exists(),
         )
-        .exists()
     )
+    if submission_ids is not None:
+        q = q.where(rests.decision_id.in_(
+            select(Decision.id).where(Decision.submission_id.in_(submission_ids))))
+    return q
 
 
 def decisions_in_force(session: Session, submission_ids: Iterable[str]) -> dict[tuple, str]:
