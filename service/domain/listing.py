@@ -114,8 +114,12 @@ def _detected_per_submission(ids=None):
 
 def _covered_per_submission(ids=None):
     """(sid, n) commitments the matrix counts as covered (``matrix.cell_status``): a decision
-    in force that says fulfilled, else found by a document and not decided."""
-    decided = in_force_query(ids).subquery("decided")
+    in force that says fulfilled, else found by a document and not decided.
+
+    The decisions in force are a CTE, read twice and so computed once (both databases
+    materialise a CTE read twice): as a subquery, the "not decided" test said the rule again
+    for every detected pair."""
+    decided = in_force_query(ids).cte("decided")
     pairs = _detected_pairs(ids).subquery()
     undecided = ~select(decided.c.id).where(decided.c.submission_id == pairs.c.sid,
                                             decided.c.commitment == pairs.c.cid).exists()
