@@ -48,16 +48,7 @@ def test_0013_links_a_replacement_to_what_it_replaced_and_keeps_older_rows(empty
     upgrade(url, "0012_documents_extraction_index")
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO organizations (id, name, rut, created_at) "
-                          "VALUES ('o1', 'ONG', '76543210-3', CURRENT_TIMESTAMP)"))
-        conn.execute(text(
-            "INSERT INTO submissions (id, organization_id, token_hash, source, status, "
-            "version, created_at) VALUES ('s1', 'o1', 'h', 'upload', 'borrador', 1, "
-            "CURRENT_TIMESTAMP)"))
-        conn.execute(text(
-            "INSERT INTO documents (id, submission_id, name, size, status, stage, queue_name, "
-            "attempts, force_ocr, created_at, updated_at) VALUES ('d1', 's1', 'acta.pdf', 0, "
-            "'queued', 'queued', 'interactive', 0, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        _one_document(conn, "queued")
     engine.dispose()
 
     upgrade(url)
@@ -96,16 +87,7 @@ def test_0014_records_what_a_decision_rests_on_and_keeps_older_decisions(empty_d
     upgrade(url, "0013_document_replaces")
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO organizations (id, name, rut, created_at) "
-                          "VALUES ('o1', 'ONG', '76543210-3', CURRENT_TIMESTAMP)"))
-        conn.execute(text(
-            "INSERT INTO submissions (id, organization_id, token_hash, source, status, "
-            "version, created_at) VALUES ('s1', 'o1', 'h', 'upload', 'borrador', 1, "
-            "CURRENT_TIMESTAMP)"))
-        conn.execute(text(
-            "INSERT INTO documents (id, submission_id, name, size, status, stage, queue_name, "
-            "attempts, force_ocr, created_at, updated_at) VALUES ('d1', 's1', 'acta.pdf', 0, "
-            "'done', 'done', 'interactive', 0, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        _one_document(conn, "done")
         conn.execute(text("INSERT INTO users (id, username, password_hash, role, created_at) "
                           "VALUES (1, 'ana', 'x', 'reviewer', CURRENT_TIMESTAMP)"))
         conn.execute(text(
@@ -140,3 +122,19 @@ def test_0014_records_what_a_decision_rests_on_and_keeps_older_decisions(empty_d
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM decisions")).scalar_one() == 2
     engine.dispose()
+
+
+def _one_document(conn, status: str) -> None:
+    """An organisation, its submission and one document ``d1`` («acta.pdf») in ``status``,
+    written as rows the migration under test finds already stored."""
+    conn.execute(text("INSERT INTO organizations (id, name, rut, created_at) "
+                      "VALUES ('o1', 'ONG', '76543210-3', CURRENT_TIMESTAMP)"))
+    conn.execute(text(
+        "INSERT INTO submissions (id, organization_id, token_hash, source, status, "
+        "version, created_at) VALUES ('s1', 'o1', 'h', 'upload', 'borrador', 1, "
+        "CURRENT_TIMESTAMP)"))
+    conn.execute(text(
+        "INSERT INTO documents (id, submission_id, name, size, status, stage, queue_name, "
+        "attempts, force_ocr, created_at, updated_at) VALUES ('d1', 's1', 'acta.pdf', 0, "
+        ":status, :status, 'interactive', 0, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+        {"status": status})
