@@ -146,15 +146,11 @@ def test_a_re_exported_file_under_a_final_verdict_is_not_replaced(
         service_env, session, tmp_path, capsys, run_worker_burst):
     """A final verdict locks what its decisions rest on, as a replacement through the API is
     refused then (409): the document stays and the row says why and what to do."""
-    from service.domain.models import Submission
-
     root, org = _folder(tmp_path)
     summary = tmp_path / "resumen.csv"
     assert _batch(root, summary, capsys)[0] == 0
     run_worker_burst()
-    submission = session.scalar(select(Submission))
-    submission.status = "aprobada"
-    session.commit()
+    _verdict(session)
     before = _live(session)
 
     (org / "plan.pdf").write_bytes((DEMO / "informe-actividades-2025.pdf").read_bytes())
